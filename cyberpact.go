@@ -1,0 +1,210 @@
+// Package cyberpact holds the domain of the hub: the types every other
+// package speaks (stored STIX object versions, filters, pages, import
+// results) and the service interfaces the stores implement. It imports
+// nothing from the project; each subpackage is either pure domain code
+// (stix, pattern, match) or the adapter for exactly one dependency (sqlite,
+// http).
+package cyberpact
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// Object is one version of one STIX object as the hub keeps it. Raw holds
+// the object's JSON exactly (whitespace aside) as it came in, so exporting
+// it gives back what was imported; the other fields are the properties the
+// store indexes, read once at import.
+type Object struct {
+	Seq   int64     // position in the hub's added sequence, set by the store; strictly increasing
+	Added time.Time // when this version was added, set by the store
+
+	ID          string
+	Type        string
+	SpecVersion string
+	Created     string // normalised timestamp (see stix.NormTime), "" when absent
+	Modified    string // normalised version key: modified, else created, else ""
+	Revoked     bool
+	Labels      []string
+	Raw         json.RawMessage
+
+	// Index-only fields, filled in by the parser and not read back.
+	Text SearchText
+	Refs []Ref // for relationship and sighting objects: the objects they link
+}
+
+// SearchText is what full-text search indexes of an object version.
+type SearchText struct {
+	Name        string // name, and title-like properties
+	Description string
+	Aliases     string // aliases of any kind, space separated
+	ExternalIDs string // external_references[].external_id, e.g. T1059, CAPEC-66
+	Pattern     string // an indicator's pattern text
+	Values      string // observable values: SCO values, hashes, values inside patterns
+}
+
+// Ref is one link from a relationship or sighting to another object: Prop is
+// the property that holds it (source_ref, target_ref, sighting_of_ref,
+// where_sighted_refs, observed_data_refs) and ID the object it names.
+type Ref struct {
+	Prop string
+	ID   string
+}
+
+// Outgoing reports whether r points from its relationship's subject: the
+// source_ref of a relationship. Every other link points at the object.
+func (r Ref) Outgoing() bool { return r.Prop == "source_ref" }
+
+// Direction selects relationships by which end an object is on.
+type Direction int
+
+const (
+	Both     Direction = iota // either end
+	Outgoing                  // the object is the relationship's source_ref
+	Incoming                  // the object is a target_ref, sighting_of_ref or other referenced end
+)
+
+// ObjectFilter selects stored object versions. Zero fields select
+// everything; a list matches any of its values.
+type ObjectFilter struct {
+	IDs          []string
+	Types        []string
+	Labels       []string
+	SpecVersions []string
+	Text         string // full-text query (words, "phrases", prefix*)
+
+	// ModifiedSince and ModifiedUntil bound the version key (inclusive).
+	ModifiedSince time.Time
+	ModifiedUntil time.Time
+	// AddedAfter selects versions added strictly after this time.
+	AddedAfter time.Time
+
+	// AllVersions returns every version instead of only each object's
+	// latest.
+	AllVersions bool
+	// ExcludeRevoked leaves out objects whose selected version is revoked.
+	// By default they are listed, and their Revoked field flags them.
+	ExcludeRevoked bool
+
+	// After is the cursor: only versions with Seq > After. Results come in
+	// Seq order.
+	After int64
+	// Limit caps a page; 0 means the store's default, and stores cap it.
+	Limit int
+}
+
+// ObjectPage is one page of a listing. Next is the cursor for the following
+// page (pass it as ObjectFilter.After) and More says whether there is one.
+type ObjectPage struct {
+	Objects []*Object
+	Next    int64
+	More    bool
+}
+
+// TypeStats counts the stored objects of one type.
+type TypeStats struct {
+	Type     string `json:"type"`
+	Objects  int64  `json:"objects"`  // distinct ids
+	Versions int64  `json:"versions"` // stored versions
+	Revoked  int64  `json:"revoked"`  // ids whose latest version is revoked
+}
+
+// Rejection says why one object of an import was refused and where.
+type Rejection struct {
+	Index    int    `json:"index"`              // position in the bundle's objects array, from 0
+	ID       string `json:"id,omitempty"`       // the object's id, when it had a readable one
+	Modified string `json:"modified,omitempty"` // its version key, when known
+	Path     string `json:"path,omitempty"`     // JSON path inside the object, e.g. external_references[2].url
+	Line     int    `json:"line,omitempty"`     // line of the object's start in the input, from 1
+	Reason   string `json:"reason"`
+}
+
+// Error formats the rejection with where it happened.
+func (r *Rejection) Error() string {
+	s := ""
+	if r.ID != "" {
+		s = r.ID
+	} else {
+		s = "object #" + strconv.Itoa(r.Index)
+	}
+	if r.Path != "" {
+		s += " at " + r.Path
+	}
+	return s + ": " + r.Reason
+}
+
+// ImportOptions tune an import.
+type ImportOptions struct {
+	// Partial stores the acceptable objects even when others are rejected.
+	// By default an import is atomic: any rejection stores nothing.
+	Partial bool
+}
+
+// ImportResult counts what an import did. When Committed is false, nothing
+// was stored and Added counts what would have been.
+type ImportResult struct {
+	Added     int          `json:"added"`
+	Present   int          `json:"already_present"`
+	Rejected  []*Rejection `json:"rejected,omitempty"`
+	Committed bool         `json:"committed"`
+	FirstSeq  int64        `json:"-"` // Seq of the first version added, 0 if none
+	LastSeq   int64        `json:"-"` // Seq of the last version added
+}
+
+// ObjectSource yields the objects of one import in order. It returns io.EOF
+// after the last one. An error that is a Rejections refuses that one object
+// and the import goes on; any other error ends the import and stores nothing.
+type ObjectSource func() (*Object, error)
+
+// ObjectStore keeps every version of every STIX object.
+type ObjectStore interface {
+	// Import adds the objects from next in one transaction. A version whose
+	// (id, version key) is already stored with the same content counts as
+	// present; with different content it is rejected as a conflict.
+	// Returns the result and a nil error when the input was read to its end
+	// (rejections included); returns EINVALID when the input itself was
+	// broken, and then stores nothing.
+	Import(ctx context.Context, next ObjectSource, opts ImportOptions) (*ImportResult, error)
+
+	// Object returns the latest version of id. Returns ENOTFOUND.
+	Object(ctx context.Context, id string) (*Object, error)
+
+	// ObjectVersions returns every version of id, oldest first. Returns
+	// ENOTFOUND when there is none.
+	ObjectVersions(ctx context.Context, id string) ([]*Object, error)
+
+	// FindObjects returns one page of the versions that f selects, in Seq
+	// order. Returns EINVALID for a bad text query.
+	FindObjects(ctx context.Context, f ObjectFilter) (*ObjectPage, error)
+
+	// EachObject calls fn for every version that f selects (f.Limit
+	// ignored), in Seq order, streaming; fn's error stops it and is returned.
+	EachObject(ctx context.Context, f ObjectFilter, fn func(*Object) error) error
+
+	// Relationships returns the relationship and sighting objects (latest
+	// versions) that link id, on the given end, filtered and paged by f.
+	Relationships(ctx context.Context, id string, dir Direction, f ObjectFilter) (*ObjectPage, error)
+
+	// Stats counts stored objects per type.
+	Stats(ctx context.Context) ([]TypeStats, error)
+
+	// Close releases the store.
+	Close() error
+}
+
+// Rejections is the list of problems that refuse one object (or several).
+type Rejections []*Rejection
+
+// Error lists the rejections, one a line.
+func (rs Rejections) Error() string {
+	s := ""
+	for i, r := range rs {
+		if i > 0 {
+			s += "\n"
+		}
+		s += r.Error()
+	}
+	return s
+}

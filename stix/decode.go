@@ -1,0 +1,176 @@
+package stix
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/google/uuid"
+)
+
+// Decoder turns a bundle into the object versions the store keeps: it
+// reads, parses, upgrades STIX 2.0, fills in missing cyber-observable ids
+// and validates, spreading the work over the available cores while keeping
+// the bundle's order. Its Next method is a cyberpact.ObjectSource.
+type Decoder struct {
+	r       *Reader
+	batches chan *decodeBatch
+	cur     *decodeBatch
+	i       int
+	stop    chan struct{}
+	once    sync.Once
+
+	// Upgraded counts the STIX 2.0 objects upgraded to 2.1 so far.
+	Upgraded int
+}
+
+type decodeBatch struct {
+	items []Item
+	outs  []decoded
+	err   error // the reader's error after the items, io.EOF at the end
+	done  chan struct{}
+}
+
+type decoded struct {
+	obj      *cyberpact.Object
+	err      error
+	upgraded bool
+}
+
+const decodeBatchSize = 128
+
+// NewDecoder returns a Decoder of the bundle r reads.
+func NewDecoder(r io.Reader) *Decoder {
+	return NewDecoderOf(NewReader(r))
+}
+
+// NewDecoderOf returns a Decoder over a Reader whose limits the caller has
+// set.
+func NewDecoderOf(r *Reader) *Decoder {
+	workers := runtime.GOMAXPROCS(0)
+	d := &Decoder{r: r, batches: make(chan *decodeBatch, 2*workers+2), stop: make(chan struct{})}
+	jobs := make(chan *decodeBatch, 2*workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range jobs {
+				b.outs = make([]decoded, len(b.items))
+				for i, it := range b.items {
+					b.outs[i] = decodeItem(it)
+				}
+				close(b.done)
+			}
+		}()
+	}
+	go func() {
+		defer close(d.batches)
+		defer close(jobs)
+		for {
+			b := &decodeBatch{done: make(chan struct{})}
+			for len(b.items) < decodeBatchSize {
+				it, err := r.Next()
+				if err != nil {
+					b.err = err
+					break
+				}
+				b.items = append(b.items, it)
+			}
+			select {
+			case jobs <- b:
+			case <-d.stop:
+				return
+			}
+			select {
+			case d.batches <- b:
+			case <-d.stop:
+				return
+			}
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	return d
+}
+
+// Next returns the next object version; io.EOF after the last; a
+// cyberpact.Rejections for an object that is refused (the next call goes
+// on with the following object); or another error when the input itself
+// is broken, after which nothing more can be read.
+func (d *Decoder) Next() (*cyberpact.Object, error) {
+	for {
+		if d.cur != nil && d.i < len(d.cur.outs) {
+			out := d.cur.outs[d.i]
+			d.i++
+			if out.upgraded {
+				d.Upgraded++
+			}
+			return out.obj, out.err
+		}
+		if d.cur != nil && d.cur.err != nil {
+			return nil, d.cur.err
+		}
+		b, ok := <-d.batches
+		if !ok {
+			return nil, io.EOF
+		}
+		<-b.done
+		d.cur, d.i = b, 0
+	}
+}
+
+// Close stops the decoder's goroutines; call it when stopping before
+// io.EOF.
+func (d *Decoder) Close() {
+	d.once.Do(func() { close(d.stop) })
+}
+
+// BundleID returns the bundle's id, once read.
+func (d *Decoder) BundleID() string { return d.r.BundleID() }
+
+// decodeItem parses, upgrades, completes and validates one raw object.
+func decodeItem(it Item) decoded {
+	reject := func(id, path, msg string) decoded {
+		return decoded{err: cyberpact.Rejections{{Index: it.Index, Line: it.Line, ID: id, Path: path, Reason: msg}}}
+	}
+	o, err := Parse(it.Raw)
+	if err != nil {
+		return reject("", "", err.Error())
+	}
+	var out decoded
+	changed := false
+	if IsSTIX20(o.Props) {
+		if err := Upgrade20(o.Props); err != nil {
+			return reject(o.ID, "", "cannot upgrade from STIX 2.0: "+err.Error())
+		}
+		out.upgraded, changed = true, true
+	}
+	if _, has := o.Props["id"]; !has && KindOf(o.Type) == KindSCO {
+		id, ok := SCOID(o.Props)
+		if !ok {
+			id = o.Type + "--" + uuid.NewString()
+		}
+		o.Props["id"] = id
+		changed = true
+	}
+	if changed {
+		id := o.ID
+		if o, err = FromProps(o.Props); err != nil {
+			return reject(id, "", fmt.Sprintf("cannot encode: %v", err))
+		}
+	}
+	if ps := Errors(Validate(o)); len(ps) > 0 {
+		rs := make(cyberpact.Rejections, len(ps))
+		for i, p := range ps {
+			rs[i] = &cyberpact.Rejection{Index: it.Index, Line: it.Line, ID: o.ID, Modified: NormTime(o.VersionKey()), Path: p.Path, Reason: p.Message}
+		}
+		out.err = rs
+		return out
+	}
+	out.obj = o.Stored()
+	return out
+}

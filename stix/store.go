@@ -1,0 +1,128 @@
+package stix
+
+import (
+	"strings"
+
+	"github.com/cyberpact/cyberpact"
+)
+
+// Stored returns the version of o that the store keeps, with the properties
+// it indexes read out: search text and, for relationships and sightings,
+// the objects they link.
+func (o *Object) Stored() *cyberpact.Object {
+	s := &cyberpact.Object{
+		ID:          o.ID,
+		Type:        o.Type,
+		SpecVersion: o.SpecVersion,
+		Created:     NormTime(o.Created),
+		Modified:    NormTime(o.VersionKey()),
+		Revoked:     o.Revoked,
+		Labels:      o.Labels,
+		Raw:         o.Raw,
+	}
+	if s.SpecVersion == "" {
+		s.SpecVersion = "2.1"
+	}
+	o.searchText(&s.Text)
+	switch o.Type {
+	case "relationship":
+		s.Refs = o.refs("source_ref", "target_ref")
+	case "sighting":
+		s.Refs = o.refs("sighting_of_ref", "where_sighted_refs", "observed_data_refs")
+	}
+	return s
+}
+
+func (o *Object) refs(props ...string) []cyberpact.Ref {
+	var out []cyberpact.Ref
+	for _, p := range props {
+		switch v := o.Props[p].(type) {
+		case string:
+			out = append(out, cyberpact.Ref{Prop: p, ID: v})
+		case []any:
+			for _, item := range v {
+				if id, ok := item.(string); ok {
+					out = append(out, cyberpact.Ref{Prop: p, ID: id})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// searchText collects the words full-text search finds the object by.
+func (o *Object) searchText(t *cyberpact.SearchText) {
+	t.Name = o.String("name")
+	if t.Name == "" {
+		t.Name = o.String("title") // not a 2.1 property, common in custom objects
+	}
+	t.Description = o.String("description")
+	var aliases, values, ids []string
+	for k, v := range o.Props {
+		if k == "aliases" || strings.HasSuffix(k, "_aliases") {
+			aliases = append(aliases, stringList(v)...)
+		}
+	}
+	for _, r := range o.ExternalReferences {
+		if r.ExternalID != "" {
+			ids = append(ids, r.ExternalID)
+		}
+	}
+	if o.Type == "indicator" {
+		t.Pattern = o.String("pattern")
+		values = append(values, PatternValues(t.Pattern)...)
+	}
+	if KindOf(o.Type) == KindSCO {
+		for _, p := range []string{"value", "name", "number", "key", "user_id", "account_login", "display_name", "subject", "path", "serial_number", "command_line"} {
+			if s := o.String(p); s != "" {
+				values = append(values, s)
+			}
+		}
+		if h, ok := o.Props["hashes"].(map[string]any); ok {
+			for _, v := range h {
+				if s, ok := v.(string); ok {
+					values = append(values, s)
+				}
+			}
+		}
+	}
+	t.Aliases = strings.Join(aliases, " ")
+	t.ExternalIDs = strings.Join(ids, " ")
+	t.Values = strings.Join(values, " ")
+}
+
+// PatternValues returns the literal values inside an indicator's pattern
+// (addresses, domains, hashes...), so that indicators are found by the
+// observables they describe. It is replaced by the pattern package's parser
+// where that is linked in; the default pulls out the quoted strings.
+var PatternValues = func(pattern string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(pattern, '\'')
+		if i < 0 {
+			return out
+		}
+		pattern = pattern[i+1:]
+		j := 0
+		var b strings.Builder
+		for j < len(pattern) {
+			if pattern[j] == '\\' && j+1 < len(pattern) {
+				b.WriteByte(pattern[j+1])
+				j += 2
+				continue
+			}
+			if pattern[j] == '\'' {
+				break
+			}
+			b.WriteByte(pattern[j])
+			j++
+		}
+		if b.Len() > 0 {
+			out = append(out, b.String())
+		}
+		if j >= len(pattern) {
+			return out
+		}
+		pattern = pattern[j+1:]
+	}
+}
