@@ -31,8 +31,10 @@ type Object struct {
 	Raw         json.RawMessage
 
 	// Index-only fields, filled in by the parser and not read back.
-	Text SearchText
-	Refs []Ref // for relationship and sighting objects: the objects they link
+	Text  SearchText
+	Refs  []Ref // for relationship and sighting objects: the objects they link
+	Index int   // position in the input's objects array, from 0
+	Line  int   // line of the input the object starts on, from 1; 0 when unknown
 }
 
 // SearchText is what full-text search indexes of an object version.

@@ -172,5 +172,6 @@ func decodeItem(it Item) decoded {
 		return out
 	}
 	out.obj = o.Stored()
+	out.obj.Index, out.obj.Line = it.Index, it.Line
 	return out
 }

@@ -1,0 +1,201 @@
+// Command cyberpact is the threat-intelligence hub (cyberpact serve) and the
+// tool an analyst runs against it (import, export, validate, get, search,
+// stats, ...). Each subcommand lives in its own file: it parses its flags,
+// wires the packages together and calls them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlite"
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	usage   string // the arguments after the name
+	help    string // what it does, in full
+	run     func(ctx context.Context, env *env, args []string) error
+}
+
+// env is what a subcommand may touch: its standard streams, the process
+// environment and the data directory it opens.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	isTTY  bool
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) { commands[c.name] = c }
+
+// exitError carries a process exit code with an optional message.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, isTTY: isTerminal(os.Stderr)}
+	code := run(ctx, e, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit code: 0 success, 1 a
+// failure of the input or the work (rejected objects, invalid files, no
+// match), 2 a usage error.
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		printHelp(e.stderr)
+		return 2
+	}
+	name := args[0]
+	if name == "-h" || name == "--help" {
+		name = "help"
+	}
+	c, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(e.stderr, "cyberpact: unknown command %q; run 'cyberpact help' for the list\n", name)
+		return 2
+	}
+	err := c.run(ctx, e, args[1:])
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintf(e.stderr, "cyberpact %s: %s\n", name, ee.msg)
+		}
+		return ee.code
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	}
+	fmt.Fprintf(e.stderr, "cyberpact %s: %s\n", name, err)
+	if cyberpact.ErrorCode(err) == cyberpact.EINTERNAL {
+		return 3
+	}
+	return 1
+}
+
+// newFlags returns a flag set for c that prints c's help on -h and usage
+// errors as exit code 2.
+func newFlags(e *env, c *command) *flag.FlagSet {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: cyberpact %s %s\n\n%s\n", c.name, c.usage, strings.TrimSpace(c.help))
+		if hasFlags(fs) {
+			fmt.Fprintln(e.stderr, "\nflags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
+}
+
+// parseFlags parses args, turning a flag error into exit code 2.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &exitError{code: 2}
+	}
+	return nil
+}
+
+// usageError reports a wrong command line: exit code 2.
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, msg: fmt.Sprintf(format, args...)}
+}
+
+// dataFlag adds --data to fs.
+func dataFlag(fs *flag.FlagSet) *string {
+	return fs.String("data", "", "data directory (default $CYBERPACT_DATA, else ./cyberpact-data)")
+}
+
+// dataDir resolves the data directory: the flag, else CYBERPACT_DATA, else
+// ./cyberpact-data.
+func (e *env) dataDir(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if d := e.getenv("CYBERPACT_DATA"); d != "" {
+		return d
+	}
+	return "cyberpact-data"
+}
+
+// openStore opens the embedded store in the data directory, creating it on
+// first use.
+func (e *env) openStore(ctx context.Context, dataFlag string) (*sqlite.DB, error) {
+	return sqlite.Open(ctx, filepath.Join(e.dataDir(dataFlag), "cyberpact.db"))
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "cyberpact: the partners' threat-intelligence hub (STIX 2.1, TAXII 2.1)")
+	fmt.Fprintln(w, "\nusage: cyberpact COMMAND [flags] [arguments]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'cyberpact help COMMAND' for one command's flags and details.")
+}
+
+func init() {
+	register(&command{
+		name:    "help",
+		summary: "list the commands, or explain one",
+		usage:   "[COMMAND]",
+		help:    "Without an argument, lists the commands; with one, explains it and its flags.",
+		run: func(ctx context.Context, e *env, args []string) error {
+			if len(args) == 0 {
+				printHelp(e.stdout)
+				return nil
+			}
+			c, ok := commands[args[0]]
+			if !ok {
+				return usageError("unknown command %q", args[0])
+			}
+			// Running the command with -h prints its usage and flags.
+			e2 := *e
+			e2.stderr = e.stdout
+			return c.run(ctx, &e2, []string{"-h"})
+		},
+	})
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,541 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/cyberpact/cyberpact"
+)
+
+// Ensure DB implements the store interface.
+var _ cyberpact.ObjectStore = (*DB)(nil)
+
+const (
+	importBatch  = 128 // objects written per multi-row statement
+	defaultLimit = 100
+	maxLimit     = 10000
+)
+
+const objectCols = `o.seq, o.id, o.version, o.type, o.spec_version, o.created, o.added, o.revoked, o.labels, o.body`
+
+// existing is what an import needs to know of a stored (or pending) version.
+type existing struct {
+	seq     int64
+	version string
+	hash    [32]byte
+	latest  bool
+	pending *pending // non-nil when added earlier in this import
+}
+
+type pending struct {
+	obj    *cyberpact.Object
+	seq    int64
+	hash   [32]byte
+	latest bool
+}
+
+// Import adds the objects from next in one transaction; see
+// cyberpact.ObjectStore.
+func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cyberpact.ImportOptions) (*cyberpact.ImportResult, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, internal("beginning import", err)
+	}
+	defer tx.Rollback()
+
+	im := &importer{ctx: ctx, tx: tx, res: &cyberpact.ImportResult{}}
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT value FROM meta WHERE key = 'seq'), (SELECT value FROM meta WHERE key = 'added')`).Scan(&im.seq, &im.added); err != nil {
+		return nil, internal("reading sequence", err)
+	}
+	im.added = max(time.Now().UnixMicro(), im.added+1)
+
+	batch := make([]*cyberpact.Object, 0, importBatch)
+	for {
+		obj, err := next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var rs cyberpact.Rejections
+			var r *cyberpact.Rejection
+			switch {
+			case errors.As(err, &rs):
+				im.res.Rejected = append(im.res.Rejected, rs...)
+				continue
+			case errors.As(err, &r):
+				im.res.Rejected = append(im.res.Rejected, r)
+				continue
+			case cyberpact.ErrorCode(err) != cyberpact.EINTERNAL:
+				return nil, err
+			case ctx.Err() != nil:
+				return nil, ctx.Err()
+			}
+			return nil, &cyberpact.Error{Code: cyberpact.EINVALID, Message: err.Error()}
+		}
+		batch = append(batch, obj)
+		if len(batch) == importBatch {
+			if err := im.flush(batch); err != nil {
+				return nil, err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := im.flush(batch); err != nil {
+		return nil, err
+	}
+	res := im.res
+	if len(res.Rejected) > 0 && !opts.Partial {
+		return res, nil // rolled back by the deferred Rollback
+	}
+	if res.Added > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = CASE key WHEN 'seq' THEN ? ELSE ? END WHERE key IN ('seq', 'added')`, im.seq, im.added); err != nil {
+			return nil, internal("recording sequence", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, internal("committing import", err)
+	}
+	res.Committed = true
+	return res, nil
+}
+
+type importer struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	res   *cyberpact.ImportResult
+	seq   int64
+	added int64
+}
+
+// flush writes one batch: it looks up the stored versions of the batch's
+// ids in one query, decides per object whether it is new, present or a
+// conflict, and inserts the new ones with multi-row statements.
+func (im *importer) flush(batch []*cyberpact.Object) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	versions, err := im.lookup(batch)
+	if err != nil {
+		return err
+	}
+	var news []*pending
+	var unlatest []any
+	for _, obj := range batch {
+		h := sha256.Sum256(obj.Raw)
+		vs := versions[obj.ID]
+		var same, cur *existing
+		for _, e := range vs {
+			if e.version == obj.Modified {
+				same = e
+			}
+			if e.latest {
+				cur = e
+			}
+		}
+		if same != nil {
+			equal := same.hash == h
+			if !equal {
+				var body []byte
+				if same.pending != nil {
+					body = same.pending.obj.Raw
+				} else if err := im.tx.QueryRowContext(im.ctx, `SELECT body FROM objects WHERE seq = ?`, same.seq).Scan(&body); err != nil {
+					return internal("reading stored version", err)
+				}
+				equal = jsonEqual(body, obj.Raw)
+			}
+			if equal {
+				im.res.Present++
+			} else {
+				im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{
+					Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified,
+					Reason: "conflict: a version with this id and modified is already stored with different content",
+				})
+			}
+			continue
+		}
+		im.seq++
+		p := &pending{obj: obj, seq: im.seq, hash: h}
+		e := &existing{seq: p.seq, version: obj.Modified, hash: h, pending: p}
+		if cur == nil || obj.Modified > cur.version {
+			p.latest, e.latest = true, true
+			if cur != nil {
+				cur.latest = false
+				if cur.pending != nil {
+					cur.pending.latest = false
+				} else {
+					unlatest = append(unlatest, cur.seq)
+				}
+			}
+		}
+		versions[obj.ID] = append(vs, e)
+		news = append(news, p)
+		im.res.Added++
+		if im.res.FirstSeq == 0 {
+			im.res.FirstSeq = p.seq
+		}
+		im.res.LastSeq = p.seq
+	}
+	if len(unlatest) > 0 {
+		if _, err := im.tx.ExecContext(im.ctx, `UPDATE objects SET latest = 0 WHERE seq IN (`+placeholders(len(unlatest))+`)`, unlatest...); err != nil {
+			return internal("updating latest versions", err)
+		}
+	}
+	return im.insert(news)
+}
+
+// lookup returns the stored versions of the batch's ids.
+func (im *importer) lookup(batch []*cyberpact.Object) (map[string][]*existing, error) {
+	ids := make([]any, 0, len(batch))
+	seen := make(map[string]bool, len(batch))
+	for _, o := range batch {
+		if !seen[o.ID] {
+			seen[o.ID] = true
+			ids = append(ids, o.ID)
+		}
+	}
+	rows, err := im.tx.QueryContext(im.ctx, `SELECT seq, id, version, hash, latest FROM objects WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return nil, internal("looking up stored versions", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]*existing, len(ids))
+	for rows.Next() {
+		var e existing
+		var id string
+		var hash []byte
+		if err := rows.Scan(&e.seq, &id, &e.version, &hash, &e.latest); err != nil {
+			return nil, internal("looking up stored versions", err)
+		}
+		copy(e.hash[:], hash)
+		out[id] = append(out[id], &e)
+	}
+	return out, rows.Err()
+}
+
+func (im *importer) insert(news []*pending) error {
+	if len(news) == 0 {
+		return nil
+	}
+	var objArgs, refArgs, ftsArgs []any
+	nrefs := 0
+	for _, p := range news {
+		o := p.obj
+		var labels any
+		if len(o.Labels) > 0 {
+			b, _ := json.Marshal(o.Labels)
+			labels = string(b)
+		}
+		objArgs = append(objArgs, p.seq, o.ID, o.Modified, o.Type, o.SpecVersion, o.Created, im.added, o.Revoked, p.latest, p.hash[:], labels, []byte(o.Raw))
+		for _, r := range o.Refs {
+			refArgs = append(refArgs, p.seq, r.Prop, r.ID)
+			nrefs++
+		}
+		t := o.Text
+		ftsArgs = append(ftsArgs, p.seq, t.Name, t.Description, t.Aliases, t.ExternalIDs, t.Pattern, t.Values)
+	}
+	if _, err := im.tx.ExecContext(im.ctx, `INSERT INTO objects (seq, id, version, type, spec_version, created, added, revoked, latest, hash, labels, body) VALUES `+rowsOf(len(news), 12), objArgs...); err != nil {
+		return internal("storing objects", err)
+	}
+	if nrefs > 0 {
+		if _, err := im.tx.ExecContext(im.ctx, `INSERT INTO refs (seq, prop, target) VALUES `+rowsOf(nrefs, 3), refArgs...); err != nil {
+			return internal("storing relationship links", err)
+		}
+	}
+	if _, err := im.tx.ExecContext(im.ctx, `INSERT INTO search (rowid, name, description, aliases, external_ids, pattern, vals) VALUES `+rowsOf(len(news), 7), ftsArgs...); err != nil {
+		return internal("indexing objects for search", err)
+	}
+	return nil
+}
+
+// jsonEqual reports whether two JSON texts hold the same value, numbers
+// compared by their text.
+func jsonEqual(a, b []byte) bool {
+	var va, vb any
+	da := json.NewDecoder(bytes.NewReader(a))
+	da.UseNumber()
+	db := json.NewDecoder(bytes.NewReader(b))
+	db.UseNumber()
+	if da.Decode(&va) != nil || db.Decode(&vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// rowsOf returns "(?,?),(?,?)..." for n rows of k columns.
+func rowsOf(n, k int) string {
+	row := "(" + placeholders(k) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+}
+
+// Object returns the latest version of id.
+func (db *DB) Object(ctx context.Context, id string) (*cyberpact.Object, error) {
+	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? AND o.latest = 1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) == 0 {
+		return nil, cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s", id)
+	}
+	return objs[0], nil
+}
+
+// ObjectVersions returns every version of id, oldest first.
+func (db *DB) ObjectVersions(ctx context.Context, id string) ([]*cyberpact.Object, error) {
+	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? ORDER BY o.version`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) == 0 {
+		return nil, cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s", id)
+	}
+	return objs, nil
+}
+
+// FindObjects returns one page of the versions f selects, in Seq order.
+func (db *DB) FindObjects(ctx context.Context, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, error) {
+	where, args, err := filterSQL(f)
+	if err != nil {
+		return nil, err
+	}
+	return db.page(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where, args, f.Limit)
+}
+
+// page runs a query that selects objects in seq order and cuts one page of
+// limit from it.
+func (db *DB) page(ctx context.Context, query string, args []any, limit int) (*cyberpact.ObjectPage, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	limit = min(limit, maxLimit)
+	objs, err := db.query(ctx, query+` ORDER BY o.seq LIMIT ?`, append(args, limit+1)...)
+	if err != nil {
+		return nil, err
+	}
+	p := &cyberpact.ObjectPage{Objects: objs}
+	if len(objs) > limit {
+		p.Objects, p.More = objs[:limit], true
+	}
+	if n := len(p.Objects); n > 0 {
+		p.Next = p.Objects[n-1].Seq
+	}
+	return p, nil
+}
+
+// EachObject streams every version f selects to fn, in Seq order.
+func (db *DB) EachObject(ctx context.Context, f cyberpact.ObjectFilter, fn func(*cyberpact.Object) error) error {
+	where, args, err := filterSQL(f)
+	if err != nil {
+		return err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where+` ORDER BY o.seq`, args...)
+	if err != nil {
+		return queryError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o, err := scanObject(rows)
+		if err != nil {
+			return err
+		}
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return queryError(rows.Err())
+}
+
+// Relationships returns the relationships and sightings that link id.
+func (db *DB) Relationships(ctx context.Context, id string, dir cyberpact.Direction, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, error) {
+	cond := ""
+	switch dir {
+	case cyberpact.Outgoing:
+		cond = ` AND prop = 'source_ref'`
+	case cyberpact.Incoming:
+		cond = ` AND prop <> 'source_ref'`
+	}
+	f.AllVersions = false
+	where, args, err := filterSQL(f)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.seq IN (SELECT seq FROM refs WHERE target = ?` + cond + `) AND ` + where
+	return db.page(ctx, q, append([]any{id}, args...), f.Limit)
+}
+
+// Stats counts stored objects per type.
+func (db *DB) Stats(ctx context.Context) ([]cyberpact.TypeStats, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT type, SUM(latest), COUNT(*), SUM(latest AND revoked) FROM objects GROUP BY type ORDER BY type`)
+	if err != nil {
+		return nil, internal("counting objects", err)
+	}
+	defer rows.Close()
+	var out []cyberpact.TypeStats
+	for rows.Next() {
+		var s cyberpact.TypeStats
+		if err := rows.Scan(&s.Type, &s.Objects, &s.Versions, &s.Revoked); err != nil {
+			return nil, internal("counting objects", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// filterSQL turns a filter into a WHERE clause over objects o.
+func filterSQL(f cyberpact.ObjectFilter) (string, []any, error) {
+	conds := []string{"o.seq > ?"}
+	args := []any{f.After}
+	if !f.AllVersions {
+		conds = append(conds, "o.latest = 1")
+	}
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		conds = append(conds, col+" IN ("+placeholders(len(vals))+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	in("o.type", f.Types)
+	in("o.id", f.IDs)
+	in("o.spec_version", f.SpecVersions)
+	if len(f.Labels) > 0 {
+		conds = append(conds, "EXISTS (SELECT 1 FROM json_each(o.labels) WHERE value IN ("+placeholders(len(f.Labels))+"))")
+		for _, v := range f.Labels {
+			args = append(args, v)
+		}
+	}
+	if !f.ModifiedSince.IsZero() {
+		conds = append(conds, "o.version >= ?")
+		args = append(args, normTime(f.ModifiedSince))
+	}
+	if !f.ModifiedUntil.IsZero() {
+		conds = append(conds, "o.version <= ?")
+		args = append(args, normTime(f.ModifiedUntil))
+	}
+	if !f.AddedAfter.IsZero() {
+		conds = append(conds, "o.added > ?")
+		args = append(args, f.AddedAfter.UnixMicro())
+	}
+	if f.ExcludeRevoked {
+		conds = append(conds, "o.revoked = 0")
+	}
+	if f.Text != "" {
+		q, err := ftsQuery(f.Text)
+		if err != nil {
+			return "", nil, err
+		}
+		conds = append(conds, "o.seq IN (SELECT rowid FROM search WHERE search MATCH ?)")
+		args = append(args, q)
+	}
+	return strings.Join(conds, " AND "), args, nil
+}
+
+// normTime matches stix.NormTime: fixed-width UTC with nanoseconds.
+func normTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
+}
+
+// ftsQuery turns a user's search text into an FTS5 query: every word or
+// "quoted phrase" must appear; a word ending in * matches as a prefix.
+// Words are quoted, so punctuation inside them (T1059.001, CAPEC-66,
+// 198.51.100.7) searches as the sequence of its parts.
+func ftsQuery(text string) (string, error) {
+	var terms []string
+	rest := strings.TrimSpace(text)
+	for rest != "" {
+		var term string
+		if rest[0] == '"' {
+			end := strings.IndexByte(rest[1:], '"')
+			if end < 0 {
+				return "", cyberpact.Errorf(cyberpact.EINVALID, "search text %q has an unclosed quote", text)
+			}
+			term, rest = rest[1:end+1], rest[end+2:]
+		} else {
+			end := strings.IndexAny(rest, " \t\n")
+			if end < 0 {
+				end = len(rest)
+			}
+			term, rest = rest[:end], rest[end:]
+		}
+		rest = strings.TrimSpace(rest)
+		prefix := strings.HasSuffix(term, "*")
+		term = strings.TrimRight(term, "*")
+		if strings.TrimFunc(term, func(r rune) bool { return !isWordRune(r) }) == "" {
+			continue
+		}
+		q := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
+		if prefix {
+			q += "*"
+		}
+		terms = append(terms, q)
+	}
+	if len(terms) == 0 {
+		return "", cyberpact.Errorf(cyberpact.EINVALID, "search text %q has no words to search for", text)
+	}
+	return strings.Join(terms, " AND "), nil
+}
+
+func isWordRune(r rune) bool {
+	return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanObject(s scanner) (*cyberpact.Object, error) {
+	var o cyberpact.Object
+	var added int64
+	var labels sql.NullString
+	var body []byte
+	if err := s.Scan(&o.Seq, &o.ID, &o.Modified, &o.Type, &o.SpecVersion, &o.Created, &added, &o.Revoked, &labels, &body); err != nil {
+		return nil, internal("reading object", err)
+	}
+	o.Added = time.UnixMicro(added).UTC()
+	o.Raw = body
+	if labels.Valid {
+		_ = json.Unmarshal([]byte(labels.String), &o.Labels)
+	}
+	return &o, nil
+}
+
+func (db *DB) query(ctx context.Context, q string, args ...any) ([]*cyberpact.Object, error) {
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, queryError(err)
+	}
+	defer rows.Close()
+	var out []*cyberpact.Object
+	for rows.Next() {
+		o, err := scanObject(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, queryError(rows.Err())
+}
+
+// queryError maps a read error: a malformed full-text query is the
+// caller's, anything else is internal.
+func queryError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if strings.Contains(err.Error(), "fts5") {
+		return &cyberpact.Error{Code: cyberpact.EINVALID, Message: "bad search query", Err: err}
+	}
+	return internal("querying objects", fmt.Errorf("%w", err))
+}
