@@ -2,7 +2,7 @@ package stix
 
 import (
 	"encoding/json"
-		"fmt"
+	"fmt"
 	"io"
 )
 
@@ -64,10 +64,10 @@ type Reader struct {
 }
 
 const (
-	stStart = iota
-	stKeys      // inside the top-level object, expecting a key or '}'
-	stObjects   // inside the objects array
-	stSingle    // the input was one object, not yet returned
+	stStart   = iota
+	stKeys    // inside the top-level object, expecting a key or '}'
+	stObjects // inside the objects array
+	stSingle  // the input was one object, not yet returned
 	stDone
 )
 

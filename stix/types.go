@@ -4,12 +4,12 @@ package stix
 type Kind int
 
 const (
-	KindCustom  Kind = iota // a type the specification does not define
-	KindSDO                 // STIX Domain Object
-	KindSRO                 // STIX Relationship Object
-	KindSCO                 // STIX Cyber-observable Object
-	KindMeta                // marking-definition, language-content, extension-definition
-	KindBundle              // the bundle itself
+	KindCustom Kind = iota // a type the specification does not define
+	KindSDO                // STIX Domain Object
+	KindSRO                // STIX Relationship Object
+	KindSCO                // STIX Cyber-observable Object
+	KindMeta               // marking-definition, language-content, extension-definition
+	KindBundle             // the bundle itself
 )
 
 var kinds = map[string]Kind{
