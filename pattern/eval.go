@@ -103,7 +103,11 @@ func (p *Pattern) prepCmp(pr *prepared, e ComparisonExpr) error {
 		c := &compiled{}
 		switch e.Op {
 		case OpLike:
-			c.re = regexp.MustCompile(likeToRegexp(norm.NFC.String(e.Value.Str)))
+			like := norm.NFC.String(e.Value.Str)
+			c.re = regexp.MustCompile(likeToRegexp(like))
+			if _, ok := latin1(like); ok {
+				c.binRe = c.re
+			}
 		case OpMatches:
 			src := norm.NFC.String(e.Value.Str)
 			re, err := regexp.Compile(src)
@@ -399,8 +403,12 @@ func (p *Pattern) test(e *Comparison, c *compiled, v any) (bool, error) {
 			return false, err
 		}
 	case OpLike:
-		s, ok := v.(string)
-		r = ok && c.re.MatchString(norm.NFC.String(s))
+		switch s := v.(type) {
+		case string:
+			r = c.re.MatchString(norm.NFC.String(s))
+		case []byte:
+			r = c.binRe != nil && c.binRe.MatchString(latin1String(s))
+		}
 	case OpMatches:
 		switch s := v.(type) {
 		case string:

@@ -37,8 +37,11 @@ var hashForms = map[string]struct {
 //     another), e.g. "[a:b=1] WITHIN 5 SECONDS WITHIN 6 SECONDS";
 //   - values compared with a hash (a path through "hashes" ending in a
 //     known algorithm such as 'SHA-256') have that algorithm's form;
-//   - timestamp literals name real instants (no February 30, no second
-//     60), and REPEATS counts are at least 1.
+//   - REPEATS counts are at least 1.
+//
+// Like the reference validator it accepts timestamp literals that match
+// the grammar but name no real instant, such as t'2023-02-29T00:00:00Z';
+// Match and ValidateStrict reject them.
 //
 // It returns nil or the first problem as an *Error with its byte offset.
 // See ValidateStrict for the spec's naming rules.
@@ -67,8 +70,9 @@ func (p *Pattern) Validate() error {
 // ValidateStrict is Validate plus rules of the STIX specification that the
 // reference validator does not enforce: object type names of 3 to 250
 // lower-case ASCII letters, digits and hyphens starting with a letter;
-// top-level property names of ASCII letters, digits and underscores; and
-// a WITHIN duration greater than zero.
+// top-level property names of ASCII letters, digits and underscores;
+// timestamps that name real instants; and a WITHIN duration greater than
+// zero.
 func ValidateStrict(src, version string) error {
 	p, err := ParseVersion(src, version)
 	if err != nil {
@@ -82,6 +86,12 @@ func ValidateStrict(src, version string) error {
 			err = newError(p.src, c.Pos, false, "object type %q must be 3 to 250 lower-case ASCII letters, digits or hyphens, starting with a letter", c.Path.Type)
 			return false
 		}
+		for _, l := range append([]Literal{c.Value}, c.List...) {
+			if l.bad != "" {
+				err = newError(p.src, l.Pos, false, "%s", l.bad)
+				return false
+			}
+		}
 		if k := c.Path.Steps[0].Key; !validPropName(k) {
 			err = newError(p.src, c.Pos, false, "property name %q must be ASCII letters, digits or underscores, at most 250 characters", k)
 			return false
@@ -92,8 +102,17 @@ func ValidateStrict(src, version string) error {
 		return err
 	}
 	walkObs(p.Root, func(e ObservationExpr) {
-		if q, ok := e.(*ObservationQualified); ok && q.Kind == QualWithin && !(q.Seconds > 0) && err == nil {
+		q, ok := e.(*ObservationQualified)
+		if !ok || err != nil {
+			return
+		}
+		switch {
+		case q.Kind == QualWithin && !(q.Seconds > 0):
 			err = newError(p.src, q.Pos, false, "WITHIN duration must be greater than zero, got %s", q.SecondsText)
+		case q.startErr != "":
+			err = newError(p.src, q.Pos, false, "invalid START timestamp %q: %s", q.StartText, q.startErr)
+		case q.stopErr != "":
+			err = newError(p.src, q.Pos, false, "invalid STOP timestamp %q: %s", q.StopText, q.stopErr)
 		}
 	})
 	return err
