@@ -1,15 +1,1190 @@
 package stix
 
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
 // Validate checks o against the rules of the STIX 2.1 specification and
 // returns every problem found, errors and warnings, each naming o's id and
 // the JSON path. An empty result means o is valid.
+//
+// It checks, for the object types the specification defines (every SDO,
+// SRO and SCO, marking-definition, language-content, extension-definition)
+// and for custom object types alike: the identifier form type--UUID with the
+// object's own type as prefix and an RFC 4122 UUID; timestamps, with
+// created and modified at least millisecond precise and modified not before
+// created; the required properties of each type; the JSON type of every
+// property the specification defines; closed enumerations (errors) and open
+// vocabularies (warnings); the target types of *_ref and *_refs properties;
+// confidence, lang, external references, granular markings (selectors that
+// resolve in the object), kill chain phases and extensions (predefined SCO
+// extensions and extension-definition ids, and their properties); custom
+// property names and the reserved names; and the type-specific rules such as
+// first_seen <= last_seen, valid_until > valid_from, number_observed and
+// count ranges, the location and observed-data alternatives. Cyber
+// observables whose id is not the deterministic one of SCOID get a warning
+// when the id is a UUIDv4 and an error when it is a UUIDv5. Indicator
+// patterns are checked only for being strings: their syntax is the pattern
+// package's business.
 func Validate(o *Object) []Problem {
-	var ps []Problem
-	if o.Type == "" {
-		ps = append(ps, Problem{ObjectID: o.ID, Path: "type", Message: "required property is missing"})
+	if o == nil || o.Props == nil {
+		return []Problem{{Message: "no object"}}
 	}
-	if o.ID == "" {
-		ps = append(ps, Problem{ObjectID: o.ID, Path: "id", Message: "required property is missing"})
+	c := checker{id: o.ID}
+	c.object(o.Props)
+	return c.ps
+}
+
+// checker collects the problems of one object.
+type checker struct {
+	id string
+	ps []Problem
+}
+
+// path is a JSON path, built lazily: a problem's path is formatted only when
+// the problem is reported. A segment is a property name, or an index when
+// name is empty.
+type path struct {
+	parent *path
+	name   string
+	index  int
+}
+
+func (p *path) String() string {
+	if p == nil {
+		return ""
 	}
-	return ps
+	var segs []*path
+	for q := p; q != nil; q = q.parent {
+		segs = append(segs, q)
+	}
+	var b strings.Builder
+	for i := len(segs) - 1; i >= 0; i-- {
+		s := segs[i]
+		if s.name == "" {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(s.index))
+			b.WriteByte(']')
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s.name)
+	}
+	return b.String()
+}
+
+func (c *checker) errf(p *path, format string, args ...any) {
+	c.ps = append(c.ps, Problem{ObjectID: c.id, Path: p.String(), Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) warnf(p *path, format string, args ...any) {
+	c.ps = append(c.ps, Problem{ObjectID: c.id, Path: p.String(), Message: fmt.Sprintf(format, args...), Warning: true})
+}
+
+// kind is the type of a property's value.
+type kind uint8
+
+const (
+	kAny          kind = iota // anything: only the name is checked
+	kString                   // a string
+	kBool                     // a boolean
+	kInt                      // an integer, within [min, max]
+	kNumber                   // a number, within [fmin, fmax]
+	kTimestamp                // a timestamp
+	kTimestampMS              // a timestamp at least millisecond precise (created, modified)
+	kRef                      // an identifier of one of the allowed types
+	kRefList                  // a non-empty list of identifiers of the allowed types
+	kStringList               // a non-empty list of strings
+	kVocab                    // a string, SHOULD come from vocab
+	kVocabList                // a non-empty list of strings, each SHOULD come from vocab
+	kEnum                     // a string that MUST come from vocab
+	kEnumList                 // a non-empty list of strings that MUST come from vocab
+	kHashes                   // a hashes dictionary
+	kDict                     // a dictionary (JSON object) with valid keys
+	kKillChain                // a non-empty list of kill-chain-phase
+	kExtRefs                  // a non-empty list of external-reference
+	kGranular                 // a non-empty list of granular-marking
+	kExtensions               // the extensions dictionary
+	kBinary                   // a base64 string
+	kHex                      // a string of hexadecimal octets
+	kObject                   // a JSON object checked against sub
+	kObjectList               // a non-empty list of JSON objects checked against sub
+	kSpecVersion              // spec_version: "2.1"
+	kID                       // the object's own id
+	kType                     // the object's type
+	kLang                     // an RFC 5646 language tag
+	kStringOrList             // a string or a list of strings (note authors and the like)
+)
+
+// prop describes one property the specification defines.
+type prop struct {
+	kind       kind
+	required   bool
+	vocab      vocab
+	vocabName  string
+	refs       *refRule
+	min, max   int64
+	fmin, fmax float64
+	sub        *objSpec
+}
+
+// objSpec describes a JSON object: an object type, an extension, or a
+// structured value such as a MIME part.
+type objSpec struct {
+	name  string
+	props map[string]*prop
+	// check applies the rules that involve more than one property.
+	check func(c *checker, m map[string]any, p *path)
+	// closed objects accept no other properties (none in STIX 2.1 beyond
+	// some structured values; custom properties are allowed almost
+	// everywhere).
+	closed bool
+}
+
+// refRule says which object types a reference may point at.
+type refRule struct {
+	types vocab // these types (nil: see the flags)
+	sdo   bool  // any SDO, and custom types
+	sco   bool  // any SCO, and custom types
+	sro   bool  // any SRO
+	any   bool  // any type
+	desc  string
+}
+
+func (r *refRule) allows(t string) bool {
+	if r.any {
+		return true
+	}
+	if r.types != nil && r.types.has(t) {
+		return true
+	}
+	switch categoryOf[t] {
+	case catSDO:
+		return r.sdo
+	case catSCO:
+		return r.sco
+	case catSRO:
+		return r.sro
+	case catCustom:
+		return r.sdo || r.sco
+	}
+	return false
+}
+
+// Builders for the property tables.
+
+func str() *prop                { return &prop{kind: kString} }
+func boolean() *prop            { return &prop{kind: kBool} }
+func ts() *prop                 { return &prop{kind: kTimestamp} }
+func strList() *prop            { return &prop{kind: kStringList} }
+func hashes() *prop             { return &prop{kind: kHashes} }
+func dict() *prop               { return &prop{kind: kDict} }
+func binary() *prop             { return &prop{kind: kBinary} }
+func hex() *prop                { return &prop{kind: kHex} }
+func anyValue() *prop           { return &prop{kind: kAny} }
+func integer() *prop            { return &prop{kind: kInt, min: -maxInt, max: maxInt} }
+func intRange(a, b int64) *prop { return &prop{kind: kInt, min: a, max: b} }
+func number(a, b float64) *prop { return &prop{kind: kNumber, fmin: a, fmax: b} }
+func ov(name string, v vocab) *prop {
+	return &prop{kind: kVocab, vocab: v, vocabName: name}
+}
+func ovList(name string, v vocab) *prop {
+	return &prop{kind: kVocabList, vocab: v, vocabName: name}
+}
+func enum(name string, v vocab) *prop {
+	return &prop{kind: kEnum, vocab: v, vocabName: name}
+}
+func ref(r *refRule) *prop     { return &prop{kind: kRef, refs: r} }
+func refs(r *refRule) *prop    { return &prop{kind: kRefList, refs: r} }
+func object(s *objSpec) *prop  { return &prop{kind: kObject, sub: s} }
+func objects(s *objSpec) *prop { return &prop{kind: kObjectList, sub: s} }
+
+func (p *prop) req() *prop {
+	q := *p
+	q.required = true
+	return &q
+}
+
+func to(types ...string) *refRule {
+	return &refRule{types: newVocab(types...), desc: strings.Join(types, " or ")}
+}
+
+var (
+	refAny       = &refRule{any: true, desc: "any object"}
+	refSDO       = &refRule{sdo: true, desc: "an SDO"}
+	refSCO       = &refRule{sco: true, desc: "an SCO"}
+	refSDOorSCO  = &refRule{sdo: true, sco: true, desc: "an SDO or SCO"}
+	refSCOorSRO  = &refRule{sco: true, sro: true, desc: "an SCO or SRO"}
+	refIdentity  = to("identity")
+	refMarking   = to("marking-definition")
+	refSoftware  = to("software")
+	refEmailAddr = to("email-addr")
+)
+
+// maxInt is the largest magnitude of a STIX integer (section 2.10).
+const maxInt = 1<<53 - 1
+
+// object validates a whole top-level object.
+func (c *checker) object(m map[string]any) {
+	t, isString := m["type"].(string)
+	switch {
+	case m["type"] == nil:
+		c.errf(&path{name: "type"}, "required property is missing")
+	case !isString:
+		c.errf(&path{name: "type"}, "must be a string, not %s", jsonKind(m["type"]))
+	default:
+		if msg := typeNameProblem(t); msg != "" {
+			c.errf(&path{name: "type"}, "%s", msg)
+		}
+	}
+	spec := specFor(t, m)
+	if spec == nil {
+		c.errf(&path{name: "type"}, "a bundle is not an object that can be validated on its own")
+		return
+	}
+	c.props(spec, m, nil, t)
+	if spec.check != nil {
+		spec.check(c, m, nil)
+	}
+	if _, ok := m["granular_markings"]; ok {
+		c.selectors(m)
+	}
+	if t == "" {
+		return
+	}
+	cat := categoryOf[t]
+	// modified >= created, for every object that has both.
+	if cs, ok := m["created"].(string); ok {
+		if ms, ok := m["modified"].(string); ok {
+			ct, err1 := ParseTime(cs)
+			mt, err2 := ParseTime(ms)
+			if err1 == nil && err2 == nil && mt.Before(ct) {
+				c.errf(&path{name: "modified"}, "modified (%s) is earlier than created (%s)", ms, cs)
+			}
+		}
+	}
+	// Identifier version rules (section 2.9).
+	if id, ok := m["id"].(string); ok && len(id) > 36 {
+		v := uuidVersion(id[len(id)-36:])
+		switch {
+		case cat == catSCO:
+			c.scoID(t, id, v, m)
+		case v != 4 && v != 0 && cat != catMarking:
+			c.warnf(&path{name: "id"}, "the UUID of an SDO, SRO or meta object should be a UUIDv4, not a UUIDv%d", v)
+		}
+	}
+}
+
+// specFor returns the spec of an object of type t.
+func specFor(t string, m map[string]any) *objSpec {
+	if s, ok := typeSpecs[t]; ok {
+		return s
+	}
+	if categoryOf[t] == catBundle {
+		return nil
+	}
+	if isCustomSCO(m) {
+		return customSCOSpec
+	}
+	return customSpec
+}
+
+// isCustomSCO reports whether a custom object declares itself an SCO
+// through an extension of type new-sco.
+func isCustomSCO(m map[string]any) bool {
+	exts, ok := m["extensions"].(map[string]any)
+	if !ok {
+		return false
+	}
+	for _, e := range exts {
+		if em, ok := e.(map[string]any); ok && em["extension_type"] == "new-sco" {
+			return true
+		}
+	}
+	return false
+}
+
+// scoID checks an SCO's id against its deterministic id.
+func (c *checker) scoID(t, id string, v int, m map[string]any) {
+	want, ok := SCOID(m)
+	if !ok || want == id {
+		if v == 5 && !ok && len(scoIDProps[t]) > 0 {
+			c.warnf(&path{name: "id"}, "a UUIDv5 id but none of the ID contributing properties is present")
+		}
+		return
+	}
+	if v == 5 {
+		c.errf(&path{name: "id"}, "a UUIDv5 id that is not the deterministic id of the ID contributing properties (%s)", want)
+		return
+	}
+	c.warnf(&path{name: "id"}, "SCOs should use the deterministic UUIDv5 id of their ID contributing properties (%s)", want)
+}
+
+// props checks every property of m against spec: required properties,
+// property types and custom property names.
+func (c *checker) props(spec *objSpec, m map[string]any, parent *path, t string) {
+	for name, v := range m {
+		pr, ok := spec.props[name]
+		if !ok {
+			c.custom(spec, name, v, parent)
+			continue
+		}
+		p := path{parent: parent, name: name}
+		c.value(pr, v, &p, t)
+	}
+	for name, pr := range spec.props {
+		if pr.required {
+			if _, ok := m[name]; !ok {
+				c.errf(&path{parent: parent, name: name}, "required property is missing")
+			}
+		}
+	}
+}
+
+// custom checks a property the specification does not define.
+func (c *checker) custom(spec *objSpec, name string, v any, parent *path) {
+	p := path{parent: parent, name: name}
+	if spec.closed {
+		c.errf(&p, "%s has no property %q", spec.name, name)
+		return
+	}
+	if reservedNames.has(name) {
+		c.errf(&p, "%q is a reserved property name and must not be used", name)
+		return
+	}
+	if msg := propNameProblem(name); msg != "" {
+		c.errf(&p, "%s", msg)
+		return
+	}
+	// Custom references: identifiers, as for the spec's own _ref(s).
+	switch {
+	case strings.HasSuffix(name, "_ref"):
+		if s, ok := v.(string); ok {
+			if _, msg := parseIdentifier(s); msg != "" {
+				c.warnf(&p, "a custom reference property should hold an identifier: %s", msg)
+			}
+		}
+	case strings.HasSuffix(name, "_refs"):
+		if l, ok := v.([]any); ok {
+			for i, item := range l {
+				if s, ok := item.(string); ok {
+					if _, msg := parseIdentifier(s); msg != "" {
+						ip := path{parent: &p, index: i}
+						c.warnf(&ip, "a custom reference property should hold identifiers: %s", msg)
+					}
+				}
+			}
+		}
+	}
+}
+
+// value checks one property value against its description.
+func (c *checker) value(pr *prop, v any, p *path, t string) {
+	switch pr.kind {
+	case kAny:
+	case kString:
+		c.str(v, p)
+	case kBool:
+		if _, ok := v.(bool); !ok {
+			c.errf(p, "must be a boolean, not %s", jsonKind(v))
+		}
+	case kInt:
+		c.integer(v, p, pr.min, pr.max)
+	case kNumber:
+		c.number(v, p, pr.fmin, pr.fmax)
+	case kTimestamp:
+		c.timestamp(v, p, false)
+	case kTimestampMS:
+		c.timestamp(v, p, true)
+	case kRef:
+		c.ref(v, p, pr.refs)
+	case kRefList:
+		if l, ok := c.list(v, p); ok {
+			for i, item := range l {
+				ip := path{parent: p, index: i}
+				c.ref(item, &ip, pr.refs)
+			}
+		}
+	case kStringList:
+		if l, ok := c.list(v, p); ok {
+			for i, item := range l {
+				if _, ok := item.(string); !ok {
+					ip := path{parent: p, index: i}
+					c.errf(&ip, "must be a string, not %s", jsonKind(item))
+				}
+			}
+		}
+	case kVocab:
+		if s, ok := c.str(v, p); ok {
+			c.vocabTerm(pr, s, p)
+		}
+	case kVocabList:
+		if l, ok := c.list(v, p); ok {
+			for i, item := range l {
+				ip := path{parent: p, index: i}
+				if s, ok := c.str(item, &ip); ok {
+					c.vocabTerm(pr, s, &ip)
+				}
+			}
+		}
+	case kEnum:
+		if s, ok := c.str(v, p); ok && !pr.vocab.has(s) {
+			c.errf(p, "%q is not a value of %s", s, pr.vocabName)
+		}
+	case kEnumList:
+		if l, ok := c.list(v, p); ok {
+			for i, item := range l {
+				ip := path{parent: p, index: i}
+				if s, ok := c.str(item, &ip); ok && !pr.vocab.has(s) {
+					c.errf(&ip, "%q is not a value of %s", s, pr.vocabName)
+				}
+			}
+		}
+	case kHashes:
+		c.hashes(v, p)
+	case kDict:
+		c.dict(v, p)
+	case kKillChain:
+		c.killChain(v, p)
+	case kExtRefs:
+		c.externalRefs(v, p, t)
+	case kGranular:
+		c.granular(v, p)
+	case kExtensions:
+		c.extensions(v, p, t)
+	case kBinary:
+		if s, ok := c.str(v, p); ok && !isBase64(s) {
+			c.errf(p, "must be base64-encoded binary data")
+		}
+	case kHex:
+		if s, ok := c.str(v, p); ok && !isHex(s) {
+			c.errf(p, "must be an even number of hexadecimal digits")
+		}
+	case kObject:
+		if m, ok := v.(map[string]any); ok {
+			c.props(pr.sub, m, p, t)
+			if pr.sub.check != nil {
+				pr.sub.check(c, m, p)
+			}
+		} else {
+			c.errf(p, "must be an object, not %s", jsonKind(v))
+		}
+	case kObjectList:
+		if l, ok := c.list(v, p); ok {
+			for i, item := range l {
+				ip := path{parent: p, index: i}
+				if m, ok := item.(map[string]any); ok {
+					c.props(pr.sub, m, &ip, t)
+					if pr.sub.check != nil {
+						pr.sub.check(c, m, &ip)
+					}
+				} else {
+					c.errf(&ip, "must be an object, not %s", jsonKind(item))
+				}
+			}
+		}
+	case kSpecVersion:
+		if s, ok := c.str(v, p); ok && s != "2.1" {
+			c.errf(p, "must be \"2.1\", not %q (upgrade STIX 2.0 content first)", s)
+		}
+	case kID:
+		if s, ok := c.str(v, p); ok {
+			typ, msg := parseIdentifier(s)
+			if msg != "" {
+				c.errf(p, "%s", msg)
+			} else if typ != t && t != "" {
+				c.errf(p, "the id's type prefix %q is not the object's type %q", typ, t)
+			}
+		}
+	case kType:
+	case kLang:
+		if s, ok := c.str(v, p); ok && !isLangTag(s) {
+			c.errf(p, "%q is not an RFC 5646 language tag", s)
+		}
+	case kStringOrList:
+		if _, ok := v.(string); ok {
+			return
+		}
+		if l, ok := c.list(v, p); ok {
+			for i, item := range l {
+				ip := path{parent: p, index: i}
+				c.str(item, &ip)
+			}
+		}
+	}
+}
+
+func (c *checker) str(v any, p *path) (string, bool) {
+	s, ok := v.(string)
+	if !ok {
+		c.errf(p, "must be a string, not %s", jsonKind(v))
+	}
+	return s, ok
+}
+
+// list returns v as a non-empty list; section 2.12 forbids empty lists.
+func (c *checker) list(v any, p *path) ([]any, bool) {
+	l, ok := v.([]any)
+	if !ok {
+		c.errf(p, "must be a list, not %s", jsonKind(v))
+		return nil, false
+	}
+	if len(l) == 0 {
+		c.errf(p, "must not be an empty list (omit the property instead)")
+		return nil, false
+	}
+	return l, true
+}
+
+func (c *checker) vocabTerm(pr *prop, s string, p *path) {
+	if pr.vocab.has(s) {
+		return
+	}
+	if !isVocabForm(s) {
+		c.warnf(p, "%q is not in %s; values outside it should be lowercase with hyphens", s, pr.vocabName)
+		return
+	}
+	c.warnf(p, "%q is not in %s", s, pr.vocabName)
+}
+
+// intValue returns v as an integer when it is a JSON number without a
+// fraction.
+func intValue(v any) (int64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		if i, err := n.Int64(); err == nil {
+			return i, true
+		}
+		f, err := n.Float64()
+		if err == nil && f == math.Trunc(f) && math.Abs(f) <= maxInt {
+			return int64(f), true
+		}
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) <= maxInt {
+			return int64(n), true
+		}
+	case int:
+		return int64(n), true
+	case int64:
+		return n, true
+	}
+	return 0, false
+}
+
+func floatValue(v any) (float64, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	}
+	return 0, false
+}
+
+func (c *checker) integer(v any, p *path, lo, hi int64) (int64, bool) {
+	i, ok := intValue(v)
+	if !ok {
+		if _, isNum := floatValue(v); isNum {
+			c.errf(p, "must be an integer, not %v", v)
+		} else {
+			c.errf(p, "must be an integer, not %s", jsonKind(v))
+		}
+		return 0, false
+	}
+	if i < lo || i > hi {
+		c.errf(p, "must be between %d and %d, not %d", lo, hi, i)
+		return i, false
+	}
+	return i, true
+}
+
+func (c *checker) number(v any, p *path, lo, hi float64) {
+	f, ok := floatValue(v)
+	if !ok {
+		c.errf(p, "must be a number, not %s", jsonKind(v))
+		return
+	}
+	if f < lo || f > hi {
+		c.errf(p, "must be between %g and %g, not %g", lo, hi, f)
+	}
+}
+
+func (c *checker) timestamp(v any, p *path, ms bool) (time.Time, bool) {
+	s, ok := c.str(v, p)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := ParseTime(s)
+	if err != nil {
+		c.errf(p, "%v", err)
+		return time.Time{}, false
+	}
+	if ms && TimePrecision(s) < 3 {
+		c.errf(p, "timestamp %q must be precise to at least the millisecond", s)
+	}
+	return t, true
+}
+
+// ref checks one reference.
+func (c *checker) ref(v any, p *path, r *refRule) {
+	s, ok := c.str(v, p)
+	if !ok {
+		return
+	}
+	t, msg := parseIdentifier(s)
+	if msg != "" {
+		c.errf(p, "%s", msg)
+		return
+	}
+	if !r.allows(t) {
+		c.errf(p, "must refer to %s, not a %s", r.desc, t)
+	}
+}
+
+// hashes checks a hashes dictionary (section 2.7).
+func (c *checker) hashes(v any, p *path) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.errf(p, "must be a dictionary of hashes, not %s", jsonKind(v))
+		return
+	}
+	if len(m) == 0 {
+		c.errf(p, "must contain at least one hash")
+		return
+	}
+	for k, hv := range m {
+		kp := path{parent: p, name: k}
+		if !isDictKey(k, 3) {
+			c.errf(&kp, "hash algorithm names must be 3 to 250 characters of a-z, A-Z, 0-9, hyphen and underscore")
+			continue
+		}
+		s, ok := c.str(hv, &kp)
+		if !ok {
+			continue
+		}
+		if n, fixed := hashLength[k]; fixed {
+			if len(s) != n || !isHexAnyCase(s) {
+				c.errf(&kp, "a %s hash must be %d hexadecimal digits", k, n)
+			}
+			continue
+		}
+		switch k {
+		case "SSDEEP", "TLSH":
+			if s == "" {
+				c.errf(&kp, "must not be empty")
+			}
+		default:
+			if !vocabHashAlgorithm.has(k) {
+				c.warnf(&kp, "hash algorithm %q is not in hash-algorithm-ov", k)
+			}
+		}
+	}
+}
+
+// dict checks a dictionary's keys (section 2.3).
+func (c *checker) dict(v any, p *path) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.errf(p, "must be a dictionary, not %s", jsonKind(v))
+		return
+	}
+	for k := range m {
+		if len(k) > 250 {
+			kp := path{parent: p, name: k}
+			c.errf(&kp, "dictionary keys must be no longer than 250 characters")
+		}
+	}
+}
+
+// killChain checks a list of kill-chain-phase (section 2.11).
+func (c *checker) killChain(v any, p *path) {
+	l, ok := c.list(v, p)
+	if !ok {
+		return
+	}
+	for i, item := range l {
+		ip := path{parent: p, index: i}
+		m, ok := item.(map[string]any)
+		if !ok {
+			c.errf(&ip, "must be a kill chain phase object, not %s", jsonKind(item))
+			continue
+		}
+		for _, f := range [2]string{"kill_chain_name", "phase_name"} {
+			fp := path{parent: &ip, name: f}
+			fv, has := m[f]
+			if !has {
+				c.errf(&fp, "required property is missing")
+				continue
+			}
+			if s, ok := c.str(fv, &fp); ok && !isVocabForm(s) {
+				c.warnf(&fp, "%q should be lowercase with hyphens as word separators", s)
+			}
+		}
+	}
+}
+
+// externalRefs checks external_references (section 2.5).
+func (c *checker) externalRefs(v any, p *path, t string) {
+	l, ok := c.list(v, p)
+	if !ok {
+		return
+	}
+	for i, item := range l {
+		ip := path{parent: p, index: i}
+		m, ok := item.(map[string]any)
+		if !ok {
+			c.errf(&ip, "must be an external reference object, not %s", jsonKind(item))
+			continue
+		}
+		c.props(externalRefSpec, m, &ip, t)
+		src, _ := m["source_name"].(string)
+		_, hasDesc := m["description"]
+		_, hasURL := m["url"]
+		eid, hasEID := m["external_id"]
+		if !hasDesc && !hasURL && !hasEID {
+			c.errf(&ip, "at least one of description, url or external_id must be present")
+		}
+		id, _ := eid.(string)
+		switch {
+		case t == "attack-pattern" && src == "capec" && hasEID:
+			if !isCAPECID(id) {
+				c.errf(&path{parent: &ip, name: "external_id"}, "a CAPEC reference's external_id must be of the form CAPEC-[id], not %q", id)
+			}
+		case t == "vulnerability" && src == "cve" && hasEID:
+			if !isCVEID(id) {
+				c.errf(&path{parent: &ip, name: "external_id"}, "a CVE reference's external_id must be of the form CVE-YYYY-NNNN, not %q", id)
+			}
+		}
+	}
+}
+
+// granular checks granular_markings (section 7.2.3): each entry has
+// non-empty selectors that resolve within the object and exactly one of
+// lang and marking_ref.
+func (c *checker) granular(v any, p *path) {
+	l, ok := c.list(v, p)
+	if !ok {
+		return
+	}
+	for i, item := range l {
+		ip := path{parent: p, index: i}
+		m, ok := item.(map[string]any)
+		if !ok {
+			c.errf(&ip, "must be a granular marking object, not %s", jsonKind(item))
+			continue
+		}
+		c.props(granularSpec, m, &ip, "")
+		_, hasLang := m["lang"]
+		_, hasRef := m["marking_ref"]
+		if hasLang == hasRef {
+			c.errf(&ip, "exactly one of lang and marking_ref must be present")
+		}
+	}
+}
+
+// selectors checks that every granular marking selector of the top-level
+// object m refers to a property or list item present in m.
+func (c *checker) selectors(m map[string]any) {
+	l, ok := m["granular_markings"].([]any)
+	if !ok {
+		return
+	}
+	gp := path{name: "granular_markings"}
+	for i, item := range l {
+		g, ok := item.(map[string]any)
+		if !ok {
+			continue
+		}
+		sels, ok := g["selectors"].([]any)
+		if !ok {
+			continue
+		}
+		ip := path{parent: &gp, index: i}
+		sp := path{parent: &ip, name: "selectors"}
+		for j, sel := range sels {
+			s, ok := sel.(string)
+			if !ok {
+				continue
+			}
+			if !selectorResolves(m, s) {
+				jp := path{parent: &sp, index: j}
+				c.errf(&jp, "selector %q does not refer to a property of this object", s)
+			}
+		}
+	}
+}
+
+// selectorResolves follows a selector such as "external_references.[0].url"
+// through v.
+func selectorResolves(v any, sel string) bool {
+	if sel == "" {
+		return false
+	}
+	for sel != "" {
+		var seg string
+		if i := strings.IndexByte(sel, '.'); i >= 0 {
+			seg, sel = sel[:i], sel[i+1:]
+			if sel == "" {
+				return false
+			}
+		} else {
+			seg, sel = sel, ""
+		}
+		if len(seg) > 2 && seg[0] == '[' && seg[len(seg)-1] == ']' {
+			n, err := strconv.Atoi(seg[1 : len(seg)-1])
+			l, ok := v.([]any)
+			if err != nil || !ok || n < 0 || n >= len(l) {
+				return false
+			}
+			v = l[n]
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return false
+		}
+		if v, ok = m[seg]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// extensions checks the extensions dictionary (sections 3.10 and 7.3).
+func (c *checker) extensions(v any, p *path, t string) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		c.errf(p, "must be a dictionary, not %s", jsonKind(v))
+		return
+	}
+	if len(m) == 0 {
+		c.errf(p, "must contain at least one extension")
+		return
+	}
+	for k, ev := range m {
+		kp := path{parent: p, name: k}
+		em, ok := ev.(map[string]any)
+		if !ok {
+			c.errf(&kp, "an extension must be an object, not %s", jsonKind(ev))
+			continue
+		}
+		if strings.HasPrefix(k, "extension-definition--") {
+			if _, msg := parseIdentifier(k); msg != "" {
+				c.errf(&kp, "%s", msg)
+			}
+			et, has := em["extension_type"]
+			if has {
+				ep := path{parent: &kp, name: "extension_type"}
+				if s, ok := c.str(et, &ep); ok && !enumExtensionType.has(s) {
+					c.errf(&ep, "%q is not a value of extension-type-enum", s)
+				}
+			}
+			continue
+		}
+		if spec, ok := extensionSpecs[k]; ok {
+			if allowed := predefinedExtensions[t]; allowed == nil || !allowed.has(k) {
+				c.errf(&kp, "%s is not an extension of %s", k, t)
+				continue
+			}
+			if len(em) == 0 {
+				c.errf(&kp, "an extension must have at least one property")
+			}
+			c.props(spec, em, &kp, t)
+			if spec.check != nil {
+				spec.check(c, em, &kp)
+			}
+			continue
+		}
+		if strings.HasSuffix(k, "-ext") {
+			if msg := typeNameProblem(k); msg != "" {
+				c.errf(&kp, "extension name: %s", msg)
+				continue
+			}
+			if len(em) == 0 {
+				c.errf(&kp, "an extension must have at least one property")
+			}
+			c.warnf(&kp, "custom extensions not defined by an extension-definition are deprecated")
+			continue
+		}
+		c.errf(&kp, "extension keys must be an extension-definition id or the name of a predefined extension")
+	}
+}
+
+// parseIdentifier checks the form type--UUID and returns the type.
+func parseIdentifier(s string) (string, string) {
+	i := strings.Index(s, "--")
+	if i < 0 {
+		return "", fmt.Sprintf("%q is not an identifier of the form type--UUID", s)
+	}
+	t, u := s[:i], s[i+2:]
+	if msg := typeNameProblem(t); msg != "" {
+		return "", fmt.Sprintf("%q is not an identifier of the form type--UUID: %s", s, msg)
+	}
+	if !isUUID(u) {
+		return "", fmt.Sprintf("%q is not an identifier of the form type--UUID: %q is not an RFC 4122 UUID", s, u)
+	}
+	return t, ""
+}
+
+// isUUID reports whether s is a UUID in the canonical 8-4-4-4-12 form with
+// a version from 1 to 8 and the RFC 4122 variant.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		ch := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if ch != '-' {
+				return false
+			}
+		default:
+			if !isHexDigit(ch) {
+				return false
+			}
+		}
+	}
+	if s[14] < '1' || s[14] > '8' {
+		return false
+	}
+	switch s[19] {
+	case '8', '9', 'a', 'b', 'A', 'B':
+		return true
+	}
+	return false
+}
+
+// uuidVersion returns the version digit of a UUID string, 0 if malformed.
+func uuidVersion(u string) int {
+	if !isUUID(u) {
+		return 0
+	}
+	return int(u[14] - '0')
+}
+
+func isHexDigit(ch byte) bool {
+	return ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f' || ch >= 'A' && ch <= 'F'
+}
+
+func isHexAnyCase(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isHexDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isHex checks the hex type (section 2.8): an even number of digits.
+// Upper-case letters are tolerated, as the reference validator does.
+func isHex(s string) bool {
+	return len(s)%2 == 0 && isHexAnyCase(s)
+}
+
+func isBase64(s string) bool {
+	if len(s)%4 != 0 {
+		return false
+	}
+	pad := 0
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch >= 'A' && ch <= 'Z', ch >= 'a' && ch <= 'z', ch >= '0' && ch <= '9', ch == '+', ch == '/':
+			if pad > 0 {
+				return false
+			}
+		case ch == '=':
+			pad++
+			if pad > 2 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// typeNameProblem checks an object type name (section 3.1): 3 to 250
+// characters of a-z, 0-9 and hyphen, not starting or ending with a hyphen
+// and without "--". It returns "" when the name is fine.
+func typeNameProblem(t string) string {
+	if len(t) < 3 || len(t) > 250 {
+		return fmt.Sprintf("type name %q must be 3 to 250 characters long", t)
+	}
+	for i := 0; i < len(t); i++ {
+		ch := t[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-') {
+			return fmt.Sprintf("type name %q must only contain a-z, 0-9 and hyphen", t)
+		}
+	}
+	if t[0] == '-' || t[len(t)-1] == '-' || strings.Contains(t, "--") {
+		return fmt.Sprintf("type name %q must not start or end with a hyphen or contain \"--\"", t)
+	}
+	return ""
+}
+
+// propNameProblem checks a custom property name (section 11.1): 3 to 250
+// characters of a-z, 0-9 and underscore.
+func propNameProblem(n string) string {
+	if len(n) < 3 || len(n) > 250 {
+		return fmt.Sprintf("custom property name %q must be 3 to 250 characters long", n)
+	}
+	for i := 0; i < len(n); i++ {
+		ch := n[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '_') {
+			return fmt.Sprintf("custom property name %q must only contain a-z, 0-9 and underscore", n)
+		}
+	}
+	return ""
+}
+
+// isDictKey checks a dictionary key: min to 250 characters of a-z, A-Z,
+// 0-9, hyphen and underscore.
+func isDictKey(k string, min int) bool {
+	if len(k) < min || len(k) > 250 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		ch := k[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// isVocabForm reports whether s is lowercase with hyphens as separators, the
+// form section 2.14 asks of values outside a suggested vocabulary.
+func isVocabForm(s string) bool {
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch >= 'A' && ch <= 'Z' || ch == ' ' || ch == '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// isLangTag checks the shape of an RFC 5646 language tag: subtags of 1 to 8
+// letters and digits separated by hyphens, the first of 2 to 8 letters (or
+// the "x" and "i" singletons).
+func isLangTag(s string) bool {
+	if s == "" {
+		return false
+	}
+	first := true
+	n := 0
+	letters := true
+	for i := 0; i <= len(s); i++ {
+		if i == len(s) || s[i] == '-' {
+			if n == 0 || n > 8 {
+				return false
+			}
+			if first {
+				if !letters || (n == 1 && s[0] != 'x' && s[0] != 'i' && s[0] != 'X' && s[0] != 'I') {
+					return false
+				}
+				first = false
+			}
+			n, letters = 0, true
+			continue
+		}
+		ch := s[i]
+		switch {
+		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z':
+		case ch >= '0' && ch <= '9':
+			letters = false
+		default:
+			return false
+		}
+		n++
+	}
+	return true
+}
+
+func isCAPECID(s string) bool {
+	if !strings.HasPrefix(s, "CAPEC-") || len(s) == len("CAPEC-") {
+		return false
+	}
+	return allDigits(s[len("CAPEC-"):])
+}
+
+// isCVEID checks CVE-YYYY-NNNN with four or more digits.
+func isCVEID(s string) bool {
+	if len(s) < len("CVE-2000-0000") || !strings.HasPrefix(s, "CVE-") || s[8] != '-' {
+		return false
+	}
+	return allDigits(s[4:8]) && allDigits(s[9:]) && len(s[9:]) >= 4
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// timeOf returns the time of the timestamp property name of m, when valid.
+func timeOf(m map[string]any, name string) (time.Time, bool) {
+	s, ok := m[name].(string)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := ParseTime(s)
+	return t, err == nil
+}
+
+// ordered reports an error when both timestamps are present and valid and
+// later is before earlier (or not after it, when strict).
+func (c *checker) ordered(m map[string]any, p *path, earlier, later string, strict bool) {
+	a, ok1 := timeOf(m, earlier)
+	b, ok2 := timeOf(m, later)
+	if !ok1 || !ok2 {
+		return
+	}
+	lp := path{parent: p, name: later}
+	if strict && !b.After(a) {
+		c.errf(&lp, "%s must be later than %s", later, earlier)
+	} else if !strict && b.Before(a) {
+		c.errf(&lp, "%s must not be earlier than %s", later, earlier)
+	}
+}
+
+// has reports whether m has all the named properties.
+func has(m map[string]any, names ...string) bool {
+	for _, n := range names {
+		if _, ok := m[n]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// hasAny reports whether m has at least one of the named properties.
+func hasAny(m map[string]any, names ...string) bool {
+	for _, n := range names {
+		if _, ok := m[n]; ok {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,107 @@
+package stix
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// sharedDir is the shared reference material, relative to the package.
+const sharedDir = "../../shared"
+
+// loadObjects returns the raw objects of a bundle file, or the file itself
+// when it holds a single object.
+func loadObjects(tb testing.TB, file string) []json.RawMessage {
+	tb.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var b struct {
+		Type    string            `json:"type"`
+		Objects []json.RawMessage `json:"objects"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		tb.Fatalf("%s: %v", file, err)
+	}
+	if b.Type != "bundle" {
+		return []json.RawMessage{data}
+	}
+	return b.Objects
+}
+
+// parseUpgraded parses raw and upgrades it when it is STIX 2.0.
+func parseUpgraded(tb testing.TB, raw []byte) *Object {
+	tb.Helper()
+	o, err := Parse(raw)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if IsSTIX20(o.Props) {
+		if err := Upgrade20(o.Props); err != nil {
+			tb.Fatalf("%s: upgrade: %v", o.ID, err)
+		}
+		if o, err = FromProps(o.Props); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return o
+}
+
+func needShared(tb testing.TB) {
+	tb.Helper()
+	if _, err := os.Stat(sharedDir); err != nil {
+		tb.Skipf("shared reference material not found at %s: %v", sharedDir, err)
+	}
+}
+
+// TestValidateAcceptsReferenceData checks that every object of the OASIS
+// examples and of MITRE's ATT&CK and CAPEC datasets (the enterprise one
+// after the STIX 2.0 upgrade) validates without errors. Warnings are
+// allowed.
+func TestValidateAcceptsReferenceData(t *testing.T) {
+	needShared(t)
+	var files []string
+	for _, glob := range []string{
+		"conformance/stix-schemas/examples/*.json",
+		"conformance/stix-schemas/examples/threat-reports/*.json",
+	} {
+		m, err := filepath.Glob(filepath.Join(sharedDir, glob))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	files = append(files,
+		filepath.Join(sharedDir, "data/ics-attack-18.1.json"),
+		filepath.Join(sharedDir, "data/capec.stix21.json"),
+		filepath.Join(sharedDir, "data/enterprise-attack-18.1.stix20.json"),
+	)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			objs := loadObjects(t, f)
+			if len(objs) == 0 {
+				t.Fatal("no objects")
+			}
+			errs, warns := 0, 0
+			for _, raw := range objs {
+				o := parseUpgraded(t, raw)
+				for _, p := range Validate(o) {
+					if p.Warning {
+						warns++
+						continue
+					}
+					errs++
+					if errs <= 20 {
+						t.Errorf("%v", p)
+					}
+				}
+			}
+			if errs > 20 {
+				t.Errorf("... %d errors in all", errs)
+			}
+			t.Logf("%d objects, %d warnings", len(objs), warns)
+		})
+	}
+}
