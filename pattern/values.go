@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/bits"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -275,3 +277,7 @@ func durationOf(sec float64) time.Duration {
 	}
 	return time.Duration(math.Round(ns))
 }
+
+func trailingZeros(x uint64) int { return bits.TrailingZeros64(x) }
+
+func sortInts(s []int) { sort.Ints(s) }
