@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -35,15 +36,39 @@ func Validate(o *Object) []Problem {
 	if o == nil || o.Props == nil {
 		return []Problem{{Message: "no object"}}
 	}
-	c := checker{id: o.ID}
+	c := checkers.Get().(*checker)
+	c.id, c.ps, c.n = o.ID, nil, 0
 	c.object(o.Props)
-	return c.ps
+	ps := c.ps
+	c.ps = nil
+	checkers.Put(c)
+	return ps
 }
+
+// checkers recycles checkers, whose path arena is too big to allocate for
+// every object.
+var checkers = sync.Pool{New: func() any { return new(checker) }}
 
 // checker collects the problems of one object.
 type checker struct {
 	id string
 	ps []Problem
+	// arena holds path segments, so that the paths built while walking
+	// an object cost no allocation. Segments are released by resetting n
+	// once the value they describe has been checked.
+	arena [64]path
+	n     int
+}
+
+// node returns a path segment below parent, from the arena while it lasts.
+func (c *checker) node(parent *path, name string, index int) *path {
+	if c.n < len(c.arena) {
+		q := &c.arena[c.n]
+		c.n++
+		*q = path{parent: parent, name: name, index: index}
+		return q
+	}
+	return &path{parent: parent, name: name, index: index}
 }
 
 // path is a JSON path, built lazily: a problem's path is formatted only when
@@ -59,25 +84,22 @@ func (p *path) String() string {
 	if p == nil {
 		return ""
 	}
-	var segs []*path
-	for q := p; q != nil; q = q.parent {
-		segs = append(segs, q)
+	return string(p.appendTo(make([]byte, 0, 64)))
+}
+
+func (p *path) appendTo(b []byte) []byte {
+	if p.parent != nil {
+		b = p.parent.appendTo(b)
 	}
-	var b strings.Builder
-	for i := len(segs) - 1; i >= 0; i-- {
-		s := segs[i]
-		if s.name == "" {
-			b.WriteByte('[')
-			b.WriteString(strconv.Itoa(s.index))
-			b.WriteByte(']')
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(s.name)
+	if p.name == "" {
+		b = append(b, '[')
+		b = strconv.AppendInt(b, int64(p.index), 10)
+		return append(b, ']')
 	}
-	return b.String()
+	if len(b) > 0 {
+		b = append(b, '.')
+	}
+	return append(b, p.name...)
 }
 
 func (c *checker) errf(p *path, format string, args ...any) {
@@ -142,6 +164,9 @@ type objSpec struct {
 	props map[string]*prop
 	// check applies the rules that involve more than one property.
 	check func(c *checker, m map[string]any, p *path)
+	// required lists the required properties, computed from props at
+	// initialisation.
+	required []string
 	// closed objects accept no other properties (none in STIX 2.1 beyond
 	// some structured values; custom properties are allowed almost
 	// everywhere).
@@ -336,31 +361,31 @@ func (c *checker) props(spec *objSpec, m map[string]any, parent *path, t string)
 			c.custom(spec, name, v, parent)
 			continue
 		}
-		p := path{parent: parent, name: name}
-		c.value(pr, v, &p, t)
+		mark := c.n
+		p := c.node(parent, name, 0)
+		c.value(pr, v, p, t)
+		c.n = mark
 	}
-	for name, pr := range spec.props {
-		if pr.required {
-			if _, ok := m[name]; !ok {
-				c.errf(&path{parent: parent, name: name}, "required property is missing")
-			}
+	for _, name := range spec.required {
+		if _, ok := m[name]; !ok {
+			c.errf(&path{parent: parent, name: name}, "required property is missing")
 		}
 	}
 }
 
 // custom checks a property the specification does not define.
 func (c *checker) custom(spec *objSpec, name string, v any, parent *path) {
-	p := path{parent: parent, name: name}
+	p := c.node(parent, name, 0)
 	if spec.closed {
-		c.errf(&p, "%s has no property %q", spec.name, name)
+		c.errf(p, "%s has no property %q", spec.name, name)
 		return
 	}
 	if reservedNames.has(name) {
-		c.errf(&p, "%q is a reserved property name and must not be used", name)
+		c.errf(p, "%q is a reserved property name and must not be used", name)
 		return
 	}
 	if msg := propNameProblem(name); msg != "" {
-		c.errf(&p, "%s", msg)
+		c.errf(p, "%s", msg)
 		return
 	}
 	// Custom references: identifiers, as for the spec's own _ref(s).
@@ -368,7 +393,7 @@ func (c *checker) custom(spec *objSpec, name string, v any, parent *path) {
 	case strings.HasSuffix(name, "_ref"):
 		if s, ok := v.(string); ok {
 			if _, msg := parseIdentifier(s); msg != "" {
-				c.warnf(&p, "a custom reference property should hold an identifier: %s", msg)
+				c.warnf(p, "a custom reference property should hold an identifier: %s", msg)
 			}
 		}
 	case strings.HasSuffix(name, "_refs"):
@@ -376,8 +401,8 @@ func (c *checker) custom(spec *objSpec, name string, v any, parent *path) {
 			for i, item := range l {
 				if s, ok := item.(string); ok {
 					if _, msg := parseIdentifier(s); msg != "" {
-						ip := path{parent: &p, index: i}
-						c.warnf(&ip, "a custom reference property should hold identifiers: %s", msg)
+						ip := c.node(p, "", i)
+						c.warnf(ip, "a custom reference property should hold identifiers: %s", msg)
 					}
 				}
 			}
@@ -408,16 +433,16 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 	case kRefList:
 		if l, ok := c.list(v, p); ok {
 			for i, item := range l {
-				ip := path{parent: p, index: i}
-				c.ref(item, &ip, pr.refs)
+				ip := c.node(p, "", i)
+				c.ref(item, ip, pr.refs)
 			}
 		}
 	case kStringList:
 		if l, ok := c.list(v, p); ok {
 			for i, item := range l {
 				if _, ok := item.(string); !ok {
-					ip := path{parent: p, index: i}
-					c.errf(&ip, "must be a string, not %s", jsonKind(item))
+					ip := c.node(p, "", i)
+					c.errf(ip, "must be a string, not %s", jsonKind(item))
 				}
 			}
 		}
@@ -428,9 +453,9 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 	case kVocabList:
 		if l, ok := c.list(v, p); ok {
 			for i, item := range l {
-				ip := path{parent: p, index: i}
-				if s, ok := c.str(item, &ip); ok {
-					c.vocabTerm(pr, s, &ip)
+				ip := c.node(p, "", i)
+				if s, ok := c.str(item, ip); ok {
+					c.vocabTerm(pr, s, ip)
 				}
 			}
 		}
@@ -441,9 +466,9 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 	case kEnumList:
 		if l, ok := c.list(v, p); ok {
 			for i, item := range l {
-				ip := path{parent: p, index: i}
-				if s, ok := c.str(item, &ip); ok && !pr.vocab.has(s) {
-					c.errf(&ip, "%q is not a value of %s", s, pr.vocabName)
+				ip := c.node(p, "", i)
+				if s, ok := c.str(item, ip); ok && !pr.vocab.has(s) {
+					c.errf(ip, "%q is not a value of %s", s, pr.vocabName)
 				}
 			}
 		}
@@ -471,7 +496,7 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 		if m, ok := v.(map[string]any); ok {
 			c.props(pr.sub, m, p, t)
 			if pr.sub.check != nil {
-				pr.sub.check(c, m, p)
+				pr.sub.check(c, m, flat(p))
 			}
 		} else {
 			c.errf(p, "must be an object, not %s", jsonKind(v))
@@ -479,14 +504,14 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 	case kObjectList:
 		if l, ok := c.list(v, p); ok {
 			for i, item := range l {
-				ip := path{parent: p, index: i}
+				ip := c.node(p, "", i)
 				if m, ok := item.(map[string]any); ok {
-					c.props(pr.sub, m, &ip, t)
+					c.props(pr.sub, m, ip, t)
 					if pr.sub.check != nil {
-						pr.sub.check(c, m, &ip)
+						pr.sub.check(c, m, flat(ip))
 					}
 				} else {
-					c.errf(&ip, "must be an object, not %s", jsonKind(item))
+					c.errf(ip, "must be an object, not %s", jsonKind(item))
 				}
 			}
 		}
@@ -514,8 +539,8 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 		}
 		if l, ok := c.list(v, p); ok {
 			for i, item := range l {
-				ip := path{parent: p, index: i}
-				c.str(item, &ip)
+				ip := c.node(p, "", i)
+				c.str(item, ip)
 			}
 		}
 	}
@@ -665,29 +690,29 @@ func (c *checker) hashes(v any, p *path) {
 		return
 	}
 	for k, hv := range m {
-		kp := path{parent: p, name: k}
+		kp := c.node(p, k, 0)
 		if !isDictKey(k, 3) {
-			c.errf(&kp, "hash algorithm names must be 3 to 250 characters of a-z, A-Z, 0-9, hyphen and underscore")
+			c.errf(kp, "hash algorithm names must be 3 to 250 characters of a-z, A-Z, 0-9, hyphen and underscore")
 			continue
 		}
-		s, ok := c.str(hv, &kp)
+		s, ok := c.str(hv, kp)
 		if !ok {
 			continue
 		}
 		if n, fixed := hashLength[k]; fixed {
 			if len(s) != n || !isHexAnyCase(s) {
-				c.errf(&kp, "a %s hash must be %d hexadecimal digits", k, n)
+				c.errf(kp, "a %s hash must be %d hexadecimal digits", k, n)
 			}
 			continue
 		}
 		switch k {
 		case "SSDEEP", "TLSH":
 			if s == "" {
-				c.errf(&kp, "must not be empty")
+				c.errf(kp, "must not be empty")
 			}
 		default:
 			if !vocabHashAlgorithm.has(k) {
-				c.warnf(&kp, "hash algorithm %q is not in hash-algorithm-ov", k)
+				c.warnf(kp, "hash algorithm %q is not in hash-algorithm-ov", k)
 			}
 		}
 	}
@@ -702,8 +727,8 @@ func (c *checker) dict(v any, p *path) {
 	}
 	for k := range m {
 		if len(k) > 250 {
-			kp := path{parent: p, name: k}
-			c.errf(&kp, "dictionary keys must be no longer than 250 characters")
+			kp := c.node(p, k, 0)
+			c.errf(kp, "dictionary keys must be no longer than 250 characters")
 		}
 	}
 }
@@ -715,21 +740,21 @@ func (c *checker) killChain(v any, p *path) {
 		return
 	}
 	for i, item := range l {
-		ip := path{parent: p, index: i}
+		ip := c.node(p, "", i)
 		m, ok := item.(map[string]any)
 		if !ok {
-			c.errf(&ip, "must be a kill chain phase object, not %s", jsonKind(item))
+			c.errf(ip, "must be a kill chain phase object, not %s", jsonKind(item))
 			continue
 		}
 		for _, f := range [2]string{"kill_chain_name", "phase_name"} {
-			fp := path{parent: &ip, name: f}
+			fp := c.node(ip, f, 0)
 			fv, has := m[f]
 			if !has {
-				c.errf(&fp, "required property is missing")
+				c.errf(fp, "required property is missing")
 				continue
 			}
-			if s, ok := c.str(fv, &fp); ok && !isVocabForm(s) {
-				c.warnf(&fp, "%q should be lowercase with hyphens as word separators", s)
+			if s, ok := c.str(fv, fp); ok && !isVocabForm(s) {
+				c.warnf(fp, "%q should be lowercase with hyphens as word separators", s)
 			}
 		}
 	}
@@ -742,29 +767,29 @@ func (c *checker) externalRefs(v any, p *path, t string) {
 		return
 	}
 	for i, item := range l {
-		ip := path{parent: p, index: i}
+		ip := c.node(p, "", i)
 		m, ok := item.(map[string]any)
 		if !ok {
-			c.errf(&ip, "must be an external reference object, not %s", jsonKind(item))
+			c.errf(ip, "must be an external reference object, not %s", jsonKind(item))
 			continue
 		}
-		c.props(externalRefSpec, m, &ip, t)
+		c.props(externalRefSpec, m, ip, t)
 		src, _ := m["source_name"].(string)
 		_, hasDesc := m["description"]
 		_, hasURL := m["url"]
 		eid, hasEID := m["external_id"]
 		if !hasDesc && !hasURL && !hasEID {
-			c.errf(&ip, "at least one of description, url or external_id must be present")
+			c.errf(ip, "at least one of description, url or external_id must be present")
 		}
 		id, _ := eid.(string)
 		switch {
 		case t == "attack-pattern" && src == "capec" && hasEID:
 			if !isCAPECID(id) {
-				c.errf(&path{parent: &ip, name: "external_id"}, "a CAPEC reference's external_id must be of the form CAPEC-[id], not %q", id)
+				c.errf(&path{parent: ip, name: "external_id"}, "a CAPEC reference's external_id must be of the form CAPEC-[id], not %q", id)
 			}
 		case t == "vulnerability" && src == "cve" && hasEID:
 			if !isCVEID(id) {
-				c.errf(&path{parent: &ip, name: "external_id"}, "a CVE reference's external_id must be of the form CVE-YYYY-NNNN, not %q", id)
+				c.errf(&path{parent: ip, name: "external_id"}, "a CVE reference's external_id must be of the form CVE-YYYY-NNNN, not %q", id)
 			}
 		}
 	}
@@ -779,17 +804,17 @@ func (c *checker) granular(v any, p *path) {
 		return
 	}
 	for i, item := range l {
-		ip := path{parent: p, index: i}
+		ip := c.node(p, "", i)
 		m, ok := item.(map[string]any)
 		if !ok {
-			c.errf(&ip, "must be a granular marking object, not %s", jsonKind(item))
+			c.errf(ip, "must be a granular marking object, not %s", jsonKind(item))
 			continue
 		}
-		c.props(granularSpec, m, &ip, "")
+		c.props(granularSpec, m, ip, "")
 		_, hasLang := m["lang"]
 		_, hasRef := m["marking_ref"]
 		if hasLang == hasRef {
-			c.errf(&ip, "exactly one of lang and marking_ref must be present")
+			c.errf(ip, "exactly one of lang and marking_ref must be present")
 		}
 	}
 }
@@ -801,7 +826,7 @@ func (c *checker) selectors(m map[string]any) {
 	if !ok {
 		return
 	}
-	gp := path{name: "granular_markings"}
+	gp := c.node(nil, "granular_markings", 0)
 	for i, item := range l {
 		g, ok := item.(map[string]any)
 		if !ok {
@@ -811,16 +836,16 @@ func (c *checker) selectors(m map[string]any) {
 		if !ok {
 			continue
 		}
-		ip := path{parent: &gp, index: i}
-		sp := path{parent: &ip, name: "selectors"}
+		ip := c.node(gp, "", i)
+		sp := c.node(ip, "selectors", 0)
 		for j, sel := range sels {
 			s, ok := sel.(string)
 			if !ok {
 				continue
 			}
 			if !selectorResolves(m, s) {
-				jp := path{parent: &sp, index: j}
-				c.errf(&jp, "selector %q does not refer to a property of this object", s)
+				jp := c.node(sp, "", j)
+				c.errf(jp, "selector %q does not refer to a property of this object", s)
 			}
 		}
 	}
@@ -874,51 +899,51 @@ func (c *checker) extensions(v any, p *path, t string) {
 		return
 	}
 	for k, ev := range m {
-		kp := path{parent: p, name: k}
+		kp := c.node(p, k, 0)
 		em, ok := ev.(map[string]any)
 		if !ok {
-			c.errf(&kp, "an extension must be an object, not %s", jsonKind(ev))
+			c.errf(kp, "an extension must be an object, not %s", jsonKind(ev))
 			continue
 		}
 		if strings.HasPrefix(k, "extension-definition--") {
 			if _, msg := parseIdentifier(k); msg != "" {
-				c.errf(&kp, "%s", msg)
+				c.errf(kp, "%s", msg)
 			}
 			et, has := em["extension_type"]
 			if has {
-				ep := path{parent: &kp, name: "extension_type"}
-				if s, ok := c.str(et, &ep); ok && !enumExtensionType.has(s) {
-					c.errf(&ep, "%q is not a value of extension-type-enum", s)
+				ep := c.node(kp, "extension_type", 0)
+				if s, ok := c.str(et, ep); ok && !enumExtensionType.has(s) {
+					c.errf(ep, "%q is not a value of extension-type-enum", s)
 				}
 			}
 			continue
 		}
 		if spec, ok := extensionSpecs[k]; ok {
 			if allowed := predefinedExtensions[t]; allowed == nil || !allowed.has(k) {
-				c.errf(&kp, "%s is not an extension of %s", k, t)
+				c.errf(kp, "%s is not an extension of %s", k, t)
 				continue
 			}
 			if len(em) == 0 {
-				c.errf(&kp, "an extension must have at least one property")
+				c.errf(kp, "an extension must have at least one property")
 			}
-			c.props(spec, em, &kp, t)
+			c.props(spec, em, kp, t)
 			if spec.check != nil {
-				spec.check(c, em, &kp)
+				spec.check(c, em, flat(kp))
 			}
 			continue
 		}
 		if strings.HasSuffix(k, "-ext") {
 			if msg := typeNameProblem(k); msg != "" {
-				c.errf(&kp, "extension name: %s", msg)
+				c.errf(kp, "extension name: %s", msg)
 				continue
 			}
 			if len(em) == 0 {
-				c.errf(&kp, "an extension must have at least one property")
+				c.errf(kp, "an extension must have at least one property")
 			}
-			c.warnf(&kp, "custom extensions not defined by an extension-definition are deprecated")
+			c.warnf(kp, "custom extensions not defined by an extension-definition are deprecated")
 			continue
 		}
-		c.errf(&kp, "extension keys must be an extension-definition id or the name of a predefined extension")
+		c.errf(kp, "extension keys must be an extension-definition id or the name of a predefined extension")
 	}
 }
 
@@ -975,9 +1000,14 @@ func uuidVersion(u string) int {
 	return int(u[14] - '0')
 }
 
-func isHexDigit(ch byte) bool {
-	return ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f' || ch >= 'A' && ch <= 'F'
-}
+var hexDigit = func() (t [256]bool) {
+	for _, ch := range "0123456789abcdefABCDEF" {
+		t[ch] = true
+	}
+	return t
+}()
+
+func isHexDigit(ch byte) bool { return hexDigit[ch] }
 
 func isHexAnyCase(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -1161,11 +1191,11 @@ func (c *checker) ordered(m map[string]any, p *path, earlier, later string, stri
 	if !ok1 || !ok2 {
 		return
 	}
-	lp := path{parent: p, name: later}
+	lp := c.node(p, later, 0)
 	if strict && !b.After(a) {
-		c.errf(&lp, "%s must be later than %s", later, earlier)
+		c.errf(lp, "%s must be later than %s", later, earlier)
 	} else if !strict && b.Before(a) {
-		c.errf(&lp, "%s must not be earlier than %s", later, earlier)
+		c.errf(lp, "%s must not be earlier than %s", later, earlier)
 	}
 }
 
@@ -1187,4 +1217,11 @@ func hasAny(m map[string]any, names ...string) bool {
 		}
 	}
 	return false
+}
+
+// flat returns a one-segment copy of p for handing to an objSpec's check
+// function: the call is indirect, so whatever path it gets escapes to the
+// heap, and copying keeps the caller's stack-allocated segments there.
+func flat(p *path) *path {
+	return &path{name: p.String()}
 }

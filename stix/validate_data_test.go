@@ -105,3 +105,21 @@ func TestValidateAcceptsReferenceData(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkValidate measures Validate over the enterprise ATT&CK objects,
+// upgraded to 2.1 beforehand (parsing and upgrading are not timed).
+func BenchmarkValidate(b *testing.B) {
+	needShared(b)
+	raws := loadObjects(b, filepath.Join(sharedDir, "data/enterprise-attack-18.1.stix20.json"))
+	objs := make([]*Object, len(raws))
+	for i, raw := range raws {
+		objs[i] = parseUpgraded(b, raw)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if ps := Validate(objs[i%len(objs)]); len(Errors(ps)) > 0 {
+			b.Fatal(ps)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package stix
 
-import "strconv"
+import (
+	"sort"
+	"strconv"
+)
 
 // This file describes every object type of STIX 2.1: its properties (with
 // the common properties of its category merged in) and the rules that
@@ -256,14 +259,14 @@ var extensionSpecs = map[string]*objSpec{
 		"socket_handle":     integer(),
 	}, check: func(c *checker, m map[string]any, p *path) {
 		if opts, ok := m["options"].(map[string]any); ok {
-			op := path{parent: p, name: "options"}
+			op := c.node(p, "options", 0)
 			for k, v := range opts {
-				kp := path{parent: &op, name: k}
+				kp := c.node(op, k, 0)
 				if len(k) < 3 || (k[:3] != "SO_" && k[:3] != "ICM" && k[:3] != "IP_" && k[:3] != "MCA") {
-					c.warnf(&kp, "socket option names should start with SO_, ICMP_, IP_ or MCAST_")
+					c.warnf(kp, "socket option names should start with SO_, ICMP_, IP_ or MCAST_")
 				}
 				if _, ok := intValue(v); !ok {
-					c.errf(&kp, "socket option values must be integers")
+					c.errf(kp, "socket option values must be integers")
 				}
 			}
 		}
@@ -729,6 +732,37 @@ func init() {
 			"extension_properties": strList(),
 		}), check: checkExtensionDefinition},
 	}
+	finishSpecs()
+}
+
+// finishSpecs fills in the required lists of every spec reachable from the
+// tables.
+func finishSpecs() {
+	done := map[*objSpec]bool{}
+	var walk func(s *objSpec)
+	walk = func(s *objSpec) {
+		if s == nil || done[s] {
+			return
+		}
+		done[s] = true
+		s.required = s.required[:0]
+		for name, p := range s.props {
+			if p.required {
+				s.required = append(s.required, name)
+			}
+			walk(p.sub)
+		}
+		sort.Strings(s.required)
+	}
+	for _, s := range typeSpecs {
+		walk(s)
+	}
+	for _, s := range extensionSpecs {
+		walk(s)
+	}
+	for _, s := range []*objSpec{customSpec, customSCOSpec, externalRefSpec, granularSpec} {
+		walk(s)
+	}
 }
 
 // seenOrder checks first_seen <= last_seen.
@@ -772,27 +806,27 @@ func checkObservedData(c *checker, m map[string]any, p *path) {
 	case !hasObjs:
 		return
 	}
-	op := path{parent: p, name: "objects"}
-	c.warnf(&op, "objects (the observable container) is deprecated; use object_refs")
+	op := c.node(p, "objects", 0)
+	c.warnf(op, "objects (the observable container) is deprecated; use object_refs")
 	om, ok := objs.(map[string]any)
 	if !ok {
-		c.errf(&op, "must be a dictionary of cyber observables, not %s", jsonKind(objs))
+		c.errf(op, "must be a dictionary of cyber observables, not %s", jsonKind(objs))
 		return
 	}
 	if len(om) == 0 {
-		c.errf(&op, "must contain at least one object")
+		c.errf(op, "must contain at least one object")
 	}
 	for k, v := range om {
-		kp := path{parent: &op, name: k}
+		kp := c.node(op, k, 0)
 		e, ok := v.(map[string]any)
 		if !ok {
-			c.errf(&kp, "must be a cyber observable object, not %s", jsonKind(v))
+			c.errf(kp, "must be a cyber observable object, not %s", jsonKind(v))
 			continue
 		}
 		if t, ok := e["type"].(string); !ok {
-			c.errf(&path{parent: &kp, name: "type"}, "required property is missing or not a string")
+			c.errf(&path{parent: kp, name: "type"}, "required property is missing or not a string")
 		} else if msg := typeNameProblem(t); msg != "" {
-			c.errf(&path{parent: &kp, name: "type"}, "%s", msg)
+			c.errf(&path{parent: kp, name: "type"}, "%s", msg)
 		}
 	}
 }
@@ -807,11 +841,11 @@ func checkNetworkTraffic(c *checker, m map[string]any, p *path) {
 	}
 	c.ordered(m, p, "start", "end", false)
 	if l, ok := m["protocols"].([]any); ok {
-		pp := path{parent: p, name: "protocols"}
+		pp := c.node(p, "protocols", 0)
 		for i, v := range l {
 			if s, ok := v.(string); ok && !isVocabForm(s) {
-				ip := path{parent: &pp, index: i}
-				c.warnf(&ip, "protocol names should be lowercase IANA service names, not %q", s)
+				ip := c.node(pp, "", i)
+				c.warnf(ip, "protocol names should be lowercase IANA service names, not %q", s)
 			}
 		}
 	}
@@ -840,26 +874,26 @@ func checkMarking(c *checker, m map[string]any, p *path) {
 	if !hasDT && !hasDef && !has(m, "extensions") {
 		c.errf(p, "a marking definition must have definition_type and definition, or extensions")
 	}
-	dp := path{parent: p, name: "definition"}
+	dp := c.node(p, "definition", 0)
 	if hasDef {
 		dm, ok := def.(map[string]any)
 		if !ok {
-			c.errf(&dp, "must be an object, not %s", jsonKind(def))
+			c.errf(dp, "must be an object, not %s", jsonKind(def))
 		} else {
 			switch dt {
 			case "statement":
-				sp := path{parent: &dp, name: "statement"}
+				sp := c.node(dp, "statement", 0)
 				if s, ok := dm["statement"]; !ok {
-					c.errf(&sp, "required property is missing")
+					c.errf(sp, "required property is missing")
 				} else {
-					c.str(s, &sp)
+					c.str(s, sp)
 				}
 			case "tlp":
-				tp := path{parent: &dp, name: "tlp"}
+				tp := c.node(dp, "tlp", 0)
 				if s, ok := dm["tlp"]; !ok {
-					c.errf(&tp, "required property is missing")
-				} else if s, ok := c.str(s, &tp); ok && !enumTLP.has(s) {
-					c.errf(&tp, "%q is not a TLP level (white, green, amber, red)", s)
+					c.errf(tp, "required property is missing")
+				} else if s, ok := c.str(s, tp); ok && !enumTLP.has(s) {
+					c.errf(tp, "%q is not a TLP level (white, green, amber, red)", s)
 				}
 			}
 		}
@@ -921,22 +955,22 @@ func checkLanguageContent(c *checker, m map[string]any, p *path) {
 	if !ok {
 		return
 	}
-	cp := path{parent: p, name: "contents"}
+	cp := c.node(p, "contents", 0)
 	cm, ok := v.(map[string]any)
 	if !ok {
-		c.errf(&cp, "must be a dictionary, not %s", jsonKind(v))
+		c.errf(cp, "must be a dictionary, not %s", jsonKind(v))
 		return
 	}
 	if len(cm) == 0 {
-		c.errf(&cp, "must contain at least one language")
+		c.errf(cp, "must contain at least one language")
 	}
 	for lang, tv := range cm {
-		lp := path{parent: &cp, name: lang}
+		lp := c.node(cp, lang, 0)
 		if !isLangTag(lang) {
-			c.errf(&lp, "%q is not an RFC 5646 language tag", lang)
+			c.errf(lp, "%q is not an RFC 5646 language tag", lang)
 		}
 		if _, ok := tv.(map[string]any); !ok {
-			c.errf(&lp, "must be a dictionary of translated properties, not %s", jsonKind(tv))
+			c.errf(lp, "must be a dictionary of translated properties, not %s", jsonKind(tv))
 		}
 	}
 }
