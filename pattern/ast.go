@@ -19,7 +19,7 @@ type Pattern struct {
 
 	src      string
 	problems []*Error // rule violations found while parsing, for Validate
-	prep     *prepared
+	prep     prepared // compiled on first match
 }
 
 // Source returns the text the pattern was parsed from.

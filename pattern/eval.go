@@ -30,15 +30,8 @@ type compiled struct {
 	setTS  bool           // IN with timestamps
 }
 
-var prepMu sync.Mutex
-
 func (p *Pattern) prepare() (*prepared, error) {
-	prepMu.Lock()
-	if p.prep == nil {
-		p.prep = &prepared{}
-	}
-	pr := p.prep
-	prepMu.Unlock()
+	pr := &p.prep
 	pr.once.Do(func() {
 		pr.comps = map[*Comparison]*compiled{}
 		pr.err = p.prepObs(pr, p.Root)

@@ -74,8 +74,6 @@ func FuzzMatch(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ix := NewIndex(nil)
-	_ = ix
 	f.Fuzz(func(t *testing.T, src string) {
 		p, err := Parse(src)
 		if err != nil {
