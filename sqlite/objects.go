@@ -52,8 +52,9 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}
 	defer tx.Rollback()
 
-	im := &importer{ctx: ctx, tx: tx, res: &cyberpact.ImportResult{}}
-	if err := tx.QueryRowContext(ctx, `SELECT (SELECT value FROM meta WHERE key = 'seq'), (SELECT value FROM meta WHERE key = 'added')`).Scan(&im.seq, &im.added); err != nil {
+	im := &importer{ctx: ctx, tx: tx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}}
+	defer im.close()
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
 		return nil, internal("reading sequence", err)
 	}
 	im.added = max(time.Now().UnixMicro(), im.added+1)
@@ -97,8 +98,8 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		return res, nil // rolled back by the deferred Rollback
 	}
 	if res.Added > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = CASE key WHEN 'seq' THEN ? ELSE ? END WHERE key IN ('seq', 'added')`, im.seq, im.added); err != nil {
-			return nil, internal("recording sequence", err)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO imports (last_seq, first_seq, added) VALUES (?, ?, ?)`, res.LastSeq, res.FirstSeq, im.added); err != nil {
+			return nil, internal("recording the import", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -114,6 +115,36 @@ type importer struct {
 	res   *cyberpact.ImportResult
 	seq   int64
 	added int64
+	stmts map[string]*sql.Stmt // prepared once per import, by query text
+}
+
+// stmt returns q prepared once per import: the
+// batches mostly have the same shape, and SQLite's parser would otherwise
+// be a tenth of the import's time.
+func (im *importer) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := im.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := im.tx.PrepareContext(im.ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	im.stmts[q] = st
+	return st, nil
+}
+
+func (im *importer) exec(q string, args ...any) error {
+	st, err := im.stmt(q)
+	if err == nil {
+		_, err = st.ExecContext(im.ctx, args...)
+	}
+	return err
+}
+
+func (im *importer) close() {
+	for _, st := range im.stmts {
+		st.Close()
+	}
 }
 
 // flush writes one batch: it looks up the stored versions of the batch's
@@ -185,7 +216,7 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 		im.res.LastSeq = p.seq
 	}
 	if len(unlatest) > 0 {
-		if _, err := im.tx.ExecContext(im.ctx, `UPDATE objects SET latest = 0 WHERE seq IN (`+placeholders(len(unlatest))+`)`, unlatest...); err != nil {
+		if err := im.exec(`UPDATE objects SET latest = 0 WHERE seq IN (`+placeholders(len(unlatest))+`)`, unlatest...); err != nil {
 			return internal("updating latest versions", err)
 		}
 	}
@@ -202,7 +233,11 @@ func (im *importer) lookup(batch []*cyberpact.Object) (map[string][]*existing, e
 			ids = append(ids, o.ID)
 		}
 	}
-	rows, err := im.tx.QueryContext(im.ctx, `SELECT seq, id, version, hash, latest FROM objects WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
+	st, err := im.stmt(`SELECT seq, id, version, hash, latest FROM objects WHERE id IN (` + placeholders(len(ids)) + `)`)
+	if err != nil {
+		return nil, internal("looking up stored versions", err)
+	}
+	rows, err := st.QueryContext(im.ctx, ids...)
 	if err != nil {
 		return nil, internal("looking up stored versions", err)
 	}
@@ -242,15 +277,15 @@ func (im *importer) insert(news []*pending) error {
 		t := o.Text
 		ftsArgs = append(ftsArgs, p.seq, t.Name, t.Description, t.Aliases, t.ExternalIDs, t.Pattern, t.Values)
 	}
-	if _, err := im.tx.ExecContext(im.ctx, `INSERT INTO objects (seq, id, version, type, spec_version, created, added, revoked, latest, hash, labels, body) VALUES `+rowsOf(len(news), 12), objArgs...); err != nil {
+	if err := im.exec(`INSERT INTO objects (seq, id, version, type, spec_version, created, added, revoked, latest, hash, labels, body) VALUES `+rowsOf(len(news), 12), objArgs...); err != nil {
 		return internal("storing objects", err)
 	}
 	if nrefs > 0 {
-		if _, err := im.tx.ExecContext(im.ctx, `INSERT INTO refs (seq, prop, target) VALUES `+rowsOf(nrefs, 3), refArgs...); err != nil {
+		if err := im.exec(`INSERT INTO refs (seq, prop, target) VALUES `+rowsOf(nrefs, 3), refArgs...); err != nil {
 			return internal("storing relationship links", err)
 		}
 	}
-	if _, err := im.tx.ExecContext(im.ctx, `INSERT INTO search (rowid, name, description, aliases, external_ids, pattern, vals) VALUES `+rowsOf(len(news), 7), ftsArgs...); err != nil {
+	if err := im.exec(`INSERT INTO search (rowid, name, description, aliases, external_ids, pattern, vals) VALUES `+rowsOf(len(news), 7), ftsArgs...); err != nil {
 		return internal("indexing objects for search", err)
 	}
 	return nil
@@ -427,7 +462,7 @@ func filterSQL(f cyberpact.ObjectFilter) (string, []any, error) {
 		args = append(args, normTime(f.ModifiedUntil))
 	}
 	if !f.AddedAfter.IsZero() {
-		conds = append(conds, "o.added > ?")
+		conds = append(conds, "o.seq > COALESCE((SELECT MAX(last_seq) FROM imports WHERE added <= ?), 0)")
 		args = append(args, f.AddedAfter.UnixMicro())
 	}
 	if f.ExcludeRevoked {

@@ -6,7 +6,7 @@ CREATE TABLE objects (
     type         TEXT    NOT NULL,
     spec_version TEXT    NOT NULL,
     created      TEXT    NOT NULL,
-    added        INTEGER NOT NULL,      -- unix microseconds; equal within one import, increasing across imports
+    added        INTEGER NOT NULL,      -- unix microseconds; equal within one import, increasing across imports (see imports)
     revoked      INTEGER NOT NULL,
     latest       INTEGER NOT NULL,      -- 1 on the newest version of each id
     hash         BLOB    NOT NULL,      -- sha256 of body, for the fast equality test on re-import
@@ -15,7 +15,16 @@ CREATE TABLE objects (
 );
 CREATE UNIQUE INDEX objects_id_version ON objects (id, version);
 CREATE INDEX objects_latest_type ON objects (type, seq) WHERE latest = 1;
-CREATE INDEX objects_added ON objects (added);
+
+-- One row per committed import: added times are equal within an import and
+-- increase across imports, so "added after T" is "seq after the last
+-- import at or before T", found here without an index on objects.added.
+CREATE TABLE imports (
+    last_seq  INTEGER PRIMARY KEY,
+    first_seq INTEGER NOT NULL,
+    added     INTEGER NOT NULL
+);
+CREATE INDEX imports_added ON imports (added);
 
 -- Links held by relationships and sightings, for "relationships of X" in
 -- both directions.
@@ -33,9 +42,3 @@ CREATE VIRTUAL TABLE search USING fts5 (
     content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2'
 );
-
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-) WITHOUT ROWID;
-INSERT INTO meta (key, value) VALUES ('seq', 0), ('added', 0);
