@@ -323,6 +323,13 @@ var indicatorKinds = [...]struct {
 	{"email sender", "initial-access", "phishing", 6},
 }
 
+var indicatorNotes = [...]string{
+	"Observed by partner sensors; block and hunt retrospectively.",
+	"Seen in phishing against member institutions.",
+	"Infrastructure linked to an active campaign.",
+	"Confirmed in incident response.",
+}
+
 var indicatorTypes = [...]string{"malicious-activity", "malicious-activity", "attribution", "compromised", "anomalous-activity"}
 
 func (g *generator) indicator(b []byte) []byte {
@@ -371,7 +378,9 @@ func (g *generator) indicator(b []byte) []byte {
 	b = append(b, kind.what...)
 	b = append(b, ' ')
 	b = append(b, v...)
-	b = append(b, `","description":"Observed by partner sensors; shared for blocking and retrospective hunting."`...)
+	b = append(b, `","description":"`...)
+	b = append(b, indicatorNotes[g.r.IntN(len(indicatorNotes))]...)
+	b = append(b, '"')
 	b = append(b, `,"indicator_types":["`...)
 	b = append(b, indicatorTypes[g.r.IntN(len(indicatorTypes))]...)
 	b = append(b, `"],"pattern":"[`...)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cyberpact/cyberpact/internal/stixschema"
+	"github.com/cyberpact/cyberpact/pattern"
 	"github.com/cyberpact/cyberpact/stix"
 )
 
@@ -54,6 +55,11 @@ func TestBundleIsValid(t *testing.T) {
 		}
 		ids[o.ID] = it.Index
 		types[o.Type]++
+		if o.Type == "indicator" {
+			if err := pattern.Validate(o.String("pattern"), "2.1"); err != nil {
+				t.Errorf("object %d: pattern %q: %v", it.Index, o.String("pattern"), err)
+			}
+		}
 		for _, p := range stix.Validate(o) {
 			if p.Warning {
 				warnings[p.Path+": "+p.Message]++

@@ -49,6 +49,7 @@ func TestExamplesPass(t *testing.T) {
 	for _, f := range files {
 		name, _ := filepath.Rel(root, f)
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // the Validator is shared: this also checks it is safe for concurrent use
 			raw, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
