@@ -1024,8 +1024,9 @@ func isHex(s string) bool {
 	return len(s)%2 == 0 && isHexAnyCase(s)
 }
 
+// isBase64 checks RFC 4648 base64, with or without the trailing padding.
 func isBase64(s string) bool {
-	if len(s)%4 != 0 {
+	if len(s)%4 == 1 {
 		return false
 	}
 	pad := 0
@@ -1045,7 +1046,7 @@ func isBase64(s string) bool {
 			return false
 		}
 	}
-	return true
+	return pad == 0 || len(s)%4 == 0
 }
 
 // typeNameProblem checks an object type name (section 3.1): 3 to 250
