@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cyberpact/cyberpact/internal/gen"
@@ -385,10 +386,19 @@ func (b *builder) build() {
 
 	// One indicator turns out to be a shared CDN address: revoked.
 	bad := allIndicators[3]
+	for _, in := range allIndicators {
+		if strings.HasPrefix(in["pattern"].(string), "[ipv4-addr:value") {
+			bad = in
+			break
+		}
+	}
 	b.revise(bad, b.ago(0.2, 1), obj{"revoked": true, "description": "Revoked: the address belongs to a shared content-delivery network and caused false positives."})
 	// Two others are confirmed: confidence raised in a later version.
 	for _, k := range []int{7, 19} {
 		in := allIndicators[k]
+		if in["id"] == bad["id"] {
+			continue // revoked is final
+		}
 		when := b.after(created(in).Add(time.Hour), 10)
 		b.revise(in, when, obj{"confidence": 95, "labels": strs("confirmed")})
 	}
