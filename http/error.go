@@ -1,0 +1,127 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/cyberpact/cyberpact"
+)
+
+// statusOf maps the domain's error codes to HTTP statuses: the one place
+// where that happens.
+func statusOf(code string) int {
+	switch code {
+	case cyberpact.EINVALID:
+		return http.StatusBadRequest
+	case cyberpact.ENOTFOUND:
+		return http.StatusNotFound
+	case cyberpact.ECONFLICT:
+		return http.StatusConflict
+	case cyberpact.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case cyberpact.EFORBIDDEN:
+		return http.StatusForbidden
+	case cyberpact.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case cyberpact.ENOTIMPLEMENTED:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
+}
+
+// errorBody is the JSON of an error response.
+type errorBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// writeError answers with err's status and caller-safe message; internal
+// details go to the log only.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = cyberpact.Errorf(cyberpact.ETOOLARGE, "the request body is larger than the limit of %d bytes", mbe.Limit)
+	}
+	code := cyberpact.ErrorCode(err)
+	if code == cyberpact.EINTERNAL {
+		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, statusOf(code), errorBody{Error: cyberpact.ErrorMessage(err), Code: code})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// statusWriter records the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// wrap adds to h: the body size limit, error mapping, panic recovery (a
+// 500, never a dropped connection), a log line and metrics.
+func (s *Server) wrap(route string, h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		limit := s.MaxBodyBytes
+		if limit <= 0 {
+			limit = DefaultMaxBodyBytes
+		}
+		r.Body = http.MaxBytesReader(sw, r.Body, limit)
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					s.Logger.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					if sw.status == 0 {
+						s.writeError(sw, r, fmt.Errorf("panic: %v", p))
+					}
+				}
+			}()
+			if err := h(sw, r); err != nil {
+				if sw.status != 0 {
+					// The response has begun: all we can do is log.
+					s.Logger.Warn("error after response began", "path", r.URL.Path, "err", err)
+					return
+				}
+				s.writeError(sw, r, err)
+			}
+		}()
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		d := time.Since(start)
+		s.metrics.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		s.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
+		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status), slog.Duration("duration", d))
+	})
+}

@@ -1,0 +1,141 @@
+// Package http is the hub's network face: the JSON REST API under /api/v1,
+// health and Prometheus metrics, with TAXII 2.1, the web UI and the live
+// stream to follow. One file per resource; errors are mapped to statuses
+// in one place (error.go).
+package http
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Server serves the hub over HTTP.
+type Server struct {
+	Store  cyberpact.ObjectStore
+	Logger *slog.Logger
+
+	// MaxBodyBytes caps a request body; larger ones get 413. Zero means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	mux     *http.ServeMux
+	routes  []string // registered patterns, for tests that walk every route
+	metrics *metrics
+	srv     *http.Server
+	ln      net.Listener
+}
+
+// DefaultMaxBodyBytes is the request body limit when none is configured.
+const DefaultMaxBodyBytes = 256 << 20
+
+// NewServer returns a server over store with its routes registered.
+func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Server{Store: store, Logger: logger, mux: http.NewServeMux()}
+	s.metrics = newMetrics()
+	s.handle("GET /healthz", s.healthz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	s.routes = append(s.routes, "GET /metrics")
+	s.registerObjects()
+	return s
+}
+
+// Routes returns the patterns of every registered route.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+// handle registers h for pattern with logging, metrics and panic recovery.
+func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, s.wrap(pattern, h))
+}
+
+// ServeHTTP lets the Server be used as an http.Handler, e.g. in tests.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Listen binds addr (":0" picks a free port).
+func (s *Server) Listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	return nil
+}
+
+// Addr returns the bound address, once Listen has run.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Serve serves until ctx ends, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish (up to 30 s) and returns.
+func (s *Server) Serve(ctx context.Context) error {
+	s.srv = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.Logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.Store.Stats(r.Context()); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// metrics holds the server's Prometheus collectors.
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	imported *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{registry: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cyberpact_http_requests_total", Help: "HTTP requests by route and status code.",
+	}, []string{"route", "code"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "cyberpact_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"route"})
+	m.imported = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cyberpact_objects_imported_total", Help: "Object versions received, by outcome (added, present, rejected).",
+	}, []string{"outcome"})
+	m.registry.MustRegister(m.requests, m.duration, m.imported,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
