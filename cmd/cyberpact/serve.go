@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/demo"
+	cphttp "github.com/cyberpact/cyberpact/http"
+	"github.com/cyberpact/cyberpact/stix"
+)
+
+func init() {
+	register(&command{
+		name:    "serve",
+		summary: "run the hub: REST API, health and metrics over HTTP",
+		usage:   "[--data DIR] [--addr :8080] [--demo] [--max-body BYTES] [--log-format text|json]",
+		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
+in flight finish). Serves:
+
+  GET  /healthz                               liveness and store check
+  GET  /metrics                               Prometheus metrics
+  GET  /api/v1/objects                        list (type, label, q, modified_since,
+                                              modified_until, added_after, all_versions,
+                                              exclude_revoked, limit, cursor)
+  GET  /api/v1/objects/{id}                   the latest version
+  GET  /api/v1/objects/{id}/versions          every version
+  GET  /api/v1/objects/{id}/relationships     direction=in|out|both
+  POST /api/v1/bundles                        import a STIX bundle (partial=true to
+                                              keep the valid objects of a bad one)
+  GET  /api/v1/stats                          counts per type
+
+With --demo, an empty data directory is first seeded with a generated
+partnership (partners, threat actors, malware, campaigns, indicators,
+relationships and sightings; all values from documentation ranges).`,
+		run: runServe,
+	})
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, commands["serve"])
+	data := dataFlag(fs)
+	addr := fs.String("addr", ":8080", "address to listen on")
+	withDemo := fs.Bool("demo", false, "seed an empty data directory with a demonstration partnership")
+	maxBody := fs.Int64("max-body", cphttp.DefaultMaxBodyBytes, "largest accepted request body, in bytes")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	var logger *slog.Logger
+	switch *logFormat {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(e.stderr, nil))
+	default:
+		return usageError("--log-format must be text or json, not %q", *logFormat)
+	}
+	db, err := e.openStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *withDemo {
+		if err := seedDemo(ctx, e, db); err != nil {
+			return err
+		}
+	}
+	srv := cphttp.NewServer(db, logger)
+	srv.MaxBodyBytes = *maxBody
+	if err := srv.Listen(*addr); err != nil {
+		return err
+	}
+	logger.Info("cyberpact serving", "addr", srv.Addr(), "data", e.dataDir(*data))
+	fmt.Fprintf(e.stdout, "cyberpact hub listening on http://%s (data in %s)\n", displayAddr(srv.Addr()), e.dataDir(*data))
+	return srv.Serve(ctx)
+}
+
+// seedDemo imports the demonstration partnership into an empty store; a
+// store that already holds objects is left alone.
+func seedDemo(ctx context.Context, e *env, db cyberpact.ObjectStore) error {
+	stats, err := db.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	if len(stats) > 0 {
+		fmt.Fprintln(e.stdout, "demo: the data directory already holds objects; not seeding")
+		return nil
+	}
+	bundle, err := demo.Bundle(1, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	dec := stix.NewDecoder(bytes.NewReader(bundle))
+	defer dec.Close()
+	res, err := db.Import(ctx, dec.Next, cyberpact.ImportOptions{})
+	if err != nil {
+		return err
+	}
+	if len(res.Rejected) > 0 {
+		return fmt.Errorf("demo data was rejected (a bug): %v", cyberpact.Rejections(res.Rejected))
+	}
+	fmt.Fprintf(e.stdout, "demo: seeded %d objects of a demonstration partnership\n", res.Added)
+	return nil
+}
+
+// displayAddr turns a listen address such as [::]:8080 into one a browser
+// can open.
+func displayAddr(a string) string {
+	if len(a) > 0 && a[0] == ':' {
+		return "localhost" + a
+	}
+	if len(a) > 5 && a[:5] == "[::]:" {
+		return "localhost:" + a[5:]
+	}
+	if len(a) > 8 && a[:8] == "0.0.0.0:" {
+		return "localhost:" + a[8:]
+	}
+	return a
+}
