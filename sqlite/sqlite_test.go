@@ -1,0 +1,152 @@
+package sqlite_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlite"
+	"github.com/cyberpact/cyberpact/stix"
+	"github.com/cyberpact/cyberpact/storetest"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestStore runs the behavioural suite every store passes against a real
+// SQLite file.
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) cyberpact.ObjectStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}
+
+// migrationCount is the number of embedded migrations (files named
+// NNNN_*.sql).
+func migrationCount(t *testing.T) int {
+	t.Helper()
+	names, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no migrations found: %v", err)
+	}
+	return len(names)
+}
+
+const sample = `{"type":"bundle","id":"bundle--00000001-0000-4000-8000-000000000001","objects":[
+{"type":"tool","id":"tool--00000001-0000-4000-8000-000000000001","spec_version":"2.1","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"Hammer"},
+{"type":"tool","id":"tool--00000001-0000-4000-8000-000000000001","spec_version":"2.1","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-02T00:00:00.000Z","name":"Hammer","description":"v2"},
+{"type":"ipv4-addr","spec_version":"2.1","value":"198.51.100.7"}]}`
+
+func importSample(t *testing.T, db *sqlite.DB) {
+	t.Helper()
+	dec := stix.NewDecoder(bytes.NewReader([]byte(sample)))
+	defer dec.Close()
+	res, err := db.Import(context.Background(), dec.Next, cyberpact.ImportOptions{})
+	if err != nil || !res.Committed || res.Added != 3 {
+		t.Fatalf("Import: %+v, %v", res, err)
+	}
+}
+
+func TestMigrationsAppliedOnOpenAndRecorded(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sub", "dir", "cyberpact.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := migrationCount(t); v != want {
+		t.Errorf("schema version after open = %d, want %d (every embedded migration)", v, want)
+	}
+	if db.Path() != path {
+		t.Errorf("Path() = %q, want %q", db.Path(), path)
+	}
+	// The schema is usable: every table the store needs exists.
+	importSample(t, db)
+	if _, err := db.FindObjects(ctx, cyberpact.ObjectFilter{Text: "hammer"}); err != nil {
+		t.Errorf("search after migrations: %v", err)
+	}
+}
+
+func TestReopenKeepsDataAndDoesNotRemigrate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cyberpact.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importSample(t, db)
+	var before []*cyberpact.Object
+	if err := db.EachObject(ctx, cyberpact.ObjectFilter{AllVersions: true}, func(o *cyberpact.Object) error {
+		before = append(before, o)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	statsBefore, err := db.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopening: %v", err)
+	}
+	defer db.Close()
+	if v, err := db.SchemaVersion(ctx); err != nil || v != migrationCount(t) {
+		t.Errorf("schema version after reopen = %d, %v", v, err)
+	}
+	var after []*cyberpact.Object
+	if err := db.EachObject(ctx, cyberpact.ObjectFilter{AllVersions: true}, func(o *cyberpact.Object) error {
+		after = append(after, o)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("objects changed across reopen (-before +after):\n%s", diff)
+	}
+	statsAfter, err := db.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(statsBefore, statsAfter); diff != "" {
+		t.Errorf("stats changed across reopen (-before +after):\n%s", diff)
+	}
+	// Re-importing into the reopened store finds everything present, and a
+	// new import continues the sequence.
+	dec := stix.NewDecoder(bytes.NewReader([]byte(sample)))
+	defer dec.Close()
+	res, err := db.Import(ctx, dec.Next, cyberpact.ImportOptions{})
+	if err != nil || res.Added != 0 || res.Present != 3 {
+		t.Errorf("re-import after reopen: %+v, %v; want 0 added, 3 present", res, err)
+	}
+	importTool := `{"type":"tool","id":"tool--00000002-0000-4000-8000-000000000002","spec_version":"2.1","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"Saw"}`
+	dec2 := stix.NewDecoder(bytes.NewReader([]byte(importTool)))
+	defer dec2.Close()
+	res, err = db.Import(ctx, dec2.Next, cyberpact.ImportOptions{})
+	if err != nil || res.Added != 1 {
+		t.Fatalf("import after reopen: %+v, %v", res, err)
+	}
+	if last := before[len(before)-1]; res.FirstSeq <= last.Seq {
+		t.Errorf("seq after reopen %d does not continue after %d", res.FirstSeq, last.Seq)
+	}
+	o, err := db.Object(ctx, "tool--00000002-0000-4000-8000-000000000002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.Added.After(before[len(before)-1].Added) {
+		t.Errorf("added time after reopen %v is not after the earlier import's %v", o.Added, before[len(before)-1].Added)
+	}
+}
