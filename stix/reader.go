@@ -197,9 +197,12 @@ func (r *Reader) next() (Item, error) {
 			if c != '{' {
 				return Item{}, r.syntax(fmt.Sprintf("object #%d of the bundle is %s, not a JSON object", r.index, describe(c)))
 			}
-			line := r.line
+			line, off := r.line, r.base+int64(r.pos)
 			raw, err := r.readValue()
 			if err != nil {
+				return Item{}, err
+			}
+			if err := checkJSON(raw, r.index, line, off); err != nil {
 				return Item{}, err
 			}
 			it := Item{Raw: raw, Index: r.index, Line: line}
@@ -266,6 +269,9 @@ func (r *Reader) finish() error {
 	}
 	// One STIX object on its own: read as a bundle of one.
 	r.single = append(append([]byte{'{'}, r.scratch...), '}')
+	if err := checkJSON(r.single, 0, 1, 0); err != nil {
+		return err
+	}
 	r.scratch = nil
 	r.bundleID = ""
 	r.state = stSingle
@@ -458,6 +464,22 @@ func (r *Reader) readValue() ([]byte, error) {
 			}
 		}
 	}
+}
+
+// checkJSON makes sure an object the reader hands out is valid JSON:
+// readValue checks only the structure (brackets, strings, limits), so a
+// bad literal, number, escape or a missing colon or comma is caught here,
+// where the error can still say which object and line it is in.
+func checkJSON(raw []byte, index, line int, off int64) error {
+	if json.Valid(raw) {
+		return nil
+	}
+	var v json.RawMessage
+	msg := "not valid JSON"
+	if err := json.Unmarshal(raw, &v); err != nil {
+		msg = err.Error()
+	}
+	return &SyntaxError{Offset: off, Line: line, Msg: fmt.Sprintf("object #%d, which starts on line %d, is not valid JSON: %s", index, line, msg)}
 }
 
 func describe(c byte) string {
