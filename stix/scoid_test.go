@@ -27,6 +27,18 @@ func TestSCOIDKnownValues(t *testing.T) {
 			"ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4",
 		},
 		{
+			"IPv4AddressOfNetworkTrafficExample",
+			"STIX 2.1 specification, section 6.12 (Network Traffic), Basic TCP Network Traffic example",
+			`{"type":"ipv4-addr","value":"198.51.100.2"}`,
+			"ipv4-addr--9cf4a8ec-7640-5f40-a006-79942896168b",
+		},
+		{
+			"IPv4AddressOfNetflowExample",
+			"STIX 2.1 specification, section 6.12 (Network Traffic), Network Traffic with Netflow Data example",
+			`{"type":"ipv4-addr","value":"203.0.113.1"}`,
+			"ipv4-addr--ad74bc22-43d2-52ed-890e-7d382f58e1eb",
+		},
+		{
 			"DomainName",
 			"STIX 2.1 specification domain-name example, asserted by several independent STIX libraries' tests",
 			`{"type":"domain-name","value":"example.com"}`,

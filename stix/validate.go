@@ -114,35 +114,36 @@ func (c *checker) warnf(p *path, format string, args ...any) {
 type kind uint8
 
 const (
-	kAny          kind = iota // anything: only the name is checked
-	kString                   // a string
-	kBool                     // a boolean
-	kInt                      // an integer, within [min, max]
-	kNumber                   // a number, within [fmin, fmax]
-	kTimestamp                // a timestamp
-	kTimestampMS              // a timestamp at least millisecond precise (created, modified)
-	kRef                      // an identifier of one of the allowed types
-	kRefList                  // a non-empty list of identifiers of the allowed types
-	kStringList               // a non-empty list of strings
-	kVocab                    // a string, SHOULD come from vocab
-	kVocabList                // a non-empty list of strings, each SHOULD come from vocab
-	kEnum                     // a string that MUST come from vocab
-	kEnumList                 // a non-empty list of strings that MUST come from vocab
-	kHashes                   // a hashes dictionary
-	kDict                     // a dictionary (JSON object) with valid keys
-	kKillChain                // a non-empty list of kill-chain-phase
-	kExtRefs                  // a non-empty list of external-reference
-	kGranular                 // a non-empty list of granular-marking
-	kExtensions               // the extensions dictionary
-	kBinary                   // a base64 string
-	kHex                      // a string of hexadecimal octets
-	kObject                   // a JSON object checked against sub
-	kObjectList               // a non-empty list of JSON objects checked against sub
-	kSpecVersion              // spec_version: "2.1"
-	kID                       // the object's own id
-	kType                     // the object's type
-	kLang                     // an RFC 5646 language tag
-	kStringOrList             // a string or a list of strings (note authors and the like)
+	kAny           kind = iota // anything: only the name is checked
+	kString                    // a string
+	kBool                      // a boolean
+	kInt                       // an integer, within [min, max]
+	kNumber                    // a number, within [fmin, fmax]
+	kTimestamp                 // a timestamp
+	kTimestampMS               // a timestamp at least millisecond precise (created, modified)
+	kRef                       // an identifier of one of the allowed types
+	kRefList                   // a non-empty list of identifiers of the allowed types
+	kStringList                // a non-empty list of strings
+	kVocab                     // a string, SHOULD come from vocab
+	kVocabList                 // a non-empty list of strings, each SHOULD come from vocab
+	kEnum                      // a string that MUST come from vocab
+	kEnumList                  // a non-empty list of strings that MUST come from vocab
+	kHashes                    // a hashes dictionary
+	kDict                      // a dictionary (JSON object) with valid keys
+	kKillChain                 // a non-empty list of kill-chain-phase
+	kExtRefs                   // a non-empty list of external-reference
+	kGranular                  // a non-empty list of granular-marking
+	kExtensions                // the extensions dictionary
+	kBinary                    // a base64 string
+	kHex                       // a string of hexadecimal octets
+	kObject                    // a JSON object checked against sub
+	kObjectList                // a non-empty list of JSON objects checked against sub
+	kSpecVersion               // spec_version: "2.1"
+	kID                        // the object's own id
+	kType                      // the object's type
+	kLang                      // an RFC 5646 language tag
+	kStringOrList              // a string or a list of strings (note authors and the like)
+	kNotApplicable             // a common property this category must not use
 )
 
 // prop describes one property the specification defines.
@@ -356,6 +357,11 @@ func (c *checker) scoID(t, id string, v int, m map[string]any) {
 // property types and custom property names.
 func (c *checker) props(spec *objSpec, m map[string]any, parent *path, t string) {
 	for name, v := range m {
+		if strings.HasSuffix(name, "_enc") {
+			if _, ok := m[name[:len(name)-4]]; !ok {
+				c.errf(&path{parent: parent, name: name}, "an encoding property must not be present without %s", name[:len(name)-4])
+			}
+		}
 		pr, ok := spec.props[name]
 		if !ok {
 			c.custom(spec, name, v, parent)
@@ -490,7 +496,7 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 		}
 	case kHex:
 		if s, ok := c.str(v, p); ok && !isHex(s) {
-			c.errf(p, "must be an even number of hexadecimal digits")
+			c.errf(p, "must be an even number of hexadecimal digits (0-9, a-f)")
 		}
 	case kObject:
 		if m, ok := v.(map[string]any); ok {
@@ -529,6 +535,8 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 			}
 		}
 	case kType:
+	case kNotApplicable:
+		c.errf(p, "this property must not be used on this kind of object")
 	case kLang:
 		if s, ok := c.str(v, p); ok && !isLangTag(s) {
 			c.errf(p, "%q is not an RFC 5646 language tag", s)
@@ -718,17 +726,21 @@ func (c *checker) hashes(v any, p *path) {
 	}
 }
 
-// dict checks a dictionary's keys (section 2.3).
+// dict checks a dictionary (section 2.3): not empty, keys of 1 to 250
+// characters of a-z, A-Z, 0-9, hyphen and underscore.
 func (c *checker) dict(v any, p *path) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		c.errf(p, "must be a dictionary, not %s", jsonKind(v))
 		return
 	}
+	if len(m) == 0 {
+		c.errf(p, "must not be an empty dictionary (omit the property instead)")
+	}
 	for k := range m {
-		if len(k) > 250 {
+		if !isDictKey(k, 1) {
 			kp := c.node(p, k, 0)
-			c.errf(kp, "dictionary keys must be no longer than 250 characters")
+			c.errf(kp, "dictionary keys must be 1 to 250 characters of a-z, A-Z, 0-9, hyphen and underscore")
 		}
 	}
 }
@@ -909,12 +921,11 @@ func (c *checker) extensions(v any, p *path, t string) {
 			if _, msg := parseIdentifier(k); msg != "" {
 				c.errf(kp, "%s", msg)
 			}
-			et, has := em["extension_type"]
-			if has {
-				ep := c.node(kp, "extension_type", 0)
-				if s, ok := c.str(et, ep); ok && !enumExtensionType.has(s) {
-					c.errf(ep, "%q is not a value of extension-type-enum", s)
-				}
+			ep := c.node(kp, "extension_type", 0)
+			if et, has := em["extension_type"]; !has {
+				c.errf(ep, "required property is missing (extensions defined by an extension-definition must say their type)")
+			} else if s, ok := c.str(et, ep); ok && !enumExtensionType.has(s) {
+				c.errf(ep, "%q is not a value of extension-type-enum", s)
 			}
 			continue
 		}
@@ -1018,10 +1029,18 @@ func isHexAnyCase(s string) bool {
 	return true
 }
 
-// isHex checks the hex type (section 2.8): an even number of digits.
-// Upper-case letters are tolerated, as the reference validator does.
+// isHex checks the hex type (section 2.8): an even number of the digits
+// 0-9 and a-f.
 func isHex(s string) bool {
-	return len(s)%2 == 0 && isHexAnyCase(s)
+	if len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if ch := s[i]; !(ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // isBase64 checks RFC 4648 base64, with or without the trailing padding.
@@ -1050,8 +1069,9 @@ func isBase64(s string) bool {
 }
 
 // typeNameProblem checks an object type name (section 3.1): 3 to 250
-// characters of a-z, 0-9 and hyphen, not starting or ending with a hyphen
-// and without "--". It returns "" when the name is fine.
+// characters of a-z, 0-9 and hyphen, beginning with a letter, not ending
+// with a hyphen and without "--" (the identifier separator). It returns ""
+// when the name is fine.
 func typeNameProblem(t string) string {
 	if len(t) < 3 || len(t) > 250 {
 		return fmt.Sprintf("type name %q must be 3 to 250 characters long", t)
@@ -1062,14 +1082,17 @@ func typeNameProblem(t string) string {
 			return fmt.Sprintf("type name %q must only contain a-z, 0-9 and hyphen", t)
 		}
 	}
-	if t[0] == '-' || t[len(t)-1] == '-' || strings.Contains(t, "--") {
-		return fmt.Sprintf("type name %q must not start or end with a hyphen or contain \"--\"", t)
+	if t[0] < 'a' || t[0] > 'z' {
+		return fmt.Sprintf("type name %q must begin with a letter", t)
+	}
+	if t[len(t)-1] == '-' || strings.Contains(t, "--") {
+		return fmt.Sprintf("type name %q must not end with a hyphen or contain \"--\"", t)
 	}
 	return ""
 }
 
-// propNameProblem checks a custom property name (section 11.1): 3 to 250
-// characters of a-z, 0-9 and underscore.
+// propNameProblem checks a custom property name (sections 3.1 and 11.1):
+// 3 to 250 characters of a-z, 0-9 and underscore, beginning with a letter.
 func propNameProblem(n string) string {
 	if len(n) < 3 || len(n) > 250 {
 		return fmt.Sprintf("custom property name %q must be 3 to 250 characters long", n)
@@ -1079,6 +1102,9 @@ func propNameProblem(n string) string {
 		if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '_') {
 			return fmt.Sprintf("custom property name %q must only contain a-z, 0-9 and underscore", n)
 		}
+	}
+	if n[0] < 'a' || n[0] > 'z' {
+		return fmt.Sprintf("custom property name %q must begin with a letter", n)
 	}
 	return ""
 }

@@ -2,7 +2,6 @@ package stix
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 )
 
@@ -68,6 +67,11 @@ var bases = map[string]string{
 		`"contents":{"de":{"name":"Bank Angriff"}}}`,
 	"extension-definition": `{"type":"extension-definition","id":"extension-definition--` + u1 + `",` + sdoCommon + `,"created_by_ref":"identity--` + u2 + `",` +
 		`"name":"Extension Foo","schema":"https://www.example.com/schema-foo-1/v1/","version":"1.2.1","extension_types":["property-extension"]}`,
+	"tlp-amber": `{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",` +
+		`"created":"2017-01-20T00:00:00.000Z","definition_type":"tlp","name":"TLP:AMBER","definition":{"tlp":"amber"}}`,
+	"tlp2-clear": `{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",` +
+		`"created":"2022-10-01T00:00:00.000Z","name":"TLP:CLEAR","extensions":{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":` +
+		`{"extension_type":"property-extension","tlp_2_0":"clear"}}}`,
 	"x-custom": `{"type":"x-custom","id":"x-custom--` + u1 + `",` + sdoCommon + `,"x_anything":[1,2]}`,
 }
 
@@ -160,6 +164,13 @@ func TestValidateRules(t *testing.T) {
 		{"UnreservedNameAccepted", "ReservedNameRejected", "campaign", []any{"severity_x", "high"}, []any{"severity", "high"}, "severity", false},
 		{"CustomRefIdentifierAccepted", "CustomRefNotIdentifierWarned", "campaign", []any{"x_acme_ref", "identity--" + u2}, []any{"x_acme_ref", "acme"}, "x_acme_ref", true},
 
+		{"CustomPropertyStartingWithLetterAccepted", "CustomPropertyStartingWithUnderscoreRejected", "campaign", []any{"x_acme", 1}, []any{"_acme", 1}, "_acme", false},
+		{"TypeNameStartingWithLetterAccepted", "TypeNameStartingWithDigitRejected", "x-custom", nil, []any{"type", "1x-custom", "id", "1x-custom--" + u1}, "type", false},
+		{"SDOWithoutDefangedAccepted", "SDODefangedRejected", "campaign", nil, []any{"defanged", true}, "defanged", false},
+		{"EncodingWithBaseAccepted", "EncodingWithoutBaseRejected", "file", []any{"name_enc", "windows-1252"}, []any{"hashes", raw(`{"MD5":"3773a88f65a5e780c8dff9cdc3a056f3"}`), "name", del, "name_enc", "windows-1252"}, "name_enc", false},
+		{"DictionaryWithEntriesAccepted", "DictionaryEmptyRejected", "network-traffic", []any{"ipfix", raw(`{"minimumIpTotalLength":32}`)}, []any{"ipfix", raw(`{}`)}, "ipfix", false},
+		{"DictionaryKeyPlainAccepted", "DictionaryKeyWithSpaceRejected", "network-traffic", []any{"ipfix", raw(`{"octet-Delta_Count":1}`)}, []any{"ipfix", raw(`{"octet count":1}`)}, "ipfix.octet count", false},
+
 		// External references.
 		{"ExternalReferenceWithSourceNameAccepted", "ExternalReferenceWithoutSourceNameRejected", "campaign",
 			[]any{"external_references", raw(`[{"source_name":"a","url":"https://x"}]`)},
@@ -223,6 +234,12 @@ func TestValidateRules(t *testing.T) {
 		{"HexPropertyAccepted", "HexPropertyOddLengthRejected", "network-traffic",
 			[]any{"extensions", raw(`{"tcp-ext":{"src_flags_hex":"0002"}}`)},
 			[]any{"extensions", raw(`{"tcp-ext":{"src_flags_hex":"002"}}`)}, "extensions.tcp-ext.src_flags_hex", false},
+		{"HexLowercaseAccepted", "HexUppercaseRejected", "network-traffic",
+			[]any{"extensions", raw(`{"tcp-ext":{"src_flags_hex":"00ab"}}`)},
+			[]any{"extensions", raw(`{"tcp-ext":{"src_flags_hex":"00AB"}}`)}, "extensions.tcp-ext.src_flags_hex", false},
+		{"ExtensionTypePresentAccepted", "ExtensionTypeMissingRejected", "campaign",
+			[]any{"extensions", raw(`{"extension-definition--` + u2 + `":{"extension_type":"property-extension","rank":5}}`)},
+			[]any{"extensions", raw(`{"extension-definition--` + u2 + `":{"rank":5}}`)}, "extensions.extension-definition--" + u2 + ".extension_type", false},
 		{"DeprecatedCustomExtensionWarnedOnly", "DeprecatedCustomExtensionWarned", "file",
 			nil, []any{"extensions", raw(`{"x-acme-ext":{"rank":5}}`)}, "extensions.x-acme-ext", true},
 
@@ -366,6 +383,15 @@ func TestValidateRules(t *testing.T) {
 			[]any{"extension_types", []any{"toplevel-property-extension"}, "extension_properties", []any{"rank"}}, []any{"extension_properties", []any{"rank"}}, "extension_properties", false},
 		{"ExtensionDefinitionSemverAccepted", "ExtensionDefinitionVersionNotSemverWarned", "extension-definition", nil, []any{"version", "one"}, "version", true},
 
+		{"TLPPublishedContentAccepted", "TLPAlteredLevelRejected", "tlp-amber", nil, []any{"definition", raw(`{"tlp":"red"}`)}, "definition.tlp", false},
+		{"TLPWithoutExtraPropertiesAccepted", "TLPWithExtraPropertyRejected", "tlp-amber", nil, []any{"created_by_ref", "identity--" + u2}, "created_by_ref", false},
+		{"TLPPublishedNameAccepted", "TLPRenamedRejected", "tlp-amber", nil, []any{"name", "amber"}, "name", false},
+		{"TLP2PublishedContentAccepted", "TLP2AlteredLevelRejected", "tlp2-clear", nil,
+			[]any{"extensions", raw(`{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":{"extension_type":"property-extension","tlp_2_0":"green"}}`)},
+			"extensions.extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d.tlp_2_0", false},
+		{"MarkingMarkedByOtherAccepted", "MarkingMarkingItselfRejected", "marking-definition",
+			[]any{"object_marking_refs", []any{"marking-definition--" + u2}}, []any{"object_marking_refs", []any{"marking-definition--" + u1}}, "object_marking_refs[0]", false},
+
 		// Custom objects.
 		{"CustomObjectWithCommonPropertiesAccepted", "CustomObjectWithoutCreatedRejected", "x-custom", nil, []any{"created", del}, "created", false},
 		{"CustomObjectOwnTypeIDAccepted", "CustomObjectForeignTypeIDRejected", "x-custom", nil, []any{"id", "x-other--" + u1}, "id", false},
@@ -391,8 +417,9 @@ func TestValidateRules(t *testing.T) {
 			ps := validateRaw(t, b)
 			for _, p := range ps {
 				if p.Path == tc.path && p.Warning == tc.warning {
-					if p.ObjectID != "" && !strings.HasSuffix(p.ObjectID, "--"+u1) && tc.path != "id" {
-						t.Errorf("problem names object %q", p.ObjectID)
+					var head struct{ ID string }
+					if err := json.Unmarshal(b, &head); err != nil || p.ObjectID != head.ID {
+						t.Errorf("problem names object %q, not the object's id %q", p.ObjectID, head.ID)
 					}
 					return
 				}

@@ -14,6 +14,8 @@ type props map[string]*prop
 // Common properties of each category (section 3.2).
 var (
 	commonSDO = props{
+		"defanged": {kind: kNotApplicable},
+
 		"type":                {kind: kType, required: true},
 		"spec_version":        {kind: kSpecVersion, required: true},
 		"id":                  {kind: kID, required: true},
@@ -39,6 +41,8 @@ var (
 		"extensions":          {kind: kExtensions},
 	}
 	commonMarking = props{
+		"defanged": {kind: kNotApplicable},
+
 		"type":                {kind: kType, required: true},
 		"spec_version":        {kind: kSpecVersion, required: true},
 		"id":                  {kind: kID, required: true},
@@ -50,6 +54,8 @@ var (
 		"extensions":          {kind: kExtensions},
 	}
 	commonLanguage = props{
+		"defanged": {kind: kNotApplicable},
+
 		"type":                {kind: kType, required: true},
 		"spec_version":        {kind: kSpecVersion, required: true},
 		"id":                  {kind: kID, required: true},
@@ -65,6 +71,8 @@ var (
 		"extensions":          {kind: kExtensions},
 	}
 	commonExtDef = props{
+		"defanged": {kind: kNotApplicable},
+
 		"type":                {kind: kType, required: true},
 		"spec_version":        {kind: kSpecVersion, required: true},
 		"id":                  {kind: kID, required: true},
@@ -899,6 +907,20 @@ func checkMarking(c *checker, m map[string]any, p *path) {
 		}
 	}
 	id, _ := m["id"].(string)
+	if refs, ok := m["object_marking_refs"].([]any); ok {
+		for i, r := range refs {
+			if r == id {
+				c.errf(&path{parent: &path{parent: p, name: "object_marking_refs"}, index: i}, "a marking definition must not mark itself")
+			}
+		}
+	}
+	if gms, ok := m["granular_markings"].([]any); ok {
+		for i, g := range gms {
+			if gm, ok := g.(map[string]any); ok && gm["marking_ref"] == id {
+				c.errf(&path{parent: &path{parent: &path{parent: p, name: "granular_markings"}, index: i}, name: "marking_ref"}, "a marking definition must not mark itself")
+			}
+		}
+	}
 	if want, ok := tlpDefinitions[id]; ok {
 		for _, diff := range diffJSON(want, m, "") {
 			c.errf(&path{parent: p, name: diff.path}, "the published TLP marking definition %s %s", id, diff.msg)
