@@ -3,6 +3,7 @@ package stix
 import (
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // This file describes every object type of STIX 2.1: its properties (with
@@ -693,7 +694,7 @@ func init() {
 			"credential_last_changed": ts(),
 			"account_first_login":     ts(),
 			"account_last_login":      ts(),
-		}, nil),
+		}, atLeastOneProperty),
 		"windows-registry-key": sco("windows-registry-key", props{
 			"key":               str(),
 			"values":            objects(registryValueSpec),
@@ -812,6 +813,18 @@ func checkObservedData(c *checker, m map[string]any, p *path) {
 		c.errf(&path{parent: p, name: "object_refs"}, "one of object_refs and objects must be present")
 		return
 	case !hasObjs:
+		if l, ok := m["object_refs"].([]any); ok && len(l) > 0 {
+			for _, r := range l {
+				if s, ok := r.(string); ok {
+					if i := strings.Index(s, "--"); i > 0 {
+						if cat := categoryOf[s[:i]]; cat == catSCO || cat == catCustom {
+							return
+						}
+					}
+				}
+			}
+			c.errf(&path{parent: p, name: "object_refs"}, "object_refs must contain at least one SCO reference")
+		}
 		return
 	}
 	op := c.node(p, "objects", 0)
@@ -859,8 +872,9 @@ func checkNetworkTraffic(c *checker, m map[string]any, p *path) {
 	}
 }
 
-// atLeastOneProperty applies the rule of process, windows-registry-key and
-// x509-certificate that an object has a property beyond the common ones.
+// atLeastOneProperty applies the rule of process, user-account,
+// windows-registry-key and x509-certificate that an object has a property
+// beyond the common ones.
 func atLeastOneProperty(c *checker, m map[string]any, p *path) {
 	for k := range m {
 		if _, common := commonSCO[k]; !common {
