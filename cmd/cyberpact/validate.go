@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -63,6 +64,15 @@ func validateFile(e *env, name string, quiet bool) (objects, errs, warns int, er
 		in = f
 	}
 	r := stix.NewReader(in)
+	// The same id and version key must not come twice with different
+	// content: an import would refuse the second as a conflict. Only a hash
+	// of each version's canonical JSON is kept, so memory stays small.
+	type version struct{ id, key string }
+	type first struct {
+		hash [32]byte
+		line int
+	}
+	seen := map[version]first{}
 	for {
 		it, err := r.Next()
 		if err == io.EOF {
@@ -86,6 +96,19 @@ func validateFile(e *env, name string, quiet bool) (objects, errs, warns int, er
 			}
 			if o, err = stix.FromProps(o.Props); err != nil {
 				return objects, errs, warns, err
+			}
+		}
+		if o.ID != "" {
+			canon, err := stix.Marshal(o.Props)
+			if err != nil {
+				return objects, errs, warns, err
+			}
+			k, h := version{o.ID, stix.NormTime(o.VersionKey())}, sha256.Sum256(canon)
+			if f, dup := seen[k]; !dup {
+				seen[k] = first{h, it.Line}
+			} else if f.hash != h {
+				errs++
+				fmt.Fprintf(e.stdout, "%s:%d: %s: conflict: the object on line %d has the same id and modified with different content\n", name, it.Line, o.ID, f.line)
 			}
 		}
 		for _, p := range stix.Validate(o) {
