@@ -142,7 +142,6 @@ const (
 	kID                        // the object's own id
 	kType                      // the object's type
 	kLang                      // an RFC 5646 language tag
-	kStringOrList              // a string or a list of strings (note authors and the like)
 	kNotApplicable             // a common property this category must not use
 )
 
@@ -214,7 +213,6 @@ func hashes() *prop             { return &prop{kind: kHashes} }
 func dict() *prop               { return &prop{kind: kDict} }
 func binary() *prop             { return &prop{kind: kBinary} }
 func hex() *prop                { return &prop{kind: kHex} }
-func anyValue() *prop           { return &prop{kind: kAny} }
 func integer() *prop            { return &prop{kind: kInt, min: -maxInt, max: maxInt} }
 func intRange(a, b int64) *prop { return &prop{kind: kInt, min: a, max: b} }
 func number(a, b float64) *prop { return &prop{kind: kNumber, fmin: a, fmax: b} }
@@ -362,14 +360,12 @@ func (c *checker) props(spec *objSpec, m map[string]any, parent *path, t string)
 				c.errf(&path{parent: parent, name: name}, "an encoding property must not be present without %s", name[:len(name)-4])
 			}
 		}
-		pr, ok := spec.props[name]
-		if !ok {
-			c.custom(spec, name, v, parent)
-			continue
-		}
 		mark := c.n
-		p := c.node(parent, name, 0)
-		c.value(pr, v, p, t)
+		if pr, ok := spec.props[name]; ok {
+			c.value(pr, v, c.node(parent, name, 0), t)
+		} else {
+			c.custom(spec, name, v, parent)
+		}
 		c.n = mark
 	}
 	for _, name := range spec.required {
@@ -438,14 +434,18 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 		c.ref(v, p, pr.refs)
 	case kRefList:
 		if l, ok := c.list(v, p); ok {
+			mark := c.n
 			for i, item := range l {
+				c.n = mark
 				ip := c.node(p, "", i)
 				c.ref(item, ip, pr.refs)
 			}
 		}
 	case kStringList:
 		if l, ok := c.list(v, p); ok {
+			mark := c.n
 			for i, item := range l {
+				c.n = mark
 				if _, ok := item.(string); !ok {
 					ip := c.node(p, "", i)
 					c.errf(ip, "must be a string, not %s", jsonKind(item))
@@ -458,7 +458,9 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 		}
 	case kVocabList:
 		if l, ok := c.list(v, p); ok {
+			mark := c.n
 			for i, item := range l {
+				c.n = mark
 				ip := c.node(p, "", i)
 				if s, ok := c.str(item, ip); ok {
 					c.vocabTerm(pr, s, ip)
@@ -471,7 +473,9 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 		}
 	case kEnumList:
 		if l, ok := c.list(v, p); ok {
+			mark := c.n
 			for i, item := range l {
+				c.n = mark
 				ip := c.node(p, "", i)
 				if s, ok := c.str(item, ip); ok && !pr.vocab.has(s) {
 					c.errf(ip, "%q is not a value of %s", s, pr.vocabName)
@@ -509,7 +513,9 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 		}
 	case kObjectList:
 		if l, ok := c.list(v, p); ok {
+			mark := c.n
 			for i, item := range l {
+				c.n = mark
 				ip := c.node(p, "", i)
 				if m, ok := item.(map[string]any); ok {
 					c.props(pr.sub, m, ip, t)
@@ -540,16 +546,6 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 	case kLang:
 		if s, ok := c.str(v, p); ok && !isLangTag(s) {
 			c.errf(p, "%q is not an RFC 5646 language tag", s)
-		}
-	case kStringOrList:
-		if _, ok := v.(string); ok {
-			return
-		}
-		if l, ok := c.list(v, p); ok {
-			for i, item := range l {
-				ip := c.node(p, "", i)
-				c.str(item, ip)
-			}
 		}
 	}
 }
@@ -697,7 +693,9 @@ func (c *checker) hashes(v any, p *path) {
 		c.errf(p, "must contain at least one hash")
 		return
 	}
+	mark := c.n
 	for k, hv := range m {
+		c.n = mark
 		kp := c.node(p, k, 0)
 		if !isDictKey(k, 3) {
 			c.errf(kp, "hash algorithm names must be 3 to 250 characters of a-z, A-Z, 0-9, hyphen and underscore")
@@ -751,7 +749,9 @@ func (c *checker) killChain(v any, p *path) {
 	if !ok {
 		return
 	}
+	mark := c.n
 	for i, item := range l {
+		c.n = mark
 		ip := c.node(p, "", i)
 		m, ok := item.(map[string]any)
 		if !ok {
@@ -778,7 +778,9 @@ func (c *checker) externalRefs(v any, p *path, t string) {
 	if !ok {
 		return
 	}
+	mark := c.n
 	for i, item := range l {
+		c.n = mark
 		ip := c.node(p, "", i)
 		m, ok := item.(map[string]any)
 		if !ok {
@@ -815,7 +817,9 @@ func (c *checker) granular(v any, p *path) {
 	if !ok {
 		return
 	}
+	mark := c.n
 	for i, item := range l {
+		c.n = mark
 		ip := c.node(p, "", i)
 		m, ok := item.(map[string]any)
 		if !ok {
@@ -910,7 +914,9 @@ func (c *checker) extensions(v any, p *path, t string) {
 		c.errf(p, "must contain at least one extension")
 		return
 	}
+	mark := c.n
 	for k, ev := range m {
+		c.n = mark
 		kp := c.node(p, k, 0)
 		em, ok := ev.(map[string]any)
 		if !ok {

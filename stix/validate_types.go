@@ -269,7 +269,9 @@ var extensionSpecs = map[string]*objSpec{
 	}, check: func(c *checker, m map[string]any, p *path) {
 		if opts, ok := m["options"].(map[string]any); ok {
 			op := c.node(p, "options", 0)
+			mark := c.n
 			for k, v := range opts {
+				c.n = mark
 				kp := c.node(op, k, 0)
 				if len(k) < 3 || (k[:3] != "SO_" && k[:3] != "ICM" && k[:3] != "IP_" && k[:3] != "MCA") {
 					c.warnf(kp, "socket option names should start with SO_, ICMP_, IP_ or MCAST_")
@@ -837,7 +839,9 @@ func checkObservedData(c *checker, m map[string]any, p *path) {
 	if len(om) == 0 {
 		c.errf(op, "must contain at least one object")
 	}
+	mark := c.n
 	for k, v := range om {
+		c.n = mark
 		kp := c.node(op, k, 0)
 		e, ok := v.(map[string]any)
 		if !ok {
@@ -863,7 +867,9 @@ func checkNetworkTraffic(c *checker, m map[string]any, p *path) {
 	c.ordered(m, p, "start", "end", false)
 	if l, ok := m["protocols"].([]any); ok {
 		pp := c.node(p, "protocols", 0)
+		mark := c.n
 		for i, v := range l {
+			c.n = mark
 			if s, ok := v.(string); ok && !isVocabForm(s) {
 				ip := c.node(pp, "", i)
 				c.warnf(ip, "protocol names should be lowercase IANA service names, not %q", s)
@@ -1000,7 +1006,9 @@ func checkLanguageContent(c *checker, m map[string]any, p *path) {
 	if len(cm) == 0 {
 		c.errf(cp, "must contain at least one language")
 	}
+	mark := c.n
 	for lang, tv := range cm {
+		c.n = mark
 		lp := c.node(cp, lang, 0)
 		if !isLangTag(lang) {
 			c.errf(lp, "%q is not an RFC 5646 language tag", lang)
