@@ -39,6 +39,18 @@ func TestSCOIDKnownValues(t *testing.T) {
 			"ipv4-addr--ad74bc22-43d2-52ed-890e-7d382f58e1eb",
 		},
 		{
+			"EmailAddressIgnoresDisplayName",
+			"STIX 2.1 specification, section 6.5 (Email Address) example",
+			`{"type":"email-addr","value":"john@example.com","display_name":"John Doe"}`,
+			"email-addr--7165e2a9-671f-585d-b1e1-ca59c671d934",
+		},
+		{
+			"EmailAddressOfEmailMessageExample",
+			"STIX 2.1 specification, section 6.6 (Email Message), Simple Email Message example",
+			`{"type":"email-addr","value":"mary@example.com","display_name":"Mary Smith"}`,
+			"email-addr--2aeeb98c-9db4-525e-874d-221fdfe9f76e",
+		},
+		{
 			"DomainName",
 			"STIX 2.1 specification domain-name example, asserted by several independent STIX libraries' tests",
 			`{"type":"domain-name","value":"example.com"}`,
