@@ -16,7 +16,8 @@ import (
 // Object is one version of one STIX object as the hub keeps it. Raw holds
 // the object's JSON exactly (whitespace aside) as it came in, so exporting
 // it gives back what was imported; the other fields are the properties the
-// store indexes, read once at import.
+// store indexes, read once at import. Objects read back from a store carry
+// Seq, Added, ID, Type, Modified, Revoked and Raw; the rest is in Raw.
 type Object struct {
 	Seq   int64     // position in the hub's added sequence, set by the store; strictly increasing
 	Added time.Time // when this version was added, set by the store

@@ -1,11 +1,14 @@
-// Package sqlite is the embedded store: the hub's data in one SQLite file,
-// through modernc.org/sqlite (pure Go, no cgo). Its schema is a sequence of
-// numbered migrations embedded in the binary and applied on open.
+// Package sqlite is the embedded store: the hub's data in SQLite files in
+// the data directory, through modernc.org/sqlite (pure Go, no cgo). The
+// objects live in cyberpact.db, whose schema is a sequence of numbered
+// migrations embedded in the binary and applied on open; the full-text
+// index lives beside it in search.db (see search.go).
 package sqlite
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -16,9 +19,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/cyberpact/cyberpact"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 )
 
 //go:embed migrations/*.sql
@@ -28,29 +32,34 @@ var migrations embed.FS
 // serialised; reads use a pool of read-only connections that see committed
 // data (WAL mode) without waiting for writers.
 type DB struct {
-	path  string
-	write *sql.DB
-	read  *sql.DB
+	path    string
+	write   *sql.DB
+	read    *sql.DB
+	search  *searchIndex
+	writeMu sync.Mutex // one import (objects and search index together) at a time
 }
 
-// Open opens (creating when needed) the store at path and brings its schema
-// up to date.
+// pragmas are set on every connection.
+var pragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(on)", "cache_size(-65536)", "temp_store(memory)"}
+
+// dsn returns the connection string of the file at path with the pragmas.
+func dsn(path string, extra ...string) string {
+	q := url.Values{}
+	for _, p := range append(append([]string(nil), pragmas...), extra...) {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Open opens (creating when needed) the store whose object database is the
+// file at path, and brings its schema and search index up to date.
 func Open(ctx context.Context, path string) (*DB, error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("creating data directory: %w", err)
-		}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	pragmas := []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(on)", "cache_size(-65536)", "temp_store(memory)"}
-	dsn := func(extra ...string) string {
-		q := url.Values{}
-		for _, p := range append(pragmas, extra...) {
-			q.Add("_pragma", p)
-		}
-		q.Set("_txlock", "immediate")
-		return "file:" + path + "?" + q.Encode()
-	}
-	write, err := sql.Open("sqlite", dsn())
+	write, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, err
 	}
@@ -58,35 +67,83 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	db := &DB{path: path, write: write}
-	if err := db.migrate(ctx); err != nil {
-		write.Close()
+	fail := func(err error) (*DB, error) {
+		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", dsn("query_only(on)"))
-	if err != nil {
-		write.Close()
-		return nil, err
+	if err := db.migrate(ctx); err != nil {
+		return fail(err)
 	}
+	searchPath := filepath.Join(dir, searchFile(path))
+	if db.search, err = openSearch(ctx, searchPath); err != nil {
+		return fail(err)
+	}
+	// Readers see the search index as schema "s".
+	base, err := sqlite.NewConnector(dsn(path, "query_only(on)"))
+	if err != nil {
+		return fail(err)
+	}
+	db.read = sql.OpenDB(attachConnector{Connector: base, attach: `ATTACH DATABASE ` + quote("file:"+searchPath+"?mode=ro") + ` AS s`})
 	n := runtime.GOMAXPROCS(0) * 2
-	read.SetMaxOpenConns(n)
-	read.SetMaxIdleConns(n)
-	db.read = read
+	db.read.SetMaxOpenConns(n)
+	db.read.SetMaxIdleConns(n)
+	if err := db.reindex(ctx); err != nil {
+		return fail(err)
+	}
 	return db, nil
 }
 
-// Close closes the store.
-func (db *DB) Close() error {
-	var err error
-	if db.read != nil {
-		err = db.read.Close()
-	}
-	if e := db.write.Close(); e != nil && err == nil {
-		err = e
-	}
-	return err
+// searchFile names the search index of the object database file name:
+// cyberpact.db has cyberpact-search.db.
+func searchFile(path string) string {
+	base := filepath.Base(path)
+	return strings.TrimSuffix(base, filepath.Ext(base)) + "-search.db"
 }
 
-// Path returns the database file's path.
+// attachConnector attaches the search index to each new read connection.
+type attachConnector struct {
+	driver.Connector
+	attach string
+}
+
+func (c attachConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := conn.(driver.ExecerContext)
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("sqlite connection cannot execute statements")
+	}
+	if _, err := ex.ExecContext(ctx, c.attach, nil); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("attaching the search index: %w", err)
+	}
+	return conn, nil
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Close closes the store.
+func (db *DB) Close() error {
+	var errs []error
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	if db.search != nil {
+		errs = append(errs, db.search.close())
+	}
+	errs = append(errs, db.write.Close())
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Path returns the object database file's path.
 func (db *DB) Path() string { return db.path }
 
 // SchemaVersion returns the number of the last migration applied.

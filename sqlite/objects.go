@@ -3,7 +3,6 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -25,34 +24,33 @@ const (
 	maxLimit     = 10000
 )
 
-const objectCols = `o.seq, o.id, o.version, o.type, o.spec_version, o.created, o.added, o.revoked, o.labels, o.body`
+const objectCols = `o.seq, o.id, o.version, o.type, o.added, o.revoked, o.body`
 
-// existing is what an import needs to know of a stored (or pending) version.
-type existing struct {
-	seq     int64
-	version string
-	hash    [32]byte
-	latest  bool
-	pending *pending // non-nil when added earlier in this import
-}
-
-type pending struct {
-	obj    *cyberpact.Object
-	seq    int64
-	hash   [32]byte
-	latest bool
-}
+// latestSQL holds for a row that is its id's newest version.
+const latestSQL = `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version > o.version)`
 
 // Import adds the objects from next in one transaction; see
 // cyberpact.ObjectStore.
 func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cyberpact.ImportOptions) (*cyberpact.ImportResult, error) {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, internal("beginning import", err)
 	}
 	defer tx.Rollback()
+	sx, err := db.search.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			sx.rollback()
+		}
+	}()
 
-	im := &importer{ctx: ctx, tx: tx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}}
+	im := &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}}
 	defer im.close()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
 		return nil, internal("reading sequence", err)
@@ -93,34 +91,45 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	if err := im.flush(batch); err != nil {
 		return nil, err
 	}
+	sx.add(im.search)
+	if err := sx.finish(); err != nil {
+		return nil, err
+	}
 	res := im.res
 	if len(res.Rejected) > 0 && !opts.Partial {
 		return res, nil // rolled back by the deferred Rollback
 	}
 	if res.Added > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO imports (last_seq, first_seq, added) VALUES (?, ?, ?)`, res.LastSeq, res.FirstSeq, im.added); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO imports (last_seq, first_seq, added) VALUES (?, ?, ?)`, im.seq, res.FirstSeq, im.added); err != nil {
 			return nil, internal("recording the import", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, internal("committing import", err)
 	}
+	committed = true
 	res.Committed = true
+	if err := sx.commit(ctx, im.seq); err != nil {
+		// The objects are stored; the next Open indexes them (reindex).
+		return res, err
+	}
 	return res, nil
 }
 
 type importer struct {
-	ctx   context.Context
-	tx    *sql.Tx
-	res   *cyberpact.ImportResult
-	seq   int64
-	added int64
-	stmts map[string]*sql.Stmt // prepared once per import, by query text
+	ctx    context.Context
+	tx     *sql.Tx
+	res    *cyberpact.ImportResult
+	seq    int64
+	added  int64
+	stmts  map[string]*sql.Stmt // prepared once per import, by query text
+	sx     *searchTx
+	search []searchRow // full-text rows not yet handed to sx
 }
 
-// stmt returns q prepared once per import: the
-// batches mostly have the same shape, and SQLite's parser would otherwise
-// be a tenth of the import's time.
+// stmt returns q prepared once per import: the batches mostly have the
+// same shape, and SQLite's parser would otherwise be a tenth of the
+// import's time.
 func (im *importer) stmt(q string) (*sql.Stmt, error) {
 	if st, ok := im.stmts[q]; ok {
 		return st, nil
@@ -147,147 +156,98 @@ func (im *importer) close() {
 	}
 }
 
-// flush writes one batch: it looks up the stored versions of the batch's
-// ids in one query, decides per object whether it is new, present or a
-// conflict, and inserts the new ones with multi-row statements.
+// flush writes one batch with a multi-row INSERT that skips any (id,
+// version) already stored and returns the rows it added. A skipped object
+// is then compared with the stored one: equal is "already present",
+// different a conflict. Only the added rows get links and search entries.
 func (im *importer) flush(batch []*cyberpact.Object) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	versions, err := im.lookup(batch)
-	if err != nil {
-		return err
+	args := make([]any, 0, 7*len(batch))
+	first := im.seq + 1
+	for _, o := range batch {
+		im.seq++
+		args = append(args, im.seq, o.ID, o.Modified, o.Type, im.added, o.Revoked, []byte(o.Raw))
 	}
-	var news []*pending
-	var unlatest []any
-	for _, obj := range batch {
-		h := sha256.Sum256(obj.Raw)
-		vs := versions[obj.ID]
-		var same, cur *existing
-		for _, e := range vs {
-			if e.version == obj.Modified {
-				same = e
-			}
-			if e.latest {
-				cur = e
-			}
+	st, err := im.stmt(`INSERT INTO objects (seq, id, version, type, added, revoked, body) VALUES ` + rowsOf(len(batch), 7) + ` ON CONFLICT (id, version) DO NOTHING RETURNING seq`)
+	if err != nil {
+		return internal("storing objects", err)
+	}
+	rows, err := st.QueryContext(im.ctx, args...)
+	if err != nil {
+		return internal("storing objects", err)
+	}
+	added := make([]bool, len(batch))
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return internal("storing objects", err)
 		}
-		if same != nil {
-			equal := same.hash == h
-			if !equal {
-				var body []byte
-				if same.pending != nil {
-					body = same.pending.obj.Raw
-				} else if err := im.tx.QueryRowContext(im.ctx, `SELECT body FROM objects WHERE seq = ?`, same.seq).Scan(&body); err != nil {
-					return internal("reading stored version", err)
-				}
-				equal = jsonEqual(body, obj.Raw)
-			}
-			if equal {
-				im.res.Present++
-			} else {
-				im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{
-					Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified,
-					Reason: "conflict: a version with this id and modified is already stored with different content",
-				})
+		added[seq-first] = true
+	}
+	if err := rows.Close(); err != nil {
+		return internal("storing objects", err)
+	}
+	var refArgs []any
+	nrefs := 0
+	for i, o := range batch {
+		seq := first + int64(i)
+		if !added[i] {
+			if err := im.compare(o); err != nil {
+				return err
 			}
 			continue
 		}
-		im.seq++
-		p := &pending{obj: obj, seq: im.seq, hash: h}
-		e := &existing{seq: p.seq, version: obj.Modified, hash: h, pending: p}
-		if cur == nil || obj.Modified > cur.version {
-			p.latest, e.latest = true, true
-			if cur != nil {
-				cur.latest = false
-				if cur.pending != nil {
-					cur.pending.latest = false
-				} else {
-					unlatest = append(unlatest, cur.seq)
-				}
-			}
-		}
-		versions[obj.ID] = append(vs, e)
-		news = append(news, p)
 		im.res.Added++
 		if im.res.FirstSeq == 0 {
-			im.res.FirstSeq = p.seq
+			im.res.FirstSeq = seq
 		}
-		im.res.LastSeq = p.seq
-	}
-	if len(unlatest) > 0 {
-		if err := im.exec(`UPDATE objects SET latest = 0 WHERE seq IN (`+placeholders(len(unlatest))+`)`, unlatest...); err != nil {
-			return internal("updating latest versions", err)
-		}
-	}
-	return im.insert(news)
-}
-
-// lookup returns the stored versions of the batch's ids.
-func (im *importer) lookup(batch []*cyberpact.Object) (map[string][]*existing, error) {
-	ids := make([]any, 0, len(batch))
-	seen := make(map[string]bool, len(batch))
-	for _, o := range batch {
-		if !seen[o.ID] {
-			seen[o.ID] = true
-			ids = append(ids, o.ID)
-		}
-	}
-	st, err := im.stmt(`SELECT seq, id, version, hash, latest FROM objects WHERE id IN (` + placeholders(len(ids)) + `)`)
-	if err != nil {
-		return nil, internal("looking up stored versions", err)
-	}
-	rows, err := st.QueryContext(im.ctx, ids...)
-	if err != nil {
-		return nil, internal("looking up stored versions", err)
-	}
-	defer rows.Close()
-	out := make(map[string][]*existing, len(ids))
-	for rows.Next() {
-		var e existing
-		var id string
-		var hash []byte
-		if err := rows.Scan(&e.seq, &id, &e.version, &hash, &e.latest); err != nil {
-			return nil, internal("looking up stored versions", err)
-		}
-		copy(e.hash[:], hash)
-		out[id] = append(out[id], &e)
-	}
-	return out, rows.Err()
-}
-
-func (im *importer) insert(news []*pending) error {
-	if len(news) == 0 {
-		return nil
-	}
-	var objArgs, refArgs, ftsArgs []any
-	nrefs := 0
-	for _, p := range news {
-		o := p.obj
-		var labels any
-		if len(o.Labels) > 0 {
-			b, _ := json.Marshal(o.Labels)
-			labels = string(b)
-		}
-		objArgs = append(objArgs, p.seq, o.ID, o.Modified, o.Type, o.SpecVersion, o.Created, im.added, o.Revoked, p.latest, p.hash[:], labels, []byte(o.Raw))
+		im.res.LastSeq = seq
 		for _, r := range o.Refs {
-			refArgs = append(refArgs, p.seq, r.Prop, r.ID)
+			refArgs = append(refArgs, seq, r.Prop, r.ID)
 			nrefs++
 		}
-		t := o.Text
-		ftsArgs = append(ftsArgs, p.seq, t.Name, t.Description, t.Aliases, t.ExternalIDs, t.Pattern, t.Values)
-	}
-	if err := im.exec(`INSERT INTO objects (seq, id, version, type, spec_version, created, added, revoked, latest, hash, labels, body) VALUES `+rowsOf(len(news), 12), objArgs...); err != nil {
-		return internal("storing objects", err)
+		im.search = append(im.search, textRow(seq, o))
 	}
 	if nrefs > 0 {
 		if err := im.exec(`INSERT INTO refs (seq, prop, target) VALUES `+rowsOf(nrefs, 3), refArgs...); err != nil {
 			return internal("storing relationship links", err)
 		}
 	}
-	if err := im.exec(`INSERT INTO search (rowid, name, description, aliases, external_ids, pattern, vals) VALUES `+rowsOf(len(news), 7), ftsArgs...); err != nil {
-		return internal("indexing objects for search", err)
+	if len(im.search) >= searchChunk {
+		im.sx.add(im.search)
+		im.search = make([]searchRow, 0, searchChunk)
 	}
+	return nil
+}
+
+// textRow is the full-text index row of a version.
+func textRow(seq int64, o *cyberpact.Object) searchRow {
+	t := o.Text
+	return searchRow{seq, t.Name, t.Description, t.Aliases, t.ExternalIDs, t.Pattern, t.Values}
+}
+
+// compare decides for an object whose (id, version) is already stored
+// whether it is the same (present) or different (a conflict rejection).
+func (im *importer) compare(o *cyberpact.Object) error {
+	st, err := im.stmt(`SELECT body FROM objects WHERE id = ? AND version = ?`)
+	if err != nil {
+		return internal("reading stored version", err)
+	}
+	var body []byte
+	if err := st.QueryRowContext(im.ctx, o.ID, o.Modified).Scan(&body); err != nil {
+		return internal("reading stored version", err)
+	}
+	if bytes.Equal(body, o.Raw) || jsonEqual(body, o.Raw) {
+		im.res.Present++
+		return nil
+	}
+	im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{
+		Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified,
+		Reason: "conflict: a version with this id and modified is already stored with different content",
+	})
 	return nil
 }
 
@@ -317,7 +277,7 @@ func rowsOf(n, k int) string {
 
 // Object returns the latest version of id.
 func (db *DB) Object(ctx context.Context, id string) (*cyberpact.Object, error) {
-	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? AND o.latest = 1`, id)
+	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? ORDER BY o.version DESC LIMIT 1`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +372,7 @@ func (db *DB) Relationships(ctx context.Context, id string, dir cyberpact.Direct
 
 // Stats counts stored objects per type.
 func (db *DB) Stats(ctx context.Context) ([]cyberpact.TypeStats, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT type, SUM(latest), COUNT(*), SUM(latest AND revoked) FROM objects GROUP BY type ORDER BY type`)
+	rows, err := db.read.QueryContext(ctx, `SELECT type, COUNT(DISTINCT id), COUNT(*), SUM(CASE WHEN revoked THEN `+latestSQL+` ELSE 0 END) FROM objects o GROUP BY type ORDER BY type`)
 	if err != nil {
 		return nil, internal("counting objects", err)
 	}
@@ -433,7 +393,7 @@ func filterSQL(f cyberpact.ObjectFilter) (string, []any, error) {
 	conds := []string{"o.seq > ?"}
 	args := []any{f.After}
 	if !f.AllVersions {
-		conds = append(conds, "o.latest = 1")
+		conds = append(conds, latestSQL)
 	}
 	in := func(col string, vals []string) {
 		if len(vals) == 0 {
@@ -446,9 +406,9 @@ func filterSQL(f cyberpact.ObjectFilter) (string, []any, error) {
 	}
 	in("o.type", f.Types)
 	in("o.id", f.IDs)
-	in("o.spec_version", f.SpecVersions)
+	in("COALESCE(json_extract(o.body, '$.spec_version'), '2.1')", f.SpecVersions)
 	if len(f.Labels) > 0 {
-		conds = append(conds, "EXISTS (SELECT 1 FROM json_each(o.labels) WHERE value IN ("+placeholders(len(f.Labels))+"))")
+		conds = append(conds, "EXISTS (SELECT 1 FROM json_each(o.body, '$.labels') WHERE value IN ("+placeholders(len(f.Labels))+"))")
 		for _, v := range f.Labels {
 			args = append(args, v)
 		}
@@ -473,7 +433,7 @@ func filterSQL(f cyberpact.ObjectFilter) (string, []any, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		conds = append(conds, "o.seq IN (SELECT rowid FROM search WHERE search MATCH ?)")
+		conds = append(conds, "o.seq IN (SELECT rowid FROM s.search WHERE search MATCH ?)")
 		args = append(args, q)
 	}
 	return strings.Join(conds, " AND "), args, nil
@@ -533,16 +493,12 @@ type scanner interface{ Scan(...any) error }
 func scanObject(s scanner) (*cyberpact.Object, error) {
 	var o cyberpact.Object
 	var added int64
-	var labels sql.NullString
 	var body []byte
-	if err := s.Scan(&o.Seq, &o.ID, &o.Modified, &o.Type, &o.SpecVersion, &o.Created, &added, &o.Revoked, &labels, &body); err != nil {
+	if err := s.Scan(&o.Seq, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &body); err != nil {
 		return nil, internal("reading object", err)
 	}
 	o.Added = time.UnixMicro(added).UTC()
 	o.Raw = body
-	if labels.Valid {
-		_ = json.Unmarshal([]byte(labels.String), &o.Labels)
-	}
 	return &o, nil
 }
 

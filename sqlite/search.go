@@ -1,0 +1,191 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/cyberpact/cyberpact/stix"
+)
+
+// The full-text index lives in its own database file beside the objects,
+// written through its own connection. SQLite lets one connection write a
+// file at a time, so keeping the index in the objects' file would put its
+// work (a third of an import) on the same single thread as the object
+// inserts; in its own file it is written in parallel, on another core.
+//
+// An import writes both in step and commits the objects first, then the
+// index, which records the highest sequence it covers. If the process stops
+// between the two commits, the next Open indexes what is missing from the
+// stored bodies (reindex), so search never loses committed objects.
+
+const searchSchema = `
+CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
+    name, description, aliases, external_ids, pattern, vals,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS indexed (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    upto INTEGER NOT NULL          -- every object version with seq <= upto is indexed
+);
+INSERT OR IGNORE INTO indexed (id, upto) VALUES (1, 0);
+`
+
+// searchChunk is how many rows go into the index per statement. FTS5
+// flushes its in-memory terms to a new segment whenever a statement
+// begins, so one statement per few thousand rows keeps segments, and the
+// merges they cause, few.
+const searchChunk = 8192
+
+type searchRow [7]any // seq, name, description, aliases, external_ids, pattern, vals
+
+type searchIndex struct {
+	db *sql.DB
+}
+
+func openSearch(ctx context.Context, path string) (*searchIndex, error) {
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxLifetime(0)
+	if _, err := db.ExecContext(ctx, searchSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("search index %s: %w", path, err)
+	}
+	return &searchIndex{db: db}, nil
+}
+
+func (si *searchIndex) close() error { return si.db.Close() }
+
+// searchTx is one import's share of the index: rows sent to it are written
+// by its own goroutine inside a transaction that commits after the
+// objects'.
+type searchTx struct {
+	tx   *sql.Tx
+	rows chan []searchRow
+	done chan error
+	err  error
+}
+
+func (si *searchIndex) begin(ctx context.Context) (*searchTx, error) {
+	tx, err := si.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, internal("beginning search index update", err)
+	}
+	st := &searchTx{tx: tx, rows: make(chan []searchRow, 2), done: make(chan error, 1)}
+	go func() {
+		var err error
+		for chunk := range st.rows {
+			if err != nil {
+				continue // drain
+			}
+			err = insertSearch(ctx, tx, chunk)
+		}
+		st.done <- err
+	}()
+	return st, nil
+}
+
+func insertSearch(ctx context.Context, tx *sql.Tx, chunk []searchRow) error {
+	rows, err := json.Marshal(chunk)
+	if err != nil {
+		return internal("indexing objects for search", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO search (rowid, name, description, aliases, external_ids, pattern, vals)
+		SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?)`, string(rows)); err != nil {
+		return internal("indexing objects for search", err)
+	}
+	return nil
+}
+
+// add hands a chunk of rows to the writer; the chunk is the writer's now.
+func (st *searchTx) add(chunk []searchRow) {
+	if len(chunk) > 0 {
+		st.rows <- chunk
+	}
+}
+
+// finish waits until every row added is written.
+func (st *searchTx) finish() error {
+	if st.rows != nil {
+		close(st.rows)
+		st.err = <-st.done
+		st.rows = nil
+	}
+	return st.err
+}
+
+// commit records upto as indexed and commits.
+func (st *searchTx) commit(ctx context.Context, upto int64) error {
+	if err := st.finish(); err != nil {
+		st.tx.Rollback()
+		return err
+	}
+	if _, err := st.tx.ExecContext(ctx, `UPDATE indexed SET upto = MAX(upto, ?)`, upto); err != nil {
+		st.tx.Rollback()
+		return internal("recording search index progress", err)
+	}
+	if err := st.tx.Commit(); err != nil {
+		return internal("committing search index", err)
+	}
+	return nil
+}
+
+// rollback drops everything this transaction wrote.
+func (st *searchTx) rollback() {
+	st.finish()
+	st.tx.Rollback()
+}
+
+// reindex indexes the stored versions the index does not cover yet: after
+// a stop between an import's two commits, or for a data directory whose
+// index file was removed.
+func (db *DB) reindex(ctx context.Context) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	var upto, last int64
+	if err := db.search.db.QueryRowContext(ctx, `SELECT upto FROM indexed`).Scan(&upto); err != nil {
+		return internal("reading search index progress", err)
+	}
+	if err := db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0) FROM imports`).Scan(&last); err != nil {
+		return internal("reading sequence", err)
+	}
+	if last <= upto {
+		return nil
+	}
+	st, err := db.search.begin(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := db.write.QueryContext(ctx, `SELECT seq, body FROM objects WHERE seq > ? ORDER BY seq`, upto)
+	if err != nil {
+		st.rollback()
+		return internal("reading objects to index", err)
+	}
+	chunk := make([]searchRow, 0, searchChunk)
+	for rows.Next() {
+		var seq int64
+		var body []byte
+		if err := rows.Scan(&seq, &body); err != nil {
+			rows.Close()
+			st.rollback()
+			return internal("reading objects to index", err)
+		}
+		o, err := stix.Parse(body)
+		if err != nil {
+			continue // stored bodies are valid; nothing to index otherwise
+		}
+		chunk = append(chunk, textRow(seq, o.Stored()))
+		if len(chunk) == searchChunk {
+			st.add(chunk)
+			chunk = make([]searchRow, 0, searchChunk)
+		}
+	}
+	rows.Close()
+	st.add(chunk)
+	return st.commit(ctx, last)
+}
