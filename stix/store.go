@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/pattern"
 )
 
 // Stored returns the version of o that the store keeps, with the properties
@@ -70,7 +71,9 @@ func (o *Object) searchText(t *cyberpact.SearchText) {
 	}
 	if o.Type == "indicator" {
 		t.Pattern = o.String("pattern")
-		values = append(values, PatternValues(t.Pattern)...)
+		if pt := o.String("pattern_type"); pt == "" || pt == "stix" {
+			values = append(values, patternValues(t.Pattern, o.String("pattern_version"))...)
+		}
 	}
 	if KindOf(o.Type) == KindSCO {
 		for _, p := range []string{"value", "name", "number", "key", "user_id", "account_login", "display_name", "subject", "path", "serial_number", "command_line"} {
@@ -91,38 +94,16 @@ func (o *Object) searchText(t *cyberpact.SearchText) {
 	t.Values = strings.Join(values, " ")
 }
 
-// PatternValues returns the literal values inside an indicator's pattern
+// patternValues returns the literal values inside a STIX pattern
 // (addresses, domains, hashes...), so that indicators are found by the
-// observables they describe. It is replaced by the pattern package's parser
-// where that is linked in; the default pulls out the quoted strings.
-var PatternValues = func(pattern string) []string {
-	var out []string
-	for {
-		i := strings.IndexByte(pattern, '\'')
-		if i < 0 {
-			return out
-		}
-		pattern = pattern[i+1:]
-		j := 0
-		var b strings.Builder
-		for j < len(pattern) {
-			if pattern[j] == '\\' && j+1 < len(pattern) {
-				b.WriteByte(pattern[j+1])
-				j += 2
-				continue
-			}
-			if pattern[j] == '\'' {
-				break
-			}
-			b.WriteByte(pattern[j])
-			j++
-		}
-		if b.Len() > 0 {
-			out = append(out, b.String())
-		}
-		if j >= len(pattern) {
-			return out
-		}
-		pattern = pattern[j+1:]
+// observables they describe. A pattern that does not parse has none.
+func patternValues(src, version string) []string {
+	if version != "2.0" {
+		version = "2.1"
 	}
+	p, err := pattern.ParseVersion(src, version)
+	if err != nil {
+		return nil
+	}
+	return p.Values()
 }
