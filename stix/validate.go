@@ -300,7 +300,7 @@ func (c *checker) object(m map[string]any) {
 		switch {
 		case cat == catSCO:
 			c.scoID(t, id, v, m)
-		case v != 4 && v != 0 && cat != catMarking:
+		case v != 4 && v != 0:
 			c.warnf(&path{name: "id"}, "the UUID of an SDO, SRO or meta object should be a UUIDv4, not a UUIDv%d", v)
 		}
 	}
