@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -589,6 +590,13 @@ func init() {
 			"body_multipart":           objects(mimePartSpec),
 			"raw_email_ref":            ref(to("artifact")),
 		}, func(c *checker, m map[string]any, p *path) {
+			if h, ok := m["additional_header_fields"].(map[string]any); ok {
+				for k, v := range h {
+					if l, ok := v.([]any); !ok || len(l) == 0 {
+						c.warnf(&path{parent: &path{parent: p, name: "additional_header_fields"}, name: k}, "header values should be lists of strings")
+					}
+				}
+			}
 			switch m["is_multipart"] {
 			case true:
 				if has(m, "body") {
@@ -622,12 +630,12 @@ func init() {
 			"value":            str().req(),
 			"resolves_to_refs": refs(to("mac-addr")),
 			"belongs_to_refs":  refs(to("autonomous-system")),
-		}, nil),
+		}, func(c *checker, m map[string]any, p *path) { checkIPValue(c, m, p, true) }),
 		"ipv6-addr": sco("ipv6-addr", props{
 			"value":            str().req(),
 			"resolves_to_refs": refs(to("mac-addr")),
 			"belongs_to_refs":  refs(to("autonomous-system")),
-		}, nil),
+		}, func(c *checker, m map[string]any, p *path) { checkIPValue(c, m, p, false) }),
 		"mac-addr": sco("mac-addr", props{
 			"value": str().req(),
 		}, func(c *checker, m map[string]any, p *path) {
@@ -677,7 +685,11 @@ func init() {
 			"languages": strList(),
 			"vendor":    str(),
 			"version":   str(),
-		}, nil),
+		}, func(c *checker, m map[string]any, p *path) {
+			if s, ok := m["cpe"].(string); ok && !strings.HasPrefix(s, "cpe:2.3:") {
+				c.warnf(&path{parent: p, name: "cpe"}, "cpe should be a CPE 2.3 name (cpe:2.3:...), not %q", s)
+			}
+		}),
 		"url": sco("url", props{
 			"value": str().req(),
 		}, nil),
@@ -853,6 +865,24 @@ func checkObservedData(c *checker, m map[string]any, p *path) {
 		} else if msg := typeNameProblem(t); msg != "" {
 			c.errf(&path{parent: kp, name: "type"}, "%s", msg)
 		}
+		// References inside the container are local: they name other
+		// keys of the same container (section 2.13).
+		for name, rv := range e {
+			switch {
+			case strings.HasSuffix(name, "_ref"):
+				if r, ok := rv.(string); ok && om[r] == nil {
+					c.errf(&path{parent: kp, name: name}, "%q is not a key of this observable container", r)
+				}
+			case strings.HasSuffix(name, "_refs"):
+				if l, ok := rv.([]any); ok {
+					for i, item := range l {
+						if r, ok := item.(string); ok && om[r] == nil {
+							c.errf(&path{parent: &path{parent: kp, name: name}, index: i}, "%q is not a key of this observable container", r)
+						}
+					}
+				}
+			}
+		}
 	}
 }
 
@@ -865,6 +895,15 @@ func checkNetworkTraffic(c *checker, m map[string]any, p *path) {
 		c.errf(&path{parent: p, name: "end"}, "end must not be present when is_active is true")
 	}
 	c.ordered(m, p, "start", "end", false)
+	if ipfix, ok := m["ipfix"].(map[string]any); ok {
+		for k, v := range ipfix {
+			if _, isStr := v.(string); !isStr {
+				if _, isInt := intValue(v); !isInt {
+					c.errf(&path{parent: &path{parent: p, name: "ipfix"}, name: k}, "IPFIX values must be integers or strings, not %s", jsonKind(v))
+				}
+			}
+		}
+	}
 	if l, ok := m["protocols"].([]any); ok {
 		pp := c.node(p, "protocols", 0)
 		mark := c.n
@@ -875,6 +914,31 @@ func checkNetworkTraffic(c *checker, m map[string]any, p *path) {
 				c.warnf(ip, "protocol names should be lowercase IANA service names, not %q", s)
 			}
 		}
+	}
+}
+
+// checkIPValue warns when an address object's value is not an address or
+// CIDR block of its family.
+func checkIPValue(c *checker, m map[string]any, p *path, v4 bool) {
+	s, ok := m["value"].(string)
+	if !ok {
+		return
+	}
+	var a netip.Addr
+	var err error
+	if strings.IndexByte(s, '/') >= 0 {
+		var pfx netip.Prefix
+		pfx, err = netip.ParsePrefix(s)
+		a = pfx.Addr()
+	} else {
+		a, err = netip.ParseAddr(s)
+	}
+	if err != nil || a.Is4() != v4 || a.Zone() != "" {
+		family := "IPv6"
+		if v4 {
+			family = "IPv4"
+		}
+		c.warnf(&path{parent: p, name: "value"}, "%q is not an %s address or CIDR block", s, family)
 	}
 }
 
