@@ -56,6 +56,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		return nil, internal("reading sequence", err)
 	}
 	im.added = max(time.Now().UnixMicro(), im.added+1)
+	im.start = im.seq
 
 	batch := make([]*cyberpact.Object, 0, importBatch)
 	for {
@@ -78,7 +79,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			case ctx.Err() != nil:
 				return nil, ctx.Err()
 			}
-			return nil, &cyberpact.Error{Code: cyberpact.EINVALID, Message: err.Error()}
+			return nil, &cyberpact.Error{Code: cyberpact.EINVALID, Message: err.Error(), Err: err}
 		}
 		batch = append(batch, obj)
 		if len(batch) == importBatch {
@@ -121,6 +122,7 @@ type importer struct {
 	tx     *sql.Tx
 	res    *cyberpact.ImportResult
 	seq    int64
+	start  int64 // the last seq before this import: higher ones are its own
 	added  int64
 	stmts  map[string]*sql.Stmt // prepared once per import, by query text
 	sx     *searchTx
@@ -232,21 +234,28 @@ func textRow(seq int64, o *cyberpact.Object) searchRow {
 // compare decides for an object whose (id, version) is already stored
 // whether it is the same (present) or different (a conflict rejection).
 func (im *importer) compare(o *cyberpact.Object) error {
-	st, err := im.stmt(`SELECT body FROM objects WHERE id = ? AND version = ?`)
+	st, err := im.stmt(`SELECT seq, body FROM objects WHERE id = ? AND version = ?`)
 	if err != nil {
 		return internal("reading stored version", err)
 	}
+	var seq int64
 	var body []byte
-	if err := st.QueryRowContext(im.ctx, o.ID, o.Modified).Scan(&body); err != nil {
+	if err := st.QueryRowContext(im.ctx, o.ID, o.Modified).Scan(&seq, &body); err != nil {
 		return internal("reading stored version", err)
 	}
 	if bytes.Equal(body, o.Raw) || jsonEqual(body, o.Raw) {
 		im.res.Present++
 		return nil
 	}
+	// Say which: a version stored before, or one added earlier in this
+	// same input (then the reader of the message must look in the file,
+	// not the store).
+	reason := fmt.Sprintf("conflict: the version modified %s is already stored with different content", o.Modified)
+	if seq > im.start {
+		reason = fmt.Sprintf("conflict: an object earlier in the same input has this id and modified %s with different content", o.Modified)
+	}
 	im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{
-		Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified,
-		Reason: "conflict: a version with this id and modified is already stored with different content",
+		Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Reason: reason,
 	})
 	return nil
 }

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -148,5 +149,45 @@ func TestReopenKeepsDataAndDoesNotRemigrate(t *testing.T) {
 	}
 	if !o.Added.After(before[len(before)-1].Added) {
 		t.Errorf("added time after reopen %v is not after the earlier import's %v", o.Added, before[len(before)-1].Added)
+	}
+}
+
+// TestSearchIndexRebuiltWhenRemoved deletes the full-text index file, as if
+// the process had stopped between the objects' commit and the index's, and
+// checks that reopening indexes the stored objects again.
+func TestSearchIndexRebuiltWhenRemoved(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cyberpact.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importSample(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	removed := 0
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(filepath.Join(dir, "cyberpact-search.db"+suffix)); err == nil {
+			removed++
+		}
+	}
+	if removed == 0 {
+		t.Fatalf("no search index file beside %s to remove", path)
+	}
+	db, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{"hammer", "198.51.100.7"} {
+		p, err := db.FindObjects(ctx, cyberpact.ObjectFilter{Text: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Objects) != 1 {
+			t.Errorf("search %q after rebuilding the index found %d objects, want 1", q, len(p.Objects))
+		}
 	}
 }

@@ -522,7 +522,7 @@ func testAtomicImport(t *testing.T, s cyberpact.ObjectStore) {
 	mustImport(t, s, sdo("tool", 100, 1, nil))
 	before, beforeObjs := stats(t, s), keys(find(t, s, cyberpact.ObjectFilter{AllVersions: true}))
 	bad := sdo("tool", 3, 1, obj{"created": "not a time"})
-	res, err := importRaw(t, s, bundle(t, sdo("tool", 1, 1, nil), sdo("tool", 2, 1, nil), bad, sdo("tool", 4, 1, nil)), cyberpact.ImportOptions{})
+	res, err := importRaw(t, s, bundle(t, sdo("tool", 1, 1, nil), sdo("tool", 2, 1, obj{"name": "Refusedword"}), bad, sdo("tool", 4, 1, nil)), cyberpact.ImportOptions{})
 	if err != nil {
 		t.Fatalf("Import: %v", err)
 	}
@@ -546,6 +546,9 @@ func testAtomicImport(t *testing.T, s cyberpact.ObjectStore) {
 	if diff := cmp.Diff(beforeObjs, keys(find(t, s, cyberpact.ObjectFilter{AllVersions: true}))); diff != "" {
 		t.Errorf("a refused import changed the objects (-before +after):\n%s", diff)
 	}
+	if got := find(t, s, cyberpact.ObjectFilter{Text: "refusedword"}); len(got) != 0 {
+		t.Errorf("search finds objects of a refused import: %v", keys(got))
+	}
 	// The sequence continues as if the refused import never happened.
 	res2 := mustImport(t, s, sdo("tool", 1, 1, nil))
 	if got := find(t, s, cyberpact.ObjectFilter{IDs: []string{id(sdo("tool", 1, 1, nil))}}); len(got) != 1 || got[0].Seq != res2.FirstSeq {
@@ -554,8 +557,8 @@ func testAtomicImport(t *testing.T, s cyberpact.ObjectStore) {
 }
 
 func testPartialImport(t *testing.T, s cyberpact.ObjectStore) {
-	bad := sdo("tool", 2, 1, obj{"id": "tool--not-a-uuid"})
-	res, err := importRaw(t, s, bundle(t, sdo("tool", 1, 1, nil), bad, sdo("tool", 3, 1, nil)), cyberpact.ImportOptions{Partial: true})
+	bad := sdo("tool", 2, 1, obj{"id": "tool--not-a-uuid", "name": "Keptword Badword"})
+	res, err := importRaw(t, s, bundle(t, sdo("tool", 1, 1, obj{"name": "Keptword"}), bad, sdo("tool", 3, 1, obj{"name": "Keptword"})), cyberpact.ImportOptions{Partial: true})
 	if err != nil {
 		t.Fatalf("Import: %v", err)
 	}
@@ -567,6 +570,12 @@ func testPartialImport(t *testing.T, s cyberpact.ObjectStore) {
 	}
 	if diff := cmp.Diff(sorted(id(sdo("tool", 1, 1, nil)), id(sdo("tool", 3, 1, nil))), ids(find(t, s, cyberpact.ObjectFilter{}))); diff != "" {
 		t.Errorf("stored (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(sorted(id(sdo("tool", 1, 1, nil)), id(sdo("tool", 3, 1, nil))), ids(find(t, s, cyberpact.ObjectFilter{Text: "keptword"}))); diff != "" {
+		t.Errorf("search after a partial import (-want +got):\n%s", diff)
+	}
+	if got := find(t, s, cyberpact.ObjectFilter{Text: "badword"}); len(got) != 0 {
+		t.Errorf("search finds the rejected object: %v", keys(got))
 	}
 }
 
@@ -712,6 +721,12 @@ func testConflict(t *testing.T, s cyberpact.ObjectStore) {
 	}
 	if o, _ := s.Object(ctx, id(orig)); o == nil || !bytes.Contains(o.Raw, []byte("original")) {
 		t.Errorf("the stored version was replaced by a partial import")
+	}
+	if got := find(t, s, cyberpact.ObjectFilter{Text: "changed"}); len(got) != 0 {
+		t.Errorf("search finds the refused conflicting content: %v", keys(got))
+	}
+	if got := find(t, s, cyberpact.ObjectFilter{Text: "original"}); len(got) != 1 {
+		t.Errorf("search for the stored content finds %v, want the one version", keys(got))
 	}
 }
 

@@ -64,8 +64,8 @@ func TestBadInput(t *testing.T) {
 		{"BadTimestampRejected", lines(goodNew, malware(t, "modified", "2024-02-30T00:00:00.000Z")), []string{":3: " + malwareID + " at modified:", `timestamp "2024-02-30T00:00:00.000Z"`}, false},
 		{"FiftyMegabyteStringRefusedBySizeLimit", lines(goodNew, malware(t, "description", strings.Repeat("A", 50<<20))), []string{"line 3", "object #1 is larger than the limit of 16777216 bytes"}, false},
 		{"NestingTenThousandDeepRefused", lines(goodNew, strings.Replace(malware(t, "", nil), `"name"`, `"x_deep":`+strings.Repeat("[", 10000)+strings.Repeat("]", 10000)+`,"name"`, 1)), []string{"line 3", "object #1 nests deeper than 100 levels"}, false},
-		{"SameVersionDifferentContentInOneBundle", lines(goodNew, malware(t, "", nil), malware(t, "description", "other")), []string{":4: " + malwareID + ": conflict"}, false},
-		{"SameVersionDifferentContentThanStored", lines(goodNew, changedStored), []string{":3: indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f: conflict"}, true},
+		{"SameVersionDifferentContentInOneBundle", lines(goodNew, malware(t, "", nil), malware(t, "description", "other")), []string{":4: " + malwareID + ": conflict: an object earlier in the same input", "has this id and modified 2024-01-01T00:00:00", "with different content"}, false},
+		{"SameVersionDifferentContentThanStored", lines(goodNew, changedStored), []string{":3: indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f: conflict: the version modified 2016-04-06T20:03:48", "already stored with different content"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := writeFile(t, "input.json", tc.input)

@@ -108,7 +108,8 @@ func validateFile(e *env, name string, quiet bool) (objects, errs, warns int, er
 				seen[k] = first{h, it.Line}
 			} else if f.hash != h {
 				errs++
-				fmt.Fprintf(e.stdout, "%s:%d: %s: conflict: the object on line %d has the same id and modified with different content\n", name, it.Line, o.ID, f.line)
+				fmt.Fprintf(e.stdout, "%s:%d: %s: conflict: an object earlier in the same input (line %d) has this id and modified %s with different content\n",
+					name, it.Line, o.ID, f.line, k.key)
 			}
 		}
 		for _, p := range stix.Validate(o) {
