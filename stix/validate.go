@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +43,10 @@ func Validate(o *Object) []Problem {
 	ps := c.ps
 	c.ps = nil
 	checkers.Put(c)
+	if len(ps) > 1 {
+		// Properties are visited in map order; sort for stable output.
+		sort.SliceStable(ps, func(i, j int) bool { return ps[i].Path < ps[j].Path })
+	}
 	return ps
 }
 
@@ -237,7 +242,7 @@ func (p *prop) req() *prop {
 }
 
 func to(types ...string) *refRule {
-	return &refRule{types: newVocab(types...), desc: strings.Join(types, " or ")}
+	return &refRule{types: newVocab(types...), desc: "an object of type " + strings.Join(types, " or ")}
 }
 
 var (
@@ -678,7 +683,7 @@ func (c *checker) ref(v any, p *path, r *refRule) {
 		return
 	}
 	if !r.allows(t) {
-		c.errf(p, "must refer to %s, not a %s", r.desc, t)
+		c.errf(p, "must refer to %s, not %s", r.desc, t)
 	}
 }
 
