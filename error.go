@@ -29,7 +29,7 @@ type Error struct {
 
 // Error returns the message, with the underlying cause when there is one.
 func (e *Error) Error() string {
-	if e.Err != nil && e.Message != "" {
+	if e.Err != nil && e.Message != "" && e.Message != e.Err.Error() {
 		return e.Message + ": " + e.Err.Error()
 	}
 	if e.Err != nil {
