@@ -134,6 +134,7 @@ const (
 	kEnum                      // a string that MUST come from vocab
 	kEnumList                  // a non-empty list of strings that MUST come from vocab
 	kHashes                    // a hashes dictionary
+	kHashesStrict              // a hashes dictionary whose keys must come from hash-algorithm-ov
 	kDict                      // a dictionary (JSON object) with valid keys
 	kKillChain                 // a non-empty list of kill-chain-phase
 	kExtRefs                   // a non-empty list of external-reference
@@ -488,7 +489,9 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 			}
 		}
 	case kHashes:
-		c.hashes(v, p)
+		c.hashes(v, p, false)
+	case kHashesStrict:
+		c.hashes(v, p, true)
 	case kDict:
 		c.dict(v, p)
 	case kKillChain:
@@ -687,8 +690,10 @@ func (c *checker) ref(v any, p *path, r *refRule) {
 	}
 }
 
-// hashes checks a hashes dictionary (section 2.7).
-func (c *checker) hashes(v any, p *path) {
+// hashes checks a hashes dictionary (section 2.7). strict makes an
+// algorithm outside hash-algorithm-ov an error, as external references
+// require (section 2.5).
+func (c *checker) hashes(v any, p *path, strict bool) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		c.errf(p, "must be a dictionary of hashes, not %s", jsonKind(v))
@@ -722,7 +727,9 @@ func (c *checker) hashes(v any, p *path) {
 				c.errf(kp, "must not be empty")
 			}
 		default:
-			if !vocabHashAlgorithm.has(k) {
+			if strict {
+				c.errf(kp, "hash algorithm %q is not in hash-algorithm-ov, as external references require", k)
+			} else if !vocabHashAlgorithm.has(k) {
 				c.warnf(kp, "hash algorithm %q is not in hash-algorithm-ov", k)
 			}
 		}

@@ -119,7 +119,7 @@ var (
 		"source_name": str().req(),
 		"description": str(),
 		"url":         str(),
-		"hashes":      hashes(),
+		"hashes":      {kind: kHashesStrict},
 		"external_id": str(),
 	}}
 	granularSpec = &objSpec{name: "granular-marking", props: props{
@@ -743,7 +743,7 @@ func init() {
 		}), check: checkMarking},
 		"language-content": {name: "language-content", props: merge(commonLanguage, props{
 			"object_ref":      ref(refAny).req(),
-			"object_modified": {kind: kTimestampMS},
+			"object_modified": ts(),
 			"contents":        {kind: kAny, required: true},
 		}), check: checkLanguageContent},
 		"extension-definition": {name: "extension-definition", props: merge(commonExtDef, props{
