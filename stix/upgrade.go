@@ -58,6 +58,10 @@ var typesProperty = map[string]string{
 //     published 2.1 object.
 //   - In hashes dictionaries (external references, the observables of
 //     observed-data) the 2.0 algorithm name "ssdeep" becomes "SSDEEP".
+//     External references, whose hashes 2.1 limits to hash-algorithm-ov,
+//     lose the hashes of the 2.0-only algorithms (MD6, RIPEMD-160, SHA-224,
+//     SHA-384, SHA3-224, SHA3-384, WHIRLPOOL), and hashes altogether when
+//     none remains.
 //   - Inside observed-data's objects (kept: the container is deprecated but
 //     valid in 2.1), the 2.0 property names that 2.1 renamed are renamed:
 //     file and directory created/modified/accessed become ctime/mtime/atime,
@@ -127,8 +131,20 @@ func Upgrade20(props map[string]any) error {
 	}
 	if refs, ok := props["external_references"].([]any); ok {
 		for _, r := range refs {
-			if m, ok := r.(map[string]any); ok {
-				renameSSDEEP(m["hashes"])
+			m, ok := r.(map[string]any)
+			if !ok {
+				continue
+			}
+			renameSSDEEP(m["hashes"])
+			if h, ok := m["hashes"].(map[string]any); ok {
+				for k := range h {
+					if !vocabHashAlgorithm.has(k) {
+						delete(h, k)
+					}
+				}
+				if len(h) == 0 {
+					delete(m, "hashes")
+				}
 			}
 		}
 	}

@@ -98,6 +98,13 @@ func TestUpgrade20(t *testing.T) {
 			  "objects":{"0":{"type":"file","name":"a.exe","ctime":"2016-01-01T00:00:00Z","hashes":{"SSDEEP":"3:a:b"}},"1":{"type":"process","image_ref":"0"},"2":{"type":"windows-registry-key","key":"hkey_local_machine\\x","modified_time":"2016-01-01T00:00:00Z"}}}`,
 		},
 		{
+			"ExternalReferenceHashesLimitedTo21Vocabulary",
+			`{"type":"tool","id":"tool--` + u1 + `","created":"2017-01-01T00:00:00.000Z","modified":"2017-01-01T00:00:00.000Z","name":"T","labels":["tool"],"external_references":[` +
+				`{"source_name":"a","url":"u","hashes":{"ssdeep":"3:a:b","WHIRLPOOL":"aa"}},{"source_name":"b","url":"v","hashes":{"SHA-224":"aa"}}]}`,
+			`{"type":"tool","spec_version":"2.1","id":"tool--` + u1 + `","created":"2017-01-01T00:00:00.000Z","modified":"2017-01-01T00:00:00.000Z","name":"T","external_references":[` +
+				`{"source_name":"a","url":"u","hashes":{"SSDEEP":"3:a:b"}},{"source_name":"b","url":"v"}]}`,
+		},
+		{
 			"IdentityWithoutClassUnchanged",
 			`{"type":"identity","id":"identity--` + u1 + `","created":"2017-01-01T00:00:00.000Z","modified":"2017-01-01T00:00:00.000Z","name":"I","identity_class":"organization","x_custom":1}`,
 			`{"type":"identity","spec_version":"2.1","id":"identity--` + u1 + `","created":"2017-01-01T00:00:00.000Z","modified":"2017-01-01T00:00:00.000Z","name":"I","identity_class":"organization","x_custom":1}`,
