@@ -17,7 +17,8 @@ import (
 // the object's JSON exactly (whitespace aside) as it came in, so exporting
 // it gives back what was imported; the other fields are the properties the
 // store indexes, read once at import. Objects read back from a store carry
-// Seq, Added, ID, Type, Modified, Revoked and Raw; the rest is in Raw.
+// Seq, Added, ID, Type, Modified, Revoked, Release and Raw; the rest is in
+// Raw.
 type Object struct {
 	Seq   int64     // position in the hub's added sequence, set by the store; strictly increasing
 	Added time.Time // when this version was added, set by the store
@@ -30,6 +31,13 @@ type Object struct {
 	Revoked     bool
 	Labels      []string
 	Raw         json.RawMessage
+
+	// TLP is the level read from the object's own markings (TLPUnknown
+	// when it has none); Release is how the store shared this version: its
+	// producer, audience and effective level (the collection's default
+	// where the object carries none).
+	TLP     TLP
+	Release Release
 
 	// Index-only fields, filled in by the parser and not read back.
 	Text  SearchText
@@ -87,6 +95,19 @@ type ObjectFilter struct {
 	// AllVersions returns every version instead of only each object's
 	// latest.
 	AllVersions bool
+	// Viewer, when set, applies the sharing rule (MaySee): only versions it
+	// may see are selected, "latest" means the latest of those, and a
+	// relationship or sighting whose ends it may not see is left out. Nil
+	// means no restriction: for the hub's own maintenance only.
+	Viewer *Viewer
+	// Audience, when set, selects only versions released to it: a TAXII
+	// collection's contents.
+	Audience *Audience
+	// Versions selects versions by TAXII's match[version]: "last" (the
+	// default), "first", "all", or STIX timestamps; several are ORed.
+	// AllVersions is the same as "all".
+	Versions []string
+
 	// ExcludeRevoked leaves out objects whose selected version is revoked.
 	// By default they are listed, and their Revoked field flags them.
 	ExcludeRevoked bool
@@ -143,6 +164,14 @@ type ImportOptions struct {
 	// Partial stores the acceptable objects even when others are rejected.
 	// By default an import is atomic: any rejection stores nothing.
 	Partial bool
+	// Producer and Audience are the release of every version imported:
+	// which organisation produced them (0: the hub itself, e.g. reference
+	// data such as ATT&CK) and who they are shared with (zero: all members).
+	Producer int64
+	Audience Audience
+	// DefaultTLP is the level of objects that carry no TLP marking; zero
+	// means TLP:AMBER.
+	DefaultTLP TLP
 }
 
 // ImportResult counts what an import did. When Committed is false, nothing
@@ -171,12 +200,13 @@ type ObjectStore interface {
 	// broken, and then stores nothing.
 	Import(ctx context.Context, next ObjectSource, opts ImportOptions) (*ImportResult, error)
 
-	// Object returns the latest version of id. Returns ENOTFOUND.
-	Object(ctx context.Context, id string) (*Object, error)
+	// Object returns the latest version of id the viewer may see (any,
+	// when viewer is nil). Returns ENOTFOUND.
+	Object(ctx context.Context, id string, viewer *Viewer) (*Object, error)
 
-	// ObjectVersions returns every version of id, oldest first. Returns
-	// ENOTFOUND when there is none.
-	ObjectVersions(ctx context.Context, id string) ([]*Object, error)
+	// ObjectVersions returns every version of id the viewer may see, oldest
+	// first. Returns ENOTFOUND when there is none.
+	ObjectVersions(ctx context.Context, id string, viewer *Viewer) ([]*Object, error)
 
 	// FindObjects returns one page of the versions that f selects, in Seq
 	// order. Returns EINVALID for a bad text query.
@@ -190,8 +220,14 @@ type ObjectStore interface {
 	// versions) that link id, on the given end, filtered and paged by f.
 	Relationships(ctx context.Context, id string, dir Direction, f ObjectFilter) (*ObjectPage, error)
 
-	// Stats counts stored objects per type.
-	Stats(ctx context.Context) ([]TypeStats, error)
+	// Stats counts stored objects per type, of those the viewer may see
+	// (all when viewer is nil).
+	Stats(ctx context.Context, viewer *Viewer) ([]TypeStats, error)
+
+	// DeleteObject deletes the versions of id that f selects (its Viewer,
+	// Audience and Versions; other fields ignored) and returns how many it
+	// deleted. Returns ENOTFOUND when f selects none.
+	DeleteObject(ctx context.Context, id string, f ObjectFilter) (int, error)
 
 	// Close releases the store.
 	Close() error

@@ -1,0 +1,166 @@
+package cyberpact
+
+import "fmt"
+
+// TLP is a Traffic Light Protocol 2.0 level. The order of the constants is
+// from least to most restricted.
+type TLP int
+
+const (
+	TLPUnknown     TLP = iota // not marked: takes its collection's default
+	TLPClear                  // may be shared without restriction
+	TLPGreen                  // the community: here, the audience
+	TLPAmber                  // the recipients' organisations: here, the audience
+	TLPAmberStrict            // the recipients' organisations only, never passed on
+	TLPRed                    // the named recipients only
+)
+
+var tlpNames = [...]string{"", "clear", "green", "amber", "amber+strict", "red"}
+
+// String returns the level's name: clear, green, amber, amber+strict, red.
+func (t TLP) String() string {
+	if t < 0 || int(t) >= len(tlpNames) {
+		return fmt.Sprintf("tlp(%d)", int(t))
+	}
+	return tlpNames[t]
+}
+
+// ParseTLP reads a level name, with or without the "TLP:" prefix, any case.
+// Returns EINVALID for anything else.
+func ParseTLP(s string) (TLP, error) {
+	n := s
+	if len(n) > 4 && (n[:4] == "TLP:" || n[:4] == "tlp:") {
+		n = n[4:]
+	}
+	for i, name := range tlpNames {
+		if i > 0 && equalFold(name, n) {
+			return TLP(i), nil
+		}
+	}
+	if equalFold(n, "white") {
+		return TLPClear, nil
+	}
+	return TLPUnknown, Errorf(EINVALID, "%q is not a TLP level (clear, green, amber, amber+strict, red)", s)
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// AudienceKind says who an object version is shared with.
+type AudienceKind int
+
+const (
+	AudienceOrg   AudienceKind = iota + 1 // the producer organisation alone
+	AudienceGroup                         // one sharing group
+	AudienceAll                           // every member organisation
+)
+
+// Audience is who an object version is shared with: its producer's own
+// organisation, one sharing group, or all members.
+type Audience struct {
+	Kind  AudienceKind
+	Group int64 // the sharing group, for AudienceGroup
+}
+
+// String names the audience: "org", "group:ID" or "all".
+func (a Audience) String() string {
+	switch a.Kind {
+	case AudienceOrg:
+		return "org"
+	case AudienceGroup:
+		return fmt.Sprintf("group:%d", a.Group)
+	case AudienceAll:
+		return "all"
+	}
+	return "none"
+}
+
+// Release is what the sharing rule needs to know of one stored object
+// version: who produced it, for whom, and at which TLP level.
+type Release struct {
+	Producer int64 // the producer organisation
+	Audience Audience
+	TLP      TLP
+}
+
+// Viewer is who asks to see objects: a member organisation and the sharing
+// groups it belongs to; or a reader of the public collection.
+type Viewer struct {
+	Org    int64
+	Groups []int64
+	// Public is a read through the hub's public collection (when it is
+	// enabled): it sees TLP:CLEAR objects, whoever their audience, and
+	// nothing else.
+	Public bool
+}
+
+// InGroup reports whether the viewer's organisation is in group g.
+func (v Viewer) InGroup(g int64) bool {
+	for _, x := range v.Groups {
+		if x == g {
+			return true
+		}
+	}
+	return false
+}
+
+// MaySee is the sharing rule: whether viewer may see an object version
+// released as r. Every read path goes through it (stores translate it into
+// their queries; storetest checks that they agree with it).
+//
+//   - Through the public collection: TLP:CLEAR objects, whatever their
+//     audience (CLEAR may be disclosed without limit), and nothing else.
+//   - Otherwise the producer organisation sees its own objects; the members
+//     of a sharing group see what is shared with the group; every member
+//     organisation sees what is shared with all members.
+//   - TLP:RED is never shared with all members (RefuseRelease refuses it at
+//     write time); should one be stored so, only its producer sees it.
+func MaySee(v Viewer, r Release) bool {
+	if v.Public {
+		return r.TLP == TLPClear
+	}
+	if v.Org == 0 {
+		return false
+	}
+	if v.Org == r.Producer {
+		return true
+	}
+	switch r.Audience.Kind {
+	case AudienceGroup:
+		return v.InGroup(r.Audience.Group)
+	case AudienceAll:
+		return r.TLP != TLPRed
+	}
+	return false
+}
+
+// RefuseRelease says why a version may not be released as r, or "" when it
+// may: TLP:RED needs one organisation or one sharing group as audience.
+func RefuseRelease(r Release) string {
+	if r.TLP == TLPRed && r.Audience.Kind == AudienceAll {
+		return "TLP:RED may only be shared with one organisation or one sharing group, not with all members"
+	}
+	return ""
+}
+
+// MayForward reports whether a version released as r may be passed on by
+// federation to another hub: never RED or AMBER+STRICT.
+func MayForward(r Release) bool {
+	return r.TLP != TLPRed && r.TLP != TLPAmberStrict
+}
