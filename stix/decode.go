@@ -142,26 +142,9 @@ func decodeItem(it Item) decoded {
 		return reject("", "", err.Error())
 	}
 	var out decoded
-	changed := false
-	if IsSTIX20(o.Props) {
-		if err := Upgrade20(o.Props); err != nil {
-			return reject(o.ID, "", "cannot upgrade from STIX 2.0: "+err.Error())
-		}
-		out.upgraded, changed = true, true
-	}
-	if _, has := o.Props["id"]; !has && KindOf(o.Type) == KindSCO {
-		id, ok := SCOID(o.Props)
-		if !ok {
-			id = o.Type + "--" + uuid.NewString()
-		}
-		o.Props["id"] = id
-		changed = true
-	}
-	if changed {
-		id := o.ID
-		if o, err = FromProps(o.Props); err != nil {
-			return reject(id, "", fmt.Sprintf("cannot encode: %v", err))
-		}
+	o, out.upgraded, err = Complete(o)
+	if err != nil {
+		return reject(o.ID, "", err.Error())
 	}
 	if ps := Errors(Validate(o)); len(ps) > 0 {
 		rs := make(cyberpact.Rejections, len(ps))
@@ -174,4 +157,36 @@ func decodeItem(it Item) decoded {
 	out.obj = o.Stored()
 	out.obj.Index, out.obj.Line = it.Index, it.Line
 	return out
+}
+
+// Complete turns a parsed object into what the hub stores and validates:
+// STIX 2.0 is upgraded to 2.1 (upgraded reports it) and a cyber observable
+// without an id gets its deterministic one (random when its type has no id
+// contributing properties). It returns o itself when nothing changed. The
+// import and validate commands both go through it, so validate accepts
+// exactly what import does.
+func Complete(o *Object) (out *Object, upgraded bool, err error) {
+	changed := false
+	if IsSTIX20(o.Props) {
+		if err := Upgrade20(o.Props); err != nil {
+			return o, false, fmt.Errorf("cannot upgrade from STIX 2.0: %w", err)
+		}
+		upgraded, changed = true, true
+	}
+	if _, has := o.Props["id"]; !has && KindOf(o.Type) == KindSCO {
+		id, ok := SCOID(o.Props)
+		if !ok {
+			id = o.Type + "--" + uuid.NewString()
+		}
+		o.Props["id"] = id
+		changed = true
+	}
+	if !changed {
+		return o, false, nil
+	}
+	n, err := FromProps(o.Props)
+	if err != nil {
+		return o, upgraded, fmt.Errorf("cannot encode: %w", err)
+	}
+	return n, upgraded, nil
 }

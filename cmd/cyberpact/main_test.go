@@ -401,3 +401,34 @@ func sameObjects(t *testing.T, a, b []byte) bool {
 	}
 	return true
 }
+
+// TestValidateAgreesWithImport checks that validate accepts what import
+// accepts: a STIX 2.0 object (upgraded) and a cyber observable without an
+// id (import gives it its deterministic id, which validate names).
+func TestValidateAgreesWithImport(t *testing.T) {
+	file := writeFile(t, "in.json", lines(
+		`{"type":"ipv4-addr","spec_version":"2.1","value":"198.51.100.7"}`,
+		`{"type":"indicator","id":"indicator--00000001-0000-4000-8000-000000000001","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","labels":["malicious-activity"],"pattern":"[ipv4-addr:value = '198.51.100.7']","valid_from":"2024-01-01T00:00:00Z"}`,
+	))
+	v := cli(t, "validate", file)
+	if v.code != 0 {
+		t.Fatalf("validate: exit %d\n%s%s", v.code, v.stdout, v.stderr)
+	}
+	data := t.TempDir()
+	if r := cli(t, "import", "--data", data, file); r.code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	objs, _, _ := readObjects(t, exportOf(t, data))
+	var scoID string
+	for k := range objs {
+		if strings.HasPrefix(k.ID, "ipv4-addr--") {
+			scoID = k.ID
+		}
+	}
+	if scoID == "" {
+		t.Fatal("the observable was not stored")
+	}
+	if !strings.Contains(v.stdout, "warning: object #0 (ipv4-addr) has no id; import gives it "+scoID) {
+		t.Errorf("validate does not name the id import gives the observable (%s):\n%s", scoID, v.stdout)
+	}
+}

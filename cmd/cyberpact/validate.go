@@ -88,14 +88,18 @@ func validateFile(e *env, name string, quiet bool) (objects, errs, warns int, er
 			fmt.Fprintf(e.stdout, "%s:%d: object #%d: %s\n", name, it.Line, it.Index, err)
 			continue
 		}
-		if stix.IsSTIX20(o.Props) {
-			if err := stix.Upgrade20(o.Props); err != nil {
-				errs++
-				fmt.Fprintf(e.stdout, "%s:%d: %s: cannot upgrade from STIX 2.0: %s\n", name, it.Line, o.ID, err)
-				continue
-			}
-			if o, err = stix.FromProps(o.Props); err != nil {
-				return objects, errs, warns, err
+		_, hadID := o.Props["id"]
+		// What import does before validating: upgrade 2.0, fill in a
+		// missing observable id.
+		if o, _, err = stix.Complete(o); err != nil {
+			errs++
+			fmt.Fprintf(e.stdout, "%s:%d: %s: %s\n", name, it.Line, objectName(o, it.Index), err)
+			continue
+		}
+		if _, hasID := o.Props["id"]; !hadID && hasID {
+			warns++
+			if !quiet {
+				fmt.Fprintf(e.stdout, "%s:%d: warning: object #%d (%s) has no id; import gives it %s\n", name, it.Line, it.Index, o.Type, o.ID)
 			}
 		}
 		if o.ID != "" {
@@ -124,4 +128,12 @@ func validateFile(e *env, name string, quiet bool) (objects, errs, warns int, er
 			fmt.Fprintf(e.stdout, "%s:%d: %s\n", name, it.Line, p.Error())
 		}
 	}
+}
+
+// objectName names an object in a message: its id, else its index.
+func objectName(o *stix.Object, index int) string {
+	if o.ID != "" {
+		return o.ID
+	}
+	return fmt.Sprintf("object #%d", index)
 }
