@@ -8,7 +8,7 @@ import (
 // may panic. STIX 2.0 input is also upgraded and SCO ids computed, the
 // other two steps every imported object goes through.
 func FuzzValidate(f *testing.F) {
-	for _, s := range bases {
+	for _, s := range baseObjects {
 		f.Add([]byte(s))
 	}
 	f.Add([]byte(`{"type":"observed-data","objects":{"0":{"type":"file","created":"2016-01-01T00:00:00Z","hashes":{"ssdeep":"x"}}}}`))

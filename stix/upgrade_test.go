@@ -133,7 +133,7 @@ func TestUpgrade20(t *testing.T) {
 			if _, tlp1 := def["definition_type"]; !tlp1 {
 				continue
 			}
-			in := deepCopy(def).(map[string]any)
+			in := deepCopyJSON(def).(map[string]any)
 			delete(in, "spec_version")
 			delete(in, "name")
 			if err := Upgrade20(in); err != nil {
@@ -165,13 +165,13 @@ func TestUpgrade20(t *testing.T) {
 // schemas, an oracle independent of Validate.
 func TestUpgradedATTACKMatchesSchemas(t *testing.T) {
 	needShared(t)
-	v, err := stixschema.Compile(sharedDir)
+	v, err := stixschema.Compile(sharedData)
 	if err != nil {
 		t.Fatal(err)
 	}
 	upgraded := 0
 	failures := 0
-	for _, raw := range loadObjects(t, filepath.Join(sharedDir, "data/enterprise-attack-18.1.stix20.json")) {
+	for _, raw := range loadObjects(t, filepath.Join(sharedData, "data/enterprise-attack-18.1.stix20.json")) {
 		o, err := Parse(raw)
 		if err != nil {
 			t.Fatal(err)

@@ -61,38 +61,38 @@ type checker struct {
 	// arena holds path segments, so that the paths built while walking
 	// an object cost no allocation. Segments are released by resetting n
 	// once the value they describe has been checked.
-	arena [64]path
+	arena [64]jsonPath
 	n     int
 }
 
 // node returns a path segment below parent, from the arena while it lasts.
-func (c *checker) node(parent *path, name string, index int) *path {
+func (c *checker) node(parent *jsonPath, name string, index int) *jsonPath {
 	if c.n < len(c.arena) {
 		q := &c.arena[c.n]
 		c.n++
-		*q = path{parent: parent, name: name, index: index}
+		*q = jsonPath{parent: parent, name: name, index: index}
 		return q
 	}
-	return &path{parent: parent, name: name, index: index}
+	return &jsonPath{parent: parent, name: name, index: index}
 }
 
-// path is a JSON path, built lazily: a problem's path is formatted only when
+// jsonPath is a JSON path, built lazily: a problem's path is formatted only when
 // the problem is reported. A segment is a property name, or an index when
 // name is empty.
-type path struct {
-	parent *path
+type jsonPath struct {
+	parent *jsonPath
 	name   string
 	index  int
 }
 
-func (p *path) String() string {
+func (p *jsonPath) String() string {
 	if p == nil {
 		return ""
 	}
 	return string(p.appendTo(make([]byte, 0, 64)))
 }
 
-func (p *path) appendTo(b []byte) []byte {
+func (p *jsonPath) appendTo(b []byte) []byte {
 	if p.parent != nil {
 		b = p.parent.appendTo(b)
 	}
@@ -107,11 +107,11 @@ func (p *path) appendTo(b []byte) []byte {
 	return append(b, p.name...)
 }
 
-func (c *checker) errf(p *path, format string, args ...any) {
+func (c *checker) errf(p *jsonPath, format string, args ...any) {
 	c.ps = append(c.ps, Problem{ObjectID: c.id, Path: p.String(), Message: fmt.Sprintf(format, args...)})
 }
 
-func (c *checker) warnf(p *path, format string, args ...any) {
+func (c *checker) warnf(p *jsonPath, format string, args ...any) {
 	c.ps = append(c.ps, Problem{ObjectID: c.id, Path: p.String(), Message: fmt.Sprintf(format, args...), Warning: true})
 }
 
@@ -153,14 +153,14 @@ const (
 
 // prop describes one property the specification defines.
 type prop struct {
-	kind       kind
-	required   bool
-	vocab      vocab
-	vocabName  string
-	refs       *refRule
-	min, max   int64
-	fmin, fmax float64
-	sub        *objSpec
+	kind        kind
+	required    bool
+	vocab       vocab
+	vocabName   string
+	refListProp *refRule
+	min, max    int64
+	fmin, fmax  float64
+	sub         *objSpec
 }
 
 // objSpec describes a JSON object: an object type, an extension, or a
@@ -169,7 +169,7 @@ type objSpec struct {
 	name  string
 	props map[string]*prop
 	// check applies the rules that involve more than one property.
-	check func(c *checker, m map[string]any, p *path)
+	check func(c *checker, m map[string]any, p *jsonPath)
 	// required lists the required properties, computed from props at
 	// initialisation.
 	required []string
@@ -181,12 +181,12 @@ type objSpec struct {
 
 // refRule says which object types a reference may point at.
 type refRule struct {
-	types vocab // these types (nil: see the flags)
-	sdo   bool  // any SDO, and custom types
-	sco   bool  // any SCO, and custom types
-	sro   bool  // any SRO
-	any   bool  // any type
-	desc  string
+	types   vocab // these types (nil: see the flags)
+	sdoSpec bool  // any SDO, and custom types
+	scoSpec bool  // any SCO, and custom types
+	sro     bool  // any SRO
+	any     bool  // any type
+	desc    string
 }
 
 func (r *refRule) allows(t string) bool {
@@ -198,43 +198,43 @@ func (r *refRule) allows(t string) bool {
 	}
 	switch categoryOf[t] {
 	case catSDO:
-		return r.sdo
+		return r.sdoSpec
 	case catSCO:
-		return r.sco
+		return r.scoSpec
 	case catSRO:
 		return r.sro
 	case catCustom:
-		return r.sdo || r.sco
+		return r.sdoSpec || r.scoSpec
 	}
 	return false
 }
 
 // Builders for the property tables.
 
-func str() *prop                { return &prop{kind: kString} }
-func boolean() *prop            { return &prop{kind: kBool} }
-func ts() *prop                 { return &prop{kind: kTimestamp} }
-func strList() *prop            { return &prop{kind: kStringList} }
-func hashes() *prop             { return &prop{kind: kHashes} }
-func dict() *prop               { return &prop{kind: kDict} }
-func binary() *prop             { return &prop{kind: kBinary} }
-func hex() *prop                { return &prop{kind: kHex} }
-func integer() *prop            { return &prop{kind: kInt, min: -maxInt, max: maxInt} }
-func intRange(a, b int64) *prop { return &prop{kind: kInt, min: a, max: b} }
-func number(a, b float64) *prop { return &prop{kind: kNumber, fmin: a, fmax: b} }
-func ov(name string, v vocab) *prop {
+func strProp() *prop                { return &prop{kind: kString} }
+func boolProp() *prop               { return &prop{kind: kBool} }
+func tsProp() *prop                 { return &prop{kind: kTimestamp} }
+func strListProp() *prop            { return &prop{kind: kStringList} }
+func hashesProp() *prop             { return &prop{kind: kHashes} }
+func dictProp() *prop               { return &prop{kind: kDict} }
+func binaryProp() *prop             { return &prop{kind: kBinary} }
+func hexProp() *prop                { return &prop{kind: kHex} }
+func intProp() *prop                { return &prop{kind: kInt, min: -maxInt, max: maxInt} }
+func intRangeProp(a, b int64) *prop { return &prop{kind: kInt, min: a, max: b} }
+func numberProp(a, b float64) *prop { return &prop{kind: kNumber, fmin: a, fmax: b} }
+func ovProp(name string, v vocab) *prop {
 	return &prop{kind: kVocab, vocab: v, vocabName: name}
 }
-func ovList(name string, v vocab) *prop {
+func ovListProp(name string, v vocab) *prop {
 	return &prop{kind: kVocabList, vocab: v, vocabName: name}
 }
-func enum(name string, v vocab) *prop {
+func enumProp(name string, v vocab) *prop {
 	return &prop{kind: kEnum, vocab: v, vocabName: name}
 }
-func ref(r *refRule) *prop     { return &prop{kind: kRef, refs: r} }
-func refs(r *refRule) *prop    { return &prop{kind: kRefList, refs: r} }
-func object(s *objSpec) *prop  { return &prop{kind: kObject, sub: s} }
-func objects(s *objSpec) *prop { return &prop{kind: kObjectList, sub: s} }
+func refProp(r *refRule) *prop        { return &prop{kind: kRef, refListProp: r} }
+func refListProp(r *refRule) *prop    { return &prop{kind: kRefList, refListProp: r} }
+func objectProp(s *objSpec) *prop     { return &prop{kind: kObject, sub: s} }
+func objectListProp(s *objSpec) *prop { return &prop{kind: kObjectList, sub: s} }
 
 func (p *prop) req() *prop {
 	q := *p
@@ -242,20 +242,20 @@ func (p *prop) req() *prop {
 	return &q
 }
 
-func to(types ...string) *refRule {
+func refTo(types ...string) *refRule {
 	return &refRule{types: newVocab(types...), desc: "an object of type " + strings.Join(types, " or ")}
 }
 
 var (
 	refAny       = &refRule{any: true, desc: "any object"}
-	refSDO       = &refRule{sdo: true, desc: "an SDO"}
-	refSCO       = &refRule{sco: true, desc: "an SCO"}
-	refSDOorSCO  = &refRule{sdo: true, sco: true, desc: "an SDO or SCO"}
-	refSCOorSRO  = &refRule{sco: true, sro: true, desc: "an SCO or SRO"}
-	refIdentity  = to("identity")
-	refMarking   = to("marking-definition")
-	refSoftware  = to("software")
-	refEmailAddr = to("email-addr")
+	refSDO       = &refRule{sdoSpec: true, desc: "an SDO"}
+	refSCO       = &refRule{scoSpec: true, desc: "an SCO"}
+	refSDOorSCO  = &refRule{sdoSpec: true, scoSpec: true, desc: "an SDO or SCO"}
+	refSCOorSRO  = &refRule{scoSpec: true, sro: true, desc: "an SCO or SRO"}
+	refIdentity  = refTo("identity")
+	refMarking   = refTo("marking-definition")
+	refSoftware  = refTo("software")
+	refEmailAddr = refTo("email-addr")
 )
 
 // maxInt is the largest magnitude of a STIX integer (section 2.10).
@@ -266,17 +266,17 @@ func (c *checker) object(m map[string]any) {
 	t, isString := m["type"].(string)
 	switch {
 	case m["type"] == nil:
-		c.errf(&path{name: "type"}, "required property is missing")
+		c.errf(&jsonPath{name: "type"}, "required property is missing")
 	case !isString:
-		c.errf(&path{name: "type"}, "must be a string, not %s", jsonKind(m["type"]))
+		c.errf(&jsonPath{name: "type"}, "must be a string, not %s", jsonKind(m["type"]))
 	default:
 		if msg := typeNameProblem(t); msg != "" {
-			c.errf(&path{name: "type"}, "%s", msg)
+			c.errf(&jsonPath{name: "type"}, "%s", msg)
 		}
 	}
 	spec := specFor(t, m)
 	if spec == nil {
-		c.errf(&path{name: "type"}, "a bundle is not an object that can be validated on its own")
+		c.errf(&jsonPath{name: "type"}, "a bundle is not an object that can be validated on its own")
 		return
 	}
 	c.props(spec, m, nil, t)
@@ -296,7 +296,7 @@ func (c *checker) object(m map[string]any) {
 			ct, err1 := ParseTime(cs)
 			mt, err2 := ParseTime(ms)
 			if err1 == nil && err2 == nil && mt.Before(ct) {
-				c.errf(&path{name: "modified"}, "modified (%s) is earlier than created (%s)", ms, cs)
+				c.errf(&jsonPath{name: "modified"}, "modified (%s) is earlier than created (%s)", ms, cs)
 			}
 		}
 	}
@@ -307,7 +307,7 @@ func (c *checker) object(m map[string]any) {
 		case cat == catSCO:
 			c.scoID(t, id, v, m)
 		case v != 4 && v != 0:
-			c.warnf(&path{name: "id"}, "the UUID of an SDO, SRO or meta object should be a UUIDv4, not a UUIDv%d", v)
+			c.warnf(&jsonPath{name: "id"}, "the UUID of an SDO, SRO or meta object should be a UUIDv4, not a UUIDv%d", v)
 		}
 	}
 }
@@ -346,24 +346,24 @@ func (c *checker) scoID(t, id string, v int, m map[string]any) {
 	want, ok := SCOID(m)
 	if !ok || want == id {
 		if v == 5 && !ok && len(scoIDProps[t]) > 0 {
-			c.warnf(&path{name: "id"}, "a UUIDv5 id but none of the ID contributing properties is present")
+			c.warnf(&jsonPath{name: "id"}, "a UUIDv5 id but none of the ID contributing properties is present")
 		}
 		return
 	}
 	if v == 5 {
-		c.errf(&path{name: "id"}, "a UUIDv5 id that is not the deterministic id of the ID contributing properties (%s)", want)
+		c.errf(&jsonPath{name: "id"}, "a UUIDv5 id that is not the deterministic id of the ID contributing properties (%s)", want)
 		return
 	}
-	c.warnf(&path{name: "id"}, "SCOs should use the deterministic UUIDv5 id of their ID contributing properties (%s)", want)
+	c.warnf(&jsonPath{name: "id"}, "SCOs should use the deterministic UUIDv5 id of their ID contributing properties (%s)", want)
 }
 
 // props checks every property of m against spec: required properties,
 // property types and custom property names.
-func (c *checker) props(spec *objSpec, m map[string]any, parent *path, t string) {
+func (c *checker) props(spec *objSpec, m map[string]any, parent *jsonPath, t string) {
 	for name, v := range m {
 		if strings.HasSuffix(name, "_enc") {
 			if _, ok := m[name[:len(name)-4]]; !ok {
-				c.errf(&path{parent: parent, name: name}, "an encoding property must not be present without %s", name[:len(name)-4])
+				c.errf(&jsonPath{parent: parent, name: name}, "an encoding property must not be present without %s", name[:len(name)-4])
 			}
 		}
 		mark := c.n
@@ -376,13 +376,13 @@ func (c *checker) props(spec *objSpec, m map[string]any, parent *path, t string)
 	}
 	for _, name := range spec.required {
 		if _, ok := m[name]; !ok {
-			c.errf(&path{parent: parent, name: name}, "required property is missing")
+			c.errf(&jsonPath{parent: parent, name: name}, "required property is missing")
 		}
 	}
 }
 
 // custom checks a property the specification does not define.
-func (c *checker) custom(spec *objSpec, name string, v any, parent *path) {
+func (c *checker) custom(spec *objSpec, name string, v any, parent *jsonPath) {
 	p := c.node(parent, name, 0)
 	if spec.closed {
 		c.errf(p, "%s has no property %q", spec.name, name)
@@ -419,7 +419,7 @@ func (c *checker) custom(spec *objSpec, name string, v any, parent *path) {
 }
 
 // value checks one property value against its description.
-func (c *checker) value(pr *prop, v any, p *path, t string) {
+func (c *checker) value(pr *prop, v any, p *jsonPath, t string) {
 	switch pr.kind {
 	case kAny:
 	case kString:
@@ -437,14 +437,14 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 	case kTimestampMS:
 		c.timestamp(v, p, true)
 	case kRef:
-		c.ref(v, p, pr.refs)
+		c.ref(v, p, pr.refListProp)
 	case kRefList:
 		if l, ok := c.list(v, p); ok {
 			mark := c.n
 			for i, item := range l {
 				c.n = mark
 				ip := c.node(p, "", i)
-				c.ref(item, ip, pr.refs)
+				c.ref(item, ip, pr.refListProp)
 			}
 		}
 	case kStringList:
@@ -514,7 +514,7 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 		if m, ok := v.(map[string]any); ok {
 			c.props(pr.sub, m, p, t)
 			if pr.sub.check != nil {
-				pr.sub.check(c, m, flat(p))
+				pr.sub.check(c, m, flatPath(p))
 			}
 		} else {
 			c.errf(p, "must be an object, not %s", jsonKind(v))
@@ -528,7 +528,7 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 				if m, ok := item.(map[string]any); ok {
 					c.props(pr.sub, m, ip, t)
 					if pr.sub.check != nil {
-						pr.sub.check(c, m, flat(ip))
+						pr.sub.check(c, m, flatPath(ip))
 					}
 				} else {
 					c.errf(ip, "must be an object, not %s", jsonKind(item))
@@ -558,7 +558,7 @@ func (c *checker) value(pr *prop, v any, p *path, t string) {
 	}
 }
 
-func (c *checker) str(v any, p *path) (string, bool) {
+func (c *checker) str(v any, p *jsonPath) (string, bool) {
 	s, ok := v.(string)
 	if !ok {
 		c.errf(p, "must be a string, not %s", jsonKind(v))
@@ -567,7 +567,7 @@ func (c *checker) str(v any, p *path) (string, bool) {
 }
 
 // list returns v as a non-empty list; section 2.12 forbids empty lists.
-func (c *checker) list(v any, p *path) ([]any, bool) {
+func (c *checker) list(v any, p *jsonPath) ([]any, bool) {
 	l, ok := v.([]any)
 	if !ok {
 		c.errf(p, "must be a list, not %s", jsonKind(v))
@@ -580,7 +580,7 @@ func (c *checker) list(v any, p *path) ([]any, bool) {
 	return l, true
 }
 
-func (c *checker) vocabTerm(pr *prop, s string, p *path) {
+func (c *checker) vocabTerm(pr *prop, s string, p *jsonPath) {
 	if pr.vocab.has(s) {
 		return
 	}
@@ -630,7 +630,7 @@ func floatValue(v any) (float64, bool) {
 	return 0, false
 }
 
-func (c *checker) integer(v any, p *path, lo, hi int64) (int64, bool) {
+func (c *checker) integer(v any, p *jsonPath, lo, hi int64) (int64, bool) {
 	i, ok := intValue(v)
 	if !ok {
 		if _, isNum := floatValue(v); isNum {
@@ -647,7 +647,7 @@ func (c *checker) integer(v any, p *path, lo, hi int64) (int64, bool) {
 	return i, true
 }
 
-func (c *checker) number(v any, p *path, lo, hi float64) {
+func (c *checker) number(v any, p *jsonPath, lo, hi float64) {
 	f, ok := floatValue(v)
 	if !ok {
 		c.errf(p, "must be a number, not %s", jsonKind(v))
@@ -658,7 +658,7 @@ func (c *checker) number(v any, p *path, lo, hi float64) {
 	}
 }
 
-func (c *checker) timestamp(v any, p *path, ms bool) (time.Time, bool) {
+func (c *checker) timestamp(v any, p *jsonPath, ms bool) (time.Time, bool) {
 	s, ok := c.str(v, p)
 	if !ok {
 		return time.Time{}, false
@@ -675,7 +675,7 @@ func (c *checker) timestamp(v any, p *path, ms bool) (time.Time, bool) {
 }
 
 // ref checks one reference.
-func (c *checker) ref(v any, p *path, r *refRule) {
+func (c *checker) ref(v any, p *jsonPath, r *refRule) {
 	s, ok := c.str(v, p)
 	if !ok {
 		return
@@ -693,7 +693,7 @@ func (c *checker) ref(v any, p *path, r *refRule) {
 // hashes checks a hashes dictionary (section 2.7). strict makes an
 // algorithm outside hash-algorithm-ov an error, as external references
 // require (section 2.5).
-func (c *checker) hashes(v any, p *path, strict bool) {
+func (c *checker) hashes(v any, p *jsonPath, strict bool) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		c.errf(p, "must be a dictionary of hashes, not %s", jsonKind(v))
@@ -738,7 +738,7 @@ func (c *checker) hashes(v any, p *path, strict bool) {
 
 // dict checks a dictionary (section 2.3): not empty, keys of 1 to 250
 // characters of a-z, A-Z, 0-9, hyphen and underscore.
-func (c *checker) dict(v any, p *path) {
+func (c *checker) dict(v any, p *jsonPath) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		c.errf(p, "must be a dictionary, not %s", jsonKind(v))
@@ -756,7 +756,7 @@ func (c *checker) dict(v any, p *path) {
 }
 
 // killChain checks a list of kill-chain-phase (section 2.11).
-func (c *checker) killChain(v any, p *path) {
+func (c *checker) killChain(v any, p *jsonPath) {
 	l, ok := c.list(v, p)
 	if !ok {
 		return
@@ -772,8 +772,8 @@ func (c *checker) killChain(v any, p *path) {
 		}
 		for _, f := range [2]string{"kill_chain_name", "phase_name"} {
 			fp := c.node(ip, f, 0)
-			fv, has := m[f]
-			if !has {
+			fv, present := m[f]
+			if !present {
 				c.errf(fp, "required property is missing")
 				continue
 			}
@@ -785,7 +785,7 @@ func (c *checker) killChain(v any, p *path) {
 }
 
 // externalRefs checks external_references (section 2.5).
-func (c *checker) externalRefs(v any, p *path, t string) {
+func (c *checker) externalRefs(v any, p *jsonPath, t string) {
 	l, ok := c.list(v, p)
 	if !ok {
 		return
@@ -811,11 +811,11 @@ func (c *checker) externalRefs(v any, p *path, t string) {
 		switch {
 		case t == "attack-pattern" && src == "capec" && hasEID:
 			if !isCAPECID(id) {
-				c.errf(&path{parent: ip, name: "external_id"}, "a CAPEC reference's external_id must be of the form CAPEC-[id], not %q", id)
+				c.errf(&jsonPath{parent: ip, name: "external_id"}, "a CAPEC reference's external_id must be of the form CAPEC-[id], not %q", id)
 			}
 		case t == "vulnerability" && src == "cve" && hasEID:
 			if !isCVEID(id) {
-				c.errf(&path{parent: ip, name: "external_id"}, "a CVE reference's external_id must be of the form CVE-YYYY-NNNN, not %q", id)
+				c.errf(&jsonPath{parent: ip, name: "external_id"}, "a CVE reference's external_id must be of the form CVE-YYYY-NNNN, not %q", id)
 			}
 		}
 	}
@@ -824,7 +824,7 @@ func (c *checker) externalRefs(v any, p *path, t string) {
 // granular checks granular_markings (section 7.2.3): each entry has
 // non-empty selectors that resolve within the object and exactly one of
 // lang and marking_ref.
-func (c *checker) granular(v any, p *path) {
+func (c *checker) granular(v any, p *jsonPath) {
 	l, ok := c.list(v, p)
 	if !ok {
 		return
@@ -916,7 +916,7 @@ func selectorResolves(v any, sel string) bool {
 }
 
 // extensions checks the extensions dictionary (sections 3.10 and 7.3).
-func (c *checker) extensions(v any, p *path, t string) {
+func (c *checker) extensions(v any, p *jsonPath, t string) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		c.errf(p, "must be a dictionary, not %s", jsonKind(v))
@@ -940,7 +940,7 @@ func (c *checker) extensions(v any, p *path, t string) {
 				c.errf(kp, "%s", msg)
 			}
 			ep := c.node(kp, "extension_type", 0)
-			if et, has := em["extension_type"]; !has {
+			if et, present := em["extension_type"]; !present {
 				c.errf(ep, "required property is missing (extensions defined by an extension-definition must say their type)")
 			} else if s, ok := c.str(et, ep); ok && !enumExtensionType.has(s) {
 				c.errf(ep, "%q is not a value of extension-type-enum", s)
@@ -957,7 +957,7 @@ func (c *checker) extensions(v any, p *path, t string) {
 			}
 			c.props(spec, em, kp, t)
 			if spec.check != nil {
-				spec.check(c, em, flat(kp))
+				spec.check(c, em, flatPath(kp))
 			}
 			continue
 		}
@@ -1230,7 +1230,7 @@ func timeOf(m map[string]any, name string) (time.Time, bool) {
 
 // ordered reports an error when both timestamps are present and valid and
 // later is before earlier (or not after it, when strict).
-func (c *checker) ordered(m map[string]any, p *path, earlier, later string, strict bool) {
+func (c *checker) ordered(m map[string]any, p *jsonPath, earlier, later string, strict bool) {
 	a, ok1 := timeOf(m, earlier)
 	b, ok2 := timeOf(m, later)
 	if !ok1 || !ok2 {
@@ -1244,8 +1244,8 @@ func (c *checker) ordered(m map[string]any, p *path, earlier, later string, stri
 	}
 }
 
-// has reports whether m has all the named properties.
-func has(m map[string]any, names ...string) bool {
+// hasAll reports whether m has all the named properties.
+func hasAll(m map[string]any, names ...string) bool {
 	for _, n := range names {
 		if _, ok := m[n]; !ok {
 			return false
@@ -1264,9 +1264,9 @@ func hasAny(m map[string]any, names ...string) bool {
 	return false
 }
 
-// flat returns a one-segment copy of p for handing to an objSpec's check
+// flatPath returns a one-segment copy of p for handing to an objSpec's check
 // function: the call is indirect, so whatever path it gets escapes to the
 // heap, and copying keeps the caller's stack-allocated segments there.
-func flat(p *path) *path {
-	return &path{name: p.String()}
+func flatPath(p *jsonPath) *jsonPath {
+	return &jsonPath{name: p.String()}
 }

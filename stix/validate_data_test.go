@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// sharedDir is the shared reference material, relative to the package.
-const sharedDir = "../../shared"
+// sharedData is the shared reference material, relative to the package.
+const sharedData = "../../shared"
 
 // loadObjects returns the raw objects of a bundle file, or the file itself
 // when it holds a single object.
@@ -51,8 +51,8 @@ func parseUpgraded(tb testing.TB, raw []byte) *Object {
 
 func needShared(tb testing.TB) {
 	tb.Helper()
-	if _, err := os.Stat(sharedDir); err != nil {
-		tb.Skipf("shared reference material not found at %s: %v", sharedDir, err)
+	if _, err := os.Stat(sharedData); err != nil {
+		tb.Skipf("shared reference material not found at %s: %v", sharedData, err)
 	}
 }
 
@@ -67,16 +67,16 @@ func TestValidateAcceptsReferenceData(t *testing.T) {
 		"conformance/stix-schemas/examples/*.json",
 		"conformance/stix-schemas/examples/threat-reports/*.json",
 	} {
-		m, err := filepath.Glob(filepath.Join(sharedDir, glob))
+		m, err := filepath.Glob(filepath.Join(sharedData, glob))
 		if err != nil {
 			t.Fatal(err)
 		}
 		files = append(files, m...)
 	}
 	files = append(files,
-		filepath.Join(sharedDir, "data/ics-attack-18.1.json"),
-		filepath.Join(sharedDir, "data/capec.stix21.json"),
-		filepath.Join(sharedDir, "data/enterprise-attack-18.1.stix20.json"),
+		filepath.Join(sharedData, "data/ics-attack-18.1.json"),
+		filepath.Join(sharedData, "data/capec.stix21.json"),
+		filepath.Join(sharedData, "data/enterprise-attack-18.1.stix20.json"),
 	)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -110,7 +110,7 @@ func TestValidateAcceptsReferenceData(t *testing.T) {
 // upgraded to 2.1 beforehand (parsing and upgrading are not timed).
 func BenchmarkValidate(b *testing.B) {
 	needShared(b)
-	raws := loadObjects(b, filepath.Join(sharedDir, "data/enterprise-attack-18.1.stix20.json"))
+	raws := loadObjects(b, filepath.Join(sharedData, "data/enterprise-attack-18.1.stix20.json"))
 	objs := make([]*Object, len(raws))
 	for i, raw := range raws {
 		objs[i] = parseUpgraded(b, raw)

@@ -18,7 +18,7 @@ const (
 const sdoCommon = `"spec_version":"2.1","created":"2016-04-06T20:03:48.000Z","modified":"2016-04-06T20:03:48.000Z"`
 
 // bases holds one valid object of every type the rule tests use.
-var bases = map[string]string{
+var baseObjects = map[string]string{
 	"attack-pattern":   `{"type":"attack-pattern","id":"attack-pattern--` + u1 + `",` + sdoCommon + `,"name":"Spear Phishing"}`,
 	"campaign":         `{"type":"campaign","id":"campaign--` + u1 + `",` + sdoCommon + `,"name":"Green Group Attacks"}`,
 	"course-of-action": `{"type":"course-of-action","id":"course-of-action--` + u1 + `",` + sdoCommon + `,"name":"Add TCP port 80 Filter Rule"}`,
@@ -75,16 +75,16 @@ var bases = map[string]string{
 	"x-custom": `{"type":"x-custom","id":"x-custom--` + u1 + `",` + sdoCommon + `,"x_anything":[1,2]}`,
 }
 
-// del marks a property for removal in an edit list.
-type delete_ struct{}
+// delProp marks a property for removal in an edit list.
+type deletion struct{}
 
-var del = delete_{}
+var delProp = deletion{}
 
-// build returns the base object of type typ with edits applied: pairs of
-// property name and value, del removing the property.
-func build(t *testing.T, typ string, edits ...any) []byte {
+// buildObject returns the base object of type typ with edits applied: pairs of
+// property name and value, delProp removing the property.
+func buildObject(t *testing.T, typ string, edits ...any) []byte {
 	t.Helper()
-	src, ok := bases[typ]
+	src, ok := baseObjects[typ]
 	if !ok {
 		t.Fatalf("no base object for %s", typ)
 	}
@@ -94,21 +94,21 @@ func build(t *testing.T, typ string, edits ...any) []byte {
 	}
 	for i := 0; i+1 < len(edits); i += 2 {
 		name := edits[i].(string)
-		if edits[i+1] == del {
+		if edits[i+1] == delProp {
 			delete(m, name)
 			continue
 		}
 		m[name] = edits[i+1]
 	}
-	raw, err := json.Marshal(m)
+	b, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return raw
+	return b
 }
 
-// raw parses a JSON literal into a value for an edit.
-func raw(s string) any {
+// rawJSON parses a JSON literal into a value for an edit.
+func rawJSON(s string) any {
 	var v any
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
 		panic(err)
@@ -141,13 +141,13 @@ func TestValidateRules(t *testing.T) {
 		{"IDWithOwnTypeAccepted", "IDWithOtherTypeRejected", "indicator", nil, []any{"id", "malware--" + u1}, "id", false},
 		{"IDWithUUIDAccepted", "IDWithoutUUIDRejected", "indicator", nil, []any{"id", "indicator--1234"}, "id", false},
 		{"IDWithRFC4122VariantAccepted", "IDWithNCSVariantRejected", "indicator", nil, []any{"id", "indicator--a9d2710f-6a83-41d0-0e9f-e51883d8fd2f"}, "id", false},
-		{"IDPresentAccepted", "IDMissingRejected", "indicator", nil, []any{"id", del}, "id", false},
+		{"IDPresentAccepted", "IDMissingRejected", "indicator", nil, []any{"id", delProp}, "id", false},
 		{"TypeNameValidAccepted", "TypeNameUppercaseRejected", "x-custom", nil, []any{"type", "X-Custom"}, "type", false},
 		{"SDOUUIDv4Accepted", "SDOUUIDv1Warned", "indicator", nil, []any{"id", "indicator--a9d2710f-6a83-11d0-ae9f-e51883d8fd2f"}, "id", true},
 		{"SpecVersion21Accepted", "SpecVersion20Rejected", "indicator", nil, []any{"spec_version", "2.0"}, "spec_version", false},
-		{"SpecVersionPresentAccepted", "SpecVersionMissingRejected", "campaign", nil, []any{"spec_version", del}, "spec_version", false},
-		{"CreatedPresentAccepted", "CreatedMissingRejected", "campaign", nil, []any{"created", del}, "created", false},
-		{"ModifiedPresentAccepted", "ModifiedMissingRejected", "campaign", nil, []any{"modified", del}, "modified", false},
+		{"SpecVersionPresentAccepted", "SpecVersionMissingRejected", "campaign", nil, []any{"spec_version", delProp}, "spec_version", false},
+		{"CreatedPresentAccepted", "CreatedMissingRejected", "campaign", nil, []any{"created", delProp}, "created", false},
+		{"ModifiedPresentAccepted", "ModifiedMissingRejected", "campaign", nil, []any{"modified", delProp}, "modified", false},
 		{"CreatedMillisecondsAccepted", "CreatedSecondsRejected", "campaign", []any{"created", "2016-04-06T20:03:48.123456Z", "modified", "2016-04-06T20:03:48.123456Z"}, []any{"created", "2016-04-06T20:03:48Z", "modified", "2016-04-06T20:03:48.000Z"}, "created", false},
 		{"TimestampValidAccepted", "TimestampWithOffsetRejected", "campaign", nil, []any{"modified", "2016-04-06T20:03:48.000+01:00"}, "modified", false},
 		{"ModifiedAfterCreatedAccepted", "ModifiedBeforeCreatedRejected", "campaign", []any{"modified", "2017-01-01T00:00:00.000Z"}, []any{"modified", "2016-01-01T00:00:00.000Z"}, "modified", false},
@@ -167,142 +167,142 @@ func TestValidateRules(t *testing.T) {
 		{"CustomPropertyStartingWithLetterAccepted", "CustomPropertyStartingWithUnderscoreRejected", "campaign", []any{"x_acme", 1}, []any{"_acme", 1}, "_acme", false},
 		{"TypeNameStartingWithLetterAccepted", "TypeNameStartingWithDigitRejected", "x-custom", nil, []any{"type", "1x-custom", "id", "1x-custom--" + u1}, "type", false},
 		{"SDOWithoutDefangedAccepted", "SDODefangedRejected", "campaign", nil, []any{"defanged", true}, "defanged", false},
-		{"EncodingWithBaseAccepted", "EncodingWithoutBaseRejected", "file", []any{"name_enc", "windows-1252"}, []any{"hashes", raw(`{"MD5":"3773a88f65a5e780c8dff9cdc3a056f3"}`), "name", del, "name_enc", "windows-1252"}, "name_enc", false},
-		{"DictionaryWithEntriesAccepted", "DictionaryEmptyRejected", "network-traffic", []any{"ipfix", raw(`{"minimumIpTotalLength":32}`)}, []any{"ipfix", raw(`{}`)}, "ipfix", false},
-		{"DictionaryKeyPlainAccepted", "DictionaryKeyWithSpaceRejected", "network-traffic", []any{"ipfix", raw(`{"octet-Delta_Count":1}`)}, []any{"ipfix", raw(`{"octet count":1}`)}, "ipfix.octet count", false},
+		{"EncodingWithBaseAccepted", "EncodingWithoutBaseRejected", "file", []any{"name_enc", "windows-1252"}, []any{"hashes", rawJSON(`{"MD5":"3773a88f65a5e780c8dff9cdc3a056f3"}`), "name", delProp, "name_enc", "windows-1252"}, "name_enc", false},
+		{"DictionaryWithEntriesAccepted", "DictionaryEmptyRejected", "network-traffic", []any{"ipfix", rawJSON(`{"minimumIpTotalLength":32}`)}, []any{"ipfix", rawJSON(`{}`)}, "ipfix", false},
+		{"DictionaryKeyPlainAccepted", "DictionaryKeyWithSpaceRejected", "network-traffic", []any{"ipfix", rawJSON(`{"octet-Delta_Count":1}`)}, []any{"ipfix", rawJSON(`{"octet count":1}`)}, "ipfix.octet count", false},
 
 		// External references.
 		{"ExternalReferenceWithSourceNameAccepted", "ExternalReferenceWithoutSourceNameRejected", "campaign",
-			[]any{"external_references", raw(`[{"source_name":"a","url":"https://x"}]`)},
-			[]any{"external_references", raw(`[{"source_name":"a","url":"https://x"},{"url":"https://y"}]`)}, "external_references[1].source_name", false},
+			[]any{"external_references", rawJSON(`[{"source_name":"a","url":"https://x"}]`)},
+			[]any{"external_references", rawJSON(`[{"source_name":"a","url":"https://x"},{"url":"https://y"}]`)}, "external_references[1].source_name", false},
 		{"ExternalReferenceWithDetailAccepted", "ExternalReferenceOnlySourceNameRejected", "campaign",
-			[]any{"external_references", raw(`[{"source_name":"a","external_id":"1"}]`)},
-			[]any{"external_references", raw(`[{"source_name":"a"}]`)}, "external_references[0]", false},
+			[]any{"external_references", rawJSON(`[{"source_name":"a","external_id":"1"}]`)},
+			[]any{"external_references", rawJSON(`[{"source_name":"a"}]`)}, "external_references[0]", false},
 		{"CAPECIDFormAccepted", "CAPECIDMalformedRejected", "attack-pattern",
-			[]any{"external_references", raw(`[{"source_name":"capec","external_id":"CAPEC-163"}]`)},
-			[]any{"external_references", raw(`[{"source_name":"capec","external_id":"163"}]`)}, "external_references[0].external_id", false},
+			[]any{"external_references", rawJSON(`[{"source_name":"capec","external_id":"CAPEC-163"}]`)},
+			[]any{"external_references", rawJSON(`[{"source_name":"capec","external_id":"163"}]`)}, "external_references[0].external_id", false},
 		{"CVEIDFormAccepted", "CVEIDMalformedRejected", "vulnerability",
-			[]any{"external_references", raw(`[{"source_name":"cve","external_id":"CVE-2016-1234"}]`)},
-			[]any{"external_references", raw(`[{"source_name":"cve","external_id":"CVE-16-1"}]`)}, "external_references[0].external_id", false},
+			[]any{"external_references", rawJSON(`[{"source_name":"cve","external_id":"CVE-2016-1234"}]`)},
+			[]any{"external_references", rawJSON(`[{"source_name":"cve","external_id":"CVE-16-1"}]`)}, "external_references[0].external_id", false},
 		{"ExternalReferenceHashAccepted", "ExternalReferenceBadSHA256Rejected", "campaign",
-			[]any{"external_references", raw(`[{"source_name":"a","url":"u","hashes":{"SHA-256":"6db12788c37247f2316052e142f42f4b259d6561751e5f401a1ae2a6df9c674b"}}]`)},
-			[]any{"external_references", raw(`[{"source_name":"a","url":"u","hashes":{"SHA-256":"6db1"}}]`)}, "external_references[0].hashes.SHA-256", false},
+			[]any{"external_references", rawJSON(`[{"source_name":"a","url":"u","hashes":{"SHA-256":"6db12788c37247f2316052e142f42f4b259d6561751e5f401a1ae2a6df9c674b"}}]`)},
+			[]any{"external_references", rawJSON(`[{"source_name":"a","url":"u","hashes":{"SHA-256":"6db1"}}]`)}, "external_references[0].hashes.SHA-256", false},
 		{"ExternalReferenceHashFromVocabularyAccepted", "ExternalReferenceCustomHashRejected", "campaign",
-			[]any{"external_references", raw(`[{"source_name":"a","url":"u","hashes":{"SSDEEP":"3:a:b"}}]`)},
-			[]any{"external_references", raw(`[{"source_name":"a","url":"u","hashes":{"x_foo":"aaaa"}}]`)}, "external_references[0].hashes.x_foo", false},
+			[]any{"external_references", rawJSON(`[{"source_name":"a","url":"u","hashes":{"SSDEEP":"3:a:b"}}]`)},
+			[]any{"external_references", rawJSON(`[{"source_name":"a","url":"u","hashes":{"x_foo":"aaaa"}}]`)}, "external_references[0].hashes.x_foo", false},
 		{"HashAlgorithmFromVocabularyAccepted", "HashAlgorithmUnknownWarned", "file",
-			[]any{"hashes", raw(`{"MD5":"3773a88f65a5e780c8dff9cdc3a056f3"}`)},
-			[]any{"hashes", raw(`{"md5sum":"3773a88f65a5e780c8dff9cdc3a056f3"}`)}, "hashes.md5sum", true},
+			[]any{"hashes", rawJSON(`{"MD5":"3773a88f65a5e780c8dff9cdc3a056f3"}`)},
+			[]any{"hashes", rawJSON(`{"md5sum":"3773a88f65a5e780c8dff9cdc3a056f3"}`)}, "hashes.md5sum", true},
 		{"HashKeyLongEnoughAccepted", "HashKeyTooShortRejected", "file",
-			[]any{"hashes", raw(`{"xyz":"abc"}`)}, []any{"hashes", raw(`{"x":"abc"}`)}, "hashes.x", false},
+			[]any{"hashes", rawJSON(`{"xyz":"abc"}`)}, []any{"hashes", rawJSON(`{"x":"abc"}`)}, "hashes.x", false},
 
 		// Granular markings.
 		{"GranularMarkingWithMarkingRefAccepted", "GranularMarkingWithLangAndMarkingRefRejected", "campaign",
-			[]any{"granular_markings", raw(`[{"marking_ref":"marking-definition--` + u2 + `","selectors":["name"]}]`)},
-			[]any{"granular_markings", raw(`[{"marking_ref":"marking-definition--` + u2 + `","lang":"en","selectors":["name"]}]`)}, "granular_markings[0]", false},
+			[]any{"granular_markings", rawJSON(`[{"marking_ref":"marking-definition--` + u2 + `","selectors":["name"]}]`)},
+			[]any{"granular_markings", rawJSON(`[{"marking_ref":"marking-definition--` + u2 + `","lang":"en","selectors":["name"]}]`)}, "granular_markings[0]", false},
 		{"GranularMarkingWithLangAccepted", "GranularMarkingWithNeitherRejected", "campaign",
-			[]any{"granular_markings", raw(`[{"lang":"en","selectors":["name"]}]`)},
-			[]any{"granular_markings", raw(`[{"selectors":["name"]}]`)}, "granular_markings[0]", false},
+			[]any{"granular_markings", rawJSON(`[{"lang":"en","selectors":["name"]}]`)},
+			[]any{"granular_markings", rawJSON(`[{"selectors":["name"]}]`)}, "granular_markings[0]", false},
 		{"GranularSelectorsPresentAccepted", "GranularSelectorsEmptyRejected", "campaign",
-			[]any{"granular_markings", raw(`[{"lang":"en","selectors":["name"]}]`)},
-			[]any{"granular_markings", raw(`[{"lang":"en","selectors":[]}]`)}, "granular_markings[0].selectors", false},
+			[]any{"granular_markings", rawJSON(`[{"lang":"en","selectors":["name"]}]`)},
+			[]any{"granular_markings", rawJSON(`[{"lang":"en","selectors":[]}]`)}, "granular_markings[0].selectors", false},
 		{"GranularSelectorResolvingAccepted", "GranularSelectorDanglingRejected", "campaign",
-			[]any{"labels", []any{"a", "b"}, "granular_markings", raw(`[{"lang":"en","selectors":["labels.[1]"]}]`)},
-			[]any{"labels", []any{"a", "b"}, "granular_markings", raw(`[{"lang":"en","selectors":["labels.[2]"]}]`)}, "granular_markings[0].selectors[0]", false},
+			[]any{"labels", []any{"a", "b"}, "granular_markings", rawJSON(`[{"lang":"en","selectors":["labels.[1]"]}]`)},
+			[]any{"labels", []any{"a", "b"}, "granular_markings", rawJSON(`[{"lang":"en","selectors":["labels.[2]"]}]`)}, "granular_markings[0].selectors[0]", false},
 
 		// Kill chain phases.
 		{"KillChainPhaseCompleteAccepted", "KillChainPhaseWithoutPhaseNameRejected", "attack-pattern",
-			[]any{"kill_chain_phases", raw(`[{"kill_chain_name":"lockheed-martin-cyber-kill-chain","phase_name":"reconnaissance"}]`)},
-			[]any{"kill_chain_phases", raw(`[{"kill_chain_name":"lockheed-martin-cyber-kill-chain"}]`)}, "kill_chain_phases[0].phase_name", false},
+			[]any{"kill_chain_phases", rawJSON(`[{"kill_chain_name":"lockheed-martin-cyber-kill-chain","phase_name":"reconnaissance"}]`)},
+			[]any{"kill_chain_phases", rawJSON(`[{"kill_chain_name":"lockheed-martin-cyber-kill-chain"}]`)}, "kill_chain_phases[0].phase_name", false},
 		{"KillChainNameLowercaseAccepted", "KillChainNameWithSpacesWarned", "attack-pattern",
-			[]any{"kill_chain_phases", raw(`[{"kill_chain_name":"mitre-attack","phase_name":"execution"}]`)},
-			[]any{"kill_chain_phases", raw(`[{"kill_chain_name":"Mitre Attack","phase_name":"execution"}]`)}, "kill_chain_phases[0].kill_chain_name", true},
+			[]any{"kill_chain_phases", rawJSON(`[{"kill_chain_name":"mitre-attack","phase_name":"execution"}]`)},
+			[]any{"kill_chain_phases", rawJSON(`[{"kill_chain_name":"Mitre Attack","phase_name":"execution"}]`)}, "kill_chain_phases[0].kill_chain_name", true},
 
 		// Extensions.
 		{"ExtensionDefinitionKeyAccepted", "ExtensionKeyArbitraryRejected", "campaign",
-			[]any{"extensions", raw(`{"extension-definition--` + u2 + `":{"extension_type":"property-extension","rank":5}}`)},
-			[]any{"extensions", raw(`{"foo":{"rank":5}}`)}, "extensions.foo", false},
+			[]any{"extensions", rawJSON(`{"extension-definition--` + u2 + `":{"extension_type":"property-extension","rank":5}}`)},
+			[]any{"extensions", rawJSON(`{"foo":{"rank":5}}`)}, "extensions.foo", false},
 		{"ExtensionTypeFromEnumAccepted", "ExtensionTypeUnknownRejected", "campaign",
-			[]any{"extensions", raw(`{"extension-definition--` + u2 + `":{"extension_type":"new-sdo"}}`)},
-			[]any{"extensions", raw(`{"extension-definition--` + u2 + `":{"extension_type":"new-thing"}}`)}, "extensions.extension-definition--" + u2 + ".extension_type", false},
+			[]any{"extensions", rawJSON(`{"extension-definition--` + u2 + `":{"extension_type":"new-sdo"}}`)},
+			[]any{"extensions", rawJSON(`{"extension-definition--` + u2 + `":{"extension_type":"new-thing"}}`)}, "extensions.extension-definition--" + u2 + ".extension_type", false},
 		{"PredefinedExtensionOnItsTypeAccepted", "PredefinedExtensionOnOtherTypeRejected", "file",
-			[]any{"extensions", raw(`{"ntfs-ext":{"sid":"1234567"}}`)},
-			[]any{"extensions", raw(`{"tcp-ext":{"src_flags_hex":"00000002"}}`)}, "extensions.tcp-ext", false},
+			[]any{"extensions", rawJSON(`{"ntfs-ext":{"sid":"1234567"}}`)},
+			[]any{"extensions", rawJSON(`{"tcp-ext":{"src_flags_hex":"00000002"}}`)}, "extensions.tcp-ext", false},
 		{"PredefinedExtensionRequiredPresentAccepted", "PredefinedExtensionRequiredMissingRejected", "file",
-			[]any{"extensions", raw(`{"archive-ext":{"contains_refs":["file--` + u2 + `"]}}`)},
-			[]any{"extensions", raw(`{"archive-ext":{"comment":"zip"}}`)}, "extensions.archive-ext.contains_refs", false},
+			[]any{"extensions", rawJSON(`{"archive-ext":{"contains_refs":["file--` + u2 + `"]}}`)},
+			[]any{"extensions", rawJSON(`{"archive-ext":{"comment":"zip"}}`)}, "extensions.archive-ext.contains_refs", false},
 		{"SocketAddressFamilyFromEnumAccepted", "SocketAddressFamilyUnknownRejected", "network-traffic",
-			[]any{"extensions", raw(`{"socket-ext":{"address_family":"AF_INET"}}`)},
-			[]any{"extensions", raw(`{"socket-ext":{"address_family":"AF_FOO"}}`)}, "extensions.socket-ext.address_family", false},
+			[]any{"extensions", rawJSON(`{"socket-ext":{"address_family":"AF_INET"}}`)},
+			[]any{"extensions", rawJSON(`{"socket-ext":{"address_family":"AF_FOO"}}`)}, "extensions.socket-ext.address_family", false},
 		{"HexPropertyAccepted", "HexPropertyOddLengthRejected", "network-traffic",
-			[]any{"extensions", raw(`{"tcp-ext":{"src_flags_hex":"0002"}}`)},
-			[]any{"extensions", raw(`{"tcp-ext":{"src_flags_hex":"002"}}`)}, "extensions.tcp-ext.src_flags_hex", false},
+			[]any{"extensions", rawJSON(`{"tcp-ext":{"src_flags_hex":"0002"}}`)},
+			[]any{"extensions", rawJSON(`{"tcp-ext":{"src_flags_hex":"002"}}`)}, "extensions.tcp-ext.src_flags_hex", false},
 		{"HexLowercaseAccepted", "HexUppercaseRejected", "network-traffic",
-			[]any{"extensions", raw(`{"tcp-ext":{"src_flags_hex":"00ab"}}`)},
-			[]any{"extensions", raw(`{"tcp-ext":{"src_flags_hex":"00AB"}}`)}, "extensions.tcp-ext.src_flags_hex", false},
+			[]any{"extensions", rawJSON(`{"tcp-ext":{"src_flags_hex":"00ab"}}`)},
+			[]any{"extensions", rawJSON(`{"tcp-ext":{"src_flags_hex":"00AB"}}`)}, "extensions.tcp-ext.src_flags_hex", false},
 		{"ExtensionTypePresentAccepted", "ExtensionTypeMissingRejected", "campaign",
-			[]any{"extensions", raw(`{"extension-definition--` + u2 + `":{"extension_type":"property-extension","rank":5}}`)},
-			[]any{"extensions", raw(`{"extension-definition--` + u2 + `":{"rank":5}}`)}, "extensions.extension-definition--" + u2 + ".extension_type", false},
+			[]any{"extensions", rawJSON(`{"extension-definition--` + u2 + `":{"extension_type":"property-extension","rank":5}}`)},
+			[]any{"extensions", rawJSON(`{"extension-definition--` + u2 + `":{"rank":5}}`)}, "extensions.extension-definition--" + u2 + ".extension_type", false},
 		{"DeprecatedCustomExtensionWarnedOnly", "DeprecatedCustomExtensionWarned", "file",
-			nil, []any{"extensions", raw(`{"x-acme-ext":{"rank":5}}`)}, "extensions.x-acme-ext", true},
+			nil, []any{"extensions", rawJSON(`{"x-acme-ext":{"rank":5}}`)}, "extensions.x-acme-ext", true},
 
 		// Type-specific rules.
-		{"AttackPatternNamedAccepted", "AttackPatternWithoutNameRejected", "attack-pattern", nil, []any{"name", del}, "name", false},
+		{"AttackPatternNamedAccepted", "AttackPatternWithoutNameRejected", "attack-pattern", nil, []any{"name", delProp}, "name", false},
 		{"CampaignSeenInOrderAccepted", "CampaignLastSeenBeforeFirstSeenRejected", "campaign",
 			[]any{"first_seen", "2016-01-01T00:00:00Z", "last_seen", "2016-01-01T00:00:00Z"},
 			[]any{"first_seen", "2016-01-02T00:00:00Z", "last_seen", "2016-01-01T00:00:00Z"}, "last_seen", false},
-		{"GroupingContextAccepted", "GroupingWithoutContextRejected", "grouping", nil, []any{"context", del}, "context", false},
+		{"GroupingContextAccepted", "GroupingWithoutContextRejected", "grouping", nil, []any{"context", delProp}, "context", false},
 		{"GroupingObjectRefsAccepted", "GroupingEmptyObjectRefsRejected", "grouping", nil, []any{"object_refs", []any{}}, "object_refs", false},
 		{"IdentityClassFromVocabularyAccepted", "IdentityClassUnknownWarned", "identity", nil, []any{"identity_class", "corporation"}, "identity_class", true},
-		{"IdentityWithoutClassAccepted", "IdentityWithoutNameRejected", "identity", []any{"identity_class", del}, []any{"name", del}, "name", false},
-		{"IndicatorPatternAccepted", "IndicatorWithoutPatternRejected", "indicator", nil, []any{"pattern", del}, "pattern", false},
-		{"IndicatorPatternTypeAccepted", "IndicatorWithoutPatternTypeRejected", "indicator", nil, []any{"pattern_type", del}, "pattern_type", false},
+		{"IdentityWithoutClassAccepted", "IdentityWithoutNameRejected", "identity", []any{"identity_class", delProp}, []any{"name", delProp}, "name", false},
+		{"IndicatorPatternAccepted", "IndicatorWithoutPatternRejected", "indicator", nil, []any{"pattern", delProp}, "pattern", false},
+		{"IndicatorPatternTypeAccepted", "IndicatorWithoutPatternTypeRejected", "indicator", nil, []any{"pattern_type", delProp}, "pattern_type", false},
 		{"IndicatorCustomPatternTypeWarnedOnly", "IndicatorPatternTypeOutsideVocabularyWarned", "indicator", nil, []any{"pattern_type", "kql"}, "pattern_type", true},
 		{"IndicatorValidUntilAfterValidFromAccepted", "IndicatorValidUntilEqualValidFromRejected", "indicator",
 			[]any{"valid_until", "2016-01-01T00:00:00.001Z"}, []any{"valid_until", "2016-01-01T00:00:00Z"}, "valid_until", false},
 		{"IndicatorTypeFromVocabularyAccepted", "IndicatorTypeUnknownWarned", "indicator", nil, []any{"indicator_types", []any{"evil"}}, "indicator_types[0]", true},
 		{"InfrastructureSeenInOrderAccepted", "InfrastructureLastSeenBeforeFirstSeenRejected", "infrastructure",
 			[]any{"first_seen", "2016-01-01T00:00:00Z"}, []any{"first_seen", "2016-01-02T00:00:00Z", "last_seen", "2016-01-01T00:00:00Z"}, "last_seen", false},
-		{"LocationWithRegionAccepted", "LocationWithNothingRejected", "location", nil, []any{"region", del}, "", false},
+		{"LocationWithRegionAccepted", "LocationWithNothingRejected", "location", nil, []any{"region", delProp}, "", false},
 		{"LocationWithCoordinatesAccepted", "LocationWithLatitudeOnlyRejected", "location",
-			[]any{"region", del, "latitude", 48.8566, "longitude", 2.3522}, []any{"region", del, "latitude", 48.8566}, "", false},
+			[]any{"region", delProp, "latitude", 48.8566, "longitude", 2.3522}, []any{"region", delProp, "latitude", 48.8566}, "", false},
 		{"LocationLatitudeInRangeAccepted", "LocationLatitudeOutOfRangeRejected", "location",
 			[]any{"latitude", -90, "longitude", 180}, []any{"latitude", 91, "longitude", 0}, "latitude", false},
 		{"LocationPrecisionWithCoordinatesAccepted", "LocationPrecisionWithoutCoordinatesRejected", "location",
 			[]any{"latitude", 1, "longitude", 2, "precision", 100}, []any{"precision", 100}, "precision", false},
-		{"MalwareIsFamilyAccepted", "MalwareWithoutIsFamilyRejected", "malware", nil, []any{"is_family", del}, "is_family", false},
-		{"MalwareSampleWithoutNameAccepted", "MalwareFamilyWithoutNameRejected", "malware", []any{"is_family", false, "name", del}, []any{"name", del}, "name", false},
+		{"MalwareIsFamilyAccepted", "MalwareWithoutIsFamilyRejected", "malware", nil, []any{"is_family", delProp}, "is_family", false},
+		{"MalwareSampleWithoutNameAccepted", "MalwareFamilyWithoutNameRejected", "malware", []any{"is_family", false, "name", delProp}, []any{"name", delProp}, "name", false},
 		{"MalwareSampleRefsToFileAccepted", "MalwareSampleRefsToURLRejected", "malware",
 			[]any{"sample_refs", []any{"file--" + u2}}, []any{"sample_refs", []any{"url--" + u2}}, "sample_refs[0]", false},
 		{"MalwareOSRefsToSoftwareAccepted", "MalwareOSRefsToToolRejected", "malware",
 			[]any{"operating_system_refs", []any{"software--" + u2}}, []any{"operating_system_refs", []any{"tool--" + u2}}, "operating_system_refs[0]", false},
-		{"MalwareAnalysisWithResultAccepted", "MalwareAnalysisWithoutResultOrSCOsRejected", "malware-analysis", nil, []any{"result", del}, "", false},
+		{"MalwareAnalysisWithResultAccepted", "MalwareAnalysisWithoutResultOrSCOsRejected", "malware-analysis", nil, []any{"result", delProp}, "", false},
 		{"MalwareAnalysisSCORefsAccepted", "MalwareAnalysisSCORefsToSDORejected", "malware-analysis",
 			[]any{"analysis_sco_refs", []any{"file--" + u2}}, []any{"analysis_sco_refs", []any{"malware--" + u2}}, "analysis_sco_refs[0]", false},
-		{"NoteContentAccepted", "NoteWithoutContentRejected", "note", nil, []any{"content", del}, "content", false},
+		{"NoteContentAccepted", "NoteWithoutContentRejected", "note", nil, []any{"content", delProp}, "content", false},
 		{"ObservedDataCountInRangeAccepted", "ObservedDataCountZeroRejected", "observed-data", []any{"number_observed", 999999999}, []any{"number_observed", 0}, "number_observed", false},
 		{"ObservedDataCountBelowLimitAccepted", "ObservedDataCountAboveLimitRejected", "observed-data", nil, []any{"number_observed", 1000000000}, "number_observed", false},
 		{"ObservedDataInOrderAccepted", "ObservedDataLastBeforeFirstRejected", "observed-data", nil, []any{"last_observed", "2015-12-21T18:00:00Z"}, "last_observed", false},
 		{"ObservedDataObjectRefsAccepted", "ObservedDataObjectsAndObjectRefsRejected", "observed-data",
-			nil, []any{"objects", raw(`{"0":{"type":"ipv4-addr","value":"1.2.3.4"}}`)}, "objects", false},
+			nil, []any{"objects", rawJSON(`{"0":{"type":"ipv4-addr","value":"1.2.3.4"}}`)}, "objects", false},
 		{"ObservedDataDeprecatedObjectsWarnedOnly", "ObservedDataDeprecatedObjectsWarned", "observed-data",
-			nil, []any{"object_refs", del, "objects", raw(`{"0":{"type":"ipv4-addr","value":"1.2.3.4"}}`)}, "objects", true},
+			nil, []any{"object_refs", delProp, "objects", rawJSON(`{"0":{"type":"ipv4-addr","value":"1.2.3.4"}}`)}, "objects", true},
 		{"ObservedDataLocalRefResolvingAccepted", "ObservedDataLocalRefDanglingRejected", "observed-data",
-			[]any{"object_refs", del, "objects", raw(`{"0":{"type":"ipv4-addr","value":"1.2.3.4"},"1":{"type":"network-traffic","dst_ref":"0","protocols":["tcp"]}}`)},
-			[]any{"object_refs", del, "objects", raw(`{"0":{"type":"ipv4-addr","value":"1.2.3.4"},"1":{"type":"network-traffic","dst_ref":"2","protocols":["tcp"]}}`)}, "objects.1.dst_ref", false},
-		{"ObservedDataWithObjectRefsAccepted", "ObservedDataWithNeitherRejected", "observed-data", nil, []any{"object_refs", del}, "object_refs", false},
+			[]any{"object_refs", delProp, "objects", rawJSON(`{"0":{"type":"ipv4-addr","value":"1.2.3.4"},"1":{"type":"network-traffic","dst_ref":"0","protocols":["tcp"]}}`)},
+			[]any{"object_refs", delProp, "objects", rawJSON(`{"0":{"type":"ipv4-addr","value":"1.2.3.4"},"1":{"type":"network-traffic","dst_ref":"2","protocols":["tcp"]}}`)}, "objects.1.dst_ref", false},
+		{"ObservedDataWithObjectRefsAccepted", "ObservedDataWithNeitherRejected", "observed-data", nil, []any{"object_refs", delProp}, "object_refs", false},
 		{"ObservedDataRefsToSCOAccepted", "ObservedDataRefsToSDORejected", "observed-data", nil, []any{"object_refs", []any{"malware--" + u2}}, "object_refs[0]", false},
 		{"ObservedDataWithSCOAndSROAccepted", "ObservedDataOnlySROsRejected", "observed-data",
 			[]any{"object_refs", []any{"relationship--" + u3, "ipv4-addr--" + u2}}, []any{"object_refs", []any{"relationship--" + u3}}, "object_refs", false},
 		{"OpinionFromEnumAccepted", "OpinionOutsideEnumRejected", "opinion", []any{"opinion", "strongly-disagree"}, []any{"opinion", "maybe"}, "opinion", false},
-		{"ReportPublishedAccepted", "ReportWithoutPublishedRejected", "report", nil, []any{"published", del}, "published", false},
-		{"ReportObjectRefsAccepted", "ReportWithoutObjectRefsRejected", "report", nil, []any{"object_refs", del}, "object_refs", false},
+		{"ReportPublishedAccepted", "ReportWithoutPublishedRejected", "report", nil, []any{"published", delProp}, "published", false},
+		{"ReportObjectRefsAccepted", "ReportWithoutObjectRefsRejected", "report", nil, []any{"object_refs", delProp}, "object_refs", false},
 		{"ThreatActorSophisticationAccepted", "ThreatActorSophisticationUnknownWarned", "threat-actor", []any{"sophistication", "expert"}, []any{"sophistication", "1337"}, "sophistication", true},
-		{"ToolNamedAccepted", "ToolWithoutNameRejected", "tool", nil, []any{"name", del}, "name", false},
-		{"VulnerabilityNamedAccepted", "VulnerabilityWithoutNameRejected", "vulnerability", nil, []any{"name", del}, "name", false},
-		{"CampaignNamedAccepted", "CampaignWithoutNameRejected", "campaign", nil, []any{"name", del}, "name", false},
-		{"CourseOfActionNamedAccepted", "CourseOfActionWithoutNameRejected", "course-of-action", nil, []any{"name", del}, "name", false},
-		{"IncidentNamedAccepted", "IncidentWithoutNameRejected", "incident", nil, []any{"name", del}, "name", false},
+		{"ToolNamedAccepted", "ToolWithoutNameRejected", "tool", nil, []any{"name", delProp}, "name", false},
+		{"VulnerabilityNamedAccepted", "VulnerabilityWithoutNameRejected", "vulnerability", nil, []any{"name", delProp}, "name", false},
+		{"CampaignNamedAccepted", "CampaignWithoutNameRejected", "campaign", nil, []any{"name", delProp}, "name", false},
+		{"CourseOfActionNamedAccepted", "CourseOfActionWithoutNameRejected", "course-of-action", nil, []any{"name", delProp}, "name", false},
+		{"IncidentNamedAccepted", "IncidentWithoutNameRejected", "incident", nil, []any{"name", delProp}, "name", false},
 		{"IntrusionSetMotivationAccepted", "IntrusionSetMotivationNotStringRejected", "intrusion-set", []any{"primary_motivation", "ideology"}, []any{"primary_motivation", 3}, "primary_motivation", false},
 
 		// SROs.
@@ -323,29 +323,29 @@ func TestValidateRules(t *testing.T) {
 			[]any{"first_seen", "2016-01-01T00:00:00Z"}, []any{"first_seen", "2016-01-02T00:00:00Z", "last_seen", "2016-01-01T00:00:00Z"}, "last_seen", false},
 
 		// SCOs.
-		{"ArtifactPayloadAccepted", "ArtifactPayloadAndURLRejected", "artifact", nil, []any{"url", "https://x", "hashes", raw(`{"MD5":"3773a88f65a5e780c8dff9cdc3a056f3"}`)}, "url", false},
+		{"ArtifactPayloadAccepted", "ArtifactPayloadAndURLRejected", "artifact", nil, []any{"url", "https://x", "hashes", rawJSON(`{"MD5":"3773a88f65a5e780c8dff9cdc3a056f3"}`)}, "url", false},
 		{"ArtifactURLWithHashesAccepted", "ArtifactURLWithoutHashesRejected", "artifact",
-			[]any{"payload_bin", del, "url", "https://x", "hashes", raw(`{"MD5":"3773a88f65a5e780c8dff9cdc3a056f3"}`)}, []any{"payload_bin", del, "url", "https://x"}, "hashes", false},
+			[]any{"payload_bin", delProp, "url", "https://x", "hashes", rawJSON(`{"MD5":"3773a88f65a5e780c8dff9cdc3a056f3"}`)}, []any{"payload_bin", delProp, "url", "https://x"}, "hashes", false},
 		{"ArtifactBase64Accepted", "ArtifactPayloadNotBase64Rejected", "artifact", nil, []any{"payload_bin", "not base64!"}, "payload_bin", false},
 		{"ArtifactEncryptionFromEnumAccepted", "ArtifactEncryptionUnknownRejected", "artifact",
 			[]any{"encryption_algorithm", "AES-256-GCM", "decryption_key", "k"}, []any{"encryption_algorithm", "ROT13"}, "encryption_algorithm", false},
 		{"ArtifactKeyWithAlgorithmAccepted", "ArtifactKeyWithoutAlgorithmRejected", "artifact",
 			[]any{"encryption_algorithm", "mime-type-indicated", "decryption_key", "k"}, []any{"decryption_key", "k"}, "decryption_key", false},
 		{"AutonomousSystemNumberAccepted", "AutonomousSystemNumberStringRejected", "autonomous-system", nil, []any{"number", "15139"}, "number", false},
-		{"DirectoryPathAccepted", "DirectoryWithoutPathRejected", "directory", nil, []any{"path", del}, "path", false},
+		{"DirectoryPathAccepted", "DirectoryWithoutPathRejected", "directory", nil, []any{"path", delProp}, "path", false},
 		{"DomainResolvesToIPAccepted", "DomainResolvesToURLRejected", "domain-name",
 			[]any{"resolves_to_refs", []any{"ipv4-addr--" + u2}}, []any{"resolves_to_refs", []any{"url--" + u2}}, "resolves_to_refs[0]", false},
-		{"EmailAddrValueAccepted", "EmailAddrWithoutValueRejected", "email-addr", nil, []any{"value", del}, "value", false},
+		{"EmailAddrValueAccepted", "EmailAddrWithoutValueRejected", "email-addr", nil, []any{"value", delProp}, "value", false},
 		{"EmailSinglePartWithBodyAccepted", "EmailSinglePartWithMultipartBodyRejected", "email-message",
-			nil, []any{"body", del, "body_multipart", raw(`[{"body":"x"}]`)}, "body_multipart", false},
+			nil, []any{"body", delProp, "body_multipart", rawJSON(`[{"body":"x"}]`)}, "body_multipart", false},
 		{"EmailMultipartAccepted", "EmailMultipartWithBodyRejected", "email-message",
-			[]any{"is_multipart", true, "body", del, "body_multipart", raw(`[{"body":"x","content_type":"text/plain"}]`)}, []any{"is_multipart", true}, "body", false},
+			[]any{"is_multipart", true, "body", delProp, "body_multipart", rawJSON(`[{"body":"x","content_type":"text/plain"}]`)}, []any{"is_multipart", true}, "body", false},
 		{"EmailMIMEPartWithBodyAccepted", "EmailMIMEPartWithoutBodyRejected", "email-message",
-			[]any{"is_multipart", true, "body", del, "body_multipart", raw(`[{"body_raw_ref":"artifact--` + u2 + `"}]`)},
-			[]any{"is_multipart", true, "body", del, "body_multipart", raw(`[{"content_type":"text/plain"}]`)}, "body_multipart[0]", false},
+			[]any{"is_multipart", true, "body", delProp, "body_multipart", rawJSON(`[{"body_raw_ref":"artifact--` + u2 + `"}]`)},
+			[]any{"is_multipart", true, "body", delProp, "body_multipart", rawJSON(`[{"content_type":"text/plain"}]`)}, "body_multipart[0]", false},
 		{"EmailFromEmailAddrAccepted", "EmailFromURLRejected", "email-message",
 			[]any{"from_ref", "email-addr--" + u2}, []any{"from_ref", "url--" + u2}, "from_ref", false},
-		{"FileWithNameAccepted", "FileWithoutNameOrHashesRejected", "file", nil, []any{"name", del, "size", 5}, "", false},
+		{"FileWithNameAccepted", "FileWithoutNameOrHashesRejected", "file", nil, []any{"name", delProp, "size", 5}, "", false},
 		{"FileSizeNonNegativeAccepted", "FileSizeNegativeRejected", "file", []any{"size", 0}, []any{"size", -1}, "size", false},
 		{"FileParentDirectoryAccepted", "FileParentNotDirectoryRejected", "file",
 			[]any{"parent_directory_ref", "directory--" + u2}, []any{"parent_directory_ref", "file--" + u2}, "parent_directory_ref", false},
@@ -355,61 +355,61 @@ func TestValidateRules(t *testing.T) {
 		{"IPv6AddressAccepted", "IPv6GivenIPv4Warned", "ipv6-addr", []any{"value", "2001:db8::/32"}, []any{"value", "198.51.100.3"}, "value", true},
 		{"SoftwareCPE23Accepted", "SoftwareCPE22Warned", "software", []any{"cpe", "cpe:2.3:a:microsoft:word:2000:*:*:*:*:*:*:*"}, []any{"cpe", "cpe:/a:microsoft:word:2000"}, "cpe", true},
 		{"NetworkTrafficIPFIXIntegerAccepted", "NetworkTrafficIPFIXObjectRejected", "network-traffic",
-			[]any{"ipfix", raw(`{"minimumIpTotalLength":32,"name":"x"}`)}, []any{"ipfix", raw(`{"minimumIpTotalLength":{"a":1}}`)}, "ipfix.minimumIpTotalLength", false},
+			[]any{"ipfix", rawJSON(`{"minimumIpTotalLength":32,"name":"x"}`)}, []any{"ipfix", rawJSON(`{"minimumIpTotalLength":{"a":1}}`)}, "ipfix.minimumIpTotalLength", false},
 		{"EmailHeaderListAccepted", "EmailHeaderStringWarned", "email-message",
-			[]any{"additional_header_fields", raw(`{"Reply-To":["a@example.com"]}`)}, []any{"additional_header_fields", raw(`{"Reply-To":"a@example.com"}`)}, "additional_header_fields.Reply-To", true},
+			[]any{"additional_header_fields", rawJSON(`{"Reply-To":["a@example.com"]}`)}, []any{"additional_header_fields", rawJSON(`{"Reply-To":"a@example.com"}`)}, "additional_header_fields.Reply-To", true},
 		{"MACLowercaseAccepted", "MACUppercaseRejected", "mac-addr", nil, []any{"value", "D2:FB:49:24:37:18"}, "value", false},
-		{"MutexNameAccepted", "MutexWithoutNameRejected", "mutex", nil, []any{"name", del}, "name", false},
-		{"NetworkTrafficProtocolsAccepted", "NetworkTrafficWithoutProtocolsRejected", "network-traffic", nil, []any{"protocols", del}, "protocols", false},
-		{"NetworkTrafficWithSourceAccepted", "NetworkTrafficWithoutEndpointsRejected", "network-traffic", nil, []any{"src_ref", del}, "", false},
+		{"MutexNameAccepted", "MutexWithoutNameRejected", "mutex", nil, []any{"name", delProp}, "name", false},
+		{"NetworkTrafficProtocolsAccepted", "NetworkTrafficWithoutProtocolsRejected", "network-traffic", nil, []any{"protocols", delProp}, "protocols", false},
+		{"NetworkTrafficWithSourceAccepted", "NetworkTrafficWithoutEndpointsRejected", "network-traffic", nil, []any{"src_ref", delProp}, "", false},
 		{"NetworkTrafficPortInRangeAccepted", "NetworkTrafficPortOutOfRangeRejected", "network-traffic", []any{"dst_port", 65535}, []any{"dst_port", 65536}, "dst_port", false},
 		{"NetworkTrafficEndAfterStartAccepted", "NetworkTrafficEndBeforeStartRejected", "network-traffic",
 			[]any{"start", "2016-01-01T00:00:00Z", "end", "2016-01-01T00:00:01Z"}, []any{"start", "2016-01-01T00:00:01Z", "end", "2016-01-01T00:00:00Z"}, "end", false},
 		{"NetworkTrafficActiveWithoutEndAccepted", "NetworkTrafficActiveWithEndRejected", "network-traffic",
 			[]any{"is_active", true}, []any{"is_active", true, "end", "2016-01-01T00:00:00Z"}, "end", false},
 		{"NetworkTrafficLowercaseProtocolAccepted", "NetworkTrafficUppercaseProtocolWarned", "network-traffic", nil, []any{"protocols", []any{"TCP"}}, "protocols[0]", true},
-		{"ProcessWithPropertyAccepted", "ProcessWithoutPropertiesRejected", "process", nil, []any{"pid", del}, "", false},
+		{"ProcessWithPropertyAccepted", "ProcessWithoutPropertiesRejected", "process", nil, []any{"pid", delProp}, "", false},
 		{"ProcessImageFileAccepted", "ProcessImageNotFileRejected", "process", []any{"image_ref", "file--" + u2}, []any{"image_ref", "process--" + u2}, "image_ref", false},
-		{"SoftwareNamedAccepted", "SoftwareWithoutNameRejected", "software", nil, []any{"name", del}, "name", false},
+		{"SoftwareNamedAccepted", "SoftwareWithoutNameRejected", "software", nil, []any{"name", delProp}, "name", false},
 		{"URLValueAccepted", "URLValueNotStringRejected", "url", nil, []any{"value", 5}, "value", false},
 		{"UserAccountTypeFromVocabularyAccepted", "UserAccountTypeUnknownWarned", "user-account", []any{"account_type", "unix"}, []any{"account_type", "mainframe"}, "account_type", true},
-		{"UserAccountWithPropertyAccepted", "UserAccountWithoutPropertiesRejected", "user-account", nil, []any{"user_id", del}, "", false},
+		{"UserAccountWithPropertyAccepted", "UserAccountWithoutPropertiesRejected", "user-account", nil, []any{"user_id", delProp}, "", false},
 		{"RegistryValueTypeFromEnumAccepted", "RegistryValueTypeUnknownRejected", "windows-registry-key",
-			[]any{"values", raw(`[{"name":"Foo","data":"qwerty","data_type":"REG_SZ"}]`)},
-			[]any{"values", raw(`[{"name":"Foo","data":"qwerty","data_type":"REG_STRING"}]`)}, "values[0].data_type", false},
-		{"RegistryKeyWithPropertyAccepted", "RegistryKeyWithoutPropertiesRejected", "windows-registry-key", nil, []any{"key", del}, "", false},
-		{"X509WithPropertyAccepted", "X509WithoutPropertiesRejected", "x509-certificate", nil, []any{"serial_number", del}, "", false},
+			[]any{"values", rawJSON(`[{"name":"Foo","data":"qwerty","data_type":"REG_SZ"}]`)},
+			[]any{"values", rawJSON(`[{"name":"Foo","data":"qwerty","data_type":"REG_STRING"}]`)}, "values[0].data_type", false},
+		{"RegistryKeyWithPropertyAccepted", "RegistryKeyWithoutPropertiesRejected", "windows-registry-key", nil, []any{"key", delProp}, "", false},
+		{"X509WithPropertyAccepted", "X509WithoutPropertiesRejected", "x509-certificate", nil, []any{"serial_number", delProp}, "", false},
 		{"SCODefangedBooleanAccepted", "SCODefangedStringRejected", "url", []any{"defanged", true}, []any{"defanged", "true"}, "defanged", false},
 		{"SCOSpecVersionAbsentAccepted", "SCOSpecVersionWrongRejected", "url", nil, []any{"spec_version", "2.2"}, "spec_version", false},
 
 		// Meta objects.
-		{"StatementMarkingAccepted", "StatementMarkingWithoutStatementRejected", "marking-definition", nil, []any{"definition", raw(`{}`)}, "definition.statement", false},
-		{"MarkingWithDefinitionAccepted", "MarkingWithoutDefinitionRejected", "marking-definition", nil, []any{"definition", del}, "", false},
-		{"MarkingCreatedAccepted", "MarkingWithoutCreatedRejected", "marking-definition", nil, []any{"created", del}, "created", false},
+		{"StatementMarkingAccepted", "StatementMarkingWithoutStatementRejected", "marking-definition", nil, []any{"definition", rawJSON(`{}`)}, "definition.statement", false},
+		{"MarkingWithDefinitionAccepted", "MarkingWithoutDefinitionRejected", "marking-definition", nil, []any{"definition", delProp}, "", false},
+		{"MarkingCreatedAccepted", "MarkingWithoutCreatedRejected", "marking-definition", nil, []any{"created", delProp}, "created", false},
 		{"MarkingExtensionAccepted", "MarkingWithNeitherDefinitionNorExtensionRejected", "marking-definition",
-			[]any{"definition", del, "definition_type", del, "extensions", raw(`{"extension-definition--` + u2 + `":{"extension_type":"property-extension","level":"x"}}`)},
-			[]any{"definition", del, "definition_type", del}, "", false},
+			[]any{"definition", delProp, "definition_type", delProp, "extensions", rawJSON(`{"extension-definition--` + u2 + `":{"extension_type":"property-extension","level":"x"}}`)},
+			[]any{"definition", delProp, "definition_type", delProp}, "", false},
 		{"UnpublishedStatementAccepted", "UnpublishedTLPRejected", "marking-definition", nil,
-			[]any{"definition_type", "tlp", "definition", raw(`{"tlp":"green"}`)}, "id", false},
-		{"LanguageContentTagAccepted", "LanguageContentBadTagRejected", "language-content", nil, []any{"contents", raw(`{"de_DE!":{"name":"x"}}`)}, "contents.de_DE!", false},
-		{"LanguageContentObjectRefAccepted", "LanguageContentWithoutObjectRefRejected", "language-content", nil, []any{"object_ref", del}, "object_ref", false},
-		{"ExtensionDefinitionCreatorAccepted", "ExtensionDefinitionWithoutCreatorRejected", "extension-definition", nil, []any{"created_by_ref", del}, "created_by_ref", false},
+			[]any{"definition_type", "tlp", "definition", rawJSON(`{"tlp":"green"}`)}, "id", false},
+		{"LanguageContentTagAccepted", "LanguageContentBadTagRejected", "language-content", nil, []any{"contents", rawJSON(`{"de_DE!":{"name":"x"}}`)}, "contents.de_DE!", false},
+		{"LanguageContentObjectRefAccepted", "LanguageContentWithoutObjectRefRejected", "language-content", nil, []any{"object_ref", delProp}, "object_ref", false},
+		{"ExtensionDefinitionCreatorAccepted", "ExtensionDefinitionWithoutCreatorRejected", "extension-definition", nil, []any{"created_by_ref", delProp}, "created_by_ref", false},
 		{"ExtensionDefinitionTypeFromEnumAccepted", "ExtensionDefinitionTypeUnknownRejected", "extension-definition", nil, []any{"extension_types", []any{"new-thing"}}, "extension_types[0]", false},
 		{"ExtensionPropertiesWithToplevelAccepted", "ExtensionPropertiesWithoutToplevelRejected", "extension-definition",
 			[]any{"extension_types", []any{"toplevel-property-extension"}, "extension_properties", []any{"rank"}}, []any{"extension_properties", []any{"rank"}}, "extension_properties", false},
 		{"ExtensionDefinitionSemverAccepted", "ExtensionDefinitionVersionNotSemverWarned", "extension-definition", nil, []any{"version", "one"}, "version", true},
 
-		{"TLPPublishedContentAccepted", "TLPAlteredLevelRejected", "tlp-amber", nil, []any{"definition", raw(`{"tlp":"red"}`)}, "definition.tlp", false},
+		{"TLPPublishedContentAccepted", "TLPAlteredLevelRejected", "tlp-amber", nil, []any{"definition", rawJSON(`{"tlp":"red"}`)}, "definition.tlp", false},
 		{"TLPWithoutExtraPropertiesAccepted", "TLPWithExtraPropertyRejected", "tlp-amber", nil, []any{"created_by_ref", "identity--" + u2}, "created_by_ref", false},
 		{"TLPPublishedNameAccepted", "TLPRenamedRejected", "tlp-amber", nil, []any{"name", "amber"}, "name", false},
 		{"TLP2PublishedContentAccepted", "TLP2AlteredLevelRejected", "tlp2-clear", nil,
-			[]any{"extensions", raw(`{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":{"extension_type":"property-extension","tlp_2_0":"green"}}`)},
+			[]any{"extensions", rawJSON(`{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d":{"extension_type":"property-extension","tlp_2_0":"green"}}`)},
 			"extensions.extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d.tlp_2_0", false},
 		{"MarkingMarkedByOtherAccepted", "MarkingMarkingItselfRejected", "marking-definition",
 			[]any{"object_marking_refs", []any{"marking-definition--" + u2}}, []any{"object_marking_refs", []any{"marking-definition--" + u1}}, "object_marking_refs[0]", false},
 
 		// Custom objects.
-		{"CustomObjectWithCommonPropertiesAccepted", "CustomObjectWithoutCreatedRejected", "x-custom", nil, []any{"created", del}, "created", false},
+		{"CustomObjectWithCommonPropertiesAccepted", "CustomObjectWithoutCreatedRejected", "x-custom", nil, []any{"created", delProp}, "created", false},
 		{"CustomObjectOwnTypeIDAccepted", "CustomObjectForeignTypeIDRejected", "x-custom", nil, []any{"id", "x-other--" + u1}, "id", false},
 	}
 	seen := map[string]bool{}
@@ -421,7 +421,7 @@ func TestValidateRules(t *testing.T) {
 			seen[name] = true
 		}
 		t.Run(tc.ok, func(t *testing.T) {
-			b := build(t, tc.typ, tc.good...)
+			b := buildObject(t, tc.typ, tc.good...)
 			for _, p := range validateRaw(t, b) {
 				if !p.Warning || (tc.warning && p.Path == tc.path) {
 					t.Errorf("unexpected problem %v in %s", p, b)
@@ -429,7 +429,7 @@ func TestValidateRules(t *testing.T) {
 			}
 		})
 		t.Run(tc.bad, func(t *testing.T) {
-			b := build(t, tc.typ, tc.brk...)
+			b := buildObject(t, tc.typ, tc.brk...)
 			ps := validateRaw(t, b)
 			for _, p := range ps {
 				if p.Path == tc.path && p.Warning == tc.warning {

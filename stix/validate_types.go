@@ -11,11 +11,11 @@ import (
 // the common properties of its category merged in) and the rules that
 // involve more than one property.
 
-type props map[string]*prop
+type propSet map[string]*prop
 
 // Common properties of each category (section 3.2).
 var (
-	commonSDO = props{
+	commonSDO = propSet{
 		"defanged": {kind: kNotApplicable},
 
 		"type":                {kind: kType, required: true},
@@ -23,56 +23,39 @@ var (
 		"id":                  {kind: kID, required: true},
 		"created":             {kind: kTimestampMS, required: true},
 		"modified":            {kind: kTimestampMS, required: true},
-		"created_by_ref":      ref(refIdentity),
-		"revoked":             boolean(),
-		"labels":              strList(),
-		"confidence":          intRange(0, 100),
+		"created_by_ref":      refProp(refIdentity),
+		"revoked":             boolProp(),
+		"labels":              strListProp(),
+		"confidence":          intRangeProp(0, 100),
 		"lang":                {kind: kLang},
 		"external_references": {kind: kExtRefs},
-		"object_marking_refs": refs(refMarking),
+		"object_marking_refs": refListProp(refMarking),
 		"granular_markings":   {kind: kGranular},
 		"extensions":          {kind: kExtensions},
 	}
-	commonSCO = props{
+	commonSCO = propSet{
 		"type":                {kind: kType, required: true},
 		"spec_version":        {kind: kSpecVersion},
 		"id":                  {kind: kID, required: true},
-		"object_marking_refs": refs(refMarking),
+		"object_marking_refs": refListProp(refMarking),
 		"granular_markings":   {kind: kGranular},
-		"defanged":            boolean(),
+		"defanged":            boolProp(),
 		"extensions":          {kind: kExtensions},
 	}
-	commonMarking = props{
+	commonMarking = propSet{
 		"defanged": {kind: kNotApplicable},
 
 		"type":                {kind: kType, required: true},
 		"spec_version":        {kind: kSpecVersion, required: true},
 		"id":                  {kind: kID, required: true},
 		"created":             {kind: kTimestampMS, required: true},
-		"created_by_ref":      ref(refIdentity),
+		"created_by_ref":      refProp(refIdentity),
 		"external_references": {kind: kExtRefs},
-		"object_marking_refs": refs(refMarking),
+		"object_marking_refs": refListProp(refMarking),
 		"granular_markings":   {kind: kGranular},
 		"extensions":          {kind: kExtensions},
 	}
-	commonLanguage = props{
-		"defanged": {kind: kNotApplicable},
-
-		"type":                {kind: kType, required: true},
-		"spec_version":        {kind: kSpecVersion, required: true},
-		"id":                  {kind: kID, required: true},
-		"created":             {kind: kTimestampMS, required: true},
-		"modified":            {kind: kTimestampMS, required: true},
-		"created_by_ref":      ref(refIdentity),
-		"revoked":             boolean(),
-		"labels":              strList(),
-		"confidence":          intRange(0, 100),
-		"external_references": {kind: kExtRefs},
-		"object_marking_refs": refs(refMarking),
-		"granular_markings":   {kind: kGranular},
-		"extensions":          {kind: kExtensions},
-	}
-	commonExtDef = props{
+	commonLanguage = propSet{
 		"defanged": {kind: kNotApplicable},
 
 		"type":                {kind: kType, required: true},
@@ -80,17 +63,34 @@ var (
 		"id":                  {kind: kID, required: true},
 		"created":             {kind: kTimestampMS, required: true},
 		"modified":            {kind: kTimestampMS, required: true},
-		"created_by_ref":      ref(refIdentity).req(),
-		"revoked":             boolean(),
-		"labels":              strList(),
+		"created_by_ref":      refProp(refIdentity),
+		"revoked":             boolProp(),
+		"labels":              strListProp(),
+		"confidence":          intRangeProp(0, 100),
 		"external_references": {kind: kExtRefs},
-		"object_marking_refs": refs(refMarking),
+		"object_marking_refs": refListProp(refMarking),
+		"granular_markings":   {kind: kGranular},
+		"extensions":          {kind: kExtensions},
+	}
+	commonExtDef = propSet{
+		"defanged": {kind: kNotApplicable},
+
+		"type":                {kind: kType, required: true},
+		"spec_version":        {kind: kSpecVersion, required: true},
+		"id":                  {kind: kID, required: true},
+		"created":             {kind: kTimestampMS, required: true},
+		"modified":            {kind: kTimestampMS, required: true},
+		"created_by_ref":      refProp(refIdentity).req(),
+		"revoked":             boolProp(),
+		"labels":              strListProp(),
+		"external_references": {kind: kExtRefs},
+		"object_marking_refs": refListProp(refMarking),
 		"granular_markings":   {kind: kGranular},
 	}
 )
 
-func merge(common, own props) props {
-	out := make(props, len(common)+len(own))
+func mergeProps(common, own propSet) propSet {
+	out := make(propSet, len(common)+len(own))
 	for k, v := range common {
 		out[k] = v
 	}
@@ -100,111 +100,111 @@ func merge(common, own props) props {
 	return out
 }
 
-func sdo(name string, own props, check func(*checker, map[string]any, *path)) *objSpec {
-	return &objSpec{name: name, props: merge(commonSDO, own), check: check}
+func sdoSpec(name string, own propSet, check func(*checker, map[string]any, *jsonPath)) *objSpec {
+	return &objSpec{name: name, props: mergeProps(commonSDO, own), check: check}
 }
 
-func sco(name string, own props, check func(*checker, map[string]any, *path)) *objSpec {
-	return &objSpec{name: name, props: merge(commonSCO, own), check: check}
+func scoSpec(name string, own propSet, check func(*checker, map[string]any, *jsonPath)) *objSpec {
+	return &objSpec{name: name, props: mergeProps(commonSCO, own), check: check}
 }
 
 var (
-	killChain = &prop{kind: kKillChain}
-	aliases   = strList()
+	killChainProp = &prop{kind: kKillChain}
+	aliasesProp   = strListProp()
 )
 
 // Structured values.
 var (
-	externalRefSpec = &objSpec{name: "external-reference", props: props{
-		"source_name": str().req(),
-		"description": str(),
-		"url":         str(),
+	externalRefSpec = &objSpec{name: "external-reference", props: propSet{
+		"source_name": strProp().req(),
+		"description": strProp(),
+		"url":         strProp(),
 		"hashes":      {kind: kHashesStrict},
-		"external_id": str(),
+		"external_id": strProp(),
 	}}
-	granularSpec = &objSpec{name: "granular-marking", props: props{
+	granularSpec = &objSpec{name: "granular-marking", props: propSet{
 		"lang":        {kind: kLang},
-		"marking_ref": ref(refMarking),
-		"selectors":   strList().req(),
+		"marking_ref": refProp(refMarking),
+		"selectors":   strListProp().req(),
 	}}
-	mimePartSpec = &objSpec{name: "mime-part-type", props: props{
-		"body":                str(),
-		"body_raw_ref":        ref(to("artifact", "file")),
-		"content_type":        str(),
-		"content_disposition": str(),
-	}, check: func(c *checker, m map[string]any, p *path) {
-		if has(m, "body", "body_raw_ref") {
+	mimePartSpec = &objSpec{name: "mime-part-type", props: propSet{
+		"body":                strProp(),
+		"body_raw_ref":        refProp(refTo("artifact", "file")),
+		"content_type":        strProp(),
+		"content_disposition": strProp(),
+	}, check: func(c *checker, m map[string]any, p *jsonPath) {
+		if hasAll(m, "body", "body_raw_ref") {
 			c.errf(p, "body and body_raw_ref must not both be present")
 		} else if !hasAny(m, "body", "body_raw_ref") {
 			c.errf(p, "one of body and body_raw_ref must be present")
 		}
 	}}
-	registryValueSpec = &objSpec{name: "windows-registry-value-type", props: props{
-		"name":      str(),
-		"data":      str(),
-		"data_type": enum("windows-registry-datatype-enum", enumRegistryDatatype),
+	registryValueSpec = &objSpec{name: "windows-registry-value-type", props: propSet{
+		"name":      strProp(),
+		"data":      strProp(),
+		"data_type": enumProp("windows-registry-datatype-enum", enumRegistryDatatype),
 	}}
-	alternateDataStreamSpec = &objSpec{name: "alternate-data-stream-type", props: props{
-		"name":   str().req(),
-		"hashes": hashes(),
-		"size":   intRange(0, maxInt),
+	alternateDataStreamSpec = &objSpec{name: "alternate-data-stream-type", props: propSet{
+		"name":   strProp().req(),
+		"hashes": hashesProp(),
+		"size":   intRangeProp(0, maxInt),
 	}}
-	peSectionSpec = &objSpec{name: "windows-pe-section-type", props: props{
-		"name":    str().req(),
-		"size":    intRange(0, maxInt),
-		"entropy": number(-math64, math64),
-		"hashes":  hashes(),
+	peSectionSpec = &objSpec{name: "windows-pe-section-type", props: propSet{
+		"name":    strProp().req(),
+		"size":    intRangeProp(0, maxInt),
+		"entropy": numberProp(-math64, math64),
+		"hashes":  hashesProp(),
 	}}
-	peOptionalHeaderSpec = &objSpec{name: "windows-pe-optional-header-type", props: props{
-		"magic_hex":                  hex(),
-		"major_linker_version":       integer(),
-		"minor_linker_version":       integer(),
-		"size_of_code":               intRange(0, maxInt),
-		"size_of_initialized_data":   intRange(0, maxInt),
-		"size_of_uninitialized_data": intRange(0, maxInt),
-		"address_of_entry_point":     integer(),
-		"base_of_code":               integer(),
-		"base_of_data":               integer(),
-		"image_base":                 integer(),
-		"section_alignment":          integer(),
-		"file_alignment":             integer(),
-		"major_os_version":           integer(),
-		"minor_os_version":           integer(),
-		"major_image_version":        integer(),
-		"minor_image_version":        integer(),
-		"major_subsystem_version":    integer(),
-		"minor_subsystem_version":    integer(),
-		"win32_version_value_hex":    hex(),
-		"size_of_image":              intRange(0, maxInt),
-		"size_of_headers":            intRange(0, maxInt),
-		"checksum_hex":               hex(),
-		"subsystem_hex":              hex(),
-		"dll_characteristics_hex":    hex(),
-		"size_of_stack_reserve":      intRange(0, maxInt),
-		"size_of_stack_commit":       intRange(0, maxInt),
-		"size_of_heap_reserve":       intRange(0, maxInt),
-		"size_of_heap_commit":        intRange(0, maxInt),
-		"loader_flags_hex":           hex(),
-		"number_of_rva_and_sizes":    integer(),
-		"hashes":                     hashes(),
+	peOptionalHeaderSpec = &objSpec{name: "windows-pe-optional-header-type", props: propSet{
+		"magic_hex":                  hexProp(),
+		"major_linker_version":       intProp(),
+		"minor_linker_version":       intProp(),
+		"size_of_code":               intRangeProp(0, maxInt),
+		"size_of_initialized_data":   intRangeProp(0, maxInt),
+		"size_of_uninitialized_data": intRangeProp(0, maxInt),
+		"address_of_entry_point":     intProp(),
+		"base_of_code":               intProp(),
+		"base_of_data":               intProp(),
+		"image_base":                 intProp(),
+		"section_alignment":          intProp(),
+		"file_alignment":             intProp(),
+		"major_os_version":           intProp(),
+		"minor_os_version":           intProp(),
+		"major_image_version":        intProp(),
+		"minor_image_version":        intProp(),
+		"major_subsystem_version":    intProp(),
+		"minor_subsystem_version":    intProp(),
+		"win32_version_value_hex":    hexProp(),
+		"size_of_image":              intRangeProp(0, maxInt),
+		"size_of_headers":            intRangeProp(0, maxInt),
+		"checksum_hex":               hexProp(),
+		"subsystem_hex":              hexProp(),
+		"dll_characteristics_hex":    hexProp(),
+		"size_of_stack_reserve":      intRangeProp(0, maxInt),
+		"size_of_stack_commit":       intRangeProp(0, maxInt),
+		"size_of_heap_reserve":       intRangeProp(0, maxInt),
+		"size_of_heap_commit":        intRangeProp(0, maxInt),
+		"loader_flags_hex":           hexProp(),
+		"number_of_rva_and_sizes":    intProp(),
+		"hashes":                     hashesProp(),
 	}}
-	x509ExtensionsSpec = &objSpec{name: "x509-v3-extensions-type", props: props{
-		"basic_constraints":                   str(),
-		"name_constraints":                    str(),
-		"policy_constraints":                  str(),
-		"key_usage":                           str(),
-		"extended_key_usage":                  str(),
-		"subject_key_identifier":              str(),
-		"authority_key_identifier":            str(),
-		"subject_alternative_name":            str(),
-		"issuer_alternative_name":             str(),
-		"subject_directory_attributes":        str(),
-		"crl_distribution_points":             str(),
-		"inhibit_any_policy":                  str(),
-		"private_key_usage_period_not_before": ts(),
-		"private_key_usage_period_not_after":  ts(),
-		"certificate_policies":                str(),
-		"policy_mappings":                     str(),
+	x509ExtensionsSpec = &objSpec{name: "x509-v3-extensions-type", props: propSet{
+		"basic_constraints":                   strProp(),
+		"name_constraints":                    strProp(),
+		"policy_constraints":                  strProp(),
+		"key_usage":                           strProp(),
+		"extended_key_usage":                  strProp(),
+		"subject_key_identifier":              strProp(),
+		"authority_key_identifier":            strProp(),
+		"subject_alternative_name":            strProp(),
+		"issuer_alternative_name":             strProp(),
+		"subject_directory_attributes":        strProp(),
+		"crl_distribution_points":             strProp(),
+		"inhibit_any_policy":                  strProp(),
+		"private_key_usage_period_not_before": tsProp(),
+		"private_key_usage_period_not_after":  tsProp(),
+		"certificate_policies":                strProp(),
+		"policy_mappings":                     strProp(),
 	}}
 )
 
@@ -212,62 +212,62 @@ const math64 = 1.7976931348623157e308
 
 // extensionSpecs describes the predefined SCO extensions (section 6).
 var extensionSpecs = map[string]*objSpec{
-	"archive-ext": {name: "archive-ext", props: props{
-		"contains_refs": refs(to("file", "directory")).req(),
-		"comment":       str(),
+	"archive-ext": {name: "archive-ext", props: propSet{
+		"contains_refs": refListProp(refTo("file", "directory")).req(),
+		"comment":       strProp(),
 	}},
-	"ntfs-ext": {name: "ntfs-ext", props: props{
-		"sid":                    str(),
-		"alternate_data_streams": objects(alternateDataStreamSpec),
+	"ntfs-ext": {name: "ntfs-ext", props: propSet{
+		"sid":                    strProp(),
+		"alternate_data_streams": objectListProp(alternateDataStreamSpec),
 	}},
-	"pdf-ext": {name: "pdf-ext", props: props{
-		"version":            str(),
-		"is_optimized":       boolean(),
-		"document_info_dict": dict(),
-		"pdfid0":             str(),
-		"pdfid1":             str(),
+	"pdf-ext": {name: "pdf-ext", props: propSet{
+		"version":            strProp(),
+		"is_optimized":       boolProp(),
+		"document_info_dict": dictProp(),
+		"pdfid0":             strProp(),
+		"pdfid1":             strProp(),
 	}},
-	"raster-image-ext": {name: "raster-image-ext", props: props{
-		"image_height":   integer(),
-		"image_width":    integer(),
-		"bits_per_pixel": integer(),
-		"exif_tags":      dict(),
+	"raster-image-ext": {name: "raster-image-ext", props: propSet{
+		"image_height":   intProp(),
+		"image_width":    intProp(),
+		"bits_per_pixel": intProp(),
+		"exif_tags":      dictProp(),
 	}},
-	"windows-pebinary-ext": {name: "windows-pebinary-ext", props: props{
-		"pe_type":                     ov("windows-pebinary-type-ov", vocabPEBinaryType).req(),
-		"imphash":                     str(),
-		"machine_hex":                 hex(),
-		"number_of_sections":          intRange(0, maxInt),
-		"time_date_stamp":             ts(),
-		"pointer_to_symbol_table_hex": hex(),
-		"number_of_symbols":           intRange(0, maxInt),
-		"size_of_optional_header":     intRange(0, maxInt),
-		"characteristics_hex":         hex(),
-		"file_header_hashes":          hashes(),
-		"optional_header":             object(peOptionalHeaderSpec),
-		"sections":                    objects(peSectionSpec),
+	"windows-pebinary-ext": {name: "windows-pebinary-ext", props: propSet{
+		"pe_type":                     ovProp("windows-pebinary-type-ov", vocabPEBinaryType).req(),
+		"imphash":                     strProp(),
+		"machine_hex":                 hexProp(),
+		"number_of_sections":          intRangeProp(0, maxInt),
+		"time_date_stamp":             tsProp(),
+		"pointer_to_symbol_table_hex": hexProp(),
+		"number_of_symbols":           intRangeProp(0, maxInt),
+		"size_of_optional_header":     intRangeProp(0, maxInt),
+		"characteristics_hex":         hexProp(),
+		"file_header_hashes":          hashesProp(),
+		"optional_header":             objectProp(peOptionalHeaderSpec),
+		"sections":                    objectListProp(peSectionSpec),
 	}},
-	"http-request-ext": {name: "http-request-ext", props: props{
-		"request_method":        str().req(),
-		"request_value":         str().req(),
-		"request_version":       str(),
-		"request_header":        dict(),
-		"message_body_length":   intRange(0, maxInt),
-		"message_body_data_ref": ref(to("artifact")),
+	"http-request-ext": {name: "http-request-ext", props: propSet{
+		"request_method":        strProp().req(),
+		"request_value":         strProp().req(),
+		"request_version":       strProp(),
+		"request_header":        dictProp(),
+		"message_body_length":   intRangeProp(0, maxInt),
+		"message_body_data_ref": refProp(refTo("artifact")),
 	}},
-	"icmp-ext": {name: "icmp-ext", props: props{
-		"icmp_type_hex": hex().req(),
-		"icmp_code_hex": hex().req(),
+	"icmp-ext": {name: "icmp-ext", props: propSet{
+		"icmp_type_hex": hexProp().req(),
+		"icmp_code_hex": hexProp().req(),
 	}},
-	"socket-ext": {name: "socket-ext", props: props{
-		"address_family":    enum("network-socket-address-family-enum", enumSocketAddressFamily).req(),
-		"is_blocking":       boolean(),
-		"is_listening":      boolean(),
-		"options":           dict(),
-		"socket_type":       enum("network-socket-type-enum", enumSocketType),
-		"socket_descriptor": intRange(0, maxInt),
-		"socket_handle":     integer(),
-	}, check: func(c *checker, m map[string]any, p *path) {
+	"socket-ext": {name: "socket-ext", props: propSet{
+		"address_family":    enumProp("network-socket-address-family-enum", enumSocketAddressFamily).req(),
+		"is_blocking":       boolProp(),
+		"is_listening":      boolProp(),
+		"options":           dictProp(),
+		"socket_type":       enumProp("network-socket-type-enum", enumSocketType),
+		"socket_descriptor": intRangeProp(0, maxInt),
+		"socket_handle":     intProp(),
+	}, check: func(c *checker, m map[string]any, p *jsonPath) {
 		if opts, ok := m["options"].(map[string]any); ok {
 			op := c.node(p, "options", 0)
 			mark := c.n
@@ -283,34 +283,34 @@ var extensionSpecs = map[string]*objSpec{
 			}
 		}
 	}},
-	"tcp-ext": {name: "tcp-ext", props: props{
-		"src_flags_hex": hex(),
-		"dst_flags_hex": hex(),
+	"tcp-ext": {name: "tcp-ext", props: propSet{
+		"src_flags_hex": hexProp(),
+		"dst_flags_hex": hexProp(),
 	}},
-	"windows-process-ext": {name: "windows-process-ext", props: props{
-		"aslr_enabled":    boolean(),
-		"dep_enabled":     boolean(),
-		"priority":        str(),
-		"owner_sid":       str(),
-		"window_title":    str(),
-		"startup_info":    dict(),
-		"integrity_level": enum("windows-integrity-level-enum", enumIntegrityLevel),
+	"windows-process-ext": {name: "windows-process-ext", props: propSet{
+		"aslr_enabled":    boolProp(),
+		"dep_enabled":     boolProp(),
+		"priority":        strProp(),
+		"owner_sid":       strProp(),
+		"window_title":    strProp(),
+		"startup_info":    dictProp(),
+		"integrity_level": enumProp("windows-integrity-level-enum", enumIntegrityLevel),
 	}},
-	"windows-service-ext": {name: "windows-service-ext", props: props{
-		"service_name":     str(),
-		"descriptions":     strList(),
-		"display_name":     str(),
-		"group_name":       str(),
-		"start_type":       enum("windows-service-start-enum", enumServiceStart),
-		"service_dll_refs": refs(to("file")),
-		"service_type":     enum("windows-service-enum", enumServiceType),
-		"service_status":   enum("windows-service-status-enum", enumServiceStatus),
+	"windows-service-ext": {name: "windows-service-ext", props: propSet{
+		"service_name":     strProp(),
+		"descriptions":     strListProp(),
+		"display_name":     strProp(),
+		"group_name":       strProp(),
+		"start_type":       enumProp("windows-service-start-enum", enumServiceStart),
+		"service_dll_refs": refListProp(refTo("file")),
+		"service_type":     enumProp("windows-service-enum", enumServiceType),
+		"service_status":   enumProp("windows-service-status-enum", enumServiceStatus),
 	}},
-	"unix-account-ext": {name: "unix-account-ext", props: props{
-		"gid":      integer(),
-		"groups":   strList(),
-		"home_dir": str(),
-		"shell":    str(),
+	"unix-account-ext": {name: "unix-account-ext", props: propSet{
+		"gid":      intProp(),
+		"groups":   strListProp(),
+		"home_dir": strProp(),
+		"shell":    strProp(),
 	}},
 }
 
@@ -327,432 +327,432 @@ var (
 func init() {
 	typeSpecs = map[string]*objSpec{
 		// SDOs (section 4).
-		"attack-pattern": sdo("attack-pattern", props{
-			"name":              str().req(),
-			"description":       str(),
-			"aliases":           aliases,
-			"kill_chain_phases": killChain,
+		"attack-pattern": sdoSpec("attack-pattern", propSet{
+			"name":              strProp().req(),
+			"description":       strProp(),
+			"aliases":           aliasesProp,
+			"kill_chain_phases": killChainProp,
 		}, nil),
-		"campaign": sdo("campaign", props{
-			"name":        str().req(),
-			"description": str(),
-			"aliases":     aliases,
-			"first_seen":  ts(),
-			"last_seen":   ts(),
-			"objective":   str(),
+		"campaign": sdoSpec("campaign", propSet{
+			"name":        strProp().req(),
+			"description": strProp(),
+			"aliases":     aliasesProp,
+			"first_seen":  tsProp(),
+			"last_seen":   tsProp(),
+			"objective":   strProp(),
 		}, seenOrder),
-		"course-of-action": sdo("course-of-action", props{
-			"name":        str().req(),
-			"description": str(),
+		"course-of-action": sdoSpec("course-of-action", propSet{
+			"name":        strProp().req(),
+			"description": strProp(),
 		}, nil),
-		"grouping": sdo("grouping", props{
-			"name":        str(),
-			"description": str(),
-			"context":     ov("grouping-context-ov", vocabGroupingContext).req(),
-			"object_refs": refs(refAny).req(),
+		"grouping": sdoSpec("grouping", propSet{
+			"name":        strProp(),
+			"description": strProp(),
+			"context":     ovProp("grouping-context-ov", vocabGroupingContext).req(),
+			"object_refs": refListProp(refAny).req(),
 		}, nil),
-		"identity": sdo("identity", props{
-			"name":                str().req(),
-			"description":         str(),
-			"roles":               strList(),
-			"identity_class":      ov("identity-class-ov", vocabIdentityClass),
-			"sectors":             ovList("industry-sector-ov", vocabIndustrySector),
-			"contact_information": str(),
+		"identity": sdoSpec("identity", propSet{
+			"name":                strProp().req(),
+			"description":         strProp(),
+			"roles":               strListProp(),
+			"identity_class":      ovProp("identity-class-ov", vocabIdentityClass),
+			"sectors":             ovListProp("industry-sector-ov", vocabIndustrySector),
+			"contact_information": strProp(),
 		}, nil),
-		"incident": sdo("incident", props{
-			"name":              str().req(),
-			"description":       str(),
-			"kill_chain_phases": killChain,
+		"incident": sdoSpec("incident", propSet{
+			"name":              strProp().req(),
+			"description":       strProp(),
+			"kill_chain_phases": killChainProp,
 		}, nil),
-		"indicator": sdo("indicator", props{
-			"name":              str(),
-			"description":       str(),
-			"indicator_types":   ovList("indicator-type-ov", vocabIndicatorType),
-			"pattern":           str().req(),
-			"pattern_type":      ov("pattern-type-ov", vocabPatternType).req(),
-			"pattern_version":   str(),
-			"valid_from":        ts().req(),
-			"valid_until":       ts(),
-			"kill_chain_phases": killChain,
-		}, func(c *checker, m map[string]any, p *path) {
+		"indicator": sdoSpec("indicator", propSet{
+			"name":              strProp(),
+			"description":       strProp(),
+			"indicator_types":   ovListProp("indicator-type-ov", vocabIndicatorType),
+			"pattern":           strProp().req(),
+			"pattern_type":      ovProp("pattern-type-ov", vocabPatternType).req(),
+			"pattern_version":   strProp(),
+			"valid_from":        tsProp().req(),
+			"valid_until":       tsProp(),
+			"kill_chain_phases": killChainProp,
+		}, func(c *checker, m map[string]any, p *jsonPath) {
 			c.ordered(m, p, "valid_from", "valid_until", true)
 		}),
-		"infrastructure": sdo("infrastructure", props{
-			"name":                 str().req(),
-			"description":          str(),
-			"infrastructure_types": ovList("infrastructure-type-ov", vocabInfrastructureType),
-			"aliases":              aliases,
-			"kill_chain_phases":    killChain,
-			"first_seen":           ts(),
-			"last_seen":            ts(),
+		"infrastructure": sdoSpec("infrastructure", propSet{
+			"name":                 strProp().req(),
+			"description":          strProp(),
+			"infrastructure_types": ovListProp("infrastructure-type-ov", vocabInfrastructureType),
+			"aliases":              aliasesProp,
+			"kill_chain_phases":    killChainProp,
+			"first_seen":           tsProp(),
+			"last_seen":            tsProp(),
 		}, seenOrder),
-		"intrusion-set": sdo("intrusion-set", props{
-			"name":                  str().req(),
-			"description":           str(),
-			"aliases":               aliases,
-			"first_seen":            ts(),
-			"last_seen":             ts(),
-			"goals":                 strList(),
-			"resource_level":        ov("attack-resource-level-ov", vocabAttackResourceLevel),
-			"primary_motivation":    ov("attack-motivation-ov", vocabAttackMotivation),
-			"secondary_motivations": ovList("attack-motivation-ov", vocabAttackMotivation),
+		"intrusion-set": sdoSpec("intrusion-set", propSet{
+			"name":                  strProp().req(),
+			"description":           strProp(),
+			"aliases":               aliasesProp,
+			"first_seen":            tsProp(),
+			"last_seen":             tsProp(),
+			"goals":                 strListProp(),
+			"resource_level":        ovProp("attack-resource-level-ov", vocabAttackResourceLevel),
+			"primary_motivation":    ovProp("attack-motivation-ov", vocabAttackMotivation),
+			"secondary_motivations": ovListProp("attack-motivation-ov", vocabAttackMotivation),
 		}, seenOrder),
-		"location": sdo("location", props{
-			"name":                str(),
-			"description":         str(),
-			"latitude":            number(-90, 90),
-			"longitude":           number(-180, 180),
-			"precision":           number(0, math64),
-			"region":              ov("region-ov", vocabRegion),
-			"country":             str(),
-			"administrative_area": str(),
-			"city":                str(),
-			"street_address":      str(),
-			"postal_code":         str(),
+		"location": sdoSpec("location", propSet{
+			"name":                strProp(),
+			"description":         strProp(),
+			"latitude":            numberProp(-90, 90),
+			"longitude":           numberProp(-180, 180),
+			"precision":           numberProp(0, math64),
+			"region":              ovProp("region-ov", vocabRegion),
+			"country":             strProp(),
+			"administrative_area": strProp(),
+			"city":                strProp(),
+			"street_address":      strProp(),
+			"postal_code":         strProp(),
 		}, checkLocation),
-		"malware": sdo("malware", props{
-			"name":                        str(),
-			"description":                 str(),
-			"malware_types":               ovList("malware-type-ov", vocabMalwareType),
-			"is_family":                   boolean().req(),
-			"aliases":                     aliases,
-			"kill_chain_phases":           killChain,
-			"first_seen":                  ts(),
-			"last_seen":                   ts(),
-			"operating_system_refs":       refs(refSoftware),
-			"architecture_execution_envs": ovList("processor-architecture-ov", vocabProcessorArchitecture),
-			"implementation_languages":    ovList("implementation-language-ov", vocabImplementationLang),
-			"capabilities":                ovList("malware-capabilities-ov", vocabMalwareCapabilities),
-			"sample_refs":                 refs(to("file", "artifact")),
-		}, func(c *checker, m map[string]any, p *path) {
+		"malware": sdoSpec("malware", propSet{
+			"name":                        strProp(),
+			"description":                 strProp(),
+			"malware_types":               ovListProp("malware-type-ov", vocabMalwareType),
+			"is_family":                   boolProp().req(),
+			"aliases":                     aliasesProp,
+			"kill_chain_phases":           killChainProp,
+			"first_seen":                  tsProp(),
+			"last_seen":                   tsProp(),
+			"operating_system_refs":       refListProp(refSoftware),
+			"architecture_execution_envs": ovListProp("processor-architecture-ov", vocabProcessorArchitecture),
+			"implementation_languages":    ovListProp("implementation-language-ov", vocabImplementationLang),
+			"capabilities":                ovListProp("malware-capabilities-ov", vocabMalwareCapabilities),
+			"sample_refs":                 refListProp(refTo("file", "artifact")),
+		}, func(c *checker, m map[string]any, p *jsonPath) {
 			seenOrder(c, m, p)
-			if m["is_family"] == true && !has(m, "name") {
-				c.errf(&path{parent: p, name: "name"}, "a malware family (is_family true) must have a name")
+			if m["is_family"] == true && !hasAll(m, "name") {
+				c.errf(&jsonPath{parent: p, name: "name"}, "a malware family (is_family true) must have a name")
 			}
 		}),
-		"malware-analysis": sdo("malware-analysis", props{
-			"product":                     str().req(),
-			"version":                     str(),
-			"host_vm_ref":                 ref(refSoftware),
-			"operating_system_ref":        ref(refSoftware),
-			"installed_software_refs":     refs(refSoftware),
-			"configuration_version":       str(),
-			"modules":                     strList(),
-			"analysis_engine_version":     str(),
-			"analysis_definition_version": str(),
-			"submitted":                   ts(),
-			"analysis_started":            ts(),
-			"analysis_ended":              ts(),
-			"result_name":                 str(),
-			"result":                      ov("malware-result-ov", vocabMalwareResult),
-			"analysis_sco_refs":           refs(refSCO),
-			"sample_ref":                  ref(to("file", "network-traffic", "artifact")),
-		}, func(c *checker, m map[string]any, p *path) {
+		"malware-analysis": sdoSpec("malware-analysis", propSet{
+			"product":                     strProp().req(),
+			"version":                     strProp(),
+			"host_vm_ref":                 refProp(refSoftware),
+			"operating_system_ref":        refProp(refSoftware),
+			"installed_software_refs":     refListProp(refSoftware),
+			"configuration_version":       strProp(),
+			"modules":                     strListProp(),
+			"analysis_engine_version":     strProp(),
+			"analysis_definition_version": strProp(),
+			"submitted":                   tsProp(),
+			"analysis_started":            tsProp(),
+			"analysis_ended":              tsProp(),
+			"result_name":                 strProp(),
+			"result":                      ovProp("malware-result-ov", vocabMalwareResult),
+			"analysis_sco_refs":           refListProp(refSCO),
+			"sample_ref":                  refProp(refTo("file", "network-traffic", "artifact")),
+		}, func(c *checker, m map[string]any, p *jsonPath) {
 			if !hasAny(m, "result", "analysis_sco_refs") {
 				c.errf(p, "one of result and analysis_sco_refs must be present")
 			}
 			c.ordered(m, p, "analysis_started", "analysis_ended", false)
 		}),
-		"note": sdo("note", props{
-			"abstract":    str(),
-			"content":     str().req(),
-			"authors":     strList(),
-			"object_refs": refs(refAny).req(),
+		"note": sdoSpec("note", propSet{
+			"abstract":    strProp(),
+			"content":     strProp().req(),
+			"authors":     strListProp(),
+			"object_refs": refListProp(refAny).req(),
 		}, nil),
-		"observed-data": sdo("observed-data", props{
-			"first_observed":  ts().req(),
-			"last_observed":   ts().req(),
-			"number_observed": intRange(1, 999999999).req(),
+		"observed-data": sdoSpec("observed-data", propSet{
+			"first_observed":  tsProp().req(),
+			"last_observed":   tsProp().req(),
+			"number_observed": intRangeProp(1, 999999999).req(),
 			"objects":         {kind: kAny},
-			"object_refs":     refs(refSCOorSRO),
+			"object_refs":     refListProp(refSCOorSRO),
 		}, checkObservedData),
-		"opinion": sdo("opinion", props{
-			"explanation": str(),
-			"authors":     strList(),
-			"opinion":     enum("opinion-enum", enumOpinion).req(),
-			"object_refs": refs(refAny).req(),
+		"opinion": sdoSpec("opinion", propSet{
+			"explanation": strProp(),
+			"authors":     strListProp(),
+			"opinion":     enumProp("opinion-enum", enumOpinion).req(),
+			"object_refs": refListProp(refAny).req(),
 		}, nil),
-		"report": sdo("report", props{
-			"name":         str().req(),
-			"description":  str(),
-			"report_types": ovList("report-type-ov", vocabReportType),
-			"published":    ts().req(),
-			"object_refs":  refs(refAny).req(),
+		"report": sdoSpec("report", propSet{
+			"name":         strProp().req(),
+			"description":  strProp(),
+			"report_types": ovListProp("report-type-ov", vocabReportType),
+			"published":    tsProp().req(),
+			"object_refs":  refListProp(refAny).req(),
 		}, nil),
-		"threat-actor": sdo("threat-actor", props{
-			"name":                  str().req(),
-			"description":           str(),
-			"threat_actor_types":    ovList("threat-actor-type-ov", vocabThreatActorType),
-			"aliases":               aliases,
-			"first_seen":            ts(),
-			"last_seen":             ts(),
-			"roles":                 ovList("threat-actor-role-ov", vocabThreatActorRole),
-			"goals":                 strList(),
-			"sophistication":        ov("threat-actor-sophistication-ov", vocabThreatActorSophistication),
-			"resource_level":        ov("attack-resource-level-ov", vocabAttackResourceLevel),
-			"primary_motivation":    ov("attack-motivation-ov", vocabAttackMotivation),
-			"secondary_motivations": ovList("attack-motivation-ov", vocabAttackMotivation),
-			"personal_motivations":  ovList("attack-motivation-ov", vocabAttackMotivation),
+		"threat-actor": sdoSpec("threat-actor", propSet{
+			"name":                  strProp().req(),
+			"description":           strProp(),
+			"threat_actor_types":    ovListProp("threat-actor-type-ov", vocabThreatActorType),
+			"aliases":               aliasesProp,
+			"first_seen":            tsProp(),
+			"last_seen":             tsProp(),
+			"roles":                 ovListProp("threat-actor-role-ov", vocabThreatActorRole),
+			"goals":                 strListProp(),
+			"sophistication":        ovProp("threat-actor-sophistication-ov", vocabThreatActorSophistication),
+			"resource_level":        ovProp("attack-resource-level-ov", vocabAttackResourceLevel),
+			"primary_motivation":    ovProp("attack-motivation-ov", vocabAttackMotivation),
+			"secondary_motivations": ovListProp("attack-motivation-ov", vocabAttackMotivation),
+			"personal_motivations":  ovListProp("attack-motivation-ov", vocabAttackMotivation),
 		}, seenOrder),
-		"tool": sdo("tool", props{
-			"name":              str().req(),
-			"description":       str(),
-			"tool_types":        ovList("tool-type-ov", vocabToolType),
-			"aliases":           aliases,
-			"kill_chain_phases": killChain,
-			"tool_version":      str(),
+		"tool": sdoSpec("tool", propSet{
+			"name":              strProp().req(),
+			"description":       strProp(),
+			"tool_types":        ovListProp("tool-type-ov", vocabToolType),
+			"aliases":           aliasesProp,
+			"kill_chain_phases": killChainProp,
+			"tool_version":      strProp(),
 		}, nil),
-		"vulnerability": sdo("vulnerability", props{
-			"name":        str().req(),
-			"description": str(),
+		"vulnerability": sdoSpec("vulnerability", propSet{
+			"name":        strProp().req(),
+			"description": strProp(),
 		}, nil),
 
 		// SROs (section 5).
-		"relationship": sdo("relationship", props{
-			"relationship_type": str().req(),
-			"description":       str(),
-			"source_ref":        ref(refSDOorSCO).req(),
-			"target_ref":        ref(refSDOorSCO).req(),
-			"start_time":        ts(),
-			"stop_time":         ts(),
-		}, func(c *checker, m map[string]any, p *path) {
+		"relationship": sdoSpec("relationship", propSet{
+			"relationship_type": strProp().req(),
+			"description":       strProp(),
+			"source_ref":        refProp(refSDOorSCO).req(),
+			"target_ref":        refProp(refSDOorSCO).req(),
+			"start_time":        tsProp(),
+			"stop_time":         tsProp(),
+		}, func(c *checker, m map[string]any, p *jsonPath) {
 			if rt, ok := m["relationship_type"].(string); ok && !isRelationshipType(rt) {
-				c.errf(&path{parent: p, name: "relationship_type"}, "%q must only contain a-z, 0-9 and hyphen", rt)
+				c.errf(&jsonPath{parent: p, name: "relationship_type"}, "%q must only contain a-z, 0-9 and hyphen", rt)
 			}
 			c.ordered(m, p, "start_time", "stop_time", true)
 		}),
-		"sighting": sdo("sighting", props{
-			"description":        str(),
-			"first_seen":         ts(),
-			"last_seen":          ts(),
-			"count":              intRange(0, 999999999),
-			"sighting_of_ref":    ref(refSDO).req(),
-			"observed_data_refs": refs(to("observed-data")),
-			"where_sighted_refs": refs(to("identity", "location")),
-			"summary":            boolean(),
+		"sighting": sdoSpec("sighting", propSet{
+			"description":        strProp(),
+			"first_seen":         tsProp(),
+			"last_seen":          tsProp(),
+			"count":              intRangeProp(0, 999999999),
+			"sighting_of_ref":    refProp(refSDO).req(),
+			"observed_data_refs": refListProp(refTo("observed-data")),
+			"where_sighted_refs": refListProp(refTo("identity", "location")),
+			"summary":            boolProp(),
 		}, seenOrder),
 
 		// SCOs (section 6).
-		"artifact": sco("artifact", props{
-			"mime_type":            str(),
-			"payload_bin":          binary(),
-			"url":                  str(),
-			"hashes":               hashes(),
-			"encryption_algorithm": enum("encryption-algorithm-enum", enumEncryptionAlgorithm),
-			"decryption_key":       str(),
-		}, func(c *checker, m map[string]any, p *path) {
-			if has(m, "payload_bin", "url") {
-				c.errf(&path{parent: p, name: "url"}, "payload_bin and url must not both be present")
+		"artifact": scoSpec("artifact", propSet{
+			"mime_type":            strProp(),
+			"payload_bin":          binaryProp(),
+			"url":                  strProp(),
+			"hashes":               hashesProp(),
+			"encryption_algorithm": enumProp("encryption-algorithm-enum", enumEncryptionAlgorithm),
+			"decryption_key":       strProp(),
+		}, func(c *checker, m map[string]any, p *jsonPath) {
+			if hasAll(m, "payload_bin", "url") {
+				c.errf(&jsonPath{parent: p, name: "url"}, "payload_bin and url must not both be present")
 			}
-			if has(m, "url") && !has(m, "hashes") {
-				c.errf(&path{parent: p, name: "hashes"}, "hashes must be present when url is")
+			if hasAll(m, "url") && !hasAll(m, "hashes") {
+				c.errf(&jsonPath{parent: p, name: "hashes"}, "hashes must be present when url is")
 			}
-			if has(m, "decryption_key") && !has(m, "encryption_algorithm") {
-				c.errf(&path{parent: p, name: "decryption_key"}, "decryption_key must not be present without encryption_algorithm")
+			if hasAll(m, "decryption_key") && !hasAll(m, "encryption_algorithm") {
+				c.errf(&jsonPath{parent: p, name: "decryption_key"}, "decryption_key must not be present without encryption_algorithm")
 			}
 		}),
-		"autonomous-system": sco("autonomous-system", props{
-			"number": integer().req(),
-			"name":   str(),
-			"rir":    str(),
+		"autonomous-system": scoSpec("autonomous-system", propSet{
+			"number": intProp().req(),
+			"name":   strProp(),
+			"rir":    strProp(),
 		}, nil),
-		"directory": sco("directory", props{
-			"path":          str().req(),
-			"path_enc":      str(),
-			"ctime":         ts(),
-			"mtime":         ts(),
-			"atime":         ts(),
-			"contains_refs": refs(to("file", "directory")),
+		"directory": scoSpec("directory", propSet{
+			"path":          strProp().req(),
+			"path_enc":      strProp(),
+			"ctime":         tsProp(),
+			"mtime":         tsProp(),
+			"atime":         tsProp(),
+			"contains_refs": refListProp(refTo("file", "directory")),
 		}, nil),
-		"domain-name": sco("domain-name", props{
-			"value":            str().req(),
-			"resolves_to_refs": refs(to("ipv4-addr", "ipv6-addr", "domain-name")),
+		"domain-name": scoSpec("domain-name", propSet{
+			"value":            strProp().req(),
+			"resolves_to_refs": refListProp(refTo("ipv4-addr", "ipv6-addr", "domain-name")),
 		}, nil),
-		"email-addr": sco("email-addr", props{
-			"value":          str().req(),
-			"display_name":   str(),
-			"belongs_to_ref": ref(to("user-account")),
+		"email-addr": scoSpec("email-addr", propSet{
+			"value":          strProp().req(),
+			"display_name":   strProp(),
+			"belongs_to_ref": refProp(refTo("user-account")),
 		}, nil),
-		"email-message": sco("email-message", props{
-			"is_multipart":             boolean().req(),
-			"date":                     ts(),
-			"content_type":             str(),
-			"from_ref":                 ref(refEmailAddr),
-			"sender_ref":               ref(refEmailAddr),
-			"to_refs":                  refs(refEmailAddr),
-			"cc_refs":                  refs(refEmailAddr),
-			"bcc_refs":                 refs(refEmailAddr),
-			"message_id":               str(),
-			"subject":                  str(),
-			"received_lines":           strList(),
-			"additional_header_fields": dict(),
-			"body":                     str(),
-			"body_multipart":           objects(mimePartSpec),
-			"raw_email_ref":            ref(to("artifact")),
-		}, func(c *checker, m map[string]any, p *path) {
+		"email-message": scoSpec("email-message", propSet{
+			"is_multipart":             boolProp().req(),
+			"date":                     tsProp(),
+			"content_type":             strProp(),
+			"from_ref":                 refProp(refEmailAddr),
+			"sender_ref":               refProp(refEmailAddr),
+			"to_refs":                  refListProp(refEmailAddr),
+			"cc_refs":                  refListProp(refEmailAddr),
+			"bcc_refs":                 refListProp(refEmailAddr),
+			"message_id":               strProp(),
+			"subject":                  strProp(),
+			"received_lines":           strListProp(),
+			"additional_header_fields": dictProp(),
+			"body":                     strProp(),
+			"body_multipart":           objectListProp(mimePartSpec),
+			"raw_email_ref":            refProp(refTo("artifact")),
+		}, func(c *checker, m map[string]any, p *jsonPath) {
 			if h, ok := m["additional_header_fields"].(map[string]any); ok {
 				for k, v := range h {
 					if l, ok := v.([]any); !ok || len(l) == 0 {
-						c.warnf(&path{parent: &path{parent: p, name: "additional_header_fields"}, name: k}, "header values should be lists of strings")
+						c.warnf(&jsonPath{parent: &jsonPath{parent: p, name: "additional_header_fields"}, name: k}, "header values should be lists of strings")
 					}
 				}
 			}
 			switch m["is_multipart"] {
 			case true:
-				if has(m, "body") {
-					c.errf(&path{parent: p, name: "body"}, "body must not be present when is_multipart is true")
+				if hasAll(m, "body") {
+					c.errf(&jsonPath{parent: p, name: "body"}, "body must not be present when is_multipart is true")
 				}
 			case false:
-				if has(m, "body_multipart") {
-					c.errf(&path{parent: p, name: "body_multipart"}, "body_multipart must not be present when is_multipart is false")
+				if hasAll(m, "body_multipart") {
+					c.errf(&jsonPath{parent: p, name: "body_multipart"}, "body_multipart must not be present when is_multipart is false")
 				}
 			}
 		}),
-		"file": sco("file", props{
-			"hashes":               hashes(),
-			"size":                 intRange(0, maxInt),
-			"name":                 str(),
-			"name_enc":             str(),
-			"magic_number_hex":     hex(),
-			"mime_type":            str(),
-			"ctime":                ts(),
-			"mtime":                ts(),
-			"atime":                ts(),
-			"parent_directory_ref": ref(to("directory")),
-			"contains_refs":        refs(refSCO),
-			"content_ref":          ref(to("artifact")),
-		}, func(c *checker, m map[string]any, p *path) {
+		"file": scoSpec("file", propSet{
+			"hashes":               hashesProp(),
+			"size":                 intRangeProp(0, maxInt),
+			"name":                 strProp(),
+			"name_enc":             strProp(),
+			"magic_number_hex":     hexProp(),
+			"mime_type":            strProp(),
+			"ctime":                tsProp(),
+			"mtime":                tsProp(),
+			"atime":                tsProp(),
+			"parent_directory_ref": refProp(refTo("directory")),
+			"contains_refs":        refListProp(refSCO),
+			"content_ref":          refProp(refTo("artifact")),
+		}, func(c *checker, m map[string]any, p *jsonPath) {
 			if !hasAny(m, "hashes", "name") {
 				c.errf(p, "a file must have at least one of hashes and name")
 			}
 		}),
-		"ipv4-addr": sco("ipv4-addr", props{
-			"value":            str().req(),
-			"resolves_to_refs": refs(to("mac-addr")),
-			"belongs_to_refs":  refs(to("autonomous-system")),
-		}, func(c *checker, m map[string]any, p *path) { checkIPValue(c, m, p, true) }),
-		"ipv6-addr": sco("ipv6-addr", props{
-			"value":            str().req(),
-			"resolves_to_refs": refs(to("mac-addr")),
-			"belongs_to_refs":  refs(to("autonomous-system")),
-		}, func(c *checker, m map[string]any, p *path) { checkIPValue(c, m, p, false) }),
-		"mac-addr": sco("mac-addr", props{
-			"value": str().req(),
-		}, func(c *checker, m map[string]any, p *path) {
+		"ipv4-addr": scoSpec("ipv4-addr", propSet{
+			"value":            strProp().req(),
+			"resolves_to_refs": refListProp(refTo("mac-addr")),
+			"belongs_to_refs":  refListProp(refTo("autonomous-system")),
+		}, func(c *checker, m map[string]any, p *jsonPath) { checkIPValue(c, m, p, true) }),
+		"ipv6-addr": scoSpec("ipv6-addr", propSet{
+			"value":            strProp().req(),
+			"resolves_to_refs": refListProp(refTo("mac-addr")),
+			"belongs_to_refs":  refListProp(refTo("autonomous-system")),
+		}, func(c *checker, m map[string]any, p *jsonPath) { checkIPValue(c, m, p, false) }),
+		"mac-addr": scoSpec("mac-addr", propSet{
+			"value": strProp().req(),
+		}, func(c *checker, m map[string]any, p *jsonPath) {
 			if v, ok := m["value"].(string); ok && !isMAC(v) {
-				c.errf(&path{parent: p, name: "value"}, "%q is not a colon-delimited, lowercase MAC-48 address", v)
+				c.errf(&jsonPath{parent: p, name: "value"}, "%q is not a colon-delimited, lowercase MAC-48 address", v)
 			}
 		}),
-		"mutex": sco("mutex", props{
-			"name": str().req(),
+		"mutex": scoSpec("mutex", propSet{
+			"name": strProp().req(),
 		}, nil),
-		"network-traffic": sco("network-traffic", props{
-			"start":               ts(),
-			"end":                 ts(),
-			"is_active":           boolean(),
-			"src_ref":             ref(to("ipv4-addr", "ipv6-addr", "mac-addr", "domain-name")),
-			"dst_ref":             ref(to("ipv4-addr", "ipv6-addr", "mac-addr", "domain-name")),
-			"src_port":            intRange(0, 65535),
-			"dst_port":            intRange(0, 65535),
-			"protocols":           strList().req(),
-			"src_byte_count":      intRange(0, maxInt),
-			"dst_byte_count":      intRange(0, maxInt),
-			"src_packets":         intRange(0, maxInt),
-			"dst_packets":         intRange(0, maxInt),
-			"ipfix":               dict(),
-			"src_payload_ref":     ref(to("artifact")),
-			"dst_payload_ref":     ref(to("artifact")),
-			"encapsulates_refs":   refs(to("network-traffic")),
-			"encapsulated_by_ref": ref(to("network-traffic")),
+		"network-traffic": scoSpec("network-traffic", propSet{
+			"start":               tsProp(),
+			"end":                 tsProp(),
+			"is_active":           boolProp(),
+			"src_ref":             refProp(refTo("ipv4-addr", "ipv6-addr", "mac-addr", "domain-name")),
+			"dst_ref":             refProp(refTo("ipv4-addr", "ipv6-addr", "mac-addr", "domain-name")),
+			"src_port":            intRangeProp(0, 65535),
+			"dst_port":            intRangeProp(0, 65535),
+			"protocols":           strListProp().req(),
+			"src_byte_count":      intRangeProp(0, maxInt),
+			"dst_byte_count":      intRangeProp(0, maxInt),
+			"src_packets":         intRangeProp(0, maxInt),
+			"dst_packets":         intRangeProp(0, maxInt),
+			"ipfix":               dictProp(),
+			"src_payload_ref":     refProp(refTo("artifact")),
+			"dst_payload_ref":     refProp(refTo("artifact")),
+			"encapsulates_refs":   refListProp(refTo("network-traffic")),
+			"encapsulated_by_ref": refProp(refTo("network-traffic")),
 		}, checkNetworkTraffic),
-		"process": sco("process", props{
-			"is_hidden":              boolean(),
-			"pid":                    integer(),
-			"created_time":           ts(),
-			"cwd":                    str(),
-			"command_line":           str(),
-			"environment_variables":  dict(),
-			"opened_connection_refs": refs(to("network-traffic")),
-			"creator_user_ref":       ref(to("user-account")),
-			"image_ref":              ref(to("file")),
-			"parent_ref":             ref(to("process")),
-			"child_refs":             refs(to("process")),
+		"process": scoSpec("process", propSet{
+			"is_hidden":              boolProp(),
+			"pid":                    intProp(),
+			"created_time":           tsProp(),
+			"cwd":                    strProp(),
+			"command_line":           strProp(),
+			"environment_variables":  dictProp(),
+			"opened_connection_refs": refListProp(refTo("network-traffic")),
+			"creator_user_ref":       refProp(refTo("user-account")),
+			"image_ref":              refProp(refTo("file")),
+			"parent_ref":             refProp(refTo("process")),
+			"child_refs":             refListProp(refTo("process")),
 		}, atLeastOneProperty),
-		"software": sco("software", props{
-			"name":      str().req(),
-			"cpe":       str(),
-			"swid":      str(),
-			"languages": strList(),
-			"vendor":    str(),
-			"version":   str(),
-		}, func(c *checker, m map[string]any, p *path) {
+		"software": scoSpec("software", propSet{
+			"name":      strProp().req(),
+			"cpe":       strProp(),
+			"swid":      strProp(),
+			"languages": strListProp(),
+			"vendor":    strProp(),
+			"version":   strProp(),
+		}, func(c *checker, m map[string]any, p *jsonPath) {
 			if s, ok := m["cpe"].(string); ok && !strings.HasPrefix(s, "cpe:2.3:") {
-				c.warnf(&path{parent: p, name: "cpe"}, "cpe should be a CPE 2.3 name (cpe:2.3:...), not %q", s)
+				c.warnf(&jsonPath{parent: p, name: "cpe"}, "cpe should be a CPE 2.3 name (cpe:2.3:...), not %q", s)
 			}
 		}),
-		"url": sco("url", props{
-			"value": str().req(),
+		"url": scoSpec("url", propSet{
+			"value": strProp().req(),
 		}, nil),
-		"user-account": sco("user-account", props{
-			"user_id":                 str(),
-			"credential":              str(),
-			"account_login":           str(),
-			"account_type":            ov("account-type-ov", vocabAccountType),
-			"display_name":            str(),
-			"is_service_account":      boolean(),
-			"is_privileged":           boolean(),
-			"can_escalate_privs":      boolean(),
-			"is_disabled":             boolean(),
-			"account_created":         ts(),
-			"account_expires":         ts(),
-			"credential_last_changed": ts(),
-			"account_first_login":     ts(),
-			"account_last_login":      ts(),
+		"user-account": scoSpec("user-account", propSet{
+			"user_id":                 strProp(),
+			"credential":              strProp(),
+			"account_login":           strProp(),
+			"account_type":            ovProp("account-type-ov", vocabAccountType),
+			"display_name":            strProp(),
+			"is_service_account":      boolProp(),
+			"is_privileged":           boolProp(),
+			"can_escalate_privs":      boolProp(),
+			"is_disabled":             boolProp(),
+			"account_created":         tsProp(),
+			"account_expires":         tsProp(),
+			"credential_last_changed": tsProp(),
+			"account_first_login":     tsProp(),
+			"account_last_login":      tsProp(),
 		}, atLeastOneProperty),
-		"windows-registry-key": sco("windows-registry-key", props{
-			"key":               str(),
-			"values":            objects(registryValueSpec),
-			"modified_time":     ts(),
-			"creator_user_ref":  ref(to("user-account")),
-			"number_of_subkeys": intRange(0, maxInt),
+		"windows-registry-key": scoSpec("windows-registry-key", propSet{
+			"key":               strProp(),
+			"values":            objectListProp(registryValueSpec),
+			"modified_time":     tsProp(),
+			"creator_user_ref":  refProp(refTo("user-account")),
+			"number_of_subkeys": intRangeProp(0, maxInt),
 		}, atLeastOneProperty),
-		"x509-certificate": sco("x509-certificate", props{
-			"is_self_signed":               boolean(),
-			"hashes":                       hashes(),
-			"version":                      str(),
-			"serial_number":                str(),
-			"signature_algorithm":          str(),
-			"issuer":                       str(),
-			"validity_not_before":          ts(),
-			"validity_not_after":           ts(),
-			"subject":                      str(),
-			"subject_public_key_algorithm": str(),
-			"subject_public_key_modulus":   str(),
-			"subject_public_key_exponent":  integer(),
-			"x509_v3_extensions":           object(x509ExtensionsSpec),
-		}, func(c *checker, m map[string]any, p *path) {
+		"x509-certificate": scoSpec("x509-certificate", propSet{
+			"is_self_signed":               boolProp(),
+			"hashes":                       hashesProp(),
+			"version":                      strProp(),
+			"serial_number":                strProp(),
+			"signature_algorithm":          strProp(),
+			"issuer":                       strProp(),
+			"validity_not_before":          tsProp(),
+			"validity_not_after":           tsProp(),
+			"subject":                      strProp(),
+			"subject_public_key_algorithm": strProp(),
+			"subject_public_key_modulus":   strProp(),
+			"subject_public_key_exponent":  intProp(),
+			"x509_v3_extensions":           objectProp(x509ExtensionsSpec),
+		}, func(c *checker, m map[string]any, p *jsonPath) {
 			atLeastOneProperty(c, m, p)
 			c.ordered(m, p, "validity_not_before", "validity_not_after", false)
 		}),
 
 		// Meta objects (section 7).
-		"marking-definition": {name: "marking-definition", props: merge(commonMarking, props{
-			"name":            str(),
-			"definition_type": ov("marking definition types", vocabMarkingDefinition),
+		"marking-definition": {name: "marking-definition", props: mergeProps(commonMarking, propSet{
+			"name":            strProp(),
+			"definition_type": ovProp("marking definition types", vocabMarkingDefinition),
 			"definition":      {kind: kAny},
 		}), check: checkMarking},
-		"language-content": {name: "language-content", props: merge(commonLanguage, props{
-			"object_ref":      ref(refAny).req(),
-			"object_modified": ts(),
+		"language-content": {name: "language-content", props: mergeProps(commonLanguage, propSet{
+			"object_ref":      refProp(refAny).req(),
+			"object_modified": tsProp(),
 			"contents":        {kind: kAny, required: true},
 		}), check: checkLanguageContent},
-		"extension-definition": {name: "extension-definition", props: merge(commonExtDef, props{
-			"name":                 str().req(),
-			"description":          str(),
-			"schema":               str().req(),
-			"version":              str().req(),
+		"extension-definition": {name: "extension-definition", props: mergeProps(commonExtDef, propSet{
+			"name":                 strProp().req(),
+			"description":          strProp(),
+			"schema":               strProp().req(),
+			"version":              strProp().req(),
 			"extension_types":      {kind: kEnumList, required: true, vocab: enumExtensionType, vocabName: "extension-type-enum"},
-			"extension_properties": strList(),
+			"extension_properties": strListProp(),
 		}), check: checkExtensionDefinition},
 	}
 	finishSpecs()
@@ -789,42 +789,42 @@ func finishSpecs() {
 }
 
 // seenOrder checks first_seen <= last_seen.
-func seenOrder(c *checker, m map[string]any, p *path) {
+func seenOrder(c *checker, m map[string]any, p *jsonPath) {
 	c.ordered(m, p, "first_seen", "last_seen", false)
 }
 
 // checkLocation applies section 4.10: one of region, country or latitude
 // with longitude; latitude and longitude together; precision only with
 // them.
-func checkLocation(c *checker, m map[string]any, p *path) {
-	lat, lon := has(m, "latitude"), has(m, "longitude")
+func checkLocation(c *checker, m map[string]any, p *jsonPath) {
+	lat, lon := hasAll(m, "latitude"), hasAll(m, "longitude")
 	if lat != lon {
 		c.errf(p, "latitude and longitude must be present together")
 	}
-	if has(m, "precision") && !(lat && lon) {
-		c.errf(&path{parent: p, name: "precision"}, "precision must not be present without latitude and longitude")
+	if hasAll(m, "precision") && !(lat && lon) {
+		c.errf(&jsonPath{parent: p, name: "precision"}, "precision must not be present without latitude and longitude")
 	}
 	if !hasAny(m, "region", "country") && !(lat && lon) {
 		c.errf(p, "one of region, country, or latitude and longitude must be present")
 	}
 	if s, ok := m["country"].(string); ok && !(len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z') {
-		c.warnf(&path{parent: p, name: "country"}, "country should be an ISO 3166-1 alpha-2 code, not %q", s)
+		c.warnf(&jsonPath{parent: p, name: "country"}, "country should be an ISO 3166-1 alpha-2 code, not %q", s)
 	}
 }
 
 // checkObservedData applies section 4.14: exactly one of objects and
 // object_refs, observation times in order, and the deprecated container's
 // shape.
-func checkObservedData(c *checker, m map[string]any, p *path) {
+func checkObservedData(c *checker, m map[string]any, p *jsonPath) {
 	c.ordered(m, p, "first_observed", "last_observed", false)
 	objs, hasObjs := m["objects"]
 	_, hasRefs := m["object_refs"]
 	switch {
 	case hasObjs && hasRefs:
-		c.errf(&path{parent: p, name: "objects"}, "objects must not be present when object_refs is")
+		c.errf(&jsonPath{parent: p, name: "objects"}, "objects must not be present when object_refs is")
 		return
 	case !hasObjs && !hasRefs:
-		c.errf(&path{parent: p, name: "object_refs"}, "one of object_refs and objects must be present")
+		c.errf(&jsonPath{parent: p, name: "object_refs"}, "one of object_refs and objects must be present")
 		return
 	case !hasObjs:
 		if l, ok := m["object_refs"].([]any); ok && len(l) > 0 {
@@ -837,7 +837,7 @@ func checkObservedData(c *checker, m map[string]any, p *path) {
 					}
 				}
 			}
-			c.errf(&path{parent: p, name: "object_refs"}, "object_refs must contain at least one SCO reference")
+			c.errf(&jsonPath{parent: p, name: "object_refs"}, "object_refs must contain at least one SCO reference")
 		}
 		return
 	}
@@ -861,9 +861,9 @@ func checkObservedData(c *checker, m map[string]any, p *path) {
 			continue
 		}
 		if t, ok := e["type"].(string); !ok {
-			c.errf(&path{parent: kp, name: "type"}, "required property is missing or not a string")
+			c.errf(&jsonPath{parent: kp, name: "type"}, "required property is missing or not a string")
 		} else if msg := typeNameProblem(t); msg != "" {
-			c.errf(&path{parent: kp, name: "type"}, "%s", msg)
+			c.errf(&jsonPath{parent: kp, name: "type"}, "%s", msg)
 		}
 		// References inside the container are local: they name other
 		// keys of the same container (section 2.13).
@@ -871,13 +871,13 @@ func checkObservedData(c *checker, m map[string]any, p *path) {
 			switch {
 			case strings.HasSuffix(name, "_ref"):
 				if r, ok := rv.(string); ok && om[r] == nil {
-					c.errf(&path{parent: kp, name: name}, "%q is not a key of this observable container", r)
+					c.errf(&jsonPath{parent: kp, name: name}, "%q is not a key of this observable container", r)
 				}
 			case strings.HasSuffix(name, "_refs"):
 				if l, ok := rv.([]any); ok {
 					for i, item := range l {
 						if r, ok := item.(string); ok && om[r] == nil {
-							c.errf(&path{parent: &path{parent: kp, name: name}, index: i}, "%q is not a key of this observable container", r)
+							c.errf(&jsonPath{parent: &jsonPath{parent: kp, name: name}, index: i}, "%q is not a key of this observable container", r)
 						}
 					}
 				}
@@ -887,19 +887,19 @@ func checkObservedData(c *checker, m map[string]any, p *path) {
 }
 
 // checkNetworkTraffic applies section 6.12.
-func checkNetworkTraffic(c *checker, m map[string]any, p *path) {
+func checkNetworkTraffic(c *checker, m map[string]any, p *jsonPath) {
 	if !hasAny(m, "src_ref", "dst_ref") {
 		c.errf(p, "at least one of src_ref and dst_ref must be present")
 	}
-	if m["is_active"] == true && has(m, "end") {
-		c.errf(&path{parent: p, name: "end"}, "end must not be present when is_active is true")
+	if m["is_active"] == true && hasAll(m, "end") {
+		c.errf(&jsonPath{parent: p, name: "end"}, "end must not be present when is_active is true")
 	}
 	c.ordered(m, p, "start", "end", false)
 	if ipfix, ok := m["ipfix"].(map[string]any); ok {
 		for k, v := range ipfix {
 			if _, isStr := v.(string); !isStr {
 				if _, isInt := intValue(v); !isInt {
-					c.errf(&path{parent: &path{parent: p, name: "ipfix"}, name: k}, "IPFIX values must be integers or strings, not %s", jsonKind(v))
+					c.errf(&jsonPath{parent: &jsonPath{parent: p, name: "ipfix"}, name: k}, "IPFIX values must be integers or strings, not %s", jsonKind(v))
 				}
 			}
 		}
@@ -919,7 +919,7 @@ func checkNetworkTraffic(c *checker, m map[string]any, p *path) {
 
 // checkIPValue warns when an address object's value is not an address or
 // CIDR block of its family.
-func checkIPValue(c *checker, m map[string]any, p *path, v4 bool) {
+func checkIPValue(c *checker, m map[string]any, p *jsonPath, v4 bool) {
 	s, ok := m["value"].(string)
 	if !ok {
 		return
@@ -938,14 +938,14 @@ func checkIPValue(c *checker, m map[string]any, p *path, v4 bool) {
 		if v4 {
 			family = "IPv4"
 		}
-		c.warnf(&path{parent: p, name: "value"}, "%q is not an %s address or CIDR block", s, family)
+		c.warnf(&jsonPath{parent: p, name: "value"}, "%q is not an %s address or CIDR block", s, family)
 	}
 }
 
 // atLeastOneProperty applies the rule of process, user-account,
 // windows-registry-key and x509-certificate that an object has a property
 // beyond the common ones.
-func atLeastOneProperty(c *checker, m map[string]any, p *path) {
+func atLeastOneProperty(c *checker, m map[string]any, p *jsonPath) {
 	for k := range m {
 		if _, common := commonSCO[k]; !common {
 			return
@@ -957,13 +957,13 @@ func atLeastOneProperty(c *checker, m map[string]any, p *path) {
 // checkMarking applies section 7.2: definition_type and definition
 // together (one of them or extensions), the statement and TLP definitions,
 // and the fixed content of the published TLP marking definitions.
-func checkMarking(c *checker, m map[string]any, p *path) {
+func checkMarking(c *checker, m map[string]any, p *jsonPath) {
 	dt, hasDT := m["definition_type"]
 	def, hasDef := m["definition"]
 	if hasDT != hasDef {
 		c.errf(p, "definition_type and definition must be present together")
 	}
-	if !hasDT && !hasDef && !has(m, "extensions") {
+	if !hasDT && !hasDef && !hasAll(m, "extensions") {
 		c.errf(p, "a marking definition must have definition_type and definition, or extensions")
 	}
 	dp := c.node(p, "definition", 0)
@@ -991,30 +991,30 @@ func checkMarking(c *checker, m map[string]any, p *path) {
 		}
 	}
 	id, _ := m["id"].(string)
-	if refs, ok := m["object_marking_refs"].([]any); ok {
-		for i, r := range refs {
+	if refListProp, ok := m["object_marking_refs"].([]any); ok {
+		for i, r := range refListProp {
 			if r == id {
-				c.errf(&path{parent: &path{parent: p, name: "object_marking_refs"}, index: i}, "a marking definition must not mark itself")
+				c.errf(&jsonPath{parent: &jsonPath{parent: p, name: "object_marking_refs"}, index: i}, "a marking definition must not mark itself")
 			}
 		}
 	}
 	if gms, ok := m["granular_markings"].([]any); ok {
 		for i, g := range gms {
 			if gm, ok := g.(map[string]any); ok && gm["marking_ref"] == id {
-				c.errf(&path{parent: &path{parent: &path{parent: p, name: "granular_markings"}, index: i}, name: "marking_ref"}, "a marking definition must not mark itself")
+				c.errf(&jsonPath{parent: &jsonPath{parent: &jsonPath{parent: p, name: "granular_markings"}, index: i}, name: "marking_ref"}, "a marking definition must not mark itself")
 			}
 		}
 	}
 	if want, ok := tlpDefinitions[id]; ok {
 		for _, diff := range diffJSON(want, m, "") {
-			c.errf(&path{parent: p, name: diff.path}, "the published TLP marking definition %s %s", id, diff.msg)
+			c.errf(&jsonPath{parent: p, name: diff.jsonPath}, "the published TLP marking definition %s %s", id, diff.msg)
 		}
 	} else if dt == "tlp" {
-		c.errf(&path{parent: p, name: "id"}, "TLP marking definitions must be the published ones; %s is not one of their ids", id)
+		c.errf(&jsonPath{parent: p, name: "id"}, "TLP marking definitions must be the published ones; %s is not one of their ids", id)
 	}
 }
 
-type jsonDiff struct{ path, msg string }
+type jsonDiff struct{ jsonPath, msg string }
 
 // diffJSON compares a published object with a received one, both decoded.
 func diffJSON(want, got any, at string) []jsonDiff {
@@ -1028,14 +1028,14 @@ func diffJSON(want, got any, at string) []jsonDiff {
 		for k, wv := range w {
 			gv, ok := g[k]
 			if !ok {
-				out = append(out, jsonDiff{join(at, k), "has this property"})
+				out = append(out, jsonDiff{joinPath(at, k), "has this property"})
 				continue
 			}
-			out = append(out, diffJSON(wv, gv, join(at, k))...)
+			out = append(out, diffJSON(wv, gv, joinPath(at, k))...)
 		}
 		for k := range g {
 			if _, ok := w[k]; !ok {
-				out = append(out, jsonDiff{join(at, k), "has no such property"})
+				out = append(out, jsonDiff{joinPath(at, k), "has no such property"})
 			}
 		}
 		return out
@@ -1047,7 +1047,7 @@ func diffJSON(want, got any, at string) []jsonDiff {
 	return nil
 }
 
-func join(a, b string) string {
+func joinPath(a, b string) string {
 	if a == "" {
 		return b
 	}
@@ -1056,7 +1056,7 @@ func join(a, b string) string {
 
 // checkLanguageContent applies section 7.1: contents maps language tags to
 // dictionaries of translated properties.
-func checkLanguageContent(c *checker, m map[string]any, p *path) {
+func checkLanguageContent(c *checker, m map[string]any, p *jsonPath) {
 	v, ok := m["contents"]
 	if !ok {
 		return
@@ -1084,7 +1084,7 @@ func checkLanguageContent(c *checker, m map[string]any, p *path) {
 }
 
 // checkExtensionDefinition applies section 7.3.
-func checkExtensionDefinition(c *checker, m map[string]any, p *path) {
+func checkExtensionDefinition(c *checker, m map[string]any, p *jsonPath) {
 	types, _ := m["extension_types"].([]any)
 	top := false
 	for _, t := range types {
@@ -1092,11 +1092,11 @@ func checkExtensionDefinition(c *checker, m map[string]any, p *path) {
 			top = true
 		}
 	}
-	if has(m, "extension_properties") && !top {
-		c.errf(&path{parent: p, name: "extension_properties"}, "extension_properties must only be used with a toplevel-property-extension")
+	if hasAll(m, "extension_properties") && !top {
+		c.errf(&jsonPath{parent: p, name: "extension_properties"}, "extension_properties must only be used with a toplevel-property-extension")
 	}
 	if v, ok := m["version"].(string); ok && !isSemver(v) {
-		c.warnf(&path{parent: p, name: "version"}, "version should follow semantic versioning, not %q", v)
+		c.warnf(&jsonPath{parent: p, name: "version"}, "version should follow semantic versioning, not %q", v)
 	}
 }
 

@@ -250,21 +250,21 @@ func TLPDefinition(id string) (map[string]any, bool) {
 	if !ok {
 		return nil, false
 	}
-	return deepCopy(d).(map[string]any), true
+	return deepCopyJSON(d).(map[string]any), true
 }
 
-func deepCopy(v any) any {
+func deepCopyJSON(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		m := make(map[string]any, len(v))
 		for k, x := range v {
-			m[k] = deepCopy(x)
+			m[k] = deepCopyJSON(x)
 		}
 		return m
 	case []any:
 		l := make([]any, len(v))
 		for i, x := range v {
-			l[i] = deepCopy(x)
+			l[i] = deepCopyJSON(x)
 		}
 		return l
 	}
