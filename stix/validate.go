@@ -115,45 +115,45 @@ func (c *checker) warnf(p *jsonPath, format string, args ...any) {
 	c.ps = append(c.ps, Problem{ObjectID: c.id, Path: p.String(), Message: fmt.Sprintf(format, args...), Warning: true})
 }
 
-// kind is the type of a property's value.
-type kind uint8
+// valueKind is the type of a property's value.
+type valueKind uint8
 
 const (
-	kAny           kind = iota // anything: only the name is checked
-	kString                    // a string
-	kBool                      // a boolean
-	kInt                       // an integer, within [min, max]
-	kNumber                    // a number, within [fmin, fmax]
-	kTimestamp                 // a timestamp
-	kTimestampMS               // a timestamp at least millisecond precise (created, modified)
-	kRef                       // an identifier of one of the allowed types
-	kRefList                   // a non-empty list of identifiers of the allowed types
-	kStringList                // a non-empty list of strings
-	kVocab                     // a string, SHOULD come from vocab
-	kVocabList                 // a non-empty list of strings, each SHOULD come from vocab
-	kEnum                      // a string that MUST come from vocab
-	kEnumList                  // a non-empty list of strings that MUST come from vocab
-	kHashes                    // a hashes dictionary
-	kHashesStrict              // a hashes dictionary whose keys must come from hash-algorithm-ov
-	kDict                      // a dictionary (JSON object) with valid keys
-	kKillChain                 // a non-empty list of kill-chain-phase
-	kExtRefs                   // a non-empty list of external-reference
-	kGranular                  // a non-empty list of granular-marking
-	kExtensions                // the extensions dictionary
-	kBinary                    // a base64 string
-	kHex                       // a string of hexadecimal octets
-	kObject                    // a JSON object checked against sub
-	kObjectList                // a non-empty list of JSON objects checked against sub
-	kSpecVersion               // spec_version: "2.1"
-	kID                        // the object's own id
-	kType                      // the object's type
-	kLang                      // an RFC 5646 language tag
-	kNotApplicable             // a common property this category must not use
+	kAny           valueKind = iota // anything: only the name is checked
+	kString                         // a string
+	kBool                           // a boolean
+	kInt                            // an integer, within [min, max]
+	kNumber                         // a number, within [fmin, fmax]
+	kTimestamp                      // a timestamp
+	kTimestampMS                    // a timestamp at least millisecond precise (created, modified)
+	kRef                            // an identifier of one of the allowed types
+	kRefList                        // a non-empty list of identifiers of the allowed types
+	kStringList                     // a non-empty list of strings
+	kVocab                          // a string, SHOULD come from vocab
+	kVocabList                      // a non-empty list of strings, each SHOULD come from vocab
+	kEnum                           // a string that MUST come from vocab
+	kEnumList                       // a non-empty list of strings that MUST come from vocab
+	kHashes                         // a hashes dictionary
+	kHashesStrict                   // a hashes dictionary whose keys must come from hash-algorithm-ov
+	kDict                           // a dictionary (JSON object) with valid keys
+	kKillChain                      // a non-empty list of kill-chain-phase
+	kExtRefs                        // a non-empty list of external-reference
+	kGranular                       // a non-empty list of granular-marking
+	kExtensions                     // the extensions dictionary
+	kBinary                         // a base64 string
+	kHex                            // a string of hexadecimal octets
+	kObject                         // a JSON object checked against sub
+	kObjectList                     // a non-empty list of JSON objects checked against sub
+	kSpecVersion                    // spec_version: "2.1"
+	kID                             // the object's own id
+	kType                           // the object's type
+	kLang                           // an RFC 5646 language tag
+	kNotApplicable                  // a common property this category must not use
 )
 
-// prop describes one property the specification defines.
-type prop struct {
-	kind        kind
+// propSpec describes one property the specification defines.
+type propSpec struct {
+	kind        valueKind
 	required    bool
 	vocab       vocab
 	vocabName   string
@@ -167,7 +167,7 @@ type prop struct {
 // structured value such as a MIME part.
 type objSpec struct {
 	name  string
-	props map[string]*prop
+	props map[string]*propSpec
 	// check applies the rules that involve more than one property.
 	check func(c *checker, m map[string]any, p *jsonPath)
 	// required lists the required properties, computed from props at
@@ -211,32 +211,32 @@ func (r *refRule) allows(t string) bool {
 
 // Builders for the property tables.
 
-func strProp() *prop                { return &prop{kind: kString} }
-func boolProp() *prop               { return &prop{kind: kBool} }
-func tsProp() *prop                 { return &prop{kind: kTimestamp} }
-func strListProp() *prop            { return &prop{kind: kStringList} }
-func hashesProp() *prop             { return &prop{kind: kHashes} }
-func dictProp() *prop               { return &prop{kind: kDict} }
-func binaryProp() *prop             { return &prop{kind: kBinary} }
-func hexProp() *prop                { return &prop{kind: kHex} }
-func intProp() *prop                { return &prop{kind: kInt, min: -maxInt, max: maxInt} }
-func intRangeProp(a, b int64) *prop { return &prop{kind: kInt, min: a, max: b} }
-func numberProp(a, b float64) *prop { return &prop{kind: kNumber, fmin: a, fmax: b} }
-func ovProp(name string, v vocab) *prop {
-	return &prop{kind: kVocab, vocab: v, vocabName: name}
+func strProp() *propSpec                { return &propSpec{kind: kString} }
+func boolProp() *propSpec               { return &propSpec{kind: kBool} }
+func tsProp() *propSpec                 { return &propSpec{kind: kTimestamp} }
+func strListProp() *propSpec            { return &propSpec{kind: kStringList} }
+func hashesProp() *propSpec             { return &propSpec{kind: kHashes} }
+func dictProp() *propSpec               { return &propSpec{kind: kDict} }
+func binaryProp() *propSpec             { return &propSpec{kind: kBinary} }
+func hexProp() *propSpec                { return &propSpec{kind: kHex} }
+func intProp() *propSpec                { return &propSpec{kind: kInt, min: -maxSTIXInt, max: maxSTIXInt} }
+func intRangeProp(a, b int64) *propSpec { return &propSpec{kind: kInt, min: a, max: b} }
+func numberProp(a, b float64) *propSpec { return &propSpec{kind: kNumber, fmin: a, fmax: b} }
+func ovProp(name string, v vocab) *propSpec {
+	return &propSpec{kind: kVocab, vocab: v, vocabName: name}
 }
-func ovListProp(name string, v vocab) *prop {
-	return &prop{kind: kVocabList, vocab: v, vocabName: name}
+func ovListProp(name string, v vocab) *propSpec {
+	return &propSpec{kind: kVocabList, vocab: v, vocabName: name}
 }
-func enumProp(name string, v vocab) *prop {
-	return &prop{kind: kEnum, vocab: v, vocabName: name}
+func enumProp(name string, v vocab) *propSpec {
+	return &propSpec{kind: kEnum, vocab: v, vocabName: name}
 }
-func refProp(r *refRule) *prop        { return &prop{kind: kRef, refListProp: r} }
-func refListProp(r *refRule) *prop    { return &prop{kind: kRefList, refListProp: r} }
-func objectProp(s *objSpec) *prop     { return &prop{kind: kObject, sub: s} }
-func objectListProp(s *objSpec) *prop { return &prop{kind: kObjectList, sub: s} }
+func refProp(r *refRule) *propSpec        { return &propSpec{kind: kRef, refListProp: r} }
+func refListProp(r *refRule) *propSpec    { return &propSpec{kind: kRefList, refListProp: r} }
+func objectProp(s *objSpec) *propSpec     { return &propSpec{kind: kObject, sub: s} }
+func objectListProp(s *objSpec) *propSpec { return &propSpec{kind: kObjectList, sub: s} }
 
-func (p *prop) req() *prop {
+func (p *propSpec) req() *propSpec {
 	q := *p
 	q.required = true
 	return &q
@@ -258,8 +258,8 @@ var (
 	refEmailAddr = refTo("email-addr")
 )
 
-// maxInt is the largest magnitude of a STIX integer (section 2.10).
-const maxInt = 1<<53 - 1
+// maxSTIXInt is the largest magnitude of a STIX integer (section 2.10).
+const maxSTIXInt = 1<<53 - 1
 
 // object validates a whole top-level object.
 func (c *checker) object(m map[string]any) {
@@ -419,7 +419,7 @@ func (c *checker) custom(spec *objSpec, name string, v any, parent *jsonPath) {
 }
 
 // value checks one property value against its description.
-func (c *checker) value(pr *prop, v any, p *jsonPath, t string) {
+func (c *checker) value(pr *propSpec, v any, p *jsonPath, t string) {
 	switch pr.kind {
 	case kAny:
 	case kString:
@@ -580,7 +580,7 @@ func (c *checker) list(v any, p *jsonPath) ([]any, bool) {
 	return l, true
 }
 
-func (c *checker) vocabTerm(pr *prop, s string, p *jsonPath) {
+func (c *checker) vocabTerm(pr *propSpec, s string, p *jsonPath) {
 	if pr.vocab.has(s) {
 		return
 	}
@@ -600,11 +600,11 @@ func intValue(v any) (int64, bool) {
 			return i, true
 		}
 		f, err := n.Float64()
-		if err == nil && f == math.Trunc(f) && math.Abs(f) <= maxInt {
+		if err == nil && f == math.Trunc(f) && math.Abs(f) <= maxSTIXInt {
 			return int64(f), true
 		}
 	case float64:
-		if n == math.Trunc(n) && math.Abs(n) <= maxInt {
+		if n == math.Trunc(n) && math.Abs(n) <= maxSTIXInt {
 			return int64(n), true
 		}
 	case int:

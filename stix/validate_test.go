@@ -440,11 +440,11 @@ func TestValidateRules(t *testing.T) {
 					return
 				}
 			}
-			kind := "an error"
+			valueKind := "an error"
 			if tc.warning {
-				kind = "a warning"
+				valueKind = "a warning"
 			}
-			t.Errorf("want %s at %q in %s, got %v", kind, tc.path, b, ps)
+			t.Errorf("want %s at %q in %s, got %v", valueKind, tc.path, b, ps)
 			if !tc.warning && len(Errors(ps)) == 0 {
 				t.Errorf("the object is not rejected")
 			}

@@ -11,7 +11,7 @@ import (
 // the common properties of its category merged in) and the rules that
 // involve more than one property.
 
-type propSet map[string]*prop
+type propSet map[string]*propSpec
 
 // Common properties of each category (section 3.2).
 var (
@@ -109,7 +109,7 @@ func scoSpec(name string, own propSet, check func(*checker, map[string]any, *jso
 }
 
 var (
-	killChainProp = &prop{kind: kKillChain}
+	killChainProp = &propSpec{kind: kKillChain}
 	aliasesProp   = strListProp()
 )
 
@@ -147,21 +147,21 @@ var (
 	alternateDataStreamSpec = &objSpec{name: "alternate-data-stream-type", props: propSet{
 		"name":   strProp().req(),
 		"hashes": hashesProp(),
-		"size":   intRangeProp(0, maxInt),
+		"size":   intRangeProp(0, maxSTIXInt),
 	}}
 	peSectionSpec = &objSpec{name: "windows-pe-section-type", props: propSet{
 		"name":    strProp().req(),
-		"size":    intRangeProp(0, maxInt),
-		"entropy": numberProp(-math64, math64),
+		"size":    intRangeProp(0, maxSTIXInt),
+		"entropy": numberProp(-maxFloat, maxFloat),
 		"hashes":  hashesProp(),
 	}}
 	peOptionalHeaderSpec = &objSpec{name: "windows-pe-optional-header-type", props: propSet{
 		"magic_hex":                  hexProp(),
 		"major_linker_version":       intProp(),
 		"minor_linker_version":       intProp(),
-		"size_of_code":               intRangeProp(0, maxInt),
-		"size_of_initialized_data":   intRangeProp(0, maxInt),
-		"size_of_uninitialized_data": intRangeProp(0, maxInt),
+		"size_of_code":               intRangeProp(0, maxSTIXInt),
+		"size_of_initialized_data":   intRangeProp(0, maxSTIXInt),
+		"size_of_uninitialized_data": intRangeProp(0, maxSTIXInt),
 		"address_of_entry_point":     intProp(),
 		"base_of_code":               intProp(),
 		"base_of_data":               intProp(),
@@ -175,15 +175,15 @@ var (
 		"major_subsystem_version":    intProp(),
 		"minor_subsystem_version":    intProp(),
 		"win32_version_value_hex":    hexProp(),
-		"size_of_image":              intRangeProp(0, maxInt),
-		"size_of_headers":            intRangeProp(0, maxInt),
+		"size_of_image":              intRangeProp(0, maxSTIXInt),
+		"size_of_headers":            intRangeProp(0, maxSTIXInt),
 		"checksum_hex":               hexProp(),
 		"subsystem_hex":              hexProp(),
 		"dll_characteristics_hex":    hexProp(),
-		"size_of_stack_reserve":      intRangeProp(0, maxInt),
-		"size_of_stack_commit":       intRangeProp(0, maxInt),
-		"size_of_heap_reserve":       intRangeProp(0, maxInt),
-		"size_of_heap_commit":        intRangeProp(0, maxInt),
+		"size_of_stack_reserve":      intRangeProp(0, maxSTIXInt),
+		"size_of_stack_commit":       intRangeProp(0, maxSTIXInt),
+		"size_of_heap_reserve":       intRangeProp(0, maxSTIXInt),
+		"size_of_heap_commit":        intRangeProp(0, maxSTIXInt),
 		"loader_flags_hex":           hexProp(),
 		"number_of_rva_and_sizes":    intProp(),
 		"hashes":                     hashesProp(),
@@ -208,7 +208,7 @@ var (
 	}}
 )
 
-const math64 = 1.7976931348623157e308
+const maxFloat = 1.7976931348623157e308
 
 // extensionSpecs describes the predefined SCO extensions (section 6).
 var extensionSpecs = map[string]*objSpec{
@@ -237,11 +237,11 @@ var extensionSpecs = map[string]*objSpec{
 		"pe_type":                     ovProp("windows-pebinary-type-ov", vocabPEBinaryType).req(),
 		"imphash":                     strProp(),
 		"machine_hex":                 hexProp(),
-		"number_of_sections":          intRangeProp(0, maxInt),
+		"number_of_sections":          intRangeProp(0, maxSTIXInt),
 		"time_date_stamp":             tsProp(),
 		"pointer_to_symbol_table_hex": hexProp(),
-		"number_of_symbols":           intRangeProp(0, maxInt),
-		"size_of_optional_header":     intRangeProp(0, maxInt),
+		"number_of_symbols":           intRangeProp(0, maxSTIXInt),
+		"size_of_optional_header":     intRangeProp(0, maxSTIXInt),
 		"characteristics_hex":         hexProp(),
 		"file_header_hashes":          hashesProp(),
 		"optional_header":             objectProp(peOptionalHeaderSpec),
@@ -252,7 +252,7 @@ var extensionSpecs = map[string]*objSpec{
 		"request_value":         strProp().req(),
 		"request_version":       strProp(),
 		"request_header":        dictProp(),
-		"message_body_length":   intRangeProp(0, maxInt),
+		"message_body_length":   intRangeProp(0, maxSTIXInt),
 		"message_body_data_ref": refProp(refTo("artifact")),
 	}},
 	"icmp-ext": {name: "icmp-ext", props: propSet{
@@ -265,7 +265,7 @@ var extensionSpecs = map[string]*objSpec{
 		"is_listening":      boolProp(),
 		"options":           dictProp(),
 		"socket_type":       enumProp("network-socket-type-enum", enumSocketType),
-		"socket_descriptor": intRangeProp(0, maxInt),
+		"socket_descriptor": intRangeProp(0, maxSTIXInt),
 		"socket_handle":     intProp(),
 	}, check: func(c *checker, m map[string]any, p *jsonPath) {
 		if opts, ok := m["options"].(map[string]any); ok {
@@ -402,7 +402,7 @@ func init() {
 			"description":         strProp(),
 			"latitude":            numberProp(-90, 90),
 			"longitude":           numberProp(-180, 180),
-			"precision":           numberProp(0, math64),
+			"precision":           numberProp(0, maxFloat),
 			"region":              ovProp("region-ov", vocabRegion),
 			"country":             strProp(),
 			"administrative_area": strProp(),
@@ -610,7 +610,7 @@ func init() {
 		}),
 		"file": scoSpec("file", propSet{
 			"hashes":               hashesProp(),
-			"size":                 intRangeProp(0, maxInt),
+			"size":                 intRangeProp(0, maxSTIXInt),
 			"name":                 strProp(),
 			"name_enc":             strProp(),
 			"magic_number_hex":     hexProp(),
@@ -655,10 +655,10 @@ func init() {
 			"src_port":            intRangeProp(0, 65535),
 			"dst_port":            intRangeProp(0, 65535),
 			"protocols":           strListProp().req(),
-			"src_byte_count":      intRangeProp(0, maxInt),
-			"dst_byte_count":      intRangeProp(0, maxInt),
-			"src_packets":         intRangeProp(0, maxInt),
-			"dst_packets":         intRangeProp(0, maxInt),
+			"src_byte_count":      intRangeProp(0, maxSTIXInt),
+			"dst_byte_count":      intRangeProp(0, maxSTIXInt),
+			"src_packets":         intRangeProp(0, maxSTIXInt),
+			"dst_packets":         intRangeProp(0, maxSTIXInt),
 			"ipfix":               dictProp(),
 			"src_payload_ref":     refProp(refTo("artifact")),
 			"dst_payload_ref":     refProp(refTo("artifact")),
@@ -714,7 +714,7 @@ func init() {
 			"values":            objectListProp(registryValueSpec),
 			"modified_time":     tsProp(),
 			"creator_user_ref":  refProp(refTo("user-account")),
-			"number_of_subkeys": intRangeProp(0, maxInt),
+			"number_of_subkeys": intRangeProp(0, maxSTIXInt),
 		}, atLeastOneProperty),
 		"x509-certificate": scoSpec("x509-certificate", propSet{
 			"is_self_signed":               boolProp(),
