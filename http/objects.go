@@ -109,7 +109,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
-	o, err := s.Store.Object(r.Context(), r.PathValue("id"))
+	o, err := s.Store.Object(r.Context(), r.PathValue("id"), nil)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) objectVersions(w http.ResponseWriter, r *http.Request) error {
-	objs, err := s.Store.ObjectVersions(r.Context(), r.PathValue("id"))
+	objs, err := s.Store.ObjectVersions(r.Context(), r.PathValue("id"), nil)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (s *Server) objectRelationships(w http.ResponseWriter, r *http.Request) err
 		return cyberpact.Errorf(cyberpact.EINVALID, "query parameter direction=%q is not one of in, out, both", v)
 	}
 	// The object itself must exist for its relationships to be asked for.
-	if _, err := s.Store.Object(r.Context(), id); err != nil {
+	if _, err := s.Store.Object(r.Context(), id, nil); err != nil {
 		return err
 	}
 	page, err := s.Store.Relationships(r.Context(), id, dir, f)
@@ -190,7 +190,7 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
-	stats, err := s.Store.Stats(r.Context())
+	stats, err := s.Store.Stats(r.Context(), nil)
 	if err != nil {
 		return err
 	}

@@ -109,7 +109,7 @@ func (s *Server) Serve(ctx context.Context) error {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.Store.Stats(r.Context()); err != nil {
+	if _, err := s.Store.Stats(r.Context(), nil); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

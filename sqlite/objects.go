@@ -24,10 +24,7 @@ const (
 	maxLimit     = 10000
 )
 
-const objectCols = `o.seq, o.id, o.version, o.type, o.added, o.revoked, o.body`
-
-// latestSQL holds for a row that is its id's newest version.
-const latestSQL = `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version > o.version)`
+const objectCols = `o.seq, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
 
 // Import adds the objects from next in one transaction; see
 // cyberpact.ObjectStore.
@@ -81,6 +78,11 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			}
 			return nil, &cyberpact.Error{Code: cyberpact.EINVALID, Message: err.Error(), Err: err}
 		}
+		obj.Release = release(obj, opts)
+		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
+			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
+			continue
+		}
 		batch = append(batch, obj)
 		if len(batch) == importBatch {
 			if err := im.flush(batch); err != nil {
@@ -115,6 +117,22 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		return res, err
 	}
 	return res, nil
+}
+
+// release is how an imported version is shared: the import's producer and
+// audience, and the object's own TLP level or else the default.
+func release(o *cyberpact.Object, opts cyberpact.ImportOptions) cyberpact.Release {
+	r := cyberpact.Release{Producer: opts.Producer, Audience: opts.Audience, TLP: o.TLP}
+	if r.Audience.Kind == 0 {
+		r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceAll}
+	}
+	if r.TLP == cyberpact.TLPUnknown {
+		r.TLP = opts.DefaultTLP
+		if r.TLP == cyberpact.TLPUnknown {
+			r.TLP = cyberpact.TLPAmber
+		}
+	}
+	return r
 }
 
 type importer struct {
@@ -166,13 +184,14 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 7*len(batch))
+	args := make([]any, 0, 11*len(batch))
 	first := im.seq + 1
 	for _, o := range batch {
 		im.seq++
-		args = append(args, im.seq, o.ID, o.Modified, o.Type, im.added, o.Revoked, []byte(o.Raw))
+		r := o.Release
+		args = append(args, im.seq, o.ID, o.Modified, o.Type, im.added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw))
 	}
-	st, err := im.stmt(`INSERT INTO objects (seq, id, version, type, added, revoked, body) VALUES ` + rowsOf(len(batch), 7) + ` ON CONFLICT (id, version) DO NOTHING RETURNING seq`)
+	st, err := im.stmt(`INSERT INTO objects (seq, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body) VALUES ` + rowsOf(len(batch), 11) + ` ON CONFLICT (id, version) DO NOTHING RETURNING seq`)
 	if err != nil {
 		return internal("storing objects", err)
 	}
@@ -284,9 +303,10 @@ func rowsOf(n, k int) string {
 	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
 }
 
-// Object returns the latest version of id.
-func (db *DB) Object(ctx context.Context, id string) (*cyberpact.Object, error) {
-	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? ORDER BY o.version DESC LIMIT 1`, id)
+// Object returns the latest version of id the viewer may see.
+func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (*cyberpact.Object, error) {
+	where, args := scopeSQL("o", cyberpact.ObjectFilter{Viewer: viewer})
+	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? AND `+where+` ORDER BY o.version DESC LIMIT 1`, append([]any{id}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -296,9 +316,11 @@ func (db *DB) Object(ctx context.Context, id string) (*cyberpact.Object, error) 
 	return objs[0], nil
 }
 
-// ObjectVersions returns every version of id, oldest first.
-func (db *DB) ObjectVersions(ctx context.Context, id string) ([]*cyberpact.Object, error) {
-	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? ORDER BY o.version`, id)
+// ObjectVersions returns every version of id the viewer may see, oldest
+// first.
+func (db *DB) ObjectVersions(ctx context.Context, id string, viewer *cyberpact.Viewer) ([]*cyberpact.Object, error) {
+	where, args := scopeSQL("o", cyberpact.ObjectFilter{Viewer: viewer})
+	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? AND `+where+` ORDER BY o.version`, append([]any{id}, args...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +392,7 @@ func (db *DB) Relationships(ctx context.Context, id string, dir cyberpact.Direct
 	case cyberpact.Incoming:
 		cond = ` AND prop <> 'source_ref'`
 	}
-	f.AllVersions = false
+	f.AllVersions, f.Versions = false, nil
 	where, args, err := filterSQL(f)
 	if err != nil {
 		return nil, err
@@ -379,9 +401,13 @@ func (db *DB) Relationships(ctx context.Context, id string, dir cyberpact.Direct
 	return db.page(ctx, q, append([]any{id}, args...), f.Limit)
 }
 
-// Stats counts stored objects per type.
-func (db *DB) Stats(ctx context.Context) ([]cyberpact.TypeStats, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT type, COUNT(DISTINCT id), COUNT(*), SUM(CASE WHEN revoked THEN `+latestSQL+` ELSE 0 END) FROM objects o GROUP BY type ORDER BY type`)
+// Stats counts stored objects per type, of those the viewer may see.
+func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
+	f := cyberpact.ObjectFilter{Viewer: viewer}
+	where, args := scopeSQL("o", f)
+	latest, largs := latestSQL(f)
+	rows, err := db.read.QueryContext(ctx, `SELECT type, COUNT(DISTINCT id), COUNT(*), SUM(CASE WHEN revoked THEN `+latest+` ELSE 0 END)
+		FROM objects o WHERE `+where+` GROUP BY type ORDER BY type`, append(largs, args...)...)
 	if err != nil {
 		return nil, internal("counting objects", err)
 	}
@@ -397,13 +423,156 @@ func (db *DB) Stats(ctx context.Context) ([]cyberpact.TypeStats, error) {
 	return out, rows.Err()
 }
 
+// scopeSQL is the sharing rule (cyberpact.MaySee) and the collection
+// (f.Audience) as a condition on the objects row alias a. storetest checks
+// that it agrees with MaySee.
+func scopeSQL(a string, f cyberpact.ObjectFilter) (string, []any) {
+	var conds []string
+	var args []any
+	if v := f.Viewer; v != nil {
+		switch {
+		case v.Public:
+			conds = append(conds, a+".tlp = ?")
+			args = append(args, int(cyberpact.TLPClear))
+		case v.Org == 0:
+			conds = append(conds, "0")
+		default:
+			c := "(" + a + ".producer = ? OR (" + a + ".aud_kind = ? AND " + a + ".tlp <> ?)"
+			args = append(args, v.Org, int(cyberpact.AudienceAll), int(cyberpact.TLPRed))
+			if len(v.Groups) > 0 {
+				c += " OR (" + a + ".aud_kind = ? AND " + a + ".aud_group IN (" + placeholders(len(v.Groups)) + "))"
+				args = append(args, int(cyberpact.AudienceGroup))
+				for _, g := range v.Groups {
+					args = append(args, g)
+				}
+			}
+			conds = append(conds, c+")")
+		}
+	}
+	if au := f.Audience; au != nil {
+		conds = append(conds, a+".aud_kind = ? AND "+a+".aud_group = ?")
+		args = append(args, int(au.Kind), au.Group)
+	}
+	if len(conds) == 0 {
+		return "1", nil
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// latestSQL holds for a row o that is the newest version of its id within
+// f's scope: no newer version the viewer may see in the same collection.
+func latestSQL(f cyberpact.ObjectFilter) (string, []any) {
+	where, args := scopeSQL("n", f)
+	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version > o.version AND ` + where + `)`, args
+}
+
+// firstSQL holds for a row o that is the oldest version of its id within
+// f's scope.
+func firstSQL(f cyberpact.ObjectFilter) (string, []any) {
+	where, args := scopeSQL("n", f)
+	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version < o.version AND ` + where + `)`, args
+}
+
+// endsVisibleSQL holds for a row o that is not a relationship or sighting,
+// or whose ends (source, target, sighted object) the viewer may all see:
+// an edge to an object you may not see is not shown.
+func endsVisibleSQL(f cyberpact.ObjectFilter) (string, []any) {
+	where, args := scopeSQL("e", cyberpact.ObjectFilter{Viewer: f.Viewer})
+	return `(o.type NOT IN ('relationship', 'sighting') OR NOT EXISTS (SELECT 1 FROM refs x WHERE x.seq = o.seq
+		AND x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
+		AND NOT EXISTS (SELECT 1 FROM objects e WHERE e.id = x.target AND ` + where + `)))`, args
+}
+
+// DeleteObject deletes the versions of id that f selects.
+func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFilter) (int, error) {
+	sel := cyberpact.ObjectFilter{Viewer: f.Viewer, Audience: f.Audience, Versions: f.Versions, AllVersions: f.AllVersions, IDs: []string{id}}
+	if len(sel.Versions) == 0 && !sel.AllVersions {
+		sel.AllVersions = true // deleting an object deletes all its versions unless told which
+	}
+	where, args, err := filterSQL(sel)
+	if err != nil {
+		return 0, err
+	}
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, internal("beginning delete", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `DELETE FROM objects AS o WHERE `+where+` RETURNING o.seq`, args...)
+	if err != nil {
+		return 0, internal("deleting object", err)
+	}
+	var seqs []any
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return 0, internal("deleting object", err)
+		}
+		seqs = append(seqs, seq)
+	}
+	rows.Close()
+	if len(seqs) == 0 {
+		return 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s", id)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM refs WHERE seq IN (`+placeholders(len(seqs))+`)`, seqs...); err != nil {
+		return 0, internal("deleting object links", err)
+	}
+	// The search index drops the rows before the objects commit: a search
+	// may miss a version about to be deleted, never find a deleted one.
+	if _, err := db.search.db.ExecContext(ctx, `DELETE FROM search WHERE rowid IN (`+placeholders(len(seqs))+`)`, seqs...); err != nil {
+		return 0, internal("deleting from the search index", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, internal("committing delete", err)
+	}
+	return len(seqs), nil
+}
+
 // filterSQL turns a filter into a WHERE clause over objects o.
 func filterSQL(f cyberpact.ObjectFilter) (string, []any, error) {
 	conds := []string{"o.seq > ?"}
 	args := []any{f.After}
-	if !f.AllVersions {
-		conds = append(conds, latestSQL)
+	add := func(c string, a []any) {
+		conds = append(conds, c)
+		args = append(args, a...)
 	}
+	add(scopeSQL("o", f))
+	if f.Viewer != nil {
+		add(endsVisibleSQL(f))
+	}
+	versions := f.Versions
+	if f.AllVersions {
+		versions = []string{"all"}
+	}
+	if len(versions) == 0 {
+		versions = []string{"last"}
+	}
+	var vconds []string
+	for _, v := range versions {
+		switch v {
+		case "all":
+			vconds = append(vconds, "1")
+		case "last":
+			c, a := latestSQL(f)
+			vconds = append(vconds, c)
+			args = append(args, a...)
+		case "first":
+			c, a := firstSQL(f)
+			vconds = append(vconds, c)
+			args = append(args, a...)
+		default:
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return "", nil, cyberpact.Errorf(cyberpact.EINVALID, "version %q is not first, last, all or a timestamp", v)
+			}
+			vconds = append(vconds, "o.version = ?")
+			args = append(args, normTime(t))
+		}
+	}
+	conds = append(conds, "("+strings.Join(vconds, " OR ")+")")
 	in := func(col string, vals []string) {
 		if len(vals) == 0 {
 			return
@@ -503,9 +672,12 @@ func scanObject(s scanner) (*cyberpact.Object, error) {
 	var o cyberpact.Object
 	var added int64
 	var body []byte
-	if err := s.Scan(&o.Seq, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &body); err != nil {
+	var kind, tlp int
+	if err := s.Scan(&o.Seq, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body); err != nil {
 		return nil, internal("reading object", err)
 	}
+	o.Release.Audience.Kind = cyberpact.AudienceKind(kind)
+	o.Release.TLP = cyberpact.TLP(tlp)
 	o.Added = time.UnixMicro(added).UTC()
 	o.Raw = body
 	return &o, nil

@@ -92,7 +92,7 @@ func TestReopenKeepsDataAndDoesNotRemigrate(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	statsBefore, err := db.Stats(ctx)
+	statsBefore, err := db.Stats(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestReopenKeepsDataAndDoesNotRemigrate(t *testing.T) {
 	if diff := cmp.Diff(before, after); diff != "" {
 		t.Errorf("objects changed across reopen (-before +after):\n%s", diff)
 	}
-	statsAfter, err := db.Stats(ctx)
+	statsAfter, err := db.Stats(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestReopenKeepsDataAndDoesNotRemigrate(t *testing.T) {
 	if last := before[len(before)-1]; res.FirstSeq <= last.Seq {
 		t.Errorf("seq after reopen %d does not continue after %d", res.FirstSeq, last.Seq)
 	}
-	o, err := db.Object(ctx, "tool--00000002-0000-4000-8000-000000000002")
+	o, err := db.Object(ctx, "tool--00000002-0000-4000-8000-000000000002", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

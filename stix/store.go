@@ -24,6 +24,7 @@ func (o *Object) Stored() *cyberpact.Object {
 	if s.SpecVersion == "" {
 		s.SpecVersion = "2.1"
 	}
+	s.TLP = TLPOf(o.ObjectMarkingRefs)
 	o.searchText(&s.Text)
 	switch o.Type {
 	case "relationship":
@@ -106,4 +107,51 @@ func patternValues(src, version string) []string {
 		return nil
 	}
 	return p.Values()
+}
+
+// tlpLevels maps the TLP marking definitions, by their fixed ids, to
+// levels: TLP 2.0's five, and STIX 2.1's own TLP 1.0 four with WHITE read
+// as CLEAR.
+var tlpLevels = map[string]cyberpact.TLP{
+	"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487": cyberpact.TLPClear,
+	"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb": cyberpact.TLPGreen,
+	"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": cyberpact.TLPAmber,
+	"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003": cyberpact.TLPAmberStrict,
+	"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": cyberpact.TLPRed,
+
+	"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9": cyberpact.TLPClear,
+	"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da": cyberpact.TLPGreen,
+	"marking-definition--f88d31f6-486f-44da-b317-01333bde0b82": cyberpact.TLPAmber,
+	"marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": cyberpact.TLPRed,
+}
+
+// TLPOf returns the TLP level of an object marked with these marking
+// definitions: the most restrictive TLP marking among them, TLPUnknown
+// when there is none.
+func TLPOf(markings []string) cyberpact.TLP {
+	level := cyberpact.TLPUnknown
+	for _, m := range markings {
+		if l := tlpLevels[m]; l > level {
+			level = l
+		}
+	}
+	return level
+}
+
+// TLPMarking returns the TLP 2.0 marking definition id of a level.
+func TLPMarking(level cyberpact.TLP) string {
+	for id, l := range tlpLevels {
+		if l == level && strings.HasPrefix(id, "marking-definition--") && tlp20[id] {
+			return id
+		}
+	}
+	return ""
+}
+
+var tlp20 = map[string]bool{
+	"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487": true,
+	"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb": true,
+	"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": true,
+	"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003": true,
+	"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": true,
 }

@@ -200,7 +200,7 @@ func norm(t *testing.T, s string) string {
 
 func stats(t *testing.T, s cyberpact.ObjectStore) []cyberpact.TypeStats {
 	t.Helper()
-	st, err := s.Stats(context.Background())
+	st, err := s.Stats(context.Background(), nil)
 	if err != nil {
 		t.Fatalf("Stats: %v", err)
 	}
@@ -214,7 +214,7 @@ func testEveryVersionKept(t *testing.T, s cyberpact.ObjectStore) {
 	mustImport(t, s, v1, other)
 	mustImport(t, s, v2, v3) // two versions in one import
 
-	vs, err := s.ObjectVersions(ctx, id(v1))
+	vs, err := s.ObjectVersions(ctx, id(v1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func testEveryVersionKept(t *testing.T, s cyberpact.ObjectStore) {
 	if diff := cmp.Diff(want, keys(vs)); diff != "" {
 		t.Errorf("ObjectVersions, oldest first (-want +got):\n%s", diff)
 	}
-	latest, err := s.Object(ctx, id(v1))
+	latest, err := s.Object(ctx, id(v1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func testLatestWhateverOrder(t *testing.T, s cyberpact.ObjectStore) {
 	newer, older := sdo("malware", 1, 5, nil), sdo("malware", 1, 2, obj{"description": "old"})
 	mustImport(t, s, newer)
 	mustImport(t, s, older)
-	o, err := s.Object(ctx, id(newer))
+	o, err := s.Object(ctx, id(newer), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,14 +260,14 @@ func testRevokedFlagged(t *testing.T, s cyberpact.ObjectStore) {
 	a2 := sdo("intrusion-set", 1, 2, obj{"revoked": true})
 	b := sdo("intrusion-set", 2, 1, nil)
 	mustImport(t, s, a1, a2, b)
-	o, err := s.Object(ctx, id(a1))
+	o, err := s.Object(ctx, id(a1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !o.Revoked {
 		t.Error("the latest version is revoked but Object's Revoked is false")
 	}
-	vs, err := s.ObjectVersions(ctx, id(a1))
+	vs, err := s.ObjectVersions(ctx, id(a1), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -704,7 +704,7 @@ func testConflict(t *testing.T, s cyberpact.ObjectStore) {
 	if diff := cmp.Diff(before, stats(t, s)); diff != "" {
 		t.Errorf("a conflict changed the stats (-before +after):\n%s", diff)
 	}
-	o, err := s.Object(ctx, id(orig))
+	o, err := s.Object(ctx, id(orig), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -719,7 +719,7 @@ func testConflict(t *testing.T, s cyberpact.ObjectStore) {
 	if !res.Committed || res.Added != 1 || len(res.Rejected) != 1 {
 		t.Errorf("partial conflicting import: committed %v, added %d, rejected %d; want true, 1, 1", res.Committed, res.Added, len(res.Rejected))
 	}
-	if o, _ := s.Object(ctx, id(orig)); o == nil || !bytes.Contains(o.Raw, []byte("original")) {
+	if o, _ := s.Object(ctx, id(orig), nil); o == nil || !bytes.Contains(o.Raw, []byte("original")) {
 		t.Errorf("the stored version was replaced by a partial import")
 	}
 	if got := find(t, s, cyberpact.ObjectFilter{Text: "changed"}); len(got) != 0 {
@@ -751,10 +751,10 @@ func testNotFound(t *testing.T, s cyberpact.ObjectStore) {
 	ctx := context.Background()
 	mustImport(t, s, sdo("tool", 1, 1, nil))
 	missing := "tool--" + uuid(2)
-	if _, err := s.Object(ctx, missing); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+	if _, err := s.Object(ctx, missing, nil); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
 		t.Errorf("Object(missing) = %v, want ENOTFOUND", err)
 	}
-	if _, err := s.ObjectVersions(ctx, missing); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+	if _, err := s.ObjectVersions(ctx, missing, nil); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
 		t.Errorf("ObjectVersions(missing) = %v, want ENOTFOUND", err)
 	}
 }
@@ -849,7 +849,7 @@ func testRawKept(t *testing.T, s cyberpact.ObjectStore) {
 	})
 	raw := bundle(t, o)
 	mustImport(t, s, o)
-	got, err := s.Object(context.Background(), id(o))
+	got, err := s.Object(context.Background(), id(o), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

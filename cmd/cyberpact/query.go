@@ -53,7 +53,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	if *versions {
-		objs, err := db.ObjectVersions(ctx, fs.Arg(0))
+		objs, err := db.ObjectVersions(ctx, fs.Arg(0), nil)
 		if err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 		}
 		return printJSON(e, raws)
 	}
-	o, err := db.Object(ctx, fs.Arg(0))
+	o, err := db.Object(ctx, fs.Arg(0), nil)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func runStats(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	stats, err := db.Stats(ctx)
+	stats, err := db.Stats(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 // seedDemo imports the demonstration partnership into an empty store; a
 // store that already holds objects is left alone.
 func seedDemo(ctx context.Context, e *env, db cyberpact.ObjectStore) error {
-	stats, err := db.Stats(ctx)
+	stats, err := db.Stats(ctx, nil)
 	if err != nil {
 		return err
 	}
