@@ -95,13 +95,33 @@ type errAnswer struct {
 	Code  string `json:"code"`
 }
 
+// demoBundle returns the demo partnership without its TLP:RED objects,
+// which may not be shared with all members (the audience of a plain POST).
 func demoBundle(t *testing.T) []byte {
 	t.Helper()
 	b, err := demo.Bundle(7, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	var in struct{ Objects []map[string]any }
+	if err := json.Unmarshal(b, &in); err != nil {
+		t.Fatal(err)
+	}
+	var keep []map[string]any
+	for _, o := range in.Objects {
+		red := false
+		for _, m := range o["object_marking_refs"].([]any) {
+			red = red || m == "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+		}
+		if !red {
+			keep = append(keep, o)
+		}
+	}
+	out, err := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--6d8b2b1e-8f0a-4c3e-9d4e-0a5c1f2e3d4b", "objects": keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // demoIDs returns the demo bundle's objects by id (latest version) and its
