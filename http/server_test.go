@@ -110,7 +110,8 @@ func demoBundle(t *testing.T) []byte {
 	var keep []map[string]any
 	for _, o := range in.Objects {
 		red := false
-		for _, m := range o["object_marking_refs"].([]any) {
+		marks, _ := o["object_marking_refs"].([]any)
+		for _, m := range marks {
 			red = red || m == "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
 		}
 		if !red {
