@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"math"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -152,7 +153,7 @@ var (
 	peSectionSpec = &objSpec{name: "windows-pe-section-type", props: propSet{
 		"name":    strProp().req(),
 		"size":    intRangeProp(0, maxSTIXInt),
-		"entropy": numberProp(-maxFloat, maxFloat),
+		"entropy": numberProp(-math.MaxFloat64, math.MaxFloat64),
 		"hashes":  hashesProp(),
 	}}
 	peOptionalHeaderSpec = &objSpec{name: "windows-pe-optional-header-type", props: propSet{
@@ -207,8 +208,6 @@ var (
 		"policy_mappings":                     strProp(),
 	}}
 )
-
-const maxFloat = 1.7976931348623157e308
 
 // extensionSpecs describes the predefined SCO extensions (section 6).
 var extensionSpecs = map[string]*objSpec{
@@ -402,7 +401,7 @@ func init() {
 			"description":         strProp(),
 			"latitude":            numberProp(-90, 90),
 			"longitude":           numberProp(-180, 180),
-			"precision":           numberProp(0, maxFloat),
+			"precision":           numberProp(0, math.MaxFloat64),
 			"region":              ovProp("region-ov", vocabRegion),
 			"country":             strProp(),
 			"administrative_area": strProp(),
