@@ -1,0 +1,447 @@
+package match
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gaissmai/bart"
+
+	"github.com/cyberpact/cyberpact/stix"
+)
+
+// layer is one immutable set of compiled indicators with its tables. An
+// Index is a base layer plus the small layers patches added.
+type layer struct {
+	inds  []Indicator
+	ip    map[[16]byte]int32
+	str   [numKinds]map[string]int32 // by kind: domain, url, email, hashes, other
+	multi [][]int32                  // a map value v < 0 means multi[-v-1]
+	cidr  *bart.Table[[]int32]
+	types map[string][]int32 // SCO type to complex indicators triggered by it
+}
+
+func newLayer(n int) *layer {
+	l := &layer{ip: make(map[[16]byte]int32, n/4)}
+	for k := range l.str {
+		l.str[k] = map[string]int32{}
+	}
+	return l
+}
+
+func (l *layer) put(m map[string]int32, k string, slot int32) {
+	v, ok := m[k]
+	if !ok {
+		m[k] = slot
+		return
+	}
+	m[k] = l.addMulti(v, slot)
+}
+
+func (l *layer) putIP(k [16]byte, slot int32) {
+	v, ok := l.ip[k]
+	if !ok {
+		l.ip[k] = slot
+		return
+	}
+	l.ip[k] = l.addMulti(v, slot)
+}
+
+func (l *layer) addMulti(v, slot int32) int32 {
+	if v >= 0 {
+		if v == slot {
+			return v
+		}
+		l.multi = append(l.multi, []int32{v, slot})
+		return -int32(len(l.multi))
+	}
+	m := l.multi[-v-1]
+	if m[len(m)-1] != slot {
+		l.multi[-v-1] = append(m, slot)
+	}
+	return v
+}
+
+// add puts a compiled indicator into the layer's tables.
+func (l *layer) add(c *compiled) int32 {
+	slot := int32(len(l.inds))
+	l.inds = append(l.inds, c.ind)
+	for _, k := range c.keys {
+		if k.kind == KindIP {
+			a, _ := ParseIP(k.value)
+			l.putIP(a.As16(), slot)
+			continue
+		}
+		l.put(l.str[k.kind], k.value, slot)
+	}
+	for _, p := range c.prefixes {
+		if l.cidr == nil {
+			l.cidr = &bart.Table[[]int32]{}
+		}
+		l.cidr.Modify(p, func(old []int32, _ bool) ([]int32, bool) {
+			return append(old, slot), false
+		})
+	}
+	for _, t := range c.types {
+		if l.types == nil {
+			l.types = map[string][]int32{}
+		}
+		l.types[t] = append(l.types[t], slot)
+	}
+	return slot
+}
+
+// Index is an immutable set of compiled indicators, safe for concurrent
+// use. Patch returns a new Index sharing the unchanged parts.
+type Index struct {
+	layers []*layer
+	// current maps the id of every indicator changed by a patch to the
+	// layer holding its current version; versions in other layers are
+	// ignored. Base-layer indicators absent from it are current.
+	current map[string]int32
+	stats   Stats
+}
+
+// Stats counts what went into an Index.
+type Stats struct {
+	Indicators int // indicators indexed, current versions only
+	Complex    int // of which the pattern engine confirms
+	Skipped    int // objects that were not indicators with STIX patterns
+	Revoked    int // revoked or already expired, not indexed
+	Errors     int // indicators whose JSON or pattern was broken
+	// FirstErrors holds the first problems, each naming the indicator.
+	FirstErrors []error
+}
+
+// Stats returns the counts of what went into the index.
+func (ix *Index) Stats() Stats { return ix.stats }
+
+// Len returns the number of indicators the index can match.
+func (ix *Index) Len() int { return ix.stats.Indicators }
+
+// BuildOptions tunes Build.
+type BuildOptions struct {
+	// Now is the time against which expiry is judged; zero means
+	// time.Now().
+	Now time.Time
+	// Workers is how many goroutines decode and compile; 0 means
+	// GOMAXPROCS.
+	Workers int
+}
+
+const maxListedErrors = 20
+
+// Build compiles the indicators src yields (raw JSON of STIX objects;
+// other object types are skipped) into an Index. Decoding and pattern
+// parsing run on several goroutines. Broken indicators are counted in the
+// Stats and left out; Build fails only when src does, with that error. Of
+// several versions of one indicator the latest modified wins.
+func Build(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
+	now := opt.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	type batch struct {
+		raws [][]byte
+		out  []*compiled
+		errs []error
+		done chan struct{}
+	}
+	const batchSize = 512
+	jobs := make(chan *batch, workers*4)
+	ordered := make(chan *batch, workers*4)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range jobs {
+				b.out = make([]*compiled, len(b.raws))
+				b.errs = make([]error, len(b.raws))
+				for i, raw := range b.raws {
+					b.out[i], b.errs[i] = compile(raw)
+				}
+				b.raws = nil
+				close(b.done)
+			}
+		}()
+	}
+	var srcErr error
+	go func() {
+		cur := &batch{done: make(chan struct{})}
+		flush := func() {
+			jobs <- cur
+			ordered <- cur
+			cur = &batch{done: make(chan struct{})}
+		}
+		for raw, err := range src {
+			if err != nil {
+				srcErr = err
+				break
+			}
+			cur.raws = append(cur.raws, raw)
+			if len(cur.raws) == batchSize {
+				flush()
+			}
+		}
+		if len(cur.raws) > 0 {
+			flush()
+		}
+		close(jobs)
+		close(ordered)
+	}()
+
+	l := newLayer(1 << 16)
+	ix := &Index{layers: []*layer{l}}
+	seen := map[string]int32{}
+	nowNS := now.UnixNano()
+	for b := range ordered {
+		<-b.done
+		for i, c := range b.out {
+			if err := b.errs[i]; err != nil {
+				if errors.Is(err, ErrNotIndicator) {
+					ix.stats.Skipped++
+					continue
+				}
+				ix.stats.Errors++
+				if len(ix.stats.FirstErrors) < maxListedErrors {
+					ix.stats.FirstErrors = append(ix.stats.FirstErrors, err)
+				}
+				continue
+			}
+			if old, ok := seen[c.ind.ID]; ok {
+				if l.inds[old].Modified > c.ind.Modified {
+					continue
+				}
+				l.inds[old].dead = true
+			}
+			if !c.ind.Revoked && (c.ind.ValidUntil == 0 || c.ind.ValidUntil > nowNS) {
+				seen[c.ind.ID] = l.add(c)
+			} else {
+				ix.stats.Revoked++
+				// Keep the revoked version so a later, older copy of
+				// the indicator does not come back.
+				c.ind.dead = true
+				l.inds = append(l.inds, c.ind)
+				seen[c.ind.ID] = int32(len(l.inds) - 1)
+			}
+		}
+	}
+	wg.Wait()
+	if srcErr != nil {
+		return nil, srcErr
+	}
+	ix.recount()
+	return ix, nil
+}
+
+// recount sets the indicator counts from the layers.
+func (ix *Index) recount() {
+	n, cx := 0, 0
+	for li, l := range ix.layers {
+		for i := range l.inds {
+			ind := &l.inds[i]
+			if ix.live(int32(li), ind) {
+				n++
+				if ind.pat != nil {
+					cx++
+				}
+			}
+		}
+	}
+	ix.stats.Indicators, ix.stats.Complex = n, cx
+}
+
+// live reports whether ind, held in layer li, is the current version of
+// its indicator and not revoked.
+func (ix *Index) live(li int32, ind *Indicator) bool {
+	if ind.dead {
+		return false
+	}
+	if len(ix.current) == 0 {
+		return li == 0
+	}
+	cur, ok := ix.current[ind.ID]
+	if !ok {
+		return li == 0
+	}
+	return cur == li
+}
+
+// maxLayers bounds the patch layers before Patch folds them into a new
+// base.
+const maxLayers = 8
+
+// Patch returns a new Index with the indicators src yields added, or
+// replaced when src holds a version of an indicator the index has (a
+// revoked version removes it). The receiver is not changed, so matching
+// can go on over it while the patch is built. Patches stack as small
+// layers; after a few, Patch rebuilds the whole index from its current
+// indicators.
+func (ix *Index) Patch(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
+	p, err := Build(src, opt)
+	if err != nil {
+		return nil, err
+	}
+	nl := p.layers[0]
+	nx := &Index{
+		layers:  append(ix.layers[:len(ix.layers):len(ix.layers)], nl),
+		current: make(map[string]int32, len(ix.current)+len(nl.inds)),
+	}
+	for id, li := range ix.current {
+		nx.current[id] = li
+	}
+	li := int32(len(nx.layers) - 1)
+	for i := range nl.inds {
+		nx.current[nl.inds[i].ID] = li
+	}
+	nx.stats = ix.stats
+	nx.stats.Revoked += p.stats.Revoked
+	nx.stats.Skipped += p.stats.Skipped
+	nx.stats.Errors += p.stats.Errors
+	nx.stats.FirstErrors = append(nx.stats.FirstErrors[:len(nx.stats.FirstErrors):len(nx.stats.FirstErrors)], p.stats.FirstErrors...)
+	nx.recount()
+	if len(nx.layers) > maxLayers {
+		return nx.Compact(), nil
+	}
+	return nx, nil
+}
+
+// Compact returns an Index with the same current indicators in a single
+// layer.
+func (ix *Index) Compact() *Index {
+	l := newLayer(ix.stats.Indicators)
+	nx := &Index{layers: []*layer{l}, stats: ix.stats}
+	for li, ol := range ix.layers {
+		for i := range ol.inds {
+			ind := &ol.inds[i]
+			if !ix.live(int32(li), ind) {
+				continue
+			}
+			c := ol.compiledOf(int32(i))
+			l.add(c)
+		}
+	}
+	nx.recount()
+	return nx
+}
+
+// compiledOf recovers the keys of indicator slot from the layer's tables.
+func (l *layer) compiledOf(slot int32) *compiled {
+	c := &compiled{ind: l.inds[slot]}
+	has := func(v int32) bool {
+		if v >= 0 {
+			return v == slot
+		}
+		for _, s := range l.multi[-v-1] {
+			if s == slot {
+				return true
+			}
+		}
+		return false
+	}
+	for k, v := range l.ip {
+		if has(v) {
+			c.keys = append(c.keys, key{KindIP, netip.AddrFrom16(k).Unmap().String()})
+		}
+	}
+	for kind, m := range l.str {
+		for k, v := range m {
+			if has(v) {
+				c.keys = append(c.keys, key{Kind(kind), k})
+			}
+		}
+	}
+	if l.cidr != nil {
+		for p, v := range l.cidr.All() {
+			for _, s := range v {
+				if s == slot {
+					c.prefixes = append(c.prefixes, p)
+				}
+			}
+		}
+	}
+	for t, v := range l.types {
+		for _, s := range v {
+			if s == slot {
+				c.types = append(c.types, t)
+			}
+		}
+	}
+	return c
+}
+
+// BundleIndicators yields the raw JSON of the indicators in a STIX bundle
+// read from r (other objects are passed over without being decoded), and
+// the reader's error if the bundle is broken.
+func BundleIndicators(r io.Reader) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		sr := stix.NewReader(r)
+		for {
+			it, err := sr.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !bytes.Contains(it.Raw, []byte(`"indicator"`)) {
+				continue
+			}
+			if !yield(it.Raw, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Matcher holds the current Index behind an atomic pointer: readers take
+// it with Load and match without locks while writers swap in patched or
+// rebuilt indexes.
+type Matcher struct {
+	cur atomic.Pointer[Index]
+	mu  sync.Mutex // serialises writers
+}
+
+// NewMatcher returns a Matcher over ix.
+func NewMatcher(ix *Index) *Matcher {
+	m := &Matcher{}
+	m.cur.Store(ix)
+	return m
+}
+
+// Load returns the current index.
+func (m *Matcher) Load() *Index { return m.cur.Load() }
+
+// Store replaces the index, for example by a full rebuild.
+func (m *Matcher) Store(ix *Index) {
+	m.mu.Lock()
+	m.cur.Store(ix)
+	m.mu.Unlock()
+}
+
+// Patch applies the indicators src yields (new ones, new versions,
+// revocations) to the current index and swaps the result in. Matching
+// that has already loaded the old index finishes over it.
+func (m *Matcher) Patch(src iter.Seq2[[]byte, error], opt BuildOptions) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	nx, err := m.cur.Load().Patch(src, opt)
+	if err != nil {
+		return fmt.Errorf("patch: %w", err)
+	}
+	m.cur.Store(nx)
+	return nil
+}

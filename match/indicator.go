@@ -1,0 +1,331 @@
+package match
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/cyberpact/cyberpact/pattern"
+	"github.com/cyberpact/cyberpact/stix"
+)
+
+// Indicator is one compiled STIX indicator as an Index keeps it: the
+// properties that decide whether and how strongly it matches. Times are
+// Unix nanoseconds, 0 when absent.
+type Indicator struct {
+	ID string
+	// Kind is the kind of the first value the pattern tests; it picks the
+	// decay curve.
+	Kind        Kind
+	Confidence  int8 // -1 when the indicator has none
+	Revoked     bool
+	ValidFrom   int64
+	ValidUntil  int64
+	Modified    int64
+	LastSighted int64
+
+	// pat is set for patterns the index cannot decide alone.
+	pat *pattern.Pattern
+	// dead is set on a version superseded by a later one in the same
+	// layer.
+	dead bool
+}
+
+// Complex reports whether the pattern engine must confirm a hit of the
+// indicator: its pattern is more than a set of alternative values.
+func (ind *Indicator) Complex() bool { return ind.pat != nil }
+
+// Pattern returns the parsed pattern of a complex indicator, nil for one
+// the index decides alone.
+func (ind *Indicator) Pattern() *pattern.Pattern { return ind.pat }
+
+func (ind *Indicator) confidence() int {
+	if ind.Confidence < 0 {
+		return DefaultConfidence
+	}
+	return int(ind.Confidence)
+}
+
+// key is one exact value an indicator is found by.
+type key struct {
+	kind  Kind
+	value string // normalised; for KindOther "type:path\x00value"
+}
+
+// compiled is an indicator with the values, ranges and object types its
+// pattern is found by.
+type compiled struct {
+	ind      Indicator
+	keys     []key
+	prefixes []netip.Prefix
+	types    []string // for complex patterns: SCO types of brackets with no key
+}
+
+// ErrNotIndicator is returned by Compile for JSON that is not a STIX
+// indicator with a STIX pattern; such objects are skipped, not errors.
+var ErrNotIndicator = errors.New("not an indicator with pattern_type stix")
+
+// rawIndicator is the part of an indicator's JSON the index reads.
+type rawIndicator struct {
+	Type           string          `json:"type"`
+	ID             string          `json:"id"`
+	SpecVersion    string          `json:"spec_version"`
+	Pattern        string          `json:"pattern"`
+	PatternType    string          `json:"pattern_type"`
+	PatternVersion string          `json:"pattern_version"`
+	ValidFrom      string          `json:"valid_from"`
+	ValidUntil     string          `json:"valid_until"`
+	Modified       string          `json:"modified"`
+	Created        string          `json:"created"`
+	Confidence     json.RawMessage `json:"confidence"`
+	Revoked        bool            `json:"revoked"`
+	LastSighted    string          `json:"x_cyberpact_last_sighted"`
+}
+
+// ParseIndicator reads the properties of a STIX indicator the index needs
+// from its JSON and parses its pattern. It returns ErrNotIndicator for
+// other objects and for patterns in other languages, and an error naming
+// the indicator for a pattern that does not parse.
+func ParseIndicator(raw []byte) (*Indicator, error) {
+	c, err := compile(raw)
+	if err != nil {
+		return nil, err
+	}
+	ind := c.ind
+	return &ind, nil
+}
+
+func stixTime(s string) int64 {
+	if s == "" {
+		return 0
+	}
+	t, err := stix.ParseTime(s)
+	if err != nil {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// compile decodes and compiles one indicator.
+func compile(raw []byte) (*compiled, error) {
+	var r rawIndicator
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	if r.Type != "indicator" || (r.PatternType != "stix" && r.PatternType != "") || r.Pattern == "" {
+		return nil, ErrNotIndicator
+	}
+	c := &compiled{ind: Indicator{
+		ID:          r.ID,
+		Confidence:  -1,
+		Revoked:     r.Revoked,
+		ValidFrom:   stixTime(r.ValidFrom),
+		ValidUntil:  stixTime(r.ValidUntil),
+		Modified:    stixTime(r.Modified),
+		LastSighted: stixTime(r.LastSighted),
+	}}
+	if c.ind.Modified == 0 {
+		c.ind.Modified = stixTime(r.Created)
+	}
+	if len(r.Confidence) > 0 && string(r.Confidence) != "null" {
+		if n, err := strconv.Atoi(string(r.Confidence)); err == nil && n >= 0 && n <= 100 {
+			c.ind.Confidence = int8(n)
+		}
+	}
+	version := "2.1"
+	if strings.HasPrefix(r.PatternVersion, "2.0") || (r.PatternVersion == "" && r.SpecVersion == "2.0") {
+		version = "2.0"
+	}
+	p, err := pattern.ParseVersion(r.Pattern, version)
+	if err != nil {
+		return nil, fmt.Errorf("%s: pattern: %w", r.ID, err)
+	}
+	simple := c.obs(p.Root)
+	if !simple {
+		c.ind.pat = p
+	}
+	if len(c.keys) > 0 {
+		c.ind.Kind = c.keys[0].kind
+	} else if len(c.prefixes) > 0 {
+		c.ind.Kind = KindIP
+	}
+	return c, nil
+}
+
+// obs collects the keys of an observation expression and reports whether
+// the index alone decides it: alternatives (OR) of brackets that are each
+// alternatives of indexable values.
+func (c *compiled) obs(e pattern.ObservationExpr) bool {
+	switch e := e.(type) {
+	case *pattern.ObservationBinary:
+		l := c.obs(e.Left)
+		r := c.obs(e.Right)
+		return l && r && e.Op == pattern.ObsOr
+	case *pattern.ObservationQualified:
+		c.obs(e.Expr)
+		return false
+	case *pattern.ObservationBracket:
+		var t trigger
+		simple, ok := t.cmp(e.Expr)
+		if ok {
+			c.keys = append(c.keys, t.keys...)
+			c.prefixes = append(c.prefixes, t.prefixes...)
+			return simple
+		}
+		c.types = appendTypes(c.types, e.Expr)
+		return false
+	}
+	return false
+}
+
+func appendTypes(dst []string, e pattern.ComparisonExpr) []string {
+	switch e := e.(type) {
+	case *pattern.ComparisonBinary:
+		dst = appendTypes(dst, e.Left)
+		return appendTypes(dst, e.Right)
+	case *pattern.Comparison:
+		for _, t := range dst {
+			if t == e.Path.Type {
+				return dst
+			}
+		}
+		return append(dst, e.Path.Type)
+	}
+	return dst
+}
+
+// trigger is a set of keys one of which an object must have to satisfy a
+// comparison expression.
+type trigger struct {
+	keys     []key
+	prefixes []netip.Prefix
+}
+
+// cmp collects the keys of a comparison expression. ok reports that every
+// object satisfying it has one of the keys; simple that having one is
+// enough.
+func (t *trigger) cmp(e pattern.ComparisonExpr) (simple, ok bool) {
+	switch e := e.(type) {
+	case *pattern.ComparisonBinary:
+		if e.Op == pattern.BoolOr {
+			ls, lok := t.cmp(e.Left)
+			rs, rok := t.cmp(e.Right)
+			return ls && rs, lok && rok
+		}
+		// AND: the keys of one side are necessary; take the left if it
+		// has any.
+		var l trigger
+		if _, lok := l.cmp(e.Left); lok {
+			t.keys = append(t.keys, l.keys...)
+			t.prefixes = append(t.prefixes, l.prefixes...)
+			return false, true
+		}
+		_, rok := t.cmp(e.Right)
+		return false, rok
+	case *pattern.Comparison:
+		return t.comparison(e)
+	}
+	return false, false
+}
+
+// comparison collects the keys of one comparison.
+func (t *trigger) comparison(c *pattern.Comparison) (simple, ok bool) {
+	if c.Negated {
+		return false, false
+	}
+	var lits []pattern.Literal
+	switch c.Op {
+	case pattern.OpEq, pattern.OpIsSubset:
+		lits = []pattern.Literal{c.Value}
+	case pattern.OpIn:
+		lits = c.List
+	default:
+		return false, false
+	}
+	path := pattern.ObjectPath{Steps: c.Path.Steps}.String()[1:]
+	kind, simple := pathKind(c.Path.Type, path)
+	if c.Op == pattern.OpIsSubset && kind != KindIP {
+		return false, false
+	}
+	for _, l := range lits {
+		var s string
+		switch l.Kind {
+		case pattern.LitString:
+			s = l.Str
+		case pattern.LitHex, pattern.LitBinary:
+			s = hex.EncodeToString(l.Bytes)
+		case pattern.LitInt:
+			s = strconv.FormatInt(l.Int, 10)
+		case pattern.LitBool:
+			s = strconv.FormatBool(l.Bool)
+		default:
+			return false, false
+		}
+		switch kind {
+		case KindIP:
+			pfx, good := ParsePrefix(s)
+			if !good {
+				return false, false
+			}
+			if pfx.IsSingleIP() {
+				t.keys = append(t.keys, key{KindIP, pfx.Addr().String()})
+			} else {
+				t.prefixes = append(t.prefixes, pfx)
+			}
+		case KindOther:
+			t.keys = append(t.keys, key{KindOther, c.Path.Type + ":" + path + "\x00" + s})
+		default:
+			v, k, good := Normalize(kind, s)
+			if !good {
+				return false, false
+			}
+			t.keys = append(t.keys, key{k, v})
+		}
+	}
+	return simple, len(lits) > 0
+}
+
+// pathKind says which kind of value an object path holds, and whether an
+// equality test on it is decided by the value alone (false for paths that
+// follow a reference, like network-traffic:dst_ref.value, whose direction
+// the pattern engine must check).
+func pathKind(typ, path string) (Kind, bool) {
+	switch typ {
+	case "ipv4-addr", "ipv6-addr":
+		if path == "value" {
+			return KindIP, true
+		}
+	case "network-traffic":
+		if path == "src_ref.value" || path == "dst_ref.value" {
+			return KindIP, false
+		}
+	case "domain-name":
+		if path == "value" {
+			return KindDomain, true
+		}
+	case "url":
+		if path == "value" {
+			return KindURL, true
+		}
+	case "email-addr":
+		if path == "value" {
+			return KindEmail, true
+		}
+	case "email-message":
+		if path == "from_ref.value" || path == "sender_ref.value" || path == "to_refs[*].value" || path == "cc_refs[*].value" {
+			return KindEmail, false
+		}
+	case "file", "artifact":
+		if alg, ok := strings.CutPrefix(path, "hashes."); ok {
+			if k := hashKindOfAlg(alg); k != KindNone {
+				return k, typ == "file"
+			}
+		}
+	}
+	simple := !strings.Contains(path, "_ref") && !strings.Contains(path, "[")
+	return KindOther, simple
+}
