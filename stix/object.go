@@ -79,14 +79,9 @@ func FromProps(props map[string]any) (*Object, error) {
 }
 
 func decodeProps(raw []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("not valid JSON: %w", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("not valid JSON: data after the object")
+	v, err := parseJSON(raw)
+	if err != nil {
+		return nil, err
 	}
 	m, ok := v.(map[string]any)
 	if !ok {

@@ -1,0 +1,334 @@
+package stix
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// parseJSON parses one JSON value into the generic form encoding/json
+// produces with UseNumber (map[string]any, []any, string, json.Number,
+// bool, nil), with the same results for every input it accepts: strings
+// unescaped with invalid UTF-8 and lone surrogates replaced by U+FFFD,
+// the last of duplicate keys winning. It exists because decoding every
+// imported object is a third of an import's work and encoding/json's
+// reflection-driven decoder spends most of that on bookkeeping.
+func parseJSON(data []byte) (any, error) {
+	d := jsonDecoder{data: data}
+	d.skip()
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	d.skip()
+	if d.pos != len(d.data) {
+		return nil, d.errorf("data after the value")
+	}
+	return v, nil
+}
+
+// maxJSONDepth bounds nesting; the bundle reader's own limit is lower.
+const maxJSONDepth = 10000
+
+type jsonDecoder struct {
+	data []byte
+	pos  int
+	buf  []byte
+}
+
+func (d *jsonDecoder) errorf(format string, args ...any) error {
+	return fmt.Errorf("invalid JSON at byte %d: %s", d.pos, fmt.Sprintf(format, args...))
+}
+
+func (d *jsonDecoder) skip() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jsonDecoder) value(depth int) (any, error) {
+	if d.pos >= len(d.data) {
+		return nil, d.errorf("unexpected end of input")
+	}
+	switch c := d.data[d.pos]; {
+	case c == '{':
+		if depth >= maxJSONDepth {
+			return nil, d.errorf("nesting too deep")
+		}
+		return d.object(depth + 1)
+	case c == '[':
+		if depth >= maxJSONDepth {
+			return nil, d.errorf("nesting too deep")
+		}
+		return d.array(depth + 1)
+	case c == '"':
+		return d.str()
+	case c == '-' || c >= '0' && c <= '9':
+		return d.number()
+	case c == 't':
+		return true, d.literal("true")
+	case c == 'f':
+		return false, d.literal("false")
+	case c == 'n':
+		return nil, d.literal("null")
+	default:
+		return nil, d.errorf("unexpected %q", c)
+	}
+}
+
+func (d *jsonDecoder) literal(lit string) error {
+	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
+		return d.errorf("invalid literal")
+	}
+	d.pos += len(lit)
+	return nil
+}
+
+func (d *jsonDecoder) object(depth int) (any, error) {
+	d.pos++ // {
+	m := make(map[string]any, 8)
+	d.skip()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+		return m, nil
+	}
+	for {
+		d.skip()
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+			return nil, d.errorf("expected a property name")
+		}
+		k, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		d.skip()
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			return nil, d.errorf("expected ':' after property name")
+		}
+		d.pos++
+		d.skip()
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		m[k] = v
+		d.skip()
+		if d.pos >= len(d.data) {
+			return nil, d.errorf("unexpected end of input in an object")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return m, nil
+		default:
+			return nil, d.errorf("expected ',' or '}' in an object")
+		}
+	}
+}
+
+func (d *jsonDecoder) array(depth int) (any, error) {
+	d.pos++ // [
+	a := make([]any, 0, 4)
+	d.skip()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		return a, nil
+	}
+	for {
+		d.skip()
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		d.skip()
+		if d.pos >= len(d.data) {
+			return nil, d.errorf("unexpected end of input in an array")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			return a, nil
+		default:
+			return nil, d.errorf("expected ',' or ']' in an array")
+		}
+	}
+}
+
+func (d *jsonDecoder) number() (any, error) {
+	start := d.pos
+	p := d.pos
+	if d.data[p] == '-' {
+		p++
+	}
+	digits := func() int {
+		n := 0
+		for p < len(d.data) && d.data[p] >= '0' && d.data[p] <= '9' {
+			p++
+			n++
+		}
+		return n
+	}
+	if p < len(d.data) && d.data[p] == '0' {
+		p++
+	} else if digits() == 0 {
+		d.pos = p
+		return nil, d.errorf("invalid number")
+	}
+	if p < len(d.data) && d.data[p] == '.' {
+		p++
+		if digits() == 0 {
+			d.pos = p
+			return nil, d.errorf("invalid number")
+		}
+	}
+	if p < len(d.data) && (d.data[p] == 'e' || d.data[p] == 'E') {
+		p++
+		if p < len(d.data) && (d.data[p] == '+' || d.data[p] == '-') {
+			p++
+		}
+		if digits() == 0 {
+			d.pos = p
+			return nil, d.errorf("invalid number")
+		}
+	}
+	d.pos = p
+	return json.Number(d.data[start:p]), nil
+}
+
+// str reads a string, fast when it has no escapes and is valid UTF-8.
+func (d *jsonDecoder) str() (string, error) {
+	d.pos++ // opening quote
+	start := d.pos
+	ascii := true
+	for p := start; p < len(d.data); p++ {
+		c := d.data[p]
+		switch {
+		case c == '"':
+			s := d.data[start:p]
+			d.pos = p + 1
+			if ascii || utf8.Valid(s) {
+				return string(s), nil
+			}
+			return string(d.appendValid(nil, s)), nil
+		case c == '\\':
+			d.pos = p
+			return d.strEscaped(start)
+		case c < 0x20:
+			d.pos = p
+			return "", d.errorf("control character in a string")
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	d.pos = len(d.data)
+	return "", d.errorf("unterminated string")
+}
+
+// appendValid appends s with each invalid UTF-8 byte replaced by U+FFFD.
+func (d *jsonDecoder) appendValid(b, s []byte) []byte {
+	for len(s) > 0 {
+		r, size := utf8.DecodeRune(s)
+		if r == utf8.RuneError && size == 1 {
+			b = utf8.AppendRune(b, utf8.RuneError)
+		} else {
+			b = append(b, s[:size]...)
+		}
+		s = s[size:]
+	}
+	return b
+}
+
+func (d *jsonDecoder) strEscaped(start int) (string, error) {
+	b := d.appendValid(d.buf[:0], d.data[start:d.pos])
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			d.buf = b
+			return string(b), nil
+		case c < 0x20:
+			return "", d.errorf("control character in a string")
+		case c == '\\':
+			if d.pos+1 >= len(d.data) {
+				return "", d.errorf("unterminated escape")
+			}
+			e := d.data[d.pos+1]
+			d.pos += 2
+			switch e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := d.hex4()
+				if !ok {
+					return "", d.errorf("invalid \\u escape")
+				}
+				if utf16.IsSurrogate(r) {
+					// A high surrogate followed by \u and a low one is one rune.
+					if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
+						save := d.pos
+						d.pos += 2
+						if r2, ok := d.hex4(); ok {
+							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+								b = utf8.AppendRune(b, dec)
+								continue
+							}
+						}
+						d.pos = save
+					}
+					r = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				d.pos -= 2
+				return "", d.errorf("invalid escape \\%c", e)
+			}
+		case c < 0x80:
+			b = append(b, c)
+			d.pos++
+		default:
+			r, size := utf8.DecodeRune(d.data[d.pos:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, d.data[d.pos:d.pos+size]...)
+			}
+			d.pos += size
+		}
+	}
+	return "", d.errorf("unterminated string")
+}
+
+func (d *jsonDecoder) hex4() (rune, bool) {
+	if len(d.data)-d.pos < 4 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(d.data[d.pos:d.pos+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	d.pos += 4
+	return rune(n), true
+}
