@@ -1,0 +1,198 @@
+package match
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Role says what part an address or e-mail address plays in an event, so
+// that patterns on network-traffic or email-message objects can be
+// checked by the pattern engine.
+type Role uint8
+
+// The roles.
+const (
+	RoleNone Role = iota
+	RoleSrc       // source or client address; sender
+	RoleDst       // destination or server address; recipient
+)
+
+// Field says where an event holds a value and what kind of value it is.
+type Field struct {
+	// Name is the field's name: a dotted Elastic Common Schema path for
+	// JSON lines, a column name for Zeek and CSV.
+	Name string
+	Kind Kind
+	// Path is, for KindOther, the STIX object type and property the
+	// value stands for, such as "process:name"; for ports
+	// "network-traffic:src_port".
+	Path string
+	Role Role
+}
+
+// Fields is a set of fields to extract, by name.
+type Fields struct {
+	list   []Field
+	byName map[string]int
+	// prefixes holds every dotted prefix of every name, so a JSON scanner
+	// knows which nested objects to walk into.
+	prefixes map[string]bool
+}
+
+// NewFields returns the set of fields fs.
+func NewFields(fs []Field) *Fields {
+	f := &Fields{byName: map[string]int{}, prefixes: map[string]bool{}}
+	for _, fd := range fs {
+		if _, dup := f.byName[fd.Name]; dup {
+			continue
+		}
+		f.byName[fd.Name] = len(f.list)
+		f.list = append(f.list, fd)
+		for i := 0; i < len(fd.Name); i++ {
+			if fd.Name[i] == '.' {
+				f.prefixes[fd.Name[:i]] = true
+			}
+		}
+	}
+	return f
+}
+
+// List returns the fields.
+func (f *Fields) List() []Field { return f.list }
+
+// ParseFields reads a field mapping written name=kind,name=kind: kind is
+// one of ip, ipv4, ipv6, domain, url, email, md5, sha1, sha256, sha512,
+// hash, or a STIX type:property such as process:name or
+// network-traffic:dst_port. A kind may end in :src or :dst to give the
+// address its role (src=ip:src).
+func ParseFields(spec string) (*Fields, error) {
+	var fs []Field
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, kind, ok := strings.Cut(part, "=")
+		if !ok || name == "" || kind == "" {
+			return nil, fmt.Errorf("field mapping %q: want name=kind", part)
+		}
+		fd := Field{Name: name}
+		if k, r, ok := strings.Cut(kind, ":"); ok && (r == "src" || r == "dst") {
+			kind = k
+			fd.Role = map[string]Role{"src": RoleSrc, "dst": RoleDst}[r]
+		}
+		if k, ok := ParseKind(kind); ok {
+			fd.Kind = k
+		} else if t, p, ok := strings.Cut(kind, ":"); ok && t != "" && p != "" {
+			fd.Kind, fd.Path = KindOther, kind
+		} else {
+			return nil, fmt.Errorf("field mapping %q: unknown kind %q (want ip, domain, url, email, md5, sha1, sha256, sha512, hash or type:property)", part, kind)
+		}
+		fs = append(fs, fd)
+	}
+	if len(fs) == 0 {
+		return nil, fmt.Errorf("field mapping %q names no fields", spec)
+	}
+	return NewFields(fs), nil
+}
+
+// ECSFields returns the Elastic Common Schema fields read from JSON lines
+// by default.
+func ECSFields() *Fields {
+	return NewFields([]Field{
+		{Name: "source.ip", Kind: KindIP, Role: RoleSrc},
+		{Name: "destination.ip", Kind: KindIP, Role: RoleDst},
+		{Name: "client.ip", Kind: KindIP, Role: RoleSrc},
+		{Name: "server.ip", Kind: KindIP, Role: RoleDst},
+		{Name: "host.ip", Kind: KindIP},
+		{Name: "source.address", Kind: KindDomain, Role: RoleSrc},
+		{Name: "destination.address", Kind: KindDomain, Role: RoleDst},
+		{Name: "source.domain", Kind: KindDomain},
+		{Name: "destination.domain", Kind: KindDomain},
+		{Name: "client.domain", Kind: KindDomain},
+		{Name: "server.domain", Kind: KindDomain},
+		{Name: "dns.question.name", Kind: KindDomain},
+		{Name: "url.domain", Kind: KindDomain},
+		{Name: "tls.client.server_name", Kind: KindDomain},
+		{Name: "url.full", Kind: KindURL},
+		{Name: "url.original", Kind: KindURL},
+		{Name: "file.hash.md5", Kind: KindMD5},
+		{Name: "file.hash.sha1", Kind: KindSHA1},
+		{Name: "file.hash.sha256", Kind: KindSHA256},
+		{Name: "file.hash.sha512", Kind: KindSHA512},
+		{Name: "process.hash.md5", Kind: KindMD5},
+		{Name: "process.hash.sha1", Kind: KindSHA1},
+		{Name: "process.hash.sha256", Kind: KindSHA256},
+		{Name: "process.hash.sha512", Kind: KindSHA512},
+		{Name: "email.from.address", Kind: KindEmail, Role: RoleSrc},
+		{Name: "email.sender.address", Kind: KindEmail, Role: RoleSrc},
+		{Name: "email.to.address", Kind: KindEmail, Role: RoleDst},
+		{Name: "email.cc.address", Kind: KindEmail, Role: RoleDst},
+		{Name: "source.user.email", Kind: KindEmail},
+		{Name: "user.email", Kind: KindEmail},
+		{Name: "file.name", Kind: KindOther, Path: "file:name"},
+		{Name: "process.name", Kind: KindOther, Path: "process:name"},
+		{Name: "process.command_line", Kind: KindOther, Path: "process:command_line"},
+		{Name: "registry.key", Kind: KindOther, Path: "windows-registry-key:key"},
+		{Name: "registry.path", Kind: KindOther, Path: "windows-registry-key:key"},
+		{Name: "user.id", Kind: KindOther, Path: "user-account:user_id"},
+		{Name: "user.name", Kind: KindOther, Path: "user-account:account_login"},
+		{Name: "source.port", Kind: KindOther, Path: "network-traffic:src_port"},
+		{Name: "destination.port", Kind: KindOther, Path: "network-traffic:dst_port"},
+		{Name: "tls.server.ja3s", Kind: KindOther, Path: "x-ja3:hash"},
+	})
+}
+
+// ZeekFields returns the Zeek log columns read by default (conn, dns,
+// http, ssl, files, smtp, notice logs). In http.log, host and uri are
+// also joined into a URL.
+func ZeekFields() *Fields {
+	return NewFields([]Field{
+		{Name: "id.orig_h", Kind: KindIP, Role: RoleSrc},
+		{Name: "id.resp_h", Kind: KindIP, Role: RoleDst},
+		{Name: "id.orig_p", Kind: KindOther, Path: "network-traffic:src_port"},
+		{Name: "id.resp_p", Kind: KindOther, Path: "network-traffic:dst_port"},
+		{Name: "tx_hosts", Kind: KindIP},
+		{Name: "rx_hosts", Kind: KindIP},
+		{Name: "src", Kind: KindIP, Role: RoleSrc},
+		{Name: "dst", Kind: KindIP, Role: RoleDst},
+		{Name: "query", Kind: KindDomain},
+		{Name: "host", Kind: KindDomain},
+		{Name: "server_name", Kind: KindDomain},
+		{Name: "md5", Kind: KindMD5},
+		{Name: "sha1", Kind: KindSHA1},
+		{Name: "sha256", Kind: KindSHA256},
+		{Name: "mailfrom", Kind: KindEmail, Role: RoleSrc},
+		{Name: "rcptto", Kind: KindEmail, Role: RoleDst},
+		{Name: "from", Kind: KindEmail, Role: RoleSrc},
+		{Name: "to", Kind: KindEmail, Role: RoleDst},
+		{Name: "filename", Kind: KindOther, Path: "file:name"},
+		// The URL of http.log, joined from its host and uri columns.
+		{Name: "host+uri", Kind: KindURL},
+	})
+}
+
+// CSVFields returns the column names read from CSV by default: the ECS
+// names and common short ones.
+func CSVFields() *Fields {
+	fs := ECSFields().list
+	extra := []Field{
+		{Name: "src_ip", Kind: KindIP, Role: RoleSrc},
+		{Name: "dst_ip", Kind: KindIP, Role: RoleDst},
+		{Name: "src", Kind: KindIP, Role: RoleSrc},
+		{Name: "dst", Kind: KindIP, Role: RoleDst},
+		{Name: "ip", Kind: KindIP},
+		{Name: "domain", Kind: KindDomain},
+		{Name: "hostname", Kind: KindDomain},
+		{Name: "query", Kind: KindDomain},
+		{Name: "url", Kind: KindURL},
+		{Name: "md5", Kind: KindMD5},
+		{Name: "sha1", Kind: KindSHA1},
+		{Name: "sha256", Kind: KindSHA256},
+		{Name: "sha512", Kind: KindSHA512},
+		{Name: "email", Kind: KindEmail},
+		{Name: "sender", Kind: KindEmail, Role: RoleSrc},
+		{Name: "recipient", Kind: KindEmail, Role: RoleDst},
+	}
+	return NewFields(append(append([]Field(nil), fs...), extra...))
+}
