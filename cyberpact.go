@@ -165,8 +165,9 @@ type ImportOptions struct {
 	// By default an import is atomic: any rejection stores nothing.
 	Partial bool
 	// Producer and Audience are the release of every version imported:
-	// which organisation produced them (0: the hub itself, e.g. reference
-	// data such as ATT&CK) and who they are shared with (zero: all members).
+	// which organisation produced them (0: the hub itself, as for the
+	// command line) and who they are shared with. The zero Audience is the
+	// producer's own organisation: nothing is shared unless asked for.
 	Producer int64
 	Audience Audience
 	// DefaultTLP is the level of objects that carry no TLP marking; zero

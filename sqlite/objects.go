@@ -124,7 +124,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 func release(o *cyberpact.Object, opts cyberpact.ImportOptions) cyberpact.Release {
 	r := cyberpact.Release{Producer: opts.Producer, Audience: opts.Audience, TLP: o.TLP}
 	if r.Audience.Kind == 0 {
-		r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceAll}
+		r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceOrg}
 	}
 	if r.TLP == cyberpact.TLPUnknown {
 		r.TLP = opts.DefaultTLP
