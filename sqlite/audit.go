@@ -1,0 +1,444 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cyberpact/cyberpact"
+)
+
+// The audit log lives in its own database file beside the objects
+// (cyberpact.db has cyberpact-audit.db), written through its own
+// connection. Entries are appended on hot read paths (every release of
+// objects to another organisation), so they must never wait behind a long
+// import holding the objects' writer; in their own file they do not.
+//
+// Appends are group-committed: Audit queues its entries for one appender
+// goroutine, which takes everything queued, writes it in one transaction
+// (synchronous=FULL, so a commit is on disk), and only then acknowledges
+// each caller. Many concurrent callers share one fsync.
+//
+// Each entry's Hash is the SHA-256 of its canonical encoding (see
+// auditHash), which includes Prev, the Hash of the entry before (64 zeros
+// for the first). The appender reads the chain's head inside its write
+// transaction, so several processes appending to one file (serve, and the
+// command line managing accounts) still build one chain.
+//
+// AuditFilter.Object is answered by a substring search over the entries'
+// Objects JSON (instr, no side table): an extra index row per object and
+// entry would make every release page of a thousand versions a thousand
+// index inserts on the hot path, to speed up a rare investigator's query.
+// Bound such queries by time, organisation or action to keep them short.
+
+const auditSchema = `
+CREATE TABLE IF NOT EXISTS audit (
+    seq       INTEGER PRIMARY KEY,           -- 1, 2, 3...: contiguous, assigned by the appender
+    time      INTEGER NOT NULL,              -- unix microseconds
+    action    TEXT    NOT NULL,
+    actor     TEXT    NOT NULL,
+    actor_org INTEGER NOT NULL DEFAULT 0,
+    recipient INTEGER NOT NULL DEFAULT 0,
+    via       TEXT    NOT NULL DEFAULT '',
+    objects   TEXT    NOT NULL DEFAULT '',   -- JSON array of "id@version", '' for none
+    detail    TEXT    NOT NULL DEFAULT '',
+    prev      TEXT    NOT NULL,              -- hex SHA-256 of the entry before
+    hash      TEXT    NOT NULL               -- hex SHA-256 of this entry (auditHash)
+);
+CREATE INDEX IF NOT EXISTS audit_time ON audit (time);
+CREATE INDEX IF NOT EXISTS audit_actor_org ON audit (actor_org) WHERE actor_org <> 0;
+CREATE INDEX IF NOT EXISTS audit_recipient ON audit (recipient) WHERE recipient <> 0;
+`
+
+// zeroHash is the Prev of the first entry.
+var zeroHash = strings.Repeat("0", 64)
+
+// auditBatch caps the entries written in one transaction.
+const auditBatch = 4096
+
+// auditFile names the audit log of the object database file name:
+// cyberpact.db has cyberpact-audit.db.
+func auditFile(path string) string {
+	base := filepath.Base(path)
+	return strings.TrimSuffix(base, filepath.Ext(base)) + "-audit.db"
+}
+
+type auditLog struct {
+	write *sql.DB
+	read  *sql.DB
+
+	mu     sync.RWMutex // guards closed against sends on queue
+	closed bool
+	queue  chan *auditReq
+	done   chan struct{} // closed when the appender has written everything queued
+}
+
+// auditReq is one call of Audit waiting for its entries to be committed.
+type auditReq struct {
+	entries []*cyberpact.AuditEntry
+	done    chan error
+}
+
+func openAudit(ctx context.Context, path string) (*auditLog, error) {
+	write, err := sql.Open("sqlite", dsn(path, "synchronous(FULL)"))
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	if _, err := write.ExecContext(ctx, auditSchema); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("audit log %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", dsn(path, "query_only(on)"))
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	a := &auditLog{write: write, read: read, queue: make(chan *auditReq, 1024), done: make(chan struct{})}
+	go a.appender()
+	return a, nil
+}
+
+// close writes what is queued and closes the file.
+func (a *auditLog) close() error {
+	a.mu.Lock()
+	if !a.closed {
+		a.closed = true
+		close(a.queue)
+	}
+	a.mu.Unlock()
+	<-a.done
+	return errors.Join(a.read.Close(), a.write.Close())
+}
+
+// Audit appends entries to the audit log, chaining each to the one before,
+// and returns once they are committed to disk. It is safe for concurrent
+// use; concurrent calls share transactions. Seq, Prev and Hash are set on
+// the entries; a zero Time is set to the time of the commit, and every Time
+// is kept to the microsecond. Returns EINVALID for an entry without action
+// or actor, or with text that is not UTF-8. Once queued, entries are
+// written even if ctx ends meanwhile; Audit then still waits for them.
+func (db *DB) Audit(ctx context.Context, entries ...*cyberpact.AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	for i, e := range entries {
+		if err := checkAuditEntry(e); err != nil {
+			return cyberpact.Errorf(cyberpact.EINVALID, "audit entry %d: %s", i, err)
+		}
+	}
+	a := db.audit
+	req := &auditReq{entries: entries, done: make(chan error, 1)}
+	a.mu.RLock()
+	if a.closed {
+		a.mu.RUnlock()
+		return internal("appending to the audit log", errors.New("store closed"))
+	}
+	select {
+	case a.queue <- req:
+	case <-ctx.Done():
+		a.mu.RUnlock()
+		return ctx.Err()
+	}
+	a.mu.RUnlock()
+	return <-req.done
+}
+
+func checkAuditEntry(e *cyberpact.AuditEntry) error {
+	if e == nil {
+		return errors.New("nil entry")
+	}
+	if e.Action == "" {
+		return errors.New("no action")
+	}
+	if e.Actor == "" {
+		return errors.New("no actor")
+	}
+	for _, s := range [...]string{e.Action, e.Actor, e.Via, e.Detail} {
+		if !goodText(s) {
+			return fmt.Errorf("text %q is not UTF-8 without NUL", s)
+		}
+	}
+	for _, s := range e.Objects {
+		if !goodText(s) {
+			return fmt.Errorf("object %q is not UTF-8 without NUL", s)
+		}
+	}
+	return nil
+}
+
+// goodText reports whether s survives storage and JSON unchanged.
+func goodText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// appender writes queued requests, as many as are waiting (up to
+// auditBatch entries) per transaction, until the queue is closed.
+func (a *auditLog) appender() {
+	defer close(a.done)
+	for req := range a.queue {
+		batch := []*auditReq{req}
+		n := len(req.entries)
+	more:
+		for n < auditBatch {
+			select {
+			case r, ok := <-a.queue:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+				n += len(r.entries)
+			default:
+				break more
+			}
+		}
+		err := a.append(batch)
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+// append writes the batch in one transaction and, once it is committed,
+// sets Seq, Time, Prev and Hash on its entries.
+func (a *auditLog) append(batch []*auditReq) error {
+	ctx := context.Background()
+	tx, err := a.write.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("appending to the audit log", err)
+	}
+	defer tx.Rollback()
+	var seq int64
+	prev := zeroHash
+	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return internal("reading the audit log's head", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (seq, time, action, actor, actor_org, recipient, via, objects, detail, prev, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return internal("appending to the audit log", err)
+	}
+	defer stmt.Close()
+	type done struct {
+		seq        int64
+		t          time.Time
+		prev, hash string
+	}
+	var results []done
+	now := time.Now()
+	for _, r := range batch {
+		for _, e := range r.entries {
+			t := e.Time
+			if t.IsZero() {
+				t = now
+			}
+			t = time.UnixMicro(t.UnixMicro()).UTC()
+			seq++
+			c := *e
+			c.Seq, c.Time, c.Prev = seq, t, prev
+			hash := auditHash(&c)
+			objects := ""
+			if len(e.Objects) > 0 {
+				b, err := json.Marshal(e.Objects)
+				if err != nil {
+					return internal("encoding audit objects", err)
+				}
+				objects = string(b)
+			}
+			if _, err := stmt.ExecContext(ctx, seq, t.UnixMicro(), e.Action, e.Actor, e.ActorOrg, e.Recipient, e.Via, objects, e.Detail, prev, hash); err != nil {
+				return internal("appending to the audit log", err)
+			}
+			results = append(results, done{seq, t, prev, hash})
+			prev = hash
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return internal("committing the audit log", err)
+	}
+	i := 0
+	for _, r := range batch {
+		for _, e := range r.entries {
+			d := results[i]
+			e.Seq, e.Time, e.Prev, e.Hash = d.seq, d.t, d.prev, d.hash
+			i++
+		}
+	}
+	return nil
+}
+
+// auditHash returns the hex SHA-256 of e's canonical encoding: the
+// concatenation, in this order, of Prev, Seq, Time (unix microseconds),
+// Action, Actor, ActorOrg, Recipient, Via, the number of Objects, each
+// object, and Detail, where an integer is 8 bytes big-endian (two's
+// complement) and a string is its length as such an integer followed by
+// its UTF-8 bytes. The lengths make the encoding unambiguous, so no two
+// different entries encode alike. Another store must hash the same way for
+// a log to be verifiable wherever it is kept.
+func auditHash(e *cyberpact.AuditEntry) string {
+	h := sha256.New()
+	var b [8]byte
+	num := func(n int64) {
+		binary.BigEndian.PutUint64(b[:], uint64(n))
+		h.Write(b[:])
+	}
+	str := func(s string) {
+		num(int64(len(s)))
+		h.Write([]byte(s))
+	}
+	str(e.Prev)
+	num(e.Seq)
+	num(e.Time.UnixMicro())
+	str(e.Action)
+	str(e.Actor)
+	num(e.ActorOrg)
+	num(e.Recipient)
+	str(e.Via)
+	num(int64(len(e.Objects)))
+	for _, o := range e.Objects {
+		str(o)
+	}
+	str(e.Detail)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+const auditColumns = `seq, time, action, actor, actor_org, recipient, via, objects, detail, prev, hash`
+
+// scanAudit reads one row of auditColumns.
+func scanAudit(rows *sql.Rows) (*cyberpact.AuditEntry, error) {
+	var e cyberpact.AuditEntry
+	var t int64
+	var objects string
+	if err := rows.Scan(&e.Seq, &t, &e.Action, &e.Actor, &e.ActorOrg, &e.Recipient, &e.Via, &objects, &e.Detail, &e.Prev, &e.Hash); err != nil {
+		return nil, err
+	}
+	e.Time = time.UnixMicro(t).UTC()
+	if objects != "" {
+		if err := json.Unmarshal([]byte(objects), &e.Objects); err != nil {
+			return &e, fmt.Errorf("audit entry %d: objects: %w", e.Seq, err)
+		}
+	}
+	return &e, nil
+}
+
+// AuditEntries returns the entries f selects, oldest first. f.Object
+// matches entries listing any version of that object id. A zero Limit
+// returns every entry selected.
+func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyberpact.AuditEntry, error) {
+	q := `SELECT ` + auditColumns + ` FROM audit WHERE seq > ?`
+	args := []any{f.After}
+	if f.Org != 0 {
+		q += ` AND (actor_org = ? OR recipient = ?)`
+		args = append(args, f.Org, f.Org)
+	}
+	if f.Action != "" {
+		q += ` AND action = ?`
+		args = append(args, f.Action)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND time >= ?`
+		args = append(args, f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		q += ` AND time <= ?`
+		args = append(args, f.Until.UnixMicro())
+	}
+	if f.Object != "" {
+		// Each element is the JSON string "id@version": match its start.
+		q += ` AND instr(objects, ?) > 0`
+		b, _ := json.Marshal(f.Object + "@")
+		args = append(args, strings.TrimSuffix(string(b), `"`))
+	}
+	q += ` ORDER BY seq`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := db.audit.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, internal("reading the audit log", err)
+	}
+	defer rows.Close()
+	var out []*cyberpact.AuditEntry
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, internal("reading the audit log", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("reading the audit log", err)
+	}
+	return out, nil
+}
+
+// VerifyAudit recomputes the chain from the first entry and returns the
+// Seq of the first place it breaks, 0 when it is whole: the first entry
+// whose hash does not match its content, whose Prev is not the hash of the
+// entry before, or whose Seq is not the one after the entry before (then
+// the Seq returned is the missing one: entries were deleted or moved). An
+// entry removed from the end leaves a shorter chain that is still whole;
+// record the last hash elsewhere (cyberpact audit verify prints it) to
+// detect that.
+func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
+	n, _, err := db.verifyAudit(ctx)
+	return n, err
+}
+
+// verifyAudit is VerifyAudit that also returns the last entry of a whole
+// chain (nil when the log is empty or broken).
+func (db *DB) verifyAudit(ctx context.Context) (int64, *cyberpact.AuditEntry, error) {
+	rows, err := db.audit.read.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY seq`)
+	if err != nil {
+		return 0, nil, internal("reading the audit log", err)
+	}
+	defer rows.Close()
+	want := int64(1)
+	prev := zeroHash
+	var last *cyberpact.AuditEntry
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if e == nil {
+			return 0, nil, internal("reading the audit log", err)
+		}
+		switch {
+		case e.Seq != want:
+			return want, nil, nil
+		case err != nil, e.Prev != prev, auditHash(e) != e.Hash:
+			return e.Seq, nil, nil
+		}
+		prev = e.Hash
+		want++
+		last = e
+	}
+	if err := rows.Err(); err != nil {
+		return 0, nil, internal("reading the audit log", err)
+	}
+	return 0, last, nil
+}
+
+// AuditHead returns the number of entries in a whole audit log and the
+// hash of the last one, which a careful operator records elsewhere: a log
+// cut short at its end still verifies, but no longer ends in that hash.
+// Returns the Seq of the first broken entry instead when the chain is
+// broken.
+func (db *DB) AuditHead(ctx context.Context) (entries int64, hash string, broken int64, err error) {
+	broken, last, err := db.verifyAudit(ctx)
+	if err != nil || broken != 0 || last == nil {
+		return 0, "", broken, err
+	}
+	return last.Seq, last.Hash, 0, nil
+}
