@@ -36,6 +36,8 @@ type DB struct {
 	write   *sql.DB
 	read    *sql.DB
 	search  *searchIndex
+	audit   *auditLog  // the audit log, in its own file (see audit.go)
+	keyUse  *keyUse    // API keys' last uses waiting to be written (see accounts.go)
 	writeMu sync.Mutex // one import (objects and search index together) at a time
 }
 
@@ -78,6 +80,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if db.search, err = openSearch(ctx, searchPath); err != nil {
 		return fail(err)
 	}
+	if db.audit, err = openAudit(ctx, filepath.Join(dir, auditFile(path))); err != nil {
+		return fail(err)
+	}
+	db.keyUse = startKeyUse(write)
 	// Readers see the search index as schema "s".
 	base, err := sqlite.NewConnector(dsn(path, "query_only(on)"))
 	if err != nil {
@@ -128,6 +134,12 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 // Close closes the store.
 func (db *DB) Close() error {
 	var errs []error
+	if db.keyUse != nil {
+		db.keyUse.close()
+	}
+	if db.audit != nil {
+		errs = append(errs, db.audit.close())
+	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
 	}
