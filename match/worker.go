@@ -359,6 +359,9 @@ func (wk *worker) match(ix *Index, res *result, h *header, l []byte, n int, now 
 			for _, t := range scoTypes(&wk.opt.Fields.list[e.field]) {
 				for _, ind := range ix.ByType(t, wk.hits[:0]) {
 					if _, ok := wk.usable(ind, now); ok {
+						if ev == nil {
+							ev = &eval{field: wk.opt.Fields.list[e.field].Name, value: string(e.val)}
+						}
 						wk.cands = addOnce(wk.cands, ind)
 					}
 				}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/cyberpact/cyberpact/match"
+)
+
+func init() {
+	register(&command{
+		name:    "match",
+		summary: "match logs (JSON lines, Zeek, CSV) against indicators, offline",
+		usage:   "[--indicators FILE] [--format jsonl|zeek|csv] [--fields MAPPING] [--subdomains] [--skip-warninglisted] [EVENTS...]",
+		help: `Compiles the indicators of a STIX bundle (--indicators) into an index and runs
+every event through it: one JSON alert a line to stdout for each field of an
+event that names an indicator,
+
+  {"event": <the event>, "line": N, "field": "destination.ip",
+   "value": "198.51.100.7", "indicators": ["indicator--..."], "score": 72,
+   "warning": "rfc5737-documentation"}
+
+in input order. "event" is the JSON line as read, or for Zeek and CSV an object
+of column names to values; "value" is the normalised value that matched;
+"score" is the highest decayed score of the indicators (confidence halved
+every half-life since valid_from or the last sighting: 30 days for addresses,
+90 for domains, 60 for URLs, 180 for e-mail, 5 years for hashes); "warning"
+names the warning list the value is on (private, reserved and documentation
+ranges, big public resolvers and domains). "file" is added when several files
+are read.
+
+EVENTS are files, - for stdin (the default). Formats:
+  jsonl  JSON lines with Elastic Common Schema names, nested or dotted
+         (source.ip, destination.ip, client.ip, server.ip, dns.question.name,
+         url.full, url.original, url.domain, destination.domain,
+         file.hash.md5/sha1/sha256/sha512, email.from.address,
+         email.to.address, process.name, registry.key, user.id, ...)
+  zeek   Zeek TSV logs, columns named by their #fields header (conn, dns,
+         http, ssl, files, smtp logs: id.orig_h, id.resp_h, query, host, uri,
+         server_name, md5, sha1, sha256, mailfrom, rcptto...)
+  csv    one record a line, columns named by the first line (ECS names or
+         src_ip, dst_ip, domain, url, md5, sha1, sha256, email...)
+--fields replaces the default names: name=kind,... where kind is ip, domain,
+url, email, md5, sha1, sha256, sha512, hash, or a STIX type:property such as
+process:name; ip:src and ip:dst give an address its direction.
+
+Indicators that are revoked, expired (valid_until passed) or not yet valid do
+not match, nor do those whose score is below --min-score. Patterns the index
+cannot decide alone (several observations, LIKE, MATCHES, ranges...) are
+confirmed by the pattern engine, only for events that have one of their
+values or object types; for patterns joining observations, the last 32 such
+events per indicator are kept.
+
+Broken lines (invalid JSON, wrong column count, lines over 1 MiB, data before
+a header) are counted and skipped; a summary goes to stderr with the first 20
+by line number. Exit 0 when the run completed, with or without hits; 1 when
+the indicators or an events file could not be read; 2 for a usage error.`,
+		run: runMatch,
+	})
+}
+
+func runMatch(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, commands["match"])
+	indicators := fs.String("indicators", "", "STIX bundle file of indicators (- for stdin)")
+	format := fs.String("format", "jsonl", "events format: jsonl, zeek or csv")
+	fields := fs.String("fields", "", "field mapping name=kind,... replacing the format's default field names")
+	subdomains := fs.Bool("subdomains", false, "a domain indicator matches its subdomains too")
+	skipWarn := fs.Bool("skip-warninglisted", false, "drop hits on warning-listed values instead of flagging them")
+	minScore := fs.Int("min-score", 0, "drop hits of indicators whose decayed score is below this (0-100)")
+	workers := fs.Int("workers", 0, "matching goroutines (default: one per core)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	f, ok := match.ParseFormat(*format)
+	if !ok {
+		return usageError("--format must be jsonl, zeek or csv, not %q", *format)
+	}
+	if *indicators == "" {
+		return usageError("give the indicators with --indicators FILE (a STIX bundle)")
+	}
+	if *minScore < 0 || *minScore > 100 {
+		return usageError("--min-score must be between 0 and 100")
+	}
+	opt := match.StreamOptions{
+		Format: f, Subdomains: *subdomains, SkipWarninglisted: *skipWarn,
+		MinScore: *minScore, Workers: *workers,
+	}
+	if *fields != "" {
+		fm, err := match.ParseFields(*fields)
+		if err != nil {
+			return usageError("--fields: %s", err)
+		}
+		opt.Fields = fm
+	}
+	names := fs.Args()
+	if len(names) == 0 {
+		names = []string{"-"}
+	}
+	stdinUsers := 0
+	for _, n := range append([]string{*indicators}, names...) {
+		if n == "-" {
+			stdinUsers++
+		}
+	}
+	if stdinUsers > 1 {
+		return usageError("only one of --indicators and EVENTS can be - (stdin)")
+	}
+
+	start := time.Now()
+	ix, err := loadIndicators(e, *indicators)
+	if err != nil {
+		return &exitError{code: 1, msg: err.Error()}
+	}
+	st := ix.Stats()
+	fmt.Fprintf(e.stderr, "indicators: %d indexed (%d need the pattern engine), %d revoked or expired, %d other objects skipped, %d broken; built in %s\n",
+		st.Indicators, st.Complex, st.Revoked, st.Skipped, st.Errors, time.Since(start).Round(time.Millisecond))
+	for _, err := range st.FirstErrors {
+		fmt.Fprintf(e.stderr, "  broken indicator: %s\n", err)
+	}
+	m := match.NewMatcher(ix)
+
+	out := bufio.NewWriterSize(e.stdout, 1<<20)
+	var total match.Summary
+	failed := false
+	start = time.Now()
+	for _, name := range names {
+		o := opt
+		if len(names) > 1 {
+			o.Name = name
+		}
+		sum, err := matchFile(ctx, e, m, name, out, o)
+		total.Add(sum)
+		for _, b := range sum.BrokenLines {
+			fmt.Fprintf(e.stderr, "  broken line %s:%d: %s\n", name, b.Line, b.Reason)
+		}
+		if sum.Broken > int64(len(sum.BrokenLines)) {
+			fmt.Fprintf(e.stderr, "  ... and %d more broken lines in %s\n", sum.Broken-int64(len(sum.BrokenLines)), name)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			fmt.Fprintf(e.stderr, "%s: %s\n", name, err)
+			failed = true
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return &exitError{code: 1, msg: "write alerts: " + err.Error()}
+	}
+	elapsed := time.Since(start)
+	rate := float64(total.Events) / max(elapsed.Seconds(), 1e-9)
+	fmt.Fprintf(e.stderr, "events: %d read, %d hits (%d alerts), %d broken lines, %s, %.0f events/s\n",
+		total.Events, total.Hits, total.Alerts, total.Broken, elapsed.Round(time.Millisecond), rate)
+	if failed {
+		return &exitError{code: 1}
+	}
+	return ctx.Err()
+}
+
+// loadIndicators builds the index from a STIX bundle file.
+func loadIndicators(e *env, name string) (*match.Index, error) {
+	var r io.Reader = e.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	ix, err := match.Build(match.BundleIndicators(bufio.NewReaderSize(r, 1<<20)), match.BuildOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return ix, nil
+}
+
+// matchFile streams one events file through the matcher.
+func matchFile(ctx context.Context, e *env, m *match.Matcher, name string, w io.Writer, opt match.StreamOptions) (match.Summary, error) {
+	var r io.Reader = e.stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return match.Summary{}, err
+		}
+		defer f.Close()
+		r = f
+	}
+	return match.Stream(ctx, m, r, w, opt)
+}
