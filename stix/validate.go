@@ -3,6 +3,7 @@ package stix
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/cyberpact/cyberpact/pattern"
 	"math"
 	"sort"
 	"strconv"
@@ -1241,6 +1242,27 @@ func (c *checker) ordered(m map[string]any, p *jsonPath, earlier, later string, 
 		c.errf(lp, "%s must be later than %s", later, earlier)
 	} else if !strict && b.Before(a) {
 		c.errf(lp, "%s must not be earlier than %s", later, earlier)
+	}
+}
+
+// indicatorPattern checks a STIX pattern with the pattern package: an
+// indicator whose pattern_type is stix must carry a valid pattern of its
+// pattern_version (2.1 unless it says 2.0). Other pattern languages (sigma,
+// snort, yara...) are not checked.
+func (c *checker) indicatorPattern(m map[string]any, p *jsonPath) {
+	if pt, _ := m["pattern_type"].(string); pt != "stix" {
+		return
+	}
+	src, ok := m["pattern"].(string)
+	if !ok {
+		return
+	}
+	version := "2.1"
+	if v, _ := m["pattern_version"].(string); v == "2.0" {
+		version = "2.0"
+	}
+	if err := pattern.Validate(src, version); err != nil {
+		c.errf(c.node(p, "pattern", 0), "invalid STIX pattern: %s", strings.TrimPrefix(err.Error(), "pattern: "))
 	}
 }
 

@@ -256,6 +256,8 @@ func TestValidateRules(t *testing.T) {
 		{"IdentityClassFromVocabularyAccepted", "IdentityClassUnknownWarned", "identity", nil, []any{"identity_class", "corporation"}, "identity_class", true},
 		{"IdentityWithoutClassAccepted", "IdentityWithoutNameRejected", "identity", []any{"identity_class", delProp}, []any{"name", delProp}, "name", false},
 		{"IndicatorPatternAccepted", "IndicatorWithoutPatternRejected", "indicator", nil, []any{"pattern", delProp}, "pattern", false},
+		{"IndicatorValidSTIXPatternAccepted", "IndicatorBadSTIXPatternRejected", "indicator", nil, []any{"pattern", "[ipv4-addr:value = '198.51.100.1'"}, "pattern", false},
+		{"IndicatorOtherLanguageNotParsed", "IndicatorBadSTIX20PatternRejected", "indicator", []any{"pattern_type", "sigma", "pattern", "title: x"}, []any{"pattern_version", "2.0", "pattern", "[file:name = 'a'] START '2016' STOP"}, "pattern", false},
 		{"IndicatorPatternTypeAccepted", "IndicatorWithoutPatternTypeRejected", "indicator", nil, []any{"pattern_type", delProp}, "pattern_type", false},
 		{"IndicatorCustomPatternTypeWarnedOnly", "IndicatorPatternTypeOutsideVocabularyWarned", "indicator", nil, []any{"pattern_type", "kql"}, "pattern_type", true},
 		{"IndicatorValidUntilAfterValidFromAccepted", "IndicatorValidUntilEqualValidFromRejected", "indicator",

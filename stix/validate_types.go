@@ -375,6 +375,7 @@ func init() {
 			"kill_chain_phases": killChainProp,
 		}, func(c *checker, m map[string]any, p *jsonPath) {
 			c.ordered(m, p, "valid_from", "valid_until", true)
+			c.indicatorPattern(m, p)
 		}),
 		"infrastructure": sdoSpec("infrastructure", propSet{
 			"name":                 strProp().req(),
