@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
@@ -16,12 +18,18 @@ func init() {
 	register(&command{
 		name:    "import",
 		summary: "import STIX bundles into the hub",
-		usage:   "[--data DIR] [--partial] FILE... (- for stdin)",
+		usage:   "[--data DIR] [--partial] [--producer ORG] [--audience all|org|group:ID] FILE... (- for stdin)",
 		help: `Imports each file, a STIX 2.1 or 2.0 bundle (2.0 is upgraded to 2.1), into
 the data directory. Each file goes in whole or not at all: if any object is
 rejected, nothing from that file is stored (unless --partial). Re-importing
 objects already stored adds nothing; the same id and modified with different
 content is a conflict and is rejected.
+
+Every version imported is released as --producer (0, the default, is the
+hub itself, e.g. for reference data such as ATT&CK) to --audience: all
+members (the default), the producer organisation alone, or one sharing
+group. TLP:RED is never shared with all members: a file holding TLP:RED
+objects needs --audience org or group:ID.
 
 Prints a summary per file (added, already present, rejected with the file,
 line, object id, JSON path and reason); exits 1 if anything was rejected.`,
@@ -34,8 +42,25 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	data := dataFlag(fs)
 	partial := fs.Bool("partial", false, "store the valid objects of a file even when others are rejected")
 	maxObject := fs.Int("max-object-size", stix.DefaultMaxObjectSize, "largest accepted object, in bytes of compact JSON")
+	producer := fs.Int64("producer", 0, "the organisation that produced the objects (0: the hub itself)")
+	audience := fs.String("audience", "all", "who the objects are shared with: all, org (the producer alone) or group:ID")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	opts := cyberpact.ImportOptions{Partial: *partial, Producer: *producer}
+	switch a := *audience; {
+	case a == "all":
+		opts.Audience = cyberpact.Audience{Kind: cyberpact.AudienceAll}
+	case a == "org":
+		opts.Audience = cyberpact.Audience{Kind: cyberpact.AudienceOrg}
+	case strings.HasPrefix(a, "group:"):
+		g, err := strconv.ParseInt(strings.TrimPrefix(a, "group:"), 10, 64)
+		if err != nil || g <= 0 {
+			return usageError("--audience %q: the group must be a positive number, as in group:3", a)
+		}
+		opts.Audience = cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: g}
+	default:
+		return usageError("--audience %q must be all, org or group:ID", a)
 	}
 	if fs.NArg() == 0 {
 		return usageError("no files to import; give one or more bundle files, or - for stdin")
@@ -49,7 +74,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	failed := false
 	var total cyberpact.ImportResult
 	for _, name := range fs.Args() {
-		res, err := importFile(ctx, e, db, name, *partial, *maxObject)
+		res, err := importFile(ctx, e, db, name, opts, *maxObject)
 		if err != nil {
 			if cyberpact.ErrorCode(err) == cyberpact.EINTERNAL {
 				return err
@@ -75,7 +100,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 }
 
 // importFile imports one bundle and prints its summary.
-func importFile(ctx context.Context, e *env, db cyberpact.ObjectStore, name string, partial bool, maxObject int) (*cyberpact.ImportResult, error) {
+func importFile(ctx context.Context, e *env, db cyberpact.ObjectStore, name string, opts cyberpact.ImportOptions, maxObject int) (*cyberpact.ImportResult, error) {
 	var in io.Reader
 	var size int64 = -1
 	if name == "-" {
@@ -101,7 +126,7 @@ func importFile(ctx context.Context, e *env, db cyberpact.ObjectStore, name stri
 	r.MaxObjectSize = maxObject
 	dec := stix.NewDecoderOf(r)
 	defer dec.Close()
-	res, err := db.Import(ctx, dec.Next, cyberpact.ImportOptions{Partial: partial})
+	res, err := db.Import(ctx, dec.Next, opts)
 	if err != nil {
 		return nil, err
 	}

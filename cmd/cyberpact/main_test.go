@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/internal/stixschema"
 	"github.com/cyberpact/cyberpact/stix"
 	"github.com/google/go-cmp/cmp"
@@ -228,22 +229,62 @@ func TestConformanceExamplesImportAndExport(t *testing.T) {
 				t.Errorf("validate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
 			data := t.TempDir()
-			r := cli(t, "import", "--data", data, f)
+			// TLP:RED is never shared with all members, the default
+			// audience: such a file is refused, naming each RED object,
+			// and goes in for one organisation.
+			var flags []string
+			if red := redObjects(t, raw); len(red) > 0 {
+				r := cli(t, "import", "--data", data, f)
+				if r.code != 1 {
+					t.Errorf("import of TLP:RED objects for all members: exit %d, want 1", r.code)
+				}
+				for _, id := range red {
+					checkSays(t, "import", r.stderr, f, []string{id + " at object_marking_refs: TLP:RED may only be shared with one organisation or one sharing group"})
+				}
+				if st := cli(t, "stats", "--data", data, "--json"); strings.TrimSpace(st.stdout) != "null" && strings.TrimSpace(st.stdout) != "[]" {
+					t.Errorf("a refused import stored something: %s", st.stdout)
+				}
+				flags = []string{"--producer", "1", "--audience", "org"}
+			}
+			r := cli(t, append(append([]string{"import", "--data", data}, flags...), f)...)
 			if r.code != 0 {
 				t.Fatalf("import: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
 			checkExport(t, data, raw)
 			// Importing again adds nothing.
-			r = cli(t, "import", "--data", data, f)
+			r = cli(t, append(append([]string{"import", "--data", data}, flags...), f)...)
 			if r.code != 0 || !strings.Contains(r.stdout, "added 0,") {
 				t.Errorf("re-import: exit %d, %s%s", r.code, r.stdout, r.stderr)
 			}
-			if r := cli(t, "import", "--data", all, f); r.code != 0 {
+			if r := cli(t, append(append([]string{"import", "--data", all}, flags...), f)...); r.code != 0 {
 				t.Errorf("import into the shared store: exit %d\n%s", r.code, r.stderr)
 			}
 		})
 	}
 	t.Run("AllInOneStore", func(t *testing.T) { checkExport(t, all, inputs...) })
+}
+
+// redObjects returns the ids of the objects of a bundle marked TLP:RED.
+func redObjects(t *testing.T, raw []byte) []string {
+	t.Helper()
+	var ids []string
+	r := stix.NewReader(bytes.NewReader(raw))
+	for {
+		it, err := r.Next()
+		if err == io.EOF {
+			return ids
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := stix.Parse(it.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Stored().TLP == cyberpact.TLPRed {
+			ids = append(ids, o.ID)
+		}
+	}
 }
 
 // datasets are the three MITRE bundles of the shared data folder.
