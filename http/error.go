@@ -41,19 +41,56 @@ type errorBody struct {
 	Code  string `json:"code"`
 }
 
-// writeError answers with err's status and caller-safe message; internal
-// details go to the log only.
+// taxiiError is a TAXII 2.1 error message (section 3.6.1).
+type taxiiError struct {
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	ErrorCode   string `json:"error_code,omitempty"`
+	HTTPStatus  string `json:"http_status"`
+}
+
+// writeError answers with err's status and caller-safe message, as a
+// TAXII error message under /taxii2/ and as errorBody elsewhere; internal
+// details go to the log only. A 401 names the schemes that authenticate;
+// a refused login (rateLimited) is 429 with Retry-After.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		err = cyberpact.Errorf(cyberpact.ETOOLARGE, "the request body is larger than the limit of %d bytes", mbe.Limit)
 	}
 	code := cyberpact.ErrorCode(err)
-	if code == cyberpact.EINTERNAL {
+	status := statusOf(code)
+	msg := cyberpact.ErrorMessage(err)
+	var rl *rateLimited
+	var media *statusError
+	switch {
+	case errors.As(err, &rl):
+		code, status, msg = "too_many_requests", http.StatusTooManyRequests, rl.Error()
+		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(rl.retryAfter)))
+	case errors.As(err, &media):
+		code, status, msg = media.code, media.status, media.msg
+	case code == cyberpact.EINTERNAL:
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case code == cyberpact.EUNAUTHORIZED:
+		w.Header().Add("WWW-Authenticate", `Bearer realm="cyberpact"`)
+		w.Header().Add("WWW-Authenticate", `Basic realm="cyberpact", charset="UTF-8"`)
 	}
-	writeJSON(w, statusOf(code), errorBody{Error: cyberpact.ErrorMessage(err), Code: code})
+	if isTAXII(r) {
+		writeTAXII(w, status, taxiiError{Title: http.StatusText(status), Description: msg, ErrorCode: code, HTTPStatus: strconv.Itoa(status)})
+		return
+	}
+	writeJSON(w, status, errorBody{Error: msg, Code: code})
 }
+
+// statusError is an answer whose status has no domain error code: a
+// refused Accept (406), Content-Type (415) or method (405).
+type statusError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *statusError) Error() string { return e.msg }
 
 func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.Header().Set("Content-Type", "application/json")
@@ -91,11 +128,7 @@ func (s *Server) wrap(route string, h func(http.ResponseWriter, *http.Request) e
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		limit := s.MaxBodyBytes
-		if limit <= 0 {
-			limit = DefaultMaxBodyBytes
-		}
-		r.Body = http.MaxBytesReader(sw, r.Body, limit)
+		r.Body = http.MaxBytesReader(sw, r.Body, s.bodyLimit(r))
 		func() {
 			defer func() {
 				if p := recover(); p != nil {

@@ -1,7 +1,9 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,13 +13,22 @@ import (
 	"github.com/cyberpact/cyberpact/stix"
 )
 
+// registerObjects adds the REST API's object routes. Each needs an API key
+// and reads as the caller's Viewer: an object the caller may not see does
+// not exist for it (404, never counted).
 func (s *Server) registerObjects() {
-	s.handle("GET /api/v1/objects", s.listObjects)
-	s.handle("GET /api/v1/objects/{id}", s.getObject)
-	s.handle("GET /api/v1/objects/{id}/versions", s.objectVersions)
-	s.handle("GET /api/v1/objects/{id}/relationships", s.objectRelationships)
-	s.handle("POST /api/v1/bundles", s.postBundle)
-	s.handle("GET /api/v1/stats", s.stats)
+	s.handle("GET /api/v1/objects", s.authed(s.listObjects))
+	s.handle("GET /api/v1/objects/{id}", s.authed(s.getObject))
+	s.handle("GET /api/v1/objects/{id}/versions", s.authed(s.objectVersions))
+	s.handle("GET /api/v1/objects/{id}/relationships", s.authed(s.objectRelationships))
+	s.handle("POST /api/v1/bundles", s.authed(s.postBundle))
+	s.handle("GET /api/v1/stats", s.authed(s.stats))
+}
+
+// viewerOf returns the sharing-rule viewer of r's authenticated caller.
+func viewerOf(r *http.Request) *cyberpact.Viewer {
+	v := principalOf(r).Viewer()
+	return &v
 }
 
 // objectList is the JSON of a page of objects: the STIX objects as stored,
@@ -101,16 +112,23 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	f.Viewer = viewerOf(r)
 	page, err := s.Store.FindObjects(r.Context(), f)
 	if err != nil {
+		return err
+	}
+	if err := s.auditRelease(r.Context(), principalOf(r), "rest", page.Objects); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, pageJSON(page))
 }
 
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
-	o, err := s.Store.Object(r.Context(), r.PathValue("id"), nil)
+	o, err := s.Store.Object(r.Context(), r.PathValue("id"), viewerOf(r))
 	if err != nil {
+		return err
+	}
+	if err := s.auditRelease(r.Context(), principalOf(r), "rest", []*cyberpact.Object{o}); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -119,8 +137,11 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) objectVersions(w http.ResponseWriter, r *http.Request) error {
-	objs, err := s.Store.ObjectVersions(r.Context(), r.PathValue("id"), nil)
+	objs, err := s.Store.ObjectVersions(r.Context(), r.PathValue("id"), viewerOf(r))
 	if err != nil {
+		return err
+	}
+	if err := s.auditRelease(r.Context(), principalOf(r), "rest", objs); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, pageJSON(&cyberpact.ObjectPage{Objects: objs}))
@@ -142,12 +163,17 @@ func (s *Server) objectRelationships(w http.ResponseWriter, r *http.Request) err
 	default:
 		return cyberpact.Errorf(cyberpact.EINVALID, "query parameter direction=%q is not one of in, out, both", v)
 	}
-	// The object itself must exist for its relationships to be asked for.
-	if _, err := s.Store.Object(r.Context(), id, nil); err != nil {
+	// The object itself must exist, for the caller, for its relationships
+	// to be asked for; the store leaves out edges to objects it may not see.
+	f.Viewer = viewerOf(r)
+	if _, err := s.Store.Object(r.Context(), id, f.Viewer); err != nil {
 		return err
 	}
 	page, err := s.Store.Relationships(r.Context(), id, dir, f)
 	if err != nil {
+		return err
+	}
+	if err := s.auditRelease(r.Context(), principalOf(r), "rest", page.Objects); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, pageJSON(page))
@@ -159,12 +185,31 @@ type importResponse struct {
 	Upgraded int `json:"upgraded_from_stix20,omitempty"`
 }
 
-// postBundle imports a STIX bundle: 200 with the counts when it went in,
-// 422 with every rejection (and nothing stored) when any object was
-// refused, 400 when the body is not a readable bundle, 413 when too large.
-// With ?partial=true the acceptable objects are stored anyway.
+// postBundle imports a STIX bundle as the caller's organisation: 200 with
+// the counts when it went in, 422 with every rejection (and nothing
+// stored) when any object was refused, 400 when the body is not a readable
+// bundle, 413 when too large, 403 for a reader. With ?partial=true the
+// acceptable objects are stored anyway; ?audience=org|all|group:NAME says
+// who they are shared with (default all members) and ?tlp= the level of
+// objects without a TLP marking (default amber).
 func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
-	opts := cyberpact.ImportOptions{}
+	p := principalOf(r)
+	if !p.User.Role.CanWrite() {
+		return cyberpact.Errorf(cyberpact.EFORBIDDEN, "role %s may read but not add objects", p.User.Role)
+	}
+	opts := cyberpact.ImportOptions{Producer: p.Org.ID}
+	aud, err := s.parseAudience(r.Context(), p, r.URL.Query().Get("audience"))
+	if err != nil {
+		return err
+	}
+	opts.Audience = aud
+	if v := r.URL.Query().Get("tlp"); v != "" {
+		t, err := cyberpact.ParseTLP(v)
+		if err != nil {
+			return err
+		}
+		opts.DefaultTLP = t
+	}
 	if v := r.URL.Query().Get("partial"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -174,9 +219,17 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 	}
 	dec := stix.NewDecoder(r.Body)
 	defer dec.Close()
-	res, err := s.Store.Import(r.Context(), dec.Next, opts)
+	var stored []seenVersion
+	res, err := s.Store.Import(r.Context(), recordingSource(dec.Next, &stored), opts)
 	if err != nil {
 		return err
+	}
+	if res.Committed {
+		ok := successes(stored, res.Rejected)
+		if err := s.auditWrite(r.Context(), p, cyberpact.AuditWrite, "rest", ok,
+			fmt.Sprintf("%d added, %d already present, %d refused; audience %s", res.Added, res.Present, len(res.Rejected), opts.Audience)); err != nil {
+			return err
+		}
 	}
 	s.metrics.imported.WithLabelValues("added").Add(float64(res.Added))
 	s.metrics.imported.WithLabelValues("present").Add(float64(res.Present))
@@ -190,9 +243,81 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
-	stats, err := s.Store.Stats(r.Context(), nil)
+	stats, err := s.Store.Stats(r.Context(), viewerOf(r))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"types": stats})
+}
+
+// parseAudience reads an audience parameter: "all" (also the default),
+// "org" (the caller's organisation alone) or "group:NAME" (or group:ID) of
+// a group the caller's organisation belongs to. A group it is not in is
+// refused exactly like one that does not exist.
+func (s *Server) parseAudience(ctx context.Context, p *cyberpact.Principal, v string) (cyberpact.Audience, error) {
+	switch {
+	case v == "" || v == "all":
+		return cyberpact.Audience{Kind: cyberpact.AudienceAll}, nil
+	case v == "org":
+		return cyberpact.Audience{Kind: cyberpact.AudienceOrg}, nil
+	case strings.HasPrefix(v, "group:"):
+		name := strings.TrimPrefix(v, "group:")
+		if id, err := strconv.ParseInt(name, 10, 64); err == nil && slicesContains(p.Groups, id) {
+			return cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: id}, nil
+		}
+		if s.Accounts != nil {
+			g, err := s.Accounts.GroupByName(ctx, name)
+			if err == nil && slicesContains(p.Groups, g.ID) {
+				return cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: g.ID}, nil
+			}
+			if err != nil && cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+				return cyberpact.Audience{}, err
+			}
+		}
+		return cyberpact.Audience{}, cyberpact.Errorf(cyberpact.EINVALID, "audience %q: your organisation is in no sharing group of that name", v)
+	}
+	return cyberpact.Audience{}, cyberpact.Errorf(cyberpact.EINVALID, "audience %q is not org, all or group:NAME", v)
+}
+
+func slicesContains(xs []int64, x int64) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// seenVersion is one object the decoder handed to the store: its position
+// in the input and its "id@version".
+type seenVersion struct {
+	index int
+	ref   string
+}
+
+// recordingSource passes next's objects on and notes each one, for the
+// audit and the TAXII status of what was stored.
+func recordingSource(next cyberpact.ObjectSource, seen *[]seenVersion) cyberpact.ObjectSource {
+	return func() (*cyberpact.Object, error) {
+		o, err := next()
+		if o != nil {
+			*seen = append(*seen, seenVersion{o.Index, versionRef(o)})
+		}
+		return o, err
+	}
+}
+
+// successes returns the recorded versions the store did not reject.
+func successes(seen []seenVersion, rejected []*cyberpact.Rejection) []string {
+	refused := make(map[int]bool, len(rejected))
+	for _, r := range rejected {
+		refused[r.Index] = true
+	}
+	out := make([]string, 0, len(seen))
+	for _, s := range seen {
+		if !refused[s.index] {
+			out = append(out, s.ref)
+		}
+	}
+	return out
 }

@@ -1,7 +1,9 @@
 // Package http is the hub's network face: the JSON REST API under /api/v1,
-// health and Prometheus metrics, with TAXII 2.1, the web UI and the live
-// stream to follow. One file per resource; errors are mapped to statuses
-// in one place (error.go).
+// the TAXII 2.1 server under /taxii2/, health and Prometheus metrics, with
+// the web UI and the live stream to follow. One file per resource; errors
+// are mapped to statuses in one place (error.go). Every route that returns
+// objects authenticates its caller (auth.go) and reads through the sharing
+// rule, cyberpact.MaySee, by passing the caller's Viewer to the store.
 package http
 
 import (
@@ -10,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
@@ -22,13 +25,41 @@ type Server struct {
 	Store  cyberpact.ObjectStore
 	Logger *slog.Logger
 
+	// Accounts authenticates callers; without it every authenticated
+	// route answers 401. Audit records releases and writes; without it
+	// those requests fail (nothing is released unrecorded). Statuses keeps
+	// TAXII POST statuses. NewServer fills in each from the store when the
+	// store implements it.
+	Accounts cyberpact.AccountService
+	Audit    cyberpact.AuditLog
+	Statuses cyberpact.StatusStore
+
 	// MaxBodyBytes caps a request body; larger ones get 413. Zero means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// TAXIIMaxBodyBytes caps a TAXII request body (the API root's
+	// max_content_length); zero means MaxBodyBytes.
+	TAXIIMaxBodyBytes int64
+
+	// Public enables the public TAXII collection: TLP:CLEAR objects,
+	// readable without credentials.
+	Public bool
+	// TAXIITitle is the title of the TAXII discovery and API root
+	// resources; empty means "cyberpact".
+	TAXIITitle string
+
+	// LoginFailures failed logins per LoginWindow, per client address
+	// and per user name, are allowed before 429; zero means
+	// DefaultLoginFailures and DefaultLoginWindow. Set them before the
+	// first request.
+	LoginFailures int
+	LoginWindow   time.Duration
 
 	mux     *http.ServeMux
 	routes  []string // registered patterns, for tests that walk every route
 	metrics *metrics
+	logins  *loginLimiter
+	once    sync.Once
 	srv     *http.Server
 	ln      net.Listener
 }
@@ -42,11 +73,15 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 		logger = slog.Default()
 	}
 	s := &Server{Store: store, Logger: logger, mux: http.NewServeMux()}
+	s.Accounts, _ = store.(cyberpact.AccountService)
+	s.Audit, _ = store.(cyberpact.AuditLog)
+	s.Statuses, _ = store.(cyberpact.StatusStore)
 	s.metrics = newMetrics()
 	s.handle("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	s.routes = append(s.routes, "GET /metrics")
 	s.registerObjects()
+	s.registerTAXII()
 	return s
 }
 
@@ -60,7 +95,22 @@ func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Re
 }
 
 // ServeHTTP lets the Server be used as an http.Handler, e.g. in tests.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.once.Do(func() { s.logins = newLoginLimiter(s.LoginFailures, s.LoginWindow) })
+	s.mux.ServeHTTP(w, r)
+}
+
+// bodyLimit returns the body size limit for r.
+func (s *Server) bodyLimit(r *http.Request) int64 {
+	limit := s.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	if isTAXII(r) && s.TAXIIMaxBodyBytes > 0 {
+		limit = s.TAXIIMaxBodyBytes
+	}
+	return limit
+}
 
 // Listen binds addr (":0" picks a free port).
 func (s *Server) Listen(addr string) error {

@@ -1,0 +1,90 @@
+package http
+
+import (
+	"sync"
+	"time"
+)
+
+// Defaults of the failed-login limit.
+const (
+	DefaultLoginFailures = 10          // failed logins allowed per window, per client address and per user name
+	DefaultLoginWindow   = time.Minute // the window
+	maxLimiterKeys       = 100_000     // tracked addresses and names before expired ones are dropped
+)
+
+// loginLimiter counts failed logins per key (a client address, or a user
+// name) in fixed windows. A key that reaches the limit is refused until
+// its window ends, whether or not the next attempt would succeed: that is
+// what makes guessing keys slow.
+type loginLimiter struct {
+	mu     sync.Mutex
+	limit  int
+	window time.Duration
+	now    func() time.Time
+	keys   map[string]*failures
+}
+
+type failures struct {
+	start time.Time // beginning of the current window
+	n     int
+}
+
+func newLoginLimiter(limit int, window time.Duration) *loginLimiter {
+	if limit <= 0 {
+		limit = DefaultLoginFailures
+	}
+	if window <= 0 {
+		window = DefaultLoginWindow
+	}
+	return &loginLimiter{limit: limit, window: window, now: time.Now, keys: map[string]*failures{}}
+}
+
+// blocked returns how long key must wait, 0 when it may try now.
+func (l *loginLimiter) blocked(key string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f, ok := l.keys[key]
+	if !ok {
+		return 0
+	}
+	now := l.now()
+	end := f.start.Add(l.window)
+	if !now.Before(end) {
+		delete(l.keys, key)
+		return 0
+	}
+	if f.n < l.limit {
+		return 0
+	}
+	return end.Sub(now)
+}
+
+// fail records a failed login of key.
+func (l *loginLimiter) fail(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	f, ok := l.keys[key]
+	if !ok || !now.Before(f.start.Add(l.window)) {
+		if len(l.keys) >= maxLimiterKeys {
+			l.sweep(now)
+		}
+		f = &failures{start: now}
+		l.keys[key] = f
+	}
+	f.n++
+}
+
+// sweep drops the keys whose window has ended; when every key is current
+// (a flood from many addresses) it drops them all rather than grow without
+// bound.
+func (l *loginLimiter) sweep(now time.Time) {
+	for k, f := range l.keys {
+		if !now.Before(f.start.Add(l.window)) {
+			delete(l.keys, k)
+		}
+	}
+	if len(l.keys) >= maxLimiterKeys {
+		clear(l.keys)
+	}
+}
