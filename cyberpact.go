@@ -103,6 +103,9 @@ type ObjectFilter struct {
 	// Audience, when set, selects only versions released to it: a TAXII
 	// collection's contents.
 	Audience *Audience
+	// MaxTLP, when set, leaves out versions above this level: exported
+	// feeds never carry TLP:RED.
+	MaxTLP TLP
 	// Versions selects versions by TAXII's match[version]: "last" (the
 	// default), "first", "all", or STIX timestamps; several are ORed.
 	// AllVersions is the same as "all".

@@ -606,6 +606,10 @@ func filterSQL(f cyberpact.ObjectFilter) (string, []any, error) {
 	if f.ExcludeRevoked {
 		conds = append(conds, "o.revoked = 0")
 	}
+	if f.MaxTLP != cyberpact.TLPUnknown {
+		conds = append(conds, "o.tlp <= ?")
+		args = append(args, int(f.MaxTLP))
+	}
 	if f.Text != "" {
 		q, err := ftsQuery(f.Text)
 		if err != nil {

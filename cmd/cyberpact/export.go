@@ -16,7 +16,7 @@ func init() {
 		usage:   "[--data DIR] [--type T,...] [--since RFC3339] [--all-versions]",
 		help: `Streams the stored objects (the latest version of each, or every version
 with --all-versions) as one STIX 2.1 bundle to standard output, in the order
-they were added.`,
+they were added. TLP:RED objects are never in an exported feed.`,
 		run: runExport,
 	})
 }
@@ -33,7 +33,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
 	}
-	f := cyberpact.ObjectFilter{AllVersions: *all}
+	f := cyberpact.ObjectFilter{AllVersions: *all, MaxTLP: cyberpact.TLPAmberStrict}
 	if *types != "" {
 		f.Types = strings.Split(*types, ",")
 	}
