@@ -193,7 +193,7 @@ func parseIP(b []byte) (netip.Addr, bool) {
 			n = n*10 + int(c-'0')
 			digits++
 			if n > 255 {
-				return netip.Addr{}, false
+				goto slow
 			}
 		case c == '.' && digits > 0 && dots < 3:
 			ip[dots] = byte(n)
