@@ -2,60 +2,44 @@ package http_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/demo"
 	cphttp "github.com/cyberpact/cyberpact/http"
-	"github.com/cyberpact/cyberpact/sqlite"
 )
 
-// hub is a server on a real SQLite store, listening on 127.0.0.1.
+// hub is a server on a real SQLite store, listening on 127.0.0.1, and the
+// key of an analyst of its one organisation.
 type hub struct {
 	base string
 	srv  *cphttp.Server
+	key  string
 }
 
 func newHub(t *testing.T, maxBody int64) *hub {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cyberpact.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := cphttp.NewServer(db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	srv.MaxBodyBytes = maxBody
-	if err := srv.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		db.Close()
-	})
-	return &hub{base: "http://" + srv.Addr(), srv: srv}
+	db := openDB(t)
+	m := mkMember(t, db, mkOrg(t, db, "Org A"), "analyst", cyberpact.RoleAnalyst)
+	srv, base := serve(t, db, func(s *cphttp.Server) { s.MaxBodyBytes = maxBody })
+	return &hub{base: base, srv: srv, key: m.key}
 }
 
-// do sends a request and decodes a JSON answer into out (when non-nil),
-// returning the status.
+// do sends a request with the hub's key and decodes a JSON answer into
+// out (when non-nil), returning the status.
 func (h *hub) do(t *testing.T, method, path string, body []byte, out any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, h.base+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Authorization", "Bearer "+h.key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
