@@ -320,3 +320,20 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkReaderGenerated reads a generated bundle of 100,000 objects
+// with the streaming reader alone (no decoding).
+func BenchmarkReaderGenerated(b *testing.B) {
+	var buf bytes.Buffer
+	if err := gen.Write(&buf, 100_000, 1); err != nil {
+		b.Fatal(err)
+	}
+	raw := buf.Bytes()
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := readAll(stix.NewReader(bytes.NewReader(raw))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
