@@ -113,7 +113,7 @@ type Index struct {
 type Stats struct {
 	Indicators int // indicators indexed, current versions only
 	Complex    int // of which the pattern engine confirms
-	Skipped    int // objects that were not indicators with STIX patterns
+	Skipped    int // objects the source gave that were not indicators with STIX patterns
 	Revoked    int // revoked or already expired, not indexed
 	Errors     int // indicators whose JSON or pattern was broken
 	// FirstErrors holds the first problems, each naming the indicator.

@@ -142,7 +142,7 @@ func compile(raw []byte) (*compiled, error) {
 	}
 	p, err := pattern.ParseVersion(r.Pattern, version)
 	if err != nil {
-		return nil, fmt.Errorf("%s: pattern: %w", r.ID, err)
+		return nil, fmt.Errorf("%s: %w", r.ID, err)
 	}
 	simple := c.obs(p.Root)
 	if !simple {

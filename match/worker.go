@@ -208,6 +208,9 @@ func parseIP(b []byte) (netip.Addr, bool) {
 		return netip.AddrFrom4(ip), true
 	}
 slow:
+	if t := bytes.TrimSpace(b); len(t) != len(b) {
+		return parseIP(t)
+	}
 	if len(b) < 2 || len(b) > 64 || bytes.IndexByte(b, ':') < 0 {
 		return netip.Addr{}, false
 	}
