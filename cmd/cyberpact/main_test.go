@@ -117,8 +117,9 @@ func exportOf(t *testing.T, data string, extra ...string) []byte {
 }
 
 // checkExport checks that the export of data holds every version that went
-// in exactly once; that each 2.1 input object comes back JSON-equal and
-// every object is valid STIX 2.1 (stix.Validate and the OASIS schemas).
+// in exactly once, except TLP:RED ones, which exports never carry; that
+// each 2.1 input object comes back JSON-equal and every object is valid
+// STIX 2.1 (stix.Validate and the OASIS schemas).
 func checkExport(t *testing.T, data string, inputs ...[]byte) []byte {
 	t.Helper()
 	exported := exportOf(t, data, "--all-versions")
@@ -131,7 +132,20 @@ func checkExport(t *testing.T, data string, inputs ...[]byte) []byte {
 	want := map[version]json.RawMessage{}
 	for _, in := range inputs {
 		objs, _, _ := readObjects(t, in)
+		red := map[string]bool{}
+		for _, id := range redObjects(t, in) {
+			red[id] = true
+		}
 		for k, v := range objs {
+			if red[k.ID] {
+				if r := cli(t, "get", "--data", data, k.ID); r.code != 0 {
+					t.Errorf("TLP:RED %s was not stored: %s", k.ID, r.stderr)
+				}
+				if _, exported := got[k]; exported {
+					t.Errorf("TLP:RED %s was exported", k.ID)
+				}
+				continue
+			}
 			want[k] = v
 		}
 	}
