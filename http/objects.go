@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -123,12 +124,30 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, pageJSON(page))
 }
 
+// visibleVersions returns the versions of id that the caller of r may see
+// (versions: "last" or "all"), through FindObjects so that the whole
+// rule applies, a relationship to an object the caller may not see
+// included; ENOTFOUND when there are none.
+func (s *Server) visibleVersions(r *http.Request, id, versions string) ([]*cyberpact.Object, error) {
+	page, err := s.Store.FindObjects(r.Context(), cyberpact.ObjectFilter{IDs: []string{id}, Viewer: viewerOf(r), Versions: []string{versions}, Limit: 10000})
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Objects) == 0 {
+		return nil, cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s", id)
+	}
+	objs := page.Objects
+	sort.SliceStable(objs, func(i, j int) bool { return objs[i].Modified < objs[j].Modified })
+	return objs, nil
+}
+
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
-	o, err := s.Store.Object(r.Context(), r.PathValue("id"), viewerOf(r))
+	objs, err := s.visibleVersions(r, r.PathValue("id"), "last")
 	if err != nil {
 		return err
 	}
-	if err := s.auditRelease(r.Context(), principalOf(r), "rest", []*cyberpact.Object{o}); err != nil {
+	o := objs[len(objs)-1]
+	if err := s.auditRelease(r.Context(), principalOf(r), "rest", objs); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -137,7 +156,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) objectVersions(w http.ResponseWriter, r *http.Request) error {
-	objs, err := s.Store.ObjectVersions(r.Context(), r.PathValue("id"), viewerOf(r))
+	objs, err := s.visibleVersions(r, r.PathValue("id"), "all")
 	if err != nil {
 		return err
 	}
@@ -166,7 +185,7 @@ func (s *Server) objectRelationships(w http.ResponseWriter, r *http.Request) err
 	// The object itself must exist, for the caller, for its relationships
 	// to be asked for; the store leaves out edges to objects it may not see.
 	f.Viewer = viewerOf(r)
-	if _, err := s.Store.Object(r.Context(), id, f.Viewer); err != nil {
+	if _, err := s.visibleVersions(r, id, "last"); err != nil {
 		return err
 	}
 	page, err := s.Store.Relationships(r.Context(), id, dir, f)
@@ -243,7 +262,7 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
-	stats, err := s.Store.Stats(r.Context(), viewerOf(r))
+	stats, err := s.edgeStats(r.Context(), viewerOf(r))
 	if err != nil {
 		return err
 	}
@@ -320,4 +339,63 @@ func successes(seen []seenVersion, rejected []*cyberpact.Rejection) []string {
 		}
 	}
 	return out
+}
+
+// edgeStats is Store.Stats for a viewer with the whole rule applied: the
+// store's Stats applies MaySee but still counts relationships and
+// sightings whose ends the viewer may not see, which its listings hide.
+// Until it does, their counts are taken from a listing, which costs a pass
+// over the edges the viewer may see.
+func (s *Server) edgeStats(ctx context.Context, v *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
+	stats, err := s.Store.Stats(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	edges := []string{"relationship", "sighting"}
+	type latest struct {
+		version string
+		revoked bool
+	}
+	counts := map[string]*cyberpact.TypeStats{}
+	last := map[string]latest{}
+	err = s.Store.EachObject(ctx, cyberpact.ObjectFilter{Viewer: v, Types: edges, AllVersions: true}, func(o *cyberpact.Object) error {
+		c := counts[o.Type]
+		if c == nil {
+			c = &cyberpact.TypeStats{Type: o.Type}
+			counts[o.Type] = c
+		}
+		c.Versions++
+		l, seen := last[o.ID]
+		if !seen {
+			c.Objects++
+		}
+		if !seen || o.Modified > l.version {
+			last[o.ID] = latest{o.Modified, o.Revoked}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for id, l := range last {
+		if l.revoked {
+			typ, _, _ := strings.Cut(id, "--")
+			if c := counts[typ]; c != nil {
+				c.Revoked++
+			}
+		}
+	}
+	out := stats[:0]
+	for _, st := range stats {
+		if st.Type != "relationship" && st.Type != "sighting" {
+			out = append(out, st)
+		}
+	}
+	for _, typ := range edges {
+		if c := counts[typ]; c != nil {
+			out = append(out, *c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	return out, nil
 }

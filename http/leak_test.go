@@ -1,0 +1,686 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cyberpact/cyberpact"
+	cphttp "github.com/cyberpact/cyberpact/http"
+	"github.com/cyberpact/cyberpact/sqlite"
+	"github.com/cyberpact/cyberpact/stix"
+)
+
+// seedVersion is one object version of the leak matrix and how it was
+// released.
+type seedVersion struct {
+	id, typ  string
+	modified string // as in the JSON
+	release  cyberpact.Release
+	target   string // a relationship's target_ref
+}
+
+// world is the seeded partnership of the route-matrix leak test: three
+// organisations (C in no group), two groups (G1 = {A, B}, G2 = {B}),
+// versions for every producer, audience and TLP level, relationships from
+// an anchor visible to all members to each of them, and the model of what
+// each viewer may see, from cyberpact.MaySee alone.
+type world struct {
+	db        *sqlite.DB
+	base      string
+	orgs      map[string]*cyberpact.Org
+	groups    map[string]*cyberpact.Group
+	viewers   []*viewerCase
+	versions  []seedVersion
+	ids       []string
+	anchor    string
+	colls     map[string]*cyberpact.Audience // collection name -> audience (nil: public)
+	collIDs   map[string]string              // collection name -> id
+	statusIDs map[int64]string               // org -> a status it posted
+	split     map[string]bool                // the objects named "... split", whose versions went to different audiences
+}
+
+// viewerCase is one caller of the matrix: a member (m) or anonymous.
+type viewerCase struct {
+	name string
+	m    *member
+}
+
+func (vc *viewerCase) viewer() cyberpact.Viewer {
+	if vc.m == nil {
+		return cyberpact.Viewer{Public: true}
+	}
+	return vc.m.p.Viewer()
+}
+
+var tlps = []cyberpact.TLP{cyberpact.TLPClear, cyberpact.TLPGreen, cyberpact.TLPAmber, cyberpact.TLPAmberStrict, cyberpact.TLPRed}
+
+func uuidN(prefix string, n int) string {
+	return fmt.Sprintf("%s--%08x-0000-4000-8000-%012x", prefix, n, n)
+}
+
+func day(d int) string {
+	return time.Date(2026, 1, 1+d, 0, 0, 0, 0, time.UTC).Format("2006-01-02T15:04:05.000Z")
+}
+
+// importAs imports objs with one release.
+func importAs(t testing.TB, db *sqlite.DB, rel cyberpact.Release, objs ...map[string]any) {
+	t.Helper()
+	raw, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuidN("x", 1)[3:], "objects": objs})
+	dec := stix.NewDecoder(bytes.NewReader(raw))
+	defer dec.Close()
+	res, err := db.Import(context.Background(), dec.Next, cyberpact.ImportOptions{Producer: rel.Producer, Audience: rel.Audience, DefaultTLP: rel.TLP})
+	if err != nil || !res.Committed || len(res.Rejected) > 0 {
+		t.Fatalf("seeding: %v %+v", err, res)
+	}
+}
+
+func newWorld(t *testing.T) *world {
+	ctx := context.Background()
+	db := openDB(t)
+	w := &world{db: db, orgs: map[string]*cyberpact.Org{}, groups: map[string]*cyberpact.Group{}, statusIDs: map[int64]string{}, split: map[string]bool{}}
+	for _, n := range []string{"A", "B", "C"} {
+		w.orgs[n] = mkOrg(t, db, "Org "+n)
+	}
+	w.groups["G1"] = mkGroup(t, db, "G1", w.orgs["A"], w.orgs["B"])
+	w.groups["G2"] = mkGroup(t, db, "G2", w.orgs["B"])
+	w.viewers = []*viewerCase{
+		{"A", mkMember(t, db, w.orgs["A"], "alice", cyberpact.RoleAnalyst)},
+		{"B", mkMember(t, db, w.orgs["B"], "bob", cyberpact.RoleAnalyst)},
+		{"C", mkMember(t, db, w.orgs["C"], "carol", cyberpact.RoleAnalyst)},
+		{"ReaderA", mkMember(t, db, w.orgs["A"], "reader", cyberpact.RoleReader)},
+		{"Anonymous", nil},
+	}
+	audiences := map[string]cyberpact.Audience{
+		"org": {Kind: cyberpact.AudienceOrg},
+		"G1":  {Kind: cyberpact.AudienceGroup, Group: w.groups["G1"].ID},
+		"G2":  {Kind: cyberpact.AudienceGroup, Group: w.groups["G2"].ID},
+		"all": {Kind: cyberpact.AudienceAll},
+	}
+	add := func(typ string, n int, mod int, rel cyberpact.Release, extra map[string]any) {
+		o := map[string]any{"type": typ, "spec_version": "2.1", "id": uuidN(typ, n), "created": day(0), "modified": day(mod)}
+		for k, v := range extra {
+			o[k] = v
+		}
+		importAs(t, db, rel, o)
+		sv := seedVersion{id: o["id"].(string), typ: typ, modified: day(mod), release: rel}
+		if tr, ok := extra["target_ref"].(string); ok {
+			sv.target = tr
+		}
+		w.versions = append(w.versions, sv)
+	}
+	// The anchor every member sees.
+	anchorRel := cyberpact.Release{Producer: w.orgs["A"].ID, Audience: audiences["all"], TLP: cyberpact.TLPClear}
+	add("identity", 1, 0, anchorRel, map[string]any{"name": "anchor", "identity_class": "organization"})
+	w.anchor = uuidN("identity", 1)
+	n := 0
+	for _, prod := range []string{"A", "B", "C"} {
+		for _, audName := range []string{"org", "G1", "G2", "all"} {
+			for _, tlp := range tlps {
+				rel := cyberpact.Release{Producer: w.orgs[prod].ID, Audience: audiences[audName], TLP: tlp}
+				if cyberpact.RefuseRelease(rel) != "" {
+					continue
+				}
+				n++
+				name := fmt.Sprintf("%s %s %s", prod, audName, tlp)
+				add("campaign", n, 1, rel, map[string]any{"name": name})
+				add("campaign", n, 2, rel, map[string]any{"name": name + " v2"})
+				add("relationship", n, 1, cyberpact.Release{Producer: w.orgs["A"].ID, Audience: audiences["all"], TLP: cyberpact.TLPGreen},
+					map[string]any{"relationship_type": "related-to", "source_ref": w.anchor, "target_ref": uuidN("campaign", n)})
+			}
+		}
+		// An object whose versions went to different audiences: the first
+		// to all members, the second kept private.
+		n++
+		add("campaign", n, 1, cyberpact.Release{Producer: w.orgs[prod].ID, Audience: audiences["all"], TLP: cyberpact.TLPGreen}, map[string]any{"name": prod + " split"})
+		add("campaign", n, 2, cyberpact.Release{Producer: w.orgs[prod].ID, Audience: audiences["org"], TLP: cyberpact.TLPAmber}, map[string]any{"name": prod + " split v2"})
+		w.split[uuidN("campaign", n)] = true
+	}
+	seen := map[string]bool{}
+	for _, v := range w.versions {
+		if !seen[v.id] {
+			seen[v.id] = true
+			w.ids = append(w.ids, v.id)
+		}
+	}
+	w.colls = map[string]*cyberpact.Audience{"public": nil}
+	w.collIDs = map[string]string{"public": cphttp.CollectionID("public")}
+	for name, au := range audiences {
+		switch name {
+		case "org":
+			for on, o := range w.orgs {
+				cn := "org:" + on
+				w.colls[cn] = &cyberpact.Audience{Kind: cyberpact.AudienceOrg}
+				w.collIDs[cn] = cphttp.CollectionID(fmt.Sprintf("org:%d", o.ID))
+			}
+		case "all":
+			w.colls["all"] = &au
+			w.collIDs["all"] = cphttp.CollectionID("all")
+		default:
+			au := au
+			w.colls[name] = &au
+			w.collIDs[name] = cphttp.CollectionID(fmt.Sprintf("group:%d", au.Group))
+		}
+	}
+	for _, o := range w.orgs {
+		st := &cyberpact.Status{ID: fmt.Sprintf("status-of-%d", o.ID), Org: o.ID, Status: "complete"}
+		if err := db.CreateStatus(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		w.statusIDs[o.ID] = st.ID
+	}
+	_, w.base = serve(t, db, func(s *cphttp.Server) { s.Public = true })
+	return w
+}
+
+// --- the model -------------------------------------------------------
+
+// sees is the model of the rule: MaySee, and a relationship only when its
+// target is visible too (an edge to an object you may not see is not shown).
+func (w *world) sees(v cyberpact.Viewer, x seedVersion) bool {
+	if !cyberpact.MaySee(v, x.release) {
+		return false
+	}
+	if x.target == "" {
+		return true
+	}
+	for _, y := range w.versions {
+		if y.id == x.target && cyberpact.MaySee(v, y.release) {
+			return true
+		}
+	}
+	return false
+}
+
+// inColl reports whether x is in the collection of audience au as read by
+// v (au nil: no audience restriction).
+func inColl(x seedVersion, au *cyberpact.Audience) bool {
+	return au == nil || x.release.Audience == *au
+}
+
+// expect returns what v may see as "id@modified": every visible version
+// (all) or each id's latest visible one, optionally within a collection
+// audience and for one id.
+func (w *world) expect(v cyberpact.Viewer, au *cyberpact.Audience, all bool, id string) map[string]bool {
+	latest := map[string]string{}
+	out := map[string]bool{}
+	for _, x := range w.versions {
+		if (id != "" && x.id != id) || !w.sees(v, x) || !inColl(x, au) {
+			continue
+		}
+		if all {
+			out[x.id+"@"+x.modified] = true
+		} else if x.modified > latest[x.id] {
+			latest[x.id] = x.modified
+		}
+	}
+	for id, m := range latest {
+		out[id+"@"+m] = true
+	}
+	return out
+}
+
+// collectionVisible reports whether viewer vc may see collection name.
+func (w *world) collectionVisible(vc *viewerCase, name string) bool {
+	switch {
+	case name == "public":
+		return true
+	case vc.m == nil:
+		return false
+	case name == "all":
+		return true
+	case strings.HasPrefix(name, "org:"):
+		return w.orgs[strings.TrimPrefix(name, "org:")].ID == vc.m.org.ID
+	}
+	return vc.m.p.Viewer().InGroup(w.groups[name].ID)
+}
+
+// collViewer is how a collection reads: the public one as a public viewer.
+func collViewer(vc *viewerCase, name string) cyberpact.Viewer {
+	if name == "public" {
+		return cyberpact.Viewer{Public: true}
+	}
+	return vc.viewer()
+}
+
+// --- requests ----------------------------------------------------------
+
+type answer struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+func (w *world) req(t *testing.T, vc *viewerCase, method, path string, body []byte, ctype string) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, w.base+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vc.m != nil {
+		req.SetBasicAuth(vc.m.user.Name, vc.m.key)
+	}
+	if strings.HasPrefix(path, "/taxii2/") {
+		req.Header.Set("Accept", "application/taxii+json;version=2.1")
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode == 403 && method == "GET" {
+		t.Errorf("%s %s as %s: 403 on a read; an object one may not see is 404", method, path, vc.name)
+	}
+	if resp.StatusCode >= 500 {
+		t.Errorf("%s %s as %s: %d %s", method, path, vc.name, resp.StatusCode, data)
+	}
+	return answer{resp.StatusCode, data, resp.Header}
+}
+
+// versionsIn reads the "id@modified" of the objects of a JSON answer
+// holding an "objects" array.
+func versionsIn(t *testing.T, body []byte) map[string]bool {
+	t.Helper()
+	var l struct {
+		Objects []struct {
+			ID       string `json:"id"`
+			Modified string `json:"modified"`
+			Version  string `json:"version"`
+		} `json:"objects"`
+	}
+	if err := json.Unmarshal(body, &l); err != nil {
+		t.Fatalf("answer is not a list of objects: %v: %.300s", err, body)
+	}
+	out := map[string]bool{}
+	for _, o := range l.Objects {
+		m := o.Modified
+		if m == "" {
+			m = o.Version
+		}
+		out[o.ID+"@"+m] = true
+	}
+	return out
+}
+
+func sameSet(t *testing.T, what string, got, want map[string]bool) {
+	t.Helper()
+	var extra, missing []string
+	for k := range got {
+		if !want[k] {
+			extra = append(extra, k)
+		}
+	}
+	for k := range want {
+		if !got[k] {
+			missing = append(missing, k)
+		}
+	}
+	sort.Strings(extra)
+	sort.Strings(missing)
+	if len(extra) > 0 {
+		t.Errorf("%s: LEAK, shown but may not be seen: %v", what, extra)
+	}
+	if len(missing) > 0 {
+		t.Errorf("%s: missing: %v", what, missing)
+	}
+}
+
+// noSeededIDs checks that an answer names none of the seeded objects.
+func (w *world) noSeededIDs(t *testing.T, what string, body []byte) {
+	t.Helper()
+	for _, id := range w.ids {
+		if bytes.Contains(body, []byte(id)) {
+			t.Errorf("%s: names %s", what, id)
+		}
+	}
+}
+
+// mustStatus checks an answer's status.
+func mustStatus(t *testing.T, what string, a answer, want int) {
+	t.Helper()
+	if a.status != want {
+		t.Errorf("%s: status %d, want %d: %.300s", what, a.status, want, a.body)
+	}
+}
+
+// leakCases has one check per registered route: every (viewer, object)
+// pair of the world must appear or exist on it exactly when the model
+// says so. A route without a case fails TestRouteMatrixNeverLeaks.
+var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
+	"GET /healthz": func(t *testing.T, w *world, vc *viewerCase) {
+		a := w.req(t, vc, "GET", "/healthz", nil, "")
+		mustStatus(t, "healthz", a, 200)
+		w.noSeededIDs(t, "healthz", a.body)
+	},
+	"GET /metrics": func(t *testing.T, w *world, vc *viewerCase) {
+		a := w.req(t, vc, "GET", "/metrics", nil, "")
+		mustStatus(t, "metrics", a, 200)
+		w.noSeededIDs(t, "metrics", a.body)
+	},
+	"GET /api/v1/objects": func(t *testing.T, w *world, vc *viewerCase) {
+		if vc.m == nil {
+			mustStatus(t, "anonymous list", w.req(t, vc, "GET", "/api/v1/objects", nil, ""), 401)
+			return
+		}
+		v := vc.viewer()
+		a := w.req(t, vc, "GET", "/api/v1/objects?limit=10000", nil, "")
+		sameSet(t, "list", versionsIn(t, a.body), w.expect(v, nil, false, ""))
+		a = w.req(t, vc, "GET", "/api/v1/objects?limit=10000&all_versions=true", nil, "")
+		sameSet(t, "list all versions", versionsIn(t, a.body), w.expect(v, nil, true, ""))
+		a = w.req(t, vc, "GET", "/api/v1/objects?limit=10000&q=split", nil, "")
+		want := map[string]bool{}
+		for k := range w.expect(v, nil, false, "") {
+			if id, _, _ := strings.Cut(k, "@"); w.split[id] {
+				want[k] = true
+			}
+		}
+		sameSet(t, "search", versionsIn(t, a.body), want)
+	},
+	"GET /api/v1/objects/{id}": func(t *testing.T, w *world, vc *viewerCase) {
+		for _, id := range w.ids {
+			a := w.req(t, vc, "GET", "/api/v1/objects/"+id, nil, "")
+			w.checkOne(t, vc, "object "+id, a, w.expect(vc.viewer(), nil, false, id), func(b []byte) []byte { return []byte(`{"objects":[` + string(b) + `]}`) })
+		}
+	},
+	"GET /api/v1/objects/{id}/versions": func(t *testing.T, w *world, vc *viewerCase) {
+		for _, id := range w.ids {
+			a := w.req(t, vc, "GET", "/api/v1/objects/"+id+"/versions", nil, "")
+			w.checkOne(t, vc, "versions "+id, a, w.expect(vc.viewer(), nil, true, id), nil)
+		}
+	},
+	"GET /api/v1/objects/{id}/relationships": func(t *testing.T, w *world, vc *viewerCase) {
+		for _, id := range w.ids {
+			a := w.req(t, vc, "GET", "/api/v1/objects/"+id+"/relationships?limit=10000", nil, "")
+			if vc.m == nil {
+				mustStatus(t, "anonymous relationships", a, 401)
+				continue
+			}
+			if len(w.expect(vc.viewer(), nil, true, id)) == 0 {
+				mustStatus(t, "relationships of unseen "+id, a, 404)
+				continue
+			}
+			mustStatus(t, "relationships of "+id, a, 200)
+			if id != w.anchor {
+				continue
+			}
+			want := map[string]bool{}
+			for k := range w.expect(vc.viewer(), nil, false, "") {
+				if strings.HasPrefix(k, "relationship--") {
+					want[k] = true
+				}
+			}
+			sameSet(t, "anchor's relationships", versionsIn(t, a.body), want)
+		}
+	},
+	"POST /api/v1/bundles": func(t *testing.T, w *world, vc *viewerCase) {
+		empty := []byte(`{"type":"bundle","id":"bundle--6d8b2b1e-8f0a-4c3e-9d4e-0a5c1f2e3d4b","objects":[]}`)
+		a := w.req(t, vc, "POST", "/api/v1/bundles", empty, "application/json")
+		switch {
+		case vc.m == nil:
+			mustStatus(t, "anonymous post", a, 401)
+		case !vc.m.user.Role.CanWrite():
+			mustStatus(t, "reader post", a, 403)
+		default:
+			mustStatus(t, "post", a, 200)
+		}
+		w.noSeededIDs(t, "post", a.body)
+	},
+	"GET /api/v1/stats": func(t *testing.T, w *world, vc *viewerCase) {
+		a := w.req(t, vc, "GET", "/api/v1/stats", nil, "")
+		if vc.m == nil {
+			mustStatus(t, "anonymous stats", a, 401)
+			return
+		}
+		var got struct{ Types []cyberpact.TypeStats }
+		json.Unmarshal(a.body, &got)
+		counts := map[string]int64{}
+		for _, ts := range got.Types {
+			counts[ts.Type+" objects"] = ts.Objects
+			counts[ts.Type+" versions"] = ts.Versions
+		}
+		want := map[string]int64{}
+		ids := map[string]bool{}
+		for k := range w.expect(vc.viewer(), nil, true, "") {
+			id, _, _ := strings.Cut(k, "@")
+			typ, _, _ := strings.Cut(id, "--")
+			want[typ+" versions"]++
+			if !ids[id] {
+				ids[id] = true
+				want[typ+" objects"]++
+			}
+		}
+		if fmt.Sprint(counts) != fmt.Sprint(want) {
+			t.Errorf("stats: %v, want %v", counts, want)
+		}
+	},
+	"GET /taxii2/{$}": func(t *testing.T, w *world, vc *viewerCase) {
+		a := w.req(t, vc, "GET", "/taxii2/", nil, "")
+		mustStatus(t, "discovery", a, 200)
+		w.noSeededIDs(t, "discovery", a.body)
+	},
+	"GET /taxii2/api1/{$}": func(t *testing.T, w *world, vc *viewerCase) {
+		a := w.req(t, vc, "GET", "/taxii2/api1/", nil, "")
+		mustStatus(t, "api root", a, 200)
+		w.noSeededIDs(t, "api root", a.body)
+	},
+	"GET /taxii2/api1/collections/{$}": func(t *testing.T, w *world, vc *viewerCase) {
+		a := w.req(t, vc, "GET", "/taxii2/api1/collections/", nil, "")
+		var got struct {
+			Collections []struct {
+				ID       string `json:"id"`
+				CanWrite bool   `json:"can_write"`
+			}
+		}
+		json.Unmarshal(a.body, &got)
+		gotIDs, want := map[string]bool{}, map[string]bool{}
+		for _, c := range got.Collections {
+			gotIDs[c.ID] = true
+			if c.CanWrite && (vc.m == nil || !vc.m.user.Role.CanWrite() || c.ID == w.collIDs["public"]) {
+				t.Errorf("collection %s: can_write for %s", c.ID, vc.name)
+			}
+		}
+		for name, id := range w.collIDs {
+			if w.collectionVisible(vc, name) {
+				want[id] = true
+			}
+		}
+		sameSet(t, "collections", gotIDs, want)
+	},
+	"GET /taxii2/api1/collections/{collection}/{$}": func(t *testing.T, w *world, vc *viewerCase) {
+		for name, id := range w.collIDs {
+			a := w.req(t, vc, "GET", "/taxii2/api1/collections/"+id+"/", nil, "")
+			mustStatus(t, "collection "+name, a, map[bool]int{true: 200, false: 404}[w.collectionVisible(vc, name)])
+		}
+	},
+	"GET /taxii2/api1/collections/{collection}/objects/{$}": func(t *testing.T, w *world, vc *viewerCase) {
+		w.eachCollection(t, vc, "/objects/?limit=10000", func(name string, a answer) {
+			sameSet(t, "objects of "+name, versionsIn(t, a.body), w.expect(collViewer(vc, name), w.colls[name], false, ""))
+		})
+		w.eachCollection(t, vc, "/objects/?limit=10000&match[version]=all", func(name string, a answer) {
+			sameSet(t, "all versions of "+name, versionsIn(t, a.body), w.expect(collViewer(vc, name), w.colls[name], true, ""))
+		})
+	},
+	"POST /taxii2/api1/collections/{collection}/objects/{$}": func(t *testing.T, w *world, vc *viewerCase) {
+		for name, id := range w.collIDs {
+			a := w.req(t, vc, "POST", "/taxii2/api1/collections/"+id+"/objects/", []byte(`{"objects":[]}`), "application/taxii+json;version=2.1")
+			switch {
+			case vc.m == nil:
+				mustStatus(t, "anonymous post to "+name, a, 401)
+			case !w.collectionVisible(vc, name):
+				mustStatus(t, "post to unseen "+name, a, 404)
+			case name == "public" || !vc.m.user.Role.CanWrite():
+				mustStatus(t, "post to read-only "+name, a, 403)
+			default:
+				mustStatus(t, "post to "+name, a, 202)
+			}
+			w.noSeededIDs(t, "post", a.body)
+		}
+	},
+	"GET /taxii2/api1/collections/{collection}/objects/{object}/{$}": func(t *testing.T, w *world, vc *viewerCase) {
+		w.eachObjectIn(t, vc, "/", func(name, id string, a answer) {
+			w.checkOne(t, vc, name+" object "+id, a, w.expect(collViewer(vc, name), w.colls[name], false, id), nil)
+		})
+	},
+	"DELETE /taxii2/api1/collections/{collection}/objects/{object}/{$}": func(t *testing.T, w *world, vc *viewerCase) {
+		if vc.m == nil {
+			mustStatus(t, "anonymous delete", w.req(t, vc, "DELETE", "/taxii2/api1/collections/"+w.collIDs["public"]+"/objects/"+w.anchor+"/", nil, ""), 401)
+			return
+		}
+		// Only others' objects: the producer's own delete is tested in
+		// TestTAXIIClient, and would change the world.
+		for name, cid := range w.collIDs {
+			for _, id := range w.ids {
+				if w.producedBy(id, vc.m.org.ID) {
+					continue
+				}
+				a := w.req(t, vc, "DELETE", "/taxii2/api1/collections/"+cid+"/objects/"+id+"/", nil, "")
+				switch {
+				case !w.collectionVisible(vc, name) || len(w.expect(collViewer(vc, name), w.colls[name], true, id)) == 0:
+					mustStatus(t, "delete of unseen "+id+" in "+name, a, 404)
+				default:
+					mustStatus(t, "delete of another's "+id+" in "+name, a, 403)
+				}
+			}
+		}
+	},
+	"GET /taxii2/api1/collections/{collection}/objects/{object}/versions/{$}": func(t *testing.T, w *world, vc *viewerCase) {
+		w.eachObjectIn(t, vc, "/versions/", func(name, id string, a answer) {
+			want := w.expect(collViewer(vc, name), w.colls[name], true, id)
+			if len(want) == 0 {
+				mustStatus(t, name+" versions of unseen "+id, a, 404)
+				return
+			}
+			var got struct{ Versions []string }
+			json.Unmarshal(a.body, &got)
+			set := map[string]bool{}
+			for _, v := range got.Versions {
+				set[id+"@"+v] = true
+			}
+			sameSet(t, name+" versions of "+id, set, want)
+		})
+	},
+	"GET /taxii2/api1/collections/{collection}/manifest/{$}": func(t *testing.T, w *world, vc *viewerCase) {
+		w.eachCollection(t, vc, "/manifest/?limit=10000&match[version]=all", func(name string, a answer) {
+			sameSet(t, "manifest of "+name, versionsIn(t, a.body), w.expect(collViewer(vc, name), w.colls[name], true, ""))
+		})
+	},
+	"GET /taxii2/api1/status/{status}/{$}": func(t *testing.T, w *world, vc *viewerCase) {
+		for org, sid := range w.statusIDs {
+			a := w.req(t, vc, "GET", "/taxii2/api1/status/"+sid+"/", nil, "")
+			switch {
+			case vc.m == nil:
+				mustStatus(t, "anonymous status", a, 401)
+			case vc.m.org.ID == org:
+				mustStatus(t, "own status", a, 200)
+			default:
+				mustStatus(t, "another's status", a, 404)
+			}
+		}
+	},
+	"/taxii2/": func(t *testing.T, w *world, vc *viewerCase) {
+		a := w.req(t, vc, "GET", "/taxii2/api1/collections/"+w.collIDs["all"]+"/nothing/", nil, "")
+		mustStatus(t, "unknown path", a, 404)
+		a = w.req(t, vc, "PUT", "/taxii2/api1/collections/"+w.collIDs["all"]+"/objects/", nil, "")
+		mustStatus(t, "unknown method", a, 405)
+		w.noSeededIDs(t, "catch-all", a.body)
+	},
+}
+
+// checkOne checks an answer about one object: 404 when want is empty,
+// else exactly want. wrap turns a bare object body into a list.
+func (w *world) checkOne(t *testing.T, vc *viewerCase, what string, a answer, want map[string]bool, wrap func([]byte) []byte) {
+	t.Helper()
+	if vc.m == nil && !strings.Contains(what, "public") && !strings.HasPrefix(what, "public") {
+		if a.status != 401 && a.status != 404 {
+			t.Errorf("%s as anonymous: status %d", what, a.status)
+		}
+		return
+	}
+	if len(want) == 0 {
+		mustStatus(t, what+" (may not see)", a, 404)
+		return
+	}
+	mustStatus(t, what, a, 200)
+	body := a.body
+	if wrap != nil {
+		body = wrap(body)
+	}
+	sameSet(t, what, versionsIn(t, body), want)
+}
+
+// eachCollection GETs suffix of every collection: 404 for those vc may not
+// see, fn for the others.
+func (w *world) eachCollection(t *testing.T, vc *viewerCase, suffix string, fn func(name string, a answer)) {
+	for name, id := range w.collIDs {
+		a := w.req(t, vc, "GET", "/taxii2/api1/collections/"+id+suffix, nil, "")
+		if !w.collectionVisible(vc, name) {
+			if a.status != 404 && a.status != 401 {
+				t.Errorf("%s%s as %s: status %d for an unseen collection", name, suffix, vc.name, a.status)
+			}
+			continue
+		}
+		mustStatus(t, name+suffix, a, 200)
+		fn(name, a)
+	}
+}
+
+// eachObjectIn GETs every object under every collection vc may see, and
+// one under each it may not (which must be 404 whatever the object).
+func (w *world) eachObjectIn(t *testing.T, vc *viewerCase, suffix string, fn func(name, id string, a answer)) {
+	for name, cid := range w.collIDs {
+		ids := w.ids
+		if !w.collectionVisible(vc, name) {
+			ids = ids[:1]
+		}
+		for _, id := range ids {
+			a := w.req(t, vc, "GET", "/taxii2/api1/collections/"+cid+"/objects/"+id+suffix, nil, "")
+			if !w.collectionVisible(vc, name) {
+				if a.status != 404 && a.status != 401 {
+					t.Errorf("%s in unseen %s as %s: status %d", id, name, vc.name, a.status)
+				}
+				continue
+			}
+			fn(name, id, a)
+		}
+	}
+}
+
+func (w *world) producedBy(id string, org int64) bool {
+	for _, x := range w.versions {
+		if x.id == id && x.release.Producer == org {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRouteMatrixNeverLeaks(t *testing.T) {
+	w := newWorld(t)
+	srv := cphttp.NewServer(w.db, nil)
+	for _, route := range srv.Routes() {
+		if leakCases[route] == nil {
+			t.Errorf("route %q has no case in leakCases: every route must show that it keeps to the sharing rule", route)
+		}
+	}
+	for route, check := range leakCases {
+		for _, vc := range w.viewers {
+			t.Run(strings.NewReplacer("/", "_", " ", "_").Replace(route)+"/"+vc.name, func(t *testing.T) {
+				check(t, w, vc)
+			})
+		}
+	}
+}
