@@ -308,7 +308,11 @@ func TestTAXIIBadInput(t *testing.T) {
 	_, base := serve(t, db, func(s *cphttp.Server) { s.TAXIIMaxBodyBytes = 4 << 10; s.LoginFailures = 4 })
 	objects := "/taxii2/api1/collections/" + cphttp.CollectionID("all") + "/objects/"
 	good := string(envelope(indicator(1, 1)))
-	basic := func(u, k string) string { r, _ := http.NewRequest("GET", "/", nil); r.SetBasicAuth(u, k); return r.Header.Get("Authorization") }
+	basic := func(u, k string) string {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.SetBasicAuth(u, k)
+		return r.Header.Get("Authorization")
+	}
 	for _, tc := range []struct {
 		name, method, path, body, accept, ctype, auth string
 		status                                        int
