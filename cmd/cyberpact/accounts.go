@@ -36,6 +36,9 @@ func runSubcommand(ctx context.Context, e *env, c *command, subs []*subcommand, 
 		newFlags(e, c).Usage()
 		return flag.ErrHelp
 	}
+	if strings.HasPrefix(args[0], "-") {
+		return usageError("give a subcommand (%s) before the flags", subNames(subs))
+	}
 	for _, s := range subs {
 		if s.name == args[0] {
 			sc := &command{name: c.name + " " + s.name, usage: s.usage, help: s.help}
