@@ -1,0 +1,256 @@
+package http_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/internal/gen"
+	cphttp "github.com/cyberpact/cyberpact/http"
+	"github.com/cyberpact/cyberpact/sqlite"
+	"github.com/cyberpact/cyberpact/stix"
+)
+
+// benchN is the size of the benchmarks' collection: CYBERPACT_BENCH_OBJECTS,
+// default 100,000 (the figures in BENCH_NOTES.md use 1,000,000).
+func benchN() int {
+	if n, err := strconv.Atoi(os.Getenv("CYBERPACT_BENCH_OBJECTS")); err == nil && n > 0 {
+		return n
+	}
+	return 100_000
+}
+
+// benchHub is a server over a store holding n generated objects produced
+// by organisation A for all members, and a member of B who reads them (so
+// every page is a release, audited).
+type benchHub struct {
+	db       *sqlite.DB
+	base     string
+	producer *member
+	reader   *member
+	objects  string // the all-members collection's objects URL
+	stored   int
+}
+
+func newBenchHub(b *testing.B, n int) *benchHub {
+	b.Helper()
+	db := openDB(b)
+	orgA, orgB := mkOrg(b, db, "Org A"), mkOrg(b, db, "Org B")
+	h := &benchHub{db: db, producer: mkMember(b, db, orgA, "alice", cyberpact.RoleAnalyst), reader: mkMember(b, db, orgB, "bob", cyberpact.RoleAnalyst)}
+	if n > 0 {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(gen.Write(pw, n, 1)) }()
+		dec := stix.NewDecoder(pr)
+		// Partial: the generator's TLP:RED objects may not go to all members.
+		res, err := db.Import(context.Background(), dec.Next, cyberpact.ImportOptions{Producer: orgA.ID, Audience: cyberpact.Audience{Kind: cyberpact.AudienceAll}, Partial: true})
+		dec.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.stored = res.Added
+		b.Logf("stored %d of %d, %d rejected", res.Added, n, len(res.Rejected))
+		if len(res.Rejected) > 0 {
+			b.Log(res.Rejected[0])
+		}
+	}
+	_, h.base = serve(b, db, func(s *cphttp.Server) { s.TAXIIMaxBodyBytes = 1 << 30 })
+	h.objects = h.base + "/taxii2/api1/collections/" + cphttp.CollectionID("all") + "/objects/"
+	return h
+}
+
+func (h *benchHub) get(client *http.Client, m *member, u string) (envelopeAnswer, error) {
+	req, _ := http.NewRequest("GET", u, nil)
+	req.SetBasicAuth(m.user.Name, m.key)
+	req.Header.Set("Accept", taxiiType)
+	resp, err := client.Do(req)
+	if err != nil {
+		return envelopeAnswer{}, err
+	}
+	defer resp.Body.Close()
+	var e struct {
+		More    bool              `json:"more"`
+		Next    string            `json:"next"`
+		Objects []json.RawMessage `json:"objects"`
+	}
+	if resp.StatusCode != 200 {
+		body, _ := io.ReadAll(resp.Body)
+		return envelopeAnswer{}, fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, body)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		return envelopeAnswer{}, err
+	}
+	out := envelopeAnswer{More: e.More, Next: e.Next, Objects: make([]map[string]any, len(e.Objects))}
+	return out, nil
+}
+
+// readAll pages through the collection with limit 1000 and returns the
+// objects read and each page's latency.
+func (h *benchHub) readAll(b *testing.B, client *http.Client) (int, []time.Duration) {
+	var pages []time.Duration
+	n := 0
+	u := h.objects + "?limit=1000"
+	for {
+		start := time.Now()
+		e, err := h.get(client, h.reader, u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pages = append(pages, time.Since(start))
+		n += len(e.Objects)
+		if !e.More {
+			return n, pages
+		}
+		u = h.objects + "?limit=1000&next=" + url.QueryEscape(e.Next)
+	}
+}
+
+func p95(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)*95/100]
+}
+
+// BenchmarkTAXIIReadCollection reads the whole collection in pages of
+// 1,000 as one client, beside the store's plain export (EachObject) of the
+// same versions with the same viewer and audience.
+func BenchmarkTAXIIReadCollection(b *testing.B) {
+	h := newBenchHub(b, benchN())
+	client := &http.Client{}
+	b.Run("TAXII", func(b *testing.B) {
+		var all []time.Duration
+		objs := 0
+		for b.Loop() {
+			n, pages := h.readAll(b, client)
+			objs += n
+			all = append(all, pages...)
+		}
+		b.ReportMetric(float64(objs)/b.Elapsed().Seconds(), "objects/s")
+		b.ReportMetric(float64(p95(all).Microseconds())/1000, "p95-ms/page")
+		b.ReportMetric(float64(objs/b.N), "objects/read")
+	})
+	b.Run("EachObjectBaseline", func(b *testing.B) {
+		v := h.reader.p.Viewer()
+		f := cyberpact.ObjectFilter{Viewer: &v, Audience: &cyberpact.Audience{Kind: cyberpact.AudienceAll}}
+		objs := 0
+		for b.Loop() {
+			err := h.db.EachObject(context.Background(), f, func(o *cyberpact.Object) error { objs++; return nil })
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(objs)/b.Elapsed().Seconds(), "objects/s")
+	})
+}
+
+// BenchmarkTAXIIConcurrentClients runs 64 clients paging through the
+// collection from random places for CYBERPACT_BENCH_SECONDS (default 5;
+// 30 for the notes) and fails on any error.
+func BenchmarkTAXIIConcurrentClients(b *testing.B) {
+	h := newBenchHub(b, benchN())
+	secs, _ := strconv.Atoi(os.Getenv("CYBERPACT_BENCH_SECONDS"))
+	if secs <= 0 {
+		secs = 5
+	}
+	for b.Loop() {
+		var pages, objs, errs atomic.Int64
+		var lat sync.Mutex
+		var all []time.Duration
+		stop := time.Now().Add(time.Duration(secs) * time.Second)
+		var wg sync.WaitGroup
+		for c := 0; c < 64; c++ {
+			wg.Add(1)
+			go func(c int) {
+				defer wg.Done()
+				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+				next := strconv.Itoa(c * h.stored / 64)
+				for time.Now().Before(stop) {
+					start := time.Now()
+					e, err := h.get(client, h.reader, h.objects+"?limit=1000&next="+next)
+					if err != nil {
+						errs.Add(1)
+						b.Error(err)
+						return
+					}
+					d := time.Since(start)
+					lat.Lock()
+					all = append(all, d)
+					lat.Unlock()
+					pages.Add(1)
+					objs.Add(int64(len(e.Objects)))
+					next = e.Next
+					if !e.More {
+						next = "0"
+					}
+				}
+			}(c)
+		}
+		wg.Wait()
+		b.ReportMetric(float64(objs.Load())/float64(secs), "objects/s")
+		b.ReportMetric(float64(pages.Load())/float64(secs), "pages/s")
+		b.ReportMetric(float64(p95(all).Microseconds())/1000, "p95-ms/page")
+		b.ReportMetric(float64(errs.Load()), "errors")
+	}
+}
+
+// BenchmarkTAXIIPost10k POSTs an envelope of 10,000 generated objects to a
+// fresh store, beside importing the same objects into the store directly.
+func BenchmarkTAXIIPost10k(b *testing.B) {
+	var bundle bytes.Buffer
+	if err := gen.Write(&bundle, 10_000, 2); err != nil {
+		b.Fatal(err)
+	}
+	var env struct{ Objects []json.RawMessage }
+	json.Unmarshal(bundle.Bytes(), &env)
+	body, _ := json.Marshal(map[string]any{"objects": env.Objects})
+	b.Run("TAXII", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			h := newBenchHub(b, 0)
+			b.StartTimer()
+			req, _ := http.NewRequest("POST", h.base+"/taxii2/api1/collections/"+cphttp.CollectionID("org:"+strconv.FormatInt(h.producer.org.ID, 10))+"/objects/", bytes.NewReader(body))
+			req.SetBasicAuth(h.producer.user.Name, h.producer.key)
+			req.Header.Set("Accept", taxiiType)
+			req.Header.Set("Content-Type", taxiiType)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var st statusAnswer
+			json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+			if resp.StatusCode != 202 || st.Success != len(env.Objects) {
+				b.Fatalf("POST: %d, %d of %d stored", resp.StatusCode, st.Success, len(env.Objects))
+			}
+		}
+		b.ReportMetric(float64(len(env.Objects)*b.N)/b.Elapsed().Seconds(), "objects/s")
+	})
+	b.Run("ImportBaseline", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			db := openDB(b)
+			b.StartTimer()
+			dec := stix.NewDecoder(bytes.NewReader(bundle.Bytes()))
+			res, err := db.Import(context.Background(), dec.Next, cyberpact.ImportOptions{Producer: 1, Audience: cyberpact.Audience{Kind: cyberpact.AudienceOrg}, Partial: true})
+			dec.Close()
+			if err != nil || res.Added != len(env.Objects) {
+				b.Fatalf("import: %v %+v", err, res)
+			}
+			b.StopTimer()
+			db.Close()
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(len(env.Objects)*b.N)/b.Elapsed().Seconds(), "objects/s")
+	})
+}
