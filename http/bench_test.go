@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
-	"github.com/cyberpact/cyberpact/internal/gen"
 	cphttp "github.com/cyberpact/cyberpact/http"
+	"github.com/cyberpact/cyberpact/internal/gen"
 	"github.com/cyberpact/cyberpact/sqlite"
 	"github.com/cyberpact/cyberpact/stix"
 )
