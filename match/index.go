@@ -1,10 +1,8 @@
 package match
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"net/netip"
 	"runtime"
@@ -13,8 +11,6 @@ import (
 	"time"
 
 	"github.com/gaissmai/bart"
-
-	"github.com/cyberpact/cyberpact/stix"
 )
 
 // layer is one immutable set of compiled indicators with its tables. An
@@ -380,31 +376,6 @@ func (l *layer) compiledOf(slot int32) *compiled {
 		}
 	}
 	return c
-}
-
-// BundleIndicators yields the raw JSON of the indicators in a STIX bundle
-// read from r (other objects are passed over without being decoded), and
-// the reader's error if the bundle is broken.
-func BundleIndicators(r io.Reader) iter.Seq2[[]byte, error] {
-	return func(yield func([]byte, error) bool) {
-		sr := stix.NewReader(r)
-		for {
-			it, err := sr.Next()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			if !bytes.Contains(it.Raw, []byte(`"indicator"`)) {
-				continue
-			}
-			if !yield(it.Raw, nil) {
-				return
-			}
-		}
-	}
 }
 
 // Matcher holds the current Index behind an atomic pointer: readers take

@@ -2,7 +2,6 @@ package match
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -69,22 +68,30 @@ type compiled struct {
 // indicator with a STIX pattern; such objects are skipped, not errors.
 var ErrNotIndicator = errors.New("not an indicator with pattern_type stix")
 
-// rawIndicator is the part of an indicator's JSON the index reads.
-type rawIndicator struct {
-	Type           string          `json:"type"`
-	ID             string          `json:"id"`
-	SpecVersion    string          `json:"spec_version"`
-	Pattern        string          `json:"pattern"`
-	PatternType    string          `json:"pattern_type"`
-	PatternVersion string          `json:"pattern_version"`
-	ValidFrom      string          `json:"valid_from"`
-	ValidUntil     string          `json:"valid_until"`
-	Modified       string          `json:"modified"`
-	Created        string          `json:"created"`
-	Confidence     json.RawMessage `json:"confidence"`
-	Revoked        bool            `json:"revoked"`
-	LastSighted    string          `json:"x_cyberpact_last_sighted"`
-}
+// indicatorFields are the properties of an indicator the index reads.
+var indicatorFields = NewFields([]Field{
+	{Name: "type"}, {Name: "id"}, {Name: "spec_version"}, {Name: "pattern"}, {Name: "pattern_type"},
+	{Name: "pattern_version"}, {Name: "valid_from"}, {Name: "valid_until"}, {Name: "modified"},
+	{Name: "created"}, {Name: "confidence"}, {Name: "revoked"}, {Name: "x_cyberpact_last_sighted"},
+})
+
+// The positions of indicatorFields.
+const (
+	fType = iota
+	fID
+	fSpecVersion
+	fPattern
+	fPatternType
+	fPatternVersion
+	fValidFrom
+	fValidUntil
+	fModified
+	fCreated
+	fConfidence
+	fRevoked
+	fLastSighted
+	numIndicatorFields
+)
 
 // ParseIndicator reads the properties of a STIX indicator the index needs
 // from its JSON and parses its pattern. It returns ErrNotIndicator for
@@ -99,11 +106,11 @@ func ParseIndicator(raw []byte) (*Indicator, error) {
 	return &ind, nil
 }
 
-func stixTime(s string) int64 {
-	if s == "" {
+func stixTime(s []byte) int64 {
+	if len(s) == 0 {
 		return 0
 	}
-	t, err := stix.ParseTime(s)
+	t, err := stix.ParseTime(string(s))
 	if err != nil {
 		return 0
 	}
@@ -112,37 +119,41 @@ func stixTime(s string) int64 {
 
 // compile decodes and compiles one indicator.
 func compile(raw []byte) (*compiled, error) {
-	var r rawIndicator
-	if err := json.Unmarshal(raw, &r); err != nil {
+	var sc jsonScanner
+	sc.f = indicatorFields
+	if err := sc.scan(raw); err != nil {
 		return nil, fmt.Errorf("not a JSON object: %w", err)
 	}
-	if r.Type != "indicator" || (r.PatternType != "stix" && r.PatternType != "") || r.Pattern == "" {
+	var r [numIndicatorFields][]byte
+	for _, e := range sc.out {
+		r[e.field] = e.val
+	}
+	if string(r[fType]) != "indicator" || (string(r[fPatternType]) != "stix" && r[fPatternType] != nil) || len(r[fPattern]) == 0 {
 		return nil, ErrNotIndicator
 	}
 	c := &compiled{ind: Indicator{
-		ID:          r.ID,
+		ID:          string(r[fID]),
 		Confidence:  -1,
-		Revoked:     r.Revoked,
-		ValidFrom:   stixTime(r.ValidFrom),
-		ValidUntil:  stixTime(r.ValidUntil),
-		Modified:    stixTime(r.Modified),
-		LastSighted: stixTime(r.LastSighted),
+		Revoked:     string(r[fRevoked]) == "true",
+		ValidFrom:   stixTime(r[fValidFrom]),
+		ValidUntil:  stixTime(r[fValidUntil]),
+		Modified:    stixTime(r[fModified]),
+		LastSighted: stixTime(r[fLastSighted]),
 	}}
 	if c.ind.Modified == 0 {
-		c.ind.Modified = stixTime(r.Created)
+		c.ind.Modified = stixTime(r[fCreated])
 	}
-	if len(r.Confidence) > 0 && string(r.Confidence) != "null" {
-		if n, err := strconv.Atoi(string(r.Confidence)); err == nil && n >= 0 && n <= 100 {
-			c.ind.Confidence = int8(n)
-		}
+	if n, err := strconv.Atoi(string(r[fConfidence])); err == nil && n >= 0 && n <= 100 {
+		c.ind.Confidence = int8(n)
 	}
+	pv, sv := string(r[fPatternVersion]), string(r[fSpecVersion])
 	version := "2.1"
-	if strings.HasPrefix(r.PatternVersion, "2.0") || (r.PatternVersion == "" && r.SpecVersion == "2.0") {
+	if strings.HasPrefix(pv, "2.0") || (pv == "" && sv == "2.0") {
 		version = "2.0"
 	}
-	p, err := pattern.ParseVersion(r.Pattern, version)
+	p, err := pattern.ParseVersion(string(r[fPattern]), version)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.ID, err)
+		return nil, fmt.Errorf("%s: %w", c.ind.ID, err)
 	}
 	simple := c.obs(p.Root)
 	if !simple {

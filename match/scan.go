@@ -170,10 +170,19 @@ func (s *jsonScanner) value(depth int, field int32, descend bool) error {
 			}
 			return errJSON
 		}
-	case c == 't':
-		return s.lit("true")
-	case c == 'f':
-		return s.lit("false")
+	case c == 't' || c == 'f':
+		w := "true"
+		if c == 'f' {
+			w = "false"
+		}
+		start := s.i
+		if err := s.lit(w); err != nil {
+			return err
+		}
+		if field >= 0 {
+			s.out = append(s.out, extracted{field, s.b[start:s.i]})
+		}
+		return nil
 	case c == 'n':
 		return s.lit("null")
 	case c == '-' || (c >= '0' && c <= '9'):
