@@ -168,9 +168,10 @@ type ImportOptions struct {
 	// By default an import is atomic: any rejection stores nothing.
 	Partial bool
 	// Producer and Audience are the release of every version imported:
-	// which organisation produced them (0: the hub itself, as for the
-	// command line) and who they are shared with. The zero Audience is the
-	// producer's own organisation: nothing is shared unless asked for.
+	// which organisation produced them (0: the hub itself, as for reference
+	// data imported from the command line) and who they are shared with.
+	// The zero Audience means all members, except that TLP:RED versions
+	// stay with the producer alone; an explicit AudienceAll refuses them.
 	Producer int64
 	Audience Audience
 	// DefaultTLP is the level of objects that carry no TLP marking; zero

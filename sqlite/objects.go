@@ -123,13 +123,16 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 // audience, and the object's own TLP level or else the default.
 func release(o *cyberpact.Object, opts cyberpact.ImportOptions) cyberpact.Release {
 	r := cyberpact.Release{Producer: opts.Producer, Audience: opts.Audience, TLP: o.TLP}
-	if r.Audience.Kind == 0 {
-		r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceOrg}
-	}
 	if r.TLP == cyberpact.TLPUnknown {
 		r.TLP = opts.DefaultTLP
 		if r.TLP == cyberpact.TLPUnknown {
 			r.TLP = cyberpact.TLPAmber
+		}
+	}
+	if r.Audience.Kind == 0 {
+		r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceAll}
+		if r.TLP == cyberpact.TLPRed {
+			r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceOrg}
 		}
 	}
 	return r

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,18 +17,21 @@ func init() {
 	register(&command{
 		name:    "import",
 		summary: "import STIX bundles into the hub",
-		usage:   "[--data DIR] [--partial] [--producer ORG] [--audience all|org|group:ID] FILE... (- for stdin)",
+		usage:   "[--data DIR] [--partial] [--org ORG] [--audience all|org|group:NAME] [--tlp LEVEL] FILE... (- for stdin)",
 		help: `Imports each file, a STIX 2.1 or 2.0 bundle (2.0 is upgraded to 2.1), into
 the data directory. Each file goes in whole or not at all: if any object is
 rejected, nothing from that file is stored (unless --partial). Re-importing
 objects already stored adds nothing; the same id and modified with different
 content is a conflict and is rejected.
 
-Every version imported is released as --producer (0, the default, is the
-hub itself, e.g. for reference data such as ATT&CK) to --audience: all
-members (the default), the producer organisation alone, or one sharing
-group. TLP:RED is never shared with all members: a file holding TLP:RED
-objects needs --audience org or group:ID.
+Every version imported is released as produced by --org (by default the hub
+itself, as for reference data such as ATT&CK) to --audience: all members,
+the producer organisation alone, or one sharing group (create organisations
+and groups with 'cyberpact org' and 'cyberpact group'). Without --audience,
+objects go to all members except TLP:RED ones, which stay with the producer
+alone; an explicit --audience all refuses TLP:RED objects, which may only
+go to one organisation or one group. Objects without a TLP marking are
+treated as --tlp (TLP:AMBER by default).
 
 Prints a summary per file (added, already present, rejected with the file,
 line, object id, JSON path and reason); exits 1 if anything was rejected.`,
@@ -42,26 +44,18 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	data := dataFlag(fs)
 	partial := fs.Bool("partial", false, "store the valid objects of a file even when others are rejected")
 	maxObject := fs.Int("max-object-size", stix.DefaultMaxObjectSize, "largest accepted object, in bytes of compact JSON")
-	producer := fs.Int64("producer", 0, "the organisation that produced the objects (0: the hub itself)")
-	audience := fs.String("audience", "all", "who the objects are shared with: all, org (the producer alone) or group:ID")
+	org := fs.String("org", "", "the organisation that produced the objects (default: the hub itself)")
+	audience := fs.String("audience", "", "who the objects are shared with: all, org (the producer alone) or group:NAME (default: all members, TLP:RED objects to the producer alone)")
+	tlp := fs.String("tlp", "amber", "TLP level of objects that carry no TLP marking")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	opts := cyberpact.ImportOptions{Partial: *partial, Producer: *producer}
-	switch a := *audience; {
-	case a == "all":
-		opts.Audience = cyberpact.Audience{Kind: cyberpact.AudienceAll}
-	case a == "org":
-		opts.Audience = cyberpact.Audience{Kind: cyberpact.AudienceOrg}
-	case strings.HasPrefix(a, "group:"):
-		g, err := strconv.ParseInt(strings.TrimPrefix(a, "group:"), 10, 64)
-		if err != nil || g <= 0 {
-			return usageError("--audience %q: the group must be a positive number, as in group:3", a)
-		}
-		opts.Audience = cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: g}
-	default:
-		return usageError("--audience %q must be all, org or group:ID", a)
+	opts := cyberpact.ImportOptions{Partial: *partial}
+	level, err := cyberpact.ParseTLP(*tlp)
+	if err != nil {
+		return usageError("--tlp: %s", cyberpact.ErrorMessage(err))
 	}
+	opts.DefaultTLP = level
 	if fs.NArg() == 0 {
 		return usageError("no files to import; give one or more bundle files, or - for stdin")
 	}
@@ -70,6 +64,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if opts.Producer, opts.Audience, err = releaseFlags(ctx, db, *org, *audience); err != nil {
+		return err
+	}
 
 	failed := false
 	var total cyberpact.ImportResult
@@ -155,4 +152,36 @@ func rejectedObjects(rs []*cyberpact.Rejection) int {
 		seen[[2]int{r.Index, r.Line}] = true
 	}
 	return len(seen)
+}
+
+// releaseFlags resolves --org and --audience: the producer organisation (0
+// for the hub itself) and the audience (zero: the store's default, all
+// members with TLP:RED kept to the producer).
+func releaseFlags(ctx context.Context, accounts cyberpact.AccountService, org, audience string) (int64, cyberpact.Audience, error) {
+	var producer int64
+	if org != "" {
+		o, err := accounts.OrgByName(ctx, org)
+		if err != nil {
+			return 0, cyberpact.Audience{}, fmt.Errorf("--org: %w", err)
+		}
+		producer = o.ID
+	}
+	switch {
+	case audience == "":
+		return producer, cyberpact.Audience{}, nil
+	case audience == "all":
+		return producer, cyberpact.Audience{Kind: cyberpact.AudienceAll}, nil
+	case audience == "org":
+		if producer == 0 {
+			return 0, cyberpact.Audience{}, usageError("--audience org needs --org: the organisation the objects stay with")
+		}
+		return producer, cyberpact.Audience{Kind: cyberpact.AudienceOrg}, nil
+	case strings.HasPrefix(audience, "group:"):
+		g, err := accounts.GroupByName(ctx, strings.TrimPrefix(audience, "group:"))
+		if err != nil {
+			return 0, cyberpact.Audience{}, fmt.Errorf("--audience: %w", err)
+		}
+		return producer, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: g.ID}, nil
+	}
+	return 0, cyberpact.Audience{}, usageError("--audience %q must be all, org or group:NAME", audience)
 }
