@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/cyberpact/cyberpact"
-	"github.com/cyberpact/cyberpact/demo"
 	cphttp "github.com/cyberpact/cyberpact/http"
-	"github.com/cyberpact/cyberpact/stix"
 )
 
 func init() {
@@ -68,7 +64,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer db.Close()
 	if *withDemo {
-		if err := seedDemo(ctx, e, db); err != nil {
+		if err := seedDemo(ctx, e, db, time.Now().UTC()); err != nil {
 			return err
 		}
 	}
@@ -80,31 +76,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logger.Info("cyberpact serving", "addr", srv.Addr(), "data", e.dataDir(*data))
 	fmt.Fprintf(e.stdout, "cyberpact hub listening on http://%s (data in %s)\n", displayAddr(srv.Addr()), e.dataDir(*data))
 	return srv.Serve(ctx)
-}
-
-// seedDemo imports the demonstration partnership into an empty store; a
-// store that already holds objects is left alone.
-func seedDemo(ctx context.Context, e *env, db cyberpact.ObjectStore) error {
-	stats, err := db.Stats(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if len(stats) > 0 {
-		fmt.Fprintln(e.stdout, "demo: the data directory already holds objects; not seeding")
-		return nil
-	}
-	bundle, err := demo.Bundle(1, time.Now().UTC())
-	if err != nil {
-		return err
-	}
-	dec := stix.NewDecoder(bytes.NewReader(bundle))
-	defer dec.Close()
-	res, err := db.Import(ctx, dec.Next, cyberpact.ImportOptions{Partial: true})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "demo: seeded %d objects of a demonstration partnership\n", res.Added)
-	return nil
 }
 
 // displayAddr turns a listen address such as [::]:8080 into one a browser
