@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -84,8 +85,12 @@ type auditLog struct {
 }
 
 // auditReq is one call of Audit waiting for its entries to be committed.
+// objects holds each entry's Objects as JSON, encoded by the caller so
+// that concurrent callers share that work instead of queueing it on the
+// appender.
 type auditReq struct {
 	entries []*cyberpact.AuditEntry
+	objects []string
 	done    chan error
 }
 
@@ -139,8 +144,17 @@ func (db *DB) Audit(ctx context.Context, entries ...*cyberpact.AuditEntry) error
 			return cyberpact.Errorf(cyberpact.EINVALID, "audit entry %d: %s", i, err)
 		}
 	}
+	req := &auditReq{entries: entries, objects: make([]string, len(entries)), done: make(chan error, 1)}
+	for i, e := range entries {
+		if len(e.Objects) > 0 {
+			b, err := json.Marshal(e.Objects)
+			if err != nil {
+				return internal("encoding audit objects", err)
+			}
+			req.objects[i] = string(b)
+		}
+	}
 	a := db.audit
-	req := &auditReq{entries: entries, done: make(chan error, 1)}
 	a.mu.RLock()
 	if a.closed {
 		a.mu.RUnlock()
@@ -240,7 +254,7 @@ func (a *auditLog) append(batch []*auditReq) error {
 	var results []done
 	now := time.Now()
 	for _, r := range batch {
-		for _, e := range r.entries {
+		for i, e := range r.entries {
 			t := e.Time
 			if t.IsZero() {
 				t = now
@@ -250,15 +264,7 @@ func (a *auditLog) append(batch []*auditReq) error {
 			c := *e
 			c.Seq, c.Time, c.Prev = seq, t, prev
 			hash := auditHash(&c)
-			objects := ""
-			if len(e.Objects) > 0 {
-				b, err := json.Marshal(e.Objects)
-				if err != nil {
-					return internal("encoding audit objects", err)
-				}
-				objects = string(b)
-			}
-			if _, err := stmt.ExecContext(ctx, seq, t.UnixMicro(), e.Action, e.Actor, e.ActorOrg, e.Recipient, e.Via, objects, e.Detail, prev, hash); err != nil {
+			if _, err := stmt.ExecContext(ctx, seq, t.UnixMicro(), e.Action, e.Actor, e.ActorOrg, e.Recipient, e.Via, r.objects[i], e.Detail, prev, hash); err != nil {
 				return internal("appending to the audit log", err)
 			}
 			results = append(results, done{seq, t, prev, hash})
@@ -296,7 +302,7 @@ func auditHash(e *cyberpact.AuditEntry) string {
 	}
 	str := func(s string) {
 		num(int64(len(s)))
-		h.Write([]byte(s))
+		io.WriteString(h, s)
 	}
 	str(e.Prev)
 	num(e.Seq)

@@ -234,6 +234,7 @@ func BenchmarkAuditParallel(b *testing.B) {
 			db, _ := openTest(b)
 			ctx := context.Background()
 			b.SetParallelism(16)
+			b.ResetTimer()
 			start := time.Now()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -244,6 +245,7 @@ func BenchmarkAuditParallel(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "entries/s")
+			b.StopTimer()
 			if n, err := db.VerifyAudit(ctx); n != 0 || err != nil {
 				b.Fatalf("VerifyAudit = %d, %v", n, err)
 			}
