@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pipeWriter lets the test read what serve prints while it runs.
+type pipeWriter struct{ w *io.PipeWriter }
+
+func (p pipeWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+// TestServeDemoEndToEnd runs the whole program as a newcomer does, `serve
+// --demo`, on a free loopback port, and checks through the REST API and
+// TAXII that the seeded partnership is served under the sharing rule.
+func TestServeDemoEndToEnd(t *testing.T) {
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &env{stdin: strings.NewReader(""), stdout: pipeWriter{pw}, stderr: io.Discard, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, e, []string{"serve", "--demo", "--data", t.TempDir(), "--addr", "127.0.0.1:0"})
+		pw.Close()
+	}()
+	keys := map[string]string{} // user -> key
+	var base string
+	sc := bufio.NewScanner(pr)
+	keyLine := regexp.MustCompile(`^\s+(\S+@\S+)\s+(cpk_\S+)`)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := keyLine.FindStringSubmatch(line); m != nil {
+			keys[m[1]] = m[2]
+		}
+		if i := strings.Index(line, "listening on http://"); i >= 0 {
+			base = strings.Fields(line[i+len("listening on "):])[0]
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exited %d after SIGINT-like cancel, want 0", code)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
+	if base == "" || len(keys) < 3 {
+		t.Fatalf("serve --demo printed no address or keys (address %q, %d keys)", base, len(keys))
+	}
+
+	get := func(user, path string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+keys[user])
+		req.Header.Set("Accept", "application/taxii+json;version=2.1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil && resp.StatusCode == 200 {
+			if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+				t.Fatalf("GET %s: %v", path, err)
+			}
+		}
+		return resp.StatusCode
+	}
+	type obj struct {
+		ID       string   `json:"id"`
+		Markings []string `json:"object_marking_refs"`
+	}
+	ids := func(user string) map[string]obj {
+		var l struct {
+			Objects []obj `json:"objects"`
+		}
+		if st := get(user, "/api/v1/objects?limit=10000", &l); st != 200 {
+			t.Fatalf("%s lists objects: status %d", user, st)
+		}
+		out := map[string]obj{}
+		for _, o := range l.Objects {
+			out[o.ID] = o
+		}
+		return out
+	}
+	const red = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+
+	jp, us, bank := "analyst@jdm-cyber.example", "analyst@fcdca.example", "analyst@thamesgate-bank.example"
+	for _, u := range []string{jp, us, bank} {
+		if keys[u] == "" {
+			t.Fatalf("no key printed for %s", u)
+		}
+	}
+	jpSees, usSees, bankSees := ids(jp), ids(us), ids(bank)
+	// The Japanese defence team marks its sightings TLP:RED and releases
+	// them to the US-Japan group: the US agency sees them, the bank does
+	// not, not even by id.
+	shared := 0
+	for id, o := range jpSees {
+		if len(o.Markings) == 1 && o.Markings[0] == red {
+			if _, ok := usSees[id]; !ok {
+				continue
+			}
+			shared++
+			if _, ok := bankSees[id]; ok {
+				t.Errorf("%s, shared within the US-Japan group, is visible to a bank outside it", id)
+			}
+			if st := get(bank, "/api/v1/objects/"+id, nil); st != 404 {
+				t.Errorf("bank reading %s directly: status %d, want 404", id, st)
+			}
+		}
+	}
+	if shared == 0 {
+		t.Error("no TLP:RED object of the Japanese team is shared with the US agency: the demo shows no group sharing")
+	}
+	var roots struct {
+		APIRoots []string `json:"api_roots"`
+	}
+	if st := get(bank, "/taxii2/", &roots); st != 200 || len(roots.APIRoots) == 0 {
+		t.Fatalf("TAXII discovery: status %d, %+v", st, roots)
+	}
+	if st := get(bank, "/healthz", nil); st != 200 {
+		t.Errorf("healthz: %d", st)
+	}
+	req, _ := http.NewRequest("GET", base+"/api/v1/objects", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("objects without a key: status %d, want 401", resp.StatusCode)
+	}
+}
