@@ -262,7 +262,7 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
-	stats, err := s.edgeStats(r.Context(), viewerOf(r))
+	stats, err := s.Store.Stats(r.Context(), viewerOf(r))
 	if err != nil {
 		return err
 	}
@@ -341,61 +341,3 @@ func successes(seen []seenVersion, rejected []*cyberpact.Rejection) []string {
 	return out
 }
 
-// edgeStats is Store.Stats for a viewer with the whole rule applied: the
-// store's Stats applies MaySee but still counts relationships and
-// sightings whose ends the viewer may not see, which its listings hide.
-// Until it does, their counts are taken from a listing, which costs a pass
-// over the edges the viewer may see.
-func (s *Server) edgeStats(ctx context.Context, v *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
-	stats, err := s.Store.Stats(ctx, v)
-	if err != nil {
-		return nil, err
-	}
-	edges := []string{"relationship", "sighting"}
-	type latest struct {
-		version string
-		revoked bool
-	}
-	counts := map[string]*cyberpact.TypeStats{}
-	last := map[string]latest{}
-	err = s.Store.EachObject(ctx, cyberpact.ObjectFilter{Viewer: v, Types: edges, AllVersions: true}, func(o *cyberpact.Object) error {
-		c := counts[o.Type]
-		if c == nil {
-			c = &cyberpact.TypeStats{Type: o.Type}
-			counts[o.Type] = c
-		}
-		c.Versions++
-		l, seen := last[o.ID]
-		if !seen {
-			c.Objects++
-		}
-		if !seen || o.Modified > l.version {
-			last[o.ID] = latest{o.Modified, o.Revoked}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for id, l := range last {
-		if l.revoked {
-			typ, _, _ := strings.Cut(id, "--")
-			if c := counts[typ]; c != nil {
-				c.Revoked++
-			}
-		}
-	}
-	out := stats[:0]
-	for _, st := range stats {
-		if st.Type != "relationship" && st.Type != "sighting" {
-			out = append(out, st)
-		}
-	}
-	for _, typ := range edges {
-		if c := counts[typ]; c != nil {
-			out = append(out, *c)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
-	return out, nil
-}

@@ -308,7 +308,7 @@ func rowsOf(n, k int) string {
 
 // Object returns the latest version of id the viewer may see.
 func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (*cyberpact.Object, error) {
-	where, args := scopeSQL("o", cyberpact.ObjectFilter{Viewer: viewer})
+	where, args := viewerSQL(viewer)
 	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? AND `+where+` ORDER BY o.version DESC LIMIT 1`, append([]any{id}, args...)...)
 	if err != nil {
 		return nil, err
@@ -322,7 +322,7 @@ func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (
 // ObjectVersions returns every version of id the viewer may see, oldest
 // first.
 func (db *DB) ObjectVersions(ctx context.Context, id string, viewer *cyberpact.Viewer) ([]*cyberpact.Object, error) {
-	where, args := scopeSQL("o", cyberpact.ObjectFilter{Viewer: viewer})
+	where, args := viewerSQL(viewer)
 	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? AND `+where+` ORDER BY o.version`, append([]any{id}, args...)...)
 	if err != nil {
 		return nil, err
@@ -407,7 +407,7 @@ func (db *DB) Relationships(ctx context.Context, id string, dir cyberpact.Direct
 // Stats counts stored objects per type, of those the viewer may see.
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
 	f := cyberpact.ObjectFilter{Viewer: viewer}
-	where, args := scopeSQL("o", f)
+	where, args := viewerSQL(viewer)
 	latest, largs := latestSQL(f)
 	rows, err := db.read.QueryContext(ctx, `SELECT type, COUNT(DISTINCT id), COUNT(*), SUM(CASE WHEN revoked THEN `+latest+` ELSE 0 END)
 		FROM objects o WHERE `+where+` GROUP BY type ORDER BY type`, append(largs, args...)...)
@@ -424,6 +424,19 @@ func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// viewerSQL is everything the sharing rule hides from a viewer, as a
+// condition on the objects row o: versions it may not see, and edges to
+// objects it may not see.
+func viewerSQL(viewer *cyberpact.Viewer) (string, []any) {
+	f := cyberpact.ObjectFilter{Viewer: viewer}
+	where, args := scopeSQL("o", f)
+	if viewer == nil {
+		return where, args
+	}
+	ends, eargs := endsVisibleSQL(f)
+	return where + " AND " + ends, append(args, eargs...)
 }
 
 // scopeSQL is the sharing rule (cyberpact.MaySee) and the collection
@@ -503,7 +516,7 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 		return 0, internal("beginning delete", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `DELETE FROM objects AS o WHERE `+where+` RETURNING o.seq`, args...)
+	rows, err := tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (SELECT o.seq FROM objects o WHERE `+where+`) RETURNING seq`, args...)
 	if err != nil {
 		return 0, internal("deleting object", err)
 	}
