@@ -340,4 +340,3 @@ func successes(seen []seenVersion, rejected []*cyberpact.Rejection) []string {
 	}
 	return out
 }
-
