@@ -34,27 +34,80 @@ type Field struct {
 type Fields struct {
 	list   []Field
 	byName map[string]int
-	// prefixes holds every dotted prefix of every name, so a JSON scanner
-	// knows which nested objects to walk into.
-	prefixes map[string]bool
+	// keys maps every name to its field index, and every dotted prefix
+	// of a name (so a JSON scanner knows which nested objects to walk
+	// into) to prefixBit, possibly with a field index too: one lookup
+	// per JSON key.
+	keys map[string]int32
+	// lens has bit n set when a name or prefix is n bytes long (n < 64),
+	// a check cheaper than the map for most keys of an event.
+	lens uint64
 }
+
+// prefixBit marks a value of Fields.keys as a prefix of a name; the bits
+// below it are a field index, or noField.
+const (
+	prefixBit = 1 << 30
+	noField   = prefixBit - 1
+)
 
 // NewFields returns the set of fields fs.
 func NewFields(fs []Field) *Fields {
-	f := &Fields{byName: map[string]int{}, prefixes: map[string]bool{}}
+	f := &Fields{byName: map[string]int{}, keys: map[string]int32{}}
+	mark := func(k string) {
+		if len(k) < 64 {
+			f.lens |= 1 << len(k)
+		} else {
+			f.lens |= 1 << 63
+		}
+	}
 	for _, fd := range fs {
 		if _, dup := f.byName[fd.Name]; dup {
 			continue
 		}
 		f.byName[fd.Name] = len(f.list)
 		f.list = append(f.list, fd)
-		for i := 0; i < len(fd.Name); i++ {
-			if fd.Name[i] == '.' {
-				f.prefixes[fd.Name[:i]] = true
+	}
+	for name, i := range f.byName {
+		f.keys[name] = int32(i)
+		mark(name)
+	}
+	for name := range f.byName {
+		for i := 0; i < len(name); i++ {
+			if name[i] != '.' {
+				continue
 			}
+			p := name[:i]
+			v, ok := f.keys[p]
+			if !ok {
+				v = noField
+			}
+			f.keys[p] = v | prefixBit
+			mark(p)
 		}
 	}
 	return f
+}
+
+// lookup returns the field index of a JSON key path (-1 for none) and
+// whether objects under it hold fields.
+func (f *Fields) lookup(path []byte) (int32, bool) {
+	n := len(path)
+	if n >= 64 {
+		n = 63
+	}
+	if f.lens&(1<<n) == 0 {
+		return -1, false
+	}
+	v, ok := f.keys[string(path)]
+	if !ok {
+		return -1, false
+	}
+	idx := v &^ prefixBit
+	if idx == noField {
+		idx = -1
+	}
+	return idx, v&prefixBit != 0
 }
 
 // List returns the fields.

@@ -162,11 +162,12 @@ func Build(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var sc jsonScanner
 			for b := range jobs {
 				b.out = make([]*compiled, len(b.raws))
 				b.errs = make([]error, len(b.raws))
 				for i, raw := range b.raws {
-					b.out[i], b.errs[i] = compile(raw)
+					b.out[i], b.errs[i] = compile(raw, &sc)
 				}
 				b.raws = nil
 				close(b.done)

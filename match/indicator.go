@@ -98,7 +98,7 @@ const (
 // other objects and for patterns in other languages, and an error naming
 // the indicator for a pattern that does not parse.
 func ParseIndicator(raw []byte) (*Indicator, error) {
-	c, err := compile(raw)
+	c, err := compile(raw, &jsonScanner{})
 	if err != nil {
 		return nil, err
 	}
@@ -118,8 +118,7 @@ func stixTime(s []byte) int64 {
 }
 
 // compile decodes and compiles one indicator.
-func compile(raw []byte) (*compiled, error) {
-	var sc jsonScanner
+func compile(raw []byte, sc *jsonScanner) (*compiled, error) {
 	sc.f = indicatorFields
 	if err := sc.scan(raw); err != nil {
 		return nil, fmt.Errorf("not a JSON object: %w", err)
@@ -151,7 +150,12 @@ func compile(raw []byte) (*compiled, error) {
 	if strings.HasPrefix(pv, "2.0") || (pv == "" && sv == "2.0") {
 		version = "2.0"
 	}
-	p, err := pattern.ParseVersion(string(r[fPattern]), version)
+	src := string(r[fPattern])
+	if c.fastSimple(src) {
+		c.setKind()
+		return c, nil
+	}
+	p, err := pattern.ParseVersion(src, version)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.ind.ID, err)
 	}
@@ -159,12 +163,17 @@ func compile(raw []byte) (*compiled, error) {
 	if !simple {
 		c.ind.pat = p
 	}
+	c.setKind()
+	return c, nil
+}
+
+// setKind sets the indicator's kind from its first key.
+func (c *compiled) setKind() {
 	if len(c.keys) > 0 {
 		c.ind.Kind = c.keys[0].kind
 	} else if len(c.prefixes) > 0 {
 		c.ind.Kind = KindIP
 	}
-	return c, nil
 }
 
 // obs collects the keys of an observation expression and reports whether
@@ -276,28 +285,111 @@ func (t *trigger) comparison(c *pattern.Comparison) (simple, ok bool) {
 		default:
 			return false, false
 		}
-		switch kind {
-		case KindIP:
-			pfx, good := ParsePrefix(s)
-			if !good {
-				return false, false
-			}
-			if pfx.IsSingleIP() {
-				t.keys = append(t.keys, key{KindIP, pfx.Addr().String()})
-			} else {
-				t.prefixes = append(t.prefixes, pfx)
-			}
-		case KindOther:
-			t.keys = append(t.keys, key{KindOther, c.Path.Type + ":" + path + "\x00" + s})
-		default:
-			v, k, good := Normalize(kind, s)
-			if !good {
-				return false, false
-			}
-			t.keys = append(t.keys, key{k, v})
+		if !t.addValue(kind, c.Path.Type, path, s) {
+			return false, false
 		}
 	}
 	return simple, len(lits) > 0
+}
+
+// addValue adds the key for literal s compared with path of type typ,
+// which holds values of kind. It reports false for a value that cannot be
+// one of that kind.
+func (t *trigger) addValue(kind Kind, typ, path, s string) bool {
+	switch kind {
+	case KindIP:
+		pfx, good := ParsePrefix(s)
+		if !good {
+			return false
+		}
+		if pfx.IsSingleIP() {
+			t.keys = append(t.keys, key{KindIP, pfx.Addr().String()})
+		} else {
+			t.prefixes = append(t.prefixes, pfx)
+		}
+	case KindOther:
+		t.keys = append(t.keys, key{KindOther, typ + ":" + path + "\x00" + s})
+	default:
+		v, k, good := Normalize(kind, s)
+		if !good {
+			return false
+		}
+		t.keys = append(t.keys, key{k, v})
+	}
+	return true
+}
+
+// fastSimple compiles, without the parser, the commonest shape of
+// pattern: one = or ISSUBSET test of a plain property path against a
+// string with no quote or backslash in it, such as
+// [ipv4-addr:value = '198.51.100.7'] or [file:hashes.'SHA-256' = '...'].
+// It reports false, having changed nothing, for any other pattern.
+func (c *compiled) fastSimple(p string) bool {
+	if len(p) < 8 || p[0] != '[' || p[len(p)-1] != ']' {
+		return false
+	}
+	in := p[1 : len(p)-1]
+	if len(in) < 2 || in[len(in)-1] != '\'' {
+		return false
+	}
+	q := strings.LastIndexByte(in[:len(in)-1], '\'')
+	if q < 0 {
+		return false
+	}
+	val := in[q+1 : len(in)-1]
+	if strings.IndexByte(val, '\\') >= 0 {
+		return false
+	}
+	lhs := strings.TrimRight(in[:q], " ")
+	subset := false
+	switch {
+	case strings.HasSuffix(lhs, " ISSUBSET"):
+		lhs, subset = lhs[:len(lhs)-len(" ISSUBSET")], true
+	case strings.HasSuffix(lhs, "=") && !strings.HasSuffix(lhs, "!=") && !strings.HasSuffix(lhs, "<=") && !strings.HasSuffix(lhs, ">="):
+		lhs = lhs[:len(lhs)-1]
+	default:
+		return false
+	}
+	lhs = strings.Trim(lhs, " ")
+	typ, path, ok := strings.Cut(lhs, ":")
+	if !ok || typ == "" || path == "" || !plainName(typ, "-") {
+		return false
+	}
+	if alg, ok := strings.CutPrefix(path, "hashes."); ok {
+		if len(alg) > 2 && alg[0] == '\'' && alg[len(alg)-1] == '\'' {
+			alg = alg[1 : len(alg)-1]
+		}
+		if !plainName(alg, "-") {
+			return false
+		}
+	} else if !plainName(path, "_.") {
+		return false
+	}
+	kind, simple := pathKind(typ, path)
+	if !simple || (kind == KindOther && strings.HasPrefix(path, "hashes.")) || (subset && kind != KindIP) {
+		return false
+	}
+	var t trigger
+	if !t.addValue(kind, typ, path, val) {
+		return false
+	}
+	c.keys, c.prefixes = t.keys, t.prefixes
+	return true
+}
+
+// plainName reports whether s is made of ASCII letters, digits and the
+// bytes of extra, starting with a letter.
+func plainName(s, extra string) bool {
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // pathKind says which kind of value an object path holds, and whether an

@@ -98,10 +98,7 @@ func (s *jsonScanner) object(depth int, want bool) error {
 				s.path = append(s.path, '.')
 			}
 			s.path = append(s.path, k...)
-			if x, ok := s.f.byName[string(s.path)]; ok {
-				field = int32(x)
-			}
-			descend = s.f.prefixes[string(s.path)]
+			field, descend = s.f.lookup(s.path)
 		}
 		if err := s.value(depth+1, field, descend); err != nil {
 			return err
