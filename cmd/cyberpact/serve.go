@@ -13,25 +13,33 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: REST API, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--demo] [--max-body BYTES] [--log-format text|json]",
+		usage:   "[--data DIR] [--addr :8080] [--demo] [--public] [--max-body BYTES] [--log-format text|json]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
-in flight finish). Serves:
+in flight finish). Every route but /healthz and /metrics needs an API key
+('cyberpact user create' prints one): "Authorization: Bearer KEY", or HTTP
+Basic with the user name and the key as password. Serves:
 
-  GET  /healthz                               liveness and store check
-  GET  /metrics                               Prometheus metrics
+  GET  /healthz, /metrics                     liveness; Prometheus metrics
   GET  /api/v1/objects                        list (type, label, q, modified_since,
                                               modified_until, added_after, all_versions,
                                               exclude_revoked, limit, cursor)
-  GET  /api/v1/objects/{id}                   the latest version
-  GET  /api/v1/objects/{id}/versions          every version
+  GET  /api/v1/objects/{id}[/versions]        the latest version; every version
   GET  /api/v1/objects/{id}/relationships     direction=in|out|both
-  POST /api/v1/bundles                        import a STIX bundle (partial=true to
-                                              keep the valid objects of a bad one)
+  POST /api/v1/bundles                        import a STIX bundle (audience=all|org|
+                                              group:NAME, tlp=LEVEL, partial=true)
   GET  /api/v1/stats                          counts per type
+  /taxii2/                                    TAXII 2.1: discovery, the api1 root, a
+                                              collection per audience (all members,
+                                              each sharing group, each organisation's
+                                              own, and with --public TLP:CLEAR for
+                                              anyone), objects, manifest, versions,
+                                              status
 
-With --demo, an empty data directory is first seeded with a generated
-partnership (partners, threat actors, malware, campaigns, indicators,
-relationships and sightings; all values from documentation ranges).`,
+Every read applies the sharing rule: an object the caller's organisation may
+not see does not exist for it. With --demo, an empty data directory is first
+seeded with a generated partnership (organisations, sharing groups, users
+whose API keys are printed, and their intelligence; all values from
+documentation ranges).`,
 		run: runServe,
 	})
 }
@@ -42,6 +50,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	addr := fs.String("addr", ":8080", "address to listen on")
 	withDemo := fs.Bool("demo", false, "seed an empty data directory with a demonstration partnership")
 	maxBody := fs.Int64("max-body", cphttp.DefaultMaxBodyBytes, "largest accepted request body, in bytes")
+	taxiiMaxBody := fs.Int64("taxii-max-body", 0, "largest accepted TAXII request body, in bytes (default --max-body)")
+	public := fs.Bool("public", false, "serve a public TAXII collection: TLP:CLEAR objects, readable without credentials")
+	loginFailures := fs.Int("login-failures", 0, "failed logins allowed per minute per client address and per user before 429 (default 10)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -70,6 +81,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := cphttp.NewServer(db, logger)
 	srv.MaxBodyBytes = *maxBody
+	srv.TAXIIMaxBodyBytes = *taxiiMaxBody
+	srv.Public = *public
+	srv.LoginFailures = *loginFailures
 	if err := srv.Listen(*addr); err != nil {
 		return err
 	}
