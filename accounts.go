@@ -2,7 +2,9 @@ package cyberpact
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // Sectors are the fixed sectors an organisation belongs to.
@@ -127,4 +129,97 @@ type AccountService interface {
 	// EUNAUTHORIZED for an unknown, expired or revoked key, or a user
 	// mismatch, without saying which.
 	Authenticate(ctx context.Context, user, key string) (*Principal, error)
+}
+
+// CheckName validates the name of an organisation or group: printable,
+// without surrounding spaces or commas (lists of names are comma
+// separated on the command line), at most 200 characters.
+func CheckName(kind, name string) error {
+	switch {
+	case name == "":
+		return Errorf(EINVALID, "%s name is empty", kind)
+	case strings.TrimSpace(name) != name:
+		return Errorf(EINVALID, "%s name %q has leading or trailing spaces", kind, name)
+	case len([]rune(name)) > 200:
+		return Errorf(EINVALID, "%s name %.40q... is longer than 200 characters", kind, name)
+	case strings.Contains(name, ","):
+		return Errorf(EINVALID, "%s name %q contains a comma", kind, name)
+	}
+	for _, r := range name {
+		if r == unicode.ReplacementChar || !unicode.IsPrint(r) {
+			return Errorf(EINVALID, "%s name %q has a character that is not printable", kind, name)
+		}
+	}
+	return nil
+}
+
+// CheckUserName validates a user name: 1 to 64 ASCII letters, digits and
+// . _ @ -, starting with a letter or digit. No colon or space, since it is
+// the user name of HTTP Basic authentication.
+func CheckUserName(name string) error {
+	if name == "" || len(name) > 64 {
+		return Errorf(EINVALID, "user name %q must be 1 to 64 characters", name)
+	}
+	for i, r := range name {
+		ok := r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || (i > 0 && strings.ContainsRune("._@-", r)))
+		if !ok {
+			return Errorf(EINVALID, "user name %q: only ASCII letters, digits and . _ @ - are allowed, starting with a letter or digit", name)
+		}
+	}
+	return nil
+}
+
+// nations are the officially assigned ISO 3166-1 alpha-2 codes (249, as of
+// the 2024 list): no user-assigned codes (XK), no exceptional reservations
+// (UK, EU), no withdrawn ones (AN, CS).
+var nations = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range strings.Fields(`
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ
+BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ
+DE DJ DK DM DO DZ
+EC EE EG EH ER ES ET
+FI FJ FK FM FO FR
+GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY
+HK HM HN HR HT HU
+ID IE IL IM IN IO IQ IR IS IT
+JE JM JO JP
+KE KG KH KI KM KN KP KR KW KY KZ
+LA LB LC LI LK LR LS LT LU LV LY
+MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ
+NA NC NE NF NG NI NL NO NP NR NU NZ
+OM
+PA PE PF PG PH PK PL PM PN PR PS PT PW PY
+QA
+RE RO RS RU RW
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ
+TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ
+UA UG UM US UY UZ
+VA VC VE VG VI VN VU
+WF WS
+YE YT
+ZA ZM ZW`) {
+		m[c] = true
+	}
+	return m
+}()
+
+// CheckNation returns code in upper case when it is an assigned ISO 3166-1
+// alpha-2 code, else EINVALID.
+func CheckNation(code string) (string, error) {
+	c := strings.ToUpper(code)
+	if len(c) == 2 && nations[c] {
+		return c, nil
+	}
+	hint := ""
+	switch c {
+	case "UK":
+		hint = "; the United Kingdom is GB"
+	case "EL":
+		hint = "; Greece is GR"
+	case "EU":
+		hint = "; the European Union has no country code"
+	}
+	return "", Errorf(EINVALID, "nation %q is not an ISO 3166-1 alpha-2 country code%s", code, hint)
 }

@@ -2,6 +2,10 @@ package cyberpact
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"io"
 	"time"
 )
 
@@ -57,4 +61,39 @@ type AuditLog interface {
 	// VerifyAudit recomputes the chain and returns the Seq of the first
 	// entry whose hash or link is wrong, 0 when the chain is whole.
 	VerifyAudit(ctx context.Context) (int64, error)
+}
+
+// AuditHash returns the hex SHA-256 of e's canonical encoding: the
+// concatenation, in this order, of Prev, Seq, Time (unix microseconds),
+// Action, Actor, ActorOrg, Recipient, Via, the number of Objects, each
+// object, and Detail, where an integer is 8 bytes big-endian (two's
+// complement) and a string is its length as such an integer followed by
+// its UTF-8 bytes. The lengths make the encoding unambiguous, so no two
+// different entries encode alike. Another store must hash the same way for
+// a log to be verifiable wherever it is kept.
+func AuditHash(e *AuditEntry) string {
+	h := sha256.New()
+	var b [8]byte
+	num := func(n int64) {
+		binary.BigEndian.PutUint64(b[:], uint64(n))
+		h.Write(b[:])
+	}
+	str := func(s string) {
+		num(int64(len(s)))
+		io.WriteString(h, s)
+	}
+	str(e.Prev)
+	num(e.Seq)
+	num(e.Time.UnixMicro())
+	str(e.Action)
+	str(e.Actor)
+	num(e.ActorOrg)
+	num(e.Recipient)
+	str(e.Via)
+	num(int64(len(e.Objects)))
+	for _, o := range e.Objects {
+		str(o)
+	}
+	str(e.Detail)
+	return hex.EncodeToString(h.Sum(nil))
 }

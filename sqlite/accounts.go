@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/cyberpact/cyberpact"
 )
@@ -65,44 +64,6 @@ func toMicros(t time.Time) int64 {
 
 // now is the current time as stored: UTC, to the microsecond.
 func now() time.Time { return time.UnixMicro(time.Now().UnixMicro()).UTC() }
-
-// checkName validates the name of an organisation or group: printable,
-// without surrounding spaces or commas (lists of names are comma
-// separated on the command line), at most 200 characters.
-func checkName(kind, name string) error {
-	switch {
-	case name == "":
-		return cyberpact.Errorf(cyberpact.EINVALID, "%s name is empty", kind)
-	case strings.TrimSpace(name) != name:
-		return cyberpact.Errorf(cyberpact.EINVALID, "%s name %q has leading or trailing spaces", kind, name)
-	case len([]rune(name)) > 200:
-		return cyberpact.Errorf(cyberpact.EINVALID, "%s name %.40q... is longer than 200 characters", kind, name)
-	case strings.Contains(name, ","):
-		return cyberpact.Errorf(cyberpact.EINVALID, "%s name %q contains a comma", kind, name)
-	}
-	for _, r := range name {
-		if r == unicode.ReplacementChar || !unicode.IsPrint(r) {
-			return cyberpact.Errorf(cyberpact.EINVALID, "%s name %q has a character that is not printable", kind, name)
-		}
-	}
-	return nil
-}
-
-// checkUserName validates a user name: 1 to 64 ASCII letters, digits and
-// . _ @ -, starting with a letter or digit. No colon or space, since it is
-// the user name of HTTP Basic authentication.
-func checkUserName(name string) error {
-	if name == "" || len(name) > 64 {
-		return cyberpact.Errorf(cyberpact.EINVALID, "user name %q must be 1 to 64 characters", name)
-	}
-	for i, r := range name {
-		ok := r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || (i > 0 && strings.ContainsRune("._@-", r)))
-		if !ok {
-			return cyberpact.Errorf(cyberpact.EINVALID, "user name %q: only ASCII letters, digits and . _ @ - are allowed, starting with a letter or digit", name)
-		}
-	}
-	return nil
-}
 
 // checkActor refuses a change made by no one.
 func checkActor(actor string) error {
@@ -158,10 +119,10 @@ func exists(ctx context.Context, tx *sql.Tx, q string, args ...any) (bool, error
 // a sector not in cyberpact.Sectors; ECONFLICT when the name is taken
 // (whatever its case).
 func (db *DB) CreateOrg(ctx context.Context, o *cyberpact.Org, actor string) error {
-	if err := checkName("organisation", o.Name); err != nil {
+	if err := cyberpact.CheckName("organisation", o.Name); err != nil {
 		return err
 	}
-	nation, err := checkNation(o.Nation)
+	nation, err := cyberpact.CheckNation(o.Nation)
 	if err != nil {
 		return err
 	}
@@ -289,7 +250,7 @@ func setMembers(ctx context.Context, tx *sql.Tx, group int64, orgs []int64) erro
 // repeats. Returns EINVALID for a bad name, ENOTFOUND for an unknown
 // organisation, ECONFLICT when the name is taken.
 func (db *DB) CreateGroup(ctx context.Context, g *cyberpact.Group, actor string) error {
-	if err := checkName("group", g.Name); err != nil {
+	if err := cyberpact.CheckName("group", g.Name); err != nil {
 		return err
 	}
 	orgs := uniqueIDs(g.Orgs)
@@ -458,7 +419,7 @@ func groupsOf(ctx context.Context, q interface {
 // a bad name or role, ENOTFOUND for an unknown organisation, ECONFLICT when
 // the name is taken (whatever its case).
 func (db *DB) CreateUser(ctx context.Context, u *cyberpact.User, actor string) error {
-	if err := checkUserName(u.Name); err != nil {
+	if err := cyberpact.CheckUserName(u.Name); err != nil {
 		return err
 	}
 	if !slices.Contains(cyberpact.Roles, u.Role) {
@@ -785,59 +746,4 @@ func (u *keyUse) close() {
 	}
 	u.mu.Unlock()
 	<-u.done
-}
-
-// nations are the officially assigned ISO 3166-1 alpha-2 codes (249, as of
-// the 2024 list): no user-assigned codes (XK), no exceptional reservations
-// (UK, EU), no withdrawn ones (AN, CS).
-var nations = func() map[string]bool {
-	m := map[string]bool{}
-	for _, c := range strings.Fields(`
-AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ
-BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
-CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ
-DE DJ DK DM DO DZ
-EC EE EG EH ER ES ET
-FI FJ FK FM FO FR
-GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY
-HK HM HN HR HT HU
-ID IE IL IM IN IO IQ IR IS IT
-JE JM JO JP
-KE KG KH KI KM KN KP KR KW KY KZ
-LA LB LC LI LK LR LS LT LU LV LY
-MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ
-NA NC NE NF NG NI NL NO NP NR NU NZ
-OM
-PA PE PF PG PH PK PL PM PN PR PS PT PW PY
-QA
-RE RO RS RU RW
-SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ
-TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ
-UA UG UM US UY UZ
-VA VC VE VG VI VN VU
-WF WS
-YE YT
-ZA ZM ZW`) {
-		m[c] = true
-	}
-	return m
-}()
-
-// checkNation returns code in upper case when it is an assigned ISO 3166-1
-// alpha-2 code, else EINVALID.
-func checkNation(code string) (string, error) {
-	c := strings.ToUpper(code)
-	if len(c) == 2 && nations[c] {
-		return c, nil
-	}
-	hint := ""
-	switch c {
-	case "UK":
-		hint = "; the United Kingdom is GB"
-	case "EL":
-		hint = "; Greece is GR"
-	case "EU":
-		hint = "; the European Union has no country code"
-	}
-	return "", cyberpact.Errorf(cyberpact.EINVALID, "nation %q is not an ISO 3166-1 alpha-2 country code%s", code, hint)
 }

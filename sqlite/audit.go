@@ -2,14 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -285,40 +281,9 @@ func (a *auditLog) append(batch []*auditReq) error {
 	return nil
 }
 
-// auditHash returns the hex SHA-256 of e's canonical encoding: the
-// concatenation, in this order, of Prev, Seq, Time (unix microseconds),
-// Action, Actor, ActorOrg, Recipient, Via, the number of Objects, each
-// object, and Detail, where an integer is 8 bytes big-endian (two's
-// complement) and a string is its length as such an integer followed by
-// its UTF-8 bytes. The lengths make the encoding unambiguous, so no two
-// different entries encode alike. Another store must hash the same way for
-// a log to be verifiable wherever it is kept.
-func auditHash(e *cyberpact.AuditEntry) string {
-	h := sha256.New()
-	var b [8]byte
-	num := func(n int64) {
-		binary.BigEndian.PutUint64(b[:], uint64(n))
-		h.Write(b[:])
-	}
-	str := func(s string) {
-		num(int64(len(s)))
-		io.WriteString(h, s)
-	}
-	str(e.Prev)
-	num(e.Seq)
-	num(e.Time.UnixMicro())
-	str(e.Action)
-	str(e.Actor)
-	num(e.ActorOrg)
-	num(e.Recipient)
-	str(e.Via)
-	num(int64(len(e.Objects)))
-	for _, o := range e.Objects {
-		str(o)
-	}
-	str(e.Detail)
-	return hex.EncodeToString(h.Sum(nil))
-}
+// auditHash is cyberpact.AuditHash: the one canonical encoding every store
+// hashes entries with.
+func auditHash(e *cyberpact.AuditEntry) string { return cyberpact.AuditHash(e) }
 
 const auditColumns = `seq, time, action, actor, actor_org, recipient, via, objects, detail, prev, hash`
 
