@@ -3,6 +3,7 @@ package match
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"net/netip"
 	"runtime"
@@ -15,30 +16,66 @@ import (
 
 // layer is one immutable set of compiled indicators with its tables. An
 // Index is a base layer plus the small layers patches added.
+//
+// The tables hold no pointers, so the garbage collector never scans them:
+// addresses are keyed by their 16 bytes; other values by a 64-bit hash of
+// kind and value, each hit checked against the value kept in an arena.
 type layer struct {
 	inds  []Indicator
 	ip    map[[16]byte]int32
-	str   [numKinds]map[string]int32 // by kind: domain, url, email, hashes, other
-	multi [][]int32                  // a map value v < 0 means multi[-v-1]
+	str   map[uint64]int32 // hash to entry, or a multi list of entries
+	ents  []entry
+	arena [][]byte // value bytes, in chunks that never move
+	seed  maphash.Seed
+	multi [][]int32 // a table value v < 0 means multi[-v-1]
 	cidr  *bart.Table[[]int32]
 	types map[string][]int32 // SCO type to complex indicators triggered by it
 }
 
-func newLayer(n int) *layer {
-	l := &layer{ip: make(map[[16]byte]int32, n/4)}
-	for k := range l.str {
-		l.str[k] = map[string]int32{}
-	}
-	return l
+// entry is one value of kind kind leading to indicator slot; its bytes
+// are arena[ref>>arenaShift][ref&arenaMask:][:n].
+type entry struct {
+	ref  uint32
+	n    uint32
+	slot int32
+	kind Kind
 }
 
-func (l *layer) put(m map[string]int32, k string, slot int32) {
-	v, ok := m[k]
-	if !ok {
-		m[k] = slot
-		return
+const (
+	arenaShift = 22
+	arenaChunk = 1 << arenaShift
+	arenaMask  = arenaChunk - 1
+)
+
+func newLayer() *layer {
+	return &layer{ip: map[[16]byte]int32{}, str: map[uint64]int32{}, seed: maphash.MakeSeed()}
+}
+
+func (l *layer) hash(kind Kind, v []byte) uint64 {
+	return maphash.Bytes(l.seed, v) ^ uint64(kind)*0x9e3779b97f4a7c15
+}
+
+func (l *layer) value(e *entry) []byte {
+	return l.arena[e.ref>>arenaShift][e.ref&arenaMask:][:e.n]
+}
+
+// store copies v into the arena.
+func (l *layer) store(v string) (uint32, bool) {
+	if len(v) > arenaChunk {
+		return 0, false
 	}
-	m[k] = l.addMulti(v, slot)
+	n := len(l.arena)
+	if n == 0 || len(l.arena[n-1])+len(v) > arenaChunk {
+		if n >= 1<<(32-arenaShift) {
+			return 0, false
+		}
+		l.arena = append(l.arena, make([]byte, 0, arenaChunk))
+		n++
+	}
+	c := l.arena[n-1]
+	ref := uint32(n-1)<<arenaShift | uint32(len(c))
+	l.arena[n-1] = append(c, v...)
+	return ref, true
 }
 
 func (l *layer) putIP(k [16]byte, slot int32) {
@@ -50,17 +87,33 @@ func (l *layer) putIP(k [16]byte, slot int32) {
 	l.ip[k] = l.addMulti(v, slot)
 }
 
-func (l *layer) addMulti(v, slot int32) int32 {
+func (l *layer) putStr(kind Kind, v string, slot int32) {
+	ref, ok := l.store(v)
+	if !ok {
+		return
+	}
+	ei := int32(len(l.ents))
+	l.ents = append(l.ents, entry{ref: ref, n: uint32(len(v)), slot: slot, kind: kind})
+	h := l.hash(kind, []byte(v))
+	x, ok := l.str[h]
+	if !ok {
+		l.str[h] = ei
+		return
+	}
+	l.str[h] = l.addMulti(x, ei)
+}
+
+func (l *layer) addMulti(v, x int32) int32 {
 	if v >= 0 {
-		if v == slot {
+		if v == x {
 			return v
 		}
-		l.multi = append(l.multi, []int32{v, slot})
+		l.multi = append(l.multi, []int32{v, x})
 		return -int32(len(l.multi))
 	}
 	m := l.multi[-v-1]
-	if m[len(m)-1] != slot {
-		l.multi[-v-1] = append(m, slot)
+	if m[len(m)-1] != x {
+		l.multi[-v-1] = append(m, x)
 	}
 	return v
 }
@@ -71,11 +124,10 @@ func (l *layer) add(c *compiled) int32 {
 	l.inds = append(l.inds, c.ind)
 	for _, k := range c.keys {
 		if k.kind == KindIP {
-			a, _ := ParseIP(k.value)
-			l.putIP(a.As16(), slot)
+			l.putIP(k.addr.As16(), slot)
 			continue
 		}
-		l.put(l.str[k.kind], k.value, slot)
+		l.putStr(k.kind, k.value, slot)
 	}
 	for _, p := range c.prefixes {
 		if l.cidr == nil {
@@ -199,9 +251,9 @@ func Build(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
 		close(ordered)
 	}()
 
-	l := newLayer(1 << 16)
+	l := newLayer()
 	ix := &Index{layers: []*layer{l}}
-	seen := map[string]int32{}
+	seen := newIDSet(l)
 	nowNS := now.UnixNano()
 	for b := range ordered {
 		<-b.done
@@ -217,21 +269,21 @@ func Build(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
 				}
 				continue
 			}
-			if old, ok := seen[c.ind.ID]; ok {
+			if old, ok := seen.get(c.ind.ID); ok {
 				if l.inds[old].Modified > c.ind.Modified {
 					continue
 				}
 				l.inds[old].dead = true
 			}
 			if !c.ind.Revoked && (c.ind.ValidUntil == 0 || c.ind.ValidUntil > nowNS) {
-				seen[c.ind.ID] = l.add(c)
+				seen.put(c.ind.ID, l.add(c))
 			} else {
 				ix.stats.Revoked++
 				// Keep the revoked version so a later, older copy of
 				// the indicator does not come back.
 				c.ind.dead = true
 				l.inds = append(l.inds, c.ind)
-				seen[c.ind.ID] = int32(len(l.inds) - 1)
+				seen.put(c.ind.ID, int32(len(l.inds)-1))
 			}
 		}
 	}
@@ -241,6 +293,37 @@ func Build(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
 	}
 	ix.recount()
 	return ix, nil
+}
+
+// idSet finds the slot of an indicator id in a layer being built. It
+// keys by a 64-bit hash of the id, checked against the slot's id, so the
+// table holds no pointers; ids whose hash collides go to a small map.
+type idSet struct {
+	l     *layer
+	seed  maphash.Seed
+	byH   map[uint64]int32
+	extra map[string]int32
+}
+
+func newIDSet(l *layer) *idSet {
+	return &idSet{l: l, seed: maphash.MakeSeed(), byH: map[uint64]int32{}, extra: map[string]int32{}}
+}
+
+func (s *idSet) get(id string) (int32, bool) {
+	if slot, ok := s.byH[maphash.String(s.seed, id)]; ok && s.l.inds[slot].ID == id {
+		return slot, true
+	}
+	slot, ok := s.extra[id]
+	return slot, ok
+}
+
+func (s *idSet) put(id string, slot int32) {
+	h := maphash.String(s.seed, id)
+	if old, ok := s.byH[h]; ok && s.l.inds[old].ID != id {
+		s.extra[id] = slot
+		return
+	}
+	s.byH[h] = slot
 }
 
 // recount sets the indicator counts from the layers.
@@ -318,7 +401,7 @@ func (ix *Index) Patch(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, 
 // Compact returns an Index with the same current indicators in a single
 // layer.
 func (ix *Index) Compact() *Index {
-	l := newLayer(ix.stats.Indicators)
+	l := newLayer()
 	nx := &Index{layers: []*layer{l}, stats: ix.stats}
 	for li, ol := range ix.layers {
 		for i := range ol.inds {
@@ -350,14 +433,12 @@ func (l *layer) compiledOf(slot int32) *compiled {
 	}
 	for k, v := range l.ip {
 		if has(v) {
-			c.keys = append(c.keys, key{KindIP, netip.AddrFrom16(k).Unmap().String()})
+			c.keys = append(c.keys, key{kind: KindIP, addr: netip.AddrFrom16(k).Unmap()})
 		}
 	}
-	for kind, m := range l.str {
-		for k, v := range m {
-			if has(v) {
-				c.keys = append(c.keys, key{Kind(kind), k})
-			}
+	for i := range l.ents {
+		if e := &l.ents[i]; e.slot == slot {
+			c.keys = append(c.keys, key{kind: e.kind, value: string(l.value(e))})
 		}
 	}
 	if l.cidr != nil {

@@ -52,7 +52,8 @@ func (ind *Indicator) confidence() int {
 // key is one exact value an indicator is found by.
 type key struct {
 	kind  Kind
-	value string // normalised; for KindOther "type:path\x00value"
+	value string     // normalised; for KindOther "type:path\x00value"
+	addr  netip.Addr // for KindIP
 }
 
 // compiled is an indicator with the values, ranges and object types its
@@ -303,18 +304,18 @@ func (t *trigger) addValue(kind Kind, typ, path, s string) bool {
 			return false
 		}
 		if pfx.IsSingleIP() {
-			t.keys = append(t.keys, key{KindIP, pfx.Addr().String()})
+			t.keys = append(t.keys, key{kind: KindIP, addr: pfx.Addr()})
 		} else {
 			t.prefixes = append(t.prefixes, pfx)
 		}
 	case KindOther:
-		t.keys = append(t.keys, key{KindOther, typ + ":" + path + "\x00" + s})
+		t.keys = append(t.keys, key{kind: KindOther, value: typ + ":" + path + "\x00" + s})
 	default:
 		v, k, good := Normalize(kind, s)
 		if !good {
 			return false
 		}
-		t.keys = append(t.keys, key{k, v})
+		t.keys = append(t.keys, key{kind: k, value: v})
 	}
 	return true
 }

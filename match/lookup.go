@@ -29,7 +29,7 @@ func (ix *Index) LookupIP(a netip.Addr, dst []*Indicator) []*Indicator {
 		if v, ok := l.ip[k]; ok {
 			dst = ix.appendSlot(int32(li), v, dst)
 		}
-		if l.cidr != nil {
+		if l.cidr != nil && l.cidr.Contains(a) {
 			for _, slots := range l.cidr.Supernets(netip.PrefixFrom(a, a.BitLen())) {
 				for _, s := range slots {
 					dst = ix.appendSlot(int32(li), s, dst)
@@ -40,26 +40,45 @@ func (ix *Index) LookupIP(a netip.Addr, dst []*Indicator) []*Indicator {
 	return dst
 }
 
+// appendEntries appends the live indicators of the entries of table
+// value x that hold v.
+func (ix *Index) appendEntries(li int32, x int32, kind Kind, v []byte, dst []*Indicator) []*Indicator {
+	l := ix.layers[li]
+	one := func(ei int32) {
+		e := &l.ents[ei]
+		if e.kind == kind && string(l.value(e)) == string(v) {
+			dst = ix.appendSlot(li, e.slot, dst)
+		}
+	}
+	if x >= 0 {
+		one(x)
+		return dst
+	}
+	for _, ei := range l.multi[-x-1] {
+		one(ei)
+	}
+	return dst
+}
+
 // Lookup appends to dst the indicators that name the normalised value v of
 // kind (any kind but KindIP; KindOther values are "type:path\x00value").
 // With subdomains, a domain also finds the indicators of its parent
 // domains: an indicator for evil.example matches www.evil.example.
 func (ix *Index) Lookup(kind Kind, v []byte, subdomains bool, dst []*Indicator) []*Indicator {
 	for li, l := range ix.layers {
-		m := l.str[kind]
-		if len(m) == 0 {
+		if len(l.str) == 0 {
 			continue
 		}
-		if x, ok := m[string(v)]; ok {
-			dst = ix.appendSlot(int32(li), x, dst)
+		if x, ok := l.str[l.hash(kind, v)]; ok {
+			dst = ix.appendEntries(int32(li), x, kind, v, dst)
 		}
 		if kind != KindDomain || !subdomains {
 			continue
 		}
 		for i := 0; i < len(v); i++ {
 			if v[i] == '.' && i+1 < len(v) {
-				if x, ok := m[string(v[i+1:])]; ok {
-					dst = ix.appendSlot(int32(li), x, dst)
+				if x, ok := l.str[l.hash(kind, v[i+1:])]; ok {
+					dst = ix.appendEntries(int32(li), x, kind, v[i+1:], dst)
 				}
 			}
 		}
