@@ -177,6 +177,10 @@ type ImportOptions struct {
 	// DefaultTLP is the level of objects that carry no TLP marking; zero
 	// means TLP:AMBER.
 	DefaultTLP TLP
+	// Origin, when set, is the provenance of every version added: the
+	// peer hub federation brought them from. The store records it in the
+	// import's transaction (see PeerStore.Origins).
+	Origin *Origin
 }
 
 // ImportResult counts what an import did. When Committed is false, nothing

@@ -106,6 +106,9 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		if _, err := tx.ExecContext(ctx, `INSERT INTO imports (last_seq, first_seq, added) VALUES (?, ?, ?)`, im.seq, res.FirstSeq, im.added); err != nil {
 			return nil, internal("recording the import", err)
 		}
+		if err := recordOrigin(ctx, tx, opts.Origin, res.FirstSeq, res.LastSeq); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, internal("committing import", err)
