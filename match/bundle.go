@@ -115,6 +115,21 @@ func (s *bundleSplitter) next() ([]byte, error) {
 		for i := 0; i < len(b); i++ {
 			c := b[i]
 			if s.inString {
+				if !s.escaped && !s.keyOn {
+					// Jump to the closing quote when no backslash comes
+					// before it.
+					j := bytes.IndexByte(b[i:], '"')
+					if j < 0 {
+						j = len(b) - i
+					}
+					if bytes.IndexByte(b[i:i+j], '\\') < 0 {
+						i += j
+						if i == len(b) {
+							break
+						}
+						c = b[i]
+					}
+				}
 				switch {
 				case s.escaped:
 					s.escaped = false
@@ -154,6 +169,11 @@ func (s *bundleSplitter) next() ([]byte, error) {
 					s.cur = s.cur[:0]
 				}
 				s.depth++
+			case ' ', '\t', '\r', '\n', ',', ':':
+			default:
+				if s.inArray && s.depth == 2 {
+					return nil, s.syntax(i, "an element of objects is not a JSON object")
+				}
 			case '}', ']':
 				s.depth--
 				switch {

@@ -21,7 +21,7 @@ import (
 // addresses are keyed by their 16 bytes; other values by a 64-bit hash of
 // kind and value, each hit checked against the value kept in an arena.
 type layer struct {
-	inds  []Indicator
+	inds  indList
 	ip    map[[16]byte]int32
 	str   map[uint64]int32 // hash to entry, or a multi list of entries
 	ents  []entry
@@ -31,6 +31,27 @@ type layer struct {
 	cidr  *bart.Table[[]int32]
 	types map[string][]int32 // SCO type to complex indicators triggered by it
 }
+
+// indList holds a layer's indicators in fixed-size chunks, so that
+// growing it never copies and never leaves a half-empty array behind.
+type indList struct {
+	chunks [][]Indicator
+	n      int32
+}
+
+const indChunk = 1 << 14
+
+func (l *indList) add(ind Indicator) int32 {
+	if int(l.n)%indChunk == 0 {
+		l.chunks = append(l.chunks, make([]Indicator, 0, indChunk))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, ind)
+	l.n++
+	return l.n - 1
+}
+
+func (l *indList) at(i int32) *Indicator { return &l.chunks[i/indChunk][i%indChunk] }
 
 // entry is one value of kind kind leading to indicator slot; its bytes
 // are arena[ref>>arenaShift][ref&arenaMask:][:n].
@@ -120,8 +141,7 @@ func (l *layer) addMulti(v, x int32) int32 {
 
 // add puts a compiled indicator into the layer's tables.
 func (l *layer) add(c *compiled) int32 {
-	slot := int32(len(l.inds))
-	l.inds = append(l.inds, c.ind)
+	slot := l.inds.add(c.ind)
 	for _, k := range c.keys {
 		if k.kind == KindIP {
 			l.putIP(k.addr.As16(), slot)
@@ -270,10 +290,10 @@ func Build(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
 				continue
 			}
 			if old, ok := seen.get(c.ind.ID); ok {
-				if l.inds[old].Modified > c.ind.Modified {
+				if l.inds.at(old).Modified > c.ind.Modified {
 					continue
 				}
-				l.inds[old].dead = true
+				l.inds.at(old).dead = true
 			}
 			if !c.ind.Revoked && (c.ind.ValidUntil == 0 || c.ind.ValidUntil > nowNS) {
 				seen.put(c.ind.ID, l.add(c))
@@ -282,8 +302,7 @@ func Build(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
 				// Keep the revoked version so a later, older copy of
 				// the indicator does not come back.
 				c.ind.dead = true
-				l.inds = append(l.inds, c.ind)
-				seen.put(c.ind.ID, int32(len(l.inds)-1))
+				seen.put(c.ind.ID, l.inds.add(c.ind))
 			}
 		}
 	}
@@ -310,7 +329,7 @@ func newIDSet(l *layer) *idSet {
 }
 
 func (s *idSet) get(id string) (int32, bool) {
-	if slot, ok := s.byH[maphash.String(s.seed, id)]; ok && s.l.inds[slot].ID == id {
+	if slot, ok := s.byH[maphash.String(s.seed, id)]; ok && s.l.inds.at(slot).ID == id {
 		return slot, true
 	}
 	slot, ok := s.extra[id]
@@ -319,7 +338,7 @@ func (s *idSet) get(id string) (int32, bool) {
 
 func (s *idSet) put(id string, slot int32) {
 	h := maphash.String(s.seed, id)
-	if old, ok := s.byH[h]; ok && s.l.inds[old].ID != id {
+	if old, ok := s.byH[h]; ok && s.l.inds.at(old).ID != id {
 		s.extra[id] = slot
 		return
 	}
@@ -330,8 +349,8 @@ func (s *idSet) put(id string, slot int32) {
 func (ix *Index) recount() {
 	n, cx := 0, 0
 	for li, l := range ix.layers {
-		for i := range l.inds {
-			ind := &l.inds[i]
+		for i := range l.inds.n {
+			ind := l.inds.at(i)
 			if ix.live(int32(li), ind) {
 				n++
 				if ind.pat != nil {
@@ -377,14 +396,14 @@ func (ix *Index) Patch(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, 
 	nl := p.layers[0]
 	nx := &Index{
 		layers:  append(ix.layers[:len(ix.layers):len(ix.layers)], nl),
-		current: make(map[string]int32, len(ix.current)+len(nl.inds)),
+		current: make(map[string]int32, len(ix.current)+int(nl.inds.n)),
 	}
 	for id, li := range ix.current {
 		nx.current[id] = li
 	}
 	li := int32(len(nx.layers) - 1)
-	for i := range nl.inds {
-		nx.current[nl.inds[i].ID] = li
+	for i := range nl.inds.n {
+		nx.current[nl.inds.at(i).ID] = li
 	}
 	nx.stats = ix.stats
 	nx.stats.Revoked += p.stats.Revoked
@@ -404,8 +423,8 @@ func (ix *Index) Compact() *Index {
 	l := newLayer()
 	nx := &Index{layers: []*layer{l}, stats: ix.stats}
 	for li, ol := range ix.layers {
-		for i := range ol.inds {
-			ind := &ol.inds[i]
+		for i := range ol.inds.n {
+			ind := ol.inds.at(i)
 			if !ix.live(int32(li), ind) {
 				continue
 			}
@@ -419,7 +438,7 @@ func (ix *Index) Compact() *Index {
 
 // compiledOf recovers the keys of indicator slot from the layer's tables.
 func (l *layer) compiledOf(slot int32) *compiled {
-	c := &compiled{ind: l.inds[slot]}
+	c := &compiled{ind: *l.inds.at(slot)}
 	has := func(v int32) bool {
 		if v >= 0 {
 			return v == slot

@@ -8,13 +8,13 @@ import (
 func (ix *Index) appendSlot(li int32, v int32, dst []*Indicator) []*Indicator {
 	l := ix.layers[li]
 	if v >= 0 {
-		if ind := &l.inds[v]; ix.live(li, ind) {
+		if ind := l.inds.at(v); ix.live(li, ind) {
 			dst = append(dst, ind)
 		}
 		return dst
 	}
 	for _, s := range l.multi[-v-1] {
-		if ind := &l.inds[s]; ix.live(li, ind) {
+		if ind := l.inds.at(s); ix.live(li, ind) {
 			dst = append(dst, ind)
 		}
 	}
