@@ -1,0 +1,175 @@
+// Package postgres is the store on PostgreSQL, through jackc/pgx: the same
+// interfaces as the embedded SQLite store (objects, full-text search,
+// accounts, the audit log, POST statuses), for hubs where several serve
+// processes share one database.
+//
+// The schema is a sequence of numbered migrations embedded in the binary
+// (migrations/NNNN_*.sql), applied on Open in one transaction under an
+// advisory lock, so that processes starting together migrate once. Tables
+// live in the connection's current schema (the first of its search_path),
+// and every advisory lock is keyed by that schema too, so several hubs, or
+// tests, can share one database in schemas of their own.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Advisory lock classes: the first key of pg_advisory_xact_lock(int, int);
+// the second is hashtext(current_schema()), so that each schema has its
+// own locks.
+const (
+	lockMigrate = 0x63700001 // applying migrations
+	lockImport  = 0x63700002 // assigning seqs and committing an import (see import.go)
+	lockAudit   = 0x63700003 // appending to the audit chain (see audit.go)
+)
+
+// lockSQL takes the transaction-scoped advisory lock of class k in the
+// current schema.
+func lockSQL(k int) string {
+	return fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d, hashtext(current_schema()))`, k)
+}
+
+// DB is the PostgreSQL store. It is safe for concurrent use, and several
+// processes may open the same database and schema at once.
+type DB struct {
+	pool   *pgxpool.Pool
+	audit  *auditLog // the group-committing appender (see audit.go)
+	keyUse *keyUse   // API keys' last uses waiting to be written (see accounts.go)
+}
+
+// Open connects to the database at url (postgres://user@host:port/db?...;
+// any runtime parameter such as search_path may be given as a query
+// parameter) and brings its schema up to date.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, cyberpact.Errorf(cyberpact.EINVALID, "store URL: %v", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
+	}
+	db := &DB{pool: pool}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("PostgreSQL %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
+	}
+	db.audit = startAudit(pool)
+	db.keyUse = &keyUse{pool: pool, queued: map[int64]bool{}}
+	return db, nil
+}
+
+// Close waits for background writes and closes the connections.
+func (db *DB) Close() error {
+	db.keyUse.close()
+	db.audit.close()
+	db.pool.Close()
+	return nil
+}
+
+// SchemaVersion returns the number of the last migration applied.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v)
+	return v, err
+}
+
+// migrate applies, in order and all in one transaction, the embedded
+// migrations numbered above the version recorded in schema_version. The
+// advisory lock makes processes that open the store together wait for the
+// first one's migrations instead of applying them twice.
+func (db *DB) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, lockSQL(lockMigrate)); err != nil {
+		return fmt.Errorf("locking for migrations: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version integer PRIMARY KEY,
+		applied timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("creating schema_version: %w", err)
+	}
+	var current int
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return err
+	}
+	for _, name := range names {
+		base := path.Base(name)
+		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with its number", base)
+		}
+		if n <= current {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES ($1)`, n); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}
+
+// internal wraps an unexpected database error.
+func internal(op string, err error) error {
+	return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: op, Err: err}
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// args collects the arguments of a query as it is built and returns each
+// one's placeholder.
+type args []any
+
+// add appends v and returns its placeholder, $n.
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// querier is what both the pool and a transaction offer.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+var (
+	_ querier = (*pgxpool.Pool)(nil)
+	_ querier = pgx.Tx(nil)
+)

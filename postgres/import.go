@@ -1,0 +1,314 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strconv"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/jackc/pgx/v5"
+)
+
+// NotifyChannel is the channel every committed import that added objects
+// notifies (pg_notify, delivered at commit) with the Seq of its last new
+// version, for listeners that follow the added sequence (LISTEN).
+const NotifyChannel = "cyberpact_objects"
+
+// An import runs in one transaction in two phases.
+//
+// First, without any lock, the objects are read from the source and
+// streamed with COPY into a temporary table: decoding, validation and the
+// transfer, most of an import's time, run in parallel with other imports.
+//
+// Then it takes the import lock (a transaction-scoped advisory lock, one
+// per schema) and holds it until it commits: reads where the added
+// sequence stands, inserts the staged rows with seqs after it (INSERT ...
+// SELECT ... ON CONFLICT DO NOTHING), records the import, commits. Since
+// seqs are assigned and committed under one lock, imports commit in seq
+// order: a reader that has seen seq N will never later see a new version
+// with a seq at or below N, which is what TAXII paging by added_after and
+// next relies on. A plain sequence (bigserial) would not do: a transaction
+// that drew lower numbers could commit after one that drew higher ones,
+// behind a cursor already handed out. Added times come from the database's
+// clock under the same lock, equal within an import and strictly
+// increasing across imports, whatever the clocks of the processes.
+
+// staged is what the import keeps in memory of each staged object: where
+// it was in the input, for rejections.
+type staged struct {
+	index, line int
+	id, version string
+}
+
+// importer is the COPY source of one import: it pulls objects from the
+// source, rejects what must be, and yields the rest as rows.
+type importer struct {
+	next cyberpact.ObjectSource
+	opts cyberpact.ImportOptions
+	res  *cyberpact.ImportResult
+
+	rows  []staged              // by idx-1
+	seen  map[[2]string]seenRow // (id, version) -> first staged row of it
+	dups  []dup                 // later copies whose content differs
+	refs  [][]any               // idx, prop, target
+	vals  []any
+	err   error // the error that ended the input, if any
+	inErr bool  // err came from the source (input), not from the store
+}
+
+type seenRow struct {
+	idx int
+	sum [32]byte
+}
+
+// dup is a version that appeared twice in the input with different bytes:
+// compared with the first once it is staged.
+type dup struct {
+	first int
+	obj   *cyberpact.Object
+}
+
+func (im *importer) Next() bool {
+	for {
+		obj, err := im.next()
+		if err == io.EOF {
+			return false
+		}
+		if err != nil {
+			var rs cyberpact.Rejections
+			var r *cyberpact.Rejection
+			switch {
+			case errors.As(err, &rs):
+				im.res.Rejected = append(im.res.Rejected, rs...)
+				continue
+			case errors.As(err, &r):
+				im.res.Rejected = append(im.res.Rejected, r)
+				continue
+			}
+			im.err, im.inErr = err, true
+			return false
+		}
+		obj.Release = release(obj, im.opts)
+		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
+			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
+			continue
+		}
+		k := [2]string{obj.ID, obj.Modified}
+		sum := sha256.Sum256(obj.Raw)
+		if first, ok := im.seen[k]; ok {
+			if first.sum == sum {
+				im.res.Present++
+			} else {
+				im.dups = append(im.dups, dup{first.idx, obj})
+			}
+			continue
+		}
+		im.rows = append(im.rows, staged{obj.Index, obj.Line, obj.ID, obj.Modified})
+		idx := len(im.rows)
+		im.seen[k] = seenRow{idx, sum}
+		for _, r := range obj.Refs {
+			im.refs = append(im.refs, []any{idx, r.Prop, r.ID})
+		}
+		labels := obj.Labels
+		if labels == nil {
+			labels = []string{}
+		}
+		rel := obj.Release
+		im.vals = []any{idx, obj.ID, obj.Modified, obj.Type, obj.Revoked, rel.Producer, int16(rel.Audience.Kind), rel.Audience.Group,
+			int16(rel.TLP), obj.SpecVersion, labels, []byte(obj.Raw), tsVector(&obj.Text)}
+		return true
+	}
+}
+
+func (im *importer) Values() ([]any, error) { return im.vals, nil }
+
+func (im *importer) Err() error { return im.err }
+
+var stageCols = []string{"idx", "id", "version", "type", "revoked", "producer", "aud_kind", "aud_group", "tlp", "spec_version", "labels", "body", "search"}
+
+// Import adds the objects from next in one transaction; see
+// cyberpact.ObjectStore and the comment above on the order of seqs.
+func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cyberpact.ImportOptions) (*cyberpact.ImportResult, error) {
+	res := &cyberpact.ImportResult{}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return nil, internal("beginning import", err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_objects (
+			idx integer, id text, version text, type text, revoked boolean, producer bigint, aud_kind smallint,
+			aud_group bigint, tlp smallint, spec_version text, labels text[], body bytea, search text) ON COMMIT DROP;
+		CREATE TEMP TABLE import_refs (idx integer, prop text, target text) ON COMMIT DROP`); err != nil {
+		return nil, internal("staging import", err)
+	}
+	im := &importer{next: next, opts: opts, res: res, seen: map[[2]string]seenRow{}}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_objects"}, stageCols, im)
+	if im.inErr {
+		err = im.err
+		switch {
+		case cyberpact.ErrorCode(err) != cyberpact.EINTERNAL:
+			return nil, err
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		}
+		return nil, &cyberpact.Error{Code: cyberpact.EINVALID, Message: err.Error(), Err: err}
+	}
+	if err != nil {
+		return nil, internal("staging objects", err)
+	}
+	im.seen = nil
+	if len(im.refs) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_refs"}, []string{"idx", "prop", "target"}, pgx.CopyFromRows(im.refs)); err != nil {
+			return nil, internal("staging relationship links", err)
+		}
+	}
+	if err := im.compareDups(ctx, tx); err != nil {
+		return nil, err
+	}
+
+	// The second phase, under the import lock until commit.
+	if _, err := tx.Exec(ctx, lockSQL(lockImport)); err != nil {
+		return nil, internal("taking the import lock", err)
+	}
+	var base, added int64
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(last_seq), 0),
+			GREATEST((extract(epoch FROM clock_timestamp()) * 1000000)::bigint, COALESCE(MAX(added), 0) + 1)
+		FROM imports`).Scan(&base, &added); err != nil {
+		return nil, internal("reading sequence", err)
+	}
+	var n int
+	var first, last *int64
+	if err := tx.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO objects (seq, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search)
+			SELECT $1 + idx, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector
+			FROM import_objects ORDER BY idx
+			ON CONFLICT (id, version) DO NOTHING
+			RETURNING seq)
+		SELECT count(*), min(seq), max(seq) FROM ins`, base, added).Scan(&n, &first, &last); err != nil {
+		return nil, internal("storing objects", err)
+	}
+	res.Added = n
+	if n > 0 {
+		res.FirstSeq, res.LastSeq = *first, *last
+	}
+	if n < len(im.rows) {
+		if err := im.compareStored(ctx, tx, base); err != nil {
+			return nil, err
+		}
+	}
+	if n > 0 && len(im.refs) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO refs (seq, prop, target)
+			SELECT o.seq, r.prop, r.target FROM import_refs r JOIN objects o ON o.seq = $1 + r.idx`, base); err != nil {
+			return nil, internal("storing relationship links", err)
+		}
+	}
+	sort.SliceStable(res.Rejected, func(i, j int) bool { return res.Rejected[i].Index < res.Rejected[j].Index })
+	if len(res.Rejected) > 0 && !opts.Partial {
+		return res, nil // rolled back by the deferred Rollback
+	}
+	if n > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO imports (last_seq, first_seq, added) VALUES ($1, $2, $3)`, base+int64(len(im.rows)), res.FirstSeq, added); err != nil {
+			return nil, internal("recording the import", err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, strconv.FormatInt(res.LastSeq, 10)); err != nil {
+			return nil, internal("notifying the import", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, internal("committing import", err)
+	}
+	res.Committed = true
+	return res, nil
+}
+
+// compareDups decides for each version repeated in the input with other
+// bytes whether it is the same JSON (present) or a conflict.
+func (im *importer) compareDups(ctx context.Context, tx pgx.Tx) error {
+	for _, d := range im.dups {
+		var body []byte
+		if err := tx.QueryRow(ctx, `SELECT body FROM import_objects WHERE idx = $1`, d.first).Scan(&body); err != nil {
+			return internal("reading a staged object", err)
+		}
+		if jsonEqual(body, d.obj.Raw) {
+			im.res.Present++
+			continue
+		}
+		o := d.obj
+		im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified,
+			Reason: fmt.Sprintf("conflict: an object earlier in the same input has this id and modified %s with different content", o.Modified)})
+	}
+	im.dups = nil
+	return nil
+}
+
+// compareStored decides for each staged version that was already stored
+// whether it is the same (present) or different (a conflict rejection).
+// Equal bytes are settled by the database; only differing bodies come back
+// to be compared as JSON.
+func (im *importer) compareStored(ctx context.Context, tx pgx.Tx, base int64) error {
+	rows, err := tx.Query(ctx, `SELECT t.idx, CASE WHEN t.body <> o.body THEN t.body END, CASE WHEN t.body <> o.body THEN o.body END
+		FROM import_objects t JOIN objects o ON o.id = t.id AND o.version = t.version
+		WHERE o.seq <> $1 + t.idx`, base)
+	if err != nil {
+		return internal("reading stored versions", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var idx int
+		var in, stored []byte
+		if err := rows.Scan(&idx, &in, &stored); err != nil {
+			return internal("reading stored versions", err)
+		}
+		if in == nil || jsonEqual(in, stored) {
+			im.res.Present++
+			continue
+		}
+		s := im.rows[idx-1]
+		im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: s.index, Line: s.line, ID: s.id, Modified: s.version,
+			Reason: fmt.Sprintf("conflict: the version modified %s is already stored with different content", s.version)})
+	}
+	if err := rows.Err(); err != nil {
+		return internal("reading stored versions", err)
+	}
+	return nil
+}
+
+// release is how an imported version is shared: the import's producer and
+// audience, and the object's own TLP level or else the default.
+func release(o *cyberpact.Object, opts cyberpact.ImportOptions) cyberpact.Release {
+	r := cyberpact.Release{Producer: opts.Producer, Audience: opts.Audience, TLP: o.TLP}
+	if r.TLP == cyberpact.TLPUnknown {
+		r.TLP = opts.DefaultTLP
+		if r.TLP == cyberpact.TLPUnknown {
+			r.TLP = cyberpact.TLPAmber
+		}
+	}
+	if r.Audience.Kind == 0 {
+		r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceAll}
+		if r.TLP == cyberpact.TLPRed {
+			r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceOrg}
+		}
+	}
+	return r
+}
+
+// jsonEqual reports whether two JSON texts hold the same value, numbers
+// compared by their text.
+func jsonEqual(a, b []byte) bool {
+	var va, vb any
+	da := json.NewDecoder(bytes.NewReader(a))
+	da.UseNumber()
+	db := json.NewDecoder(bytes.NewReader(b))
+	db.UseNumber()
+	if da.Decode(&va) != nil || db.Decode(&vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}
