@@ -121,7 +121,7 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 		return &exitError{code: 1, msg: err.Error()}
 	}
 	st := ix.Stats()
-	fmt.Fprintf(e.stderr, "indicators: %d indexed (%d need the pattern engine), %d revoked or expired, %d other objects skipped, %d broken; built in %s\n",
+	fmt.Fprintf(e.stderr, "indicators: %d indexed (%d need the pattern engine), %d revoked or expired, %d with other pattern languages, %d broken; built in %s\n",
 		st.Indicators, st.Complex, st.Revoked, st.Skipped, st.Errors, time.Since(start).Round(time.Millisecond))
 	for _, err := range st.FirstErrors {
 		fmt.Fprintf(e.stderr, "  broken indicator: %s\n", err)
@@ -158,8 +158,8 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	}
 	elapsed := time.Since(start)
 	rate := float64(total.Events) / max(elapsed.Seconds(), 1e-9)
-	fmt.Fprintf(e.stderr, "events: %d read, %d hits (%d alerts), %d broken lines, %s, %.0f events/s\n",
-		total.Events, total.Hits, total.Alerts, total.Broken, elapsed.Round(time.Millisecond), rate)
+	fmt.Fprintf(e.stderr, "events: %d read from %d lines, %d hits (%d alerts), %d broken lines, %s, %.0f events/s\n",
+		total.Events, total.Lines, total.Hits, total.Alerts, total.Broken, elapsed.Round(time.Millisecond), rate)
 	if failed {
 		return &exitError{code: 1}
 	}
