@@ -49,6 +49,7 @@ func NewDecoder(r io.Reader) *Decoder {
 // NewDecoderOf returns a Decoder over a Reader whose limits the caller has
 // set.
 func NewDecoderOf(r *Reader) *Decoder {
+	r.SkipJSONCheck = true // decodeItem parses every object and rejects invalid JSON itself
 	workers := runtime.GOMAXPROCS(0)
 	d := &Decoder{r: r, batches: make(chan *decodeBatch, 2*workers+2), stop: make(chan struct{})}
 	jobs := make(chan *decodeBatch, 2*workers)
@@ -139,7 +140,7 @@ func decodeItem(it Item) decoded {
 	}
 	o, err := Parse(it.Raw)
 	if err != nil {
-		return reject("", "", err.Error())
+		return reject("", "", fmt.Sprintf("object #%d, which starts on line %d, is not valid JSON: %v", it.Index, it.Line, err))
 	}
 	var out decoded
 	o, out.upgraded, err = Complete(o)

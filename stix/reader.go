@@ -43,6 +43,11 @@ type Item struct {
 type Reader struct {
 	MaxObjectSize int
 	MaxDepth      int
+	// SkipJSONCheck leaves the full JSON check of each object to a caller
+	// that parses every object anyway (the Decoder does), saving a pass.
+	// The reader still checks brackets, strings and the limits, so the
+	// objects are delimited correctly either way.
+	SkipJSONCheck bool
 
 	r    io.Reader
 	buf  []byte
@@ -202,8 +207,10 @@ func (r *Reader) next() (Item, error) {
 			if err != nil {
 				return Item{}, err
 			}
-			if err := checkJSON(raw, r.index, line, off); err != nil {
-				return Item{}, err
+			if !r.SkipJSONCheck {
+				if err := checkJSON(raw, r.index, line, off); err != nil {
+					return Item{}, err
+				}
 			}
 			it := Item{Raw: raw, Index: r.index, Line: line}
 			r.index++
