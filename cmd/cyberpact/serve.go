@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cyberpact/cyberpact/federation"
 	cphttp "github.com/cyberpact/cyberpact/http"
 )
 
@@ -13,7 +14,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: REST API, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--demo] [--public] [--max-body BYTES] [--log-format text|json]",
+		usage:   "[--data DIR] [--addr :8080] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--log-format text|json]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz and /metrics needs an API key
 ('cyberpact user create' prints one): "Authorization: Bearer KEY", or HTTP
@@ -54,6 +55,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	public := fs.Bool("public", false, "serve a public TAXII collection: TLP:CLEAR objects, readable without credentials")
 	loginFailures := fs.Int("login-failures", 0, "failed logins allowed per minute per client address and per user before 429 (default 10)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	syncInterval := fs.Duration("sync-interval", 0, "synchronise with every peer (see 'cyberpact peer') this often, e.g. 30s; 0 never")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -88,6 +90,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	logger.Info("cyberpact serving", "addr", srv.Addr(), "data", e.dataDir(*data))
+	if *syncInterval > 0 {
+		// The peers run until serving ends, and stop before the store
+		// closes.
+		sctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			(&federation.Syncer{Store: db, Peers: db, Audit: db, Logger: logger}).Run(sctx, *syncInterval)
+		}()
+		defer func() { stop(); <-done }()
+	}
 	fmt.Fprintf(e.stdout, "cyberpact hub listening on http://%s (data in %s)\n", displayAddr(srv.Addr()), e.dataDir(*data))
 	return srv.Serve(ctx)
 }
