@@ -93,7 +93,11 @@ func (d *jsonDecoder) literal(lit string) error {
 
 func (d *jsonDecoder) object(depth int) (any, error) {
 	d.pos++ // {
-	m := make(map[string]any, 8)
+	hint := 4
+	if depth == 1 {
+		hint = 24 // a STIX object's own properties: sized once, never regrown
+	}
+	m := make(map[string]any, hint)
 	d.skip()
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++

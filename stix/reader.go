@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -65,6 +66,7 @@ type Reader struct {
 	single   []byte
 	err      error
 	scratch  []byte
+	valBuf   []byte // readValue's reused buffer
 	bundleSV string
 }
 
@@ -354,7 +356,10 @@ func (r *Reader) skipSpace() (byte, error) {
 // grammar of numbers and literals is left to the JSON decoder that parses
 // the value afterwards.
 func (r *Reader) readValue() ([]byte, error) {
-	out := make([]byte, 0, 512)
+	// Values are built in a buffer reused across calls and copied out at
+	// their exact size: one allocation per object instead of a growing one.
+	out := r.valBuf[:0]
+	defer func() { r.valBuf = out[:0] }()
 	var stack []byte
 	startLine := r.line
 	startOff := r.base + int64(r.pos)
@@ -458,15 +463,15 @@ func (r *Reader) readValue() ([]byte, error) {
 			// A scalar ends at the next delimiter; a container at its
 			// closing bracket.
 			if out[0] == '{' || out[0] == '[' || out[0] == '"' {
-				return out, nil
+				return bytes.Clone(out), nil
 			}
 			if r.pos >= len(r.buf) && !r.fill(r.pos) {
-				return out, nil
+				return bytes.Clone(out), nil
 			}
 			if r.pos < len(r.buf) {
 				switch r.buf[r.pos] {
 				case ',', '}', ']', ' ', '\t', '\r', '\n':
-					return out, nil
+					return bytes.Clone(out), nil
 				}
 			}
 		}
