@@ -35,7 +35,7 @@ import (
 
 // DefaultPageSize is the limit asked of a peer, and the batch pushed, when
 // the peer has none of its own.
-const DefaultPageSize = 1000
+const DefaultPageSize = 5000
 
 // Syncer runs synchronisation with peers.
 type Syncer struct {

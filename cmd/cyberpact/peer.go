@@ -80,7 +80,7 @@ func runPeerAdd(ctx context.Context, e *env, c *command, args []string) error {
 	direction := fs.String("direction", "pull", "pull, push or both")
 	audience := fs.String("audience", "all", "who receives what is pulled: all, org or group:NAME")
 	org := fs.String("org", "", "the organisation pulled objects are attributed to (one standing for the peer hub)")
-	pageSize := fs.Int("page-size", 0, "objects per request (default 1000)")
+	pageSize := fs.Int("page-size", 0, "objects per request (default 5000)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ func runPeerAdd(ctx context.Context, e *env, c *command, args []string) error {
 		}
 		*key = line
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openPeerStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func runPeerList(ctx context.Context, e *env, c *command, args []string) error {
 	if err := wantArgs(pos, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openPeerStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ func runPeerRemove(ctx context.Context, e *env, c *command, args []string) error
 	if err := wantArgs(pos, 1, "peer NAME"); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openPeerStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 	if len(pos) > 1 {
 		return usageError("unexpected argument %q", pos[1])
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openPeerStore(ctx, *data)
 	if err != nil {
 		return err
 	}
