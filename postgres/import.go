@@ -143,6 +143,9 @@ var stageCols = []string{"idx", "id", "version", "type", "revoked", "producer", 
 // Import adds the objects from next in one transaction; see
 // cyberpact.ObjectStore and the comment above on the order of seqs.
 func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cyberpact.ImportOptions) (*cyberpact.ImportResult, error) {
+	if opts.Origin != nil {
+		return nil, cyberpact.Errorf(cyberpact.ENOTIMPLEMENTED, "the PostgreSQL store keeps no federation provenance yet")
+	}
 	res := &cyberpact.ImportResult{}
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
