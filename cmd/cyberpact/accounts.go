@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
-	"github.com/cyberpact/cyberpact/sqlite"
 )
 
 // cliActor is the actor the audit log records for changes made on the
@@ -296,7 +295,7 @@ func nonNil[T any](s []T) []T {
 }
 
 // orgIDs resolves organisation names.
-func orgIDs(ctx context.Context, db *sqlite.DB, names []string) ([]int64, error) {
+func orgIDs(ctx context.Context, db store, names []string) ([]int64, error) {
 	ids := make([]int64, 0, len(names))
 	for _, n := range names {
 		o, err := db.OrgByName(ctx, n)
@@ -309,7 +308,7 @@ func orgIDs(ctx context.Context, db *sqlite.DB, names []string) ([]int64, error)
 }
 
 // orgNamesByID maps organisation ids to names, for listings.
-func orgNamesByID(ctx context.Context, db *sqlite.DB) (map[int64]string, error) {
+func orgNamesByID(ctx context.Context, db store) (map[int64]string, error) {
 	orgs, err := db.Orgs(ctx)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,6 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/demo"
-	"github.com/cyberpact/cyberpact/sqlite"
 	"github.com/cyberpact/cyberpact/stix"
 	"github.com/google/uuid"
 )
@@ -66,7 +65,7 @@ func orgSector(p *demo.Partner) string {
 // created it to the audience its TLP level allows (all members up to AMBER;
 // the partner's first group for AMBER+STRICT and RED). A data directory
 // that already holds anything is left alone.
-func seedDemo(ctx context.Context, e *env, db *sqlite.DB, now time.Time) error {
+func seedDemo(ctx context.Context, e *env, db store, now time.Time) error {
 	stats, err := db.Stats(ctx, nil)
 	if err != nil {
 		return err

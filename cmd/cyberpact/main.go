@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/postgres"
 	"github.com/cyberpact/cyberpact/sqlite"
 )
 
@@ -135,14 +137,36 @@ func usageError(format string, args ...any) error {
 	return &exitError{code: 2, msg: fmt.Sprintf(format, args...)}
 }
 
-// dataFlag adds --data to fs.
+// dataFlag adds --data and --store to fs. Both set where the store is, a
+// data directory or a PostgreSQL URL, so the last one given counts.
 func dataFlag(fs *flag.FlagSet) *string {
-	return fs.String("data", "", "data directory (default $CYBERPACT_DATA, else ./cyberpact-data)")
+	p := fs.String("data", "", "data directory (default $CYBERPACT_DATA, else ./cyberpact-data)")
+	fs.Func("store", "PostgreSQL store URL, postgres://user@host/db, instead of SQLite in the data directory (default $CYBERPACT_STORE)", func(s string) error {
+		if !isStoreURL(s) {
+			return fmt.Errorf("%q is not a postgres:// URL", s)
+		}
+		*p = s
+		return nil
+	})
+	return p
+}
+
+// isStoreURL reports whether s names a PostgreSQL store rather than a data
+// directory.
+func isStoreURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
 // dataDir resolves the data directory: the flag, else CYBERPACT_DATA, else
 // ./cyberpact-data.
+// A PostgreSQL store is named by its URL without the password.
 func (e *env) dataDir(flagValue string) string {
+	if loc := e.storeURL(flagValue); loc != "" {
+		if u, err := url.Parse(loc); err == nil {
+			return u.Redacted()
+		}
+		return "postgres"
+	}
 	if flagValue != "" {
 		return flagValue
 	}
@@ -152,10 +176,66 @@ func (e *env) dataDir(flagValue string) string {
 	return "cyberpact-data"
 }
 
-// openStore opens the embedded store in the data directory, creating it on
+// store is what the commands use of a store: the embedded SQLite store and
+// the PostgreSQL store both are one.
+type store interface {
+	cyberpact.ObjectStore
+	cyberpact.AccountService
+	cyberpact.AuditLog
+	cyberpact.StatusStore
+	// AuditHead returns the number of entries of a whole audit log and the
+	// last one's hash, or the Seq of the first broken entry.
+	AuditHead(ctx context.Context) (entries int64, hash string, broken int64, err error)
+}
+
+var (
+	_ store = (*sqlite.DB)(nil)
+	_ store = (*postgres.DB)(nil)
+)
+
+// storeURL returns the PostgreSQL URL the store flags or CYBERPACT_STORE
+// name, "" for the embedded store. An explicit --data wins over
+// CYBERPACT_STORE.
+func (e *env) storeURL(dataFlag string) string {
+	if isStoreURL(dataFlag) {
+		return dataFlag
+	}
+	if dataFlag == "" {
+		return e.getenv("CYBERPACT_STORE")
+	}
+	return ""
+}
+
+// openStore opens the PostgreSQL store when --store or CYBERPACT_STORE
+// names one, else the embedded store in the data directory, creating it on
 // first use.
-func (e *env) openStore(ctx context.Context, dataFlag string) (*sqlite.DB, error) {
+func (e *env) openStore(ctx context.Context, dataFlag string) (store, error) {
+	if u := e.storeURL(dataFlag); u != "" {
+		return postgres.Open(ctx, u)
+	}
 	return sqlite.Open(ctx, filepath.Join(e.dataDir(dataFlag), "cyberpact.db"))
+}
+
+// peerStore is a store that also keeps federation peers.
+type peerStore interface {
+	store
+	cyberpact.PeerStore
+}
+
+// openPeerStore opens the store as openStore does, for the commands that
+// need its peers. Returns ENOTIMPLEMENTED for a store that keeps none
+// (PostgreSQL, for now).
+func (e *env) openPeerStore(ctx context.Context, dataFlag string) (peerStore, error) {
+	db, err := e.openStore(ctx, dataFlag)
+	if err != nil {
+		return nil, err
+	}
+	ps, ok := db.(peerStore)
+	if !ok {
+		db.Close()
+		return nil, cyberpact.Errorf(cyberpact.ENOTIMPLEMENTED, "federation peers are kept only by the embedded store so far")
+	}
+	return ps, nil
 }
 
 func printHelp(w io.Writer) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/federation"
 	cphttp "github.com/cyberpact/cyberpact/http"
 )
@@ -91,13 +92,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	logger.Info("cyberpact serving", "addr", srv.Addr(), "data", e.dataDir(*data))
 	if *syncInterval > 0 {
+		peers, ok := db.(cyberpact.PeerStore)
+		if !ok {
+			return cyberpact.Errorf(cyberpact.ENOTIMPLEMENTED, "--sync-interval: federation peers are kept only by the embedded store so far")
+		}
 		// The peers run until serving ends, and stop before the store
 		// closes.
 		sctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			(&federation.Syncer{Store: db, Peers: db, Audit: db, Logger: logger}).Run(sctx, *syncInterval)
+			(&federation.Syncer{Store: db, Peers: peers, Audit: db, Logger: logger}).Run(sctx, *syncInterval)
 		}()
 		defer func() { stop(); <-done }()
 	}

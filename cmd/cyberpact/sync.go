@@ -44,7 +44,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	} else if err := wantArgs(pos, 1, "peer NAME (or --all)"); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openPeerStore(ctx, *data)
 	if err != nil {
 		return err
 	}
