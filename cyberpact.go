@@ -256,3 +256,16 @@ func (rs Rejections) Error() string {
 	}
 	return s
 }
+
+// ChangeNotifier tells subscribers that objects were added or deleted, so a
+// live stream can read what is new at once instead of polling. A store
+// serving several processes (PostgreSQL) notifies across all of them.
+type ChangeNotifier interface {
+	// Changes returns a channel that receives a value (coalesced: one
+	// pending at most) after each committed change, and a function that
+	// ends the subscription.
+	Changes() (<-chan struct{}, func())
+	// LastSeq returns the newest Seq ever added: a live stream that starts
+	// "now" reads what comes after it.
+	LastSeq(ctx context.Context) (int64, error)
+}

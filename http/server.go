@@ -81,6 +81,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	s.routes = append(s.routes, "GET /metrics")
 	s.registerObjects()
+	s.registerStream()
 	s.registerTAXII()
 	return s
 }

@@ -39,6 +39,7 @@ type DB struct {
 	audit   *auditLog  // the audit log, in its own file (see audit.go)
 	keyUse  *keyUse    // API keys' last uses waiting to be written (see accounts.go)
 	writeMu sync.Mutex // one import (objects and search index together) at a time
+	changes changes    // subscribers to committed writes (see changes.go)
 }
 
 // pragmas are set on every connection.

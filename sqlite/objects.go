@@ -115,6 +115,9 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}
 	committed = true
 	res.Committed = true
+	if res.Added > 0 {
+		db.changes.notify()
+	}
 	if err := sx.commit(ctx, im.seq); err != nil {
 		// The objects are stored; the next Open indexes them (reindex).
 		return res, err
@@ -547,6 +550,7 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	if err := tx.Commit(); err != nil {
 		return 0, internal("committing delete", err)
 	}
+	db.changes.notify()
 	return len(seqs), nil
 }
 
