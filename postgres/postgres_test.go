@@ -18,14 +18,20 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// requirePostgres skips when CYBERPACT_TEST_POSTGRES is not set.
+func requirePostgres(t testing.TB) {
+	t.Helper()
+	if os.Getenv("CYBERPACT_TEST_POSTGRES") == "" {
+		t.Skip("CYBERPACT_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+}
+
 // testURL returns the URL of a fresh schema of the test database, dropped
 // when the test ends, or skips when CYBERPACT_TEST_POSTGRES is not set.
 func testURL(t testing.TB) string {
 	t.Helper()
+	requirePostgres(t)
 	base := os.Getenv("CYBERPACT_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("CYBERPACT_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
@@ -72,11 +78,13 @@ func openDB(t testing.TB) *postgres.DB {
 
 // TestStore runs the behavioural suite every store passes.
 func TestStore(t *testing.T) {
+	requirePostgres(t)
 	storetest.Run(t, func(t *testing.T) cyberpact.ObjectStore { return openDB(t) })
 }
 
 // TestAccounts runs the accounts and audit suite every store passes.
 func TestAccounts(t *testing.T) {
+	requirePostgres(t)
 	storetest.RunAccounts(t, func(t *testing.T) interface {
 		cyberpact.AccountService
 		cyberpact.AuditLog
