@@ -72,6 +72,7 @@ type Alert struct {
 	Event       string
 	Time        time.Time
 	Source      string
+	Technique   string // the technique the alert claimed, if any
 }
 
 // Batch is what an Advance releases: the events now due, the firings of
