@@ -284,3 +284,7 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 }
 
 func sortStrings(s []string) { slices.Sort(s) }
+
+// WriteFile writes a file through write, leaving nothing half-written on
+// failure.
+func WriteFile(path string, write func(io.Writer) error) error { return writeFileAtomic(path, write) }
