@@ -307,7 +307,7 @@ func (e *Engine) background(p string) {
 	r := rng(e.seed, "background", e.sc.Name, p)
 	step := e.sc.Duration / time.Duration(n)
 	for i := 0; i < n; i++ {
-		off := time.Duration(i)*step + time.Duration(r.Int64N(int64(step)+1))
+		off := (time.Duration(i)*step + time.Duration(r.Int64N(int64(step)+1))).Truncate(time.Millisecond)
 		ev := &Event{ID: e.newID(), Offset: off, Participant: p, Benign: true, ecs: benignEvent(r, p)}
 		e.add(ev)
 	}

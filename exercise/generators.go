@@ -429,7 +429,7 @@ func jittered(r *rand.Rand, at time.Duration, p Params) []time.Duration {
 		if i > 0 && p.Jitter > 0 {
 			t += time.Duration((r.Float64()*2 - 1) * p.Jitter * float64(p.Interval) / 2)
 		}
-		out[i] = max(t, at)
+		out[i] = max(t, at).Truncate(time.Millisecond)
 	}
 	slices.Sort(out)
 	return out

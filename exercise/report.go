@@ -83,7 +83,6 @@ func held(r Row) string {
 // HTML writes the after-action report as one self-contained HTML page with
 // an inline SVG chart of detection coverage per participant.
 func (r *Result) HTML(w io.Writer) error {
-	var md bytes.Buffer
 	var b bytes.Buffer
 	esc := html.EscapeString
 	fmt.Fprintf(&b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>After-action report: %s</title>\n", esc(r.Title))
@@ -115,7 +114,6 @@ func (r *Result) HTML(w io.Writer) error {
 		fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td></tr>\n", te.Time.Format("2006-01-02 15:04:05"), esc(te.Participant), esc(te.Text))
 	}
 	b.WriteString("</table>\n</body></html>\n")
-	_ = md
 	_, err := w.Write(b.Bytes())
 	return err
 }

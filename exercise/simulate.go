@@ -45,7 +45,7 @@ func (d Delay) draw(r *rand.Rand) time.Duration {
 	if d.Max <= d.Min {
 		return d.Min
 	}
-	return d.Min + time.Duration(r.Int64N(int64(d.Max-d.Min)+1))
+	return (d.Min + time.Duration(r.Int64N(int64(d.Max-d.Min)+1))).Truncate(time.Second)
 }
 
 // Profiles are the simulated participants' profiles by participant id;
