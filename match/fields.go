@@ -39,9 +39,27 @@ type Fields struct {
 	// into) to prefixBit, possibly with a field index too: one lookup
 	// per JSON key.
 	keys map[string]int32
-	// lens has bit n set when a name or prefix is n bytes long (n < 64),
-	// a check cheaper than the map for most keys of an event.
-	lens uint64
+	// first and last have bit n of entry c set when a name or prefix n
+	// bytes long (n < 64; 63 for longer) starts, or ends, with byte c: a
+	// check cheaper than the map that turns away most keys of an event.
+	first, last [256]uint64
+	// slots is a small open-addressing copy of keys, cheaper to probe
+	// than the map for the short keys of events.
+	slots []fieldSlot
+}
+
+type fieldSlot struct {
+	key string
+	val int32
+}
+
+// slotHash is a cheap hash of a key for Fields.slots.
+func slotHash(b []byte) uint32 {
+	n := uint32(len(b))
+	if n == 0 {
+		return 0
+	}
+	return n*0x9e3779b1 ^ uint32(b[0])*0x85ebca6b ^ uint32(b[n-1])*0xc2b2ae35 ^ uint32(b[n/2])*0x27d4eb2f ^ uint32(b[n/3])*0x165667b1
 }
 
 // prefixBit marks a value of Fields.keys as a prefix of a name; the bits
@@ -55,11 +73,12 @@ const (
 func NewFields(fs []Field) *Fields {
 	f := &Fields{byName: map[string]int{}, keys: map[string]int32{}}
 	mark := func(k string) {
-		if len(k) < 64 {
-			f.lens |= 1 << len(k)
-		} else {
-			f.lens |= 1 << 63
+		if k == "" {
+			return
 		}
+		n := min(len(k), 63)
+		f.first[k[0]] |= 1 << n
+		f.last[k[len(k)-1]] |= 1 << n
 	}
 	for _, fd := range fs {
 		if _, dup := f.byName[fd.Name]; dup {
@@ -86,22 +105,42 @@ func NewFields(fs []Field) *Fields {
 			mark(p)
 		}
 	}
+	size := 16
+	for size < 4*len(f.keys) {
+		size <<= 1
+	}
+	f.slots = make([]fieldSlot, size)
+	for k, v := range f.keys {
+		i := slotHash([]byte(k)) & uint32(size-1)
+		for f.slots[i].key != "" {
+			i = (i + 1) & uint32(size-1)
+		}
+		f.slots[i] = fieldSlot{k, v}
+	}
 	return f
 }
 
 // lookup returns the field index of a JSON key path (-1 for none) and
 // whether objects under it hold fields.
 func (f *Fields) lookup(path []byte) (int32, bool) {
-	n := len(path)
-	if n >= 64 {
-		n = 63
-	}
-	if f.lens&(1<<n) == 0 {
+	if len(path) == 0 {
 		return -1, false
 	}
-	v, ok := f.keys[string(path)]
-	if !ok {
+	bit := uint64(1) << min(len(path), 63)
+	if f.first[path[0]]&bit == 0 || f.last[path[len(path)-1]]&bit == 0 {
 		return -1, false
+	}
+	mask := uint32(len(f.slots) - 1)
+	var v int32
+	for i := slotHash(path) & mask; ; i = (i + 1) & mask {
+		sl := &f.slots[i]
+		if sl.key == "" {
+			return -1, false
+		}
+		if sl.key == string(path) {
+			v = sl.val
+			break
+		}
 	}
 	idx := v &^ prefixBit
 	if idx == noField {

@@ -30,6 +30,7 @@ type layer struct {
 	multi [][]int32 // a table value v < 0 means multi[-v-1]
 	cidr  *bart.Table[[]int32]
 	types map[string][]int32 // SCO type to complex indicators triggered by it
+	filt  filter             // over the values of ip and str, set by finish
 }
 
 // indList holds a layer's indicators in fixed-size chunks, so that
@@ -310,6 +311,7 @@ func Build(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
 	if srcErr != nil {
 		return nil, srcErr
 	}
+	l.finish()
 	ix.recount()
 	return ix, nil
 }
@@ -432,6 +434,7 @@ func (ix *Index) Compact() *Index {
 			l.add(c)
 		}
 	}
+	l.finish()
 	nx.recount()
 	return nx
 }

@@ -26,8 +26,10 @@ func (ix *Index) appendSlot(li int32, v int32, dst []*Indicator) []*Indicator {
 func (ix *Index) LookupIP(a netip.Addr, dst []*Indicator) []*Indicator {
 	k := a.As16()
 	for li, l := range ix.layers {
-		if v, ok := l.ip[k]; ok {
-			dst = ix.appendSlot(int32(li), v, dst)
+		if l.filt.has(ipHash(&k)) {
+			if v, ok := l.ip[k]; ok {
+				dst = ix.appendSlot(int32(li), v, dst)
+			}
 		}
 		if l.cidr != nil && l.cidr.Contains(a) {
 			for _, slots := range l.cidr.Supernets(netip.PrefixFrom(a, a.BitLen())) {
@@ -69,16 +71,20 @@ func (ix *Index) Lookup(kind Kind, v []byte, subdomains bool, dst []*Indicator) 
 		if len(l.str) == 0 {
 			continue
 		}
-		if x, ok := l.str[l.hash(kind, v)]; ok {
-			dst = ix.appendEntries(int32(li), x, kind, v, dst)
+		if h := l.hash(kind, v); l.filt.has(h) {
+			if x, ok := l.str[h]; ok {
+				dst = ix.appendEntries(int32(li), x, kind, v, dst)
+			}
 		}
 		if kind != KindDomain || !subdomains {
 			continue
 		}
 		for i := 0; i < len(v); i++ {
 			if v[i] == '.' && i+1 < len(v) {
-				if x, ok := l.str[l.hash(kind, v[i+1:])]; ok {
-					dst = ix.appendEntries(int32(li), x, kind, v[i+1:], dst)
+				if h := l.hash(kind, v[i+1:]); l.filt.has(h) {
+					if x, ok := l.str[h]; ok {
+						dst = ix.appendEntries(int32(li), x, kind, v[i+1:], dst)
+					}
 				}
 			}
 		}

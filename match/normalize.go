@@ -306,3 +306,47 @@ func Normalize(kind Kind, value string) (string, Kind, bool) {
 	}
 	return "", KindNone, false
 }
+
+// urlSafe marks the bytes a URL's path and query may hold for urlNormal.
+var urlSafe = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~!$&'()*+,;=:@/?" {
+		t[c] = true
+	}
+	return t
+}()
+
+// urlNormal reports whether v is already a URL in the form NormalizeURL
+// gives, a check much cheaper than parsing: a lower-case scheme, "://", a
+// lower-case host name without port, user or trailing dot, then a path
+// starting with "/" and an optional query, of plain characters only (no
+// percent escapes, no fragment).
+func urlNormal(v []byte) bool {
+	i := 0
+	for i < len(v) && v[i] >= 'a' && v[i] <= 'z' {
+		i++
+	}
+	if i == 0 || len(v) < i+4 || string(v[i:i+3]) != "://" {
+		return false
+	}
+	i += 3
+	h := i
+	for i < len(v) && (v[i] >= 'a' && v[i] <= 'z' || v[i] >= '0' && v[i] <= '9' || v[i] == '.' || v[i] == '-') {
+		i++
+	}
+	if i == h || i == len(v) || v[i] != '/' || v[i-1] == '.' {
+		return false
+	}
+	for ; i < len(v); i++ {
+		if !urlSafe[v[i]] {
+			return false
+		}
+	}
+	return true
+}

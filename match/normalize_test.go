@@ -69,3 +69,18 @@ func TestParsePrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestURLNormalAgreesWithNormalizeURL(t *testing.T) {
+	for _, u := range []string{
+		"http://evil.example/", "http://evil.example/a/b?c=d&e=f", "https://x.test/p/1?q=1", "http://evil.example",
+		"http://Evil.example/", "HTTP://evil.example/", "http://evil.example:80/", "http://evil.example./a",
+		"http://evil.example/a#f", "http://evil.example/a%20b", "http://evil.example/a b", "http://u@evil.example/",
+		"http://evil.example?x", "evil.example/a", "http://[2001:db8::1]/", "http://evil.example/é",
+		"ftp://files.test/a;type=i", "http://a.test/x?y=z/w:v@u", "http://a.test/\\x", "http://a.test/{x}",
+	} {
+		n, ok := NormalizeURL(u)
+		if urlNormal([]byte(u)) && (!ok || n != u) {
+			t.Errorf("urlNormal(%q) says normal, but NormalizeURL gives %q, %v", u, n, ok)
+		}
+	}
+}

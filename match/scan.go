@@ -1,6 +1,7 @@
 package match
 
 import (
+	"encoding/binary"
 	"errors"
 	"unicode/utf8"
 )
@@ -221,6 +222,15 @@ func (s *jsonScanner) lit(w string) error {
 func (s *jsonScanner) str() ([]byte, error) {
 	s.i++
 	start := s.i
+	// Skip eight bytes at a time while none is a quote, a backslash or a
+	// control character.
+	for s.i+8 <= len(s.b) {
+		x := binary.LittleEndian.Uint64(s.b[s.i:])
+		if hasSpecial(x) {
+			break
+		}
+		s.i += 8
+	}
 	for s.i < len(s.b) {
 		c := s.b[s.i]
 		if c == '"' {
@@ -237,6 +247,20 @@ func (s *jsonScanner) str() ([]byte, error) {
 		s.i++
 	}
 	return nil, errors.New("unterminated JSON string")
+}
+
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// hasSpecial reports whether any byte of x is a quote, a backslash or
+// below 0x20 (bytes of 0x80 and above are flagged too, harmlessly: the
+// caller then looks at each byte).
+func hasSpecial(x uint64) bool {
+	q := x ^ (lo8 * '"')
+	b := x ^ (lo8 * '\\')
+	return ((q-lo8)|(b-lo8)|(x-lo8*0x20))&hi8 != 0
 }
 
 func (s *jsonScanner) strEscaped(start int) ([]byte, error) {

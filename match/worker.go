@@ -256,6 +256,10 @@ func (wk *worker) lookup(ix *Index, fd *Field, v []byte) (hits []*Indicator, nor
 		}
 		return wk.lookupIP(ix, a)
 	case KindURL, KindEmail:
+		if kind == KindURL && urlNormal(v) {
+			wk.nbuf = append(wk.nbuf[:0], v...)
+			break
+		}
 		s, _, ok := Normalize(kind, string(v))
 		if !ok {
 			return hits, "", ""
