@@ -49,15 +49,31 @@ func lockSQL(k int) string {
 // DB is the PostgreSQL store. It is safe for concurrent use, and several
 // processes may open the same database and schema at once.
 type DB struct {
-	pool   *pgxpool.Pool
-	audit  *auditLog // the group-committing appender (see audit.go)
-	keyUse *keyUse   // API keys' last uses waiting to be written (see accounts.go)
+	pool    *pgxpool.Pool
+	schema  string    // the schema the tables live in: current_schema() of the pool's connections
+	audit   *auditLog // the group-committing appender (see audit.go)
+	keyUse  *keyUse   // API keys' last uses waiting to be written (see accounts.go)
+	peerKey peerKey   // what seals peers' keys (see peers.go)
+	changes changes   // the listener and its subscribers (see changes.go)
+}
+
+// An Option configures Open.
+type Option func(*DB)
+
+// PeerKeyFile names the file holding the 32-byte key that seals peers' keys
+// (AES-256-GCM): every process serving the same database must be given the
+// same file, or a copy of it. Open makes the file (mode 0600) when it does
+// not exist, on the first use of a peer. Without this option the store
+// keeps no peers: CreatePeer and reading peers return EINVALID, saying so;
+// everything else works.
+func PeerKeyFile(path string) Option {
+	return func(db *DB) { db.peerKey.path = path }
 }
 
 // Open connects to the database at url (postgres://user@host:port/db?...;
 // any runtime parameter such as search_path may be given as a query
 // parameter) and brings its schema up to date.
-func Open(ctx context.Context, url string) (*DB, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, cyberpact.Errorf(cyberpact.EINVALID, "store URL: %v", err)
@@ -67,17 +83,29 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
 	db := &DB{pool: pool}
+	for _, o := range opts {
+		o(db)
+	}
+	where := fmt.Sprintf("PostgreSQL %s@%s/%s", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database)
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("PostgreSQL %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&db.schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("%s: reading the current schema: %w", where, err)
+	}
+	db.changes.cfg = cfg.ConnConfig.Copy()
+	db.changes.schema = db.schema
 	db.audit = startAudit(pool)
 	db.keyUse = &keyUse{pool: pool, queued: map[int64]bool{}}
 	return db, nil
 }
 
-// Close waits for background writes and closes the connections.
+// Close waits for background writes, stops listening for changes and
+// closes the connections.
 func (db *DB) Close() error {
+	db.changes.close()
 	db.keyUse.close()
 	db.audit.close()
 	db.pool.Close()

@@ -16,10 +16,20 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// NotifyChannel is the channel every committed import that added objects
-// notifies (pg_notify, delivered at commit) with the Seq of its last new
-// version, for listeners that follow the added sequence (LISTEN).
+// NotifyChannel is the channel every committed change to the objects
+// notifies (pg_notify, delivered at commit), for listeners that follow the
+// added sequence (LISTEN; see changes.go). The payload is "SEQ SCHEMA" for
+// an import that added versions, SEQ the Seq of its last new version, and
+// "delete SCHEMA" for a delete; SCHEMA is the schema the store lives in,
+// since channels are shared by every schema of a database.
 const NotifyChannel = "cyberpact_objects"
+
+// notify queues, in tx, the notification of a change: what is "delete" or
+// the last Seq added.
+func notify(ctx context.Context, tx pgx.Tx, what string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2::text || ' ' || current_schema())`, NotifyChannel, what)
+	return err
+}
 
 // An import runs in one transaction in two phases.
 //
@@ -143,9 +153,6 @@ var stageCols = []string{"idx", "id", "version", "type", "revoked", "producer", 
 // Import adds the objects from next in one transaction; see
 // cyberpact.ObjectStore and the comment above on the order of seqs.
 func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cyberpact.ImportOptions) (*cyberpact.ImportResult, error) {
-	if opts.Origin != nil {
-		return nil, cyberpact.Errorf(cyberpact.ENOTIMPLEMENTED, "the PostgreSQL store keeps no federation provenance yet")
-	}
 	res := &cyberpact.ImportResult{}
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
@@ -227,7 +234,10 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		if _, err := tx.Exec(ctx, `INSERT INTO imports (last_seq, first_seq, added) VALUES ($1, $2, $3)`, base+int64(len(im.rows)), res.FirstSeq, added); err != nil {
 			return nil, internal("recording the import", err)
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, strconv.FormatInt(res.LastSeq, 10)); err != nil {
+		if err := recordOrigin(ctx, tx, opts.Origin, res.FirstSeq, res.LastSeq); err != nil {
+			return nil, err
+		}
+		if err := notify(ctx, tx, strconv.FormatInt(res.LastSeq, 10)); err != nil {
 			return nil, internal("notifying the import", err)
 		}
 	}

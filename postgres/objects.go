@@ -181,6 +181,9 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	if _, err := tx.Exec(ctx, `DELETE FROM refs WHERE seq = ANY($1)`, seqs); err != nil {
 		return 0, internal("deleting object links", err)
 	}
+	if err := notify(ctx, tx, "delete"); err != nil {
+		return 0, internal("notifying the delete", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, internal("committing delete", err)
 	}

@@ -236,8 +236,12 @@ func TestImportNotifiesLastSeq(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := fmt.Sprint(res.LastSeq); n.Payload != want {
-		t.Errorf("notification payload %q, want the last seq %s", n.Payload, want)
+	var schema string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprint(res.LastSeq, " ", schema); n.Payload != want {
+		t.Errorf("notification payload %q, want the last seq and the schema, %q", n.Payload, want)
 	}
 }
 
