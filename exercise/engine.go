@@ -98,6 +98,7 @@ type Engine struct {
 	started   time.Time     // wall time of Start
 	paused    time.Duration // wall time spent paused
 	pausedAt  time.Time
+	pauses    []pause
 	nextStep  int // index into order
 	order     []int
 	nextInj   int
@@ -113,6 +114,10 @@ type Engine struct {
 	idStream  uint64
 	evCounter int
 }
+
+// pause is one pause of the exercise clock: at which scenario offset and
+// for how long.
+type pause struct{ at, length time.Duration }
 
 // NewEngine returns a planned exercise of sc. seed makes it reproducible;
 // speed (> 0) is how many seconds of scenario time pass per second of
@@ -178,7 +183,9 @@ func (e *Engine) Resume(now time.Time) error {
 	if e.state != Paused {
 		return ErrState
 	}
+	at := e.Offset(e.pausedAt)
 	e.paused += now.Sub(e.pausedAt)
+	e.pauses = append(e.pauses, pause{at, now.Sub(e.pausedAt)})
 	e.state = Running
 	return nil
 }
@@ -205,9 +212,15 @@ func (e *Engine) Offset(now time.Time) time.Duration {
 }
 
 // TimeAt returns the exercise (wall) time at which scenario offset d is
-// reached, given the pauses so far.
+// (or was) reached, given the pauses so far: those before d delay it.
 func (e *Engine) TimeAt(d time.Duration) time.Time {
-	return e.started.Add(e.paused + time.Duration(float64(d)/e.speed)).UTC()
+	t := e.started.Add(time.Duration(float64(d) / e.speed))
+	for _, p := range e.pauses {
+		if p.at < d {
+			t = t.Add(p.length)
+		}
+	}
+	return t.UTC()
 }
 
 // NextDue returns the scenario offset of the next step or inject, and

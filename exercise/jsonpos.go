@@ -16,14 +16,15 @@ import (
 type positions struct {
 	data  []byte
 	lines map[string]int
-	order []string // paths in document order
+	offs  map[string]int // byte offset of each value's start
+	order []string       // paths in document order
 }
 
 // scanPositions walks data with a token decoder and records where each
 // value starts. It fails only on a JSON syntax error, which it reports with
 // its line.
 func scanPositions(data []byte) (*positions, error) {
-	p := &positions{data: data, lines: map[string]int{}}
+	p := &positions{data: data, lines: map[string]int{}, offs: map[string]int{}}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := p.value(dec, ""); err != nil {
@@ -74,6 +75,7 @@ func (p *positions) value(dec *json.Decoder, path string) error {
 		return p.syntax(dec, err)
 	}
 	p.lines[path] = p.lineAt(start)
+	p.offs[path] = start
 	p.order = append(p.order, path)
 	d, ok := tok.(json.Delim)
 	if !ok {
@@ -165,8 +167,8 @@ func decodeStrict(data []byte, pos *positions, v any) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		field := te.Field
-		return &FileError{Line: pos.line(pathOfField(pos, field)), Field: pathOfField(pos, field),
+		path := pathOfField(pos, te.Field, int(te.Offset))
+		return &FileError{Line: pos.line(path), Field: path,
 			Msg: fmt.Sprintf("want %s, not a JSON %s", kindName(te.Type.String()), te.Value)}
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
@@ -186,17 +188,19 @@ func decodeStrict(data []byte, pos *positions, v any) error {
 }
 
 // pathOfField turns encoding/json's dotted field name (which leaves out
-// array indexes) into the first matching path of the document.
-func pathOfField(pos *positions, field string) string {
+// array indexes) into the path of the document it names: the last value
+// of that name that starts before offset, where decoding stopped.
+func pathOfField(pos *positions, field string, offset int) string {
 	if _, ok := pos.lines[field]; ok {
 		return field
 	}
+	best, bestOff := field, -1
 	for _, path := range pos.order {
-		if stripIndexes(path) == field {
-			return path
+		if o := pos.offs[path]; stripIndexes(path) == field && o < offset && o > bestOff {
+			best, bestOff = path, o
 		}
 	}
-	return field
+	return best
 }
 
 func stripIndexes(path string) string {
