@@ -189,8 +189,10 @@ type store interface {
 }
 
 var (
-	_ store = (*sqlite.DB)(nil)
-	_ store = (*postgres.DB)(nil)
+	_ store     = (*sqlite.DB)(nil)
+	_ store     = (*postgres.DB)(nil)
+	_ peerStore = (*sqlite.DB)(nil)
+	_ peerStore = (*postgres.DB)(nil)
 )
 
 // storeURL returns the PostgreSQL URL the store flags or CYBERPACT_STORE
@@ -211,7 +213,14 @@ func (e *env) storeURL(dataFlag string) string {
 // first use.
 func (e *env) openStore(ctx context.Context, dataFlag string) (store, error) {
 	if u := e.storeURL(dataFlag); u != "" {
-		return postgres.Open(ctx, u)
+		// Peers' keys are sealed under a key file every serve process
+		// shares: CYBERPACT_PEER_KEY_FILE, made on first use. Without it
+		// the store works but keeps no peers.
+		var opts []postgres.Option
+		if f := e.getenv("CYBERPACT_PEER_KEY_FILE"); f != "" {
+			opts = append(opts, postgres.PeerKeyFile(f))
+		}
+		return postgres.Open(ctx, u, opts...)
 	}
 	return sqlite.Open(ctx, filepath.Join(e.dataDir(dataFlag), "cyberpact.db"))
 }
@@ -223,8 +232,8 @@ type peerStore interface {
 }
 
 // openPeerStore opens the store as openStore does, for the commands that
-// need its peers. Returns ENOTIMPLEMENTED for a store that keeps none
-// (PostgreSQL, for now).
+// need its peers. Both stores keep peers; on PostgreSQL, reading or adding
+// one needs CYBERPACT_PEER_KEY_FILE (EINVALID without it).
 func (e *env) openPeerStore(ctx context.Context, dataFlag string) (peerStore, error) {
 	db, err := e.openStore(ctx, dataFlag)
 	if err != nil {

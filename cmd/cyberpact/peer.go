@@ -22,7 +22,9 @@ of the account the peer made for this hub (a "sync" user): HTTP Basic with
 both, a Bearer token with --key alone. --key - reads the key from standard
 input, keeping it out of the shell's history. The key is stored sealed
 (AES-256-GCM) under cyberpact-peers.key in the data directory and never
-printed or logged.
+printed or logged. With a PostgreSQL store (--store), the sealing key is the
+file CYBERPACT_PEER_KEY_FILE names (made on first use): every serve process
+on the database needs a copy of the same file.
 
 What is pulled goes to --audience here (all members, one sharing group, or
 --org alone) and is attributed to --org, an organisation that stands for
