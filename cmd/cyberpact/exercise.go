@@ -140,15 +140,15 @@ func runExerciseSimulate(e *env, args []string) error {
 	}
 	sc, err := loadScenario(scen, attack)
 	if err != nil {
-		return err
+		return inputError(err)
 	}
 	data, err := os.ReadFile(*profiles)
 	if err != nil {
-		return err
+		return inputError(err)
 	}
 	ps, err := exercise.ParseProfiles(*profiles, data)
 	if err != nil {
-		return err
+		return inputError(err)
 	}
 	run, err := exercise.Simulate(sc, ps, *seed, *speed)
 	if err != nil {
@@ -198,7 +198,7 @@ func runExerciseGenerate(e *env, args []string) error {
 	}
 	sc, err := loadScenario(scen, nil)
 	if err != nil {
-		return err
+		return inputError(err)
 	}
 	if _, ok := sc.Participant(*participant); !ok {
 		return usageError("--participant must be one of the scenario's participants, not %q", *participant)
@@ -229,3 +229,6 @@ func splitFirst(args []string) (string, []string) {
 	}
 	return "", args
 }
+
+// inputError reports a bad input file: exit code 1.
+func inputError(err error) error { return &exitError{code: 1, msg: err.Error()} }
