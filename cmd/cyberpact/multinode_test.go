@@ -247,7 +247,7 @@ func (c hubClient) post(base string, from, to int) {
 
 // mnIndicator is indicator number n.
 func mnIndicator(n int) string {
-	return fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"%s","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"i%d","pattern":"[ipv4-addr:value = '198.51.%d.%d']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`,
+	return fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"%s","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"i%d","pattern":"[ipv4-addr:value = '198.51.%d.%d']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","object_marking_refs":["marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"]}`,
 		mnID(n), n, n/250, n%250)
 }
 
@@ -411,4 +411,75 @@ func TestSeveralServeProcessesActAsOneHub(t *testing.T) {
 			t.Errorf("unexpected %s seen %d times", id, n)
 		}
 	})
+}
+
+// TestPeerAndSyncOnPostgres runs the federation commands on a PostgreSQL
+// store: a peer is added (its key sealed under CYBERPACT_PEER_KEY_FILE),
+// synced by `sync` and by `serve --sync-interval`, and its status shown;
+// without the key file the commands say what is missing.
+func TestPeerAndSyncOnPostgres(t *testing.T) {
+	store := pgStore(t)
+	wa := t.TempDir() // the peer: an embedded hub
+	mustRun(t, "org", "create", "US CISA", "--nation", "US", "--sector", "government", "--data", wa)
+	mustRun(t, "org", "create", "Tokyo Hub", "--nation", "JP", "--sector", "government", "--data", wa)
+	key := strings.TrimSpace(mustRun(t, "user", "create", "tokyo-sync", "--org", "Tokyo Hub", "--role", "sync", "--data", wa).stdout)
+	var objs []string
+	for i := 0; i < 5; i++ {
+		objs = append(objs, mnIndicator(i))
+	}
+	bundle := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(bundle, []byte(`{"type":"bundle","id":"bundle--00000001-0000-4000-8000-000000000001","objects":[`+strings.Join(objs, ",")+`]}`), 0o600)
+	mustRun(t, "import", "--org", "US CISA", "--audience", "all", "--tlp", "green", "--data", wa, bundle)
+	base := serveHub(t, wa)
+
+	vars := map[string]string{"CYBERPACT_STORE": store, "CYBERPACT_PEER_KEY_FILE": filepath.Join(t.TempDir(), "peers.key")}
+	runWith(t, vars, "", "org", "create", "Washington Hub", "--nation", "US", "--sector", "government")
+	add := []string{"peer", "add", "washington", "--url", base + "/taxii2/api1/", "--collection", cphttp.CollectionID("all"),
+		"--user", "tokyo-sync", "--key", "-", "--direction", "pull", "--audience", "all", "--org", "Washington Hub", "--page-size", "2"}
+
+	t.Run("NoKeyFileSaysSo", func(t *testing.T) {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), pgEnv(strings.NewReader(key+"\n"), &out, &errb, map[string]string{"CYBERPACT_STORE": store}), add)
+		if code != 1 || !strings.Contains(errb.String(), "CYBERPACT_PEER_KEY_FILE") {
+			t.Errorf("peer add without a key file: exit %d, %s", code, errb.String())
+		}
+	})
+	runWith(t, vars, key+"\n", add...)
+	if r := runWith(t, vars, "", "sync", "washington"); !strings.Contains(r.stdout, "washington: 5 pulled") {
+		t.Errorf("sync:\n%s", r.stdout)
+	}
+	r := runWith(t, vars, "", "peer", "status", "washington", "--json")
+	if strings.Contains(r.stdout, key) {
+		t.Error("peer status printed the key")
+	}
+	var st []struct {
+		State struct{ Pulled int }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st) != 1 || st[0].State.Pulled != 5 {
+		t.Errorf("status: %s %v", r.stdout, err)
+	}
+
+	t.Run("ServeSyncIntervalPulls", func(t *testing.T) {
+		mustRun(t, "import", "--org", "US CISA", "--audience", "all", "--tlp", "green", "--data", wa, writeBundle(t, mnIndicator(5)))
+		serveInProcess(t, vars, "--sync-interval", "200ms")
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			r := runWith(t, vars, "", "peer", "status", "washington", "--json")
+			if err := json.Unmarshal([]byte(r.stdout), &st); err == nil && len(st) == 1 && st[0].State.Pulled == 6 {
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Errorf("serve --sync-interval did not pull the new object: %+v", st)
+	})
+}
+
+// writeBundle writes a bundle of objs to a file and returns its name.
+func writeBundle(t *testing.T, objs ...string) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "b.json")
+	if err := os.WriteFile(name, []byte(`{"type":"bundle","id":"bundle--00000001-0000-4000-8000-000000000002","objects":[`+strings.Join(objs, ",")+`]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
