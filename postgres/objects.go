@@ -233,8 +233,16 @@ func firstSQL(f cyberpact.ObjectFilter, a *args) string {
 // endsVisibleSQL holds for a row o that is not a relationship or sighting,
 // or whose ends (source, target, sighted object) the viewer may all see:
 // an edge to an object you may not see is not shown.
+//
+// The repeated test of o.type inside the subquery is for the planner: with
+// only x.seq = o.seq to correlate on, it may turn the subquery into one
+// hashed set of every hidden edge, built in full for each page (78 ms of
+// a 1,000-object page over 100,000 objects); referring to o.type it cannot,
+// and checks each relationship of the page through refs_seq instead (22
+// ms; BENCH_NOTES.md).
 func endsVisibleSQL(f cyberpact.ObjectFilter, a *args) string {
 	return `(o.type NOT IN ('relationship', 'sighting') OR NOT EXISTS (SELECT 1 FROM refs x WHERE x.seq = o.seq
+		AND o.type IN ('relationship', 'sighting')
 		AND x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
 		AND NOT EXISTS (SELECT 1 FROM objects e WHERE e.id = x.target AND ` + scopeSQL("e", cyberpact.ObjectFilter{Viewer: f.Viewer}, a) + `)))`
 }
