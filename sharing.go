@@ -69,7 +69,16 @@ const (
 	AudienceOrg   AudienceKind = iota + 1 // the producer organisation alone
 	AudienceGroup                         // one sharing group
 	AudienceAll                           // every member organisation
+
+	// The audiences inside a joint exercise (Group holds the exercise's
+	// id). Exercise objects exist only for viewers inside that exercise:
+	// never in normal collections, search, correlation or federation.
+	AudienceExerciseOrg // one participant of the exercise (its telemetry, its own reports)
+	AudienceExercise    // every participant of the exercise (shared warnings)
 )
+
+// IsExercise reports whether the audience is inside an exercise.
+func (k AudienceKind) IsExercise() bool { return k == AudienceExerciseOrg || k == AudienceExercise }
 
 // Audience is who an object version is shared with: its producer's own
 // organisation, one sharing group, or all members.
@@ -87,6 +96,10 @@ func (a Audience) String() string {
 		return fmt.Sprintf("group:%d", a.Group)
 	case AudienceAll:
 		return "all"
+	case AudienceExerciseOrg:
+		return fmt.Sprintf("exercise:%d:org", a.Group)
+	case AudienceExercise:
+		return fmt.Sprintf("exercise:%d", a.Group)
 	}
 	return "none"
 }
@@ -108,6 +121,11 @@ type Viewer struct {
 	// enabled): it sees TLP:CLEAR objects, whoever their audience, and
 	// nothing else.
 	Public bool
+	// Exercise, when set, is a read inside that joint exercise: the
+	// viewer sees the exercise's objects addressed to its organisation or
+	// to every participant, and nothing outside the exercise. Without it
+	// no exercise object is ever seen.
+	Exercise int64
 }
 
 // InGroup reports whether the viewer's organisation is in group g.
@@ -131,7 +149,15 @@ func (v Viewer) InGroup(g int64) bool {
 //     organisation sees what is shared with all members.
 //   - TLP:RED is never shared with all members (RefuseRelease refuses it at
 //     write time); should one be stored so, only its producer sees it.
+//   - Exercise objects are seen only inside their exercise (Viewer.Exercise),
+//     by the participant they are addressed to or, when addressed to the
+//     whole exercise, by every participant; inside an exercise nothing else
+//     is seen.
 func MaySee(v Viewer, r Release) bool {
+	if r.Audience.Kind.IsExercise() || v.Exercise != 0 {
+		return v.Exercise != 0 && v.Org != 0 && r.Audience.Group == v.Exercise &&
+			(r.Audience.Kind == AudienceExercise || r.Audience.Kind == AudienceExerciseOrg && r.Producer == v.Org)
+	}
 	if v.Public {
 		return r.TLP == TLPClear
 	}

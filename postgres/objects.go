@@ -195,25 +195,36 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 // that it agrees with MaySee.
 func scopeSQL(t string, f cyberpact.ObjectFilter, a *args) string {
 	var conds []string
-	if v := f.Viewer; v != nil {
-		switch {
-		case v.Public:
-			conds = append(conds, fmt.Sprintf("%s.tlp = %d", t, cyberpact.TLPClear))
-		case v.Org == 0:
+	v := f.Viewer
+	switch {
+	case v != nil && v.Exercise != 0:
+		// Inside an exercise: its objects addressed to the viewer's
+		// organisation or to every participant, and nothing else.
+		conds = append(conds, fmt.Sprintf("(%[1]s.aud_group = %[2]s AND (%[1]s.aud_kind = %[3]d OR (%[1]s.aud_kind = %[4]d AND %[1]s.producer = %[5]s)))",
+			t, a.add(v.Exercise), cyberpact.AudienceExercise, cyberpact.AudienceExerciseOrg, a.add(v.Org)))
+		if v.Org == 0 {
 			conds = append(conds, "FALSE")
-		default:
-			c := fmt.Sprintf("(%[1]s.producer = %[2]s OR (%[1]s.aud_kind = %[3]d AND %[1]s.tlp <> %[4]d)", t, a.add(v.Org), cyberpact.AudienceAll, cyberpact.TLPRed)
-			if len(v.Groups) > 0 {
-				c += fmt.Sprintf(" OR (%[1]s.aud_kind = %[2]d AND %[1]s.aud_group = ANY(%[3]s::bigint[]))", t, cyberpact.AudienceGroup, a.add(v.Groups))
+		}
+	default:
+		// Outside an exercise no exercise object exists, whoever asks.
+		conds = append(conds, fmt.Sprintf("%s.aud_kind < %d", t, cyberpact.AudienceExerciseOrg))
+		if v != nil {
+			switch {
+			case v.Public:
+				conds = append(conds, fmt.Sprintf("%s.tlp = %d", t, cyberpact.TLPClear))
+			case v.Org == 0:
+				conds = append(conds, "FALSE")
+			default:
+				c := fmt.Sprintf("(%[1]s.producer = %[2]s OR (%[1]s.aud_kind = %[3]d AND %[1]s.tlp <> %[4]d)", t, a.add(v.Org), cyberpact.AudienceAll, cyberpact.TLPRed)
+				if len(v.Groups) > 0 {
+					c += fmt.Sprintf(" OR (%[1]s.aud_kind = %[2]d AND %[1]s.aud_group = ANY(%[3]s::bigint[]))", t, cyberpact.AudienceGroup, a.add(v.Groups))
+				}
+				conds = append(conds, c+")")
 			}
-			conds = append(conds, c+")")
 		}
 	}
 	if au := f.Audience; au != nil {
 		conds = append(conds, fmt.Sprintf("%[1]s.aud_kind = %[2]d AND %[1]s.aud_group = %[3]s", t, au.Kind, a.add(au.Group)))
-	}
-	if len(conds) == 0 {
-		return "TRUE"
 	}
 	return strings.Join(conds, " AND ")
 }

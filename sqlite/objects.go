@@ -451,32 +451,44 @@ func viewerSQL(viewer *cyberpact.Viewer) (string, []any) {
 func scopeSQL(a string, f cyberpact.ObjectFilter) (string, []any) {
 	var conds []string
 	var args []any
-	if v := f.Viewer; v != nil {
-		switch {
-		case v.Public:
-			conds = append(conds, a+".tlp = ?")
-			args = append(args, int(cyberpact.TLPClear))
-		case v.Org == 0:
+	v := f.Viewer
+	switch {
+	case v != nil && v.Exercise != 0:
+		// Inside an exercise: its objects addressed to the viewer's
+		// organisation or to every participant, and nothing else.
+		conds = append(conds, "("+a+".aud_group = ? AND ("+a+".aud_kind = ? OR ("+a+".aud_kind = ? AND "+a+".producer = ?)))")
+		args = append(args, v.Exercise, int(cyberpact.AudienceExercise), int(cyberpact.AudienceExerciseOrg), v.Org)
+		if v.Org == 0 {
 			conds = append(conds, "0")
-		default:
-			c := "(" + a + ".producer = ? OR (" + a + ".aud_kind = ? AND " + a + ".tlp <> ?)"
-			args = append(args, v.Org, int(cyberpact.AudienceAll), int(cyberpact.TLPRed))
-			if len(v.Groups) > 0 {
-				c += " OR (" + a + ".aud_kind = ? AND " + a + ".aud_group IN (" + placeholders(len(v.Groups)) + "))"
-				args = append(args, int(cyberpact.AudienceGroup))
-				for _, g := range v.Groups {
-					args = append(args, g)
+		}
+	default:
+		// Outside an exercise no exercise object exists, whoever asks.
+		conds = append(conds, a+".aud_kind < ?")
+		args = append(args, int(cyberpact.AudienceExerciseOrg))
+		if v != nil {
+			switch {
+			case v.Public:
+				conds = append(conds, a+".tlp = ?")
+				args = append(args, int(cyberpact.TLPClear))
+			case v.Org == 0:
+				conds = append(conds, "0")
+			default:
+				c := "(" + a + ".producer = ? OR (" + a + ".aud_kind = ? AND " + a + ".tlp <> ?)"
+				args = append(args, v.Org, int(cyberpact.AudienceAll), int(cyberpact.TLPRed))
+				if len(v.Groups) > 0 {
+					c += " OR (" + a + ".aud_kind = ? AND " + a + ".aud_group IN (" + placeholders(len(v.Groups)) + "))"
+					args = append(args, int(cyberpact.AudienceGroup))
+					for _, g := range v.Groups {
+						args = append(args, g)
+					}
 				}
+				conds = append(conds, c+")")
 			}
-			conds = append(conds, c+")")
 		}
 	}
 	if au := f.Audience; au != nil {
 		conds = append(conds, a+".aud_kind = ? AND "+a+".aud_group = ?")
 		args = append(args, int(au.Kind), au.Group)
-	}
-	if len(conds) == 0 {
-		return "1", nil
 	}
 	return strings.Join(conds, " AND "), args
 }
