@@ -228,8 +228,8 @@ func Build(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
 		done chan struct{}
 	}
 	const batchSize = 512
-	jobs := make(chan *batch, workers*4)
-	ordered := make(chan *batch, workers*4)
+	jobs := make(chan *batch, 64)
+	ordered := make(chan *batch, 64)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -290,20 +290,20 @@ func Build(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
 				}
 				continue
 			}
-			if old, ok := seen.get(c.ind.ID); ok {
+			if old, ok := seen.get(c.ind.idBytes()); ok {
 				if l.inds.at(old).Modified > c.ind.Modified {
 					continue
 				}
 				l.inds.at(old).dead = true
 			}
 			if !c.ind.Revoked && (c.ind.ValidUntil == 0 || c.ind.ValidUntil > nowNS) {
-				seen.put(c.ind.ID, l.add(c))
+				seen.put(c.ind.idBytes(), l.add(c))
 			} else {
 				ix.stats.Revoked++
 				// Keep the revoked version so a later, older copy of
 				// the indicator does not come back.
 				c.ind.dead = true
-				seen.put(c.ind.ID, l.inds.add(c.ind))
+				seen.put(c.ind.idBytes(), l.inds.add(c.ind))
 			}
 		}
 	}
@@ -330,18 +330,18 @@ func newIDSet(l *layer) *idSet {
 	return &idSet{l: l, seed: maphash.MakeSeed(), byH: map[uint64]int32{}, extra: map[string]int32{}}
 }
 
-func (s *idSet) get(id string) (int32, bool) {
-	if slot, ok := s.byH[maphash.String(s.seed, id)]; ok && s.l.inds.at(slot).ID == id {
+func (s *idSet) get(id []byte) (int32, bool) {
+	if slot, ok := s.byH[maphash.Bytes(s.seed, id)]; ok && string(s.l.inds.at(slot).idBytes()) == string(id) {
 		return slot, true
 	}
-	slot, ok := s.extra[id]
+	slot, ok := s.extra[string(id)]
 	return slot, ok
 }
 
-func (s *idSet) put(id string, slot int32) {
-	h := maphash.String(s.seed, id)
-	if old, ok := s.byH[h]; ok && s.l.inds.at(old).ID != id {
-		s.extra[id] = slot
+func (s *idSet) put(id []byte, slot int32) {
+	h := maphash.Bytes(s.seed, id)
+	if old, ok := s.byH[h]; ok && string(s.l.inds.at(old).idBytes()) != string(id) {
+		s.extra[string(id)] = slot
 		return
 	}
 	s.byH[h] = slot
@@ -373,7 +373,7 @@ func (ix *Index) live(li int32, ind *Indicator) bool {
 	if len(ix.current) == 0 {
 		return li == 0
 	}
-	cur, ok := ix.current[ind.ID]
+	cur, ok := ix.current[string(ind.idBytes())]
 	if !ok {
 		return li == 0
 	}
@@ -405,7 +405,7 @@ func (ix *Index) Patch(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, 
 	}
 	li := int32(len(nx.layers) - 1)
 	for i := range nl.inds.n {
-		nx.current[nl.inds.at(i).ID] = li
+		nx.current[nl.inds.at(i).ID()] = li
 	}
 	nx.stats = ix.stats
 	nx.stats.Revoked += p.stats.Revoked

@@ -16,7 +16,13 @@ import (
 // properties that decide whether and how strongly it matches. Times are
 // Unix nanoseconds, 0 when absent.
 type Indicator struct {
-	ID string
+	// id holds the STIX id inline, so that the indicators of an index
+	// carry no pointers for the garbage collector to follow; an id longer
+	// than the array is in longID.
+	id     [maxInlineID]byte
+	idLen  uint8
+	longID *string
+
 	// Kind is the kind of the first value the pattern tests; it picks the
 	// decay curve.
 	Kind        Kind
@@ -32,6 +38,36 @@ type Indicator struct {
 	// dead is set on a version superseded by a later one in the same
 	// layer.
 	dead bool
+}
+
+// maxInlineID is the longest id kept inside an Indicator: an indicator
+// id, "indicator--" and a UUID, is 47 bytes.
+const maxInlineID = 47
+
+// ID returns the indicator's STIX id.
+func (ind *Indicator) ID() string {
+	if ind.longID != nil {
+		return *ind.longID
+	}
+	return string(ind.id[:ind.idLen])
+}
+
+// idBytes returns the id without copying it; the caller must not keep it.
+func (ind *Indicator) idBytes() []byte {
+	if ind.longID != nil {
+		return []byte(*ind.longID)
+	}
+	return ind.id[:ind.idLen]
+}
+
+func (ind *Indicator) setID(id []byte) {
+	if len(id) > maxInlineID {
+		s := string(id)
+		ind.longID, ind.idLen = &s, 0
+		return
+	}
+	ind.idLen = uint8(copy(ind.id[:], id))
+	ind.longID = nil
 }
 
 // Complex reports whether the pattern engine must confirm a hit of the
@@ -132,7 +168,6 @@ func compile(raw []byte, sc *jsonScanner) (*compiled, error) {
 		return nil, ErrNotIndicator
 	}
 	c := &compiled{ind: Indicator{
-		ID:          string(r[fID]),
 		Confidence:  -1,
 		Revoked:     string(r[fRevoked]) == "true",
 		ValidFrom:   stixTime(r[fValidFrom]),
@@ -140,6 +175,7 @@ func compile(raw []byte, sc *jsonScanner) (*compiled, error) {
 		Modified:    stixTime(r[fModified]),
 		LastSighted: stixTime(r[fLastSighted]),
 	}}
+	c.ind.setID(r[fID])
 	if c.ind.Modified == 0 {
 		c.ind.Modified = stixTime(r[fCreated])
 	}
@@ -158,7 +194,7 @@ func compile(raw []byte, sc *jsonScanner) (*compiled, error) {
 	}
 	p, err := pattern.ParseVersion(src, version)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.ind.ID, err)
+		return nil, fmt.Errorf("%s: %w", c.ind.ID(), err)
 	}
 	simple := c.obs(p.Root)
 	if !simple {

@@ -426,7 +426,7 @@ func appendAlert(b, event []byte, line int, field, value string, inds []*Indicat
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, ind.ID)
+		b = appendJSONString(b, ind.idBytes())
 	}
 	b = append(b, `],"score":`...)
 	b = strconv.AppendInt(b, int64(score), 10)
