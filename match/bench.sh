@@ -32,13 +32,14 @@ best() { sort -n | head -1; }
 
 : > "$DIR/load.txt"
 for i in $(seq "$RUNS"); do
-	CYBERPACT_MATCH_BUNDLE="$DIR/indicators.json" /usr/bin/time -f "%e %M" -o "$DIR/t" \
+	CYBERPACT_MATCH_BUNDLE="$DIR/indicators.json" /usr/bin/time -f "%e %M %U" -o "$DIR/t" \
 		"$DIR/match.test" -test.run TestLoadBundle -test.v > "$DIR/load.out" 2>&1
-	echo "$(cat "$DIR/t") $(grep -o 'in [0-9.]*m\?s' "$DIR/load.out" | head -1)" >> "$DIR/load.txt"
+	# build seconds, peak RSS KB, process user CPU seconds, live heap MB
+	echo "$(grep -o 'in [0-9.]* s' "$DIR/load.out" | cut -d' ' -f2) $(cut -d' ' -f2,3 "$DIR/t") $(grep -o 'heap [0-9]* MB' "$DIR/load.out" | cut -d' ' -f2)" >> "$DIR/load.txt"
 done
-echo "index load (1 process, build only): best of $RUNS:"
-sort -n -k2 "$DIR/load.txt" | head -1 | awk '{printf "  %s in-process build time, peak RSS %.0f MB\n", $4, $2/1024}'
-grep -h 'live heap' "$DIR/load.out" | sed 's/^ */  last run: /'
+echo "index load alone ($N_IND indicators, bundle read and compiled in one process): best of $RUNS:"
+sort -n "$DIR/load.txt" | head -1 | awk '{printf "  %.2f s, peak RSS %.0f MB, %.2f s user CPU, live heap %d MB after GC\n", $1, $2/1024, $3, $4}'
+echo "  all runs (s, RSS KB, user s, heap MB): $(tr '\n' ';' < "$DIR/load.txt")"
 
 : > "$DIR/match.txt"
 for i in $(seq "$RUNS"); do
@@ -51,6 +52,7 @@ done
 echo "cyberpact match: best of $RUNS (by matching rate):"
 sort -rn "$DIR/match.txt" | head -1 | awk '{printf "  matching %d events/s; whole run %.2f s wall (index build %s), peak RSS %.0f MB, %d alerts\n", $1, $2, $4, $3/1024, $5}'
 tail -2 "$DIR/match.err" | sed 's/^/  last run: /'
+echo "  all runs (events/s, wall s, RSS KB, build, alerts): $(tr '\n' ';' < "$DIR/match.txt")"
 
 : > "$DIR/grep.txt"
 for i in $(seq "$RUNS"); do

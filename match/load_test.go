@@ -36,5 +36,5 @@ func TestLoadBundle(t *testing.T) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	t.Logf("%d indicators in %s; live heap %d MB, sys %d MB, gc cpu %.2f", ix.Len(), el, ms.HeapAlloc>>20, ms.Sys>>20, ms.GCCPUFraction)
+	t.Logf("%d indicators in %.3f s; live heap %d MB after GC, sys %d MB", ix.Len(), el.Seconds(), ms.HeapAlloc>>20, ms.Sys>>20)
 }
