@@ -113,6 +113,7 @@ type Engine struct {
 	marking   map[string]any
 	idStream  uint64
 	evCounter int
+	reached   time.Duration // the scenario offset advanced to
 }
 
 // pause is one pause of the exercise clock: at which scenario offset and
@@ -260,6 +261,10 @@ func (e *Engine) AdvanceTo(off time.Duration) (Batch, error) {
 
 func (e *Engine) advanceTo(off time.Duration) Batch {
 	var b Batch
+	if off < e.reached {
+		off = e.reached
+	}
+	e.reached = off
 	for e.nextInj < len(e.injOrder) && e.sc.Injects[e.injOrder[e.nextInj]].At <= off {
 		b.Injects = append(b.Injects, e.sc.Injects[e.injOrder[e.nextInj]])
 		e.nextInj++
