@@ -67,7 +67,7 @@ func (e *Engine) ECS(ev *Event, withTruth bool) []byte {
 	copyInto(d, ev.ecs)
 	d["@timestamp"] = stix.FormatTime(ev.Time)
 	d.set("event.id", ev.ID).set("event.dataset", "cyberpact.exercise")
-	d["labels"] = map[string]any{"exercise": e.sc.Name, "marking": Statement(e.sc.Name), "marking_ref": e.MarkingID()}
+	d["labels"] = map[string]any{"exercise": e.sc.Name, "marking": Statement(e.sc.Name), "marking_ref": e.MarkingID(), "observed_data": e.ObservedDataID(ev)}
 	if withTruth {
 		d[TruthKey] = e.truth(ev)
 	}
@@ -187,13 +187,20 @@ func (e *Engine) Observed(ev *Event) []map[string]any {
 	ts := stix.FormatTime(ev.Time)
 	od := map[string]any{
 		"type": "observed-data", "spec_version": "2.1",
-		"id":      "observed-data--" + gen.UUID4(rng(e.seed, "observed-data", ev.ID)),
+		"id":      e.ObservedDataID(ev),
 		"created": ts, "modified": ts, "first_observed": ts, "last_observed": ts, "number_observed": 1,
 		"object_refs": refs, "object_marking_refs": []any{e.MarkingID()},
 		"labels": []any{"exercise", "simulation"},
 		TruthKey: e.truth(ev),
 	}
 	return append(objs, od)
+}
+
+// ObservedDataID returns the id of an event's observed-data object, which
+// its ECS line names in labels.observed_data: a sighting of the event
+// refers to it.
+func (e *Engine) ObservedDataID(ev *Event) string {
+	return "observed-data--" + gen.UUID4(rng(e.seed, "observed-data", ev.ID))
 }
 
 // Indicators returns the indicators of a step's IOCs, one per IOC, marked
