@@ -45,6 +45,7 @@ type world struct {
 	collIDs   map[string]string              // collection name -> id
 	statusIDs map[int64]string               // org -> a status it posted
 	split     map[string]bool                // the objects named "... split", whose versions went to different audiences
+	ex        *worldExercise                 // the exercise A and B played (exercise_leak_test.go)
 }
 
 // viewerCase is one caller of the matrix: a member (m) or anonymous.
@@ -176,6 +177,7 @@ func newWorld(t *testing.T) *world {
 		}
 		w.statusIDs[o.ID] = st.ID
 	}
+	w.addExercise(t)
 	_, w.base = serve(t, db, func(s *cphttp.Server) { s.Public = true })
 	return w
 }
@@ -217,7 +219,7 @@ func (w *world) expect(v cyberpact.Viewer, au *cyberpact.Audience, all bool, id 
 		}
 		if all {
 			out[x.id+"@"+x.modified] = true
-		} else if x.modified > latest[x.id] {
+		} else if m, ok := latest[x.id]; !ok || x.modified > m {
 			latest[x.id] = x.modified
 		}
 	}
@@ -234,6 +236,8 @@ func (w *world) collectionVisible(vc *viewerCase, name string) bool {
 		return true
 	case vc.m == nil:
 		return false
+	case strings.HasPrefix(name, "exercise:"):
+		return w.exerciseCollectionVisible(vc, name)
 	case name == "all":
 		return true
 	case strings.HasPrefix(name, "org:"):
@@ -243,7 +247,10 @@ func (w *world) collectionVisible(vc *viewerCase, name string) bool {
 }
 
 // collViewer is how a collection reads: the public one as a public viewer.
-func collViewer(vc *viewerCase, name string) cyberpact.Viewer {
+func (w *world) collViewer(vc *viewerCase, name string) cyberpact.Viewer {
+	if v, ok := w.exerciseCollViewer(vc, name); ok {
+		return v
+	}
 	if name == "public" {
 		return cyberpact.Viewer{Public: true}
 	}
@@ -318,6 +325,9 @@ func versionsIn(t *testing.T, body []byte) map[string]bool {
 
 func sameSet(t *testing.T, what string, got, want map[string]bool) {
 	t.Helper()
+	if strings.Contains(what, "exercise:") {
+		got, want = idsOnly(got), idsOnly(want)
+	}
 	var extra, missing []string
 	for k := range got {
 		if !want[k] {
@@ -525,10 +535,10 @@ var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
 	},
 	"GET /taxii2/api1/collections/{collection}/objects/{$}": func(t *testing.T, w *world, vc *viewerCase) {
 		w.eachCollection(t, vc, "/objects/?limit=10000", func(name string, a answer) {
-			sameSet(t, "objects of "+name, versionsIn(t, a.body), w.expect(collViewer(vc, name), w.colls[name], false, ""))
+			sameSet(t, "objects of "+name, versionsIn(t, a.body), w.expect(w.collViewer(vc, name), w.colls[name], false, ""))
 		})
 		w.eachCollection(t, vc, "/objects/?limit=10000&match[version]=all", func(name string, a answer) {
-			sameSet(t, "all versions of "+name, versionsIn(t, a.body), w.expect(collViewer(vc, name), w.colls[name], true, ""))
+			sameSet(t, "all versions of "+name, versionsIn(t, a.body), w.expect(w.collViewer(vc, name), w.colls[name], true, ""))
 		})
 	},
 	"POST /taxii2/api1/collections/{collection}/objects/{$}": func(t *testing.T, w *world, vc *viewerCase) {
@@ -549,7 +559,7 @@ var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
 	},
 	"GET /taxii2/api1/collections/{collection}/objects/{object}/{$}": func(t *testing.T, w *world, vc *viewerCase) {
 		w.eachObjectIn(t, vc, "/", func(name, id string, a answer) {
-			w.checkOne(t, vc, name+" object "+id, a, w.expect(collViewer(vc, name), w.colls[name], false, id), nil)
+			w.checkOne(t, vc, name+" object "+id, a, w.expect(w.collViewer(vc, name), w.colls[name], false, id), nil)
 		})
 	},
 	"DELETE /taxii2/api1/collections/{collection}/objects/{object}/{$}": func(t *testing.T, w *world, vc *viewerCase) {
@@ -566,7 +576,7 @@ var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
 				}
 				a := w.req(t, vc, "DELETE", "/taxii2/api1/collections/"+cid+"/objects/"+id+"/", nil, "")
 				switch {
-				case !w.collectionVisible(vc, name) || len(w.expect(collViewer(vc, name), w.colls[name], true, id)) == 0:
+				case !w.collectionVisible(vc, name) || len(w.expect(w.collViewer(vc, name), w.colls[name], true, id)) == 0:
 					mustStatus(t, "delete of unseen "+id+" in "+name, a, 404)
 				default:
 					mustStatus(t, "delete of another's "+id+" in "+name, a, 403)
@@ -576,7 +586,7 @@ var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
 	},
 	"GET /taxii2/api1/collections/{collection}/objects/{object}/versions/{$}": func(t *testing.T, w *world, vc *viewerCase) {
 		w.eachObjectIn(t, vc, "/versions/", func(name, id string, a answer) {
-			want := w.expect(collViewer(vc, name), w.colls[name], true, id)
+			want := w.expect(w.collViewer(vc, name), w.colls[name], true, id)
 			if len(want) == 0 {
 				mustStatus(t, name+" versions of unseen "+id, a, 404)
 				return
@@ -592,7 +602,7 @@ var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
 	},
 	"GET /taxii2/api1/collections/{collection}/manifest/{$}": func(t *testing.T, w *world, vc *viewerCase) {
 		w.eachCollection(t, vc, "/manifest/?limit=10000&match[version]=all", func(name string, a answer) {
-			sameSet(t, "manifest of "+name, versionsIn(t, a.body), w.expect(collViewer(vc, name), w.colls[name], true, ""))
+			sameSet(t, "manifest of "+name, versionsIn(t, a.body), w.expect(w.collViewer(vc, name), w.colls[name], true, ""))
 		})
 	},
 	"GET /taxii2/api1/status/{status}/{$}": func(t *testing.T, w *world, vc *viewerCase) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/exercise"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -33,6 +34,9 @@ type Server struct {
 	Accounts cyberpact.AccountService
 	Audit    cyberpact.AuditLog
 	Statuses cyberpact.StatusStore
+	// Exercise runs joint exercises (exercise.go); NewServer sets it up
+	// when the store keeps exercises. Without it there are none.
+	Exercise *exercise.Hub
 
 	// MaxBodyBytes caps a request body; larger ones get 413. Zero means
 	// DefaultMaxBodyBytes.
@@ -76,6 +80,9 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.Accounts, _ = store.(cyberpact.AccountService)
 	s.Audit, _ = store.(cyberpact.AuditLog)
 	s.Statuses, _ = store.(cyberpact.StatusStore)
+	if xs, ok := store.(cyberpact.ExerciseStore); ok {
+		s.Exercise = &exercise.Hub{Exercises: xs, Objects: store}
+	}
 	s.metrics = newMetrics()
 	s.handle("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
@@ -83,6 +90,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerObjects()
 	s.registerStream()
 	s.registerTAXII()
+	s.registerExercises()
 	return s
 }
 

@@ -36,6 +36,7 @@ type collection struct {
 
 	viewer   cyberpact.Viewer
 	audience *cyberpact.Audience // nil for the public collection
+	exercise int64               // the exercise of an exercise collection (exercise.go)
 }
 
 // filter returns the object filter that reads the collection.
@@ -84,6 +85,11 @@ func (s *Server) collectionsOf(ctx context.Context, p *cyberpact.Principal, name
 			Description: "Your organisation's own objects, shared with no one else.",
 			viewer:      v, audience: &cyberpact.Audience{Kind: cyberpact.AudienceOrg},
 		})
+		xs, err := s.exerciseCollections(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, xs...)
 	}
 	if s.Public {
 		out = append(out, &collection{

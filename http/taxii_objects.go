@@ -266,6 +266,13 @@ func (s *Server) taxiiPostObjects(w http.ResponseWriter, r *http.Request) error 
 		fmt.Sprintf("%d added, %d already present, %d refused; collection %s (audience %s)", res.Added, res.Present, st.Failure, c.ID, c.audience)); err != nil {
 		return err
 	}
+	if c.exercise != 0 {
+		// Reports inside an exercise count for it (exercise.go).
+		// Once it is over they are kept but no longer scored.
+		if _, err := s.exerciseReported(r.Context(), c.exercise, p, *c.audience, ok); err != nil && cyberpact.ErrorCode(err) != cyberpact.ECONFLICT {
+			return err
+		}
+	}
 	if err := s.Statuses.CreateStatus(r.Context(), st); err != nil {
 		return err
 	}
