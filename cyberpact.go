@@ -40,10 +40,13 @@ type Object struct {
 	Release Release
 
 	// Index-only fields, filled in by the parser and not read back.
-	Text  SearchText
-	Refs  []Ref // for relationship and sighting objects: the objects they link
-	Index int   // position in the input's objects array, from 0
-	Line  int   // line of the input the object starts on, from 1; 0 when unknown
+	Text SearchText
+	Refs []Ref // for relationship and sighting objects: the objects they link
+	// Observables are the observable values the object holds (SCO values
+	// and hashes, values inside indicator patterns), for correlation.
+	Observables []Observable
+	Index       int // position in the input's objects array, from 0
+	Line        int // line of the input the object starts on, from 1; 0 when unknown
 }
 
 // SearchText is what full-text search indexes of an object version.

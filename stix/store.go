@@ -25,7 +25,7 @@ func (o *Object) Stored() *cyberpact.Object {
 		s.SpecVersion = "2.1"
 	}
 	s.TLP = TLPOf(o.ObjectMarkingRefs)
-	o.searchText(&s.Text)
+	o.searchText(&s.Text, &s.Observables)
 	switch o.Type {
 	case "relationship":
 		s.Refs = o.refs("source_ref", "target_ref")
@@ -53,7 +53,9 @@ func (o *Object) refs(props ...string) []cyberpact.Ref {
 }
 
 // searchText collects the words full-text search finds the object by.
-func (o *Object) searchText(t *cyberpact.SearchText) {
+// It also collects the object's observable values, with their kinds, for
+// correlation: the pattern is parsed once for both.
+func (o *Object) searchText(t *cyberpact.SearchText, obs *[]cyberpact.Observable) {
 	t.Name = o.String("name")
 	if t.Name == "" {
 		t.Name = o.String("title") // not a 2.1 property, common in custom objects
@@ -73,10 +75,14 @@ func (o *Object) searchText(t *cyberpact.SearchText) {
 	if o.Type == "indicator" {
 		t.Pattern = o.String("pattern")
 		if pt := o.String("pattern_type"); pt == "" || pt == "stix" {
-			values = append(values, patternValues(t.Pattern, o.String("pattern_version"))...)
+			if p := parsePattern(t.Pattern, o.String("pattern_version")); p != nil {
+				values = append(values, p.Values()...)
+				*obs = patternObservables(p)
+			}
 		}
 	}
 	if KindOf(o.Type) == KindSCO {
+		*obs = o.scoObservables()
 		for _, p := range []string{"value", "name", "number", "key", "user_id", "account_login", "display_name", "subject", "path", "serial_number", "command_line"} {
 			if s := o.String(p); s != "" {
 				values = append(values, s)
@@ -95,10 +101,11 @@ func (o *Object) searchText(t *cyberpact.SearchText) {
 	t.Values = strings.Join(values, " ")
 }
 
-// patternValues returns the literal values inside a STIX pattern
-// (addresses, domains, hashes...), so that indicators are found by the
-// observables they describe. A pattern that does not parse has none.
-func patternValues(src, version string) []string {
+// parsePattern parses an indicator's STIX pattern, whose literal values
+// (addresses, domains, hashes...) let indicators be found by the
+// observables they describe. It returns nil for a pattern that does not
+// parse.
+func parsePattern(src, version string) *pattern.Pattern {
 	if version != "2.0" {
 		version = "2.1"
 	}
@@ -106,7 +113,7 @@ func patternValues(src, version string) []string {
 	if err != nil {
 		return nil
 	}
-	return p.Values()
+	return p
 }
 
 // tlpLevels maps the TLP marking definitions, by their fixed ids, to

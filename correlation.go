@@ -1,0 +1,48 @@
+package cyberpact
+
+import "context"
+
+// Observable is one observable value an object holds, as the parser read
+// it: Kind names what it is (ip, domain, url, email, md5, sha1, sha256,
+// sha512, hash, or "other" with Type the STIX object type it belongs to)
+// and Value is the value as written. Stores normalise it (match.Observable)
+// before keeping it for correlation.
+type Observable struct {
+	Kind  string
+	Type  string // the SCO type the value belongs to, e.g. "file", "mutex"
+	Value string
+}
+
+// DefaultCorrelationCap is how many object versions a value is kept for;
+// past it the value is over-common ("common, N+ objects") and no further
+// objects are indexed under it.
+const DefaultCorrelationCap = 10000
+
+// Correlation is the answer to "who else has this value?": the objects,
+// among those the viewer may see, that hold the value.
+type Correlation struct {
+	Value string `json:"value"` // the normalised value
+	Kind  string `json:"kind"`
+	// Warning names the warning list (known-benign or reserved values)
+	// the value is on, "" when none.
+	Warning string `json:"warning,omitempty"`
+	// Common is set when the value is held by more object versions than
+	// the store indexes: Count is then how many were seen, and Objects
+	// lists only those indexed before the cap.
+	Common bool  `json:"common,omitempty"`
+	Count  int64 `json:"count,omitempty"`
+	// Objects are the latest visible versions of the objects that hold
+	// the value, in the order they were added.
+	Objects []*Object `json:"-"`
+}
+
+// CorrelationStore finds the objects that hold an observable value. The
+// store keeps a side table of the normalised values of every version,
+// written in the import's own transaction.
+type CorrelationStore interface {
+	// Correlate returns, for the normalised value of kind, the latest
+	// versions viewer may see of the objects holding it (at most limit;
+	// 0 means the store's default), with Common and Count filled when
+	// the value is over-common. Viewer must not be nil.
+	Correlate(ctx context.Context, kind, value string, viewer *Viewer, limit int) (*Correlation, error)
+}
