@@ -1,18 +1,16 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"sort"
 	"strconv"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/stix"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -112,7 +110,7 @@ func (im *importer) Next() bool {
 			im.err, im.inErr = err, true
 			return false
 		}
-		obj.Release = release(obj, im.opts)
+		obj.Release = im.opts.ReleaseOf(obj.TLP)
 		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
 			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
 			continue
@@ -256,7 +254,7 @@ func (im *importer) compareDups(ctx context.Context, tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT body FROM import_objects WHERE idx = $1`, d.first).Scan(&body); err != nil {
 			return internal("reading a staged object", err)
 		}
-		if jsonEqual(body, d.obj.Raw) {
+		if stix.JSONEqual(body, d.obj.Raw) {
 			im.res.Present++
 			continue
 		}
@@ -286,7 +284,7 @@ func (im *importer) compareStored(ctx context.Context, tx pgx.Tx, base int64) er
 		if err := rows.Scan(&idx, &in, &stored); err != nil {
 			return internal("reading stored versions", err)
 		}
-		if in == nil || jsonEqual(in, stored) {
+		if in == nil || stix.JSONEqual(in, stored) {
 			im.res.Present++
 			continue
 		}
@@ -298,37 +296,4 @@ func (im *importer) compareStored(ctx context.Context, tx pgx.Tx, base int64) er
 		return internal("reading stored versions", err)
 	}
 	return nil
-}
-
-// release is how an imported version is shared: the import's producer and
-// audience, and the object's own TLP level or else the default.
-func release(o *cyberpact.Object, opts cyberpact.ImportOptions) cyberpact.Release {
-	r := cyberpact.Release{Producer: opts.Producer, Audience: opts.Audience, TLP: o.TLP}
-	if r.TLP == cyberpact.TLPUnknown {
-		r.TLP = opts.DefaultTLP
-		if r.TLP == cyberpact.TLPUnknown {
-			r.TLP = cyberpact.TLPAmber
-		}
-	}
-	if r.Audience.Kind == 0 {
-		r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceAll}
-		if r.TLP == cyberpact.TLPRed {
-			r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceOrg}
-		}
-	}
-	return r
-}
-
-// jsonEqual reports whether two JSON texts hold the same value, numbers
-// compared by their text.
-func jsonEqual(a, b []byte) bool {
-	var va, vb any
-	da := json.NewDecoder(bytes.NewReader(a))
-	da.UseNumber()
-	db := json.NewDecoder(bytes.NewReader(b))
-	db.UseNumber()
-	if da.Decode(&va) != nil || db.Decode(&vb) != nil {
-		return false
-	}
-	return reflect.DeepEqual(va, vb)
 }

@@ -13,11 +13,6 @@ import (
 // Ensure DB implements the store interface.
 var _ cyberpact.ObjectStore = (*DB)(nil)
 
-const (
-	defaultLimit = 100
-	maxLimit     = 10000
-)
-
 const objectCols = `o.seq, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
 
 // Object returns the latest version of id the viewer may see.
@@ -62,22 +57,12 @@ func (db *DB) FindObjects(ctx context.Context, f cyberpact.ObjectFilter) (*cyber
 // page runs a query that selects objects and cuts one page of limit from
 // it, in seq order.
 func (db *DB) page(ctx context.Context, query string, a args, limit int) (*cyberpact.ObjectPage, error) {
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
+	limit = cyberpact.PageLimit(limit)
 	objs, err := db.query(ctx, query+` ORDER BY o.seq LIMIT `+a.add(limit+1), a)
 	if err != nil {
 		return nil, err
 	}
-	p := &cyberpact.ObjectPage{Objects: objs}
-	if len(objs) > limit {
-		p.Objects, p.More = objs[:limit], true
-	}
-	if n := len(p.Objects); n > 0 {
-		p.Next = p.Objects[n-1].Seq
-	}
-	return p, nil
+	return cyberpact.NewPage(objs, limit), nil
 }
 
 // EachObject streams every version f selects to fn, in Seq order.

@@ -97,26 +97,13 @@ func tsVector(t *cyberpact.SearchText) string {
 // 198.51.100.7) is the phrase of its parts. Returns EINVALID for an
 // unclosed quote or a text without words.
 func tsQuery(text string) (string, error) {
-	var terms []string
-	rest := strings.TrimSpace(text)
-	for rest != "" {
-		var term string
-		if rest[0] == '"' {
-			end := strings.IndexByte(rest[1:], '"')
-			if end < 0 {
-				return "", cyberpact.Errorf(cyberpact.EINVALID, "search text %q has an unclosed quote", text)
-			}
-			term, rest = rest[1:end+1], rest[end+2:]
-		} else {
-			end := strings.IndexAny(rest, " \t\n")
-			if end < 0 {
-				end = len(rest)
-			}
-			term, rest = rest[:end], rest[end:]
-		}
-		rest = strings.TrimSpace(rest)
-		prefix := strings.HasSuffix(term, "*")
-		ws := words(strings.TrimRight(term, "*"))
+	terms, err := cyberpact.ParseSearch(text)
+	if err != nil {
+		return "", err
+	}
+	var qs []string
+	for _, t := range terms {
+		ws := words(t.Text)
 		if len(ws) == 0 {
 			continue
 		}
@@ -124,13 +111,13 @@ func tsQuery(text string) (string, error) {
 		for i, w := range ws {
 			parts[i] = "'" + w + "'"
 		}
-		if prefix {
+		if t.Prefix {
 			parts[len(parts)-1] += ":*"
 		}
-		terms = append(terms, "("+strings.Join(parts, " <-> ")+")")
+		qs = append(qs, "("+strings.Join(parts, " <-> ")+")")
 	}
-	if len(terms) == 0 {
+	if len(qs) == 0 {
 		return "", cyberpact.Errorf(cyberpact.EINVALID, "search text %q has no words to search for", text)
 	}
-	return strings.Join(terms, " & "), nil
+	return strings.Join(qs, " & "), nil
 }

@@ -4,25 +4,21 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"strings"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/stix"
 )
 
 // Ensure DB implements the store interface.
 var _ cyberpact.ObjectStore = (*DB)(nil)
 
-const (
-	importBatch  = 128 // objects written per multi-row statement
-	defaultLimit = 100
-	maxLimit     = 10000
-)
+// importBatch is how many objects one multi-row statement writes.
+const importBatch = 128
 
 const objectCols = `o.seq, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
 
@@ -78,7 +74,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			}
 			return nil, &cyberpact.Error{Code: cyberpact.EINVALID, Message: err.Error(), Err: err}
 		}
-		obj.Release = release(obj, opts)
+		obj.Release = opts.ReleaseOf(obj.TLP)
 		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
 			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
 			continue
@@ -123,25 +119,6 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		return res, err
 	}
 	return res, nil
-}
-
-// release is how an imported version is shared: the import's producer and
-// audience, and the object's own TLP level or else the default.
-func release(o *cyberpact.Object, opts cyberpact.ImportOptions) cyberpact.Release {
-	r := cyberpact.Release{Producer: opts.Producer, Audience: opts.Audience, TLP: o.TLP}
-	if r.TLP == cyberpact.TLPUnknown {
-		r.TLP = opts.DefaultTLP
-		if r.TLP == cyberpact.TLPUnknown {
-			r.TLP = cyberpact.TLPAmber
-		}
-	}
-	if r.Audience.Kind == 0 {
-		r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceAll}
-		if r.TLP == cyberpact.TLPRed {
-			r.Audience = cyberpact.Audience{Kind: cyberpact.AudienceOrg}
-		}
-	}
-	return r
 }
 
 type importer struct {
@@ -271,7 +248,7 @@ func (im *importer) compare(o *cyberpact.Object) error {
 	if err := st.QueryRowContext(im.ctx, o.ID, o.Modified).Scan(&seq, &body); err != nil {
 		return internal("reading stored version", err)
 	}
-	if bytes.Equal(body, o.Raw) || jsonEqual(body, o.Raw) {
+	if bytes.Equal(body, o.Raw) || stix.JSONEqual(body, o.Raw) {
 		im.res.Present++
 		return nil
 	}
@@ -286,20 +263,6 @@ func (im *importer) compare(o *cyberpact.Object) error {
 		Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Reason: reason,
 	})
 	return nil
-}
-
-// jsonEqual reports whether two JSON texts hold the same value, numbers
-// compared by their text.
-func jsonEqual(a, b []byte) bool {
-	var va, vb any
-	da := json.NewDecoder(bytes.NewReader(a))
-	da.UseNumber()
-	db := json.NewDecoder(bytes.NewReader(b))
-	db.UseNumber()
-	if da.Decode(&va) != nil || db.Decode(&vb) != nil {
-		return false
-	}
-	return reflect.DeepEqual(va, vb)
 }
 
 func placeholders(n int) string {
@@ -351,22 +314,12 @@ func (db *DB) FindObjects(ctx context.Context, f cyberpact.ObjectFilter) (*cyber
 // page runs a query that selects objects in seq order and cuts one page of
 // limit from it.
 func (db *DB) page(ctx context.Context, query string, args []any, limit int) (*cyberpact.ObjectPage, error) {
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
+	limit = cyberpact.PageLimit(limit)
 	objs, err := db.query(ctx, query+` ORDER BY o.seq LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
 		return nil, err
 	}
-	p := &cyberpact.ObjectPage{Objects: objs}
-	if len(objs) > limit {
-		p.Objects, p.More = objs[:limit], true
-	}
-	if n := len(p.Objects); n > 0 {
-		p.Next = p.Objects[n-1].Seq
-	}
-	return p, nil
+	return cyberpact.NewPage(objs, limit), nil
 }
 
 // EachObject streams every version f selects to fn, in Seq order.
@@ -661,48 +614,23 @@ func normTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
 }
 
-// ftsQuery turns a user's search text into an FTS5 query: every word or
-// "quoted phrase" must appear; a word ending in * matches as a prefix.
-// Words are quoted, so punctuation inside them (T1059.001, CAPEC-66,
-// 198.51.100.7) searches as the sequence of its parts.
+// ftsQuery turns a user's search text into an FTS5 query: each term
+// (cyberpact.ParseSearch) quoted, so that punctuation inside it
+// (T1059.001, CAPEC-66, 198.51.100.7) searches as the sequence of its
+// parts, a prefix term ending in *, all terms required.
 func ftsQuery(text string) (string, error) {
-	var terms []string
-	rest := strings.TrimSpace(text)
-	for rest != "" {
-		var term string
-		if rest[0] == '"' {
-			end := strings.IndexByte(rest[1:], '"')
-			if end < 0 {
-				return "", cyberpact.Errorf(cyberpact.EINVALID, "search text %q has an unclosed quote", text)
-			}
-			term, rest = rest[1:end+1], rest[end+2:]
-		} else {
-			end := strings.IndexAny(rest, " \t\n")
-			if end < 0 {
-				end = len(rest)
-			}
-			term, rest = rest[:end], rest[end:]
-		}
-		rest = strings.TrimSpace(rest)
-		prefix := strings.HasSuffix(term, "*")
-		term = strings.TrimRight(term, "*")
-		if strings.TrimFunc(term, func(r rune) bool { return !isWordRune(r) }) == "" {
-			continue
-		}
-		q := `"` + strings.ReplaceAll(term, `"`, `""`) + `"`
-		if prefix {
-			q += "*"
-		}
-		terms = append(terms, q)
+	terms, err := cyberpact.ParseSearch(text)
+	if err != nil {
+		return "", err
 	}
-	if len(terms) == 0 {
-		return "", cyberpact.Errorf(cyberpact.EINVALID, "search text %q has no words to search for", text)
+	qs := make([]string, len(terms))
+	for i, t := range terms {
+		qs[i] = `"` + strings.ReplaceAll(t.Text, `"`, `""`) + `"`
+		if t.Prefix {
+			qs[i] += "*"
+		}
 	}
-	return strings.Join(terms, " AND "), nil
-}
-
-func isWordRune(r rune) bool {
-	return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127
+	return strings.Join(qs, " AND "), nil
 }
 
 type scanner interface{ Scan(...any) error }

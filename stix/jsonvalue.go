@@ -3,6 +3,7 @@ package stix
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -335,4 +336,19 @@ func (d *jsonDecoder) hex4() (rune, bool) {
 	}
 	d.pos += 4
 	return rune(n), true
+}
+
+// JSONEqual reports whether two JSON texts hold the same value (key order
+// and white space aside; numbers compared by their text). Invalid JSON is
+// equal to nothing.
+func JSONEqual(a, b []byte) bool {
+	va, err := parseJSON(a)
+	if err != nil {
+		return false
+	}
+	vb, err := parseJSON(b)
+	if err != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
