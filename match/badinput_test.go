@@ -102,6 +102,13 @@ func TestBadInputCountedAndSkipped(t *testing.T) {
 			wantEvents: 2,
 		},
 		{
+			name:       "ByteOrderMark",
+			format:     match.JSONLines,
+			input:      "\xef\xbb\xbf" + good + "\r\n" + good + "\r\n",
+			wantHits:   []int{1, 2},
+			wantEvents: 2,
+		},
+		{
 			name:       "CSVCRLF",
 			format:     match.CSV,
 			input:      "dns.question.name,x\r\nEVIL.EXAMPLE,1\r\n",

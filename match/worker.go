@@ -94,6 +94,9 @@ func (wk *worker) line(ix *Index, res *result, h *header, l []byte, n int, now t
 	if len(l) > 0 && l[len(l)-1] == '\r' {
 		l = l[:len(l)-1]
 	}
+	if n == 1 {
+		l = bytes.TrimPrefix(l, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
+	}
 	if len(bytes.TrimSpace(l)) == 0 {
 		return
 	}
