@@ -79,3 +79,7 @@ func Restore(sc *Scenario, seed uint64, speed float64, s Snapshot) (*Engine, err
 	e.state, e.pausedAt = s.State, s.PausedAt
 	return e, nil
 }
+
+// Reached returns the scenario offset the exercise has been advanced to:
+// everything due by then has been released.
+func (e *Engine) Reached() time.Duration { return e.reached }

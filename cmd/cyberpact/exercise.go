@@ -1,14 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/exercise"
+	"github.com/cyberpact/cyberpact/stix"
 )
 
 func init() {
@@ -17,7 +25,11 @@ func init() {
 		summary: "simulate cross-sector exercises offline, or generate one participant's telemetry",
 		usage: `simulate SCENARIO --profiles FILE [--seed N] [--speed X] [--out DIR] [--attack FILE]
        generate SCENARIO --participant ORG [--format ecs|stix] [--out FILE] [--seed N] [--speed X] [--no-truth]
-       list`,
+       list
+       start SCENARIO --participants ID=ORG,... [--speed X] [--seed N] [--attack FILE] [--data DIR]
+       pause|resume|stop|purge EXERCISE [--data DIR]
+       status EXERCISE [--json] [--data DIR]
+       report EXERCISE FILE --org ORG [--data DIR]`,
 		help: `Runs exercises: simulated attacks that generate synthetic, safe telemetry
 and intelligence (nothing is executed anywhere) and measure what the
 participants detect, what they share, and when.
@@ -43,6 +55,22 @@ generate writes one participant's telemetry as ECS JSON lines (for
 of observed-data. --no-truth leaves out the ground truth, for handing to
 the participant. With the same seed and speed, runs are byte-identical.
 
+On the hub, start runs the exercise for real: each scenario participant is
+played by a member organisation (--participants central-bank=Central Bank,...;
+organisation names as 'cyberpact org list' shows them). 'cyberpact serve'
+advances running exercises every --exercise-interval, delivering each
+participant's telemetry (observed-data and observables, without the ground
+truth) and the intelligence injects as STIX inside the exercise: a
+participant reads them through its exercise TAXII collection or as ECS lines
+from GET /api/v1/exercises/ID/telemetry.jsonl, and reports sightings there or
+to POST /api/v1/exercises/ID/sightings; an indicator it posts to the
+exercise-wide collection warns the others. Nothing of an exercise is seen
+outside it. pause, resume and stop control the clock; status shows the
+scores so far; purge deletes the exercise and everything it delivered or
+received (recorded in the audit log). report records a participant's
+sightings from FILE: a STIX bundle, or the alerts of 'cyberpact match' over
+the exercise's telemetry, turned into sightings.
+
 --attack checks the scenario's technique ids against ATT&CK data (a STIX
 bundle such as enterprise-attack-18.1.stix20.json; repeat for ICS).
 Exit 0 on success, 1 for a bad scenario or profiles file (every problem is
@@ -53,7 +81,7 @@ listed with its line and field), 2 for a usage error.`,
 
 func runExercise(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError("give a subcommand: simulate, generate or list")
+		return usageError("give a subcommand: simulate, generate, list, start, pause, resume, stop, status, purge or report")
 	}
 	switch args[0] {
 	case "simulate":
@@ -65,12 +93,18 @@ func runExercise(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(e.stdout, n)
 		}
 		return nil
+	case "start":
+		return runExerciseStart(ctx, e, args[1:])
+	case "pause", "resume", "stop", "purge", "status":
+		return runExerciseControl(ctx, e, args[0], args[1:])
+	case "report":
+		return runExerciseReport(ctx, e, args[1:])
 	case "-h", "--help", "help":
 		fs := newFlags(e, commands["exercise"])
 		fs.Usage()
 		return nil
 	}
-	return usageError("unknown subcommand %q: want simulate, generate or list", args[0])
+	return usageError("unknown subcommand %q: want simulate, generate, list, start, pause, resume, stop, status, purge or report", args[0])
 }
 
 // attackFlag collects --attack files.
@@ -81,24 +115,35 @@ func (a *attackFlag) Set(v string) error { *a = append(*a, v); return nil }
 
 // loadScenario reads a scenario file or a built-in scenario by name.
 func loadScenario(name string, attack []string) (*exercise.Scenario, error) {
+	data, opt, err := readScenario(name, attack)
+	if err != nil {
+		return nil, err
+	}
+	return exercise.ParseScenario(name, data, opt)
+}
+
+// readScenario reads a scenario file or a built-in scenario by name, and
+// the ATT&CK technique ids of the --attack files, without checking it:
+// what both loadScenario and the hub's start check alike.
+func readScenario(name string, attack []string) ([]byte, exercise.LoadOptions, error) {
+	var opt exercise.LoadOptions
 	data, err := os.ReadFile(name)
 	if err != nil {
 		b, ok := exercise.LibraryScenario(name)
 		if !ok {
-			return nil, fmt.Errorf("%s: no such file nor built-in scenario (built-in: %s)", name, strings.Join(exercise.Library(), ", "))
+			return nil, opt, fmt.Errorf("%s: no such file nor built-in scenario (built-in: %s)", name, strings.Join(exercise.Library(), ", "))
 		}
 		data = b
 	}
-	var opt exercise.LoadOptions
 	for _, f := range attack {
 		r, err := os.Open(f)
 		if err != nil {
-			return nil, err
+			return nil, opt, err
 		}
 		known, err := exercise.LoadTechniques(r)
 		r.Close()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+			return nil, opt, fmt.Errorf("%s: %w", f, err)
 		}
 		if opt.KnownTechniques == nil {
 			opt.KnownTechniques = map[string]bool{}
@@ -107,7 +152,7 @@ func loadScenario(name string, attack []string) (*exercise.Scenario, error) {
 			opt.KnownTechniques[t] = true
 		}
 	}
-	return exercise.ParseScenario(name, data, opt)
+	return data, opt, nil
 }
 
 func runExerciseSimulate(e *env, args []string) error {
@@ -232,3 +277,268 @@ func splitFirst(args []string) (string, []string) {
 
 // inputError reports a bad input file: exit code 1.
 func inputError(err error) error { return &exitError{code: 1, msg: err.Error()} }
+
+// exerciseStore is a store that keeps exercises.
+type exerciseStore interface {
+	store
+	cyberpact.ExerciseStore
+}
+
+// openExerciseHub opens the store and the exercise hub over it.
+func (e *env) openExerciseHub(ctx context.Context, dataFlag string) (exerciseStore, *exercise.Hub, error) {
+	db, err := e.openStore(ctx, dataFlag)
+	if err != nil {
+		return nil, nil, err
+	}
+	xs, ok := db.(exerciseStore)
+	if !ok {
+		db.Close()
+		return nil, nil, cyberpact.Errorf(cyberpact.ENOTIMPLEMENTED, "this store keeps no exercises")
+	}
+	return xs, &exercise.Hub{Exercises: xs, Objects: xs}, nil
+}
+
+// parseParticipants reads --participants: ID=ORG pairs, comma separated,
+// ORG an organisation's name.
+func parseParticipants(ctx context.Context, db store, v string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, pair := range strings.Split(v, ",") {
+		id, name, ok := strings.Cut(pair, "=")
+		id, name = strings.TrimSpace(id), strings.TrimSpace(name)
+		if !ok || id == "" || name == "" {
+			return nil, usageError("--participants: %q is not ID=ORG", pair)
+		}
+		o, err := db.OrgByName(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("--participants %s=%s: %w", id, name, err)
+		}
+		out[id] = o.ID
+	}
+	return out, nil
+}
+
+func runExerciseStart(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, commands["exercise"])
+	data := dataFlag(fs)
+	participants := fs.String("participants", "", "who plays each participant: ID=ORG,... (required)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	speed := fs.Float64("speed", 1, "scenario seconds per exercise second")
+	var attack attackFlag
+	fs.Var(&attack, "attack", "ATT&CK STIX bundle to check technique ids against (repeatable)")
+	scen, rest := splitFirst(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if scen == "" || fs.NArg() > 0 {
+		return usageError("give one SCENARIO (a file or a built-in name)")
+	}
+	if *participants == "" {
+		return usageError("give who plays each participant with --participants ID=ORG,...")
+	}
+	if *speed <= 0 {
+		return usageError("--speed must be above 0")
+	}
+	raw, opt, err := readScenario(scen, attack)
+	if err != nil {
+		return inputError(err)
+	}
+	db, hub, err := e.openExerciseHub(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	orgs, err := parseParticipants(ctx, db, *participants)
+	if err != nil {
+		return err
+	}
+	hub.KnownTechniques = opt.KnownTechniques
+	x, err := hub.Start(ctx, scen, raw, orgs, *seed, *speed)
+	if err != nil {
+		if cyberpact.ErrorCode(err) == cyberpact.EINVALID {
+			return inputError(err)
+		}
+		return err
+	}
+	if err := db.Audit(ctx, &cyberpact.AuditEntry{Action: cyberpact.AuditWrite, Actor: "cli", Via: "cli",
+		Detail: fmt.Sprintf("exercise %d (%s) started, seed %d, speed %g, participants %s", x.ID, x.Name, x.Seed, x.Speed, *participants)}); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "exercise %d (%s) %s\n", x.ID, x.Name, x.State)
+	return nil
+}
+
+// exerciseArg reads the EXERCISE argument and the flags around it.
+func exerciseArg(fs *flag.FlagSet, args []string) (int64, []string, error) {
+	first, rest := splitFirst(args)
+	if err := parseFlags(fs, rest); err != nil {
+		return 0, nil, err
+	}
+	id, err := strconv.ParseInt(first, 10, 64)
+	if first == "" || err != nil || id <= 0 {
+		return 0, nil, usageError("give the EXERCISE number, not %q", first)
+	}
+	return id, fs.Args(), nil
+}
+
+func runExerciseControl(ctx context.Context, e *env, op string, args []string) error {
+	fs := newFlags(e, commands["exercise"])
+	data := dataFlag(fs)
+	asJSON := fs.Bool("json", false, "status: the scores as JSON")
+	id, rest, err := exerciseArg(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError("unexpected argument %q", rest[0])
+	}
+	db, hub, err := e.openExerciseHub(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch op {
+	case "pause":
+		err = hub.Pause(ctx, id)
+	case "resume":
+		err = hub.Resume(ctx, id)
+	case "stop":
+		err = hub.Stop(ctx, id)
+	case "purge":
+		var n int
+		if n, err = hub.Purge(ctx, id); err == nil {
+			err = db.Audit(ctx, &cyberpact.AuditEntry{Action: cyberpact.AuditDelete, Actor: "cli", Via: "cli",
+				Detail: fmt.Sprintf("exercise %d purged: %d object versions deleted with its state", id, n)})
+			if err == nil {
+				fmt.Fprintf(e.stdout, "exercise %d purged: %d object versions deleted\n", id, n)
+			}
+		}
+		return err
+	case "status":
+		x, eng, err := hub.Load(ctx, id)
+		if err != nil {
+			return err
+		}
+		res := exercise.Score(eng)
+		if *asJSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(map[string]any{"id": x.ID, "name": x.Name, "state": x.State, "participants": x.Participants, "scores": res})
+		}
+		fmt.Fprintf(e.stdout, "exercise %d (%s): %s, seed %d, speed %g, scenario time reached %s\n", x.ID, x.Name, x.State, x.Seed, x.Speed, eng.Reached().Truncate(time.Second))
+		for _, p := range res.Participants {
+			fmt.Fprintf(e.stdout, "  %s (org %d): detected %d of %d steps, %d avoided, %d false positives\n", p.Participant, x.Participants[p.Participant], p.Detected, p.Instances, p.Skipped, p.FalsePositives)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	x, err := db.Exercise(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "exercise %d (%s) %s\n", x.ID, x.Name, x.State)
+	return nil
+}
+
+// runExerciseReport records an organisation's sightings in an exercise
+// from a STIX bundle or from cyberpact match's alerts.
+func runExerciseReport(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, commands["exercise"])
+	data := dataFlag(fs)
+	orgName := fs.String("org", "", "the reporting organisation, by name (required)")
+	id, rest, err := exerciseArg(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return usageError("give the FILE of sightings (a STIX bundle, or cyberpact match's alerts; - for stdin)")
+	}
+	file := rest[0]
+	if err := parseFlags(fs, rest[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *orgName == "" {
+		return usageError("give one FILE and --org ORG")
+	}
+	var in []byte
+	if file == "-" {
+		in, err = io.ReadAll(e.stdin)
+	} else {
+		in, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return inputError(err)
+	}
+	var b struct {
+		Type    string            `json:"type"`
+		Objects []json.RawMessage `json:"objects"`
+	}
+	if json.Unmarshal(in, &b) != nil || b.Type != "bundle" {
+		bundle, _, err := exercise.SightingsFromMatches(bytes.NewReader(in), time.Now())
+		if err != nil {
+			return inputError(fmt.Errorf("%s: neither a STIX bundle nor cyberpact match alerts: %w", file, err))
+		}
+		in = bundle
+		b.Objects = nil
+		if err := json.Unmarshal(in, &b); err != nil {
+			return err
+		}
+	}
+	db, hub, err := e.openExerciseHub(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	org, err := db.OrgByName(ctx, *orgName)
+	if err != nil {
+		return err
+	}
+	x, err := db.Exercise(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, ok := x.Participant(org.ID); !ok {
+		return cyberpact.Errorf(cyberpact.EINVALID, "%s plays no participant of exercise %d", org.Name, id)
+	}
+	dec := stix.NewDecoder(bytes.NewReader(in))
+	defer dec.Close()
+	res, err := db.Import(ctx, dec.Next, cyberpact.ImportOptions{Producer: org.ID, Audience: cyberpact.Audience{Kind: cyberpact.AudienceExerciseOrg, Group: id}})
+	if err != nil {
+		return err
+	}
+	if len(res.Rejected) > 0 {
+		return inputError(fmt.Errorf("%s: nothing recorded:\n%v", file, cyberpact.Rejections(res.Rejected)))
+	}
+	if err := db.Audit(ctx, &cyberpact.AuditEntry{Action: cyberpact.AuditWrite, Actor: "cli", ActorOrg: org.ID, Via: "cli",
+		Detail: fmt.Sprintf("%d added, %d already present; exercise %d report", res.Added, res.Present, id)}); err != nil {
+		return err
+	}
+	rep, err := hub.Report(ctx, id, org.ID, b.Objects, false)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "exercise %d: %d alerts recorded for %s\n", id, rep.Alerts, org.Name)
+	for _, s := range rep.Ignored {
+		fmt.Fprintf(e.stderr, "ignored %s\n", s)
+	}
+	return nil
+}
+
+// driveExercises advances the running exercises of hub every interval
+// until ctx ends: what serve runs. Failures are logged and retried on the
+// next tick.
+func driveExercises(ctx context.Context, hub *exercise.Hub, interval time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := hub.Tick(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("advancing exercises", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -15,7 +15,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: REST API, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--log-format text|json]",
+		usage:   "[--data DIR] [--addr :8080] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--exercise-interval 1s] [--log-format text|json]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz and /metrics needs an API key
 ('cyberpact user create' prints one): "Authorization: Bearer KEY", or HTTP
@@ -56,6 +56,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	public := fs.Bool("public", false, "serve a public TAXII collection: TLP:CLEAR objects, readable without credentials")
 	loginFailures := fs.Int("login-failures", 0, "failed logins allowed per minute per client address and per user before 429 (default 10)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
+	exerciseInterval := fs.Duration("exercise-interval", time.Second, "advance running exercises (see 'cyberpact exercise start') this often; 0 never")
 	syncInterval := fs.Duration("sync-interval", 0, "synchronise with every peer (see 'cyberpact peer') this often, e.g. 30s; 0 never")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -103,6 +104,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go func() {
 			defer close(done)
 			(&federation.Syncer{Store: db, Peers: peers, Audit: db, Logger: logger}).Run(sctx, *syncInterval)
+		}()
+		defer func() { stop(); <-done }()
+	}
+	if srv.Exercise != nil && *exerciseInterval > 0 {
+		// Every serve process advances the exercises; the store's
+		// versioned saves keep them from releasing anything twice.
+		xctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			driveExercises(xctx, srv.Exercise, *exerciseInterval, logger)
 		}()
 		defer func() { stop(); <-done }()
 	}
