@@ -40,6 +40,7 @@ type DB struct {
 	keyUse  *keyUse    // API keys' last uses waiting to be written (see accounts.go)
 	writeMu sync.Mutex // one import (objects and search index together) at a time
 	changes changes    // subscribers to committed writes (see changes.go)
+	corrCap int        // versions a value is indexed for; 0 means the default (see SetCorrelationCap)
 }
 
 // pragmas are set on every connection.

@@ -45,6 +45,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 
 	im := &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}}
 	defer im.close()
+	im.corrCap = db.correlationCap()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
 		return nil, internal("reading sequence", err)
 	}
@@ -122,15 +123,16 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 }
 
 type importer struct {
-	ctx    context.Context
-	tx     *sql.Tx
-	res    *cyberpact.ImportResult
-	seq    int64
-	start  int64 // the last seq before this import: higher ones are its own
-	added  int64
-	stmts  map[string]*sql.Stmt // prepared once per import, by query text
-	sx     *searchTx
-	search []searchRow // full-text rows not yet handed to sx
+	ctx     context.Context
+	tx      *sql.Tx
+	res     *cyberpact.ImportResult
+	seq     int64
+	start   int64 // the last seq before this import: higher ones are its own
+	added   int64
+	stmts   map[string]*sql.Stmt // prepared once per import, by query text
+	sx      *searchTx
+	search  []searchRow // full-text rows not yet handed to sx
+	corrCap int         // versions an observable value is indexed for (observables.go)
 }
 
 // stmt returns q prepared once per import: the batches mostly have the
@@ -222,6 +224,9 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 		if err := im.exec(`INSERT INTO refs (seq, prop, target) VALUES `+rowsOf(nrefs, 3), refArgs...); err != nil {
 			return internal("storing relationship links", err)
 		}
+	}
+	if err := im.storeObservables(batch, added, first, im.corrCap); err != nil {
+		return err
 	}
 	if len(im.search) >= searchChunk {
 		im.sx.add(im.search)
@@ -503,6 +508,9 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	rows.Close()
 	if len(seqs) == 0 {
 		return 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s", id)
+	}
+	if err := deleteObservables(ctx, tx, seqs); err != nil {
+		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM refs WHERE seq IN (`+placeholders(len(seqs))+`)`, seqs...); err != nil {
 		return 0, internal("deleting object links", err)

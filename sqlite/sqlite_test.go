@@ -191,3 +191,15 @@ func TestSearchIndexRebuiltWhenRemoved(t *testing.T) {
 		}
 	}
 }
+
+// TestCorrelation runs the correlation suite against a real SQLite file.
+func TestCorrelation(t *testing.T) {
+	storetest.RunCorrelation(t, func(t *testing.T, limit int) storetest.CorrelationStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.SetCorrelationCap(limit)
+		return db
+	})
+}

@@ -1,0 +1,216 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/match"
+)
+
+// Ensure DB answers correlation queries.
+var _ cyberpact.CorrelationStore = (*DB)(nil)
+
+// maxObservableRows bounds the rows of one multi-row INSERT into
+// observables, under SQLite's limit on bound parameters.
+const maxObservableRows = 3000
+
+// SetCorrelationCap sets how many object versions one observable value is
+// indexed for before it counts as common (n <= 0: the default,
+// cyberpact.DefaultCorrelationCap). Set it before the first import.
+func (db *DB) SetCorrelationCap(n int) {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	db.corrCap = n
+}
+
+func (db *DB) correlationCap() int {
+	if db.corrCap > 0 {
+		return db.corrCap
+	}
+	return cyberpact.DefaultCorrelationCap
+}
+
+// observableRow is one value of one version for the side table.
+type observableRow struct {
+	key  string
+	kind string
+	seq  int64
+}
+
+// observableRows returns the normalised observable values of the versions
+// of batch that were added (added[i]; batch[i] has seq first+i), each
+// value once per version.
+func observableRows(batch []*cyberpact.Object, added []bool, first int64) []observableRow {
+	var rows []observableRow
+	for i, o := range batch {
+		if !added[i] || len(o.Observables) == 0 {
+			continue
+		}
+		start := len(rows)
+	next:
+		for _, ob := range o.Observables {
+			key, k, ok := match.ObservableKey(ob.Kind, ob.Value)
+			if !ok {
+				continue
+			}
+			for _, r := range rows[start:] {
+				if r.key == key {
+					continue next
+				}
+			}
+			rows = append(rows, observableRow{key: key, kind: k.String(), seq: first + int64(i)})
+		}
+	}
+	return rows
+}
+
+// storeObservables writes the side table rows of the added versions of
+// batch, in the import's transaction: it counts each value's versions in
+// observable_counts and leaves out the rows past the cap.
+func (im *importer) storeObservables(batch []*cyberpact.Object, added []bool, first int64, limit int) error {
+	rows := observableRows(batch, added, first)
+	if len(rows) == 0 {
+		return nil
+	}
+	perKey := map[string]int{}
+	var keys []string
+	for _, r := range rows {
+		if perKey[r.key] == 0 {
+			keys = append(keys, r.key)
+		}
+		perKey[r.key]++
+	}
+	// Count, and learn how many versions held each value before.
+	before := make(map[string]int, len(keys))
+	for len(keys) > 0 {
+		n := min(len(keys), maxObservableRows)
+		args := make([]any, 0, 2*n)
+		for _, k := range keys[:n] {
+			args = append(args, k, perKey[k])
+		}
+		st, err := im.stmt(`INSERT INTO observable_counts (key, n) VALUES ` + rowsOf(n, 2) + ` ON CONFLICT (key) DO UPDATE SET n = n + excluded.n RETURNING key, n`)
+		if err != nil {
+			return internal("counting observable values", err)
+		}
+		res, err := st.QueryContext(im.ctx, args...)
+		if err != nil {
+			return internal("counting observable values", err)
+		}
+		for res.Next() {
+			var k string
+			var total int
+			if err := res.Scan(&k, &total); err != nil {
+				res.Close()
+				return internal("counting observable values", err)
+			}
+			before[k] = total - perKey[k]
+		}
+		if err := res.Close(); err != nil {
+			return internal("counting observable values", err)
+		}
+		keys = keys[n:]
+	}
+	args := make([]any, 0, 3*min(len(rows), maxObservableRows))
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		err := im.exec(`INSERT INTO observables (key, seq, kind) VALUES `+rowsOf(n, 3)+` ON CONFLICT DO NOTHING`, args...)
+		args, n = args[:0], 0
+		if err != nil {
+			return internal("storing observable values", err)
+		}
+		return nil
+	}
+	for _, r := range rows {
+		if before[r.key] >= limit {
+			continue
+		}
+		before[r.key]++
+		args = append(args, r.key, r.seq, r.kind)
+		if n++; n == maxObservableRows {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// deleteObservables removes the side table rows of deleted versions.
+// Counts are kept: a value that was common stays so.
+func deleteObservables(ctx context.Context, tx *sql.Tx, seqs []any) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM observables WHERE seq IN (`+placeholders(len(seqs))+`)`, seqs...); err != nil {
+		return internal("deleting observable values", err)
+	}
+	return nil
+}
+
+// Correlate returns the latest visible versions of the objects that hold
+// any of keys; see cyberpact.CorrelationStore.
+func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Viewer, limit int) (*cyberpact.Correlation, error) {
+	if viewer == nil {
+		return nil, cyberpact.Errorf(cyberpact.EINTERNAL, "correlation without a viewer")
+	}
+	c := &cyberpact.Correlation{}
+	if len(keys) == 0 {
+		return c, nil
+	}
+	limit = cyberpact.PageLimit(limit)
+	f := cyberpact.ObjectFilter{Viewer: viewer}
+	scope, sargs := scopeSQL("o", f)
+	latest, largs := latestSQL(f)
+	ends, eargs := endsVisibleSQL(f)
+	args := make([]any, 0, len(keys)+len(sargs)+len(largs)+len(eargs)+1)
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	args = append(append(append(append(args, sargs...), largs...), eargs...), limit)
+	q := `SELECT ` + objectCols + `, x.key, x.kind FROM observables x JOIN objects o ON o.seq = x.seq
+		WHERE x.key IN (` + placeholders(len(keys)) + `) AND ` + scope + ` AND ` + latest + ` AND ` + ends + `
+		GROUP BY o.seq ORDER BY o.seq LIMIT ?`
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, queryError(err)
+	}
+	defer rows.Close()
+	found := map[string]string{}
+	for rows.Next() {
+		var key, kind string
+		o, err := scanObject(scanFunc(func(dst ...any) error { return rows.Scan(append(dst, &key, &kind)...) }))
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := found[key]; !ok {
+			found[key] = kind
+		}
+		c.Objects = append(c.Objects, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, queryError(err)
+	}
+	// The value and kind: the most specific key found, else the first.
+	c.Value = keys[0]
+	for _, k := range keys {
+		if kind, ok := found[k]; ok {
+			c.Value, c.Kind = k, kind
+			break
+		}
+	}
+	cap := db.correlationCap()
+	var n sql.NullInt64
+	if err := db.read.QueryRowContext(ctx, `SELECT MAX(n) FROM observable_counts WHERE key IN (`+placeholders(len(keys))+`)`, args[:len(keys)]...).Scan(&n); err != nil {
+		return nil, queryError(err)
+	}
+	if n.Valid && n.Int64 >= int64(cap) {
+		c.Common, c.Count = true, int64(cap)
+	}
+	return c, nil
+}
+
+// scanFunc adapts a function to the scanner interface.
+type scanFunc func(dst ...any) error
+
+func (f scanFunc) Scan(dst ...any) error { return f(dst...) }
