@@ -15,6 +15,9 @@ var _ cyberpact.CorrelationStore = (*DB)(nil)
 // observables, under SQLite's limit on bound parameters.
 const maxObservableRows = 3000
 
+// maxCorrelated is the most objects one correlation answer lists.
+const maxCorrelated = 1000
+
 // SetCorrelationCap sets how many object versions one observable value is
 // indexed for before it counts as common (n <= 0: the default,
 // cyberpact.DefaultCorrelationCap). Set it before the first import.
@@ -158,7 +161,9 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 	if len(keys) == 0 {
 		return c, nil
 	}
-	limit = cyberpact.PageLimit(limit)
+	if limit <= 0 || limit > maxCorrelated {
+		limit = maxCorrelated
+	}
 	f := cyberpact.ObjectFilter{Viewer: viewer}
 	scope, sargs := scopeSQL("o", f)
 	latest, largs := latestSQL(f)
