@@ -40,9 +40,11 @@ type Correlation struct {
 // store keeps a side table of the normalised values of every version,
 // written in the import's own transaction.
 type CorrelationStore interface {
-	// Correlate returns, for the normalised value of kind, the latest
-	// versions viewer may see of the objects holding it (at most limit;
-	// 0 means the store's default), with Common and Count filled when
-	// the value is over-common. Viewer must not be nil.
-	Correlate(ctx context.Context, kind, value string, viewer *Viewer, limit int) (*Correlation, error)
+	// Correlate returns the latest versions viewer may see of the objects
+	// holding any of keys (the forms one value may be kept in, see
+	// match.ObservableKeys), at most limit of them (0 means the store's
+	// default), in the order they were added. Value and Kind are those of
+	// the first key found; Common and Count are set when a key is held by
+	// at least the store's cap of versions. Viewer must not be nil.
+	Correlate(ctx context.Context, keys []string, viewer *Viewer, limit int) (*Correlation, error)
 }
