@@ -509,9 +509,6 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	if len(seqs) == 0 {
 		return 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s", id)
 	}
-	if err := deleteObservables(ctx, tx, seqs); err != nil {
-		return 0, err
-	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM refs WHERE seq IN (`+placeholders(len(seqs))+`)`, seqs...); err != nil {
 		return 0, internal("deleting object links", err)
 	}

@@ -142,15 +142,6 @@ func (im *importer) storeObservables(batch []*cyberpact.Object, added []bool, fi
 	return flush()
 }
 
-// deleteObservables removes the side table rows of deleted versions.
-// Counts are kept: a value that was common stays so.
-func deleteObservables(ctx context.Context, tx *sql.Tx, seqs []any) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM observables WHERE seq IN (`+placeholders(len(seqs))+`)`, seqs...); err != nil {
-		return internal("deleting observable values", err)
-	}
-	return nil
-}
-
 // Correlate returns the latest visible versions of the objects that hold
 // any of keys; see cyberpact.CorrelationStore.
 func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Viewer, limit int) (*cyberpact.Correlation, error) {
