@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cyberpact/cyberpact/match"
 )
@@ -197,5 +198,17 @@ func TestFieldMapping(t *testing.T) {
 		if _, err := match.ParseFields(bad); err == nil {
 			t.Errorf("ParseFields(%q) accepted", bad)
 		}
+	}
+}
+
+func TestAlertsAreValidUTF8(t *testing.T) {
+	ix := build(t, ind(1, "[ipv4-addr:value = '198.51.100.7']", ""))
+	var out bytes.Buffer
+	in := "{\"destination.ip\":\"198.51.100.7\",\"user\":\"\xff\xfe bad\"}\n"
+	if _, err := match.Stream(t.Context(), match.NewMatcher(ix), strings.NewReader(in), &out, match.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() == 0 || !utf8.Valid(out.Bytes()) {
+		t.Errorf("alert %q is not valid UTF-8", out.Bytes())
 	}
 }

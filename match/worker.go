@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cyberpact/cyberpact/pattern"
 )
@@ -400,6 +401,9 @@ func (wk *worker) match(ix *Index, res *result, h *header, l []byte, n int, now 
 // JSON lines, an object of column names to values for Zeek and CSV.
 func (wk *worker) eventJSON(h *header, l []byte) []byte {
 	if wk.opt.Format == JSONLines {
+		if !utf8.Valid(l) {
+			return bytes.ToValidUTF8(l, []byte("\uFFFD"))
+		}
 		return bytes.Clone(l)
 	}
 	b := []byte{'{'}
@@ -446,20 +450,31 @@ func appendAlert(b, event []byte, line int, field, value string, inds []*Indicat
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string; invalid UTF-8 is kept as
-// is, replaced by encoding/json's rules only for control characters.
+// appendJSONString appends s as a JSON string, escaping quotes,
+// backslashes and control characters and replacing invalid UTF-8 with
+// U+FFFD, as encoding/json does.
 func appendJSONString[T string | []byte](b []byte, s T) []byte {
 	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
 			b = append(b, '\\', c)
 		case c < 0x20:
 			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&15])
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+			if r == utf8.RuneError && n == 1 {
+				b = append(b, "\ufffd"...)
+			} else {
+				b = append(b, s[i:i+n]...)
+			}
+			i += n
+			continue
 		default:
 			b = append(b, c)
 		}
+		i++
 	}
 	return append(b, '"')
 }
