@@ -127,28 +127,35 @@ func (db *DB) PurgeExercise(ctx context.Context, id int64) (int, error) {
 		return 0, internal("beginning purge", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `DELETE FROM exercises WHERE id = ?`, id)
+	var parts []byte
+	err = tx.QueryRowContext(ctx, `DELETE FROM exercises WHERE id = ? RETURNING participants`, id).Scan(&parts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no exercise %d", id)
+	}
 	if err != nil {
 		return 0, internal("purging exercise", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no exercise %d", id)
-	}
-	rows, err := tx.QueryContext(ctx, `DELETE FROM objects WHERE aud_kind IN (?, ?) AND aud_group = ? RETURNING seq`,
+	rows, err := tx.QueryContext(ctx, `DELETE FROM objects WHERE aud_kind IN (?, ?) AND aud_group = ? RETURNING seq, id`,
 		cyberpact.AudienceExerciseOrg, cyberpact.AudienceExercise, id)
 	if err != nil {
 		return 0, internal("purging exercise objects", err)
 	}
 	var seqs []any
+	ids := map[string]bool{}
 	for rows.Next() {
 		var seq int64
-		if err := rows.Scan(&seq); err != nil {
+		var oid string
+		if err := rows.Scan(&seq, &oid); err != nil {
 			rows.Close()
 			return 0, internal("purging exercise objects", err)
 		}
 		seqs = append(seqs, seq)
+		ids[oid] = true
 	}
 	rows.Close()
+	if err := purgeStatuses(ctx, tx, parts, ids); err != nil {
+		return 0, err
+	}
 	n := len(seqs)
 	for len(seqs) > 0 {
 		chunk := seqs[:min(len(seqs), 500)]
@@ -166,4 +173,47 @@ func (db *DB) PurgeExercise(ctx context.Context, id int64) (int, error) {
 	}
 	db.changes.notify()
 	return n, nil
+}
+
+// purgeStatuses deletes the TAXII statuses of the participants' posts
+// that name an object of the exercise: a status lists the ids it stored,
+// and a post goes to one collection, so they are the exercise's.
+func purgeStatuses(ctx context.Context, tx *sql.Tx, participants []byte, ids map[string]bool) error {
+	var orgs map[string]int64
+	if err := json.Unmarshal(participants, &orgs); err != nil {
+		return internal("reading exercise participants", err)
+	}
+	var drop []any
+	for _, org := range orgs {
+		rows, err := tx.QueryContext(ctx, `SELECT id, body FROM statuses WHERE org = ?`, org)
+		if err != nil {
+			return internal("reading statuses", err)
+		}
+		for rows.Next() {
+			var sid string
+			var body []byte
+			if err := rows.Scan(&sid, &body); err != nil {
+				rows.Close()
+				return internal("reading statuses", err)
+			}
+			var st cyberpact.Status
+			if json.Unmarshal(body, &st) != nil {
+				continue
+			}
+			for _, d := range append(append(st.Successes, st.Failures...), st.Pendings...) {
+				if ids[d.ID] {
+					drop = append(drop, sid)
+					break
+				}
+			}
+		}
+		rows.Close()
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM statuses WHERE id IN (`+placeholders(len(drop))+`)`, drop...); err != nil {
+		return internal("purging exercise statuses", err)
+	}
+	return nil
 }
