@@ -154,7 +154,7 @@ func (f *Fields) List() []Field { return f.list }
 
 // ParseFields reads a field mapping written name=kind,name=kind: kind is
 // one of ip, ipv4, ipv6, domain, url, email, md5, sha1, sha256, sha512,
-// hash, or a STIX type:property such as process:name or
+// hash, time (the event's time), or a STIX type:property such as process:name or
 // network-traffic:dst_port. A kind may end in :src or :dst to give the
 // address its role (src=ip:src).
 func ParseFields(spec string) (*Fields, error) {
@@ -192,6 +192,7 @@ func ParseFields(spec string) (*Fields, error) {
 // by default.
 func ECSFields() *Fields {
 	return NewFields([]Field{
+		{Name: "@timestamp", Kind: KindTime},
 		{Name: "source.ip", Kind: KindIP, Role: RoleSrc},
 		{Name: "destination.ip", Kind: KindIP, Role: RoleDst},
 		{Name: "client.ip", Kind: KindIP, Role: RoleSrc},
@@ -240,6 +241,7 @@ func ECSFields() *Fields {
 // also joined into a URL.
 func ZeekFields() *Fields {
 	return NewFields([]Field{
+		{Name: "ts", Kind: KindTime},
 		{Name: "id.orig_h", Kind: KindIP, Role: RoleSrc},
 		{Name: "id.resp_h", Kind: KindIP, Role: RoleDst},
 		{Name: "id.orig_p", Kind: KindOther, Path: "network-traffic:src_port"},

@@ -271,3 +271,31 @@ func TestBrokenIndicatorsCountedNotFatal(t *testing.T) {
 		t.Errorf("stats %+v: want 1 indexed, 1 broken naming %s, 1 skipped (the YARA one; BundleIndicators passes over the malware)", st, id(1))
 	}
 }
+
+func TestCorrelationUsesEventTimes(t *testing.T) {
+	ix := build(t, ind(1, "([domain-name:value = 'c.test'] FOLLOWEDBY [ipv4-addr:value = '192.0.2.50']) WITHIN 60 SECONDS", ""))
+	ev := func(ts, field, v string) string {
+		return `{"@timestamp":"` + ts + `","` + field + `":"` + v + `"}`
+	}
+	events := strings.Join([]string{
+		ev("2026-05-01T10:00:00Z", "dns.question.name", "c.test"),
+		ev("2026-05-01T10:10:00Z", "destination.ip", "192.0.2.50"), // 10 minutes later: too late
+		ev("2026-05-01T11:00:00Z", "dns.question.name", "c.test"),
+		ev("2026-05-01T11:00:30Z", "destination.ip", "192.0.2.50"), // 30 s later: hit
+		ev("2026-05-01T12:00:30Z", "destination.ip", "192.0.2.50"),
+		ev("2026-05-01T12:00:00Z", "dns.question.name", "c.test"),  // read later, happened earlier: hit
+		ev("2026-05-01T13:00:00Z", "destination.ip", "192.0.2.50"), // the domain came before, but 1 hour before
+	}, "\n") + "\n"
+	got := hitsOf(t, ix, events, match.StreamOptions{})
+	want := map[int][]string{4: {id(1)}, 6: {id(1)}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("hits %v, want %v", got, want)
+	}
+	zeek := "#separator \\x09\n#fields\tts\tid.orig_h\tid.resp_h\tquery\n" +
+		"1777629600.0\t10.0.0.1\t192.0.2.1\tc.test\n" +
+		"1777629610.5\t10.0.0.1\t192.0.2.50\t-\n"
+	alerts, _ := runStream(t, ix, []byte(zeek), match.StreamOptions{Format: match.Zeek})
+	if len(alerts) != 1 || alerts[0].Line != 4 {
+		t.Errorf("Zeek ts: alerts %+v, want one on line 4", alerts)
+	}
+}

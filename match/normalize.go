@@ -25,13 +25,17 @@ const (
 	KindSHA512
 	KindHash // any of the hash kinds, told apart by length
 	KindOther
+	// KindTime is not looked up: it is the event's time (RFC 3339, or
+	// seconds since 1970 as Zeek writes them), which the pattern engine
+	// uses for FOLLOWEDBY, WITHIN, START and STOP.
+	KindTime
 	numKinds
 )
 
 var kindNames = [...]string{
 	KindNone: "none", KindIP: "ip", KindDomain: "domain", KindURL: "url", KindEmail: "email",
 	KindMD5: "md5", KindSHA1: "sha1", KindSHA256: "sha256", KindSHA512: "sha512", KindHash: "hash",
-	KindOther: "other",
+	KindOther: "other", KindTime: "time",
 }
 
 // String returns the kind's name as used in field mappings.
@@ -65,6 +69,8 @@ func ParseKind(s string) (Kind, bool) {
 		return KindSHA512, true
 	case "hash":
 		return KindHash, true
+	case "time", "timestamp":
+		return KindTime, true
 	}
 	return KindNone, false
 }

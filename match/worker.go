@@ -33,7 +33,8 @@ type eval struct {
 	warning string
 	obs     pattern.Observation
 	cands   []*Indicator
-	hit     bool // the event already had an alert
+	hit     bool      // the event already had an alert
+	now     time.Time // when it was matched, for scores
 }
 
 // worker matches the lines of chunks; each goroutine has its own.
@@ -391,7 +392,7 @@ func (wk *worker) match(ix *Index, res *result, h *header, l []byte, n int, now 
 	if event == nil {
 		event = wk.eventJSON(h, l)
 	}
-	ev.off, ev.line, ev.event, ev.hit = len(res.out), n, event, hit
+	ev.off, ev.line, ev.event, ev.hit, ev.now = len(res.out), n, event, hit, now
 	ev.cands = append([]*Indicator(nil), wk.cands...)
 	ev.obs = wk.observation(now)
 	res.evals = append(res.evals, *ev)
@@ -585,9 +586,30 @@ func (wk *worker) observation(now time.Time) pattern.Observation {
 			one(t)[p] = val
 		}
 	}
-	o := pattern.Observation{FirstObserved: now, LastObserved: now, NumberObserved: 1, Objects: objs}
+	at := now
+	for _, e := range wk.vals {
+		if wk.opt.Fields.list[e.field].Kind == KindTime {
+			if t, ok := eventTime(e.val); ok {
+				at = t
+			}
+		}
+	}
+	o := pattern.Observation{FirstObserved: at, LastObserved: at, NumberObserved: 1, Objects: objs}
 	o.Prepare()
 	return o
+}
+
+// eventTime parses an event's time: RFC 3339 (ECS @timestamp) or seconds
+// since 1970 with a fraction (Zeek ts).
+func eventTime(v []byte) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
+		return t.UTC(), true
+	}
+	if f, err := strconv.ParseFloat(string(v), 64); err == nil && f > 0 && f < 1e11 {
+		sec := int64(f)
+		return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), true
+	}
+	return time.Time{}, false
 }
 
 // correlator confirms complex indicators with the pattern engine, in input
@@ -626,7 +648,7 @@ func (c *correlator) write(w io.Writer, res *result, opt *StreamOptions) error {
 		pos = e.off
 		score := 0
 		for _, ind := range ids {
-			score = max(score, ind.Score(opt.Decay, e.obs.FirstObserved))
+			score = max(score, ind.Score(opt.Decay, e.now))
 		}
 		extra = appendAlert(extra, e.event, e.line, e.field, e.value, ids, score, e.warning, opt.Name)
 		if _, err := w.Write(extra); err != nil {
@@ -655,12 +677,19 @@ func (c *correlator) confirm(ind *Indicator, obs pattern.Observation) bool {
 	if len(w) < 2 {
 		return false
 	}
-	r, err := ind.pat.MatchWith(w, pattern.MatchOptions{Budget: 200_000})
+	// The engine reports the first binding it finds; with the new
+	// observation first, that binding includes it whenever one does in
+	// the common cases. (Times, not positions, order observations for
+	// FOLLOWEDBY.)
+	order := make([]pattern.Observation, 0, len(w))
+	order = append(order, obs)
+	order = append(order, w[:len(w)-1]...)
+	r, err := ind.pat.MatchWith(order, pattern.MatchOptions{Budget: 200_000})
 	if err != nil || !r.Matched {
 		return false
 	}
 	for _, i := range r.Indices {
-		if i == len(w)-1 {
+		if i == 0 {
 			return true
 		}
 	}
