@@ -46,15 +46,17 @@ EVENTS are files, - for stdin (the default). Formats:
   csv    one record a line, columns named by the first line (ECS names or
          src_ip, dst_ip, domain, url, md5, sha1, sha256, email...)
 --fields replaces the default names: name=kind,... where kind is ip, domain,
-url, email, md5, sha1, sha256, sha512, hash, or a STIX type:property such as
-process:name; ip:src and ip:dst give an address its direction.
+url, email, md5, sha1, sha256, sha512, hash, time (the event's time), or a
+STIX type:property such as process:name; ip:src and ip:dst give an address
+its direction.
 
 Indicators that are revoked, expired (valid_until passed) or not yet valid do
 not match, nor do those whose score is below --min-score. Patterns the index
 cannot decide alone (several observations, LIKE, MATCHES, ranges...) are
 confirmed by the pattern engine, only for events that have one of their
 values or object types; for patterns joining observations, the last 32 such
-events per indicator are kept.
+events per indicator are kept, and FOLLOWEDBY and WITHIN go by the events'
+own times (@timestamp, Zeek ts; the time of reading when absent).
 
 Broken lines (invalid JSON, wrong column count, lines over 1 MiB, data before
 a header) are counted and skipped; a summary goes to stderr with the first 20
