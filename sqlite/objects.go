@@ -225,8 +225,13 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 			return internal("storing relationship links", err)
 		}
 	}
-	if err := im.storeObservables(batch, added, first, im.corrCap); err != nil {
-		return err
+	// Exercise objects are never correlated: their values would count
+	// towards what the hub reports as common, and outlive a purge. An
+	// import has one audience, so its first object says.
+	if len(batch) > 0 && !batch[0].Release.Audience.Kind.IsExercise() {
+		if err := im.storeObservables(batch, added, first, im.corrCap); err != nil {
+			return err
+		}
 	}
 	if len(im.search) >= searchChunk {
 		im.sx.add(im.search)

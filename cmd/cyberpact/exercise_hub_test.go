@@ -314,3 +314,39 @@ func TestExerciseOnTheHubEndToEnd(t *testing.T) {
 		t.Errorf("status of a purged exercise exited 0: %s", r.stdout)
 	}
 }
+
+// TestExerciseStartChecksTheScenario shows that start refuses what
+// simulate refuses, with the file, line and field of each problem, and
+// refuses participants no organisation plays; nothing is started.
+func TestExerciseStartChecksTheScenario(t *testing.T) {
+	dir := t.TempDir()
+	if r := cli(t, "org", "create", "Alpha Bank", "--nation", "GB", "--sector", "finance", "--data", dir); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{
+  "schema": "cyberpact-exercise/1",
+  "name": "bad",
+  "participants": [{"id": "a", "name": "A"}],
+  "steps": [
+    {"id": "s", "technique": "T1071.001", "generator": "nope", "targets": ["a"], "at": "0m"}
+  ]
+}`), 0o600)
+	for _, tc := range []struct {
+		name, scenario, participants, want string
+	}{
+		{"UnknownGeneratorWithLineAndField", bad, "a=Alpha Bank", "bad.json:6: steps[0].generator"},
+		{"ParticipantWithoutOrganisation", "financial-drill", "central-bank=Alpha Bank", `participant "commercial-bank" has no organisation`},
+		{"UnknownParticipant", "financial-drill", "central-bank=Alpha Bank,nobody=Alpha Bank", `no participant "nobody"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cli(t, "exercise", "start", tc.scenario, "--participants", tc.participants, "--data", dir)
+			if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 1 and %q", r.code, r.stderr, tc.want)
+			}
+		})
+	}
+	if r := cli(t, "exercise", "status", "1", "--data", dir); r.code == 0 {
+		t.Errorf("an exercise was started: %s", r.stdout)
+	}
+}
