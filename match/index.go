@@ -211,7 +211,10 @@ const maxListedErrors = 20
 // other object types are skipped) into an Index. Decoding and pattern
 // parsing run on several goroutines. Broken indicators are counted in the
 // Stats and left out; Build fails only when src does, with that error. Of
-// several versions of one indicator the latest modified wins.
+// several versions of one indicator the latest modified wins. Build keeps
+// the slices src yields until it has compiled them, so src must not reuse
+// them. The time of an indicator's last sighting, which restores its
+// decayed score, is read from its x_cyberpact_last_sighted property.
 func Build(src iter.Seq2[[]byte, error], opt BuildOptions) (*Index, error) {
 	now := opt.Now
 	if now.IsZero() {
