@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/match"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -134,6 +135,22 @@ func testExercisePurge(t *testing.T, s ExerciseTestStore) {
 	kept := sdo("indicator", 5, 0, obj{"description": "purgeword"})
 	imp(cyberpact.Audience{Kind: cyberpact.AudienceExercise, Group: other.ID}, 4, kept)
 
+	// Exercise values are never correlated, for anyone, even inside.
+	if cs, ok := s.(cyberpact.CorrelationStore); ok {
+		var keys []string
+		for _, c := range match.ObservableKeys("x.example") {
+			keys = append(keys, c.Key)
+		}
+		for _, v := range []*cyberpact.Viewer{{Org: 3}, {Org: 4}, {Org: 3, Exercise: x.ID}} {
+			c, err := cs.Correlate(ctx, keys, v, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Objects) > 0 || c.Count > 0 || c.Common {
+				t.Errorf("correlation for %+v finds exercise objects: %d, count %d", v, len(c.Objects), c.Count)
+			}
+		}
+	}
 	n, err := s.PurgeExercise(ctx, x.ID)
 	if err != nil {
 		t.Fatal(err)
