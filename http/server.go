@@ -60,7 +60,8 @@ type Server struct {
 	LoginWindow   time.Duration
 
 	mux     *http.ServeMux
-	routes  []string // registered patterns, for tests that walk every route
+	matches *matchHub // the per-organisation match indexes (match.go)
+	routes  []string  // registered patterns, for tests that walk every route
 	metrics *metrics
 	logins  *loginLimiter
 	once    sync.Once
@@ -90,6 +91,8 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerObjects()
 	s.registerStream()
 	s.registerTAXII()
+	s.registerMatch()
+	s.registerCorrelate()
 	s.registerExercises()
 	return s
 }
