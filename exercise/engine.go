@@ -114,6 +114,7 @@ type Engine struct {
 	idStream  uint64
 	evCounter int
 	reached   time.Duration // the scenario offset advanced to
+	advanced  bool          // whether advanceTo ever ran
 }
 
 // pause is one pause of the exercise clock: at which scenario offset and
@@ -264,7 +265,7 @@ func (e *Engine) advanceTo(off time.Duration) Batch {
 	if off < e.reached {
 		off = e.reached
 	}
-	e.reached = off
+	e.reached, e.advanced = off, true
 	for e.nextInj < len(e.injOrder) && e.sc.Injects[e.injOrder[e.nextInj]].At <= off {
 		b.Injects = append(b.Injects, e.sc.Injects[e.injOrder[e.nextInj]])
 		e.nextInj++

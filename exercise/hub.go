@@ -179,7 +179,7 @@ func stateError(x *cyberpact.Exercise, op string) error {
 // Pause stops an exercise's clock. Returns ECONFLICT unless it is running.
 func (h *Hub) Pause(ctx context.Context, id int64) error {
 	return h.update(ctx, id, func(x *cyberpact.Exercise, e *Engine) error {
-		if err := h.advance(ctx, x, e); err != nil {
+		if _, err := h.advance(ctx, x, e); err != nil {
 			return err
 		}
 		if e.Pause(h.now()) != nil {
@@ -205,7 +205,7 @@ func (h *Hub) Resume(ctx context.Context, id int64) error {
 func (h *Hub) Stop(ctx context.Context, id int64) error {
 	return h.update(ctx, id, func(x *cyberpact.Exercise, e *Engine) error {
 		if e.State() == Running {
-			if err := h.advance(ctx, x, e); err != nil {
+			if _, err := h.advance(ctx, x, e); err != nil {
 				return err
 			}
 		}
@@ -249,11 +249,11 @@ func (h *Hub) Advance(ctx context.Context, id int64) error {
 		if e.State() != Running {
 			return errUnchanged
 		}
-		before := e.reached
-		if err := h.advance(ctx, x, e); err != nil {
+		released, err := h.advance(ctx, x, e)
+		if err != nil {
 			return err
 		}
-		if e.reached == before && e.State() == Running {
+		if !released && e.State() == Running {
 			return errUnchanged
 		}
 		return nil
@@ -263,12 +263,14 @@ func (h *Hub) Advance(ctx context.Context, id int64) error {
 // advance moves e to now and delivers the batch: each participant's
 // telemetry (observed-data and its observables) to that participant;
 // discoveries' indicators to the discovering participant, warnings' to
-// every participant; and records the holdings the injects give.
-func (h *Hub) advance(ctx context.Context, x *cyberpact.Exercise, e *Engine) error {
+// every participant; and records the holdings the injects give. It
+// reports whether anything was released.
+func (h *Hub) advance(ctx context.Context, x *cyberpact.Exercise, e *Engine) (bool, error) {
 	b, err := e.Advance(h.now())
 	if err != nil {
-		return nil // not running: nothing to release
+		return false, nil // not running: nothing to release
 	}
+	released := len(b.Events) > 0 || len(b.Firings) > 0 || len(b.Injects) > 0
 	own := func(p string) cyberpact.Audience {
 		return cyberpact.Audience{Kind: cyberpact.AudienceExerciseOrg, Group: x.ID}
 	}
@@ -278,12 +280,12 @@ func (h *Hub) advance(ctx context.Context, x *cyberpact.Exercise, e *Engine) err
 		switch in.Kind {
 		case Discovery:
 			if err := h.deliver(ctx, own(in.Participant), x.Participants[in.Participant], e.scoped(e.Indicators(in.Step), in.Participant)); err != nil {
-				return err
+				return false, err
 			}
 			e.RecordHolding(Holding{Participant: in.Participant, Step: in.Step, Time: at, Via: "discovery"})
 		case Warning:
 			if err := h.deliver(ctx, all, x.Participants[in.From], e.scoped(e.Indicators(in.Step), "*")); err != nil {
-				return err
+				return false, err
 			}
 			to := in.To
 			if len(to) == 0 {
@@ -300,24 +302,27 @@ func (h *Hub) advance(ctx context.Context, x *cyberpact.Exercise, e *Engine) err
 	}
 	byParticipant := map[string][]map[string]any{}
 	for _, ev := range b.Events {
-		byParticipant[ev.Participant] = append(byParticipant[ev.Participant], e.scoped(e.Observed(ev), ev.Participant)...)
+		// Each event's observables are its own: content-derived ids
+		// (an e-mail's from and subject) recur across events with other
+		// content, which the store would refuse as a conflict.
+		byParticipant[ev.Participant] = append(byParticipant[ev.Participant], e.scoped(e.Observed(ev), ev.Participant+"/"+ev.ID)...)
 	}
 	for _, p := range e.sc.Participants {
 		if objs := byParticipant[p.ID]; len(objs) > 0 {
 			if err := h.deliver(ctx, own(p.ID), x.Participants[p.ID], objs); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
-	return nil
+	return released, nil
 }
 
-// scoped prepares artefacts for delivery to one participant ("*": to
-// all): the ground truth goes, and the ids of cyber observables and
-// indicators are made the recipient's own (with every reference to them
-// rewritten), because a stored version belongs to one audience and two
-// participants see the same adversary infrastructure. Observed-data keeps
-// its id, which sightings name.
+// scoped prepares artefacts for delivery in a scope (a participant, "*"
+// for all, or one participant's event): the ground truth goes, and the
+// ids of cyber observables and indicators are made the scope's own (with
+// every reference to them rewritten), because a stored version belongs to
+// one audience and two participants see the same adversary
+// infrastructure. Observed-data keeps its id, which sightings name.
 func (e *Engine) scoped(objs []map[string]any, to string) []map[string]any {
 	ids := map[string]string{}
 	for _, o := range objs {
@@ -360,10 +365,15 @@ func (h *Hub) deliver(ctx context.Context, aud cyberpact.Audience, producer int6
 	}
 	var buf bytes.Buffer
 	buf.WriteString(`{"type":"bundle","id":"bundle--` + gen.UUID4(rng(uint64(aud.Group), "delivery")) + `","objects":[`)
-	for i, o := range objs {
-		if i > 0 {
+	seen := map[any]bool{}
+	for _, o := range objs {
+		if seen[o["id"]] {
+			continue
+		}
+		if len(seen) > 0 {
 			buf.WriteByte(',')
 		}
+		seen[o["id"]] = true
 		buf.Write(mustJSON(o))
 	}
 	buf.WriteString("]}")

@@ -16,9 +16,12 @@ type Snapshot struct {
 	Pauses   []PauseRecord `json:"pauses,omitempty"`
 	// Reached is the scenario offset the exercise has been advanced to:
 	// every step, inject and event due by then has been released.
-	Reached  time.Duration `json:"reached"`
-	Holdings []Holding     `json:"holdings,omitempty"`
-	Alerts   []Alert       `json:"alerts,omitempty"`
+	Reached time.Duration `json:"reached"`
+	// Advanced says whether the exercise was ever advanced: a snapshot
+	// taken at its start has released nothing, not even what is due at 0.
+	Advanced bool      `json:"advanced,omitempty"`
+	Holdings []Holding `json:"holdings,omitempty"`
+	Alerts   []Alert   `json:"alerts,omitempty"`
 }
 
 // PauseRecord is one pause of the exercise clock: at which scenario
@@ -30,7 +33,7 @@ type PauseRecord struct {
 
 // Snapshot returns the engine's state for Restore.
 func (e *Engine) Snapshot() Snapshot {
-	s := Snapshot{State: e.state, Started: e.started, PausedAt: e.pausedAt, Reached: e.reached, Alerts: append([]Alert(nil), e.alerts...)}
+	s := Snapshot{State: e.state, Started: e.started, PausedAt: e.pausedAt, Reached: e.reached, Advanced: e.advanced, Alerts: append([]Alert(nil), e.alerts...)}
 	for _, p := range e.pauses {
 		s.Pauses = append(s.Pauses, PauseRecord{At: p.at, Length: p.length})
 	}
@@ -70,7 +73,9 @@ func Restore(sc *Scenario, seed uint64, speed float64, s Snapshot) (*Engine, err
 	for _, h := range s.Holdings {
 		e.RecordHolding(h)
 	}
-	e.advanceTo(s.Reached)
+	if s.Advanced {
+		e.advanceTo(s.Reached)
+	}
 	for _, a := range s.Alerts {
 		if err := e.RecordAlert(a); err != nil {
 			return nil, err
