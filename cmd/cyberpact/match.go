@@ -75,6 +75,8 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	skipWarn := fs.Bool("skip-warninglisted", false, "drop hits on warning-listed values instead of flagging them")
 	minScore := fs.Int("min-score", 0, "drop hits of indicators whose decayed score is below this (0-100)")
 	workers := fs.Int("workers", 0, "matching goroutines (default: one per core)")
+	org := fs.String("org", "", "match against the indicators this organisation may see in the hub's store (match_hub.go)")
+	data := dataFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -82,8 +84,8 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	if !ok {
 		return usageError("--format must be jsonl, zeek or csv, not %q", *format)
 	}
-	if *indicators == "" {
-		return usageError("give the indicators with --indicators FILE (a STIX bundle)")
+	if (*indicators == "") == (*org == "") {
+		return usageError("give the indicators with --indicators FILE (a STIX bundle) or --org ORG (the hub's store), one of them")
 	}
 	if *minScore < 0 || *minScore > 100 {
 		return usageError("--min-score must be between 0 and 100")
@@ -118,7 +120,13 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	// at little cost.
 	defer debug.SetGCPercent(debug.SetGCPercent(50))
 	start := time.Now()
-	ix, err := loadIndicators(e, *indicators)
+	var ix *match.Index
+	var err error
+	if *org != "" {
+		ix, err = loadOrgIndex(ctx, e, *data, *org)
+	} else {
+		ix, err = loadIndicators(e, *indicators)
+	}
 	if err != nil {
 		return &exitError{code: 1, msg: err.Error()}
 	}
