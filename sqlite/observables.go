@@ -195,6 +195,12 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 			break
 		}
 	}
+	// Common only when the viewer sees an object holding the value:
+	// otherwise the answer must be indistinguishable from "nothing", or
+	// the flag would tell that others hold a value the viewer may not see.
+	if len(c.Objects) == 0 {
+		return c, nil
+	}
 	cap := db.correlationCap()
 	var n sql.NullInt64
 	if err := db.read.QueryRowContext(ctx, `SELECT MAX(n) FROM observable_counts WHERE key IN (`+placeholders(len(keys))+`)`, args[:len(keys)]...).Scan(&n); err != nil {

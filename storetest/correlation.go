@@ -33,6 +33,7 @@ func RunCorrelation(t *testing.T, open func(t *testing.T, limit int) Correlation
 		{"LatestVisibleVersionOnly", 0, testCorrelateLatest},
 		{"DeletedObjectsGone", 0, testCorrelateDeleted},
 		{"CapMarksValueCommon", 3, testCorrelateCap},
+		{"CommonHiddenFromThoseWhoSeeNoHolder", 3, testCorrelateCommonHidden},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t, tc.limit)
@@ -226,5 +227,41 @@ func testCorrelateCap(t *testing.T, s CorrelationStore) {
 	}
 	if c, got := correlate(t, s, "rare.example", cyberpact.Viewer{Org: 2}); c.Common || len(got) != 1 {
 		t.Errorf("rare value: common %v, %d objects", c.Common, len(got))
+	}
+}
+
+// testCorrelateCommonHidden checks that "common" is told only to a viewer
+// who sees an object holding the value: to anyone else the answer is the
+// same as for a value nobody holds, or the flag would leak that others
+// hold it.
+func testCorrelateCommonHidden(t *testing.T, s CorrelationStore) {
+	var private []obj
+	for i := 1; i <= 4; i++ {
+		private = append(private, sco("domain-name", i, obj{"value": "private.example"}))
+	}
+	importAs(t, s, 1, cyberpact.Audience{Kind: cyberpact.AudienceOrg}, private...)
+	// Past the cap, one more object shared with group 7 is not indexed:
+	// the group sees no indexed holder, so it is not told "common" either.
+	importAs(t, s, 1, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: 7}, sco("domain-name", 5, obj{"value": "private.example"}))
+	for _, tc := range []struct {
+		name       string
+		viewer     cyberpact.Viewer
+		wantCommon bool
+		wantN      int
+	}{
+		{"ProducerToldCommon", cyberpact.Viewer{Org: 1}, true, 3},
+		{"OtherOrgToldNothing", cyberpact.Viewer{Org: 2}, false, 0},
+		{"GroupMemberWithUnindexedHolderToldNothing", cyberpact.Viewer{Org: 2, Groups: []int64{7}}, false, 0},
+		{"PublicToldNothing", cyberpact.Viewer{Public: true}, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, got := correlate(t, s, "private.example", tc.viewer)
+			if c.Common != tc.wantCommon || len(got) != tc.wantN {
+				t.Errorf("common %v, %d objects; want %v, %d", c.Common, len(got), tc.wantCommon, tc.wantN)
+			}
+			if !tc.wantCommon && (c.Count != 0 || c.Kind != "") {
+				t.Errorf("the answer describes a value the viewer sees no holder of: %+v", c)
+			}
+		})
 	}
 }
