@@ -32,7 +32,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		return nil, internal("beginning import", err)
 	}
 	defer tx.Rollback()
-	sx, err := db.search.begin(ctx)
+	sx, err := db.search.begin(ctx, db.correlationCap())
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +45,6 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 
 	im := &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}}
 	defer im.close()
-	im.corrCap = db.correlationCap()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
 		return nil, internal("reading sequence", err)
 	}
@@ -123,16 +122,15 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 }
 
 type importer struct {
-	ctx     context.Context
-	tx      *sql.Tx
-	res     *cyberpact.ImportResult
-	seq     int64
-	start   int64 // the last seq before this import: higher ones are its own
-	added   int64
-	stmts   map[string]*sql.Stmt // prepared once per import, by query text
-	sx      *searchTx
-	search  []searchRow // full-text rows not yet handed to sx
-	corrCap int         // versions an observable value is indexed for (observables.go)
+	ctx    context.Context
+	tx     *sql.Tx
+	res    *cyberpact.ImportResult
+	seq    int64
+	start  int64 // the last seq before this import: higher ones are its own
+	added  int64
+	stmts  map[string]*sql.Stmt // prepared once per import, by query text
+	sx     *searchTx
+	search indexChunk // derived-index rows not yet handed to sx
 }
 
 // stmt returns q prepared once per import: the batches mostly have the
@@ -218,24 +216,21 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 			refArgs = append(refArgs, seq, r.Prop, r.ID)
 			nrefs++
 		}
-		im.search = append(im.search, textRow(seq, o))
+		im.search.text = append(im.search.text, textRow(seq, o))
+		// Exercise objects are never correlated: their values would count
+		// towards what the hub reports as common, and outlive a purge.
+		if !o.Release.Audience.Kind.IsExercise() {
+			im.search.obs = appendObservables(im.search.obs, seq, o)
+		}
 	}
 	if nrefs > 0 {
 		if err := im.exec(`INSERT INTO refs (seq, prop, target) VALUES `+rowsOf(nrefs, 3), refArgs...); err != nil {
 			return internal("storing relationship links", err)
 		}
 	}
-	// Exercise objects are never correlated: their values would count
-	// towards what the hub reports as common, and outlive a purge. An
-	// import has one audience, so its first object says.
-	if len(batch) > 0 && !batch[0].Release.Audience.Kind.IsExercise() {
-		if err := im.storeObservables(batch, added, first, im.corrCap); err != nil {
-			return err
-		}
-	}
-	if len(im.search) >= searchChunk {
+	if len(im.search.text) >= searchChunk {
 		im.sx.add(im.search)
-		im.search = make([]searchRow, 0, searchChunk)
+		im.search = indexChunk{}
 	}
 	return nil
 }

@@ -41,38 +41,30 @@ type observableRow struct {
 	seq  int64
 }
 
-// observableRows returns the normalised observable values of the versions
-// of batch that were added (added[i]; batch[i] has seq first+i), each
-// value once per version.
-func observableRows(batch []*cyberpact.Object, added []bool, first int64) []observableRow {
-	var rows []observableRow
-	for i, o := range batch {
-		if !added[i] || len(o.Observables) == 0 {
+// appendObservables appends the normalised observable values of the
+// version o, stored as seq, each value once.
+func appendObservables(rows []observableRow, seq int64, o *cyberpact.Object) []observableRow {
+	start := len(rows)
+next:
+	for _, ob := range o.Observables {
+		key, k, ok := match.ObservableKey(ob.Kind, ob.Value)
+		if !ok {
 			continue
 		}
-		start := len(rows)
-	next:
-		for _, ob := range o.Observables {
-			key, k, ok := match.ObservableKey(ob.Kind, ob.Value)
-			if !ok {
-				continue
+		for _, r := range rows[start:] {
+			if r.key == key {
+				continue next
 			}
-			for _, r := range rows[start:] {
-				if r.key == key {
-					continue next
-				}
-			}
-			rows = append(rows, observableRow{key: key, kind: k.String(), seq: first + int64(i)})
 		}
+		rows = append(rows, observableRow{key: key, kind: k.String(), seq: seq})
 	}
 	return rows
 }
 
-// storeObservables writes the side table rows of the added versions of
-// batch, in the import's transaction: it counts each value's versions in
-// observable_counts and leaves out the rows past the cap.
-func (im *importer) storeObservables(batch []*cyberpact.Object, added []bool, first int64, limit int) error {
-	rows := observableRows(batch, added, first)
+// storeObservables writes correlation rows in the index's transaction: it
+// counts each value's versions in observable_counts and leaves out the rows
+// past the cap.
+func storeObservables(ctx context.Context, tx *sql.Tx, rows []observableRow, limit int) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -92,11 +84,7 @@ func (im *importer) storeObservables(batch []*cyberpact.Object, added []bool, fi
 		for _, k := range keys[:n] {
 			args = append(args, k, perKey[k])
 		}
-		st, err := im.stmt(`INSERT INTO observable_counts (key, n) VALUES ` + rowsOf(n, 2) + ` ON CONFLICT (key) DO UPDATE SET n = n + excluded.n RETURNING key, n`)
-		if err != nil {
-			return internal("counting observable values", err)
-		}
-		res, err := st.QueryContext(im.ctx, args...)
+		res, err := tx.QueryContext(ctx, `INSERT INTO observable_counts (key, n) VALUES `+rowsOf(n, 2)+` ON CONFLICT (key) DO UPDATE SET n = n + excluded.n RETURNING key, n`, args...)
 		if err != nil {
 			return internal("counting observable values", err)
 		}
@@ -120,7 +108,7 @@ func (im *importer) storeObservables(batch []*cyberpact.Object, added []bool, fi
 		if n == 0 {
 			return nil
 		}
-		err := im.exec(`INSERT INTO observables (key, seq, kind) VALUES `+rowsOf(n, 3)+` ON CONFLICT DO NOTHING`, args...)
+		_, err := tx.ExecContext(ctx, `INSERT INTO observables (key, seq, kind) VALUES `+rowsOf(n, 3)+` ON CONFLICT DO NOTHING`, args...)
 		args, n = args[:0], 0
 		if err != nil {
 			return internal("storing observable values", err)
@@ -164,7 +152,7 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 		args = append(args, k)
 	}
 	args = append(append(append(append(args, sargs...), largs...), eargs...), limit)
-	q := `SELECT ` + objectCols + `, x.key, x.kind FROM observables x JOIN objects o ON o.seq = x.seq
+	q := `SELECT ` + objectCols + `, x.key, x.kind FROM s.observables x JOIN objects o ON o.seq = x.seq
 		WHERE x.key IN (` + placeholders(len(keys)) + `) AND ` + scope + ` AND ` + latest + ` AND ` + ends + `
 		GROUP BY o.seq ORDER BY o.seq LIMIT ?`
 	rows, err := db.read.QueryContext(ctx, q, args...)
@@ -203,7 +191,7 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 	}
 	cap := db.correlationCap()
 	var n sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, `SELECT MAX(n) FROM observable_counts WHERE key IN (`+placeholders(len(keys))+`)`, args[:len(keys)]...).Scan(&n); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT MAX(n) FROM s.observable_counts WHERE key IN (`+placeholders(len(keys))+`)`, args[:len(keys)]...).Scan(&n); err != nil {
 		return nil, queryError(err)
 	}
 	if n.Valid && n.Int64 >= int64(cap) {

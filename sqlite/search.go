@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/stix"
 )
 
-// The full-text index lives in its own database file beside the objects,
-// written through its own connection. SQLite lets one connection write a
+// The derived indexes, full text and correlation, live in their own
+// database file beside the objects, written through its own connection. SQLite lets one connection write a
 // file at a time, so keeping the index in the objects' file would put its
 // work (a third of an import) on the same single thread as the object
 // inserts; in its own file it is written in parallel, on another core.
@@ -19,6 +20,11 @@ import (
 // index, which records the highest sequence it covers. If the process stops
 // between the two commits, the next Open indexes what is missing from the
 // stored bodies (reindex), so search never loses committed objects.
+
+// searchSchemaVersion is recorded in the index file's user_version; an
+// index of another version is dropped and rebuilt from the stored objects
+// (it holds nothing else).
+const searchSchemaVersion = 2
 
 const searchSchema = `
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
@@ -31,6 +37,31 @@ CREATE TABLE IF NOT EXISTS indexed (
     upto INTEGER NOT NULL          -- every object version with seq <= upto is indexed
 );
 INSERT OR IGNORE INTO indexed (id, upto) VALUES (1, 0);
+
+-- Correlation ("who else has this value?"): the normalised observable
+-- values of every version (SCO values and hashes, values inside indicator
+-- patterns; see match.ObservableKey). A value held by more versions than
+-- the cap stops being indexed: observable_counts keeps how many versions
+-- held it, so it can be reported as common. Rows of deleted versions are
+-- left: they join no object (a seq is never reused).
+CREATE TABLE IF NOT EXISTS observables (
+    key  TEXT    NOT NULL,   -- the normalised value
+    seq  INTEGER NOT NULL,   -- the object version holding it
+    kind TEXT    NOT NULL,   -- ip, domain, url, email, md5, sha1, sha256, sha512, other
+    PRIMARY KEY (key, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS observable_counts (
+    key TEXT    PRIMARY KEY,
+    n   INTEGER NOT NULL     -- versions that held the value, indexed or not
+) WITHOUT ROWID;
+`
+
+// dropSearchSchema removes an index of an older version.
+const dropSearchSchema = `
+DROP TABLE IF EXISTS search;
+DROP TABLE IF EXISTS indexed;
+DROP TABLE IF EXISTS observables;
+DROP TABLE IF EXISTS observable_counts;
 `
 
 // searchChunk is how many rows go into the index per statement. FTS5
@@ -52,9 +83,25 @@ func openSearch(ctx context.Context, path string) (*searchIndex, error) {
 	}
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxLifetime(0)
-	if _, err := db.ExecContext(ctx, searchSchema); err != nil {
+	fail := func(err error) (*searchIndex, error) {
 		db.Close()
 		return nil, fmt.Errorf("search index %s: %w", path, err)
+	}
+	var version int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fail(err)
+	}
+	if version != searchSchemaVersion {
+		// Derived data only: drop it, and reindex rebuilds it.
+		if _, err := db.ExecContext(ctx, dropSearchSchema); err != nil {
+			return fail(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, searchSchema); err != nil {
+		return fail(err)
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, searchSchemaVersion)); err != nil {
+		return fail(err)
 	}
 	return &searchIndex{db: db}, nil
 }
@@ -66,24 +113,35 @@ func (si *searchIndex) close() error { return si.db.Close() }
 // objects'.
 type searchTx struct {
 	tx   *sql.Tx
-	rows chan []searchRow
+	rows chan indexChunk
 	done chan error
 	err  error
 }
 
-func (si *searchIndex) begin(ctx context.Context) (*searchTx, error) {
+// indexChunk is one batch of derived rows: full text and, unless the
+// versions belong to an exercise, correlation values.
+type indexChunk struct {
+	text []searchRow
+	obs  []observableRow
+}
+
+// begin starts an update of the derived indexes; corrCap is how many
+// versions one observable value is indexed for.
+func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error) {
 	tx, err := si.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, internal("beginning search index update", err)
 	}
-	st := &searchTx{tx: tx, rows: make(chan []searchRow, 2), done: make(chan error, 1)}
+	st := &searchTx{tx: tx, rows: make(chan indexChunk, 2), done: make(chan error, 1)}
 	go func() {
 		var err error
 		for chunk := range st.rows {
 			if err != nil {
 				continue // drain
 			}
-			err = insertSearch(ctx, tx, chunk)
+			if err = insertSearch(ctx, tx, chunk.text); err == nil {
+				err = storeObservables(ctx, tx, chunk.obs, corrCap)
+			}
 		}
 		st.done <- err
 	}()
@@ -91,6 +149,9 @@ func (si *searchIndex) begin(ctx context.Context) (*searchTx, error) {
 }
 
 func insertSearch(ctx context.Context, tx *sql.Tx, chunk []searchRow) error {
+	if len(chunk) == 0 {
+		return nil
+	}
 	rows, err := json.Marshal(chunk)
 	if err != nil {
 		return internal("indexing objects for search", err)
@@ -103,8 +164,8 @@ func insertSearch(ctx context.Context, tx *sql.Tx, chunk []searchRow) error {
 }
 
 // add hands a chunk of rows to the writer; the chunk is the writer's now.
-func (st *searchTx) add(chunk []searchRow) {
-	if len(chunk) > 0 {
+func (st *searchTx) add(chunk indexChunk) {
+	if len(chunk.text) > 0 || len(chunk.obs) > 0 {
 		st.rows <- chunk
 	}
 }
@@ -157,20 +218,21 @@ func (db *DB) reindex(ctx context.Context) error {
 	if last <= upto {
 		return nil
 	}
-	st, err := db.search.begin(ctx)
+	st, err := db.search.begin(ctx, db.correlationCap())
 	if err != nil {
 		return err
 	}
-	rows, err := db.write.QueryContext(ctx, `SELECT seq, body FROM objects WHERE seq > ? ORDER BY seq`, upto)
+	rows, err := db.write.QueryContext(ctx, `SELECT seq, aud_kind, body FROM objects WHERE seq > ? ORDER BY seq`, upto)
 	if err != nil {
 		st.rollback()
 		return internal("reading objects to index", err)
 	}
-	chunk := make([]searchRow, 0, searchChunk)
+	var chunk indexChunk
 	for rows.Next() {
 		var seq int64
+		var kind int
 		var body []byte
-		if err := rows.Scan(&seq, &body); err != nil {
+		if err := rows.Scan(&seq, &kind, &body); err != nil {
 			rows.Close()
 			st.rollback()
 			return internal("reading objects to index", err)
@@ -179,10 +241,14 @@ func (db *DB) reindex(ctx context.Context) error {
 		if err != nil {
 			continue // stored bodies are valid; nothing to index otherwise
 		}
-		chunk = append(chunk, textRow(seq, o.Stored()))
-		if len(chunk) == searchChunk {
+		stored := o.Stored()
+		chunk.text = append(chunk.text, textRow(seq, stored))
+		if !cyberpact.AudienceKind(kind).IsExercise() {
+			chunk.obs = appendObservables(chunk.obs, seq, stored)
+		}
+		if len(chunk.text) == searchChunk {
 			st.add(chunk)
-			chunk = make([]searchRow, 0, searchChunk)
+			chunk = indexChunk{}
 		}
 	}
 	rows.Close()
