@@ -55,6 +55,7 @@ type DB struct {
 	keyUse  *keyUse   // API keys' last uses waiting to be written (see accounts.go)
 	peerKey peerKey   // what seals peers' keys (see peers.go)
 	changes changes   // the listener and its subscribers (see changes.go)
+	corrCap int       // versions an observable value is indexed for; 0 means the default (see observables.go)
 }
 
 // An Option configures Open.

@@ -73,6 +73,7 @@ type importer struct {
 	seen  map[[2]string]seenRow // (id, version) -> first staged row of it
 	dups  []dup                 // later copies whose content differs
 	refs  [][]any               // idx, prop, target
+	obs   [][]any               // idx, key, kind: observable values for correlation (observables.go)
 	vals  []any
 	err   error // the error that ended the input, if any
 	inErr bool  // err came from the source (input), not from the store
@@ -131,6 +132,7 @@ func (im *importer) Next() bool {
 		for _, r := range obj.Refs {
 			im.refs = append(im.refs, []any{idx, r.Prop, r.ID})
 		}
+		im.stageObservables(idx, obj)
 		labels := obj.Labels
 		if labels == nil {
 			labels = []string{}
@@ -222,6 +224,11 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		if _, err := tx.Exec(ctx, `INSERT INTO refs (seq, prop, target)
 			SELECT o.seq, r.prop, r.target FROM import_refs r JOIN objects o ON o.seq = $1 + r.idx`, base); err != nil {
 			return nil, internal("storing relationship links", err)
+		}
+	}
+	if n > 0 {
+		if err := im.storeObservables(ctx, tx, base, db.correlationCap()); err != nil {
+			return nil, err
 		}
 	}
 	sort.SliceStable(res.Rejected, func(i, j int) bool { return res.Rejected[i].Index < res.Rejected[j].Index })

@@ -272,3 +272,13 @@ func TestStatusOnlyForItsOrg(t *testing.T) {
 		t.Errorf("CreateStatus twice = %v, want ECONFLICT", err)
 	}
 }
+
+// TestCorrelation runs the correlation suite every store passes.
+func TestCorrelation(t *testing.T) {
+	requirePostgres(t)
+	storetest.RunCorrelation(t, func(t *testing.T, limit int) storetest.CorrelationStore {
+		db := openDB(t)
+		db.SetCorrelationCap(limit)
+		return db
+	})
+}

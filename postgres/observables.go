@@ -1,0 +1,156 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/match"
+	"github.com/jackc/pgx/v5"
+)
+
+// Ensure DB answers correlation queries.
+var _ cyberpact.CorrelationStore = (*DB)(nil)
+
+// maxCorrelated is the most objects one correlation answer lists.
+const maxCorrelated = 1000
+
+// SetCorrelationCap sets how many object versions one observable value is
+// indexed for before it counts as common (n <= 0: the default,
+// cyberpact.DefaultCorrelationCap). Set it before the first import; every
+// process serving the same database should be given the same cap, since
+// the count each import checks against it is shared.
+func (db *DB) SetCorrelationCap(n int) { db.corrCap = n }
+
+func (db *DB) correlationCap() int {
+	if db.corrCap > 0 {
+		return db.corrCap
+	}
+	return cyberpact.DefaultCorrelationCap
+}
+
+// stageObservables keeps the normalised observable values of obj, staged
+// as row idx, each value once per version. Exercise objects are never
+// correlated: their values would count towards what the hub reports as
+// common, and outlive a purge.
+func (im *importer) stageObservables(idx int, obj *cyberpact.Object) {
+	if obj.Release.Audience.Kind.IsExercise() {
+		return
+	}
+	start := len(im.obs)
+next:
+	for _, ob := range obj.Observables {
+		key, k, ok := match.ObservableKey(ob.Kind, ob.Value)
+		if !ok {
+			continue
+		}
+		for _, r := range im.obs[start:] {
+			if r[1] == key {
+				continue next
+			}
+		}
+		im.obs = append(im.obs, []any{idx, key, k.String()})
+	}
+}
+
+// storeObservables writes the side table rows of the versions the import
+// added (seq base+idx), in its transaction and under the import lock: it
+// counts each value's new versions in observable_counts and indexes a
+// value's versions only while the count before them stays under the cap.
+func (im *importer) storeObservables(ctx context.Context, tx pgx.Tx, base int64, limit int) error {
+	if len(im.obs) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_observables (idx integer, key text, kind text) ON COMMIT DROP`); err != nil {
+		return internal("staging observable values", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_observables"}, []string{"idx", "key", "kind"}, pgx.CopyFromRows(im.obs)); err != nil {
+		return internal("staging observable values", err)
+	}
+	// Only versions this import added have seq base+idx: a staged version
+	// already stored (or refused as a conflict) joins nothing.
+	if _, err := tx.Exec(ctx, `WITH s AS (
+			SELECT t.key, t.kind, $1 + t.idx AS seq FROM import_observables t JOIN objects o ON o.seq = $1 + t.idx),
+		per AS (SELECT key, count(*) AS n FROM s GROUP BY key),
+		up AS (
+			INSERT INTO observable_counts AS c (key, n) SELECT key, n FROM per
+			ON CONFLICT (key) DO UPDATE SET n = c.n + excluded.n
+			RETURNING c.key, c.n),
+		r AS (SELECT key, seq, kind, row_number() OVER (PARTITION BY key ORDER BY seq) AS rn FROM s)
+		INSERT INTO observables (key, seq, kind)
+		SELECT r.key, r.seq, r.kind FROM r JOIN up ON up.key = r.key JOIN per ON per.key = r.key
+		WHERE up.n - per.n + r.rn <= $2
+		ON CONFLICT DO NOTHING`, base, limit); err != nil {
+		return internal("storing observable values", err)
+	}
+	return nil
+}
+
+// Correlate returns the latest visible versions of the objects that hold
+// any of keys; see cyberpact.CorrelationStore. Common is told only to a
+// viewer who sees an indexed object holding the value: to anyone else the
+// answer is the same as for a value nobody holds.
+func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Viewer, limit int) (*cyberpact.Correlation, error) {
+	if viewer == nil {
+		return nil, cyberpact.Errorf(cyberpact.EINTERNAL, "correlation without a viewer")
+	}
+	c := &cyberpact.Correlation{}
+	if len(keys) == 0 {
+		return c, nil
+	}
+	if limit <= 0 || limit > maxCorrelated {
+		limit = maxCorrelated
+	}
+	f := cyberpact.ObjectFilter{Viewer: viewer}
+	var a args
+	pk := a.add(keys)
+	// One row per object: the first of keys (the most specific form) it
+	// holds the value in.
+	q := `SELECT DISTINCT ON (o.seq) ` + objectCols + `, x.key, x.kind FROM observables x JOIN objects o ON o.seq = x.seq
+		WHERE x.key = ANY(` + pk + `::text[]) AND ` + scopeSQL("o", f, &a) + ` AND ` + latestSQL(f, &a) + ` AND ` + endsVisibleSQL(f, &a) + `
+		ORDER BY o.seq, array_position(` + pk + `::text[], x.key) LIMIT ` + a.add(limit)
+	rows, err := db.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, internal("correlating", err)
+	}
+	defer rows.Close()
+	found := map[string]string{}
+	for rows.Next() {
+		var key, kind string
+		o, err := scanObject(scanFunc(func(dst ...any) error { return rows.Scan(append(dst, &key, &kind)...) }))
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := found[key]; !ok {
+			found[key] = kind
+		}
+		c.Objects = append(c.Objects, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("correlating", err)
+	}
+	// The value and kind: the most specific key found, else the first.
+	c.Value = keys[0]
+	for _, k := range keys {
+		if kind, ok := found[k]; ok {
+			c.Value, c.Kind = k, kind
+			break
+		}
+	}
+	if len(c.Objects) == 0 {
+		return c, nil
+	}
+	cap := int64(db.correlationCap())
+	var n *int64
+	if err := db.pool.QueryRow(ctx, `SELECT MAX(n) FROM observable_counts WHERE key = ANY($1::text[])`, keys).Scan(&n); err != nil {
+		return nil, internal("correlating", err)
+	}
+	if n != nil && *n >= cap {
+		c.Common, c.Count = true, cap
+	}
+	return c, nil
+}
+
+// scanFunc adapts a function to pgx.Row.
+type scanFunc func(dst ...any) error
+
+func (f scanFunc) Scan(dst ...any) error { return f(dst...) }
