@@ -184,6 +184,11 @@ type ImportOptions struct {
 	// peer hub federation brought them from. The store records it in the
 	// import's transaction (see PeerStore.Origins).
 	Origin *Origin
+	// ReleaseFor, when set, decides each version's release from the one
+	// the options give it (ReleaseOf): sightings take the release of what
+	// they sight (SightingReleases). A *Rejection refuses the version;
+	// any other error ends the import and stores nothing.
+	ReleaseFor func(o *Object, r Release) (Release, error)
 }
 
 // ImportResult counts what an import did. When Committed is false, nothing

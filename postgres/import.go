@@ -111,7 +111,15 @@ func (im *importer) Next() bool {
 			im.err, im.inErr = err, true
 			return false
 		}
-		obj.Release = im.opts.ReleaseOf(obj.TLP)
+		if obj.Release, err = im.opts.Release(obj); err != nil {
+			var r *cyberpact.Rejection
+			if !errors.As(err, &r) {
+				im.err = err // the store's, not the input's
+				return false
+			}
+			im.res.Rejected = append(im.res.Rejected, r)
+			continue
+		}
 		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
 			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
 			continue

@@ -74,7 +74,14 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			}
 			return nil, &cyberpact.Error{Code: cyberpact.EINVALID, Message: err.Error(), Err: err}
 		}
-		obj.Release = opts.ReleaseOf(obj.TLP)
+		if obj.Release, err = opts.Release(obj); err != nil {
+			var r *cyberpact.Rejection
+			if !errors.As(err, &r) {
+				return nil, err
+			}
+			im.res.Rejected = append(im.res.Rejected, r)
+			continue
+		}
 		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
 			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
 			continue
