@@ -210,7 +210,9 @@ type importResponse struct {
 // bundle, 413 when too large, 403 for a reader. With ?partial=true the
 // acceptable objects are stored anyway; ?audience=org|all|group:NAME says
 // who they are shared with (default all members) and ?tlp= the level of
-// objects without a TLP marking (default amber).
+// objects without a TLP marking (default amber). A sighting is released
+// like what it sights instead, and refused when that is not an object the
+// caller may see (cyberpact.SightingReleases).
 func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	if !p.User.Role.CanWrite() {
@@ -236,6 +238,7 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 		}
 		opts.Partial = b
 	}
+	opts.ReleaseFor = cyberpact.SightingReleases(r.Context(), s.Store, *viewerOf(r))
 	dec := stix.NewDecoder(r.Body)
 	defer dec.Close()
 	var stored []seenVersion

@@ -206,7 +206,11 @@ func (s *Server) taxiiVersions(w http.ResponseWriter, r *http.Request) error {
 // audience. The import runs before the answer, keeping the acceptable
 // objects; the answer is 202 with a status that is already complete and
 // lists each stored version and each refused object with its reason. A
-// body that is not an envelope stores nothing (400).
+// body that is not an envelope stores nothing (400). A sighting is released
+// like what it sights, whatever the collection's audience, and refused
+// when that is not an object the caller may see
+// (cyberpact.SightingReleases); inside an exercise collection the
+// exercise's audiences stay.
 func (s *Server) taxiiPostObjects(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.caller(r, false)
 	if err != nil {
@@ -229,7 +233,8 @@ func (s *Server) taxiiPostObjects(w http.ResponseWriter, r *http.Request) error 
 	dec := stix.NewDecoderOf(stix.NewEnvelopeReader(r.Body))
 	defer dec.Close()
 	var seen []seenVersion
-	opts := cyberpact.ImportOptions{Partial: true, Producer: p.Org.ID, Audience: *c.audience}
+	opts := cyberpact.ImportOptions{Partial: true, Producer: p.Org.ID, Audience: *c.audience,
+		ReleaseFor: cyberpact.SightingReleases(r.Context(), s.Store, p.Viewer())}
 	res, err := s.Store.Import(r.Context(), recordingSource(dec.Next, &seen), opts)
 	if err != nil {
 		return err

@@ -68,9 +68,21 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
+	// Objects imported as an organisation are that organisation's
+	// reports: its sightings are released like what they sight.
+	var viewer *cyberpact.Viewer
+	if *org != "" {
+		if viewer, err = orgViewer(ctx, db, *org); err != nil {
+			return err
+		}
+	}
+
 	failed := false
 	var total cyberpact.ImportResult
 	for _, name := range fs.Args() {
+		if viewer != nil {
+			opts.ReleaseFor = cyberpact.SightingReleases(ctx, db, *viewer)
+		}
 		res, err := importFile(ctx, e, db, name, opts, *maxObject)
 		if err != nil {
 			if cyberpact.ErrorCode(err) == cyberpact.EINTERNAL {
