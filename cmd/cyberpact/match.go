@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +17,7 @@ func init() {
 	register(&command{
 		name:    "match",
 		summary: "match logs (JSON lines, Zeek, CSV) against indicators, offline",
-		usage:   "[--indicators FILE] [--format jsonl|zeek|csv] [--fields MAPPING] [--subdomains] [--skip-warninglisted] [EVENTS...]",
+		usage:   "[--indicators FILE | --org ORG] [--report [--report-file FILE] [--hub URL --key KEY] [--identity NAME]] [--format jsonl|zeek|csv] [--fields MAPPING] [--subdomains] [--skip-warninglisted] [EVENTS...]",
 		help: `Compiles the indicators of a STIX bundle (--indicators) into an index and runs
 every event through it: one JSON alert a line to stdout for each field of an
 event that names an indicator,
@@ -58,6 +59,23 @@ values or object types; for patterns joining observations, the last 32 such
 events per indicator are kept, and FOLLOWEDBY and WITHIN go by the events'
 own times (@timestamp, Zeek ts; the time of reading when absent).
 
+--org ORG matches against the indicators the organisation may see in the hub's
+store (--data), with its sightings restoring their decay, instead of a bundle.
+
+--report turns the hits into STIX sightings, one per indicator per hour (UTC)
+of the events' times (the time of reading for events without one): count is
+the hits in that hour, first_seen and last_seen the first and last of them,
+sighting_of_ref the indicator, and where_sighted_refs and created_by_ref the
+identity of the reporting organisation (--identity NAME, else --org; the
+identity is included). Ids come from (organisation, indicator, hour), so
+reporting the same hour again makes a new version (modified: the report's
+time) of the same sighting, counting the hits of that run's events. The
+sightings go to the hub's store as --org ORG, to --hub URL with --key KEY
+(POST /api/v1/bundles), and/or to --report-file FILE as a bundle. The hub
+shares each sighting with the audience of the indicator it sights, at least
+at its TLP level, and refuses sightings of indicators the reporter cannot
+see; the rest are kept, and the refusals listed on stderr (exit 1).
+
 Broken lines (invalid JSON, wrong column count, lines over 1 MiB, data before
 a header) are counted and skipped; a summary goes to stderr with the first 20
 by line number. Exit 0 when the run completed, with or without hits; 1 when
@@ -76,9 +94,23 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	minScore := fs.Int("min-score", 0, "drop hits of indicators whose decayed score is below this (0-100)")
 	workers := fs.Int("workers", 0, "matching goroutines (default: one per core)")
 	org := fs.String("org", "", "match against the indicators this organisation may see in the hub's store (match_hub.go)")
+	report := fs.Bool("report", false, "turn the hits into STIX sightings, one per indicator per hour, and report them (match_report.go)")
+	reportFile := fs.String("report-file", "", "with --report: write the sightings as a STIX bundle to this file")
+	hub := fs.String("hub", "", "with --report: POST the sightings to this hub's /api/v1/bundles (with --key)")
+	key := fs.String("key", "", "with --hub: the API key to report with")
+	identity := fs.String("identity", "", "with --report: the reporting organisation's name, for where_sighted_refs (default: --org)")
 	data := dataFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if !*report && (*reportFile != "" || *hub != "" || *key != "" || *identity != "") {
+		return usageError("--report-file, --hub, --key and --identity go with --report")
+	}
+	if *report && *reportFile == "" && *hub == "" && *org == "" {
+		return usageError("--report needs somewhere to send the sightings: --org ORG (the hub's store), --hub URL --key KEY, or --report-file FILE")
+	}
+	if (*hub == "") != (*key == "") {
+		return usageError("--hub URL and --key KEY go together")
 	}
 	f, ok := match.ParseFormat(*format)
 	if !ok {
@@ -139,6 +171,27 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	m := match.NewMatcher(ix)
 
 	out := bufio.NewWriterSize(e.stdout, 1<<20)
+	var alerts io.Writer = out
+	var sightings *sightingReport
+	if *report {
+		fields := opt.Fields
+		if fields == nil {
+			switch f {
+			case match.Zeek:
+				fields = match.ZeekFields()
+			case match.CSV:
+				fields = match.CSVFields()
+			default:
+				fields = match.ECSFields()
+			}
+		}
+		who := *identity
+		if who == "" {
+			who = *org
+		}
+		sightings = newSightingReport(who, fields)
+		alerts = io.MultiWriter(out, sightings)
+	}
 	var total match.Summary
 	failed := false
 	start = time.Now()
@@ -147,7 +200,7 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 		if len(names) > 1 {
 			o.Name = name
 		}
-		sum, err := matchFile(ctx, e, m, name, out, o)
+		sum, err := matchFile(ctx, e, m, name, alerts, o)
 		total.Add(sum)
 		for _, b := range sum.BrokenLines {
 			fmt.Fprintf(e.stderr, "  broken line %s:%d: %s\n", name, b.Line, b.Reason)
@@ -172,6 +225,15 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 		total.Events, total.Lines, total.Hits, total.Alerts, total.Broken, elapsed.Round(time.Millisecond), rate)
 	if failed {
 		return &exitError{code: 1}
+	}
+	if sightings != nil && ctx.Err() == nil {
+		if err := deliverReport(ctx, e, sightings, reportTarget{file: *reportFile, hub: *hub, key: *key, org: *org, data: *data}); err != nil {
+			var ee *exitError
+			if errors.As(err, &ee) {
+				return err
+			}
+			return &exitError{code: 1, msg: "report: " + err.Error()}
+		}
 	}
 	return ctx.Err()
 }
