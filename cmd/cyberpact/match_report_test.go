@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlite"
+	"github.com/google/go-cmp/cmp"
+)
+
+const (
+	ind1 = "indicator--00000000-0000-4000-8000-000000000001"
+	ind2 = "indicator--00000000-0000-4000-8000-000000000002"
+)
+
+// reportEvents hit indicator 1 three times in the 10:00 hour and once at
+// 11:00, and indicator 2 once, in an event without a time.
+const reportEvents = `{"@timestamp":"2026-03-01T10:05:00Z","destination":{"ip":"198.51.100.7"}}
+{"@timestamp":"2026-03-01T10:59:00Z","destination":{"ip":"198.51.100.7"}}
+{"@timestamp":"2026-03-01T10:30:00Z","destination":{"ip":"198.51.100.7"}}
+{"@timestamp":"2026-03-01T11:00:00Z","destination":{"ip":"198.51.100.7"}}
+{"dns":{"question":{"name":"evil.example"}}}
+`
+
+type reportedSighting struct {
+	Type      string   `json:"type"`
+	ID        string   `json:"id"`
+	Of        string   `json:"sighting_of_ref"`
+	Count     int      `json:"count"`
+	FirstSeen string   `json:"first_seen"`
+	LastSeen  string   `json:"last_seen"`
+	Where     []string `json:"where_sighted_refs"`
+	CreatedBy string   `json:"created_by_ref"`
+	Name      string   `json:"name"`
+	Created   string   `json:"created"`
+	Modified  string   `json:"modified"`
+}
+
+func readReport(t *testing.T, path string) []reportedSighting {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct{ Objects []reportedSighting }
+	if err := json.Unmarshal(raw, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Objects
+}
+
+func TestMatchReport(t *testing.T) {
+	ind := writeFile(t, "ind.json", matchBundle)
+	events := writeFile(t, "ev.jsonl", reportEvents)
+
+	t.Run("FileAggregatesPerIndicatorPerHour", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "report.json")
+		r := cli(t, "match", "--indicators", ind, "--report", "--report-file", out, "--identity", "Org A", events)
+		if r.code != 0 {
+			t.Fatalf("code %d: %s", r.code, r.stderr)
+		}
+		objs := readReport(t, out)
+		if len(objs) != 4 || objs[0].Type != "identity" || objs[0].Name != "Org A" {
+			t.Fatalf("want the identity and 3 sightings, got %+v", objs)
+		}
+		ident := objs[0].ID
+		type got struct {
+			Of               string
+			Count            int
+			FirstSeen, Last  string
+			Where, CreatedBy string
+		}
+		var gots []got
+		for _, s := range objs[1:] {
+			gots = append(gots, got{s.Of, s.Count, s.FirstSeen, s.LastSeen, strings.Join(s.Where, ","), s.CreatedBy})
+		}
+		want := []got{
+			{ind1, 3, "2026-03-01T10:05:00.000Z", "2026-03-01T10:59:00.000Z", ident, ident},
+			{ind1, 1, "2026-03-01T11:00:00.000Z", "2026-03-01T11:00:00.000Z", ident, ident},
+		}
+		if diff := cmp.Diff(want, gots[:2]); diff != "" {
+			t.Errorf("sightings (-want +got):\n%s", diff)
+		}
+		if g := gots[2]; g.Of != ind2 || g.Count != 1 {
+			t.Errorf("the hit without an event time: %+v", g)
+		}
+	})
+
+	t.Run("SameHourSameID", func(t *testing.T) {
+		a, b := filepath.Join(t.TempDir(), "a.json"), filepath.Join(t.TempDir(), "b.json")
+		cli(t, "match", "--indicators", ind, "--report", "--report-file", a, "--identity", "Org A", events)
+		cli(t, "match", "--indicators", ind, "--report", "--report-file", b, "--identity", "Org A", events)
+		c := filepath.Join(t.TempDir(), "c.json")
+		cli(t, "match", "--indicators", ind, "--report", "--report-file", c, "--identity", "Org B", events)
+		ra, rb, rc := readReport(t, a), readReport(t, b), readReport(t, c)
+		for i := range ra {
+			if ra[i].ID != rb[i].ID {
+				t.Errorf("object %d: ids %s and %s for the same report", i, ra[i].ID, rb[i].ID)
+			}
+			if ra[i].ID == rc[i].ID {
+				t.Errorf("object %d: two organisations' reports share id %s", i, ra[i].ID)
+			}
+		}
+	})
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"ReportWithoutDestination", []string{"--indicators", ind, "--report", events}, "--report needs somewhere"},
+		{"HubWithoutKey", []string{"--indicators", ind, "--report", "--hub", "http://127.0.0.1:1", events}, "--hub URL and --key KEY"},
+		{"ReportFileWithoutReport", []string{"--indicators", ind, "--report-file", "x.json", events}, "go with --report"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cli(t, append([]string{"match"}, tc.args...)...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("code %d, stderr %s", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+// TestMatchReportIntoTheHubStore reports as Org B the hits on an indicator
+// Org A shared with their group: the sighting is stored as Org B's,
+// released to the group, and a second report of the same hour is a new
+// version of the same sighting.
+func TestMatchReportIntoTheHubStore(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "org", "create", "Org A", "--nation", "GB", "--sector", "finance", "--data", dir)
+	mustRun(t, "org", "create", "Org B", "--nation", "FR", "--sector", "energy", "--data", dir)
+	mustRun(t, "group", "create", "Pact", "--orgs", "Org A,Org B", "--data", dir)
+	mustRun(t, "import", "--data", dir, "--org", "Org A", "--audience", "group:Pact", writeFile(t, "ind.json", hubIndicators))
+	events := writeFile(t, "ev.jsonl", `{"@timestamp":"2026-03-01T10:05:00Z","dns":{"question":{"name":"evil.example"}}}`+"\n")
+	for i := range 2 {
+		r := cli(t, "match", "--data", dir, "--org", "Org B", "--report", events)
+		if r.code != 0 || !strings.Contains(r.stderr, "hub added 2") && i == 0 {
+			t.Fatalf("report %d: code %d, stderr %s", i, r.code, r.stderr)
+		}
+	}
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "cyberpact.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	orgB, err := db.OrgByName(ctx, "Org B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.FindObjects(ctx, cyberpact.ObjectFilter{Types: []string{"sighting"}, AllVersions: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Objects) != 2 || p.Objects[0].ID != p.Objects[1].ID {
+		t.Fatalf("want two versions of one sighting, got %d objects", len(p.Objects))
+	}
+	for _, o := range p.Objects {
+		if o.Release.Producer != orgB.ID || o.Release.Audience.Kind != cyberpact.AudienceGroup {
+			t.Errorf("sighting released as %+v, want Org B's, to the group", o.Release)
+		}
+	}
+}
