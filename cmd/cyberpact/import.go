@@ -44,7 +44,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	data := dataFlag(fs)
 	partial := fs.Bool("partial", false, "store the valid objects of a file even when others are rejected")
 	maxObject := fs.Int("max-object-size", stix.DefaultMaxObjectSize, "largest accepted object, in bytes of compact JSON")
-	org := fs.String("org", "", "the organisation that produced the objects (default: the hub itself)")
+	org := fs.String("org", "", "the organisation that produced the objects (default: the hub itself); its sightings are shared like what they sight")
 	audience := fs.String("audience", "", "who the objects are shared with: all, org (the producer alone) or group:NAME (default: all members, TLP:RED objects to the producer alone)")
 	tlp := fs.String("tlp", "amber", "TLP level of objects that carry no TLP marking")
 	if err := parseFlags(fs, args); err != nil {
