@@ -46,7 +46,7 @@ type DB struct {
 // pragmas are set on every connection. Temporary structures (statement
 // journals, sorts) stay in files: kept in memory they grew a million-object
 // import's resident memory by a quarter.
-var pragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(on)", "cache_size(-65536)"}
+var pragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(on)", "cache_size(-40960)"}
 
 // dsn returns the connection string of the file at path with the pragmas.
 func dsn(path string, extra ...string) string {
@@ -89,7 +89,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.keyUse = startKeyUse(write)
 	// Readers see the search index as schema "s".
-	base, err := sqlite.NewConnector(dsn(path, "query_only(on)"))
+	// Readers keep a smaller page cache each: there are several, the OS
+	// caches the file for all of them, and an import that looks objects up
+	// (sightings take their indicator's release) would otherwise hold a
+	// writer-sized cache in every reader.
+	base, err := sqlite.NewConnector(dsn(path, "query_only(on)", "cache_size(-8192)"))
 	if err != nil {
 		return fail(err)
 	}
