@@ -12,7 +12,7 @@ import (
 )
 
 // TestLoadBundle builds the index from the bundle file named by
-// CYBERPACT_MATCH_BUNDLE (match/bench.sh sets it) and logs the time and
+// CYBERPACT_MATCH_BUNDLE (scripts/bench-match.sh sets it) and logs the time and
 // memory it took, with the garbage collector set as cyberpact match sets
 // it. Without the variable it is skipped.
 func TestLoadBundle(t *testing.T) {

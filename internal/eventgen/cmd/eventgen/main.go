@@ -1,5 +1,5 @@
 // Command eventgen writes the generated indicator bundle, events and
-// values files that match/bench.sh measures with:
+// values files that scripts/bench-match.sh measures with:
 //
 //	eventgen -indicators 1000000 -events 2000000 -dir /tmp/x
 //

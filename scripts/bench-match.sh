@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench.sh measures cyberpact match end to end: it generates 1,000,000
+# bench-match.sh measures cyberpact match end to end: it generates 1,000,000
 # indicators (STIX bundle) and a 2,000,000-line JSON-lines file of ECS
 # events (1% naming an indicator) into a temporary directory, then runs,
 # RUNS times each and in the same session:
@@ -11,7 +11,7 @@
 # all under /usr/bin/time, and prints the best of the runs (the machine
 # may be shared: the best run is the one least disturbed).
 #
-# Usage: match/bench.sh [INDICATORS [EVENTS [RUNS]]]   (from the repository root)
+# Usage: scripts/bench-match.sh [INDICATORS [EVENTS [RUNS]]]
 set -eu
 N_IND=${1:-1000000}
 N_EV=${2:-2000000}
