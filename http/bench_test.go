@@ -24,7 +24,7 @@ import (
 )
 
 // benchN is the size of the benchmarks' collection: CYBERPACT_BENCH_OBJECTS,
-// default 100,000 (the figures in BENCH_NOTES.md use 1,000,000).
+// default 100,000 (the figures in BENCHMARKS.md use 1,000,000).
 func benchN() int {
 	if n, err := strconv.Atoi(os.Getenv("CYBERPACT_BENCH_OBJECTS")); err == nil && n > 0 {
 		return n

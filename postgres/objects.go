@@ -235,7 +235,7 @@ func firstSQL(f cyberpact.ObjectFilter, a *args) string {
 // hashed set of every hidden edge, built in full for each page (78 ms of
 // a 1,000-object page over 100,000 objects); referring to o.type it cannot,
 // and checks each relationship of the page through refs_seq instead (22
-// ms; BENCH_NOTES.md).
+// ms).
 func endsVisibleSQL(f cyberpact.ObjectFilter, a *args) string {
 	return `(o.type NOT IN ('relationship', 'sighting') OR NOT EXISTS (SELECT 1 FROM refs x WHERE x.seq = o.seq
 		AND o.type IN ('relationship', 'sighting')
