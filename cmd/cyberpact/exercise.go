@@ -22,7 +22,7 @@ import (
 func init() {
 	register(&command{
 		name:    "exercise",
-		summary: "simulate cross-sector exercises offline, or generate one participant's telemetry",
+		summary: "run joint exercises on the hub (start, status, purge...) or simulate them offline",
 		usage: `simulate SCENARIO --profiles FILE [--seed N] [--speed X] [--out DIR] [--attack FILE]
        generate SCENARIO --participant ORG [--format ecs|stix] [--out FILE] [--seed N] [--speed X] [--no-truth]
        list

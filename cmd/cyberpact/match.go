@@ -16,7 +16,7 @@ import (
 func init() {
 	register(&command{
 		name:    "match",
-		summary: "match logs (JSON lines, Zeek, CSV) against indicators, offline",
+		summary: "match logs (JSON lines, Zeek, CSV) against indicators; report hits as sightings",
 		usage:   "[--indicators FILE | --org ORG] [--report [--report-file FILE] [--hub URL --key KEY] [--identity NAME]] [--format jsonl|zeek|csv] [--fields MAPPING] [--subdomains] [--skip-warninglisted] [EVENTS...]",
 		help: `Compiles the indicators of a STIX bundle (--indicators) into an index and runs
 every event through it: one JSON alert a line to stdout for each field of an
