@@ -105,6 +105,15 @@ func runCorrelate(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// optionalViewer is orgViewer for an --org flag that may be empty: nil, the
+// hub operator's own view of the whole store, when it is.
+func optionalViewer(ctx context.Context, db store, name string) (*cyberpact.Viewer, error) {
+	if name == "" {
+		return nil, nil
+	}
+	return orgViewer(ctx, db, name)
+}
+
 // orgViewer returns the sharing-rule viewer of the organisation named
 // name: what its members may see.
 func orgViewer(ctx context.Context, db store, name string) (*cyberpact.Viewer, error) {

@@ -14,25 +14,26 @@ func init() {
 	register(&command{
 		name:    "get",
 		summary: "print one stored object as JSON",
-		usage:   "[--data DIR] [--versions] ID",
-		help:    "Prints the latest version of the object with this id, or every version with --versions (a JSON array, oldest first). Exits 1 when there is no such object.",
+		usage:   "[--data DIR] [--org ORG] [--versions] ID",
+		help:    "Prints the latest version of the object with this id, or every version with --versions (a JSON array, oldest first); with --org, as that organisation sees it under the sharing rule. Exits 1 when there is no such object (or the organisation may not see it).",
 		run:     runGet,
 	})
 	register(&command{
 		name:    "search",
 		summary: "full-text search over the stored objects",
-		usage:   "[--data DIR] [--type T,...] [--limit N] QUERY",
+		usage:   "[--data DIR] [--org ORG] [--type T,...] [--limit N] QUERY",
 		help: `Finds objects by words in their names, descriptions, aliases, external ids
 (T1059, CAPEC-66), indicator patterns and observable values (198.51.100.7).
 Every word must appear; "quoted phrases" match in order; a trailing * matches
-a prefix. Prints one line per object: id, type, name.`,
+a prefix. Prints one line per object: id, type, name. With --org, only what
+that organisation may see under the sharing rule.`,
 		run: runSearch,
 	})
 	register(&command{
 		name:    "stats",
 		summary: "count stored objects and versions per type",
-		usage:   "[--data DIR] [--json]",
-		help:    "Prints, per object type, the number of objects, of stored versions and of revoked objects.",
+		usage:   "[--data DIR] [--org ORG] [--json]",
+		help:    "Prints, per object type, the number of objects, of stored versions and of revoked objects; with --org, of those that organisation may see.",
 		run:     runStats,
 	})
 }
@@ -41,6 +42,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, commands["get"])
 	data := dataFlag(fs)
 	versions := fs.Bool("versions", false, "print every version, oldest first")
+	org := fs.String("org", "", "as this organisation sees it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -52,8 +54,12 @@ func runGet(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	viewer, err := optionalViewer(ctx, db, *org)
+	if err != nil {
+		return err
+	}
 	if *versions {
-		objs, err := db.ObjectVersions(ctx, fs.Arg(0), nil)
+		objs, err := db.ObjectVersions(ctx, fs.Arg(0), viewer)
 		if err != nil {
 			return err
 		}
@@ -63,7 +69,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 		}
 		return printJSON(e, raws)
 	}
-	o, err := db.Object(ctx, fs.Arg(0), nil)
+	o, err := db.Object(ctx, fs.Arg(0), viewer)
 	if err != nil {
 		return err
 	}
@@ -82,6 +88,7 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	data := dataFlag(fs)
 	types := fs.String("type", "", "only these object types, comma separated")
 	limit := fs.Int("limit", 50, "at most this many results")
+	org := fs.String("org", "", "only what this organisation may see")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -97,6 +104,9 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if f.Viewer, err = optionalViewer(ctx, db, *org); err != nil {
+		return err
+	}
 	page, err := db.FindObjects(ctx, f)
 	if err != nil {
 		return err
@@ -133,6 +143,7 @@ func runStats(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, commands["stats"])
 	data := dataFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
+	org := fs.String("org", "", "count what this organisation may see")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -141,7 +152,11 @@ func runStats(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	stats, err := db.Stats(ctx, nil)
+	viewer, err := optionalViewer(ctx, db, *org)
+	if err != nil {
+		return err
+	}
+	stats, err := db.Stats(ctx, viewer)
 	if err != nil {
 		return err
 	}
