@@ -151,12 +151,24 @@ func (s *Server) taxiiDiscovery(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.caller(r, true); err != nil {
 		return err
 	}
+	root := absoluteURL(r, apiRoot)
 	return writeTAXII(w, http.StatusOK, discovery{
 		Title:       s.title(),
 		Description: "Threat intelligence shared by the partnership's member organisations.",
-		Default:     apiRoot,
-		APIRoots:    []string{apiRoot},
+		Default:     root,
+		APIRoots:    []string{root},
 	})
+}
+
+// absoluteURL turns a path on this server into the absolute URL the client
+// reached it by (the Host it asked for; https behind TLS or a proxy that
+// says so), since TAXII clients follow discovery's API roots as given.
+func absoluteURL(r *http.Request, path string) string {
+	scheme := "http"
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + path
 }
 
 func (s *Server) taxiiAPIRoot(w http.ResponseWriter, r *http.Request) error {

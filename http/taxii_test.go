@@ -97,7 +97,11 @@ func TestTAXIIClient(t *testing.T) {
 	if st, _ := c.do(t, "GET", "/taxii2/", nil, &disc); st != 200 || len(disc.APIRoots) != 1 {
 		t.Fatalf("discovery: %d %+v", st, disc)
 	}
-	root := disc.APIRoots[0]
+	// API roots are absolute URLs on the host the client asked.
+	root, ok := strings.CutPrefix(disc.APIRoots[0], c.base)
+	if !ok || root != "/taxii2/api1/" {
+		t.Fatalf("api root %q is not %s/taxii2/api1/", disc.APIRoots[0], c.base)
+	}
 	var info struct {
 		Versions []string `json:"versions"`
 		Max      int64    `json:"max_content_length"`

@@ -53,7 +53,7 @@ func TestClientAgainstTheHub(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.client
 			d, err := c.Discover(ctx, base)
-			if err != nil || d.Default != "/taxii2/api1/" {
+			if err != nil || d.Default != "http://"+srv.Addr()+"/taxii2/api1/" {
 				t.Fatalf("discovery %+v %v", d, err)
 			}
 			if a, err := c.APIRoot(ctx, root); err != nil || len(a.Versions) == 0 {
