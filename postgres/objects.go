@@ -216,14 +216,19 @@ func scopeSQL(t string, f cyberpact.ObjectFilter, a *args) string {
 
 // latestSQL holds for a row o that is the newest version of its id within
 // f's scope: no newer version the viewer may see in the same collection.
+//
+// OFFSET 0 keeps the planner from turning the NOT EXISTS into an anti-join:
+// misjudging the sharing rule's conditions as matching one row, it would
+// scan the whole table for every row of a page; as a per-row subquery it
+// is one probe of objects_id_version.
 func latestSQL(f cyberpact.ObjectFilter, a *args) string {
-	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version > o.version AND ` + scopeSQL("n", f, a) + `)`
+	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version > o.version AND ` + scopeSQL("n", f, a) + ` OFFSET 0)`
 }
 
 // firstSQL holds for a row o that is the oldest version of its id within
 // f's scope.
 func firstSQL(f cyberpact.ObjectFilter, a *args) string {
-	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version < o.version AND ` + scopeSQL("n", f, a) + `)`
+	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version < o.version AND ` + scopeSQL("n", f, a) + ` OFFSET 0)`
 }
 
 // endsVisibleSQL holds for a row o that is not a relationship or sighting,
