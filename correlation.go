@@ -48,3 +48,16 @@ type CorrelationStore interface {
 	// at least the store's cap of versions. Viewer must not be nil.
 	Correlate(ctx context.Context, keys []string, viewer *Viewer, limit int) (*Correlation, error)
 }
+
+// SetValue names the value a correlation answers for: of keys, the forms
+// the asked value may be stored under (most specific first), the first one
+// found (found maps a key to its kind), else the first asked.
+func (c *Correlation) SetValue(keys []string, found map[string]string) {
+	c.Value, c.Kind = keys[0], ""
+	for _, k := range keys {
+		if kind, ok := found[k]; ok {
+			c.Value, c.Kind = k, kind
+			return
+		}
+	}
+}

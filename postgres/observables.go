@@ -128,14 +128,7 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 	if err := rows.Err(); err != nil {
 		return nil, internal("correlating", err)
 	}
-	// The value and kind: the most specific key found, else the first.
-	c.Value = keys[0]
-	for _, k := range keys {
-		if kind, ok := found[k]; ok {
-			c.Value, c.Kind = k, kind
-			break
-		}
-	}
+	c.SetValue(keys, found)
 	if len(c.Objects) == 0 {
 		return c, nil
 	}

@@ -175,14 +175,7 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 	if err := rows.Err(); err != nil {
 		return nil, queryError(err)
 	}
-	// The value and kind: the most specific key found, else the first.
-	c.Value = keys[0]
-	for _, k := range keys {
-		if kind, ok := found[k]; ok {
-			c.Value, c.Kind = k, kind
-			break
-		}
-	}
+	c.SetValue(keys, found)
 	// Common only when the viewer sees an object holding the value:
 	// otherwise the answer must be indistinguishable from "nothing", or
 	// the flag would tell that others hold a value the viewer may not see.
