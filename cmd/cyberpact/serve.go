@@ -30,6 +30,12 @@ Basic with the user name and the key as password. Serves:
   POST /api/v1/bundles                        import a STIX bundle (audience=all|org|
                                               group:NAME, tlp=LEVEL, partial=true)
   GET  /api/v1/stats                          counts per type
+  GET  /api/v1/stream                         new objects as Server-Sent Events
+                                              (Last-Event-ID resumes)
+  POST /api/v1/match                          match a batch of events (JSON lines)
+  GET  /api/v1/correlate?value=V              who else holds an observable value
+  GET  /api/v1/exercises[/{id}[/...]]         joint exercises: status, scores,
+                                              telemetry.jsonl, sightings, reports
   /taxii2/                                    TAXII 2.1: discovery, the api1 root, a
                                               collection per audience (all members,
                                               each sharing group, each organisation's
