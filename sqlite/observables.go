@@ -61,41 +61,38 @@ next:
 	return rows
 }
 
-// storeObservables writes correlation rows in the index's transaction: it
-// counts each value's versions in observable_counts and leaves out the rows
-// past the cap.
+// storeObservables writes correlation rows in the index's transaction,
+// leaving out the rows of a value already held by limit versions. How many
+// versions hold a value is read from the rows themselves (an index probe
+// per value, almost always finding none), not kept in a counter table
+// whose upsert for every value cost a third of the index's time.
 func storeObservables(ctx context.Context, tx *sql.Tx, rows []observableRow, limit int) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	perKey := map[string]int{}
-	var keys []string
+	var keys []any
+	seen := map[string]bool{}
 	for _, r := range rows {
-		if perKey[r.key] == 0 {
+		if !seen[r.key] {
+			seen[r.key] = true
 			keys = append(keys, r.key)
 		}
-		perKey[r.key]++
 	}
-	// Count, and learn how many versions held each value before.
-	before := make(map[string]int, len(keys))
+	held := make(map[string]int)
 	for len(keys) > 0 {
 		n := min(len(keys), maxObservableRows)
-		args := make([]any, 0, 2*n)
-		for _, k := range keys[:n] {
-			args = append(args, k, perKey[k])
-		}
-		res, err := tx.QueryContext(ctx, `INSERT INTO observable_counts (key, n) VALUES `+rowsOf(n, 2)+` ON CONFLICT (key) DO UPDATE SET n = n + excluded.n RETURNING key, n`, args...)
+		res, err := tx.QueryContext(ctx, `SELECT key, COUNT(*) FROM observables WHERE key IN (`+placeholders(n)+`) GROUP BY key`, keys[:n]...)
 		if err != nil {
 			return internal("counting observable values", err)
 		}
 		for res.Next() {
 			var k string
-			var total int
-			if err := res.Scan(&k, &total); err != nil {
+			var c int
+			if err := res.Scan(&k, &c); err != nil {
 				res.Close()
 				return internal("counting observable values", err)
 			}
-			before[k] = total - perKey[k]
+			held[k] = c
 		}
 		if err := res.Close(); err != nil {
 			return internal("counting observable values", err)
@@ -116,10 +113,10 @@ func storeObservables(ctx context.Context, tx *sql.Tx, rows []observableRow, lim
 		return nil
 	}
 	for _, r := range rows {
-		if before[r.key] >= limit {
+		if held[r.key] >= limit {
 			continue
 		}
-		before[r.key]++
+		held[r.key]++
 		args = append(args, r.key, r.seq, r.kind)
 		if n++; n == maxObservableRows {
 			if err := flush(); err != nil {
@@ -182,13 +179,17 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 	if len(c.Objects) == 0 {
 		return c, nil
 	}
+	// A value held by the cap's number of versions stopped being indexed.
 	cap := db.correlationCap()
-	var n sql.NullInt64
-	if err := db.read.QueryRowContext(ctx, `SELECT MAX(n) FROM s.observable_counts WHERE key IN (`+placeholders(len(keys))+`)`, args[:len(keys)]...).Scan(&n); err != nil {
-		return nil, queryError(err)
-	}
-	if n.Valid && n.Int64 >= int64(cap) {
-		c.Common, c.Count = true, int64(cap)
+	for _, k := range keys {
+		var n int64
+		if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM s.observables WHERE key = ? LIMIT ?)`, k, cap).Scan(&n); err != nil {
+			return nil, queryError(err)
+		}
+		if n >= int64(cap) {
+			c.Common, c.Count = true, int64(cap)
+			break
+		}
 	}
 	return c, nil
 }

@@ -24,7 +24,7 @@ import (
 // searchSchemaVersion is recorded in the index file's user_version; an
 // index of another version is dropped and rebuilt from the stored objects
 // (it holds nothing else).
-const searchSchemaVersion = 2
+const searchSchemaVersion = 3
 
 const searchSchema = `
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
@@ -40,19 +40,14 @@ INSERT OR IGNORE INTO indexed (id, upto) VALUES (1, 0);
 
 -- Correlation ("who else has this value?"): the normalised observable
 -- values of every version (SCO values and hashes, values inside indicator
--- patterns; see match.ObservableKey). A value held by more versions than
--- the cap stops being indexed: observable_counts keeps how many versions
--- held it, so it can be reported as common. Rows of deleted versions are
--- left: they join no object (a seq is never reused).
+-- patterns; see match.ObservableKey). A value held by as many versions as
+-- the cap stops being indexed, and is reported as common. Rows of deleted
+-- versions are left: they join no object (a seq is never reused).
 CREATE TABLE IF NOT EXISTS observables (
     key  TEXT    NOT NULL,   -- the normalised value
     seq  INTEGER NOT NULL,   -- the object version holding it
     kind TEXT    NOT NULL,   -- ip, domain, url, email, md5, sha1, sha256, sha512, other
     PRIMARY KEY (key, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS observable_counts (
-    key TEXT    PRIMARY KEY,
-    n   INTEGER NOT NULL     -- versions that held the value, indexed or not
 ) WITHOUT ROWID;
 `
 
