@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,5 +167,66 @@ func TestMatchReportIntoTheHubStore(t *testing.T) {
 		if o.Release.Producer != orgB.ID || o.Release.Audience.Kind != cyberpact.AudienceGroup {
 			t.Errorf("sighting released as %+v, want Org B's, to the group", o.Release)
 		}
+	}
+}
+
+// TestMatchReportToAHubOverHTTP sends the report with --hub and --key to a
+// served hub: the sightings arrive as the key's organisation's, released
+// like the indicator they sight.
+func TestMatchReportToAHubOverHTTP(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "org", "create", "Org A", "--nation", "GB", "--sector", "finance", "--data", dir)
+	mustRun(t, "org", "create", "Org B", "--nation", "FR", "--sector", "energy", "--data", dir)
+	mustRun(t, "group", "create", "Pact", "--orgs", "Org A,Org B", "--data", dir)
+	indicators := writeFile(t, "ind.json", hubIndicators)
+	mustRun(t, "import", "--data", dir, "--org", "Org A", "--audience", "group:Pact", indicators)
+	key := strings.TrimSpace(mustRun(t, "user", "create", "bob", "--org", "Org B", "--role", "analyst", "--data", dir).stdout)
+
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		e := &env{stdin: strings.NewReader(""), stdout: pipeWriter{pw}, stderr: io.Discard, getenv: func(string) string { return "" }}
+		done <- run(ctx, e, []string{"serve", "--data", dir, "--addr", "127.0.0.1:0"})
+		pw.Close()
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	sc := bufio.NewScanner(pr)
+	base := ""
+	for sc.Scan() {
+		if i := strings.Index(sc.Text(), "listening on "); i >= 0 {
+			base = strings.Fields(sc.Text()[i+len("listening on "):])[0]
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if base == "" {
+		t.Fatal("serve printed no address")
+	}
+
+	events := writeFile(t, "ev.jsonl", `{"@timestamp":"2026-03-01T10:05:00Z","dns":{"question":{"name":"evil.example"}}}`+"\n")
+	r := cli(t, "match", "--indicators", indicators, "--report", "--hub", base, "--key", key, "--identity", "Org B", events)
+	if r.code != 0 || !strings.Contains(r.stderr, "hub added") {
+		t.Fatalf("match --report --hub: exit %d, stderr %s", r.code, r.stderr)
+	}
+	var got struct {
+		Objects []struct {
+			Type  string `json:"type"`
+			Sight string `json:"sighting_of_ref"`
+		} `json:"objects"`
+	}
+	req, _ := http.NewRequest("GET", base+"/api/v1/objects?type=sighting", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || len(got.Objects) == 0 {
+		t.Fatalf("the hub holds no sighting for Org B: %v %+v", err, got)
+	}
+	bad := cli(t, "match", "--indicators", indicators, "--report", "--hub", base, "--key", "cpk_wrong", events)
+	if bad.code == 0 {
+		t.Fatalf("a wrong key was accepted: %s", bad.stderr)
 	}
 }
