@@ -2,10 +2,7 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"slices"
@@ -29,27 +26,9 @@ var _ cyberpact.AccountService = (*DB)(nil)
 // on lower(name); a name taken by a concurrent change is reported as
 // ECONFLICT like one taken before.
 
-// KeyPrefix starts every API key, so that a leaked key is recognisable
-// (secret scanners, logs). Keys are the same as the SQLite store's.
-const KeyPrefix = "cpk_"
-
-// keyEncoding writes a key's 32 random bytes as 52 lower-case characters.
-var keyEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// keyLen is the length of a key: the prefix and 32 random bytes.
-var keyLen = len(KeyPrefix) + keyEncoding.EncodedLen(32)
-
-// keyShown is how many characters of a key are kept as its Prefix.
-const keyShown = 12
-
 // lastUsedEvery is how stale a key's recorded last use may get: a key used
 // all the time is written at most once per this period.
 const lastUsedEvery = time.Minute
-
-// errUnauthorized is the one answer to every failed authentication.
-func errUnauthorized() error {
-	return cyberpact.Errorf(cyberpact.EUNAUTHORIZED, "invalid credentials")
-}
 
 // micros turns a stored time (unix microseconds, 0 for none) into a time.
 func micros(n int64) time.Time {
@@ -70,18 +49,10 @@ func toMicros(t time.Time) int64 {
 // now is the current time as stored: UTC, to the microsecond.
 func now() time.Time { return time.UnixMicro(time.Now().UnixMicro()).UTC() }
 
-// checkActor refuses a change made by no one.
-func checkActor(actor string) error {
-	if actor == "" || !goodText(actor) {
-		return cyberpact.Errorf(cyberpact.EINVALID, "no actor named for the change")
-	}
-	return nil
-}
-
 // change runs fn in a transaction, appends the audit entry describing the
 // change (fn's result) in the same transaction and commits both.
 func (db *DB) change(ctx context.Context, actor string, fn func(tx pgx.Tx) (string, error)) error {
-	if err := checkActor(actor); err != nil {
+	if err := cyberpact.CheckActor(actor); err != nil {
 		return err
 	}
 	tx, err := db.pool.Begin(ctx)
@@ -154,9 +125,9 @@ func (db *DB) CreateOrg(ctx context.Context, o *cyberpact.Org, actor string) err
 	if err != nil {
 		return err
 	}
-	sector := strings.ToLower(o.Sector)
-	if !slices.Contains(cyberpact.Sectors, sector) {
-		return cyberpact.Errorf(cyberpact.EINVALID, "sector %q is not one of %s", o.Sector, strings.Join(cyberpact.Sectors, ", "))
+	sector, err := cyberpact.CheckSector(o.Sector)
+	if err != nil {
+		return err
 	}
 	created := now()
 	var id int64
@@ -520,27 +491,23 @@ func (db *DB) UserByName(ctx context.Context, name string) (*cyberpact.User, err
 	return u, nil
 }
 
-// CreateKey makes a new API key for a user: KeyPrefix and 32 bytes from
+// CreateKey makes a new API key for a user (cyberpact.NewAPIKey): 32 bytes from
 // crypto/rand, of which only the SHA-256 is stored. It returns the key,
 // the only time it is ever shown, with its description. A zero expires
 // means the key does not expire. Returns ENOTFOUND for an unknown user and
 // EINVALID for an expiry that is not in the future.
 func (db *DB) CreateKey(ctx context.Context, user int64, expires time.Time, actor string) (string, *cyberpact.APIKey, error) {
 	created := now()
-	if !expires.IsZero() {
-		expires = time.UnixMicro(expires.UnixMicro()).UTC()
-		if !expires.After(created) {
-			return "", nil, cyberpact.Errorf(cyberpact.EINVALID, "expiry %s is not in the future", expires.Format(time.RFC3339))
-		}
+	expires, err := cyberpact.CheckKeyExpiry(expires, created)
+	if err != nil {
+		return "", nil, err
 	}
-	var secret [32]byte
-	if _, err := rand.Read(secret[:]); err != nil {
+	key, prefix, sum, err := cyberpact.NewAPIKey()
+	if err != nil {
 		return "", nil, internal("making a key", err)
 	}
-	key := KeyPrefix + keyEncoding.EncodeToString(secret[:])
-	sum := sha256.Sum256([]byte(key))
-	k := &cyberpact.APIKey{User: user, Prefix: key[:keyShown], Created: created, Expires: expires}
-	err := db.change(ctx, actor, func(tx pgx.Tx) (string, error) {
+	k := &cyberpact.APIKey{User: user, Prefix: prefix, Created: created, Expires: expires}
+	err = db.change(ctx, actor, func(tx pgx.Tx) (string, error) {
 		var name string
 		err := tx.QueryRow(ctx, `SELECT name FROM users WHERE id = $1`, user).Scan(&name)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -633,10 +600,10 @@ func (db *DB) Keys(ctx context.Context, user int64) ([]*cyberpact.APIKey, error)
 // user mismatch, always with the same message. The key's last use is
 // recorded in the background, at most once a minute.
 func (db *DB) Authenticate(ctx context.Context, user, key string) (*cyberpact.Principal, error) {
-	if len(key) != keyLen || !strings.HasPrefix(key, KeyPrefix) {
-		return nil, errUnauthorized()
+	sum, ok := cyberpact.APIKeyHash(key)
+	if !ok {
+		return nil, cyberpact.ErrInvalidCredentials()
 	}
-	sum := sha256.Sum256([]byte(key))
 	var p cyberpact.Principal
 	var hash []byte
 	var k cyberpact.APIKey
@@ -650,7 +617,7 @@ func (db *DB) Authenticate(ctx context.Context, user, key string) (*cyberpact.Pr
 		&p.User.ID, &p.User.Name, &p.User.Org, &role, &ucreated,
 		&p.Org.ID, &p.Org.Name, &p.Org.Nation, &p.Org.Sector, &ocreated, &p.Groups)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errUnauthorized()
+		return nil, cyberpact.ErrInvalidCredentials()
 	}
 	if err != nil {
 		return nil, internal("authenticating", err)
@@ -658,7 +625,7 @@ func (db *DB) Authenticate(ctx context.Context, user, key string) (*cyberpact.Pr
 	t := time.Now()
 	k.Expires, k.Revoked = micros(expires), micros(revoked)
 	if subtle.ConstantTimeCompare(hash, sum[:]) != 1 || !k.Active(t) || (user != "" && !strings.EqualFold(user, p.User.Name)) {
-		return nil, errUnauthorized()
+		return nil, cyberpact.ErrInvalidCredentials()
 	}
 	p.User.Role = cyberpact.Role(role)
 	p.User.Created, p.Org.Created = micros(ucreated), micros(ocreated)

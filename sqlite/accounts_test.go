@@ -82,7 +82,7 @@ func TestKeyStoredOnlyAsHash(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if bytes.Contains(b, []byte(key)) || bytes.Contains(b, []byte(key[len(sqlite.KeyPrefix)+8:])) {
+		if bytes.Contains(b, []byte(key)) || bytes.Contains(b, []byte(key[len(cyberpact.APIKeyPrefix)+8:])) {
 			t.Errorf("%s holds the key's text", filepath.Base(f))
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/cyberpact/cyberpact"
 )
@@ -136,7 +135,7 @@ func (db *DB) Audit(ctx context.Context, entries ...*cyberpact.AuditEntry) error
 		return nil
 	}
 	for i, e := range entries {
-		if err := checkAuditEntry(e); err != nil {
+		if err := e.Check(); err != nil {
 			return cyberpact.Errorf(cyberpact.EINVALID, "audit entry %d: %s", i, err)
 		}
 	}
@@ -164,34 +163,6 @@ func (db *DB) Audit(ctx context.Context, entries ...*cyberpact.AuditEntry) error
 	}
 	a.mu.RUnlock()
 	return <-req.done
-}
-
-func checkAuditEntry(e *cyberpact.AuditEntry) error {
-	if e == nil {
-		return errors.New("nil entry")
-	}
-	if e.Action == "" {
-		return errors.New("no action")
-	}
-	if e.Actor == "" {
-		return errors.New("no actor")
-	}
-	for _, s := range [...]string{e.Action, e.Actor, e.Via, e.Detail} {
-		if !goodText(s) {
-			return fmt.Errorf("text %q is not UTF-8 without NUL", s)
-		}
-	}
-	for _, s := range e.Objects {
-		if !goodText(s) {
-			return fmt.Errorf("object %q is not UTF-8 without NUL", s)
-		}
-	}
-	return nil
-}
-
-// goodText reports whether s survives storage and JSON unchanged.
-func goodText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // appender writes queued requests, as many as are waiting (up to
