@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -188,4 +190,44 @@ func MayPush(r Release, peer Audience) bool {
 		return r.TLP != TLPAmber
 	}
 	return false
+}
+
+// Check reports what makes a new peer unusable: its name, URL, collection,
+// direction, key, audience and page size.
+func (p *Peer) Check() error {
+	if err := CheckName("peer", p.Name); err != nil {
+		return err
+	}
+	if strings.ContainsAny(p.Name, " /") || len(p.Name) > 64 {
+		return Errorf(EINVALID, "peer name %q must be at most 64 characters without spaces or slashes", p.Name)
+	}
+	u, err := url.Parse(p.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Errorf(EINVALID, "peer URL %q is not an http or https URL of a TAXII API root", p.URL)
+	}
+	if p.Collection == "" {
+		return Errorf(EINVALID, "peer %s: no collection id", p.Name)
+	}
+	if _, err := ParseSyncDirection(string(p.Direction)); err != nil {
+		return err
+	}
+	if p.Key == "" {
+		return Errorf(EINVALID, "peer %s: no key", p.Name)
+	}
+	switch p.Audience.Kind {
+	case AudienceOrg, AudienceAll:
+	case AudienceGroup:
+		if p.Audience.Group == 0 {
+			return Errorf(EINVALID, "peer %s: audience group without a group", p.Name)
+		}
+	default:
+		return Errorf(EINVALID, "peer %s: no audience", p.Name)
+	}
+	if p.Audience.Kind == AudienceOrg && p.Org == 0 {
+		return Errorf(EINVALID, "peer %s: audience org needs the organisation (--org) that pulled objects go to", p.Name)
+	}
+	if p.PageSize < 0 {
+		return Errorf(EINVALID, "peer %s: page size %d is negative", p.Name, p.PageSize)
+	}
+	return nil
 }

@@ -2,21 +2,16 @@ package postgres
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/url"
-	"os"
-	"strings"
 	"sync"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/internal/peerkey"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -57,9 +52,9 @@ func (db *DB) sealer(ctx context.Context) (cipher.AEAD, error) {
 	if k.path == "" {
 		return nil, cyberpact.Errorf(cyberpact.EINVALID, "no peer key file: the PostgreSQL store seals peers' keys under a key file every serve process shares; set CYBERPACT_PEER_KEY_FILE (made on first use)")
 	}
-	key, err := readOrMakeKey(k.path)
+	key, err := peerkey.ReadOrMake(k.path)
 	if err != nil {
-		return nil, err
+		return nil, internal("reading the peer key file", err)
 	}
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(keyCheckText))
@@ -79,125 +74,26 @@ func (db *DB) sealer(ctx context.Context) (cipher.AEAD, error) {
 	if !hmac.Equal(stored, sum) {
 		return nil, internal("checking the peer key file", fmt.Errorf("%s is not the key this database's peers are sealed with (each serve process needs a copy of the same file)", k.path))
 	}
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, internal("reading the peer key file", err)
-	}
-	if k.aead, err = cipher.NewGCM(block); err != nil {
+	if k.aead, err = peerkey.NewAEAD(key); err != nil {
 		return nil, internal("reading the peer key file", err)
 	}
 	return k.aead, nil
-}
-
-// readOrMakeKey reads the 32-byte key in name, making the file (mode 0600)
-// with a random key when it does not exist.
-func readOrMakeKey(name string) ([]byte, error) {
-	key, err := os.ReadFile(name)
-	if errors.Is(err, os.ErrNotExist) {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, internal("making the peer key file", err)
-		}
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			return readOrMakeKey(name) // made meanwhile by another process
-		}
-		if err != nil {
-			return nil, internal("making the peer key file", err)
-		}
-		_, err = f.Write(key)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, internal("writing the peer key file "+name, err)
-		}
-		return key, nil
-	}
-	if err != nil {
-		return nil, internal("reading the peer key file", err)
-	}
-	if len(key) != 32 {
-		return nil, internal("reading the peer key file", fmt.Errorf("%s holds %d bytes, not 32", name, len(key)))
-	}
-	return key, nil
-}
-
-// seal encrypts a peer's key, bound to the peer's name.
-func seal(aead cipher.AEAD, name, key string) ([]byte, error) {
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(key)+aead.Overhead())
-	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
-		return nil, internal("sealing the peer key", err)
-	}
-	return aead.Seal(nonce, nonce, []byte(key), []byte(strings.ToLower(name))), nil
-}
-
-// unseal decrypts what seal made.
-func unseal(aead cipher.AEAD, name string, sealed []byte) (string, error) {
-	n := aead.NonceSize()
-	if len(sealed) < n {
-		return "", internal("opening the key of peer "+name, fmt.Errorf("sealed key too short"))
-	}
-	key, err := aead.Open(nil, sealed[:n], sealed[n:], []byte(strings.ToLower(name)))
-	if err != nil {
-		return "", internal("opening the key of peer "+name, err)
-	}
-	return string(key), nil
-}
-
-// checkPeer validates a new peer's fields as the SQLite store does.
-func checkPeer(p *cyberpact.Peer) error {
-	if err := cyberpact.CheckName("peer", p.Name); err != nil {
-		return err
-	}
-	if strings.ContainsAny(p.Name, " /") || len(p.Name) > 64 {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer name %q must be at most 64 characters without spaces or slashes", p.Name)
-	}
-	u, err := url.Parse(p.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer URL %q is not an http or https URL of a TAXII API root", p.URL)
-	}
-	if p.Collection == "" {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: no collection id", p.Name)
-	}
-	if _, err := cyberpact.ParseSyncDirection(string(p.Direction)); err != nil {
-		return err
-	}
-	if p.Key == "" {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: no key", p.Name)
-	}
-	switch p.Audience.Kind {
-	case cyberpact.AudienceOrg, cyberpact.AudienceAll:
-	case cyberpact.AudienceGroup:
-		if p.Audience.Group == 0 {
-			return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: audience group without a group", p.Name)
-		}
-	default:
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: no audience", p.Name)
-	}
-	if p.Audience.Kind == cyberpact.AudienceOrg && p.Org == 0 {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: audience org needs the organisation (--org) that pulled objects go to", p.Name)
-	}
-	if p.PageSize < 0 {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: page size %d is negative", p.Name, p.PageSize)
-	}
-	return nil
 }
 
 // CreatePeer adds a peer, its key sealed, and records the change in the
 // audit log in the same transaction; see cyberpact.PeerStore. Returns
 // EINVALID too when the store was opened without a PeerKeyFile.
 func (db *DB) CreatePeer(ctx context.Context, p *cyberpact.Peer, actor string) error {
-	if err := checkPeer(p); err != nil {
+	if err := p.Check(); err != nil {
 		return err
 	}
 	aead, err := db.sealer(ctx)
 	if err != nil {
 		return err
 	}
-	sealed, err := seal(aead, p.Name, p.Key)
+	sealed, err := peerkey.Seal(aead, p.Name, p.Key)
 	if err != nil {
-		return err
+		return internal("sealing the peer key", err)
 	}
 	created := now()
 	var id int64
@@ -274,8 +170,8 @@ func (db *DB) queryPeers(ctx context.Context, where string, args ...any) ([]*cyb
 		if err != nil {
 			return nil, err
 		}
-		if r.p.Key, err = unseal(aead, r.p.Name, r.sealed); err != nil {
-			return nil, err
+		if r.p.Key, err = peerkey.Open(aead, r.p.Name, r.sealed); err != nil {
+			return nil, internal("reading peers", err)
 		}
 		out = append(out, r.p)
 	}

@@ -2,21 +2,17 @@ package sqlite
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/internal/peerkey"
 )
 
 // Ensure DB implements the peer store.
@@ -37,105 +33,29 @@ func peersKeyFile(path string) string {
 // sealer returns the AEAD that seals peers' keys, making its key file when
 // there is none.
 func (db *DB) sealer() (cipher.AEAD, error) {
-	name := peersKeyFile(db.path)
-	key, err := os.ReadFile(name)
-	if errors.Is(err, os.ErrNotExist) {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, internal("making the peer key file", err)
-		}
-		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			return db.sealer() // made meanwhile by another process
-		}
-		if err != nil {
-			return nil, internal("making the peer key file", err)
-		}
-		_, err = f.Write(key)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, internal("writing the peer key file "+name, err)
-		}
-	} else if err != nil {
-		return nil, internal("reading the peer key file", err)
-	}
-	if len(key) != 32 {
-		return nil, internal("reading the peer key file", fmt.Errorf("%s holds %d bytes, not 32", name, len(key)))
-	}
-	block, err := aes.NewCipher(key)
+	key, err := peerkey.ReadOrMake(peersKeyFile(db.path))
 	if err != nil {
 		return nil, internal("reading the peer key file", err)
 	}
-	return cipher.NewGCM(block)
-}
-
-// seal encrypts a peer's key, bound to the peer's name.
-func (db *DB) seal(name, key string) ([]byte, error) {
-	aead, err := db.sealer()
+	aead, err := peerkey.NewAEAD(key)
 	if err != nil {
-		return nil, err
+		return nil, internal("reading the peer key file", err)
 	}
-	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(key)+aead.Overhead())
-	if _, err := io.ReadFull(rand.Reader, nonce); err != nil {
-		return nil, internal("sealing the peer key", err)
-	}
-	return aead.Seal(nonce, nonce, []byte(key), []byte(strings.ToLower(name))), nil
-}
-
-// unseal decrypts what seal made.
-func unseal(aead cipher.AEAD, name string, sealed []byte) (string, error) {
-	n := aead.NonceSize()
-	if len(sealed) < n {
-		return "", internal("opening the key of peer "+name, fmt.Errorf("sealed key too short"))
-	}
-	key, err := aead.Open(nil, sealed[:n], sealed[n:], []byte(strings.ToLower(name)))
-	if err != nil {
-		return "", internal("opening the key of peer "+name, fmt.Errorf("%w (was the peer key file replaced?)", err))
-	}
-	return string(key), nil
+	return aead, nil
 }
 
 // CreatePeer adds a peer; see cyberpact.PeerStore.
 func (db *DB) CreatePeer(ctx context.Context, p *cyberpact.Peer, actor string) error {
-	if err := cyberpact.CheckName("peer", p.Name); err != nil {
+	if err := p.Check(); err != nil {
 		return err
 	}
-	if strings.ContainsAny(p.Name, " /") || len(p.Name) > 64 {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer name %q must be at most 64 characters without spaces or slashes", p.Name)
-	}
-	u, err := url.Parse(p.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer URL %q is not an http or https URL of a TAXII API root", p.URL)
-	}
-	if p.Collection == "" {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: no collection id", p.Name)
-	}
-	if _, err := cyberpact.ParseSyncDirection(string(p.Direction)); err != nil {
-		return err
-	}
-	if p.Key == "" {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: no key", p.Name)
-	}
-	switch p.Audience.Kind {
-	case cyberpact.AudienceOrg, cyberpact.AudienceAll:
-	case cyberpact.AudienceGroup:
-		if p.Audience.Group == 0 {
-			return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: audience group without a group", p.Name)
-		}
-	default:
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: no audience", p.Name)
-	}
-	if p.Audience.Kind == cyberpact.AudienceOrg && p.Org == 0 {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: audience org needs the organisation (--org) that pulled objects go to", p.Name)
-	}
-	if p.PageSize < 0 {
-		return cyberpact.Errorf(cyberpact.EINVALID, "peer %s: page size %d is negative", p.Name, p.PageSize)
-	}
-	sealed, err := db.seal(p.Name, p.Key)
+	aead, err := db.sealer()
 	if err != nil {
 		return err
+	}
+	sealed, err := peerkey.Seal(aead, p.Name, p.Key)
+	if err != nil {
+		return internal("sealing the peer key", err)
 	}
 	created := now()
 	var id int64
@@ -198,8 +118,8 @@ func (db *DB) queryPeers(ctx context.Context, where string, args ...any) ([]*cyb
 				return nil, err
 			}
 		}
-		if p.Key, err = unseal(aead, p.Name, sealed); err != nil {
-			return nil, err
+		if p.Key, err = peerkey.Open(aead, p.Name, sealed); err != nil {
+			return nil, internal("reading peers", err)
 		}
 		p.Direction, p.Audience.Kind = cyberpact.SyncDirection(dir), cyberpact.AudienceKind(kind)
 		p.Created = time.UnixMicro(created).UTC()
