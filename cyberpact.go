@@ -277,3 +277,16 @@ type ChangeNotifier interface {
 	// "now" reads what comes after it.
 	LastSeq(ctx context.Context) (int64, error)
 }
+
+// VersionSelectors returns which versions f selects as TAXII's
+// match[version] values: "all" for AllVersions, "last" when none is given,
+// else f.Versions.
+func (f ObjectFilter) VersionSelectors() []string {
+	switch {
+	case f.AllVersions:
+		return []string{"all"}
+	case len(f.Versions) == 0:
+		return []string{"last"}
+	}
+	return f.Versions
+}

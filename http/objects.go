@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,17 +59,7 @@ func pageJSON(p *cyberpact.ObjectPage) objectList {
 func filterFromQuery(r *http.Request) (cyberpact.ObjectFilter, error) {
 	q := r.URL.Query()
 	var f cyberpact.ObjectFilter
-	list := func(name string) []string {
-		var out []string
-		for _, v := range q[name] {
-			for _, part := range strings.Split(v, ",") {
-				if part = strings.TrimSpace(part); part != "" {
-					out = append(out, part)
-				}
-			}
-		}
-		return out
-	}
+	list := func(name string) []string { return queryList(q, name) }
 	f.Types = list("type")
 	f.Labels = list("label")
 	f.SpecVersions = list("spec_version")
@@ -339,6 +330,20 @@ func successes(seen []seenVersion, rejected []*cyberpact.Rejection) []string {
 	for _, s := range seen {
 		if !refused[s.index] {
 			out = append(out, s.ref)
+		}
+	}
+	return out
+}
+
+// queryList reads a list query parameter: every value of name, each split
+// at commas, blanks dropped.
+func queryList(q url.Values, name string) []string {
+	var out []string
+	for _, v := range q[name] {
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
 		}
 	}
 	return out

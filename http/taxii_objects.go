@@ -22,17 +22,7 @@ import (
 // the specification asks; known ones with bad values are EINVALID.
 func taxiiFilter(r *http.Request, f *cyberpact.ObjectFilter) error {
 	q := r.URL.Query()
-	list := func(name string) []string {
-		var out []string
-		for _, v := range q[name] {
-			for _, part := range strings.Split(v, ",") {
-				if part = strings.TrimSpace(part); part != "" {
-					out = append(out, part)
-				}
-			}
-		}
-		return out
-	}
+	list := func(name string) []string { return queryList(q, name) }
 	f.IDs = list("match[id]")
 	f.Types = list("match[type]")
 	f.SpecVersions = list("match[spec_version]")

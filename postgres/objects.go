@@ -254,15 +254,8 @@ func filterSQL(f cyberpact.ObjectFilter, a *args) (string, error) {
 	if f.Viewer != nil {
 		conds = append(conds, endsVisibleSQL(f, a))
 	}
-	versions := f.Versions
-	if f.AllVersions {
-		versions = []string{"all"}
-	}
-	if len(versions) == 0 {
-		versions = []string{"last"}
-	}
 	var vconds []string
-	for _, v := range versions {
+	for _, v := range f.VersionSelectors() {
 		switch v {
 		case "all":
 			vconds = append(vconds, "TRUE")

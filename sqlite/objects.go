@@ -543,15 +543,8 @@ func filterSQL(f cyberpact.ObjectFilter) (string, []any, error) {
 	if f.Viewer != nil {
 		add(endsVisibleSQL(f))
 	}
-	versions := f.Versions
-	if f.AllVersions {
-		versions = []string{"all"}
-	}
-	if len(versions) == 0 {
-		versions = []string{"last"}
-	}
 	var vconds []string
-	for _, v := range versions {
+	for _, v := range f.VersionSelectors() {
 		switch v {
 		case "all":
 			vconds = append(vconds, "1")
