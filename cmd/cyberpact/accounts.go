@@ -87,6 +87,19 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // wantArgs checks the number of positional arguments.
+// positional parses fs over args and wants exactly n positional arguments
+// (what names them in the usage error).
+func positional(fs *flag.FlagSet, args []string, n int, what string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := wantArgs(pos, n, what); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
+
 func wantArgs(pos []string, n int, what string) error {
 	if len(pos) < n {
 		return usageError("missing %s", what)
@@ -232,11 +245,8 @@ func runOrgCreate(ctx context.Context, e *env, c *command, args []string) error 
 	data := dataFlag(fs)
 	nation := fs.String("nation", "", "ISO 3166-1 alpha-2 country code, e.g. GB (required)")
 	sector := fs.String("sector", "", "one of "+strings.Join(cyberpact.Sectors, ", ")+" (required)")
-	pos, err := parseArgs(fs, args)
+	pos, err := positional(fs, args, 1, "the organisation's NAME")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "the organisation's NAME"); err != nil {
 		return err
 	}
 	if *nation == "" || *sector == "" {
@@ -259,11 +269,7 @@ func runOrgList(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
+	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
 	db, err := e.openStore(ctx, *data)
@@ -333,11 +339,8 @@ func groupChange(ctx context.Context, e *env, c *command, args []string, create 
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
 	orgsFlag := fs.String("orgs", "", "the member organisations' names, comma separated")
-	pos, err := parseArgs(fs, args)
+	pos, err := positional(fs, args, 1, "the group's NAME")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "the group's NAME"); err != nil {
 		return err
 	}
 	given := false
@@ -382,11 +385,7 @@ func runGroupList(ctx context.Context, e *env, c *command, args []string) error 
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
+	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
 	db, err := e.openStore(ctx, *data)
@@ -464,11 +463,8 @@ func runUserCreate(ctx context.Context, e *env, c *command, args []string) error
 	org := fs.String("org", "", "the user's organisation, by name (required)")
 	role := fs.String("role", "", "admin, org-admin, analyst, reader or sync (required)")
 	expires := fs.String("expires", "", "the first key's expiry: a duration (720h, 90d) or a time; default never")
-	pos, err := parseArgs(fs, args)
+	pos, err := positional(fs, args, 1, "the user's NAME")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "the user's NAME"); err != nil {
 		return err
 	}
 	if *org == "" || *role == "" {
@@ -508,11 +504,7 @@ func runUserList(ctx context.Context, e *env, c *command, args []string) error {
 	data := dataFlag(fs)
 	org := fs.String("org", "", "only this organisation's users, by name")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
+	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
 	db, err := e.openStore(ctx, *data)
@@ -551,11 +543,8 @@ func runKeyCreate(ctx context.Context, e *env, c *command, args []string) error 
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
 	expires := fs.String("expires", "", "a duration from now (720h, 90d) or a time (RFC 3339, 2006-01-02); default never")
-	pos, err := parseArgs(fs, args)
+	pos, err := positional(fs, args, 1, "the USER whose key it is")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "the USER whose key it is"); err != nil {
 		return err
 	}
 	until, err := expiresFlag(*expires, time.Now())
@@ -582,11 +571,8 @@ func runKeyCreate(ctx context.Context, e *env, c *command, args []string) error 
 func runKeyRevoke(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
-	pos, err := parseArgs(fs, args)
+	pos, err := positional(fs, args, 1, "the KEYID to revoke (see cyberpact key list)")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "the KEYID to revoke (see cyberpact key list)"); err != nil {
 		return err
 	}
 	id, err := strconv.ParseInt(pos[0], 10, 64)
@@ -610,11 +596,7 @@ func runKeyList(ctx context.Context, e *env, c *command, args []string) error {
 	data := dataFlag(fs)
 	user := fs.String("user", "", "only this user's keys")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
+	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
 	db, err := e.openStore(ctx, *data)

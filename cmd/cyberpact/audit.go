@@ -58,11 +58,7 @@ by its SHA-256, so that any change to it shows.
 func runAuditVerify(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
+	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
 	db, err := e.openStore(ctx, *data)
@@ -115,11 +111,8 @@ func runAuditList(ctx context.Context, e *env, c *command, args []string) error 
 	after := fs.Int64("after", 0, "entries after this seq")
 	limit := fs.Int("limit", 100, "at most this many entries; 0 for all")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
+	_, err := positional(fs, args, 0, "")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
 		return err
 	}
 	if *action != "" && !slices.Contains(auditActions, *action) {

@@ -83,11 +83,8 @@ func runPeerAdd(ctx context.Context, e *env, c *command, args []string) error {
 	audience := fs.String("audience", "all", "who receives what is pulled: all, org or group:NAME")
 	org := fs.String("org", "", "the organisation pulled objects are attributed to (one standing for the peer hub)")
 	pageSize := fs.Int("page-size", 0, "objects per request (default 5000)")
-	pos, err := parseArgs(fs, args)
+	pos, err := positional(fs, args, 1, "peer NAME")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "peer NAME"); err != nil {
 		return err
 	}
 	switch {
@@ -131,11 +128,7 @@ func runPeerList(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 0, ""); err != nil {
+	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
 	db, err := e.openPeerStore(ctx, *data)
@@ -169,11 +162,8 @@ func runPeerList(ctx context.Context, e *env, c *command, args []string) error {
 func runPeerRemove(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
-	pos, err := parseArgs(fs, args)
+	pos, err := positional(fs, args, 1, "peer NAME")
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(pos, 1, "peer NAME"); err != nil {
 		return err
 	}
 	db, err := e.openPeerStore(ctx, *data)
