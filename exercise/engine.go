@@ -111,7 +111,6 @@ type Engine struct {
 	holdings  map[string]map[string]Holding
 	alerts    []Alert
 	marking   map[string]any
-	idStream  uint64
 	evCounter int
 	reached   time.Duration // the scenario offset advanced to
 	advanced  bool          // whether advanceTo ever ran

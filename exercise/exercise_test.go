@@ -176,7 +176,6 @@ func TestSameSeedSameBytes(t *testing.T) {
 
 var (
 	ipv4RE   = regexp.MustCompile(`\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b`)
-	ipv6RE   = regexp.MustCompile(`\b[0-9a-fA-F]{1,4}(:[0-9a-fA-F]{0,4}){2,7}\b`)
 	domainRE = regexp.MustCompile(`\b(?:[a-z0-9-]+\.)+[a-z]{2,}\b`)
 	reserved = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32")}
 )

@@ -44,9 +44,8 @@ func rng(seed uint64, labels ...string) *rand.Rand {
 
 func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
 
-func internalIP(r *rand.Rand) string { return internalNet + strconv.Itoa(10+r.IntN(200)) }
-func benignIP(r *rand.Rand) string   { return benignNet + strconv.Itoa(1+r.IntN(254)) }
-func hostileIP(r *rand.Rand) string  { return hostileNet + strconv.Itoa(1+r.IntN(254)) }
+func benignIP(r *rand.Rand) string  { return benignNet + strconv.Itoa(1+r.IntN(254)) }
+func hostileIP(r *rand.Rand) string { return hostileNet + strconv.Itoa(1+r.IntN(254)) }
 
 var (
 	hostileWords = []string{"secure-update", "cdn-sync", "login-verify", "docs-share", "invoice-portal", "telemetry-api", "auth-gateway", "cloud-drive", "msft-patch", "helpdesk-ticket"}

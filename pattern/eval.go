@@ -3,7 +3,6 @@ package pattern
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"math/bits"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -190,13 +189,6 @@ func (b bitset) empty() bool {
 		}
 	}
 	return true
-}
-func (b bitset) count() int {
-	n := 0
-	for _, w := range b {
-		n += bits.OnesCount64(w)
-	}
-	return n
 }
 
 // evalCmp evaluates a comparison expression against one observation and
