@@ -18,6 +18,7 @@ import (
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/exercise"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -198,6 +199,6 @@ func newMetrics() *metrics {
 		Name: "cyberpact_objects_imported_total", Help: "Object versions received, by outcome (added, present, rejected).",
 	}, []string{"outcome"})
 	m.registry.MustRegister(m.requests, m.duration, m.imported,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

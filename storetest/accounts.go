@@ -821,7 +821,7 @@ func testAuditConcurrent(t *testing.T, s AccountStore) {
 					return
 				}
 				if e.Seq == 0 || e.Hash == "" {
-					errs <- fmt.Errorf("Audit returned without Seq and Hash: %+v", e)
+					errs <- fmt.Errorf("the audit log returned an entry without Seq and Hash: %+v", e)
 					return
 				}
 			}
