@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 
 	"github.com/cyberpact/cyberpact"
@@ -59,10 +58,8 @@ DROP TABLE IF EXISTS observables;
 DROP TABLE IF EXISTS observable_counts;
 `
 
-// searchChunk is how many rows go into the index per statement. FTS5
-// flushes its in-memory terms to a new segment whenever a statement
-// begins, so one statement per few thousand rows keeps segments, and the
-// merges they cause, few.
+// searchChunk is how many versions' derived rows the import hands to the
+// index writer at a time.
 const searchChunk = 8192
 
 type searchRow [7]any // seq, name, description, aliases, external_ids, pattern, vals
@@ -128,13 +125,19 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 		return nil, internal("beginning search index update", err)
 	}
 	st := &searchTx{tx: tx, rows: make(chan indexChunk, 2), done: make(chan error, 1)}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO search (rowid, name, description, aliases, external_ids, pattern, vals) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		tx.Rollback()
+		return nil, internal("beginning search index update", err)
+	}
 	go func() {
+		defer ins.Close()
 		var err error
 		for chunk := range st.rows {
 			if err != nil {
 				continue // drain
 			}
-			if err = insertSearch(ctx, tx, chunk.text); err == nil {
+			if err = insertSearch(ctx, ins, chunk.text); err == nil {
 				err = storeObservables(ctx, tx, chunk.obs, corrCap)
 			}
 		}
@@ -143,17 +146,15 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 	return st, nil
 }
 
-func insertSearch(ctx context.Context, tx *sql.Tx, chunk []searchRow) error {
-	if len(chunk) == 0 {
-		return nil
-	}
-	rows, err := json.Marshal(chunk)
-	if err != nil {
-		return internal("indexing objects for search", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO search (rowid, name, description, aliases, external_ids, pattern, vals)
-		SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6 FROM json_each(?)`, string(rows)); err != nil {
-		return internal("indexing objects for search", err)
+// insertSearch writes full-text rows one statement each: a statement
+// that writes one row opens no statement journal, so FTS5 keeps
+// accumulating terms in memory across statements and flushes them in
+// large segments, where a multi-row statement would flush a segment each.
+func insertSearch(ctx context.Context, ins *sql.Stmt, chunk []searchRow) error {
+	for _, r := range chunk {
+		if _, err := ins.ExecContext(ctx, r[:]...); err != nil {
+			return internal("indexing objects for search", err)
+		}
 	}
 	return nil
 }
