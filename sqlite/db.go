@@ -48,7 +48,11 @@ type DB struct {
 // and in a file it cost a write system call per index page the statement
 // touched (a seventh of a million-object import's time); in memory it is a
 // few megabytes at a time.
-var pragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(on)", "cache_size(-40960)", "temp_store(memory)"}
+var pragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(on)", "cache_size(" + writerCache + ")", "temp_store(memory)"}
+
+// writerCache is the page cache of the writing connections, in KiB
+// (negative, as PRAGMA cache_size takes it).
+const writerCache = "-40960"
 
 // dsn returns the connection string of the file at path with the pragmas.
 func dsn(path string, extra ...string) string {

@@ -45,6 +45,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 
 	im := &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}}
 	defer im.close()
+	defer im.restore()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
 		return nil, internal("reading sequence", err)
 	}
@@ -97,13 +98,16 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	if err := im.flush(batch); err != nil {
 		return nil, err
 	}
+	// The index writer finishes its rows while the objects commit: it is
+	// committed after them either way (see searchTx.commit).
 	sx.add(im.search)
-	if err := sx.finish(); err != nil {
-		return nil, err
-	}
+	sx.end()
 	res := im.res
 	if len(res.Rejected) > 0 && !opts.Partial {
 		return res, nil // rolled back by the deferred Rollback
+	}
+	if err := im.endBulk(); err != nil {
+		return nil, err
 	}
 	if res.Added > 0 {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO imports (last_seq, first_seq, added) VALUES (?, ?, ?)`, im.seq, res.FirstSeq, im.added); err != nil {
@@ -138,6 +142,12 @@ type importer struct {
 	stmts  map[string]*sql.Stmt // prepared once per import, by query text
 	sx     *searchTx
 	search indexChunk // derived-index rows not yet handed to sx
+
+	// Bulk mode (see bulk.go): the versions stored and added, while the
+	// indexes ddl creates are dropped; bulk while the page cache is resized.
+	versions *versionSet
+	ddl      []string
+	bulk     bool
 }
 
 // stmt returns q prepared once per import: the batches mostly have the
@@ -177,6 +187,9 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	if im.versions != nil {
+		return im.flushBulk(batch)
+	}
 	args := make([]any, 0, 11*len(batch))
 	first := im.seq + 1
 	for _, o := range batch {
@@ -192,28 +205,43 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 	if err != nil {
 		return internal("storing objects", err)
 	}
-	added := make([]bool, len(batch))
+	isAdded := make([]bool, len(batch))
 	for rows.Next() {
 		var seq int64
 		if err := rows.Scan(&seq); err != nil {
 			rows.Close()
 			return internal("storing objects", err)
 		}
-		added[seq-first] = true
+		isAdded[seq-first] = true
 	}
 	if err := rows.Close(); err != nil {
 		return internal("storing objects", err)
 	}
-	var refArgs []any
-	nrefs := 0
+	added := make([]*cyberpact.Object, 0, len(batch))
+	seqs := make([]int64, 0, len(batch))
 	for i, o := range batch {
-		seq := first + int64(i)
-		if !added[i] {
+		if !isAdded[i] {
 			if err := im.compare(o); err != nil {
 				return err
 			}
 			continue
 		}
+		added = append(added, o)
+		seqs = append(seqs, first+int64(i))
+	}
+	if err := im.stored(added, seqs); err != nil {
+		return err
+	}
+	return im.goBulk()
+}
+
+// stored records the versions a batch added, as seqs: the count, their
+// relationship links, and their derived-index rows.
+func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
+	var refArgs []any
+	nrefs := 0
+	for i, o := range added {
+		seq := seqs[i]
 		im.res.Added++
 		if im.res.FirstSeq == 0 {
 			im.res.FirstSeq = seq
@@ -260,9 +288,17 @@ func (im *importer) compare(o *cyberpact.Object) error {
 	if err := st.QueryRowContext(im.ctx, o.ID, o.Modified).Scan(&seq, &body); err != nil {
 		return internal("reading stored version", err)
 	}
+	im.judge(o, seq, body)
+	return nil
+}
+
+// judge counts o, whose id and version are stored as seq with body, as
+// present when the content is the same and rejects it as a conflict
+// otherwise.
+func (im *importer) judge(o *cyberpact.Object, seq int64, body []byte) {
 	if bytes.Equal(body, o.Raw) || stix.JSONEqual(body, o.Raw) {
 		im.res.Present++
-		return nil
+		return
 	}
 	// Say which: a version stored before, or one added earlier in this
 	// same input (then the reader of the message must look in the file,
@@ -274,7 +310,6 @@ func (im *importer) compare(o *cyberpact.Object) error {
 	im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{
 		Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Reason: reason,
 	})
-	return nil
 }
 
 func placeholders(n int) string {

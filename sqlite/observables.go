@@ -11,8 +11,8 @@ import (
 // Ensure DB answers correlation queries.
 var _ cyberpact.CorrelationStore = (*DB)(nil)
 
-// maxObservableRows bounds the rows of one multi-row INSERT into
-// observables, under SQLite's limit on bound parameters.
+// maxObservableRows bounds the values one query counts, under SQLite's
+// limit on bound parameters.
 const maxObservableRows = 3000
 
 // maxCorrelated is the most objects one correlation answer lists.
@@ -61,12 +61,13 @@ next:
 	return rows
 }
 
-// storeObservables writes correlation rows in the index's transaction,
+// storeObservables writes correlation rows in the index's transaction with
+// ins, the prepared single-row INSERT (see insertSearch for why one row),
 // leaving out the rows of a value already held by limit versions. How many
 // versions hold a value is read from the rows themselves (an index probe
 // per value, almost always finding none), not kept in a counter table
 // whose upsert for every value cost a third of the index's time.
-func storeObservables(ctx context.Context, tx *sql.Tx, rows []observableRow, limit int) error {
+func storeObservables(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, rows []observableRow, limit int) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -99,32 +100,16 @@ func storeObservables(ctx context.Context, tx *sql.Tx, rows []observableRow, lim
 		}
 		keys = keys[n:]
 	}
-	args := make([]any, 0, 3*min(len(rows), maxObservableRows))
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO observables (key, seq, kind) VALUES `+rowsOf(n, 3)+` ON CONFLICT DO NOTHING`, args...)
-		args, n = args[:0], 0
-		if err != nil {
-			return internal("storing observable values", err)
-		}
-		return nil
-	}
 	for _, r := range rows {
 		if held[r.key] >= limit {
 			continue
 		}
 		held[r.key]++
-		args = append(args, r.key, r.seq, r.kind)
-		if n++; n == maxObservableRows {
-			if err := flush(); err != nil {
-				return err
-			}
+		if _, err := ins.ExecContext(ctx, r.key, r.seq, r.kind); err != nil {
+			return internal("storing observable values", err)
 		}
 	}
-	return flush()
+	return nil
 }
 
 // Correlate returns the latest visible versions of the objects that hold

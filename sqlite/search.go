@@ -125,23 +125,31 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 		return nil, internal("beginning search index update", err)
 	}
 	st := &searchTx{tx: tx, rows: make(chan indexChunk, 2), done: make(chan error, 1)}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO search (rowid, name, description, aliases, external_ids, pattern, vals) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	text, err := tx.PrepareContext(ctx, `INSERT INTO search (rowid, name, description, aliases, external_ids, pattern, vals) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		tx.Rollback()
 		return nil, internal("beginning search index update", err)
 	}
+	obs, err := tx.PrepareContext(ctx, `INSERT INTO observables (key, seq, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		text.Close()
+		tx.Rollback()
+		return nil, internal("beginning search index update", err)
+	}
+	rows, done := st.rows, st.done
 	go func() {
-		defer ins.Close()
+		defer text.Close()
+		defer obs.Close()
 		var err error
-		for chunk := range st.rows {
+		for chunk := range rows {
 			if err != nil {
 				continue // drain
 			}
-			if err = insertSearch(ctx, ins, chunk.text); err == nil {
-				err = storeObservables(ctx, tx, chunk.obs, corrCap)
+			if err = insertSearch(ctx, text, chunk.text); err == nil {
+				err = storeObservables(ctx, tx, obs, chunk.obs, corrCap)
 			}
 		}
-		st.done <- err
+		done <- err
 	}()
 	return st, nil
 }
@@ -166,12 +174,20 @@ func (st *searchTx) add(chunk indexChunk) {
 	}
 }
 
-// finish waits until every row added is written.
-func (st *searchTx) finish() error {
+// end says no more rows will be added.
+func (st *searchTx) end() {
 	if st.rows != nil {
 		close(st.rows)
-		st.err = <-st.done
 		st.rows = nil
+	}
+}
+
+// finish waits until every row added is written.
+func (st *searchTx) finish() error {
+	st.end()
+	if st.done != nil {
+		st.err = <-st.done
+		st.done = nil
 	}
 	return st.err
 }

@@ -1,0 +1,200 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlite"
+	"github.com/cyberpact/cyberpact/stix"
+	"github.com/google/go-cmp/cmp"
+)
+
+// tool is a STIX tool version numbered n, named name.
+func tool(n int, day int, name string) string {
+	return fmt.Sprintf(`{"type":"tool","spec_version":"2.1","id":"tool--%08x-0000-4000-8000-000000000000","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-%02dT00:00:00.000Z","name":%q}`, n, day, name)
+}
+
+func uses(n, from, to int) string {
+	return fmt.Sprintf(`{"type":"relationship","spec_version":"2.1","id":"relationship--%08x-0000-4000-8000-000000000000","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","relationship_type":"related-to","source_ref":"tool--%08x-0000-4000-8000-000000000000","target_ref":"tool--%08x-0000-4000-8000-000000000000"}`, n, from, to)
+}
+
+func bundleOf(objs []string) string {
+	return `{"type":"bundle","id":"bundle--00000001-0000-4000-8000-000000000001","objects":[` + strings.Join(objs, ",\n") + `]}`
+}
+
+func importText(t *testing.T, db *sqlite.DB, text string, partial bool) *cyberpact.ImportResult {
+	t.Helper()
+	dec := stix.NewDecoder(strings.NewReader(text))
+	defer dec.Close()
+	res, err := db.Import(context.Background(), dec.Next, cyberpact.ImportOptions{Partial: partial})
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	return res
+}
+
+// dump is every stored version as "id modified body", sorted, and what
+// links to one tool.
+func dump(t *testing.T, db *sqlite.DB) []string {
+	t.Helper()
+	ctx := context.Background()
+	var out []string
+	err := db.EachObject(ctx, cyberpact.ObjectFilter{AllVersions: true}, func(o *cyberpact.Object) error {
+		out = append(out, o.ID+" "+o.Modified+" "+string(o.Raw))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	page, err := db.Relationships(ctx, "tool--00000096-0000-4000-8000-000000000000", cyberpact.Incoming, cyberpact.ObjectFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range page.Objects {
+		out = append(out, "incoming "+o.ID)
+	}
+	return out
+}
+
+// checkIndexes fails unless the indexes a bulk import drops are in the
+// database file at path.
+func checkIndexes(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, name := range []string{"objects_id_version", "refs_target"} {
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Errorf("index %s missing after the import", name)
+		}
+	}
+}
+
+// TestBulkImportMatchesRowByRow imports the same input into a store that
+// switches to bulk mode and one that does not: the results, what is stored
+// and the relationships found must be the same, including versions already
+// stored, repeated within a batch and across batches, and conflicts of
+// each kind.
+func TestBulkImportMatchesRowByRow(t *testing.T) {
+	var pre []string
+	for i := range 20 {
+		pre = append(pre, tool(i, 1, fmt.Sprintf("stored %d", i)))
+	}
+	var in []string
+	for i := 100; i < 1100; i++ {
+		in = append(in, tool(i, 2, fmt.Sprintf("new %d", i)))
+		switch i {
+		case 200:
+			in = append(in, tool(i, 2, "new 200")) // the same version again, same batch
+		case 300:
+			in = append(in, tool(i, 2, "other 300")) // a conflict within the batch
+		}
+		if i%100 == 50 {
+			in = append(in, uses(i, i, 150))
+		}
+	}
+	for i := 100; i < 110; i++ {
+		in = append(in, tool(i, 2, fmt.Sprintf("new %d", i))) // again, batches later
+	}
+	in = append(in, tool(400, 2, "other 400")) // a conflict batches later
+	for i := range 5 {
+		in = append(in, tool(i, 1, fmt.Sprintf("stored %d", i))) // already stored
+	}
+	in = append(in, tool(7, 1, "changed 7")) // a conflict with a stored version
+	in = append(in, tool(7, 3, "stored 7, new version"))
+
+	run := func(bulkAfter int64) (*cyberpact.ImportResult, []string, int64) {
+		defer sqlite.SetBulkAfter(bulkAfter)()
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		importText(t, db, bundleOf(pre), false)
+		before := sqlite.BulkImports()
+		res := importText(t, db, bundleOf(in), true)
+		checkIndexes(t, db.Path())
+		return res, dump(t, db), sqlite.BulkImports() - before
+	}
+	bulkRes, bulkDump, went := run(100)
+	if went != 1 {
+		t.Fatalf("the import went bulk %d times, want 1", went)
+	}
+	rowRes, rowDump, went := run(1 << 40)
+	if went != 0 {
+		t.Fatalf("the row-by-row import went bulk")
+	}
+	if bulkRes.Added != rowRes.Added || bulkRes.Present != rowRes.Present {
+		t.Errorf("bulk added %d, present %d; row by row %d, %d", bulkRes.Added, bulkRes.Present, rowRes.Added, rowRes.Present)
+	}
+	if want := 1000 + 10 + 1; rowRes.Added != want {
+		t.Errorf("added %d, want %d", rowRes.Added, want)
+	}
+	if want := 1 + 10 + 5; rowRes.Present != want {
+		t.Errorf("present %d, want %d", rowRes.Present, want)
+	}
+	reasons := func(rs []*cyberpact.Rejection) []string {
+		var out []string
+		for _, r := range rs {
+			out = append(out, fmt.Sprintf("%d %s %s", r.Index, r.ID, r.Reason))
+		}
+		return out
+	}
+	if diff := cmp.Diff(reasons(rowRes.Rejected), reasons(bulkRes.Rejected)); diff != "" {
+		t.Errorf("rejections differ (-row by row +bulk):\n%s", diff)
+	}
+	if len(rowRes.Rejected) != 3 {
+		t.Errorf("%d rejections, want 3: %v", len(rowRes.Rejected), reasons(rowRes.Rejected))
+	}
+	if diff := cmp.Diff(rowDump, bulkDump); diff != "" {
+		t.Errorf("stored versions differ (-row by row +bulk):\n%s", diff)
+	}
+}
+
+// TestBulkImportRolledBack: an atomic import that went bulk and then met a
+// conflict leaves the store as it was, indexes included: a stored version
+// imported again is found present, not added twice.
+func TestBulkImportRolledBack(t *testing.T) {
+	defer sqlite.SetBulkAfter(100)()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	importText(t, db, bundleOf([]string{tool(1, 1, "stored")}), false)
+	before := dump(t, db)
+	var in []string
+	for i := 100; i < 400; i++ {
+		in = append(in, tool(i, 2, "new"), uses(i, i, 150))
+	}
+	in = append(in, tool(1, 1, "changed"))
+	went := sqlite.BulkImports()
+	res := importText(t, db, bundleOf(in), false)
+	if sqlite.BulkImports() == went {
+		t.Fatal("the import did not go bulk")
+	}
+	if res.Committed || len(res.Rejected) != 1 {
+		t.Fatalf("committed %v with %d rejections, want a rolled-back import with 1", res.Committed, len(res.Rejected))
+	}
+	checkIndexes(t, db.Path())
+	if diff := cmp.Diff(before, dump(t, db)); diff != "" {
+		t.Errorf("store changed by a rolled-back import (-before +after):\n%s", diff)
+	}
+	res = importText(t, db, bundleOf([]string{tool(1, 1, "stored")}), false)
+	if res.Added != 0 || res.Present != 1 {
+		t.Errorf("re-importing a stored version after the rollback: added %d, present %d; want 0, 1", res.Added, res.Present)
+	}
+}
