@@ -56,7 +56,7 @@ type SearchText struct {
 	Aliases     string // aliases of any kind, space separated
 	ExternalIDs string // external_references[].external_id, e.g. T1059, CAPEC-66
 	Pattern     string // an indicator's pattern text
-	Values      string // observable values: SCO values, hashes, values inside patterns
+	Values      string // observable values: SCO values, hashes, values inside patterns not quoted verbatim in Pattern
 }
 
 // Ref is one link from a relationship or sighting to another object: Prop is

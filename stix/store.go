@@ -76,7 +76,13 @@ func (o *Object) searchText(t *cyberpact.SearchText, obs *[]cyberpact.Observable
 		t.Pattern = o.String("pattern")
 		if pt := o.String("pattern_type"); pt == "" || pt == "stix" {
 			if p := parsePattern(t.Pattern, o.String("pattern_version")); p != nil {
-				values = append(values, p.Values()...)
+				for _, v := range p.Values() {
+					// A value quoted verbatim in the pattern is found
+					// through the pattern's own words already.
+					if !strings.Contains(t.Pattern, "'"+v+"'") {
+						values = append(values, v)
+					}
+				}
 				*obs = patternObservables(p)
 			}
 		}

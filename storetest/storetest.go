@@ -480,6 +480,7 @@ func testTextSearch(t *testing.T, s cyberpact.ObjectStore) {
 		{"ExternalIDTechnique", "T1059", []string{id(byName)}},
 		{"ExternalIDCAPEC", "CAPEC-66", []string{id(byDesc)}},
 		{"PatternText", "wombat.example", []string{id(ind)}},
+		{"PatternValue", "https://wombat.example/path", []string{id(ind)}},
 		{"Phrase", `"Command and Scripting"`, []string{id(byName)}},
 		{"EveryWordMustAppear", "zanzibar interpreter", []string{}},
 		{"NoMatch", "nonexistentword", []string{}},
