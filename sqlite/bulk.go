@@ -3,6 +3,7 @@ package sqlite
 import (
 	"database/sql"
 	"hash/maphash"
+	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/cyberpact/cyberpact"
@@ -142,6 +143,7 @@ func (im *importer) goBulk() error {
 	}
 	im.versions = vs
 	im.bulk = true
+	im.search.bulk = true
 	bulkImports.Add(1)
 	return nil
 }
@@ -160,7 +162,10 @@ func (im *importer) endBulk() error {
 	if im.versions == nil {
 		return nil
 	}
+	// The version table goes back to the system before the sorts take
+	// their memory.
 	im.versions = nil
+	debug.FreeOSMemory()
 	defer im.restore()
 	// The sort behind CREATE INDEX goes to a temporary file: kept in
 	// memory, like the statement journals, it would hold the whole index.

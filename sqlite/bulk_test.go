@@ -24,6 +24,11 @@ func uses(n, from, to int) string {
 	return fmt.Sprintf(`{"type":"relationship","spec_version":"2.1","id":"relationship--%08x-0000-4000-8000-000000000000","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","relationship_type":"related-to","source_ref":"tool--%08x-0000-4000-8000-000000000000","target_ref":"tool--%08x-0000-4000-8000-000000000000"}`, n, from, to)
 }
 
+// indicator n detects the IPv4 address 198.51.100.v.
+func indicator(n, v int) string {
+	return fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"indicator--%08x-0000-4000-8000-000000000000","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.%d']","pattern_type":"stix","valid_from":"2024-01-01T00:00:00Z"}`, n, v)
+}
+
 func bundleOf(objs []string) string {
 	return `{"type":"bundle","id":"bundle--00000001-0000-4000-8000-000000000001","objects":[` + strings.Join(objs, ",\n") + `]}`
 }
@@ -83,6 +88,39 @@ func checkIndexes(t *testing.T, path string) {
 	}
 }
 
+// correlationRows lists the correlation index of the store at path as
+// "value kind id modified".
+func correlationRows(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	search := strings.TrimSuffix(path, ".db") + "-search.db"
+	if _, err := db.Exec(`ATTACH DATABASE ? AS s`, "file:"+search+"?mode=ro"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(`SELECT b.key, b.kind, o.id, o.version FROM s.observables b JOIN objects o ON o.seq = b.seq ORDER BY 1, 3, 4`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var key, kind, id, version string
+		if err := rows.Scan(&key, &kind, &id, &version); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, strings.Join([]string{key, kind, id, version}, " "))
+	}
+	if len(out) == 0 {
+		t.Fatal("no correlation rows")
+	}
+	return out
+}
+
 // TestBulkImportMatchesRowByRow imports the same input into a store that
 // switches to bulk mode and one that does not: the results, what is stored
 // and the relationships found must be the same, including versions already
@@ -93,6 +131,7 @@ func TestBulkImportMatchesRowByRow(t *testing.T) {
 	for i := range 20 {
 		pre = append(pre, tool(i, 1, fmt.Sprintf("stored %d", i)))
 	}
+	pre = append(pre, indicator(1, 1))
 	var in []string
 	for i := 100; i < 1100; i++ {
 		in = append(in, tool(i, 2, fmt.Sprintf("new %d", i)))
@@ -104,6 +143,9 @@ func TestBulkImportMatchesRowByRow(t *testing.T) {
 		}
 		if i%100 == 50 {
 			in = append(in, uses(i, i, 150))
+		}
+		if i%10 == 0 {
+			in = append(in, indicator(i, i%7)) // each address in many: the cap applies
 		}
 	}
 	for i := 100; i < 110; i++ {
@@ -123,11 +165,12 @@ func TestBulkImportMatchesRowByRow(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
+		db.SetCorrelationCap(3)
 		importText(t, db, bundleOf(pre), false)
 		before := sqlite.BulkImports()
 		res := importText(t, db, bundleOf(in), true)
 		checkIndexes(t, db.Path())
-		return res, dump(t, db), sqlite.BulkImports() - before
+		return res, append(dump(t, db), correlationRows(t, db.Path())...), sqlite.BulkImports() - before
 	}
 	bulkRes, bulkDump, went := run(100)
 	if went != 1 {
@@ -140,7 +183,7 @@ func TestBulkImportMatchesRowByRow(t *testing.T) {
 	if bulkRes.Added != rowRes.Added || bulkRes.Present != rowRes.Present {
 		t.Errorf("bulk added %d, present %d; row by row %d, %d", bulkRes.Added, bulkRes.Present, rowRes.Added, rowRes.Present)
 	}
-	if want := 1000 + 10 + 1; rowRes.Added != want {
+	if want := 1000 + 10 + 1 + 100; rowRes.Added != want {
 		t.Errorf("added %d, want %d", rowRes.Added, want)
 	}
 	if want := 1 + 10 + 5; rowRes.Present != want {

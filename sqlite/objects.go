@@ -265,7 +265,7 @@ func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 	}
 	if len(im.search.text) >= searchChunk {
 		im.sx.add(im.search)
-		im.search = indexChunk{}
+		im.search = indexChunk{bulk: im.search.bulk}
 	}
 	return nil
 }

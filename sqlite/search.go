@@ -111,10 +111,12 @@ type searchTx struct {
 }
 
 // indexChunk is one batch of derived rows: full text and, unless the
-// versions belong to an exercise, correlation values.
+// versions belong to an exercise, correlation values. Bulk chunks come
+// from an import in bulk mode (see bulk.go).
 type indexChunk struct {
 	text []searchRow
 	obs  []observableRow
+	bulk bool
 }
 
 // begin starts an update of the derived indexes; corrCap is how many
@@ -140,14 +142,42 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 	go func() {
 		defer text.Close()
 		defer obs.Close()
+		var staged *sql.Stmt
 		var err error
 		for chunk := range rows {
 			if err != nil {
 				continue // drain
 			}
-			if err = insertSearch(ctx, text, chunk.text); err == nil {
-				err = storeObservables(ctx, tx, obs, chunk.obs, corrCap)
+			if err = insertSearch(ctx, text, chunk.text); err != nil {
+				continue
 			}
+			if !chunk.bulk {
+				err = storeObservables(ctx, tx, obs, chunk.obs, corrCap)
+				continue
+			}
+			if staged == nil {
+				if staged, err = stageObservables(ctx, tx); err != nil {
+					continue
+				}
+				// Appending needs few pages cached (see goBulk).
+				if _, err = tx.ExecContext(ctx, `PRAGMA cache_size = `+bulkCache); err != nil {
+					err = internal("sizing the page cache", err)
+					continue
+				}
+				defer tx.ExecContext(ctx, `PRAGMA cache_size = `+writerCache)
+				defer staged.Close()
+			}
+			for _, r := range chunk.obs {
+				if _, err = staged.ExecContext(ctx, r.key, r.seq, r.kind); err != nil {
+					err = internal("staging observable values", err)
+					break
+				}
+			}
+		}
+		// Merged here, not in commit: while the objects' indexes are
+		// rebuilt and committed on the other connection.
+		if err == nil && staged != nil {
+			err = mergeObservables(ctx, tx, corrCap)
 		}
 		done <- err
 	}()
