@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -59,12 +58,6 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	opts.DefaultTLP = level
 	if fs.NArg() == 0 {
 		return usageError("no files to import; give one or more bundle files, or - for stdin")
-	}
-	// An import's live heap is small, its garbage large: a tighter target
-	// keeps the process's memory well below what SQLite's page caches take,
-	// at a few percent of CPU. GOGC, when set, still decides.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
 	}
 	db, err := e.openStore(ctx, *data)
 	if err != nil {
