@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/cyberpact/cyberpact/pattern"
 )
 
 // Object is one parsed STIX object. Props holds every property as decoded
@@ -34,6 +36,8 @@ type Object struct {
 	ObjectMarkingRefs  []string
 	GranularMarkings   []GranularMarking
 	ExternalReferences []ExternalReference
+
+	pattern *pattern.Pattern // an indicator's pattern, parsed by Validate
 }
 
 // GranularMarking is one entry of granular_markings.

@@ -75,7 +75,11 @@ func (o *Object) searchText(t *cyberpact.SearchText, obs *[]cyberpact.Observable
 	if o.Type == "indicator" {
 		t.Pattern = o.String("pattern")
 		if pt := o.String("pattern_type"); pt == "" || pt == "stix" {
-			if p := parsePattern(t.Pattern, o.String("pattern_version")); p != nil {
+			p := o.pattern
+			if p == nil {
+				p = parsePattern(t.Pattern, o.String("pattern_version"))
+			}
+			if p != nil {
 				for _, v := range p.Values() {
 					// A value quoted verbatim in the pattern is found
 					// through the pattern's own words already.

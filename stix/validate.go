@@ -39,10 +39,11 @@ func Validate(o *Object) []Problem {
 		return []Problem{{Message: "no object"}}
 	}
 	c := checkers.Get().(*checker)
-	c.id, c.ps, c.n = o.ID, nil, 0
+	c.id, c.ps, c.n, c.pattern = o.ID, nil, 0, nil
 	c.object(o.Props)
 	ps := c.ps
-	c.ps = nil
+	o.pattern = c.pattern
+	c.ps, c.pattern = nil, nil
 	checkers.Put(c)
 	if len(ps) > 1 {
 		// Properties are visited in map order; sort for stable output.
@@ -59,6 +60,9 @@ var checkers = sync.Pool{New: func() any { return new(checker) }}
 type checker struct {
 	id string
 	ps []Problem
+	// pattern is the indicator's pattern as parsed to validate it, kept
+	// for Stored, which would otherwise parse it again.
+	pattern *pattern.Pattern
 	// arena holds path segments, so that the paths built while walking
 	// an object cost no allocation. Segments are released by resetting n
 	// once the value they describe has been checked.
@@ -1261,9 +1265,15 @@ func (c *checker) indicatorPattern(m map[string]any, p *jsonPath) {
 	if v, _ := m["pattern_version"].(string); v == "2.0" {
 		version = "2.0"
 	}
-	if err := pattern.Validate(src, version); err != nil {
-		c.errf(c.node(p, "pattern", 0), "invalid STIX pattern: %s", strings.TrimPrefix(err.Error(), "pattern: "))
+	parsed, err := pattern.ParseVersion(src, version)
+	if err == nil {
+		err = parsed.Validate()
 	}
+	if err != nil {
+		c.errf(c.node(p, "pattern", 0), "invalid STIX pattern: %s", strings.TrimPrefix(err.Error(), "pattern: "))
+		return
+	}
+	c.pattern = parsed
 }
 
 // hasAll reports whether m has all the named properties.
