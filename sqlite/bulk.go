@@ -98,7 +98,7 @@ func (s *versionSet) lookup(h uint64, fn func(seq int64) bool) {
 // goBulk switches the import to bulk mode if it has grown large enough
 // against the store it started from.
 func (im *importer) goBulk() error {
-	added := im.seq - im.start
+	added := int64(im.res.Added)
 	if im.versions != nil || added < bulkAfter || added <= 2*im.start {
 		return nil
 	}
@@ -110,7 +110,7 @@ func (im *importer) goBulk() error {
 		}
 		im.ddl = append(im.ddl, ddl)
 	}
-	vs := newVersionSet(int(2 * added))
+	vs := newVersionSet(int(im.seq + added))
 	rows, err := im.tx.QueryContext(im.ctx, `SELECT id, version, seq FROM objects INDEXED BY objects_id_version`)
 	if err != nil {
 		return internal("reading stored versions", err)

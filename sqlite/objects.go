@@ -273,7 +273,16 @@ func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 // textRow is the full-text index row of a version.
 func textRow(seq int64, o *cyberpact.Object) searchRow {
 	t := o.Text
-	return searchRow{seq, t.Name, t.Description, t.Aliases, t.ExternalIDs, t.Pattern, t.Values}
+	return searchRow{seq, orNull(t.Name), orNull(t.Description), orNull(t.Aliases), orNull(t.ExternalIDs), orNull(t.Pattern), orNull(t.Values)}
+}
+
+// orNull is s, or NULL for the empty string: the index reads both as no
+// words, and NULL costs the driver no copy.
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // compare decides for an object whose (id, version) is already stored

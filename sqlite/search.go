@@ -104,10 +104,11 @@ func (si *searchIndex) close() error { return si.db.Close() }
 // by its own goroutine inside a transaction that commits after the
 // objects'.
 type searchTx struct {
-	tx   *sql.Tx
-	rows chan indexChunk
-	done chan error
-	err  error
+	tx     *sql.Tx
+	rows   chan indexChunk
+	done   chan error
+	err    error
+	cancel context.CancelFunc
 }
 
 // indexChunk is one batch of derived rows: full text and, unless the
@@ -122,20 +123,26 @@ type indexChunk struct {
 // begin starts an update of the derived indexes; corrCap is how many
 // versions one observable value is indexed for.
 func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error) {
+	// A rollback cancels what the writer is doing (a bulk merge may take
+	// seconds) instead of waiting for work that will be thrown away.
+	ctx, cancel := context.WithCancel(ctx)
 	tx, err := si.db.BeginTx(ctx, nil)
 	if err != nil {
+		cancel()
 		return nil, internal("beginning search index update", err)
 	}
-	st := &searchTx{tx: tx, rows: make(chan indexChunk, 2), done: make(chan error, 1)}
+	st := &searchTx{tx: tx, rows: make(chan indexChunk, 2), done: make(chan error, 1), cancel: cancel}
 	text, err := tx.PrepareContext(ctx, `INSERT INTO search (rowid, name, description, aliases, external_ids, pattern, vals) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		tx.Rollback()
+		cancel()
 		return nil, internal("beginning search index update", err)
 	}
 	obs, err := tx.PrepareContext(ctx, `INSERT INTO observables (key, seq, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		text.Close()
 		tx.Rollback()
+		cancel()
 		return nil, internal("beginning search index update", err)
 	}
 	rows, done := st.rows, st.done
@@ -224,6 +231,7 @@ func (st *searchTx) finish() error {
 
 // commit records upto as indexed and commits.
 func (st *searchTx) commit(ctx context.Context, upto int64) error {
+	defer st.cancel()
 	if err := st.finish(); err != nil {
 		st.tx.Rollback()
 		return err
@@ -240,6 +248,7 @@ func (st *searchTx) commit(ctx context.Context, upto int64) error {
 
 // rollback drops everything this transaction wrote.
 func (st *searchTx) rollback() {
+	st.cancel()
 	st.finish()
 	st.tx.Rollback()
 }
