@@ -241,3 +241,32 @@ func TestBulkImportRolledBack(t *testing.T) {
 		t.Errorf("re-importing a stored version after the rollback: added %d, present %d; want 0, 1", res.Added, res.Present)
 	}
 }
+
+// TestPageSizes: new files get their page sizes although the driver
+// applies journal_mode, which fixes the size, before page_size.
+func TestPageSizes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cyberpact.db")
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for file, want := range map[string]int{path: 4096, strings.TrimSuffix(path, ".db") + "-search.db": 65536} {
+		c, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		var mode string
+		if err := c.QueryRow(`PRAGMA page_size`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		if got != want || mode != "wal" {
+			t.Errorf("%s: page size %d in %s mode, want %d in wal", filepath.Base(file), got, mode, want)
+		}
+	}
+}

@@ -54,6 +54,32 @@ var pragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(
 // (negative, as PRAGMA cache_size takes it).
 const writerCache = "-40960"
 
+// Page sizes of the files this package creates. The objects are read by
+// random probes (latest version, visible ends), which bigger pages slow;
+// the derived indexes are written in bulk and read by term or value.
+const (
+	objectsPageSize = 4096
+	searchPageSize  = 65536
+)
+
+// create makes the database file at path, if it does not exist yet, with
+// pages of pageSize bytes, in WAL mode. An existing file keeps the size it
+// has. (The driver applies DSN pragmas in alphabetical order, journal_mode
+// before page_size, and the first one fixes the size: so create sets it
+// first.)
+func create(ctx context.Context, path string, pageSize int) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma="+url.QueryEscape(fmt.Sprintf("page_size(%d)", pageSize)))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `PRAGMA journal_mode = WAL`)
+	return err
+}
+
 // dsn returns the connection string of the file at path with the pragmas.
 func dsn(path string, extra ...string) string {
 	q := url.Values{}
@@ -70,6 +96,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	if err := create(ctx, path, objectsPageSize); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}
 	write, err := sql.Open("sqlite", dsn(path))
 	if err != nil {

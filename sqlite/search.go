@@ -69,6 +69,9 @@ type searchIndex struct {
 }
 
 func openSearch(ctx context.Context, path string) (*searchIndex, error) {
+	if err := create(ctx, path, searchPageSize); err != nil {
+		return nil, fmt.Errorf("search index %s: %w", path, err)
+	}
 	db, err := sql.Open("sqlite", dsn(path))
 	if err != nil {
 		return nil, err
