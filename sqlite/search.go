@@ -149,49 +149,54 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 		return nil, internal("beginning search index update", err)
 	}
 	rows, done := st.rows, st.done
-	go func() {
-		defer text.Close()
-		defer obs.Close()
-		var staged *sql.Stmt
-		var err error
-		for chunk := range rows {
-			if err != nil {
-				continue // drain
-			}
-			if err = insertSearch(ctx, text, chunk.text); err != nil {
-				continue
-			}
-			if !chunk.bulk {
-				err = storeObservables(ctx, tx, obs, chunk.obs, corrCap)
-				continue
-			}
-			if staged == nil {
-				if staged, err = stageObservables(ctx, tx); err != nil {
-					continue
-				}
-				// Appending needs few pages cached (see goBulk).
-				if _, err = tx.ExecContext(ctx, `PRAGMA cache_size = `+bulkCache); err != nil {
-					err = internal("sizing the page cache", err)
-					continue
-				}
-				defer tx.ExecContext(ctx, `PRAGMA cache_size = `+writerCache)
-				defer staged.Close()
-			}
-			for _, r := range chunk.obs {
-				if _, err = staged.ExecContext(ctx, r.key, r.seq, r.kind); err != nil {
-					err = internal("staging observable values", err)
-					break
-				}
-			}
-		}
-		// Merged here, not in commit: while the objects' indexes are
-		// rebuilt and committed on the other connection.
-		if err == nil && staged != nil {
-			err = mergeObservables(ctx, tx, corrCap)
-		}
-		done <- err
-	}()
+	go func() { done <- writeIndex(ctx, tx, text, obs, rows, corrCap) }()
 	return st, nil
+}
+
+// writeIndex writes the chunks from rows with the prepared INSERTs of the
+// full-text and correlation tables, and closes them; everything it does to
+// tx is done when it returns, so that the caller may commit.
+func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-chan indexChunk, corrCap int) error {
+	defer text.Close()
+	defer obs.Close()
+	var staged *sql.Stmt
+	var err error
+	for chunk := range rows {
+		if err != nil {
+			continue // drain
+		}
+		if err = insertSearch(ctx, text, chunk.text); err != nil {
+			continue
+		}
+		if !chunk.bulk {
+			err = storeObservables(ctx, tx, obs, chunk.obs, corrCap)
+			continue
+		}
+		if staged == nil {
+			if staged, err = stageObservables(ctx, tx); err != nil {
+				continue
+			}
+			defer staged.Close()
+			// Appending needs few pages cached (see goBulk).
+			if _, err = tx.ExecContext(ctx, `PRAGMA cache_size = `+bulkCache); err != nil {
+				err = internal("sizing the page cache", err)
+				continue
+			}
+			defer tx.ExecContext(ctx, `PRAGMA cache_size = `+writerCache)
+		}
+		for _, r := range chunk.obs {
+			if _, err = staged.ExecContext(ctx, r.key, r.seq, r.kind); err != nil {
+				err = internal("staging observable values", err)
+				break
+			}
+		}
+	}
+	// Merged here, not in commit: while the objects' indexes are rebuilt
+	// and committed on the other connection.
+	if err == nil && staged != nil {
+		err = mergeObservables(ctx, tx, corrCap)
+	}
+	return err
 }
 
 // insertSearch writes full-text rows one statement each: a statement
