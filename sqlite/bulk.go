@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"hash/maphash"
 	"runtime/debug"
@@ -148,13 +149,13 @@ func (im *importer) goBulk() error {
 	return nil
 }
 
-// restore sets the page cache back to its size outside bulk mode, in the
-// import's transaction (Import defers it before the transaction ends).
-func (im *importer) restore() {
-	if im.bulk {
-		im.bulk = false
-		im.tx.ExecContext(im.ctx, `PRAGMA cache_size = `+writerCache)
-	}
+// resetAfterBulk sets the writer connection's page cache and temporary
+// storage back to their usual settings once a bulk import's transaction
+// has ended, committed, rolled back or cancelled.
+func (db *DB) resetAfterBulk() {
+	ctx := context.Background()
+	db.write.ExecContext(ctx, `PRAGMA cache_size = `+writerCache)
+	db.write.ExecContext(ctx, `PRAGMA temp_store = MEMORY`)
 }
 
 // endBulk creates the dropped indexes again.
@@ -166,14 +167,11 @@ func (im *importer) endBulk() error {
 	// their memory.
 	im.versions = nil
 	debug.FreeOSMemory()
-	defer im.restore()
 	// The sort behind CREATE INDEX goes to a temporary file: kept in
 	// memory, like the statement journals, it would hold the whole index.
 	// SQLite refuses the switch if this connection has temporary tables
-	// open; then the sort stays in memory.
-	if _, err := im.tx.ExecContext(im.ctx, `PRAGMA temp_store = FILE`); err == nil {
-		defer im.tx.ExecContext(im.ctx, `PRAGMA temp_store = MEMORY`)
-	}
+	// open; then the sort stays in memory. (resetAfterBulk switches back.)
+	im.tx.ExecContext(im.ctx, `PRAGMA temp_store = FILE`)
 	for i, ddl := range im.ddl {
 		if _, err := im.tx.ExecContext(im.ctx, ddl); err != nil {
 			return internal("rebuilding index "+bulkIndexes[i], err)

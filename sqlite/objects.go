@@ -27,6 +27,12 @@ const objectCols = `o.seq, o.id, o.version, o.type, o.added, o.revoked, o.produc
 func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cyberpact.ImportOptions) (*cyberpact.ImportResult, error) {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
+	var im *importer
+	defer func() { // after the transaction has ended
+		if im != nil && im.bulk {
+			db.resetAfterBulk()
+		}
+	}()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, internal("beginning import", err)
@@ -43,9 +49,8 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		}
 	}()
 
-	im := &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}}
+	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}}
 	defer im.close()
-	defer im.restore()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
 		return nil, internal("reading sequence", err)
 	}
@@ -144,7 +149,7 @@ type importer struct {
 	search indexChunk // derived-index rows not yet handed to sx
 
 	// Bulk mode (see bulk.go): the versions stored and added, while the
-	// indexes ddl creates are dropped; bulk while the page cache is resized.
+	// indexes ddl creates are dropped; bulk once the import went bulk.
 	versions *versionSet
 	ddl      []string
 	bulk     bool
