@@ -131,24 +131,44 @@ func stageObservables(ctx context.Context, tx *sql.Tx) (*sql.Stmt, error) {
 
 // mergeObservables moves the staged rows into observables, keeping for
 // each value only as many versions, oldest first, as make limit with those
-// already indexed, and drops the staging table.
+// already indexed, and drops the staging table. The rows go in with one
+// sort, in key order; the values that went over the cap (few: the cap is
+// what makes a value common) then lose their newest rows. The versions
+// already indexed are older than any staged one, so this keeps the same
+// rows as capping each value on the way in.
 func mergeObservables(ctx context.Context, tx *sql.Tx, limit int) error {
-	// The sorts go to temporary files, not memory (see endBulk).
+	// The sort goes to temporary files, not memory (see endBulk).
 	if _, err := tx.ExecContext(ctx, `PRAGMA temp_store = FILE`); err == nil {
 		defer tx.ExecContext(ctx, `PRAGMA temp_store = MEMORY`)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO observables (key, seq, kind)
-		SELECT key, seq, kind FROM (
-			SELECT n.key, n.seq, n.kind,
-				ROW_NUMBER() OVER (PARTITION BY n.key ORDER BY n.seq) + (SELECT COUNT(*) FROM observables o WHERE o.key = n.key) AS held
-			FROM observables_new n)
-		WHERE held <= ?
-		ORDER BY key, seq
-		ON CONFLICT DO NOTHING`, limit); err != nil {
+		SELECT key, seq, kind FROM observables_new ORDER BY key, seq
+		ON CONFLICT DO NOTHING`); err != nil {
 		return internal("merging observable values", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DROP TABLE observables_new`); err != nil {
 		return internal("merging observable values", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT key FROM observables GROUP BY key HAVING COUNT(*) > ?`, limit)
+	if err != nil {
+		return internal("capping observable values", err)
+	}
+	var over []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return internal("capping observable values", err)
+		}
+		over = append(over, k)
+	}
+	if err := rows.Close(); err != nil {
+		return internal("capping observable values", err)
+	}
+	for _, k := range over {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM observables WHERE key = ?1 AND seq > (SELECT seq FROM observables WHERE key = ?1 ORDER BY seq LIMIT 1 OFFSET ?2)`, k, limit-1); err != nil {
+			return internal("capping observable values", err)
+		}
 	}
 	return nil
 }
