@@ -251,7 +251,7 @@ func TestPageSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	for file, want := range map[string]int{path: 4096, strings.TrimSuffix(path, ".db") + "-search.db": 65536} {
+	for file, want := range map[string]int{path: 65536, strings.TrimSuffix(path, ".db") + "-search.db": 65536} {
 		c, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
 		if err != nil {
 			t.Fatal(err)

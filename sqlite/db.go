@@ -54,13 +54,22 @@ var pragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(
 // (negative, as PRAGMA cache_size takes it).
 const writerCache = "-40960"
 
-// Page sizes of the files this package creates. The objects are read by
-// random probes (latest version, visible ends), which bigger pages slow;
-// the derived indexes are written in bulk and read by term or value.
+// Page sizes of the files this package creates: 64 KiB for both. Every
+// page an import writes costs two system calls into the WAL and two more
+// when the WAL is checkpointed, and a bulk import reads its table back to
+// build indexes: with 4 KiB object pages a million-object import made over
+// two million such calls, and took 15% longer. Readers map the objects
+// file (readerMmap), so the random probes of a read (latest version,
+// visible ends) touch the part of a big page they need instead of copying
+// it whole; an existing file keeps the page size it was created with.
 const (
-	objectsPageSize = 4096
+	objectsPageSize = 65536
 	searchPageSize  = 65536
 )
+
+// readerMmap is how much of the objects file each reader maps (SQLite's
+// most, 2 GB less 64 KiB); beyond it, reads copy pages as usual.
+const readerMmap = "2147418112"
 
 // create makes the database file at path, if it does not exist yet, with
 // pages of pageSize bytes, in WAL mode. An existing file keeps the size it
@@ -127,8 +136,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// Readers keep a smaller page cache each: there are several, the OS
 	// caches the file for all of them, and an import that looks objects up
 	// (sightings take their indicator's release) would otherwise hold a
-	// writer-sized cache in every reader.
-	base, err := sqlite.NewConnector(dsn(path, "query_only(on)", "cache_size(-8192)"))
+	// writer-sized cache in every reader. They map the file (see
+	// objectsPageSize).
+	base, err := sqlite.NewConnector(dsn(path, "query_only(on)", "cache_size(-8192)", "mmap_size("+readerMmap+")"))
 	if err != nil {
 		return fail(err)
 	}
