@@ -270,3 +270,34 @@ func TestPageSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestSightingOfManyPlaces: a sighting may name more places than one
+// statement can bind values for; its links are written in several.
+func TestSightingOfManyPlaces(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const places = 12000 // 36,000 bound values in one statement, over SQLite's 32,766
+	refs := make([]string, places)
+	for i := range refs {
+		refs[i] = fmt.Sprintf(`"identity--%08x-0000-4000-8000-000000000000"`, i)
+	}
+	sighting := `{"type":"sighting","spec_version":"2.1","id":"sighting--00000000-0000-4000-8000-000000000001","created":"2025-01-01T00:00:00.000Z","modified":"2025-01-01T00:00:00.000Z",` +
+		`"sighting_of_ref":"indicator--00000000-0000-4000-8000-000000000001","where_sighted_refs":[` + strings.Join(refs, ",") + `]}`
+	res := importText(t, db, bundleOf([]string{sighting}), false)
+	if res.Added != 1 || len(res.Rejected) != 0 {
+		t.Fatalf("added %d, rejected %v; want 1 added", res.Added, res.Rejected)
+	}
+	for _, i := range []int{0, places - 1} {
+		id := fmt.Sprintf("identity--%08x-0000-4000-8000-000000000000", i)
+		page, err := db.Relationships(context.Background(), id, cyberpact.Incoming, cyberpact.ObjectFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Objects) != 1 {
+			t.Errorf("%s: %d sightings name it, want 1", id, len(page.Objects))
+		}
+	}
+}

@@ -17,8 +17,17 @@ import (
 // Ensure DB implements the store interface.
 var _ cyberpact.ObjectStore = (*DB)(nil)
 
-// importBatch is how many objects one multi-row statement writes.
-const importBatch = 128
+// importBatch is how many objects one multi-row statement writes. Such a
+// statement copies each page it first changes into a statement journal,
+// once per statement: with 64 KiB pages, batches of 512 made a
+// million-object import 6-8% faster than batches of 128, and larger ones
+// slower again.
+const importBatch = 512
+
+// maxRefRows is how many relationship links one statement writes at most,
+// well under SQLite's limit of 32,766 bound values (a sighting may name
+// thousands of places).
+const maxRefRows = 4096
 
 const objectCols = `o.seq, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
 
@@ -245,6 +254,16 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 	var refArgs []any
 	nrefs := 0
+	flushRefs := func() error {
+		if nrefs == 0 {
+			return nil
+		}
+		if err := im.exec(`INSERT INTO refs (seq, prop, target) VALUES `+rowsOf(nrefs, 3), refArgs...); err != nil {
+			return internal("storing relationship links", err)
+		}
+		refArgs, nrefs = refArgs[:0], 0
+		return nil
+	}
 	for i, o := range added {
 		seq := seqs[i]
 		im.res.Added++
@@ -254,7 +273,11 @@ func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 		im.res.LastSeq = seq
 		for _, r := range o.Refs {
 			refArgs = append(refArgs, seq, r.Prop, r.ID)
-			nrefs++
+			if nrefs++; nrefs == maxRefRows {
+				if err := flushRefs(); err != nil {
+					return err
+				}
+			}
 		}
 		im.search.text = append(im.search.text, textRow(seq, o))
 		// Exercise objects are never correlated: their values would count
@@ -263,10 +286,8 @@ func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 			im.search.obs = appendObservables(im.search.obs, seq, o)
 		}
 	}
-	if nrefs > 0 {
-		if err := im.exec(`INSERT INTO refs (seq, prop, target) VALUES `+rowsOf(nrefs, 3), refArgs...); err != nil {
-			return internal("storing relationship links", err)
-		}
+	if err := flushRefs(); err != nil {
+		return err
 	}
 	if len(im.search.text) >= searchChunk {
 		im.sx.add(im.search)
