@@ -156,6 +156,24 @@ func (db *DB) resetAfterBulk() {
 	ctx := context.Background()
 	db.write.ExecContext(ctx, `PRAGMA cache_size = `+writerCache)
 	db.write.ExecContext(ctx, `PRAGMA temp_store = MEMORY`)
+	db.write.ExecContext(ctx, `PRAGMA wal_autocheckpoint = `+walAutocheckpoint)
+}
+
+// walAutocheckpoint is SQLite's default: a commit that leaves this many
+// pages in the WAL copies them into the database.
+const walAutocheckpoint = "1000"
+
+// checkpointAfterBulk starts copying the WAL of a committed bulk import
+// into the database, which that import's commit left undone, and returns
+// a function that waits for it: the import commits its index meanwhile.
+// (A checkpoint that fails leaves the WAL to the next one.)
+func (db *DB) checkpointAfterBulk() (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		db.write.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+	}()
+	return func() { <-done }
 }
 
 // endBulk creates the dropped indexes again.

@@ -131,10 +131,21 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			return nil, err
 		}
 	}
+	if im.bulk {
+		// The WAL holds the whole import: copying it into the database
+		// (seconds) runs beside the index's commit instead of inside this
+		// one (see checkpointAfterBulk).
+		if _, err := tx.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
+			return nil, internal("committing import", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, internal("committing import", err)
 	}
 	committed = true
+	if im.bulk {
+		defer db.checkpointAfterBulk()()
+	}
 	res.Committed = true
 	if res.Added > 0 {
 		db.changes.notify()
