@@ -23,7 +23,10 @@ import (
 // state, which has the indexes; a rolled-back import restores them.
 
 // bulkAfter is how many versions an import adds before it may go bulk.
-var bulkAfter int64 = 50_000
+// Going bulk at 10,000 rather than 50,000 took a million-object import's
+// peak RSS from 285 to 226 MB (the row-by-row phase fills the writer's
+// 40 MB cache) at the same speed.
+var bulkAfter int64 = 10_000
 
 // bulkImports counts the imports that went bulk (for the tests).
 var bulkImports atomic.Int64
