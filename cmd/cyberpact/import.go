@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -58,6 +59,15 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	opts.DefaultTLP = level
 	if fs.NArg() == 0 {
 		return usageError("no files to import; give one or more bundle files, or - for stdin")
+	}
+	// The heap is mostly objects on their way from the decoder to the
+	// store, short-lived: a looser heap target than Go's default halves
+	// the collections. A million-object import took 25.1 s on average
+	// with GOGC=200 against 26.8 s with the default (four alternated runs
+	// each; 400 was no faster) for about 75 MB more peak RSS. A GOGC the
+	// user set wins.
+	if e.getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(200))
 	}
 	db, err := e.openStore(ctx, *data)
 	if err != nil {
