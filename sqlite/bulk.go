@@ -160,6 +160,7 @@ func (db *DB) resetAfterBulk() {
 	db.write.ExecContext(ctx, `PRAGMA cache_size = `+writerCache)
 	db.write.ExecContext(ctx, `PRAGMA temp_store = MEMORY`)
 	db.write.ExecContext(ctx, `PRAGMA wal_autocheckpoint = `+walAutocheckpoint)
+	db.write.ExecContext(ctx, `PRAGMA threads = 0`)
 }
 
 // walAutocheckpoint is SQLite's default: a commit that leaves this many
@@ -193,6 +194,9 @@ func (im *importer) endBulk() error {
 	// SQLite refuses the switch if this connection has temporary tables
 	// open; then the sort stays in memory. (resetAfterBulk switches back.)
 	im.tx.ExecContext(im.ctx, `PRAGMA temp_store = FILE`)
+	// The index writer has finished its rows and waits for the commit:
+	// the sorts may have a helper thread on the other core.
+	im.tx.ExecContext(im.ctx, `PRAGMA threads = 1`)
 	for i, ddl := range im.ddl {
 		if _, err := im.tx.ExecContext(im.ctx, ddl); err != nil {
 			return internal("rebuilding index "+bulkIndexes[i], err)

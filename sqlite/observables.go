@@ -137,9 +137,13 @@ func stageObservables(ctx context.Context, tx *sql.Tx) (*sql.Stmt, error) {
 // already indexed are older than any staged one, so this keeps the same
 // rows as capping each value on the way in.
 func mergeObservables(ctx context.Context, tx *sql.Tx, limit int) error {
-	// The sort goes to temporary files, not memory (see endBulk).
+	// The sort goes to temporary files, not memory (see endBulk), and
+	// appending needs few pages cached (see goBulk).
 	if _, err := tx.ExecContext(ctx, `PRAGMA temp_store = FILE`); err == nil {
 		defer tx.ExecContext(ctx, `PRAGMA temp_store = MEMORY`)
+	}
+	if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = `+bulkCache); err == nil {
+		defer tx.ExecContext(ctx, `PRAGMA cache_size = `+writerCache)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO observables (key, seq, kind)
 		SELECT key, seq, kind FROM observables_new ORDER BY key, seq

@@ -107,11 +107,13 @@ func (si *searchIndex) close() error { return si.db.Close() }
 // by its own goroutine inside a transaction that commits after the
 // objects'.
 type searchTx struct {
-	tx     *sql.Tx
-	rows   chan indexChunk
-	done   chan error
-	err    error
-	cancel context.CancelFunc
+	tx      *sql.Tx
+	rows    chan indexChunk
+	done    chan error
+	err     error
+	cancel  context.CancelFunc
+	corrCap int
+	staged  bool // bulk correlation rows wait in observables_new (set by the writer before done)
 }
 
 // indexChunk is one batch of derived rows: full text and, unless the
@@ -134,7 +136,7 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 		cancel()
 		return nil, internal("beginning search index update", err)
 	}
-	st := &searchTx{tx: tx, rows: make(chan indexChunk, 2), done: make(chan error, 1), cancel: cancel}
+	st := &searchTx{tx: tx, rows: make(chan indexChunk, 2), done: make(chan error, 1), cancel: cancel, corrCap: corrCap}
 	text, err := tx.PrepareContext(ctx, `INSERT INTO search (rowid, name, description, aliases, external_ids, pattern, vals) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		tx.Rollback()
@@ -149,18 +151,22 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 		return nil, internal("beginning search index update", err)
 	}
 	rows, done := st.rows, st.done
-	go func() { done <- writeIndex(ctx, tx, text, obs, rows, corrCap) }()
+	go func() {
+		staged, err := writeIndex(ctx, tx, text, obs, rows, corrCap)
+		st.staged = staged
+		done <- err
+	}()
 	return st, nil
 }
 
 // writeIndex writes the chunks from rows with the prepared INSERTs of the
 // full-text and correlation tables, and closes them; everything it does to
-// tx is done when it returns, so that the caller may commit.
-func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-chan indexChunk, corrCap int) error {
+// tx is done when it returns, so that the caller may commit. It says
+// whether it staged bulk correlation rows for commit to merge.
+func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-chan indexChunk, corrCap int) (staged bool, err error) {
 	defer text.Close()
 	defer obs.Close()
-	var staged *sql.Stmt
-	var err error
+	var stage *sql.Stmt
 	// The one-row statements run without the cancellable context: the
 	// driver would watch it with a goroutine per statement (a tenth of the
 	// writer's time); cancellation is checked once a chunk instead.
@@ -179,11 +185,11 @@ func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-cha
 			err = storeObservables(rowCtx, tx, obs, chunk.obs, corrCap)
 			continue
 		}
-		if staged == nil {
-			if staged, err = stageObservables(ctx, tx); err != nil {
+		if stage == nil {
+			if stage, err = stageObservables(ctx, tx); err != nil {
 				continue
 			}
-			defer staged.Close()
+			defer stage.Close()
 			// Appending needs few pages cached (see goBulk).
 			if _, err = tx.ExecContext(ctx, `PRAGMA cache_size = `+bulkCache); err != nil {
 				err = internal("sizing the page cache", err)
@@ -192,18 +198,13 @@ func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-cha
 			defer tx.ExecContext(ctx, `PRAGMA cache_size = `+writerCache)
 		}
 		for _, r := range chunk.obs {
-			if _, err = staged.ExecContext(rowCtx, r.key, r.seq, r.kind); err != nil {
+			if _, err = stage.ExecContext(rowCtx, r.key, r.seq, r.kind); err != nil {
 				err = internal("staging observable values", err)
 				break
 			}
 		}
 	}
-	// Merged here, not in commit: while the objects' indexes are rebuilt
-	// and committed on the other connection.
-	if err == nil && staged != nil {
-		err = mergeObservables(ctx, tx, corrCap)
-	}
-	return err
+	return stage != nil, err
 }
 
 // insertSearch writes full-text rows one statement each: a statement
@@ -244,12 +245,22 @@ func (st *searchTx) finish() error {
 	return st.err
 }
 
-// commit records upto as indexed and commits.
+// commit merges the correlation rows a bulk import staged, records upto
+// as indexed and commits. The merge waits for commit, not for the end of
+// the rows: the objects' commit comes first, then the copy of their WAL
+// into their database on the writer connection (seconds, see
+// checkpointAfterBulk), which the merge runs beside.
 func (st *searchTx) commit(ctx context.Context, upto int64) error {
 	defer st.cancel()
 	if err := st.finish(); err != nil {
 		st.tx.Rollback()
 		return err
+	}
+	if st.staged {
+		if err := mergeObservables(ctx, st.tx, st.corrCap); err != nil {
+			st.tx.Rollback()
+			return err
+		}
 	}
 	if _, err := st.tx.ExecContext(ctx, `UPDATE indexed SET upto = MAX(upto, ?)`, upto); err != nil {
 		st.tx.Rollback()
