@@ -310,7 +310,18 @@ func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 // textRow is the full-text index row of a version.
 func textRow(seq int64, o *cyberpact.Object) searchRow {
 	t := o.Text
-	return searchRow{seq, orNull(t.Name), orNull(t.Description), orNull(t.Aliases), orNull(t.ExternalIDs), orNull(t.Pattern), orNull(t.Values)}
+	parts := [...]string{t.Name, t.Description, t.Aliases, t.ExternalIDs, t.Pattern, t.Values}
+	n := 0
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	for _, p := range parts {
+		if p != "" {
+			b = append(append(b, p...), '\n')
+		}
+	}
+	return searchRow{seq, orNull(string(b))}
 }
 
 // orNull is s, or NULL for the empty string: the index reads both as no

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -188,6 +189,52 @@ func TestSearchIndexRebuiltWhenRemoved(t *testing.T) {
 		}
 		if len(p.Objects) != 1 {
 			t.Errorf("search %q after rebuilding the index found %d objects, want 1", q, len(p.Objects))
+		}
+	}
+}
+
+// TestSearchIndexOfOlderVersionRebuilt replaces the full-text index with
+// one of an earlier layout (six columns, schema version 3) that claims to
+// cover everything, and checks that opening drops it and indexes the
+// stored objects again.
+func TestSearchIndexOfOlderVersionRebuilt(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cyberpact.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importSample(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(filepath.Join(dir, "cyberpact-search.db"+suffix))
+	}
+	old, err := sql.Open("sqlite", filepath.Join(dir, "cyberpact-search.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(`CREATE VIRTUAL TABLE search USING fts5 (name, description, aliases, external_ids, pattern, vals, content = '', contentless_delete = 1);
+		CREATE TABLE indexed (id INTEGER PRIMARY KEY, upto INTEGER NOT NULL);
+		INSERT INTO indexed VALUES (1, 1000000);
+		PRAGMA user_version = 3;`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	db, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{"hammer", "198.51.100.7"} {
+		p, err := db.FindObjects(ctx, cyberpact.ObjectFilter{Text: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Objects) != 1 {
+			t.Errorf("search %q after replacing an older index found %d objects, want 1", q, len(p.Objects))
 		}
 	}
 }
