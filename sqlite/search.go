@@ -119,7 +119,7 @@ type searchTx struct {
 	err     error
 	cancel  context.CancelFunc
 	corrCap int
-	staged  bool // bulk correlation rows wait in observables_new (set by the writer before done)
+	bulk    *bulkObservables // a bulk import's correlation rows, for commit to merge (set by the writer before done)
 }
 
 // indexChunk is one batch of derived rows: full text and, unless the
@@ -158,8 +158,8 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 	}
 	rows, done := st.rows, st.done
 	go func() {
-		staged, err := writeIndex(ctx, tx, text, obs, rows, corrCap)
-		st.staged = staged
+		bulk, err := writeIndex(ctx, tx, text, obs, rows, corrCap)
+		st.bulk = bulk
 		done <- err
 	}()
 	return st, nil
@@ -167,12 +167,11 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 
 // writeIndex writes the chunks from rows with the prepared INSERTs of the
 // full-text and correlation tables, and closes them; everything it does to
-// tx is done when it returns, so that the caller may commit. It says
-// whether it staged bulk correlation rows for commit to merge.
-func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-chan indexChunk, corrCap int) (staged bool, err error) {
+// tx is done when it returns, so that the caller may commit. It returns
+// the correlation rows of bulk chunks, for commit to merge.
+func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-chan indexChunk, corrCap int) (bulk *bulkObservables, err error) {
 	defer text.Close()
 	defer obs.Close()
-	var stage *sql.Stmt
 	// The one-row statements run without the cancellable context: the
 	// driver would watch it with a goroutine per statement (a tenth of the
 	// writer's time); cancellation is checked once a chunk instead.
@@ -191,11 +190,8 @@ func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-cha
 			err = storeObservables(rowCtx, tx, obs, chunk.obs, corrCap)
 			continue
 		}
-		if stage == nil {
-			if stage, err = stageObservables(ctx, tx); err != nil {
-				continue
-			}
-			defer stage.Close()
+		if bulk == nil {
+			bulk = &bulkObservables{}
 			// Appending needs few pages cached (see goBulk).
 			if _, err = tx.ExecContext(ctx, `PRAGMA cache_size = `+bulkCache); err != nil {
 				err = internal("sizing the page cache", err)
@@ -204,13 +200,12 @@ func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-cha
 			defer tx.ExecContext(ctx, `PRAGMA cache_size = `+writerCache)
 		}
 		for _, r := range chunk.obs {
-			if _, err = stage.ExecContext(rowCtx, r.key, r.seq, r.kind); err != nil {
-				err = internal("staging observable values", err)
+			if err = bulk.add(r); err != nil {
 				break
 			}
 		}
 	}
-	return stage != nil, err
+	return bulk, err
 }
 
 // insertSearch writes full-text rows one statement each: a statement
@@ -259,11 +254,12 @@ func (st *searchTx) finish() error {
 func (st *searchTx) commit(ctx context.Context, upto int64) error {
 	defer st.cancel()
 	if err := st.finish(); err != nil {
+		st.freeBulk()
 		st.tx.Rollback()
 		return err
 	}
-	if st.staged {
-		if err := mergeObservables(ctx, st.tx, st.corrCap); err != nil {
+	if st.bulk != nil {
+		if err := st.bulk.merge(ctx, st.tx, st.corrCap); err != nil {
 			st.tx.Rollback()
 			return err
 		}
@@ -282,7 +278,15 @@ func (st *searchTx) commit(ctx context.Context, upto int64) error {
 func (st *searchTx) rollback() {
 	st.cancel()
 	st.finish()
+	st.freeBulk()
 	st.tx.Rollback()
+}
+
+// freeBulk frees the bulk correlation rows that will not be merged.
+func (st *searchTx) freeBulk() {
+	if st.bulk != nil {
+		st.bulk.free()
+	}
 }
 
 // reindex indexes the stored versions the index does not cover yet: after
