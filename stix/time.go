@@ -124,7 +124,7 @@ func NormTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
+	return formatTime(t.UTC(), 9)
 }
 
 // FormatTime formats t as a STIX timestamp with millisecond precision, or
@@ -132,7 +132,50 @@ func NormTime(t time.Time) string {
 func FormatTime(t time.Time) string {
 	t = t.UTC()
 	if t.Nanosecond()%int(time.Millisecond) == 0 {
-		return t.Format("2006-01-02T15:04:05.000Z")
+		return formatTime(t, 3)
 	}
-	return t.Format("2006-01-02T15:04:05.000000000Z")
+	return formatTime(t, 9)
+}
+
+// formatTime formats a UTC time as t.Format("2006-01-02T15:04:05.000Z")
+// does with 3 fractional digits, or ".000000000" with 9, appending the
+// digits by hand: every imported object's version is formatted, and
+// time.Format's layout interpretation is most of that work. Years outside
+// 0 to 9999, which Format writes with a sign or more digits, go to Format.
+func formatTime(t time.Time, digits int) string {
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		if digits == 3 {
+			return t.Format("2006-01-02T15:04:05.000Z")
+		}
+		return t.Format("2006-01-02T15:04:05.000000000Z")
+	}
+	hour, minute, sec := t.Clock()
+	var b [30]byte
+	put2 := func(i, v int) {
+		b[i], b[i+1] = byte('0'+v/10), byte('0'+v%10)
+	}
+	put2(0, year/100)
+	put2(2, year%100)
+	b[4] = '-'
+	put2(5, int(month))
+	b[7] = '-'
+	put2(8, day)
+	b[10] = 'T'
+	put2(11, hour)
+	b[13] = ':'
+	put2(14, minute)
+	b[16] = ':'
+	put2(17, sec)
+	b[19] = '.'
+	frac := t.Nanosecond()
+	if digits == 3 {
+		frac /= int(time.Millisecond)
+	}
+	for i := 19 + digits; i > 19; i-- {
+		b[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	b[20+digits] = 'Z'
+	return string(b[:21+digits])
 }

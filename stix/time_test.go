@@ -131,3 +131,55 @@ func BenchmarkParseTime(b *testing.B) {
 		}
 	}
 }
+
+func TestFormatTimeAgreesWithTimeFormat(t *testing.T) {
+	const ms, ns = "2006-01-02T15:04:05.000Z", "2006-01-02T15:04:05.000000000Z"
+	check := func(tm time.Time) {
+		t.Helper()
+		want := tm.UTC().Format(ns)
+		if tm.IsZero() {
+			want = ""
+		}
+		if got := NormTime(tm); got != want {
+			t.Fatalf("NormTime(%v) = %q, time.Format gives %q", tm, got, want)
+		}
+		want = tm.UTC().Format(ns)
+		if tm.Nanosecond()%int(time.Millisecond) == 0 {
+			want = tm.UTC().Format(ms)
+		}
+		if got := FormatTime(tm); got != want {
+			t.Fatalf("FormatTime(%v) = %q, time.Format gives %q", tm, got, want)
+		}
+	}
+	east := time.FixedZone("east", 5*3600+30*60)
+	for _, tm := range []time.Time{
+		{}, time.Unix(0, 0), time.Date(2024, 2, 29, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2024, 12, 31, 23, 0, 0, 1, east), time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 0, east), time.Date(9999, 12, 31, 23, 59, 59, 123000000, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 6, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-12345, 6, 1, 0, 0, 0, 5, time.UTC), time.Date(123456, 6, 1, 0, 0, 0, 5000000, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Nanosecond), time.Now(),
+	} {
+		check(tm)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 200_000; i++ {
+		var tm time.Time
+		switch r.IntN(3) {
+		case 0: // years 0 to 9999, any nanosecond
+			tm = time.Unix(r.Int64N(315537897600)-62167219200, r.Int64N(1e9))
+		case 1: // whole milliseconds in a zone
+			tm = time.Unix(r.Int64N(4e9), r.Int64N(1000)*1e6).In(east)
+		default: // anywhere
+			tm = time.Unix(r.Int64()>>r.IntN(30), r.Int64N(1e9))
+		}
+		check(tm)
+	}
+}
+
+func BenchmarkNormTime(b *testing.B) {
+	tm := time.Date(2024, 2, 29, 23, 59, 59, 123000000, time.UTC)
+	for b.Loop() {
+		_ = NormTime(tm)
+	}
+}
