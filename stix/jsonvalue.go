@@ -109,7 +109,7 @@ func (d *jsonDecoder) object(depth int) (any, error) {
 		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 			return nil, d.errorf("expected a property name")
 		}
-		k, err := d.str()
+		k, err := d.key()
 		if err != nil {
 			return nil, err
 		}
@@ -210,6 +210,62 @@ func (d *jsonDecoder) number() (any, error) {
 	}
 	d.pos = p
 	return json.Number(d.data[start:p]), nil
+}
+
+// names holds the property names the specification defines, in an
+// open-addressing table hashed by nameHash: decoding an object takes its
+// keys from here rather than allocating each one. internName fills it
+// with the validation tables.
+var (
+	names     [1024]string
+	namesUsed int
+)
+
+func nameHash(h uint32, c byte) uint32 { return h*31 + uint32(c) }
+
+// internName adds name to names, while the table is at most half full.
+func internName(name string) {
+	if namesUsed >= len(names)/2 {
+		return
+	}
+	var h uint32
+	for i := 0; i < len(name); i++ {
+		h = nameHash(h, name[i])
+	}
+	for i := h % uint32(len(names)); ; i = (i + 1) % uint32(len(names)) {
+		switch names[i] {
+		case name:
+			return
+		case "":
+			names[i] = name
+			namesUsed++
+			return
+		}
+	}
+}
+
+// key reads a property name, from names when it is one of them.
+func (d *jsonDecoder) key() (string, error) {
+	start := d.pos + 1
+	var h uint32
+	for p := start; p < len(d.data); p++ {
+		c := d.data[p]
+		switch {
+		case c == '"':
+			k := d.data[start:p]
+			for i := h % uint32(len(names)); names[i] != ""; i = (i + 1) % uint32(len(names)) {
+				if names[i] == string(k) {
+					d.pos = p + 1
+					return names[i], nil
+				}
+			}
+			return d.str()
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return d.str()
+		}
+		h = nameHash(h, c)
+	}
+	return d.str()
 }
 
 // str reads a string, fast when it has no escapes and is valid UTF-8.

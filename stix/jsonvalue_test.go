@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 
@@ -105,4 +106,39 @@ func BenchmarkDecodeObject(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestParseJSONInternedNames decodes objects keyed by every interned
+// property name, and by near misses of them, as encoding/json does.
+func TestParseJSONInternedNames(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	n := 0
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		for _, k := range []string{name, name + "x", name[1:], `\u00` + fmt.Sprintf("%02x", name[0]) + name[1:], name + "é"} {
+			if n > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"%s":%d`, k, n)
+			n++
+		}
+	}
+	b.WriteByte('}')
+	want, err := stdDecode(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseJSON(b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cmp.Equal(want, got) {
+		t.Fatalf("differs:\n%s", cmp.Diff(want, got))
+	}
+	if namesUsed < 300 {
+		t.Errorf("only %d names interned", namesUsed)
+	}
 }

@@ -770,6 +770,7 @@ func finishSpecs() {
 		done[s] = true
 		s.required = s.required[:0]
 		for name, p := range s.props {
+			internName(name)
 			if p.required {
 				s.required = append(s.required, name)
 			}
@@ -785,6 +786,15 @@ func finishSpecs() {
 	}
 	for _, s := range []*objSpec{customSpec, customSCOSpec, externalRefSpec, granularSpec} {
 		walk(s)
+	}
+	for name := range extensionSpecs {
+		internName(name)
+	}
+	for name := range vocabHashAlgorithm {
+		internName(name)
+	}
+	for _, name := range []string{"kill_chain_name", "phase_name", "extension_type"} {
+		internName(name)
 	}
 }
 
