@@ -182,15 +182,7 @@ func TestSearchIndexRebuiltWhenRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []string{"hammer", "198.51.100.7"} {
-		p, err := db.FindObjects(ctx, cyberpact.ObjectFilter{Text: q})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(p.Objects) != 1 {
-			t.Errorf("search %q after rebuilding the index found %d objects, want 1", q, len(p.Objects))
-		}
-	}
+	checkSampleFound(t, db, "after rebuilding the index")
 }
 
 // TestSearchIndexOfOlderVersionRebuilt replaces the full-text index with
@@ -228,13 +220,20 @@ func TestSearchIndexOfOlderVersionRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	checkSampleFound(t, db, "after replacing an older index")
+}
+
+// checkSampleFound checks that full-text search finds the sample's
+// objects (importSample) by a name and by an observable value.
+func checkSampleFound(t *testing.T, db *sqlite.DB, when string) {
+	t.Helper()
 	for _, q := range []string{"hammer", "198.51.100.7"} {
-		p, err := db.FindObjects(ctx, cyberpact.ObjectFilter{Text: q})
+		p, err := db.FindObjects(context.Background(), cyberpact.ObjectFilter{Text: q})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(p.Objects) != 1 {
-			t.Errorf("search %q after replacing an older index found %d objects, want 1", q, len(p.Objects))
+			t.Errorf("search %q %s found %d objects, want 1", q, when, len(p.Objects))
 		}
 	}
 }
