@@ -158,16 +158,7 @@ func TestReopenKeepsDataAndDoesNotRemigrate(t *testing.T) {
 // checks that reopening indexes the stored objects again.
 func TestSearchIndexRebuiltWhenRemoved(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "cyberpact.db")
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	importSample(t, db)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir, path := closedSample(t)
 	removed := 0
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		if err := os.Remove(filepath.Join(dir, "cyberpact-search.db"+suffix)); err == nil {
@@ -177,7 +168,7 @@ func TestSearchIndexRebuiltWhenRemoved(t *testing.T) {
 	if removed == 0 {
 		t.Fatalf("no search index file beside %s to remove", path)
 	}
-	db, err = sqlite.Open(ctx, path)
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,16 +182,7 @@ func TestSearchIndexRebuiltWhenRemoved(t *testing.T) {
 // stored objects again.
 func TestSearchIndexOfOlderVersionRebuilt(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "cyberpact.db")
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	importSample(t, db)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir, path := closedSample(t)
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		os.Remove(filepath.Join(dir, "cyberpact-search.db"+suffix))
 	}
@@ -215,12 +197,29 @@ func TestSearchIndexOfOlderVersionRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 	old.Close()
-	db, err = sqlite.Open(ctx, path)
+	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	checkSampleFound(t, db, "after replacing an older index")
+}
+
+// closedSample makes a store in a new directory, imports the sample into
+// it and closes it; it returns the directory and the store's path.
+func closedSample(t *testing.T) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "cyberpact.db")
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importSample(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path
 }
 
 // checkSampleFound checks that full-text search finds the sample's
