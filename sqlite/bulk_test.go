@@ -242,6 +242,78 @@ func TestBulkImportRolledBack(t *testing.T) {
 	}
 }
 
+// TestBulkImportSeqs: a bulk import appends its rows without naming their
+// seqs (see importer.append), so SQLite numbers them from the largest one
+// stored. That may be below the import's last seq: the newest stored
+// version may have been deleted, and a version found already present takes
+// a seq without a row. The import must still give its versions seqs above
+// every one given before, increasing in the order of the input, and keep
+// each relationship's links on its own seq.
+func TestBulkImportSeqs(t *testing.T) {
+	defer sqlite.SetBulkAfter(100)()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cyberpact.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res := importText(t, db, bundleOf([]string{tool(1, 1, "kept"), tool(2, 1, "deleted")}), false)
+	lastBefore := res.LastSeq
+	if n, err := db.DeleteObject(ctx, "tool--00000002-0000-4000-8000-000000000000", cyberpact.ObjectFilter{}); err != nil || n != 1 {
+		t.Fatalf("DeleteObject: %d, %v", n, err)
+	}
+	var in []string
+	for i := 100; i < 611; i++ {
+		in = append(in, tool(i, 2, fmt.Sprintf("new %d", i)))
+	}
+	in = append(in, tool(1, 1, "kept")) // present, last of the first batch (512)
+	for i := 1000; i < 1300; i++ {
+		in = append(in, tool(i, 2, fmt.Sprintf("new %d", i)), uses(i, i, 150))
+	}
+	went := sqlite.BulkImports()
+	res = importText(t, db, bundleOf(in), false)
+	if sqlite.BulkImports() == went {
+		t.Fatal("the import did not go bulk")
+	}
+	if res.Added != len(in)-1 || res.Present != 1 || res.FirstSeq <= lastBefore {
+		t.Fatalf("added %d from seq %d, %d present; want %d above %d, 1 present", res.Added, res.FirstSeq, res.Present, len(in)-1, lastBefore)
+	}
+	seqs := map[string]int64{}
+	err = db.EachObject(ctx, cyberpact.ObjectFilter{After: lastBefore}, func(o *cyberpact.Object) error {
+		seqs[o.ID] = o.Seq
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := lastBefore
+	for i, text := range in {
+		o, err := stix.Parse([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.ID == "tool--00000001-0000-4000-8000-000000000000" {
+			continue
+		}
+		if seqs[o.ID] <= prev {
+			t.Fatalf("%s (input %d) has seq %d, after %d", o.ID, i, seqs[o.ID], prev)
+		}
+		prev = seqs[o.ID]
+	}
+	page, err := db.Relationships(ctx, "tool--00000096-0000-4000-8000-000000000000", cyberpact.Incoming, cyberpact.ObjectFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Objects) != 300 {
+		t.Errorf("%d relationships point at tool 150, want 300", len(page.Objects))
+	}
+	for _, o := range page.Objects {
+		if o.Seq != seqs[o.ID] {
+			t.Errorf("%s found through its link as seq %d, stored as %d", o.ID, o.Seq, seqs[o.ID])
+		}
+	}
+}
+
 // TestPageSizes: new files get their page sizes although the driver
 // applies journal_mode, which fixes the size, before page_size.
 func TestPageSizes(t *testing.T) {

@@ -170,9 +170,10 @@ type importer struct {
 
 	// Bulk mode (see bulk.go): the versions stored and added, while the
 	// indexes ddl creates are dropped; bulk once the import went bulk.
-	versions *versionSet
-	ddl      []string
-	bulk     bool
+	versions  *versionSet
+	ddl       []string
+	bulk      bool
+	appending bool // objects' last rowid is seq: rows may go in without theirs (see append)
 }
 
 // stmt returns q prepared once per import: the batches mostly have the
@@ -269,7 +270,7 @@ func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 		if nrefs == 0 {
 			return nil
 		}
-		if err := im.exec(`INSERT INTO refs (seq, prop, target) VALUES `+rowsOf(nrefs, 3), refArgs...); err != nil {
+		if err := im.append(`INSERT OR IGNORE INTO refs (seq, prop, target) VALUES `+rowsOf(nrefs, 3), nrefs, 0, refArgs); err != nil {
 			return internal("storing relationship links", err)
 		}
 		refArgs, nrefs = refArgs[:0], 0
