@@ -21,7 +21,8 @@ var _ cyberpact.ObjectStore = (*DB)(nil)
 // statement copies each page it first changes into a statement journal,
 // once per statement: with 64 KiB pages, batches of 512 made a
 // million-object import 6-8% faster than batches of 128, and larger ones
-// slower again.
+// slower again. (Bulk mode's statements need no journal: see
+// importer.append.)
 const importBatch = 512
 
 // maxRefRows is how many relationship links one statement writes at most,
