@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -311,6 +312,48 @@ func TestBulkImportSeqs(t *testing.T) {
 		if o.Seq != seqs[o.ID] {
 			t.Errorf("%s found through its link as seq %d, stored as %d", o.ID, o.Seq, seqs[o.ID])
 		}
+	}
+}
+
+// TestBulkImportEmptiesWAL: a committed bulk import leaves its WAL copied
+// into the database and emptied (see checkpointAfterBulk), and everything
+// it added is there when the store is opened again.
+func TestBulkImportEmptiesWAL(t *testing.T) {
+	defer sqlite.SetBulkAfter(100)()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cyberpact.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in []string
+	for i := 100; i < 400; i++ {
+		in = append(in, tool(i, 2, fmt.Sprintf("new %d", i)), uses(i, i, 150))
+	}
+	went := sqlite.BulkImports()
+	if res := importText(t, db, bundleOf(in), false); res.Added != len(in) {
+		t.Fatalf("added %d, want %d", res.Added, len(in))
+	}
+	if sqlite.BulkImports() == went {
+		t.Fatal("the import did not go bulk")
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() != 0 {
+		t.Errorf("the WAL holds %d bytes after the bulk import, want 0", fi.Size())
+	}
+	before := dump(t, db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = sqlite.Open(ctx, path); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if diff := cmp.Diff(before, dump(t, db)); diff != "" {
+		t.Errorf("the store differs once opened again (-before +after):\n%s", diff)
 	}
 }
 

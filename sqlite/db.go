@@ -48,7 +48,11 @@ type DB struct {
 // and in a file it cost a write system call per index page the statement
 // touched (a seventh of a million-object import's time); in memory it is a
 // few megabytes at a time.
-var pragmas = []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(on)", "cache_size(" + writerCache + ")", "temp_store(memory)"}
+var pragmas = []string{"busy_timeout(" + busyTimeout + ")", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(on)", "cache_size(" + writerCache + ")", "temp_store(memory)"}
+
+// busyTimeout is how long a connection waits for another's lock, in
+// milliseconds.
+const busyTimeout = "10000"
 
 // writerCache is the page cache of the writing connections, in KiB
 // (negative, as PRAGMA cache_size takes it).
