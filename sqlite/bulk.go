@@ -270,21 +270,20 @@ func (im *importer) flushBulk(batch []*cyberpact.Object) error {
 		im.versions.add(h, im.seq)
 		added = append(added, o)
 		seqs = append(seqs, im.seq)
-		r := o.Release
 		if !appending {
 			args = append(args, im.seq)
 		}
-		args = append(args, o.ID, o.Modified, o.Type, im.added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw))
+		args = rowArgs(args, o, im.added)
 	}
 	if len(added) == 0 {
 		return nil
 	}
 	if !appending {
-		if err := im.exec(`INSERT INTO objects (seq, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body) VALUES `+rowsOf(len(added), 11), args...); err != nil {
+		if err := im.exec(`INSERT INTO objects (seq, `+storedCols+`) VALUES `+rowsOf(len(added), 11), args...); err != nil {
 			return internal("storing objects", err)
 		}
 		im.appending = true // the table's last rowid is im.seq now
-	} else if err := im.append(`INSERT OR IGNORE INTO objects (id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body) VALUES `+rowsOf(len(added), 10), len(added), im.seq, args); err != nil {
+	} else if err := im.append(`INSERT OR IGNORE INTO objects (`+storedCols+`) VALUES `+rowsOf(len(added), 10), len(added), im.seq, args); err != nil {
 		return internal("storing objects", err)
 	}
 	return im.stored(added, seqs)

@@ -32,6 +32,16 @@ const maxRefRows = 4096
 
 const objectCols = `o.seq, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
 
+// storedCols are the columns an import writes besides seq, in the order
+// of rowArgs.
+const storedCols = `id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body`
+
+// rowArgs appends the values of storedCols for o, added at added.
+func rowArgs(args []any, o *cyberpact.Object, added int64) []any {
+	r := o.Release
+	return append(args, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw))
+}
+
 // Import adds the objects from next in one transaction; see
 // cyberpact.ObjectStore.
 func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cyberpact.ImportOptions) (*cyberpact.ImportResult, error) {
@@ -221,10 +231,9 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 	first := im.seq + 1
 	for _, o := range batch {
 		im.seq++
-		r := o.Release
-		args = append(args, im.seq, o.ID, o.Modified, o.Type, im.added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw))
+		args = rowArgs(append(args, im.seq), o, im.added)
 	}
-	st, err := im.stmt(`INSERT INTO objects (seq, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body) VALUES ` + rowsOf(len(batch), 11) + ` ON CONFLICT (id, version) DO NOTHING RETURNING seq`)
+	st, err := im.stmt(`INSERT INTO objects (seq, ` + storedCols + `) VALUES ` + rowsOf(len(batch), 11) + ` ON CONFLICT (id, version) DO NOTHING RETURNING seq`)
 	if err != nil {
 		return internal("storing objects", err)
 	}
