@@ -5,6 +5,7 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/match"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -101,14 +102,14 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 		limit = maxCorrelated
 	}
 	f := cyberpact.ObjectFilter{Viewer: viewer}
-	var a args
-	pk := a.add(keys)
+	a := &sqlstore.Args{Numbered: true}
+	pk := a.Add(keys)
 	// One row per object: the first of keys (the most specific form) it
 	// holds the value in.
 	q := `SELECT DISTINCT ON (o.seq) ` + objectCols + `, x.key, x.kind FROM observables x JOIN objects o ON o.seq = x.seq
-		WHERE x.key = ANY(` + pk + `::text[]) AND ` + scopeSQL("o", f, &a) + ` AND ` + latestSQL(f, &a) + ` AND ` + endsVisibleSQL(f, &a) + `
-		ORDER BY o.seq, array_position(` + pk + `::text[], x.key) LIMIT ` + a.add(limit)
-	rows, err := db.pool.Query(ctx, q, a...)
+		WHERE x.key = ANY(` + pk + `::text[]) AND ` + sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.Latest(f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + `
+		ORDER BY o.seq, array_position(` + pk + `::text[], x.key) LIMIT ` + a.Add(limit)
+	rows, err := db.pool.Query(ctx, q, a.Vals...)
 	if err != nil {
 		return nil, internal("correlating", err)
 	}

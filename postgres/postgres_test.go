@@ -82,6 +82,12 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) cyberpact.ObjectStore { return openDB(t) })
 }
 
+// TestOwnership runs the ownership rule's suite every store passes.
+func TestOwnership(t *testing.T) {
+	requirePostgres(t)
+	storetest.RunOwnership(t, func(t *testing.T) storetest.OwnershipStore { return openDB(t) })
+}
+
 // TestAccounts runs the accounts and audit suite every store passes.
 func TestAccounts(t *testing.T) {
 	requirePostgres(t)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/match"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"modernc.org/memory"
 )
 
@@ -309,18 +310,11 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 		limit = maxCorrelated
 	}
 	f := cyberpact.ObjectFilter{Viewer: viewer}
-	scope, sargs := scopeSQL("o", f)
-	latest, largs := latestSQL(f)
-	ends, eargs := endsVisibleSQL(f)
-	args := make([]any, 0, len(keys)+len(sargs)+len(largs)+len(eargs)+1)
-	for _, k := range keys {
-		args = append(args, k)
-	}
-	args = append(append(append(append(args, sargs...), largs...), eargs...), limit)
+	a := &sqlstore.Args{}
 	q := `SELECT ` + objectCols + `, x.key, x.kind FROM s.observables x JOIN objects o ON o.seq = x.seq
-		WHERE x.key IN (` + placeholders(len(keys)) + `) AND ` + scope + ` AND ` + latest + ` AND ` + ends + `
-		GROUP BY o.seq ORDER BY o.seq LIMIT ?`
-	rows, err := db.read.QueryContext(ctx, q, args...)
+		WHERE ` + a.InStrings("x.key", keys) + ` AND ` + sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.Latest(f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + `
+		GROUP BY o.seq ORDER BY o.seq LIMIT ` + a.Add(limit)
+	rows, err := db.read.QueryContext(ctx, q, a.Vals...)
 	if err != nil {
 		return nil, queryError(err)
 	}

@@ -248,3 +248,15 @@ func TestCorrelation(t *testing.T) {
 		return db
 	})
 }
+
+// TestOwnership runs the ownership rule's suite against a real SQLite
+// file.
+func TestOwnership(t *testing.T) {
+	storetest.RunOwnership(t, func(t *testing.T) storetest.OwnershipStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}
