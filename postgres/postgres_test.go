@@ -88,6 +88,16 @@ func TestOwnership(t *testing.T) {
 	storetest.RunOwnership(t, func(t *testing.T) storetest.OwnershipStore { return openDB(t) })
 }
 
+// TestModel runs the model-based test of the sharing rule.
+func TestModel(t *testing.T) {
+	requirePostgres(t)
+	seeds := 3
+	if testing.Short() {
+		seeds = 1
+	}
+	storetest.RunModel(t, seeds, 30, func(t *testing.T) storetest.ModelStore { return openDB(t) })
+}
+
 // TestAccounts runs the accounts and audit suite every store passes.
 func TestAccounts(t *testing.T) {
 	requirePostgres(t)

@@ -179,15 +179,20 @@ func Viewer(viewer *cyberpact.Viewer, a *Args) string {
 }
 
 // Versions is the condition of f's version selectors (TAXII's
-// match[version]) on the objects row o; normTime normalises a timestamp
-// as the stores keep versions. Returns EINVALID for a selector that is
+// match[version]) on the objects row o, within the holding f's viewer is
+// shown (every holding for the hub's own maintenance, without a viewer);
+// parse normalises a timestamp as the stores keep versions. Returns EINVALID for a selector that is
 // none of first, last, all or a timestamp.
 func Versions(f cyberpact.ObjectFilter, a *Args, parse func(string) (string, error)) (string, error) {
 	var vconds []string
 	for _, v := range f.VersionSelectors() {
 		switch v {
 		case "all":
-			vconds = append(vconds, Winning(f, a))
+			if f.Viewer == nil {
+				vconds = append(vconds, True) // the hub's own maintenance sees every holding
+			} else {
+				vconds = append(vconds, Winning(f, a))
+			}
 		case "last":
 			vconds = append(vconds, Latest(f, a))
 		case "first":
@@ -197,7 +202,11 @@ func Versions(f cyberpact.ObjectFilter, a *Args, parse func(string) (string, err
 			if err != nil {
 				return "", cyberpact.Errorf(cyberpact.EINVALID, "version %q is not first, last, all or a timestamp", v)
 			}
-			vconds = append(vconds, "(o.version = "+a.Add(t)+" AND "+Winning(f, a)+")")
+			c := "o.version = " + a.Add(t)
+			if f.Viewer != nil {
+				c = "(" + c + " AND " + Winning(f, a) + ")"
+			}
+			vconds = append(vconds, c)
 		}
 	}
 	return "(" + strings.Join(vconds, " OR ") + ")", nil
