@@ -78,7 +78,7 @@ func decodeOne(t *testing.T, obj string) (*cyberpact.Object, error) {
 // granular_markings (JSON lists, empty for none).
 func markedIndicator(refs, granular string) string {
 	var b bytes.Buffer
-	b.WriteString(`{"type":"indicator","spec_version":"2.1","id":"indicator--` + u1 + `",` + sdoCommon +
+	b.WriteString(`{"type":"indicator","id":"indicator--` + u1 + `",` + sdoCommon +
 		`,"name":"beacon","description":"seen at the ministry","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z",` +
 		`"pattern":"[ipv4-addr:value = '198.51.100.7']"`)
 	if refs != "" {
@@ -222,5 +222,31 @@ func TestCanonicalID(t *testing.T) {
 		if got := CanonicalID(in); got != want {
 			t.Errorf("CanonicalID(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestDuplicateMarkingPropertyRefused shows that an object giving a
+// property twice is refused with the place named, so that no marking can
+// be read one way here (the last value) and another way by a recipient of
+// the stored text (the first): TLP:RED followed by TLP:CLEAR is not stored
+// as TLP:CLEAR.
+func TestDuplicateMarkingPropertyRefused(t *testing.T) {
+	for _, tc := range []struct{ name, obj, path, says string }{
+		{"ObjectMarkingRefs", markedIndicator(`["`+tlp2Red+`"],"object_marking_refs":["`+tlp2Clear+`"]`, ""),
+			"object_marking_refs", "given more than once"},
+		{"GranularMarkingRef", markedIndicator("", `[{"marking_ref":"`+tlp2Red+`","marking_ref":"`+tlp2Clear+`","selectors":["description"]}]`),
+			"", `"marking_ref" is given more than once`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := decodeOne(t, tc.obj)
+			if err == nil {
+				t.Fatalf("stored at TLP %s, want it refused", o.TLP)
+			}
+			var rs cyberpact.Rejections
+			errors.As(err, &rs)
+			if len(rs) != 1 || rs[0].Path != tc.path || !strings.Contains(rs[0].Reason, tc.says) {
+				t.Errorf("refused with %v, want one rejection at %q saying %q", err, tc.path, tc.says)
+			}
+		})
 	}
 }
