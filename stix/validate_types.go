@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"maps"
 	"math"
 	"net/netip"
 	"sort"
@@ -1001,21 +1002,29 @@ func checkMarking(c *checker, m map[string]any, p *jsonPath) {
 		}
 	}
 	id, _ := m["id"].(string)
+	cid := CanonicalID(id)
 	if refListProp, ok := m["object_marking_refs"].([]any); ok {
 		for i, r := range refListProp {
-			if r == id {
+			if r, ok := r.(string); ok && CanonicalID(r) == cid {
 				c.errf(&jsonPath{parent: &jsonPath{parent: p, name: "object_marking_refs"}, index: i}, "a marking definition must not mark itself")
 			}
 		}
 	}
 	if gms, ok := m["granular_markings"].([]any); ok {
 		for i, g := range gms {
-			if gm, ok := g.(map[string]any); ok && gm["marking_ref"] == id {
+			gm, _ := g.(map[string]any)
+			if r, ok := gm["marking_ref"].(string); ok && CanonicalID(r) == cid {
 				c.errf(&jsonPath{parent: &jsonPath{parent: &jsonPath{parent: p, name: "granular_markings"}, index: i}, name: "marking_ref"}, "a marking definition must not mark itself")
 			}
 		}
 	}
-	if want, ok := tlpDefinitions[id]; ok {
+	if want, ok := tlpDefinitions[cid]; ok {
+		// The id may be spelled in any case (TLPOf reads it so); all
+		// else must be the published object.
+		if id != cid {
+			want = maps.Clone(want)
+			want["id"] = id
+		}
 		for _, diff := range diffJSON(want, m, "") {
 			c.errf(&jsonPath{parent: p, name: diff.jsonPath}, "the published TLP marking definition %s %s", id, diff.msg)
 		}
