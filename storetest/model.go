@@ -22,8 +22,8 @@ type ModelStore interface {
 
 // RunModel is the model-based test of the sharing rule: random sequences
 // of writes by several organisations (imports to every audience at every
-// TLP level, versions, revocations, ids held out of sight, deletions,
-// group changes) are applied to the store and to a plain in-memory model
+// TLP level, TLP:RED also as upper-case and granular markings, versions,
+// revocations, ids held out of sight, deletions, group changes) are applied to the store and to a plain in-memory model
 // built on cyberpact.MaySee, Admit and EndVisible, and after every step
 // every read path (list, all versions, get, versions, relationships,
 // stats, correlation) must answer each viewer exactly as the model does.
@@ -65,6 +65,9 @@ type modelRow struct {
 	targets      []string // a relationship's ends
 	value        string   // the observable value it holds, "" if none
 }
+
+// tlpRedID is TLP 2.0's RED marking definition.
+const tlpRedID = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
 
 // The pool the random objects are drawn from: few ids, so that
 // organisations collide on them all the time.
@@ -206,10 +209,19 @@ func (m *model) importStep(t *testing.T) string {
 	}
 	// The model: each object, in order, through the rule.
 	want := cyberpact.ImportResult{Committed: true}
-	rel := cyberpact.ImportOptions{Producer: producer, Audience: aud, DefaultTLP: tlp}.ReleaseOf(cyberpact.TLPUnknown)
+	opts := cyberpact.ImportOptions{Producer: producer, Audience: aud, DefaultTLP: tlp}
 	batch := map[string]*modelRow{}
 	var rejected []string
 	for i, o := range objs {
+		objTLP := cyberpact.TLPUnknown
+		if o["object_marking_refs"] != nil || o["granular_markings"] != nil {
+			objTLP = cyberpact.TLPRed
+		}
+		rel := opts.ReleaseOf(objTLP)
+		if cyberpact.RefuseRelease(rel) != "" {
+			rejected = append(rejected, id(o))
+			continue
+		}
 		x := &modelRow{id: id(o), typ: o["type"].(string), release: rel}
 		if o["modified"] != nil {
 			x.version = norm(t, o["modified"].(string))
@@ -318,6 +330,16 @@ func (m *model) randomObject() obj {
 		}
 		if day == 4 {
 			o["revoked"] = true
+		}
+		// TLP:RED written the ways that once passed as something else.
+		switch (n + day) % 5 {
+		case 0:
+			o["object_marking_refs"] = []any{"marking-definition--" + strings.ToUpper(tlpRedID[len("marking-definition--"):])}
+		case 1:
+			o["object_marking_refs"] = []any{"marking-definition--E828b379-4E03-4974-9aC4-e53A884C97C1"}
+		case 2:
+			o["description"] = "restricted"
+			o["granular_markings"] = []any{map[string]any{"marking_ref": tlpRedID, "selectors": []any{"description"}}}
 		}
 		return o
 	case r < 8:
