@@ -35,14 +35,26 @@ func ProducerSees(p Viewer, r Release) bool {
 	return MaySee(p, r)
 }
 
-// EndVisible is the rule for the ends of relationships and sightings: an
-// edge produced by organisation producer is shown to viewer only when
-// each of its ends is held in a version (released as end) that both may
-// see. An edge is never shown to an end its viewer may not see, nor
-// attached to another organisation's holding of the id its producer
-// meant.
-func EndVisible(viewer, producer Viewer, end Release) bool {
-	return MaySee(viewer, end) && ProducerSees(producer, end)
+// EndVisible is the rule for the ends of relationships and sightings:
+// given every stored version of one end, an edge produced by organisation
+// producer is shown to viewer only when the viewer may see a version of
+// the end's holding the producer is shown (the oldest holding with a
+// version the producer sees). An edge is never shown to an end its viewer
+// may not see, nor attached to another organisation's holding of the id
+// its producer meant.
+func EndVisible(viewer, producer Viewer, end []Holding) bool {
+	meant := int64(0)
+	for _, h := range end {
+		if ProducerSees(producer, h.Release) && (meant == 0 || h.Holding < meant) {
+			meant = h.Holding
+		}
+	}
+	for _, h := range end {
+		if h.Holding == meant && meant != 0 && ProducerSees(producer, h.Release) && MaySee(viewer, h.Release) {
+			return true
+		}
+	}
+	return false
 }
 
 // IsObservable reports whether objects of type t are cyber observables

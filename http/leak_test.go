@@ -195,13 +195,14 @@ func (w *world) sees(v cyberpact.Viewer, x seedVersion) bool {
 	if x.target == "" {
 		return true
 	}
-	prod := w.orgViewer(x.release.Producer)
+	// The world holds each id once: every version of it is in one holding.
+	var end []cyberpact.Holding
 	for _, y := range w.versions {
-		if y.id == x.target && cyberpact.EndVisible(v, prod, y.release) {
-			return true
+		if y.id == x.target {
+			end = append(end, cyberpact.Holding{Holding: 1, Release: y.release})
 		}
 	}
-	return false
+	return cyberpact.EndVisible(v, w.orgViewer(x.release.Producer), end)
 }
 
 // orgViewer is organisation org with its groups, as the model knows them.

@@ -134,11 +134,11 @@ func (a *Args) Probe() string {
 }
 
 // EndsVisible holds for a row o that is not a relationship or sighting,
-// or each of whose ends (source, target, sighted object) is held in a
-// version that both the viewer and o's producer may see
+// or each of whose ends (source, target, sighted object) has a version
+// the viewer may see in the holding o's producer is shown of it
 // (cyberpact.EndVisible): an edge is never shown to an end the viewer may
-// not see, nor attached to another organisation's object that happens to
-// share the id of the one its producer meant.
+// not see, nor attached to another organisation's holding of the id its
+// producer meant.
 //
 // The repeated test of o.type inside the subquery is for PostgreSQL's
 // planner: with only x.seq = o.seq to correlate on, it may turn the
@@ -149,7 +149,8 @@ func EndsVisible(f cyberpact.ObjectFilter, a *Args) string {
 	return `(o.type NOT IN ('relationship', 'sighting') OR NOT EXISTS (SELECT 1 FROM refs x WHERE x.seq = o.seq
 		AND o.type IN ('relationship', 'sighting')
 		AND x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
-		AND NOT EXISTS (SELECT 1 FROM objects e WHERE e.id = x.target AND ` + Scope("e", cyberpact.ObjectFilter{Viewer: f.Viewer}, a) + ` AND ` + ProducerSees("e", "o") + `)))`
+		AND NOT EXISTS (SELECT 1 FROM objects e WHERE e.id = x.target AND ` + Scope("e", cyberpact.ObjectFilter{Viewer: f.Viewer}, a) + ` AND ` + ProducerSees("e", "o") + `
+			AND NOT EXISTS (SELECT 1 FROM objects m WHERE m.id = e.id AND m.holding < e.holding AND ` + ProducerSees("m", "o") + a.Probe() + `))))`
 }
 
 // ProducerSees holds when the producer of the objects row p may see the

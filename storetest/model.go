@@ -374,14 +374,13 @@ func (m *model) endsVisible(v cyberpact.Viewer, x *modelRow) bool {
 	}
 	prod := m.viewerOf(x.release.Producer)
 	for _, end := range x.targets {
-		ok := false
+		var held []cyberpact.Holding
 		for _, y := range m.rows {
-			if y.id == end && cyberpact.EndVisible(v, prod, y.release) {
-				ok = true
-				break
+			if y.id == end {
+				held = append(held, cyberpact.Holding{Seq: y.seq, Holding: y.holding, Release: y.release})
 			}
 		}
-		if !ok {
+		if !cyberpact.EndVisible(v, prod, held) {
 			return false
 		}
 	}

@@ -238,9 +238,11 @@ func testHiddenRelationshipStaysHidden(t *testing.T, w *world) {
 	if got := w.view(t, w.b, id(rel)); got != "" {
 		t.Fatalf("b sees a relationship whose end it may not see")
 	}
-	w.post(t, w.b, audOrg, end)
-	if got := w.view(t, w.b, id(rel)); got != "" {
-		t.Errorf("posting the hidden end made the relationship visible: %s", got)
+	w.post(t, w.b, audAll, end)
+	for name, v := range map[string]cyberpact.Viewer{"b": w.b, "c": w.c} {
+		if got := w.view(t, v, id(rel)); got != "" {
+			t.Errorf("b's posting the hidden end to all members made the relationship visible to %s: %s", name, got)
+		}
 	}
 	page, err := w.s.Relationships(context.Background(), id(tool), cyberpact.Both, cyberpact.ObjectFilter{Viewer: &w.b})
 	if err != nil || len(page.Objects) != 0 {
