@@ -213,6 +213,13 @@ func TestTLPMarkingDefinitionInAnyCase(t *testing.T) {
 			t.Errorf("a TLP 2.0 definition of its own (extension %s): %v, want it refused", ext, err)
 		}
 	}
+	for _, dt := range []string{"tlp", "TLP"} {
+		own := `{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--` + u2 + `","created":"2017-01-20T00:00:00.000Z",` +
+			`"definition_type":"` + dt + `","definition":{"tlp":"red"}}`
+		if _, err := decodeOne(t, own); err == nil || !strings.Contains(err.Error(), "TLP marking definitions must be the published ones") {
+			t.Errorf("a TLP 1.0 definition of its own (definition_type %s): %v, want it refused", dt, err)
+		}
+	}
 	self := `{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--` + u2 + `","created":"2022-10-01T00:00:00.000Z",` +
 		`"definition_type":"statement","definition":{"statement":"mine"},"object_marking_refs":["marking-definition--` + strings.ToUpper(u2) + `"]}`
 	if _, err := decodeOne(t, self); err == nil || !strings.Contains(err.Error(), "must not mark itself") {

@@ -1028,7 +1028,7 @@ func checkMarking(c *checker, m map[string]any, p *jsonPath) {
 		for _, diff := range diffJSON(want, m, "") {
 			c.errf(&jsonPath{parent: p, name: diff.jsonPath}, "the published TLP marking definition %s %s", id, diff.msg)
 		}
-	} else if dt == "tlp" {
+	} else if s, _ := dt.(string); strings.EqualFold(s, "tlp") {
 		c.errf(&jsonPath{parent: p, name: "id"}, "TLP marking definitions must be the published ones; %s is not one of their ids", id)
 	} else if hasTLP2Extension(m) {
 		// Objects marked with it would be read as unmarked here and as
