@@ -70,8 +70,9 @@ func (m oddMarking) object(n int) map[string]any {
 // markings) into a real SQLite store with default options and reads it back
 // over real HTTP: RED stays with its producer (another organisation gets
 // 404 and no list, TAXII or public entry), AMBER+STRICT is kept at its
-// level, and neither is in the public collection; a REST POST of RED with
-// the default audience (all members) is refused.
+// level, and neither is in the public collection; RED POSTed by REST with
+// the default audience (all members), or by TAXII to the all-members
+// collection, is refused.
 func TestOddlyWrittenRedStaysWithProducer(t *testing.T) {
 	db := openDB(t)
 	ctx := context.Background()
@@ -167,6 +168,16 @@ func TestOddlyWrittenRedStaysWithProducer(t *testing.T) {
 			st, body = rest(a, "POST", "/api/v1/bundles", one)
 			if st != 422 || !strings.Contains(string(body), "TLP:RED may only be shared") {
 				t.Errorf("REST POST for all members: %d %s, want 422 refusing TLP:RED", st, body)
+			}
+			// And by TAXII to the all-members collection.
+			tc := &taxiiClient{base: base, user: a.user.Name, key: a.key}
+			var sa statusAnswer
+			if code, _ := tc.do(t, "POST", "/taxii2/api1/collections/"+cphttp.CollectionID("all")+"/objects/", envelope(m.object(300+i)), &sa); code != 202 ||
+				sa.Failure != 1 || len(sa.Failures) != 1 || !strings.Contains(sa.Failures[0].Message, "TLP:RED may only be shared") {
+				t.Errorf("TAXII POST to all members: %d %+v, want the object refused for TLP:RED", code, sa)
+			}
+			if st, _ := rest(b, "GET", "/api/v1/objects/"+uuidN("indicator", 300+i), nil); st != 404 {
+				t.Errorf("another organisation's get of the TAXII POST: %d, want 404", st)
 			}
 		})
 	}

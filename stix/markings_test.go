@@ -188,7 +188,9 @@ func TestGranularRedMarkingDecidesTLP(t *testing.T) {
 // TestTLPMarkingDefinitionInAnyCase shows that a TLP marking definition
 // object is recognised by its id in any case: the published object with
 // its id in upper case is accepted, and other content under such an id is
-// refused as it is under the lower-case id.
+// refused as it is under the lower-case id. A TLP 2.0 definition under an
+// id of its own is refused too, as a TLP 1.0 one always was: objects
+// marked with it would be read as unmarked here.
 func TestTLPMarkingDefinitionInAnyCase(t *testing.T) {
 	published := func(id, tlp string) string {
 		return `{"type":"marking-definition","spec_version":"2.1","id":"` + id + `","created":"2022-10-01T00:00:00.000Z","name":"TLP:RED",` +
@@ -202,6 +204,20 @@ func TestTLPMarkingDefinitionInAnyCase(t *testing.T) {
 		_, err := decodeOne(t, published(id, "clear"))
 		if err == nil || !strings.Contains(err.Error(), "published TLP marking definition") {
 			t.Errorf("a TLP:CLEAR definition under the TLP:RED id %s: %v, want it refused", id, err)
+		}
+	}
+	for _, ext := range []string{"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d", "extension-definition--60A3C5C5-0D10-413E-AAB3-9E08DDE9E88D"} {
+		own := `{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--` + u2 + `","created":"2022-10-01T00:00:00.000Z","name":"TLP:RED",` +
+			`"extensions":{"` + ext + `":{"extension_type":"property-extension","tlp_2_0":"red"}}}`
+		if _, err := decodeOne(t, own); err == nil || !strings.Contains(err.Error(), "TLP 2.0 marking definitions must be the published ones") {
+			t.Errorf("a TLP 2.0 definition of its own (extension %s): %v, want it refused", ext, err)
+		}
+	}
+	for _, dt := range []string{"tlp", "TLP"} {
+		own := `{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--` + u2 + `","created":"2017-01-20T00:00:00.000Z",` +
+			`"definition_type":"` + dt + `","definition":{"tlp":"red"}}`
+		if _, err := decodeOne(t, own); err == nil || !strings.Contains(err.Error(), "TLP marking definitions must be the published ones") {
+			t.Errorf("a TLP 1.0 definition of its own (definition_type %s): %v, want it refused", dt, err)
 		}
 	}
 	self := `{"type":"marking-definition","spec_version":"2.1","id":"marking-definition--` + u2 + `","created":"2022-10-01T00:00:00.000Z",` +

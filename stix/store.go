@@ -150,7 +150,9 @@ var tlpLevels = map[string]cyberpact.TLP{
 // the hub releases objects whole, so an object carrying a TLP:RED
 // description is a TLP:RED object. Marking ids are compared in canonical
 // form (CanonicalID), so a marking written in upper or mixed case counts
-// as the same marking.
+// as the same marking. Validate refuses what would let a recipient read
+// another level from the same text: a property given twice, and TLP
+// marking definitions other than the published ones.
 func (o *Object) TLP() cyberpact.TLP {
 	level := TLPOf(o.ObjectMarkingRefs)
 	for _, g := range o.GranularMarkings {

@@ -1028,9 +1028,25 @@ func checkMarking(c *checker, m map[string]any, p *jsonPath) {
 		for _, diff := range diffJSON(want, m, "") {
 			c.errf(&jsonPath{parent: p, name: diff.jsonPath}, "the published TLP marking definition %s %s", id, diff.msg)
 		}
-	} else if dt == "tlp" {
+	} else if s, _ := dt.(string); strings.EqualFold(s, "tlp") {
 		c.errf(&jsonPath{parent: p, name: "id"}, "TLP marking definitions must be the published ones; %s is not one of their ids", id)
+	} else if hasTLP2Extension(m) {
+		// Objects marked with it would be read as unmarked here and as
+		// TLP-marked by a recipient that reads the definition.
+		c.errf(&jsonPath{parent: p, name: "id"}, "TLP 2.0 marking definitions must be the published ones; %s is not one of their ids", id)
 	}
+}
+
+// hasTLP2Extension reports whether a marking definition uses the TLP 2.0
+// extension, whose id may be written in any case.
+func hasTLP2Extension(m map[string]any) bool {
+	exts, _ := m["extensions"].(map[string]any)
+	for k := range exts {
+		if CanonicalID(k) == tlp2Extension {
+			return true
+		}
+	}
+	return false
 }
 
 type jsonDiff struct{ jsonPath, msg string }
