@@ -53,8 +53,9 @@ type Server struct {
 	// resources; empty means "cyberpact".
 	TAXIITitle string
 
-	// LoginFailures failed logins per LoginWindow, per client address
-	// and per user name, are allowed before 429; zero means
+	// LoginFailures failed logins per LoginWindow under one user name
+	// (in any case) from one client address, and three times as many
+	// from one address in all, are allowed before 429; zero means
 	// DefaultLoginFailures and DefaultLoginWindow. Set them before the
 	// first request.
 	LoginFailures int

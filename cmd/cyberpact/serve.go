@@ -60,7 +60,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxBody := fs.Int64("max-body", cphttp.DefaultMaxBodyBytes, "largest accepted request body, in bytes")
 	taxiiMaxBody := fs.Int64("taxii-max-body", 0, "largest accepted TAXII request body, in bytes (default --max-body)")
 	public := fs.Bool("public", false, "serve a public TAXII collection: TLP:CLEAR objects, readable without credentials")
-	loginFailures := fs.Int("login-failures", 0, "failed logins allowed per minute per client address and per user before 429 (default 10)")
+	loginFailures := fs.Int("login-failures", 0, "failed logins allowed per minute under one user name (any case) from one client address before 429, three times as many per address (default 10)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	exerciseInterval := fs.Duration("exercise-interval", time.Second, "advance running exercises (see 'cyberpact exercise start') this often; 0 never")
 	syncInterval := fs.Duration("sync-interval", 0, "synchronise with every peer (see 'cyberpact peer') this often, e.g. 30s; 0 never")
