@@ -15,13 +15,17 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: REST API, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--exercise-interval 1s] [--log-format text|json]",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--exercise-interval 1s] [--log-format text|json]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
-in flight finish). Every route but /healthz and /metrics needs an API key
-('cyberpact user create' prints one): "Authorization: Bearer KEY", or HTTP
-Basic with the user name and the key as password. Serves:
+in flight finish). Every route but /healthz needs an API key ('cyberpact user
+create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user
+name and the key as password. Serves:
 
-  GET  /healthz, /metrics                     liveness; Prometheus metrics
+  GET  /healthz                               liveness
+  GET  /metrics                               Prometheus metrics, hub-wide (nothing
+                                              per organisation): admins' keys only;
+                                              --metrics-addr serves them without a
+                                              key on an address of their own
   GET  /api/v1/objects                        list (type, label, q, modified_since,
                                               modified_until, added_after, all_versions,
                                               exclude_revoked, limit, cursor)
@@ -56,6 +60,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, commands["serve"])
 	data := dataFlag(fs)
 	addr := fs.String("addr", ":8080", "address to listen on")
+	metricsAddr := fs.String("metrics-addr", "", "also serve /metrics, without a key, on this address (e.g. 127.0.0.1:9090, for a Prometheus scraper); the hub address serves them to admins only")
 	withDemo := fs.Bool("demo", false, "seed an empty data directory with a demonstration partnership")
 	maxBody := fs.Int64("max-body", cphttp.DefaultMaxBodyBytes, "largest accepted request body, in bytes")
 	taxiiMaxBody := fs.Int64("taxii-max-body", 0, "largest accepted TAXII request body, in bytes (default --max-body)")
@@ -96,6 +101,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	srv.LoginFailures = *loginFailures
 	if err := srv.Listen(*addr); err != nil {
 		return err
+	}
+	if *metricsAddr != "" {
+		if err := srv.ListenMetrics(*metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "cyberpact metrics on http://%s/metrics\n", displayAddr(srv.MetricsAddr()))
 	}
 	logger.Info("cyberpact serving", "addr", srv.Addr(), "data", e.dataDir(*data))
 	if *syncInterval > 0 {
