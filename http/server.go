@@ -61,6 +61,14 @@ type Server struct {
 	LoginFailures int
 	LoginWindow   time.Duration
 
+	// CursorSecret is the secret paging cursors and stream event ids are
+	// sealed under (cursor.go): every process serving one store needs
+	// the same one, kept across restarts, for cursors and Last-Event-ID
+	// to work across them. Empty means a random one made at the first
+	// request, good for this process's lifetime only. Set it before the
+	// first request.
+	CursorSecret []byte
+
 	mux     *http.ServeMux
 	matches *matchHub // the per-organisation match indexes (match.go)
 	routes  []string  // registered patterns, for tests that walk every route
@@ -70,6 +78,9 @@ type Server struct {
 	srv     *http.Server
 	ln      net.Listener
 	mln     net.Listener // the metrics listener, when ListenMetrics ran
+
+	cursorOnce sync.Once
+	codec      *cursorCodec
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.

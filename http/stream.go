@@ -12,12 +12,14 @@ import (
 // The live stream: GET /api/v1/stream sends, as Server-Sent Events, every
 // new object version the caller may see, as it arrives. Each event is
 //
-//	id: SEQ
+//	id: CURSOR
 //	event: object
 //	data: {the STIX object}
 //
-// and a client that reconnects with Last-Event-ID (or ?after=SEQ) resumes
-// exactly where it stopped. Without either it starts with what arrives after
+// where CURSOR is the event's position sealed for the caller's
+// organisation (cursor.go), and a client that reconnects with
+// Last-Event-ID (or ?after=CURSOR) resumes exactly where it stopped;
+// ?after=0 starts from the first object. Without either it starts with what arrives after
 // it connected. ?type= filters as on /api/v1/objects; ?follow=false sends
 // what is there after the cursor and ends, instead of waiting for more.
 // Releases are audited like every other read.
@@ -35,7 +37,7 @@ func (s *Server) registerStream() {
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := principalOf(r)
-	f, err := filterFromQuery(r)
+	f, err := s.filterFromQuery(r)
 	if err != nil {
 		return err
 	}
@@ -53,10 +55,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		cursor = r.URL.Query().Get("after")
 	}
 	switch {
+	case cursor == "0":
+		f.After = 0 // from the start: a position that tells nothing
 	case cursor != "":
-		n, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || n < 0 {
-			return cyberpact.Errorf(cyberpact.EINVALID, "stream cursor %q (Last-Event-ID or after) is not an event id this server sent", cursor)
+		n, err := s.cursorOf(p, "stream cursor (Last-Event-ID or after)", cursor)
+		if err != nil {
+			return err
 		}
 		f.After = n
 	case notifier != nil:
@@ -70,6 +74,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		defer cancel()
 		changes = ch
 	}
+	codec := s.cursors()
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -96,7 +101,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			for _, o := range page.Objects {
-				if _, err := fmt.Fprintf(w, "id: %d\nevent: object\ndata: %s\n\n", o.Seq, o.Raw); err != nil {
+				if _, err := fmt.Fprintf(w, "id: %s\nevent: object\ndata: %s\n\n", codec.seal(p, o.Seq), o.Raw); err != nil {
 					return nil // the client went away
 				}
 			}

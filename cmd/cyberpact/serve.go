@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/federation"
 	cphttp "github.com/cyberpact/cyberpact/http"
+	"github.com/cyberpact/cyberpact/internal/peerkey"
 )
 
 func init() {
@@ -48,7 +52,11 @@ name and the key as password. Serves:
                                               status
 
 Every read applies the sharing rule: an object the caller's organisation may
-not see does not exist for it. With --demo, an empty data directory is first
+not see does not exist for it. Paging cursors and stream event ids are
+opaque, sealed for the caller's organisation under a secret derived from the
+hub's key file (beside the embedded store's database; on PostgreSQL
+CYBERPACT_PEER_KEY_FILE, which every serve process must share, or cursors
+work only on the process that gave them). With --demo, an empty data directory is first
 seeded with a generated partnership (organisations, sharing groups, users
 whose API keys are printed, and their intelligence; all values from
 documentation ranges).`,
@@ -99,6 +107,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	srv.TAXIIMaxBodyBytes = *taxiiMaxBody
 	srv.Public = *public
 	srv.LoginFailures = *loginFailures
+	secret, err := e.cursorSecret(*data)
+	if err != nil {
+		return err
+	}
+	if secret == nil {
+		logger.Warn("no hub key file (CYBERPACT_PEER_KEY_FILE): paging cursors and stream event ids work only on this process and until it stops")
+	}
+	srv.CursorSecret = secret
 	if err := srv.Listen(*addr); err != nil {
 		return err
 	}
@@ -137,6 +153,28 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "cyberpact hub listening on http://%s (data in %s)\n", displayAddr(srv.Addr()), e.dataDir(*data))
 	return srv.Serve(ctx)
+}
+
+// cursorSecret returns the secret the hub's paging cursors and live-stream
+// event ids are sealed under, derived from the hub's key file (the one
+// that also seals peers' keys): the embedded store's beside its database,
+// made on first use; on PostgreSQL the file CYBERPACT_PEER_KEY_FILE names,
+// which every serve process shares. Cursors then outlive restarts and work
+// on every process. Nil on PostgreSQL without the file.
+func (e *env) cursorSecret(dataFlag string) ([]byte, error) {
+	file := filepath.Join(e.dataDir(dataFlag), "cyberpact-peers.key")
+	if e.storeURL(dataFlag) != "" {
+		if file = e.getenv("CYBERPACT_PEER_KEY_FILE"); file == "" {
+			return nil, nil
+		}
+	}
+	key, err := peerkey.ReadOrMake(file)
+	if err != nil {
+		return nil, cyberpact.Errorf(cyberpact.EINVALID, "the hub key file, which paging cursors are sealed under: %s", err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("cyberpact paging cursors"))
+	return m.Sum(nil), nil
 }
 
 // displayAddr turns a listen address such as [::]:8080 into one a browser
