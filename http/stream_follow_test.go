@@ -70,12 +70,12 @@ func TestStreamEndsOnKeyRevocation(t *testing.T) {
 			t.Fatal(err)
 		}
 		const life = 1500 * time.Millisecond
-		key, _, err := db.CreateKey(ctx, u.ID, time.Now().Add(life), "test")
+		expires := time.Now().Add(life)
+		key, _, err := db.CreateKey(ctx, u.ID, expires, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
 		stream := subscribe(t, ctx, base, &member{org: org, user: u, key: key}, "")
-		expires := time.Now().Add(life)
 		e, _ := streamEnd(t, stream, life+5*time.Second)
 		if early := time.Until(expires); early > 0 {
 			t.Errorf("the stream ended %v before its key expired", early)

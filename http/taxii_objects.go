@@ -320,6 +320,10 @@ func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	// Matching stops on what was deleted before the DELETE answers.
+	if err := s.matches.forget(r.Context(), id); err != nil {
+		return err
+	}
 	if err := s.auditWrite(r.Context(), p, cyberpact.AuditDelete, "taxii", refs,
 		fmt.Sprintf("%d versions deleted from collection %s", n, c.ID)); err != nil {
 		return err
