@@ -73,11 +73,20 @@ func (c *cursorCodec) tag(p *cyberpact.Principal) []byte {
 
 // seal returns the cursor of position seq for p's organisation.
 func (c *cursorCodec) seal(p *cyberpact.Principal, seq int64) string {
-	var b [aes.BlockSize]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(seq))
-	copy(b[8:], c.tag(p))
-	c.block.Encrypt(b[:], b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return c.sealer(p)(seq)
+}
+
+// sealer returns seal for p's organisation, its tag computed once: for
+// the stream, which seals every event.
+func (c *cursorCodec) sealer(p *cyberpact.Principal) func(seq int64) string {
+	tag := c.tag(p)
+	return func(seq int64) string {
+		var b [aes.BlockSize]byte
+		binary.BigEndian.PutUint64(b[:8], uint64(seq))
+		copy(b[8:], tag)
+		c.block.Encrypt(b[:], b[:])
+		return base64.RawURLEncoding.EncodeToString(b[:])
+	}
 }
 
 // open returns the position of a cursor sealed for p's organisation; ok is

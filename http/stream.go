@@ -132,8 +132,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 			if err := s.auditRelease(ctx, p, "stream", page.Objects); err != nil {
 				return err
 			}
+			seal := codec.sealer(p)
 			for _, o := range page.Objects {
-				if _, err := fmt.Fprintf(w, "id: %s\nevent: object\ndata: %s\n\n", codec.seal(p, o.Seq), o.Raw); err != nil {
+				if _, err := fmt.Fprintf(w, "id: %s\nevent: object\ndata: %s\n\n", seal(o.Seq), o.Raw); err != nil {
 					return nil // the client went away
 				}
 			}
