@@ -34,9 +34,13 @@ import (
 //     viewer may still see replaces it, or a tombstone removes it;
 //   - a delete elsewhere (another serve process, the command line) is
 //     told by the store's change notice with nothing new added: every
-//     index is then rebuilt in the background. A delete that lands in the
-//     same notice as an addition is not told apart from the addition;
-//     deletes made through the hub's own API are never missed.
+//     index is then rebuilt in the background, at once or, when one was
+//     rebuilt less than matchRebuildGap ago, at the end of that gap. A
+//     delete that lands in the same notice as an addition is not told
+//     apart from the addition, nor from a delete through this server, whose
+//     notice needs no rebuild (the store's notices do not say which they
+//     are): it waits for the next rebuild. Deletes made through this
+//     server are never missed.
 
 // matchIdle is how long an unused index is kept.
 const matchIdle = 10 * time.Minute
@@ -45,6 +49,10 @@ const matchIdle = 10 * time.Minute
 // notify changes.
 const matchPoll = 2 * time.Second
 
+// matchRebuildGap is the least time between two rebuilds of the indexes
+// after deletes made outside this server (follow).
+const matchRebuildGap = 10 * time.Second
+
 // matchHub holds the per-viewer indexes.
 type matchHub struct {
 	s       *Server
@@ -52,6 +60,10 @@ type matchHub struct {
 	indexes map[string]*viewerIndex
 	running bool
 	wake    chan struct{} // a refresh is wanted now (tests, new indexes)
+	// forgotten counts deletes this server is making or has made (see
+	// expectDelete) whose change notice follow has not yet seen: forget
+	// patches the indexes, so that notice needs no rebuild.
+	forgotten atomic.Int64
 }
 
 // viewerIndex is one viewer's index and how far into the store it reads.
@@ -192,9 +204,9 @@ func tombstone(id string) []byte {
 // forget brings every index up to date with the deletion of versions of
 // id: each viewer's latest version of id that is left, if it may see one,
 // replaces what the index has, else a tombstone removes it. It returns when
-// every ready index has been patched; one still being built is marked to
-// be rebuilt once ready (follow, within matchPoll).
-func (h *matchHub) forget(ctx context.Context, id string) error {
+// every ready index has been patched; one still being built, or one the
+// patch failed for, is marked to be rebuilt (follow, within matchPoll).
+func (h *matchHub) forget(ctx context.Context, id string) {
 	h.mu.Lock()
 	var ready []*viewerIndex
 	for _, vi := range h.indexes {
@@ -211,10 +223,26 @@ func (h *matchHub) forget(ctx context.Context, id string) error {
 	h.mu.Unlock()
 	for _, vi := range ready {
 		if err := h.forgetIn(ctx, vi, id); err != nil {
-			return err
+			// The delete is done; the index catches up by a rebuild.
+			h.s.Logger.Warn("match index: patching out a deleted object failed; rebuilding it", "org", vi.viewer.Org, "id", id, "err", err)
+			vi.stale.Store(true)
 		}
 	}
-	return nil
+}
+
+// expectDelete tells follow, before a delete through this server, that
+// the delete's change notice needs no rebuild (forget will patch the
+// indexes); undo takes it back when the delete failed.
+func (h *matchHub) expectDelete() (undo func()) {
+	h.forgotten.Add(1)
+	return func() {
+		for {
+			n := h.forgotten.Load()
+			if n <= 0 || h.forgotten.CompareAndSwap(n, n-1) {
+				return
+			}
+		}
+	}
 }
 
 func (h *matchHub) forgetIn(ctx context.Context, vi *viewerIndex, id string) error {
@@ -345,23 +373,37 @@ func (h *matchHub) follow() {
 	}
 	poll := time.NewTicker(matchPoll)
 	defer poll.Stop()
+	// Deletes made while no index was followed are in every index, all
+	// built since.
+	h.forgotten.Store(0)
 	seen, err := h.lastSeq(context.Background()) // the store's last Seq at the previous notice
 	if err != nil {
 		h.s.Logger.Warn("match indexes: reading the store's sequence failed", "err", err)
 	}
+	// A notice that added nothing makes a rebuild due; rebuilds run at
+	// most once per matchRebuildGap (the poll runs a due one), since
+	// imports that commit close together can also end in such a notice:
+	// the first import's notice reads the second's Seq already.
+	rebuildDue, lastRebuild := false, time.Time{}
 	for {
-		deleted := false
 		select {
 		case <-changes:
+			local := h.forgotten.Swap(0) > 0 // the notice is, or covers, a delete forget patched in
 			last, err := h.lastSeq(context.Background())
-			if err != nil {
+			switch {
+			case err != nil:
 				h.s.Logger.Warn("match indexes: reading the store's sequence failed", "err", err)
-				deleted = true // rebuild: correct whatever the change was
-			} else {
-				deleted, seen = last == seen, last
+				rebuildDue = true // correct whatever the change was
+			case last == seen && !local:
+				rebuildDue = true
 			}
+			seen = max(seen, last)
 		case <-h.wake:
 		case <-poll.C:
+		}
+		deleted := rebuildDue && time.Since(lastRebuild) >= matchRebuildGap
+		if deleted {
+			rebuildDue, lastRebuild = false, time.Now()
 		}
 		h.mu.Lock()
 		var live []*viewerIndex

@@ -316,14 +316,14 @@ func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) error
 	if len(refs) == 0 {
 		return cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s in collection %s", id, c.ID)
 	}
+	undo := s.matches.expectDelete()
 	n, err := s.Store.DeleteObject(r.Context(), id, sel)
 	if err != nil {
+		undo()
 		return err
 	}
 	// Matching stops on what was deleted before the DELETE answers.
-	if err := s.matches.forget(r.Context(), id); err != nil {
-		return err
-	}
+	s.matches.forget(r.Context(), id)
 	if err := s.auditWrite(r.Context(), p, cyberpact.AuditDelete, "taxii", refs,
 		fmt.Sprintf("%d versions deleted from collection %s", n, c.ID)); err != nil {
 		return err
