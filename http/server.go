@@ -1,9 +1,10 @@
 // Package http is the hub's network face: the JSON REST API under /api/v1,
 // the TAXII 2.1 server under /taxii2/, the live stream, health and
-// Prometheus metrics (for hub admins, or on a listener of their own). One file per resource; errors
-// are mapped to statuses in one place (error.go). Every route that returns
-// objects authenticates its caller (auth.go) and reads through the sharing
-// rule, cyberpact.MaySee, by passing the caller's Viewer to the store.
+// Prometheus metrics (for hub admins, or on a listener of their own). One
+// file per resource; errors are mapped to statuses in one place
+// (error.go). Every route that returns objects authenticates its caller
+// (auth.go) and reads through the sharing rule, cyberpact.MaySee, by
+// passing the caller's Viewer to the store.
 package http
 
 import (

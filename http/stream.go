@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -118,7 +119,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		for {
 			if !first {
 				if err := recheck(); err != nil {
-					return s.endStream(w, rc, err)
+					return s.endStream(ctx, w, rc, err)
 				}
 			}
 			first = false
@@ -160,7 +161,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 				break wait
 			case <-check.C:
 				if err := recheck(); err != nil {
-					return s.endStream(w, rc, err)
+					return s.endStream(ctx, w, rc, err)
 				}
 			case <-beat.C:
 				if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
@@ -182,7 +183,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 //
 // A failure of the account store ends it too (logged; the client may
 // reconnect with Last-Event-ID), never leaving it open unchecked.
-func (s *Server) endStream(w http.ResponseWriter, rc *http.ResponseController, err error) error {
+func (s *Server) endStream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, err error) error {
+	if ctx.Err() != nil {
+		return nil // the client went away meanwhile
+	}
 	code := cyberpact.ErrorCode(err)
 	msg := "your API key no longer authenticates (revoked or expired): the stream has ended"
 	if code != cyberpact.EUNAUTHORIZED {
