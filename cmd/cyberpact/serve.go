@@ -39,7 +39,8 @@ name and the key as password. Serves:
                                               group:NAME, tlp=LEVEL, partial=true)
   GET  /api/v1/stats                          counts per type
   GET  /api/v1/stream                         new objects as Server-Sent Events
-                                              (Last-Event-ID resumes)
+                                              (Last-Event-ID resumes; after=0 from
+                                              the start)
   POST /api/v1/match                          match a batch of events (JSON lines)
   GET  /api/v1/correlate?value=V              who else holds an observable value
   GET  /api/v1/exercises[/{id}[/...]]         joint exercises: status, scores,
@@ -56,10 +57,12 @@ not see does not exist for it. Paging cursors and stream event ids are
 opaque, sealed for the caller's organisation under a secret derived from the
 hub's key file (beside the embedded store's database; on PostgreSQL
 CYBERPACT_PEER_KEY_FILE, which every serve process must share, or cursors
-work only on the process that gave them). With --demo, an empty data directory is first
-seeded with a generated partnership (organisations, sharing groups, users
-whose API keys are printed, and their intelligence; all values from
-documentation ranges).`,
+work only on the process that gave them). An open stream ends when its key
+is revoked or expires, and follows its organisation's groups as they change.
+
+With --demo, an empty data directory is first seeded with a generated
+partnership (organisations, sharing groups, users whose API keys are
+printed, and their intelligence; all values from documentation ranges).`,
 		run: runServe,
 	})
 }
