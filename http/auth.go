@@ -17,9 +17,11 @@ import (
 //	Authorization: Bearer KEY
 //
 // or, as TAXII clients do, with HTTP Basic: the user's name and the key as
-// password. Failed logins are counted per client address and per user name
-// (loginLimiter); past the limit the answer is 429 with Retry-After until
-// the window ends, before the key is even looked at.
+// password. Failed logins are counted per user name (case-folded, as
+// logins ignore case) from one client address, and per client address
+// (loginLimiter); past either limit the answer is 429 with Retry-After
+// until the window ends, before the key is even looked at. Failures from
+// one address never lock the same name out at another.
 
 type principalKey struct{}
 
@@ -74,8 +76,8 @@ func credentials(r *http.Request) (user, key string, ok bool, err error) {
 }
 
 // clientAddr is the address failed logins are counted against: the peer's
-// IP (a proxy in front of the hub should be the only peer, and then the
-// per-name limit is what protects).
+// IP. Behind a proxy every client has the proxy's address, and a client
+// failing there holds back the others behind it for a window.
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -85,18 +87,20 @@ func clientAddr(r *http.Request) string {
 }
 
 // authenticate returns the caller of r: nil and no error when r carries no
-// credentials; EUNAUTHORIZED for bad ones; a *rateLimited when the address
-// or the name has failed too often.
+// credentials; EUNAUTHORIZED for bad ones; a *rateLimited when the address,
+// or the name from that address, has failed too often.
 func (s *Server) authenticate(r *http.Request) (*cyberpact.Principal, error) {
 	user, key, ok, err := credentials(r)
 	if !ok {
 		return nil, nil
 	}
-	addrKey := "addr:" + clientAddr(r)
-	userKey := "user:" + user
-	wait := s.logins.blocked(addrKey)
+	addr := clientAddr(r)
+	addrKey := "addr:" + addr
+	userKey := "user:" + strings.ToLower(user) + "\x00" + addr
+	limit := s.logins.limit
+	wait := s.logins.blocked(addrKey, addressFactor*limit)
 	if user != "" {
-		wait = max(wait, s.logins.blocked(userKey))
+		wait = max(wait, s.logins.blocked(userKey, limit))
 	}
 	if wait > 0 {
 		return nil, &rateLimited{retryAfter: wait}

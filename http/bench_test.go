@@ -293,3 +293,34 @@ func BenchmarkTAXIIPost10k(b *testing.B) {
 		b.ReportMetric(float64(len(env.Objects)*b.N)/b.Elapsed().Seconds(), "objects/s")
 	})
 }
+
+// BenchmarkStreamRecheck measures what an open stream costs the store
+// while idle: it authenticates its key again every streamRecheck (twice a
+// second). Baseline, in the same run: the read a stream makes when woken
+// with nothing new for it (FindObjects after the last Seq).
+func BenchmarkStreamRecheck(b *testing.B) {
+	db := openDB(b)
+	defer db.Close()
+	g := mkGroup(b, db, "G", mkOrg(b, db, "Org A"))
+	m := mkMember(b, db, mkOrg(b, db, "Org B"), "bob", cyberpact.RoleAnalyst)
+	if err := db.SetGroupOrgs(context.Background(), g.ID, []int64{m.org.ID}, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Run("Authenticate", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.Authenticate(ctx, "bob", m.key); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("EmptyRead", func(b *testing.B) {
+		v := m.p.Viewer()
+		last, _ := db.LastSeq(ctx)
+		for b.Loop() {
+			if _, err := db.FindObjects(ctx, cyberpact.ObjectFilter{Viewer: &v, After: last, AllVersions: true, Limit: 1000}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

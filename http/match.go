@@ -21,10 +21,26 @@ import (
 // Matching on the hub: POST /api/v1/match runs a batch of events through
 // an index of the indicators the caller's organisation may see. The server
 // keeps one index per viewer (organisation and its groups), built on the
-// first request and then kept up to date in the background from the
-// store's changes: new indicator versions and revocations are patched in
-// while matching goes on over the previous index. Indexes unused for
-// matchIdle are dropped.
+// first request and then kept up to date from the store's changes: new
+// indicator versions and revocations are patched in while matching goes on
+// over the previous index. Indexes unused for matchIdle are dropped.
+//
+// What the index holds follows the store at once:
+//   - a match request first reads what was added since the index last
+//     read (catchUp), so a revocation or new version answered to its
+//     writer is in force for the next request;
+//   - a delete through this server (TAXII DELETE) patches every index
+//     before the DELETE answers (forget): the id's latest version the
+//     viewer may still see replaces it, or a tombstone removes it;
+//   - a delete elsewhere (another serve process, the command line) is
+//     told by the store's change notice with nothing new added: every
+//     index is then rebuilt in the background, at once or, when one was
+//     rebuilt less than matchRebuildGap ago, at the end of that gap. A
+//     delete that lands in the same notice as an addition is not told
+//     apart from the addition, nor from a delete through this server, whose
+//     notice needs no rebuild (the store's notices do not say which they
+//     are): it waits for the next rebuild. Deletes made through this
+//     server are never missed.
 
 // matchIdle is how long an unused index is kept.
 const matchIdle = 10 * time.Minute
@@ -33,6 +49,10 @@ const matchIdle = 10 * time.Minute
 // notify changes.
 const matchPoll = 2 * time.Second
 
+// matchRebuildGap is the least time between two rebuilds of the indexes
+// after deletes made outside this server (follow).
+const matchRebuildGap = 10 * time.Second
+
 // matchHub holds the per-viewer indexes.
 type matchHub struct {
 	s       *Server
@@ -40,6 +60,10 @@ type matchHub struct {
 	indexes map[string]*viewerIndex
 	running bool
 	wake    chan struct{} // a refresh is wanted now (tests, new indexes)
+	// forgotten counts deletes this server is making or has made (see
+	// expectDelete) whose change notice follow has not yet seen: forget
+	// patches the indexes, so that notice needs no rebuild.
+	forgotten atomic.Int64
 }
 
 // viewerIndex is one viewer's index and how far into the store it reads.
@@ -51,6 +75,7 @@ type viewerIndex struct {
 	seq    int64                // the newest Seq read into the index
 	sights map[string]time.Time // last sighting per indicator id
 	used   atomic.Int64         // unix seconds of the last request
+	stale  atomic.Bool          // deletes happened while it was built: rebuild it
 	mu     sync.Mutex           // one refresh at a time
 }
 
@@ -66,7 +91,8 @@ func viewerKey(v cyberpact.Viewer) string {
 	return fmt.Sprint(v.Org, g)
 }
 
-// index returns the viewer's index, building it on first use.
+// index returns the viewer's index, building it on first use and catching
+// it up with the store.
 func (h *matchHub) index(ctx context.Context, v cyberpact.Viewer) (*match.Matcher, error) {
 	key := viewerKey(v)
 	h.mu.Lock()
@@ -95,7 +121,26 @@ func (h *matchHub) index(ctx context.Context, v cyberpact.Viewer) (*match.Matche
 		h.mu.Unlock()
 		return nil, vi.err
 	}
+	if err := h.catchUp(ctx, vi); err != nil {
+		return nil, err
+	}
 	return vi.m, nil
+}
+
+// catchUp refreshes vi when the store has added versions since vi last
+// read.
+func (h *matchHub) catchUp(ctx context.Context, vi *viewerIndex) error {
+	last, err := h.lastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	vi.mu.Lock()
+	behind := last == 0 || last > vi.seq
+	vi.mu.Unlock()
+	if !behind {
+		return nil
+	}
+	return h.refresh(ctx, vi)
 }
 
 // build compiles the viewer's index from the store: the latest versions
@@ -105,25 +150,114 @@ func (h *matchHub) build(vi *viewerIndex) {
 	defer close(vi.ready)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	seq, err := h.lastSeq(ctx)
-	if err != nil {
-		vi.err = err
-		return
-	}
-	f := cyberpact.ObjectFilter{Viewer: &vi.viewer}
-	sights, err := match.LastSightings(ctx, h.s.Store, f)
-	if err != nil {
-		vi.err = err
-		return
-	}
-	f.ExcludeRevoked = true
-	ix, err := match.Build(match.StoreIndicators(ctx, h.s.Store, f, sights), match.BuildOptions{})
+	ix, seq, sights, err := h.compile(ctx, vi.viewer)
 	if err != nil {
 		vi.err = err
 		return
 	}
 	vi.m, vi.seq, vi.sights = match.NewMatcher(ix), seq, sights
 	h.s.Logger.Info("match index built", "org", vi.viewer.Org, "indicators", ix.Len())
+}
+
+// compile reads the viewer's index from the store, and the Seq it read
+// up to.
+func (h *matchHub) compile(ctx context.Context, v cyberpact.Viewer) (*match.Index, int64, map[string]time.Time, error) {
+	seq, err := h.lastSeq(ctx)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	f := cyberpact.ObjectFilter{Viewer: &v}
+	sights, err := match.LastSightings(ctx, h.s.Store, f)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	f.ExcludeRevoked = true
+	ix, err := match.Build(match.StoreIndicators(ctx, h.s.Store, f, sights), match.BuildOptions{})
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return ix, seq, sights, nil
+}
+
+// rebuild replaces vi's index with one read afresh from the store: after
+// deletes it was not told of one by one.
+func (h *matchHub) rebuild(ctx context.Context, vi *viewerIndex) error {
+	vi.mu.Lock()
+	defer vi.mu.Unlock()
+	ix, seq, sights, err := h.compile(ctx, vi.viewer)
+	if err != nil {
+		return err
+	}
+	vi.m.Store(ix)
+	vi.seq, vi.sights = seq, sights
+	return nil
+}
+
+// tombstone is what removes a deleted indicator from an index: a revoked
+// version of it, which Patch takes in place of every version it has.
+func tombstone(id string) []byte {
+	b, _ := json.Marshal(map[string]any{"type": "indicator", "id": id, "revoked": true,
+		"pattern": "[domain-name:value = 'deleted.invalid']", "pattern_type": "stix"})
+	return b
+}
+
+// forget brings every index up to date with the deletion of versions of
+// id: each viewer's latest version of id that is left, if it may see one,
+// replaces what the index has, else a tombstone removes it. It returns when
+// every ready index has been patched; one still being built, or one the
+// patch failed for, is marked to be rebuilt (follow, within matchPoll).
+func (h *matchHub) forget(ctx context.Context, id string) {
+	h.mu.Lock()
+	var ready []*viewerIndex
+	for _, vi := range h.indexes {
+		select {
+		case <-vi.ready:
+			if vi.err == nil {
+				ready = append(ready, vi)
+			}
+		default:
+			// Still building: it may have read the deleted versions.
+			vi.stale.Store(true)
+		}
+	}
+	h.mu.Unlock()
+	for _, vi := range ready {
+		if err := h.forgetIn(ctx, vi, id); err != nil {
+			// The delete is done; the index catches up by a rebuild.
+			h.s.Logger.Warn("match index: patching out a deleted object failed; rebuilding it", "org", vi.viewer.Org, "id", id, "err", err)
+			vi.stale.Store(true)
+		}
+	}
+}
+
+// expectDelete tells follow, before a delete through this server, that
+// the delete's change notice needs no rebuild (forget will patch the
+// indexes); undo takes it back when the delete failed.
+func (h *matchHub) expectDelete() (undo func()) {
+	h.forgotten.Add(1)
+	return func() {
+		for {
+			n := h.forgotten.Load()
+			if n <= 0 || h.forgotten.CompareAndSwap(n, n-1) {
+				return
+			}
+		}
+	}
+}
+
+func (h *matchHub) forgetIn(ctx context.Context, vi *viewerIndex, id string) error {
+	vi.mu.Lock()
+	defer vi.mu.Unlock()
+	raw := tombstone(id)
+	o, err := h.s.Store.Object(ctx, id, &vi.viewer)
+	switch {
+	case cyberpact.ErrorCode(err) == cyberpact.ENOTFOUND:
+	case err != nil:
+		return err
+	case o.Type == "indicator":
+		raw = match.WithLastSighted(o.Raw, vi.sights[id])
+	}
+	return vi.m.Patch(func(yield func([]byte, error) bool) { yield(raw, nil) }, match.BuildOptions{})
 }
 
 // lastSeq is the newest Seq in the store, or 0 when the store cannot say
@@ -142,12 +276,18 @@ func (h *matchHub) lastSeq(ctx context.Context) (int64, error) {
 func (h *matchHub) refresh(ctx context.Context, vi *viewerIndex) error {
 	vi.mu.Lock()
 	defer vi.mu.Unlock()
+	// Everything up to the store's last Seq is committed: once read, the
+	// index is up to date to there even when none of it was an indicator.
+	last, err := h.lastSeq(ctx)
+	if err != nil {
+		return err
+	}
 	f := cyberpact.ObjectFilter{Viewer: &vi.viewer, After: vi.seq, Types: []string{"indicator", "sighting"}}
 	var raws [][]byte
 	inBatch := map[string]int{}
 	var sighted []string
-	seq := vi.seq
-	err := h.s.Store.EachObject(ctx, f, func(o *cyberpact.Object) error {
+	seq := max(vi.seq, last)
+	err = h.s.Store.EachObject(ctx, f, func(o *cyberpact.Object) error {
 		seq = max(seq, o.Seq)
 		if o.Type == "sighting" {
 			ref, t := sightingOf(o.Raw)
@@ -222,7 +362,8 @@ func sightingOf(raw []byte) (string, time.Time) {
 
 // follow keeps the indexes up to date until none is left: it refreshes
 // them after each change the store notifies (or every matchPoll when it
-// does not), and drops those unused for matchIdle.
+// does not), rebuilds them after a change notice that added nothing (a
+// delete), and drops those unused for matchIdle.
 func (h *matchHub) follow() {
 	var changes <-chan struct{}
 	if n, ok := h.s.Store.(cyberpact.ChangeNotifier); ok {
@@ -232,11 +373,37 @@ func (h *matchHub) follow() {
 	}
 	poll := time.NewTicker(matchPoll)
 	defer poll.Stop()
+	// Deletes made while no index was followed are in every index, all
+	// built since.
+	h.forgotten.Store(0)
+	seen, err := h.lastSeq(context.Background()) // the store's last Seq at the previous notice
+	if err != nil {
+		h.s.Logger.Warn("match indexes: reading the store's sequence failed", "err", err)
+	}
+	// A notice that added nothing makes a rebuild due; rebuilds run at
+	// most once per matchRebuildGap (the poll runs a due one), since
+	// imports that commit close together can also end in such a notice:
+	// the first import's notice reads the second's Seq already.
+	rebuildDue, lastRebuild := false, time.Time{}
 	for {
 		select {
 		case <-changes:
+			local := h.forgotten.Swap(0) > 0 // the notice is, or covers, a delete forget patched in
+			last, err := h.lastSeq(context.Background())
+			switch {
+			case err != nil:
+				h.s.Logger.Warn("match indexes: reading the store's sequence failed", "err", err)
+				rebuildDue = true // correct whatever the change was
+			case last == seen && !local:
+				rebuildDue = true
+			}
+			seen = max(seen, last)
 		case <-h.wake:
 		case <-poll.C:
+		}
+		deleted := rebuildDue && time.Since(lastRebuild) >= matchRebuildGap
+		if deleted {
+			rebuildDue, lastRebuild = false, time.Now()
 		}
 		h.mu.Lock()
 		var live []*viewerIndex
@@ -245,6 +412,9 @@ func (h *matchHub) follow() {
 			select {
 			case <-vi.ready:
 			default:
+				if deleted {
+					vi.stale.Store(true)
+				}
 				live = append(live, nil) // still building: keep following
 				continue
 			}
@@ -265,6 +435,14 @@ func (h *matchHub) follow() {
 		h.mu.Unlock()
 		for _, vi := range live {
 			if vi == nil {
+				continue
+			}
+			if vi.stale.Swap(false) || deleted {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				if err := h.rebuild(ctx, vi); err != nil {
+					h.s.Logger.Warn("match index rebuild failed; matching goes on over the previous index", "org", vi.viewer.Org, "err", err)
+				}
+				cancel()
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

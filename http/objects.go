@@ -41,13 +41,15 @@ type objectList struct {
 	Next    string            `json:"next,omitempty"`
 }
 
-func pageJSON(p *cyberpact.ObjectPage) objectList {
+// pageJSON is the JSON of a page for the caller of r, its next cursor
+// sealed for the caller's organisation.
+func (s *Server) pageJSON(r *http.Request, p *cyberpact.ObjectPage) objectList {
 	out := objectList{Objects: make([]json.RawMessage, len(p.Objects)), More: p.More}
 	for i, o := range p.Objects {
 		out.Objects[i] = o.Raw
 	}
 	if p.More {
-		out.Next = strconv.FormatInt(p.Next, 10)
+		out.Next = s.cursors().seal(principalOf(r), p.Next)
 	}
 	return out
 }
@@ -55,8 +57,9 @@ func pageJSON(p *cyberpact.ObjectPage) objectList {
 // filterFromQuery reads the list filters of the REST API:
 // type, label, spec_version (each repeatable or comma separated), q (full
 // text), modified_since, modified_until, added_after (RFC 3339),
-// all_versions, exclude_revoked, limit and cursor.
-func filterFromQuery(r *http.Request) (cyberpact.ObjectFilter, error) {
+// all_versions, exclude_revoked, limit and cursor (the next of a page
+// handed to the caller's organisation).
+func (s *Server) filterFromQuery(r *http.Request) (cyberpact.ObjectFilter, error) {
 	q := r.URL.Query()
 	var f cyberpact.ObjectFilter
 	list := func(name string) []string { return queryList(q, name) }
@@ -90,9 +93,9 @@ func filterFromQuery(r *http.Request) (cyberpact.ObjectFilter, error) {
 		f.Limit = n
 	}
 	if v := q.Get("cursor"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return f, cyberpact.Errorf(cyberpact.EINVALID, "query parameter cursor=%q is not a cursor this server gave out", v)
+		n, err := s.cursorOf(principalOf(r), "query parameter cursor", v)
+		if err != nil {
+			return f, err
 		}
 		f.After = n
 	}
@@ -100,7 +103,7 @@ func filterFromQuery(r *http.Request) (cyberpact.ObjectFilter, error) {
 }
 
 func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
-	f, err := filterFromQuery(r)
+	f, err := s.filterFromQuery(r)
 	if err != nil {
 		return err
 	}
@@ -112,7 +115,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 	if err := s.auditRelease(r.Context(), principalOf(r), "rest", page.Objects); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, pageJSON(page))
+	return writeJSON(w, http.StatusOK, s.pageJSON(r, page))
 }
 
 // visibleVersions returns the versions of id that the caller of r may see
@@ -154,12 +157,12 @@ func (s *Server) objectVersions(w http.ResponseWriter, r *http.Request) error {
 	if err := s.auditRelease(r.Context(), principalOf(r), "rest", objs); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, pageJSON(&cyberpact.ObjectPage{Objects: objs}))
+	return writeJSON(w, http.StatusOK, s.pageJSON(r, &cyberpact.ObjectPage{Objects: objs}))
 }
 
 func (s *Server) objectRelationships(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	f, err := filterFromQuery(r)
+	f, err := s.filterFromQuery(r)
 	if err != nil {
 		return err
 	}
@@ -186,7 +189,7 @@ func (s *Server) objectRelationships(w http.ResponseWriter, r *http.Request) err
 	if err := s.auditRelease(r.Context(), principalOf(r), "rest", page.Objects); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, pageJSON(page))
+	return writeJSON(w, http.StatusOK, s.pageJSON(r, page))
 }
 
 // importResponse is the JSON answer to a POSTed bundle.

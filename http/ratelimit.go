@@ -7,18 +7,26 @@ import (
 
 // Defaults of the failed-login limit.
 const (
-	DefaultLoginFailures = 10          // failed logins allowed per window, per client address and per user name
+	DefaultLoginFailures = 10          // failed logins allowed per window, per user name from one client address
 	DefaultLoginWindow   = time.Minute // the window
-	maxLimiterKeys       = 100_000     // tracked addresses and names before expired ones are dropped
+	maxLimiterKeys       = 100_000     // tracked keys before expired ones are dropped
 )
 
-// loginLimiter counts failed logins per key (a client address, or a user
-// name) in fixed windows. A key that reaches the limit is refused until
-// its window ends, whether or not the next attempt would succeed: that is
-// what makes guessing keys slow.
+// addressFactor is how many times LoginFailures one client address may
+// fail in a window, over all the names it tries and its bearer keys: an
+// address may mistype a few names, not try many.
+const addressFactor = 3
+
+// loginLimiter counts failed logins per key in fixed windows. The keys
+// (see Server.authenticate) are a user name, case-folded, together with
+// the client address, and the client address alone: failures from one
+// address never count against the same name from another, so nobody can
+// lock a user out from elsewhere. A key that reaches its limit is refused
+// until its window ends, whether or not the next attempt would succeed:
+// that is what makes guessing keys slow.
 type loginLimiter struct {
 	mu     sync.Mutex
-	limit  int
+	limit  int // per name and address; an address alone gets addressFactor times as many
 	window time.Duration
 	now    func() time.Time
 	keys   map[string]*failures
@@ -39,8 +47,9 @@ func newLoginLimiter(limit int, window time.Duration) *loginLimiter {
 	return &loginLimiter{limit: limit, window: window, now: time.Now, keys: map[string]*failures{}}
 }
 
-// blocked returns how long key must wait, 0 when it may try now.
-func (l *loginLimiter) blocked(key string) time.Duration {
+// blocked returns how long key must wait, 0 when it may try now; limit
+// is the number of failures the key may have in a window.
+func (l *loginLimiter) blocked(key string, limit int) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	f, ok := l.keys[key]
@@ -53,7 +62,7 @@ func (l *loginLimiter) blocked(key string) time.Duration {
 		delete(l.keys, key)
 		return 0
 	}
-	if f.n < l.limit {
+	if f.n < limit {
 		return 0
 	}
 	return end.Sub(now)

@@ -1,9 +1,10 @@
 // Package http is the hub's network face: the JSON REST API under /api/v1,
-// the TAXII 2.1 server under /taxii2/, health and Prometheus metrics, with
-// the web UI and the live stream to follow. One file per resource; errors
-// are mapped to statuses in one place (error.go). Every route that returns
-// objects authenticates its caller (auth.go) and reads through the sharing
-// rule, cyberpact.MaySee, by passing the caller's Viewer to the store.
+// the TAXII 2.1 server under /taxii2/, the live stream, health and
+// Prometheus metrics (for hub admins, or on a listener of their own). One
+// file per resource; errors are mapped to statuses in one place
+// (error.go). Every route that returns objects authenticates its caller
+// (auth.go) and reads through the sharing rule, cyberpact.MaySee, by
+// passing the caller's Viewer to the store.
 package http
 
 import (
@@ -53,12 +54,21 @@ type Server struct {
 	// resources; empty means "cyberpact".
 	TAXIITitle string
 
-	// LoginFailures failed logins per LoginWindow, per client address
-	// and per user name, are allowed before 429; zero means
+	// LoginFailures failed logins per LoginWindow under one user name
+	// (in any case) from one client address, and three times as many
+	// from one address in all, are allowed before 429; zero means
 	// DefaultLoginFailures and DefaultLoginWindow. Set them before the
 	// first request.
 	LoginFailures int
 	LoginWindow   time.Duration
+
+	// CursorSecret is the secret paging cursors and stream event ids are
+	// sealed under (cursor.go): every process serving one store needs
+	// the same one, kept across restarts, for cursors and Last-Event-ID
+	// to work across them. Empty means a random one made at the first
+	// request, good for this process's lifetime only. Set it before the
+	// first request.
+	CursorSecret []byte
 
 	mux     *http.ServeMux
 	matches *matchHub // the per-organisation match indexes (match.go)
@@ -68,6 +78,10 @@ type Server struct {
 	once    sync.Once
 	srv     *http.Server
 	ln      net.Listener
+	mln     net.Listener // the metrics listener, when ListenMetrics ran
+
+	cursorOnce sync.Once
+	codec      *cursorCodec
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -87,8 +101,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	}
 	s.metrics = newMetrics()
 	s.handle("GET /healthz", s.healthz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
-	s.routes = append(s.routes, "GET /metrics")
+	s.handle("GET /metrics", s.authed(s.serveMetrics))
 	s.registerObjects()
 	s.registerStream()
 	s.registerTAXII()
@@ -143,6 +156,28 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
+// ListenMetrics binds addr for a listener of its own that serves GET
+// /metrics, and nothing else, without credentials: for a Prometheus
+// scraper on a private network. Serve serves it beside the hub. Without
+// it /metrics is served only on the hub's address, to hub admins.
+func (s *Server) ListenMetrics(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	s.mln = ln
+	return nil
+}
+
+// MetricsAddr returns the bound address of the metrics listener, "" when
+// ListenMetrics has not run.
+func (s *Server) MetricsAddr() string {
+	if s.mln == nil {
+		return ""
+	}
+	return s.mln.Addr().String()
+}
+
 // Serve serves until ctx ends, then shuts down gracefully: it stops
 // accepting, lets requests in flight finish (up to 30 s) and returns.
 func (s *Server) Serve(ctx context.Context) error {
@@ -152,23 +187,39 @@ func (s *Server) Serve(ctx context.Context) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	servers := []*http.Server{s.srv}
+	listeners := []net.Listener{s.ln}
+	if s.mln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.metricsHandler())
+		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: s.srv.ErrorLog})
+		listeners = append(listeners, s.mln)
 	}
-	s.Logger.Info("shutting down")
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	running := len(servers)
+	var failed error
+	select {
+	case failed = <-errc: // one stopped by itself: stop the others too
+		running--
+	case <-ctx.Done():
+		s.Logger.Info("shutting down")
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.srv.Shutdown(sctx); err != nil {
-		return err
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil && failed == nil {
+			failed = err
+		}
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for ; running > 0; running-- {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) && failed == nil {
+			failed = err
+		}
 	}
-	return nil
+	return failed
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
@@ -176,6 +227,23 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// serveMetrics answers GET /metrics on the hub's address: hub admins only,
+// since the counts, although of the whole hub and never per organisation,
+// follow every organisation's activity.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	if p := principalOf(r); p.User.Role != cyberpact.RoleAdmin {
+		return cyberpact.Errorf(cyberpact.EFORBIDDEN, "metrics are for hub admins: use an admin's key, or scrape the listener of serve --metrics-addr")
+	}
+	s.metricsHandler().ServeHTTP(w, r)
+	return nil
+}
+
+// metricsHandler serves the Prometheus metrics. They count the whole hub:
+// no label names an organisation, a user or an object.
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
 }
 
 // metrics holds the server's Prometheus collectors.

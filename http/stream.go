@@ -1,6 +1,8 @@
 package http
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -12,20 +14,31 @@ import (
 // The live stream: GET /api/v1/stream sends, as Server-Sent Events, every
 // new object version the caller may see, as it arrives. Each event is
 //
-//	id: SEQ
+//	id: CURSOR
 //	event: object
 //	data: {the STIX object}
 //
-// and a client that reconnects with Last-Event-ID (or ?after=SEQ) resumes
-// exactly where it stopped. Without either it starts with what arrives after
-// it connected. ?type= filters as on /api/v1/objects; ?follow=false sends
-// what is there after the cursor and ends, instead of waiting for more.
-// Releases are audited like every other read.
+// where CURSOR is the event's position sealed for the caller's
+// organisation (cursor.go), and a client that reconnects with
+// Last-Event-ID (or ?after=CURSOR) resumes exactly where it stopped;
+// ?after=0 starts from the first object. Without either it starts with
+// what arrives after it connected. ?type= filters as on /api/v1/objects;
+// ?follow=false sends what is there after the cursor and ends, instead of
+// waiting for more. Releases are audited like every other read.
+//
+// An open stream keeps to its caller as it is now, not as it was when it
+// connected: the key is authenticated again before every read and every
+// streamRecheck in between, so a revoked or expired key ends the stream
+// (with an "end" event saying why) within streamRecheck, and a change of
+// the organisation's groups decides what the next read sends.
 
 const (
 	streamPage      = 1000
 	streamHeartbeat = 15 * time.Second
 	streamPoll      = 2 * time.Second // when the store cannot notify
+	// streamRecheck is how often an open stream authenticates its caller
+	// again while nothing is written (and it does before every read).
+	streamRecheck = 500 * time.Millisecond
 )
 
 func (s *Server) registerStream() {
@@ -35,7 +48,7 @@ func (s *Server) registerStream() {
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := principalOf(r)
-	f, err := filterFromQuery(r)
+	f, err := s.filterFromQuery(r)
 	if err != nil {
 		return err
 	}
@@ -53,10 +66,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		cursor = r.URL.Query().Get("after")
 	}
 	switch {
+	case cursor == "0":
+		f.After = 0 // from the start: a position that tells nothing
 	case cursor != "":
-		n, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || n < 0 {
-			return cyberpact.Errorf(cyberpact.EINVALID, "stream cursor %q (Last-Event-ID or after) is not an event id this server sent", cursor)
+		n, err := s.cursorOf(p, "stream cursor (Last-Event-ID or after)", cursor)
+		if err != nil {
+			return err
 		}
 		f.After = n
 	case notifier != nil:
@@ -70,6 +85,21 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		defer cancel()
 		changes = ch
 	}
+	// The caller is authenticated again before every read and every
+	// streamRecheck: a revoked or expired key ends the stream, and the
+	// organisation's groups as they are now decide what is sent.
+	user, key, _, _ := credentials(r)
+	first := true // the request's own authentication is the first check
+	recheck := func() error {
+		np, err := s.Accounts.Authenticate(ctx, user, key)
+		if err != nil {
+			return err
+		}
+		v := np.Viewer()
+		p, f.Viewer = np, &v
+		return nil
+	}
+	codec := s.cursors()
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -82,9 +112,17 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	defer poll.Stop()
 	beat := time.NewTicker(streamHeartbeat)
 	defer beat.Stop()
+	check := time.NewTicker(streamRecheck)
+	defer check.Stop()
 	for {
 		// Send everything after the cursor, a page at a time.
 		for {
+			if !first {
+				if err := recheck(); err != nil {
+					return s.endStream(ctx, w, rc, err)
+				}
+			}
+			first = false
 			page, err := s.Store.FindObjects(ctx, f)
 			if err != nil {
 				return err
@@ -95,8 +133,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 			if err := s.auditRelease(ctx, p, "stream", page.Objects); err != nil {
 				return err
 			}
+			seal := codec.sealer(p)
 			for _, o := range page.Objects {
-				if _, err := fmt.Fprintf(w, "id: %d\nevent: object\ndata: %s\n\n", o.Seq, o.Raw); err != nil {
+				if _, err := fmt.Fprintf(w, "id: %s\nevent: object\ndata: %s\n\n", seal(o.Seq), o.Raw); err != nil {
 					return nil // the client went away
 				}
 			}
@@ -111,18 +150,51 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		if !follow {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-changes:
-		case <-poll.C:
-		case <-beat.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
 				return nil
-			}
-			if err := rc.Flush(); err != nil {
-				return nil
+			case <-changes:
+				break wait
+			case <-poll.C:
+				break wait
+			case <-check.C:
+				if err := recheck(); err != nil {
+					return s.endStream(ctx, w, rc, err)
+				}
+			case <-beat.C:
+				if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+					return nil
+				}
+				if err := rc.Flush(); err != nil {
+					return nil
+				}
 			}
 		}
 	}
+}
+
+// endStream ends a stream whose caller no longer authenticates, with a
+// last event that says why:
+//
+//	event: end
+//	data: {"error": "...", "code": "unauthorized"}
+//
+// A failure of the account store ends it too (logged; the client may
+// reconnect with Last-Event-ID), never leaving it open unchecked.
+func (s *Server) endStream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, err error) error {
+	if ctx.Err() != nil {
+		return nil // the client went away meanwhile
+	}
+	code := cyberpact.ErrorCode(err)
+	msg := "your API key no longer authenticates (revoked or expired): the stream has ended"
+	if code != cyberpact.EUNAUTHORIZED {
+		s.Logger.Warn("stream ended: re-authenticating its caller failed", "err", err)
+		msg = "the stream has ended: reconnect with Last-Event-ID to resume"
+	}
+	data, _ := json.Marshal(errorBody{Error: msg, Code: code})
+	fmt.Fprintf(w, "event: end\ndata: %s\n\n", data)
+	rc.Flush()
+	return nil
 }

@@ -16,6 +16,7 @@ import (
 // event is one Server-Sent Event of the live stream.
 type event struct {
 	id   string
+	name string // the event: field
 	data string
 }
 
@@ -46,6 +47,8 @@ func subscribe(t *testing.T, ctx context.Context, base string, m *member, lastID
 			switch {
 			case strings.HasPrefix(line, "id: "):
 				e.id = line[4:]
+			case strings.HasPrefix(line, "event: "):
+				e.name = line[7:]
 			case strings.HasPrefix(line, "data: "):
 				e.data = line[6:]
 			case line == "" && e.data != "":

@@ -2,7 +2,6 @@ package http
 
 import (
 	"net/http"
-	"strconv"
 )
 
 // manifestEntry is one version in a TAXII manifest (section 5.2).
@@ -17,12 +16,12 @@ type manifestEntry struct {
 // without their content. It releases ids and timestamps only and is not
 // audited as a release (see release.go).
 func (s *Server) taxiiManifest(w http.ResponseWriter, r *http.Request) error {
-	_, c, err := s.readableCollection(r)
+	p, c, err := s.readableCollection(r)
 	if err != nil {
 		return err
 	}
 	f := c.filter()
-	if err := taxiiFilter(r, &f); err != nil {
+	if err := s.taxiiFilter(r, p, &f); err != nil {
 		return err
 	}
 	page, err := s.Store.FindObjects(r.Context(), f)
@@ -35,7 +34,7 @@ func (s *Server) taxiiManifest(w http.ResponseWriter, r *http.Request) error {
 		Objects []manifestEntry `json:"objects,omitempty"`
 	}{More: page.More}
 	if page.More {
-		out.Next = strconv.FormatInt(page.Next, 10)
+		out.Next = s.cursors().seal(p, page.Next)
 	}
 	for _, o := range page.Objects {
 		out.Objects = append(out.Objects, manifestEntry{ID: o.ID, DateAdded: taxiiTime(o.Added), Version: versionOf(o), MediaType: stixMedia})

@@ -17,10 +17,10 @@ import (
 // taxiiFilter reads TAXII's URL filters (section 3.5) into f: match[id],
 // match[type], match[version] (first, last, all or timestamps),
 // match[spec_version] (each comma separated and repeatable), added_after
-// (strictly after), limit and next (the cursor this server handed out,
-// over the added sequence). Parameters it does not know are ignored, as
+// (strictly after), limit and next (the cursor this server handed p's
+// organisation, cursor.go). Parameters it does not know are ignored, as
 // the specification asks; known ones with bad values are EINVALID.
-func taxiiFilter(r *http.Request, f *cyberpact.ObjectFilter) error {
+func (s *Server) taxiiFilter(r *http.Request, p *cyberpact.Principal, f *cyberpact.ObjectFilter) error {
 	q := r.URL.Query()
 	list := func(name string) []string { return queryList(q, name) }
 	f.IDs = list("match[id]")
@@ -51,9 +51,9 @@ func taxiiFilter(r *http.Request, f *cyberpact.ObjectFilter) error {
 		f.Limit = n
 	}
 	if v := q.Get("next"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return cyberpact.Errorf(cyberpact.EINVALID, "next=%q is not a value this server handed out", v)
+		n, err := s.cursorOf(p, "next", v)
+		if err != nil {
+			return err
 		}
 		f.After = n
 	}
@@ -70,9 +70,9 @@ func setDateAdded(w http.ResponseWriter, objs []*cyberpact.Object) {
 	w.Header().Set("X-TAXII-Date-Added-Last", taxiiTime(objs[len(objs)-1].Added))
 }
 
-// writeEnvelope writes a TAXII envelope of a page without re-encoding the
-// stored objects: their JSON goes out as it was stored.
-func writeEnvelope(w http.ResponseWriter, page *cyberpact.ObjectPage) error {
+// writeEnvelope writes a TAXII envelope of a page for p without
+// re-encoding the stored objects: their JSON goes out as it was stored.
+func (s *Server) writeEnvelope(w http.ResponseWriter, p *cyberpact.Principal, page *cyberpact.ObjectPage) error {
 	setDateAdded(w, page.Objects)
 	w.Header().Set("Content-Type", taxiiMedia)
 	w.WriteHeader(http.StatusOK)
@@ -81,7 +81,7 @@ func writeEnvelope(w http.ResponseWriter, page *cyberpact.ObjectPage) error {
 	bw.WriteString(strconv.FormatBool(page.More))
 	if page.More {
 		bw.WriteString(`,"next":"`)
-		bw.WriteString(strconv.FormatInt(page.Next, 10))
+		bw.WriteString(s.cursors().seal(p, page.Next))
 		bw.WriteByte('"')
 	}
 	if len(page.Objects) > 0 {
@@ -105,7 +105,7 @@ func (s *Server) taxiiGetObjects(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := c.filter()
-	if err := taxiiFilter(r, &f); err != nil {
+	if err := s.taxiiFilter(r, p, &f); err != nil {
 		return err
 	}
 	page, err := s.Store.FindObjects(r.Context(), f)
@@ -115,7 +115,7 @@ func (s *Server) taxiiGetObjects(w http.ResponseWriter, r *http.Request) error {
 	if err := s.auditRelease(r.Context(), p, "taxii", page.Objects); err != nil {
 		return err
 	}
-	return writeEnvelope(w, page)
+	return s.writeEnvelope(w, p, page)
 }
 
 // taxiiGetObject serves one object's versions in a collection (section
@@ -127,7 +127,7 @@ func (s *Server) taxiiGetObject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := c.filter()
-	if err := taxiiFilter(r, &f); err != nil {
+	if err := s.taxiiFilter(r, p, &f); err != nil {
 		return err
 	}
 	id := r.PathValue("object")
@@ -142,7 +142,7 @@ func (s *Server) taxiiGetObject(w http.ResponseWriter, r *http.Request) error {
 	if err := s.auditRelease(r.Context(), p, "taxii", page.Objects); err != nil {
 		return err
 	}
-	return writeEnvelope(w, page)
+	return s.writeEnvelope(w, p, page)
 }
 
 // versionOf is the TAXII version of a stored version: its version key
@@ -157,12 +157,12 @@ func versionOf(o *cyberpact.Object) string {
 // taxiiVersions lists the versions of one object in a collection (section
 // 5.7), oldest first within a page.
 func (s *Server) taxiiVersions(w http.ResponseWriter, r *http.Request) error {
-	_, c, err := s.readableCollection(r)
+	p, c, err := s.readableCollection(r)
 	if err != nil {
 		return err
 	}
 	f := c.filter()
-	if err := taxiiFilter(r, &f); err != nil {
+	if err := s.taxiiFilter(r, p, &f); err != nil {
 		return err
 	}
 	id := r.PathValue("object")
@@ -185,7 +185,7 @@ func (s *Server) taxiiVersions(w http.ResponseWriter, r *http.Request) error {
 		Versions []string `json:"versions,omitempty"`
 	}{More: page.More, Versions: versions}
 	if page.More {
-		out.Next = strconv.FormatInt(page.Next, 10)
+		out.Next = s.cursors().seal(p, page.Next)
 	}
 	setDateAdded(w, page.Objects)
 	return writeTAXII(w, http.StatusOK, out)
@@ -289,7 +289,7 @@ func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) error
 	}
 	id := r.PathValue("object")
 	f := c.filter()
-	if err := taxiiFilter(r, &f); err != nil {
+	if err := s.taxiiFilter(r, p, &f); err != nil {
 		return err
 	}
 	sel := cyberpact.ObjectFilter{Viewer: f.Viewer, Audience: f.Audience, Versions: f.Versions}
@@ -316,10 +316,14 @@ func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) error
 	if len(refs) == 0 {
 		return cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s in collection %s", id, c.ID)
 	}
+	undo := s.matches.expectDelete()
 	n, err := s.Store.DeleteObject(r.Context(), id, sel)
 	if err != nil {
+		undo()
 		return err
 	}
+	// Matching stops on what was deleted before the DELETE answers.
+	s.matches.forget(r.Context(), id)
 	if err := s.auditWrite(r.Context(), p, cyberpact.AuditDelete, "taxii", refs,
 		fmt.Sprintf("%d versions deleted from collection %s", n, c.ID)); err != nil {
 		return err

@@ -2,26 +2,34 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/federation"
 	cphttp "github.com/cyberpact/cyberpact/http"
+	"github.com/cyberpact/cyberpact/internal/peerkey"
 )
 
 func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: REST API, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--exercise-interval 1s] [--log-format text|json]",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--exercise-interval 1s] [--log-format text|json]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
-in flight finish). Every route but /healthz and /metrics needs an API key
-('cyberpact user create' prints one): "Authorization: Bearer KEY", or HTTP
-Basic with the user name and the key as password. Serves:
+in flight finish). Every route but /healthz needs an API key ('cyberpact user
+create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user
+name and the key as password. Serves:
 
-  GET  /healthz, /metrics                     liveness; Prometheus metrics
+  GET  /healthz                               liveness
+  GET  /metrics                               Prometheus metrics, hub-wide (nothing
+                                              per organisation): admins' keys only;
+                                              --metrics-addr serves them without a
+                                              key on an address of their own
   GET  /api/v1/objects                        list (type, label, q, modified_since,
                                               modified_until, added_after, all_versions,
                                               exclude_revoked, limit, cursor)
@@ -31,7 +39,8 @@ Basic with the user name and the key as password. Serves:
                                               group:NAME, tlp=LEVEL, partial=true)
   GET  /api/v1/stats                          counts per type
   GET  /api/v1/stream                         new objects as Server-Sent Events
-                                              (Last-Event-ID resumes)
+                                              (Last-Event-ID resumes; after=0 from
+                                              the start)
   POST /api/v1/match                          match a batch of events (JSON lines)
   GET  /api/v1/correlate?value=V              who else holds an observable value
   GET  /api/v1/exercises[/{id}[/...]]         joint exercises: status, scores,
@@ -44,10 +53,16 @@ Basic with the user name and the key as password. Serves:
                                               status
 
 Every read applies the sharing rule: an object the caller's organisation may
-not see does not exist for it. With --demo, an empty data directory is first
-seeded with a generated partnership (organisations, sharing groups, users
-whose API keys are printed, and their intelligence; all values from
-documentation ranges).`,
+not see does not exist for it. Paging cursors and stream event ids are
+opaque, sealed for the caller's organisation under a secret derived from the
+hub's key file (beside the embedded store's database; on PostgreSQL
+CYBERPACT_PEER_KEY_FILE, which every serve process must share, or cursors
+work only on the process that gave them). An open stream ends when its key
+is revoked or expires, and follows its organisation's groups as they change.
+
+With --demo, an empty data directory is first seeded with a generated
+partnership (organisations, sharing groups, users whose API keys are
+printed, and their intelligence; all values from documentation ranges).`,
 		run: runServe,
 	})
 }
@@ -56,11 +71,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, commands["serve"])
 	data := dataFlag(fs)
 	addr := fs.String("addr", ":8080", "address to listen on")
+	metricsAddr := fs.String("metrics-addr", "", "also serve /metrics, without a key, on this address (e.g. 127.0.0.1:9090, for a Prometheus scraper); the hub address serves them to admins only")
 	withDemo := fs.Bool("demo", false, "seed an empty data directory with a demonstration partnership")
 	maxBody := fs.Int64("max-body", cphttp.DefaultMaxBodyBytes, "largest accepted request body, in bytes")
 	taxiiMaxBody := fs.Int64("taxii-max-body", 0, "largest accepted TAXII request body, in bytes (default --max-body)")
 	public := fs.Bool("public", false, "serve a public TAXII collection: TLP:CLEAR objects, readable without credentials")
-	loginFailures := fs.Int("login-failures", 0, "failed logins allowed per minute per client address and per user before 429 (default 10)")
+	loginFailures := fs.Int("login-failures", 0, "failed logins allowed per minute under one user name (any case) from one client address before 429, three times as many per address (default 10)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	exerciseInterval := fs.Duration("exercise-interval", time.Second, "advance running exercises (see 'cyberpact exercise start') this often; 0 never")
 	syncInterval := fs.Duration("sync-interval", 0, "synchronise with every peer (see 'cyberpact peer') this often, e.g. 30s; 0 never")
@@ -94,8 +110,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	srv.TAXIIMaxBodyBytes = *taxiiMaxBody
 	srv.Public = *public
 	srv.LoginFailures = *loginFailures
+	secret, err := e.cursorSecret(*data)
+	if err != nil {
+		return err
+	}
+	if secret == nil {
+		logger.Warn("no hub key file (CYBERPACT_PEER_KEY_FILE): paging cursors and stream event ids work only on this process and until it stops")
+	}
+	srv.CursorSecret = secret
 	if err := srv.Listen(*addr); err != nil {
 		return err
+	}
+	if *metricsAddr != "" {
+		if err := srv.ListenMetrics(*metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		fmt.Fprintf(e.stdout, "cyberpact metrics on http://%s/metrics\n", displayAddr(srv.MetricsAddr()))
 	}
 	logger.Info("cyberpact serving", "addr", srv.Addr(), "data", e.dataDir(*data))
 	if *syncInterval > 0 {
@@ -126,6 +156,28 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "cyberpact hub listening on http://%s (data in %s)\n", displayAddr(srv.Addr()), e.dataDir(*data))
 	return srv.Serve(ctx)
+}
+
+// cursorSecret returns the secret the hub's paging cursors and live-stream
+// event ids are sealed under, derived from the hub's key file (the one
+// that also seals peers' keys): the embedded store's beside its database,
+// made on first use; on PostgreSQL the file CYBERPACT_PEER_KEY_FILE names,
+// which every serve process shares. Cursors then outlive restarts and work
+// on every process. Nil on PostgreSQL without the file.
+func (e *env) cursorSecret(dataFlag string) ([]byte, error) {
+	file := filepath.Join(e.dataDir(dataFlag), "cyberpact-peers.key")
+	if e.storeURL(dataFlag) != "" {
+		if file = e.getenv("CYBERPACT_PEER_KEY_FILE"); file == "" {
+			return nil, nil
+		}
+	}
+	key, err := peerkey.ReadOrMake(file)
+	if err != nil {
+		return nil, cyberpact.Errorf(cyberpact.EINVALID, "the hub key file, which paging cursors are sealed under: %s", err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("cyberpact paging cursors"))
+	return m.Sum(nil), nil
 }
 
 // displayAddr turns a listen address such as [::]:8080 into one a browser

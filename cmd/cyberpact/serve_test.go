@@ -26,17 +26,20 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	e := &env{stdin: strings.NewReader(""), stdout: pipeWriter{pw}, stderr: io.Discard, getenv: func(string) string { return "" }}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, e, []string{"serve", "--demo", "--data", t.TempDir(), "--addr", "127.0.0.1:0"})
+		done <- run(ctx, e, []string{"serve", "--demo", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"})
 		pw.Close()
 	}()
 	keys := map[string]string{} // user -> key
-	var base string
+	var base, metrics string
 	sc := bufio.NewScanner(pr)
 	keyLine := regexp.MustCompile(`^\s+(\S+@\S+)\s+(cpk_\S+)`)
 	for sc.Scan() {
 		line := sc.Text()
 		if m := keyLine.FindStringSubmatch(line); m != nil {
 			keys[m[1]] = m[2]
+		}
+		if i := strings.Index(line, "metrics on http://"); i >= 0 {
+			metrics = strings.Fields(line[i+len("metrics on "):])[0]
 		}
 		if i := strings.Index(line, "listening on http://"); i >= 0 {
 			base = strings.Fields(line[i+len("listening on "):])[0]
@@ -131,6 +134,19 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	}
 	if st := get(bank, "/healthz", nil); st != 200 {
 		t.Errorf("healthz: %d", st)
+	}
+	// Metrics: not for a member's analyst on the hub's address; without a
+	// key on --metrics-addr.
+	if st := get(bank, "/metrics", nil); st != 403 {
+		t.Errorf("metrics as an analyst: status %d, want 403", st)
+	}
+	if metrics == "" {
+		t.Fatal("serve --metrics-addr printed no metrics address")
+	}
+	if resp, err := http.Get(metrics); err != nil || resp.StatusCode != 200 {
+		t.Errorf("metrics on --metrics-addr: %v, %v", err, resp)
+	} else {
+		resp.Body.Close()
 	}
 	req, _ := http.NewRequest("GET", base+"/api/v1/objects", nil)
 	resp, err := http.DefaultClient.Do(req)
