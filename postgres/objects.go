@@ -2,8 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
@@ -14,13 +12,27 @@ import (
 // Ensure DB implements the store interface.
 var _ cyberpact.ObjectStore = (*DB)(nil)
 
-const objectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
+// objectQueries builds the object queries in PostgreSQL's dialect.
+var objectQueries = &sqlstore.Objects{
+	Numbered: true,
+	SpecVersions: func(a *sqlstore.Args, vals []string) string {
+		return a.InStrings("o.spec_version", vals)
+	},
+	Labels: func(a *sqlstore.Args, vals []string) string {
+		return "o.labels && " + a.Add(vals) + "::text[]"
+	},
+	Text: func(a *sqlstore.Args, text string) (string, error) {
+		q, err := tsQuery(text)
+		if err != nil {
+			return "", err
+		}
+		return "o.search @@ " + a.Add(q) + "::tsquery", nil
+	},
+}
 
-// Object returns the latest version of id the viewer may see.
+// Object returns the version of id the viewer is shown.
 func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (*cyberpact.Object, error) {
-	a := &sqlstore.Args{Numbered: true}
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + sqlstore.Viewer(viewer, a) + ` ORDER BY o.holding, o.version DESC LIMIT 1`
-	objs, err := db.query(ctx, q, a.Vals)
+	objs, err := db.query(ctx, objectQueries.Get(id, viewer))
 	if err != nil {
 		return nil, err
 	}
@@ -30,12 +42,10 @@ func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (
 	return objs[0], nil
 }
 
-// ObjectVersions returns every version of id the viewer may see, oldest
+// ObjectVersions returns every version of id the viewer is shown, oldest
 // first.
 func (db *DB) ObjectVersions(ctx context.Context, id string, viewer *cyberpact.Viewer) ([]*cyberpact.Object, error) {
-	a := &sqlstore.Args{Numbered: true}
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + sqlstore.Viewer(viewer, a) + ` ORDER BY o.holding, o.version`
-	objs, err := db.query(ctx, q, a.Vals)
+	objs, err := db.query(ctx, objectQueries.Versions(id, viewer))
 	if err != nil {
 		return nil, err
 	}
@@ -47,20 +57,18 @@ func (db *DB) ObjectVersions(ctx context.Context, id string, viewer *cyberpact.V
 
 // FindObjects returns one page of the versions f selects, in Seq order.
 func (db *DB) FindObjects(ctx context.Context, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, error) {
-	a := &sqlstore.Args{Numbered: true}
-	where, err := filterSQL(f, a)
+	limit := cyberpact.PageLimit(f.Limit)
+	q, err := objectQueries.Find(f, limit)
 	if err != nil {
 		return nil, err
 	}
-	return db.page(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where, a, f.Limit)
+	return db.page(ctx, q, limit)
 }
 
-// page runs a query that selects objects and cuts one page of limit from
-// it, in seq order.
-func (db *DB) page(ctx context.Context, query string, a *sqlstore.Args, limit int) (*cyberpact.ObjectPage, error) {
-	limit = cyberpact.PageLimit(limit)
-	query += ` ORDER BY o.seq LIMIT ` + a.Add(limit+1)
-	objs, err := db.query(ctx, query, a.Vals)
+// page runs a query that selects one more than a page of limit objects
+// and cuts the page from it.
+func (db *DB) page(ctx context.Context, q sqlstore.Query, limit int) (*cyberpact.ObjectPage, error) {
+	objs, err := db.query(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -69,12 +77,11 @@ func (db *DB) page(ctx context.Context, query string, a *sqlstore.Args, limit in
 
 // EachObject streams every version f selects to fn, in Seq order.
 func (db *DB) EachObject(ctx context.Context, f cyberpact.ObjectFilter, fn func(*cyberpact.Object) error) error {
-	a := &sqlstore.Args{Numbered: true}
-	where, err := filterSQL(f, a)
+	q, err := objectQueries.Find(f, 0)
 	if err != nil {
 		return err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where+` ORDER BY o.seq`, a.Vals...)
+	rows, err := db.pool.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return internal("querying objects", err)
 	}
@@ -96,30 +103,18 @@ func (db *DB) EachObject(ctx context.Context, f cyberpact.ObjectFilter, fn func(
 
 // Relationships returns the relationships and sightings that link id.
 func (db *DB) Relationships(ctx context.Context, id string, dir cyberpact.Direction, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, error) {
-	cond := ""
-	switch dir {
-	case cyberpact.Outgoing:
-		cond = ` AND prop = 'source_ref'`
-	case cyberpact.Incoming:
-		cond = ` AND prop <> 'source_ref'`
-	}
-	f.AllVersions, f.Versions = false, nil
-	a := &sqlstore.Args{Numbered: true}
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.seq IN (SELECT seq FROM refs WHERE target = ` + a.Add(id) + cond + `) AND `
-	where, err := filterSQL(f, a)
+	limit := cyberpact.PageLimit(f.Limit)
+	q, err := objectQueries.Relationships(id, dir, f, limit)
 	if err != nil {
 		return nil, err
 	}
-	return db.page(ctx, q+where, a, f.Limit)
+	return db.page(ctx, q, limit)
 }
 
-// Stats counts stored objects per type, of those the viewer may see.
+// Stats counts per type the objects the viewer is shown.
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
-	f := cyberpact.ObjectFilter{Viewer: viewer}
-	a := &sqlstore.Args{Numbered: true}
-	q := `SELECT type, COUNT(DISTINCT id), COUNT(*), COUNT(*) FILTER (WHERE revoked AND ` + sqlstore.Latest(f, a) + `)
-		FROM objects o WHERE ` + sqlstore.Viewer(viewer, a) + ` GROUP BY type ORDER BY type`
-	rows, err := db.pool.Query(ctx, q, a.Vals...)
+	q := objectQueries.Stats(viewer)
+	rows, err := db.pool.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return nil, internal("counting objects", err)
 	}
@@ -140,12 +135,8 @@ func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.
 
 // DeleteObject deletes the versions of id that f selects.
 func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFilter) (int, error) {
-	sel := cyberpact.ObjectFilter{Viewer: f.Viewer, Audience: f.Audience, Versions: f.Versions, AllVersions: f.AllVersions, IDs: []string{id}}
-	if len(sel.Versions) == 0 && !sel.AllVersions {
-		sel.AllVersions = true // deleting an object deletes all its versions unless told which
-	}
 	a := &sqlstore.Args{Numbered: true}
-	where, err := filterSQL(sel, a)
+	where, err := objectQueries.Filter(sqlstore.DeleteSelection(id, f), a)
 	if err != nil {
 		return 0, err
 	}
@@ -177,62 +168,6 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	return len(seqs), nil
 }
 
-// filterSQL turns a filter into a WHERE clause over objects o.
-func filterSQL(f cyberpact.ObjectFilter, a *sqlstore.Args) (string, error) {
-	conds := []string{"o.seq > " + a.Add(f.After), sqlstore.Scope("o", f, a)}
-	if f.Viewer != nil {
-		conds = append(conds, sqlstore.EndsVisible(f, a))
-	}
-	vc, err := sqlstore.Versions(f, a, func(v string) (string, error) {
-		t, err := time.Parse(time.RFC3339Nano, v)
-		return normTime(t), err
-	})
-	if err != nil {
-		return "", err
-	}
-	conds = append(conds, vc)
-	if len(f.Types) > 0 {
-		conds = append(conds, "o.type = ANY("+a.Add(f.Types)+"::text[])")
-	}
-	if len(f.IDs) > 0 {
-		conds = append(conds, "o.id = ANY("+a.Add(f.IDs)+"::text[])")
-	}
-	if len(f.SpecVersions) > 0 {
-		conds = append(conds, "o.spec_version = ANY("+a.Add(f.SpecVersions)+"::text[])")
-	}
-	if len(f.Labels) > 0 {
-		conds = append(conds, "o.labels && "+a.Add(f.Labels)+"::text[]")
-	}
-	if !f.ModifiedSince.IsZero() {
-		conds = append(conds, "o.version >= "+a.Add(normTime(f.ModifiedSince)))
-	}
-	if !f.ModifiedUntil.IsZero() {
-		conds = append(conds, "o.version <= "+a.Add(normTime(f.ModifiedUntil)))
-	}
-	if !f.AddedAfter.IsZero() {
-		conds = append(conds, "o.seq > COALESCE((SELECT MAX(last_seq) FROM imports WHERE added <= "+a.Add(f.AddedAfter.UnixMicro())+"), 0)")
-	}
-	if f.ExcludeRevoked {
-		conds = append(conds, "NOT o.revoked")
-	}
-	if f.MaxTLP != cyberpact.TLPUnknown {
-		conds = append(conds, fmt.Sprintf("o.tlp <= %d", f.MaxTLP))
-	}
-	if f.Text != "" {
-		q, err := tsQuery(f.Text)
-		if err != nil {
-			return "", err
-		}
-		conds = append(conds, "o.search @@ "+a.Add(q)+"::tsquery")
-	}
-	return strings.Join(conds, " AND "), nil
-}
-
-// normTime matches stix.NormTime: fixed-width UTC with nanoseconds.
-func normTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
-}
-
 func scanObject(s pgx.Row) (*cyberpact.Object, error) {
 	var o cyberpact.Object
 	var added int64
@@ -248,8 +183,8 @@ func scanObject(s pgx.Row) (*cyberpact.Object, error) {
 	return &o, nil
 }
 
-func (db *DB) query(ctx context.Context, q string, vals []any) ([]*cyberpact.Object, error) {
-	rows, err := db.pool.Query(ctx, q, vals...)
+func (db *DB) query(ctx context.Context, q sqlstore.Query) ([]*cyberpact.Object, error) {
+	rows, err := db.pool.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return nil, internal("querying objects", err)
 	}

@@ -110,7 +110,7 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 	pk := a.Add(keys)
 	// One row per object: the first of keys (the most specific form) it
 	// holds the value in.
-	q := `SELECT DISTINCT ON (o.seq) ` + objectCols + `, x.key, x.kind FROM observables x JOIN objects o ON o.seq = x.seq
+	q := `SELECT DISTINCT ON (o.seq) ` + sqlstore.ObjectCols + `, x.key, x.kind FROM observables x JOIN objects o ON o.seq = x.seq
 		WHERE x.key = ANY(` + pk + `::text[]) AND ` + sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.Latest(f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + `
 		ORDER BY o.seq, array_position(` + pk + `::text[], x.key) LIMIT ` + a.Add(limit)
 	rows, err := db.pool.Query(ctx, q, a.Vals...)

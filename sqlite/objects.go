@@ -31,8 +31,6 @@ const importBatch = 512
 // thousands of places).
 const maxRefRows = 4096
 
-const objectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
-
 // storedCols are the columns an import writes besides seq, in the order
 // of rowArgs.
 const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body`
@@ -467,11 +465,26 @@ func rowsOf(n, k int) string {
 	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
 }
 
-// Object returns the latest version of id the viewer may see.
+// objectQueries builds the object queries in SQLite's dialect.
+var objectQueries = &sqlstore.Objects{
+	SpecVersions: func(a *sqlstore.Args, vals []string) string {
+		return a.InStrings("COALESCE(json_extract(o.body, '$.spec_version'), '2.1')", vals)
+	},
+	Labels: func(a *sqlstore.Args, vals []string) string {
+		return "EXISTS (SELECT 1 FROM json_each(o.body, '$.labels') WHERE " + a.InStrings("value", vals) + ")"
+	},
+	Text: func(a *sqlstore.Args, text string) (string, error) {
+		q, err := ftsQuery(text)
+		if err != nil {
+			return "", err
+		}
+		return "o.seq IN (SELECT rowid FROM s.search WHERE search MATCH " + a.Add(q) + ")", nil
+	},
+}
+
+// Object returns the version of id the viewer is shown.
 func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (*cyberpact.Object, error) {
-	a := &sqlstore.Args{}
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + sqlstore.Viewer(viewer, a) + ` ORDER BY o.holding, o.version DESC LIMIT 1`
-	objs, err := db.query(ctx, q, a.Vals...)
+	objs, err := db.query(ctx, objectQueries.Get(id, viewer))
 	if err != nil {
 		return nil, err
 	}
@@ -481,12 +494,10 @@ func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (
 	return objs[0], nil
 }
 
-// ObjectVersions returns every version of id the viewer may see, oldest
+// ObjectVersions returns every version of id the viewer is shown, oldest
 // first.
 func (db *DB) ObjectVersions(ctx context.Context, id string, viewer *cyberpact.Viewer) ([]*cyberpact.Object, error) {
-	a := &sqlstore.Args{}
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + sqlstore.Viewer(viewer, a) + ` ORDER BY o.holding, o.version`
-	objs, err := db.query(ctx, q, a.Vals...)
+	objs, err := db.query(ctx, objectQueries.Versions(id, viewer))
 	if err != nil {
 		return nil, err
 	}
@@ -498,19 +509,18 @@ func (db *DB) ObjectVersions(ctx context.Context, id string, viewer *cyberpact.V
 
 // FindObjects returns one page of the versions f selects, in Seq order.
 func (db *DB) FindObjects(ctx context.Context, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, error) {
-	a := &sqlstore.Args{}
-	where, err := filterSQL(f, a)
+	limit := cyberpact.PageLimit(f.Limit)
+	q, err := objectQueries.Find(f, limit)
 	if err != nil {
 		return nil, err
 	}
-	return db.page(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where, a.Vals, f.Limit)
+	return db.page(ctx, q, limit)
 }
 
-// page runs a query that selects objects in seq order and cuts one page of
-// limit from it.
-func (db *DB) page(ctx context.Context, query string, args []any, limit int) (*cyberpact.ObjectPage, error) {
-	limit = cyberpact.PageLimit(limit)
-	objs, err := db.query(ctx, query+` ORDER BY o.seq LIMIT ?`, append(args, limit+1)...)
+// page runs a query that selects one more than a page of limit objects
+// and cuts the page from it.
+func (db *DB) page(ctx context.Context, q sqlstore.Query, limit int) (*cyberpact.ObjectPage, error) {
+	objs, err := db.query(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -519,12 +529,11 @@ func (db *DB) page(ctx context.Context, query string, args []any, limit int) (*c
 
 // EachObject streams every version f selects to fn, in Seq order.
 func (db *DB) EachObject(ctx context.Context, f cyberpact.ObjectFilter, fn func(*cyberpact.Object) error) error {
-	a := &sqlstore.Args{}
-	where, err := filterSQL(f, a)
+	q, err := objectQueries.Find(f, 0)
 	if err != nil {
 		return err
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where+` ORDER BY o.seq`, a.Vals...)
+	rows, err := db.read.QueryContext(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return queryError(err)
 	}
@@ -543,31 +552,18 @@ func (db *DB) EachObject(ctx context.Context, f cyberpact.ObjectFilter, fn func(
 
 // Relationships returns the relationships and sightings that link id.
 func (db *DB) Relationships(ctx context.Context, id string, dir cyberpact.Direction, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, error) {
-	cond := ""
-	switch dir {
-	case cyberpact.Outgoing:
-		cond = ` AND prop = 'source_ref'`
-	case cyberpact.Incoming:
-		cond = ` AND prop <> 'source_ref'`
-	}
-	f.AllVersions, f.Versions = false, nil
-	a := &sqlstore.Args{}
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.seq IN (SELECT seq FROM refs WHERE target = ` + a.Add(id) + cond + `) AND `
-	where, err := filterSQL(f, a)
+	limit := cyberpact.PageLimit(f.Limit)
+	q, err := objectQueries.Relationships(id, dir, f, limit)
 	if err != nil {
 		return nil, err
 	}
-	return db.page(ctx, q+where, a.Vals, f.Limit)
+	return db.page(ctx, q, limit)
 }
 
-// Stats counts stored objects per type, of those the viewer may see.
+// Stats counts per type the objects the viewer is shown.
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
-	f := cyberpact.ObjectFilter{Viewer: viewer}
-	a := &sqlstore.Args{}
-	latest := sqlstore.Latest(f, a)
-	where := sqlstore.Viewer(viewer, a)
-	rows, err := db.read.QueryContext(ctx, `SELECT type, COUNT(DISTINCT id), COUNT(*), SUM(CASE WHEN revoked THEN `+latest+` ELSE 0 END)
-		FROM objects o WHERE `+where+` GROUP BY type ORDER BY type`, a.Vals...)
+	q := objectQueries.Stats(viewer)
+	rows, err := db.read.QueryContext(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return nil, internal("counting objects", err)
 	}
@@ -585,12 +581,8 @@ func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.
 
 // DeleteObject deletes the versions of id that f selects.
 func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFilter) (int, error) {
-	sel := cyberpact.ObjectFilter{Viewer: f.Viewer, Audience: f.Audience, Versions: f.Versions, AllVersions: f.AllVersions, IDs: []string{id}}
-	if len(sel.Versions) == 0 && !sel.AllVersions {
-		sel.AllVersions = true // deleting an object deletes all its versions unless told which
-	}
 	a := &sqlstore.Args{}
-	where, err := filterSQL(sel, a)
+	where, err := objectQueries.Filter(sqlstore.DeleteSelection(id, f), a)
 	if err != nil {
 		return 0, err
 	}
@@ -634,70 +626,6 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	return len(seqs), nil
 }
 
-// filterSQL turns a filter into a WHERE clause over objects o, its values
-// appended to a.
-func filterSQL(f cyberpact.ObjectFilter, a *sqlstore.Args) (string, error) {
-	conds := []string{"o.seq > " + a.Add(f.After), sqlstore.Scope("o", f, a)}
-	if f.Viewer != nil {
-		conds = append(conds, sqlstore.EndsVisible(f, a))
-	}
-	vc, err := sqlstore.Versions(f, a, parseVersion)
-	if err != nil {
-		return "", err
-	}
-	conds = append(conds, vc)
-	if len(f.Types) > 0 {
-		conds = append(conds, a.InStrings("o.type", f.Types))
-	}
-	if len(f.IDs) > 0 {
-		conds = append(conds, a.InStrings("o.id", f.IDs))
-	}
-	if len(f.SpecVersions) > 0 {
-		conds = append(conds, a.InStrings("COALESCE(json_extract(o.body, '$.spec_version'), '2.1')", f.SpecVersions))
-	}
-	if len(f.Labels) > 0 {
-		conds = append(conds, "EXISTS (SELECT 1 FROM json_each(o.body, '$.labels') WHERE "+a.InStrings("value", f.Labels)+")")
-	}
-	if !f.ModifiedSince.IsZero() {
-		conds = append(conds, "o.version >= "+a.Add(normTime(f.ModifiedSince)))
-	}
-	if !f.ModifiedUntil.IsZero() {
-		conds = append(conds, "o.version <= "+a.Add(normTime(f.ModifiedUntil)))
-	}
-	if !f.AddedAfter.IsZero() {
-		conds = append(conds, "o.seq > COALESCE((SELECT MAX(last_seq) FROM imports WHERE added <= "+a.Add(f.AddedAfter.UnixMicro())+"), 0)")
-	}
-	if f.ExcludeRevoked {
-		conds = append(conds, "o.revoked = 0")
-	}
-	if f.MaxTLP != cyberpact.TLPUnknown {
-		conds = append(conds, "o.tlp <= "+a.Add(int(f.MaxTLP)))
-	}
-	if f.Text != "" {
-		q, err := ftsQuery(f.Text)
-		if err != nil {
-			return "", err
-		}
-		conds = append(conds, "o.seq IN (SELECT rowid FROM s.search WHERE search MATCH "+a.Add(q)+")")
-	}
-	return strings.Join(conds, " AND "), nil
-}
-
-// parseVersion reads a version selector's timestamp as the store keeps
-// versions.
-func parseVersion(v string) (string, error) {
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return "", err
-	}
-	return normTime(t), nil
-}
-
-// normTime matches stix.NormTime: fixed-width UTC with nanoseconds.
-func normTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
-}
-
 // ftsQuery turns a user's search text into an FTS5 query: each term
 // (cyberpact.ParseSearch) quoted, so that punctuation inside it
 // (T1059.001, CAPEC-66, 198.51.100.7) searches as the sequence of its
@@ -734,8 +662,8 @@ func scanObject(s scanner) (*cyberpact.Object, error) {
 	return &o, nil
 }
 
-func (db *DB) query(ctx context.Context, q string, args ...any) ([]*cyberpact.Object, error) {
-	rows, err := db.read.QueryContext(ctx, q, args...)
+func (db *DB) query(ctx context.Context, q sqlstore.Query) ([]*cyberpact.Object, error) {
+	rows, err := db.read.QueryContext(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return nil, queryError(err)
 	}

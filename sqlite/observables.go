@@ -326,7 +326,7 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 	}
 	f := cyberpact.ObjectFilter{Viewer: viewer}
 	a := &sqlstore.Args{}
-	q := `SELECT ` + objectCols + `, x.key, x.kind FROM s.observables x JOIN objects o ON o.seq = x.seq
+	q := `SELECT ` + sqlstore.ObjectCols + `, x.key, x.kind FROM s.observables x JOIN objects o ON o.seq = x.seq
 		WHERE ` + a.InStrings("x.key", keys) + ` AND ` + sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.Latest(f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + `
 		GROUP BY o.seq ORDER BY o.seq LIMIT ` + a.Add(limit)
 	rows, err := db.read.QueryContext(ctx, q, a.Vals...)

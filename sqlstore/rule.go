@@ -179,12 +179,12 @@ func Viewer(viewer *cyberpact.Viewer, a *Args) string {
 	return where + " AND " + Winning(f, a) + " AND " + EndsVisible(f, a)
 }
 
-// Versions is the condition of f's version selectors (TAXII's
+// VersionsOf is the condition of f's version selectors (TAXII's
 // match[version]) on the objects row o, within the holding f's viewer is
 // shown (every holding for the hub's own maintenance, without a viewer);
 // parse normalises a timestamp as the stores keep versions. Returns EINVALID for a selector that is
 // none of first, last, all or a timestamp.
-func Versions(f cyberpact.ObjectFilter, a *Args, parse func(string) (string, error)) (string, error) {
+func VersionsOf(f cyberpact.ObjectFilter, a *Args, parse func(string) (string, error)) (string, error) {
 	var vconds []string
 	for _, v := range f.VersionSelectors() {
 		switch v {

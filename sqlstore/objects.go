@@ -1,0 +1,179 @@
+package sqlstore
+
+import (
+	"strings"
+	"time"
+
+	"github.com/cyberpact/cyberpact"
+)
+
+// ObjectCols are the columns of an objects row o that a store scans into
+// a cyberpact.Object, in this order.
+const ObjectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
+
+// Objects builds the object queries both stores run, in one dialect. The
+// conditions each engine writes its own way are its hooks.
+type Objects struct {
+	// Numbered selects PostgreSQL's $n placeholders.
+	Numbered bool
+	// SpecVersions is "o's spec_version is one of vals".
+	SpecVersions func(a *Args, vals []string) string
+	// Labels is "o has one of the labels vals".
+	Labels func(a *Args, vals []string) string
+	// Text is "o's words match the search text", or EINVALID for a text
+	// that cannot be searched.
+	Text func(a *Args, text string) (string, error)
+}
+
+// Query is one query's text and the values of its placeholders.
+type Query struct {
+	SQL  string
+	Args []any
+}
+
+func (q *Objects) args() *Args { return &Args{Numbered: q.Numbered} }
+
+// Get selects the version of id the viewer is shown: the newest it may
+// see of the holding it is shown, unless that version's ends are hidden
+// from it (nil viewer: the hub's own maintenance, the newest of the
+// oldest holding).
+func (q *Objects) Get(id string, viewer *cyberpact.Viewer) Query {
+	a := q.args()
+	f := cyberpact.ObjectFilter{Viewer: viewer}
+	s := `SELECT ` + ObjectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + Viewer(viewer, a) + ` AND ` + Latest(f, a) + ` ORDER BY o.version DESC LIMIT 1`
+	return Query{s, a.Vals}
+}
+
+// Versions selects every version of id the viewer is shown, oldest first.
+func (q *Objects) Versions(id string, viewer *cyberpact.Viewer) Query {
+	a := q.args()
+	s := `SELECT ` + ObjectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + Viewer(viewer, a) + ` ORDER BY o.holding, o.version`
+	return Query{s, a.Vals}
+}
+
+// Find selects the versions f selects in seq order, one more than a page
+// of limit when limit > 0 (so that the caller knows whether more follow),
+// else all of them.
+func (q *Objects) Find(f cyberpact.ObjectFilter, limit int) (Query, error) {
+	a := q.args()
+	where, err := q.Filter(f, a)
+	if err != nil {
+		return Query{}, err
+	}
+	return q.page(`SELECT `+ObjectCols+` FROM objects o WHERE `+where, a, limit), nil
+}
+
+func (q *Objects) page(s string, a *Args, limit int) Query {
+	s += ` ORDER BY o.seq`
+	if limit > 0 {
+		s += ` LIMIT ` + a.Add(limit+1)
+	}
+	return Query{s, a.Vals}
+}
+
+// Relationships selects the latest relationships and sightings that link
+// id on the end dir, filtered and paged by f as Find.
+func (q *Objects) Relationships(id string, dir cyberpact.Direction, f cyberpact.ObjectFilter, limit int) (Query, error) {
+	cond := ""
+	switch dir {
+	case cyberpact.Outgoing:
+		cond = ` AND prop = 'source_ref'`
+	case cyberpact.Incoming:
+		cond = ` AND prop <> 'source_ref'`
+	}
+	f.AllVersions, f.Versions = false, nil
+	a := q.args()
+	s := `SELECT ` + ObjectCols + ` FROM objects o WHERE o.seq IN (SELECT seq FROM refs WHERE target = ` + a.Add(id) + cond + `) AND `
+	where, err := q.Filter(f, a)
+	if err != nil {
+		return Query{}, err
+	}
+	return q.page(s+where, a, limit), nil
+}
+
+// Stats counts per type what the viewer is shown: distinct ids, versions,
+// and ids whose shown version is revoked.
+func (q *Objects) Stats(viewer *cyberpact.Viewer) Query {
+	a := q.args()
+	f := cyberpact.ObjectFilter{Viewer: viewer}
+	latest := Latest(f, a)
+	where := Viewer(viewer, a)
+	s := `SELECT o.type, COUNT(DISTINCT o.id), COUNT(*), SUM(CASE WHEN o.revoked AND ` + latest + ` THEN 1 ELSE 0 END)
+		FROM objects o WHERE ` + where + ` GROUP BY o.type ORDER BY o.type`
+	return Query{s, a.Vals}
+}
+
+// DeleteSelection is the filter of the versions DeleteObject deletes:
+// f's viewer, audience and versions (all unless told which) of id.
+func DeleteSelection(id string, f cyberpact.ObjectFilter) cyberpact.ObjectFilter {
+	sel := cyberpact.ObjectFilter{Viewer: f.Viewer, Audience: f.Audience, Versions: f.Versions, AllVersions: f.AllVersions, IDs: []string{id}}
+	if len(sel.Versions) == 0 && !sel.AllVersions {
+		sel.AllVersions = true // deleting an object deletes all its versions unless told which
+	}
+	return sel
+}
+
+// Filter turns a filter into a condition on the objects row o, its
+// values appended to a.
+func (q *Objects) Filter(f cyberpact.ObjectFilter, a *Args) (string, error) {
+	conds := []string{"o.seq > " + a.Add(f.After), Scope("o", f, a)}
+	if f.Viewer != nil {
+		conds = append(conds, EndsVisible(f, a))
+	}
+	vc, err := VersionsOf(f, a, parseVersion)
+	if err != nil {
+		return "", err
+	}
+	conds = append(conds, vc)
+	if len(f.Types) > 0 {
+		conds = append(conds, a.InStrings("o.type", f.Types))
+	}
+	if len(f.IDs) > 0 {
+		conds = append(conds, a.InStrings("o.id", f.IDs))
+	}
+	if len(f.SpecVersions) > 0 {
+		conds = append(conds, q.SpecVersions(a, f.SpecVersions))
+	}
+	if len(f.Labels) > 0 {
+		conds = append(conds, q.Labels(a, f.Labels))
+	}
+	if !f.ModifiedSince.IsZero() {
+		conds = append(conds, "o.version >= "+a.Add(NormTime(f.ModifiedSince)))
+	}
+	if !f.ModifiedUntil.IsZero() {
+		conds = append(conds, "o.version <= "+a.Add(NormTime(f.ModifiedUntil)))
+	}
+	if !f.AddedAfter.IsZero() {
+		conds = append(conds, "o.seq > COALESCE((SELECT MAX(last_seq) FROM imports WHERE added <= "+a.Add(f.AddedAfter.UnixMicro())+"), 0)")
+	}
+	if f.ExcludeRevoked {
+		conds = append(conds, "NOT o.revoked")
+	}
+	if f.MaxTLP != cyberpact.TLPUnknown {
+		conds = append(conds, "o.tlp <= "+a.Add(int(f.MaxTLP)))
+	}
+	if f.Text != "" {
+		c, err := q.Text(a, f.Text)
+		if err != nil {
+			return "", err
+		}
+		conds = append(conds, c)
+	}
+	return strings.Join(conds, " AND "), nil
+}
+
+// NormTime matches stix.NormTime: fixed-width UTC with nanoseconds, the
+// form versions are kept in.
+func NormTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000000Z")
+}
+
+// parseVersion reads a version selector's timestamp as the stores keep
+// versions.
+func parseVersion(v string) (string, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return "", err
+	}
+	return NormTime(t), nil
+}
