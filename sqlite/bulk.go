@@ -11,14 +11,14 @@ import (
 	"github.com/cyberpact/cyberpact"
 )
 
-// Bulk imports. Keeping the (id, version) index up to date row by row costs
+// Bulk imports. Keeping the (id, holding, version) index up to date row by row costs
 // a random B-tree insert per version: for an import of a million objects
 // into a small store that is over half the writer's time, where building the
 // index afterwards from sorted keys costs a fifth of it. So an import that
 // has added bulkAfter versions, and more than twice as many as the store
 // held before it, drops the indexes whose keys arrive in random order
 // (objects_id_version, refs_target) inside its transaction, finds the
-// versions it already holds in an in-memory table of (id, version) hashes
+// versions it already holds of each id in an in-memory table of id hashes
 // instead, and creates the indexes again, with the same SQL, before it
 // commits. Readers never see the difference: they read the last committed
 // state, which has the indexes; a rolled-back import restores them.
@@ -38,9 +38,10 @@ const bulkCache = "-8192"
 // bulkIndexes are the indexes a bulk import drops and rebuilds.
 var bulkIndexes = []string{"objects_id_version", "refs_target"}
 
-// versionSet maps hashes of (id, version) to the seqs holding them. Hashes
-// may collide: a lookup yields every seq stored under the hash, and the
-// caller compares the stored id and version.
+// versionSet maps hashes of ids to the seqs of their versions: one entry a
+// version, so that a lookup yields every holding of an id (for Admit) and
+// every version stored of it. Hashes may collide: the caller compares the
+// stored id.
 type versionSet struct {
 	seed  maphash.Seed
 	slots []versionSlot // open addressing, linear probing; seq 0 is empty
@@ -60,22 +61,10 @@ func newVersionSet(capacity int) *versionSet {
 	return &versionSet{seed: maphash.MakeSeed(), slots: make([]versionSlot, size)}
 }
 
-// idHash is the hash under which every stored version of id is also
-// kept, for the holdings of an id (heldBulk).
-func (s *versionSet) idHash(id string) uint64 {
+func (s *versionSet) hash(id string) uint64 {
 	var h maphash.Hash
 	h.SetSeed(s.seed)
 	h.WriteString(id)
-	h.WriteByte(1)
-	return h.Sum64()
-}
-
-func (s *versionSet) hash(id, version string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	h.WriteString(id)
-	h.WriteByte(0)
-	h.WriteString(version)
 	return h.Sum64()
 }
 
@@ -125,20 +114,19 @@ func (im *importer) goBulk() error {
 		}
 		im.ddl = append(im.ddl, ddl)
 	}
-	vs := newVersionSet(2 * int(im.seq+added))
-	rows, err := im.tx.QueryContext(im.ctx, `SELECT id, version, seq FROM objects INDEXED BY objects_id_version`)
+	vs := newVersionSet(int(im.seq + added))
+	rows, err := im.tx.QueryContext(im.ctx, `SELECT id, seq FROM objects INDEXED BY objects_id_version`)
 	if err != nil {
 		return internal("reading stored versions", err)
 	}
 	for rows.Next() {
-		var id, version string
+		var id string
 		var seq int64
-		if err := rows.Scan(&id, &version, &seq); err != nil {
+		if err := rows.Scan(&id, &seq); err != nil {
 			rows.Close()
 			return internal("reading stored versions", err)
 		}
-		vs.add(vs.hash(id, version), seq)
-		vs.add(vs.idHash(id), seq)
+		vs.add(vs.hash(id), seq)
 	}
 	if err := rows.Close(); err != nil {
 		return internal("reading stored versions", err)
@@ -235,68 +223,36 @@ func (im *importer) endBulk() error {
 }
 
 // flushBulk writes one batch in bulk mode: each object is placed in its
-// holding and looked up among the versions stored or added so far, and
-// only new ones are inserted.
+// holding among the versions stored or added so far of its id, found
+// through the version table, and only new versions are inserted.
 func (im *importer) flushBulk(batch []*cyberpact.Object) error {
-	get, err := im.stmt(`SELECT id, holding, version, body FROM objects WHERE seq = ?`)
-	if err != nil {
-		return internal("reading stored version", err)
-	}
 	appending := im.appending
 	args := make([]any, 0, (storedN+1)*len(batch))
 	added := make([]*cyberpact.Object, 0, len(batch))
 	seqs := make([]int64, 0, len(batch))
 	first := im.seq + 1 // seq of the batch's first new version
-	held := map[string][]cyberpact.Holding{}
 	for _, o := range batch {
-		if _, ok := held[o.ID]; !ok {
-			if held[o.ID], err = im.heldBulk(o.ID); err != nil {
-				return err
-			}
+		h := im.versions.hash(o.ID)
+		held, err := im.heldBulk(o.ID, h, first, added)
+		if err != nil {
+			return err
 		}
-		if !im.admit(o, held, im.seq+1) {
+		if !im.place(o, held.holdings, im.seq+1) {
 			if im.err != nil {
 				return im.err
 			}
 			continue
 		}
-		h := im.versions.hash(o.ID, o.Modified)
-		var stored int64
-		var body []byte
-		im.versions.lookup(h, func(seq int64) bool {
-			if seq >= first { // added earlier in this batch, not yet written
-				p := added[seq-first]
-				if p.ID == o.ID && p.Holding == o.Holding && p.Modified == o.Modified {
-					stored, body = seq, []byte(p.Raw)
-					return true
-				}
-				return false
+		if stored := held.version(o.Holding, o.Modified); stored != 0 {
+			body, err := im.bodyOf(stored, first, added)
+			if err != nil {
+				return err
 			}
-			var id, version string
-			var holding int64
-			var b []byte
-			if err = get.QueryRowContext(im.ctx, seq).Scan(&id, &holding, &version, &b); err != nil {
-				return true
-			}
-			if id == o.ID && holding == o.Holding && version == o.Modified {
-				stored, body = seq, b
-				return true
-			}
-			return false
-		})
-		if err != nil {
-			return internal("reading stored version", err)
-		}
-		if stored != 0 {
-			// Admitted as seq im.seq+1, which it does not take.
-			hs := held[o.ID]
-			held[o.ID] = hs[:len(hs)-1]
 			im.judge(o, stored, body)
 			continue
 		}
 		im.seq++
 		im.versions.add(h, im.seq)
-		im.versions.add(im.versions.idHash(o.ID), im.seq)
 		added = append(added, o)
 		seqs = append(seqs, im.seq)
 		if !appending {
@@ -318,32 +274,77 @@ func (im *importer) flushBulk(batch []*cyberpact.Object) error {
 	return im.stored(added, seqs)
 }
 
-// heldBulk returns the stored versions of id in bulk mode, found through
-// the version table (the id index is dropped).
-func (im *importer) heldBulk(id string) ([]cyberpact.Holding, error) {
-	get, err := im.stmt(`SELECT id, holding, producer, aud_kind, aud_group, tlp FROM objects WHERE seq = ?`)
-	if err != nil {
-		return nil, internal("reading stored versions", err)
+// heldVersions are the versions stored of one id: their holdings, for
+// Admit, and their version keys.
+type heldVersions struct {
+	holdings []cyberpact.Holding
+	versions []string
+}
+
+// version returns the seq of the version of holding h with version key v,
+// 0 when there is none.
+func (hv heldVersions) version(h int64, v string) int64 {
+	for i, x := range hv.holdings {
+		if x.Holding == h && hv.versions[i] == v {
+			return x.Seq
+		}
 	}
-	var out []cyberpact.Holding
-	im.versions.lookup(im.versions.idHash(id), func(seq int64) bool {
-		var h cyberpact.Holding
-		var got string
+	return 0
+}
+
+// heldBulk returns the versions of id stored or added so far (the batch's
+// own, from first on, are in added), found under its hash h in the
+// version table: the id index is dropped in bulk mode.
+func (im *importer) heldBulk(id string, h uint64, first int64, added []*cyberpact.Object) (heldVersions, error) {
+	var out heldVersions
+	get, err := im.stmt(`SELECT id, holding, version, producer, aud_kind, aud_group, tlp FROM objects WHERE seq = ?`)
+	if err != nil {
+		return out, internal("reading stored versions", err)
+	}
+	im.versions.lookup(h, func(seq int64) bool {
+		if seq >= first { // added earlier in this batch, not yet written
+			p := added[seq-first]
+			if p.ID == id {
+				out.holdings = append(out.holdings, cyberpact.Holding{Seq: seq, Holding: p.Holding, Release: p.Release})
+				out.versions = append(out.versions, p.Modified)
+			}
+			return false
+		}
+		var x cyberpact.Holding
+		var got, version string
 		var kind, tlp int
-		if err = get.QueryRowContext(im.ctx, seq).Scan(&got, &h.Holding, &h.Release.Producer, &kind, &h.Release.Audience.Group, &tlp); err != nil {
+		if err = get.QueryRowContext(im.ctx, seq).Scan(&got, &x.Holding, &version, &x.Release.Producer, &kind, &x.Release.Audience.Group, &tlp); err != nil {
 			return true
 		}
 		if got == id {
-			h.Seq = seq
-			h.Release.Audience.Kind, h.Release.TLP = cyberpact.AudienceKind(kind), cyberpact.TLP(tlp)
-			out = append(out, h)
+			x.Seq = seq
+			x.Release.Audience.Kind, x.Release.TLP = cyberpact.AudienceKind(kind), cyberpact.TLP(tlp)
+			out.holdings = append(out.holdings, x)
+			out.versions = append(out.versions, version)
 		}
 		return false
 	})
 	if err != nil {
-		return nil, internal("reading stored versions", err)
+		return out, internal("reading stored versions", err)
 	}
 	return out, nil
+}
+
+// bodyOf returns the stored body of the version seq (from added when it
+// is the batch's own, from first on).
+func (im *importer) bodyOf(seq, first int64, added []*cyberpact.Object) ([]byte, error) {
+	if seq >= first {
+		return added[seq-first].Raw, nil
+	}
+	get, err := im.stmt(`SELECT body FROM objects WHERE seq = ?`)
+	if err != nil {
+		return nil, internal("reading stored version", err)
+	}
+	var body []byte
+	if err := get.QueryRowContext(im.ctx, seq).Scan(&body); err != nil {
+		return nil, internal("reading stored version", err)
+	}
+	return body, nil
 }
 
 // append runs an INSERT OR IGNORE of n rows into a rowid table without

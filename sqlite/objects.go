@@ -396,6 +396,17 @@ func (im *importer) heldOf(batch []*cyberpact.Object) (map[string][]cyberpact.Ho
 // held of its id, to be stored as seq, and adds it to held; or rejects it
 // and reports false.
 func (im *importer) admit(o *cyberpact.Object, held map[string][]cyberpact.Holding, seq int64) bool {
+	if !im.place(o, held[o.ID], seq) {
+		return false
+	}
+	held[o.ID] = append(held[o.ID], cyberpact.Holding{Seq: seq, Holding: o.Holding, Release: o.Release})
+	return true
+}
+
+// place sets o's holding (cyberpact.Admit) among held, the versions
+// stored of its id, o to be stored as seq; or rejects it and reports
+// false (with im.err set if that was the store's fault).
+func (im *importer) place(o *cyberpact.Object, held []cyberpact.Holding, seq int64) bool {
 	p := o.Release.Producer
 	groups, ok := im.groups[p]
 	if !ok {
@@ -406,7 +417,7 @@ func (im *importer) admit(o *cyberpact.Object, held map[string][]cyberpact.Holdi
 		}
 		im.groups[p] = groups
 	}
-	h, rej := cyberpact.Admit(o, held[o.ID], groups)
+	h, rej := cyberpact.Admit(o, held, groups)
 	if rej != nil {
 		im.res.Rejected = append(im.res.Rejected, rej)
 		return false
@@ -415,7 +426,6 @@ func (im *importer) admit(o *cyberpact.Object, held map[string][]cyberpact.Holdi
 		h = seq
 	}
 	o.Holding = h
-	held[o.ID] = append(held[o.ID], cyberpact.Holding{Seq: seq, Holding: h, Release: o.Release})
 	return true
 }
 
