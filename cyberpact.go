@@ -44,8 +44,9 @@ type Object struct {
 	Release Release
 
 	// Index-only fields, filled in by the parser and not read back.
-	Text SearchText
-	Refs []Ref // for relationship and sighting objects: the objects they link
+	CreatedBy string // created_by_ref: the identity that made the object, "" when absent
+	Text      SearchText
+	Refs      []Ref // for relationship and sighting objects: the objects they link
 	// Observables are the observable values the object holds (SCO values
 	// and hashes, values inside indicator patterns), for correlation.
 	Observables []Observable

@@ -72,9 +72,11 @@ func IsObservable(t string) bool {
 // Holding is what an import needs to know of one stored version of an id
 // to decide where a new version of it goes (Admit).
 type Holding struct {
-	Seq     int64 // the stored version
-	Holding int64 // its holding (Object.Holding)
-	Release Release
+	Seq       int64 // the stored version
+	Holding   int64 // its holding (Object.Holding)
+	Release   Release
+	CreatedBy string // its created_by_ref
+	Federated bool   // federation brought it from a peer hub
 }
 
 // Admit decides where the version o, released as o.Release, goes among
@@ -83,23 +85,41 @@ type Holding struct {
 // Seq), or nowhere, refused with a rejection because its producer, whose
 // sharing groups are groups, may see another organisation's holding of
 // that id. Cyber observables always go to their producer's holding.
-func Admit(o *Object, held []Holding, groups []int64) (int64, *Rejection) {
+//
+// A version federation pulls (relayed) joins the oldest holding that
+// federation brought from any peer with the same created_by_ref: the same
+// origin's object, arriving through another hub of a triangle, keeps one
+// holding, and its later versions arrive by either path. It is then
+// attributed to that holding's producer, the organisation standing for
+// the peer it first arrived through; the returned producer says which.
+func Admit(o *Object, held []Holding, groups []int64, relayed bool) (holding, producer int64, rej *Rejection) {
 	p := o.Release.Producer
+	if relayed && o.CreatedBy != "" {
+		var origin *Holding
+		for i, h := range held {
+			if h.Federated && h.CreatedBy == o.CreatedBy && (origin == nil || h.Holding < origin.Holding) {
+				origin = &held[i]
+			}
+		}
+		if origin != nil {
+			return origin.Holding, origin.Release.Producer, nil
+		}
+	}
 	for _, h := range held {
 		if h.Release.Producer == p {
-			return h.Holding, nil
+			return h.Holding, p, nil
 		}
 	}
 	if IsObservable(o.Type) {
-		return 0, nil
+		return 0, p, nil
 	}
 	v := Viewer{Org: p, Groups: groups}
 	for _, h := range held {
 		if p != 0 && MaySee(v, h.Release) {
-			return 0, &Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Path: "id",
+			return 0, p, &Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Path: "id",
 				Reason: fmt.Sprintf("%s belongs to another organisation: only its producer adds versions of it; "+
 					"add yours as a note or opinion referring to it (object_refs), or report a sighting of it", o.ID)}
 		}
 	}
-	return 0, nil
+	return 0, p, nil
 }

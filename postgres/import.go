@@ -60,6 +60,7 @@ func notify(ctx context.Context, tx pgx.Tx, what string) error {
 type staged struct {
 	index, line int
 	id, version string
+	createdBy   string
 }
 
 // importer is the COPY source of one import: it pulls objects from the
@@ -134,7 +135,7 @@ func (im *importer) Next() bool {
 			}
 			continue
 		}
-		im.rows = append(im.rows, staged{obj.Index, obj.Line, obj.ID, obj.Modified})
+		im.rows = append(im.rows, staged{obj.Index, obj.Line, obj.ID, obj.Modified, obj.CreatedBy})
 		idx := len(im.rows)
 		im.seen[k] = seenRow{idx, sum}
 		for _, r := range obj.Refs {
@@ -271,7 +272,8 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 // seq of its producer's first staged version of the id (base + idx).
 func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 	rows, err := tx.Query(ctx, `SELECT t.idx, t.type, t.producer, t.aud_kind, t.aud_group, t.tlp,
-			o.seq, o.holding, o.producer, o.aud_kind, o.aud_group, o.tlp
+			o.seq, o.holding, o.producer, o.aud_kind, o.aud_group, o.tlp,
+			COALESCE(convert_from(o.body, 'UTF8')::jsonb->>'created_by_ref', ''), EXISTS (SELECT 1 FROM provenance p WHERE p.seq = o.seq)
 		FROM import_objects t JOIN objects o ON o.id = t.id ORDER BY t.idx`)
 	if err != nil {
 		return internal("reading stored versions", err)
@@ -287,7 +289,7 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 		var r, h cyberpact.Release
 		var rk, rt, hk, ht int16
 		var hd cyberpact.Holding
-		if err := rows.Scan(&idx, &typ, &r.Producer, &rk, &r.Audience.Group, &rt, &hd.Seq, &hd.Holding, &h.Producer, &hk, &h.Audience.Group, &ht); err != nil {
+		if err := rows.Scan(&idx, &typ, &r.Producer, &rk, &r.Audience.Group, &rt, &hd.Seq, &hd.Holding, &h.Producer, &hk, &h.Audience.Group, &ht, &hd.CreatedBy, &hd.Federated); err != nil {
 			rows.Close()
 			return internal("reading stored versions", err)
 		}
@@ -296,7 +298,7 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 		hd.Release = h
 		if len(byIdx) == 0 || byIdx[len(byIdx)-1].obj.Index != idx {
 			st := im.rows[idx-1]
-			byIdx = append(byIdx, &stagedHeld{obj: cyberpact.Object{Index: idx, ID: st.id, Modified: st.version, Type: typ, Release: r}})
+			byIdx = append(byIdx, &stagedHeld{obj: cyberpact.Object{Index: idx, ID: st.id, Modified: st.version, Type: typ, Release: r, CreatedBy: st.createdBy}})
 		}
 		last := byIdx[len(byIdx)-1]
 		last.held = append(last.held, hd)
@@ -307,7 +309,7 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 	}
 	groups := map[int64][]int64{}
 	var setIdx, refused []int32
-	var setHolding []int64
+	var setHolding, setProducer []int64
 	for _, sh := range byIdx {
 		p := sh.obj.Release.Producer
 		g, ok := groups[p]
@@ -317,7 +319,7 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 			}
 			groups[p] = g
 		}
-		h, rej := cyberpact.Admit(&sh.obj, sh.held, g)
+		h, producer, rej := cyberpact.Admit(&sh.obj, sh.held, g, im.opts.Origin != nil)
 		switch {
 		case rej != nil:
 			st := im.rows[sh.obj.Index-1]
@@ -327,10 +329,12 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 		case h != 0:
 			setIdx = append(setIdx, int32(sh.obj.Index))
 			setHolding = append(setHolding, h)
+			setProducer = append(setProducer, producer)
 		}
 	}
 	if len(setIdx) > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE import_objects t SET holding = u.h FROM unnest($1::int[], $2::bigint[]) AS u(idx, h) WHERE t.idx = u.idx`, setIdx, setHolding); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE import_objects t SET holding = u.h, producer = u.p
+			FROM unnest($1::int[], $2::bigint[], $3::bigint[]) AS u(idx, h, p) WHERE t.idx = u.idx`, setIdx, setHolding, setProducer); err != nil {
 			return internal("placing versions in their holdings", err)
 		}
 	}

@@ -297,7 +297,7 @@ func (hv heldVersions) version(h int64, v string) int64 {
 // version table: the id index is dropped in bulk mode.
 func (im *importer) heldBulk(id string, h uint64, first int64, added []*cyberpact.Object) (heldVersions, error) {
 	var out heldVersions
-	get, err := im.stmt(`SELECT id, holding, version, producer, aud_kind, aud_group, tlp FROM objects WHERE seq = ?`)
+	get, err := im.stmt(`SELECT id, holding, version, producer, aud_kind, aud_group, tlp, ` + heldExtra + ` FROM objects WHERE seq = ?`)
 	if err != nil {
 		return out, internal("reading stored versions", err)
 	}
@@ -305,7 +305,7 @@ func (im *importer) heldBulk(id string, h uint64, first int64, added []*cyberpac
 		if seq >= first { // added earlier in this batch, not yet written
 			p := added[seq-first]
 			if p.ID == id {
-				out.holdings = append(out.holdings, cyberpact.Holding{Seq: seq, Holding: p.Holding, Release: p.Release})
+				out.holdings = append(out.holdings, cyberpact.Holding{Seq: seq, Holding: p.Holding, Release: p.Release, CreatedBy: p.CreatedBy, Federated: im.relayed})
 				out.versions = append(out.versions, p.Modified)
 			}
 			return false
@@ -313,7 +313,7 @@ func (im *importer) heldBulk(id string, h uint64, first int64, added []*cyberpac
 		var x cyberpact.Holding
 		var got, version string
 		var kind, tlp int
-		if err = get.QueryRowContext(im.ctx, seq).Scan(&got, &x.Holding, &version, &x.Release.Producer, &kind, &x.Release.Audience.Group, &tlp); err != nil {
+		if err = get.QueryRowContext(im.ctx, seq).Scan(&got, &x.Holding, &version, &x.Release.Producer, &kind, &x.Release.Audience.Group, &tlp, &x.CreatedBy, &x.Federated); err != nil {
 			return true
 		}
 		if got == id {

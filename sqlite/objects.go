@@ -71,7 +71,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		}
 	}()
 
-	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}}
+	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}, relayed: opts.Origin != nil}
 	defer im.close()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
 		return nil, internal("reading sequence", err)
@@ -171,17 +171,18 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 }
 
 type importer struct {
-	ctx    context.Context
-	tx     *sql.Tx
-	res    *cyberpact.ImportResult
-	seq    int64
-	start  int64 // the last seq before this import: higher ones are its own
-	added  int64
-	stmts  map[string]*sql.Stmt // prepared once per import, by query text
-	groups map[int64][]int64    // the sharing groups of producers, for admit
-	err    error                // an error admit met, ending the import
-	sx     *searchTx
-	search indexChunk // derived-index rows not yet handed to sx
+	ctx     context.Context
+	tx      *sql.Tx
+	res     *cyberpact.ImportResult
+	seq     int64
+	start   int64 // the last seq before this import: higher ones are its own
+	added   int64
+	stmts   map[string]*sql.Stmt // prepared once per import, by query text
+	groups  map[int64][]int64    // the sharing groups of producers, for admit
+	relayed bool                 // federation pulled the input (cyberpact.Admit)
+	err     error                // an error admit met, ending the import
+	sx      *searchTx
+	search  indexChunk // derived-index rows not yet handed to sx
 
 	// Bulk mode (see bulk.go): the versions stored and added, while the
 	// indexes ddl creates are dropped; bulk once the import went bulk.
@@ -361,6 +362,10 @@ func orNull(s string) any {
 	return s
 }
 
+// heldExtra are the columns of a stored version Admit needs besides its
+// release: its created_by_ref and whether federation brought it.
+const heldExtra = `COALESCE(json_extract(body, '$.created_by_ref'), ''), EXISTS (SELECT 1 FROM provenance p WHERE p.seq = objects.seq)`
+
 // heldOf returns the stored versions of the ids of batch, by id, for
 // admit.
 func (im *importer) heldOf(batch []*cyberpact.Object) (map[string][]cyberpact.Holding, error) {
@@ -369,7 +374,7 @@ func (im *importer) heldOf(batch []*cyberpact.Object) (map[string][]cyberpact.Ho
 		ids = append(ids, o.ID)
 	}
 	a := &sqlstore.Args{}
-	st, err := im.stmt(`SELECT seq, holding, id, producer, aud_kind, aud_group, tlp FROM objects WHERE ` + a.InStrings("id", ids))
+	st, err := im.stmt(`SELECT seq, holding, id, producer, aud_kind, aud_group, tlp, ` + heldExtra + ` FROM objects WHERE ` + a.InStrings("id", ids))
 	if err != nil {
 		return nil, internal("reading stored versions", err)
 	}
@@ -383,7 +388,7 @@ func (im *importer) heldOf(batch []*cyberpact.Object) (map[string][]cyberpact.Ho
 		var h cyberpact.Holding
 		var id string
 		var kind, tlp int
-		if err := rows.Scan(&h.Seq, &h.Holding, &id, &h.Release.Producer, &kind, &h.Release.Audience.Group, &tlp); err != nil {
+		if err := rows.Scan(&h.Seq, &h.Holding, &id, &h.Release.Producer, &kind, &h.Release.Audience.Group, &tlp, &h.CreatedBy, &h.Federated); err != nil {
 			return nil, internal("reading stored versions", err)
 		}
 		h.Release.Audience.Kind, h.Release.TLP = cyberpact.AudienceKind(kind), cyberpact.TLP(tlp)
@@ -399,7 +404,7 @@ func (im *importer) admit(o *cyberpact.Object, held map[string][]cyberpact.Holdi
 	if !im.place(o, held[o.ID], seq) {
 		return false
 	}
-	held[o.ID] = append(held[o.ID], cyberpact.Holding{Seq: seq, Holding: o.Holding, Release: o.Release})
+	held[o.ID] = append(held[o.ID], cyberpact.Holding{Seq: seq, Holding: o.Holding, Release: o.Release, CreatedBy: o.CreatedBy, Federated: im.relayed})
 	return true
 }
 
@@ -417,7 +422,7 @@ func (im *importer) place(o *cyberpact.Object, held []cyberpact.Holding, seq int
 		}
 		im.groups[p] = groups
 	}
-	h, rej := cyberpact.Admit(o, held, groups)
+	h, producer, rej := cyberpact.Admit(o, held, groups, im.relayed)
 	if rej != nil {
 		im.res.Rejected = append(im.res.Rejected, rej)
 		return false
@@ -425,7 +430,7 @@ func (im *importer) place(o *cyberpact.Object, held []cyberpact.Holding, seq int
 	if h == 0 {
 		h = seq
 	}
-	o.Holding = h
+	o.Holding, o.Release.Producer = h, producer
 	return true
 }
 

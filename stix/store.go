@@ -25,6 +25,7 @@ func (o *Object) Stored() *cyberpact.Object {
 		s.SpecVersion = "2.1"
 	}
 	s.TLP = o.TLP()
+	s.CreatedBy, _ = o.Props["created_by_ref"].(string)
 	o.searchText(&s.Text, &s.Observables)
 	switch o.Type {
 	case "relationship":

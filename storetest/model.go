@@ -242,7 +242,7 @@ func (m *model) importStep(t *testing.T) string {
 				held = append(held, cyberpact.Holding{Seq: y.seq, Holding: y.holding, Release: y.release})
 			}
 		}
-		h, rej := cyberpact.Admit(&cyberpact.Object{ID: x.id, Type: x.typ, Index: i, Release: rel}, held, m.viewerOf(producer).Groups)
+		h, _, rej := cyberpact.Admit(&cyberpact.Object{ID: x.id, Type: x.typ, Index: i, Release: rel}, held, m.viewerOf(producer).Groups, false)
 		if rej != nil {
 			rejected = append(rejected, x.id)
 			continue
