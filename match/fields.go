@@ -290,3 +290,42 @@ func CSVFields() *Fields {
 	}
 	return NewFields(append(append([]Field(nil), fs...), extra...))
 }
+
+// propType is the JSON type of a STIX property's value.
+type propType uint8
+
+// The property types an event's text is read as.
+const (
+	propText propType = iota
+	propInt
+	propBool
+)
+
+// propTypes lists the STIX 2.1 cyber-observable properties that hold
+// integers or booleans; every other property holds text.
+var propTypes = map[string]propType{
+	"network-traffic:src_port":               propInt,
+	"network-traffic:dst_port":               propInt,
+	"network-traffic:src_byte_count":         propInt,
+	"network-traffic:dst_byte_count":         propInt,
+	"network-traffic:src_packets":            propInt,
+	"network-traffic:dst_packets":            propInt,
+	"network-traffic:is_active":              propBool,
+	"file:size":                              propInt,
+	"artifact:size":                          propInt,
+	"process:pid":                            propInt,
+	"process:is_hidden":                      propBool,
+	"autonomous-system:number":               propInt,
+	"windows-registry-key:number_of_subkeys": propInt,
+	"email-message:is_multipart":             propBool,
+	"user-account:is_service_account":        propBool,
+	"user-account:is_privileged":             propBool,
+	"user-account:can_escalate_privs":        propBool,
+	"user-account:is_disabled":               propBool,
+	"x509-certificate:is_self_signed":        propBool,
+}
+
+// propertyType returns the type of property path of STIX type typ.
+func propertyType(typ, path string) propType {
+	return propTypes[typ+":"+path]
+}

@@ -1,7 +1,6 @@
 package match
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -273,8 +272,11 @@ func (t *trigger) cmp(e pattern.ComparisonExpr) (simple, ok bool) {
 			rs, rok := t.cmp(e.Right)
 			return ls && rs, lok && rok
 		}
-		// AND: the keys of one side are necessary; take the left if it
-		// has any.
+		// AND: the keys of either side are necessary; take the left's
+		// when every object satisfying it has one of them, else the
+		// right's. A side whose keys an event cannot yield (such as
+		// network-traffic:dst_ref.type) reports !ok, so the order in
+		// which a pattern writes its comparisons does not matter.
 		var l trigger
 		if _, lok := l.cmp(e.Left); lok {
 			t.keys = append(t.keys, l.keys...)
@@ -308,18 +310,30 @@ func (t *trigger) comparison(c *pattern.Comparison) (simple, ok bool) {
 	if c.Op == pattern.OpIsSubset && kind != KindIP {
 		return false, false
 	}
+	if kind == KindOther && !eventProperty(path) {
+		// No event field yields a key for this path (a reference
+		// followed, a list, a nested property, the object's type), so
+		// its values cannot find the indicator.
+		return false, false
+	}
 	for _, l := range lits {
 		var s string
-		switch l.Kind {
-		case pattern.LitString:
+		pt := propText
+		if kind == KindOther {
+			pt = propertyType(c.Path.Type, path)
+		}
+		switch {
+		case l.Kind == pattern.LitString && pt == propText:
 			s = l.Str
-		case pattern.LitHex, pattern.LitBinary:
-			s = hex.EncodeToString(l.Bytes)
-		case pattern.LitInt:
+		case l.Kind == pattern.LitInt && pt == propInt:
 			s = strconv.FormatInt(l.Int, 10)
-		case pattern.LitBool:
+		case l.Kind == pattern.LitBool && pt == propBool:
 			s = strconv.FormatBool(l.Bool)
 		default:
+			// A literal of another type (binary, a number where text is
+			// held, text where a number is) is not equal to the value
+			// an event gives in the form the key would take; the pattern
+			// engine decides it.
 			return false, false
 		}
 		if !t.addValue(kind, c.Path.Type, path, s) {
@@ -403,7 +417,7 @@ func (c *compiled) fastSimple(p string) bool {
 		return false
 	}
 	kind, simple := pathKind(typ, path)
-	if !simple || (kind == KindOther && strings.HasPrefix(path, "hashes.")) || (subset && kind != KindIP) {
+	if !simple || (kind == KindOther && (strings.HasPrefix(path, "hashes.") || !eventProperty(path) || propertyType(typ, path) != propText)) || (subset && kind != KindIP) {
 		return false
 	}
 	var t trigger
@@ -468,4 +482,15 @@ func pathKind(typ, path string) (Kind, bool) {
 	}
 	simple := !strings.Contains(path, "_ref") && !strings.Contains(path, "[")
 	return KindOther, simple
+}
+
+// eventProperty reports whether an event can yield the key of a
+// comparison on path (KindOther): only paths an event field stands for
+// directly can, never one that follows a reference, picks a list element
+// by position or tests the object's type, which every object has.
+func eventProperty(path string) bool {
+	if path == "type" || strings.Contains(path, "_ref") {
+		return false
+	}
+	return !strings.Contains(strings.ReplaceAll(path, "[*]", ""), "[")
 }

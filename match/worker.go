@@ -280,7 +280,7 @@ func (wk *worker) lookup(ix *Index, fd *Field, v []byte) (hits []*Indicator, nor
 	case KindOther:
 		wk.nbuf = append(wk.nbuf[:0], fd.Path...)
 		wk.nbuf = append(wk.nbuf, 0)
-		wk.nbuf = append(wk.nbuf, v...)
+		wk.nbuf = appendOtherValue(wk.nbuf, fd, v)
 		hits = ix.Lookup(KindOther, wk.nbuf, false, hits)
 		if len(hits) == 0 {
 			return hits, "", ""
@@ -579,11 +579,7 @@ func (wk *worker) observation(now time.Time) pattern.Observation {
 			if strings.ContainsAny(p, ".[") {
 				continue
 			}
-			var val any = v
-			if _, err := strconv.ParseInt(v, 10, 64); err == nil {
-				val = json.Number(v)
-			}
-			one(t)[p] = val
+			one(t)[p] = otherValue(fd, e.val)
 		}
 	}
 	at := now
@@ -694,4 +690,42 @@ func (c *correlator) confirm(ind *Indicator, obs pattern.Observation) bool {
 		}
 	}
 	return false
+}
+
+// appendOtherValue appends the text of value v of field fd (KindOther) as
+// an indicator's key holds it: integers in decimal without leading zeros
+// or a fraction of zero, booleans as true or false, text as it is.
+func appendOtherValue(dst []byte, fd *Field, v []byte) []byte {
+	switch x := otherValue(fd, v).(type) {
+	case json.Number:
+		return append(dst, x...)
+	case bool:
+		return strconv.AppendBool(dst, x)
+	}
+	return append(dst, v...)
+}
+
+// otherValue returns value v of field fd (KindOther) as the pattern
+// engine sees it: a json.Number in canonical decimal form for an integer
+// property holding a whole number, a bool for a boolean property holding
+// true or false, else the text.
+func otherValue(fd *Field, v []byte) any {
+	t, p, _ := strings.Cut(fd.Path, ":")
+	switch propertyType(t, p) {
+	case propInt:
+		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return json.Number(strconv.FormatInt(n, 10))
+		}
+		if f, err := strconv.ParseFloat(string(v), 64); err == nil && f == float64(int64(f)) {
+			return json.Number(strconv.FormatInt(int64(f), 10))
+		}
+	case propBool:
+		switch string(v) {
+		case "true":
+			return true
+		case "false":
+			return false
+		}
+	}
+	return string(v)
 }
