@@ -310,18 +310,25 @@ func (t *trigger) comparison(c *pattern.Comparison) (simple, ok bool) {
 	if c.Op == pattern.OpIsSubset && kind != KindIP {
 		return false, false
 	}
-	if kind == KindOther && !eventProperty(path) {
-		// No event field yields a key for this path (a reference
-		// followed, a list, a nested property, the object's type), so
-		// its values cannot find the indicator.
-		return false, false
+	pt := propText
+	if kind == KindOther {
+		holder, rest, ok := resolveRef(c.Path.Type, path)
+		if !ok || !eventProperty(rest) {
+			// No event field yields a key for this path (a reference
+			// an event cannot hold, an element picked by position, the
+			// object's type), so its values cannot find the indicator.
+			return false, false
+		}
+		pt = propertyType(holder, rest)
+		if k, _ := pathKind(holder, rest); k != KindOther {
+			// A file's hashes reached through a reference
+			// (process:image_ref.hashes.MD5): the file is in the
+			// observation too, found by the hash.
+			kind = k
+		}
 	}
 	for _, l := range lits {
 		var s string
-		pt := propText
-		if kind == KindOther {
-			pt = propertyType(c.Path.Type, path)
-		}
 		switch {
 		case l.Kind == pattern.LitString && pt == propText:
 			s = l.Str
@@ -417,7 +424,7 @@ func (c *compiled) fastSimple(p string) bool {
 		return false
 	}
 	kind, simple := pathKind(typ, path)
-	if !simple || (kind == KindOther && (strings.HasPrefix(path, "hashes.") || !eventProperty(path) || propertyType(typ, path) != propText)) || (subset && kind != KindIP) {
+	if !simple || (kind == KindOther && (strings.Contains(path, ".") || !eventProperty(path) || propertyType(typ, path) != propText)) || (subset && kind != KindIP) {
 		return false
 	}
 	var t trigger
@@ -485,9 +492,10 @@ func pathKind(typ, path string) (Kind, bool) {
 }
 
 // eventProperty reports whether an event can yield the key of a
-// comparison on path (KindOther): only paths an event field stands for
-// directly can, never one that follows a reference, picks a list element
-// by position or tests the object's type, which every object has.
+// comparison on path (KindOther, after the one reference resolveRef
+// follows): only a path an event field can stand for, never one that
+// follows a further reference, picks a list element by position or tests
+// the object's type, which every object has.
 func eventProperty(path string) bool {
 	if path == "type" || strings.Contains(path, "_ref") {
 		return false
