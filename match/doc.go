@@ -35,7 +35,8 @@
 // events before it, for patterns joining observations); values are compared
 // in normal form (addresses, lower-case domains and e-mail addresses,
 // normalised URLs, lower-case hashes), and a CIDR written with = matches
-// the addresses in it.
+// the addresses in it. TestDifferential and FuzzDifferential hold match to
+// the engine over generated patterns and events.
 //
 // The default maps, ECSFields for JSON lines and ZeekFields for Zeek logs
 // (CSVFields takes the ECS names and a few short ones), cover network

@@ -360,6 +360,11 @@ func (t *trigger) addValue(kind Kind, typ, path, s string) bool {
 		if !good {
 			return false
 		}
+		if (typ == "ipv4-addr" && !pfx.Addr().Is4()) || (typ == "ipv6-addr" && pfx.Addr().Is4()) {
+			// An address of the other family is never the value of an
+			// object of this type: no event satisfies the test.
+			return true
+		}
 		if pfx.IsSingleIP() {
 			t.keys = append(t.keys, key{kind: KindIP, addr: pfx.Addr()})
 		} else {
