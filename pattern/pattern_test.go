@@ -244,6 +244,9 @@ func TestMatchErrors(t *testing.T) {
 		{"ImpossibleDate", "[file:name = t'2023-02-29T00:00:00Z']"},
 		{"StringIsNotTimestamp", "[file:name = t'2023-02-28T00:00:00Z']"},
 		{"MixedInList", "[file:name IN ('a', 1)]"},
+		// Found by scripts/fuzz.sh (FuzzMatch): a LIKE pattern of invalid
+		// UTF-8 panicked in regexp.MustCompile.
+		{"LikeInvalidUTF8", "[A:A LIKE'\xff']"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
