@@ -120,3 +120,28 @@ func TestEveryDefaultFieldFires(t *testing.T) {
 		}
 	})
 }
+
+// TestIntegerPropertiesByValue checks that an integer property is
+// compared by its value whatever its text (quoted, a leading zero, a zero
+// fraction), as the pattern engine compares numbers, and that text where
+// a number belongs (a quoted literal) never equals it.
+func TestIntegerPropertiesByValue(t *testing.T) {
+	ix := build(t,
+		ind(1, "[network-traffic:dst_port = 8443]", ""),
+		ind(2, "[network-traffic:dst_port = '8443']", ""),
+		ind(3, "[network-traffic:dst_port = 8443 AND network-traffic:src_port = 51000]", ""))
+	events := `{"destination":{"port":8443}}
+{"destination":{"port":"8443"}}
+{"destination":{"port":"08443"}}
+{"destination":{"port":8443.0}}
+{"destination":{"port":8444}}
+{"destination":{"port":8443},"source":{"port":"051000"}}
+`
+	got := hitsOf(t, ix, events, match.StreamOptions{})
+	want := map[int][]string{1: {id(1)}, 2: {id(1)}, 3: {id(1)}, 4: {id(1)}, 6: {id(1), id(3)}}
+	for line := 1; line <= 6; line++ {
+		if !slices.Equal(got[line], want[line]) {
+			t.Errorf("line %d fired %v, want %v", line, got[line], want[line])
+		}
+	}
+}

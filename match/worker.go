@@ -761,6 +761,9 @@ func (c *correlator) confirm(ind *Indicator, obs pattern.Observation) bool {
 // an indicator's key holds it: integers in decimal without leading zeros
 // or a fraction of zero, booleans as true or false, text as it is.
 func appendOtherValue(dst []byte, fi *fieldInfo, v []byte) []byte {
+	if fi.ptype == propText || (fi.ptype == propInt && plainDecimal(v)) {
+		return append(dst, v...) // the common cases, without converting
+	}
 	switch x := otherValue(fi, v).(type) {
 	case json.Number:
 		return append(dst, x...)
@@ -792,4 +795,24 @@ func otherValue(fi *fieldInfo, v []byte) any {
 		}
 	}
 	return string(v)
+}
+
+// plainDecimal reports whether v is a decimal integer in canonical form:
+// digits without a leading zero, or 0, possibly after a minus sign.
+func plainDecimal(v []byte) bool {
+	if len(v) > 0 && v[0] == '-' {
+		v = v[1:]
+		if len(v) == 1 && v[0] == '0' {
+			return false
+		}
+	}
+	if len(v) == 0 || len(v) > 18 || (v[0] == '0' && len(v) > 1) {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
