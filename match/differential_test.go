@@ -220,6 +220,11 @@ func genEvent(r *rand.Rand, zeek bool, at time.Time) event {
 			continue
 		}
 		e.vals[i] = p.vals[r.IntN(len(p.vals))]
+		if (p.list || objDefs[p.obj].list) && r.IntN(3) == 0 {
+			// Two members of a list: an ECS array, a Zeek set.
+			a := r.IntN(len(p.vals))
+			e.vals[i] = []any{p.vals[a], p.vals[(a+1)%len(p.vals)]}
+		}
 		e.name[i] = fieldNames[r.IntN(len(fieldNames))]
 	}
 	return e
@@ -251,11 +256,31 @@ func (e event) observedData(n int) map[string]any {
 		idx = append(idx, i)
 	}
 	sort.Ints(idx)
+	members := map[obj][]any{} // the ids of list-referenced objects with several values
+	var extra []any
 	for _, i := range idx {
 		p, v := &places[i], e.vals[i]
-		x := get(p.obj, v)
+		vs, several := v.([]any)
+		if !several {
+			vs = []any{v}
+		}
+		if several && objDefs[p.obj].list {
+			// One object per value, all in the reference list.
+			for k, v := range vs {
+				id := objType(p.obj, v) + "--" + strconv.Itoa(int(p.obj)) + "-" + strconv.Itoa(k)
+				members[p.obj] = append(members[p.obj], id)
+				extra = append(extra, map[string]any{"type": objType(p.obj, v), "id": id, p.prop[0]: v})
+			}
+			get(objDefs[p.obj].parent, nil)
+			continue
+		}
+		x := get(p.obj, vs[0])
 		if i == registryValues {
-			x["values"] = []any{map[string]any{"name": v}}
+			var l []any
+			for _, v := range vs {
+				l = append(l, map[string]any{"name": v})
+			}
+			x["values"] = l
 			continue
 		}
 		cur := x
@@ -269,13 +294,16 @@ func (e event) observedData(n int) map[string]any {
 		}
 		last := p.prop[len(p.prop)-1]
 		if p.list {
-			cur[last] = []any{v}
+			cur[last] = vs
 		} else {
 			cur[last] = v
 		}
 	}
 	// References, from each object to the ones that hang off it; an
 	// object referred to brings the one referring to it.
+	for o, ids := range members {
+		objs[objDefs[o].parent][objDefs[o].ref] = ids
+	}
 	for o := range numObjs {
 		if objs[o] == nil || objDefs[o].parent < 0 {
 			continue
@@ -295,6 +323,10 @@ func (e event) observedData(n int) map[string]any {
 			refs = append(refs, ids[o])
 			list = append(list, objs[o])
 		}
+	}
+	for _, x := range extra {
+		refs = append(refs, x.(map[string]any)["id"])
+		list = append(list, x)
 	}
 	ts := e.at.UTC().Format(time.RFC3339Nano)
 	od := map[string]any{"type": "observed-data", "id": "observed-data--" + strconv.Itoa(n),
@@ -345,6 +377,14 @@ func (e event) zeekLines() string {
 	sort.Ints(idx)
 	for _, i := range idx {
 		cols = append(cols, e.name[i])
+		if vs, ok := e.vals[i].([]any); ok {
+			var set []string
+			for _, v := range vs {
+				set = append(set, fmt.Sprint(v))
+			}
+			vals = append(vals, strings.Join(set, ","))
+			continue
+		}
 		vals = append(vals, fmt.Sprint(e.vals[i]))
 	}
 	return "#fields\t" + strings.Join(cols, "\t") + "\n" + strings.Join(vals, "\t") + "\n"
@@ -585,12 +625,22 @@ func engineObs(t testing.TB, evs []event) []pattern.Observation {
 	return obs
 }
 
-// engineMatches reports whether the engine matches src against obs.
-func engineMatches(t testing.TB, src string, obs []pattern.Observation) bool {
-	p, err := pattern.Parse(src)
-	if err != nil {
-		t.Fatalf("generated pattern %s does not parse: %v", src, err)
+// parseAll parses the generated patterns.
+func parseAll(t testing.TB, srcs []string) []*pattern.Pattern {
+	t.Helper()
+	ps := make([]*pattern.Pattern, len(srcs))
+	for i, src := range srcs {
+		p, err := pattern.Parse(src)
+		if err != nil {
+			t.Fatalf("generated pattern %s does not parse: %v", src, err)
+		}
+		ps[i] = p
 	}
+	return ps
+}
+
+// engineMatches reports whether the engine matches p against obs.
+func engineMatches(p *pattern.Pattern, obs []pattern.Observation) bool {
 	res, err := p.Match(obs)
 	return err == nil && res.Matched
 }
@@ -658,10 +708,11 @@ func runDiffBatch(t testing.TB, r *rand.Rand, pats []string, evs []event, zeek b
 		}
 	}
 	obs := engineObs(t, evs)
+	parsed := parseAll(t, pats)
 	fails := 0
 	for pi, p := range pats {
 		for ei := range evs {
-			want := engineMatches(t, p, obs[ei:ei+1])
+			want := engineMatches(parsed[pi], obs[ei:ei+1])
 			if want {
 				diffPositives++
 			}
@@ -743,10 +794,11 @@ func runSeqBatch(t testing.TB, r *rand.Rand, pats []string, evs []event) int {
 		}
 	}
 	obs := engineObs(t, evs)
+	parsed := parseAll(t, pats)
 	for pi, p := range pats {
 		want := 0
 		for k := range evs {
-			if engineMatches(t, p, obs[:k+1]) {
+			if engineMatches(parsed[pi], obs[:k+1]) {
 				want = k + 1
 				diffPositives++
 				break
