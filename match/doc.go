@@ -34,8 +34,9 @@
 // pattern engine matches its pattern against that observation (with the
 // events before it, for patterns joining observations); values are compared
 // in normal form (addresses, lower-case domains and e-mail addresses,
-// normalised URLs, lower-case hashes), and a CIDR written with = matches
-// the addresses in it. TestDifferential and FuzzDifferential hold match to
+// normalised URLs, lower-case hashes; the observation holds the event's
+// values in that form too), and a CIDR written with = matches the
+// addresses in it. TestDifferential and FuzzDifferential hold match to
 // the engine over generated patterns and events.
 //
 // The default maps, ECSFields for JSON lines and ZeekFields for Zeek logs

@@ -565,6 +565,8 @@ func (b *obsBuilder) put(fd *Field, fi *fieldInfo, v []byte) {
 	switch fd.Kind {
 	case KindIP, KindDomain, KindURL, KindEmail:
 		var o map[string]any
+		// Values are in the normal form the index compares them in, so
+		// that the engine confirms what the index found.
 		switch fd.Kind {
 		case KindIP, KindDomain:
 			if a, ok := parseIP(v); ok {
@@ -572,16 +574,16 @@ func (b *obsBuilder) put(fd *Field, fi *fieldInfo, v []byte) {
 				if a.Is6() {
 					t = "ipv6-addr"
 				}
-				o = map[string]any{"type": t, "value": s}
+				o = map[string]any{"type": t, "value": a.String()}
 			} else if fd.Kind == KindDomain {
-				o = map[string]any{"type": "domain-name", "value": s}
+				o = map[string]any{"type": "domain-name", "value": normal(KindDomain, s)}
 			} else {
 				return
 			}
 		case KindURL:
-			o = map[string]any{"type": "url", "value": s}
+			o = map[string]any{"type": "url", "value": normal(KindURL, s)}
 		case KindEmail:
-			o = map[string]any{"type": "email-addr", "value": s}
+			o = map[string]any{"type": "email-addr", "value": normal(KindEmail, s)}
 		}
 		k := b.add(o)
 		switch {
@@ -603,7 +605,10 @@ func (b *obsBuilder) put(fd *Field, fi *fieldInfo, v []byte) {
 	var val any = s
 	if fd.Kind == KindOther {
 		val = otherValue(fi, v)
-	} else if fd.Kind == KindHash {
+	} else {
+		val = normal(fd.Kind, s)
+	}
+	if fd.Kind == KindHash {
 		name, ok := hashNames[hashKindOfLen(len(s))]
 		if !ok {
 			return
@@ -619,6 +624,15 @@ func (b *obsBuilder) put(fd *Field, fi *fieldInfo, v []byte) {
 		setPath(o, fi.rest, val)
 		b.add(o)
 	}
+}
+
+// normal returns s in the normal form of kind, or as it is when it is not
+// a valid value of that kind.
+func normal(kind Kind, s string) string {
+	if n, _, ok := Normalize(kind, s); ok {
+		return n
+	}
+	return s
 }
 
 // setPath sets the property steps name in o to val, making the maps and
