@@ -145,3 +145,27 @@ func TestIntegerPropertiesByValue(t *testing.T) {
 		}
 	}
 }
+
+// TestComplexPatternsCompareInNormalForm checks that a pattern the engine
+// confirms compares addresses, domains and hashes in normal form on both
+// sides, as the index does for the patterns it decides alone: mixed case
+// in the indicator or in the event makes no difference.
+func TestComplexPatternsCompareInNormalForm(t *testing.T) {
+	ix := build(t,
+		ind(1, "[email-message:from_ref.value = 'Billing@Evil.Example' AND email-message:subject LIKE 'Invoice%']", ""),
+		ind(2, "[email-addr:value = 'Billing@Evil.Example']", ""),
+		ind(3, "[file:hashes.MD5 = '"+strings.Repeat("AB", 16)+"' AND file:name = 'x.exe']", ""),
+		ind(4, "[domain-name:value IN ('WWW.Evil.Example', 'other.example') AND domain-name:value != 'z']", ""))
+	events := `{"email":{"from":{"address":"billing@evil.example"},"subject":"Invoice 1"}}
+{"email":{"from":{"address":"BILLING@EVIL.EXAMPLE"},"subject":"Invoice 2"}}
+{"file":{"hash":{"md5":"` + strings.Repeat("ab", 16) + `"},"name":"x.exe"}}
+{"dns":{"question":{"name":"www.EVIL.example."}}}
+`
+	got := hitsOf(t, ix, events, match.StreamOptions{})
+	want := map[int][]string{1: {id(1), id(2)}, 2: {id(1), id(2)}, 3: {id(3)}, 4: {id(4)}}
+	for line := 1; line <= 4; line++ {
+		if !slices.Equal(got[line], want[line]) {
+			t.Errorf("line %d fired %v, want %v", line, got[line], want[line])
+		}
+	}
+}

@@ -197,10 +197,58 @@ func compile(raw []byte, sc *jsonScanner) (*compiled, error) {
 	}
 	simple := c.obs(p.Root)
 	if !simple {
+		normalizeLiterals(p.Root)
 		c.ind.pat = p
 	}
 	c.setKind()
 	return c, nil
+}
+
+// normalizeLiterals puts the string literals that = and IN compare with
+// domain names, URLs, e-mail addresses and hashes in the normal form the
+// index keys them by and the event's observation holds, so that the
+// engine confirms exactly what the index finds.
+func normalizeLiterals(e pattern.ObservationExpr) {
+	switch e := e.(type) {
+	case *pattern.ObservationBinary:
+		normalizeLiterals(e.Left)
+		normalizeLiterals(e.Right)
+	case *pattern.ObservationQualified:
+		normalizeLiterals(e.Expr)
+	case *pattern.ObservationBracket:
+		var walk func(pattern.ComparisonExpr)
+		walk = func(x pattern.ComparisonExpr) {
+			switch x := x.(type) {
+			case *pattern.ComparisonBinary:
+				walk(x.Left)
+				walk(x.Right)
+			case *pattern.Comparison:
+				if x.Op != pattern.OpEq && x.Op != pattern.OpIn {
+					return
+				}
+				path := pattern.ObjectPath{Steps: x.Path.Steps}.String()[1:]
+				kind, _ := pathKind(x.Path.Type, path)
+				if holder, rest, ok := resolveRef(x.Path.Type, path); ok && kind == KindOther {
+					kind, _ = pathKind(holder, rest)
+				}
+				if kind == KindOther || kind == KindIP {
+					return
+				}
+				norm := func(l *pattern.Literal) {
+					if l.Kind == pattern.LitString {
+						if v, _, ok := Normalize(kind, l.Str); ok {
+							l.Str = v
+						}
+					}
+				}
+				norm(&x.Value)
+				for i := range x.List {
+					norm(&x.List[i])
+				}
+			}
+		}
+		walk(e.Expr)
+	}
 }
 
 // setKind sets the indicator's kind from its first key.
