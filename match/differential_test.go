@@ -2,6 +2,7 @@ package match_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -197,9 +198,10 @@ type event struct {
 }
 
 // genEvent makes an event of a few places, related ones (one object and
-// what refers to it) more often than not. zeek restricts it to places with
-// Zeek columns.
-func genEvent(r *rand.Rand, zeek bool, at time.Time) event {
+// what refers to it) more often than not, for the given format: Zeek
+// restricts it to places with Zeek columns, and CSV, whose cells hold one
+// value, to single values.
+func genEvent(r *rand.Rand, format match.Format, at time.Time) event {
 	e := event{vals: map[int]any{}, name: map[int]string{}, at: at}
 	n := 1 + r.IntN(5)
 	group := obj(r.IntN(int(numObjs)))
@@ -210,7 +212,7 @@ func genEvent(r *rand.Rand, zeek bool, at time.Time) event {
 			continue
 		}
 		fieldNames := p.ecs
-		if zeek {
+		if format == match.Zeek {
 			fieldNames = p.zeek
 		}
 		if len(fieldNames) == 0 {
@@ -220,7 +222,7 @@ func genEvent(r *rand.Rand, zeek bool, at time.Time) event {
 			continue
 		}
 		e.vals[i] = p.vals[r.IntN(len(p.vals))]
-		if (p.list || objDefs[p.obj].list) && r.IntN(3) == 0 {
+		if (p.list || objDefs[p.obj].list) && format != match.CSV && r.IntN(3) == 0 {
 			// Two members of a list: an ECS array, a Zeek set.
 			a := r.IntN(len(p.vals))
 			e.vals[i] = []any{p.vals[a], p.vals[(a+1)%len(p.vals)]}
@@ -388,6 +390,43 @@ func (e event) zeekLines() string {
 		vals = append(vals, fmt.Sprint(e.vals[i]))
 	}
 	return "#fields\t" + strings.Join(cols, "\t") + "\n" + strings.Join(vals, "\t") + "\n"
+}
+
+// csvHeader returns the columns of a CSV file holding evs: the time and
+// every field name the events use.
+func csvHeader(evs []event) []string {
+	cols := []string{"@timestamp"}
+	for _, e := range evs {
+		for _, n := range e.name {
+			if !slices.Contains(cols, n) {
+				cols = append(cols, n)
+			}
+		}
+	}
+	sort.Strings(cols[1:])
+	return cols
+}
+
+// csvRow writes one CSV record.
+func csvRow(cells []string) string {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	if err := w.Write(cells); err != nil {
+		panic(err) // a strings.Builder does not fail
+	}
+	w.Flush()
+	return b.String()
+}
+
+// csvLine writes the event as a CSV record under header, empty where it
+// has no value.
+func (e event) csvLine(header []string) string {
+	cells := make([]string, len(header))
+	cells[0] = e.at.UTC().Format(time.RFC3339Nano)
+	for i, v := range e.vals {
+		cells[slices.Index(header, e.name[i])] = fmt.Sprint(v)
+	}
+	return csvRow(cells)
 }
 
 // target is a path a pattern can name, with the values it may meet.
@@ -659,10 +698,10 @@ var diffPositives int
 var diffBase = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // runDiffBatch builds an index of the patterns, streams the events (as
-// ECS JSON, or as Zeek), and compares, for every pattern and event, whether
-// match fired with whether the engine matches. It returns the pairs
-// compared.
-func runDiffBatch(t testing.TB, r *rand.Rand, pats []string, evs []event, zeek bool) int {
+// ECS JSON, Zeek or CSV), and compares, for every pattern and event,
+// whether match fired with whether the engine matches. It returns the
+// pairs compared.
+func runDiffBatch(t testing.TB, r *rand.Rand, pats []string, evs []event, format match.Format) int {
 	t.Helper()
 	objs := make([]string, len(pats))
 	for i, p := range pats {
@@ -678,23 +717,29 @@ func runDiffBatch(t testing.TB, r *rand.Rand, pats []string, evs []event, zeek b
 	var in strings.Builder
 	lineOf := make([]int, len(evs))
 	line := 0
-	if zeek {
+	var header []string
+	switch format {
+	case match.Zeek:
 		in.WriteString("#separator \\x09\n")
+		line++
+	case match.CSV:
+		header = csvHeader(evs)
+		in.WriteString(csvRow(header))
 		line++
 	}
 	for i, e := range evs {
-		if zeek {
+		switch format {
+		case match.Zeek:
 			in.WriteString(e.zeekLines())
 			line += 2
-		} else {
+		case match.CSV:
+			in.WriteString(e.csvLine(header))
+			line++
+		default:
 			in.WriteString(e.ecsLine(r) + "\n")
 			line++
 		}
 		lineOf[i] = line
-	}
-	format := match.JSONLines
-	if zeek {
-		format = match.Zeek
 	}
 	alerts, sum := runStream(t, ix, []byte(in.String()), match.StreamOptions{Format: format})
 	if sum.Broken > 0 {
@@ -720,9 +765,12 @@ func runDiffBatch(t testing.TB, r *rand.Rand, pats []string, evs []event, zeek b
 			if got != want && fails < 5 {
 				fails++
 				var ev string
-				if zeek {
+				switch format {
+				case match.Zeek:
 					ev = evs[ei].zeekLines()
-				} else {
+				case match.CSV:
+					ev = csvRow(header) + evs[ei].csvLine(header)
+				default:
 					ev = evs[ei].ecsLine(rand.New(rand.NewPCG(1, 2)))
 				}
 				od, _ := json.Marshal(evs[ei].observedData(ei))
@@ -831,11 +879,11 @@ func genSingle(r *rand.Rand, n int) []string {
 	return pats
 }
 
-func genEvents(r *rand.Rand, n int, zeek bool) []event {
+func genEvents(r *rand.Rand, n int, format match.Format) []event {
 	evs := make([]event, n)
 	at := diffBase
 	for i := range evs {
-		evs[i] = genEvent(r, zeek, at)
+		evs[i] = genEvent(r, format, at)
 		at = at.Add(time.Duration(r.IntN(20)) * time.Second)
 	}
 	return evs
@@ -843,9 +891,9 @@ func genEvents(r *rand.Rand, n int, zeek bool) []event {
 
 // TestDifferential compares match with the pattern engine over generated
 // patterns and events: 200,000 pattern and event pairs of one observation
-// as ECS JSON and 40,000 as Zeek, and 20,000 where patterns join several
-// events (AND, OR, FOLLOWEDBY, REPEATS, WITHIN, START/STOP). The seed is
-// fixed; -short runs a tenth.
+// as ECS JSON, 40,000 as Zeek and 40,000 as CSV, and 20,000 where patterns
+// join several events (AND, OR, FOLLOWEDBY, REPEATS, WITHIN, START/STOP).
+// The seed is fixed; -short runs a tenth.
 func TestDifferential(t *testing.T) {
 	r := rand.New(rand.NewPCG(16, 2026))
 	batches := 10
@@ -856,12 +904,17 @@ func TestDifferential(t *testing.T) {
 	diffPositives = 0
 	t.Run("ECS", func(t *testing.T) {
 		for range batches {
-			pairs += runDiffBatch(t, r, genSingle(r, 400), genEvents(r, 50, false), false)
+			pairs += runDiffBatch(t, r, genSingle(r, 400), genEvents(r, 50, match.JSONLines), match.JSONLines)
 		}
 	})
 	t.Run("Zeek", func(t *testing.T) {
 		for range batches {
-			pairs += runDiffBatch(t, r, genSingle(r, 100), genEvents(r, 40, true), true)
+			pairs += runDiffBatch(t, r, genSingle(r, 100), genEvents(r, 40, match.Zeek), match.Zeek)
+		}
+	})
+	t.Run("CSV", func(t *testing.T) {
+		for range batches {
+			pairs += runDiffBatch(t, r, genSingle(r, 100), genEvents(r, 40, match.CSV), match.CSV)
 		}
 	})
 	t.Run("Sequences", func(t *testing.T) {
@@ -870,7 +923,7 @@ func TestDifferential(t *testing.T) {
 			for range 50 {
 				pats = append(pats, genObsPattern(r))
 			}
-			pairs += runSeqBatch(t, r, pats, genEvents(r, 8, false))
+			pairs += runSeqBatch(t, r, pats, genEvents(r, 8, match.JSONLines))
 		}
 	})
 	t.Logf("%d pattern and event pairs compared, %d where the engine matched", pairs, diffPositives)
@@ -886,12 +939,13 @@ func FuzzDifferential(f *testing.F) {
 	f.Add(uint64(16), uint64(2026))
 	f.Fuzz(func(t *testing.T, a, b uint64) {
 		r := rand.New(rand.NewPCG(a, b))
-		runDiffBatch(t, r, genSingle(r, 20), genEvents(r, 10, false), false)
-		runDiffBatch(t, r, genSingle(r, 10), genEvents(r, 6, true), true)
+		runDiffBatch(t, r, genSingle(r, 20), genEvents(r, 10, match.JSONLines), match.JSONLines)
+		runDiffBatch(t, r, genSingle(r, 10), genEvents(r, 6, match.Zeek), match.Zeek)
+		runDiffBatch(t, r, genSingle(r, 10), genEvents(r, 6, match.CSV), match.CSV)
 		var pats []string
 		for range 10 {
 			pats = append(pats, genObsPattern(r))
 		}
-		runSeqBatch(t, r, pats, genEvents(r, 6, false))
+		runSeqBatch(t, r, pats, genEvents(r, 6, match.JSONLines))
 	})
 }
