@@ -127,12 +127,11 @@ func newFieldInfo(fd *Field) fieldInfo {
 		fi.types = []string{"file"}
 		return fi
 	}
-	canon, err := canonicalPath(fd.Path)
+	op, err := parsePath(fd.Path)
 	if err != nil {
 		return fi
 	}
-	pat := pattern.MustParse("[" + canon + " = 1]")
-	op := pat.Root.(*pattern.ObservationBracket).Expr.(*pattern.Comparison).Path
+	canon := op.String()
 	fi.path, fi.typ = canon, op.Type
 	steps := op.Steps
 	first := steps[0].Key
@@ -363,19 +362,28 @@ func ParseFields(spec string) (*Fields, error) {
 // canonicalPath returns STIX object path p (type:property...) in the form
 // a pattern prints it.
 func canonicalPath(p string) (string, error) {
-	pat, err := pattern.Parse("[" + p + " = 1]")
+	op, err := parsePath(p)
 	if err != nil {
 		return "", err
 	}
+	return op.String(), nil
+}
+
+// parsePath parses STIX object path p (type:property...).
+func parsePath(p string) (pattern.ObjectPath, error) {
+	pat, err := pattern.Parse("[" + p + " = 1]")
+	if err != nil {
+		return pattern.ObjectPath{}, err
+	}
 	br, ok := pat.Root.(*pattern.ObservationBracket)
 	if !ok {
-		return "", fmt.Errorf("not a single object path")
+		return pattern.ObjectPath{}, fmt.Errorf("not a single object path")
 	}
 	c, ok := br.Expr.(*pattern.Comparison)
 	if !ok {
-		return "", fmt.Errorf("not a single object path")
+		return pattern.ObjectPath{}, fmt.Errorf("not a single object path")
 	}
-	return c.Path.String(), nil
+	return c.Path, nil
 }
 
 // ECSFields returns the Elastic Common Schema fields read from JSON lines
