@@ -44,8 +44,7 @@ func fieldValue(fd match.Field) (text, literal string) {
 // document: every ECS field and Zeek column (but the time) stands for a
 // STIX path written canonically, and an indicator testing that path fires
 // on an event holding only that field, while one testing another value
-// does not. It is also issue 16's "the default ECS field map leaves out
-// email.subject": the demo's phishing pattern fires on ECS and Zeek.
+// does not.
 func TestEveryDefaultFieldFires(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -102,23 +101,28 @@ func TestEveryDefaultFieldFires(t *testing.T) {
 			}
 		})
 	}
-	t.Run("DemoPhishing", func(t *testing.T) {
-		ix := build(t, ind(1, "[email-message:from_ref.value = 'billing@evil.example' AND email-message:subject LIKE 'Invoice%']", ""))
-		ecs := `{"email":{"from":{"address":"billing@evil.example"},"subject":"Invoice 4471"}}
+}
+
+// TestDefaultECSMapHasEmailSubject is issue 16's "the default ECS field
+// map leaves out email.subject": the demo's phishing pattern fires on an
+// ECS event and a Zeek smtp.log line with its sender and subject, and not
+// on one with another subject.
+func TestDefaultECSMapHasEmailSubject(t *testing.T) {
+	ix := build(t, ind(1, "[email-message:from_ref.value = 'billing@evil.example' AND email-message:subject LIKE 'Invoice%']", ""))
+	ecs := `{"email":{"from":{"address":"billing@evil.example"},"subject":"Invoice 4471"}}
 {"email":{"from":{"address":"billing@evil.example"},"subject":"Hello"}}
 `
-		zeek := "#separator \\x09\n#fields\tts\tfrom\tsubject\n1767225600.0\tbilling@evil.example\tInvoice 4471\n1767225600.0\tbilling@evil.example\tHello\n"
-		for _, f := range []struct {
-			format match.Format
-			events string
-			line   int
-		}{{match.JSONLines, ecs, 1}, {match.Zeek, zeek, 3}} {
-			alerts, _ := runStream(t, ix, []byte(f.events), match.StreamOptions{Format: f.format})
-			if len(alerts) != 1 || alerts[0].Line != f.line {
-				t.Errorf("format %d: alerts %+v, want one on line %d", f.format, alerts, f.line)
-			}
+	zeek := "#separator \\x09\n#fields\tts\tfrom\tsubject\n1767225600.0\tbilling@evil.example\tInvoice 4471\n1767225600.0\tbilling@evil.example\tHello\n"
+	for _, f := range []struct {
+		format match.Format
+		events string
+		line   int
+	}{{match.JSONLines, ecs, 1}, {match.Zeek, zeek, 3}} {
+		alerts, _ := runStream(t, ix, []byte(f.events), match.StreamOptions{Format: f.format})
+		if len(alerts) != 1 || alerts[0].Line != f.line {
+			t.Errorf("format %d: alerts %+v, want one on line %d", f.format, alerts, f.line)
 		}
-	})
+	}
 }
 
 // TestIntegerPropertiesByValue checks that an integer property is
