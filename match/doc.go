@@ -32,7 +32,9 @@
 // (ports, counts, pid, size) and booleans are typed as STIX types them, not
 // by how the text looks. An indicator fires on an event exactly when the
 // pattern engine matches its pattern against that observation (with the
-// events before it, for patterns joining observations); values are compared
+// last 32 events before it that could take part, for patterns joining
+// observations; an indicator first fires on the event after which the
+// engine first matches the events so far); values are compared
 // in normal form (addresses, lower-case domains and e-mail addresses,
 // normalised URLs, lower-case hashes; the observation holds the event's
 // values in that form too), and a CIDR written with = matches the
