@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -194,9 +195,38 @@ func TestFieldMapping(t *testing.T) {
 	if len(got) != 3 || got[1][0] != id(1) || got[2][0] != id(2) || got[3][0] != id(3) {
 		t.Errorf("hits %v", got)
 	}
-	for _, bad := range []string{"", "x", "x=", "x=nonsense"} {
+	for _, bad := range []string{"", "x", "x=", "x=nonsense", "x=file:name[", "x=process:opened_connection_refs[*].dst_port", "x=file:contains_refs[*].name"} {
 		if _, err := match.ParseFields(bad); err == nil {
 			t.Errorf("ParseFields(%q) accepted", bad)
+		}
+	}
+}
+
+// TestFieldMappingByPath checks that a mapping may name any STIX path an
+// event can stand for, written as in a pattern, with the kind the path
+// implies: an address through a reference, a nested property, one behind
+// a reference the observation can hold.
+func TestFieldMappingByPath(t *testing.T) {
+	ix := build(t,
+		ind(1, "[network-traffic:dst_ref.value = '198.51.100.7' AND network-traffic:dst_port = 22]", ""),
+		ind(2, "[email-message:subject = 'Hi' AND email-message:to_refs[*].value = 'a@b.example']", ""),
+		ind(3, "[directory:path = '/tmp']", ""),
+		ind(4, "[file:parent_directory_ref.path = '/tmp' AND file:name = 'x.sh']", ""))
+	f, err := match.ParseFields("d=network-traffic:dst_ref.value,p=network-traffic:dst_port,s=email-message:subject," +
+		"to=email-message:to_refs[*].value,dir=file:parent_directory_ref.path,n=file:name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := `{"d":"198.51.100.7","p":22}
+{"s":"Hi","to":["c@d.example","A@B.example"]}
+{"dir":"/tmp"}
+{"dir":"/tmp","n":"x.sh"}
+`
+	got := hitsOf(t, ix, events, match.StreamOptions{Fields: f})
+	want := map[int][]string{1: {id(1)}, 2: {id(2)}, 3: {id(3)}, 4: {id(3), id(4)}}
+	for line := 1; line <= 4; line++ {
+		if !slices.Equal(got[line], want[line]) {
+			t.Errorf("line %d fired %v, want %v", line, got[line], want[line])
 		}
 	}
 }

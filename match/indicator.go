@@ -1,7 +1,6 @@
 package match
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -198,10 +197,58 @@ func compile(raw []byte, sc *jsonScanner) (*compiled, error) {
 	}
 	simple := c.obs(p.Root)
 	if !simple {
+		normalizeLiterals(p.Root)
 		c.ind.pat = p
 	}
 	c.setKind()
 	return c, nil
+}
+
+// normalizeLiterals puts the string literals that = and IN compare with
+// domain names, URLs, e-mail addresses and hashes in the normal form the
+// index keys them by and the event's observation holds, so that the
+// engine confirms exactly what the index finds.
+func normalizeLiterals(e pattern.ObservationExpr) {
+	switch e := e.(type) {
+	case *pattern.ObservationBinary:
+		normalizeLiterals(e.Left)
+		normalizeLiterals(e.Right)
+	case *pattern.ObservationQualified:
+		normalizeLiterals(e.Expr)
+	case *pattern.ObservationBracket:
+		var walk func(pattern.ComparisonExpr)
+		walk = func(x pattern.ComparisonExpr) {
+			switch x := x.(type) {
+			case *pattern.ComparisonBinary:
+				walk(x.Left)
+				walk(x.Right)
+			case *pattern.Comparison:
+				if x.Op != pattern.OpEq && x.Op != pattern.OpIn {
+					return
+				}
+				path := pattern.ObjectPath{Steps: x.Path.Steps}.String()[1:]
+				kind, _ := pathKind(x.Path.Type, path)
+				if holder, rest, ok := resolveRef(x.Path.Type, path); ok && kind == KindOther {
+					kind, _ = pathKind(holder, rest)
+				}
+				if kind == KindOther || kind == KindIP {
+					return
+				}
+				norm := func(l *pattern.Literal) {
+					if l.Kind == pattern.LitString {
+						if v, _, ok := Normalize(kind, l.Str); ok {
+							l.Str = v
+						}
+					}
+				}
+				norm(&x.Value)
+				for i := range x.List {
+					norm(&x.List[i])
+				}
+			}
+		}
+		walk(e.Expr)
+	}
 }
 
 // setKind sets the indicator's kind from its first key.
@@ -273,8 +320,11 @@ func (t *trigger) cmp(e pattern.ComparisonExpr) (simple, ok bool) {
 			rs, rok := t.cmp(e.Right)
 			return ls && rs, lok && rok
 		}
-		// AND: the keys of one side are necessary; take the left if it
-		// has any.
+		// AND: the keys of either side are necessary; take the left's
+		// when every object satisfying it has one of them, else the
+		// right's. A side whose keys an event cannot yield (such as
+		// network-traffic:dst_ref.type) reports !ok, so the order in
+		// which a pattern writes its comparisons does not matter.
 		var l trigger
 		if _, lok := l.cmp(e.Left); lok {
 			t.keys = append(t.keys, l.keys...)
@@ -308,18 +358,37 @@ func (t *trigger) comparison(c *pattern.Comparison) (simple, ok bool) {
 	if c.Op == pattern.OpIsSubset && kind != KindIP {
 		return false, false
 	}
+	pt := propText
+	if kind == KindOther {
+		holder, rest, ok := resolveRef(c.Path.Type, path)
+		if !ok || !eventProperty(rest) {
+			// No event field yields a key for this path (a reference
+			// an event cannot hold, an element picked by position, the
+			// object's type), so its values cannot find the indicator.
+			return false, false
+		}
+		pt = propertyType(holder, rest)
+		if k, _ := pathKind(holder, rest); k != KindOther {
+			// A file's hashes reached through a reference
+			// (process:image_ref.hashes.MD5): the file is in the
+			// observation too, found by the hash.
+			kind = k
+		}
+	}
 	for _, l := range lits {
 		var s string
-		switch l.Kind {
-		case pattern.LitString:
+		switch {
+		case l.Kind == pattern.LitString && pt == propText:
 			s = l.Str
-		case pattern.LitHex, pattern.LitBinary:
-			s = hex.EncodeToString(l.Bytes)
-		case pattern.LitInt:
+		case l.Kind == pattern.LitInt && pt == propInt:
 			s = strconv.FormatInt(l.Int, 10)
-		case pattern.LitBool:
+		case l.Kind == pattern.LitBool && pt == propBool:
 			s = strconv.FormatBool(l.Bool)
 		default:
+			// A literal of another type (binary, a number where text is
+			// held, text where a number is) is not equal to the value
+			// an event gives in the form the key would take; the pattern
+			// engine decides it.
 			return false, false
 		}
 		if !t.addValue(kind, c.Path.Type, path, s) {
@@ -338,6 +407,11 @@ func (t *trigger) addValue(kind Kind, typ, path, s string) bool {
 		pfx, good := ParsePrefix(s)
 		if !good {
 			return false
+		}
+		if (typ == "ipv4-addr" && !pfx.Addr().Is4()) || (typ == "ipv6-addr" && pfx.Addr().Is4()) {
+			// An address of the other family is never the value of an
+			// object of this type: no event satisfies the test.
+			return true
 		}
 		if pfx.IsSingleIP() {
 			t.keys = append(t.keys, key{kind: KindIP, addr: pfx.Addr()})
@@ -403,7 +477,7 @@ func (c *compiled) fastSimple(p string) bool {
 		return false
 	}
 	kind, simple := pathKind(typ, path)
-	if !simple || (kind == KindOther && strings.HasPrefix(path, "hashes.")) || (subset && kind != KindIP) {
+	if !simple || (kind == KindOther && (strings.Contains(path, ".") || !eventProperty(path) || propertyType(typ, path) != propText)) || (subset && kind != KindIP) {
 		return false
 	}
 	var t trigger
@@ -468,4 +542,16 @@ func pathKind(typ, path string) (Kind, bool) {
 	}
 	simple := !strings.Contains(path, "_ref") && !strings.Contains(path, "[")
 	return KindOther, simple
+}
+
+// eventProperty reports whether an event can yield the key of a
+// comparison on path (KindOther, after the one reference resolveRef
+// follows): only a path an event field can stand for, never one that
+// follows a further reference, picks a list element by position or tests
+// the object's type, which every object has.
+func eventProperty(path string) bool {
+	if path == "type" || strings.Contains(path, "_ref") {
+		return false
+	}
+	return !strings.Contains(strings.ReplaceAll(path, "[*]", ""), "[")
 }

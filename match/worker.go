@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -235,7 +234,7 @@ func lowerInto(dst, b []byte) []byte {
 
 // lookup finds the indicators of one extracted value and returns them with
 // the value's normal form and warning.
-func (wk *worker) lookup(ix *Index, fd *Field, v []byte) (hits []*Indicator, norm string, warning string) {
+func (wk *worker) lookup(ix *Index, fd *Field, fi *fieldInfo, v []byte) (hits []*Indicator, norm string, warning string) {
 	hits = wk.hits[:0]
 	kind := fd.Kind
 	switch kind {
@@ -278,10 +277,22 @@ func (wk *worker) lookup(ix *Index, fd *Field, v []byte) (hits []*Indicator, nor
 		kind = k
 		wk.nbuf = lowerInto(wk.nbuf[:0], v)
 	case KindOther:
-		wk.nbuf = append(wk.nbuf[:0], fd.Path...)
+		if !fi.usable {
+			return hits, "", ""
+		}
+		wk.nbuf = append(wk.nbuf[:0], fi.key...)
 		wk.nbuf = append(wk.nbuf, 0)
-		wk.nbuf = append(wk.nbuf, v...)
+		wk.nbuf = appendOtherValue(wk.nbuf, fi, v)
 		hits = ix.Lookup(KindOther, wk.nbuf, false, hits)
+		if fi.alias != "" {
+			// The referenced object is in the observation as an object
+			// of its own type too: [process:name = 'x'] holds for a
+			// parent process named x.
+			wk.nbuf = append(wk.nbuf[:0], fi.alias...)
+			wk.nbuf = append(wk.nbuf, 0)
+			wk.nbuf = appendOtherValue(wk.nbuf, fi, v)
+			hits = ix.Lookup(KindOther, wk.nbuf, false, hits)
+		}
 		if len(hits) == 0 {
 			return hits, "", ""
 		}
@@ -332,7 +343,7 @@ func (wk *worker) match(ix *Index, res *result, h *header, l []byte, n int, now 
 	var ev *eval
 	for _, e := range wk.vals {
 		fd := &wk.opt.Fields.list[e.field]
-		hits, norm, warning := wk.lookup(ix, fd, e.val)
+		hits, norm, warning := wk.lookup(ix, fd, &wk.opt.Fields.info[e.field], e.val)
 		wk.hits = hits[:0]
 		if len(hits) == 0 || (warning != "" && wk.opt.SkipWarninglisted) {
 			continue
@@ -368,7 +379,7 @@ func (wk *worker) match(ix *Index, res *result, h *header, l []byte, n int, now 
 	}
 	if ix.hasTypes() {
 		for _, e := range wk.vals {
-			for _, t := range scoTypes(&wk.opt.Fields.list[e.field]) {
+			for _, t := range wk.opt.Fields.info[e.field].types {
 				for _, ind := range ix.ByType(t, wk.hits[:0]) {
 					if _, ok := wk.usable(ind, now); ok {
 						if ev == nil {
@@ -480,123 +491,187 @@ func appendJSONString[T string | []byte](b []byte, s T) []byte {
 	return append(b, '"')
 }
 
-// scoTypes returns the STIX object types a field's values give rise to.
-func scoTypes(fd *Field) []string {
-	switch fd.Kind {
-	case KindIP:
-		return []string{"ipv4-addr", "ipv6-addr", "network-traffic"}
-	case KindDomain:
-		return []string{"domain-name"}
-	case KindURL:
-		return []string{"url"}
-	case KindEmail:
-		return []string{"email-addr", "email-message"}
-	case KindMD5, KindSHA1, KindSHA256, KindSHA512, KindHash:
-		return []string{"file"}
-	case KindOther:
-		t, _, _ := strings.Cut(fd.Path, ":")
-		return []string{t}
-	}
-	return nil
-}
-
 var hashNames = map[Kind]string{KindMD5: "MD5", KindSHA1: "SHA-1", KindSHA256: "SHA-256", KindSHA512: "SHA-512"}
 
-// observation builds the STIX observation the event's fields imply:
-// addresses, domains, URLs, e-mail addresses, a file with its hashes, a
-// network-traffic object joining the source and destination addresses
-// and ports, an email-message joining sender and recipients, and one
-// object per other type named in the field mapping.
+// observation builds the STIX observation the event's fields imply, each
+// value put where its field's Path says: addresses, domain names, URLs and
+// e-mail addresses as objects of their own, referenced from the
+// network-traffic or email-message object when the path follows a
+// reference; every other property set on the one object of its type (or
+// on the object a reference of the path points to), or, when that object
+// already holds a different value there, on another object of that type.
 func (wk *worker) observation(now time.Time) pattern.Observation {
-	objs := map[string]map[string]any{}
-	single := map[string]map[string]any{}
-	one := func(t string) map[string]any {
-		o := single[t]
-		if o == nil {
-			o = map[string]any{"type": t}
-			single[t] = o
-			objs[t] = o
-		}
-		return o
-	}
-	n := 0
-	add := func(o map[string]any) string {
-		n++
-		k := "o" + strconv.Itoa(n)
-		objs[k] = o
-		return k
-	}
+	b := obsBuilder{objs: map[string]map[string]any{}, single: map[string]map[string]any{}}
+	at := now
 	for _, e := range wk.vals {
 		fd := &wk.opt.Fields.list[e.field]
-		v := string(e.val)
+		if fd.Kind == KindTime {
+			if t, ok := eventTime(e.val); ok {
+				at = t
+			}
+			continue
+		}
+		b.put(fd, &wk.opt.Fields.info[e.field], e.val)
+	}
+	o := pattern.Observation{FirstObserved: at, LastObserved: at, NumberObserved: 1, Objects: b.objs}
+	o.Prepare()
+	return o
+}
+
+// obsBuilder collects the objects of one event's observation.
+type obsBuilder struct {
+	objs   map[string]map[string]any
+	single map[string]map[string]any // the one object of a type, or of a type's reference ("process:parent_ref")
+	n      int
+}
+
+func (b *obsBuilder) add(o map[string]any) string {
+	b.n++
+	k := "o" + strconv.Itoa(b.n)
+	b.objs[k] = o
+	return k
+}
+
+// one returns the object of type typ all fields share.
+func (b *obsBuilder) one(typ string) map[string]any {
+	o := b.single[typ]
+	if o == nil {
+		o = map[string]any{"type": typ}
+		b.single[typ] = o
+		b.add(o)
+	}
+	return o
+}
+
+// target returns the object reference ref of the shared object of type
+// typ points to, of type holder, creating both as needed.
+func (b *obsBuilder) target(typ, ref, holder string) map[string]any {
+	k := typ + ":" + ref
+	o := b.single[k]
+	if o == nil {
+		o = map[string]any{"type": holder}
+		b.single[k] = o
+		b.one(typ)[ref] = b.add(o)
+	}
+	return o
+}
+
+// put adds value v of field fd, with info fi, to the observation.
+func (b *obsBuilder) put(fd *Field, fi *fieldInfo, v []byte) {
+	if !fi.usable {
+		return
+	}
+	s := string(v)
+	switch fd.Kind {
+	case KindIP, KindDomain, KindURL, KindEmail:
+		var o map[string]any
+		// Values are in the normal form the index compares them in, so
+		// that the engine confirms what the index found.
 		switch fd.Kind {
 		case KindIP, KindDomain:
-			if a, ok := parseIP(e.val); ok {
+			if a, ok := parseIP(v); ok {
 				t := "ipv4-addr"
 				if a.Is6() {
 					t = "ipv6-addr"
 				}
-				k := add(map[string]any{"type": t, "value": v})
-				switch fd.Role {
-				case RoleSrc:
-					one("network-traffic")["src_ref"] = k
-				case RoleDst:
-					one("network-traffic")["dst_ref"] = k
-				}
-				continue
-			}
-			if fd.Kind == KindDomain {
-				add(map[string]any{"type": "domain-name", "value": v})
+				o = map[string]any{"type": t, "value": a.String()}
+			} else if fd.Kind == KindDomain {
+				o = map[string]any{"type": "domain-name", "value": normal(KindDomain, s)}
+			} else {
+				return
 			}
 		case KindURL:
-			add(map[string]any{"type": "url", "value": v})
+			o = map[string]any{"type": "url", "value": normal(KindURL, s)}
 		case KindEmail:
-			k := add(map[string]any{"type": "email-addr", "value": v})
-			switch fd.Role {
-			case RoleSrc:
-				one("email-message")["from_ref"] = k
-			case RoleDst:
-				em := one("email-message")
-				refs, _ := em["to_refs"].([]any)
-				em["to_refs"] = append(refs, k)
-			}
-		case KindMD5, KindSHA1, KindSHA256, KindSHA512, KindHash:
-			k := fd.Kind
-			if k == KindHash {
-				k = hashKindOfLen(len(v))
-			}
-			if name, ok := hashNames[k]; ok {
-				f := one("file")
-				hs, _ := f["hashes"].(map[string]any)
-				if hs == nil {
-					hs = map[string]any{}
-					f["hashes"] = hs
-				}
-				hs[name] = v
-			}
-		case KindOther:
-			t, p, _ := strings.Cut(fd.Path, ":")
-			if strings.ContainsAny(p, ".[") {
-				continue
-			}
-			var val any = v
-			if _, err := strconv.ParseInt(v, 10, 64); err == nil {
-				val = json.Number(v)
-			}
-			one(t)[p] = val
+			o = map[string]any{"type": "email-addr", "value": normal(KindEmail, s)}
 		}
-	}
-	at := now
-	for _, e := range wk.vals {
-		if wk.opt.Fields.list[e.field].Kind == KindTime {
-			if t, ok := eventTime(e.val); ok {
-				at = t
+		k := b.add(o)
+		switch {
+		case fi.ref == "":
+		case fi.list:
+			holder := b.one(fi.typ)
+			refs, _ := holder[fi.ref].([]any)
+			holder[fi.ref] = append(refs, k)
+		default:
+			holder := b.one(fi.typ)
+			if _, taken := holder[fi.ref]; taken {
+				holder = map[string]any{"type": fi.typ}
+				b.add(holder)
 			}
+			holder[fi.ref] = k
 		}
+		return
 	}
-	o := pattern.Observation{FirstObserved: at, LastObserved: at, NumberObserved: 1, Objects: objs}
-	o.Prepare()
-	return o
+	var val any = s
+	if fd.Kind == KindOther {
+		val = otherValue(fi, v)
+	} else {
+		val = normal(fd.Kind, s)
+	}
+	if fd.Kind == KindHash {
+		name, ok := hashNames[hashKindOfLen(len(s))]
+		if !ok {
+			return
+		}
+		fi = &fieldInfo{holder: "file", typ: "file", rest: []pattern.PathStep{{Key: "hashes"}, {Key: name}}}
+	}
+	holder := b.one(fi.typ)
+	if fi.ref != "" {
+		holder = b.target(fi.typ, fi.ref, fi.holder)
+	}
+	if !setPath(holder, fi.rest, val) {
+		o := map[string]any{"type": fi.holder}
+		setPath(o, fi.rest, val)
+		b.add(o)
+	}
+}
+
+// normal returns s in the normal form of kind, or as it is when it is not
+// a valid value of that kind.
+func normal(kind Kind, s string) string {
+	if n, _, ok := Normalize(kind, s); ok {
+		return n
+	}
+	return s
+}
+
+// setPath sets the property steps name in o to val, making the maps and
+// lists on the way: a step followed by [*] appends to a list. It reports
+// false, having set nothing, when o already holds a value there.
+func setPath(o map[string]any, steps []pattern.PathStep, val any) bool {
+	cur := o
+	for i := 0; i < len(steps); i++ {
+		key := steps[i].Key
+		if i+1 < len(steps) && steps[i+1].Kind == pattern.StepAny {
+			list, _ := cur[key].([]any)
+			if i+2 == len(steps) {
+				cur[key] = append(list, val)
+				return true
+			}
+			m := map[string]any{}
+			cur[key] = append(list, m)
+			cur = m
+			i++
+			continue
+		}
+		if i == len(steps)-1 {
+			if _, taken := cur[key]; taken {
+				return false
+			}
+			cur[key] = val
+			return true
+		}
+		m, ok := cur[key].(map[string]any)
+		if !ok {
+			if _, taken := cur[key]; taken {
+				return false
+			}
+			m = map[string]any{}
+			cur[key] = m
+		}
+		cur = m
+	}
+	return false
 }
 
 // eventTime parses an event's time: RFC 3339 (ECS @timestamp) or seconds
@@ -694,4 +769,64 @@ func (c *correlator) confirm(ind *Indicator, obs pattern.Observation) bool {
 		}
 	}
 	return false
+}
+
+// appendOtherValue appends the text of value v of a field (KindOther) as
+// an indicator's key holds it: integers in decimal without leading zeros
+// or a fraction of zero, booleans as true or false, text as it is.
+func appendOtherValue(dst []byte, fi *fieldInfo, v []byte) []byte {
+	if fi.ptype == propText || (fi.ptype == propInt && plainDecimal(v)) {
+		return append(dst, v...) // the common cases, without converting
+	}
+	switch x := otherValue(fi, v).(type) {
+	case json.Number:
+		return append(dst, x...)
+	case bool:
+		return strconv.AppendBool(dst, x)
+	}
+	return append(dst, v...)
+}
+
+// otherValue returns value v of a field (KindOther), with info fi, as the pattern
+// engine sees it: a json.Number in canonical decimal form for an integer
+// property holding a whole number, a bool for a boolean property holding
+// true or false, else the text.
+func otherValue(fi *fieldInfo, v []byte) any {
+	switch fi.ptype {
+	case propInt:
+		if n, err := strconv.ParseInt(string(v), 10, 64); err == nil {
+			return json.Number(strconv.FormatInt(n, 10))
+		}
+		if f, err := strconv.ParseFloat(string(v), 64); err == nil && f == float64(int64(f)) {
+			return json.Number(strconv.FormatInt(int64(f), 10))
+		}
+	case propBool:
+		switch string(v) {
+		case "true":
+			return true
+		case "false":
+			return false
+		}
+	}
+	return string(v)
+}
+
+// plainDecimal reports whether v is a decimal integer in canonical form:
+// digits without a leading zero, or 0, possibly after a minus sign.
+func plainDecimal(v []byte) bool {
+	if len(v) > 0 && v[0] == '-' {
+		v = v[1:]
+		if len(v) == 1 && v[0] == '0' {
+			return false
+		}
+	}
+	if len(v) == 0 || len(v) > 18 || (v[0] == '0' && len(v) > 1) {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -432,19 +432,27 @@ func writeObs(b *strings.Builder, e ObservationExpr, ver string, min int) {
 			b.WriteString(strconv.Itoa(e.Times))
 			b.WriteString(" TIMES")
 		case QualStartStop:
-			pre := "t'"
-			if ver == "2.0" {
-				pre = "'"
-			}
+			// In STIX 2.0 the bounds are strings, which may hold any
+			// text, escaped like every other string; in 2.1 they are
+			// timestamp literals, whose text has no quote or backslash.
 			b.WriteString("START ")
-			b.WriteString(pre)
-			b.WriteString(e.StartText)
-			b.WriteString("' STOP ")
-			b.WriteString(pre)
-			b.WriteString(e.StopText)
-			b.WriteByte('\'')
+			writeBound(b, e.StartText, ver)
+			b.WriteString(" STOP ")
+			writeBound(b, e.StopText, ver)
 		}
 	}
+}
+
+// writeBound writes a START or STOP bound: a string in STIX 2.0, a
+// timestamp literal in 2.1.
+func writeBound(b *strings.Builder, text, ver string) {
+	if ver == "2.0" {
+		writeQuoted(b, text)
+		return
+	}
+	b.WriteString("t'")
+	b.WriteString(text)
+	b.WriteByte('\'')
 }
 
 // hasQualifier reports whether e is a chain of qualifiers (without

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -95,8 +96,16 @@ func (p *Pattern) prepCmp(pr *prepared, e ComparisonExpr) error {
 		c := &compiled{}
 		switch e.Op {
 		case OpLike:
+			if !utf8.ValidString(e.Value.Str) {
+				// No text can match it: strings are compared as Unicode.
+				return p.staticErr(e.Value.Pos, "LIKE pattern %s is not valid UTF-8", e.Value.Raw)
+			}
 			like := norm.NFC.String(e.Value.Str)
-			c.re = regexp.MustCompile(likeToRegexp(like))
+			re, err := regexp.Compile(likeToRegexp(like))
+			if err != nil {
+				return p.staticErr(e.Value.Pos, "LIKE pattern %s: %v", e.Value.Raw, err)
+			}
+			c.re = re
 			if _, ok := latin1(like); ok {
 				c.binRe = c.re
 			}

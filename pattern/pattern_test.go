@@ -85,6 +85,35 @@ func TestStringIsCanonicalAndReparses(t *testing.T) {
 	}
 }
 
+// TestCanonicalStartStopWithEscapedQuote is issue 16's fuzzing find: a
+// STIX 2.0 START/STOP string holding an escaped quote or backslash is
+// printed escaped, so the canonical form parses back to the same bounds.
+func TestCanonicalStartStopWithEscapedQuote(t *testing.T) {
+	for _, tt := range []struct{ src, want, start, stop string }{
+		{`[A:A=0]START'\''STOP''`, `[A:A = 0] START '\'' STOP ''`, `'`, ``},
+		{`[a:b = 1] START 'x\\y' STOP '2016-06-01T01:30:00Z'`, `[a:b = 1] START 'x\\y' STOP '2016-06-01T01:30:00Z'`, `x\y`, `2016-06-01T01:30:00Z`},
+	} {
+		t.Run(tt.src, func(t *testing.T) {
+			p, err := ParseVersion(tt.src, "2.0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := p.String()
+			if got != tt.want {
+				t.Fatalf("String() = %q, want %q", got, tt.want)
+			}
+			p2, err := ParseVersion(got, "2.0")
+			if err != nil {
+				t.Fatalf("canonical form %q does not parse: %v", got, err)
+			}
+			q := p2.Root.(*ObservationQualified)
+			if q.StartText != tt.start || q.StopText != tt.stop {
+				t.Errorf("bounds read back %q, %q; want %q, %q", q.StartText, q.StopText, tt.start, tt.stop)
+			}
+		})
+	}
+}
+
 func TestValidateRules(t *testing.T) {
 	tests := []struct {
 		name, src string
@@ -215,6 +244,9 @@ func TestMatchErrors(t *testing.T) {
 		{"ImpossibleDate", "[file:name = t'2023-02-29T00:00:00Z']"},
 		{"StringIsNotTimestamp", "[file:name = t'2023-02-28T00:00:00Z']"},
 		{"MixedInList", "[file:name IN ('a', 1)]"},
+		// Found by scripts/fuzz.sh (FuzzMatch): a LIKE pattern of invalid
+		// UTF-8 panicked in regexp.MustCompile.
+		{"LikeInvalidUTF8", "[A:A LIKE'\xff']"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
