@@ -24,7 +24,7 @@ type Object struct {
 	Added time.Time // when this version was added, set by the store
 	// Holding is the Seq of the first version of this id its producer
 	// stored: the producer's holding of the id (see Ownership in
-	// sharing.go). Set by the store.
+	// ownership.go). Set by the store.
 	Holding int64
 
 	ID          string

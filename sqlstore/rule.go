@@ -63,7 +63,8 @@ const (
 )
 
 // Scope is the sharing rule (cyberpact.MaySee) and the collection
-// (f.Audience) as a condition on the objects row alias t.
+// (f.Audience) as a condition on the objects row alias t. storetest's
+// RunModel holds every store's answers, built from it, against MaySee.
 func Scope(t string, f cyberpact.ObjectFilter, a *Args) string {
 	var conds []string
 	v := f.Viewer
@@ -101,8 +102,8 @@ func Scope(t string, f cyberpact.ObjectFilter, a *Args) string {
 }
 
 // Latest holds for a row o that is the version a viewer is shown of its
-// id within f's scope (cyberpact.Shown): in the first holding of the id
-// the viewer may see, no newer version it may see.
+// id within f's scope: in the oldest holding of the id the viewer may see
+// (see Ownership in ownership.go), no newer version it may see.
 //
 // Most ids have one holding: the probe then walks the versions of one id
 // in objects_id_version, as it did before ids had owners.
@@ -182,8 +183,9 @@ func Viewer(viewer *cyberpact.Viewer, a *Args) string {
 // VersionsOf is the condition of f's version selectors (TAXII's
 // match[version]) on the objects row o, within the holding f's viewer is
 // shown (every holding for the hub's own maintenance, without a viewer);
-// parse normalises a timestamp as the stores keep versions. Returns EINVALID for a selector that is
-// none of first, last, all or a timestamp.
+// parse normalises a timestamp as the stores keep versions. Returns
+// EINVALID for a selector that is none of first, last, all or a
+// timestamp.
 func VersionsOf(f cyberpact.ObjectFilter, a *Args, parse func(string) (string, error)) (string, error) {
 	var vconds []string
 	for _, v := range f.VersionSelectors() {

@@ -16,7 +16,7 @@ type OwnershipStore interface {
 }
 
 // RunOwnership runs the suite of the ownership rule (see Ownership in
-// sharing.go) and of the side doors around it: each case is named for the
+// ownership.go) and of the side doors around it: each case is named for the
 // finding of issue 14 it keeps closed. open returns a new, empty store for
 // each subtest; RunOwnership closes it.
 func RunOwnership(t *testing.T, open func(t *testing.T) OwnershipStore) {

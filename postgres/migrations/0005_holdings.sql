@@ -1,4 +1,4 @@
--- Ownership: an id is held per producer (see Ownership in sharing.go).
+-- Ownership: an id is held per producer (see Ownership in ownership.go).
 -- holding is the seq of the first version of the id its producer stored;
 -- versions are unique within a holding, and a viewer is shown the oldest
 -- holding it may see. objects_id_version serves both the lookups of an
