@@ -281,6 +281,12 @@ type ChangeNotifier interface {
 	// LastSeq returns the newest Seq ever added: a live stream that starts
 	// "now" reads what comes after it.
 	LastSeq(ctx context.Context) (int64, error)
+	// DeletedSince returns the ids of the objects whose versions were
+	// deleted (by DeleteObject, in any process) after the delete numbered
+	// after, in commit order, and the number of the last delete; after < 0
+	// returns only the number. A notice that follows a delete cannot be
+	// told from one that follows an addition: this log can.
+	DeletedSince(ctx context.Context, after int64) (ids []string, last int64, err error)
 }
 
 // VersionSelectors returns which versions f selects as TAXII's

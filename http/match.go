@@ -32,15 +32,10 @@ import (
 //   - a delete through this server (TAXII DELETE) patches every index
 //     before the DELETE answers (forget): the id's latest version the
 //     viewer may still see replaces it, or a tombstone removes it;
-//   - a delete elsewhere (another serve process, the command line) is
-//     told by the store's change notice with nothing new added: every
-//     index is then rebuilt in the background, at once or, when one was
-//     rebuilt less than matchRebuildGap ago, at the end of that gap. A
-//     delete that lands in the same notice as an addition is not told
-//     apart from the addition, nor from a delete through this server, whose
-//     notice needs no rebuild (the store's notices do not say which they
-//     are): it waits for the next rebuild. Deletes made through this
-//     server are never missed.
+//   - a delete elsewhere (another serve process) is read from the
+//     store's log of deletes (ChangeNotifier.DeletedSince) at its change
+//     notice, or at the next poll, and patched out the same way; the
+//     log tells deletes apart from additions, whatever a notice covers.
 
 // matchIdle is how long an unused index is kept.
 const matchIdle = 10 * time.Minute
@@ -60,10 +55,6 @@ type matchHub struct {
 	indexes map[string]*viewerIndex
 	running bool
 	wake    chan struct{} // a refresh is wanted now (tests, new indexes)
-	// forgotten counts deletes this server is making or has made (see
-	// expectDelete) whose change notice follow has not yet seen: forget
-	// patches the indexes, so that notice needs no rebuild.
-	forgotten atomic.Int64
 }
 
 // viewerIndex is one viewer's index and how far into the store it reads.
@@ -230,21 +221,6 @@ func (h *matchHub) forget(ctx context.Context, id string) {
 	}
 }
 
-// expectDelete tells follow, before a delete through this server, that
-// the delete's change notice needs no rebuild (forget will patch the
-// indexes); undo takes it back when the delete failed.
-func (h *matchHub) expectDelete() (undo func()) {
-	h.forgotten.Add(1)
-	return func() {
-		for {
-			n := h.forgotten.Load()
-			if n <= 0 || h.forgotten.CompareAndSwap(n, n-1) {
-				return
-			}
-		}
-	}
-}
-
 func (h *matchHub) forgetIn(ctx context.Context, vi *viewerIndex, id string) error {
 	vi.mu.Lock()
 	defer vi.mu.Unlock()
@@ -262,6 +238,15 @@ func (h *matchHub) forgetIn(ctx context.Context, vi *viewerIndex, id string) err
 
 // lastSeq is the newest Seq in the store, or 0 when the store cannot say
 // (every refresh then reads from the start: correct, only slower).
+// deletedSince reads the store's log of deletes after the delete
+// numbered after (nothing, for a store without one).
+func (h *matchHub) deletedSince(ctx context.Context, after int64) ([]string, int64, error) {
+	if n, ok := h.s.Store.(cyberpact.ChangeNotifier); ok {
+		return n.DeletedSince(ctx, after)
+	}
+	return nil, 0, nil
+}
+
 func (h *matchHub) lastSeq(ctx context.Context) (int64, error) {
 	if n, ok := h.s.Store.(cyberpact.ChangeNotifier); ok {
 		return n.LastSeq(ctx)
@@ -374,32 +359,34 @@ func (h *matchHub) follow() {
 	poll := time.NewTicker(matchPoll)
 	defer poll.Stop()
 	// Deletes made while no index was followed are in every index, all
-	// built since.
-	h.forgotten.Store(0)
-	seen, err := h.lastSeq(context.Background()) // the store's last Seq at the previous notice
+	// built since: the log is read from its end on.
+	_, seen, err := h.deletedSince(context.Background(), -1)
 	if err != nil {
-		h.s.Logger.Warn("match indexes: reading the store's sequence failed", "err", err)
+		h.s.Logger.Warn("match indexes: reading the store's log of deletes failed", "err", err)
 	}
-	// A notice that added nothing makes a rebuild due; rebuilds run at
-	// most once per matchRebuildGap (the poll runs a due one), since
-	// imports that commit close together can also end in such a notice:
-	// the first import's notice reads the second's Seq already.
+	// A failure to read the log makes a rebuild due; rebuilds run at most
+	// once per matchRebuildGap (the poll runs a due one).
 	rebuildDue, lastRebuild := false, time.Time{}
 	for {
 		select {
 		case <-changes:
-			local := h.forgotten.Swap(0) > 0 // the notice is, or covers, a delete forget patched in
-			last, err := h.lastSeq(context.Background())
-			switch {
-			case err != nil:
-				h.s.Logger.Warn("match indexes: reading the store's sequence failed", "err", err)
-				rebuildDue = true // correct whatever the change was
-			case last == seen && !local:
-				rebuildDue = true
-			}
-			seen = max(seen, last)
 		case <-h.wake:
 		case <-poll.C:
+		}
+		// Deletes by any process since the last look are patched out of
+		// every index (again, for those this server made: forget is
+		// idempotent).
+		ids, last, err := h.deletedSince(context.Background(), seen)
+		if err != nil {
+			h.s.Logger.Warn("match indexes: reading the store's log of deletes failed", "err", err)
+			rebuildDue = true // correct whatever the change was
+		} else {
+			seen = last
+			for _, id := range ids {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				h.forget(ctx, id)
+				cancel()
+			}
 		}
 		deleted := rebuildDue && time.Since(lastRebuild) >= matchRebuildGap
 		if deleted {

@@ -95,4 +95,13 @@ func TestDeletedIndicatorStopsMatching(t *testing.T) {
 		}
 		waitFor(t, "the indicator deleted in the store stops alerting", func() bool { return !alerts()["kept.example"] })
 	})
+	t.Run("DeletedOutsideTheServerBesideAnImport", func(t *testing.T) {
+		// A delete elsewhere whose change notice is merged with an
+		// import's: the store's count of deletes still tells it.
+		if _, err := db.DeleteObject(context.Background(), uuidN("indicator", 4), cyberpact.ObjectFilter{}); err != nil {
+			t.Fatal(err)
+		}
+		post(mkIndicator(5, 1, "added.example", nil))
+		waitFor(t, "the indicator deleted beside an import stops alerting", func() bool { return !alerts()["older.example"] })
+	})
 }

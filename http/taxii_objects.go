@@ -316,10 +316,8 @@ func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) error
 	if len(refs) == 0 {
 		return cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s in collection %s", id, c.ID)
 	}
-	undo := s.matches.expectDelete()
 	n, err := s.Store.DeleteObject(r.Context(), id, sel)
 	if err != nil {
-		undo()
 		return err
 	}
 	// Matching stops on what was deleted before the DELETE answers.

@@ -159,6 +159,14 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	if _, err := tx.Exec(ctx, `DELETE FROM refs WHERE seq = ANY($1)`, seqs); err != nil {
 		return 0, internal("deleting object links", err)
 	}
+	// Under the import lock, as imports: the log's numbers are drawn and
+	// committed in one order, so a reader never sees a later one first.
+	if _, err := tx.Exec(ctx, lockSQL(lockImport)); err != nil {
+		return 0, internal("taking the import lock", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO deletes (n, id) SELECT COALESCE(MAX(n), 0) + 1, $1 FROM deletes`, id); err != nil {
+		return 0, internal("logging the delete", err)
+	}
 	if err := notify(ctx, tx, "delete"); err != nil {
 		return 0, internal("notifying the delete", err)
 	}

@@ -98,6 +98,12 @@ func TestModel(t *testing.T) {
 	storetest.RunModel(t, seeds, 30, func(t *testing.T) storetest.ModelStore { return openDB(t) })
 }
 
+// TestDeleteLog checks the log of deletes live indexes follow.
+func TestDeleteLog(t *testing.T) {
+	requirePostgres(t)
+	storetest.RunDeleteLog(t, openDB(t))
+}
+
 // TestAccounts runs the accounts and audit suite every store passes.
 func TestAccounts(t *testing.T) {
 	requirePostgres(t)

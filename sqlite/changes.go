@@ -52,3 +52,32 @@ func (db *DB) LastSeq(ctx context.Context) (int64, error) {
 	}
 	return seq, nil
 }
+
+// DeletedSince returns the ids deleted after the delete numbered after,
+// and the number of the last delete.
+func (db *DB) DeletedSince(ctx context.Context, after int64) ([]string, int64, error) {
+	var last int64
+	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(n), 0) FROM deletes`).Scan(&last); err != nil {
+		return nil, 0, internal("reading the log of deletes", err)
+	}
+	if after < 0 || last <= after {
+		return nil, last, nil
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT id FROM deletes WHERE n > ? AND n <= ? ORDER BY n`, after, last)
+	if err != nil {
+		return nil, 0, internal("reading the log of deletes", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, 0, internal("reading the log of deletes", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, internal("reading the log of deletes", err)
+	}
+	return ids, last, nil
+}

@@ -629,6 +629,9 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	if _, err := tx.ExecContext(ctx, `DELETE FROM refs WHERE seq IN (`+placeholders(len(seqs))+`)`, seqs...); err != nil {
 		return 0, internal("deleting object links", err)
 	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (id) VALUES (?)`, id); err != nil {
+		return 0, internal("logging the delete", err)
+	}
 	// The search index drops the rows before the objects commit: a search
 	// may miss a version about to be deleted, never find a deleted one.
 	if _, err := db.search.db.ExecContext(ctx, `DELETE FROM search WHERE rowid IN (`+placeholders(len(seqs))+`)`, seqs...); err != nil {

@@ -276,3 +276,13 @@ func TestModel(t *testing.T) {
 		return db
 	})
 }
+
+// TestDeleteLog checks the log of deletes live indexes follow.
+func TestDeleteLog(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.RunDeleteLog(t, db)
+}
