@@ -105,22 +105,35 @@ func Scope(t string, f cyberpact.ObjectFilter, a *Args) string {
 // id within f's scope: in the oldest holding of the id the viewer may see
 // (see Ownership in ownership.go), no newer version it may see.
 //
-// Most ids have one holding: the probe then walks the versions of one id
-// in objects_id_version, as it did before ids had owners.
+// Each half is one seek of objects_id_version (id, holding, version): a
+// newer version in the same holding, or an older holding.
 func Latest(f cyberpact.ObjectFilter, a *Args) string {
-	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND (n.holding < o.holding OR (n.holding = o.holding AND n.version > o.version)) AND ` + Scope("n", f, a) + a.Probe() + `)`
+	return `NOT EXISTS (SELECT 1 FROM objects n` + a.ByID() + ` WHERE n.id = o.id AND n.holding = o.holding AND n.version > o.version AND ` + Scope("n", f, a) + a.Probe() + `)
+		AND ` + Winning(f, a)
 }
 
 // First holds for a row o that is the oldest version within f's scope of
 // the first holding of its id that the viewer may see.
 func First(f cyberpact.ObjectFilter, a *Args) string {
-	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND (n.holding < o.holding OR (n.holding = o.holding AND n.version < o.version)) AND ` + Scope("n", f, a) + a.Probe() + `)`
+	return `NOT EXISTS (SELECT 1 FROM objects n` + a.ByID() + ` WHERE n.id = o.id AND n.holding = o.holding AND n.version < o.version AND ` + Scope("n", f, a) + a.Probe() + `)
+		AND ` + Winning(f, a)
 }
 
 // Winning holds for a row o of the first holding of its id that f's
 // viewer may see: versions of other holdings are not shown to it.
 func Winning(f cyberpact.ObjectFilter, a *Args) string {
-	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.holding < o.holding AND ` + Scope("n", f, a) + a.Probe() + `)`
+	return `NOT EXISTS (SELECT 1 FROM objects n` + a.ByID() + ` WHERE n.id = o.id AND n.holding < o.holding AND ` + Scope("n", f, a) + a.Probe() + `)`
+}
+
+// ByID names, in SQLite, the index every per-row probe of the rule must
+// use: SQLite's planner, seeing the rule's conditions on the audience
+// columns, may otherwise pick objects_audience and scan a whole audience
+// for every row of a page.
+func (a *Args) ByID() string {
+	if a.Numbered {
+		return ""
+	}
+	return ` INDEXED BY objects_id_version`
 }
 
 // Probe ends the per-row subqueries of the rule. PostgreSQL's planner,
@@ -150,8 +163,8 @@ func EndsVisible(f cyberpact.ObjectFilter, a *Args) string {
 	return `(o.type NOT IN ('relationship', 'sighting') OR NOT EXISTS (SELECT 1 FROM refs x WHERE x.seq = o.seq
 		AND o.type IN ('relationship', 'sighting')
 		AND x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
-		AND NOT EXISTS (SELECT 1 FROM objects e WHERE e.id = x.target AND ` + Scope("e", cyberpact.ObjectFilter{Viewer: f.Viewer}, a) + ` AND ` + ProducerSees("e", "o") + `
-			AND NOT EXISTS (SELECT 1 FROM objects m WHERE m.id = e.id AND m.holding < e.holding AND ` + ProducerSees("m", "o") + a.Probe() + `))))`
+		AND NOT EXISTS (SELECT 1 FROM objects e` + a.ByID() + ` WHERE e.id = x.target AND ` + Scope("e", cyberpact.ObjectFilter{Viewer: f.Viewer}, a) + ` AND ` + ProducerSees("e", "o") + `
+			AND NOT EXISTS (SELECT 1 FROM objects m` + a.ByID() + ` WHERE m.id = e.id AND m.holding < e.holding AND ` + ProducerSees("m", "o") + a.Probe() + `))))`
 }
 
 // ProducerSees holds when the producer of the objects row p may see the
