@@ -30,9 +30,12 @@ var _ cyberpact.AuditLog = (*DB)(nil)
 // their own transaction instead, so a change and its entry commit together
 // or not at all.
 //
-// AuditFilter.Object is a substring search over the entries' Objects JSON
-// (strpos, no side table), as in the SQLite store and for the same reason:
-// releases are the hot path, investigations are rare.
+// Writes and releases name their versions by Seqs (cyberpact.AuditScope)
+// in first_seq, last_seq, scope and runs, the columns the SQLite store
+// keeps, encoded alike (cyberpact.AuditScopeColumns); AuditFilter.Object
+// is answered the same way too: entries whose range overlaps the object's
+// stored Seqs (audit_scope), checked against their runs, and entries whose
+// objects list names the id (strpos, no side table).
 
 // zeroHash is the Prev of the first entry.
 var zeroHash = strings.Repeat("0", 64)
@@ -49,11 +52,54 @@ type auditLog struct {
 }
 
 // auditReq is one call of Audit waiting for its entries to be committed,
-// with each entry's Objects already encoded as JSON.
+// with each entry's Objects and Scope already encoded.
 type auditReq struct {
 	entries []*cyberpact.AuditEntry
-	objects []string
+	rows    []auditRow
 	done    chan error
+}
+
+// auditRow is what is stored of an entry's Objects and Scope.
+type auditRow struct {
+	objects     string
+	first, last int64
+	scope       string
+	runs        []byte
+}
+
+// auditScopeDDL adds the scope's columns to a log made before them. It
+// runs on open under the migration lock, after the migrations.
+const auditScopeDDL = `
+ALTER TABLE audit ADD COLUMN IF NOT EXISTS first_seq bigint NOT NULL DEFAULT 0;
+ALTER TABLE audit ADD COLUMN IF NOT EXISTS last_seq bigint NOT NULL DEFAULT 0;
+ALTER TABLE audit ADD COLUMN IF NOT EXISTS scope text NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN IF NOT EXISTS runs bytea;
+CREATE INDEX IF NOT EXISTS audit_scope ON audit (first_seq, last_seq) WHERE first_seq <> 0;
+`
+
+// migrateAudit gives the audit table the scope's columns when it has not
+// got them yet (they came after the numbered migrations of this table).
+func migrateAudit(ctx context.Context, pool *pgxpool.Pool) error {
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'audit' AND column_name = 'runs'`).Scan(&n); err != nil {
+		return fmt.Errorf("reading the audit table's columns: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, lockSQL(lockMigrate)); err != nil {
+		return fmt.Errorf("locking for migrations: %w", err)
+	}
+	if _, err := tx.Exec(ctx, auditScopeDDL); err != nil {
+		return fmt.Errorf("adding the audit scope's columns: %w", err)
+	}
+	return tx.Commit(ctx)
 }
 
 func startAudit(pool *pgxpool.Pool) *auditLog {
@@ -110,14 +156,19 @@ func newAuditReq(entries []*cyberpact.AuditEntry) (*auditReq, error) {
 			return nil, cyberpact.Errorf(cyberpact.EINVALID, "audit entry %d: %s", i, err)
 		}
 	}
-	req := &auditReq{entries: entries, objects: make([]string, len(entries)), done: make(chan error, 1)}
+	req := &auditReq{entries: entries, rows: make([]auditRow, len(entries)), done: make(chan error, 1)}
 	for i, e := range entries {
+		r := &req.rows[i]
 		if len(e.Objects) > 0 {
 			b, err := json.Marshal(e.Objects)
 			if err != nil {
 				return nil, internal("encoding audit objects", err)
 			}
-			req.objects[i] = string(b)
+			r.objects = string(b)
+		}
+		var err error
+		if r.first, r.last, r.scope, r.runs, err = cyberpact.AuditScopeColumns(e.Scope); err != nil {
+			return nil, internal("encoding an audit scope", err)
 		}
 	}
 	return req, nil
@@ -195,12 +246,14 @@ func appendAudit(ctx context.Context, tx pgx.Tx, batch []*auditReq) (func(), err
 			c := *e
 			c.Seq, c.Time, c.Prev = seq, time.UnixMicro(t.UnixMicro()).UTC(), prev
 			c.Hash = cyberpact.AuditHash(&c)
-			rows = append(rows, []any{seq, c.Time.UnixMicro(), e.Action, e.Actor, e.ActorOrg, e.Recipient, e.Via, r.objects[i], e.Detail, prev, c.Hash})
+			row := r.rows[i]
+			rows = append(rows, []any{seq, c.Time.UnixMicro(), e.Action, e.Actor, e.ActorOrg, e.Recipient, e.Via, row.objects, e.Detail, prev, c.Hash,
+				row.first, row.last, row.scope, row.runs})
 			done = append(done, c)
 			prev = c.Hash
 		}
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit"}, []string{"seq", "time", "action", "actor", "actor_org", "recipient", "via", "objects", "detail", "prev", "hash"}, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit"}, strings.Split(auditColumns, ", "), pgx.CopyFromRows(rows)); err != nil {
 		return nil, internal("appending to the audit log", err)
 	}
 	return func() {
@@ -215,29 +268,36 @@ func appendAudit(ctx context.Context, tx pgx.Tx, batch []*auditReq) (func(), err
 	}, nil
 }
 
-const auditColumns = `seq, time, action, actor, actor_org, recipient, via, objects, detail, prev, hash`
+const auditColumns = `seq, time, action, actor, actor_org, recipient, via, objects, detail, prev, hash, first_seq, last_seq, scope, runs`
 
-// scanAudit reads one row of auditColumns. A row whose objects do not
-// decode is returned with the error.
+// scanAudit reads one row of auditColumns. A row whose objects or scope
+// do not decode is returned with the error.
 func scanAudit(rows pgx.Rows) (*cyberpact.AuditEntry, error) {
 	var e cyberpact.AuditEntry
 	var t int64
-	var objects string
-	if err := rows.Scan(&e.Seq, &t, &e.Action, &e.Actor, &e.ActorOrg, &e.Recipient, &e.Via, &objects, &e.Detail, &e.Prev, &e.Hash); err != nil {
+	var row auditRow
+	if err := rows.Scan(&e.Seq, &t, &e.Action, &e.Actor, &e.ActorOrg, &e.Recipient, &e.Via, &row.objects, &e.Detail, &e.Prev, &e.Hash,
+		&row.first, &row.last, &row.scope, &row.runs); err != nil {
 		return nil, err
 	}
 	e.Time = time.UnixMicro(t).UTC()
-	if objects != "" {
-		if err := json.Unmarshal([]byte(objects), &e.Objects); err != nil {
+	if row.objects != "" {
+		if err := json.Unmarshal([]byte(row.objects), &e.Objects); err != nil {
 			return &e, fmt.Errorf("audit entry %d: objects: %w", e.Seq, err)
 		}
 	}
+	sc, err := cyberpact.AuditScopeOf(row.first, row.last, row.scope, row.runs)
+	if err != nil {
+		return &e, fmt.Errorf("audit entry %d: %w", e.Seq, err)
+	}
+	e.Scope = sc
 	return &e, nil
 }
 
 // AuditEntries returns the entries f selects, oldest first. f.Object
-// matches entries listing any version of that object id. A zero Limit
-// returns every entry selected.
+// matches entries concerning any stored version of that object id, by
+// their scope or their objects list (a deleted version is found only by
+// the latter). A zero Limit returns every entry selected.
 func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyberpact.AuditEntry, error) {
 	var a args
 	q := `SELECT ` + auditColumns + ` FROM audit WHERE seq > ` + a.add(f.After)
@@ -254,13 +314,23 @@ func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyb
 	if !f.Until.IsZero() {
 		q += ` AND time <= ` + a.add(f.Until.UnixMicro())
 	}
+	var seqs []int64
 	if f.Object != "" {
-		// Each element is the JSON string "id@version": match its start.
+		if err := db.pool.QueryRow(ctx, `SELECT COALESCE(array_agg(seq ORDER BY seq), '{}') FROM objects WHERE id = $1`, f.Object).Scan(&seqs); err != nil {
+			return nil, internal("reading an object's versions", err)
+		}
+		// Each element of objects is the JSON string "id@version": match
+		// its start. Scopes overlapping the object's Seqs are checked
+		// against their runs below.
 		b, _ := json.Marshal(f.Object + "@")
-		q += ` AND strpos(objects, ` + a.add(strings.TrimSuffix(string(b), `"`)) + `) > 0`
+		cond := `strpos(objects, ` + a.add(strings.TrimSuffix(string(b), `"`)) + `) > 0`
+		if len(seqs) > 0 {
+			cond += ` OR (first_seq <> 0 AND first_seq <= ` + a.add(seqs[len(seqs)-1]) + ` AND last_seq >= ` + a.add(seqs[0]) + `)`
+		}
+		q += ` AND (` + cond + `)`
 	}
 	q += ` ORDER BY seq`
-	if f.Limit > 0 {
+	if f.Limit > 0 && f.Object == "" {
 		q += ` LIMIT ` + a.add(f.Limit)
 	}
 	rows, err := db.pool.Query(ctx, q, a...)
@@ -274,7 +344,13 @@ func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyb
 		if err != nil {
 			return nil, internal("reading the audit log", err)
 		}
+		if f.Object != "" && !e.Concerns(f.Object, seqs) {
+			continue
+		}
 		out = append(out, e)
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, internal("reading the audit log", err)

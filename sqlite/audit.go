@@ -31,11 +31,17 @@ import (
 // transaction, so several processes appending to one file (serve, and the
 // command line managing accounts) still build one chain.
 //
-// AuditFilter.Object is answered by a substring search over the entries'
-// Objects JSON (instr, no side table): an extra index row per object and
-// entry would make every release page of a thousand versions a thousand
-// index inserts on the hot path, to speed up a rare investigator's query.
-// Bound such queries by time, organisation or action to keep them short.
+// Writes and releases name their versions by Seqs (cyberpact.AuditScope):
+// first_seq and last_seq hold the range, scope the rest as JSON and runs
+// the runs as varints, so an entry for a page of a thousand versions is
+// about as long as one for a single version. Entries written before
+// scopes existed list their versions in objects.
+//
+// AuditFilter.Object is answered from the object's stored Seqs: entries
+// whose range overlaps them (audit_scope), checked one by one against the
+// runs, and entries whose objects list names the id (a substring search,
+// instr, no side table). Bound such queries by time, organisation or
+// action to keep them short.
 
 const auditSchema = `
 CREATE TABLE IF NOT EXISTS audit (
@@ -49,12 +55,27 @@ CREATE TABLE IF NOT EXISTS audit (
     objects   TEXT    NOT NULL DEFAULT '',   -- JSON array of "id@version", '' for none
     detail    TEXT    NOT NULL DEFAULT '',
     prev      TEXT    NOT NULL,              -- hex SHA-256 of the entry before
-    hash      TEXT    NOT NULL               -- hex SHA-256 of this entry (auditHash)
+    hash      TEXT    NOT NULL,              -- hex SHA-256 of this entry (auditHash)
+    first_seq INTEGER NOT NULL DEFAULT 0,    -- the scope's Seqs, 0 without a scope
+    last_seq  INTEGER NOT NULL DEFAULT 0,
+    scope     TEXT    NOT NULL DEFAULT '',   -- the rest of the scope as JSON, '' for none
+    runs      BLOB                           -- the scope's runs as unsigned varints
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit (time);
 CREATE INDEX IF NOT EXISTS audit_actor_org ON audit (actor_org) WHERE actor_org <> 0;
 CREATE INDEX IF NOT EXISTS audit_recipient ON audit (recipient) WHERE recipient <> 0;
 `
+
+// auditScopeColumns are the columns added when scopes came in, with their
+// definitions: a log made before gets them on open.
+var auditScopeColumns = [][2]string{
+	{"first_seq", "INTEGER NOT NULL DEFAULT 0"},
+	{"last_seq", "INTEGER NOT NULL DEFAULT 0"},
+	{"scope", "TEXT NOT NULL DEFAULT ''"},
+	{"runs", "BLOB"},
+}
+
+const auditScopeIndex = `CREATE INDEX IF NOT EXISTS audit_scope ON audit (first_seq, last_seq) WHERE first_seq <> 0`
 
 // zeroHash is the Prev of the first entry.
 var zeroHash = strings.Repeat("0", 64)
@@ -80,13 +101,36 @@ type auditLog struct {
 }
 
 // auditReq is one call of Audit waiting for its entries to be committed.
-// objects holds each entry's Objects as JSON, encoded by the caller so
-// that concurrent callers share that work instead of queueing it on the
-// appender.
+// rows holds each entry's stored Objects and Scope, encoded by the caller
+// so that concurrent callers share that work instead of queueing it on
+// the appender.
 type auditReq struct {
 	entries []*cyberpact.AuditEntry
-	objects []string
+	rows    []auditRow
 	done    chan error
+}
+
+// auditRow is what is stored of an entry's Objects and Scope.
+type auditRow struct {
+	objects     string
+	first, last int64
+	scope       string
+	runs        []byte
+}
+
+// encodeAuditRow encodes e's Objects and Scope for storage.
+func encodeAuditRow(e *cyberpact.AuditEntry) (auditRow, error) {
+	var r auditRow
+	if len(e.Objects) > 0 {
+		b, err := json.Marshal(e.Objects)
+		if err != nil {
+			return r, err
+		}
+		r.objects = string(b)
+	}
+	var err error
+	r.first, r.last, r.scope, r.runs, err = cyberpact.AuditScopeColumns(e.Scope)
+	return r, err
 }
 
 func openAudit(ctx context.Context, path string) (*auditLog, error) {
@@ -97,7 +141,7 @@ func openAudit(ctx context.Context, path string) (*auditLog, error) {
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
-	if _, err := write.ExecContext(ctx, auditSchema); err != nil {
+	if err := migrateAudit(ctx, write); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("audit log %s: %w", path, err)
 	}
@@ -109,6 +153,47 @@ func openAudit(ctx context.Context, path string) (*auditLog, error) {
 	a := &auditLog{write: write, read: read, queue: make(chan *auditReq, 1024), done: make(chan struct{})}
 	go a.appender()
 	return a, nil
+}
+
+// migrateAudit creates the audit table, or adds the scope's columns to a
+// log made before them, in one transaction.
+func migrateAudit(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, auditSchema); err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM pragma_table_info('audit')`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		have[name] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range auditScopeColumns {
+		if !have[c[0]] {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE audit ADD COLUMN `+c[0]+` `+c[1]); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, auditScopeIndex); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // close writes what is queued and closes the file.
@@ -139,14 +224,11 @@ func (db *DB) Audit(ctx context.Context, entries ...*cyberpact.AuditEntry) error
 			return cyberpact.Errorf(cyberpact.EINVALID, "audit entry %d: %s", i, err)
 		}
 	}
-	req := &auditReq{entries: entries, objects: make([]string, len(entries)), done: make(chan error, 1)}
+	req := &auditReq{entries: entries, rows: make([]auditRow, len(entries)), done: make(chan error, 1)}
 	for i, e := range entries {
-		if len(e.Objects) > 0 {
-			b, err := json.Marshal(e.Objects)
-			if err != nil {
-				return internal("encoding audit objects", err)
-			}
-			req.objects[i] = string(b)
+		var err error
+		if req.rows[i], err = encodeAuditRow(e); err != nil {
+			return internal("encoding an audit entry", err)
 		}
 	}
 	a := db.audit
@@ -207,8 +289,8 @@ func (a *auditLog) append(batch []*auditReq) error {
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return internal("reading the audit log's head", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (seq, time, action, actor, actor_org, recipient, via, objects, detail, prev, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (`+auditColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return internal("appending to the audit log", err)
 	}
@@ -231,7 +313,9 @@ func (a *auditLog) append(batch []*auditReq) error {
 			c := *e
 			c.Seq, c.Time, c.Prev = seq, t, prev
 			hash := auditHash(&c)
-			if _, err := stmt.ExecContext(ctx, seq, t.UnixMicro(), e.Action, e.Actor, e.ActorOrg, e.Recipient, e.Via, r.objects[i], e.Detail, prev, hash); err != nil {
+			row := r.rows[i]
+			if _, err := stmt.ExecContext(ctx, seq, t.UnixMicro(), e.Action, e.Actor, e.ActorOrg, e.Recipient, e.Via, row.objects, e.Detail, prev, hash,
+				row.first, row.last, row.scope, row.runs); err != nil {
 				return internal("appending to the audit log", err)
 			}
 			results = append(results, done{seq, t, prev, hash})
@@ -256,28 +340,36 @@ func (a *auditLog) append(batch []*auditReq) error {
 // hashes entries with.
 func auditHash(e *cyberpact.AuditEntry) string { return cyberpact.AuditHash(e) }
 
-const auditColumns = `seq, time, action, actor, actor_org, recipient, via, objects, detail, prev, hash`
+const auditColumns = `seq, time, action, actor, actor_org, recipient, via, objects, detail, prev, hash, first_seq, last_seq, scope, runs`
 
-// scanAudit reads one row of auditColumns.
+// scanAudit reads one row of auditColumns. A row whose objects or scope
+// do not decode is returned with the error.
 func scanAudit(rows *sql.Rows) (*cyberpact.AuditEntry, error) {
 	var e cyberpact.AuditEntry
 	var t int64
-	var objects string
-	if err := rows.Scan(&e.Seq, &t, &e.Action, &e.Actor, &e.ActorOrg, &e.Recipient, &e.Via, &objects, &e.Detail, &e.Prev, &e.Hash); err != nil {
+	var row auditRow
+	if err := rows.Scan(&e.Seq, &t, &e.Action, &e.Actor, &e.ActorOrg, &e.Recipient, &e.Via, &row.objects, &e.Detail, &e.Prev, &e.Hash,
+		&row.first, &row.last, &row.scope, &row.runs); err != nil {
 		return nil, err
 	}
 	e.Time = time.UnixMicro(t).UTC()
-	if objects != "" {
-		if err := json.Unmarshal([]byte(objects), &e.Objects); err != nil {
+	if row.objects != "" {
+		if err := json.Unmarshal([]byte(row.objects), &e.Objects); err != nil {
 			return &e, fmt.Errorf("audit entry %d: objects: %w", e.Seq, err)
 		}
 	}
+	sc, err := cyberpact.AuditScopeOf(row.first, row.last, row.scope, row.runs)
+	if err != nil {
+		return &e, fmt.Errorf("audit entry %d: %w", e.Seq, err)
+	}
+	e.Scope = sc
 	return &e, nil
 }
 
 // AuditEntries returns the entries f selects, oldest first. f.Object
-// matches entries listing any version of that object id. A zero Limit
-// returns every entry selected.
+// matches entries concerning any stored version of that object id, by
+// their scope or their objects list (a deleted version is found only by
+// the latter). A zero Limit returns every entry selected.
 func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyberpact.AuditEntry, error) {
 	q := `SELECT ` + auditColumns + ` FROM audit WHERE seq > ?`
 	args := []any{f.After}
@@ -297,14 +389,26 @@ func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyb
 		q += ` AND time <= ?`
 		args = append(args, f.Until.UnixMicro())
 	}
+	var seqs []int64
 	if f.Object != "" {
-		// Each element is the JSON string "id@version": match its start.
-		q += ` AND instr(objects, ?) > 0`
+		var err error
+		if seqs, err = db.objectSeqs(ctx, f.Object); err != nil {
+			return nil, err
+		}
+		// Each element of objects is the JSON string "id@version": match
+		// its start. Scopes overlapping the object's Seqs are checked
+		// against their runs below.
 		b, _ := json.Marshal(f.Object + "@")
+		cond := `instr(objects, ?) > 0`
 		args = append(args, strings.TrimSuffix(string(b), `"`))
+		if len(seqs) > 0 {
+			cond += ` OR (first_seq <> 0 AND first_seq <= ? AND last_seq >= ?)`
+			args = append(args, seqs[len(seqs)-1], seqs[0])
+		}
+		q += ` AND (` + cond + `)`
 	}
 	q += ` ORDER BY seq`
-	if f.Limit > 0 {
+	if f.Limit > 0 && f.Object == "" {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
@@ -319,12 +423,40 @@ func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyb
 		if err != nil {
 			return nil, internal("reading the audit log", err)
 		}
+		if f.Object != "" && !e.Concerns(f.Object, seqs) {
+			continue
+		}
 		out = append(out, e)
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, internal("reading the audit log", err)
 	}
 	return out, nil
+}
+
+// objectSeqs returns the Seqs of every stored version of id, exercise
+// objects included, in increasing order.
+func (db *DB) objectSeqs(ctx context.Context, id string) ([]int64, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT seq FROM objects WHERE id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, internal("reading an object's versions", err)
+	}
+	defer rows.Close()
+	var seqs []int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			return nil, internal("reading an object's versions", err)
+		}
+		seqs = append(seqs, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("reading an object's versions", err)
+	}
+	return seqs, nil
 }
 
 // VerifyAudit recomputes the chain from the first entry and returns the
