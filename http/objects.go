@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -109,7 +108,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.auditRelease(r.Context(), principalOf(r), "rest", page.Objects); err != nil {
+	if err := s.auditRelease(r, principalOf(r), "rest", f.Viewer, page.Objects); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, pageJSON(page))
@@ -138,7 +137,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	o := objs[len(objs)-1]
-	if err := s.auditRelease(r.Context(), principalOf(r), "rest", objs); err != nil {
+	if err := s.auditRelease(r, principalOf(r), "rest", viewerOf(r), objs); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -151,7 +150,7 @@ func (s *Server) objectVersions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.auditRelease(r.Context(), principalOf(r), "rest", objs); err != nil {
+	if err := s.auditRelease(r, principalOf(r), "rest", viewerOf(r), objs); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, pageJSON(&cyberpact.ObjectPage{Objects: objs}))
@@ -183,7 +182,7 @@ func (s *Server) objectRelationships(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := s.auditRelease(r.Context(), principalOf(r), "rest", page.Objects); err != nil {
+	if err := s.auditRelease(r, principalOf(r), "rest", f.Viewer, page.Objects); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, pageJSON(page))
@@ -232,17 +231,9 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 	opts.ReleaseFor = cyberpact.SightingReleases(r.Context(), s.Store, *viewerOf(r))
 	dec := stix.NewDecoder(r.Body)
 	defer dec.Close()
-	var stored []seenVersion
-	res, err := s.Store.Import(r.Context(), recordingSource(dec.Next, &stored), opts)
+	res, err := cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "rest"), dec.Next, opts, "")
 	if err != nil {
 		return err
-	}
-	if res.Committed {
-		ok := successes(stored, res.Rejected)
-		if err := s.auditWrite(r.Context(), p, cyberpact.AuditWrite, "rest", ok,
-			fmt.Sprintf("%d added, %d already present, %d refused; audience %s", res.Added, res.Present, len(res.Rejected), opts.Audience)); err != nil {
-			return err
-		}
 	}
 	s.metrics.imported.WithLabelValues("added").Add(float64(res.Added))
 	s.metrics.imported.WithLabelValues("present").Add(float64(res.Present))
