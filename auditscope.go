@@ -1,6 +1,7 @@
 package cyberpact
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -299,4 +300,62 @@ func AuditDeletion(ctx context.Context, log AuditLog, who Actor, refs []string, 
 		return &Error{Code: EINTERNAL, Message: "audit failed", Err: err}
 	}
 	return nil
+}
+
+// Delivery is one version of an object that one release delivered.
+type Delivery struct {
+	Entry *AuditEntry `json:"entry"`
+	ID    string      `json:"id"`
+	// Version is the version's key as stored; for an entry written
+	// before scopes existed, the version as that entry listed it.
+	Version string `json:"version"`
+	Seq     int64  `json:"seq,omitempty"` // 0 for an entry written before scopes existed
+	// Rule says whether the sharing rule (MaySee), applied to the
+	// recipient as the entry recorded it (its organisation, and its
+	// groups at the time), lets it see the version: false flags a release
+	// to be looked into. Absent for releases the rule does not decide:
+	// pushes to peer hubs and entries without a scope.
+	Rule *bool `json:"rule,omitempty"`
+}
+
+// Deliveries answers who received which version of object id, when and
+// through which interface: for each release entry among entries that
+// concerns id, the versions it delivered to an organisation other than
+// their producer, oldest entry first. versions are the object's stored
+// versions (every one, whatever its audience): a scope names versions by
+// their Seqs, so a version deleted since is found only in entries that
+// list it by name.
+func Deliveries(entries []*AuditEntry, id string, versions []*Object) []Delivery {
+	vs := slices.Clone(versions)
+	slices.SortFunc(vs, func(a, b *Object) int { return cmp.Compare(a.Seq, b.Seq) })
+	var out []Delivery
+	for _, e := range entries {
+		if e.Action != AuditRelease {
+			continue
+		}
+		for _, o := range e.Objects {
+			if v, ok := strings.CutPrefix(o, id+"@"); ok {
+				out = append(out, Delivery{Entry: e, ID: id, Version: v})
+			}
+		}
+		for _, v := range vs {
+			if !e.Scope.Contains(v.Seq) || e.Recipient != 0 && v.Release.Producer == e.Recipient {
+				continue
+			}
+			d := Delivery{Entry: e, ID: id, Version: v.Modified, Seq: v.Seq}
+			if e.Via != "sync" {
+				ok := MaySee(e.Scope.Viewer(e.Recipient), v.Release)
+				d.Rule = &ok
+			}
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Viewer returns the viewer a release's scope recorded, for recipient
+// org: the organisation with its groups at the time, through the public
+// collection or inside an exercise.
+func (s *AuditScope) Viewer(org int64) Viewer {
+	return Viewer{Org: org, Groups: slices.Clone(s.Groups), Public: s.Public, Exercise: s.Exercise}
 }
