@@ -30,8 +30,10 @@ chain that is still whole, but that no longer ends in the recorded hash.`,
 		usage: "[--org ORG] [--object ID] [--action A] [--since T] [--until T] [--after SEQ] [--limit N] [--json] [--data DIR]",
 		help: `Prints audit entries, oldest first, one a line: seq, time, action, actor
 (and organisation), recipient, interface, number of objects and detail.
---org selects entries where the organisation acted or received objects;
---object those listing any version of the object id; --action one of
+A write or release names its versions by their sequence numbers: "N
+versions (Seqs A to B)", with the request a release answered. --org selects
+entries where the organisation acted or received objects; --object those
+concerning any stored version of the object id; --action one of
 ` + strings.Join(auditActions, ", ") + `. --since and --until (inclusive) take
 RFC 3339 times, dates (2006-01-02) or durations before now (24h, 7d).
 --after SEQ continues a listing cut by --limit.`,
@@ -62,7 +64,10 @@ func init() {
 		usage:   "verify|list|releases ...",
 		help: `The audit log records every write, every release of objects to another
 organisation and every account change, each entry chained to the one before
-by its SHA-256, so that any change to it shows.
+by its SHA-256, so that any change to it shows. Writes and releases are
+recorded compactly, by the range of sequence numbers of the versions
+concerned; 'audit releases --object ID' turns that back into who received
+which version of an object.
 ` + subHelp("audit", auditSubs),
 	}
 	cmd.run = func(ctx context.Context, e *env, args []string) error {
