@@ -148,14 +148,17 @@ func AuditScopeColumns(s *AuditScope) (first, last int64, text string, runs []by
 	if s == nil {
 		return 0, 0, "", nil, nil
 	}
-	b, err := json.Marshal(auditScopeText{Count: s.Count, Groups: s.Groups, Public: s.Public, Exercise: s.Exercise, Path: s.Path, Query: s.Query})
-	if err != nil {
+	// Queries are full of &, which HTML escaping would make six bytes.
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(auditScopeText{Count: s.Count, Groups: s.Groups, Public: s.Public, Exercise: s.Exercise, Path: s.Path, Query: s.Query}); err != nil {
 		return 0, 0, "", nil, err
 	}
 	for _, r := range s.Runs {
 		runs = binary.AppendUvarint(runs, uint64(r))
 	}
-	return s.First, s.Last, string(b), runs, nil
+	return s.First, s.Last, strings.TrimSuffix(b.String(), "\n"), runs, nil
 }
 
 // AuditScopeOf reads back what AuditScopeColumns returned: nil for an
