@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/cyberpact/cyberpact"
 )
@@ -81,5 +82,69 @@ func TestReleaseEntryLeavesOwnPagesOut(t *testing.T) {
 	}
 	if e := cyberpact.ReleaseEntry(who, v, "/p", string(long), []*cyberpact.Object{other}); len(e.Scope.Query) > 2048 || e.Check() != nil {
 		t.Errorf("a 5,000-byte query kept as %d bytes (%v)", len(e.Scope.Query), e.Check())
+	}
+}
+
+// TestChainAndVerify chains entries as a store's appender does and checks
+// the chain over the rows it would store, whole and with each kind of
+// change.
+func TestChainAndVerify(t *testing.T) {
+	entries := func() []*cyberpact.AuditEntry {
+		return []*cyberpact.AuditEntry{
+			{Action: cyberpact.AuditWrite, Actor: "a", ActorOrg: 1, Via: "cli", Scope: &cyberpact.AuditScope{First: 1, Last: 9, Count: 9}},
+			{Action: cyberpact.AuditRelease, Actor: "b", ActorOrg: 2, Recipient: 2, Via: "taxii", Scope: cyberpact.NewAuditScope([]int64{2, 3, 7})},
+			{Action: cyberpact.AuditDelete, Actor: "a", ActorOrg: 1, Via: "taxii", Objects: []string{"tool--1@v"}},
+		}
+	}
+	verify := func(rows []cyberpact.AuditRow) int64 {
+		broken, _, err := cyberpact.VerifyAuditChain(func(yield func(*cyberpact.AuditRow, error) bool) {
+			for i := range rows {
+				if !yield(&rows[i], nil) {
+					return
+				}
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return broken
+	}
+	es := entries()
+	rows, set, err := cyberpact.ChainAudit(0, "", es, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es[0].Seq != 0 {
+		t.Error("entries changed before the commit")
+	}
+	set()
+	if es[2].Seq != 3 || es[1].Prev != es[0].Hash || es[2].Hash != rows[2].Hash {
+		t.Errorf("entries after the commit: %+v", es)
+	}
+	if n := verify(rows); n != 0 {
+		t.Errorf("whole chain broken at %d", n)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(rows []cyberpact.AuditRow) []cyberpact.AuditRow
+		want   int64
+	}{
+		{"RunsChanged", func(r []cyberpact.AuditRow) []cyberpact.AuditRow { r[1].Runs = []byte{1, 1, 2}; return r }, 2},
+		{"LastChanged", func(r []cyberpact.AuditRow) []cyberpact.AuditRow { r[0].Last = 10; return r }, 1},
+		{"ObjectsChanged", func(r []cyberpact.AuditRow) []cyberpact.AuditRow { r[2].Objects = `["tool--2@v"]`; return r }, 3},
+		{"EntryRemoved", func(r []cyberpact.AuditRow) []cyberpact.AuditRow { return append(r[:1], r[2]) }, 2},
+		{"Appended", func(r []cyberpact.AuditRow) []cyberpact.AuditRow {
+			return append(r, cyberpact.AuditRow{Seq: 4, Action: "write", Actor: "x", Prev: r[2].Hash})
+		}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows, _, err := cyberpact.ChainAudit(0, "", entries(), time.Unix(1, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := verify(tc.change(rows)); n != tc.want {
+				t.Errorf("broken at %d, want %d", n, tc.want)
+			}
+		})
 	}
 }
