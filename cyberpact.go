@@ -17,11 +17,15 @@ import (
 // the object's JSON exactly (whitespace aside) as it came in, so exporting
 // it gives back what was imported; the other fields are the properties the
 // store indexes, read once at import. Objects read back from a store carry
-// Seq, Added, ID, Type, Modified, Revoked, Release and Raw; the rest is in
-// Raw.
+// Seq, Added, Holding, ID, Type, Modified, Revoked, Release and Raw; the
+// rest is in Raw.
 type Object struct {
 	Seq   int64     // position in the hub's added sequence, set by the store; strictly increasing
 	Added time.Time // when this version was added, set by the store
+	// Holding is the Seq of the first version of this id its producer
+	// stored: the producer's holding of the id (see Ownership in
+	// sharing.go). Set by the store.
+	Holding int64
 
 	ID          string
 	Type        string

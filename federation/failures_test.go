@@ -9,7 +9,8 @@ import (
 )
 
 // TestFailedObjectsAreKeptAndRetried shows a version refused at import (a
-// conflict with what Tokyo holds) recorded with its reason while the rest
+// conflict with what Tokyo holds in the same holding: the peer has no
+// organisation of its own, so its objects are the hub's) recorded with its reason while the rest
 // crosses, tried again on each run, and cleared once it goes through.
 func TestFailedObjectsAreKeptAndRetried(t *testing.T) {
 	ctx := context.Background()
@@ -20,7 +21,8 @@ func TestFailedObjectsAreKeptAndRetried(t *testing.T) {
 	wa.publish(cisa, cyberpact.Audience{Kind: cyberpact.AudienceAll}, good, clash)
 	local := indicator(2, cyberpact.TLPGreen)
 	local["name"] = "the same version, different content"
-	to.publish(nisc, cyberpact.Audience{Kind: cyberpact.AudienceAll}, local)
+	to.publish(&cyberpact.Org{}, cyberpact.Audience{Kind: cyberpact.AudienceAll}, local)
+	to.publish(nisc, cyberpact.Audience{Kind: cyberpact.AudienceAll}, indicator(3, cyberpact.TLPGreen))
 	user, key := wa.syncUser("tokyo-sync", tokyo)
 	p := to.peer(&cyberpact.Peer{Name: "washington", URL: wa.root, Collection: collection("all"), User: user, Key: key,
 		Direction: cyberpact.SyncPull, Audience: cyberpact.Audience{Kind: cyberpact.AudienceAll}})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -185,7 +186,8 @@ func newWorld(t *testing.T) *world {
 // --- the model -------------------------------------------------------
 
 // sees is the model of the rule: MaySee, and a relationship only when its
-// target is visible too (an edge to an object you may not see is not shown).
+// target is held in a version both the viewer and the relationship's
+// producer may see (cyberpact.EndVisible).
 func (w *world) sees(v cyberpact.Viewer, x seedVersion) bool {
 	if !cyberpact.MaySee(v, x.release) {
 		return false
@@ -193,12 +195,26 @@ func (w *world) sees(v cyberpact.Viewer, x seedVersion) bool {
 	if x.target == "" {
 		return true
 	}
+	// The world holds each id once: every version of it is in one holding.
+	var end []cyberpact.Holding
 	for _, y := range w.versions {
-		if y.id == x.target && cyberpact.MaySee(v, y.release) {
-			return true
+		if y.id == x.target {
+			end = append(end, cyberpact.Holding{Holding: 1, Release: y.release})
 		}
 	}
-	return false
+	return cyberpact.EndVisible(v, w.orgViewer(x.release.Producer), end)
+}
+
+// orgViewer is organisation org with its groups, as the model knows them.
+func (w *world) orgViewer(org int64) cyberpact.Viewer {
+	v := cyberpact.Viewer{Org: org}
+	for _, g := range w.groups {
+		if slices.Contains(g.Orgs, org) {
+			v.Groups = append(v.Groups, g.ID)
+		}
+	}
+	slices.Sort(v.Groups)
+	return v
 }
 
 // inColl reports whether x is in the collection of audience au as read by

@@ -383,7 +383,11 @@ func (db *DB) GroupByName(ctx context.Context, name string) (*cyberpact.Group, e
 
 // GroupsOf returns the ids of the groups org belongs to, in order.
 func (db *DB) GroupsOf(ctx context.Context, org int64) ([]int64, error) {
-	rows, err := db.pool.Query(ctx, `SELECT grp FROM group_orgs WHERE org = $1 ORDER BY grp`, org)
+	return groupsOf(ctx, db.pool, org)
+}
+
+func groupsOf(ctx context.Context, q querier, org int64) ([]int64, error) {
+	rows, err := q.Query(ctx, `SELECT grp FROM group_orgs WHERE org = $1 ORDER BY grp`, org)
 	if err != nil {
 		return nil, internal("reading groups", err)
 	}

@@ -168,7 +168,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_objects (
-			idx integer, id text, version text, type text, revoked boolean, producer bigint, aud_kind smallint,
+			idx integer, holding bigint, id text, version text, type text, revoked boolean, producer bigint, aud_kind smallint,
 			aud_group bigint, tlp smallint, spec_version text, labels text[], body bytea, search text) ON COMMIT DROP;
 		CREATE TEMP TABLE import_refs (idx integer, prop text, target text) ON COMMIT DROP`); err != nil {
 		return nil, internal("staging import", err)
@@ -208,13 +208,16 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		FROM imports`).Scan(&base, &added); err != nil {
 		return nil, internal("reading sequence", err)
 	}
+	if err := im.admit(ctx, tx, base); err != nil {
+		return nil, err
+	}
 	var n int
 	var first, last *int64
 	if err := tx.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO objects (seq, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search)
-			SELECT $1 + idx, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector
+			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search)
+			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector
 			FROM import_objects t
-			WHERE NOT EXISTS (SELECT 1 FROM objects o WHERE o.id = t.id AND o.version = t.version)
+			WHERE NOT EXISTS (SELECT 1 FROM objects o WHERE o.id = t.id AND o.holding = t.holding AND o.version = t.version)
 			RETURNING seq)
 		SELECT count(*), min(seq), max(seq) FROM ins`, base, added).Scan(&n, &first, &last); err != nil {
 		return nil, internal("storing objects", err)
@@ -261,6 +264,89 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	return res, nil
 }
 
+// admit places every staged version in its holding (cyberpact.Admit),
+// under the import lock: the versions of ids already held are decided one
+// by one from what is stored of their ids; the refused ones are rejected
+// and unstaged; every other version starts a new holding, numbered by the
+// seq of its producer's first staged version of the id (base + idx).
+func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
+	rows, err := tx.Query(ctx, `SELECT t.idx, t.type, t.producer, t.aud_kind, t.aud_group, t.tlp,
+			o.seq, o.holding, o.producer, o.aud_kind, o.aud_group, o.tlp
+		FROM import_objects t JOIN objects o ON o.id = t.id ORDER BY t.idx`)
+	if err != nil {
+		return internal("reading stored versions", err)
+	}
+	type stagedHeld struct {
+		obj  cyberpact.Object
+		held []cyberpact.Holding
+	}
+	var byIdx []*stagedHeld
+	for rows.Next() {
+		var idx int
+		var typ string
+		var r, h cyberpact.Release
+		var rk, rt, hk, ht int16
+		var hd cyberpact.Holding
+		if err := rows.Scan(&idx, &typ, &r.Producer, &rk, &r.Audience.Group, &rt, &hd.Seq, &hd.Holding, &h.Producer, &hk, &h.Audience.Group, &ht); err != nil {
+			rows.Close()
+			return internal("reading stored versions", err)
+		}
+		r.Audience.Kind, r.TLP = cyberpact.AudienceKind(rk), cyberpact.TLP(rt)
+		h.Audience.Kind, h.TLP = cyberpact.AudienceKind(hk), cyberpact.TLP(ht)
+		hd.Release = h
+		if len(byIdx) == 0 || byIdx[len(byIdx)-1].obj.Index != idx {
+			st := im.rows[idx-1]
+			byIdx = append(byIdx, &stagedHeld{obj: cyberpact.Object{Index: idx, ID: st.id, Modified: st.version, Type: typ, Release: r}})
+		}
+		last := byIdx[len(byIdx)-1]
+		last.held = append(last.held, hd)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return internal("reading stored versions", err)
+	}
+	groups := map[int64][]int64{}
+	var setIdx, refused []int32
+	var setHolding []int64
+	for _, sh := range byIdx {
+		p := sh.obj.Release.Producer
+		g, ok := groups[p]
+		if !ok {
+			if g, err = groupsOf(ctx, tx, p); err != nil {
+				return err
+			}
+			groups[p] = g
+		}
+		h, rej := cyberpact.Admit(&sh.obj, sh.held, g)
+		switch {
+		case rej != nil:
+			st := im.rows[sh.obj.Index-1]
+			rej.Index, rej.Line = st.index, st.line
+			im.res.Rejected = append(im.res.Rejected, rej)
+			refused = append(refused, int32(sh.obj.Index))
+		case h != 0:
+			setIdx = append(setIdx, int32(sh.obj.Index))
+			setHolding = append(setHolding, h)
+		}
+	}
+	if len(setIdx) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE import_objects t SET holding = u.h FROM unnest($1::int[], $2::bigint[]) AS u(idx, h) WHERE t.idx = u.idx`, setIdx, setHolding); err != nil {
+			return internal("placing versions in their holdings", err)
+		}
+	}
+	if len(refused) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM import_objects WHERE idx = ANY($1::int[])`, refused); err != nil {
+			return internal("leaving out refused versions", err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE import_objects t SET holding = $1 + m.first
+		FROM (SELECT id, producer, MIN(idx) AS first FROM import_objects WHERE holding IS NULL GROUP BY id, producer) m
+		WHERE t.holding IS NULL AND m.id = t.id AND m.producer = t.producer`, base); err != nil {
+		return internal("placing versions in new holdings", err)
+	}
+	return nil
+}
+
 // compareDups decides for each version repeated in the input with other
 // bytes whether it is the same JSON (present) or a conflict.
 func (im *importer) compareDups(ctx context.Context, tx pgx.Tx) error {
@@ -287,7 +373,7 @@ func (im *importer) compareDups(ctx context.Context, tx pgx.Tx) error {
 // to be compared as JSON.
 func (im *importer) compareStored(ctx context.Context, tx pgx.Tx, base int64) error {
 	rows, err := tx.Query(ctx, `SELECT t.idx, CASE WHEN t.body <> o.body THEN t.body END, CASE WHEN t.body <> o.body THEN o.body END
-		FROM import_objects t JOIN objects o ON o.id = t.id AND o.version = t.version
+		FROM import_objects t JOIN objects o ON o.id = t.id AND o.holding = t.holding AND o.version = t.version
 		WHERE o.seq <> $1 + t.idx`, base)
 	if err != nil {
 		return internal("reading stored versions", err)

@@ -7,19 +7,20 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/jackc/pgx/v5"
 )
 
 // Ensure DB implements the store interface.
 var _ cyberpact.ObjectStore = (*DB)(nil)
 
-const objectCols = `o.seq, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
+const objectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
 
 // Object returns the latest version of id the viewer may see.
 func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (*cyberpact.Object, error) {
-	var a args
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.id = ` + a.add(id) + ` AND ` + scopeSQL("o", cyberpact.ObjectFilter{Viewer: viewer}, &a) + ` ORDER BY o.version DESC LIMIT 1`
-	objs, err := db.query(ctx, q, a)
+	a := &sqlstore.Args{Numbered: true}
+	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + sqlstore.Viewer(viewer, a) + ` ORDER BY o.holding, o.version DESC LIMIT 1`
+	objs, err := db.query(ctx, q, a.Vals)
 	if err != nil {
 		return nil, err
 	}
@@ -32,9 +33,9 @@ func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (
 // ObjectVersions returns every version of id the viewer may see, oldest
 // first.
 func (db *DB) ObjectVersions(ctx context.Context, id string, viewer *cyberpact.Viewer) ([]*cyberpact.Object, error) {
-	var a args
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.id = ` + a.add(id) + ` AND ` + scopeSQL("o", cyberpact.ObjectFilter{Viewer: viewer}, &a) + ` ORDER BY o.version`
-	objs, err := db.query(ctx, q, a)
+	a := &sqlstore.Args{Numbered: true}
+	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + sqlstore.Viewer(viewer, a) + ` ORDER BY o.holding, o.version`
+	objs, err := db.query(ctx, q, a.Vals)
 	if err != nil {
 		return nil, err
 	}
@@ -46,8 +47,8 @@ func (db *DB) ObjectVersions(ctx context.Context, id string, viewer *cyberpact.V
 
 // FindObjects returns one page of the versions f selects, in Seq order.
 func (db *DB) FindObjects(ctx context.Context, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, error) {
-	var a args
-	where, err := filterSQL(f, &a)
+	a := &sqlstore.Args{Numbered: true}
+	where, err := filterSQL(f, a)
 	if err != nil {
 		return nil, err
 	}
@@ -56,9 +57,10 @@ func (db *DB) FindObjects(ctx context.Context, f cyberpact.ObjectFilter) (*cyber
 
 // page runs a query that selects objects and cuts one page of limit from
 // it, in seq order.
-func (db *DB) page(ctx context.Context, query string, a args, limit int) (*cyberpact.ObjectPage, error) {
+func (db *DB) page(ctx context.Context, query string, a *sqlstore.Args, limit int) (*cyberpact.ObjectPage, error) {
 	limit = cyberpact.PageLimit(limit)
-	objs, err := db.query(ctx, query+` ORDER BY o.seq LIMIT `+a.add(limit+1), a)
+	query += ` ORDER BY o.seq LIMIT ` + a.Add(limit+1)
+	objs, err := db.query(ctx, query, a.Vals)
 	if err != nil {
 		return nil, err
 	}
@@ -67,12 +69,12 @@ func (db *DB) page(ctx context.Context, query string, a args, limit int) (*cyber
 
 // EachObject streams every version f selects to fn, in Seq order.
 func (db *DB) EachObject(ctx context.Context, f cyberpact.ObjectFilter, fn func(*cyberpact.Object) error) error {
-	var a args
-	where, err := filterSQL(f, &a)
+	a := &sqlstore.Args{Numbered: true}
+	where, err := filterSQL(f, a)
 	if err != nil {
 		return err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where+` ORDER BY o.seq`, a...)
+	rows, err := db.pool.Query(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where+` ORDER BY o.seq`, a.Vals...)
 	if err != nil {
 		return internal("querying objects", err)
 	}
@@ -102,9 +104,9 @@ func (db *DB) Relationships(ctx context.Context, id string, dir cyberpact.Direct
 		cond = ` AND prop <> 'source_ref'`
 	}
 	f.AllVersions, f.Versions = false, nil
-	var a args
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.seq IN (SELECT seq FROM refs WHERE target = ` + a.add(id) + cond + `) AND `
-	where, err := filterSQL(f, &a)
+	a := &sqlstore.Args{Numbered: true}
+	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.seq IN (SELECT seq FROM refs WHERE target = ` + a.Add(id) + cond + `) AND `
+	where, err := filterSQL(f, a)
 	if err != nil {
 		return nil, err
 	}
@@ -114,10 +116,10 @@ func (db *DB) Relationships(ctx context.Context, id string, dir cyberpact.Direct
 // Stats counts stored objects per type, of those the viewer may see.
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
 	f := cyberpact.ObjectFilter{Viewer: viewer}
-	var a args
-	q := `SELECT type, COUNT(DISTINCT id), COUNT(*), COUNT(*) FILTER (WHERE revoked AND ` + latestSQL(f, &a) + `)
-		FROM objects o WHERE ` + scopeSQL("o", f, &a) + ` GROUP BY type ORDER BY type`
-	rows, err := db.pool.Query(ctx, q, a...)
+	a := &sqlstore.Args{Numbered: true}
+	q := `SELECT type, COUNT(DISTINCT id), COUNT(*), COUNT(*) FILTER (WHERE revoked AND ` + sqlstore.Latest(f, a) + `)
+		FROM objects o WHERE ` + sqlstore.Viewer(viewer, a) + ` GROUP BY type ORDER BY type`
+	rows, err := db.pool.Query(ctx, q, a.Vals...)
 	if err != nil {
 		return nil, internal("counting objects", err)
 	}
@@ -142,8 +144,8 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	if len(sel.Versions) == 0 && !sel.AllVersions {
 		sel.AllVersions = true // deleting an object deletes all its versions unless told which
 	}
-	var a args
-	where, err := filterSQL(sel, &a)
+	a := &sqlstore.Args{Numbered: true}
+	where, err := filterSQL(sel, a)
 	if err != nil {
 		return 0, err
 	}
@@ -152,7 +154,7 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 		return 0, internal("beginning delete", err)
 	}
 	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, `DELETE FROM objects AS o WHERE `+where+` RETURNING o.seq`, a...)
+	rows, err := tx.Query(ctx, `DELETE FROM objects AS o WHERE `+where+` RETURNING o.seq`, a.Vals...)
 	if err != nil {
 		return 0, internal("deleting object", err)
 	}
@@ -175,123 +177,40 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	return len(seqs), nil
 }
 
-// scopeSQL is the sharing rule (cyberpact.MaySee) and the collection
-// (f.Audience) as a condition on the objects row alias t. storetest checks
-// that it agrees with MaySee.
-func scopeSQL(t string, f cyberpact.ObjectFilter, a *args) string {
-	var conds []string
-	v := f.Viewer
-	switch {
-	case v != nil && v.Exercise != 0:
-		// Inside an exercise: its objects addressed to the viewer's
-		// organisation or to every participant, and nothing else.
-		conds = append(conds, fmt.Sprintf("(%[1]s.aud_group = %[2]s AND (%[1]s.aud_kind = %[3]d OR (%[1]s.aud_kind = %[4]d AND %[1]s.producer = %[5]s)))",
-			t, a.add(v.Exercise), cyberpact.AudienceExercise, cyberpact.AudienceExerciseOrg, a.add(v.Org)))
-		if v.Org == 0 {
-			conds = append(conds, "FALSE")
-		}
-	default:
-		// Outside an exercise no exercise object exists, whoever asks.
-		conds = append(conds, fmt.Sprintf("%s.aud_kind < %d", t, cyberpact.AudienceExerciseOrg))
-		if v != nil {
-			switch {
-			case v.Public:
-				conds = append(conds, fmt.Sprintf("%s.tlp = %d", t, cyberpact.TLPClear))
-			case v.Org == 0:
-				conds = append(conds, "FALSE")
-			default:
-				c := fmt.Sprintf("(%[1]s.producer = %[2]s OR (%[1]s.aud_kind = %[3]d AND %[1]s.tlp <> %[4]d)", t, a.add(v.Org), cyberpact.AudienceAll, cyberpact.TLPRed)
-				if len(v.Groups) > 0 {
-					c += fmt.Sprintf(" OR (%[1]s.aud_kind = %[2]d AND %[1]s.aud_group = ANY(%[3]s::bigint[]))", t, cyberpact.AudienceGroup, a.add(v.Groups))
-				}
-				conds = append(conds, c+")")
-			}
-		}
-	}
-	if au := f.Audience; au != nil {
-		conds = append(conds, fmt.Sprintf("%[1]s.aud_kind = %[2]d AND %[1]s.aud_group = %[3]s", t, au.Kind, a.add(au.Group)))
-	}
-	return strings.Join(conds, " AND ")
-}
-
-// latestSQL holds for a row o that is the newest version of its id within
-// f's scope: no newer version the viewer may see in the same collection.
-//
-// OFFSET 0 keeps the planner from turning the NOT EXISTS into an anti-join:
-// misjudging the sharing rule's conditions as matching one row, it would
-// scan the whole table for every row of a page; as a per-row subquery it
-// is one probe of objects_id_version.
-func latestSQL(f cyberpact.ObjectFilter, a *args) string {
-	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version > o.version AND ` + scopeSQL("n", f, a) + ` OFFSET 0)`
-}
-
-// firstSQL holds for a row o that is the oldest version of its id within
-// f's scope.
-func firstSQL(f cyberpact.ObjectFilter, a *args) string {
-	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version < o.version AND ` + scopeSQL("n", f, a) + ` OFFSET 0)`
-}
-
-// endsVisibleSQL holds for a row o that is not a relationship or sighting,
-// or whose ends (source, target, sighted object) the viewer may all see:
-// an edge to an object you may not see is not shown.
-//
-// The repeated test of o.type inside the subquery is for the planner: with
-// only x.seq = o.seq to correlate on, it may turn the subquery into one
-// hashed set of every hidden edge, built in full for each page (78 ms of
-// a 1,000-object page over 100,000 objects); referring to o.type it cannot,
-// and checks each relationship of the page through refs_seq instead (22
-// ms).
-func endsVisibleSQL(f cyberpact.ObjectFilter, a *args) string {
-	return `(o.type NOT IN ('relationship', 'sighting') OR NOT EXISTS (SELECT 1 FROM refs x WHERE x.seq = o.seq
-		AND o.type IN ('relationship', 'sighting')
-		AND x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
-		AND NOT EXISTS (SELECT 1 FROM objects e WHERE e.id = x.target AND ` + scopeSQL("e", cyberpact.ObjectFilter{Viewer: f.Viewer}, a) + `)))`
-}
-
 // filterSQL turns a filter into a WHERE clause over objects o.
-func filterSQL(f cyberpact.ObjectFilter, a *args) (string, error) {
-	conds := []string{"o.seq > " + a.add(f.After), scopeSQL("o", f, a)}
+func filterSQL(f cyberpact.ObjectFilter, a *sqlstore.Args) (string, error) {
+	conds := []string{"o.seq > " + a.Add(f.After), sqlstore.Scope("o", f, a)}
 	if f.Viewer != nil {
-		conds = append(conds, endsVisibleSQL(f, a))
+		conds = append(conds, sqlstore.EndsVisible(f, a))
 	}
-	var vconds []string
-	for _, v := range f.VersionSelectors() {
-		switch v {
-		case "all":
-			vconds = append(vconds, "TRUE")
-		case "last":
-			vconds = append(vconds, latestSQL(f, a))
-		case "first":
-			vconds = append(vconds, firstSQL(f, a))
-		default:
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return "", cyberpact.Errorf(cyberpact.EINVALID, "version %q is not first, last, all or a timestamp", v)
-			}
-			vconds = append(vconds, "o.version = "+a.add(normTime(t)))
-		}
+	vc, err := sqlstore.Versions(f, a, func(v string) (string, error) {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		return normTime(t), err
+	})
+	if err != nil {
+		return "", err
 	}
-	conds = append(conds, "("+strings.Join(vconds, " OR ")+")")
+	conds = append(conds, vc)
 	if len(f.Types) > 0 {
-		conds = append(conds, "o.type = ANY("+a.add(f.Types)+"::text[])")
+		conds = append(conds, "o.type = ANY("+a.Add(f.Types)+"::text[])")
 	}
 	if len(f.IDs) > 0 {
-		conds = append(conds, "o.id = ANY("+a.add(f.IDs)+"::text[])")
+		conds = append(conds, "o.id = ANY("+a.Add(f.IDs)+"::text[])")
 	}
 	if len(f.SpecVersions) > 0 {
-		conds = append(conds, "o.spec_version = ANY("+a.add(f.SpecVersions)+"::text[])")
+		conds = append(conds, "o.spec_version = ANY("+a.Add(f.SpecVersions)+"::text[])")
 	}
 	if len(f.Labels) > 0 {
-		conds = append(conds, "o.labels && "+a.add(f.Labels)+"::text[]")
+		conds = append(conds, "o.labels && "+a.Add(f.Labels)+"::text[]")
 	}
 	if !f.ModifiedSince.IsZero() {
-		conds = append(conds, "o.version >= "+a.add(normTime(f.ModifiedSince)))
+		conds = append(conds, "o.version >= "+a.Add(normTime(f.ModifiedSince)))
 	}
 	if !f.ModifiedUntil.IsZero() {
-		conds = append(conds, "o.version <= "+a.add(normTime(f.ModifiedUntil)))
+		conds = append(conds, "o.version <= "+a.Add(normTime(f.ModifiedUntil)))
 	}
 	if !f.AddedAfter.IsZero() {
-		conds = append(conds, "o.seq > COALESCE((SELECT MAX(last_seq) FROM imports WHERE added <= "+a.add(f.AddedAfter.UnixMicro())+"), 0)")
+		conds = append(conds, "o.seq > COALESCE((SELECT MAX(last_seq) FROM imports WHERE added <= "+a.Add(f.AddedAfter.UnixMicro())+"), 0)")
 	}
 	if f.ExcludeRevoked {
 		conds = append(conds, "NOT o.revoked")
@@ -304,7 +223,7 @@ func filterSQL(f cyberpact.ObjectFilter, a *args) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		conds = append(conds, "o.search @@ "+a.add(q)+"::tsquery")
+		conds = append(conds, "o.search @@ "+a.Add(q)+"::tsquery")
 	}
 	return strings.Join(conds, " AND "), nil
 }
@@ -319,7 +238,7 @@ func scanObject(s pgx.Row) (*cyberpact.Object, error) {
 	var added int64
 	var body []byte
 	var kind, tlp int16
-	if err := s.Scan(&o.Seq, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body); err != nil {
+	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body); err != nil {
 		return nil, internal("reading object", err)
 	}
 	o.Release.Audience.Kind = cyberpact.AudienceKind(kind)
@@ -329,8 +248,8 @@ func scanObject(s pgx.Row) (*cyberpact.Object, error) {
 	return &o, nil
 }
 
-func (db *DB) query(ctx context.Context, q string, a args) ([]*cyberpact.Object, error) {
-	rows, err := db.pool.Query(ctx, q, a...)
+func (db *DB) query(ctx context.Context, q string, vals []any) ([]*cyberpact.Object, error) {
+	rows, err := db.pool.Query(ctx, q, vals...)
 	if err != nil {
 		return nil, internal("querying objects", err)
 	}

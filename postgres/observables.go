@@ -5,6 +5,7 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/match"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -54,8 +55,10 @@ next:
 
 // storeObservables writes the side table rows of the versions the import
 // added (seq base+idx), in its transaction and under the import lock: it
-// counts each value's new versions in observable_counts and indexes a
-// value's versions only while the count before them stays under the cap.
+// counts each value's new versions per producer in observable_counts and
+// indexes a producer's versions of a value only while its count before
+// them stays under the cap, so that no organisation's holdings crowd
+// another's out of the index.
 func (im *importer) storeObservables(ctx context.Context, tx pgx.Tx, base int64, limit int) error {
 	if len(im.obs) == 0 {
 		return nil
@@ -69,15 +72,17 @@ func (im *importer) storeObservables(ctx context.Context, tx pgx.Tx, base int64,
 	// Only versions this import added have seq base+idx: a staged version
 	// already stored (or refused as a conflict) joins nothing.
 	if _, err := tx.Exec(ctx, `WITH s AS (
-			SELECT t.key, t.kind, $1 + t.idx AS seq FROM import_observables t JOIN objects o ON o.seq = $1 + t.idx),
-		per AS (SELECT key, count(*) AS n FROM s GROUP BY key),
+			SELECT t.key, t.kind, $1 + t.idx AS seq, o.producer FROM import_observables t JOIN objects o ON o.seq = $1 + t.idx),
+		per AS (SELECT key, producer, count(*) AS n FROM s GROUP BY key, producer),
 		up AS (
-			INSERT INTO observable_counts AS c (key, n) SELECT key, n FROM per
-			ON CONFLICT (key) DO UPDATE SET n = c.n + excluded.n
-			RETURNING c.key, c.n),
-		r AS (SELECT key, seq, kind, row_number() OVER (PARTITION BY key ORDER BY seq) AS rn FROM s)
-		INSERT INTO observables (key, seq, kind)
-		SELECT r.key, r.seq, r.kind FROM r JOIN up ON up.key = r.key JOIN per ON per.key = r.key
+			INSERT INTO observable_counts AS c (key, producer, n) SELECT key, producer, n FROM per
+			ON CONFLICT (key, producer) DO UPDATE SET n = c.n + excluded.n
+			RETURNING c.key, c.producer, c.n),
+		r AS (SELECT key, producer, seq, kind, row_number() OVER (PARTITION BY key, producer ORDER BY seq) AS rn FROM s)
+		INSERT INTO observables (key, seq, kind, producer)
+		SELECT r.key, r.seq, r.kind, r.producer FROM r
+			JOIN up ON up.key = r.key AND up.producer = r.producer
+			JOIN per ON per.key = r.key AND per.producer = r.producer
 		WHERE up.n - per.n + r.rn <= $2
 		ON CONFLICT DO NOTHING`, base, limit); err != nil {
 		return internal("storing observable values", err)
@@ -101,14 +106,14 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 		limit = maxCorrelated
 	}
 	f := cyberpact.ObjectFilter{Viewer: viewer}
-	var a args
-	pk := a.add(keys)
+	a := &sqlstore.Args{Numbered: true}
+	pk := a.Add(keys)
 	// One row per object: the first of keys (the most specific form) it
 	// holds the value in.
 	q := `SELECT DISTINCT ON (o.seq) ` + objectCols + `, x.key, x.kind FROM observables x JOIN objects o ON o.seq = x.seq
-		WHERE x.key = ANY(` + pk + `::text[]) AND ` + scopeSQL("o", f, &a) + ` AND ` + latestSQL(f, &a) + ` AND ` + endsVisibleSQL(f, &a) + `
-		ORDER BY o.seq, array_position(` + pk + `::text[], x.key) LIMIT ` + a.add(limit)
-	rows, err := db.pool.Query(ctx, q, a...)
+		WHERE x.key = ANY(` + pk + `::text[]) AND ` + sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.Latest(f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + `
+		ORDER BY o.seq, array_position(` + pk + `::text[], x.key) LIMIT ` + a.Add(limit)
+	rows, err := db.pool.Query(ctx, q, a.Vals...)
 	if err != nil {
 		return nil, internal("correlating", err)
 	}
@@ -132,13 +137,22 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 	if len(c.Objects) == 0 {
 		return c, nil
 	}
+	// Common when the viewer sees the cap's number of versions holding
+	// the value: counted over what it may see alone, the flag tells
+	// nothing of what others hold.
 	cap := int64(db.correlationCap())
-	var n *int64
-	if err := db.pool.QueryRow(ctx, `SELECT MAX(n) FROM observable_counts WHERE key = ANY($1::text[])`, keys).Scan(&n); err != nil {
-		return nil, internal("correlating", err)
-	}
-	if n != nil && *n >= cap {
-		c.Common, c.Count = true, cap
+	for _, k := range keys {
+		a := &sqlstore.Args{Numbered: true}
+		q := `SELECT COUNT(*) FROM (SELECT 1 FROM observables x JOIN objects o ON o.seq = x.seq WHERE x.key = ` + a.Add(k) + ` AND ` +
+			sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + ` LIMIT ` + a.Add(cap) + `) v`
+		var n int64
+		if err := db.pool.QueryRow(ctx, q, a.Vals...).Scan(&n); err != nil {
+			return nil, internal("correlating", err)
+		}
+		if n >= cap {
+			c.Common, c.Count = true, cap
+			break
+		}
 	}
 	return c, nil
 }

@@ -82,6 +82,22 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) cyberpact.ObjectStore { return openDB(t) })
 }
 
+// TestOwnership runs the ownership rule's suite every store passes.
+func TestOwnership(t *testing.T) {
+	requirePostgres(t)
+	storetest.RunOwnership(t, func(t *testing.T) storetest.OwnershipStore { return openDB(t) })
+}
+
+// TestModel runs the model-based test of the sharing rule.
+func TestModel(t *testing.T) {
+	requirePostgres(t)
+	seeds := 3
+	if testing.Short() {
+		seeds = 1
+	}
+	storetest.RunModel(t, seeds, 30, func(t *testing.T) storetest.ModelStore { return openDB(t) })
+}
+
 // TestAccounts runs the accounts and audit suite every store passes.
 func TestAccounts(t *testing.T) {
 	requirePostgres(t)

@@ -60,6 +60,16 @@ func newVersionSet(capacity int) *versionSet {
 	return &versionSet{seed: maphash.MakeSeed(), slots: make([]versionSlot, size)}
 }
 
+// idHash is the hash under which every stored version of id is also
+// kept, for the holdings of an id (heldBulk).
+func (s *versionSet) idHash(id string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteString(id)
+	h.WriteByte(1)
+	return h.Sum64()
+}
+
 func (s *versionSet) hash(id, version string) uint64 {
 	var h maphash.Hash
 	h.SetSeed(s.seed)
@@ -115,7 +125,7 @@ func (im *importer) goBulk() error {
 		}
 		im.ddl = append(im.ddl, ddl)
 	}
-	vs := newVersionSet(int(im.seq + added))
+	vs := newVersionSet(2 * int(im.seq+added))
 	rows, err := im.tx.QueryContext(im.ctx, `SELECT id, version, seq FROM objects INDEXED BY objects_id_version`)
 	if err != nil {
 		return internal("reading stored versions", err)
@@ -128,6 +138,7 @@ func (im *importer) goBulk() error {
 			return internal("reading stored versions", err)
 		}
 		vs.add(vs.hash(id, version), seq)
+		vs.add(vs.idHash(id), seq)
 	}
 	if err := rows.Close(); err != nil {
 		return internal("reading stored versions", err)
@@ -223,37 +234,51 @@ func (im *importer) endBulk() error {
 	return nil
 }
 
-// flushBulk writes one batch in bulk mode: each object is looked up among
-// the versions stored or added so far, and only new ones are inserted.
+// flushBulk writes one batch in bulk mode: each object is placed in its
+// holding and looked up among the versions stored or added so far, and
+// only new ones are inserted.
 func (im *importer) flushBulk(batch []*cyberpact.Object) error {
-	get, err := im.stmt(`SELECT id, version, body FROM objects WHERE seq = ?`)
+	get, err := im.stmt(`SELECT id, holding, version, body FROM objects WHERE seq = ?`)
 	if err != nil {
 		return internal("reading stored version", err)
 	}
 	appending := im.appending
-	args := make([]any, 0, 11*len(batch))
+	args := make([]any, 0, (storedN+1)*len(batch))
 	added := make([]*cyberpact.Object, 0, len(batch))
 	seqs := make([]int64, 0, len(batch))
 	first := im.seq + 1 // seq of the batch's first new version
+	held := map[string][]cyberpact.Holding{}
 	for _, o := range batch {
+		if _, ok := held[o.ID]; !ok {
+			if held[o.ID], err = im.heldBulk(o.ID); err != nil {
+				return err
+			}
+		}
+		if !im.admit(o, held, im.seq+1) {
+			if im.err != nil {
+				return im.err
+			}
+			continue
+		}
 		h := im.versions.hash(o.ID, o.Modified)
 		var stored int64
 		var body []byte
 		im.versions.lookup(h, func(seq int64) bool {
 			if seq >= first { // added earlier in this batch, not yet written
 				p := added[seq-first]
-				if p.ID == o.ID && p.Modified == o.Modified {
+				if p.ID == o.ID && p.Holding == o.Holding && p.Modified == o.Modified {
 					stored, body = seq, []byte(p.Raw)
 					return true
 				}
 				return false
 			}
 			var id, version string
+			var holding int64
 			var b []byte
-			if err = get.QueryRowContext(im.ctx, seq).Scan(&id, &version, &b); err != nil {
+			if err = get.QueryRowContext(im.ctx, seq).Scan(&id, &holding, &version, &b); err != nil {
 				return true
 			}
-			if id == o.ID && version == o.Modified {
+			if id == o.ID && holding == o.Holding && version == o.Modified {
 				stored, body = seq, b
 				return true
 			}
@@ -263,11 +288,15 @@ func (im *importer) flushBulk(batch []*cyberpact.Object) error {
 			return internal("reading stored version", err)
 		}
 		if stored != 0 {
+			// Admitted as seq im.seq+1, which it does not take.
+			hs := held[o.ID]
+			held[o.ID] = hs[:len(hs)-1]
 			im.judge(o, stored, body)
 			continue
 		}
 		im.seq++
 		im.versions.add(h, im.seq)
+		im.versions.add(im.versions.idHash(o.ID), im.seq)
 		added = append(added, o)
 		seqs = append(seqs, im.seq)
 		if !appending {
@@ -279,14 +308,42 @@ func (im *importer) flushBulk(batch []*cyberpact.Object) error {
 		return nil
 	}
 	if !appending {
-		if err := im.exec(`INSERT INTO objects (seq, `+storedCols+`) VALUES `+rowsOf(len(added), 11), args...); err != nil {
+		if err := im.exec(`INSERT INTO objects (seq, `+storedCols+`) VALUES `+rowsOf(len(added), storedN+1), args...); err != nil {
 			return internal("storing objects", err)
 		}
 		im.appending = true // the table's last rowid is im.seq now
-	} else if err := im.append(`INSERT OR IGNORE INTO objects (`+storedCols+`) VALUES `+rowsOf(len(added), 10), len(added), im.seq, args); err != nil {
+	} else if err := im.append(`INSERT OR IGNORE INTO objects (`+storedCols+`) VALUES `+rowsOf(len(added), storedN), len(added), im.seq, args); err != nil {
 		return internal("storing objects", err)
 	}
 	return im.stored(added, seqs)
+}
+
+// heldBulk returns the stored versions of id in bulk mode, found through
+// the version table (the id index is dropped).
+func (im *importer) heldBulk(id string) ([]cyberpact.Holding, error) {
+	get, err := im.stmt(`SELECT id, holding, producer, aud_kind, aud_group, tlp FROM objects WHERE seq = ?`)
+	if err != nil {
+		return nil, internal("reading stored versions", err)
+	}
+	var out []cyberpact.Holding
+	im.versions.lookup(im.versions.idHash(id), func(seq int64) bool {
+		var h cyberpact.Holding
+		var got string
+		var kind, tlp int
+		if err = get.QueryRowContext(im.ctx, seq).Scan(&got, &h.Holding, &h.Release.Producer, &kind, &h.Release.Audience.Group, &tlp); err != nil {
+			return true
+		}
+		if got == id {
+			h.Seq = seq
+			h.Release.Audience.Kind, h.Release.TLP = cyberpact.AudienceKind(kind), cyberpact.TLP(tlp)
+			out = append(out, h)
+		}
+		return false
+	})
+	if err != nil {
+		return nil, internal("reading stored versions", err)
+	}
+	return out, nil
 }
 
 // append runs an INSERT OR IGNORE of n rows into a rowid table without

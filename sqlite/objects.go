@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/cyberpact/cyberpact/stix"
 )
 
@@ -30,16 +31,19 @@ const importBatch = 512
 // thousands of places).
 const maxRefRows = 4096
 
-const objectCols = `o.seq, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
+const objectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body`
 
 // storedCols are the columns an import writes besides seq, in the order
 // of rowArgs.
-const storedCols = `id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body`
+const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body`
+
+// storedN is the number of storedCols.
+const storedN = 11
 
 // rowArgs appends the values of storedCols for o, added at added.
 func rowArgs(args []any, o *cyberpact.Object, added int64) []any {
 	r := o.Release
-	return append(args, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw))
+	return append(args, o.Holding, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw))
 }
 
 // Import adds the objects from next in one transaction; see
@@ -69,7 +73,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		}
 	}()
 
-	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}}
+	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}}
 	defer im.close()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
 		return nil, internal("reading sequence", err)
@@ -176,6 +180,8 @@ type importer struct {
 	start  int64 // the last seq before this import: higher ones are its own
 	added  int64
 	stmts  map[string]*sql.Stmt // prepared once per import, by query text
+	groups map[int64][]int64    // the sharing groups of producers, for admit
+	err    error                // an error admit met, ending the import
 	sx     *searchTx
 	search indexChunk // derived-index rows not yet handed to sx
 
@@ -227,16 +233,29 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 	if im.versions != nil {
 		return im.flushBulk(batch)
 	}
-	args := make([]any, 0, 11*len(batch))
+	held, err := im.heldOf(batch)
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, (storedN+1)*len(batch))
 	first := im.seq + 1
+	rowObjs := batch[:0:0]
 	for _, o := range batch {
+		if !im.admit(o, held, im.seq+1) {
+			continue
+		}
 		im.seq++
+		rowObjs = append(rowObjs, o)
 		args = rowArgs(append(args, im.seq), o, im.added)
 	}
-	st, err := im.stmt(`INSERT INTO objects (seq, ` + storedCols + `) VALUES ` + rowsOf(len(batch), 11) + ` ON CONFLICT (id, version) DO NOTHING RETURNING seq`)
-	if err != nil {
-		return internal("storing objects", err)
+	if im.err != nil {
+		return im.err
 	}
+	batch = rowObjs
+	if len(batch) == 0 {
+		return nil
+	}
+	st, err := im.stmt(`INSERT INTO objects (seq, ` + storedCols + `) VALUES ` + rowsOf(len(batch), storedN+1) + ` ON CONFLICT (id, holding, version) DO NOTHING RETURNING seq`)
 	rows, err := st.QueryContext(im.ctx, args...)
 	if err != nil {
 		return internal("storing objects", err)
@@ -344,16 +363,74 @@ func orNull(s string) any {
 	return s
 }
 
+// heldOf returns the stored versions of the ids of batch, by id, for
+// admit.
+func (im *importer) heldOf(batch []*cyberpact.Object) (map[string][]cyberpact.Holding, error) {
+	ids := make([]string, 0, len(batch))
+	for _, o := range batch {
+		ids = append(ids, o.ID)
+	}
+	a := &sqlstore.Args{}
+	st, err := im.stmt(`SELECT seq, holding, id, producer, aud_kind, aud_group, tlp FROM objects WHERE ` + a.InStrings("id", ids))
+	if err != nil {
+		return nil, internal("reading stored versions", err)
+	}
+	rows, err := st.QueryContext(im.ctx, a.Vals...)
+	if err != nil {
+		return nil, internal("reading stored versions", err)
+	}
+	defer rows.Close()
+	held := map[string][]cyberpact.Holding{}
+	for rows.Next() {
+		var h cyberpact.Holding
+		var id string
+		var kind, tlp int
+		if err := rows.Scan(&h.Seq, &h.Holding, &id, &h.Release.Producer, &kind, &h.Release.Audience.Group, &tlp); err != nil {
+			return nil, internal("reading stored versions", err)
+		}
+		h.Release.Audience.Kind, h.Release.TLP = cyberpact.AudienceKind(kind), cyberpact.TLP(tlp)
+		held[id] = append(held[id], h)
+	}
+	return held, queryError(rows.Err())
+}
+
+// admit places o in its holding (cyberpact.Admit) among the versions
+// held of its id, to be stored as seq, and adds it to held; or rejects it
+// and reports false.
+func (im *importer) admit(o *cyberpact.Object, held map[string][]cyberpact.Holding, seq int64) bool {
+	p := o.Release.Producer
+	groups, ok := im.groups[p]
+	if !ok {
+		var err error
+		if groups, err = groupsOf(im.ctx, im.tx, p); err != nil {
+			im.err = err
+			return false
+		}
+		im.groups[p] = groups
+	}
+	h, rej := cyberpact.Admit(o, held[o.ID], groups)
+	if rej != nil {
+		im.res.Rejected = append(im.res.Rejected, rej)
+		return false
+	}
+	if h == 0 {
+		h = seq
+	}
+	o.Holding = h
+	held[o.ID] = append(held[o.ID], cyberpact.Holding{Seq: seq, Holding: h, Release: o.Release})
+	return true
+}
+
 // compare decides for an object whose (id, version) is already stored
 // whether it is the same (present) or different (a conflict rejection).
 func (im *importer) compare(o *cyberpact.Object) error {
-	st, err := im.stmt(`SELECT seq, body FROM objects WHERE id = ? AND version = ?`)
+	st, err := im.stmt(`SELECT seq, body FROM objects WHERE id = ? AND holding = ? AND version = ?`)
 	if err != nil {
 		return internal("reading stored version", err)
 	}
 	var seq int64
 	var body []byte
-	if err := st.QueryRowContext(im.ctx, o.ID, o.Modified).Scan(&seq, &body); err != nil {
+	if err := st.QueryRowContext(im.ctx, o.ID, o.Holding, o.Modified).Scan(&seq, &body); err != nil {
 		return internal("reading stored version", err)
 	}
 	im.judge(o, seq, body)
@@ -392,8 +469,9 @@ func rowsOf(n, k int) string {
 
 // Object returns the latest version of id the viewer may see.
 func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (*cyberpact.Object, error) {
-	where, args := viewerSQL(viewer)
-	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? AND `+where+` ORDER BY o.version DESC LIMIT 1`, append([]any{id}, args...)...)
+	a := &sqlstore.Args{}
+	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + sqlstore.Viewer(viewer, a) + ` ORDER BY o.holding, o.version DESC LIMIT 1`
+	objs, err := db.query(ctx, q, a.Vals...)
 	if err != nil {
 		return nil, err
 	}
@@ -406,8 +484,9 @@ func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (
 // ObjectVersions returns every version of id the viewer may see, oldest
 // first.
 func (db *DB) ObjectVersions(ctx context.Context, id string, viewer *cyberpact.Viewer) ([]*cyberpact.Object, error) {
-	where, args := viewerSQL(viewer)
-	objs, err := db.query(ctx, `SELECT `+objectCols+` FROM objects o WHERE o.id = ? AND `+where+` ORDER BY o.version`, append([]any{id}, args...)...)
+	a := &sqlstore.Args{}
+	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + sqlstore.Viewer(viewer, a) + ` ORDER BY o.holding, o.version`
+	objs, err := db.query(ctx, q, a.Vals...)
 	if err != nil {
 		return nil, err
 	}
@@ -419,11 +498,12 @@ func (db *DB) ObjectVersions(ctx context.Context, id string, viewer *cyberpact.V
 
 // FindObjects returns one page of the versions f selects, in Seq order.
 func (db *DB) FindObjects(ctx context.Context, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, error) {
-	where, args, err := filterSQL(f)
+	a := &sqlstore.Args{}
+	where, err := filterSQL(f, a)
 	if err != nil {
 		return nil, err
 	}
-	return db.page(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where, args, f.Limit)
+	return db.page(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where, a.Vals, f.Limit)
 }
 
 // page runs a query that selects objects in seq order and cuts one page of
@@ -439,11 +519,12 @@ func (db *DB) page(ctx context.Context, query string, args []any, limit int) (*c
 
 // EachObject streams every version f selects to fn, in Seq order.
 func (db *DB) EachObject(ctx context.Context, f cyberpact.ObjectFilter, fn func(*cyberpact.Object) error) error {
-	where, args, err := filterSQL(f)
+	a := &sqlstore.Args{}
+	where, err := filterSQL(f, a)
 	if err != nil {
 		return err
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where+` ORDER BY o.seq`, args...)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+objectCols+` FROM objects o WHERE `+where+` ORDER BY o.seq`, a.Vals...)
 	if err != nil {
 		return queryError(err)
 	}
@@ -470,21 +551,23 @@ func (db *DB) Relationships(ctx context.Context, id string, dir cyberpact.Direct
 		cond = ` AND prop <> 'source_ref'`
 	}
 	f.AllVersions, f.Versions = false, nil
-	where, args, err := filterSQL(f)
+	a := &sqlstore.Args{}
+	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.seq IN (SELECT seq FROM refs WHERE target = ` + a.Add(id) + cond + `) AND `
+	where, err := filterSQL(f, a)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + objectCols + ` FROM objects o WHERE o.seq IN (SELECT seq FROM refs WHERE target = ?` + cond + `) AND ` + where
-	return db.page(ctx, q, append([]any{id}, args...), f.Limit)
+	return db.page(ctx, q+where, a.Vals, f.Limit)
 }
 
 // Stats counts stored objects per type, of those the viewer may see.
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
 	f := cyberpact.ObjectFilter{Viewer: viewer}
-	where, args := viewerSQL(viewer)
-	latest, largs := latestSQL(f)
+	a := &sqlstore.Args{}
+	latest := sqlstore.Latest(f, a)
+	where := sqlstore.Viewer(viewer, a)
 	rows, err := db.read.QueryContext(ctx, `SELECT type, COUNT(DISTINCT id), COUNT(*), SUM(CASE WHEN revoked THEN `+latest+` ELSE 0 END)
-		FROM objects o WHERE `+where+` GROUP BY type ORDER BY type`, append(largs, args...)...)
+		FROM objects o WHERE `+where+` GROUP BY type ORDER BY type`, a.Vals...)
 	if err != nil {
 		return nil, internal("counting objects", err)
 	}
@@ -500,101 +583,18 @@ func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.
 	return out, rows.Err()
 }
 
-// viewerSQL is everything the sharing rule hides from a viewer, as a
-// condition on the objects row o: versions it may not see, and edges to
-// objects it may not see.
-func viewerSQL(viewer *cyberpact.Viewer) (string, []any) {
-	f := cyberpact.ObjectFilter{Viewer: viewer}
-	where, args := scopeSQL("o", f)
-	if viewer == nil {
-		return where, args
-	}
-	ends, eargs := endsVisibleSQL(f)
-	return where + " AND " + ends, append(args, eargs...)
-}
-
-// scopeSQL is the sharing rule (cyberpact.MaySee) and the collection
-// (f.Audience) as a condition on the objects row alias a. storetest checks
-// that it agrees with MaySee.
-func scopeSQL(a string, f cyberpact.ObjectFilter) (string, []any) {
-	var conds []string
-	var args []any
-	v := f.Viewer
-	switch {
-	case v != nil && v.Exercise != 0:
-		// Inside an exercise: its objects addressed to the viewer's
-		// organisation or to every participant, and nothing else.
-		conds = append(conds, "("+a+".aud_group = ? AND ("+a+".aud_kind = ? OR ("+a+".aud_kind = ? AND "+a+".producer = ?)))")
-		args = append(args, v.Exercise, int(cyberpact.AudienceExercise), int(cyberpact.AudienceExerciseOrg), v.Org)
-		if v.Org == 0 {
-			conds = append(conds, "0")
-		}
-	default:
-		// Outside an exercise no exercise object exists, whoever asks.
-		conds = append(conds, a+".aud_kind < ?")
-		args = append(args, int(cyberpact.AudienceExerciseOrg))
-		if v != nil {
-			switch {
-			case v.Public:
-				conds = append(conds, a+".tlp = ?")
-				args = append(args, int(cyberpact.TLPClear))
-			case v.Org == 0:
-				conds = append(conds, "0")
-			default:
-				c := "(" + a + ".producer = ? OR (" + a + ".aud_kind = ? AND " + a + ".tlp <> ?)"
-				args = append(args, v.Org, int(cyberpact.AudienceAll), int(cyberpact.TLPRed))
-				if len(v.Groups) > 0 {
-					c += " OR (" + a + ".aud_kind = ? AND " + a + ".aud_group IN (" + placeholders(len(v.Groups)) + "))"
-					args = append(args, int(cyberpact.AudienceGroup))
-					for _, g := range v.Groups {
-						args = append(args, g)
-					}
-				}
-				conds = append(conds, c+")")
-			}
-		}
-	}
-	if au := f.Audience; au != nil {
-		conds = append(conds, a+".aud_kind = ? AND "+a+".aud_group = ?")
-		args = append(args, int(au.Kind), au.Group)
-	}
-	return strings.Join(conds, " AND "), args
-}
-
-// latestSQL holds for a row o that is the newest version of its id within
-// f's scope: no newer version the viewer may see in the same collection.
-func latestSQL(f cyberpact.ObjectFilter) (string, []any) {
-	where, args := scopeSQL("n", f)
-	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version > o.version AND ` + where + `)`, args
-}
-
-// firstSQL holds for a row o that is the oldest version of its id within
-// f's scope.
-func firstSQL(f cyberpact.ObjectFilter) (string, []any) {
-	where, args := scopeSQL("n", f)
-	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.version < o.version AND ` + where + `)`, args
-}
-
-// endsVisibleSQL holds for a row o that is not a relationship or sighting,
-// or whose ends (source, target, sighted object) the viewer may all see:
-// an edge to an object you may not see is not shown.
-func endsVisibleSQL(f cyberpact.ObjectFilter) (string, []any) {
-	where, args := scopeSQL("e", cyberpact.ObjectFilter{Viewer: f.Viewer})
-	return `(o.type NOT IN ('relationship', 'sighting') OR NOT EXISTS (SELECT 1 FROM refs x WHERE x.seq = o.seq
-		AND x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
-		AND NOT EXISTS (SELECT 1 FROM objects e WHERE e.id = x.target AND ` + where + `)))`, args
-}
-
 // DeleteObject deletes the versions of id that f selects.
 func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFilter) (int, error) {
 	sel := cyberpact.ObjectFilter{Viewer: f.Viewer, Audience: f.Audience, Versions: f.Versions, AllVersions: f.AllVersions, IDs: []string{id}}
 	if len(sel.Versions) == 0 && !sel.AllVersions {
 		sel.AllVersions = true // deleting an object deletes all its versions unless told which
 	}
-	where, args, err := filterSQL(sel)
+	a := &sqlstore.Args{}
+	where, err := filterSQL(sel, a)
 	if err != nil {
 		return 0, err
 	}
+	args := a.Vals
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	tx, err := db.write.BeginTx(ctx, nil)
@@ -634,87 +634,63 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	return len(seqs), nil
 }
 
-// filterSQL turns a filter into a WHERE clause over objects o.
-func filterSQL(f cyberpact.ObjectFilter) (string, []any, error) {
-	conds := []string{"o.seq > ?"}
-	args := []any{f.After}
-	add := func(c string, a []any) {
-		conds = append(conds, c)
-		args = append(args, a...)
-	}
-	add(scopeSQL("o", f))
+// filterSQL turns a filter into a WHERE clause over objects o, its values
+// appended to a.
+func filterSQL(f cyberpact.ObjectFilter, a *sqlstore.Args) (string, error) {
+	conds := []string{"o.seq > " + a.Add(f.After), sqlstore.Scope("o", f, a)}
 	if f.Viewer != nil {
-		add(endsVisibleSQL(f))
+		conds = append(conds, sqlstore.EndsVisible(f, a))
 	}
-	var vconds []string
-	for _, v := range f.VersionSelectors() {
-		switch v {
-		case "all":
-			vconds = append(vconds, "1")
-		case "last":
-			c, a := latestSQL(f)
-			vconds = append(vconds, c)
-			args = append(args, a...)
-		case "first":
-			c, a := firstSQL(f)
-			vconds = append(vconds, c)
-			args = append(args, a...)
-		default:
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return "", nil, cyberpact.Errorf(cyberpact.EINVALID, "version %q is not first, last, all or a timestamp", v)
-			}
-			vconds = append(vconds, "o.version = ?")
-			args = append(args, normTime(t))
-		}
+	vc, err := sqlstore.Versions(f, a, parseVersion)
+	if err != nil {
+		return "", err
 	}
-	conds = append(conds, "("+strings.Join(vconds, " OR ")+")")
-	in := func(col string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		conds = append(conds, col+" IN ("+placeholders(len(vals))+")")
-		for _, v := range vals {
-			args = append(args, v)
-		}
+	conds = append(conds, vc)
+	if len(f.Types) > 0 {
+		conds = append(conds, a.InStrings("o.type", f.Types))
 	}
-	in("o.type", f.Types)
-	in("o.id", f.IDs)
-	in("COALESCE(json_extract(o.body, '$.spec_version'), '2.1')", f.SpecVersions)
+	if len(f.IDs) > 0 {
+		conds = append(conds, a.InStrings("o.id", f.IDs))
+	}
+	if len(f.SpecVersions) > 0 {
+		conds = append(conds, a.InStrings("COALESCE(json_extract(o.body, '$.spec_version'), '2.1')", f.SpecVersions))
+	}
 	if len(f.Labels) > 0 {
-		conds = append(conds, "EXISTS (SELECT 1 FROM json_each(o.body, '$.labels') WHERE value IN ("+placeholders(len(f.Labels))+"))")
-		for _, v := range f.Labels {
-			args = append(args, v)
-		}
+		conds = append(conds, "EXISTS (SELECT 1 FROM json_each(o.body, '$.labels') WHERE "+a.InStrings("value", f.Labels)+")")
 	}
 	if !f.ModifiedSince.IsZero() {
-		conds = append(conds, "o.version >= ?")
-		args = append(args, normTime(f.ModifiedSince))
+		conds = append(conds, "o.version >= "+a.Add(normTime(f.ModifiedSince)))
 	}
 	if !f.ModifiedUntil.IsZero() {
-		conds = append(conds, "o.version <= ?")
-		args = append(args, normTime(f.ModifiedUntil))
+		conds = append(conds, "o.version <= "+a.Add(normTime(f.ModifiedUntil)))
 	}
 	if !f.AddedAfter.IsZero() {
-		conds = append(conds, "o.seq > COALESCE((SELECT MAX(last_seq) FROM imports WHERE added <= ?), 0)")
-		args = append(args, f.AddedAfter.UnixMicro())
+		conds = append(conds, "o.seq > COALESCE((SELECT MAX(last_seq) FROM imports WHERE added <= "+a.Add(f.AddedAfter.UnixMicro())+"), 0)")
 	}
 	if f.ExcludeRevoked {
 		conds = append(conds, "o.revoked = 0")
 	}
 	if f.MaxTLP != cyberpact.TLPUnknown {
-		conds = append(conds, "o.tlp <= ?")
-		args = append(args, int(f.MaxTLP))
+		conds = append(conds, "o.tlp <= "+a.Add(int(f.MaxTLP)))
 	}
 	if f.Text != "" {
 		q, err := ftsQuery(f.Text)
 		if err != nil {
-			return "", nil, err
+			return "", err
 		}
-		conds = append(conds, "o.seq IN (SELECT rowid FROM s.search WHERE search MATCH ?)")
-		args = append(args, q)
+		conds = append(conds, "o.seq IN (SELECT rowid FROM s.search WHERE search MATCH "+a.Add(q)+")")
 	}
-	return strings.Join(conds, " AND "), args, nil
+	return strings.Join(conds, " AND "), nil
+}
+
+// parseVersion reads a version selector's timestamp as the store keeps
+// versions.
+func parseVersion(v string) (string, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return "", err
+	}
+	return normTime(t), nil
 }
 
 // normTime matches stix.NormTime: fixed-width UTC with nanoseconds.
@@ -748,7 +724,7 @@ func scanObject(s scanner) (*cyberpact.Object, error) {
 	var added int64
 	var body []byte
 	var kind, tlp int
-	if err := s.Scan(&o.Seq, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body); err != nil {
+	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body); err != nil {
 		return nil, internal("reading object", err)
 	}
 	o.Release.Audience.Kind = cyberpact.AudienceKind(kind)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/match"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"modernc.org/memory"
 )
 
@@ -41,9 +42,10 @@ func (db *DB) correlationCap() int {
 
 // observableRow is one value of one version for the side table.
 type observableRow struct {
-	key  string
-	kind string
-	seq  int64
+	key      string
+	kind     string
+	seq      int64
+	producer int64 // the version's producer: the cap holds per producer
 }
 
 // appendObservables appends the normalised observable values of the
@@ -61,17 +63,20 @@ next:
 				continue next
 			}
 		}
-		rows = append(rows, observableRow{key: key, kind: k.String(), seq: seq})
+		rows = append(rows, observableRow{key: key, kind: k.String(), seq: seq, producer: o.Release.Producer})
 	}
 	return rows
 }
 
 // storeObservables writes correlation rows in the index's transaction with
 // ins, the prepared single-row INSERT (see insertSearch for why one row),
-// leaving out the rows of a value already held by limit versions. How many
-// versions hold a value is read from the rows themselves (an index probe
-// per value, almost always finding none), not kept in a counter table
-// whose upsert for every value cost a third of the index's time.
+// leaving out the rows of a value already held by limit versions of the
+// same producer: the cap holds per producer, so that no organisation's
+// holdings, however many and however hidden, crowd another's out of the
+// index. How many versions hold a value is read from the rows themselves
+// (an index probe per value, almost always finding none), not kept in a
+// counter table whose upsert for every value cost a third of the index's
+// time.
 func storeObservables(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, rows []observableRow, limit int) error {
 	if len(rows) == 0 {
 		return nil
@@ -84,21 +89,25 @@ func storeObservables(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, rows []obs
 			keys = append(keys, r.key)
 		}
 	}
-	held := make(map[string]int)
+	type holder struct {
+		key      string
+		producer int64
+	}
+	held := make(map[holder]int)
 	for len(keys) > 0 {
 		n := min(len(keys), maxObservableRows)
-		res, err := tx.QueryContext(ctx, `SELECT key, COUNT(*) FROM observables WHERE key IN (`+placeholders(n)+`) GROUP BY key`, keys[:n]...)
+		res, err := tx.QueryContext(ctx, `SELECT key, producer, COUNT(*) FROM observables WHERE key IN (`+placeholders(n)+`) GROUP BY key, producer`, keys[:n]...)
 		if err != nil {
 			return internal("counting observable values", err)
 		}
 		for res.Next() {
-			var k string
+			var h holder
 			var c int
-			if err := res.Scan(&k, &c); err != nil {
+			if err := res.Scan(&h.key, &h.producer, &c); err != nil {
 				res.Close()
 				return internal("counting observable values", err)
 			}
-			held[k] = c
+			held[h] = c
 		}
 		if err := res.Close(); err != nil {
 			return internal("counting observable values", err)
@@ -106,11 +115,12 @@ func storeObservables(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, rows []obs
 		keys = keys[n:]
 	}
 	for _, r := range rows {
-		if held[r.key] >= limit {
+		h := holder{r.key, r.producer}
+		if held[h] >= limit {
 			continue
 		}
-		held[r.key]++
-		if _, err := ins.ExecContext(ctx, r.key, r.seq, r.kind); err != nil {
+		held[h]++
+		if _, err := ins.ExecContext(ctx, r.key, r.seq, r.kind, r.producer); err != nil {
 			return internal("storing observable values", err)
 		}
 	}
@@ -138,10 +148,10 @@ const obsBlockSize = 4 << 20
 // mergeBatch is how many rows one INSERT of the merge writes.
 const mergeBatch = 512
 
-// add appends a row: seq (8 bytes), then kind and key, each as its
-// length (uvarint) and bytes.
+// add appends a row: seq and producer (8 bytes each), then kind and key,
+// each as its length (uvarint) and bytes.
 func (b *bulkObservables) add(r observableRow) error {
-	need := 8 + 2*binary.MaxVarintLen64 + len(r.kind) + len(r.key)
+	need := 16 + 2*binary.MaxVarintLen64 + len(r.kind) + len(r.key)
 	last := len(b.blocks) - 1
 	if last < 0 || cap(b.blocks[last])-len(b.blocks[last]) < need {
 		blk, err := b.alloc.Malloc(max(obsBlockSize, need))
@@ -154,6 +164,7 @@ func (b *bulkObservables) add(r observableRow) error {
 	blk := b.blocks[last]
 	b.rows = append(b.rows, uint64(last)<<32|uint64(len(blk)))
 	blk = binary.LittleEndian.AppendUint64(blk, uint64(r.seq))
+	blk = binary.LittleEndian.AppendUint64(blk, uint64(r.producer))
 	blk = append(binary.AppendUvarint(blk, uint64(len(r.kind))), r.kind...)
 	blk = append(binary.AppendUvarint(blk, uint64(len(r.key))), r.key...)
 	b.blocks[last] = blk
@@ -161,14 +172,15 @@ func (b *bulkObservables) add(r observableRow) error {
 }
 
 // row decodes the row at ref.
-func (b *bulkObservables) row(ref uint64) (seq int64, kind, key []byte) {
+func (b *bulkObservables) row(ref uint64) (seq, producer int64, kind, key []byte) {
 	p := b.blocks[ref>>32][uint32(ref):]
 	seq = int64(binary.LittleEndian.Uint64(p))
-	p = p[8:]
+	producer = int64(binary.LittleEndian.Uint64(p[8:]))
+	p = p[16:]
 	n, w := binary.Uvarint(p)
 	kind, p = p[w:w+int(n)], p[w+int(n):]
 	n, w = binary.Uvarint(p)
-	return seq, kind, p[w : w+int(n)]
+	return seq, producer, kind, p[w : w+int(n)]
 }
 
 // obsSortKey is a row's place in the merge order, (key, seq): the first 16
@@ -188,7 +200,7 @@ type obsSortKey struct {
 func (b *bulkObservables) sorted() []obsSortKey {
 	keys := make([]obsSortKey, len(b.rows))
 	for i, ref := range b.rows {
-		seq, _, key := b.row(ref)
+		seq, _, _, key := b.row(ref)
 		var pad [16]byte
 		copy(pad[:], key)
 		keys[i] = obsSortKey{p0: binary.BigEndian.Uint64(pad[:8]), p1: binary.BigEndian.Uint64(pad[8:]), seq: seq, ref: ref, n: len(key)}
@@ -201,8 +213,8 @@ func (b *bulkObservables) sorted() []obsSortKey {
 			return c
 		}
 		if x.n > 16 && y.n > 16 {
-			_, _, kx := b.row(x.ref)
-			_, _, ky := b.row(y.ref)
+			_, _, _, kx := b.row(x.ref)
+			_, _, _, ky := b.row(y.ref)
 			if c := bytes.Compare(kx[16:], ky[16:]); c != 0 {
 				return c
 			}
@@ -237,28 +249,28 @@ func (b *bulkObservables) merge(ctx context.Context, tx *sql.Tx, limit int) erro
 	order := b.sorted()
 	// The full-text rows are all written: a multi-row statement may now
 	// make FTS5 flush (see insertSearch), which the commit does anyway.
-	full, err := tx.PrepareContext(ctx, `INSERT INTO observables (key, seq, kind) VALUES `+rowsOf(mergeBatch, 3)+` ON CONFLICT DO NOTHING`)
+	full, err := tx.PrepareContext(ctx, `INSERT INTO observables (key, seq, kind, producer) VALUES `+rowsOf(mergeBatch, 4)+` ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return internal("merging observable values", err)
 	}
 	defer full.Close()
 	kinds := map[string]string{}
-	args := make([]any, 0, 3*mergeBatch)
+	args := make([]any, 0, 4*mergeBatch)
 	for i, sk := range order {
-		seq, kind, key := b.row(sk.ref)
+		seq, producer, kind, key := b.row(sk.ref)
 		k, ok := kinds[string(kind)]
 		if !ok {
 			k = string(kind)
 			kinds[k] = k
 		}
-		args = append(args, string(key), seq, k)
+		args = append(args, string(key), seq, k, producer)
 		if len(args) < cap(args) && i < len(b.rows)-1 {
 			continue
 		}
 		if len(args) == cap(args) {
 			_, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO observables (key, seq, kind) VALUES `+rowsOf(len(args)/3, 3)+` ON CONFLICT DO NOTHING`, args...)
+			_, err = tx.ExecContext(ctx, `INSERT INTO observables (key, seq, kind, producer) VALUES `+rowsOf(len(args)/4, 4)+` ON CONFLICT DO NOTHING`, args...)
 		}
 		if err != nil {
 			return internal("merging observable values", err)
@@ -269,26 +281,30 @@ func (b *bulkObservables) merge(ctx context.Context, tx *sql.Tx, limit int) erro
 }
 
 // capObservables deletes the newest rows of values held by more than
-// limit versions.
+// limit versions of one producer.
 func capObservables(ctx context.Context, tx *sql.Tx, limit int) error {
-	rows, err := tx.QueryContext(ctx, `SELECT key FROM observables GROUP BY key HAVING COUNT(*) > ?`, limit)
+	rows, err := tx.QueryContext(ctx, `SELECT key, producer FROM observables GROUP BY key, producer HAVING COUNT(*) > ?`, limit)
 	if err != nil {
 		return internal("capping observable values", err)
 	}
-	var over []string
+	type holder struct {
+		key      string
+		producer int64
+	}
+	var over []holder
 	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
+		var h holder
+		if err := rows.Scan(&h.key, &h.producer); err != nil {
 			rows.Close()
 			return internal("capping observable values", err)
 		}
-		over = append(over, k)
+		over = append(over, h)
 	}
 	if err := rows.Close(); err != nil {
 		return internal("capping observable values", err)
 	}
-	for _, k := range over {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM observables WHERE key = ?1 AND seq > (SELECT seq FROM observables WHERE key = ?1 ORDER BY seq LIMIT 1 OFFSET ?2)`, k, limit-1); err != nil {
+	for _, h := range over {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM observables WHERE key = ?1 AND producer = ?3 AND seq > (SELECT seq FROM observables WHERE key = ?1 AND producer = ?3 ORDER BY seq LIMIT 1 OFFSET ?2)`, h.key, limit-1, h.producer); err != nil {
 			return internal("capping observable values", err)
 		}
 	}
@@ -309,18 +325,11 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 		limit = maxCorrelated
 	}
 	f := cyberpact.ObjectFilter{Viewer: viewer}
-	scope, sargs := scopeSQL("o", f)
-	latest, largs := latestSQL(f)
-	ends, eargs := endsVisibleSQL(f)
-	args := make([]any, 0, len(keys)+len(sargs)+len(largs)+len(eargs)+1)
-	for _, k := range keys {
-		args = append(args, k)
-	}
-	args = append(append(append(append(args, sargs...), largs...), eargs...), limit)
+	a := &sqlstore.Args{}
 	q := `SELECT ` + objectCols + `, x.key, x.kind FROM s.observables x JOIN objects o ON o.seq = x.seq
-		WHERE x.key IN (` + placeholders(len(keys)) + `) AND ` + scope + ` AND ` + latest + ` AND ` + ends + `
-		GROUP BY o.seq ORDER BY o.seq LIMIT ?`
-	rows, err := db.read.QueryContext(ctx, q, args...)
+		WHERE ` + a.InStrings("x.key", keys) + ` AND ` + sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.Latest(f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + `
+		GROUP BY o.seq ORDER BY o.seq LIMIT ` + a.Add(limit)
+	rows, err := db.read.QueryContext(ctx, q, a.Vals...)
 	if err != nil {
 		return nil, queryError(err)
 	}
@@ -341,17 +350,19 @@ func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Vi
 		return nil, queryError(err)
 	}
 	c.SetValue(keys, found)
-	// Common only when the viewer sees an object holding the value:
-	// otherwise the answer must be indistinguishable from "nothing", or
-	// the flag would tell that others hold a value the viewer may not see.
+	// Common only when the viewer sees the cap's number of versions
+	// holding the value: counted over what it may see alone, the flag
+	// tells nothing of what others hold.
 	if len(c.Objects) == 0 {
 		return c, nil
 	}
-	// A value held by the cap's number of versions stopped being indexed.
 	cap := db.correlationCap()
 	for _, k := range keys {
+		a := &sqlstore.Args{}
+		q := `SELECT COUNT(*) FROM (SELECT 1 FROM s.observables x JOIN objects o ON o.seq = x.seq WHERE x.key = ` + a.Add(k) + ` AND ` +
+			sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + ` LIMIT ` + a.Add(cap) + `)`
 		var n int64
-		if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM s.observables WHERE key = ? LIMIT ?)`, k, cap).Scan(&n); err != nil {
+		if err := db.read.QueryRowContext(ctx, q, a.Vals...).Scan(&n); err != nil {
 			return nil, queryError(err)
 		}
 		if n >= int64(cap) {

@@ -45,7 +45,7 @@ func TestBulkObservablesSorted(t *testing.T) {
 		return cmp.Compare(x.seq, y.seq)
 	})
 	for i, sk := range b.sorted() {
-		seq, _, key := b.row(sk.ref)
+		seq, _, _, key := b.row(sk.ref)
 		if !bytes.Equal(key, []byte(want[i].key)) || seq != want[i].seq {
 			t.Fatalf("row %d is (%q, %d), want (%q, %d)", i, key, seq, want[i].key, want[i].seq)
 		}

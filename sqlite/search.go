@@ -23,7 +23,7 @@ import (
 // searchSchemaVersion is recorded in the index file's user_version; an
 // index of another version is dropped and rebuilt from the stored objects
 // (it holds nothing else).
-const searchSchemaVersion = 4
+const searchSchemaVersion = 5
 
 const searchSchema = `
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
@@ -39,13 +39,14 @@ INSERT OR IGNORE INTO indexed (id, upto) VALUES (1, 0);
 
 -- Correlation ("who else has this value?"): the normalised observable
 -- values of every version (SCO values and hashes, values inside indicator
--- patterns; see match.ObservableKey). A value held by as many versions as
--- the cap stops being indexed, and is reported as common. Rows of deleted
--- versions are left: they join no object (a seq is never reused).
+-- patterns; see match.ObservableKey). A value held by as many versions of
+-- one producer as the cap stops being indexed for that producer. Rows of
+-- deleted versions are left: they join no object (a seq is never reused).
 CREATE TABLE IF NOT EXISTS observables (
-    key  TEXT    NOT NULL,   -- the normalised value
-    seq  INTEGER NOT NULL,   -- the object version holding it
-    kind TEXT    NOT NULL,   -- ip, domain, url, email, md5, sha1, sha256, sha512, other
+    key      TEXT    NOT NULL,   -- the normalised value
+    seq      INTEGER NOT NULL,   -- the object version holding it
+    kind     TEXT    NOT NULL,   -- ip, domain, url, email, md5, sha1, sha256, sha512, other
+    producer INTEGER NOT NULL,   -- the version's producer
     PRIMARY KEY (key, seq)
 ) WITHOUT ROWID;
 `
@@ -149,7 +150,7 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 		cancel()
 		return nil, internal("beginning search index update", err)
 	}
-	obs, err := tx.PrepareContext(ctx, `INSERT INTO observables (key, seq, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
+	obs, err := tx.PrepareContext(ctx, `INSERT INTO observables (key, seq, kind, producer) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		text.Close()
 		tx.Rollback()
@@ -309,17 +310,17 @@ func (db *DB) reindex(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rows, err := db.write.QueryContext(ctx, `SELECT seq, aud_kind, body FROM objects WHERE seq > ? ORDER BY seq`, upto)
+	rows, err := db.write.QueryContext(ctx, `SELECT seq, aud_kind, producer, body FROM objects WHERE seq > ? ORDER BY seq`, upto)
 	if err != nil {
 		st.rollback()
 		return internal("reading objects to index", err)
 	}
 	var chunk indexChunk
 	for rows.Next() {
-		var seq int64
+		var seq, producer int64
 		var kind int
 		var body []byte
-		if err := rows.Scan(&seq, &kind, &body); err != nil {
+		if err := rows.Scan(&seq, &kind, &producer, &body); err != nil {
 			rows.Close()
 			st.rollback()
 			return internal("reading objects to index", err)
@@ -329,6 +330,7 @@ func (db *DB) reindex(ctx context.Context) error {
 			continue // stored bodies are valid; nothing to index otherwise
 		}
 		stored := o.Stored()
+		stored.Release.Producer = producer
 		chunk.text = append(chunk.text, textRow(seq, stored))
 		if !cyberpact.AudienceKind(kind).IsExercise() {
 			chunk.obs = appendObservables(chunk.obs, seq, stored)

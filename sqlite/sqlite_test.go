@@ -248,3 +248,31 @@ func TestCorrelation(t *testing.T) {
 		return db
 	})
 }
+
+// TestOwnership runs the ownership rule's suite against a real SQLite
+// file.
+func TestOwnership(t *testing.T) {
+	storetest.RunOwnership(t, func(t *testing.T) storetest.OwnershipStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}
+
+// TestModel runs the model-based test of the sharing rule against a real
+// SQLite file.
+func TestModel(t *testing.T) {
+	seeds, steps := 5, 30
+	if testing.Short() {
+		seeds = 3
+	}
+	storetest.RunModel(t, seeds, steps, func(t *testing.T) storetest.ModelStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}

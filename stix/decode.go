@@ -189,5 +189,6 @@ func Complete(o *Object) (out *Object, upgraded bool, err error) {
 	if err != nil {
 		return o, upgraded, fmt.Errorf("cannot encode: %w", err)
 	}
+	n.dup = o.dup // refused all the same: the input was ambiguous
 	return n, upgraded, nil
 }

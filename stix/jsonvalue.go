@@ -17,17 +17,31 @@ import (
 // imported object is a third of an import's work and encoding/json's
 // reflection-driven decoder spends most of that on bookkeeping.
 func parseJSON(data []byte) (any, error) {
+	v, _, err := parseJSONDup(data)
+	return v, err
+}
+
+// duplicateName is a property name found more than once within one JSON
+// object; depth is 1 for the outermost object.
+type duplicateName struct {
+	name  string
+	depth int
+}
+
+// parseJSONDup is parseJSON that also returns the first property name
+// found twice within one JSON object, at any depth (zero when none is).
+func parseJSONDup(data []byte) (any, duplicateName, error) {
 	d := jsonDecoder{data: data}
 	d.skip()
 	v, err := d.value(0)
 	if err != nil {
-		return nil, err
+		return nil, duplicateName{}, err
 	}
 	d.skip()
 	if d.pos != len(d.data) {
-		return nil, d.errorf("data after the value")
+		return nil, duplicateName{}, d.errorf("data after the value")
 	}
-	return v, nil
+	return v, d.dup, nil
 }
 
 // maxJSONDepth bounds nesting; the bundle reader's own limit is lower.
@@ -37,6 +51,7 @@ type jsonDecoder struct {
 	data []byte
 	pos  int
 	buf  []byte
+	dup  duplicateName // the first name seen twice in one object
 }
 
 func (d *jsonDecoder) errorf(format string, args ...any) error {
@@ -123,7 +138,11 @@ func (d *jsonDecoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		n := len(m)
 		m[k] = v
+		if len(m) == n && d.dup.depth == 0 {
+			d.dup = duplicateName{k, depth}
+		}
 		d.skip()
 		if d.pos >= len(d.data) {
 			return nil, d.errorf("unexpected end of input in an object")

@@ -38,6 +38,11 @@ type Object struct {
 	ExternalReferences []ExternalReference
 
 	pattern *pattern.Pattern // an indicator's pattern, parsed by Validate
+	// dup is the first property name Raw gives twice within one JSON
+	// object, which Validate refuses: readers disagree on which of the
+	// values holds, so a marking could be read one way here and another
+	// way by a recipient.
+	dup duplicateName
 }
 
 // GranularMarking is one entry of granular_markings.
@@ -61,11 +66,15 @@ type ExternalReference struct {
 // The typed fields are filled from whatever properties have the right JSON
 // type; Validate reports the ones that do not.
 func Parse(raw []byte) (*Object, error) {
-	props, err := decodeProps(raw)
+	v, dup, err := parseJSONDup(raw)
 	if err != nil {
 		return nil, err
 	}
-	o := &Object{Raw: raw, Props: props}
+	props, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("not a JSON object but %s", jsonKind(v))
+	}
+	o := &Object{Raw: raw, Props: props, dup: dup}
 	o.readCommon()
 	return o, nil
 }
@@ -80,18 +89,6 @@ func FromProps(props map[string]any) (*Object, error) {
 	o := &Object{Raw: raw, Props: props}
 	o.readCommon()
 	return o, nil
-}
-
-func decodeProps(raw []byte) (map[string]any, error) {
-	v, err := parseJSON(raw)
-	if err != nil {
-		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("not a JSON object but %s", jsonKind(v))
-	}
-	return m, nil
 }
 
 // Marshal encodes v as compact JSON without HTML escaping, map keys sorted.

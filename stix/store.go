@@ -24,7 +24,7 @@ func (o *Object) Stored() *cyberpact.Object {
 	if s.SpecVersion == "" {
 		s.SpecVersion = "2.1"
 	}
-	s.TLP = TLPOf(o.ObjectMarkingRefs)
+	s.TLP = o.TLP()
 	o.searchText(&s.Text, &s.Observables)
 	switch o.Type {
 	case "relationship":
@@ -142,17 +142,68 @@ var tlpLevels = map[string]cyberpact.TLP{
 	"marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": cyberpact.TLPRed,
 }
 
-// TLPOf returns the TLP level of an object marked with these marking
-// definitions: the most restrictive TLP marking among them, TLPUnknown
-// when there is none.
-func TLPOf(markings []string) cyberpact.TLP {
-	level := cyberpact.TLPUnknown
-	for _, m := range markings {
-		if l := tlpLevels[m]; l > level {
+// TLP returns the TLP level that decides the release of the whole object:
+// the most restrictive TLP marking anywhere in it, whether in
+// object_marking_refs or as the marking_ref of any of its
+// granular_markings, TLPUnknown when it has none. A granular TLP marking
+// thus marks the whole object, not only the properties its selectors name:
+// the hub releases objects whole, so an object carrying a TLP:RED
+// description is a TLP:RED object. Marking ids are compared in canonical
+// form (CanonicalID), so a marking written in upper or mixed case counts
+// as the same marking. Validate refuses what would let a recipient read
+// another level from the same text: a property given twice, and TLP
+// marking definitions other than the published ones.
+func (o *Object) TLP() cyberpact.TLP {
+	level := TLPOf(o.ObjectMarkingRefs)
+	for _, g := range o.GranularMarkings {
+		if l := tlpLevel(g.MarkingRef); l > level {
 			level = l
 		}
 	}
 	return level
+}
+
+// TLPOf returns the TLP level of an object marked with these marking
+// definitions: the most restrictive TLP marking among them, compared in
+// canonical form (CanonicalID), TLPUnknown when there is none.
+func TLPOf(markings []string) cyberpact.TLP {
+	level := cyberpact.TLPUnknown
+	for _, m := range markings {
+		if l := tlpLevel(m); l > level {
+			level = l
+		}
+	}
+	return level
+}
+
+// tlpLevel returns the level of the TLP marking definition id, in any
+// case, TLPUnknown when id is not one of theirs.
+func tlpLevel(id string) cyberpact.TLP {
+	return tlpLevels[CanonicalID(id)]
+}
+
+// CanonicalID returns a STIX identifier in the form identifiers are
+// compared in: ASCII letters lower-cased, everything else as it is. The
+// type part of an identifier is lower-case by definition, and its UUID is
+// hexadecimal, which RFC 4122 reads in either case, so
+// MARKING-DEFINITION--5E57C739-391A-4EB3-B6BE-7D15CA92D5ED is the TLP:RED
+// marking definition. It returns id itself, without copying, when it is
+// already canonical.
+func CanonicalID(id string) string {
+	i := 0
+	for i < len(id) && !('A' <= id[i] && id[i] <= 'Z') {
+		i++
+	}
+	if i == len(id) {
+		return id
+	}
+	b := []byte(id)
+	for ; i < len(b); i++ {
+		if 'A' <= b[i] && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // TLPMarking returns the TLP 2.0 marking definition id of a level.

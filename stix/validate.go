@@ -41,6 +41,11 @@ func Validate(o *Object) []Problem {
 	c := checkers.Get().(*checker)
 	c.id, c.ps, c.n, c.pattern = o.ID, nil, 0, nil
 	c.object(o.Props)
+	if d := o.dup; d.depth == 1 && d.name != "" {
+		c.errf(&jsonPath{name: d.name}, "the property is given more than once; readers disagree on which value holds")
+	} else if d.depth > 0 {
+		c.errf(nil, "the property name %q is given more than once within one JSON object; readers disagree on which value holds", d.name)
+	}
 	ps := c.ps
 	o.pattern = c.pattern
 	c.ps, c.pattern = nil, nil

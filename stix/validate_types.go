@@ -1,6 +1,7 @@
 package stix
 
 import (
+	"maps"
 	"math"
 	"net/netip"
 	"sort"
@@ -1001,27 +1002,51 @@ func checkMarking(c *checker, m map[string]any, p *jsonPath) {
 		}
 	}
 	id, _ := m["id"].(string)
+	cid := CanonicalID(id)
 	if refListProp, ok := m["object_marking_refs"].([]any); ok {
 		for i, r := range refListProp {
-			if r == id {
+			if r, ok := r.(string); ok && CanonicalID(r) == cid {
 				c.errf(&jsonPath{parent: &jsonPath{parent: p, name: "object_marking_refs"}, index: i}, "a marking definition must not mark itself")
 			}
 		}
 	}
 	if gms, ok := m["granular_markings"].([]any); ok {
 		for i, g := range gms {
-			if gm, ok := g.(map[string]any); ok && gm["marking_ref"] == id {
+			gm, _ := g.(map[string]any)
+			if r, ok := gm["marking_ref"].(string); ok && CanonicalID(r) == cid {
 				c.errf(&jsonPath{parent: &jsonPath{parent: &jsonPath{parent: p, name: "granular_markings"}, index: i}, name: "marking_ref"}, "a marking definition must not mark itself")
 			}
 		}
 	}
-	if want, ok := tlpDefinitions[id]; ok {
+	if want, ok := tlpDefinitions[cid]; ok {
+		// The id may be spelled in any case (TLPOf reads it so); all
+		// else must be the published object.
+		if id != cid {
+			want = maps.Clone(want)
+			want["id"] = id
+		}
 		for _, diff := range diffJSON(want, m, "") {
 			c.errf(&jsonPath{parent: p, name: diff.jsonPath}, "the published TLP marking definition %s %s", id, diff.msg)
 		}
-	} else if dt == "tlp" {
+	} else if s, _ := dt.(string); strings.EqualFold(s, "tlp") {
 		c.errf(&jsonPath{parent: p, name: "id"}, "TLP marking definitions must be the published ones; %s is not one of their ids", id)
+	} else if hasTLP2Extension(m) {
+		// Objects marked with it would be read as unmarked here and as
+		// TLP-marked by a recipient that reads the definition.
+		c.errf(&jsonPath{parent: p, name: "id"}, "TLP 2.0 marking definitions must be the published ones; %s is not one of their ids", id)
 	}
+}
+
+// hasTLP2Extension reports whether a marking definition uses the TLP 2.0
+// extension, whose id may be written in any case.
+func hasTLP2Extension(m map[string]any) bool {
+	exts, _ := m["extensions"].(map[string]any)
+	for k := range exts {
+		if CanonicalID(k) == tlp2Extension {
+			return true
+		}
+	}
+	return false
 }
 
 type jsonDiff struct{ jsonPath, msg string }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/cyberpact/cyberpact"
@@ -34,6 +35,7 @@ func RunCorrelation(t *testing.T, open func(t *testing.T, limit int) Correlation
 		{"DeletedObjectsGone", 0, testCorrelateDeleted},
 		{"CapMarksValueCommon", 3, testCorrelateCap},
 		{"CommonHiddenFromThoseWhoSeeNoHolder", 3, testCorrelateCommonHidden},
+		{"HiddenHoldersNeverHideOwnHolding", 3, testCorrelateCapPerProducer},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t, tc.limit)
@@ -263,5 +265,29 @@ func testCorrelateCommonHidden(t *testing.T, s CorrelationStore) {
 				t.Errorf("the answer describes a value the viewer sees no holder of: %+v", c)
 			}
 		})
+	}
+}
+
+// testCorrelateCapPerProducer is issue 14's finding 9: another
+// organisation's hidden holdings of a value, past the cap, neither hide
+// the viewer's own holding nor make the value "common" to it; common and
+// its count are read from what the viewer may see alone.
+func testCorrelateCapPerProducer(t *testing.T, s CorrelationStore) {
+	var hidden []obj
+	for i := 1; i <= 5; i++ {
+		hidden = append(hidden, sco("domain-name", i, obj{"value": "crowded.example"}))
+	}
+	importAs(t, s, 1, cyberpact.Audience{Kind: cyberpact.AudienceOrg}, hidden...)
+	own := indicatorOf(10, "[domain-name:value = 'crowded.example']")
+	importAs(t, s, 2, cyberpact.Audience{Kind: cyberpact.AudienceOrg}, own)
+	c, got := correlate(t, s, "crowded.example", cyberpact.Viewer{Org: 2})
+	if !slices.Equal(got, []string{id(own)}) {
+		t.Errorf("org 2 finds %v, want its own indicator alone", got)
+	}
+	if c.Common || c.Count != 0 {
+		t.Errorf("org 2 is told %+v: common or counted from holdings it may not see", c)
+	}
+	if c, got := correlate(t, s, "crowded.example", cyberpact.Viewer{Org: 1}); !c.Common || len(got) != 3 {
+		t.Errorf("the holder of many: common %v, %d objects; want common, 3", c.Common, len(got))
 	}
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) cyberpact.ObjectStore) {
 		{"RelationshipsBothDirections", testRelationships},
 		{"StatsCount", testStats},
 		{"RawKeptExactly", testRawKept},
+		{"OddlyWrittenRedStaysWithProducer", testOddlyWrittenRed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -878,4 +879,38 @@ func decode(t *testing.T, raw []byte) any {
 		t.Fatalf("data after the value in %s", raw)
 	}
 	return v
+}
+
+// testOddlyWrittenRed imports, with default options, TLP:RED written with
+// an upper-case marking id and as a granular marking on an otherwise
+// TLP:CLEAR object: both are stored as TLP:RED for their producer alone,
+// and neither another organisation nor the public sees them.
+func testOddlyWrittenRed(t *testing.T, s cyberpact.ObjectStore) {
+	const (
+		clear = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+		red   = "marking-definition--E828B379-4E03-4974-9AC4-E53A884C97C1"
+	)
+	upper := sdo("indicator", 1, 1, obj{"object_marking_refs": []string{clear, red}})
+	granular := sdo("indicator", 2, 1, obj{"object_marking_refs": []string{clear},
+		"granular_markings": []any{map[string]any{"marking_ref": red, "selectors": []string{"pattern"}}}})
+	plain := sdo("indicator", 3, 1, obj{"object_marking_refs": []string{clear}})
+	res, err := importRaw(t, s, bundle(t, upper, granular, plain), cyberpact.ImportOptions{Producer: 1})
+	if err != nil || !res.Committed || len(res.Rejected) > 0 {
+		t.Fatalf("Import: %v %+v", err, res)
+	}
+	for _, o := range find(t, s, cyberpact.ObjectFilter{IDs: []string{id(upper), id(granular)}}) {
+		if r := o.Release; r.TLP != cyberpact.TLPRed || r.Audience.Kind != cyberpact.AudienceOrg || r.Producer != 1 {
+			t.Errorf("%s stored as %+v, want TLP:RED for its producer alone", o.ID, r)
+		}
+	}
+	for _, v := range []cyberpact.Viewer{{Org: 1}, {Org: 2}, {Public: true}} {
+		got := ids(find(t, s, cyberpact.ObjectFilter{Viewer: &v}))
+		want := []string{id(plain)}
+		if v.Org == 1 {
+			want = sorted(id(upper), id(granular), id(plain))
+		}
+		if diff := cmp.Diff(want, sorted(got...)); diff != "" {
+			t.Errorf("what %+v sees (-want +got):\n%s", v, diff)
+		}
+	}
 }

@@ -1,0 +1,220 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/cyberpact/cyberpact"
+	cphttp "github.com/cyberpact/cyberpact/http"
+	"github.com/google/go-cmp/cmp"
+)
+
+// The write-path matrix: for every route that writes (and every POST that
+// only reads), posting an id or an observable value that another
+// organisation holds out of the poster's sight answers exactly as posting
+// a fresh one, and changes nothing any other organisation sees of objects
+// the poster did not produce. A route without a case fails
+// TestWritePathMatrix.
+
+// probe is what a write case posts: an object whose id is held out of the
+// poster's sight, and one whose id nobody holds, alike in all else.
+type probe struct {
+	poster          *viewerCase
+	hidden, fresh   string // SDO ids
+	hiddenIP        string // an ipv4-addr id (and value below) held out of sight
+	freshIP         string
+	hiddenV, freshV string
+}
+
+// writeCases has one case per route that is not a plain read.
+var writeCases = map[string]func(t *testing.T, w *world, p probe){
+	"POST /api/v1/bundles": func(t *testing.T, w *world, p probe) {
+		post := func(objs ...map[string]any) answer {
+			return w.req(t, p.poster, "POST", "/api/v1/bundles", bundleOf(objs...), "application/json")
+		}
+		sameAnswer(t, "an SDO", post(probeSDO(p.hidden)), post(probeSDO(p.fresh)), p.hidden, p.fresh)
+		sameAnswer(t, "an observable", post(probeIP(p.hiddenIP, p.hiddenV)), post(probeIP(p.freshIP, p.freshV)), p.hiddenIP, p.freshIP, p.hiddenV, p.freshV)
+		// A sighting of the hidden object is refused as one of an unknown.
+		sameAnswer(t, "a sighting", post(probeSighting(1, p.hidden)), post(probeSighting(2, p.fresh)), p.hidden, p.fresh, uuidN("sighting", 90101), uuidN("sighting", 90102))
+	},
+	"POST /taxii2/api1/collections/{collection}/objects/{$}": func(t *testing.T, w *world, p probe) {
+		coll := w.collIDs["org:B"]
+		post := func(objs ...map[string]any) answer {
+			body, _ := json.Marshal(map[string]any{"objects": objs})
+			return w.req(t, p.poster, "POST", "/taxii2/api1/collections/"+coll+"/objects/", body, "application/taxii+json;version=2.1")
+		}
+		sameAnswer(t, "an SDO", post(probeSDO(p.hidden)), post(probeSDO(p.fresh)), p.hidden, p.fresh)
+		sameAnswer(t, "an observable", post(probeIP(p.hiddenIP, p.hiddenV)), post(probeIP(p.freshIP, p.freshV)), p.hiddenIP, p.freshIP, p.hiddenV, p.freshV)
+	},
+	"DELETE /taxii2/api1/collections/{collection}/objects/{object}/{$}": func(t *testing.T, w *world, p probe) {
+		for _, name := range []string{"all", "org:B"} {
+			del := func(id string) answer {
+				return w.req(t, p.poster, "DELETE", "/taxii2/api1/collections/"+w.collIDs[name]+"/objects/"+id+"/", nil, "")
+			}
+			sameAnswer(t, "delete in "+name, del(p.hidden), del(p.fresh), p.hidden, p.fresh)
+		}
+	},
+	"POST /api/v1/exercises/{id}/sightings": func(t *testing.T, w *world, p probe) {
+		post := func(objs ...map[string]any) answer {
+			return w.req(t, p.poster, "POST", w.exercisePath("/sightings"), bundleOf(objs...), "application/json")
+		}
+		sameAnswer(t, "an SDO", post(probeSDO(p.hidden)), post(probeSDO(p.fresh)), p.hidden, p.fresh)
+		sameAnswer(t, "an observable", post(probeIP(p.hiddenIP, p.hiddenV)), post(probeIP(p.freshIP, p.freshV)), p.hiddenIP, p.freshIP, p.hiddenV, p.freshV)
+	},
+	"POST /api/v1/match": func(t *testing.T, w *world, p probe) {
+		post := func(v string) answer {
+			ev := fmt.Sprintf(`{"@timestamp":"2026-01-05T00:00:00Z","destination":{"ip":%q}}`, v)
+			return w.req(t, p.poster, "POST", "/api/v1/match", []byte(ev+"\n"), "application/x-ndjson")
+		}
+		sameAnswer(t, "an event", post(p.hiddenV), post(p.freshV), p.hiddenV, p.freshV)
+	},
+	"POST /api/v1/correlate": func(t *testing.T, w *world, p probe) {
+		post := func(v string) answer {
+			body, _ := json.Marshal(map[string]any{"values": []string{v}})
+			return w.req(t, p.poster, "POST", "/api/v1/correlate", body, "application/json")
+		}
+		sameAnswer(t, "a value", post(p.hiddenV), post(p.freshV), p.hiddenV, p.freshV)
+	},
+}
+
+func TestWritePathMatrix(t *testing.T) {
+	srv := cphttp.NewServer(openDB(t), nil)
+	for _, route := range srv.Routes() {
+		method, _, _ := strings.Cut(route, " ")
+		if method == "GET" || method == "HEAD" || !strings.Contains(route, " ") {
+			continue
+		}
+		if writeCases[route] == nil {
+			t.Errorf("route %q writes but has no case in writeCases: every write route must show that an id held out of sight answers as a fresh one", route)
+		}
+	}
+	for route, c := range writeCases {
+		t.Run(strings.NewReplacer("/", "_", " ", "_").Replace(route), func(t *testing.T) {
+			w := newWorld(t)
+			p := w.probe(t)
+			before := w.othersSee(t, p.poster)
+			c(t, w, p)
+			after := w.othersSee(t, p.poster)
+			if d := cmp.Diff(before, after); d != "" {
+				t.Errorf("what other organisations see of objects the poster did not produce changed (-before +after):\n%s", d)
+			}
+		})
+	}
+}
+
+// probe seeds an observable that A holds privately and names the ids B,
+// the poster, will try.
+func (w *world) probe(t *testing.T) probe {
+	var poster *viewerCase
+	for _, vc := range w.viewers {
+		if vc.name == "B" {
+			poster = vc
+		}
+	}
+	p := probe{poster: poster, fresh: uuidN("campaign", 90001),
+		hiddenIP: uuidN("ipv4-addr", 90002), hiddenV: "198.51.100.201",
+		freshIP: uuidN("ipv4-addr", 90003), freshV: "198.51.100.202"}
+	a := w.orgs["A"].ID
+	for _, x := range w.versions {
+		if x.typ == "campaign" && x.release.Producer == a && x.release.Audience.Kind == cyberpact.AudienceOrg {
+			p.hidden = x.id
+			break
+		}
+	}
+	if p.hidden == "" {
+		t.Fatal("the world has no campaign A keeps to itself")
+	}
+	importAs(t, w.db, cyberpact.Release{Producer: a, Audience: cyberpact.Audience{Kind: cyberpact.AudienceOrg}, TLP: cyberpact.TLPRed},
+		probeIP(p.hiddenIP, p.hiddenV),
+		map[string]any{"type": "indicator", "spec_version": "2.1", "id": uuidN("indicator", 90004), "created": day(0), "modified": day(0),
+			"pattern": "[ipv4-addr:value = '" + p.hiddenV + "']", "pattern_type": "stix", "valid_from": day(0)})
+	return p
+}
+
+// othersSee is every version each viewer other than poster is shown of
+// objects the poster did not produce.
+func (w *world) othersSee(t *testing.T, poster *viewerCase) map[string][]string {
+	out := map[string][]string{}
+	for _, vc := range w.viewers {
+		if vc == poster {
+			continue
+		}
+		v := vc.viewer()
+		var got []string
+		err := w.db.EachObject(context.Background(), cyberpact.ObjectFilter{Viewer: &v, AllVersions: true}, func(o *cyberpact.Object) error {
+			if o.Release.Producer != poster.m.org.ID {
+				got = append(got, fmt.Sprintf("%s@%s by %d: %s", o.ID, o.Modified, o.Release.Producer, o.Raw))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(got)
+		out[vc.name] = got
+	}
+	return out
+}
+
+// sameAnswer fails unless the two answers are the same but for the probe
+// ids and values (pairs: the hidden one, then the fresh one) and what
+// differs in every answer (status ids and times).
+func sameAnswer(t *testing.T, what string, hidden, fresh answer, pairs ...string) {
+	t.Helper()
+	norm := func(a answer, which int) any {
+		body := string(a.body)
+		for i := which; i < len(pairs); i += 2 {
+			body = strings.ReplaceAll(body, pairs[i], fmt.Sprintf("<probe %d>", i/2))
+		}
+		var v any
+		if json.Unmarshal([]byte(body), &v) != nil {
+			return fmt.Sprint(a.status, " ", body)
+		}
+		return map[string]any{"status": a.status, "body": stripVolatile(v)}
+	}
+	if d := cmp.Diff(norm(fresh, 1), norm(hidden, 0)); d != "" {
+		t.Errorf("%s held out of sight answers differently from a fresh one (-fresh +hidden):\n%s", what, d)
+	}
+}
+
+// stripVolatile drops what differs between any two answers: status
+// resource ids, request times and added dates.
+func stripVolatile(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			switch k {
+			case "id", "request_timestamp", "date_added", "status_id":
+				if s, ok := e.(string); ok && !strings.HasPrefix(s, "<probe") {
+					continue
+				}
+			}
+			out[k] = stripVolatile(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = stripVolatile(e)
+		}
+		return out
+	}
+	return v
+}
+
+func probeSDO(id string) map[string]any {
+	return map[string]any{"type": "campaign", "spec_version": "2.1", "id": id, "created": day(0), "modified": day(3), "name": "probe"}
+}
+
+func probeIP(id, value string) map[string]any {
+	return map[string]any{"type": "ipv4-addr", "spec_version": "2.1", "id": id, "value": value}
+}
+
+func probeSighting(n int, of string) map[string]any {
+	return map[string]any{"type": "sighting", "spec_version": "2.1", "id": uuidN("sighting", 90100+n), "created": day(0), "modified": day(0), "sighting_of_ref": of}
+}

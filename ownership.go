@@ -1,0 +1,105 @@
+package cyberpact
+
+import "fmt"
+
+// Ownership. An object's id is held per producer: each organisation that
+// stores a version of an id adds to its own holding of that id, and no
+// version from one organisation changes another's holding. The first
+// organisation to store an id owns it; another may add a holding of the
+// same id only while it may see none of the existing ones (the store then
+// answers exactly as for a fresh id, so nothing tells it that the id is
+// held), and is refused when it may see one: it contributes through
+// notes, opinions and sightings that refer to the owner's object instead.
+// Cyber observables, whose ids derive from their values, are held by every
+// producer that reports them, whatever it may see.
+//
+// A viewer is shown one holding of an id: the oldest (the first stored)
+// of those with a version it may see, and of it the latest such version
+// (Shown). So another organisation's later holding never changes what
+// anyone already sees of an id.
+
+// ProducerSees reports whether organisation p may see a version released
+// as r, as the producer of another object referring to it: its own, or
+// what MaySee lets it see. The hub itself (organisation 0, reference data)
+// sees everything outside exercises.
+func ProducerSees(p Viewer, r Release) bool {
+	if r.Producer == p.Org {
+		return true
+	}
+	if p.Org == 0 && p.Exercise == 0 {
+		return !r.Audience.Kind.IsExercise()
+	}
+	if p.Exercise != 0 {
+		return r.Audience.Kind == AudienceExercise && r.Audience.Group == p.Exercise
+	}
+	return MaySee(p, r)
+}
+
+// EndVisible is the rule for the ends of relationships and sightings:
+// given every stored version of one end, an edge produced by organisation
+// producer is shown to viewer only when the viewer may see a version of
+// the end's holding the producer is shown (the oldest holding with a
+// version the producer sees). An edge is never shown to an end its viewer
+// may not see, nor attached to another organisation's holding of the id
+// its producer meant.
+func EndVisible(viewer, producer Viewer, end []Holding) bool {
+	meant := int64(0)
+	for _, h := range end {
+		if ProducerSees(producer, h.Release) && (meant == 0 || h.Holding < meant) {
+			meant = h.Holding
+		}
+	}
+	for _, h := range end {
+		if h.Holding == meant && meant != 0 && ProducerSees(producer, h.Release) && MaySee(viewer, h.Release) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsObservable reports whether objects of type t are cyber observables
+// (SCOs), whose ids derive from their values.
+func IsObservable(t string) bool {
+	switch t {
+	case "artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message",
+		"file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process",
+		"software", "url", "user-account", "windows-registry-key", "x509-certificate":
+		return true
+	}
+	return false
+}
+
+// Holding is what an import needs to know of one stored version of an id
+// to decide where a new version of it goes (Admit).
+type Holding struct {
+	Seq     int64 // the stored version
+	Holding int64 // its holding (Object.Holding)
+	Release Release
+}
+
+// Admit decides where the version o, released as o.Release, goes among
+// the stored versions held of its id: into its producer's own holding
+// (returned), into a new holding (0: the store makes it the version's own
+// Seq), or nowhere, refused with a rejection because its producer, whose
+// sharing groups are groups, may see another organisation's holding of
+// that id. Cyber observables always go to their producer's holding.
+func Admit(o *Object, held []Holding, groups []int64) (int64, *Rejection) {
+	p := o.Release.Producer
+	for _, h := range held {
+		if h.Release.Producer == p {
+			return h.Holding, nil
+		}
+	}
+	if IsObservable(o.Type) {
+		return 0, nil
+	}
+	v := Viewer{Org: p, Groups: groups}
+	for _, h := range held {
+		if p != 0 && MaySee(v, h.Release) {
+			return 0, &Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Path: "id",
+				Reason: fmt.Sprintf("%s belongs to another organisation: only its producer adds versions of it; "+
+					"add yours as a note or opinion referring to it (object_refs), or report a sighting of it", o.ID)}
+		}
+	}
+	return 0, nil
+}

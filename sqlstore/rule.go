@@ -1,0 +1,214 @@
+// Package sqlstore is what the SQL stores (sqlite/, postgres/) share: the
+// sharing rule (cyberpact.MaySee and the ownership of ids) as SQL over
+// their common objects, refs and group_orgs tables, written once with a
+// small dialect for placeholders and lists. storetest holds every store
+// against the Go version of the rule.
+package sqlstore
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/cyberpact/cyberpact"
+)
+
+// Args collects the values of one query's placeholders in the dialect of
+// its store.
+type Args struct {
+	// Numbered makes placeholders $1, $2, ... (PostgreSQL) instead of ?
+	// (SQLite).
+	Numbered bool
+	Vals     []any
+}
+
+// Add appends v and returns its placeholder.
+func (a *Args) Add(v any) string {
+	a.Vals = append(a.Vals, v)
+	if a.Numbered {
+		return "$" + strconv.Itoa(len(a.Vals))
+	}
+	return "?"
+}
+
+// InInts is "col is one of vals" (vals not empty): IN (?, ...) or
+// = ANY($n::bigint[]).
+func (a *Args) InInts(col string, vals []int64) string {
+	if a.Numbered {
+		return col + " = ANY(" + a.Add(vals) + "::bigint[])"
+	}
+	ps := make([]string, len(vals))
+	for i, v := range vals {
+		ps[i] = a.Add(v)
+	}
+	return col + " IN (" + strings.Join(ps, ",") + ")"
+}
+
+// InStrings is "col is one of vals" (vals not empty).
+func (a *Args) InStrings(col string, vals []string) string {
+	if a.Numbered {
+		return col + " = ANY(" + a.Add(vals) + "::text[])"
+	}
+	ps := make([]string, len(vals))
+	for i, v := range vals {
+		ps[i] = a.Add(v)
+	}
+	return col + " IN (" + strings.Join(ps, ",") + ")"
+}
+
+// The conditions that are always false or true, in both dialects.
+const (
+	False = "1 = 0"
+	True  = "1 = 1"
+)
+
+// Scope is the sharing rule (cyberpact.MaySee) and the collection
+// (f.Audience) as a condition on the objects row alias t.
+func Scope(t string, f cyberpact.ObjectFilter, a *Args) string {
+	var conds []string
+	v := f.Viewer
+	switch {
+	case v != nil && v.Exercise != 0:
+		// Inside an exercise: its objects addressed to the viewer's
+		// organisation or to every participant, and nothing else.
+		conds = append(conds, fmt.Sprintf("(%[1]s.aud_group = %[2]s AND (%[1]s.aud_kind = %[3]d OR (%[1]s.aud_kind = %[4]d AND %[1]s.producer = %[5]s)))",
+			t, a.Add(v.Exercise), cyberpact.AudienceExercise, cyberpact.AudienceExerciseOrg, a.Add(v.Org)))
+		if v.Org == 0 {
+			conds = append(conds, False)
+		}
+	default:
+		// Outside an exercise no exercise object exists, whoever asks.
+		conds = append(conds, fmt.Sprintf("%s.aud_kind < %d", t, cyberpact.AudienceExerciseOrg))
+		if v != nil {
+			switch {
+			case v.Public:
+				conds = append(conds, fmt.Sprintf("%s.tlp = %d", t, cyberpact.TLPClear))
+			case v.Org == 0:
+				conds = append(conds, False)
+			default:
+				c := fmt.Sprintf("(%[1]s.producer = %[2]s OR (%[1]s.aud_kind = %[3]d AND %[1]s.tlp <> %[4]d)", t, a.Add(v.Org), cyberpact.AudienceAll, cyberpact.TLPRed)
+				if len(v.Groups) > 0 {
+					c += fmt.Sprintf(" OR (%s.aud_kind = %d AND %s)", t, cyberpact.AudienceGroup, a.InInts(t+".aud_group", v.Groups))
+				}
+				conds = append(conds, c+")")
+			}
+		}
+	}
+	if au := f.Audience; au != nil {
+		conds = append(conds, fmt.Sprintf("%[1]s.aud_kind = %[2]d AND %[1]s.aud_group = %[3]s", t, au.Kind, a.Add(au.Group)))
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// Latest holds for a row o that is the version a viewer is shown of its
+// id within f's scope (cyberpact.Shown): in the first holding of the id
+// the viewer may see, no newer version it may see.
+//
+// Most ids have one holding: the probe then walks the versions of one id
+// in objects_id_version, as it did before ids had owners.
+func Latest(f cyberpact.ObjectFilter, a *Args) string {
+	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND (n.holding < o.holding OR (n.holding = o.holding AND n.version > o.version)) AND ` + Scope("n", f, a) + a.Probe() + `)`
+}
+
+// First holds for a row o that is the oldest version within f's scope of
+// the first holding of its id that the viewer may see.
+func First(f cyberpact.ObjectFilter, a *Args) string {
+	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND (n.holding < o.holding OR (n.holding = o.holding AND n.version < o.version)) AND ` + Scope("n", f, a) + a.Probe() + `)`
+}
+
+// Winning holds for a row o of the first holding of its id that f's
+// viewer may see: versions of other holdings are not shown to it.
+func Winning(f cyberpact.ObjectFilter, a *Args) string {
+	return `NOT EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.holding < o.holding AND ` + Scope("n", f, a) + a.Probe() + `)`
+}
+
+// Probe ends the per-row subqueries of the rule. PostgreSQL's planner,
+// misjudging the rule's conditions as matching one row, would otherwise
+// turn them into an anti-join that scans the whole table for every row of
+// a page; OFFSET 0 keeps each a probe of objects_id_version.
+func (a *Args) Probe() string {
+	if a.Numbered {
+		return ` OFFSET 0`
+	}
+	return ""
+}
+
+// EndsVisible holds for a row o that is not a relationship or sighting,
+// or each of whose ends (source, target, sighted object) has a version
+// the viewer may see in the holding o's producer is shown of it
+// (cyberpact.EndVisible): an edge is never shown to an end the viewer may
+// not see, nor attached to another organisation's holding of the id its
+// producer meant.
+//
+// The repeated test of o.type inside the subquery is for PostgreSQL's
+// planner: with only x.seq = o.seq to correlate on, it may turn the
+// subquery into one hashed set of every hidden edge, built in full for
+// each page; referring to o.type it checks each relationship of the page
+// through refs_seq instead.
+func EndsVisible(f cyberpact.ObjectFilter, a *Args) string {
+	return `(o.type NOT IN ('relationship', 'sighting') OR NOT EXISTS (SELECT 1 FROM refs x WHERE x.seq = o.seq
+		AND o.type IN ('relationship', 'sighting')
+		AND x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
+		AND NOT EXISTS (SELECT 1 FROM objects e WHERE e.id = x.target AND ` + Scope("e", cyberpact.ObjectFilter{Viewer: f.Viewer}, a) + ` AND ` + ProducerSees("e", "o") + `
+			AND NOT EXISTS (SELECT 1 FROM objects m WHERE m.id = e.id AND m.holding < e.holding AND ` + ProducerSees("m", "o") + a.Probe() + `))))`
+}
+
+// ProducerSees holds when the producer of the objects row p may see the
+// objects row e (cyberpact.MaySee for that organisation, or e is its
+// own), read from the group memberships as they are now. The hub itself
+// (producer 0, reference data) sees every object outside exercises; inside
+// an exercise, a producer sees what is addressed to the whole exercise.
+func ProducerSees(e, p string) string {
+	return fmt.Sprintf(`(%[1]s.producer = %[2]s.producer
+		OR (%[2]s.aud_kind >= %[3]d AND %[1]s.aud_kind = %[4]d AND %[1]s.aud_group = %[2]s.aud_group)
+		OR (%[2]s.aud_kind < %[3]d AND %[1]s.aud_kind < %[3]d AND (%[2]s.producer = 0 OR (%[1]s.aud_kind = %[5]d AND %[1]s.tlp <> %[6]d)
+			OR (%[1]s.aud_kind = %[7]d AND EXISTS (SELECT 1 FROM group_orgs g WHERE g.grp = %[1]s.aud_group AND g.org = %[2]s.producer)))))`,
+		e, p, cyberpact.AudienceExerciseOrg, cyberpact.AudienceExercise, cyberpact.AudienceAll, cyberpact.TLPRed, cyberpact.AudienceGroup)
+}
+
+// Viewer is everything the sharing rule hides from a viewer, as a
+// condition on the objects row o: versions it may not see, versions of
+// other holdings than the one it is shown, and edges to ends it may not
+// see.
+func Viewer(viewer *cyberpact.Viewer, a *Args) string {
+	f := cyberpact.ObjectFilter{Viewer: viewer}
+	where := Scope("o", f, a)
+	if viewer == nil {
+		return where
+	}
+	return where + " AND " + Winning(f, a) + " AND " + EndsVisible(f, a)
+}
+
+// Versions is the condition of f's version selectors (TAXII's
+// match[version]) on the objects row o, within the holding f's viewer is
+// shown (every holding for the hub's own maintenance, without a viewer);
+// parse normalises a timestamp as the stores keep versions. Returns EINVALID for a selector that is
+// none of first, last, all or a timestamp.
+func Versions(f cyberpact.ObjectFilter, a *Args, parse func(string) (string, error)) (string, error) {
+	var vconds []string
+	for _, v := range f.VersionSelectors() {
+		switch v {
+		case "all":
+			if f.Viewer == nil {
+				vconds = append(vconds, True) // the hub's own maintenance sees every holding
+			} else {
+				vconds = append(vconds, Winning(f, a))
+			}
+		case "last":
+			vconds = append(vconds, Latest(f, a))
+		case "first":
+			vconds = append(vconds, First(f, a))
+		default:
+			t, err := parse(v)
+			if err != nil {
+				return "", cyberpact.Errorf(cyberpact.EINVALID, "version %q is not first, last, all or a timestamp", v)
+			}
+			c := "o.version = " + a.Add(t)
+			if f.Viewer != nil {
+				c = "(" + c + " AND " + Winning(f, a) + ")"
+			}
+			vconds = append(vconds, c)
+		}
+	}
+	return "(" + strings.Join(vconds, " OR ") + ")", nil
+}
