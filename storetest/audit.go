@@ -95,21 +95,27 @@ func testAuditedImport(t *testing.T, s AuditStore) {
 	first := auditedImport(t, s, 7, sdo("malware", 1, 1, nil), sdo("malware", 2, 1, nil), sdo("tool", 3, 1, nil))
 	// A second import with one new version among present ones: its entry
 	// names only the new version.
-	second := auditedImport(t, s, 8, sdo("malware", 1, 1, nil), sdo("malware", 1, 2, nil), sdo("tool", 3, 1, nil))
+	second := auditedImport(t, s, 7, sdo("malware", 1, 1, nil), sdo("malware", 1, 2, nil), sdo("tool", 3, 1, nil))
+	// Another organisation's object.
+	third := auditedImport(t, s, 8, sdo("malware", 5, 1, nil))
 	// Nothing new: nothing recorded.
 	auditedImport(t, s, 7, sdo("malware", 2, 1, nil))
 	writes, err := s.AuditEntries(ctx, cyberpact.AuditFilter{Action: cyberpact.AuditWrite})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(writes) != 2 {
-		t.Fatalf("%d write entries, want 2 (the third import added nothing): %+v", len(writes), writes)
+	if len(writes) != 3 {
+		t.Fatalf("%d write entries, want 3 (the last import added nothing): %+v", len(writes), writes)
 	}
-	for i, res := range []*cyberpact.ImportResult{first, second} {
+	orgs := []int64{7, 7, 8}
+	for i, res := range []*cyberpact.ImportResult{first, second, third} {
 		w := writes[i]
-		if w.Scope == nil || w.Scope.Count != res.Added || w.Actor != "tester" || w.Via != "cli" || w.ActorOrg != []int64{7, 8}[i] {
-			t.Errorf("write %d: %+v (scope %+v), want %d versions by tester of org %d via cli", i, w, w.Scope, res.Added, []int64{7, 8}[i])
+		if w.Scope == nil || w.Scope.Count != res.Added || w.Actor != "tester" || w.Via != "cli" || w.ActorOrg != orgs[i] {
+			t.Errorf("write %d: %+v (scope %+v), want %d versions by tester of org %d via cli", i, w, w.Scope, res.Added, orgs[i])
 		}
+	}
+	if second.Added != 1 {
+		t.Errorf("the second import added %d versions, want 1", second.Added)
 	}
 	err = s.EachObject(ctx, cyberpact.ObjectFilter{AllVersions: true}, func(o *cyberpact.Object) error {
 		var by []int64
