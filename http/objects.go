@@ -300,7 +300,8 @@ type seenVersion struct {
 }
 
 // recordingSource passes next's objects on and notes each one, for the
-// audit and the TAXII status of what was stored.
+// TAXII status of what was stored and an exercise's report (the audit
+// names what an import added by its Seqs instead).
 func recordingSource(next cyberpact.ObjectSource, seen *[]seenVersion) cyberpact.ObjectSource {
 	return func() (*cyberpact.Object, error) {
 		o, err := next()
