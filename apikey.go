@@ -93,7 +93,8 @@ func ValidText(s string) bool {
 }
 
 // Check reports what makes an audit entry unfit to append: no action or
-// actor, or text that would not survive storage.
+// actor, text that would not survive storage, or a scope whose range,
+// count and runs disagree.
 func (e *AuditEntry) Check() error {
 	if e == nil {
 		return errors.New("nil entry")
@@ -113,6 +114,9 @@ func (e *AuditEntry) Check() error {
 		if !ValidText(s) {
 			return fmt.Errorf("object %q is not UTF-8 without NUL", s)
 		}
+	}
+	if e.Scope != nil {
+		return e.Scope.check()
 	}
 	return nil
 }

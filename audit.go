@@ -29,8 +29,13 @@ type AuditEntry struct {
 	// Via is the interface: rest, taxii, cli, sync, stream.
 	Via string `json:"via,omitempty"`
 	// Objects are the object versions concerned, "id@version" (version as
-	// the object's modified, "" for cyber observables).
+	// the object's modified, "" for cyber observables). Deletions list
+	// them; writes and releases name theirs by Scope instead (entries
+	// written before Scope existed list them here).
 	Objects []string `json:"objects,omitempty"`
+	// Scope, when set, names the versions concerned by their Seqs, and for
+	// a release says what was read (see AuditScope).
+	Scope *AuditScope `json:"scope,omitempty"`
 	// Detail says what changed, in words (account changes, counts).
 	Detail string `json:"detail,omitempty"`
 	// Prev is the hash of the previous entry and Hash this entry's, both
@@ -68,9 +73,13 @@ type AuditLog interface {
 // Action, Actor, ActorOrg, Recipient, Via, the number of Objects, each
 // object, and Detail, where an integer is 8 bytes big-endian (two's
 // complement) and a string is its length as such an integer followed by
-// its UTF-8 bytes. The lengths make the encoding unambiguous, so no two
-// different entries encode alike. Another store must hash the same way for
-// a log to be verifiable wherever it is kept.
+// its UTF-8 bytes; then, only when e has a Scope, the string "scope",
+// First, Last, Count, the number of Runs and each run, the number of
+// Groups and each group, Public (1 or 0), Exercise, Path and Query. The
+// lengths make the encoding unambiguous, so no two different entries
+// encode alike, and an entry without Scope hashes as entries did before
+// Scope existed, so older logs still verify. Another store must hash the
+// same way for a log to be verifiable wherever it is kept.
 func AuditHash(e *AuditEntry) string {
 	h := sha256.New()
 	var b [8]byte
@@ -95,5 +104,27 @@ func AuditHash(e *AuditEntry) string {
 		str(o)
 	}
 	str(e.Detail)
+	if sc := e.Scope; sc != nil {
+		str("scope")
+		num(sc.First)
+		num(sc.Last)
+		num(int64(sc.Count))
+		num(int64(len(sc.Runs)))
+		for _, r := range sc.Runs {
+			num(r)
+		}
+		num(int64(len(sc.Groups)))
+		for _, g := range sc.Groups {
+			num(g)
+		}
+		if sc.Public {
+			num(1)
+		} else {
+			num(0)
+		}
+		num(sc.Exercise)
+		str(sc.Path)
+		str(sc.Query)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -27,6 +27,9 @@ import (
 type Hub struct {
 	Exercises cyberpact.ExerciseStore
 	Objects   cyberpact.ObjectStore
+	// Audit records the artefacts the engine delivers, as writes by
+	// "exercise"; nil means Objects, when it is an audit log too.
+	Audit cyberpact.AuditLog
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// KnownTechniques, when set, are the ATT&CK ids scenarios may use.
@@ -379,7 +382,12 @@ func (h *Hub) deliver(ctx context.Context, aud cyberpact.Audience, producer int6
 	buf.WriteString("]}")
 	dec := stix.NewDecoder(&buf)
 	defer dec.Close()
-	res, err := h.Objects.Import(ctx, dec.Next, cyberpact.ImportOptions{Producer: producer, Audience: aud, DefaultTLP: cyberpact.TLPAmber})
+	log := h.Audit
+	if log == nil {
+		log, _ = h.Objects.(cyberpact.AuditLog)
+	}
+	res, err := cyberpact.AuditedImport(ctx, h.Objects, log, cyberpact.Actor{Name: "exercise", Via: "exercise"}, dec.Next,
+		cyberpact.ImportOptions{Producer: producer, Audience: aud, DefaultTLP: cyberpact.TLPAmber}, fmt.Sprintf("exercise %d delivery", aud.Group))
 	if err != nil {
 		return err
 	}

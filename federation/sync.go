@@ -41,8 +41,9 @@ const DefaultPageSize = 5000
 type Syncer struct {
 	Store cyberpact.ObjectStore
 	Peers cyberpact.PeerStore
-	// Audit, when set, records each page pulled as a write by
-	// "sync:PEER" and each batch pushed as a release to the peer's org.
+	// Audit records each page pulled as a write by "sync:PEER" and each
+	// batch pushed as a release to the peer's org; without it nothing is
+	// pulled (cyberpact.AuditedImport refuses unrecorded writes).
 	Audit  cyberpact.AuditLog
 	Logger *slog.Logger
 	// HTTP is the client requests go through; nil means one with
@@ -249,7 +250,9 @@ func (r *run) importPage(ctx context.Context, objects []json.RawMessage) error {
 		}
 	}
 	opts := cyberpact.ImportOptions{Partial: true, Producer: r.p.Org, Audience: r.p.Audience, Origin: r.origin()}
-	res, err := r.s.Store.Import(ctx, next, opts)
+	who := cyberpact.Actor{Name: "sync:" + r.p.Name, Org: r.p.Org, Via: "sync"}
+	res, err := cyberpact.AuditedImport(ctx, r.s.Store, r.s.Audit, who, next, opts,
+		fmt.Sprintf("pulled from peer %s (%s collection %s)", r.p.Name, r.p.URL, r.p.Collection))
 	if err != nil {
 		return err
 	}
@@ -277,26 +280,17 @@ func (r *run) importPage(ctx context.Context, objects []json.RawMessage) error {
 			return err
 		}
 	}
-	var refs []string
 	for _, o := range seen {
 		k := failKey(cyberpact.SyncPull, o.ID, o.Modified)
 		if refused[k] {
 			continue
 		}
-		refs = append(refs, o.ID+"@"+o.Modified)
 		if _, ok := r.failed[k]; ok {
 			if err := r.s.Peers.ClearFailure(ctx, r.p.ID, cyberpact.SyncPull, o.ID, o.Modified); err != nil {
 				return err
 			}
 			delete(r.failed, k)
 			r.res.Retried++
-		}
-	}
-	if r.s.Audit != nil && res.Added > 0 {
-		e := &cyberpact.AuditEntry{Action: cyberpact.AuditWrite, Actor: "sync:" + r.p.Name, ActorOrg: r.p.Org, Via: "sync", Objects: refs,
-			Detail: fmt.Sprintf("pulled from peer %s (%s collection %s): %d added, %d already present, %d refused, %d withheld; audience %s", r.p.Name, r.p.URL, r.p.Collection, res.Added, res.Present, len(refused), withheld, r.p.Audience)}
-		if err := r.s.Audit.Audit(ctx, e); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -437,7 +431,7 @@ func (r *run) send(ctx context.Context, objs []*cyberpact.Object) error {
 	for _, d := range status.Failures {
 		failures[d.ID+"@"+d.Version] = d.Message
 	}
-	var refs []string
+	var sent []*cyberpact.Object
 	for _, o := range kept {
 		ver := taxiiVersion(o.Modified)
 		k := failKey(cyberpact.SyncPush, o.ID, o.Modified)
@@ -450,7 +444,7 @@ func (r *run) send(ctx context.Context, objs []*cyberpact.Object) error {
 		}
 		r.res.Pushed++
 		r.st.Pushed++
-		refs = append(refs, o.ID+"@"+o.Modified)
+		sent = append(sent, o)
 		if _, ok := r.failed[k]; ok {
 			if err := r.s.Peers.ClearFailure(ctx, r.p.ID, cyberpact.SyncPush, o.ID, o.Modified); err != nil {
 				return err
@@ -459,9 +453,14 @@ func (r *run) send(ctx context.Context, objs []*cyberpact.Object) error {
 			r.res.Retried++
 		}
 	}
-	if r.s.Audit != nil && len(refs) > 0 {
-		e := &cyberpact.AuditEntry{Action: cyberpact.AuditRelease, Actor: "sync:" + r.p.Name, Recipient: r.p.Org, Via: "sync", Objects: refs,
-			Detail: fmt.Sprintf("pushed to peer %s (%s collection %s): %d accepted, %d refused", r.p.Name, r.p.URL, r.p.Collection, status.Success, status.Failure)}
+	if r.s.Audit != nil && len(sent) > 0 {
+		// One entry for the batch, its versions named by their Seqs.
+		who := cyberpact.Actor{Name: "sync:" + r.p.Name, Org: r.p.Org, Via: "sync"}
+		e := cyberpact.ReleaseEntry(who, nil, r.p.URL, "collection="+r.p.Collection, sent)
+		if e == nil {
+			return nil
+		}
+		e.Detail = fmt.Sprintf("pushed to peer %s (%s collection %s): %d accepted, %d refused", r.p.Name, r.p.URL, r.p.Collection, status.Success, status.Failure)
 		if err := r.s.Audit.Audit(ctx, e); err != nil {
 			return err
 		}

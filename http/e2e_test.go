@@ -91,10 +91,17 @@ func TestThreeOrganisationsTwoGroups(t *testing.T) {
 		if len(releases) != 2 {
 			t.Fatalf("releases: %+v, want one by REST and one by TAXII, both to B", releases)
 		}
+		obj, err := db.Object(ctx, id, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, r := range releases {
-			if r.Recipient != orgB.ID || r.Objects[0] != id+"@"+day(1) {
-				t.Errorf("release %+v", r)
+			if r.Recipient != orgB.ID || r.Scope == nil || !r.Scope.Contains(obj.Seq) || r.Scope.Count != 1 || len(r.Objects) != 0 {
+				t.Errorf("release %+v (scope %+v), want B receiving %s (Seq %d) alone, named by its Seq", r, r.Scope, id, obj.Seq)
 			}
+		}
+		if byObject, _ := db.AuditEntries(ctx, cyberpact.AuditFilter{Action: cyberpact.AuditRelease, Object: id}); len(byObject) != 2 {
+			t.Errorf("releases of %s: %d entries, want 2", id, len(byObject))
 		}
 		if n, err := db.VerifyAudit(ctx); err != nil || n != 0 {
 			t.Errorf("audit chain broken at %d: %v", n, err)

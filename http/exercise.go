@@ -171,14 +171,11 @@ func (s *Server) exerciseSightings(w http.ResponseWriter, r *http.Request) error
 // stored.
 func (s *Server) exerciseImport(ctx context.Context, p *cyberpact.Principal, aud cyberpact.Audience, next cyberpact.ObjectSource, via string) (*cyberpact.ImportResult, []string, error) {
 	var seen []seenVersion
-	res, err := s.Store.Import(ctx, recordingSource(next, &seen), cyberpact.ImportOptions{Producer: p.Org.ID, Audience: aud})
+	res, err := cyberpact.AuditedImport(ctx, s.Store, s.Audit, actor(p, via), recordingSource(next, &seen), cyberpact.ImportOptions{Producer: p.Org.ID, Audience: aud}, "")
 	if err != nil || !res.Committed {
 		return res, nil, err
 	}
-	ok := successes(seen, res.Rejected)
-	err = s.auditWrite(ctx, p, cyberpact.AuditWrite, via, ok,
-		fmt.Sprintf("%d added, %d already present, %d refused; audience %s", res.Added, res.Present, len(res.Rejected), aud))
-	return res, ok, err
+	return res, successes(seen, res.Rejected), nil
 }
 
 // exerciseReported hands the versions a participant just stored in an

@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -112,7 +111,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.auditRelease(r.Context(), principalOf(r), "rest", page.Objects); err != nil {
+	if err := s.auditRelease(r, principalOf(r), "rest", f.Viewer, page.Objects); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, s.pageJSON(r, page))
@@ -141,7 +140,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	o := objs[len(objs)-1]
-	if err := s.auditRelease(r.Context(), principalOf(r), "rest", objs); err != nil {
+	if err := s.auditRelease(r, principalOf(r), "rest", viewerOf(r), objs); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -154,7 +153,7 @@ func (s *Server) objectVersions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.auditRelease(r.Context(), principalOf(r), "rest", objs); err != nil {
+	if err := s.auditRelease(r, principalOf(r), "rest", viewerOf(r), objs); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, s.pageJSON(r, &cyberpact.ObjectPage{Objects: objs}))
@@ -186,7 +185,7 @@ func (s *Server) objectRelationships(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := s.auditRelease(r.Context(), principalOf(r), "rest", page.Objects); err != nil {
+	if err := s.auditRelease(r, principalOf(r), "rest", f.Viewer, page.Objects); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, s.pageJSON(r, page))
@@ -235,17 +234,9 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 	opts.ReleaseFor = cyberpact.SightingReleases(r.Context(), s.Store, *viewerOf(r))
 	dec := stix.NewDecoder(r.Body)
 	defer dec.Close()
-	var stored []seenVersion
-	res, err := s.Store.Import(r.Context(), recordingSource(dec.Next, &stored), opts)
+	res, err := cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "rest"), dec.Next, opts, "")
 	if err != nil {
 		return err
-	}
-	if res.Committed {
-		ok := successes(stored, res.Rejected)
-		if err := s.auditWrite(r.Context(), p, cyberpact.AuditWrite, "rest", ok,
-			fmt.Sprintf("%d added, %d already present, %d refused; audience %s", res.Added, res.Present, len(res.Rejected), opts.Audience)); err != nil {
-			return err
-		}
 	}
 	s.metrics.imported.WithLabelValues("added").Add(float64(res.Added))
 	s.metrics.imported.WithLabelValues("present").Add(float64(res.Present))
@@ -312,7 +303,8 @@ type seenVersion struct {
 }
 
 // recordingSource passes next's objects on and notes each one, for the
-// audit and the TAXII status of what was stored.
+// TAXII status of what was stored and an exercise's report (the audit
+// names what an import added by its Seqs instead).
 func recordingSource(next cyberpact.ObjectSource, seen *[]seenVersion) cyberpact.ObjectSource {
 	return func() (*cyberpact.Object, error) {
 		o, err := next()

@@ -1,58 +1,56 @@
 package http
 
 import (
-	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
 )
 
-// Releases are audited per request: one AuditRelease entry naming every
-// object version delivered whose producer is not the recipient, written
-// before the response body, so that a failed audit releases nothing (the
-// request fails with 500). Content is what counts as a release: object
-// lists, objects by id and their versions (REST), the TAXII objects and
-// object endpoints. The TAXII manifest and versions endpoints return only
-// ids and timestamps of versions the caller may see, and are not audited;
-// the content itself is, when it is fetched. Reads of the public
-// collection are recorded too, with "anonymous" as actor and no recipient
-// organisation when no key was sent.
+// Releases are audited per request: one AuditRelease entry recording what
+// the read was (recipient and its groups, interface, path, query) and
+// which versions it delivered by their Seqs (cyberpact.ReleaseEntry), as
+// long for a page of a thousand versions as for one, written before the
+// response body, so that a failed audit releases nothing (the request
+// fails with 500). A page of versions all produced by the recipient's own
+// organisation is no release and is not recorded. Content is what counts
+// as a release: object lists, objects by id and their versions (REST), the
+// TAXII objects and object endpoints, each segment of the live stream. The
+// TAXII manifest and versions endpoints return only ids and timestamps of
+// versions the caller may see, and are not audited; the content itself is,
+// when it is fetched. Reads of the public collection are recorded too,
+// with "anonymous" as actor and no recipient organisation when no key was
+// sent.
+//
+// Writes go through cyberpact.AuditedImport and deletions through
+// cyberpact.AuditDeletion, the one place every front end's writes are
+// recorded.
 
-// auditRelease records the release of objs to the caller p (nil for an
-// anonymous reader of the public collection) through via.
-func (s *Server) auditRelease(ctx context.Context, p *cyberpact.Principal, via string, objs []*cyberpact.Object) error {
-	e := &cyberpact.AuditEntry{Action: cyberpact.AuditRelease, Via: via, Actor: "anonymous"}
+// auditRelease records the release of objs, read with viewer v, to the
+// caller p (nil for an anonymous reader of the public collection) of r
+// through via.
+func (s *Server) auditRelease(r *http.Request, p *cyberpact.Principal, via string, v *cyberpact.Viewer, objs []*cyberpact.Object) error {
+	who := cyberpact.Actor{Name: "anonymous", Via: via}
 	if p != nil {
-		e.Actor, e.ActorOrg, e.Recipient = p.User.Name, p.Org.ID, p.Org.ID
+		who.Name, who.Org = p.User.Name, p.Org.ID
 	}
-	for _, o := range objs {
-		if p == nil || o.Release.Producer != p.Org.ID {
-			e.Objects = append(e.Objects, versionRef(o))
-		}
-	}
-	if len(e.Objects) == 0 {
+	e := cyberpact.ReleaseEntry(who, v, r.URL.Path, r.URL.RawQuery, objs)
+	if e == nil {
 		return nil
 	}
-	if p == nil {
-		e.Detail = "public collection"
-	}
-	return s.audit(ctx, e)
-}
-
-// auditWrite records a write (or a delete, with action AuditDelete) by p.
-func (s *Server) auditWrite(ctx context.Context, p *cyberpact.Principal, action, via string, objects []string, detail string) error {
-	return s.audit(ctx, &cyberpact.AuditEntry{Action: action, Actor: p.User.Name, ActorOrg: p.Org.ID, Via: via, Objects: objects, Detail: detail})
-}
-
-func (s *Server) audit(ctx context.Context, e *cyberpact.AuditEntry) error {
 	if s.Audit == nil {
-		return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: "no audit log", Err: fmt.Errorf("the server has no audit log configured: refusing to release or write unrecorded")}
+		return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: "no audit log", Err: fmt.Errorf("the server has no audit log configured: refusing to release unrecorded")}
 	}
-	if err := s.Audit.Audit(ctx, e); err != nil {
+	if err := s.Audit.Audit(r.Context(), e); err != nil {
 		return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: "audit failed", Err: err}
 	}
 	return nil
+}
+
+// actor is the caller p of a write through via, for the audit log.
+func actor(p *cyberpact.Principal, via string) cyberpact.Actor {
+	return cyberpact.Actor{Name: p.User.Name, Org: p.Org.ID, Via: via}
 }
 
 // versionRef names a version in the audit log: "id@version", the version

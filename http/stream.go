@@ -130,7 +130,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 			if len(page.Objects) == 0 {
 				break
 			}
-			if err := s.auditRelease(ctx, p, "stream", page.Objects); err != nil {
+			if err := s.auditRelease(r, p, "stream", f.Viewer, page.Objects); err != nil {
 				return err
 			}
 			seal := codec.sealer(p)

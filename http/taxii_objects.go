@@ -112,7 +112,7 @@ func (s *Server) taxiiGetObjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.auditRelease(r.Context(), p, "taxii", page.Objects); err != nil {
+	if err := s.auditRelease(r, p, "taxii", f.Viewer, page.Objects); err != nil {
 		return err
 	}
 	return s.writeEnvelope(w, p, page)
@@ -139,7 +139,7 @@ func (s *Server) taxiiGetObject(w http.ResponseWriter, r *http.Request) error {
 	if len(page.Objects) == 0 && f.After == 0 {
 		return cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s in collection %s", id, c.ID)
 	}
-	if err := s.auditRelease(r.Context(), p, "taxii", page.Objects); err != nil {
+	if err := s.auditRelease(r, p, "taxii", f.Viewer, page.Objects); err != nil {
 		return err
 	}
 	return s.writeEnvelope(w, p, page)
@@ -225,7 +225,8 @@ func (s *Server) taxiiPostObjects(w http.ResponseWriter, r *http.Request) error 
 	var seen []seenVersion
 	opts := cyberpact.ImportOptions{Partial: true, Producer: p.Org.ID, Audience: *c.audience,
 		ReleaseFor: cyberpact.SightingReleases(r.Context(), s.Store, p.Viewer())}
-	res, err := s.Store.Import(r.Context(), recordingSource(dec.Next, &seen), opts)
+	about := fmt.Sprintf("collection %s", c.ID)
+	res, err := cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "taxii"), recordingSource(dec.Next, &seen), opts, about)
 	if err != nil {
 		return err
 	}
@@ -257,10 +258,6 @@ func (s *Server) taxiiPostObjects(w http.ResponseWriter, r *http.Request) error 
 	}
 	st.Success, st.Failure = len(st.Successes), len(st.Failures)
 	st.Total = st.Success + st.Failure
-	if err := s.auditWrite(r.Context(), p, cyberpact.AuditWrite, "taxii", ok,
-		fmt.Sprintf("%d added, %d already present, %d refused; collection %s (audience %s)", res.Added, res.Present, st.Failure, c.ID, c.audience)); err != nil {
-		return err
-	}
 	if c.exercise != 0 {
 		// Reports inside an exercise count for it (exercise.go).
 		// Once it is over they are kept but no longer scored.
@@ -322,7 +319,7 @@ func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) error
 	}
 	// Matching stops on what was deleted before the DELETE answers.
 	s.matches.forget(r.Context(), id)
-	if err := s.auditWrite(r.Context(), p, cyberpact.AuditDelete, "taxii", refs,
+	if err := cyberpact.AuditDeletion(r.Context(), s.Audit, actor(p, "taxii"), refs,
 		fmt.Sprintf("%d versions deleted from collection %s", n, c.ID)); err != nil {
 		return err
 	}

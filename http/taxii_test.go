@@ -265,8 +265,23 @@ func TestTAXIIClient(t *testing.T) {
 			t.Fatalf("B sees %d objects", len(e.Objects))
 		}
 		entries, err := db.AuditEntries(context.Background(), cyberpact.AuditFilter{Action: cyberpact.AuditRelease, Org: b.org.ID})
-		if err != nil || len(entries) != 1 || entries[0].Recipient != b.org.ID || entries[0].Via != "taxii" || entries[0].Objects[0] != id1+"@"+day(3) {
+		if err != nil || len(entries) != 1 || entries[0].Recipient != b.org.ID || entries[0].Via != "taxii" || entries[0].Scope == nil {
 			t.Fatalf("release audit: %v %+v", err, entries)
+		}
+		// The entry names the version B received (the latest, of day 3)
+		// by its Seq, and the request it answered.
+		vs, err := db.ObjectVersions(context.Background(), id1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := entries[0].Scope
+		for _, v := range vs {
+			if got, want := sc.Contains(v.Seq), v.Modified == vs[len(vs)-1].Modified; got != want {
+				t.Errorf("release scope %+v holds version %s (Seq %d): %v, want %v", sc, v.Modified, v.Seq, got, want)
+			}
+		}
+		if sc.Count != 1 || !strings.HasSuffix(sc.Path, "/objects/") || sc.Query != "match[id]="+id1 {
+			t.Errorf("release scope %+v: want one version, the objects path and query match[id]=%s", sc, id1)
 		}
 		if code, _ := cb.do(t, "GET", root+"status/"+st.ID+"/", nil, nil); code != 404 {
 			t.Fatalf("another organisation's status: %d, want 404", code)

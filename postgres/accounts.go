@@ -70,11 +70,10 @@ func (db *DB) change(ctx context.Context, actor string, fn func(tx pgx.Tx) (stri
 	} else if err := tx.QueryRow(ctx, `SELECT org FROM users WHERE lower(name) = lower($1)`, actor).Scan(&e.ActorOrg); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return internal("reading actor", err)
 	}
-	req, err := newAuditReq([]*cyberpact.AuditEntry{e})
-	if err != nil {
-		return err
+	if err := e.Check(); err != nil {
+		return cyberpact.Errorf(cyberpact.EINVALID, "audit entry: %s", err)
 	}
-	set, err := appendAudit(ctx, tx, []*auditReq{req})
+	set, err := appendAudit(ctx, tx, []*cyberpact.AuditEntry{e})
 	if err != nil {
 		return err
 	}

@@ -99,6 +99,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
+	if err := migrateAudit(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
 	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&db.schema); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("%s: reading the current schema: %w", where, err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
@@ -20,22 +19,32 @@ import (
 // objects to another organisation), so they must never wait behind a long
 // import holding the objects' writer; in their own file they do not.
 //
-// Appends are group-committed: Audit queues its entries for one appender
-// goroutine, which takes everything queued, writes it in one transaction
-// (synchronous=FULL, so a commit is on disk), and only then acknowledges
-// each caller. Many concurrent callers share one fsync.
+// Appends are group-committed (cyberpact.AuditAppender): Audit queues its
+// entries for one appender goroutine, which takes everything queued,
+// writes it in one transaction (synchronous=FULL, so a commit is on disk),
+// and only then acknowledges each caller. Many concurrent callers share
+// one fsync.
 //
-// Each entry's Hash is the SHA-256 of its canonical encoding (see
-// auditHash), which includes Prev, the Hash of the entry before (64 zeros
-// for the first). The appender reads the chain's head inside its write
-// transaction, so several processes appending to one file (serve, and the
-// command line managing accounts) still build one chain.
+// Each entry's Hash is the SHA-256 of its canonical encoding
+// (cyberpact.AuditHash), which includes Prev, the Hash of the entry before
+// (64 zeros for the first). The appender reads the chain's head inside its
+// write transaction, so several processes appending to one file (serve,
+// and the command line managing accounts) still build one chain. The rows,
+// the chaining and the check of the chain are the ones every store shares
+// (cyberpact.AuditRow, ChainAudit, VerifyAuditChain); this file holds only
+// SQLite's SQL.
 //
-// AuditFilter.Object is answered by a substring search over the entries'
-// Objects JSON (instr, no side table): an extra index row per object and
-// entry would make every release page of a thousand versions a thousand
-// index inserts on the hot path, to speed up a rare investigator's query.
-// Bound such queries by time, organisation or action to keep them short.
+// Writes and releases name their versions by Seqs (cyberpact.AuditScope):
+// first_seq and last_seq hold the range, scope the rest as JSON and runs
+// the runs as varints, so an entry for a page of a thousand versions is
+// about as long as one for a single version. Entries written before
+// scopes existed list their versions in objects.
+//
+// AuditFilter.Object is answered from the object's stored Seqs: entries
+// whose range overlaps them (audit_scope), checked one by one against the
+// runs, and entries whose objects list names the id (a substring search,
+// instr, no side table). Bound such queries by time, organisation or
+// action to keep them short.
 
 const auditSchema = `
 CREATE TABLE IF NOT EXISTS audit (
@@ -49,18 +58,30 @@ CREATE TABLE IF NOT EXISTS audit (
     objects   TEXT    NOT NULL DEFAULT '',   -- JSON array of "id@version", '' for none
     detail    TEXT    NOT NULL DEFAULT '',
     prev      TEXT    NOT NULL,              -- hex SHA-256 of the entry before
-    hash      TEXT    NOT NULL               -- hex SHA-256 of this entry (auditHash)
+    hash      TEXT    NOT NULL,              -- hex SHA-256 of this entry (auditHash)
+    first_seq INTEGER NOT NULL DEFAULT 0,    -- the scope's Seqs, 0 without a scope
+    last_seq  INTEGER NOT NULL DEFAULT 0,
+    scope     TEXT    NOT NULL DEFAULT '',   -- the rest of the scope as JSON, '' for none
+    runs      BLOB                           -- the scope's runs as unsigned varints
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit (time);
 CREATE INDEX IF NOT EXISTS audit_actor_org ON audit (actor_org) WHERE actor_org <> 0;
 CREATE INDEX IF NOT EXISTS audit_recipient ON audit (recipient) WHERE recipient <> 0;
 `
 
+// auditScopeColumns are the columns added when scopes came in, with their
+// definitions: a log made before gets them on open.
+var auditScopeColumns = [][2]string{
+	{"first_seq", "INTEGER NOT NULL DEFAULT 0"},
+	{"last_seq", "INTEGER NOT NULL DEFAULT 0"},
+	{"scope", "TEXT NOT NULL DEFAULT ''"},
+	{"runs", "BLOB"},
+}
+
+const auditScopeIndex = `CREATE INDEX IF NOT EXISTS audit_scope ON audit (first_seq, last_seq) WHERE first_seq <> 0`
+
 // zeroHash is the Prev of the first entry.
 var zeroHash = strings.Repeat("0", 64)
-
-// auditBatch caps the entries written in one transaction.
-const auditBatch = 4096
 
 // auditFile names the audit log of the object database file name:
 // cyberpact.db has cyberpact-audit.db.
@@ -70,23 +91,9 @@ func auditFile(path string) string {
 }
 
 type auditLog struct {
-	write *sql.DB
-	read  *sql.DB
-
-	mu     sync.RWMutex // guards closed against sends on queue
-	closed bool
-	queue  chan *auditReq
-	done   chan struct{} // closed when the appender has written everything queued
-}
-
-// auditReq is one call of Audit waiting for its entries to be committed.
-// objects holds each entry's Objects as JSON, encoded by the caller so
-// that concurrent callers share that work instead of queueing it on the
-// appender.
-type auditReq struct {
-	entries []*cyberpact.AuditEntry
-	objects []string
-	done    chan error
+	write    *sql.DB
+	read     *sql.DB
+	appender *cyberpact.AuditAppender
 }
 
 func openAudit(ctx context.Context, path string) (*auditLog, error) {
@@ -97,7 +104,7 @@ func openAudit(ctx context.Context, path string) (*auditLog, error) {
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
-	if _, err := write.ExecContext(ctx, auditSchema); err != nil {
+	if err := migrateAudit(ctx, write); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("audit log %s: %w", path, err)
 	}
@@ -106,20 +113,55 @@ func openAudit(ctx context.Context, path string) (*auditLog, error) {
 		write.Close()
 		return nil, err
 	}
-	a := &auditLog{write: write, read: read, queue: make(chan *auditReq, 1024), done: make(chan struct{})}
-	go a.appender()
+	a := &auditLog{write: write, read: read}
+	a.appender = cyberpact.NewAuditAppender(a.append)
 	return a, nil
+}
+
+// migrateAudit creates the audit table, or adds the scope's columns to a
+// log made before them, in one transaction.
+func migrateAudit(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, auditSchema); err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM pragma_table_info('audit')`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		have[name] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range auditScopeColumns {
+		if !have[c[0]] {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE audit ADD COLUMN `+c[0]+` `+c[1]); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, auditScopeIndex); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // close writes what is queued and closes the file.
 func (a *auditLog) close() error {
-	a.mu.Lock()
-	if !a.closed {
-		a.closed = true
-		close(a.queue)
-	}
-	a.mu.Unlock()
-	<-a.done
+	a.appender.Close()
 	return errors.Join(a.read.Close(), a.write.Close())
 }
 
@@ -128,73 +170,17 @@ func (a *auditLog) close() error {
 // use; concurrent calls share transactions. Seq, Prev and Hash are set on
 // the entries; a zero Time is set to the time of the commit, and every Time
 // is kept to the microsecond. Returns EINVALID for an entry without action
-// or actor, or with text that is not UTF-8. Once queued, entries are
-// written even if ctx ends meanwhile; Audit then still waits for them.
+// or actor, with text that is not UTF-8, or with an inconsistent scope.
+// Once queued, entries are written even if ctx ends meanwhile; Audit then
+// still waits for them.
 func (db *DB) Audit(ctx context.Context, entries ...*cyberpact.AuditEntry) error {
-	if len(entries) == 0 {
-		return nil
-	}
-	for i, e := range entries {
-		if err := e.Check(); err != nil {
-			return cyberpact.Errorf(cyberpact.EINVALID, "audit entry %d: %s", i, err)
-		}
-	}
-	req := &auditReq{entries: entries, objects: make([]string, len(entries)), done: make(chan error, 1)}
-	for i, e := range entries {
-		if len(e.Objects) > 0 {
-			b, err := json.Marshal(e.Objects)
-			if err != nil {
-				return internal("encoding audit objects", err)
-			}
-			req.objects[i] = string(b)
-		}
-	}
-	a := db.audit
-	a.mu.RLock()
-	if a.closed {
-		a.mu.RUnlock()
-		return internal("appending to the audit log", errors.New("store closed"))
-	}
-	select {
-	case a.queue <- req:
-	case <-ctx.Done():
-		a.mu.RUnlock()
-		return ctx.Err()
-	}
-	a.mu.RUnlock()
-	return <-req.done
+	return db.audit.appender.Append(ctx, entries...)
 }
 
-// appender writes queued requests, as many as are waiting (up to
-// auditBatch entries) per transaction, until the queue is closed.
-func (a *auditLog) appender() {
-	defer close(a.done)
-	for req := range a.queue {
-		batch := []*auditReq{req}
-		n := len(req.entries)
-	more:
-		for n < auditBatch {
-			select {
-			case r, ok := <-a.queue:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-				n += len(r.entries)
-			default:
-				break more
-			}
-		}
-		err := a.append(batch)
-		for _, r := range batch {
-			r.done <- err
-		}
-	}
-}
-
-// append writes the batch in one transaction and, once it is committed,
-// sets Seq, Time, Prev and Hash on its entries.
-func (a *auditLog) append(batch []*auditReq) error {
+// append writes entries in one transaction, chained after the head it
+// reads there, and once it is committed sets Seq, Time, Prev and Hash on
+// them.
+func (a *auditLog) append(entries []*cyberpact.AuditEntry) error {
 	ctx := context.Background()
 	tx, err := a.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -202,53 +188,30 @@ func (a *auditLog) append(batch []*auditReq) error {
 	}
 	defer tx.Rollback()
 	var seq int64
-	prev := zeroHash
+	var prev string
 	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return internal("reading the audit log's head", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (seq, time, action, actor, actor_org, recipient, via, objects, detail, prev, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	rows, set, err := cyberpact.ChainAudit(seq, prev, entries, time.Now())
+	if err != nil {
+		return internal("encoding an audit entry", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (`+cyberpact.AuditColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return internal("appending to the audit log", err)
 	}
 	defer stmt.Close()
-	type done struct {
-		seq        int64
-		t          time.Time
-		prev, hash string
-	}
-	var results []done
-	now := time.Now()
-	for _, r := range batch {
-		for i, e := range r.entries {
-			t := e.Time
-			if t.IsZero() {
-				t = now
-			}
-			t = time.UnixMicro(t.UnixMicro()).UTC()
-			seq++
-			c := *e
-			c.Seq, c.Time, c.Prev = seq, t, prev
-			hash := auditHash(&c)
-			if _, err := stmt.ExecContext(ctx, seq, t.UnixMicro(), e.Action, e.Actor, e.ActorOrg, e.Recipient, e.Via, r.objects[i], e.Detail, prev, hash); err != nil {
-				return internal("appending to the audit log", err)
-			}
-			results = append(results, done{seq, t, prev, hash})
-			prev = hash
+	for i := range rows {
+		if _, err := stmt.ExecContext(ctx, rows[i].Values()...); err != nil {
+			return internal("appending to the audit log", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return internal("committing the audit log", err)
 	}
-	i := 0
-	for _, r := range batch {
-		for _, e := range r.entries {
-			d := results[i]
-			e.Seq, e.Time, e.Prev, e.Hash = d.seq, d.t, d.prev, d.hash
-			i++
-		}
-	}
+	set()
 	return nil
 }
 
@@ -256,30 +219,22 @@ func (a *auditLog) append(batch []*auditReq) error {
 // hashes entries with.
 func auditHash(e *cyberpact.AuditEntry) string { return cyberpact.AuditHash(e) }
 
-const auditColumns = `seq, time, action, actor, actor_org, recipient, via, objects, detail, prev, hash`
-
-// scanAudit reads one row of auditColumns.
+// scanAudit reads one row of cyberpact.AuditColumns. A row whose objects
+// or scope do not decode is returned with the error.
 func scanAudit(rows *sql.Rows) (*cyberpact.AuditEntry, error) {
-	var e cyberpact.AuditEntry
-	var t int64
-	var objects string
-	if err := rows.Scan(&e.Seq, &t, &e.Action, &e.Actor, &e.ActorOrg, &e.Recipient, &e.Via, &objects, &e.Detail, &e.Prev, &e.Hash); err != nil {
+	var r cyberpact.AuditRow
+	if err := rows.Scan(r.Fields()...); err != nil {
 		return nil, err
 	}
-	e.Time = time.UnixMicro(t).UTC()
-	if objects != "" {
-		if err := json.Unmarshal([]byte(objects), &e.Objects); err != nil {
-			return &e, fmt.Errorf("audit entry %d: objects: %w", e.Seq, err)
-		}
-	}
-	return &e, nil
+	return r.Entry()
 }
 
 // AuditEntries returns the entries f selects, oldest first. f.Object
-// matches entries listing any version of that object id. A zero Limit
-// returns every entry selected.
+// matches entries concerning any stored version of that object id, by
+// their scope or their objects list (a deleted version is found only by
+// the latter). A zero Limit returns every entry selected.
 func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyberpact.AuditEntry, error) {
-	q := `SELECT ` + auditColumns + ` FROM audit WHERE seq > ?`
+	q := `SELECT ` + cyberpact.AuditColumns + ` FROM audit WHERE seq > ?`
 	args := []any{f.After}
 	if f.Org != 0 {
 		q += ` AND (actor_org = ? OR recipient = ?)`
@@ -297,14 +252,26 @@ func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyb
 		q += ` AND time <= ?`
 		args = append(args, f.Until.UnixMicro())
 	}
+	var seqs []int64
 	if f.Object != "" {
-		// Each element is the JSON string "id@version": match its start.
-		q += ` AND instr(objects, ?) > 0`
+		var err error
+		if seqs, err = db.objectSeqs(ctx, f.Object); err != nil {
+			return nil, err
+		}
+		// Each element of objects is the JSON string "id@version": match
+		// its start. Scopes overlapping the object's Seqs are checked
+		// against their runs below.
 		b, _ := json.Marshal(f.Object + "@")
+		cond := `instr(objects, ?) > 0`
 		args = append(args, strings.TrimSuffix(string(b), `"`))
+		if len(seqs) > 0 {
+			cond += ` OR (first_seq <> 0 AND first_seq <= ? AND last_seq >= ?)`
+			args = append(args, seqs[len(seqs)-1], seqs[0])
+		}
+		q += ` AND (` + cond + `)`
 	}
 	q += ` ORDER BY seq`
-	if f.Limit > 0 {
+	if f.Limit > 0 && f.Object == "" {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
@@ -319,12 +286,40 @@ func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyb
 		if err != nil {
 			return nil, internal("reading the audit log", err)
 		}
+		if f.Object != "" && !e.Concerns(f.Object, seqs) {
+			continue
+		}
 		out = append(out, e)
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, internal("reading the audit log", err)
 	}
 	return out, nil
+}
+
+// objectSeqs returns the Seqs of every stored version of id, exercise
+// objects included, in increasing order.
+func (db *DB) objectSeqs(ctx context.Context, id string) ([]int64, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT seq FROM objects WHERE id = ? ORDER BY seq`, id)
+	if err != nil {
+		return nil, internal("reading an object's versions", err)
+	}
+	defer rows.Close()
+	var seqs []int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			return nil, internal("reading an object's versions", err)
+		}
+		seqs = append(seqs, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("reading an object's versions", err)
+	}
+	return seqs, nil
 }
 
 // VerifyAudit recomputes the chain from the first entry and returns the
@@ -343,33 +338,30 @@ func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
 // verifyAudit is VerifyAudit that also returns the last entry of a whole
 // chain (nil when the log is empty or broken).
 func (db *DB) verifyAudit(ctx context.Context) (int64, *cyberpact.AuditEntry, error) {
-	rows, err := db.audit.read.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit ORDER BY seq`)
+	rows, err := db.audit.read.QueryContext(ctx, `SELECT `+cyberpact.AuditColumns+` FROM audit ORDER BY seq`)
 	if err != nil {
 		return 0, nil, internal("reading the audit log", err)
 	}
 	defer rows.Close()
-	want := int64(1)
-	prev := zeroHash
-	var last *cyberpact.AuditEntry
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if e == nil {
-			return 0, nil, internal("reading the audit log", err)
+	broken, last, err := cyberpact.VerifyAuditChain(func(yield func(*cyberpact.AuditRow, error) bool) {
+		for rows.Next() {
+			var r cyberpact.AuditRow
+			if err := rows.Scan(r.Fields()...); err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(&r, nil) {
+				return
+			}
 		}
-		switch {
-		case e.Seq != want:
-			return want, nil, nil
-		case err != nil, e.Prev != prev, auditHash(e) != e.Hash:
-			return e.Seq, nil, nil
+		if err := rows.Err(); err != nil {
+			yield(nil, err)
 		}
-		prev = e.Hash
-		want++
-		last = e
-	}
-	if err := rows.Err(); err != nil {
+	})
+	if err != nil {
 		return 0, nil, internal("reading the audit log", err)
 	}
-	return 0, last, nil
+	return broken, last, nil
 }
 
 // AuditHead returns the number of entries in a whole audit log and the

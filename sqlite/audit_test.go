@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/storetest"
 )
 
 // openTest opens a store in a new directory and returns it with the path
@@ -250,5 +251,145 @@ func BenchmarkAuditParallel(b *testing.B) {
 				b.Fatalf("VerifyAudit = %d, %v", n, err)
 			}
 		})
+	}
+}
+
+// TestAuditScopes runs the suite of compact audit entries every store
+// passes.
+func TestAuditScopes(t *testing.T) {
+	storetest.RunAuditScopes(t, func(t *testing.T) storetest.AuditStore {
+		db, err := Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}
+
+// scopedLog appends four entries naming versions by Seqs.
+func scopedLog(t *testing.T, db *DB) {
+	t.Helper()
+	err := db.Audit(context.Background(),
+		&cyberpact.AuditEntry{Action: cyberpact.AuditWrite, Actor: "alice", ActorOrg: 1, Via: "rest", Scope: &cyberpact.AuditScope{First: 1, Last: 1000, Count: 990}},
+		&cyberpact.AuditEntry{Action: cyberpact.AuditRelease, Actor: "bob", ActorOrg: 2, Recipient: 2, Via: "taxii", Scope: &cyberpact.AuditScope{
+			First: 1, Last: 1000, Count: 998, Runs: []int64{500, 2, 498}, Groups: []int64{3, 4}, Path: "/taxii2/api1/collections/c/objects/", Query: "limit=1000"}},
+		&cyberpact.AuditEntry{Action: cyberpact.AuditRelease, Actor: "carol", ActorOrg: 3, Recipient: 3, Via: "stream", Scope: &cyberpact.AuditScope{
+			First: 1001, Last: 1001, Count: 1, Path: "/api/v1/stream"}},
+		&cyberpact.AuditEntry{Action: cyberpact.AuditRelease, Actor: "anonymous", Via: "taxii", Detail: "public collection", Scope: &cyberpact.AuditScope{
+			First: 7, Last: 9, Count: 2, Runs: []int64{1, 1, 1}, Public: true, Path: "/taxii2/api1/collections/p/objects/"}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVerifyAuditCoversScopes tampers with what compact entries record
+// (the range, the runs, the recipient's groups, the request) and checks
+// that verification names the entry.
+func TestVerifyAuditCoversScopes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sql  string
+		want int64
+	}{
+		{"Intact", "", 0},
+		{"RangeWidened", `UPDATE audit SET last_seq = 2000 WHERE seq = 1`, 1},
+		{"RangeMoved", `UPDATE audit SET first_seq = 2 WHERE seq = 2`, 2},
+		{"RunsChanged", `UPDATE audit SET runs = x'f40303f103' WHERE seq = 2`, 2},
+		{"RunsRemoved", `UPDATE audit SET runs = NULL WHERE seq = 2`, 2},
+		{"RunsGarbage", `UPDATE audit SET runs = x'ff' WHERE seq = 4`, 4},
+		{"CountChanged", `UPDATE audit SET scope = replace(scope, '"count":990', '"count":10') WHERE seq = 1`, 1},
+		{"GroupsChanged", `UPDATE audit SET scope = replace(scope, '[3,4]', '[3]') WHERE seq = 2`, 2},
+		{"QueryChanged", `UPDATE audit SET scope = replace(scope, 'limit=1000', 'limit=1') WHERE seq = 2`, 2},
+		{"PathChanged", `UPDATE audit SET scope = replace(scope, 'stream', 'objects') WHERE seq = 3`, 3},
+		{"PublicDropped", `UPDATE audit SET scope = replace(scope, ',"public":true', '') WHERE seq = 4`, 4},
+		{"ScopeRemoved", `UPDATE audit SET first_seq = 0, last_seq = 0, scope = '', runs = NULL WHERE seq = 3`, 3},
+		{"ScopeNotJSON", `UPDATE audit SET scope = 'garbage' WHERE seq = 3`, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, path := openTest(t)
+			scopedLog(t, db)
+			if tc.sql != "" {
+				tamper(t, path, tc.sql)
+			}
+			if n, err := db.VerifyAudit(context.Background()); n != tc.want || err != nil {
+				t.Errorf("VerifyAudit = %d, %v; want %d", n, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestScopeHashIsTheDocumentedEncoding pins the encoding of a scope, which
+// follows the fields every entry has.
+func TestScopeHashIsTheDocumentedEncoding(t *testing.T) {
+	e := &cyberpact.AuditEntry{Seq: 2, Time: time.UnixMicro(1700000000000000), Action: "release", Actor: "a",
+		ActorOrg: 2, Recipient: 2, Via: "taxii", Prev: zeroHash, Scope: &cyberpact.AuditScope{
+			First: 10, Last: 20, Count: 9, Runs: []int64{4, 2, 5}, Groups: []int64{7}, Public: false, Exercise: 3, Path: "/p", Query: "q=1"}}
+	var buf []byte
+	num := func(n int64) { buf = binary.BigEndian.AppendUint64(buf, uint64(n)) }
+	str := func(s string) { num(int64(len(s))); buf = append(buf, s...) }
+	str(zeroHash)
+	num(2)
+	num(1700000000000000)
+	str("release")
+	str("a")
+	num(2)
+	num(2)
+	str("taxii")
+	num(0) // no objects
+	str("")
+	str("scope")
+	num(10)
+	num(20)
+	num(9)
+	num(3)
+	num(4)
+	num(2)
+	num(5)
+	num(1)
+	num(7)
+	num(0) // not public
+	num(3)
+	str("/p")
+	str("q=1")
+	sum := sha256.Sum256(buf)
+	if got := auditHash(e); got != hex.EncodeToString(sum[:]) {
+		t.Errorf("auditHash = %s, want %x (by hand)", got, sum)
+	}
+	without := *e
+	without.Scope = nil
+	if auditHash(&without) == auditHash(e) {
+		t.Error("the scope does not count in the hash")
+	}
+}
+
+// TestAuditFileFromBeforeScopes opens an audit file made before scopes
+// existed: its entries still verify, the columns are added, and new
+// compact entries chain on.
+func TestAuditFileFromBeforeScopes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cyberpact-audit.db")
+	old := &cyberpact.AuditEntry{Seq: 1, Time: time.UnixMicro(1700000000000000).UTC(), Action: cyberpact.AuditRelease, Actor: "bob",
+		ActorOrg: 2, Recipient: 2, Via: "taxii", Objects: []string{"tool--1@2024-01-01T00:00:00.000Z"}, Prev: zeroHash}
+	old.Hash = auditHash(old)
+	tamper(t, path, `CREATE TABLE audit (
+		seq INTEGER PRIMARY KEY, time INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT NOT NULL,
+		actor_org INTEGER NOT NULL DEFAULT 0, recipient INTEGER NOT NULL DEFAULT 0, via TEXT NOT NULL DEFAULT '',
+		objects TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '', prev TEXT NOT NULL, hash TEXT NOT NULL)`,
+		fmt.Sprintf(`INSERT INTO audit VALUES (1, %d, 'release', 'bob', 2, 2, 'taxii', '["tool--1@2024-01-01T00:00:00.000Z"]', '', %s, %s)`,
+			old.Time.UnixMicro(), quote(zeroHash), quote(old.Hash)))
+	db, err := Open(context.Background(), filepath.Join(dir, "cyberpact.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	scopedLog(t, db)
+	if n, err := db.VerifyAudit(ctx); n != 0 || err != nil {
+		t.Errorf("VerifyAudit = %d, %v; want 0", n, err)
+	}
+	es, err := db.AuditEntries(ctx, cyberpact.AuditFilter{})
+	if err != nil || len(es) != 5 || es[0].Hash != old.Hash || es[0].Scope != nil || es[1].Prev != old.Hash || es[1].Scope == nil {
+		t.Errorf("entries %+v, %v: want the old one first, the new ones chained after it", es, err)
 	}
 }

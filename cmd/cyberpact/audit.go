@@ -30,23 +30,44 @@ chain that is still whole, but that no longer ends in the recorded hash.`,
 		usage: "[--org ORG] [--object ID] [--action A] [--since T] [--until T] [--after SEQ] [--limit N] [--json] [--data DIR]",
 		help: `Prints audit entries, oldest first, one a line: seq, time, action, actor
 (and organisation), recipient, interface, number of objects and detail.
---org selects entries where the organisation acted or received objects;
---object those listing any version of the object id; --action one of
+A write or release names its versions by their sequence numbers: "N
+versions (Seqs A to B)", with the request a release answered. --org selects
+entries where the organisation acted or received objects; --object those
+concerning any stored version of the object id; --action one of
 ` + strings.Join(auditActions, ", ") + `. --since and --until (inclusive) take
 RFC 3339 times, dates (2006-01-02) or durations before now (24h, 7d).
 --after SEQ continues a listing cut by --limit.`,
 		run: runAuditList,
+	},
+	{
+		name:  "releases",
+		usage: "--object ID [--json] [--data DIR]",
+		help: `Answers who received which version of an object, when, and through which
+interface: one line for each version each release delivered to an
+organisation other than its producer, oldest first: the time, the version,
+the recipient organisation and user, the interface and the request (path
+and query). Releases are recorded by the Seqs of the versions a page or
+stream segment delivered, so this reads the object's stored versions and
+matches them against each release's recorded range; a version deleted
+since is found only in entries that listed it by name. A line ending in
+"NOT VISIBLE UNDER THE RULE" is a release the sharing rule, applied to the
+recipient's organisation and groups as the entry recorded them, would not
+make: look into it.`,
+		run: runAuditReleases,
 	},
 }
 
 func init() {
 	cmd := &command{
 		name:    "audit",
-		summary: "verify and list the audit log",
-		usage:   "verify|list ...",
+		summary: "verify and list the audit log, and who received an object",
+		usage:   "verify|list|releases ...",
 		help: `The audit log records every write, every release of objects to another
 organisation and every account change, each entry chained to the one before
-by its SHA-256, so that any change to it shows.
+by its SHA-256, so that any change to it shows. Writes and releases are
+recorded compactly, by the range of sequence numbers of the versions
+concerned; 'audit releases --object ID' turns that back into who received
+which version of an object.
 ` + subHelp("audit", auditSubs),
 	}
 	cmd.run = func(ctx context.Context, e *env, args []string) error {
@@ -203,10 +224,114 @@ func printAudit(ctx context.Context, e *env, db interface {
 		default:
 			fmt.Fprintf(&b, " %d objects", len(a.Objects))
 		}
+		if sc := a.Scope; sc != nil {
+			if sc.Count == 1 {
+				fmt.Fprintf(&b, " 1 version (Seq %d)", sc.First)
+			} else {
+				fmt.Fprintf(&b, " %d versions (Seqs %d to %d)", sc.Count, sc.First, sc.Last)
+			}
+			if sc.Path != "" {
+				fmt.Fprintf(&b, " %s", request(sc))
+			}
+		}
 		if a.Detail != "" {
 			fmt.Fprintf(&b, ": %s", a.Detail)
 		}
 		fmt.Fprintln(e.stdout, b.String())
+	}
+	return nil
+}
+
+// request is the path and query a release answered.
+func request(sc *cyberpact.AuditScope) string {
+	if sc.Query == "" {
+		return sc.Path
+	}
+	return sc.Path + "?" + sc.Query
+}
+
+func runAuditReleases(ctx context.Context, e *env, c *command, args []string) error {
+	fs := newFlags(e, c)
+	data := dataFlag(fs)
+	object := fs.String("object", "", "the object id")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := positional(fs, args, 0, ""); err != nil {
+		return err
+	}
+	if *object == "" {
+		return usageError("--object: give the id of the object whose releases to list")
+	}
+	db, err := e.openStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	entries, err := db.AuditEntries(ctx, cyberpact.AuditFilter{Object: *object, Action: cyberpact.AuditRelease})
+	if err != nil {
+		return err
+	}
+	// The object's stored versions: those outside exercises, and those of
+	// each exercise a release was read in, as its recipient saw them.
+	versions, err := db.ObjectVersions(ctx, *object, nil)
+	if err != nil && cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+		return err
+	}
+	seen := map[int64]bool{}
+	for _, v := range versions {
+		seen[v.Seq] = true
+	}
+	for _, en := range entries {
+		if en.Scope == nil || en.Scope.Exercise == 0 {
+			continue
+		}
+		v := en.Scope.Viewer(en.Recipient)
+		xs, err := db.ObjectVersions(ctx, *object, &v)
+		if err != nil && cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+			return err
+		}
+		for _, x := range xs {
+			if !seen[x.Seq] {
+				seen[x.Seq] = true
+				versions = append(versions, x)
+			}
+		}
+	}
+	ds := cyberpact.Deliveries(entries, *object, versions)
+	if *asJSON {
+		return printJSON(e, nonNil(ds))
+	}
+	orgs, err := db.Orgs(ctx)
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, o := range orgs {
+		names[o.ID] = o.Name
+	}
+	for _, d := range ds {
+		en := d.Entry
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s %s@%s to ", en.Time.UTC().Format("2006-01-02T15:04:05.000000Z"), d.ID, d.Version)
+		switch n, ok := names[en.Recipient]; {
+		case en.Recipient == 0:
+			b.WriteString("anyone (public collection)")
+		case ok:
+			b.WriteString(strconv.Quote(n))
+		default:
+			fmt.Fprintf(&b, "org %d", en.Recipient)
+		}
+		fmt.Fprintf(&b, " (%s) via %s", en.Actor, en.Via)
+		if en.Scope != nil && en.Scope.Path != "" {
+			fmt.Fprintf(&b, " %s", request(en.Scope))
+		}
+		fmt.Fprintf(&b, " [entry %d]", en.Seq)
+		if d.Rule != nil && !*d.Rule {
+			b.WriteString(" NOT VISIBLE UNDER THE RULE")
+		}
+		fmt.Fprintln(e.stdout, b.String())
+	}
+	if len(ds) == 0 {
+		fmt.Fprintf(e.stderr, "no release of %s to another organisation is recorded\n", *object)
 	}
 	return nil
 }

@@ -63,8 +63,9 @@ func orgSector(p *demo.Partner) string {
 // sharing groups, a user with an API key per organisation (printed once),
 // and the partners' intelligence, each object released by the partner that
 // created it to the audience its TLP level allows (all members up to AMBER;
-// the partner's first group for AMBER+STRICT and RED). A data directory
-// that already holds anything is left alone.
+// the partner's first group for AMBER+STRICT and RED), each import
+// recorded in the audit log as a write by "demo". A data directory that
+// already holds anything is left alone.
 func seedDemo(ctx context.Context, e *env, db store, now time.Time) error {
 	stats, err := db.Stats(ctx, nil)
 	if err != nil {
@@ -181,7 +182,8 @@ func seedDemo(ctx context.Context, e *env, db store, now time.Time) error {
 			return err
 		}
 		dec := stix.NewDecoder(bytes.NewReader(part))
-		res, err := db.Import(ctx, dec.Next, cyberpact.ImportOptions{Producer: rel.producer, Audience: rel.audience})
+		who := cyberpact.Actor{Name: actor, Org: rel.producer, Via: "demo"}
+		res, err := cyberpact.AuditedImport(ctx, db, db, who, dec.Next, cyberpact.ImportOptions{Producer: rel.producer, Audience: rel.audience}, "demonstration seed")
 		dec.Close()
 		if err != nil {
 			return err

@@ -406,8 +406,8 @@ func runExerciseControl(ctx context.Context, e *env, op string, args []string) e
 	case "purge":
 		var n int
 		if n, err = hub.Purge(ctx, id); err == nil {
-			err = db.Audit(ctx, &cyberpact.AuditEntry{Action: cyberpact.AuditDelete, Actor: "cli", Via: "cli",
-				Detail: fmt.Sprintf("exercise %d purged: %d object versions deleted with its state", id, n)})
+			err = cyberpact.AuditDeletion(ctx, db, cyberpact.Actor{Name: "cli", Via: "cli"}, nil,
+				fmt.Sprintf("exercise %d purged: %d object versions deleted with its state", id, n))
 			if err == nil {
 				fmt.Fprintf(e.stdout, "exercise %d purged: %d object versions deleted\n", id, n)
 			}
@@ -503,16 +503,14 @@ func runExerciseReport(ctx context.Context, e *env, args []string) error {
 	}
 	dec := stix.NewDecoder(bytes.NewReader(in))
 	defer dec.Close()
-	res, err := db.Import(ctx, dec.Next, cyberpact.ImportOptions{Producer: org.ID, Audience: cyberpact.Audience{Kind: cyberpact.AudienceExerciseOrg, Group: id}})
+	who := cyberpact.Actor{Name: "cli", Org: org.ID, Via: "cli"}
+	res, err := cyberpact.AuditedImport(ctx, db, db, who, dec.Next, cyberpact.ImportOptions{Producer: org.ID, Audience: cyberpact.Audience{Kind: cyberpact.AudienceExerciseOrg, Group: id}},
+		fmt.Sprintf("exercise %d report", id))
 	if err != nil {
 		return err
 	}
 	if len(res.Rejected) > 0 {
 		return inputError(fmt.Errorf("%s: nothing recorded:\n%v", file, cyberpact.Rejections(res.Rejected)))
-	}
-	if err := db.Audit(ctx, &cyberpact.AuditEntry{Action: cyberpact.AuditWrite, Actor: "cli", ActorOrg: org.ID, Via: "cli",
-		Detail: fmt.Sprintf("%d added, %d already present; exercise %d report", res.Added, res.Present, id)}); err != nil {
-		return err
 	}
 	rep, err := hub.Report(ctx, id, org.ID, b.Objects, false)
 	if err != nil {

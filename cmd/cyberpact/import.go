@@ -35,7 +35,9 @@ go to one organisation or one group. Objects without a TLP marking are
 treated as --tlp (TLP:AMBER by default).
 
 Prints a summary per file (added, already present, rejected with the file,
-line, object id, JSON path and reason); exits 1 if anything was rejected.`,
+line, object id, JSON path and reason); exits 1 if anything was rejected.
+Each file that adds anything is recorded in the audit log as a write by
+"cli" (see 'cyberpact audit').`,
 		run: runImport,
 	})
 }
@@ -119,7 +121,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 }
 
 // importFile imports one bundle and prints its summary.
-func importFile(ctx context.Context, e *env, db cyberpact.ObjectStore, name string, opts cyberpact.ImportOptions, maxObject int) (*cyberpact.ImportResult, error) {
+func importFile(ctx context.Context, e *env, db store, name string, opts cyberpact.ImportOptions, maxObject int) (*cyberpact.ImportResult, error) {
 	var in io.Reader
 	var size int64 = -1
 	if name == "-" {
@@ -145,7 +147,8 @@ func importFile(ctx context.Context, e *env, db cyberpact.ObjectStore, name stri
 	r.MaxObjectSize = maxObject
 	dec := stix.NewDecoderOf(r)
 	defer dec.Close()
-	res, err := db.Import(ctx, dec.Next, opts)
+	who := cyberpact.Actor{Name: "cli", Org: opts.Producer, Via: "cli"}
+	res, err := cyberpact.AuditedImport(ctx, db, db, who, dec.Next, opts, "file "+name)
 	if err != nil {
 		return nil, err
 	}

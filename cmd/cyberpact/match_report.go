@@ -284,8 +284,8 @@ func importReport(ctx context.Context, e *env, data, org string, bundle []byte) 
 	}
 	dec := stix.NewDecoder(bytes.NewReader(bundle))
 	defer dec.Close()
-	return db.Import(ctx, dec.Next, cyberpact.ImportOptions{Partial: true, Producer: viewer.Org,
-		ReleaseFor: cyberpact.SightingReleases(ctx, db, *viewer)})
+	return cyberpact.AuditedImport(ctx, db, db, cyberpact.Actor{Name: "cli", Org: viewer.Org, Via: "cli"}, dec.Next,
+		cyberpact.ImportOptions{Partial: true, Producer: viewer.Org, ReleaseFor: cyberpact.SightingReleases(ctx, db, *viewer)}, "match report")
 }
 
 // postReport POSTs the report to the hub's /api/v1/bundles with key,
