@@ -1,0 +1,757 @@
+package misp
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cyberpact/cyberpact/stix"
+)
+
+// FromSTIX converts STIX 2.1 objects to MISP events: one event per report
+// (or grouping), holding what it refers to; objects no report refers to
+// go to one more event. STIX this package wrote comes back as the event
+// it was made from: every attribute with its type, category, value,
+// to_ids, comment, uuid and timestamp, objects with their template and
+// relations, tags, galaxies, sightings, reports and analyst data. Other
+// STIX is read as well as its form allows: indicator patterns and
+// observables become attributes of the types their properties imply,
+// attack patterns, threat actors, intrusion sets, malware, tools and
+// campaigns galaxy clusters.
+func FromSTIX(objs []*stix.Object) ([]*Event, error) {
+	r := &rev{index: map[string]*stix.Object{}, rels: map[string][]*stix.Object{}}
+	for _, o := range objs {
+		if o.ID == "" {
+			return nil, fmt.Errorf("misp: a STIX object of type %q has no id", o.Type)
+		}
+		r.index[o.ID] = o
+	}
+	for _, o := range objs {
+		if o.Type == "relationship" {
+			src := o.String("source_ref")
+			r.rels[src] = append(r.rels[src], o)
+		}
+	}
+	var events []*Event
+	claimed := map[string]bool{}
+	for _, o := range objs {
+		if o.Type != "report" && o.Type != "grouping" {
+			continue
+		}
+		refs := stringsOf(o.Props["object_refs"])
+		for _, id := range refs {
+			claimed[id] = true
+		}
+		claimed[o.ID] = true
+		ev, err := r.event(o, refs)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+	}
+	var rest []string
+	for _, o := range objs {
+		if !claimed[o.ID] && stix.KindOf(o.Type) != stix.KindSCO && o.Type != "marking-definition" && o.Type != "identity" && o.Type != "relationship" {
+			rest = append(rest, o.ID)
+		}
+	}
+	if len(rest) > 0 {
+		ev, err := r.event(nil, rest)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, ev)
+	}
+	return events, nil
+}
+
+type rev struct {
+	index map[string]*stix.Object
+	rels  map[string][]*stix.Object
+}
+
+// labelsOf splits an object's labels into this package's misp:key="value"
+// labels and the rest (tags).
+func labelsOf(o *stix.Object) (meta map[string]string, tags []Tag) {
+	meta = map[string]string{}
+	for _, l := range o.Labels {
+		if strings.HasPrefix(l, "misp:") {
+			if i := strings.IndexByte(l, '='); i > 0 && reservedLabels[l[5:i]] {
+				if v, err := strconv.Unquote(l[i+1:]); err == nil {
+					meta[l[5:i]] = v
+					continue
+				}
+			}
+		}
+		tags = append(tags, Tag{Name: l})
+	}
+	for _, m := range o.ObjectMarkingRefs {
+		if t, ok := markingTags[m]; ok {
+			tags = append(tags, Tag{Name: t})
+		}
+	}
+	return meta, tags
+}
+
+func uuidOf(id string) string {
+	if i := strings.Index(id, "--"); i >= 0 {
+		return id[i+2:]
+	}
+	return id
+}
+
+// unixTime turns a STIX timestamp into MISP's Unix seconds.
+func unixTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.Unix(), 10)
+}
+
+func str(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return s
+}
+
+func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
+	ev := &Event{}
+	galaxyRefs := map[string]bool{}
+	if rep != nil {
+		p := rep.Props
+		ev.UUID = uuidOf(rep.ID)
+		ev.Info = rep.String("name")
+		if p["x_misp_no_info"] == true {
+			ev.Info = ""
+		}
+		ev.Date = str(p, "x_misp_date")
+		if ev.Date == "" && !rep.Created.IsZero() {
+			ev.Date = rep.Created.UTC().Format("2006-01-02")
+		}
+		if p["x_misp_no_timestamp"] != true {
+			ev.Timestamp = unixTime(rep.Modified)
+		}
+		ev.Published = p["x_misp_published"] == true
+		ev.PublishTimestamp = str(p, "x_misp_publish_timestamp")
+		ev.ThreatLevelID = str(p, "x_misp_threat_level_id")
+		ev.Analysis = str(p, "x_misp_analysis")
+		ev.Distribution = str(p, "x_misp_distribution")
+		ev.SharingGroupID = str(p, "x_misp_sharing_group_id")
+		if sg, ok := p["x_misp_sharing_group"].(map[string]any); ok {
+			ev.SharingGroup = &SharingGroup{UUID: str(sg, "uuid"), Name: str(sg, "name")}
+		}
+		if org, ok := p["x_misp_org"].(map[string]any); ok {
+			ev.Org = &Org{UUID: str(org, "uuid"), Name: str(org, "name")}
+		}
+		if org, ok := p["x_misp_orgc"].(map[string]any); ok {
+			ev.Orgc = &Org{UUID: str(org, "uuid"), Name: str(org, "name")}
+		}
+		if id := rep.CreatedByRef; id != "" {
+			if idn := r.index[id]; idn != nil && idn.Type == "identity" {
+				ev.Orgc = &Org{UUID: uuidOf(id), Name: idn.String("name")}
+			}
+		}
+		_, ev.Tags = labelsOf(rep)
+		ev.Extra = extraOf(p)
+		for _, g := range stringsOf(p["x_misp_galaxy_refs"]) {
+			galaxyRefs[g] = true
+		}
+	} else {
+		ev.UUID = uuid5("00abedb4-aa42-466c-9c01-fed23315a9b7", "misp-from-stix:"+strings.Join(refs, ","))
+		ev.Info = "STIX objects without a report"
+	}
+	if ev.UUID == "" {
+		return nil, fmt.Errorf("misp: report %s has no uuid", rep.ID)
+	}
+	if ev.Timestamp == "" && (rep == nil || rep.Props["x_misp_no_timestamp"] != true) {
+		ev.Timestamp = strconv.FormatInt(time.Now().Unix(), 10)
+	}
+	// Containers first, so that galaxies, sightings and notes find the
+	// attributes they hang off.
+	attrByContainer := map[string][]*Attribute{}
+	objByContainer := map[string]*Object{}
+	attrByUUID := map[string]*Attribute{}
+	var clusterIDs []string
+	var later []*stix.Object
+	for _, id := range refs {
+		o := r.index[id]
+		if o == nil {
+			continue
+		}
+		meta, _ := labelsOf(o)
+		switch {
+		case meta["galaxy-type"] != "" || (defaultGalaxy[o.Type] != "" && meta["type"] == "" && meta["name"] == ""):
+			clusterIDs = append(clusterIDs, id)
+		case o.Type == "note" || o.Type == "opinion" || o.Type == "sighting" || o.Type == "relationship" || o.Type == "identity" || o.Type == "marking-definition":
+			later = append(later, o)
+		case meta["name"] != "" || o.Type == "x-misp-object":
+			ob := r.object(o, meta)
+			if ob == nil {
+				continue
+			}
+			ev.Objects = append(ev.Objects, ob)
+			objByContainer[id] = ob
+			for _, a := range ob.Attributes {
+				attrByContainer[id] = append(attrByContainer[id], a)
+				if a.UUID != "" {
+					attrByUUID[a.UUID] = a
+				}
+			}
+		default:
+			as := r.attributes(o, meta)
+			ev.Attributes = append(ev.Attributes, as...)
+			attrByContainer[id] = as
+			for _, a := range as {
+				if a.UUID != "" {
+					attrByUUID[a.UUID] = a
+				}
+			}
+		}
+	}
+	// Galaxies: event-level clusters, and those related to attributes.
+	attrClusters := map[string]bool{}
+	for container, as := range attrByContainer {
+		for _, rel := range r.rels[container] {
+			tgt := r.index[rel.String("target_ref")]
+			if tgt == nil {
+				continue
+			}
+			if tm, _ := labelsOf(tgt); tm["galaxy-type"] == "" && (defaultGalaxy[tgt.Type] == "" || tm["type"] != "" || tm["name"] != "") {
+				continue
+			}
+			attrClusters[tgt.ID] = true
+			target := as
+			if u := rel.String("x_misp_attribute_uuid"); u != "" && attrByUUID[u] != nil {
+				target = []*Attribute{attrByUUID[u]}
+			} else if len(as) > 1 {
+				target = as[:1]
+			}
+			for _, a := range target {
+				a.Galaxies = addCluster(a.Galaxies, tgt)
+			}
+		}
+	}
+	for _, id := range clusterIDs {
+		if len(galaxyRefs) > 0 && !galaxyRefs[id] {
+			continue
+		}
+		if len(galaxyRefs) == 0 && attrClusters[id] {
+			continue
+		}
+		ev.Galaxies = addCluster(ev.Galaxies, r.index[id])
+	}
+	// Object references.
+	for container, ob := range objByContainer {
+		for _, rel := range r.rels[container] {
+			tgtID := rel.String("target_ref")
+			var tgtUUID string
+			if tob := objByContainer[tgtID]; tob != nil {
+				tgtUUID = tob.UUID
+			} else if as := attrByContainer[tgtID]; len(as) == 1 {
+				tgtUUID = as[0].UUID
+			} else {
+				continue
+			}
+			typ := rel.String("relationship_type")
+			if t := rel.String("x_misp_relationship_type"); t != "" {
+				typ = t
+			}
+			ob.References = append(ob.References, &ObjectReference{UUID: uuidOf(rel.ID), ObjectUUID: ob.UUID,
+				ReferencedUUID: tgtUUID, RelationshipType: typ, Comment: rel.String("description")})
+		}
+		sort.Slice(ob.References, func(i, j int) bool { return ob.References[i].UUID < ob.References[j].UUID })
+		if list, ok := r.index[container].Props["x_misp_references"].([]any); ok {
+			for _, e := range list {
+				if m, ok := e.(map[string]any); ok {
+					ob.References = append(ob.References, &ObjectReference{UUID: str(m, "uuid"), ObjectUUID: ob.UUID,
+						ReferencedUUID: str(m, "referenced_uuid"), RelationshipType: str(m, "relationship_type")})
+				}
+			}
+		}
+	}
+	// Notes, opinions, sightings.
+	for _, o := range later {
+		meta, _ := labelsOf(o)
+		targets := stringsOf(o.Props["object_refs"])
+		attrUUID := o.String("x_misp_attribute_uuid")
+		if attrUUID == "" {
+			attrUUID = o.String("x_misp_target_uuid")
+		}
+		switch {
+		case o.Type == "note" && meta["data-layer"] == "Event Report":
+			ev.EventReports = append(ev.EventReports, &EventReport{UUID: uuidOf(o.ID), Name: o.String("abstract"),
+				Content: o.String("content"), Timestamp: unixTime(o.Modified), Distribution: o.String("x_misp_distribution")})
+		case o.Type == "note" || o.Type == "opinion" && meta["data-layer"] != "Sighting":
+			d := &AnalystData{UUID: uuidOf(o.ID), Created: mispDateTime(o.Created), Modified: mispDateTime(o.Modified)}
+			if a := stringsOf(o.Props["authors"]); len(a) > 0 {
+				d.Authors = a[0]
+			}
+			if o.Type == "note" {
+				d.Note, d.Language = o.String("content"), o.Lang
+				if d.Note == "" {
+					d.Note = o.String("abstract")
+				}
+			} else {
+				d.Opinion, d.Comment = o.String("x_misp_opinion"), o.String("explanation")
+				if d.Opinion == "" {
+					d.Opinion = opinionValue(o.String("opinion"))
+				}
+			}
+			attach := func(notes, opinions *[]*AnalystData) {
+				if o.Type == "note" {
+					*notes = append(*notes, d)
+				} else {
+					*opinions = append(*opinions, d)
+				}
+			}
+			switch {
+			case attrUUID != "" && attrByUUID[attrUUID] != nil:
+				a := attrByUUID[attrUUID]
+				attach(&a.Notes, &a.Opinions)
+			case len(targets) == 1 && objByContainer[targets[0]] != nil:
+				ob := objByContainer[targets[0]]
+				attach(&ob.Notes, &ob.Opinions)
+			case len(targets) == 1 && len(attrByContainer[targets[0]]) == 1:
+				a := attrByContainer[targets[0]][0]
+				attach(&a.Notes, &a.Opinions)
+			default:
+				attach(&ev.Notes, &ev.Opinions)
+			}
+		case o.Type == "sighting" || o.Type == "opinion":
+			s := &Sighting{UUID: uuidOf(o.ID), Type: o.String("x_misp_sighting_type"), Source: o.String("x_misp_source")}
+			if o.Type == "opinion" {
+				s.Type = "1"
+			}
+			if t, err := stix.ParseTime(o.String("first_seen")); err == nil {
+				s.DateSighting = unixTime(t)
+			} else {
+				s.DateSighting = unixTime(o.Created)
+			}
+			if org, ok := o.Props["x_misp_org"].(map[string]any); ok {
+				s.Org = &Org{UUID: str(org, "uuid"), Name: str(org, "name")}
+			}
+			target := o.String("sighting_of_ref")
+			if target == "" && len(targets) > 0 {
+				target = targets[0]
+			}
+			var a *Attribute
+			if attrUUID != "" {
+				a = attrByUUID[attrUUID]
+			} else if as := attrByContainer[target]; len(as) > 0 {
+				a = as[0]
+			}
+			if a == nil || attrUUID != "" && o.Props["x_misp_attribute_uuid"] != nil && objByContainerHas(objByContainer, a) {
+				s.AttributeUUID = attrUUID
+				if a == nil && len(attrByContainer[target]) > 0 {
+					s.AttributeUUID = attrByContainer[target][0].UUID
+				}
+				ev.Sightings = append(ev.Sightings, s)
+				continue
+			}
+			a.Sightings = append(a.Sightings, s)
+		}
+	}
+	return ev, nil
+}
+
+// objByContainerHas reports whether a is an attribute of one of the
+// objects (whose sightings MISP lists on the event).
+func objByContainerHas(objs map[string]*Object, a *Attribute) bool {
+	for _, ob := range objs {
+		for _, x := range ob.Attributes {
+			if x == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func opinionValue(s string) string {
+	switch s {
+	case "strongly-disagree":
+		return "0"
+	case "disagree":
+		return "25"
+	case "neutral":
+		return "50"
+	case "agree":
+		return "75"
+	case "strongly-agree":
+		return "100"
+	}
+	return ""
+}
+
+func mispDateTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+func extraOf(p map[string]any) map[string]json.RawMessage {
+	m, ok := p["x_misp_extra"].(map[string]any)
+	if !ok || len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		b, err := marshal(v)
+		if err == nil {
+			out[k] = b
+		}
+	}
+	return out
+}
+
+// addCluster adds the cluster a STIX object stands for to its galaxy in
+// gs, creating the galaxy.
+func addCluster(gs []*Galaxy, o *stix.Object) []*Galaxy {
+	meta, _ := labelsOf(o)
+	p := o.Props
+	gtype := meta["galaxy-type"]
+	if gtype == "" {
+		gtype = defaultGalaxy[o.Type]
+	}
+	var g *Galaxy
+	for _, x := range gs {
+		if x.Type == gtype {
+			g = x
+		}
+	}
+	if g == nil {
+		g = &Galaxy{Type: gtype, Name: meta["galaxy-name"]}
+		if gm, ok := p["x_misp_galaxy"].(map[string]any); ok {
+			g.UUID, g.Name, g.Description, g.Namespace = str(gm, "uuid"), str(gm, "name"), str(gm, "description"), str(gm, "namespace")
+		}
+		gs = append(gs, g)
+	}
+	cl := &GalaxyCluster{UUID: uuidOf(o.ID), Value: o.String("name"), Description: o.String("description")}
+	if cm, ok := p["x_misp_cluster"].(map[string]any); ok {
+		cl.Type, cl.TagName, cl.Source, cl.Version, cl.RelationshipType = str(cm, "type"), str(cm, "tag_name"), str(cm, "source"), str(cm, "version"), str(cm, "relationship_type")
+		cl.Authors = stringsOf(cm["authors"])
+		if cm["no_uuid"] == true {
+			cl.UUID = ""
+		}
+	}
+	if m, ok := p["x_misp_meta"].(map[string]any); ok {
+		cl.Meta = plain(m).(map[string]any)
+	} else {
+		cl.Meta = map[string]any{}
+		for _, r := range o.ExternalReferences {
+			if r.ExternalID != "" && cl.Meta["external_id"] == nil {
+				cl.Meta["external_id"] = r.ExternalID
+			}
+			if r.URL != "" {
+				refs, _ := cl.Meta["refs"].([]any)
+				cl.Meta["refs"] = append(refs, r.URL)
+			}
+		}
+		if a := stringsOf(p["aliases"]); len(a) > 0 {
+			cl.Meta["synonyms"] = toAny(a)
+		}
+		if len(cl.Meta) == 0 {
+			cl.Meta = nil
+		}
+	}
+	for _, x := range g.Clusters {
+		if x.UUID == cl.UUID && x.Value == cl.Value {
+			return gs
+		}
+	}
+	g.Clusters = append(g.Clusters, cl)
+	return gs
+}
+
+// plain turns json.Number back into float64 (or int64) so that metadata
+// reads like MISP's.
+func plain(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = plain(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = plain(e)
+		}
+		return out
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return n
+		}
+		f, _ := x.Float64()
+		return f
+	}
+	return v
+}
+
+// values returns the values an indicator's pattern or an observed-data's
+// observables hold, with their pattern paths, and whether they say all the
+// pattern means.
+func (r *rev) values(o *stix.Object) ([]pathValue, bool) {
+	switch o.Type {
+	case "indicator":
+		if pt := o.String("pattern_type"); pt != "" && pt != "stix" {
+			return nil, false
+		}
+		cs, complete := parsePattern(o.String("pattern"))
+		out := make([]pathValue, len(cs))
+		for i, c := range cs {
+			out[i] = pathValue{c.f.String(), c.value}
+		}
+		return out, complete
+	case "observed-data":
+		return flatten(stringsOf(o.Props["object_refs"]), r.index), true
+	}
+	return nil, false
+}
+
+// take removes and returns the first value at path f.
+func take(pvs []pathValue, used []bool, f string) (string, bool) {
+	for i, pv := range pvs {
+		if !used[i] && pv.f == f {
+			used[i] = true
+			return pv.value, true
+		}
+	}
+	return "", false
+}
+
+// common fills what every attribute container says the same way.
+func commonAttr(a *Attribute, o *stix.Object, meta map[string]string, tags []Tag) {
+	p := o.Props
+	a.UUID = uuidOf(o.ID)
+	if p["x_misp_no_uuid"] == true {
+		a.UUID = ""
+	}
+	a.Category = meta["category"]
+	a.ToIDs = meta["to_ids"] == "True"
+	a.Comment = o.String("x_misp_comment")
+	if o.Type == "indicator" || o.Type == "campaign" || o.Type == "vulnerability" || o.Type == "threat-actor" {
+		a.Comment = o.String("description")
+	}
+	if p["x_misp_no_timestamp"] != true {
+		a.Timestamp = unixTime(o.Modified)
+	}
+	a.FirstSeen = o.String("x_misp_first_seen")
+	a.LastSeen = o.String("x_misp_last_seen")
+	a.Distribution = o.String("x_misp_distribution")
+	a.SharingGroupID = o.String("x_misp_sharing_group_id")
+	a.DisableCorrelation = p["x_misp_disable_correlation"] == true
+	a.Data = o.String("x_misp_data")
+	a.Tags = tags
+	a.Extra = extraOf(p)
+}
+
+// attributes converts a container that is not a MISP object.
+func (r *rev) attributes(o *stix.Object, meta map[string]string) []*Attribute {
+	_, tags := labelsOf(o)
+	typ := meta["type"]
+	if o.Type == "x-misp-attribute" {
+		a := &Attribute{Type: o.String("x_misp_type"), Value: o.String("x_misp_value")}
+		commonAttr(a, o, meta, tags)
+		a.Category = firstNonEmpty(a.Category, o.String("x_misp_category"))
+		return []*Attribute{a}
+	}
+	if typ != "" {
+		a := &Attribute{Type: typ}
+		commonAttr(a, o, meta, tags)
+		switch {
+		case ruleTypes[typ] != "" && o.Type == "indicator":
+			a.Value = o.String("pattern")
+			return []*Attribute{a}
+		case sdoTypes[typ] != "":
+			a.Value = o.String("name")
+			return []*Attribute{a}
+		case attributeFields[typ] != nil:
+			pvs, _ := r.values(o)
+			used := make([]bool, len(pvs))
+			parts := make([]string, 0, 2)
+			ok := true
+			for _, f := range attributeFields[typ] {
+				v, found := take(pvs, used, f.String())
+				ok = ok && found
+				parts = append(parts, v)
+			}
+			if ok {
+				a.Value = strings.Join(parts, "|")
+				if d, found := take(pvs, used, "file:content_ref.payload_bin"); found {
+					a.Data = d
+				}
+				return []*Attribute{a}
+			}
+		}
+	}
+	return r.foreign(o, tags)
+}
+
+// foreign converts STIX this package did not write.
+func (r *rev) foreign(o *stix.Object, tags []Tag) []*Attribute {
+	mk := func(typ, value string) *Attribute {
+		a := &Attribute{Type: typ, Value: value, Category: categoryOf(typ), Timestamp: unixTime(o.Modified), Tags: tags}
+		return a
+	}
+	switch o.Type {
+	case "indicator":
+		pt := o.String("pattern_type")
+		if pt != "" && pt != "stix" {
+			t := pt
+			if ruleTypes[pt] == "" {
+				t = "text"
+			}
+			a := mk(t, o.String("pattern"))
+			a.UUID, a.ToIDs, a.Comment = uuidOf(o.ID), true, o.String("description")
+			return []*Attribute{a}
+		}
+		pvs, complete := r.values(o)
+		as := attrsFromValues(pvs, mk)
+		if !complete || len(as) == 0 {
+			a := mk("stix2-pattern", o.String("pattern"))
+			a.UUID, a.ToIDs, a.Comment, a.Category = uuidOf(o.ID), true, o.String("description"), "Network activity"
+			return []*Attribute{a}
+		}
+		for i, a := range as {
+			a.ToIDs = true
+			a.Comment = o.String("description")
+			if i == 0 {
+				a.UUID = uuidOf(o.ID)
+			}
+		}
+		return as
+	case "observed-data":
+		pvs, _ := r.values(o)
+		as := attrsFromValues(pvs, mk)
+		if len(as) > 0 {
+			as[0].UUID = uuidOf(o.ID)
+		}
+		return as
+	case "campaign", "vulnerability", "threat-actor":
+		t := map[string]string{"campaign": "campaign-name", "vulnerability": "vulnerability", "threat-actor": "threat-actor"}[o.Type]
+		a := mk(t, o.String("name"))
+		a.UUID, a.Comment = uuidOf(o.ID), o.String("description")
+		return []*Attribute{a}
+	}
+	return nil
+}
+
+// reverseFields maps a pattern path to the attribute type a value there
+// is, for STIX from elsewhere.
+var reverseFields = map[string]string{
+	"ipv4-addr:value": "ip-dst", "ipv6-addr:value": "ip-dst", "domain-name:value": "domain",
+	"url:value": "url", "email-addr:value": "email", "file:name": "filename", "mutex:name": "mutex",
+	"network-traffic:src_ref.value": "ip-src", "network-traffic:dst_ref.value": "ip-dst",
+	"network-traffic:dst_port": "port", "mac-addr:value": "mac-address",
+	"windows-registry-key:key": "regkey", "autonomous-system:number": "AS",
+	"email-message:subject": "email-subject", "email-message:from_ref.value": "email-src",
+	"email-message:to_refs[*].value": "email-dst", "user-account:account_login": "text",
+	"x509-certificate:hashes.MD5": "x509-fingerprint-md5", "x509-certificate:hashes.'SHA-1'": "x509-fingerprint-sha1",
+	"x509-certificate:hashes.'SHA-256'": "x509-fingerprint-sha256", "file:size": "size-in-bytes",
+	"domain-name:resolves_to_refs[*].value": "ip-dst", "software:cpe": "cpe",
+}
+
+func init() {
+	for t, alg := range hashTypes {
+		if t == "sha512/224" || t == "sha512/256" {
+			continue
+		}
+		reverseFields["file:hashes."+quoteKey(alg)] = t
+		reverseFields["artifact:hashes."+quoteKey(alg)] = t
+	}
+	reverseFields["file:hashes.'SHA-512/224'"] = "sha512/224"
+	reverseFields["file:hashes.'SHA-512/256'"] = "sha512/256"
+}
+
+func attrsFromValues(pvs []pathValue, mk func(string, string) *Attribute) []*Attribute {
+	var out []*Attribute
+	for _, pv := range pvs {
+		if t := reverseFields[pv.f]; t != "" && pv.value != "" {
+			out = append(out, mk(t, pv.value))
+		}
+	}
+	return out
+}
+
+// categoryOf is the default MISP category of an attribute type.
+func categoryOf(t string) string {
+	switch {
+	case hashTypes[t] != "" || t == "filename" || t == "size-in-bytes" || strings.HasPrefix(t, "filename|"):
+		return "Payload delivery"
+	case strings.HasPrefix(t, "email"):
+		return "Payload delivery"
+	case t == "regkey" || t == "mutex":
+		return "Artifacts dropped"
+	case t == "campaign-name" || t == "threat-actor":
+		return "Attribution"
+	case t == "vulnerability":
+		return "External analysis"
+	case t == "text":
+		return "Other"
+	}
+	return "Network activity"
+}
+
+// object converts a container that stands for a MISP object.
+func (r *rev) object(o *stix.Object, meta map[string]string) *Object {
+	p := o.Props
+	ob := &Object{UUID: uuidOf(o.ID), Name: meta["name"], MetaCategory: meta["meta-category"]}
+	if o.Type == "x-misp-object" && ob.Name == "" {
+		ob.Name = o.String("x_misp_name")
+	}
+	ob.Description = o.String("x_misp_description")
+	ob.TemplateUUID = o.String("x_misp_template_uuid")
+	ob.Comment = o.String("x_misp_comment")
+	if o.Type == "indicator" {
+		ob.Comment = o.String("description")
+	}
+	ob.Timestamp = unixTime(o.Modified)
+	ob.Distribution = o.String("x_misp_distribution")
+	ob.SharingGroupID = o.String("x_misp_sharing_group_id")
+	ob.FirstSeen = o.String("x_misp_first_seen")
+	ob.LastSeen = o.String("x_misp_last_seen")
+	ob.Extra = extraOf(p)
+	entries, _ := p["x_misp_attributes"].([]any)
+	pvs, _ := r.values(o)
+	used := make([]bool, len(pvs))
+	for _, e := range entries {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		a := &Attribute{ObjectRelation: str(m, "object_relation"), Type: str(m, "type"), UUID: str(m, "uuid"),
+			Category: str(m, "category"), ToIDs: m["to_ids"] == true, Comment: str(m, "comment"),
+			Timestamp: str(m, "timestamp"), FirstSeen: str(m, "first_seen"), LastSeen: str(m, "last_seen"),
+			Distribution: str(m, "distribution"), SharingGroupID: str(m, "sharing_group_id"), Data: str(m, "data"),
+			DisableCorrelation: m["disable_correlation"] == true}
+		for _, t := range stringsOf(m["tags"]) {
+			a.Tags = append(a.Tags, Tag{Name: t})
+		}
+		if x, ok := m["extra"].(map[string]any); ok {
+			a.Extra = extraOf(map[string]any{"x_misp_extra": x})
+		}
+		if v, has := m["value"].(string); has {
+			a.Value = v
+		} else if v, found := take(pvs, used, str(m, "path")); found {
+			a.Value = v
+		} else {
+			// The value is neither kept nor where the entry says: the
+			// STIX was changed since it was written.
+			continue
+		}
+		ob.Attributes = append(ob.Attributes, a)
+	}
+	if len(entries) == 0 && ob.Name != "" {
+		// A labelled object without its entries: one text attribute per
+		// value.
+		for _, pv := range pvs {
+			ob.Attributes = append(ob.Attributes, &Attribute{ObjectRelation: pv.f, Type: "text", Value: pv.value})
+		}
+	}
+	return ob
+}

@@ -1,0 +1,1211 @@
+package misp
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/stix"
+)
+
+// Result is one MISP event converted to STIX 2.1.
+type Result struct {
+	// Objects are the STIX objects, each valid by stix.Validate: the
+	// creator's identity and TLP marking definitions first, the report
+	// standing for the event last.
+	Objects []*stix.Object
+	// ReportID is the id of the report standing for the event.
+	ReportID string
+	// Audience is the event's MISP distribution, for the caller to map
+	// onto its own audiences.
+	Audience Audience
+}
+
+// Audience is a MISP distribution level and sharing group: who MISP was
+// told to share the event with. It is a hint for the caller, which alone
+// knows its organisations and groups.
+type Audience struct {
+	Distribution string        // "0" organisation only, "1" community, "2" connected communities, "3" all, "4" sharing group
+	SharingGroup *SharingGroup // for distribution "4"
+}
+
+// Kind returns the cyberpact audience kind closest to the distribution:
+// AudienceOrg for "0", AudienceAll for "1" to "3", AudienceGroup for "4"
+// (the caller resolves the group, by SharingGroup's name or uuid), and 0
+// (no hint: the caller's default) for anything else.
+func (a Audience) Kind() cyberpact.AudienceKind {
+	switch a.Distribution {
+	case "0":
+		return cyberpact.AudienceOrg
+	case "1", "2", "3":
+		return cyberpact.AudienceAll
+	case "4":
+		return cyberpact.AudienceGroup
+	}
+	return 0
+}
+
+// tlpTags maps MISP tlp: tags to the STIX TLP marking definitions, TLP 1.0
+// where the level exists there (as misp-stix does), TLP 2.0 otherwise.
+var tlpTags = map[string]string{
+	"tlp:white":        "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+	"tlp:green":        "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+	"tlp:amber":        "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+	"tlp:red":          "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+	"tlp:clear":        "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+	"tlp:amber+strict": "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+}
+
+// markingTags is the reverse of tlpTags, TLP 2.0 ids included.
+var markingTags = map[string]string{
+	"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb": "tlp:green",
+	"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421": "tlp:amber",
+	"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1": "tlp:red",
+}
+
+func init() {
+	for tag, id := range tlpTags {
+		markingTags[id] = tag
+	}
+}
+
+// Labels this package writes for its own bookkeeping; any other label is
+// a MISP tag.
+var reservedLabels = map[string]bool{
+	"type": true, "category": true, "to_ids": true, "name": true, "meta-category": true,
+	"galaxy-name": true, "galaxy-type": true, "data-layer": true,
+}
+
+func label(k, v string) string { return "misp:" + k + "=" + strconv.Quote(v) }
+
+// ToSTIX converts one MISP event to STIX 2.1 objects. Attributes with
+// to_ids become indicators with STIX patterns, the others observed-data
+// with cyber observables; objects likewise, or the domain object their
+// template describes; galaxy clusters become attack-pattern,
+// threat-actor, intrusion-set, malware, tool... objects; tags become
+// labels, tlp: tags marking references; event reports and analyst notes
+// become notes, sightings sightings (false positives opinions); the
+// event becomes a report referring to everything. What STIX has no
+// property for is kept in x_misp_* custom properties. Every object
+// returned passes stix.Validate without errors.
+func ToSTIX(ev *Event) (*Result, error) {
+	c := &conv{ev: ev, containers: map[string]string{}, clusters: map[string]string{}, markings: map[string]bool{}, identities: map[string]bool{}}
+	return c.run()
+}
+
+type conv struct {
+	ev         *Event
+	identity   string
+	evTime     string // the event's timestamp as a STIX timestamp
+	out        []map[string]any
+	head       []map[string]any // identities and markings, written first
+	refs       []string
+	containers map[string]string // attribute or object uuid -> STIX id
+	clusters   map[string]string // cluster key -> STIX id
+	markings   map[string]bool
+	identities map[string]bool
+	pending    []pendingRel
+	err        error
+}
+
+// pendingRel is a relationship whose target may not be converted yet.
+type pendingRel struct {
+	src, targetUUID, typ, id, comment string
+}
+
+func (c *conv) run() (*Result, error) {
+	ev := c.ev
+	c.evTime = stixTime(ev.Timestamp, ev.Date)
+	if !validUUID(ev.UUID) {
+		return nil, fmt.Errorf("misp: event uuid %q is not a UUID", ev.UUID)
+	}
+	if ev.Orgc != nil && ev.Orgc.Name != "" {
+		c.identity = c.orgIdentity(ev.Orgc)
+	}
+	for i, a := range ev.Attributes {
+		c.attribute(a, fmt.Sprintf("Attribute[%d]", i))
+	}
+	for i, o := range ev.Objects {
+		c.object(o, fmt.Sprintf("Object[%d]", i))
+	}
+	for i, o := range ev.Objects {
+		for j, r := range o.References {
+			src := c.containers[o.UUID]
+			if src == "" {
+				continue
+			}
+			id := "relationship--" + c.uuidFor(r.UUID, fmt.Sprintf("Object[%d].ObjectReference[%d]", i, j))
+			c.pending = append(c.pending, pendingRel{src: src, targetUUID: r.ReferencedUUID, typ: r.RelationshipType, id: id, comment: r.Comment})
+		}
+	}
+	for _, p := range c.pending {
+		tgt := c.containers[p.targetUUID]
+		if tgt == "" {
+			// The reference points outside the event: kept on the source.
+			c.addExtraRef(p)
+			continue
+		}
+		typ := p.typ
+		if typ == "" {
+			typ = "related-to"
+		}
+		rel := c.sdo("relationship", p.id, c.evTime)
+		rel["relationship_type"] = sanitizeRelType(typ)
+		if rel["relationship_type"] != typ {
+			rel["x_misp_relationship_type"] = typ
+		}
+		rel["source_ref"] = p.src
+		rel["target_ref"] = tgt
+		setStr(rel, "description", p.comment)
+		c.emit(rel)
+	}
+	var evGalaxies []string
+	for _, g := range ev.Galaxies {
+		evGalaxies = append(evGalaxies, c.galaxy(g)...)
+	}
+	for i, r := range ev.EventReports {
+		c.eventReport(r, fmt.Sprintf("EventReport[%d]", i))
+	}
+	c.analyst(ev.Notes, ev.Opinions, "", "Event")
+	for i, s := range ev.Sightings {
+		c.sighting(s, s.AttributeUUID, fmt.Sprintf("Sighting[%d]", i))
+	}
+	report := c.sdo("report", "report--"+ev.UUID, c.evTime)
+	name := ev.Info
+	if name == "" {
+		name = "MISP event " + ev.UUID
+		report["x_misp_no_info"] = true
+	}
+	report["name"] = name
+	pub := c.evTime
+	if ev.Published && ev.PublishTimestamp != "" {
+		pub = stixTime(ev.PublishTimestamp, "")
+	}
+	report["published"] = pub
+	c.tags(report, ev.Tags)
+	setStr(report, "x_misp_date", ev.Date)
+	if ev.Published {
+		report["x_misp_published"] = true
+	}
+	setStr(report, "x_misp_publish_timestamp", ev.PublishTimestamp)
+	setStr(report, "x_misp_threat_level_id", ev.ThreatLevelID)
+	setStr(report, "x_misp_analysis", ev.Analysis)
+	setStr(report, "x_misp_distribution", ev.Distribution)
+	setStr(report, "x_misp_sharing_group_id", ev.SharingGroupID)
+	if ev.SharingGroup != nil {
+		report["x_misp_sharing_group"] = map[string]any{"uuid": ev.SharingGroup.UUID, "name": ev.SharingGroup.Name}
+	}
+	if ev.Org != nil {
+		report["x_misp_org"] = map[string]any{"uuid": ev.Org.UUID, "name": ev.Org.Name}
+	}
+	if ev.Orgc != nil && c.identity == "" {
+		report["x_misp_orgc"] = map[string]any{"uuid": ev.Orgc.UUID, "name": ev.Orgc.Name}
+	}
+	if ev.Timestamp == "" {
+		report["x_misp_no_timestamp"] = true
+	}
+	if len(evGalaxies) > 0 {
+		report["x_misp_galaxy_refs"] = toAny(evGalaxies)
+	}
+	if len(ev.Extra) > 0 {
+		report["x_misp_extra"] = rawMap(ev.Extra)
+	}
+	refs := c.refs
+	if len(refs) == 0 {
+		// A report must refer to something: an empty event refers to its
+		// creator.
+		if c.identity != "" {
+			refs = []string{c.identity}
+		} else {
+			refs = []string{report["id"].(string)}
+		}
+	}
+	report["object_refs"] = toAny(refs)
+	if c.err != nil {
+		return nil, c.err
+	}
+	res := &Result{ReportID: report["id"].(string), Audience: Audience{Distribution: ev.Distribution, SharingGroup: ev.SharingGroup}}
+	all := append(append(c.head, c.out...), report)
+	res.Objects = make([]*stix.Object, 0, len(all))
+	for _, m := range all {
+		o, err := stix.FromProps(m)
+		if err != nil {
+			return nil, fmt.Errorf("misp: event %s: %s: %w", ev.UUID, m["id"], err)
+		}
+		for _, p := range stix.Validate(o) {
+			if !p.Warning {
+				return nil, fmt.Errorf("misp: event %s: converted object is not valid STIX: %w", ev.UUID, p)
+			}
+		}
+		res.Objects = append(res.Objects, o)
+	}
+	return res, nil
+}
+
+// emit adds an object the report refers to.
+func (c *conv) emit(m map[string]any) {
+	c.out = append(c.out, m)
+	c.refs = append(c.refs, m["id"].(string))
+}
+
+// emitSCO adds a cyber observable, which the report reaches through its
+// observed-data.
+func (c *conv) emitSCO(m map[string]any) { c.out = append(c.out, m) }
+
+func (c *conv) orgIdentity(o *Org) string {
+	u := o.UUID
+	if !validUUID(u) {
+		u = uuid5(c.ev.UUID, "org:"+o.Name)
+	}
+	id := "identity--" + u
+	if !c.identities[id] {
+		c.identities[id] = true
+		m := map[string]any{"type": "identity", "spec_version": "2.1", "id": id,
+			"created": c.evTime, "modified": c.evTime, "name": o.Name, "identity_class": "organization"}
+		if o.Name == "" {
+			m["name"] = "MISP organisation " + o.UUID
+		}
+		c.head = append(c.head, m)
+	}
+	return id
+}
+
+// sdo starts a STIX domain object with the common properties.
+func (c *conv) sdo(typ, id, ts string) map[string]any {
+	m := map[string]any{"type": typ, "spec_version": "2.1", "id": id, "created": ts, "modified": ts}
+	if c.identity != "" {
+		m["created_by_ref"] = c.identity
+	}
+	return m
+}
+
+// tags puts tlp: tags in object_marking_refs and every other tag in
+// labels.
+func (c *conv) tags(m map[string]any, tags []Tag) {
+	labels, _ := m["labels"].([]any)
+	var marks []any
+	for _, t := range tags {
+		if id, ok := tlpTags[strings.ToLower(t.Name)]; ok && t.Name == strings.ToLower(t.Name) {
+			marks = append(marks, id)
+			if !c.markings[id] {
+				c.markings[id] = true
+				if def, ok := stix.TLPDefinition(id); ok {
+					c.head = append(c.head, def)
+				}
+			}
+			continue
+		}
+		labels = append(labels, t.Name)
+	}
+	if len(labels) > 0 {
+		m["labels"] = labels
+	}
+	if len(marks) > 0 {
+		m["object_marking_refs"] = marks
+	}
+}
+
+// attrMeta puts the attribute's own fields that STIX has no common
+// property for on its container.
+func attrMeta(m map[string]any, a *Attribute) {
+	setStr(m, "x_misp_distribution", a.Distribution)
+	setStr(m, "x_misp_sharing_group_id", a.SharingGroupID)
+	setStr(m, "x_misp_first_seen", a.FirstSeen)
+	setStr(m, "x_misp_last_seen", a.LastSeen)
+	if a.DisableCorrelation {
+		m["x_misp_disable_correlation"] = true
+	}
+	if a.Timestamp == "" {
+		m["x_misp_no_timestamp"] = true
+	}
+	if a.UUID == "" {
+		m["x_misp_no_uuid"] = true
+	}
+	if len(a.Extra) > 0 {
+		m["x_misp_extra"] = rawMap(a.Extra)
+	}
+}
+
+func (c *conv) attrLabels(a *Attribute) []any {
+	l := []any{label("type", a.Type)}
+	if a.Category != "" {
+		l = append(l, label("category", a.Category))
+	}
+	if a.ToIDs {
+		l = append(l, label("to_ids", "True"))
+	}
+	return l
+}
+
+// attribute converts one standalone attribute.
+func (c *conv) attribute(a *Attribute, path string) {
+	u := c.uuidFor(a.UUID, path)
+	ts := stixTime(a.Timestamp, "")
+	if ts == "" {
+		ts = c.evTime
+	}
+	var m map[string]any
+	switch {
+	case ruleTypes[a.Type] != "" && a.Value != "":
+		m = c.sdo("indicator", "indicator--"+u, ts)
+		m["pattern"] = a.Value
+		m["pattern_type"] = ruleTypes[a.Type]
+		m["valid_from"] = validFrom(a.FirstSeen, ts)
+		setStr(m, "description", a.Comment)
+		c.killChain(m, a.Category)
+	case sdoTypes[a.Type] != "" && a.Value != "":
+		st := sdoTypes[a.Type]
+		m = c.sdo(st, st+"--"+u, ts)
+		m["name"] = a.Value
+		setStr(m, "description", a.Comment)
+		if st == "vulnerability" && cveRE.MatchString(a.Value) {
+			m["external_references"] = []any{map[string]any{"source_name": "cve", "external_id": a.Value}}
+		}
+	case attributeFields[a.Type] != nil:
+		cs, ok := attrComparisons(a)
+		if ok && a.ToIDs {
+			m = c.sdo("indicator", "indicator--"+u, ts)
+			m["pattern"] = buildPattern(cs)
+			m["pattern_type"] = "stix"
+			m["pattern_version"] = "2.1"
+			m["valid_from"] = validFrom(a.FirstSeen, ts)
+			if vu := stixISO(a.LastSeen); vu != "" && vu > m["valid_from"].(string) {
+				m["valid_until"] = vu
+			}
+			setStr(m, "description", a.Comment)
+			c.killChain(m, a.Category)
+			if a.Data != "" && !hasData(cs) {
+				m["x_misp_data"] = a.Data
+			}
+		} else if ok {
+			scos, refs, ok2 := buildObservables(cs, u)
+			if ok2 {
+				m = c.sdo("observed-data", "observed-data--"+u, ts)
+				c.observed(m, a.FirstSeen, a.LastSeen, ts, refs)
+				setStr(m, "x_misp_comment", a.Comment)
+				if a.Data != "" && !hasData(cs) {
+					m["x_misp_data"] = a.Data
+				}
+				for _, s := range scos {
+					c.emitSCO(s)
+				}
+			}
+		}
+	}
+	if m == nil {
+		m = c.sdo("x-misp-attribute", "x-misp-attribute--"+u, ts)
+		m["x_misp_type"] = a.Type
+		m["x_misp_value"] = a.Value
+		setStr(m, "x_misp_category", a.Category)
+		setStr(m, "x_misp_comment", a.Comment)
+		setStr(m, "x_misp_data", a.Data)
+	}
+	m["labels"] = c.attrLabels(a)
+	c.tags(m, a.Tags)
+	attrMeta(m, a)
+	id := m["id"].(string)
+	if a.UUID != "" {
+		c.containers[a.UUID] = id
+	}
+	c.emit(m)
+	c.attrExtras(a, id, path)
+}
+
+// attrExtras converts what hangs off an attribute: galaxy clusters
+// (related to its container), sightings and analyst data.
+func (c *conv) attrExtras(a *Attribute, container, path string) {
+	for gi, g := range a.Galaxies {
+		for ci, cid := range c.galaxy(g) {
+			rel := c.sdo("relationship", "relationship--"+uuid5(c.ev.UUID, fmt.Sprintf("%s.Galaxy[%d].%d", path, gi, ci)), c.evTime)
+			typ := "related-to"
+			if strings.HasPrefix(container, "indicator--") {
+				typ = "indicates"
+			}
+			rel["relationship_type"] = typ
+			rel["source_ref"] = container
+			rel["target_ref"] = cid
+			rel["x_misp_attribute_uuid"] = a.UUID
+			c.emit(rel)
+		}
+	}
+	for i, s := range a.Sightings {
+		c.sightingOf(s, container, a.UUID, fmt.Sprintf("%s.Sighting[%d]", path, i))
+	}
+	c.analystOn(a.Notes, a.Opinions, container, a.UUID, path)
+}
+
+var cveRE = regexp.MustCompile(`^CVE-\d{4}-\d+$`)
+
+func hasData(cs []comparison) bool {
+	for _, c := range cs {
+		if c.kind == litBinary {
+			return true
+		}
+	}
+	return false
+}
+
+// attrComparisons splits a standalone attribute's value over its type's
+// fields. ok is false when the value does not fit them (a composite type
+// without its parts, a non-integer port).
+func attrComparisons(a *Attribute) ([]comparison, bool) {
+	fs := attributeFields[a.Type]
+	var parts []string
+	if len(fs) == 1 {
+		parts = []string{a.Value}
+	} else {
+		parts = strings.SplitN(a.Value, "|", len(fs))
+		if len(parts) != len(fs) {
+			return nil, false
+		}
+	}
+	cs := make([]comparison, 0, len(fs)+1)
+	for i, f := range fs {
+		k, ok := kindFor(f, parts[i])
+		if !ok || parts[i] == "" {
+			return nil, false
+		}
+		cs = append(cs, comparison{f: f, value: parts[i], kind: k})
+	}
+	if a.Data != "" && (a.Type == "attachment" || a.Type == "malware-sample") && isBase64(a.Data) {
+		cs = append(cs, comparison{f: fld("file:content_ref.payload_bin"), value: a.Data, kind: litBinary})
+	}
+	return cs, true
+}
+
+func isBase64(s string) bool {
+	_, err := base64.StdEncoding.DecodeString(s)
+	return err == nil
+}
+
+// kindFor says how a value is written at a field: integer properties need
+// the canonical form of an integer (ok false otherwise, as "08" or "AS1"
+// would not come back as written).
+func kindFor(f field, v string) (litKind, bool) {
+	segs, err := splitPath(f.path)
+	if err != nil {
+		return 0, false
+	}
+	if intProps[segs[len(segs)-1].name] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || strconv.FormatInt(n, 10) != v || n < 0 {
+			return 0, false
+		}
+		return litInt, true
+	}
+	return litString, true
+}
+
+func (c *conv) killChain(m map[string]any, category string) {
+	if category != "" {
+		m["kill_chain_phases"] = []any{map[string]any{"kill_chain_name": "misp-category", "phase_name": category}}
+	}
+}
+
+func (c *conv) observed(m map[string]any, first, last, ts string, refs []string) {
+	fo := stixISO(first)
+	if fo == "" {
+		fo = ts
+	}
+	lo := stixISO(last)
+	if lo == "" || lo < fo {
+		lo = fo
+	}
+	m["first_observed"] = fo
+	m["last_observed"] = lo
+	m["number_observed"] = 1
+	m["object_refs"] = toAny(refs)
+}
+
+// object converts one MISP object.
+func (c *conv) object(o *Object, path string) {
+	u := c.uuidFor(o.UUID, path)
+	ts := stixTime(o.Timestamp, "")
+	if ts == "" {
+		ts = c.evTime
+	}
+	labels := []any{label("name", o.Name)}
+	if o.MetaCategory != "" {
+		labels = append(labels, label("meta-category", o.MetaCategory))
+	}
+	toIDs := false
+	for _, a := range o.Attributes {
+		toIDs = toIDs || a.ToIDs
+	}
+	if toIDs {
+		labels = append(labels, label("to_ids", "True"))
+	}
+	var m map[string]any
+	if st, ok := sdoTemplates[o.Name]; ok {
+		m = c.sdoObject(o, st, u, ts)
+	} else if t, ok := templates[o.Name]; ok {
+		cs := make([]comparison, 0, len(o.Attributes))
+		meta := make([]any, 0, len(o.Attributes))
+		for _, a := range o.Attributes {
+			f, has := t.fields[a.ObjectRelation]
+			k, fits := litString, true
+			if has {
+				k, fits = kindFor(f, a.Value)
+			}
+			if !has || !fits || strings.Contains(a.Type, "|") || a.Value == "" {
+				f, k = field{obj: t.main, path: customProp(a.ObjectRelation)}, litString
+			}
+			cs = append(cs, comparison{f: f, value: a.Value, kind: k})
+			e := attrEntry(a)
+			e["path"] = f.String()
+			meta = append(meta, e)
+		}
+		if toIDs && len(cs) > 0 {
+			m = c.sdo("indicator", "indicator--"+u, ts)
+			m["pattern"] = buildPattern(cs)
+			m["pattern_type"] = "stix"
+			m["pattern_version"] = "2.1"
+			m["valid_from"] = validFrom(o.FirstSeen, ts)
+			setStr(m, "description", o.Comment)
+			c.killChain(m, o.MetaCategory)
+			m["x_misp_attributes"] = meta
+		} else if len(cs) > 0 {
+			if scos, refs, ok := buildObservables(cs, u); ok {
+				m = c.sdo("observed-data", "observed-data--"+u, ts)
+				c.observed(m, o.FirstSeen, o.LastSeen, ts, refs)
+				setStr(m, "x_misp_comment", o.Comment)
+				m["x_misp_attributes"] = meta
+				for _, s := range scos {
+					c.emitSCO(s)
+				}
+			}
+		}
+	}
+	if m == nil {
+		m = c.sdo("x-misp-object", "x-misp-object--"+u, ts)
+		m["x_misp_name"] = o.Name
+		setStr(m, "x_misp_comment", o.Comment)
+		m["x_misp_attributes"] = fullEntries(o.Attributes)
+	}
+	setStr(m, "x_misp_description", o.Description)
+	setStr(m, "x_misp_template_uuid", o.TemplateUUID)
+	setStr(m, "x_misp_distribution", o.Distribution)
+	setStr(m, "x_misp_sharing_group_id", o.SharingGroupID)
+	setStr(m, "x_misp_first_seen", o.FirstSeen)
+	setStr(m, "x_misp_last_seen", o.LastSeen)
+	if len(o.Extra) > 0 {
+		m["x_misp_extra"] = rawMap(o.Extra)
+	}
+	m["labels"] = labels
+	id := m["id"].(string)
+	if o.UUID != "" {
+		c.containers[o.UUID] = id
+	}
+	for _, a := range o.Attributes {
+		if a.UUID != "" {
+			c.containers[a.UUID] = id
+		}
+	}
+	c.emit(m)
+	for i, a := range o.Attributes {
+		c.attrExtras(a, id, fmt.Sprintf("%s.Attribute[%d]", path, i))
+	}
+	c.analystOn(o.Notes, o.Opinions, id, o.UUID, path)
+}
+
+// customProp names the custom property that holds an object attribute
+// STIX has no property for.
+func customProp(rel string) string {
+	var b strings.Builder
+	b.WriteString("x_misp_")
+	for _, r := range strings.ToLower(rel) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// attrEntry is the x_misp_attributes entry of an object attribute: what
+// STIX has no place for. The value is in the pattern or observables, at
+// the entry's path, unless the entry has a value of its own.
+func attrEntry(a *Attribute) map[string]any {
+	e := map[string]any{"object_relation": a.ObjectRelation}
+	setStr(e, "type", a.Type)
+	setStr(e, "uuid", a.UUID)
+	setStr(e, "category", a.Category)
+	if a.ToIDs {
+		e["to_ids"] = true
+	}
+	setStr(e, "comment", a.Comment)
+	setStr(e, "timestamp", a.Timestamp)
+	setStr(e, "first_seen", a.FirstSeen)
+	setStr(e, "last_seen", a.LastSeen)
+	setStr(e, "distribution", a.Distribution)
+	setStr(e, "sharing_group_id", a.SharingGroupID)
+	setStr(e, "data", a.Data)
+	if a.DisableCorrelation {
+		e["disable_correlation"] = true
+	}
+	if len(a.Tags) > 0 {
+		tags := make([]any, len(a.Tags))
+		for i, t := range a.Tags {
+			tags[i] = t.Name
+		}
+		e["tags"] = tags
+	}
+	if len(a.Extra) > 0 {
+		e["extra"] = rawMap(a.Extra)
+	}
+	return e
+}
+
+func fullEntries(attrs []*Attribute) []any {
+	out := make([]any, len(attrs))
+	for i, a := range attrs {
+		e := attrEntry(a)
+		e["value"] = a.Value
+		out[i] = e
+	}
+	return out
+}
+
+// sdoObject converts an object whose template describes a STIX domain
+// object; nil when the attributes do not make a valid one.
+func (c *conv) sdoObject(o *Object, st, u, ts string) map[string]any {
+	val := func(rels ...string) string {
+		for _, r := range rels {
+			for _, a := range o.Attributes {
+				if a.ObjectRelation == r && a.Value != "" {
+					return a.Value
+				}
+			}
+		}
+		return ""
+	}
+	m := c.sdo(st, st+"--"+u, ts)
+	switch o.Name {
+	case "vulnerability":
+		id := val("id")
+		m["name"] = firstNonEmpty(id, val("summary"))
+		setStr(m, "description", val("summary", "description"))
+		if cveRE.MatchString(id) {
+			m["external_references"] = []any{map[string]any{"source_name": "cve", "external_id": id}}
+		}
+	case "attack-pattern":
+		m["name"] = firstNonEmpty(val("name"), val("id"))
+		setStr(m, "description", val("summary"))
+		if id := val("id"); id != "" {
+			m["external_references"] = []any{map[string]any{"source_name": "capec", "external_id": "CAPEC-" + strings.TrimPrefix(id, "CAPEC-")}}
+		}
+	case "course-of-action", "intrusion-set", "threat-actor":
+		m["name"] = val("name")
+		setStr(m, "description", val("description"))
+	case "geolocation":
+		for rel, prop := range map[string]string{"latitude": "latitude", "longitude": "longitude"} {
+			if v := val(rel); v != "" {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					return nil
+				}
+				m[prop] = f
+			}
+		}
+		setStr(m, "country", val("countrycode", "country"))
+		setStr(m, "city", val("city"))
+		setStr(m, "region", strings.ToLower(val("region")))
+		setStr(m, "postal_code", val("zipcode"))
+		setStr(m, "street_address", val("address"))
+		if _, lat := m["latitude"]; !lat && m["country"] == nil && m["region"] == nil {
+			return nil
+		}
+	case "yara", "sigma", "suricata", "snort":
+		rule := val(o.Name)
+		if rule == "" {
+			return nil
+		}
+		m["pattern"] = rule
+		m["pattern_type"] = o.Name
+		m["valid_from"] = ts
+		setStr(m, "name", val(o.Name+"-rule-name", "rule-name"))
+	default: // identities
+		name := val("name")
+		if name == "" {
+			name = strings.TrimSpace(val("first-name") + " " + val("last-name"))
+		}
+		m["name"] = firstNonEmpty(name, val("text"))
+		class := "organization"
+		if o.Name == "person" || o.Name == "employee" {
+			class = "individual"
+		}
+		m["identity_class"] = class
+		setStr(m, "description", val("description", "text"))
+		setStr(m, "contact_information", val("contact_information", "e-mail", "email-address", "phone-number"))
+	}
+	if n, _ := m["name"].(string); n == "" && st != "location" && st != "indicator" {
+		return nil
+	}
+	m["x_misp_attributes"] = fullEntries(o.Attributes)
+	obj, err := stix.FromProps(m)
+	if err != nil {
+		return nil
+	}
+	for _, p := range stix.Validate(obj) {
+		if !p.Warning {
+			return nil
+		}
+	}
+	return m
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// galaxy converts a galaxy's clusters, each once per event, and returns
+// their ids.
+func (c *conv) galaxy(g *Galaxy) []string {
+	var ids []string
+	for _, cl := range g.Clusters {
+		key := cl.UUID
+		if key == "" {
+			key = g.Type + "\x00" + cl.Value
+		}
+		if id, ok := c.clusters[key]; ok {
+			ids = append(ids, id)
+			continue
+		}
+		st := galaxyTypes[g.Type]
+		if st == "" {
+			st = "x-misp-galaxy-cluster"
+		}
+		u := cl.UUID
+		if !validUUID(u) {
+			u = uuid5(c.ev.UUID, "cluster:"+key)
+		}
+		m := c.cluster(g, cl, st, u)
+		if st != "x-misp-galaxy-cluster" && !validMap(m) {
+			m = c.cluster(g, cl, "x-misp-galaxy-cluster", u)
+		}
+		id := m["id"].(string)
+		c.clusters[key] = id
+		c.emit(m)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func (c *conv) cluster(g *Galaxy, cl *GalaxyCluster, st, u string) map[string]any {
+	m := c.sdo(st, st+"--"+u, c.evTime)
+	m["name"] = cl.Value
+	setStr(m, "description", cl.Description)
+	m["labels"] = []any{label("galaxy-name", g.Name), label("galaxy-type", g.Type)}
+	gal := map[string]any{"type": g.Type}
+	setStr(gal, "uuid", g.UUID)
+	setStr(gal, "name", g.Name)
+	setStr(gal, "description", g.Description)
+	setStr(gal, "namespace", g.Namespace)
+	m["x_misp_galaxy"] = gal
+	cm := map[string]any{}
+	setStr(cm, "type", cl.Type)
+	setStr(cm, "tag_name", cl.TagName)
+	setStr(cm, "source", cl.Source)
+	setStr(cm, "version", cl.Version)
+	setStr(cm, "relationship_type", cl.RelationshipType)
+	if len(cl.Authors) > 0 {
+		cm["authors"] = toAny(cl.Authors)
+	}
+	if cl.UUID == "" {
+		cm["no_uuid"] = true
+	}
+	if len(cm) > 0 {
+		m["x_misp_cluster"] = cm
+	}
+	if len(cl.Meta) > 0 {
+		m["x_misp_meta"] = cl.Meta
+	}
+	if st == "x-misp-galaxy-cluster" {
+		return m
+	}
+	var refs []any
+	if id, ok := cl.Meta["external_id"].(string); ok && id != "" {
+		src := "mitre-attack"
+		if strings.HasPrefix(id, "CAPEC-") {
+			src = "capec"
+		} else if strings.HasPrefix(id, "CVE-") {
+			src = "cve"
+		}
+		refs = append(refs, map[string]any{"source_name": src, "external_id": id})
+	}
+	for _, r := range stringsOf(cl.Meta["refs"]) {
+		refs = append(refs, map[string]any{"source_name": "url", "url": r})
+	}
+	if len(refs) > 0 {
+		m["external_references"] = refs
+	}
+	if syn := stringsOf(cl.Meta["synonyms"]); len(syn) > 0 && (st == "threat-actor" || st == "intrusion-set" || st == "malware" || st == "tool" || st == "campaign") {
+		if st == "tool" || st == "malware" {
+			// malware and tool call them aliases too, as an extension in
+			// 2.1: kept custom.
+			m["x_misp_synonyms"] = toAny(syn)
+		} else {
+			m["aliases"] = toAny(syn)
+		}
+	}
+	if st == "attack-pattern" || st == "malware" || st == "tool" {
+		var phases []any
+		for _, k := range stringsOf(cl.Meta["kill_chain"]) {
+			i := strings.LastIndexByte(k, ':')
+			if i <= 0 {
+				continue
+			}
+			chain := k[:i]
+			if j := strings.IndexByte(chain, ':'); j > 0 {
+				chain = chain[:j]
+			}
+			phases = append(phases, map[string]any{"kill_chain_name": chain, "phase_name": k[i+1:]})
+		}
+		if len(phases) > 0 {
+			m["kill_chain_phases"] = phases
+		}
+	}
+	if st == "malware" {
+		m["is_family"] = true
+	}
+	return m
+}
+
+func validMap(m map[string]any) bool {
+	o, err := stix.FromProps(m)
+	if err != nil {
+		return false
+	}
+	for _, p := range stix.Validate(o) {
+		if !p.Warning {
+			return false
+		}
+	}
+	return true
+}
+
+func stringsOf(v any) []string {
+	switch x := v.(type) {
+	case []any:
+		var out []string
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		return x
+	case string:
+		return []string{x}
+	}
+	return nil
+}
+
+var mentionRE = regexp.MustCompile(`@\[(?:object|attribute|tag|galaxymatrix)\]\(([0-9a-fA-F-]{36})\)`)
+
+// eventReport converts an event report to a note about the objects it
+// mentions (the event's report when it mentions none known).
+func (c *conv) eventReport(r *EventReport, path string) {
+	ts := stixTime(r.Timestamp, "")
+	if ts == "" {
+		ts = c.evTime
+	}
+	m := c.sdo("note", "note--"+c.uuidFor(r.UUID, path), ts)
+	m["content"] = r.Content
+	setStr(m, "abstract", r.Name)
+	m["labels"] = []any{label("data-layer", "Event Report")}
+	setStr(m, "x_misp_distribution", r.Distribution)
+	var refs []any
+	seen := map[string]bool{}
+	for _, mm := range mentionRE.FindAllStringSubmatch(r.Content, -1) {
+		if id := c.containers[mm[1]]; id != "" && !seen[id] {
+			seen[id] = true
+			refs = append(refs, id)
+		}
+	}
+	if len(refs) == 0 {
+		refs = []any{"report--" + c.ev.UUID}
+	}
+	m["object_refs"] = refs
+	c.emit(m)
+}
+
+func (c *conv) analyst(notes, opinions []*AnalystData, container, what string) {
+	if container == "" {
+		container = "report--" + c.ev.UUID
+	}
+	c.analystOn(notes, opinions, container, "", what)
+}
+
+// analystOn converts analyst notes and opinions on one container.
+func (c *conv) analystOn(notes, opinions []*AnalystData, container, uuid, path string) {
+	for i, n := range notes {
+		ts := stixDateTime(n.Modified, c.evTime)
+		m := c.sdo("note", "note--"+c.uuidFor(n.UUID, fmt.Sprintf("%s.Note[%d]", path, i)), stixDateTime(n.Created, ts))
+		m["modified"] = ts
+		m["content"] = n.Note
+		if m["content"] == "" {
+			m["content"] = "(empty note)"
+		}
+		if n.Authors != "" {
+			m["authors"] = []any{n.Authors}
+		}
+		setStr(m, "lang", n.Language)
+		m["labels"] = []any{label("data-layer", "Analyst Note")}
+		m["object_refs"] = []any{container}
+		setStr(m, "x_misp_target_uuid", uuid)
+		c.fixOrder(m)
+		c.emit(m)
+	}
+	for i, o := range opinions {
+		ts := stixDateTime(o.Modified, c.evTime)
+		m := c.sdo("opinion", "opinion--"+c.uuidFor(o.UUID, fmt.Sprintf("%s.Opinion[%d]", path, i)), stixDateTime(o.Created, ts))
+		m["modified"] = ts
+		m["opinion"] = opinionLevel(o.Opinion)
+		setStr(m, "x_misp_opinion", o.Opinion)
+		setStr(m, "explanation", o.Comment)
+		if o.Authors != "" {
+			m["authors"] = []any{o.Authors}
+		}
+		m["labels"] = []any{label("data-layer", "Analyst Opinion")}
+		m["object_refs"] = []any{container}
+		setStr(m, "x_misp_target_uuid", uuid)
+		c.fixOrder(m)
+		c.emit(m)
+	}
+}
+
+// fixOrder keeps created no later than modified.
+func (c *conv) fixOrder(m map[string]any) {
+	if m["created"].(string) > m["modified"].(string) {
+		m["created"] = m["modified"]
+	}
+}
+
+// opinionLevel maps MISP's 0-100 opinion onto STIX's five levels.
+func opinionLevel(s string) string {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return "neutral"
+	}
+	switch {
+	case n < 20:
+		return "strongly-disagree"
+	case n < 40:
+		return "disagree"
+	case n <= 60:
+		return "neutral"
+	case n <= 80:
+		return "agree"
+	}
+	return "strongly-agree"
+}
+
+func (c *conv) sighting(s *Sighting, attrUUID, path string) {
+	container := c.containers[attrUUID]
+	if container == "" {
+		container = "report--" + c.ev.UUID
+	}
+	c.sightingOf(s, container, attrUUID, path)
+}
+
+// sightingOf converts a sighting (type 0) or expiration (type 2) to a
+// sighting, a false positive (type 1) to an opinion that disagrees.
+func (c *conv) sightingOf(s *Sighting, container, attrUUID, path string) {
+	ts := stixTime(s.DateSighting, "")
+	if ts == "" {
+		ts = c.evTime
+	}
+	u := c.uuidFor(s.UUID, path)
+	var m map[string]any
+	if s.Type == "1" {
+		m = c.sdo("opinion", "opinion--"+u, ts)
+		m["opinion"] = "strongly-disagree"
+		m["explanation"] = "False positive sighting"
+		m["object_refs"] = []any{container}
+	} else {
+		m = c.sdo("sighting", "sighting--"+u, ts)
+		m["sighting_of_ref"] = container
+		m["count"] = 1
+		m["first_seen"] = ts
+		m["last_seen"] = ts
+		if s.Org != nil && s.Org.Name != "" {
+			m["where_sighted_refs"] = []any{c.orgIdentity(s.Org)}
+		}
+	}
+	m["labels"] = []any{label("data-layer", "Sighting")}
+	setStr(m, "x_misp_sighting_type", s.Type)
+	setStr(m, "x_misp_source", s.Source)
+	setStr(m, "x_misp_attribute_uuid", attrUUID)
+	if s.Org != nil {
+		m["x_misp_org"] = map[string]any{"uuid": s.Org.UUID, "name": s.Org.Name}
+	}
+	c.emit(m)
+}
+
+func (c *conv) addExtraRef(p pendingRel) {
+	for _, m := range c.out {
+		if m["id"] == p.src {
+			list, _ := m["x_misp_references"].([]any)
+			m["x_misp_references"] = append(list, map[string]any{"referenced_uuid": p.targetUUID, "relationship_type": p.typ, "uuid": strings.TrimPrefix(p.id, "relationship--")})
+			return
+		}
+	}
+}
+
+var relTypeRE = regexp.MustCompile(`^[a-z0-9-]+$`)
+
+func sanitizeRelType(s string) string {
+	if relTypeRE.MatchString(s) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	if b.Len() == 0 {
+		return "related-to"
+	}
+	return b.String()
+}
+
+// uuidFor returns u when it is a UUID, else one derived from the event's
+// uuid and the item's place in it (the same every time).
+func (c *conv) uuidFor(u, path string) string {
+	if validUUID(u) {
+		return strings.ToLower(u)
+	}
+	return uuid5(c.ev.UUID, path)
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$`)
+
+func validUUID(s string) bool { return uuidRE.MatchString(s) }
+
+// uuid5 returns the name-based (SHA-1) UUID of name in namespace ns.
+func uuid5(ns, name string) string { return uuidHash(ns, name, 5) }
+
+func uuidHash(ns, name string, version byte) string {
+	nsb, _ := hex.DecodeString(strings.ReplaceAll(ns, "-", ""))
+	h := sha1.New()
+	h.Write(nsb)
+	h.Write([]byte(name))
+	s := h.Sum(nil)[:16]
+	s[6] = s[6]&0x0f | version<<4
+	s[8] = s[8]&0x3f | 0x80
+	x := hex.EncodeToString(s)
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+}
+
+// stixTime turns a MISP timestamp (Unix seconds) into a STIX timestamp;
+// failing that the date (YYYY-MM-DD) at midnight; failing that "".
+func stixTime(unix, date string) string {
+	if n, ok := unixOf(unix); ok {
+		return time.Unix(n, 0).UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	if t, err := time.Parse("2006-01-02", date); err == nil {
+		return t.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	if date != "" || unix != "" {
+		return ""
+	}
+	return "1970-01-01T00:00:00.000Z"
+}
+
+// stixISO turns a MISP first_seen/last_seen (ISO 8601) into a STIX
+// timestamp, "" when it is not one.
+func stixISO(s string) string {
+	if s == "" {
+		return ""
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999Z0700", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Format("2006-01-02T15:04:05.000Z")
+		}
+	}
+	return ""
+}
+
+// stixDateTime turns MISP's "2024-06-12 12:49:45" into a STIX timestamp,
+// def when it is not one.
+func stixDateTime(s, def string) string {
+	if t, err := time.Parse("2006-01-02 15:04:05", s); err == nil {
+		return t.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	if v := stixISO(s); v != "" {
+		return v
+	}
+	return def
+}
+
+func validFrom(first, ts string) string {
+	if v := stixISO(first); v != "" {
+		return v
+	}
+	return ts
+}
+
+func setStr(m map[string]any, k, v string) {
+	if v != "" {
+		m[k] = v
+	}
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+func rawMap(m map[string]json.RawMessage) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		var x any
+		dec := json.NewDecoder(bytes.NewReader(v))
+		dec.UseNumber()
+		if dec.Decode(&x) == nil {
+			out[k] = x
+		}
+	}
+	return out
+}
+
+// ipKind returns the observable type of an address value: ipv4-addr or
+// ipv6-addr for addresses and CIDR blocks, domain-name otherwise.
+func ipKind(v string) string {
+	if a, err := netip.ParseAddr(v); err == nil {
+		if a.Is4() {
+			return "ipv4-addr"
+		}
+		return "ipv6-addr"
+	}
+	if p, err := netip.ParsePrefix(v); err == nil {
+		if p.Addr().Is4() {
+			return "ipv4-addr"
+		}
+		return "ipv6-addr"
+	}
+	return "domain-name"
+}
