@@ -184,7 +184,7 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 		switch {
 		case meta["galaxy-type"] != "" || (defaultGalaxy[o.Type] != "" && meta["type"] == "" && meta["name"] == ""):
 			clusterIDs = append(clusterIDs, id)
-		case o.Type == "note" || o.Type == "opinion" || o.Type == "sighting" || o.Type == "relationship" || o.Type == "identity" || o.Type == "marking-definition":
+		case meta["name"] == "" && (o.Type == "note" || o.Type == "opinion" || o.Type == "sighting" || o.Type == "relationship" || o.Type == "identity" || o.Type == "marking-definition"):
 			later = append(later, o)
 		case meta["name"] != "" || o.Type == "x-misp-object":
 			ob := r.object(o, meta)

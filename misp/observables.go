@@ -37,11 +37,23 @@ func buildObservables(cs []comparison, seed string) (objs []map[string]any, root
 			}
 			v = n
 		}
+		// A value goes to the last observable of its type, a list item
+		// (protocols[*]) to the first, so that defaults given to the
+		// others later (protocols tcp) do not come before it.
 		placed := false
-		for i := len(top) - 1; i >= 0; i-- {
-			if top[i].typ == c.f.obj {
-				placed = setIn(top[i].props, segs, v)
-				break
+		if len(segs) == 1 && segs[0].list {
+			for _, n := range top {
+				if n.typ == c.f.obj {
+					placed = setIn(n.props, segs, v)
+					break
+				}
+			}
+		} else {
+			for i := len(top) - 1; i >= 0; i-- {
+				if top[i].typ == c.f.obj {
+					placed = setIn(top[i].props, segs, v)
+					break
+				}
 			}
 		}
 		if !placed {
@@ -97,30 +109,17 @@ func buildObservables(cs []comparison, seed string) (objs []map[string]any, root
 			refs = append(refs, id)
 		}
 	}
-	// Two roots with the same deterministic id are one observable.
-	uniq := objs[:0]
+	// Two observables with the same deterministic id would be one, and
+	// the values of one of them lost.
 	dup := map[string]bool{}
 	for _, m := range objs {
 		id := m["id"].(string)
 		if dup[id] {
-			continue
+			return nil, nil, false
 		}
 		dup[id] = true
-		uniq = append(uniq, m)
 	}
-	return uniq, dedupe(refs), true
-}
-
-func dedupe(s []string) []string {
-	seen := map[string]bool{}
-	out := s[:0]
-	for _, v := range s {
-		if !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
+	return objs, refs, true
 }
 
 // resolve copies v replacing every *node by the id finish gives it.

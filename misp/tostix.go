@@ -98,7 +98,7 @@ func label(k, v string) string { return "misp:" + k + "=" + strconv.Quote(v) }
 // property for is kept in x_misp_* custom properties. Every object
 // returned passes stix.Validate without errors.
 func ToSTIX(ev *Event) (*Result, error) {
-	c := &conv{ev: ev, containers: map[string]string{}, clusters: map[string]string{}, markings: map[string]bool{}, identities: map[string]bool{}}
+	c := &conv{ev: ev, containers: map[string]string{}, clusters: map[string]string{}, markings: map[string]bool{}, identities: map[string]bool{}, scos: map[string]string{}, used: map[string]bool{}}
 	return c.run()
 }
 
@@ -113,6 +113,8 @@ type conv struct {
 	clusters   map[string]string // cluster key -> STIX id
 	markings   map[string]bool
 	identities map[string]bool
+	scos       map[string]string // observable id -> its JSON
+	used       map[string]bool   // uuids given to containers
 	pending    []pendingRel
 	err        error
 }
@@ -257,9 +259,32 @@ func (c *conv) emit(m map[string]any) {
 	c.refs = append(c.refs, m["id"].(string))
 }
 
-// emitSCO adds a cyber observable, which the report reaches through its
-// observed-data.
-func (c *conv) emitSCO(m map[string]any) { c.out = append(c.out, m) }
+// addSCOs adds the cyber observables of one observed-data, which the
+// report reaches through it. An observable already added (the same
+// deterministic id) is added once; false, adding nothing, when one has
+// the id of an observable already added with other properties, which
+// would make the two observed-data say the same thing.
+func (c *conv) addSCOs(scos []map[string]any) bool {
+	raws := make([]string, len(scos))
+	for i, m := range scos {
+		b, err := marshal(m)
+		if err != nil {
+			return false
+		}
+		raws[i] = string(b)
+		if prev, ok := c.scos[m["id"].(string)]; ok && prev != raws[i] {
+			return false
+		}
+	}
+	for i, m := range scos {
+		id := m["id"].(string)
+		if _, ok := c.scos[id]; !ok {
+			c.scos[id] = raws[i]
+			c.out = append(c.out, m)
+		}
+	}
+	return true
+}
 
 func (c *conv) orgIdentity(o *Org) string {
 	u := o.UUID
@@ -348,7 +373,7 @@ func (c *conv) attrLabels(a *Attribute) []any {
 
 // attribute converts one standalone attribute.
 func (c *conv) attribute(a *Attribute, path string) {
-	u := c.uuidFor(a.UUID, path)
+	u := c.containerUUID(a.UUID, path)
 	ts := stixTime(a.Timestamp, "")
 	if ts == "" {
 		ts = c.evTime
@@ -386,17 +411,20 @@ func (c *conv) attribute(a *Attribute, path string) {
 			if a.Data != "" && !hasData(cs) {
 				m["x_misp_data"] = a.Data
 			}
-		} else if ok {
+			if !validMap(m) {
+				// A value the pattern language refuses (a malformed
+				// hash): kept as an observable or custom object.
+				m = nil
+			}
+		}
+		if m == nil && ok {
 			scos, refs, ok2 := buildObservables(cs, u)
-			if ok2 {
+			if ok2 && c.addSCOs(scos) {
 				m = c.sdo("observed-data", "observed-data--"+u, ts)
 				c.observed(m, a.FirstSeen, a.LastSeen, ts, refs)
 				setStr(m, "x_misp_comment", a.Comment)
 				if a.Data != "" && !hasData(cs) {
 					m["x_misp_data"] = a.Data
-				}
-				for _, s := range scos {
-					c.emitSCO(s)
 				}
 			}
 		}
@@ -528,7 +556,7 @@ func (c *conv) observed(m map[string]any, first, last, ts string, refs []string)
 
 // object converts one MISP object.
 func (c *conv) object(o *Object, path string) {
-	u := c.uuidFor(o.UUID, path)
+	u := c.containerUUID(o.UUID, path)
 	ts := stixTime(o.Timestamp, "")
 	if ts == "" {
 		ts = c.evTime
@@ -573,15 +601,16 @@ func (c *conv) object(o *Object, path string) {
 			setStr(m, "description", o.Comment)
 			c.killChain(m, o.MetaCategory)
 			m["x_misp_attributes"] = meta
-		} else if len(cs) > 0 {
-			if scos, refs, ok := buildObservables(cs, u); ok {
+			if !validMap(m) {
+				m = nil
+			}
+		}
+		if m == nil && len(cs) > 0 {
+			if scos, refs, ok := buildObservables(cs, u); ok && c.addSCOs(scos) {
 				m = c.sdo("observed-data", "observed-data--"+u, ts)
 				c.observed(m, o.FirstSeen, o.LastSeen, ts, refs)
 				setStr(m, "x_misp_comment", o.Comment)
 				m["x_misp_attributes"] = meta
-				for _, s := range scos {
-					c.emitSCO(s)
-				}
 			}
 		}
 	}
@@ -1096,6 +1125,17 @@ func (c *conv) uuidFor(u, path string) string {
 		return strings.ToLower(u)
 	}
 	return uuid5(c.ev.UUID, path)
+}
+
+// containerUUID is uuidFor made unique among the event's attributes and
+// objects: MISP events can repeat a uuid.
+func (c *conv) containerUUID(u, path string) string {
+	v := c.uuidFor(u, path)
+	if c.used[v] {
+		v = uuid5(c.ev.UUID, path)
+	}
+	c.used[v] = true
+	return v
 }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$`)

@@ -1,0 +1,218 @@
+package misp
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cyberpact/cyberpact/pattern"
+	"github.com/cyberpact/cyberpact/stix"
+)
+
+const eventsDir = "../../shared/data/misp/events"
+
+// sharedEvents returns the shared MISP events by file name, skipping the
+// test when they are absent.
+func sharedEvents(t testing.TB) map[string]*Event {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(eventsDir, "*.json"))
+	if len(files) == 0 {
+		t.Skipf("no MISP events in %s", eventsDir)
+	}
+	out := map[string]*Event{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := DecodeJSON(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(evs) != 1 {
+			t.Fatalf("%s: %d events", f, len(evs))
+		}
+		out[filepath.Base(f)] = evs[0]
+	}
+	return out
+}
+
+// attrKey is what a round trip must keep of an attribute.
+type attrKey struct{ Object, Relation, Type, Value string }
+
+func attrKeys(ev *Event) []attrKey {
+	var out []attrKey
+	for _, a := range ev.Attributes {
+		out = append(out, attrKey{"", "", a.Type, a.Value})
+	}
+	for _, o := range ev.Objects {
+		for _, a := range o.Attributes {
+			out = append(out, attrKey{o.Name, a.ObjectRelation, a.Type, a.Value})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Object != b.Object {
+			return a.Object < b.Object
+		}
+		if a.Relation != b.Relation {
+			return a.Relation < b.Relation
+		}
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.Value < b.Value
+	})
+	return out
+}
+
+// checkEvent converts ev to STIX and back and checks what the issue asks:
+// every object valid STIX (patterns parsed by the pattern package), every
+// attribute value present in some object, and every attribute's type and
+// value back.
+func checkEvent(t *testing.T, ev *Event) *Result {
+	t.Helper()
+	res, err := ToSTIX(ev)
+	if err != nil {
+		t.Fatalf("ToSTIX: %v", err)
+	}
+	ids := map[string]bool{}
+	for _, o := range res.Objects {
+		if ids[o.ID] {
+			t.Errorf("%s appears twice", o.ID)
+		}
+		ids[o.ID] = true
+		for _, p := range stix.Validate(o) {
+			if !p.Warning {
+				t.Errorf("invalid STIX: %v\n%s", p, o.Raw)
+			}
+		}
+		if o.Type == "indicator" && o.String("pattern_type") == "stix" {
+			if _, err := pattern.Parse(o.String("pattern")); err != nil {
+				t.Errorf("%s: pattern %q: %v", o.ID, o.String("pattern"), err)
+			}
+		}
+	}
+	// Every reference resolves within the result.
+	for _, o := range res.Objects {
+		collectRefs(o.Props, func(id string) {
+			if !ids[id] && !strings.HasPrefix(id, "marking-definition--") {
+				t.Errorf("%s refers to %s, not in the result", o.ID, id)
+			}
+		})
+	}
+	// Every value accounted for: in some object's pattern, observable
+	// value or custom property.
+	var strs []string
+	for _, o := range res.Objects {
+		collectStrings(o.Props, &strs)
+	}
+	check := func(where, v string) {
+		if v == "" {
+			return
+		}
+		for _, s := range strs {
+			if strings.Contains(s, v) || strings.Contains(s, quoteString(v)) {
+				return
+			}
+		}
+		parts := strings.Split(v, "|")
+		if len(parts) > 1 {
+			for _, p := range parts {
+				found := false
+				for _, s := range strs {
+					if strings.Contains(s, p) || strings.Contains(s, strings.Trim(quoteString(p), "'")) {
+						found = true
+						break
+					}
+				}
+				if !found {
+					t.Errorf("%s: part %q of %q is in no STIX object", where, p, v)
+				}
+			}
+			return
+		}
+		t.Errorf("%s: value %q is in no STIX object", where, v)
+	}
+	for _, a := range ev.Attributes {
+		check(a.Type, a.Value)
+	}
+	for _, o := range ev.Objects {
+		for _, a := range o.Attributes {
+			check(o.Name+"."+a.ObjectRelation, a.Value)
+		}
+	}
+	back, err := FromSTIX(res.Objects)
+	if err != nil {
+		t.Fatalf("FromSTIX: %v", err)
+	}
+	if len(back) != 1 {
+		t.Fatalf("FromSTIX gave %d events, want 1", len(back))
+	}
+	want, got := attrKeys(ev), attrKeys(back[0])
+	if len(want) != len(got) {
+		t.Errorf("%d attributes back, want %d\nwant %q\ngot  %q", len(got), len(want), want, got)
+	} else {
+		for i := range want {
+			if want[i] != got[i] {
+				t.Errorf("attribute back as %q, want %q", got[i], want[i])
+			}
+		}
+	}
+	// The MISP JSON written back decodes to the same attributes.
+	var buf bytes.Buffer
+	if err := Encode(&buf, back); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Decode(&buf)
+	if err != nil {
+		t.Fatalf("decoding what Encode wrote: %v", err)
+	}
+	if k := attrKeys(again[0]); len(k) != len(want) {
+		t.Errorf("MISP JSON written back has %d attributes, want %d", len(k), len(want))
+	}
+	return res
+}
+
+func collectStrings(v any, out *[]string) {
+	switch x := v.(type) {
+	case string:
+		*out = append(*out, x)
+	case map[string]any:
+		for _, e := range x {
+			collectStrings(e, out)
+		}
+	case []any:
+		for _, e := range x {
+			collectStrings(e, out)
+		}
+	case int64:
+		*out = append(*out, strconv.FormatInt(x, 10))
+	case int:
+		*out = append(*out, strconv.Itoa(x))
+	default:
+		if x != nil {
+			if s, ok := v.(interface{ String() string }); ok {
+				*out = append(*out, s.String())
+			}
+		}
+	}
+}
+
+func TestSharedEventsRoundTrip(t *testing.T) {
+	evs := sharedEvents(t)
+	names := make([]string, 0, len(evs))
+	for n := range evs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t.Run(strings.TrimSuffix(n, ".json"), func(t *testing.T) {
+			checkEvent(t, evs[n])
+		})
+	}
+}
