@@ -664,8 +664,8 @@ func init() {
 		reverseFields["file:hashes."+quoteKey(alg)] = t
 		reverseFields["artifact:hashes."+quoteKey(alg)] = t
 	}
-	reverseFields["file:hashes.'SHA-512/224'"] = "sha512/224"
-	reverseFields["file:hashes.'SHA-512/256'"] = "sha512/256"
+	reverseFields["file:hashes.'SHA-512-224'"] = "sha512/224"
+	reverseFields["file:hashes.'SHA-512-256'"] = "sha512/256"
 }
 
 func attrsFromValues(pvs []pathValue, mk func(string, string) *Attribute) []*Attribute {

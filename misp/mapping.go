@@ -24,12 +24,13 @@ func fld(s string) field {
 // hashTypes maps MISP hash attribute types to the STIX hash algorithm
 // names (hash-algorithm-ov where it has one, MISP's own name in capitals
 // otherwise, as misp-stix writes them). sha512/224 and sha512/256 keep
-// their own names rather than misp-stix's SHA-224 and SHA-256, which would
-// make them indistinguishable from sha224 and sha256.
+// their own names (SHA-512-224, SHA-512-256: STIX hash names allow no
+// slash) rather than misp-stix's SHA-224 and SHA-256, which would make
+// them indistinguishable from sha224 and sha256.
 var hashTypes = map[string]string{
 	"md5": "MD5", "sha1": "SHA-1", "sha224": "SHA-224", "sha256": "SHA-256",
-	"sha384": "SHA-384", "sha512": "SHA-512", "sha512/224": "SHA-512/224",
-	"sha512/256": "SHA-512/256", "sha3-224": "SHA3-224", "sha3-256": "SHA3-256",
+	"sha384": "SHA-384", "sha512": "SHA-512", "sha512/224": "SHA-512-224",
+	"sha512/256": "SHA-512-256", "sha3-224": "SHA3-224", "sha3-256": "SHA3-256",
 	"sha3-384": "SHA3-384", "sha3-512": "SHA3-512", "ssdeep": "SSDEEP", "tlsh": "TLSH",
 	"imphash": "IMPHASH", "authentihash": "AUTHENTIHASH", "pehash": "PEHASH",
 	"vhash": "VHASH", "telfhash": "TELFHASH", "impfuzzy": "IMPFUZZY",
@@ -92,6 +93,15 @@ func init() {
 		attributeFields[t] = []field{hf}
 		attributeFields["filename|"+t] = []field{fld("file:name"), hf}
 	}
+}
+
+// patternOnly are the attribute types whose value alone makes no valid
+// cyber observable (a port without an address, a file known only by its
+// size, an e-mail address known only by its display name): with to_ids
+// they become indicators, without it x-misp-attribute custom objects.
+var patternOnly = map[string]bool{
+	"port": true, "http-method": true, "user-agent": true, "size-in-bytes": true, "mime-type": true,
+	"cpe": true, "email-src-display-name": true, "email-dst-display-name": true,
 }
 
 // ruleTypes are the attribute types whose value is itself a detection rule:
@@ -272,8 +282,11 @@ func Mapping() []MappingRow {
 		for i, f := range fs {
 			paths[i] = f.String()
 		}
-		rows = append(rows, MappingRow{"attribute", t,
-			"indicator (to_ids) or observed-data with " + obsTypes(fs), strings.Join(paths, " | ")})
+		st := "indicator (to_ids) or observed-data with " + obsTypes(fs)
+		if patternOnly[t] {
+			st = "indicator (to_ids) or x-misp-attribute"
+		}
+		rows = append(rows, MappingRow{"attribute", t, st, strings.Join(paths, " | ")})
 	}
 	for t, pt := range ruleTypes {
 		rows = append(rows, MappingRow{"attribute", t, "indicator with pattern_type " + pt, ""})
