@@ -81,7 +81,7 @@ func TestGalaxies(t *testing.T) {
 	attack := &Galaxy{UUID: "c4e851fa-775f-11e7-8163-b774922098cd", Name: "Attack Pattern", Type: "mitre-attack-pattern",
 		Clusters: []*GalaxyCluster{{UUID: "2e34237d-8574-43f6-aace-ae2915de8597", Value: "Spearphishing Attachment - T1566.001",
 			Description: "Adversaries may send spearphishing emails with a malicious attachment.",
-			Meta: map[string]any{"external_id": "T1566.001", "kill_chain": []any{"mitre-attack:enterprise-attack:initial-access"}}}}}
+			Meta:        map[string]any{"external_id": "T1566.001", "kill_chain": []any{"mitre-attack:enterprise-attack:initial-access"}}}}}
 	actor := &Galaxy{UUID: "698774c7-8022-42c4-917f-8d6e4f06ada3", Name: "Threat Actor", Type: "threat-actor",
 		Clusters: []*GalaxyCluster{{UUID: "11e17436-6ede-4733-8547-4ce0254ea19e", Value: "Cutting Kitten",
 			Meta: map[string]any{"synonyms": []any{"Ghambar"}}}}}
@@ -256,8 +256,8 @@ func TestDecodeForms(t *testing.T) {
 func TestDecodeErrorsSayWhere(t *testing.T) {
 	for in, want := range map[string]string{
 		`{"Event":{"uuid":"` + evUUID + `","Attribute":[{"type":"ip-src","value":"1.2.3.4"},{"type":"domain","to_ids":{}}]}}`: "Event.Attribute[1].to_ids",
-		`[{"Event":{"uuid":"` + evUUID + `"}},{"Event":{"info":"no uuid"}}]`:                                                   "[1].Event: event has no uuid",
-		`{"Event":{"uuid":"` + evUUID + `","Object":[{"name":"file","Attribute":[{"value":["a"]}]}]}}`:                       "Event.Object[0].Attribute[0].value",
+		`[{"Event":{"uuid":"` + evUUID + `"}},{"Event":{"info":"no uuid"}}]`:                                                  "[1].Event: event has no uuid",
+		`{"Event":{"uuid":"` + evUUID + `","Object":[{"name":"file","Attribute":[{"value":["a"]}]}]}}`:                        "Event.Object[0].Attribute[0].value",
 		`{"Event":{"uuid":"` + evUUID + `","Object":[{"Attribute":[]}]}}`:                                                     "Event.Object[0]: object has no name",
 		`{"Event":{"uuid":"not-a-uuid","info":"x"}}`:                                                                          "",
 	} {
