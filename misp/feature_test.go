@@ -308,3 +308,69 @@ func TestForeignSTIX(t *testing.T) {
 		t.Errorf("galaxies %+v", evs[0].Galaxies)
 	}
 }
+
+func TestSniff(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"Event": {"uuid": "x"}}`:                               true,
+		`[{"Event": {`:                                           true,
+		`{"response": [{"Event": {}}]}`:                          true,
+		`{"uuid": "x", "info": "i", "date": "d", "Attribute": [`: true,
+		`{"uuid": "x", "info": "i", "Object": []}`:               true,
+		`{"type": "bundle", "id": "bundle--x", "objects": [`:     false,
+		`{"id": "bundle--x", "type": "bundle"}`:                  false,
+		`[{"type": "indicator"}]`:                                false,
+		`{"info": "x", "type": "note", "Attribute": []}`:         false,
+		`not json`: false,
+	} {
+		if got := Sniff([]byte(in)); got != want {
+			t.Errorf("Sniff(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestWriteBundle(t *testing.T) {
+	evs := sharedEvents(t)
+	list := []*Event{evs["event_with_tlp2_tags.json"], evs["event_with_url_attributes.json"]}
+	var buf bytes.Buffer
+	hints, err := WriteBundle(&buf, list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hints) != 2 {
+		t.Fatalf("%d hints", len(hints))
+	}
+	r := stix.NewReader(&buf)
+	seen := map[string]bool{}
+	n := 0
+	// Both events have the same uuid and creator: the identity is written
+	// once, each event's report (same id, other content) once each.
+	for {
+		it, err := r.Next()
+		if err != nil {
+			break
+		}
+		o, err := stix.Parse(it.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[string(o.Raw)] {
+			t.Errorf("%s written twice", o.ID)
+		}
+		seen[string(o.Raw)] = true
+		n++
+	}
+	distinct := map[string]bool{}
+	reports := 0
+	for _, ev := range list {
+		res, _ := ToSTIX(ev)
+		for _, o := range res.Objects {
+			distinct[string(o.Raw)] = true
+			if o.Type == "report" {
+				reports++
+			}
+		}
+	}
+	if n != len(distinct) || reports != 2 {
+		t.Errorf("bundle has %d objects, want the %d distinct ones (%d reports)", n, len(distinct), reports)
+	}
+}
