@@ -180,108 +180,106 @@ type AnalystData struct {
 func Decode(r io.Reader) ([]*Event, error) {
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
-	var v json.RawMessage
+	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, fmt.Errorf("misp: not JSON: %w", err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("misp: more than one JSON value")
 	}
-	return DecodeJSON(v)
+	return decodeValue(v, "")
 }
 
 // DecodeJSON is Decode over bytes already read.
 func DecodeJSON(b []byte) ([]*Event, error) {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
+	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, fmt.Errorf("misp: empty input")
 	}
-	if b[0] == '[' {
-		var list []json.RawMessage
-		if err := json.Unmarshal(b, &list); err != nil {
-			return nil, fmt.Errorf("misp: %w", err)
-		}
-		out := make([]*Event, 0, len(list))
-		for i, item := range list {
-			ev, err := decodeEvent(item, fmt.Sprintf("[%d]", i))
+	return Decode(bytes.NewReader(b))
+}
+
+// decodeValue reads events from a decoded JSON document (numbers as
+// json.Number), which is walked once.
+func decodeValue(v any, path string) ([]*Event, error) {
+	switch x := v.(type) {
+	case []any:
+		out := make([]*Event, 0, len(x))
+		for i, item := range x {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			m, ok := item.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("misp: %s: not a JSON object", p)
+			}
+			ev, err := decodeEvent(m, p)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, ev)
 		}
 		return out, nil
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(b, &top); err != nil {
-		return nil, fmt.Errorf("misp: not a JSON object or list: %w", err)
-	}
-	if resp, ok := top["response"]; ok && len(top) == 1 {
-		out, err := DecodeJSON(resp)
-		if err != nil {
-			return nil, fmt.Errorf("response%s", trimMISP(err))
+	case map[string]any:
+		if resp, ok := x["response"]; ok && len(x) == 1 {
+			return decodeValue(resp, join(path, "response"))
 		}
-		return out, nil
+		ev, err := decodeEvent(x, path)
+		if err != nil {
+			return nil, err
+		}
+		return []*Event{ev}, nil
 	}
-	ev, err := decodeEvent(b, "")
-	if err != nil {
-		return nil, err
-	}
-	return []*Event{ev}, nil
+	return nil, fmt.Errorf("misp: %s: not a JSON object or list", orRoot(path))
 }
 
-func trimMISP(err error) string {
-	s := err.Error()
-	if len(s) > 6 && s[:6] == "misp: " {
-		return s[6:]
+func join(path, k string) string {
+	if path == "" {
+		return k
 	}
-	return ": " + s
+	return path + "." + k
 }
 
 // IsMISP reports whether b looks like MISP JSON rather than a STIX bundle:
 // an object with an "Event" key, a bare event (an "info" and an
 // "Attribute" or "Object" key, no "type"), a search response, or a list
-// whose first element is one of these. Only the start of b is needed when
-// it holds the first top-level key.
+// whose first element is one of these.
 func IsMISP(b []byte) bool {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 {
+	var v any
+	if json.Unmarshal(b, &v) != nil {
 		return false
 	}
-	if b[0] == '[' {
-		var list []json.RawMessage
-		if json.Unmarshal(b, &list) != nil || len(list) == 0 {
-			return false
+	return isMISPValue(v)
+}
+
+func isMISPValue(v any) bool {
+	switch x := v.(type) {
+	case []any:
+		return len(x) > 0 && isMISPValue(x[0])
+	case map[string]any:
+		if _, ok := x["Event"]; ok {
+			return true
 		}
-		return IsMISP(list[0])
+		if r, ok := x["response"]; ok {
+			return isMISPValue(r)
+		}
+		_, info := x["info"]
+		_, attrs := x["Attribute"]
+		_, objs := x["Object"]
+		_, typ := x["type"]
+		return info && (attrs || objs) && !typ
 	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(b, &top) != nil {
-		return false
-	}
-	if _, ok := top["Event"]; ok {
-		return true
-	}
-	if r, ok := top["response"]; ok {
-		return IsMISP(r)
-	}
-	_, info := top["info"]
-	_, attrs := top["Attribute"]
-	_, objs := top["Object"]
-	_, typ := top["type"]
-	return info && (attrs || objs) && !typ
+	return false
 }
 
 // fields is a JSON object being decoded: known keys are taken out, what is
 // left is kept as the value's Extra.
 type fields struct {
-	m    map[string]json.RawMessage
+	m    map[string]any
 	path string
 	err  error
 }
 
-func newFields(b []byte, path string) (*fields, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
+func newFields(v any, path string) (*fields, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
 		return nil, fmt.Errorf("misp: %s: not a JSON object", orRoot(path))
 	}
 	return &fields{m: m, path: path}, nil
@@ -294,12 +292,7 @@ func orRoot(p string) string {
 	return p
 }
 
-func (f *fields) at(k string) string {
-	if f.path == "" {
-		return k
-	}
-	return f.path + "." + k
-}
+func (f *fields) at(k string) string { return join(f.path, k) }
 
 func (f *fields) fail(k, format string, args ...any) {
 	if f.err == nil {
@@ -307,13 +300,13 @@ func (f *fields) fail(k, format string, args ...any) {
 	}
 }
 
-// take removes and returns key k.
-func (f *fields) take(k string) (json.RawMessage, bool) {
+// take removes and returns key k; absent and null are the same.
+func (f *fields) take(k string) (any, bool) {
 	v, ok := f.m[k]
 	if ok {
 		delete(f.m, k)
 	}
-	if ok && string(v) == "null" {
+	if v == nil {
 		return nil, false
 	}
 	return v, ok
@@ -333,22 +326,20 @@ func (f *fields) str(k string) string {
 	return s
 }
 
-func scalarString(v json.RawMessage) (string, error) {
-	switch {
-	case len(v) > 0 && v[0] == '"':
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return "", err
+func scalarString(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case json.Number:
+		return x.String(), nil
+	case bool:
+		if x {
+			return "1", nil
 		}
-		return s, nil
-	case string(v) == "true":
-		return "1", nil
-	case string(v) == "false":
 		return "0", nil
-	case len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9'):
-		return string(v), nil
 	}
-	return "", fmt.Errorf("expected a string or number, got %.40s", v)
+	b, _ := json.Marshal(v)
+	return "", fmt.Errorf("expected a string or number, got %.40s", b)
 }
 
 // boolean reads true, false, "1", "0", "true", "false", 1 or 0.
@@ -366,32 +357,43 @@ func (f *fields) boolean(k string) bool {
 			return false
 		}
 	}
-	f.fail(k, "expected a boolean, got %.40s", v)
+	b, _ := json.Marshal(v)
+	f.fail(k, "expected a boolean, got %.40s", b)
 	return false
 }
 
-// into decodes key k into dst.
+// into decodes key k into dst, for the small structures (galaxies,
+// sightings, organisations) decoded by encoding/json.
 func (f *fields) into(k string, dst any) {
 	v, ok := f.take(k)
 	if !ok {
 		return
 	}
-	if err := json.Unmarshal(v, dst); err != nil {
+	if l, isList := v.([]any); isList && len(l) == 0 {
+		return
+	}
+	if m, isMap := v.(map[string]any); isMap && len(m) == 0 {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, dst)
+	}
+	if err != nil {
 		f.fail(k, "%v", err)
 	}
 }
 
 // list returns the elements of the list at k with their paths.
-func (f *fields) list(k string) ([]json.RawMessage, []string) {
+func (f *fields) list(k string) ([]any, []string) {
 	v, ok := f.take(k)
 	if !ok {
 		return nil, nil
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(v, &items); err != nil {
+	items, ok := v.([]any)
+	if !ok {
 		// MISP writes an empty list as {} in places.
-		var m map[string]json.RawMessage
-		if json.Unmarshal(v, &m) == nil && len(m) == 0 {
+		if m, isMap := v.(map[string]any); isMap && len(m) == 0 {
 			return nil, nil
 		}
 		f.fail(k, "expected a list")
@@ -404,27 +406,33 @@ func (f *fields) list(k string) ([]json.RawMessage, []string) {
 	return items, paths
 }
 
+// rest returns the keys not taken, as JSON.
 func (f *fields) rest() map[string]json.RawMessage {
 	if len(f.m) == 0 {
 		return nil
 	}
-	return f.m
+	out := make(map[string]json.RawMessage, len(f.m))
+	for k, v := range f.m {
+		if b, err := marshal(v); err == nil {
+			out[k] = b
+		}
+	}
+	return out
 }
 
-func decodeEvent(b []byte, path string) (*Event, error) {
-	f, err := newFields(b, path)
+func decodeEvent(v any, path string) (*Event, error) {
+	f, err := newFields(v, path)
 	if err != nil {
 		return nil, err
 	}
 	if inner, ok := f.m["Event"]; ok {
-		p := f.at("Event")
-		ev, err := decodeEvent(inner, p)
+		ev, err := decodeEvent(inner, f.at("Event"))
 		if err != nil {
 			return nil, err
 		}
 		delete(f.m, "Event")
 		// Siblings of "Event" (rare) are kept with the event.
-		for k, v := range f.m {
+		for k, v := range f.rest() {
 			if ev.Extra == nil {
 				ev.Extra = map[string]json.RawMessage{}
 			}
@@ -485,26 +493,28 @@ func decodeTags(f *fields, k string) []Tag {
 	items, paths := f.list(k)
 	var out []Tag
 	for i, it := range items {
-		var t struct {
-			Name string `json:"name"`
-			Tag  *Tag   `json:"Tag"`
-		}
-		if err := json.Unmarshal(it, &t); err != nil {
+		m, ok := it.(map[string]any)
+		if !ok {
 			f.fail(k, "%s: not a tag", paths[i])
 			continue
 		}
-		if t.Tag != nil {
-			t.Name = t.Tag.Name
+		if inner, ok := m["Tag"].(map[string]any); ok {
+			m = inner
 		}
-		if t.Name != "" {
-			out = append(out, Tag{Name: t.Name})
+		name, ok := m["name"].(string)
+		if !ok {
+			f.fail(k, "%s: a tag has a name", paths[i])
+			continue
+		}
+		if name != "" {
+			out = append(out, Tag{Name: name})
 		}
 	}
 	return out
 }
 
-func decodeAttribute(b []byte, path string) (*Attribute, error) {
-	f, err := newFields(b, path)
+func decodeAttribute(v any, path string) (*Attribute, error) {
+	f, err := newFields(v, path)
 	if err != nil {
 		return nil, err
 	}
@@ -539,8 +549,8 @@ func decodeAttribute(b []byte, path string) (*Attribute, error) {
 	return a, nil
 }
 
-func decodeObject(b []byte, path string) (*Object, error) {
-	f, err := newFields(b, path)
+func decodeObject(v any, path string) (*Object, error) {
+	f, err := newFields(v, path)
 	if err != nil {
 		return nil, err
 	}
