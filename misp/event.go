@@ -375,13 +375,43 @@ func (f *fields) into(k string, dst any) {
 	if m, isMap := v.(map[string]any); isMap && len(m) == 0 {
 		return
 	}
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(lenient(v))
 	if err == nil {
 		err = json.Unmarshal(b, dst)
 	}
 	if err != nil {
 		f.fail(k, "%v", err)
 	}
+}
+
+// lenient rewrites what MISP writes in more than one way into the form
+// the structures expect: numbers as strings (timestamps, types, ids), and
+// an empty meta list as no meta. Numbers inside a cluster's meta stay.
+func lenient(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		return x.String()
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = lenient(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if k == "meta" {
+				if _, isMap := e.(map[string]any); !isMap {
+					continue
+				}
+				out[k] = e
+				continue
+			}
+			out[k] = lenient(e)
+		}
+		return out
+	}
+	return v
 }
 
 // list returns the elements of the list at k with their paths.

@@ -374,3 +374,29 @@ func TestWriteBundle(t *testing.T) {
 		t.Errorf("bundle has %d objects, want the %d distinct ones (%d reports)", n, len(distinct), reports)
 	}
 }
+
+// TestDecodeLenient reads what MISP writes in more than one way: numbers
+// for the string fields of sightings, reports and clusters, an empty list
+// for an empty meta.
+func TestDecodeLenient(t *testing.T) {
+	in := `{"Event":{"uuid":"` + evUUID + `","info":"x","timestamp":1603642920,
+		"Attribute":[{"uuid":"91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f","type":"domain","value":"evil.example","to_ids":1,
+			"Sighting":[{"type":0,"date_sighting":1603700000,"Organisation":{"name":"Bank A","uuid":"b0c22599-9e58-4da4-96ac-7051603fa951"}}]}],
+		"Galaxy":[{"type":"threat-actor","name":"Threat Actor","GalaxyCluster":[{"uuid":"11e17436-6ede-4733-8547-4ce0254ea19e","value":"Cutting Kitten","version":3,"meta":[]}]}],
+		"EventReport":[{"uuid":"44ceb474-6493-48de-b753-bbd0470e0e54","name":"r","content":"c","timestamp":1603642920,"distribution":5}]}}`
+	evs, err := DecodeJSON([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := evs[0]
+	if s := ev.Attributes[0].Sightings[0]; s.Type != "0" || s.DateSighting != "1603700000" {
+		t.Errorf("sighting %+v", s)
+	}
+	if c := ev.Galaxies[0].Clusters[0]; c.Version != "3" || c.Meta != nil {
+		t.Errorf("cluster %+v", c)
+	}
+	if r := ev.EventReports[0]; r.Timestamp != "1603642920" || r.Distribution != "5" {
+		t.Errorf("report %+v", r)
+	}
+	checkEvent(t, ev)
+}
