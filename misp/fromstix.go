@@ -581,7 +581,13 @@ func (r *rev) attributes(o *stix.Object, meta map[string]string) []*Attribute {
 				parts = append(parts, v)
 			}
 			if ok {
+				if typ == "AS" {
+					parts[0] = "AS" + parts[0]
+				}
 				a.Value = strings.Join(parts, "|")
+				if v, kept := o.Props["x_misp_value"].(string); kept {
+					a.Value = v
+				}
 				if d, found := take(pvs, used, "file:content_ref.payload_bin"); found {
 					a.Data = d
 				}
@@ -647,7 +653,7 @@ var reverseFields = map[string]string{
 	"ipv4-addr:value": "ip-dst", "ipv6-addr:value": "ip-dst", "domain-name:value": "domain",
 	"url:value": "url", "email-addr:value": "email", "file:name": "filename", "mutex:name": "mutex",
 	"network-traffic:src_ref.value": "ip-src", "network-traffic:dst_ref.value": "ip-dst",
-	"network-traffic:dst_port": "port", "mac-addr:value": "mac-address",
+	"network-traffic:dst_port": "port", "mac-addr:value": "mac-address", "network-traffic:src_port": "port",
 	"windows-registry-key:key": "regkey", "autonomous-system:number": "AS",
 	"email-message:subject": "email-subject", "email-message:from_ref.value": "email-src",
 	"email-message:to_refs[*].value": "email-dst", "user-account:account_login": "text",
@@ -738,7 +744,7 @@ func (r *rev) object(o *stix.Object, meta map[string]string) *Object {
 		if v, has := m["value"].(string); has {
 			a.Value = v
 		} else if v, found := take(pvs, used, str(m, "path")); found {
-			a.Value = v
+			a.Value = str(m, "prefix") + v
 		} else {
 			// The value is neither kept nor where the entry says: the
 			// STIX was changed since it was written.

@@ -138,12 +138,13 @@ func checkEvent(t *testing.T, ev *Event) *Result {
 		}
 		t.Errorf("%s: value %q is in no STIX object", where, v)
 	}
+	// An AS value "AS174" is the autonomous-system number 174.
 	for _, a := range ev.Attributes {
-		check(a.Type, a.Value)
+		check(a.Type, asNumber(a.Type, a.Value))
 	}
 	for _, o := range ev.Objects {
 		for _, a := range o.Attributes {
-			check(o.Name+"."+a.ObjectRelation, a.Value)
+			check(o.Name+"."+a.ObjectRelation, asNumber(a.Type, a.Value))
 		}
 	}
 	back, err := FromSTIX(res.Objects)

@@ -429,6 +429,10 @@ func (c *conv) attribute(a *Attribute, path string) {
 			}
 		}
 	}
+	if m != nil && a.Type == "AS" && asNumber(a.Type, a.Value) == a.Value {
+		// A number without MISP's "AS": FromSTIX would add it.
+		m["x_misp_value"] = a.Value
+	}
 	if m == nil {
 		m = c.sdo("x-misp-attribute", "x-misp-attribute--"+u, ts)
 		m["x_misp_type"] = a.Type
@@ -489,7 +493,7 @@ func attrComparisons(a *Attribute) ([]comparison, bool) {
 	fs := attributeFields[a.Type]
 	var parts []string
 	if len(fs) == 1 {
-		parts = []string{a.Value}
+		parts = []string{asNumber(a.Type, a.Value)}
 	} else {
 		parts = strings.SplitN(a.Value, "|", len(fs))
 		if len(parts) != len(fs) {
@@ -509,6 +513,18 @@ func attrComparisons(a *Attribute) ([]comparison, bool) {
 	}
 	return cs, true
 }
+
+// asNumber returns the number of an AS attribute's value written as MISP
+// writes it, "AS174" (what STIX's autonomous-system number holds; FromSTIX
+// writes the "AS" back); other values and types unchanged.
+func asNumber(typ, v string) string {
+	if typ == "AS" && asRE.MatchString(v) {
+		return v[2:]
+	}
+	return v
+}
+
+var asRE = regexp.MustCompile(`^AS(0|[1-9][0-9]*)$`)
 
 func isBase64(s string) bool {
 	_, err := base64.StdEncoding.DecodeString(s)
@@ -581,14 +597,19 @@ func (c *conv) object(o *Object, path string) {
 		for _, a := range o.Attributes {
 			f, has := t.fields[a.ObjectRelation]
 			k, fits := litString, true
+			v := a.Value
 			if has {
-				k, fits = kindFor(f, a.Value)
+				v = asNumber(a.Type, a.Value)
+				k, fits = kindFor(f, v)
 			}
 			if !has || !fits || strings.Contains(a.Type, "|") || a.Value == "" {
-				f, k = field{obj: t.main, path: customProp(a.ObjectRelation)}, litString
+				f, k, v = field{obj: t.main, path: customProp(a.ObjectRelation)}, litString, a.Value
 			}
-			cs = append(cs, comparison{f: f, value: a.Value, kind: k})
+			cs = append(cs, comparison{f: f, value: v, kind: k})
 			e := attrEntry(a)
+			if v != a.Value {
+				e["prefix"] = strings.TrimSuffix(a.Value, v)
+			}
 			e["path"] = f.String()
 			meta = append(meta, e)
 		}
