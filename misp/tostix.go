@@ -594,6 +594,10 @@ func (c *conv) object(o *Object, path string) {
 	} else if t, ok := templates[o.Name]; ok {
 		cs := make([]comparison, 0, len(o.Attributes))
 		meta := make([]any, 0, len(o.Attributes))
+		repeated := map[string]int{}
+		for _, a := range o.Attributes {
+			repeated[a.ObjectRelation]++
+		}
 		for _, a := range o.Attributes {
 			f, has := t.fields[a.ObjectRelation]
 			k, fits := litString, true
@@ -603,7 +607,13 @@ func (c *conv) object(o *Object, path string) {
 				k, fits = kindFor(f, v)
 			}
 			if !has || !fits || strings.Contains(a.Type, "|") || a.Value == "" {
-				f, k, v = field{obj: t.main, path: customProp(a.ObjectRelation)}, litString, a.Value
+				// A relation STIX has no property for: a custom one, a
+				// list when the object repeats the relation.
+				p := customProp(a.ObjectRelation)
+				if repeated[a.ObjectRelation] > 1 {
+					p += "[*]"
+				}
+				f, k, v = field{obj: t.main, path: p}, litString, a.Value
 			}
 			cs = append(cs, comparison{f: f, value: v, kind: k})
 			e := attrEntry(a)
