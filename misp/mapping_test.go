@@ -72,6 +72,8 @@ func sample(rng *rand.Rand, f field) string {
 		return `HKLM\Software\` + word() + `\` + word()
 	case last == "cpe":
 		return "cpe:2.3:a:" + word() + ":" + word() + ":1.0:*:*:*:*:*:*:*"
+	case last == "data_type":
+		return []string{"REG_SZ", "REG_DWORD", "REG_BINARY"}[rng.Intn(3)]
 	case last == "mime_type":
 		return "application/" + word()
 	}
@@ -255,3 +257,112 @@ func TestGeneratedRoundTrip(t *testing.T) {
 type stixObject = stix.Object
 
 func sortStrings(s []string) { sort.Strings(s) }
+
+// sdoSamples are plausible attributes for the templates that describe a
+// domain object.
+var sdoSamples = map[string][][2]string{
+	"vulnerability":    {{"id", "CVE-2021-44228"}, {"summary", "Log4Shell"}},
+	"attack-pattern":   {{"name", "Buffer overflow"}, {"id", "9"}},
+	"course-of-action": {{"name", "Block the C2"}, {"description", "At the perimeter"}},
+	"identity":         {{"name", "John Doe"}, {"identity_class", "individual"}},
+	"organization":     {{"name", "CIRCL"}, {"role", "national CERT"}},
+	"person":           {{"first-name", "John"}, {"last-name", "Smith"}},
+	"employee":         {{"first-name", "Jane"}, {"last-name", "Doe"}, {"employee-type", "Supervisor"}},
+	"news-agency":      {{"name", "AFP"}, {"link", "https://www.afp.com/"}},
+	"legal-entity":     {{"name", "ACME Ltd"}},
+	"geolocation":      {{"latitude", "49.6116"}, {"longitude", "6.1319"}, {"country", "LU"}},
+	"yara":             {{"yara", "rule x { condition: true }"}, {"yara-rule-name", "x"}},
+	"sigma":            {{"sigma", "title: x\ndetection: {}"}, {"sigma-rule-name", "x"}},
+	"suricata":         {{"suricata", `alert dns any any -> any any (msg:"x"; sid:1;)`}},
+	"snort":            {{"snort", `alert tcp any any -> any 80 (msg:"x"; sid:2;)`}},
+	"intrusion-set":    {{"name", "APT28"}},
+	"threat-actor":     {{"name", "Cutting Kitten"}},
+}
+
+// TestObjectTemplates converts an object of every template in the table,
+// one attribute per mapped relation, and checks it becomes what the table
+// says: an indicator whose pattern compares every relation's field (when
+// an attribute has to_ids), observed-data whose observables have them
+// (otherwise), or the domain object the template describes.
+func TestObjectTemplates(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	for _, r := range Mapping() {
+		if r.Kind != "object" {
+			continue
+		}
+		for _, toIDs := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/to_ids=%v", r.Name, toIDs), func(t *testing.T) {
+				o := &Object{UUID: "5d234f25-539c-4d12-bf93-2c46a964451a", Name: r.Name, MetaCategory: "misc", Timestamp: "1603642920"}
+				tp, observable := templates[r.Name]
+				if observable {
+					rels := make([]string, 0, len(tp.fields))
+					for rel := range tp.fields {
+						rels = append(rels, rel)
+					}
+					sort.Strings(rels)
+					seen := map[string]bool{}
+					for _, rel := range rels {
+						f := tp.fields[rel]
+						if seen[f.String()] {
+							continue // one relation per field: two would need two observables
+						}
+						seen[f.String()] = true
+						o.Attributes = append(o.Attributes, &Attribute{Type: "text", ObjectRelation: rel, Value: sample(rng, f), ToIDs: toIDs})
+					}
+				} else {
+					for _, kv := range sdoSamples[r.Name] {
+						o.Attributes = append(o.Attributes, &Attribute{Type: "text", ObjectRelation: kv[0], Value: kv[1], ToIDs: toIDs})
+					}
+					if len(o.Attributes) == 0 {
+						t.Fatalf("no sample attributes for template %s", r.Name)
+					}
+				}
+				ev := &Event{UUID: evUUID, Info: "templates", Timestamp: "1603642920", Objects: []*Object{o}}
+				res := checkEvent(t, ev)
+				var got *stix.Object
+				for _, x := range res.Objects {
+					if strings.HasSuffix(x.ID, "--"+o.UUID) {
+						got = x
+					}
+				}
+				if got == nil {
+					t.Fatalf("no STIX object for the MISP object")
+				}
+				want := sdoTemplates[r.Name]
+				if observable {
+					want = "observed-data"
+					if toIDs {
+						want = "indicator"
+					}
+				}
+				if got.Type != want {
+					t.Fatalf("%s (to_ids %v) became %s, want %s: %s", r.Name, toIDs, got.Type, want, got.Raw)
+				}
+				if !observable {
+					return
+				}
+				var paths []string
+				if got.Type == "indicator" {
+					cs, _ := parsePattern(got.String("pattern"))
+					for _, c := range cs {
+						paths = append(paths, c.f.String())
+					}
+				} else {
+					for _, pv := range flatten(stringsOf(got.Props["object_refs"]), indexOf(res)) {
+						paths = append(paths, pv.f)
+					}
+				}
+				for _, a := range o.Attributes {
+					f := tp.fields[a.ObjectRelation].String()
+					found := false
+					for _, p := range paths {
+						found = found || p == f
+					}
+					if !found {
+						t.Errorf("relation %s: nothing at %s in %v", a.ObjectRelation, f, paths)
+					}
+				}
+			})
+		}
+	}
+}

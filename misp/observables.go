@@ -76,8 +76,14 @@ func buildObservables(cs []comparison, seed string) (objs []map[string]any, root
 				props["protocols"] = []any{"tcp"}
 			}
 		case "email-message":
-			_, multi := props["body_multipart"]
+			parts, multi := props["body_multipart"].([]any)
 			props["is_multipart"] = multi
+			if body, has := props["body"]; has && multi {
+				// A multipart message has its body as its first part
+				// (flatten reads it back as body).
+				props["body_multipart"] = append([]any{map[string]any{"body": body, "content_type": "text/plain"}}, parts...)
+				delete(props, "body")
+			}
 		}
 		id, det := stix.SCOID(props)
 		if !det {
@@ -261,6 +267,14 @@ func flatten(refs []string, index map[string]*stix.Object) []pathValue {
 			continue
 		}
 		walkProps(o.Type+":", o.Props, index, &out, 0, true)
+	}
+	for i := range out {
+		switch out[i].f {
+		case "email-message:body_multipart[*].body":
+			out[i].f = "email-message:body"
+		case "email-message:body_multipart[*].content_type":
+			out[i].f = "" // structure, not a value
+		}
 	}
 	return out
 }
