@@ -127,7 +127,7 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 			ev.Info = ""
 		}
 		ev.Date = str(p, "x_misp_date")
-		if ev.Date == "" && !rep.Created.IsZero() {
+		if ev.Date == "" && !rep.Created.IsZero() && p["x_misp_no_date"] != true {
 			ev.Date = rep.Created.UTC().Format("2006-01-02")
 		}
 		if p["x_misp_no_timestamp"] != true {
@@ -528,6 +528,9 @@ func take(pvs []pathValue, used []bool, f string) (string, bool) {
 func commonAttr(a *Attribute, o *stix.Object, meta map[string]string, tags []Tag) {
 	p := o.Props
 	a.UUID = uuidOf(o.ID)
+	if u, ok := p["x_misp_uuid"].(string); ok {
+		a.UUID = u
+	}
 	if p["x_misp_no_uuid"] == true {
 		a.UUID = ""
 	}
@@ -707,6 +710,9 @@ func categoryOf(t string) string {
 func (r *rev) object(o *stix.Object, meta map[string]string) *Object {
 	p := o.Props
 	ob := &Object{UUID: uuidOf(o.ID), Name: meta["name"], MetaCategory: meta["meta-category"]}
+	if u, ok := p["x_misp_uuid"].(string); ok {
+		ob.UUID = u
+	}
 	if o.Type == "x-misp-object" && ob.Name == "" {
 		ob.Name = o.String("x_misp_name")
 	}

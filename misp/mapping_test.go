@@ -250,6 +250,23 @@ func TestGeneratedRoundTrip(t *testing.T) {
 			}
 			ev.Objects = append(ev.Objects, o)
 		}
+		// References from objects to attributes and objects of the event.
+		var targets []string
+		for _, a := range ev.Attributes {
+			targets = append(targets, a.UUID)
+		}
+		for _, o := range ev.Objects {
+			targets = append(targets, o.UUID)
+		}
+		for _, o := range ev.Objects {
+			if rng.Intn(2) == 0 && len(targets) > 1 {
+				tgt := targets[rng.Intn(len(targets))]
+				if tgt != o.UUID {
+					o.References = append(o.References, &ObjectReference{UUID: uuid(), ObjectUUID: o.UUID, ReferencedUUID: tgt,
+						RelationshipType: []string{"related-to", "downloaded-from", "Drops"}[rng.Intn(3)]})
+				}
+			}
+		}
 		t.Run(strconv.Itoa(i), func(t *testing.T) { checkEvent(t, ev) })
 	}
 }

@@ -2,6 +2,7 @@ package misp
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/cyberpact/cyberpact/pattern"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/cyberpact/cyberpact/stix"
 )
 
@@ -164,6 +167,24 @@ func checkEvent(t *testing.T, ev *Event) *Result {
 			}
 		}
 	}
+	// Every attribute's other fields come back too.
+	if diff := cmp.Diff(attrDetails(ev), attrDetails(back[0])); diff != "" {
+		t.Errorf("attribute fields back (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(objectDetails(ev), objectDetails(back[0])); diff != "" {
+		t.Errorf("objects back (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(tagNames(ev.Tags), tagNames(back[0].Tags), cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("event tags back (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(clusterNames(ev.Galaxies), clusterNames(back[0].Galaxies)); diff != "" {
+		t.Errorf("event galaxies back (-want +got):\n%s", diff)
+	}
+	if back[0].UUID != ev.UUID || back[0].Info != ev.Info || back[0].Timestamp != ev.Timestamp || back[0].Date != ev.Date ||
+		back[0].Distribution != ev.Distribution || back[0].Published != ev.Published {
+		t.Errorf("event fields back %q %q %q %q %q %v, want %q %q %q %q %q %v", back[0].UUID, back[0].Info, back[0].Timestamp, back[0].Date, back[0].Distribution, back[0].Published,
+			ev.UUID, ev.Info, ev.Timestamp, ev.Date, ev.Distribution, ev.Published)
+	}
 	// The MISP JSON written back decodes to the same attributes.
 	var buf bytes.Buffer
 	if err := Encode(&buf, back); err != nil {
@@ -177,6 +198,60 @@ func checkEvent(t *testing.T, ev *Event) *Result {
 		t.Errorf("MISP JSON written back has %d attributes, want %d", len(k), len(want))
 	}
 	return res
+}
+
+// attrDetails lists every attribute with the fields a round trip keeps,
+// sorted.
+func attrDetails(ev *Event) []string {
+	var out []string
+	add := func(obj string, a *Attribute) {
+		tags := tagNames(a.Tags)
+		sort.Strings(tags)
+		var gal []string
+		for _, c := range clusterNames(a.Galaxies) {
+			gal = append(gal, c)
+		}
+		out = append(out, fmt.Sprintf("%s|%s|%s|%q|uuid=%s|cat=%s|ids=%v|comment=%q|ts=%s|first=%s|last=%s|data=%d|tags=%v|galaxies=%v|sightings=%d|notes=%d|opinions=%d",
+			obj, a.ObjectRelation, a.Type, a.Value, a.UUID, a.Category, a.ToIDs, a.Comment, a.Timestamp, a.FirstSeen, a.LastSeen, len(a.Data), tags, gal,
+			len(a.Sightings), len(a.Notes), len(a.Opinions)))
+	}
+	for _, a := range ev.Attributes {
+		add("", a)
+	}
+	for _, o := range ev.Objects {
+		for _, a := range o.Attributes {
+			add(o.Name, a)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// objectDetails lists every object's template, fields and references
+// (by the referenced attribute's or object's value-independent uuid).
+func objectDetails(ev *Event) []string {
+	var out []string
+	for _, o := range ev.Objects {
+		var refs []string
+		for _, r := range o.References {
+			refs = append(refs, r.RelationshipType+">"+r.ReferencedUUID)
+		}
+		sort.Strings(refs)
+		out = append(out, fmt.Sprintf("%s|%s|%q|ts=%s|attrs=%d|refs=%v", o.Name, o.MetaCategory, o.Comment, o.Timestamp, len(o.Attributes), refs))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func clusterNames(gs []*Galaxy) []string {
+	var out []string
+	for _, g := range gs {
+		for _, c := range g.Clusters {
+			out = append(out, g.Type+"/"+c.UUID+"/"+c.Value)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func collectStrings(v any, out *[]string) {

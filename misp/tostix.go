@@ -195,6 +195,9 @@ func (c *conv) run() (*Result, error) {
 	report["published"] = pub
 	c.tags(report, ev.Tags)
 	setStr(report, "x_misp_date", ev.Date)
+	if ev.Date == "" {
+		report["x_misp_no_date"] = true
+	}
 	if ev.Published {
 		report["x_misp_published"] = true
 	}
@@ -444,6 +447,10 @@ func (c *conv) attribute(a *Attribute, path string) {
 	m["labels"] = c.attrLabels(a)
 	c.tags(m, a.Tags)
 	attrMeta(m, a)
+	if a.UUID != "" && a.UUID != u {
+		// A uuid the event repeats, or not a UUID, or in capitals.
+		m["x_misp_uuid"] = a.UUID
+	}
 	id := m["id"].(string)
 	if a.UUID != "" {
 		c.containers[a.UUID] = id
@@ -661,6 +668,9 @@ func (c *conv) object(o *Object, path string) {
 		m["x_misp_extra"] = rawMap(o.Extra)
 	}
 	m["labels"] = labels
+	if o.UUID != "" && o.UUID != u {
+		m["x_misp_uuid"] = o.UUID
+	}
 	id := m["id"].(string)
 	if o.UUID != "" {
 		c.containers[o.UUID] = id
