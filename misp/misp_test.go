@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/cyberpact/cyberpact/pattern"
+	"github.com/cyberpact/cyberpact/stix"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/cyberpact/cyberpact/stix"
 )
 
 const eventsDir = "../../shared/data/misp/events"
