@@ -575,13 +575,21 @@ func (r *rev) attributes(o *stix.Object, meta map[string]string) []*Attribute {
 			return []*Attribute{a}
 		case attributeFields[typ] != nil:
 			pvs, _ := r.values(o)
-			used := make([]bool, len(pvs))
-			parts := make([]string, 0, 2)
-			ok := true
-			for _, f := range attributeFields[typ] {
-				v, found := take(pvs, used, f.String())
-				ok = ok && found
-				parts = append(parts, v)
+			var used []bool
+			var parts []string
+			ok := false
+			for _, fs := range append([][]field{attributeFields[typ]}, altFields[typ]...) {
+				used = make([]bool, len(pvs))
+				parts = parts[:0]
+				ok = true
+				for _, f := range fs {
+					v, found := take(pvs, used, f.String())
+					ok = ok && found
+					parts = append(parts, v)
+				}
+				if ok {
+					break
+				}
 			}
 			if ok {
 				if typ == "AS" {
@@ -675,6 +683,13 @@ func init() {
 	}
 	reverseFields["file:hashes.'SHA-512-224'"] = "sha512/224"
 	reverseFields["file:hashes.'SHA-512-256'"] = "sha512/256"
+	for _, t := range []string{"sha224", "sha256", "sha384", "sha512", "sha3-224", "sha3-256", "sha3-384", "sha3-512"} {
+		reverseFields["file:hashes."+strings.ReplaceAll(hashTypes[t], "-", "")] = t
+	}
+	reverseFields["email-message:additional_header_fields.'Reply-To'"] = "email-reply-to"
+	reverseFields["email-message:additional_header_fields.'X-Mailer'"] = "email-x-mailer"
+	reverseFields["email-message:body"] = "email-body"
+	reverseFields["email-message:message_id"] = "email-message-id"
 }
 
 func attrsFromValues(pvs []pathValue, mk func(string, string) *Attribute) []*Attribute {

@@ -58,9 +58,9 @@ var attributeFields = map[string][]field{
 	"email-body":              {fld("email-message:body")},
 	"email-header":            {fld("email-message:received_lines[*]")},
 	"email-message-id":        {fld("email-message:message_id")},
-	"email-reply-to":          {fld("email-message:additional_header_fields.reply_to")},
+	"email-reply-to":          {fld("email-message:additional_header_fields.'Reply-To'")},
 	"email-subject":           {fld("email-message:subject")},
-	"email-x-mailer":          {fld("email-message:additional_header_fields.x_mailer")},
+	"email-x-mailer":          {fld("email-message:additional_header_fields.'X-Mailer'")},
 	"email-src-display-name":  {fld("email-message:from_ref.display_name")},
 	"filename":                {fld("file:name")},
 	"github-username":         {fld("user-account:account_login")},
@@ -92,7 +92,33 @@ func init() {
 		hf := field{obj: "file", path: "hashes." + quoteKey(alg)}
 		attributeFields[t] = []field{hf}
 		attributeFields["filename|"+t] = []field{fld("file:name"), hf}
+		// misp-stix writes SHA224 and the like in observables.
+		algs := []string{strings.ReplaceAll(alg, "-", "")}
+		switch t {
+		case "sha512/224":
+			algs = append(algs, "SHA-224", "SHA224")
+		case "sha512/256":
+			algs = append(algs, "SHA-256", "SHA256")
+		}
+		for _, a := range algs {
+			if a == alg {
+				continue
+			}
+			hf := field{obj: "file", path: "hashes." + quoteKey(a)}
+			altFields[t] = append(altFields[t], []field{hf})
+			altFields["filename|"+t] = append(altFields["filename|"+t], []field{fld("file:name"), hf})
+		}
 	}
+}
+
+// altFields are other places misp-stix puts an attribute type's value,
+// which FromSTIX also reads (it writes attributeFields' alone).
+var altFields = map[string][][]field{
+	"email-header":   {{fld("email-message:received_lines")}},
+	"email-reply-to": {{fld("email-message:additional_header_fields.reply_to")}},
+	"email-x-mailer": {{fld("email-message:additional_header_fields.x_mailer")}},
+	"hostname|port":  {{fld("domain-name:value"), fld("network-traffic:dst_port")}},
+	"regkey|value":   {{fld("windows-registry-key:key"), fld("windows-registry-key:values.data")}},
 }
 
 // patternOnly are the attribute types whose value alone makes no valid
@@ -189,8 +215,8 @@ var templates = map[string]template{
 	"url": tmpl("url", "url", "value"),
 	"email": tmpl("email-message", "from", "from_ref.value", "to", "to_refs[*].value",
 		"cc", "cc_refs[*].value", "bcc", "bcc_refs[*].value", "subject", "subject",
-		"message-id", "message_id", "reply-to", "additional_header_fields.reply_to",
-		"x-mailer", "additional_header_fields.x_mailer", "email-body", "body",
+		"message-id", "message_id", "reply-to", "additional_header_fields.'Reply-To'",
+		"x-mailer", "additional_header_fields.'X-Mailer'", "email-body", "body",
 		"attachment", "body_multipart[*].body_raw_ref.name", "received-header-ip", "received_lines[*]"),
 	"registry-key": tmpl("windows-registry-key", "key", "key", "name", "values[*].name",
 		"data", "values[*].data", "data-type", "values[*].data_type"),
