@@ -774,11 +774,88 @@ func (r *rev) object(o *stix.Object, meta map[string]string) *Object {
 		ob.Attributes = append(ob.Attributes, a)
 	}
 	if len(entries) == 0 && ob.Name != "" {
-		// A labelled object without its entries: one text attribute per
-		// value.
+		// A labelled object without its entries (misp-stix writes none):
+		// each value's relation from the template's paths or its custom
+		// property's name, its type from what the path holds.
+		// The same relation and value reached twice (two domains both
+		// resolving to one address) is one attribute.
+		seen := map[[2]string]bool{}
 		for _, pv := range pvs {
-			ob.Attributes = append(ob.Attributes, &Attribute{ObjectRelation: pv.f, Type: "text", Value: pv.value})
+			rel, typ := relationOf(ob.Name, pv.f, pv.value)
+			if rel == "" || seen[[2]string{rel, pv.value}] {
+				continue
+			}
+			seen[[2]string{rel, pv.value}] = true
+			ob.Attributes = append(ob.Attributes, &Attribute{ObjectRelation: rel, Type: typ, Value: pv.value})
 		}
 	}
 	return ob
+}
+
+// relationOf names the relation and attribute type of a value at path f
+// in an object of template name, for STIX that does not say: "" when the
+// path is structure rather than a value.
+func relationOf(name, f, value string) (rel, typ string) {
+	i := strings.IndexByte(f, ':')
+	if i < 0 || f == "" {
+		return "", ""
+	}
+	path := f[i+1:]
+	if t, ok := templates[name]; ok {
+		var cands []string
+		for r, tf := range t.fields {
+			if tf.String() == f {
+				cands = append(cands, r)
+			}
+		}
+		// Relations named after an attribute type first (ip-dst before
+		// ip), then by name.
+		sort.Slice(cands, func(i, j int) bool {
+			ti, tj := attributeFields[cands[i]] != nil, attributeFields[cands[j]] != nil
+			if ti != tj {
+				return ti
+			}
+			return cands[i] < cands[j]
+		})
+		// An address or a name at the same path: ip-dst or hostname-dst
+		// by what the value is.
+		hasIP, hasHost := false, false
+		for _, c := range cands {
+			hasIP = hasIP || strings.HasPrefix(c, "ip")
+			hasHost = hasHost || strings.HasPrefix(c, "hostname")
+		}
+		isIP := ipKind(value) != "domain-name"
+		for _, c := range cands {
+			if rel == "" {
+				rel = c
+			}
+			if hasIP && hasHost && (strings.HasPrefix(c, "ip") && isIP || strings.HasPrefix(c, "hostname") && !isIP) {
+				rel = c
+				break
+			}
+		}
+	}
+	if rel == "" && path == "account_type" && strings.HasPrefix(name, value+"-") {
+		return "", "" // github-user's account_type github: the template itself
+	}
+	if rel == "" {
+		p := strings.TrimSuffix(path, "[*]")
+		if !strings.HasPrefix(p, "x_misp_") {
+			if path == "protocols[*]" || strings.HasSuffix(path, ".type") {
+				return "", ""
+			}
+			rel = path
+		} else {
+			rel = strings.ReplaceAll(strings.TrimPrefix(p, "x_misp_"), "_", "-")
+		}
+	}
+	typ = reverseFields[f]
+	switch {
+	case typ != "":
+	case attributeFields[rel] != nil || ruleTypes[rel] != "":
+		typ = rel
+	default:
+		typ = "text"
+	}
+	return rel, typ
 }
