@@ -2,6 +2,7 @@ package misp
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -187,4 +188,108 @@ func TestMispStixObjects(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d documented objects of supported templates read back exactly", matched, total)
+}
+
+// TestMispStixAttributeForms converts each attribute misp-stix documents
+// (misp_attributes_to_stix21.json), with to_ids and without, and checks
+// it becomes what misp-stix makes of it: an indicator whose pattern
+// compares the same object types, or observed-data with observables of
+// the same types, or the same domain object.
+func TestMispStixAttributeForms(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(mappingDir, "misp_attributes_to_stix21.json"))
+	if err != nil {
+		t.Skipf("no misp-stix mapping documentation (%v)", err)
+	}
+	var doc map[string]struct {
+		MISP json.RawMessage
+		STIX json.RawMessage
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	// Where this package differs on purpose (MAPPING.md says why).
+	deviations := map[string]string{
+		"hostname|port/to_ids=true":   "the host is the network-traffic's dst_ref, one object as in the observables",
+		"malware-sample/to_ids=false": "misp-stix's example data is cut short, not base64: it stays in x_misp_data",
+	}
+	names := make([]string, 0, len(doc))
+	for k := range doc {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		ex := doc[name]
+		theirs := stixObjects(t, ex.STIX)
+		var wantSCO, wantPattern []string
+		wantSDO := ""
+		for _, o := range theirs {
+			switch {
+			case stix.KindOf(o.Type) == stix.KindSCO:
+				wantSCO = append(wantSCO, o.Type)
+			case o.Type == "indicator":
+				if o.String("pattern_type") == "stix" || o.String("pattern_type") == "" {
+					cs, _ := parsePattern(o.String("pattern"))
+					for _, c := range cs {
+						wantPattern = append(wantPattern, c.f.obj)
+					}
+				}
+			case o.Type != "observed-data" && o.Type != "relationship":
+				wantSDO = o.Type
+			}
+		}
+		for _, toIDs := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/to_ids=%v", name, toIDs), func(t *testing.T) {
+				if why := deviations[fmt.Sprintf("%s/to_ids=%v", name, toIDs)]; why != "" {
+					t.Skip(why)
+				}
+				evs, err := DecodeJSON([]byte(`{"Event":{"uuid":"a6ef17d6-91cb-4a05-b10b-2f045daf874c","Attribute":[` + string(ex.MISP) + `]}}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				a := evs[0].Attributes[0]
+				a.ToIDs = toIDs
+				res := checkEvent(t, evs[0])
+				var gotSCO, gotPattern []string
+				gotSDO := ""
+				for _, o := range res.Objects {
+					switch {
+					case stix.KindOf(o.Type) == stix.KindSCO:
+						gotSCO = append(gotSCO, o.Type)
+					case o.Type == "indicator":
+						cs, _ := parsePattern(o.String("pattern"))
+						for _, c := range cs {
+							gotPattern = append(gotPattern, c.f.obj)
+						}
+					case o.Type == "x-misp-attribute", o.Type == "campaign", o.Type == "vulnerability":
+						gotSDO = o.Type
+					}
+				}
+				switch {
+				case wantSDO != "":
+					if gotSDO != wantSDO {
+						t.Errorf("became %q, misp-stix makes %q", gotSDO, wantSDO)
+					}
+				case toIDs:
+					if !sameSet(gotPattern, wantPattern) {
+						t.Errorf("pattern compares %v, misp-stix's %v", gotPattern, wantPattern)
+					}
+				case len(wantSCO) > 0 && gotSDO != "x-misp-attribute":
+					if !sameSet(gotSCO, wantSCO) {
+						t.Errorf("observables %v, misp-stix's %v", gotSCO, wantSCO)
+					}
+				}
+			})
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	set := func(s []string) map[string]bool {
+		m := map[string]bool{}
+		for _, v := range s {
+			m[v] = true
+		}
+		return m
+	}
+	return cmp.Equal(set(a), set(b))
 }
