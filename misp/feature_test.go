@@ -142,12 +142,24 @@ func TestSightingsReportsAndNotes(t *testing.T) {
 				{UUID: "5d1e7a2b-0b7a-4c1d-9c0e-1a2b3c4d5e6f", Type: "0", DateSighting: "1603700000", Source: "sensor-1", Org: &Org{UUID: "b0c22599-9e58-4da4-96ac-7051603fa951", Name: "Bank A"}},
 				{UUID: "6d1e7a2b-0b7a-4c1d-9c0e-1a2b3c4d5e6f", Type: "1", DateSighting: "1603800000"},
 			}}},
+		Objects: []*Object{{UUID: "5d234f25-539c-4d12-bf93-2c46a964451a", Name: "domain-ip", Attributes: []*Attribute{
+			{UUID: "0054005c-4834-42da-9451-f8b2b22713b0", Type: "domain", ObjectRelation: "domain", Value: "evil.example",
+				Sightings: []*Sighting{{UUID: "7d1e7a2b-0b7a-4c1d-9c0e-1a2b3c4d5e6f", Type: "0", DateSighting: "1603700001"}}}}}},
+		Sightings: []*Sighting{{UUID: "8d1e7a2b-0b7a-4c1d-9c0e-1a2b3c4d5e6f", Type: "0", DateSighting: "1603700002", AttributeUUID: "91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f"}},
 		EventReports: []*EventReport{{UUID: "44ceb474-6493-48de-b753-bbd0470e0e54", Name: "Summary",
 			Content: "The URL @[attribute](91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f) served the payload.", Timestamp: "1603642920"}},
 		Notes: []*AnalystData{{UUID: "bbd17601-425f-4dd5-82ed-0b18115bee98", Authors: "a@example.org", Note: "Straight to the point", Language: "en", Created: "2024-06-25 06:33:45", Modified: "2024-06-25 06:33:45"}},
 	}
 	res, back := roundTrip(t, ev)
-	s := one(t, res, "sighting")
+	var s *stix.Object
+	for _, x := range byType(res, "sighting") {
+		if x.String("sighting_of_ref") == "indicator--91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f" && x.Props["x_misp_event_sighting"] == nil {
+			s = x
+		}
+	}
+	if s == nil {
+		t.Fatalf("no sighting of the indicator")
+	}
 	if s.String("sighting_of_ref") != "indicator--91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f" || s.String("first_seen") != "2020-10-26T08:13:20.000Z" {
 		t.Errorf("sighting %s", s.Raw)
 	}
@@ -179,6 +191,12 @@ func TestSightingsReportsAndNotes(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"0@1603700000", "1@1603800000"}, types); diff != "" {
 		t.Errorf("sightings back (-want +got):\n%s", diff)
+	}
+	if oa := back.Objects[0].Attributes[0]; len(oa.Sightings) != 1 || oa.Sightings[0].DateSighting != "1603700001" {
+		t.Errorf("object attribute's sightings back %+v", oa.Sightings)
+	}
+	if len(back.Sightings) != 1 || back.Sightings[0].AttributeUUID != "91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f" || back.Sightings[0].DateSighting != "1603700002" {
+		t.Errorf("event's sightings back %+v", back.Sightings)
 	}
 	if a.Sightings[0].Source != "sensor-1" || a.Sightings[0].Org == nil || a.Sightings[0].Org.Name != "Bank A" {
 		t.Errorf("sighting back %+v", a.Sightings[0])

@@ -133,6 +133,9 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 		if p["x_misp_no_timestamp"] != true {
 			ev.Timestamp = unixTime(rep.Modified)
 		}
+		if ts, ok := p["x_misp_timestamp"].(string); ok {
+			ev.Timestamp = ts
+		}
 		ev.Published = p["x_misp_published"] == true
 		ev.PublishTimestamp = str(p, "x_misp_publish_timestamp")
 		ev.ThreatLevelID = str(p, "x_misp_threat_level_id")
@@ -342,10 +345,12 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 			} else if as := attrByContainer[target]; len(as) > 0 {
 				a = as[0]
 			}
-			if a == nil || attrUUID != "" && o.Props["x_misp_attribute_uuid"] != nil && objByContainerHas(objByContainer, a) {
+			if a == nil || o.Props["x_misp_event_sighting"] == true {
+				// Listed by the event (MISP's Sighting list), or of
+				// nothing this event holds.
 				s.AttributeUUID = attrUUID
-				if a == nil && len(attrByContainer[target]) > 0 {
-					s.AttributeUUID = attrByContainer[target][0].UUID
+				if s.AttributeUUID == "" && a != nil {
+					s.AttributeUUID = a.UUID
 				}
 				ev.Sightings = append(ev.Sightings, s)
 				continue
@@ -354,19 +359,6 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 		}
 	}
 	return ev, nil
-}
-
-// objByContainerHas reports whether a is an attribute of one of the
-// objects (whose sightings MISP lists on the event).
-func objByContainerHas(objs map[string]*Object, a *Attribute) bool {
-	for _, ob := range objs {
-		for _, x := range ob.Attributes {
-			if x == a {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func opinionValue(s string) string {
@@ -542,6 +534,9 @@ func commonAttr(a *Attribute, o *stix.Object, meta map[string]string, tags []Tag
 	}
 	if p["x_misp_no_timestamp"] != true {
 		a.Timestamp = unixTime(o.Modified)
+	}
+	if ts, ok := p["x_misp_timestamp"].(string); ok {
+		a.Timestamp = ts
 	}
 	a.FirstSeen = o.String("x_misp_first_seen")
 	a.LastSeen = o.String("x_misp_last_seen")
@@ -738,6 +733,12 @@ func (r *rev) object(o *stix.Object, meta map[string]string) *Object {
 		ob.Comment = o.String("description")
 	}
 	ob.Timestamp = unixTime(o.Modified)
+	if p["x_misp_no_timestamp"] == true {
+		ob.Timestamp = ""
+	}
+	if ts, ok := p["x_misp_timestamp"].(string); ok {
+		ob.Timestamp = ts
+	}
 	ob.Distribution = o.String("x_misp_distribution")
 	ob.SharingGroupID = o.String("x_misp_sharing_group_id")
 	ob.FirstSeen = o.String("x_misp_first_seen")

@@ -218,7 +218,7 @@ func TestGeneratedRoundTrip(t *testing.T) {
 		for j := rng.Intn(12); j > 0; j-- {
 			typ := attrTypes[rng.Intn(len(attrTypes))]
 			a := &Attribute{UUID: uuid(), Type: typ, Category: "Network activity", Value: value(typ), ToIDs: rng.Intn(2) == 0,
-				Comment: []string{"", "a comment", "it's"}[rng.Intn(3)], Timestamp: strconv.Itoa(1600000000 + rng.Intn(1e7))}
+				Comment: []string{"", "a comment", "it's"}[rng.Intn(3)], Timestamp: []string{strconv.Itoa(1600000000 + rng.Intn(1e7)), "", "yesterday"}[rng.Intn(3)]}
 			if rng.Intn(5) == 0 {
 				a.Tags = []Tag{{Name: []string{"tlp:green", "tlp:red", "PAP:AMBER", `misp-galaxy:threat-actor="Sofacy"`}[rng.Intn(4)]}}
 			}

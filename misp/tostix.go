@@ -116,7 +116,6 @@ type conv struct {
 	scos       map[string]string // observable id -> its JSON
 	used       map[string]bool   // uuids given to containers
 	pending    []pendingRel
-	err        error
 }
 
 // pendingRel is a relationship whose target may not be converted yet.
@@ -127,6 +126,10 @@ type pendingRel struct {
 func (c *conv) run() (*Result, error) {
 	ev := c.ev
 	c.evTime = stixTime(ev.Timestamp, ev.Date)
+	if c.evTime == "" {
+		// No time at all: the epoch, the report keeps x_misp_no_timestamp.
+		c.evTime = "1970-01-01T00:00:00.000Z"
+	}
 	if !validUUID(ev.UUID) {
 		return nil, fmt.Errorf("misp: event uuid %q is not a UUID", ev.UUID)
 	}
@@ -177,7 +180,7 @@ func (c *conv) run() (*Result, error) {
 	for i, r := range ev.EventReports {
 		c.eventReport(r, fmt.Sprintf("EventReport[%d]", i))
 	}
-	c.analyst(ev.Notes, ev.Opinions, "", "Event")
+	c.analystOn(ev.Notes, ev.Opinions, "report--"+ev.UUID, "", "Event")
 	for i, s := range ev.Sightings {
 		c.sighting(s, s.AttributeUUID, fmt.Sprintf("Sighting[%d]", i))
 	}
@@ -190,7 +193,9 @@ func (c *conv) run() (*Result, error) {
 	report["name"] = name
 	pub := c.evTime
 	if ev.Published && ev.PublishTimestamp != "" {
-		pub = stixTime(ev.PublishTimestamp, "")
+		if pub = stixTime(ev.PublishTimestamp, ""); pub == "" {
+			pub = c.evTime
+		}
 	}
 	report["published"] = pub
 	c.tags(report, ev.Tags)
@@ -217,6 +222,8 @@ func (c *conv) run() (*Result, error) {
 	}
 	if ev.Timestamp == "" {
 		report["x_misp_no_timestamp"] = true
+	} else if stixTime(ev.Timestamp, "") == "" {
+		report["x_misp_timestamp"] = ev.Timestamp
 	}
 	if len(evGalaxies) > 0 {
 		report["x_misp_galaxy_refs"] = toAny(evGalaxies)
@@ -235,9 +242,6 @@ func (c *conv) run() (*Result, error) {
 		}
 	}
 	report["object_refs"] = toAny(refs)
-	if c.err != nil {
-		return nil, c.err
-	}
 	res := &Result{ReportID: report["id"].(string), Audience: Audience{Distribution: ev.Distribution, SharingGroup: ev.SharingGroup}}
 	all := append(append(c.head, c.out...), report)
 	res.Objects = make([]*stix.Object, 0, len(all))
@@ -354,6 +358,8 @@ func attrMeta(m map[string]any, a *Attribute) {
 	}
 	if a.Timestamp == "" {
 		m["x_misp_no_timestamp"] = true
+	} else if stixTime(a.Timestamp, "") == "" {
+		m["x_misp_timestamp"] = a.Timestamp
 	}
 	if a.UUID == "" {
 		m["x_misp_no_uuid"] = true
@@ -664,6 +670,11 @@ func (c *conv) object(o *Object, path string) {
 	setStr(m, "x_misp_sharing_group_id", o.SharingGroupID)
 	setStr(m, "x_misp_first_seen", o.FirstSeen)
 	setStr(m, "x_misp_last_seen", o.LastSeen)
+	if o.Timestamp == "" {
+		m["x_misp_no_timestamp"] = true
+	} else if stixTime(o.Timestamp, "") == "" {
+		m["x_misp_timestamp"] = o.Timestamp
+	}
 	if len(o.Extra) > 0 {
 		m["x_misp_extra"] = rawMap(o.Extra)
 	}
@@ -1016,13 +1027,6 @@ func (c *conv) eventReport(r *EventReport, path string) {
 	c.emit(m)
 }
 
-func (c *conv) analyst(notes, opinions []*AnalystData, container, what string) {
-	if container == "" {
-		container = "report--" + c.ev.UUID
-	}
-	c.analystOn(notes, opinions, container, "", what)
-}
-
 // analystOn converts analyst notes and opinions on one container.
 func (c *conv) analystOn(notes, opinions []*AnalystData, container, uuid, path string) {
 	for i, n := range notes {
@@ -1087,12 +1091,15 @@ func opinionLevel(s string) string {
 	return "strongly-agree"
 }
 
+// sighting converts a sighting the event lists (rather than its
+// attribute), marked so that it comes back there.
 func (c *conv) sighting(s *Sighting, attrUUID, path string) {
 	container := c.containers[attrUUID]
 	if container == "" {
 		container = "report--" + c.ev.UUID
 	}
 	c.sightingOf(s, container, attrUUID, path)
+	c.out[len(c.out)-1]["x_misp_event_sighting"] = true
 }
 
 // sightingOf converts a sighting (type 0) or expiration (type 2) to a
@@ -1203,16 +1210,13 @@ func uuidHash(ns, name string, version byte) string {
 // stixTime turns a MISP timestamp (Unix seconds) into a STIX timestamp;
 // failing that the date (YYYY-MM-DD) at midnight; failing that "".
 func stixTime(unix, date string) string {
-	if n, ok := unixOf(unix); ok {
+	if n, ok := unixOf(unix); ok && n >= 0 && n < 253402300800 {
 		return time.Unix(n, 0).UTC().Format("2006-01-02T15:04:05.000Z")
 	}
 	if t, err := time.Parse("2006-01-02", date); err == nil {
 		return t.UTC().Format("2006-01-02T15:04:05.000Z")
 	}
-	if date != "" || unix != "" {
-		return ""
-	}
-	return "1970-01-01T00:00:00.000Z"
+	return ""
 }
 
 // stixISO turns a MISP first_seen/last_seen (ISO 8601) into a STIX
