@@ -175,6 +175,7 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 	// attributes they hang off.
 	attrByContainer := map[string][]*Attribute{}
 	objByContainer := map[string]*Object{}
+	objByUUID := map[string]*Object{}
 	attrByUUID := map[string]*Attribute{}
 	var clusterIDs []string
 	var later []*stix.Object
@@ -190,16 +191,21 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 		case meta["name"] == "" && (o.Type == "note" || o.Type == "opinion" || o.Type == "sighting" || o.Type == "relationship" || o.Type == "identity" || o.Type == "marking-definition"):
 			later = append(later, o)
 		case meta["name"] != "" || o.Type == "x-misp-object":
-			ob := r.object(o, meta)
-			if ob == nil {
+			obs := r.objects(o, meta)
+			if len(obs) == 0 {
 				continue
 			}
-			ev.Objects = append(ev.Objects, ob)
-			objByContainer[id] = ob
-			for _, a := range ob.Attributes {
-				attrByContainer[id] = append(attrByContainer[id], a)
-				if a.UUID != "" {
-					attrByUUID[a.UUID] = a
+			ev.Objects = append(ev.Objects, obs...)
+			objByContainer[id] = obs[0]
+			for _, ob := range obs {
+				if ob.UUID != "" {
+					objByUUID[ob.UUID] = ob
+				}
+				for _, a := range ob.Attributes {
+					attrByContainer[id] = append(attrByContainer[id], a)
+					if a.UUID != "" {
+						attrByUUID[a.UUID] = a
+					}
 				}
 			}
 		default:
@@ -245,34 +251,48 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 		}
 		ev.Galaxies = addCluster(ev.Galaxies, r.index[id])
 	}
-	// Object references.
+	// Object references: from the object the relationship names (a pe
+	// folded into its file's STIX object) or the container's, to the
+	// object or attribute it names, else the target container's.
 	for container, ob := range objByContainer {
 		for _, rel := range r.rels[container] {
+			src := ob
+			if x := objByUUID[rel.String("x_misp_object_uuid")]; x != nil {
+				src = x
+			}
 			tgtID := rel.String("target_ref")
-			var tgtUUID string
-			if tob := objByContainer[tgtID]; tob != nil {
-				tgtUUID = tob.UUID
-			} else if as := attrByContainer[tgtID]; len(as) == 1 {
-				tgtUUID = as[0].UUID
-			} else {
+			tgtUUID := rel.String("x_misp_referenced_uuid")
+			switch {
+			case tgtUUID != "" && (objByUUID[tgtUUID] != nil || attrByUUID[tgtUUID] != nil):
+			case objByContainer[tgtID] != nil:
+				tgtUUID = objByContainer[tgtID].UUID
+			case len(attrByContainer[tgtID]) == 1:
+				tgtUUID = attrByContainer[tgtID][0].UUID
+			default:
 				continue
 			}
 			typ := rel.String("relationship_type")
 			if t := rel.String("x_misp_relationship_type"); t != "" {
 				typ = t
 			}
-			ob.References = append(ob.References, &ObjectReference{UUID: uuidOf(rel.ID), ObjectUUID: ob.UUID,
+			src.References = append(src.References, &ObjectReference{UUID: uuidOf(rel.ID), ObjectUUID: src.UUID,
 				ReferencedUUID: tgtUUID, RelationshipType: typ, Comment: rel.String("description")})
 		}
-		sort.Slice(ob.References, func(i, j int) bool { return ob.References[i].UUID < ob.References[j].UUID })
 		if list, ok := r.index[container].Props["x_misp_references"].([]any); ok {
 			for _, e := range list {
 				if m, ok := e.(map[string]any); ok {
-					ob.References = append(ob.References, &ObjectReference{UUID: str(m, "uuid"), ObjectUUID: ob.UUID,
-						ReferencedUUID: str(m, "referenced_uuid"), RelationshipType: str(m, "relationship_type")})
+					src := ob
+					if x := objByUUID[str(m, "object_uuid")]; x != nil {
+						src = x
+					}
+					src.References = append(src.References, &ObjectReference{UUID: str(m, "uuid"), ObjectUUID: src.UUID,
+						ReferencedUUID: str(m, "referenced_uuid"), RelationshipType: str(m, "relationship_type"), Comment: str(m, "comment")})
 				}
 			}
 		}
+	}
+	for _, ob := range ev.Objects {
+		sort.SliceStable(ob.References, func(i, j int) bool { return ob.References[i].UUID < ob.References[j].UUID })
 	}
 	// Notes, opinions, sightings.
 	for _, o := range later {
@@ -313,6 +333,9 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 			case attrUUID != "" && attrByUUID[attrUUID] != nil:
 				a := attrByUUID[attrUUID]
 				attach(&a.Notes, &a.Opinions)
+			case attrUUID != "" && objByUUID[attrUUID] != nil:
+				ob := objByUUID[attrUUID]
+				attach(&ob.Notes, &ob.Opinions)
 			case len(targets) == 1 && objByContainer[targets[0]] != nil:
 				ob := objByContainer[targets[0]]
 				attach(&ob.Notes, &ob.Opinions)
@@ -716,8 +739,9 @@ func categoryOf(t string) string {
 	return "Network activity"
 }
 
-// object converts a container that stands for a MISP object.
-func (r *rev) object(o *stix.Object, meta map[string]string) *Object {
+// objects converts a container that stands for a MISP object, and the
+// objects folded into it (x_misp_objects: a file's pe and pe-sections).
+func (r *rev) objects(o *stix.Object, meta map[string]string) []*Object {
 	p := o.Props
 	ob := &Object{UUID: uuidOf(o.ID), Name: meta["name"], MetaCategory: meta["meta-category"]}
 	if u, ok := p["x_misp_uuid"].(string); ok {
@@ -744,6 +768,19 @@ func (r *rev) object(o *stix.Object, meta map[string]string) *Object {
 	ob.FirstSeen = o.String("x_misp_first_seen")
 	ob.LastSeen = o.String("x_misp_last_seen")
 	ob.Extra = extraOf(p)
+	group := []*Object{ob}
+	members, _ := p["x_misp_objects"].([]any)
+	for _, x := range members {
+		gm, ok := x.(map[string]any)
+		if !ok {
+			continue
+		}
+		g := &Object{UUID: str(gm, "uuid"), Name: str(gm, "name"), MetaCategory: str(gm, "meta-category"), Comment: str(gm, "comment"),
+			Timestamp: str(gm, "timestamp"), Description: str(gm, "x_misp_description"), TemplateUUID: str(gm, "x_misp_template_uuid"),
+			Distribution: str(gm, "x_misp_distribution"), SharingGroupID: str(gm, "x_misp_sharing_group_id"),
+			FirstSeen: str(gm, "x_misp_first_seen"), LastSeen: str(gm, "x_misp_last_seen"), Extra: extraOf(gm)}
+		group = append(group, g)
+	}
 	entries, _ := p["x_misp_attributes"].([]any)
 	pvs, _ := r.values(o)
 	used := make([]bool, len(pvs))
@@ -751,6 +788,14 @@ func (r *rev) object(o *stix.Object, meta map[string]string) *Object {
 		m, ok := e.(map[string]any)
 		if !ok {
 			continue
+		}
+		owner := ob
+		if n, ok := m["object"].(json.Number); ok {
+			if i, err := n.Int64(); err == nil && i > 0 && int(i) < len(group) {
+				owner = group[i]
+			}
+		} else if n, ok := m["object"].(int); ok && n > 0 && n < len(group) {
+			owner = group[n]
 		}
 		a := &Attribute{ObjectRelation: str(m, "object_relation"), Type: str(m, "type"), UUID: str(m, "uuid"),
 			Category: str(m, "category"), ToIDs: m["to_ids"] == true, Comment: str(m, "comment"),
@@ -772,7 +817,7 @@ func (r *rev) object(o *stix.Object, meta map[string]string) *Object {
 			// STIX was changed since it was written.
 			continue
 		}
-		ob.Attributes = append(ob.Attributes, a)
+		owner.Attributes = append(owner.Attributes, a)
 	}
 	if len(entries) == 0 && ob.Name != "" {
 		// A labelled object without its entries (misp-stix writes none):
@@ -790,7 +835,7 @@ func (r *rev) object(o *stix.Object, meta map[string]string) *Object {
 			ob.Attributes = append(ob.Attributes, &Attribute{ObjectRelation: rel, Type: typ, Value: pv.value})
 		}
 	}
-	return ob
+	return group
 }
 
 // relationOf names the relation and attribute type of a value at path f

@@ -150,7 +150,13 @@ var intProps = map[string]bool{
 	"number": true, "size": true, "src_port": true, "dst_port": true, "pid": true,
 	"subject_public_key_exponent": true, "number_of_subkeys": true, "src_byte_count": true,
 	"dst_byte_count": true, "src_packets": true, "dst_packets": true,
+	"number_of_sections": true, "address_of_entry_point": true,
 }
+
+// floatProps are the observable properties whose values are numbers with
+// a fraction; timeProps those that are timestamps.
+var floatProps = map[string]bool{"entropy": true}
+var timeProps = map[string]bool{"time_date_stamp": true}
 
 // refTargets gives the type of the observable a *_ref or *_refs property
 // points to; src_ref, dst_ref and resolves_to_refs depend on the value.
@@ -244,6 +250,27 @@ var templates = map[string]template{
 	"twitter-account": tmpl("user-account", "name", "account_login", "id", "user_id", "displayed-name", "display_name"),
 }
 
+// peExt is the path of the Windows PE binary extension of a file.
+const peExt = "extensions.'windows-pebinary-ext'."
+
+// memberTemplates are the templates of the objects misp-stix folds into a
+// file object's Windows PE binary extension: the pe object the file
+// includes, and the pe-section objects that pe includes. Their relations
+// without a STIX property become custom properties of the extension (pe)
+// or of the section (pe-section).
+var memberTemplates = map[string]template{
+	"pe": tmpl("file", "type", peExt+"pe_type", "imphash", peExt+"imphash",
+		"number-sections", peExt+"number_of_sections", "entrypoint-address", peExt+"optional_header.address_of_entry_point",
+		"compilation-timestamp", peExt+"time_date_stamp"),
+	"pe-section": tmpl("file", "name", peExt+"sections[*].name", "size-in-bytes", peExt+"sections[*].size",
+		"entropy", peExt+"sections[*].entropy", "md5", peExt+"sections[*].hashes.MD5",
+		"sha1", peExt+"sections[*].hashes.'SHA-1'", "sha256", peExt+"sections[*].hashes.'SHA-256'",
+		"sha512", peExt+"sections[*].hashes.'SHA-512'", "ssdeep", peExt+"sections[*].hashes.SSDEEP"),
+}
+
+// memberCustom is where a member template's custom properties go.
+var memberCustom = map[string]string{"pe": peExt, "pe-section": peExt + "sections[*]."}
+
 // sdoTemplates are the object templates that describe a STIX domain
 // object rather than observables; every attribute is also kept in
 // x_misp_attributes.
@@ -330,6 +357,15 @@ func Mapping() []MappingRow {
 		sort.Strings(paths)
 		rows = append(rows, MappingRow{"object", name,
 			"indicator (any to_ids) or observed-data with " + obsTypes(append(fs, field{obj: t.main})), strings.Join(paths, ", ")})
+	}
+	for name, t := range memberTemplates {
+		var paths []string
+		for rel, f := range t.fields {
+			paths = append(paths, rel+"="+f.String())
+		}
+		sort.Strings(paths)
+		rows = append(rows, MappingRow{"object", name,
+			"the Windows PE binary extension of the file object that includes it (alone: x-misp-object)", strings.Join(paths, ", ")})
 	}
 	for name, st := range sdoTemplates {
 		rows = append(rows, MappingRow{"object", name, st, ""})

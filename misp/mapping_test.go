@@ -46,7 +46,11 @@ func sample(rng *rand.Rand, f field) string {
 	segs, _ := splitPath(f.path)
 	last := segs[len(segs)-1].name
 	switch {
-	case segs[0].name == "hashes":
+	case last == "time_date_stamp":
+		return "2019-03-16T12:31:22Z"
+	case floatProps[last]:
+		return strconv.FormatFloat(float64(rng.Intn(8000))/1000, 'f', -1, 64)
+	case len(segs) > 1 && segs[len(segs)-2].name == "hashes":
 		if n := hashLen[last]; n > 0 {
 			return hex(n)
 		}
@@ -250,6 +254,33 @@ func TestGeneratedRoundTrip(t *testing.T) {
 			}
 			ev.Objects = append(ev.Objects, o)
 		}
+		// Sometimes a file with the pe it includes and its sections,
+		// which fold into one STIX object.
+		if rng.Intn(3) == 0 {
+			mk := func(name string, tp template) *Object {
+				o := &Object{UUID: uuid(), Name: name, Timestamp: ev.Timestamp}
+				var rels []string
+				for rel := range tp.fields {
+					rels = append(rels, rel)
+				}
+				sortStrings(rels)
+				for _, rel := range rels {
+					if rng.Intn(2) == 0 {
+						o.Attributes = append(o.Attributes, &Attribute{UUID: uuid(), Type: "text", ObjectRelation: rel, Value: sample(rng, tp.fields[rel]), ToIDs: rng.Intn(4) == 0})
+					}
+				}
+				o.Attributes = append(o.Attributes, &Attribute{UUID: uuid(), Type: "text", ObjectRelation: "comment", Value: value("text")})
+				return o
+			}
+			file, pe := mk("file", templates["file"]), mk("pe", memberTemplates["pe"])
+			file.References = append(file.References, &ObjectReference{UUID: uuid(), ReferencedUUID: pe.UUID, RelationshipType: "includes"})
+			ev.Objects = append(ev.Objects, file, pe)
+			for k := rng.Intn(3); k > 0; k-- {
+				sec := mk("pe-section", memberTemplates["pe-section"])
+				pe.References = append(pe.References, &ObjectReference{UUID: uuid(), ReferencedUUID: sec.UUID, RelationshipType: "includes"})
+				ev.Objects = append(ev.Objects, sec)
+			}
+		}
 		// References from objects to attributes and objects of the event.
 		var targets []string
 		for _, a := range ev.Attributes {
@@ -311,6 +342,9 @@ func TestObjectTemplates(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/to_ids=%v", r.Name, toIDs), func(t *testing.T) {
 				o := &Object{UUID: "5d234f25-539c-4d12-bf93-2c46a964451a", Name: r.Name, MetaCategory: "misc", Timestamp: "1603642920"}
 				tp, observable := templates[r.Name]
+				if mt, member := memberTemplates[r.Name]; member {
+					tp, observable = mt, true
+				}
 				if observable {
 					rels := make([]string, 0, len(tp.fields))
 					for rel := range tp.fields {
@@ -335,10 +369,27 @@ func TestObjectTemplates(t *testing.T) {
 					}
 				}
 				ev := &Event{UUID: evUUID, Info: "templates", Timestamp: "1603642920", Objects: []*Object{o}}
+				container := o.UUID
+				if _, member := memberTemplates[r.Name]; member {
+					// A pe or pe-section is folded into the file that
+					// includes it (through its pe).
+					file := &Object{UUID: "6d234f25-539c-4d12-bf93-2c46a964451a", Name: "file", Timestamp: "1603642920",
+						Attributes: []*Attribute{{Type: "filename", ObjectRelation: "filename", Value: "a.exe"}}}
+					pe := o
+					if r.Name == "pe-section" {
+						pe = &Object{UUID: "7d234f25-539c-4d12-bf93-2c46a964451a", Name: "pe", Timestamp: "1603642920",
+							Attributes: []*Attribute{{Type: "text", ObjectRelation: "type", Value: "dll"}}}
+						pe.References = []*ObjectReference{{UUID: "8d234f25-539c-4d12-bf93-2c46a964451a", ReferencedUUID: o.UUID, RelationshipType: "includes"}}
+						ev.Objects = append(ev.Objects, pe)
+					}
+					file.References = []*ObjectReference{{UUID: "9d234f25-539c-4d12-bf93-2c46a964451a", ReferencedUUID: pe.UUID, RelationshipType: "includes"}}
+					ev.Objects = append([]*Object{file}, ev.Objects...)
+					container = file.UUID
+				}
 				res := checkEvent(t, ev)
 				var got *stix.Object
 				for _, x := range res.Objects {
-					if strings.HasSuffix(x.ID, "--"+o.UUID) {
+					if strings.HasSuffix(x.ID, "--"+container) {
 						got = x
 					}
 				}
@@ -368,6 +419,9 @@ func TestObjectTemplates(t *testing.T) {
 					for _, pv := range flatten(stringsOf(got.Props["object_refs"]), indexOf(res)) {
 						paths = append(paths, pv.f)
 					}
+				}
+				if len(o.Attributes) == 0 {
+					t.Fatalf("no attributes tried")
 				}
 				for _, a := range o.Attributes {
 					f := tp.fields[a.ObjectRelation].String()

@@ -268,6 +268,8 @@ func collectStrings(v any, out *[]string) {
 		}
 	case int64:
 		*out = append(*out, strconv.FormatInt(x, 10))
+	case float64:
+		*out = append(*out, strconv.FormatFloat(x, 'f', -1, 64))
 	case int:
 		*out = append(*out, strconv.Itoa(x))
 	default:

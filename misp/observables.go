@@ -30,12 +30,19 @@ func buildObservables(cs []comparison, seed string) (objs []map[string]any, root
 			return nil, nil, false
 		}
 		var v any = c.value
-		if c.kind == litInt {
+		switch c.kind {
+		case litInt:
 			n, err := strconv.ParseInt(c.value, 10, 64)
 			if err != nil {
 				return nil, nil, false
 			}
 			v = n
+		case litFloat:
+			x, err := strconv.ParseFloat(c.value, 64)
+			if err != nil {
+				return nil, nil, false
+			}
+			v = x
 		}
 		// A value goes to the last observable of its type, a list item
 		// (protocols[*]) to the first, so that defaults given to the

@@ -18,6 +18,7 @@ const (
 	litString litKind = iota
 	litInt
 	litBinary
+	litFloat
 )
 
 // quoteKey returns a dictionary key or extension name as a STIX pattern
@@ -131,7 +132,7 @@ func buildPattern(cs []comparison) string {
 		b.WriteString(c.f.String())
 		b.WriteString(" = ")
 		switch c.kind {
-		case litInt:
+		case litInt, litFloat:
 			b.WriteString(c.value)
 		case litBinary:
 			b.WriteString("b'")

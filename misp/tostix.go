@@ -98,7 +98,8 @@ func label(k, v string) string { return "misp:" + k + "=" + strconv.Quote(v) }
 // property for is kept in x_misp_* custom properties. Every object
 // returned passes stix.Validate without errors.
 func ToSTIX(ev *Event) (*Result, error) {
-	c := &conv{ev: ev, containers: map[string]string{}, clusters: map[string]string{}, markings: map[string]bool{}, identities: map[string]bool{}, scos: map[string]string{}, used: map[string]bool{}}
+	c := &conv{ev: ev, containers: map[string]string{}, clusters: map[string]string{}, markings: map[string]bool{}, identities: map[string]bool{}, scos: map[string]string{}, used: map[string]bool{},
+		absorbed: map[*Object]bool{}, objByUUID: map[string]*Object{}, objIndex: map[*Object]int{}}
 	return c.run()
 }
 
@@ -114,13 +115,16 @@ type conv struct {
 	markings   map[string]bool
 	identities map[string]bool
 	scos       map[string]string // observable id -> its JSON
-	used       map[string]bool   // uuids given to containers
+	absorbed   map[*Object]bool  // objects folded into another's STIX form
+	objByUUID  map[string]*Object
+	objIndex   map[*Object]int
+	used       map[string]bool // uuids given to containers
 	pending    []pendingRel
 }
 
 // pendingRel is a relationship whose target may not be converted yet.
 type pendingRel struct {
-	src, targetUUID, typ, id, comment string
+	src, srcUUID, targetUUID, typ, id, comment string
 }
 
 func (c *conv) run() (*Result, error) {
@@ -140,6 +144,12 @@ func (c *conv) run() (*Result, error) {
 		c.attribute(a, fmt.Sprintf("Attribute[%d]", i))
 	}
 	for i, o := range ev.Objects {
+		c.objIndex[o] = i
+		if o.UUID != "" {
+			c.objByUUID[o.UUID] = o
+		}
+	}
+	for i, o := range ev.Objects {
 		c.object(o, fmt.Sprintf("Object[%d]", i))
 	}
 	for i, o := range ev.Objects {
@@ -149,13 +159,14 @@ func (c *conv) run() (*Result, error) {
 				continue
 			}
 			id := "relationship--" + c.uuidFor(r.UUID, fmt.Sprintf("Object[%d].ObjectReference[%d]", i, j))
-			c.pending = append(c.pending, pendingRel{src: src, targetUUID: r.ReferencedUUID, typ: r.RelationshipType, id: id, comment: r.Comment})
+			c.pending = append(c.pending, pendingRel{src: src, srcUUID: o.UUID, targetUUID: r.ReferencedUUID, typ: r.RelationshipType, id: id, comment: r.Comment})
 		}
 	}
 	for _, p := range c.pending {
 		tgt := c.containers[p.targetUUID]
-		if tgt == "" {
-			// The reference points outside the event: kept on the source.
+		if tgt == "" || tgt == p.src {
+			// The reference points outside the event, or within one STIX
+			// object (a file and its pe): kept on the source.
 			c.addExtraRef(p)
 			continue
 		}
@@ -170,6 +181,8 @@ func (c *conv) run() (*Result, error) {
 		}
 		rel["source_ref"] = p.src
 		rel["target_ref"] = tgt
+		setStr(rel, "x_misp_object_uuid", p.srcUUID)
+		setStr(rel, "x_misp_referenced_uuid", p.targetUUID)
 		setStr(rel, "description", p.comment)
 		c.emit(rel)
 	}
@@ -552,12 +565,24 @@ func kindFor(f field, v string) (litKind, bool) {
 	if err != nil {
 		return 0, false
 	}
-	if intProps[segs[len(segs)-1].name] {
+	last := segs[len(segs)-1].name
+	switch {
+	case intProps[last]:
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || strconv.FormatInt(n, 10) != v || n < 0 {
 			return 0, false
 		}
 		return litInt, true
+	case floatProps[last]:
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil || strconv.FormatFloat(x, 'f', -1, 64) != v {
+			return 0, false
+		}
+		return litFloat, true
+	case timeProps[last]:
+		if _, err := stix.ParseTime(v); err != nil {
+			return 0, false
+		}
 	}
 	return litString, true
 }
@@ -583,8 +608,63 @@ func (c *conv) observed(m map[string]any, first, last, ts string, refs []string)
 	m["object_refs"] = toAny(refs)
 }
 
-// object converts one MISP object.
+// object converts one MISP object, and with a file object the pe object it
+// includes and that pe's sections, folded into the file's Windows PE
+// binary extension as misp-stix does; when the fold would not be valid
+// STIX each is converted on its own.
 func (c *conv) object(o *Object, path string) {
+	if c.absorbed[o] {
+		return
+	}
+	if group := c.peGroup(o); group != nil {
+		for _, m := range group[1:] {
+			c.absorbed[m] = true
+		}
+		if c.convert(group, path) {
+			return
+		}
+		c.convert([]*Object{o}, path)
+		for _, m := range group[1:] {
+			i := c.objIndex[m]
+			c.convert([]*Object{m}, fmt.Sprintf("Object[%d]", i))
+		}
+		return
+	}
+	c.convert([]*Object{o}, path)
+}
+
+// peGroup returns a file object, the one pe object it includes and the
+// pe-sections that pe includes; nil for any other object.
+func (c *conv) peGroup(o *Object) []*Object {
+	if o.Name != "file" {
+		return nil
+	}
+	var pe *Object
+	for _, r := range o.References {
+		if t := c.objByUUID[r.ReferencedUUID]; t != nil && t.Name == "pe" && r.RelationshipType == "includes" && !c.absorbed[t] {
+			if pe != nil {
+				return nil // two: which is the file's is not clear
+			}
+			pe = t
+		}
+	}
+	if pe == nil {
+		return nil
+	}
+	group := []*Object{o, pe}
+	for _, r := range pe.References {
+		if t := c.objByUUID[r.ReferencedUUID]; t != nil && t.Name == "pe-section" && r.RelationshipType == "includes" && !c.absorbed[t] {
+			group = append(group, t)
+		}
+	}
+	return group
+}
+
+// convert converts an object (group[0]) with the members folded into it;
+// false, converting nothing, when a group of several would not be valid
+// STIX.
+func (c *conv) convert(group []*Object, path string) bool {
+	o := group[0]
 	u := c.containerUUID(o.UUID, path)
 	ts := stixTime(o.Timestamp, "")
 	if ts == "" {
@@ -595,46 +675,32 @@ func (c *conv) object(o *Object, path string) {
 		labels = append(labels, label("meta-category", o.MetaCategory))
 	}
 	toIDs := false
-	for _, a := range o.Attributes {
-		toIDs = toIDs || a.ToIDs
+	for _, g := range group {
+		for _, a := range g.Attributes {
+			toIDs = toIDs || a.ToIDs
+		}
 	}
 	if toIDs {
 		labels = append(labels, label("to_ids", "True"))
 	}
 	var m map[string]any
-	if st, ok := sdoTemplates[o.Name]; ok {
+	if st, ok := sdoTemplates[o.Name]; ok && len(group) == 1 {
 		m = c.sdoObject(o, st, u, ts)
 	} else if t, ok := templates[o.Name]; ok {
-		cs := make([]comparison, 0, len(o.Attributes))
-		meta := make([]any, 0, len(o.Attributes))
-		repeated := map[string]int{}
-		for _, a := range o.Attributes {
-			repeated[a.ObjectRelation]++
-		}
-		for _, a := range o.Attributes {
-			f, has := t.fields[a.ObjectRelation]
-			k, fits := litString, true
-			v := a.Value
-			if has {
-				v = asNumber(a.Type, a.Value)
-				k, fits = kindFor(f, v)
+		var cs []comparison
+		var meta []any
+		for i, g := range group {
+			tp, custom := t, ""
+			if i > 0 {
+				tp, custom = memberTemplates[g.Name], memberCustom[g.Name]
 			}
-			if !has || !fits || strings.Contains(a.Type, "|") || a.Value == "" {
-				// A relation STIX has no property for: a custom one, a
-				// list when the object repeats the relation.
-				p := customProp(a.ObjectRelation)
-				if repeated[a.ObjectRelation] > 1 {
-					p += "[*]"
+			gcs, gmeta := objComparisons(tp, custom, g.Attributes)
+			if i > 0 {
+				for _, e := range gmeta {
+					e.(map[string]any)["object"] = i
 				}
-				f, k, v = field{obj: t.main, path: p}, litString, a.Value
 			}
-			cs = append(cs, comparison{f: f, value: v, kind: k})
-			e := attrEntry(a)
-			if v != a.Value {
-				e["prefix"] = strings.TrimSuffix(a.Value, v)
-			}
-			e["path"] = f.String()
-			meta = append(meta, e)
+			cs, meta = append(cs, gcs...), append(meta, gmeta...)
 		}
 		if toIDs && len(cs) > 0 {
 			m = c.sdo("indicator", "indicator--"+u, ts)
@@ -658,12 +724,61 @@ func (c *conv) object(o *Object, path string) {
 			}
 		}
 	}
+	if m == nil && len(group) > 1 {
+		c.used[u] = false
+		return false
+	}
 	if m == nil {
 		m = c.sdo("x-misp-object", "x-misp-object--"+u, ts)
 		m["x_misp_name"] = o.Name
 		setStr(m, "x_misp_comment", o.Comment)
 		m["x_misp_attributes"] = fullEntries(o.Attributes)
 	}
+	objectMeta(m, o)
+	if len(group) > 1 {
+		var ms []any
+		for _, g := range group[1:] {
+			gm := map[string]any{"name": g.Name}
+			setStr(gm, "uuid", g.UUID)
+			setStr(gm, "meta-category", g.MetaCategory)
+			setStr(gm, "comment", g.Comment)
+			setStr(gm, "timestamp", g.Timestamp)
+			objectMeta(gm, g)
+			ms = append(ms, gm)
+		}
+		m["x_misp_objects"] = ms
+	}
+	m["labels"] = labels
+	if o.UUID != "" && o.UUID != u {
+		m["x_misp_uuid"] = o.UUID
+	}
+	id := m["id"].(string)
+	for _, g := range group {
+		if g.UUID != "" {
+			c.containers[g.UUID] = id
+		}
+		for _, a := range g.Attributes {
+			if a.UUID != "" {
+				c.containers[a.UUID] = id
+			}
+		}
+	}
+	c.emit(m)
+	for gi, g := range group {
+		gpath := path
+		if gi > 0 {
+			gpath = fmt.Sprintf("Object[%d]", c.objIndex[g])
+		}
+		for i, a := range g.Attributes {
+			c.attrExtras(a, id, fmt.Sprintf("%s.Attribute[%d]", gpath, i))
+		}
+		c.analystOn(g.Notes, g.Opinions, id, g.UUID, gpath)
+	}
+	return true
+}
+
+// objectMeta keeps an object's fields STIX has no property for.
+func objectMeta(m map[string]any, o *Object) {
 	setStr(m, "x_misp_description", o.Description)
 	setStr(m, "x_misp_template_uuid", o.TemplateUUID)
 	setStr(m, "x_misp_distribution", o.Distribution)
@@ -678,24 +793,46 @@ func (c *conv) object(o *Object, path string) {
 	if len(o.Extra) > 0 {
 		m["x_misp_extra"] = rawMap(o.Extra)
 	}
-	m["labels"] = labels
-	if o.UUID != "" && o.UUID != u {
-		m["x_misp_uuid"] = o.UUID
+}
+
+// objComparisons places an object's attributes: each at its relation's
+// path in the template, or in a custom property (under custom, else of
+// the template's main observable) when the relation has none or the value
+// does not fit it. It returns the comparisons and the x_misp_attributes
+// entries, which name each value's path.
+func objComparisons(t template, custom string, attrs []*Attribute) ([]comparison, []any) {
+	cs := make([]comparison, 0, len(attrs))
+	meta := make([]any, 0, len(attrs))
+	repeated := map[string]int{}
+	for _, a := range attrs {
+		repeated[a.ObjectRelation]++
 	}
-	id := m["id"].(string)
-	if o.UUID != "" {
-		c.containers[o.UUID] = id
-	}
-	for _, a := range o.Attributes {
-		if a.UUID != "" {
-			c.containers[a.UUID] = id
+	for _, a := range attrs {
+		f, has := t.fields[a.ObjectRelation]
+		k, fits := litString, true
+		v := a.Value
+		if has {
+			v = asNumber(a.Type, a.Value)
+			k, fits = kindFor(f, v)
 		}
+		if !has || !fits || strings.Contains(a.Type, "|") || a.Value == "" {
+			// A relation STIX has no property for: a custom one, a
+			// list when the object repeats the relation.
+			p := custom + customProp(a.ObjectRelation)
+			if repeated[a.ObjectRelation] > 1 && custom == "" {
+				p += "[*]"
+			}
+			f, k, v = field{obj: t.main, path: p}, litString, a.Value
+		}
+		cs = append(cs, comparison{f: f, value: v, kind: k})
+		e := attrEntry(a)
+		if v != a.Value {
+			e["prefix"] = strings.TrimSuffix(a.Value, v)
+		}
+		e["path"] = f.String()
+		meta = append(meta, e)
 	}
-	c.emit(m)
-	for i, a := range o.Attributes {
-		c.attrExtras(a, id, fmt.Sprintf("%s.Attribute[%d]", path, i))
-	}
-	c.analystOn(o.Notes, o.Opinions, id, o.UUID, path)
+	return cs, meta
 }
 
 // customProp names the custom property that holds an object attribute
@@ -1140,7 +1277,10 @@ func (c *conv) addExtraRef(p pendingRel) {
 	for _, m := range c.out {
 		if m["id"] == p.src {
 			list, _ := m["x_misp_references"].([]any)
-			m["x_misp_references"] = append(list, map[string]any{"referenced_uuid": p.targetUUID, "relationship_type": p.typ, "uuid": strings.TrimPrefix(p.id, "relationship--")})
+			ref := map[string]any{"referenced_uuid": p.targetUUID, "relationship_type": p.typ, "uuid": strings.TrimPrefix(p.id, "relationship--")}
+			setStr(ref, "object_uuid", p.srcUUID)
+			setStr(ref, "comment", p.comment)
+			m["x_misp_references"] = append(list, ref)
 			return
 		}
 	}
