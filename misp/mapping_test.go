@@ -274,7 +274,11 @@ func TestGeneratedRoundTrip(t *testing.T) {
 			}
 			file, pe := mk("file", templates["file"]), mk("pe", memberTemplates["pe"])
 			file.References = append(file.References, &ObjectReference{UUID: uuid(), ReferencedUUID: pe.UUID, RelationshipType: "includes"})
-			ev.Objects = append(ev.Objects, file, pe)
+			if rng.Intn(2) == 0 {
+				ev.Objects = append(ev.Objects, file, pe)
+			} else {
+				ev.Objects = append(ev.Objects, pe, file) // the pe listed first
+			}
 			for k := rng.Intn(3); k > 0; k-- {
 				sec := mk("pe-section", memberTemplates["pe-section"])
 				pe.References = append(pe.References, &ObjectReference{UUID: uuid(), ReferencedUUID: sec.UUID, RelationshipType: "includes"})

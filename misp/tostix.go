@@ -99,7 +99,7 @@ func label(k, v string) string { return "misp:" + k + "=" + strconv.Quote(v) }
 // returned passes stix.Validate without errors.
 func ToSTIX(ev *Event) (*Result, error) {
 	c := &conv{ev: ev, containers: map[string]string{}, clusters: map[string]string{}, markings: map[string]bool{}, identities: map[string]bool{}, scos: map[string]string{}, used: map[string]bool{},
-		absorbed: map[*Object]bool{}, objByUUID: map[string]*Object{}, objIndex: map[*Object]int{}}
+		absorbed: map[*Object]bool{}, groups: map[*Object][]*Object{}, objByUUID: map[string]*Object{}, objIndex: map[*Object]int{}}
 	return c.run()
 }
 
@@ -114,8 +114,9 @@ type conv struct {
 	clusters   map[string]string // cluster key -> STIX id
 	markings   map[string]bool
 	identities map[string]bool
-	scos       map[string]string // observable id -> its JSON
-	absorbed   map[*Object]bool  // objects folded into another's STIX form
+	scos       map[string]string     // observable id -> its JSON
+	absorbed   map[*Object]bool      // objects folded into another's STIX form
+	groups     map[*Object][]*Object // a file, its pe and the pe's sections
 	objByUUID  map[string]*Object
 	objIndex   map[*Object]int
 	used       map[string]bool // uuids given to containers
@@ -147,6 +148,16 @@ func (c *conv) run() (*Result, error) {
 		c.objIndex[o] = i
 		if o.UUID != "" {
 			c.objByUUID[o.UUID] = o
+		}
+	}
+	// Files with the pe they include fold it in, wherever the pe and its
+	// sections are listed.
+	for _, o := range ev.Objects {
+		if g := c.peGroup(o); g != nil {
+			c.groups[o] = g
+			for _, m := range g[1:] {
+				c.absorbed[m] = true
+			}
 		}
 	}
 	for i, o := range ev.Objects {
@@ -616,10 +627,7 @@ func (c *conv) object(o *Object, path string) {
 	if c.absorbed[o] {
 		return
 	}
-	if group := c.peGroup(o); group != nil {
-		for _, m := range group[1:] {
-			c.absorbed[m] = true
-		}
+	if group := c.groups[o]; group != nil {
 		if c.convert(group, path) {
 			return
 		}
