@@ -569,8 +569,9 @@ func isBase64(s string) bool {
 }
 
 // kindFor says how a value is written at a field: integer properties need
-// the canonical form of an integer (ok false otherwise, as "08" or "AS1"
-// would not come back as written).
+// the canonical form of an integer, fractional ones of a number (ok false
+// otherwise, as "08" or "7.50" would not come back as written), timestamp
+// ones a STIX timestamp.
 func kindFor(f field, v string) (litKind, bool) {
 	segs, err := splitPath(f.path)
 	if err != nil {
