@@ -231,6 +231,49 @@ func TestAudience(t *testing.T) {
 	}
 }
 
+// TestAudienceNarrowed checks that what an event holds for fewer than the
+// event narrows the hint: the objects are released together, and none may
+// go further than MISP was told.
+func TestAudienceNarrowed(t *testing.T) {
+	banks := &SharingGroup{UUID: "c1a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8", Name: "Banks"}
+	for _, tc := range []struct {
+		name            string
+		event, evGroup  string
+		attr, attrGroup string
+		inObject        bool
+		want, wantGroup string
+	}{
+		{"OrgOnlyAttribute", "3", "", "0", "", false, "0", ""},
+		{"OrgOnlyObjectAttribute", "1", "", "0", "", true, "0", ""},
+		{"InheritNarrowsNothing", "3", "", "5", "", false, "3", ""},
+		{"TheEventsGroup", "3", "7", "4", "7", false, "4", "Banks"},
+		{"AnotherGroup", "4", "7", "4", "8", true, "0", ""},
+		{"SameGroup", "4", "7", "4", "7", false, "4", "Banks"},
+		{"WiderAttribute", "0", "", "3", "", false, "0", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &Attribute{UUID: "91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f", Type: "domain", Value: "evil.example", Distribution: tc.attr, SharingGroupID: tc.attrGroup}
+			ev := &Event{UUID: evUUID, Info: "n", Timestamp: "1603642920", Distribution: tc.event, SharingGroupID: tc.evGroup, SharingGroup: banks}
+			if tc.inObject {
+				ev.Objects = []*Object{{UUID: "5d234f25-539c-4d12-bf93-2c46a964451a", Name: "domain-ip", Attributes: []*Attribute{a}}}
+			} else {
+				ev.Attributes = []*Attribute{a}
+			}
+			res, err := ToSTIX(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			group := ""
+			if res.Audience.SharingGroup != nil {
+				group = res.Audience.SharingGroup.Name
+			}
+			if res.Audience.Distribution != tc.want || (tc.want == "4" && group != tc.wantGroup) {
+				t.Errorf("hint %s %q, want %s %q", res.Audience.Distribution, group, tc.want, tc.wantGroup)
+			}
+		})
+	}
+}
+
 func TestDecodeForms(t *testing.T) {
 	const attr = `{"uuid":"91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f","type":"ip-src","category":"Network activity","value":"1.2.3.4","to_ids":"1","timestamp":1603642920,"event_id":"12"}`
 	bare := `{"uuid":"` + evUUID + `","info":"x","timestamp":1603642920,"published":false,"distribution":1,"Attribute":[` + attr + `]}`

@@ -25,8 +25,9 @@ type Result struct {
 	Objects []*stix.Object
 	// ReportID is the id of the report standing for the event.
 	ReportID string
-	// Audience is the event's MISP distribution, for the caller to map
-	// onto its own audiences.
+	// Audience is the event's MISP distribution, narrowed by anything in
+	// it distributed more narrowly, for the caller to map onto its own
+	// audiences.
 	Audience Audience
 }
 
@@ -36,6 +37,46 @@ type Result struct {
 type Audience struct {
 	Distribution string        // "0" organisation only, "1" community, "2" connected communities, "3" all, "4" sharing group
 	SharingGroup *SharingGroup // for distribution "4"
+}
+
+// eventAudience is the narrowest distribution of the event and of what it
+// holds, as the objects are released together: an attribute or object for
+// the organisation only makes the whole event so, one for a sharing group
+// makes a community-wide event that group's, and one for another sharing
+// group than the event's (which only a local id names) the organisation's.
+// "5" (inherit) and "" narrow nothing.
+func eventAudience(ev *Event) Audience {
+	a := Audience{Distribution: ev.Distribution, SharingGroup: ev.SharingGroup}
+	narrow := func(dist, group string) {
+		switch dist {
+		case "0":
+			a = Audience{Distribution: "0"}
+		case "4":
+			switch a.Distribution {
+			case "0":
+			case "4":
+				if group != ev.SharingGroupID || group == "" {
+					a = Audience{Distribution: "0"}
+				}
+			default:
+				if group != "" && group == ev.SharingGroupID && ev.SharingGroup != nil {
+					a = Audience{Distribution: "4", SharingGroup: ev.SharingGroup}
+				} else {
+					a = Audience{Distribution: "0"}
+				}
+			}
+		}
+	}
+	for _, at := range ev.Attributes {
+		narrow(at.Distribution, at.SharingGroupID)
+	}
+	for _, o := range ev.Objects {
+		narrow(o.Distribution, o.SharingGroupID)
+		for _, at := range o.Attributes {
+			narrow(at.Distribution, at.SharingGroupID)
+		}
+	}
+	return a
 }
 
 // Kind returns the cyberpact audience kind closest to the distribution:
@@ -266,7 +307,7 @@ func (c *conv) run() (*Result, error) {
 		}
 	}
 	report["object_refs"] = toAny(refs)
-	res := &Result{ReportID: report["id"].(string), Audience: Audience{Distribution: ev.Distribution, SharingGroup: ev.SharingGroup}}
+	res := &Result{ReportID: report["id"].(string), Audience: eventAudience(ev)}
 	all := append(append(c.head, c.out...), report)
 	res.Objects = make([]*stix.Object, 0, len(all))
 	for _, m := range all {
