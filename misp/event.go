@@ -300,6 +300,12 @@ func (f *fields) fail(k, format string, args ...any) {
 	}
 }
 
+func (f *fields) failAt(path, msg string) {
+	if f.err == nil {
+		f.err = fmt.Errorf("misp: %s: %s", path, msg)
+	}
+}
+
 // take removes and returns key k; absent and null are the same.
 func (f *fields) take(k string) (any, bool) {
 	v, ok := f.m[k]
@@ -525,7 +531,7 @@ func decodeTags(f *fields, k string) []Tag {
 	for i, it := range items {
 		m, ok := it.(map[string]any)
 		if !ok {
-			f.fail(k, "%s: not a tag", paths[i])
+			f.failAt(paths[i], "not a tag")
 			continue
 		}
 		if inner, ok := m["Tag"].(map[string]any); ok {
@@ -533,7 +539,7 @@ func decodeTags(f *fields, k string) []Tag {
 		}
 		name, ok := m["name"].(string)
 		if !ok {
-			f.fail(k, "%s: a tag has a name", paths[i])
+			f.failAt(paths[i]+".name", "a tag needs a name")
 			continue
 		}
 		if name != "" {

@@ -169,7 +169,17 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 		return nil, fmt.Errorf("misp: report %s has no uuid", rep.ID)
 	}
 	if ev.Timestamp == "" && (rep == nil || rep.Props["x_misp_no_timestamp"] != true) {
-		ev.Timestamp = strconv.FormatInt(time.Now().Unix(), 10)
+		// The latest change of what the event holds.
+		var latest time.Time
+		for _, id := range refs {
+			if o := r.index[id]; o != nil && o.VersionKey().After(latest) {
+				latest = o.VersionKey()
+			}
+		}
+		ev.Timestamp = unixTime(latest)
+		if ev.Date == "" && !latest.IsZero() {
+			ev.Date = latest.UTC().Format("2006-01-02")
+		}
 	}
 	// Containers first, so that galaxies, sightings and notes find the
 	// attributes they hang off.
