@@ -150,13 +150,17 @@ var intProps = map[string]bool{
 	"number": true, "size": true, "src_port": true, "dst_port": true, "pid": true,
 	"subject_public_key_exponent": true, "number_of_subkeys": true, "src_byte_count": true,
 	"dst_byte_count": true, "src_packets": true, "dst_packets": true,
-	"number_of_sections": true, "address_of_entry_point": true,
+	"number_of_sections": true, "address_of_entry_point": true, "gid": true,
 }
 
 // floatProps are the observable properties whose values are numbers with
 // a fraction; timeProps those that are timestamps.
 var floatProps = map[string]bool{"entropy": true}
-var timeProps = map[string]bool{"time_date_stamp": true}
+var timeProps = map[string]bool{
+	"time_date_stamp": true, "credential_last_changed": true, "validity_not_before": true,
+	"validity_not_after": true, "ctime": true, "mtime": true, "atime": true, "modified_time": true,
+	"start": true, "end": true,
+}
 
 // refTargets gives the type of the observable a *_ref or *_refs property
 // points to; src_ref, dst_ref and resolves_to_refs depend on the value.
@@ -200,7 +204,8 @@ var templates = map[string]template{
 		"sha256", "hashes.'SHA-256'", "sha512", "hashes.'SHA-512'", "sha224", "hashes.'SHA-224'",
 		"sha384", "hashes.'SHA-384'", "ssdeep", "hashes.SSDEEP", "tlsh", "hashes.TLSH",
 		"imphash", "hashes.IMPHASH", "size-in-bytes", "size", "mimetype", "mime_type",
-		"path", "parent_directory_ref.path"),
+		"path", "parent_directory_ref.path", "creation-time", "ctime", "modification-time", "mtime",
+		"access-time", "atime"),
 	"hashlookup": tmpl("file", "FileName", "name", "MD5", "hashes.MD5", "SHA-1", "hashes.'SHA-1'",
 		"SHA-256", "hashes.'SHA-256'", "SHA-512", "hashes.'SHA-512'", "SSDEEP", "hashes.SSDEEP",
 		"TLSH", "hashes.TLSH", "FileSize", "size"),
@@ -208,7 +213,7 @@ var templates = map[string]template{
 	"domain-ip": tmpl("domain-name", "domain", "value", "hostname", "value",
 		"ip", "resolves_to_refs[*].value"),
 	"ip-port": tmpl("network-traffic", "ip-dst", "dst_ref.value", "ip", "dst_ref.value",
-		"ip-src", "src_ref.value", "dst-port", "dst_port", "src-port", "src_port"),
+		"ip-src", "src_ref.value", "dst-port", "dst_port", "src-port", "src_port", "first-seen", "start", "last-seen", "end"),
 	"network-connection": tmpl("network-traffic", "ip-src", "src_ref.value", "ip-dst", "dst_ref.value",
 		"hostname-src", "src_ref.value", "hostname-dst", "dst_ref.value",
 		"src-port", "src_port", "dst-port", "dst_port", "layer3-protocol", "protocols[*]",
@@ -217,14 +222,14 @@ var templates = map[string]template{
 		"hostname-src", "src_ref.value", "hostname-dst", "dst_ref.value",
 		"src-port", "src_port", "dst-port", "dst_port", "protocol", "protocols[*]"),
 	"netflow": tmpl("network-traffic", "ip-src", "src_ref.value", "ip-dst", "dst_ref.value",
-		"src-port", "src_port", "dst-port", "dst_port", "protocol", "protocols[*]"),
+		"src-port", "src_port", "dst-port", "dst_port", "protocol", "protocols[*]", "first-packet-seen", "start"),
 	"url": tmpl("url", "url", "value"),
 	"email": tmpl("email-message", "from", "from_ref.value", "to", "to_refs[*].value",
 		"cc", "cc_refs[*].value", "bcc", "bcc_refs[*].value", "subject", "subject",
 		"message-id", "message_id", "reply-to", "additional_header_fields.'Reply-To'",
 		"x-mailer", "additional_header_fields.'X-Mailer'", "email-body", "body",
 		"attachment", "body_multipart[*].body_raw_ref.name", "received-header-ip", "received_lines[*]"),
-	"registry-key": tmpl("windows-registry-key", "key", "key", "name", "values[*].name",
+	"registry-key": tmpl("windows-registry-key", "key", "key", "last-modified", "modified_time", "name", "values[*].name",
 		"data", "values[*].data", "data-type", "values[*].data_type"),
 	"registry-key-value": tmpl("windows-registry-key", "name", "values[*].name",
 		"data", "values[*].data", "data-type", "values[*].data_type"),
@@ -235,14 +240,19 @@ var templates = map[string]template{
 		"version", "version", "signature_algorithm", "signature_algorithm",
 		"pubkey-info-algorithm", "subject_public_key_algorithm",
 		"pubkey-info-modulus", "subject_public_key_modulus",
-		"pubkey-info-exponent", "subject_public_key_exponent"),
+		"pubkey-info-exponent", "subject_public_key_exponent",
+		"validity-not-before", "validity_not_before", "validity-not-after", "validity_not_after"),
 	"asn": tmpl("autonomous-system", "asn", "number", "description", "name"),
 	"user-account": tmpl("user-account", "username", "account_login", "user-id", "user_id",
-		"display-name", "display_name", "account-type", "account_type", "password", "credential"),
-	"credential":      tmpl("user-account", "username", "user_id", "password", "credential"),
-	"github-user":     tmpl("user-account", "username", "account_login", "id", "user_id", "user-fullname", "display_name"),
-	"gitlab-user":     tmpl("user-account", "username", "account_login", "id", "user_id", "name", "display_name"),
-	"directory":       tmpl("directory", "path", "path", "path-encoding", "path_enc"),
+		"display-name", "display_name", "account-type", "account_type", "password", "credential",
+		"group-id", "extensions.'unix-account-ext'.gid", "group", "extensions.'unix-account-ext'.groups[*]",
+		"home_dir", "extensions.'unix-account-ext'.home_dir", "shell", "extensions.'unix-account-ext'.shell",
+		"password_last_changed", "credential_last_changed"),
+	"credential":  tmpl("user-account", "username", "user_id", "password", "credential"),
+	"github-user": tmpl("user-account", "username", "account_login", "id", "user_id", "user-fullname", "display_name"),
+	"gitlab-user": tmpl("user-account", "username", "account_login", "id", "user_id", "name", "display_name"),
+	"directory": tmpl("directory", "path", "path", "path-encoding", "path_enc", "creation-time", "ctime",
+		"modification-time", "mtime", "access-time", "atime"),
 	"artifact":        tmpl("artifact", "url", "url", "mime_type", "mime_type", "md5", "hashes.MD5", "sha1", "hashes.'SHA-1'", "sha256", "hashes.'SHA-256'"),
 	"process":         tmpl("process", "pid", "pid", "command-line", "command_line", "image", "image_ref.name", "parent-pid", "parent_ref.pid", "parent-command-line", "parent_ref.command_line", "parent-image", "parent_ref.image_ref.name", "child-pid", "child_refs[*].pid"),
 	"android-app":     tmpl("software", "name", "name"),

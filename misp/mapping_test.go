@@ -46,8 +46,10 @@ func sample(rng *rand.Rand, f field) string {
 	segs, _ := splitPath(f.path)
 	last := segs[len(segs)-1].name
 	switch {
-	case last == "time_date_stamp":
-		return "2019-03-16T12:31:22Z"
+	case last == "end" || last == "validity_not_after":
+		return fmt.Sprintf("2021-%02d-%02dT12:31:22Z", 1+rng.Intn(12), 1+rng.Intn(28))
+	case timeProps[last]:
+		return fmt.Sprintf("2019-%02d-%02dT12:31:22.%03dZ", 1+rng.Intn(12), 1+rng.Intn(28), rng.Intn(1000))
 	case floatProps[last]:
 		return strconv.FormatFloat(float64(rng.Intn(8000))/1000, 'f', -1, 64)
 	case len(segs) > 1 && segs[len(segs)-2].name == "hashes":
