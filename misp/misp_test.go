@@ -114,40 +114,44 @@ func checkEvent(t *testing.T, ev *Event) *Result {
 	for _, o := range res.Objects {
 		collectStrings(o.Props, &strs)
 	}
-	check := func(where, v string) {
-		if v == "" {
-			return
-		}
-		for _, s := range strs {
-			if strings.Contains(s, v) || strings.Contains(s, quoteString(v)) {
-				return
-			}
-		}
-		parts := strings.Split(v, "|")
-		if len(parts) > 1 {
-			for _, p := range parts {
-				found := false
-				for _, s := range strs {
-					if strings.Contains(s, p) || strings.Contains(s, strings.Trim(quoteString(p), "'")) {
-						found = true
-						break
-					}
-				}
-				if !found {
-					t.Errorf("%s: part %q of %q is in no STIX object", where, p, v)
-				}
-			}
-			return
-		}
-		t.Errorf("%s: value %q is in no STIX object", where, v)
+	// The values present: every string (or number) in an object, and every
+	// literal an indicator's pattern compares; a value is accounted for
+	// when it is one of them exactly, or each |-separated part is.
+	present := map[string]bool{}
+	for _, v := range strs {
+		present[v] = true
 	}
-	// An AS value "AS174" is the autonomous-system number 174.
+	for _, o := range res.Objects {
+		if o.Type == "indicator" {
+			cs, _ := parsePattern(o.String("pattern"))
+			for _, c := range cs {
+				present[c.value] = true
+			}
+		}
+	}
+	// An AS value "AS174" may be the autonomous-system number 174; a
+	// composite value splits into as many parts as its type has fields.
+	check := func(where, typ, v string) {
+		if v == "" || present[v] || present[asNumber(typ, v)] {
+			return
+		}
+		n := len(attributeFields[typ])
+		if n < 2 {
+			t.Errorf("%s: value %q is in no STIX object", where, v)
+			return
+		}
+		for _, p := range strings.SplitN(v, "|", n) {
+			if !present[p] {
+				t.Errorf("%s: part %q of %q is in no STIX object", where, p, v)
+			}
+		}
+	}
 	for _, a := range ev.Attributes {
-		check(a.Type, asNumber(a.Type, a.Value))
+		check(a.Type, a.Type, a.Value)
 	}
 	for _, o := range ev.Objects {
 		for _, a := range o.Attributes {
-			check(o.Name+"."+a.ObjectRelation, asNumber(a.Type, a.Value))
+			check(o.Name+"."+a.ObjectRelation, a.Type, a.Value)
 		}
 	}
 	back, err := FromSTIX(res.Objects)
