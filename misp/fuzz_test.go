@@ -16,6 +16,7 @@ func FuzzRoundTrip(f *testing.F) {
 		`[{"Event":{"uuid":"a6ef17d6-91cb-4a05-b10b-2f045daf874c","Tag":[{"name":"tlp:red"}],"Galaxy":[{"type":"mitre-attack-pattern","GalaxyCluster":[{"value":"T1","meta":{"external_id":"T1"}}]}]}}]`,
 		`{"response":[{"Event":{"uuid":"a6ef17d6-91cb-4a05-b10b-2f045daf874c","Attribute":[{"type":"AS","value":"AS1"},{"type":"domain|ip","value":"a|b|c"}]}}]}`,
 		`{"Event":{"uuid":"a6ef17d6-91cb-4a05-b10b-2f045daf874c","Object":[{"name":"email","Attribute":[{"object_relation":"to","type":"email-dst","value":"a@b"},{"object_relation":"to","type":"email-dst","value":"c@d","to_ids":"1"}],"ObjectReference":[{"referenced_uuid":"x","relationship_type":"r"}]}]}}`,
+		`{"Event":{"uuid":"a6ef17d6-91cb-4a05-b10b-2f045daf874c","Object":[{"name":"pe","uuid":"2183705f-e8d6-4c08-a820-5b56a1303bb1","Attribute":[{"object_relation":"type","value":"exe"},{"object_relation":"number-sections","value":"8"}],"ObjectReference":[{"referenced_uuid":"68bd413b-5392-4239-93a9-e574fb80af8c","relationship_type":"includes"}]},{"name":"file","uuid":"5ac47782-e1b8-40b6-96b4-02510a00020f","Attribute":[{"object_relation":"filename","type":"filename","value":"a.exe"}],"ObjectReference":[{"referenced_uuid":"2183705f-e8d6-4c08-a820-5b56a1303bb1","relationship_type":"includes"}]},{"name":"pe-section","uuid":"68bd413b-5392-4239-93a9-e574fb80af8c","Attribute":[{"object_relation":"entropy","value":"7.5"},{"object_relation":"size-in-bytes","value":"512","to_ids":true}]}]}}`,
 	} {
 		f.Add([]byte(s))
 	}
