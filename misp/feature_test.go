@@ -343,6 +343,10 @@ func TestForeignSTIX(t *testing.T) {
 		`{"type":"indicator","spec_version":"2.1","id":"indicator--1f6a4d4e-6d5a-4bd3-9f3e-2b3c4d5e6f70","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[file:hashes.'SHA-256' = 'aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`,
 		`{"type":"indicator","spec_version":"2.1","id":"indicator--2f6a4d4e-6d5a-4bd3-9f3e-2b3c4d5e6f70","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '198.51.100.1'] OR [domain-name:value = 'evil.example']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`,
 		`{"type":"attack-pattern","spec_version":"2.1","id":"attack-pattern--3f6a4d4e-6d5a-4bd3-9f3e-2b3c4d5e6f70","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"Phishing","external_references":[{"source_name":"mitre-attack","external_id":"T1566"}]}`,
+		// An observable on its own, and one read through its observed-data.
+		`{"type":"domain-name","spec_version":"2.1","id":"domain-name--4f2ea360-1460-5a03-afb8-4cbce15a9cf0","value":"c2.example"}`,
+		`{"type":"url","spec_version":"2.1","id":"url--5f2ea360-1460-5a03-afb8-4cbce15a9cf0","value":"https://c2.example/x"}`,
+		`{"type":"observed-data","spec_version":"2.1","id":"observed-data--6f6a4d4e-6d5a-4bd3-9f3e-2b3c4d5e6f70","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","first_observed":"2026-01-01T00:00:00Z","last_observed":"2026-01-01T00:00:00Z","number_observed":1,"object_refs":["url--5f2ea360-1460-5a03-afb8-4cbce15a9cf0"]}`,
 	}
 	var objs []*stix.Object
 	for _, r := range raw {
@@ -360,8 +364,9 @@ func TestForeignSTIX(t *testing.T) {
 		t.Fatalf("%d events", len(evs))
 	}
 	got := attrKeys(evs[0])
-	want := []attrKey{{"", "", "sha256", "aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f"},
-		{"", "", "stix2-pattern", "[ipv4-addr:value = '198.51.100.1'] OR [domain-name:value = 'evil.example']"}}
+	want := []attrKey{{"", "", "domain", "c2.example"}, {"", "", "sha256", "aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f"},
+		{"", "", "stix2-pattern", "[ipv4-addr:value = '198.51.100.1'] OR [domain-name:value = 'evil.example']"},
+		{"", "", "url", "https://c2.example/x"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("attributes (-want +got):\n%s", diff)
 	}

@@ -52,11 +52,27 @@ func FromSTIX(objs []*stix.Object) ([]*Event, error) {
 		}
 		events = append(events, ev)
 	}
+	// Observables reached from an observed-data or another observable are
+	// read through those; the others stand on their own.
+	reached := map[string]bool{}
+	for _, o := range objs {
+		if o.Type == "observed-data" || stix.KindOf(o.Type) == stix.KindSCO {
+			collectRefs(o.Props, func(id string) {
+				if id != o.ID {
+					reached[id] = true
+				}
+			})
+		}
+	}
 	var rest []string
 	for _, o := range objs {
-		if !claimed[o.ID] && stix.KindOf(o.Type) != stix.KindSCO && o.Type != "marking-definition" && o.Type != "identity" && o.Type != "relationship" {
-			rest = append(rest, o.ID)
+		if claimed[o.ID] || o.Type == "marking-definition" || o.Type == "identity" || o.Type == "relationship" {
+			continue
 		}
+		if stix.KindOf(o.Type) == stix.KindSCO && reached[o.ID] {
+			continue
+		}
+		rest = append(rest, o.ID)
 	}
 	if len(rest) > 0 {
 		ev, err := r.event(nil, rest)
@@ -677,6 +693,15 @@ func (r *rev) foreign(o *stix.Object, tags []Tag) []*Attribute {
 			as[0].UUID = uuidOf(o.ID)
 		}
 		return as
+	default:
+		if stix.KindOf(o.Type) == stix.KindSCO {
+			// An observable on its own, as an observed-data of it alone.
+			as := attrsFromValues(flatten([]string{o.ID}, r.index), mk)
+			for i, a := range as {
+				a.UUID = uuid5(uuidOf(o.ID), strconv.Itoa(i))
+			}
+			return as
+		}
 	case "campaign", "vulnerability", "threat-actor":
 		t := map[string]string{"campaign": "campaign-name", "vulnerability": "vulnerability", "threat-actor": "threat-actor"}[o.Type]
 		a := mk(t, o.String("name"))
