@@ -111,6 +111,21 @@ func TestPostMISPEvent(t *testing.T) {
 			t.Errorf("malformed MISP event: %d %s, want 400 naming Event.Attribute[0].to_ids", st, data)
 		}
 	})
+	t.Run("DifferentDistributionsNeedAnAudience", func(t *testing.T) {
+		_, one := mispEventJSON(t, "event_with_mutex_attribute.json", "0", "1603644999")
+		_, two := mispEventJSON(t, "event_with_domain_ip_attribute.json", "3", "1603645999")
+		list := []byte("[" + string(bytes.TrimSpace(one)) + "," + string(bytes.TrimSpace(two)) + "]")
+		st, data := post(t, base, a.key, "/api/v1/bundles", "application/json", list)
+		if st != 400 || !strings.Contains(string(data), "different distributions") {
+			t.Errorf("events with different distributions: %d %s, want 400", st, data)
+		}
+		// With an audience given, the events go in together, to it.
+		st, data = post(t, base, a.key, "/api/v1/bundles?audience=org", "application/json", list)
+		var ans importAnswer
+		if err := json.Unmarshal(data, &ans); err != nil || st != 200 || ans.Added == 0 {
+			t.Errorf("events with an audience: %d %s", st, data)
+		}
+	})
 	t.Run("UnknownSharingGroup", func(t *testing.T) {
 		_, body := mispEventJSON(t, "event_with_mutex_attribute.json", "4", "1603643999")
 		st, data := post(t, base, a.key, "/api/v1/bundles", "application/json", body)
