@@ -112,8 +112,12 @@ func TestPostMISPEvent(t *testing.T) {
 		}
 	})
 	t.Run("DifferentDistributionsNeedAnAudience", func(t *testing.T) {
+		// A store of its own: the shared events reuse attribute uuids.
+		db := openDB(t)
+		a := mkMember(t, db, mkOrg(t, db, "Org C"), "carol", cyberpact.RoleAnalyst)
+		_, base := serve(t, db, nil)
 		_, one := mispEventJSON(t, "event_with_mutex_attribute.json", "0", "1603644999")
-		_, two := mispEventJSON(t, "event_with_domain_ip_attribute.json", "3", "1603645999")
+		_, two := mispEventJSON(t, "event_with_asn_object.json", "3", "1603645999")
 		list := []byte("[" + string(bytes.TrimSpace(one)) + "," + string(bytes.TrimSpace(two)) + "]")
 		st, data := post(t, base, a.key, "/api/v1/bundles", "application/json", list)
 		if st != 400 || !strings.Contains(string(data), "different distributions") {
