@@ -56,6 +56,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if *format != "auto" && *format != "stix" && *format != "misp" {
+		return usageError("--format %q must be auto, stix or misp", *format)
+	}
 	opts := cyberpact.ImportOptions{Partial: *partial}
 	level, err := cyberpact.ParseTLP(*tlp)
 	if err != nil {

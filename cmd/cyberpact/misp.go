@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/cyberpact/cyberpact"
@@ -16,20 +15,19 @@ import (
 // STIX bundle: the first keys are enough.
 const sniffSize = 16 << 10
 
-// detectMISP says whether the input is MISP JSON for --format (auto looks
-// at the first keys), returning a reader that still yields all of it.
+// detectMISP says whether the input is MISP JSON for --format (stix, misp,
+// or else auto, which looks at the first keys), returning a reader that
+// still yields all of it.
 func detectMISP(in io.Reader, format string) (io.Reader, bool, error) {
 	switch format {
 	case "stix":
 		return in, false, nil
 	case "misp":
 		return in, true, nil
-	case "auto", "":
-		br := bufio.NewReaderSize(in, sniffSize)
-		prefix, _ := br.Peek(sniffSize)
-		return br, misp.Sniff(prefix), nil
 	}
-	return nil, false, usageError("--format %q must be auto, stix or misp", format)
+	br := bufio.NewReaderSize(in, sniffSize)
+	prefix, _ := br.Peek(sniffSize)
+	return br, misp.Sniff(prefix), nil
 }
 
 // mispInput reads MISP JSON events and returns them as one STIX bundle to
@@ -53,21 +51,24 @@ func mispInput(ctx context.Context, accounts cyberpact.AccountService, in io.Rea
 	}
 	h, ok := misp.CommonAudience(hints)
 	if !ok {
-		return nil, opts, 0, usageError("the MISP events have different distributions; choose one release for all with --audience")
+		return nil, opts, 0, cyberpact.Errorf(cyberpact.EINVALID, "the MISP events have different distributions; choose one release for all with --audience")
 	}
 	switch h.Kind() {
 	case cyberpact.AudienceOrg:
 		if opts.Producer == 0 {
-			return nil, opts, 0, usageError("the MISP events are for their organisation only (%s): give --org, the organisation they stay with, or --audience", h)
+			return nil, opts, 0, cyberpact.Errorf(cyberpact.EINVALID, "the MISP events are for their organisation only (%s): give --org, the organisation they stay with, or --audience", h)
 		}
 		opts.Audience = cyberpact.Audience{Kind: cyberpact.AudienceOrg}
 	case cyberpact.AudienceGroup:
 		if h.SharingGroup == nil || h.SharingGroup.Name == "" {
-			return nil, opts, 0, usageError("the MISP events are for a sharing group that is not named (%s): choose --audience", h)
+			return nil, opts, 0, cyberpact.Errorf(cyberpact.EINVALID, "the MISP events are for a sharing group that is not named (%s): choose --audience", h)
 		}
 		g, err := accounts.GroupByName(ctx, h.SharingGroup.Name)
 		if err != nil {
-			return nil, opts, 0, fmt.Errorf("the MISP events are for sharing group %q: %w; create the group or choose --audience", h.SharingGroup.Name, err)
+			if cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+				return nil, opts, 0, err
+			}
+			return nil, opts, 0, cyberpact.Errorf(cyberpact.EINVALID, "the MISP events are for sharing group %q, which the hub does not have: create the group or choose --audience", h.SharingGroup.Name)
 		}
 		opts.Audience = cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: g.ID}
 	}

@@ -107,9 +107,20 @@ func TestImportMISPDistribution(t *testing.T) {
 	mustRun(t, "group", "create", "Banks", "--orgs", "Bank A,Bank B", "--data", dir)
 
 	t.Run("OrgOnlyNeedsOrg", func(t *testing.T) {
-		r := cli(t, "import", "--data", dir, write(t, "0", nil))
-		if r.code == 0 || !strings.Contains(r.stderr, "--org") {
-			t.Errorf("organisation-only event imported without --org: exit %d, %s", r.code, r.stderr)
+		// The file is refused (exit 1), the others of the command go on.
+		_, other := mispEvent(t, "event_with_asn_object.json")
+		other.Distribution, other.Timestamp = "3", "1603640000" // the shared events share their uuid
+		var buf bytes.Buffer
+		if err := misp.Encode(&buf, []*misp.Event{other}); err != nil {
+			t.Fatal(err)
+		}
+		good := filepath.Join(t.TempDir(), "good.json")
+		if err := os.WriteFile(good, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := cli(t, "import", "--data", dir, write(t, "0", nil), good)
+		if r.code != 1 || !strings.Contains(r.stderr, "--org") || !strings.Contains(r.stdout, "good.json: added") {
+			t.Errorf("organisation-only event imported without --org: exit %d, %s / %s", r.code, r.stdout, r.stderr)
 		}
 		r = mustRun(t, "import", "--data", dir, "--org", "Bank A", write(t, "0", nil))
 		if !strings.Contains(r.stdout, "released to org") {
