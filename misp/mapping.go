@@ -14,6 +14,7 @@ type field struct {
 	path string
 }
 
+// String writes the field as a pattern does: object-type:path.
 func (f field) String() string { return f.obj + ":" + f.path }
 
 func fld(s string) field {
