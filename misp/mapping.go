@@ -181,6 +181,16 @@ var refTargets = map[string]string{
 type template struct {
 	main   string
 	fields map[string]field
+	// accountType, for the account templates, is the account_type their
+	// user-account gets (as misp-stix writes it; not a MISP attribute).
+	accountType string
+}
+
+// account is a template of a user account of a service.
+func account(service string, pairs ...string) template {
+	t := tmpl("user-account", pairs...)
+	t.accountType = service
+	return t
 }
 
 func tmpl(main string, pairs ...string) template {
@@ -250,15 +260,21 @@ var templates = map[string]template{
 		"home_dir", "extensions.'unix-account-ext'.home_dir", "shell", "extensions.'unix-account-ext'.shell",
 		"password_last_changed", "credential_last_changed"),
 	"credential":  tmpl("user-account", "username", "user_id", "password", "credential"),
-	"github-user": tmpl("user-account", "username", "account_login", "id", "user_id", "user-fullname", "display_name"),
-	"gitlab-user": tmpl("user-account", "username", "account_login", "id", "user_id", "name", "display_name"),
+	"github-user": account("github", "username", "account_login", "id", "user_id", "user-fullname", "display_name"),
+	"gitlab-user": account("gitlab", "username", "account_login", "id", "user_id", "name", "display_name"),
 	"directory": tmpl("directory", "path", "path", "path-encoding", "path_enc", "creation-time", "ctime",
 		"modification-time", "mtime", "access-time", "atime"),
-	"artifact":        tmpl("artifact", "url", "url", "mime_type", "mime_type", "md5", "hashes.MD5", "sha1", "hashes.'SHA-1'", "sha256", "hashes.'SHA-256'"),
-	"process":         tmpl("process", "pid", "pid", "command-line", "command_line", "image", "image_ref.name", "parent-pid", "parent_ref.pid", "parent-command-line", "parent_ref.command_line", "parent-image", "parent_ref.image_ref.name", "child-pid", "child_refs[*].pid"),
+	"artifact":         tmpl("artifact", "url", "url", "mime_type", "mime_type", "md5", "hashes.MD5", "sha1", "hashes.'SHA-1'", "sha256", "hashes.'SHA-256'"),
+	"process":          tmpl("process", "pid", "pid", "command-line", "command_line", "image", "image_ref.name", "parent-pid", "parent_ref.pid", "parent-command-line", "parent_ref.command_line", "parent-image", "parent_ref.image_ref.name", "child-pid", "child_refs[*].pid"),
+	"facebook-account": account("facebook", "account-id", "user_id", "account-name", "account_login"),
+	"reddit-account":   account("reddit", "account-id", "user_id", "account-name", "account_login"),
+	"parler-account":   account("parler", "account-id", "user_id", "account-name", "account_login"),
+	"telegram-account": account("telegram", "id", "user_id", "username", "account_login"),
+	"lnk": tmpl("file", "filename", "name", "md5", "hashes.MD5", "sha1", "hashes.'SHA-1'", "sha256", "hashes.'SHA-256'",
+		"size-in-bytes", "size", "lnk-creation-time", "ctime", "lnk-modification-time", "mtime", "lnk-access-time", "atime"),
 	"android-app":     tmpl("software", "name", "name"),
 	"cpe-asset":       tmpl("software", "cpe", "cpe", "product", "name", "vendor", "vendor", "version", "version"),
-	"twitter-account": tmpl("user-account", "name", "account_login", "id", "user_id", "displayed-name", "display_name"),
+	"twitter-account": account("twitter", "name", "account_login", "id", "user_id", "displayed-name", "display_name"),
 }
 
 // peExt is the path of the Windows PE binary extension of a file.
@@ -291,6 +307,8 @@ var sdoTemplates = map[string]string{
 	"person": "identity", "employee": "identity", "news-agency": "identity", "legal-entity": "identity",
 	"geolocation": "location", "yara": "indicator", "sigma": "indicator", "suricata": "indicator",
 	"snort": "indicator", "intrusion-set": "intrusion-set", "threat-actor": "threat-actor",
+	"nova-rule": "indicator", "wazuh-rule": "indicator", "owasp-crs-rule": "indicator",
+	"script": "malware or tool",
 }
 
 // galaxyTypes maps MISP galaxy types to the STIX type their clusters

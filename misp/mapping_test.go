@@ -331,6 +331,10 @@ var sdoSamples = map[string][][2]string{
 	"snort":            {{"snort", `alert tcp any any -> any 80 (msg:"x"; sid:2;)`}},
 	"intrusion-set":    {{"name", "APT28"}},
 	"threat-actor":     {{"name", "Cutting Kitten"}},
+	"nova-rule":        {{"raw-rule", "rule x { keywords: $a = \"ignore\" condition: $a }"}, {"rule-name", "x"}},
+	"wazuh-rule":       {{"wazuh-rule", `<rule id="200996" level="12"></rule>`}, {"rule-id", "200996"}},
+	"owasp-crs-rule":   {{"raw-rule", `SecRule ARGS "@rx x" "id:1"`}, {"rule-id", "1"}},
+	"script":           {{"filename", "infected.py"}, {"state", "Malicious"}, {"language", "Python"}, {"comment", "infects shells"}},
 }
 
 // TestObjectTemplates converts an object of every template in the table,
@@ -403,6 +407,9 @@ func TestObjectTemplates(t *testing.T) {
 					t.Fatalf("no STIX object for the MISP object")
 				}
 				want := sdoTemplates[r.Name]
+				if r.Name == "script" {
+					want = "malware" // its state is Malicious
+				}
 				if observable {
 					want = "observed-data"
 					if toIDs {

@@ -745,6 +745,9 @@ func (c *conv) convert(group []*Object, path string) bool {
 				tp, custom = memberTemplates[g.Name], memberCustom[g.Name]
 			}
 			gcs, gmeta := objComparisons(tp, custom, g.Attributes)
+			if tp.accountType != "" && len(gcs) > 0 {
+				gcs = append([]comparison{{f: field{obj: tp.main, path: "account_type"}, value: tp.accountType}}, gcs...)
+			}
 			if i > 0 {
 				for _, e := range gmeta {
 					e.(map[string]any)["object"] = i
@@ -957,6 +960,9 @@ func (c *conv) sdoObject(o *Object, st, u, ts string) map[string]any {
 		}
 		return ""
 	}
+	if o.Name == "script" {
+		st = "malware"
+	}
 	m := c.sdo(st, st+"--"+u, ts)
 	switch o.Name {
 	case "vulnerability":
@@ -993,15 +999,39 @@ func (c *conv) sdoObject(o *Object, st, u, ts string) map[string]any {
 		if _, lat := m["latitude"]; !lat && m["country"] == nil && m["region"] == nil {
 			return nil
 		}
-	case "yara", "sigma", "suricata", "snort":
-		rule := val(o.Name)
+	case "yara", "sigma", "suricata", "snort", "nova-rule", "wazuh-rule", "owasp-crs-rule":
+		// The pattern types misp-stix writes.
+		kind := map[string]string{"nova-rule": "nova", "wazuh-rule": "wazuh", "owasp-crs-rule": "crs"}[o.Name]
+		if kind == "" {
+			kind = o.Name
+		}
+		rule := val(o.Name, "raw-rule")
 		if rule == "" {
 			return nil
 		}
 		m["pattern"] = rule
-		m["pattern_type"] = o.Name
+		m["pattern_type"] = kind
 		m["valid_from"] = ts
-		setStr(m, "name", val(o.Name+"-rule-name", "rule-name"))
+		setStr(m, "name", val(o.Name+"-rule-name", "rule-name", "rule-id"))
+	case "script":
+		// A malicious script is malware, another a tool, as in misp-stix.
+		name := val("filename")
+		if name == "" {
+			return nil
+		}
+		if val("state") != "Malicious" {
+			st = "tool"
+			m["type"], m["id"] = st, st+"--"+u
+		} else {
+			st = "malware"
+			m["type"], m["id"] = st, st+"--"+u
+			m["is_family"] = false
+			if l := val("language"); l != "" {
+				m["implementation_languages"] = []any{strings.ToLower(l)}
+			}
+		}
+		m["name"] = name
+		setStr(m, "description", val("comment"))
 	default: // identities
 		name := val("name")
 		if name == "" {
