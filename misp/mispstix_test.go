@@ -118,6 +118,7 @@ func TestMispStixAttributes(t *testing.T) {
 var readsExactly = map[string]bool{
 	"android-app": true, "asn": true, "credential": true, "domain-ip": true,
 	"gitlab-user": true, "hashlookup": true, "mutex": true, "registry-key-value": true, "url": true,
+	"telegram-account": true,
 }
 
 // TestMispStixObjects reads the STIX that misp-stix documents for each
