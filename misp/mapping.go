@@ -280,11 +280,12 @@ var templates = map[string]template{
 // peExt is the path of the Windows PE binary extension of a file.
 const peExt = "extensions.'windows-pebinary-ext'."
 
-// memberTemplates are the templates of the objects misp-stix folds into a
-// file object's Windows PE binary extension: the pe object the file
-// includes, and the pe-section objects that pe includes. Their relations
-// without a STIX property become custom properties of the extension (pe)
-// or of the section (pe-section).
+// memberTemplates are the templates of the objects misp-stix folds into
+// another's observable: the pe object a file includes and the pe-section
+// objects that pe includes, into the file's Windows PE binary extension;
+// the registry-key-value objects a registry-key contains, into its values.
+// Their relations without a STIX property become custom properties of the
+// extension, the section or the value.
 var memberTemplates = map[string]template{
 	"pe": tmpl("file", "type", peExt+"pe_type", "imphash", peExt+"imphash",
 		"number-sections", peExt+"number_of_sections", "entrypoint-address", peExt+"optional_header.address_of_entry_point",
@@ -296,7 +297,18 @@ var memberTemplates = map[string]template{
 }
 
 // memberCustom is where a member template's custom properties go.
-var memberCustom = map[string]string{"pe": peExt, "pe-section": peExt + "sections[*]."}
+var memberCustom = map[string]string{"pe": peExt, "pe-section": peExt + "sections[*].", "registry-key-value": "values[*]."}
+
+// memberDesc says what each member template becomes, for the table.
+var memberDesc = map[string]string{
+	"pe":                 "the Windows PE binary extension of the file object that includes it",
+	"pe-section":         "a section of that extension, through the pe that includes it",
+	"registry-key-value": "a value of the registry-key object that contains it",
+}
+
+func init() {
+	memberTemplates["registry-key-value"] = templates["registry-key-value"]
+}
 
 // sdoTemplates are the object templates that describe a STIX domain
 // object rather than observables; every attribute is also kept in
@@ -393,8 +405,11 @@ func Mapping() []MappingRow {
 			paths = append(paths, rel+"="+f.String())
 		}
 		sort.Strings(paths)
-		rows = append(rows, MappingRow{"object", name,
-			"the Windows PE binary extension of the file object that includes it (alone: x-misp-object)", strings.Join(paths, ", ")})
+		alone := "x-misp-object"
+		if _, ok := templates[name]; ok {
+			alone = "as its own template"
+		}
+		rows = append(rows, MappingRow{"object", name + " (in a group)", memberDesc[name] + " (alone: " + alone + ")", strings.Join(paths, ", ")})
 	}
 	for name, st := range sdoTemplates {
 		rows = append(rows, MappingRow{"object", name, st, ""})

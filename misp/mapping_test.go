@@ -287,6 +287,22 @@ func TestGeneratedRoundTrip(t *testing.T) {
 				ev.Objects = append(ev.Objects, sec)
 			}
 		}
+		// Sometimes a registry key with the values it contains.
+		if rng.Intn(4) == 0 {
+			key := &Object{UUID: uuid(), Name: "registry-key", Timestamp: ev.Timestamp,
+				Attributes: []*Attribute{{UUID: uuid(), Type: "regkey", ObjectRelation: "key", Value: sample(rng, fld("windows-registry-key:key"))}}}
+			ev.Objects = append(ev.Objects, key)
+			for k := 1 + rng.Intn(2); k > 0; k-- {
+				v := &Object{UUID: uuid(), Name: "registry-key-value", Timestamp: ev.Timestamp}
+				for _, rel := range []string{"data", "data-type", "name"} {
+					if rng.Intn(3) != 0 {
+						v.Attributes = append(v.Attributes, &Attribute{UUID: uuid(), Type: "text", ObjectRelation: rel, Value: sample(rng, templates["registry-key-value"].fields[rel])})
+					}
+				}
+				key.References = append(key.References, &ObjectReference{UUID: uuid(), ReferencedUUID: v.UUID, RelationshipType: "contains"})
+				ev.Objects = append(ev.Objects, v)
+			}
+		}
 		// References from objects to attributes and objects of the event.
 		var targets []string
 		for _, a := range ev.Attributes {
@@ -350,10 +366,13 @@ func TestObjectTemplates(t *testing.T) {
 		}
 		for _, toIDs := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/to_ids=%v", r.Name, toIDs), func(t *testing.T) {
-				o := &Object{UUID: "5d234f25-539c-4d12-bf93-2c46a964451a", Name: r.Name, MetaCategory: "misc", Timestamp: "1603642920"}
-				tp, observable := templates[r.Name]
-				if mt, member := memberTemplates[r.Name]; member {
-					tp, observable = mt, true
+				// "pe (in a group)": a pe folded into the file including it.
+				name := strings.TrimSuffix(r.Name, " (in a group)")
+				inGroup := name != r.Name
+				o := &Object{UUID: "5d234f25-539c-4d12-bf93-2c46a964451a", Name: name, MetaCategory: "misc", Timestamp: "1603642920"}
+				tp, observable := templates[name]
+				if inGroup {
+					tp, observable = memberTemplates[name], true
 				}
 				if observable {
 					rels := make([]string, 0, len(tp.fields))
@@ -371,7 +390,7 @@ func TestObjectTemplates(t *testing.T) {
 						o.Attributes = append(o.Attributes, &Attribute{Type: "text", ObjectRelation: rel, Value: sample(rng, f), ToIDs: toIDs})
 					}
 				} else {
-					for _, kv := range sdoSamples[r.Name] {
+					for _, kv := range sdoSamples[name] {
 						o.Attributes = append(o.Attributes, &Attribute{Type: "text", ObjectRelation: kv[0], Value: kv[1], ToIDs: toIDs})
 					}
 					if len(o.Attributes) == 0 {
@@ -380,13 +399,19 @@ func TestObjectTemplates(t *testing.T) {
 				}
 				ev := &Event{UUID: evUUID, Info: "templates", Timestamp: "1603642920", Objects: []*Object{o}}
 				container := o.UUID
-				if _, member := memberTemplates[r.Name]; member {
+				if inGroup && name == "registry-key-value" {
+					key := &Object{UUID: "6d234f25-539c-4d12-bf93-2c46a964451a", Name: "registry-key", Timestamp: "1603642920",
+						Attributes: []*Attribute{{Type: "regkey", ObjectRelation: "key", Value: `HKLM\Software\x`}},
+						References: []*ObjectReference{{UUID: "9d234f25-539c-4d12-bf93-2c46a964451a", ReferencedUUID: o.UUID, RelationshipType: "contains"}}}
+					ev.Objects = append([]*Object{key}, ev.Objects...)
+					container = key.UUID
+				} else if inGroup {
 					// A pe or pe-section is folded into the file that
 					// includes it (through its pe).
 					file := &Object{UUID: "6d234f25-539c-4d12-bf93-2c46a964451a", Name: "file", Timestamp: "1603642920",
 						Attributes: []*Attribute{{Type: "filename", ObjectRelation: "filename", Value: "a.exe"}}}
 					pe := o
-					if r.Name == "pe-section" {
+					if name == "pe-section" {
 						pe = &Object{UUID: "7d234f25-539c-4d12-bf93-2c46a964451a", Name: "pe", Timestamp: "1603642920",
 							Attributes: []*Attribute{{Type: "text", ObjectRelation: "type", Value: "dll"}}}
 						pe.References = []*ObjectReference{{UUID: "8d234f25-539c-4d12-bf93-2c46a964451a", ReferencedUUID: o.UUID, RelationshipType: "includes"}}
@@ -406,8 +431,8 @@ func TestObjectTemplates(t *testing.T) {
 				if got == nil {
 					t.Fatalf("no STIX object for the MISP object")
 				}
-				want := sdoTemplates[r.Name]
-				if r.Name == "script" {
+				want := sdoTemplates[name]
+				if name == "script" {
 					want = "malware" // its state is Malicious
 				}
 				if observable {

@@ -663,8 +663,9 @@ func (c *conv) observed(m map[string]any, first, last, ts string, refs []string)
 
 // object converts one MISP object, and with a file object the pe object it
 // includes and that pe's sections, folded into the file's Windows PE
-// binary extension as misp-stix does; when the fold would not be valid
-// STIX each is converted on its own.
+// binary extension, with a registry-key the values it contains, as
+// misp-stix does; when the fold would not be valid STIX each is converted
+// on its own.
 func (c *conv) object(o *Object, path string) {
 	if c.absorbed[o] {
 		return
@@ -684,8 +685,21 @@ func (c *conv) object(o *Object, path string) {
 }
 
 // peGroup returns a file object, the one pe object it includes and the
-// pe-sections that pe includes; nil for any other object.
+// pe-sections that pe includes, or a registry-key object and the
+// registry-key-values it contains; nil for any other object.
 func (c *conv) peGroup(o *Object) []*Object {
+	if o.Name == "registry-key" {
+		group := []*Object{o}
+		for _, r := range o.References {
+			if t := c.objByUUID[r.ReferencedUUID]; t != nil && t.Name == "registry-key-value" && r.RelationshipType == "contains" && !c.absorbed[t] && !contains(group, t) {
+				group = append(group, t)
+			}
+		}
+		if len(group) == 1 {
+			return nil
+		}
+		return group
+	}
 	if o.Name != "file" {
 		return nil
 	}
@@ -708,6 +722,15 @@ func (c *conv) peGroup(o *Object) []*Object {
 		}
 	}
 	return group
+}
+
+func contains(group []*Object, o *Object) bool {
+	for _, g := range group {
+		if g == o {
+			return true
+		}
+	}
+	return false
 }
 
 // convert converts an object (group[0]) with the members folded into it;
