@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
+	"strings"
 )
 
 // Event is one MISP event as MISP's JSON carries it. Scalars MISP writes
@@ -105,6 +107,8 @@ type ObjectReference struct {
 	ReferencedUUID   string `json:"referenced_uuid"`
 	RelationshipType string `json:"relationship_type"`
 	Comment          string `json:"comment,omitempty"`
+	// Extra holds the keys this package does not model, written back.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // Tag is a MISP tag, such as tlp:amber, PAP:GREEN or
@@ -122,6 +126,8 @@ type Galaxy struct {
 	Description string           `json:"description,omitempty"`
 	Namespace   string           `json:"namespace,omitempty"`
 	Clusters    []*GalaxyCluster `json:"GalaxyCluster"`
+	// Extra holds the keys this package does not model, written back.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // GalaxyCluster is one cluster (an ATT&CK technique, a threat actor, a
@@ -137,6 +143,8 @@ type GalaxyCluster struct {
 	Version          string         `json:"version,omitempty"`
 	RelationshipType string         `json:"relationship_type,omitempty"`
 	Meta             map[string]any `json:"meta,omitempty"`
+	// Extra holds the keys this package does not model, written back.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // Sighting is a MISP sighting of an attribute. Type "0" is a sighting,
@@ -148,6 +156,8 @@ type Sighting struct {
 	Source        string `json:"source,omitempty"`
 	AttributeUUID string `json:"attribute_uuid,omitempty"`
 	Org           *Org   `json:"Organisation,omitempty"`
+	// Extra holds the keys this package does not model, written back.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // EventReport is a MISP event report: a Markdown document attached to an
@@ -158,6 +168,8 @@ type EventReport struct {
 	Content      string `json:"content"`
 	Timestamp    string `json:"timestamp,omitempty"`
 	Distribution string `json:"distribution,omitempty"`
+	// Extra holds the keys this package does not model, written back.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // AnalystData is a MISP analyst note (Note) or opinion (Opinion) on an
@@ -171,6 +183,8 @@ type AnalystData struct {
 	Language string `json:"language,omitempty"`
 	Opinion  string `json:"opinion,omitempty"`
 	Comment  string `json:"comment,omitempty"`
+	// Extra holds the keys this package does not model, written back.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // Decode reads MISP JSON: one event in the {"Event": {...}} form or bare,
@@ -392,7 +406,7 @@ func (f *fields) into(k string, dst any) {
 
 // lenient rewrites what MISP writes in more than one way into the form
 // the structures expect: numbers as strings (timestamps, types, ids), and
-// an empty meta list as no meta. Numbers inside a cluster's meta stay.
+// an empty meta list as no meta. A cluster's meta stays as it is.
 func lenient(v any) any {
 	switch x := v.(type) {
 	case json.Number:
@@ -407,7 +421,7 @@ func lenient(v any) any {
 		out := make(map[string]any, len(x))
 		for k, e := range x {
 			if k == "meta" {
-				if _, isMap := e.(map[string]any); !isMap {
+				if l, isList := e.([]any); isList && len(l) == 0 {
 					continue
 				}
 				out[k] = e
@@ -797,4 +811,153 @@ func marshal(v any) ([]byte, error) {
 func unixOf(s string) (int64, bool) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil
+}
+
+// The structures decoded by encoding/json keep the keys they do not model
+// in Extra, and write them back.
+
+// UnmarshalJSON reads the reference, keeping unknown keys.
+func (x *ObjectReference) UnmarshalJSON(b []byte) error {
+	type plain ObjectReference
+	var p plain
+	extra, err := withExtra(b, &p)
+	*x = ObjectReference(p)
+	x.Extra = extra
+	return err
+}
+
+// MarshalJSON writes the reference with its unknown keys.
+func (x ObjectReference) MarshalJSON() ([]byte, error) {
+	type plain ObjectReference
+	return marshalExtra(plain(x), x.Extra)
+}
+
+// UnmarshalJSON reads the galaxy, keeping unknown keys.
+func (x *Galaxy) UnmarshalJSON(b []byte) error {
+	type plain Galaxy
+	var p plain
+	extra, err := withExtra(b, &p)
+	*x = Galaxy(p)
+	x.Extra = extra
+	return err
+}
+
+// MarshalJSON writes the galaxy with its unknown keys.
+func (x Galaxy) MarshalJSON() ([]byte, error) {
+	type plain Galaxy
+	return marshalExtra(plain(x), x.Extra)
+}
+
+// UnmarshalJSON reads the cluster, keeping unknown keys.
+func (x *GalaxyCluster) UnmarshalJSON(b []byte) error {
+	type plain GalaxyCluster
+	var p plain
+	extra, err := withExtra(b, &p)
+	*x = GalaxyCluster(p)
+	x.Extra = extra
+	return err
+}
+
+// MarshalJSON writes the cluster with its unknown keys.
+func (x GalaxyCluster) MarshalJSON() ([]byte, error) {
+	type plain GalaxyCluster
+	return marshalExtra(plain(x), x.Extra)
+}
+
+// UnmarshalJSON reads the sighting, keeping unknown keys.
+func (x *Sighting) UnmarshalJSON(b []byte) error {
+	type plain Sighting
+	var p plain
+	extra, err := withExtra(b, &p)
+	*x = Sighting(p)
+	x.Extra = extra
+	return err
+}
+
+// MarshalJSON writes the sighting with its unknown keys.
+func (x Sighting) MarshalJSON() ([]byte, error) {
+	type plain Sighting
+	return marshalExtra(plain(x), x.Extra)
+}
+
+// UnmarshalJSON reads the report, keeping unknown keys.
+func (x *EventReport) UnmarshalJSON(b []byte) error {
+	type plain EventReport
+	var p plain
+	extra, err := withExtra(b, &p)
+	*x = EventReport(p)
+	x.Extra = extra
+	return err
+}
+
+// MarshalJSON writes the report with its unknown keys.
+func (x EventReport) MarshalJSON() ([]byte, error) {
+	type plain EventReport
+	return marshalExtra(plain(x), x.Extra)
+}
+
+// UnmarshalJSON reads the note or opinion, keeping unknown keys.
+func (x *AnalystData) UnmarshalJSON(b []byte) error {
+	type plain AnalystData
+	var p plain
+	extra, err := withExtra(b, &p)
+	*x = AnalystData(p)
+	x.Extra = extra
+	return err
+}
+
+// MarshalJSON writes the note or opinion with its unknown keys.
+func (x AnalystData) MarshalJSON() ([]byte, error) {
+	type plain AnalystData
+	return marshalExtra(plain(x), x.Extra)
+}
+
+// withExtra decodes b into p (a pointer to a struct) and returns the keys
+// of b that no field of it names.
+func withExtra(b []byte, p any) (map[string]json.RawMessage, error) {
+	if err := json.Unmarshal(b, p); err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for _, k := range jsonNames(reflect.TypeOf(p).Elem()) {
+		delete(m, k)
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return m, nil
+}
+
+// jsonNames lists the JSON names of a struct type's fields.
+func jsonNames(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		tag := t.Field(i).Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// marshalExtra writes v (a struct) with the extra keys it does not have.
+func marshalExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
+	b, err := marshal(v)
+	if err != nil || len(extra) == 0 {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, x := range extra {
+		if _, taken := m[k]; !taken {
+			m[k] = x
+		}
+	}
+	return marshal(m)
 }

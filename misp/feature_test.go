@@ -466,3 +466,38 @@ func TestDecodeLenient(t *testing.T) {
 	}
 	checkEvent(t, ev)
 }
+
+// TestUnknownKeysKept checks that keys this package does not model, at
+// every level of an event, survive the trip to STIX and back to MISP
+// JSON.
+func TestUnknownKeysKept(t *testing.T) {
+	in := `{"Event":{"uuid":"` + evUUID + `","info":"x","timestamp":"1603642920","k_event":"e1",
+		"Attribute":[{"uuid":"91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f","type":"domain","value":"evil.example","to_ids":true,"k_attr":"a1",
+			"Sighting":[{"uuid":"5d1e7a2b-0b7a-4c1d-9c0e-1a2b3c4d5e6f","type":"0","date_sighting":"1603700000","k_sighting":"s1"}],
+			"Galaxy":[{"type":"threat-actor","name":"Threat Actor","k_galaxy":"g1","GalaxyCluster":[{"uuid":"11e17436-6ede-4733-8547-4ce0254ea19e","value":"Cutting Kitten","k_cluster":"c1"}]}]}],
+		"Object":[{"uuid":"5d234f25-539c-4d12-bf93-2c46a964451a","name":"domain-ip","k_object":"o1",
+			"Attribute":[{"uuid":"0054005c-4834-42da-9451-f8b2b22713b0","type":"domain","object_relation":"domain","value":"c2.example","k_oattr":"oa1"}],
+			"ObjectReference":[{"uuid":"689e7438-1b82-565e-bed6-02bbbc2fb721","referenced_uuid":"91ae0a21-c7ae-4c7f-b84b-b84a7ce53d1f","relationship_type":"resolves-to","k_ref":"r1"},
+				{"uuid":"789e7438-1b82-565e-bed6-02bbbc2fb721","referenced_uuid":"11111111-1b82-465e-bed6-02bbbc2fb721","relationship_type":"elsewhere","k_ref2":"r2"}]}],
+		"EventReport":[{"uuid":"44ceb474-6493-48de-b753-bbd0470e0e54","name":"r","content":"c","k_report":"p1"}],
+		"Note":[{"uuid":"bbd17601-425f-4dd5-82ed-0b18115bee98","note":"n","k_note":"n1"}]}}`
+	evs, err := DecodeJSON([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := checkEvent(t, evs[0])
+	back, err := FromSTIX(res.Objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Encode(&buf, back); err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range []string{`"k_event": "e1"`, `"k_attr": "a1"`, `"k_sighting":"s1"`, `"k_galaxy":"g1"`, `"k_cluster":"c1"`,
+		`"k_object": "o1"`, `"k_oattr":"oa1"`, `"k_ref":"r1"`, `"k_ref2":"r2"`, `"k_report":"p1"`, `"k_note":"n1"`} {
+		if !strings.Contains(strings.ReplaceAll(buf.String(), `": "`, `":"`), strings.ReplaceAll(kv, `": "`, `":"`)) {
+			t.Errorf("%s lost on the way:\n%s", kv, buf.String())
+		}
+	}
+}

@@ -302,7 +302,7 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 				typ = t
 			}
 			src.References = append(src.References, &ObjectReference{UUID: uuidOf(rel.ID), ObjectUUID: src.UUID,
-				ReferencedUUID: tgtUUID, RelationshipType: typ, Comment: rel.String("description")})
+				ReferencedUUID: tgtUUID, RelationshipType: typ, Comment: rel.String("description"), Extra: extraOf(rel.Props)})
 		}
 		if list, ok := r.index[container].Props["x_misp_references"].([]any); ok {
 			for _, e := range list {
@@ -311,8 +311,12 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 					if x := objByUUID[str(m, "object_uuid")]; x != nil {
 						src = x
 					}
+					var extra map[string]json.RawMessage
+					if x, ok := m["extra"].(map[string]any); ok {
+						extra = extraOf(map[string]any{"x_misp_extra": x})
+					}
 					src.References = append(src.References, &ObjectReference{UUID: str(m, "uuid"), ObjectUUID: src.UUID,
-						ReferencedUUID: str(m, "referenced_uuid"), RelationshipType: str(m, "relationship_type"), Comment: str(m, "comment")})
+						ReferencedUUID: str(m, "referenced_uuid"), RelationshipType: str(m, "relationship_type"), Comment: str(m, "comment"), Extra: extra})
 				}
 			}
 		}
@@ -331,9 +335,9 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 		switch {
 		case o.Type == "note" && meta["data-layer"] == "Event Report":
 			ev.EventReports = append(ev.EventReports, &EventReport{UUID: uuidOf(o.ID), Name: o.String("abstract"),
-				Content: o.String("content"), Timestamp: unixTime(o.Modified), Distribution: o.String("x_misp_distribution")})
+				Content: o.String("content"), Timestamp: unixTime(o.Modified), Distribution: o.String("x_misp_distribution"), Extra: extraOf(o.Props)})
 		case o.Type == "note" || o.Type == "opinion" && meta["data-layer"] != "Sighting":
-			d := &AnalystData{UUID: uuidOf(o.ID), Created: mispDateTime(o.Created), Modified: mispDateTime(o.Modified)}
+			d := &AnalystData{UUID: uuidOf(o.ID), Created: mispDateTime(o.Created), Modified: mispDateTime(o.Modified), Extra: extraOf(o.Props)}
 			if a := stringsOf(o.Props["authors"]); len(a) > 0 {
 				d.Authors = a[0]
 			}
@@ -372,7 +376,7 @@ func (r *rev) event(rep *stix.Object, refs []string) (*Event, error) {
 				attach(&ev.Notes, &ev.Opinions)
 			}
 		case o.Type == "sighting" || o.Type == "opinion":
-			s := &Sighting{UUID: uuidOf(o.ID), Type: o.String("x_misp_sighting_type"), Source: o.String("x_misp_source")}
+			s := &Sighting{UUID: uuidOf(o.ID), Type: o.String("x_misp_sighting_type"), Source: o.String("x_misp_source"), Extra: extraOf(o.Props)}
 			if o.Type == "opinion" {
 				s.Type = "1"
 			}
@@ -467,6 +471,9 @@ func addCluster(gs []*Galaxy, o *stix.Object) []*Galaxy {
 		g = &Galaxy{Type: gtype, Name: meta["galaxy-name"]}
 		if gm, ok := p["x_misp_galaxy"].(map[string]any); ok {
 			g.UUID, g.Name, g.Description, g.Namespace = str(gm, "uuid"), str(gm, "name"), str(gm, "description"), str(gm, "namespace")
+			if x, ok := gm["extra"].(map[string]any); ok {
+				g.Extra = extraOf(map[string]any{"x_misp_extra": x})
+			}
 		}
 		gs = append(gs, g)
 	}
@@ -476,6 +483,9 @@ func addCluster(gs []*Galaxy, o *stix.Object) []*Galaxy {
 		cl.Authors = stringsOf(cm["authors"])
 		if cm["no_uuid"] == true {
 			cl.UUID = ""
+		}
+		if x, ok := cm["extra"].(map[string]any); ok {
+			cl.Extra = extraOf(map[string]any{"x_misp_extra": x})
 		}
 	}
 	if m, ok := p["x_misp_meta"].(map[string]any); ok {

@@ -286,10 +286,15 @@ func flatten(refs []string, index map[string]*stix.Object) []pathValue {
 	return out
 }
 
+// collectRefs calls f with every identifier v refers to, custom x_misp_
+// properties aside (they hold MISP's own keys).
 func collectRefs(v any, f func(string)) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
+			if strings.HasPrefix(k, "x_misp_") {
+				continue
+			}
 			if strings.HasSuffix(k, "_ref") {
 				if s, ok := e.(string); ok {
 					f(s)

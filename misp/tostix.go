@@ -167,6 +167,7 @@ type conv struct {
 // pendingRel is a relationship whose target may not be converted yet.
 type pendingRel struct {
 	src, srcUUID, targetUUID, typ, id, comment string
+	extra                                      map[string]json.RawMessage
 }
 
 func (c *conv) run() (*Result, error) {
@@ -211,7 +212,7 @@ func (c *conv) run() (*Result, error) {
 				continue
 			}
 			id := "relationship--" + c.uuidFor(r.UUID, fmt.Sprintf("Object[%d].ObjectReference[%d]", i, j))
-			c.pending = append(c.pending, pendingRel{src: src, srcUUID: o.UUID, targetUUID: r.ReferencedUUID, typ: r.RelationshipType, id: id, comment: r.Comment})
+			c.pending = append(c.pending, pendingRel{src: src, srcUUID: o.UUID, targetUUID: r.ReferencedUUID, typ: r.RelationshipType, id: id, comment: r.Comment, extra: r.Extra})
 		}
 	}
 	for _, p := range c.pending {
@@ -235,6 +236,9 @@ func (c *conv) run() (*Result, error) {
 		rel["target_ref"] = tgt
 		setStr(rel, "x_misp_object_uuid", p.srcUUID)
 		setStr(rel, "x_misp_referenced_uuid", p.targetUUID)
+		if len(p.extra) > 0 {
+			rel["x_misp_extra"] = rawMap(p.extra)
+		}
 		setStr(rel, "description", p.comment)
 		c.emit(rel)
 	}
@@ -1150,6 +1154,12 @@ func (c *conv) cluster(g *Galaxy, cl *GalaxyCluster, st, u string) map[string]an
 	if cl.UUID == "" {
 		cm["no_uuid"] = true
 	}
+	if len(cl.Extra) > 0 {
+		cm["extra"] = rawMap(cl.Extra)
+	}
+	if len(g.Extra) > 0 {
+		gal["extra"] = rawMap(g.Extra)
+	}
 	if len(cm) > 0 {
 		m["x_misp_cluster"] = cm
 	}
@@ -1252,6 +1262,9 @@ func (c *conv) eventReport(r *EventReport, path string) {
 	setStr(m, "abstract", r.Name)
 	m["labels"] = []any{label("data-layer", "Event Report")}
 	setStr(m, "x_misp_distribution", r.Distribution)
+	if len(r.Extra) > 0 {
+		m["x_misp_extra"] = rawMap(r.Extra)
+	}
 	var refs []any
 	seen := map[string]bool{}
 	for _, mm := range mentionRE.FindAllStringSubmatch(r.Content, -1) {
@@ -1284,6 +1297,9 @@ func (c *conv) analystOn(notes, opinions []*AnalystData, container, uuid, path s
 		m["labels"] = []any{label("data-layer", "Analyst Note")}
 		m["object_refs"] = []any{container}
 		setStr(m, "x_misp_target_uuid", uuid)
+		if len(n.Extra) > 0 {
+			m["x_misp_extra"] = rawMap(n.Extra)
+		}
 		c.fixOrder(m)
 		c.emit(m)
 	}
@@ -1300,6 +1316,9 @@ func (c *conv) analystOn(notes, opinions []*AnalystData, container, uuid, path s
 		m["labels"] = []any{label("data-layer", "Analyst Opinion")}
 		m["object_refs"] = []any{container}
 		setStr(m, "x_misp_target_uuid", uuid)
+		if len(o.Extra) > 0 {
+			m["x_misp_extra"] = rawMap(o.Extra)
+		}
 		c.fixOrder(m)
 		c.emit(m)
 	}
@@ -1373,6 +1392,9 @@ func (c *conv) sightingOf(s *Sighting, container, attrUUID, path string) {
 	if s.Org != nil {
 		m["x_misp_org"] = map[string]any{"uuid": s.Org.UUID, "name": s.Org.Name}
 	}
+	if len(s.Extra) > 0 {
+		m["x_misp_extra"] = rawMap(s.Extra)
+	}
 	c.emit(m)
 }
 
@@ -1383,6 +1405,9 @@ func (c *conv) addExtraRef(p pendingRel) {
 			ref := map[string]any{"referenced_uuid": p.targetUUID, "relationship_type": p.typ, "uuid": strings.TrimPrefix(p.id, "relationship--")}
 			setStr(ref, "object_uuid", p.srcUUID)
 			setStr(ref, "comment", p.comment)
+			if len(p.extra) > 0 {
+				ref["extra"] = rawMap(p.extra)
+			}
 			m["x_misp_references"] = append(list, ref)
 			return
 		}
