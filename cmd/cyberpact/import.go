@@ -22,9 +22,10 @@ func init() {
 		help: `Imports each file, a STIX 2.1 or 2.0 bundle (2.0 is upgraded to 2.1) or MISP
 JSON events (detected by their "Event" key, or --format misp), into the data
 directory. MISP events are converted to STIX as misp-stix maps them (see
-misp/MAPPING.md); without --audience their distribution chooses the release:
+misp/MAPPING.md); without --audience their distribution (the narrowest of
+the event's and of its attributes' and objects') chooses the release:
 organisation only stays with --org, a sharing group goes to the hub group of
-the same name. Each file goes in whole or not at all: if any object is
+the same name, the community levels go to all members. Each file goes in whole or not at all: if any object is
 rejected, nothing from that file is stored (unless --partial). Re-importing
 objects already stored adds nothing; the same id and modified with different
 content is a conflict and is rejected.
