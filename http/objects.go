@@ -231,8 +231,12 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 		}
 		opts.Partial = b
 	}
+	body, err := s.bundleBody(r, p, &opts)
+	if err != nil {
+		return err
+	}
 	opts.ReleaseFor = cyberpact.SightingReleases(r.Context(), s.Store, *viewerOf(r))
-	dec := stix.NewDecoder(r.Body)
+	dec := stix.NewDecoder(body)
 	defer dec.Close()
 	res, err := cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "rest"), dec.Next, opts, "")
 	if err != nil {

@@ -13,13 +13,14 @@ func init() {
 	register(&command{
 		name:    "export",
 		summary: "write stored objects as one STIX 2.1 bundle to stdout",
-		usage:   "[--data DIR] [--org ORG] [--type T,...] [--since RFC3339] [--all-versions]",
+		usage:   "[--data DIR] [--org ORG] [--type T,...] [--since RFC3339] [--all-versions] [--format stix|misp]",
 		help: `Streams the stored objects (the latest version of each, or every version
 with --all-versions) as one STIX 2.1 bundle to standard output, in the order
 they were added. With --org, only what that organisation may see under the
 sharing rule; without, the hub operator's whole store. Either way TLP:RED
 objects are never in an exported feed, and exercise objects never leave
-their exercise.`,
+their exercise. --format misp writes MISP JSON events instead: one per
+report with what it refers to, one more for the rest.`,
 		run: runExport,
 	})
 }
@@ -31,11 +32,15 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	since := fs.String("since", "", "only versions modified at or after this time (RFC 3339)")
 	all := fs.Bool("all-versions", false, "every stored version, not only the latest")
 	org := fs.String("org", "", "export what this organisation may see")
+	format := fs.String("format", "stix", "output format: stix (a bundle) or misp (MISP JSON events)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if *format != "stix" && *format != "misp" {
+		return usageError("--format %q must be stix or misp", *format)
 	}
 	f := cyberpact.ObjectFilter{AllVersions: *all, MaxTLP: cyberpact.TLPAmberStrict}
 	if *types != "" {
@@ -55,6 +60,9 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	defer db.Close()
 	if f.Viewer, err = optionalViewer(ctx, db, *org); err != nil {
 		return err
+	}
+	if *format == "misp" {
+		return exportMISP(ctx, db, f, e.stdout)
 	}
 	w := stix.NewWriter(e.stdout)
 	if err := db.EachObject(ctx, f, func(o *cyberpact.Object) error { return w.Write(o.Raw) }); err != nil {

@@ -18,9 +18,14 @@ func init() {
 	register(&command{
 		name:    "import",
 		summary: "import STIX bundles into the hub",
-		usage:   "[--data DIR] [--partial] [--org ORG] [--audience all|org|group:NAME] [--tlp LEVEL] FILE... (- for stdin)",
-		help: `Imports each file, a STIX 2.1 or 2.0 bundle (2.0 is upgraded to 2.1), into
-the data directory. Each file goes in whole or not at all: if any object is
+		usage:   "[--data DIR] [--partial] [--org ORG] [--audience all|org|group:NAME] [--tlp LEVEL] [--format auto|stix|misp] FILE... (- for stdin)",
+		help: `Imports each file, a STIX 2.1 or 2.0 bundle (2.0 is upgraded to 2.1) or MISP
+JSON events (detected by their "Event" key, or --format misp), into the data
+directory. MISP events are converted to STIX as misp-stix maps them (see
+misp/MAPPING.md); without --audience their distribution (the narrowest of
+the event's and of its attributes' and objects') chooses the release:
+organisation only stays with --org, a sharing group goes to the hub group of
+the same name, the community levels go to all members. Each file goes in whole or not at all: if any object is
 rejected, nothing from that file is stored (unless --partial). Re-importing
 objects already stored adds nothing; the same id and modified with different
 content is a conflict and is rejected.
@@ -50,8 +55,12 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	org := fs.String("org", "", "the organisation that produced the objects (default: the hub itself); its sightings are shared like what they sight")
 	audience := fs.String("audience", "", "who the objects are shared with: all, org (the producer alone) or group:NAME (default: all members, TLP:RED objects to the producer alone)")
 	tlp := fs.String("tlp", "amber", "TLP level of objects that carry no TLP marking")
+	format := fs.String("format", "auto", "input format: auto (MISP JSON is recognised by its keys), stix or misp")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *format != "auto" && *format != "stix" && *format != "misp" {
+		return usageError("--format %q must be auto, stix or misp", *format)
 	}
 	opts := cyberpact.ImportOptions{Partial: *partial}
 	level, err := cyberpact.ParseTLP(*tlp)
@@ -95,7 +104,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		if viewer != nil {
 			opts.ReleaseFor = cyberpact.SightingReleases(ctx, db, *viewer)
 		}
-		res, err := importFile(ctx, e, db, name, opts, *maxObject)
+		res, err := importFile(ctx, e, db, name, opts, *maxObject, *format)
 		if err != nil {
 			if cyberpact.ErrorCode(err) == cyberpact.EINTERNAL {
 				return err
@@ -121,7 +130,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 }
 
 // importFile imports one bundle and prints its summary.
-func importFile(ctx context.Context, e *env, db store, name string, opts cyberpact.ImportOptions, maxObject int) (*cyberpact.ImportResult, error) {
+func importFile(ctx context.Context, e *env, db store, name string, opts cyberpact.ImportOptions, maxObject int, format string) (*cyberpact.ImportResult, error) {
 	var in io.Reader
 	var size int64 = -1
 	if name == "-" {
@@ -143,6 +152,16 @@ func importFile(ctx context.Context, e *env, db store, name string, opts cyberpa
 		in = io.TeeReader(in, bar)
 	}
 	start := time.Now()
+	in, isMISP, err := detectMISP(in, format)
+	if err != nil {
+		return nil, err
+	}
+	events := 0
+	if isMISP {
+		if in, opts, events, err = mispInput(ctx, db, in, opts); err != nil {
+			return nil, err
+		}
+	}
 	r := stix.NewReader(in)
 	r.MaxObjectSize = maxObject
 	dec := stix.NewDecoderOf(r)
@@ -163,6 +182,8 @@ func importFile(ctx context.Context, e *env, db store, name string, opts cyberpa
 		res.Added = 0
 	case dec.Upgraded > 0:
 		status = fmt.Sprintf("; %d upgraded from STIX 2.0", dec.Upgraded)
+	case isMISP:
+		status = fmt.Sprintf("; from %d MISP events, released to %s", events, releaseName(opts.Audience))
 	}
 	fmt.Fprintf(e.stdout, "%s: added %d, already present %d, rejected %d objects in %.2fs%s\n",
 		name, res.Added, res.Present, rejectedObjects(res.Rejected), elapsed.Seconds(), status)
