@@ -84,7 +84,12 @@ type Holding struct {
 // (returned), into a new holding (0: the store makes it the version's own
 // Seq), or nowhere, refused with a rejection because its producer, whose
 // sharing groups are groups, may see another organisation's holding of
-// that id. Cyber observables always go to their producer's holding.
+// that id. Cyber observables always go to their producer's holding. A
+// refused version comes back with the holding it was refused for: where
+// that holding has the same version with the same content, the store
+// counts it as already present instead (the poster may see it, so saying
+// so tells it nothing), and MISP events or ATT&CK sets that several
+// members import stay importable.
 //
 // A version federation pulls (relayed) joins the oldest holding that
 // federation brought from any peer with the same created_by_ref: the same
@@ -116,7 +121,7 @@ func Admit(o *Object, held []Holding, groups []int64, relayed bool) (holding, pr
 	v := Viewer{Org: p, Groups: groups}
 	for _, h := range held {
 		if p != 0 && MaySee(v, h.Release) {
-			return 0, p, &Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Path: "id",
+			return h.Holding, p, &Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Path: "id",
 				Reason: fmt.Sprintf("%s belongs to another organisation: only its producer adds versions of it; "+
 					"add yours as a note or opinion referring to it (object_refs), or report a sighting of it", o.ID)}
 		}

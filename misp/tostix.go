@@ -362,6 +362,10 @@ func (c *conv) addSCOs(scos []map[string]any) bool {
 	return true
 }
 
+// orgIdentityTime is the created and modified time of the identity of a
+// MISP organisation, which MISP does not date.
+const orgIdentityTime = "2000-01-01T00:00:00.000Z"
+
 func (c *conv) orgIdentity(o *Org) string {
 	u := o.UUID
 	if !validUUID(u) {
@@ -370,8 +374,13 @@ func (c *conv) orgIdentity(o *Org) string {
 	id := "identity--" + u
 	if !c.identities[id] {
 		c.identities[id] = true
+		// The same in every event the organisation made: members who
+		// import different events of one MISP community then hold one
+		// identity (the hub answers "already present" to all but the
+		// first), instead of a version per event that only its first
+		// importer may add to.
 		m := map[string]any{"type": "identity", "spec_version": "2.1", "id": id,
-			"created": c.evTime, "modified": c.evTime, "name": o.Name, "identity_class": "organization"}
+			"created": orgIdentityTime, "modified": orgIdentityTime, "name": o.Name, "identity_class": "organization"}
 		if o.Name == "" {
 			m["name"] = "MISP organisation " + o.UUID
 		}

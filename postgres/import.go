@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -215,8 +216,9 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	var n int
 	var first, last *int64
 	if err := tx.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search)
-			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector
+			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search, sole)
+			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector,
+				NOT EXISTS (SELECT 1 FROM objects s WHERE s.id = t.id) AND NOT EXISTS (SELECT 1 FROM import_objects u WHERE u.id = t.id AND u.idx <> t.idx)
 			FROM import_objects t
 			WHERE NOT EXISTS (SELECT 1 FROM objects o WHERE o.id = t.id AND o.holding = t.holding AND o.version = t.version)
 			RETURNING seq)
@@ -230,6 +232,14 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	if n < len(im.rows) {
 		if err := im.compareStored(ctx, tx, base); err != nil {
 			return nil, err
+		}
+	}
+	if n > 0 {
+		// The versions an id had are sole no longer once it has another
+		// (see the sole column).
+		if _, err := tx.Exec(ctx, `UPDATE objects o SET sole = false WHERE o.sole AND o.seq <= $1
+			AND o.id IN (SELECT t.id FROM import_objects t JOIN objects n ON n.seq = $1 + t.idx)`, base); err != nil {
+			return nil, internal("storing objects", err)
 		}
 	}
 	if n > 0 && len(im.refs) > 0 {
@@ -322,10 +332,18 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 		h, producer, rej := cyberpact.Admit(&sh.obj, sh.held, g, im.opts.Origin != nil)
 		switch {
 		case rej != nil:
+			refused = append(refused, int32(sh.obj.Index))
+			same, err := im.sameAs(ctx, tx, sh.obj.Index, h)
+			if err != nil {
+				return err
+			}
+			if same {
+				im.res.Present++
+				continue
+			}
 			st := im.rows[sh.obj.Index-1]
 			rej.Index, rej.Line = st.index, st.line
 			im.res.Rejected = append(im.res.Rejected, rej)
-			refused = append(refused, int32(sh.obj.Index))
 		case h != 0:
 			setIdx = append(setIdx, int32(sh.obj.Index))
 			setHolding = append(setHolding, h)
@@ -349,6 +367,21 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 		return internal("placing versions in new holdings", err)
 	}
 	return nil
+}
+
+// sameAs reports whether holding h of the staged version idx's id holds
+// that version with the same content.
+func (im *importer) sameAs(ctx context.Context, tx pgx.Tx, idx int, h int64) (bool, error) {
+	var in, stored []byte
+	err := tx.QueryRow(ctx, `SELECT t.body, o.body FROM import_objects t JOIN objects o ON o.id = t.id AND o.holding = $2 AND o.version = t.version
+		WHERE t.idx = $1`, idx, h).Scan(&in, &stored)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, internal("reading stored version", err)
+	}
+	return bytes.Equal(in, stored) || stix.JSONEqual(in, stored), nil
 }
 
 // compareDups decides for each version repeated in the input with other

@@ -231,6 +231,7 @@ func (im *importer) flushBulk(batch []*cyberpact.Object) error {
 	added := make([]*cyberpact.Object, 0, len(batch))
 	seqs := make([]int64, 0, len(batch))
 	first := im.seq + 1 // seq of the batch's first new version
+	ss := newSoles()
 	for _, o := range batch {
 		h := im.versions.hash(o.ID)
 		held, err := im.heldBulk(o.ID, h, first, added)
@@ -258,10 +259,15 @@ func (im *importer) flushBulk(batch []*cyberpact.Object) error {
 		if !appending {
 			args = append(args, im.seq)
 		}
-		args = rowArgs(args, o, im.added)
+		sole := ss.add(args, o.ID, held.holdings, first)
+		args = rowArgs(args, o, im.added, sole)
+		ss.pending[o.ID] = len(args) - 1
 	}
 	if len(added) == 0 {
 		return nil
+	}
+	if err := im.unsole(ss, added); err != nil {
+		return err
 	}
 	if !appending {
 		if err := im.exec(`INSERT INTO objects (seq, `+storedCols+`) VALUES `+rowsOf(len(added), storedN+1), args...); err != nil {

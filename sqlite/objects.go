@@ -33,15 +33,63 @@ const maxRefRows = 4096
 
 // storedCols are the columns an import writes besides seq, in the order
 // of rowArgs.
-const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body`
+const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body, sole`
 
 // storedN is the number of storedCols.
-const storedN = 11
+const storedN = 12
 
-// rowArgs appends the values of storedCols for o, added at added.
-func rowArgs(args []any, o *cyberpact.Object, added int64) []any {
+// rowArgs appends the values of storedCols for o, added at added; sole
+// says that no other version of its id is stored (see soles).
+func rowArgs(args []any, o *cyberpact.Object, added int64, sole bool) []any {
 	r := o.Release
-	return append(args, o.Holding, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw))
+	return append(args, o.Holding, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw), sole)
+}
+
+// soles keeps the sole flag of one batch's rows true: a row goes in as
+// sole when no version of its id was stored before it, and a later row
+// of the same id clears it, in the batch's values (pending) or, for rows
+// already stored, in the table (unsole). The flag lets every read skip
+// the rule's probes for the ids with one version, most of them.
+type soles struct {
+	pending map[string]int   // id -> the index of its row's sole value in the batch's values
+	stored  map[string][]any // id -> seqs of its stored rows, sole no longer if a row of it is added
+}
+
+func newSoles() *soles { return &soles{pending: map[string]int{}, stored: map[string][]any{}} }
+
+// add records that a row of id goes in, with the versions held of it
+// before (held, from before is in the batch), and that its sole value is
+// at args[at]; it returns that value.
+func (ss *soles) add(args []any, id string, held []cyberpact.Holding, before int64) bool {
+	if at, ok := ss.pending[id]; ok {
+		args[at] = false
+	}
+	if _, ok := ss.stored[id]; !ok {
+		for _, h := range held {
+			if h.Seq < before {
+				ss.stored[id] = append(ss.stored[id], h.Seq)
+			}
+		}
+	}
+	return len(held) == 0
+}
+
+// unsole clears the flag of the stored rows of the ids of added, the
+// versions a batch added.
+func (im *importer) unsole(ss *soles, added []*cyberpact.Object) error {
+	var seqs []any
+	for _, o := range added {
+		seqs = append(seqs, ss.stored[o.ID]...)
+		delete(ss.stored, o.ID)
+	}
+	for len(seqs) > 0 {
+		n := min(len(seqs), maxObservableRows)
+		if err := im.exec(`UPDATE objects SET sole = 0 WHERE sole <> 0 AND seq IN (`+placeholders(n)+`)`, seqs[:n]...); err != nil {
+			return internal("storing objects", err)
+		}
+		seqs = seqs[n:]
+	}
+	return nil
 }
 
 // Import adds the objects from next in one transaction; see
@@ -239,13 +287,17 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 	args := make([]any, 0, (storedN+1)*len(batch))
 	first := im.seq + 1
 	rowObjs := batch[:0:0]
+	ss := newSoles()
 	for _, o := range batch {
+		before := held[o.ID]
 		if !im.admit(o, held, im.seq+1) {
 			continue
 		}
 		im.seq++
 		rowObjs = append(rowObjs, o)
-		args = rowArgs(append(args, im.seq), o, im.added)
+		sole := ss.add(args, o.ID, before, first)
+		args = rowArgs(append(args, im.seq), o, im.added, sole)
+		ss.pending[o.ID] = len(args) - 1
 	}
 	if im.err != nil {
 		return im.err
@@ -255,6 +307,9 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 		return nil
 	}
 	st, err := im.stmt(`INSERT INTO objects (seq, ` + storedCols + `) VALUES ` + rowsOf(len(batch), storedN+1) + ` ON CONFLICT (id, holding, version) DO NOTHING RETURNING seq`)
+	if err != nil {
+		return internal("storing objects", err)
+	}
 	rows, err := st.QueryContext(im.ctx, args...)
 	if err != nil {
 		return internal("storing objects", err)
@@ -282,6 +337,9 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 		}
 		added = append(added, o)
 		seqs = append(seqs, first+int64(i))
+	}
+	if err := im.unsole(ss, added); err != nil {
+		return err
 	}
 	if err := im.stored(added, seqs); err != nil {
 		return err
@@ -424,7 +482,15 @@ func (im *importer) place(o *cyberpact.Object, held []cyberpact.Holding, seq int
 	}
 	h, producer, rej := cyberpact.Admit(o, held, groups, im.relayed)
 	if rej != nil {
-		im.res.Rejected = append(im.res.Rejected, rej)
+		same, err := im.sameAs(o, h)
+		switch {
+		case err != nil:
+			im.err = err
+		case same:
+			im.res.Present++
+		default:
+			im.res.Rejected = append(im.res.Rejected, rej)
+		}
 		return false
 	}
 	if h == 0 {
@@ -432,6 +498,23 @@ func (im *importer) place(o *cyberpact.Object, held []cyberpact.Holding, seq int
 	}
 	o.Holding, o.Release.Producer = h, producer
 	return true
+}
+
+// sameAs reports whether holding h of o's id holds o's version with the
+// same content.
+func (im *importer) sameAs(o *cyberpact.Object, h int64) (bool, error) {
+	st, err := im.stmt(`SELECT body FROM objects WHERE id = ? AND holding = ? AND version = ?`)
+	if err != nil {
+		return false, internal("reading stored version", err)
+	}
+	var body []byte
+	switch err := st.QueryRowContext(im.ctx, o.ID, h, o.Modified).Scan(&body); {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, internal("reading stored version", err)
+	}
+	return bytes.Equal(body, o.Raw) || stix.JSONEqual(body, o.Raw), nil
 }
 
 // compare decides for an object whose (id, version) is already stored

@@ -105,23 +105,29 @@ func Scope(t string, f cyberpact.ObjectFilter, a *Args) string {
 // id within f's scope: in the oldest holding of the id the viewer may see
 // (see Ownership in ownership.go), no newer version it may see.
 //
-// Each half is one seek of objects_id_version (id, holding, version): a
-// newer version in the same holding, or an older holding.
+// A version whose id has no other (sole, most of them) is its id's latest
+// under any scope; for the others, each half is one seek of
+// objects_id_version (id, holding, version): a newer version in the same
+// holding, or an older holding.
 func Latest(f cyberpact.ObjectFilter, a *Args) string {
-	return `NOT EXISTS (SELECT 1 FROM objects n` + a.ByID() + ` WHERE n.id = o.id AND n.holding = o.holding AND n.version > o.version AND ` + Scope("n", f, a) + a.Probe() + `)
-		AND ` + Winning(f, a)
+	return `(o.sole OR NOT EXISTS (SELECT 1 FROM objects n` + a.ByID() + ` WHERE n.id = o.id AND n.holding = o.holding AND n.version > o.version AND ` + Scope("n", f, a) + a.Probe() + `)
+		AND ` + winning(f, a) + `)`
 }
 
 // First holds for a row o that is the oldest version within f's scope of
 // the first holding of its id that the viewer may see.
 func First(f cyberpact.ObjectFilter, a *Args) string {
-	return `NOT EXISTS (SELECT 1 FROM objects n` + a.ByID() + ` WHERE n.id = o.id AND n.holding = o.holding AND n.version < o.version AND ` + Scope("n", f, a) + a.Probe() + `)
-		AND ` + Winning(f, a)
+	return `(o.sole OR NOT EXISTS (SELECT 1 FROM objects n` + a.ByID() + ` WHERE n.id = o.id AND n.holding = o.holding AND n.version < o.version AND ` + Scope("n", f, a) + a.Probe() + `)
+		AND ` + winning(f, a) + `)`
 }
 
 // Winning holds for a row o of the first holding of its id that f's
 // viewer may see: versions of other holdings are not shown to it.
 func Winning(f cyberpact.ObjectFilter, a *Args) string {
+	return `(o.sole OR ` + winning(f, a) + `)`
+}
+
+func winning(f cyberpact.ObjectFilter, a *Args) string {
 	return `NOT EXISTS (SELECT 1 FROM objects n` + a.ByID() + ` WHERE n.id = o.id AND n.holding < o.holding AND ` + Scope("n", f, a) + a.Probe() + `)`
 }
 
@@ -164,7 +170,7 @@ func EndsVisible(f cyberpact.ObjectFilter, a *Args) string {
 		AND o.type IN ('relationship', 'sighting')
 		AND x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
 		AND NOT EXISTS (SELECT 1 FROM objects e` + a.ByID() + ` WHERE e.id = x.target AND ` + Scope("e", cyberpact.ObjectFilter{Viewer: f.Viewer}, a) + ` AND ` + ProducerSees("e", "o") + `
-			AND NOT EXISTS (SELECT 1 FROM objects m` + a.ByID() + ` WHERE m.id = e.id AND m.holding < e.holding AND ` + ProducerSees("m", "o") + a.Probe() + `))))`
+			AND (e.sole OR NOT EXISTS (SELECT 1 FROM objects m` + a.ByID() + ` WHERE m.id = e.id AND m.holding < e.holding AND ` + ProducerSees("m", "o") + a.Probe() + `)))))`
 }
 
 // ProducerSees holds when the producer of the objects row p may see the

@@ -28,6 +28,7 @@ func RunOwnership(t *testing.T, open func(t *testing.T) OwnershipStore) {
 		{"HiddenObservablePostAnswersAsFresh", testHiddenObservableAnswersAsFresh},
 		{"NonOwnerVersionRefusedWhereSeen", testNonOwnerVersionRefused},
 		{"NonOwnerHoldingChangesNothingOthersSee", testNonOwnerHoldingChangesNothing},
+		{"SameVersionOfSeenObjectIsPresent", testSameVersionPresent},
 		{"OwnVersionsStayInOwnHolding", testOwnVersions},
 		{"HiddenRelationshipStaysHiddenWhenEndPosted", testHiddenRelationshipStaysHidden},
 		{"HiddenEndLeftOutOfGetAndStats", testHiddenEndGetAndStats},
@@ -291,5 +292,21 @@ func testHiddenEndVersions(t *testing.T, w *world) {
 	}
 	if got := ids(page.Objects); !cmp.Equal(got, []string{id(tool)}) {
 		t.Errorf("b lists %v, want only the tool", got)
+	}
+}
+
+// Reposting exactly a version one may see of another's object (a MISP
+// community's identity, an ATT&CK technique) is already present, not
+// refused, so that imports several members make stay importable.
+func testSameVersionPresent(t *testing.T, w *world) {
+	ap := sdo("attack-pattern", 1, 1, nil)
+	w.post(t, w.a, audAll, ap)
+	res := w.post(t, w.b, audAll, ap)
+	if res.Present != 1 || res.Added != 0 || len(res.Rejected) != 0 || !res.Committed {
+		t.Errorf("the same version again: %+v, want already present", res)
+	}
+	other := sdo("attack-pattern", 1, 1, obj{"name": "changed"})
+	if res := w.post(t, w.b, audAll, other); len(res.Rejected) != 1 {
+		t.Errorf("the same version with other content: %+v, want refused", res)
 	}
 }

@@ -109,7 +109,8 @@ func TestImportMISPDistribution(t *testing.T) {
 	t.Run("OrgOnlyNeedsOrg", func(t *testing.T) {
 		// The file is refused (exit 1), the others of the command go on.
 		_, other := mispEvent(t, "event_with_asn_object.json")
-		other.Distribution, other.Timestamp = "3", "1603640000" // the shared events share their uuid
+		// The shared events share their uuid: this one is another event.
+		other.Distribution, other.Timestamp, other.UUID = "3", "1603640000", "5e0a1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b"
 		var buf bytes.Buffer
 		if err := misp.Encode(&buf, []*misp.Event{other}); err != nil {
 			t.Fatal(err)
