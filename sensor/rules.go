@@ -2,6 +2,7 @@ package sensor
 
 import (
 	"bufio"
+	"github.com/cyberpact/cyberpact"
 	"hash/fnv"
 	"net/url"
 	"strconv"
@@ -164,8 +165,10 @@ func (r *ruleWriter) entry(ind *Indicator, v Value) (string, error) {
 	}
 	b.WriteString(" metadata:stix_id ")
 	b.WriteString(ind.ID)
-	b.WriteString(", tlp ")
-	b.WriteString(strings.ReplaceAll(ind.TLP.String(), "+", "_"))
+	if ind.TLP != cyberpact.TLPUnknown {
+		b.WriteString(", tlp ")
+		b.WriteString(strings.ReplaceAll(ind.TLP.String(), "+", "_"))
+	}
 	b.WriteString(", score ")
 	b.WriteString(strconv.Itoa(ind.Score))
 	b.WriteString("; sid:")
