@@ -1,0 +1,130 @@
+package sensor_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sensor"
+	"github.com/cyberpact/cyberpact/sqlite"
+	"github.com/cyberpact/cyberpact/stix"
+	"github.com/google/go-cmp/cmp"
+)
+
+// graphStore imports testdata/graph.json into a real SQLite store: shared
+// with all members by org A, except the objects about T1105 (the attack
+// pattern, the group's use of it, its sighting), which stay with A.
+func graphStore(t *testing.T) (*sqlite.DB, cyberpact.Viewer, cyberpact.Viewer) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	a := &cyberpact.Org{Name: "A", Nation: "GB", Sector: "finance"}
+	b := &cyberpact.Org{Name: "B", Nation: "GB", Sector: "finance"}
+	for _, o := range []*cyberpact.Org{a, b} {
+		if err := db.CreateOrg(ctx, o, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile("testdata/graph.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle struct{ Objects []map[string]any }
+	json.Unmarshal(data, &bundle)
+	private := map[string]bool{
+		"attack-pattern--00000006-0000-4000-8000-000000000006": true,
+		"relationship--00000007-0000-4000-8000-000000000007":   true,
+		"sighting--00000003-0000-4000-8000-000000000003":       true,
+	}
+	for _, priv := range []bool{false, true} {
+		var objs []map[string]any
+		for _, o := range bundle.Objects {
+			if private[o["id"].(string)] == priv {
+				objs = append(objs, o)
+			}
+		}
+		raw, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000009", "objects": objs})
+		dec := stix.NewDecoder(bytes.NewReader(raw))
+		au := cyberpact.Audience{Kind: cyberpact.AudienceAll}
+		if priv {
+			au = cyberpact.Audience{Kind: cyberpact.AudienceOrg}
+		}
+		res, err := db.Import(ctx, dec.Next, cyberpact.ImportOptions{Producer: a.ID, Audience: au, DefaultTLP: cyberpact.TLPGreen})
+		dec.Close()
+		if err != nil || !res.Committed || len(res.Rejected) > 0 {
+			t.Fatalf("import: %v %+v", err, res)
+		}
+	}
+	return db, cyberpact.Viewer{Org: a.ID}, cyberpact.Viewer{Org: b.ID}
+}
+
+func TestNavigatorLayers(t *testing.T) {
+	db, viewerA, viewerB := graphStore(t)
+	ctx := context.Background()
+	type tech struct {
+		ID    string
+		Score float64
+	}
+	for _, c := range []struct {
+		name, of string
+		viewer   cyberpact.Viewer
+		want     []tech
+	}{
+		// The group uses T1059 itself and through its campaign, T1566
+		// through the campaign, T1105 (seen by A alone); its in-house
+		// technique has no ATT&CK id.
+		{"group", "intrusion-set--00000001-0000-4000-8000-000000000001", viewerA, []tech{{"T1059", 2}, {"T1105", 1}, {"T1566", 1}}},
+		{"group-as-B", "intrusion-set--00000001-0000-4000-8000-000000000001", viewerB, []tech{{"T1059", 2}, {"T1566", 1}}},
+		{"campaign", "campaign--00000001-0000-4000-8000-000000000001", viewerB, []tech{{"T1059", 1}, {"T1566", 1}}},
+		{"report", "report--00000001-0000-4000-8000-000000000001", viewerB, []tech{{"T1059.001", 1}, {"T1071", 1}}},
+		// Five sightings of an indicator of T1566, two of T1071 itself,
+		// one of T1105 that only A sees.
+		{"sighted", "", viewerA, []tech{{"T1071", 2}, {"T1105", 1}, {"T1566", 5}}},
+		{"sighted-as-B", "", viewerB, []tech{{"T1071", 2}, {"T1566", 5}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := c.viewer
+			l, err := sensor.BuildLayer(ctx, db, cyberpact.ObjectFilter{Viewer: &v, MaxTLP: cyberpact.TLPAmberStrict}, sensor.LayerSpec{Of: c.of, Attack: "18"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := sensor.WriteLayer(&buf, l); err != nil {
+				t.Fatal(err)
+			}
+			parsed, err := parseLayer(buf.Bytes())
+			if err != nil {
+				t.Fatalf("%v\n%s", err, buf.String())
+			}
+			var got []tech
+			for _, tq := range parsed.Techniques {
+				got = append(got, tech{*tq.TechniqueID, *tq.Score})
+			}
+			if d := cmp.Diff(c.want, got); d != "" {
+				t.Errorf("techniques (-want +got):\n%s", d)
+			}
+			golden(t, "navigator-"+c.name+".json", buf.String())
+		})
+	}
+	t.Run("NotVisible", func(t *testing.T) {
+		v := viewerB
+		_, err := sensor.BuildLayer(ctx, db, cyberpact.ObjectFilter{Viewer: &v}, sensor.LayerSpec{Of: "intrusion-set--00000099-0000-4000-8000-000000000099"})
+		if cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+			t.Errorf("error %v, want ENOTFOUND", err)
+		}
+	})
+	t.Run("WrongType", func(t *testing.T) {
+		_, err := sensor.BuildLayer(ctx, db, cyberpact.ObjectFilter{Viewer: &viewerB}, sensor.LayerSpec{Of: "indicator--00000001-0000-4000-8000-000000000001"})
+		if cyberpact.ErrorCode(err) != cyberpact.EINVALID {
+			t.Errorf("error %v, want EINVALID", err)
+		}
+	})
+}
