@@ -2,6 +2,8 @@ package sensor
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"hash"
 	"io"
 	"slices"
 	"sort"
@@ -65,6 +67,26 @@ type Stats struct {
 	Exported   int            // indicators with at least one value written
 	Values     int            // values written (lines, rules or records)
 	Skipped    map[string]int // indicators or values left out, by reason
+	// Digest is a SHA-256 over the format, the options that shape its
+	// text (Source, LinkBase, Zone) and every entry written, but not the
+	// header and footer, which name the export's time (a rule file's
+	// comment, a zone's serial). Two exports with the same digest carry
+	// the same indicators the same way: a feed's ETag.
+	Digest [sha256.Size]byte
+}
+
+// hashWriter passes writes on to w and, while on, hashes them.
+type hashWriter struct {
+	w  io.Writer
+	h  hash.Hash
+	on bool
+}
+
+func (hw *hashWriter) Write(p []byte) (int, error) {
+	if hw.on {
+		hw.h.Write(p)
+	}
+	return hw.w.Write(p)
 }
 
 func (s *Stats) skip(reason string) {
@@ -88,6 +110,8 @@ type formatter interface {
 	begin() error
 	// entry writes v of ind; a non-empty reason means v was left out.
 	entry(ind *Indicator, v Value) (reason string, err error)
+	// flush writes out what entry buffered, before the digest is taken.
+	flush() error
 	end() error
 }
 
@@ -158,12 +182,21 @@ func Export(w io.Writer, name string, src Source, opt Options) (*Stats, error) {
 			}
 		}
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
+	hw := &hashWriter{w: w, h: sha256.New()}
+	for _, s := range []string{f.Name, opt.Source, opt.LinkBase, opt.Zone} {
+		hw.h.Write([]byte(s))
+		hw.h.Write([]byte{0})
+	}
+	bw := bufio.NewWriterSize(hw, 64<<10)
 	out := f.new(bw, &opt)
 	st := &Stats{}
 	if err := out.begin(); err != nil {
 		return st, err
 	}
+	if err := bw.Flush(); err != nil {
+		return st, err
+	}
+	hw.on = true
 	err := src(func(o *cyberpact.Object) error {
 		if o.Type != "indicator" {
 			return nil
@@ -208,6 +241,14 @@ func Export(w io.Writer, name string, src Source, opt Options) (*Stats, error) {
 	if err != nil {
 		return st, err
 	}
+	if err := out.flush(); err != nil {
+		return st, err
+	}
+	if err := bw.Flush(); err != nil {
+		return st, err
+	}
+	hw.on = false
+	copy(st.Digest[:], hw.h.Sum(nil))
 	if err := out.end(); err != nil {
 		return st, err
 	}

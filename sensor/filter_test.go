@@ -1,6 +1,7 @@
 package sensor_test
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/sensor"
@@ -188,6 +190,28 @@ func TestRuleEscaping(t *testing.T) {
 		}
 		if len(uris) != len(paths) {
 			t.Errorf("%s: %d URL rules for %d URLs", engine, len(uris), len(paths))
+		}
+	}
+}
+
+func TestDigestIgnoresOnlyTheHeader(t *testing.T) {
+	objs := fixture(t)
+	for _, format := range []string{"rpz", "suricata", "csv"} {
+		var a, b, c bytes.Buffer
+		sa, err := sensor.Export(&a, format, sliceSource(objs), sensor.Options{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, _ := sensor.Export(&b, format, sliceSource(objs), sensor.Options{Now: now.Add(time.Second)})
+		sc, _ := sensor.Export(&c, format, sliceSource(objs[1:]), sensor.Options{Now: now})
+		if format != "csv" && a.String() == b.String() {
+			t.Errorf("%s: the header does not change with the time; the test shows nothing", format)
+		}
+		if sa.Digest != sb.Digest {
+			t.Errorf("%s: digest changed with the export's time alone", format)
+		}
+		if sa.Digest == sc.Digest {
+			t.Errorf("%s: digest unchanged without the first indicator", format)
 		}
 	}
 }

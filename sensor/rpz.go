@@ -43,7 +43,8 @@ func (r *rpzWriter) begin() error {
 		"@ IN NS localhost.")
 }
 
-func (r *rpzWriter) end() error { return nil }
+func (r *rpzWriter) end() error   { return nil }
+func (r *rpzWriter) flush() error { return nil }
 
 func (r *rpzWriter) entry(ind *Indicator, v Value) (string, error) {
 	var owners []string

@@ -87,7 +87,8 @@ func (r *ruleWriter) begin() error {
 	return r.line("# ", engine, " rules from ", r.opt.Source, " indicators, generated ", r.opt.Now.Format(time.RFC3339))
 }
 
-func (r *ruleWriter) end() error { return nil }
+func (r *ruleWriter) end() error   { return nil }
+func (r *ruleWriter) flush() error { return nil }
 
 func (r *ruleWriter) entry(ind *Indicator, v Value) (string, error) {
 	b := &r.b

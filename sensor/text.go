@@ -30,6 +30,7 @@ func newZeek(w *bufio.Writer, opt *Options) formatter { return &zeekWriter{errWr
 
 func (z *zeekWriter) begin() error { return z.line(ZeekHeader) }
 func (z *zeekWriter) end() error   { return nil }
+func (z *zeekWriter) flush() error { return nil }
 
 // entry writes one tab-separated Intel::Item. URLs go without their
 // scheme, as Zeek's HTTP analysis sees them; empty fields are "-".
@@ -86,7 +87,8 @@ func newCSV(w *bufio.Writer, opt *Options) formatter {
 }
 
 func (c *csvWriter) begin() error { return c.c.Write(CSVHeader) }
-func (c *csvWriter) end() error {
+func (c *csvWriter) end() error   { return nil }
+func (c *csvWriter) flush() error {
 	c.c.Flush()
 	return c.c.Error()
 }
@@ -130,6 +132,7 @@ func newCIDRList(w *bufio.Writer, opt *Options) formatter {
 
 func (b *blocklistWriter) begin() error { return nil }
 func (b *blocklistWriter) end() error   { return nil }
+func (b *blocklistWriter) flush() error { return nil }
 
 func (b *blocklistWriter) entry(ind *Indicator, v Value) (string, error) {
 	s := v.Value
