@@ -59,6 +59,12 @@ type Options struct {
 	// Serial is the RPZ zone's SOA serial; zero means Now in seconds
 	// since 1970, modulo 2^32.
 	Serial uint32
+
+	// Released, when set, is called with each stored indicator version of
+	// which at least one value was written, after its values: what the
+	// export released, for the audit log. The object must not be kept
+	// beyond the call.
+	Released func(o *cyberpact.Object)
 }
 
 // Stats counts what an export read and wrote.
@@ -235,6 +241,9 @@ func Export(w io.Writer, name string, src Source, opt Options) (*Stats, error) {
 		}
 		if wrote {
 			st.Exported++
+			if opt.Released != nil {
+				opt.Released(o)
+			}
 		}
 		return nil
 	})

@@ -24,6 +24,11 @@ type Layer struct {
 	Gradient    LayerGradient     `json:"gradient"`
 	LegendItems []json.RawMessage `json:"legendItems"`
 	Metadata    []LayerMetadata   `json:"metadata"`
+
+	// Sources are the stored versions the layer shows (the subject and
+	// the attack patterns), with ID, Modified and Release only: what it
+	// releases, for the audit log.
+	Sources []*cyberpact.Object `json:"-"`
 }
 
 // LayerVersions names the layer format and the versions it was made for.
@@ -119,6 +124,7 @@ func BuildLayer(ctx context.Context, g Graph, base cyberpact.ObjectFilter, spec 
 		if subj, err = b.one(spec.Of); err != nil {
 			return nil, err
 		}
+		b.source(subj)
 		if name == "" {
 			name = "Techniques of " + nameOf(subj)
 		}
@@ -131,6 +137,7 @@ func BuildLayer(ctx context.Context, g Graph, base cyberpact.ObjectFilter, spec 
 		if subj, err = b.one(spec.Of); err != nil {
 			return nil, err
 		}
+		b.source(subj)
 		if name == "" {
 			name = "Techniques of " + nameOf(subj)
 		}
@@ -167,14 +174,22 @@ func BuildLayer(ctx context.Context, g Graph, base cyberpact.ObjectFilter, spec 
 	} else {
 		l.Description = "ATT&CK techniques sighted, scored by the number of sightings"
 	}
-	return l, b.techniques(l)
+	err = b.techniques(l)
+	l.Sources = b.sources
+	return l, err
 }
 
 type layerBuilder struct {
-	ctx   context.Context
-	g     Graph
-	base  cyberpact.ObjectFilter
-	score map[string]int // attack-pattern id -> score
+	ctx     context.Context
+	g       Graph
+	base    cyberpact.ObjectFilter
+	score   map[string]int // attack-pattern id -> score
+	sources []*cyberpact.Object
+}
+
+// source records o as shown by the layer.
+func (b *layerBuilder) source(o *cyberpact.Object) {
+	b.sources = append(b.sources, &cyberpact.Object{ID: o.ID, Type: o.Type, Modified: o.Modified, Release: o.Release})
 }
 
 // one returns the latest visible version of id.
@@ -326,6 +341,7 @@ func (b *layerBuilder) techniques(l *Layer) error {
 				byTech[tid] = t
 			}
 			t.Score += b.score[o.ID]
+			b.source(o)
 			t.Metadata = append(t.Metadata, LayerMetadata{Name: "stix_id", Value: o.ID})
 			return nil
 		})
