@@ -1,7 +1,6 @@
 package sensor
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -89,18 +88,17 @@ type Value struct {
 
 // Indicator is what the exporters need of one stored indicator version.
 type Indicator struct {
-	ID          string
-	Name        string
-	Description string
-	Labels      []string
-	Created     time.Time
-	Modified    time.Time // the version key: modified, else created
-	ValidFrom   time.Time
-	ValidUntil  time.Time // zero: no end
-	Confidence  int       // -1 when the indicator gives none
-	Revoked     bool
-	TLP         cyberpact.TLP // the level the store released it at
-	Pattern     string
+	ID         string
+	Name       string
+	Labels     []string
+	Created    time.Time
+	Modified   time.Time // the version key: modified, else created
+	ValidFrom  time.Time
+	ValidUntil time.Time // zero: no end
+	Confidence int       // -1 when the indicator gives none
+	Revoked    bool
+	TLP        cyberpact.TLP // the level the store released it at
+	Pattern    string
 	// Values are the values of a pattern that is a disjunction of
 	// equality tests, in pattern order, without duplicates. Nil when the
 	// pattern is not such a disjunction (Unexportable says why).
@@ -113,13 +111,13 @@ type Indicator struct {
 	Score int
 }
 
-// indicatorJSON is the part of an indicator's JSON the exporters read.
+// indicatorJSON is the part of an indicator's JSON the exporters read
+// (scanIndicator reads it; the tags say what encoding/json would).
 type indicatorJSON struct {
 	Type           string   `json:"type"`
 	ID             string   `json:"id"`
 	SpecVersion    string   `json:"spec_version"`
 	Name           string   `json:"name"`
-	Description    string   `json:"description"`
 	Labels         []string `json:"labels"`
 	Created        string   `json:"created"`
 	Modified       string   `json:"modified"`
@@ -139,13 +137,13 @@ type indicatorJSON struct {
 // nil with the reason in Unexportable.
 func ReadIndicator(o *cyberpact.Object) (*Indicator, error) {
 	var j indicatorJSON
-	if err := json.Unmarshal(o.Raw, &j); err != nil {
+	if err := scanIndicator(o.Raw, &j); err != nil {
 		return nil, fmt.Errorf("object %s (seq %d): %w", o.ID, o.Seq, err)
 	}
 	if j.Type != "indicator" {
 		return nil, fmt.Errorf("object %s: type %q, not indicator", j.ID, j.Type)
 	}
-	ind := &Indicator{ID: j.ID, Name: j.Name, Description: j.Description, Labels: j.Labels, Revoked: j.Revoked || o.Revoked, Pattern: j.Pattern, Confidence: -1}
+	ind := &Indicator{ID: j.ID, Name: j.Name, Labels: j.Labels, Revoked: j.Revoked || o.Revoked, Pattern: j.Pattern, Confidence: -1}
 	if j.Confidence != nil {
 		ind.Confidence = *j.Confidence
 	}
