@@ -13,4 +13,10 @@
 // matches the value is right to alert. Other patterns (AND, FOLLOWEDBY,
 // ranges, MATCHES) would be broadened by exporting their values alone, and
 // are counted in Stats.Skipped instead.
+//
+// A domain whose first label is "*" is taken as its subdomains, the
+// convention of many feeds (a name with a "*" label cannot be queried):
+// a wildcard owner in RPZ, a match of the subdomains alone in Suricata,
+// and left out where the format cannot say it (Snort's DNS wire content,
+// Zeek's exact DOMAIN intel); blocklists and CSV carry it as written.
 package sensor

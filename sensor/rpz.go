@@ -55,6 +55,9 @@ func (r *rpzWriter) entry(ind *Indicator, v Value) (string, error) {
 			return "domain that is not a valid DNS name", nil
 		}
 		owners = []string{name, "*." + name}
+		if strings.HasPrefix(name, "*.") {
+			owners = owners[:1] // a wildcard already covers the subdomains
+		}
 	case KindIP, KindCIDR:
 		owners = []string{rpzIP(prefixOf(v))}
 	default:

@@ -100,7 +100,11 @@ func (r *ruleWriter) entry(ind *Indicator, v Value) (string, error) {
 		b.WriteString(" any (")
 		r.msg(ind, v)
 	case KindDomain:
+		wild := strings.HasPrefix(v.Value, "*.")
 		if r.snort {
+			if wild {
+				return "wildcard domain (the DNS wire form cannot leave out the bare name)", nil
+			}
 			b.WriteString("alert udp $HOME_NET any -> any 53 (")
 			r.msg(ind, v)
 			// The name in DNS wire form: each label after its length.
@@ -121,10 +125,17 @@ func (r *ruleWriter) entry(ind *Indicator, v Value) (string, error) {
 		} else {
 			b.WriteString("alert dns $HOME_NET any -> any any (")
 			r.msg(ind, v)
-			// dotprefix puts a dot before the query, so ".evil.example"
-			// at the end matches the name and its subdomains only.
-			b.WriteString(` dns.query; dotprefix; content:"`)
-			writeContent(b, []byte("."+v.Value), false)
+			if wild {
+				// "*.evil.example": the subdomains, not the name itself,
+				// whose query has no dot before it.
+				b.WriteString(` dns.query; content:"`)
+				writeContent(b, []byte(v.Value[1:]), false)
+			} else {
+				// dotprefix puts a dot before the query, so ".evil.example"
+				// at the end matches the name and its subdomains only.
+				b.WriteString(` dns.query; dotprefix; content:"`)
+				writeContent(b, []byte("."+v.Value), false)
+			}
 			b.WriteString(`"; nocase; endswith;`)
 		}
 	case KindURL:

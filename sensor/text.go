@@ -43,6 +43,9 @@ func (z *zeekWriter) entry(ind *Indicator, v Value) (string, error) {
 		}
 		val = strings.TrimPrefix(val, u.Scheme+"://")
 	}
+	if v.Kind == KindDomain && strings.HasPrefix(val, "*.") {
+		return "wildcard domain (Zeek's DOMAIN intel matches names exactly)", nil
+	}
 	if strings.ContainsAny(val, "\t\n\r") || val == "-" || val == "" {
 		return "value that Zeek's intel file cannot hold", nil
 	}

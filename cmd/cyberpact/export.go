@@ -144,6 +144,9 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if *all {
 		return usageError("--all-versions is for --format stix: sensors load each indicator's latest version")
 	}
+	if *types != "" {
+		return usageError("--type is for --format stix: sensor formats hold indicators, filtered by --kind")
+	}
 	f.Types, f.ExcludeRevoked = []string{"indicator"}, true
 	if opt.LastSighted, err = match.LastSightings(ctx, db, f); err != nil {
 		return err

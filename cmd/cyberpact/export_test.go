@@ -67,6 +67,7 @@ func TestExportSensorFormats(t *testing.T) {
 			{"--format csv --min-score 101", "--min-score"},
 			{"--format rpz --zone a;b", "--zone"},
 			{"--format csv --all-versions", "--all-versions"},
+			{"--format zeek --type malware", "--type"},
 		} {
 			r := cli(t, append([]string{"export", "--data", dir}, strings.Fields(c.args)...)...)
 			if r.code != 2 || !strings.Contains(r.stderr, c.want) {
