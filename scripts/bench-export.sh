@@ -20,9 +20,12 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/cyberpact" ./cmd/cyberpact
+# The times go to the script's own standard output (fd 3), whatever the
+# command's output is redirected to.
+exec 3>&1
 timed() {
   /usr/bin/time -o "$tmp/time" -f "  %e s wall, %U s user, %S s sys, %M KB peak RSS" "$@"
-  cat "$tmp/time"
+  cat "$tmp/time" >&3
 }
 data=${CYBERPACT_BENCH_DATA:-$tmp/d}
 
