@@ -283,23 +283,51 @@ func (b *layerBuilder) sighted() error {
 	if err != nil {
 		return err
 	}
+	indicators := 0
 	for id, n := range counts {
 		switch {
 		case strings.HasPrefix(id, "attack-pattern--"):
 			b.score[id] += n
 		case strings.HasPrefix(id, "indicator--"):
-			err := b.relationships(id, cyberpact.Outgoing, func(r *relationship) {
-				if r.Type == "indicates" && r.Source == id && strings.HasPrefix(r.Target, "attack-pattern--") {
-					b.score[r.Target] += n
+			indicators++
+		}
+	}
+	indicates := func(r *relationship) {
+		if n := counts[r.Source]; n > 0 && r.Type == "indicates" && strings.HasPrefix(r.Source, "indicator--") && strings.HasPrefix(r.Target, "attack-pattern--") {
+			b.score[r.Target] += n
+		}
+	}
+	if indicators > manyIndicators {
+		// One pass over the relationships costs less than a query for
+		// each of many indicators.
+		f := b.base
+		f.Types = []string{"relationship"}
+		return b.g.EachObject(b.ctx, f, func(o *cyberpact.Object) error {
+			var r relationship
+			if json.Unmarshal(o.Raw, &r) == nil {
+				indicates(&r)
+			}
+			return nil
+		})
+	}
+	for id := range counts {
+		if strings.HasPrefix(id, "indicator--") {
+			if err := b.relationships(id, cyberpact.Outgoing, func(r *relationship) {
+				if r.Source == id {
+					indicates(r)
 				}
-			})
-			if err != nil {
+			}); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
 }
+
+// manyIndicators is the number of sighted indicators above which a
+// sighted layer reads every relationship once rather than each
+// indicator's.
+var manyIndicators = 1000
 
 // techniques reads the scored attack patterns and fills l's techniques,
 // merging patterns of one ATT&CK id, sorted by id.

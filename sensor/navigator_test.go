@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cyberpact/cyberpact"
@@ -127,4 +128,27 @@ func TestNavigatorLayers(t *testing.T) {
 			t.Errorf("error %v, want EINVALID", err)
 		}
 	})
+}
+
+// TestSightedLayerEitherWay checks that the layer of sightings is the
+// same whether the indicators' relationships are read one by one or in
+// one pass.
+func TestSightedLayerEitherWay(t *testing.T) {
+	db, viewerA, viewerB := graphStore(t)
+	for _, v := range []cyberpact.Viewer{viewerA, viewerB} {
+		var out [2]string
+		for i, many := range []int{1000, 0} {
+			sensor.SetManyIndicators(many)
+			l, err := sensor.BuildLayer(context.Background(), db, cyberpact.ObjectFilter{Viewer: &v}, sensor.LayerSpec{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(l.Techniques)
+			out[i] = string(b)
+		}
+		sensor.SetManyIndicators(1000)
+		if out[0] != out[1] || !strings.Contains(out[0], "T1566") {
+			t.Errorf("one by one %s, in one pass %s", out[0], out[1])
+		}
+	}
 }
