@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"runtime"
-	"runtime/metrics"
 	"strconv"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/internal/gen"
@@ -77,36 +73,6 @@ func genObjects(b *testing.B, indicators int) []*cyberpact.Object {
 	return benchSet.objs
 }
 
-// peakHeap samples the heap's objects every few milliseconds until stop
-// is called, and returns the largest sample less the first: what the
-// export added to what was live when it started.
-func peakHeap() (stop func() uint64) {
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(sample)
-	base := sample[0].Value.Uint64()
-	peak.Store(base)
-	go func() {
-		for {
-			metrics.Read(sample)
-			if v := sample[0].Value.Uint64(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-done:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		metrics.Read(sample)
-		return max(peak.Load(), sample[0].Value.Uint64()) - base
-	}
-}
-
 // BenchmarkExport runs each format over the generated indicators, held in
 // memory as the store would hand them out, beside "source" (handing them
 // out, writing nothing) and "stix" (writing them as a STIX bundle, as
@@ -121,8 +87,6 @@ func BenchmarkExport(b *testing.B) {
 			b.ResetTimer()
 			src := sliceSource(genObjects(b, n))
 			b.ReportAllocs()
-			runtime.GC()
-			stop := peakHeap()
 			var read, values int
 			for i := 0; i < b.N; i++ {
 				var cw countWriter
@@ -146,7 +110,6 @@ func BenchmarkExport(b *testing.B) {
 				}
 				b.SetBytes(cw.n)
 			}
-			b.ReportMetric(float64(stop())/(1<<20), "peak-heap-MB")
 			b.ReportMetric(float64(read), "indicators")
 			b.ReportMetric(float64(values), "values")
 			b.ReportMetric(float64(read)*float64(b.N)/b.Elapsed().Seconds(), "indicators/s")
