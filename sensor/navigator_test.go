@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"github.com/cyberpact/cyberpact/postgres"
+	"github.com/jackc/pgx/v5"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/sensor"
@@ -19,14 +24,26 @@ import (
 // graphStore imports testdata/graph.json into a real SQLite store: shared
 // with all members by org A, except the objects about T1105 (the attack
 // pattern, the group's use of it, its sighting), which stay with A.
-func graphStore(t *testing.T) (*sqlite.DB, cyberpact.Viewer, cyberpact.Viewer) {
+func graphStore(t *testing.T) (hubStore, cyberpact.Viewer, cyberpact.Viewer) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hub.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return fillGraph(t, db)
+}
+
+// hubStore is what the layer tests need of a store.
+type hubStore interface {
+	cyberpact.ObjectStore
+	cyberpact.AccountService
+}
+
+// fillGraph imports testdata/graph.json into db as graphStore says.
+func fillGraph(t *testing.T, db hubStore) (hubStore, cyberpact.Viewer, cyberpact.Viewer) {
+	t.Helper()
+	ctx := context.Background()
 	a := &cyberpact.Org{Name: "A", Nation: "GB", Sector: "finance"}
 	b := &cyberpact.Org{Name: "B", Nation: "GB", Sector: "finance"}
 	for _, o := range []*cyberpact.Org{a, b} {
@@ -69,6 +86,48 @@ func graphStore(t *testing.T) (*sqlite.DB, cyberpact.Viewer, cyberpact.Viewer) {
 
 func TestNavigatorLayers(t *testing.T) {
 	db, viewerA, viewerB := graphStore(t)
+	testLayers(t, db, viewerA, viewerB)
+}
+
+// TestNavigatorLayersPostgres builds the same layers from the PostgreSQL
+// store, when CYBERPACT_TEST_POSTGRES names a database.
+func TestNavigatorLayersPostgres(t *testing.T) {
+	base := os.Getenv("CYBERPACT_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("CYBERPACT_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := fmt.Sprintf("t_sensor_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+		conn.Close(ctx)
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, viewerA, viewerB := fillGraph(t, db)
+	testLayers(t, store, viewerA, viewerB)
+}
+
+func testLayers(t *testing.T, db hubStore, viewerA, viewerB cyberpact.Viewer) {
 	ctx := context.Background()
 	type tech struct {
 		ID    string
@@ -112,7 +171,7 @@ func TestNavigatorLayers(t *testing.T) {
 			if d := cmp.Diff(c.want, got); d != "" {
 				t.Errorf("techniques (-want +got):\n%s", d)
 			}
-			golden(t, "navigator-"+c.name+".json", buf.String())
+			golden(t, "navigator-"+c.name+".json", buf.String()) // the same from either store
 		})
 	}
 	t.Run("NotVisible", func(t *testing.T) {
