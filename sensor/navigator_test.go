@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/cyberpact/cyberpact/postgres"
-	"github.com/jackc/pgx/v5"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,10 +13,12 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/postgres"
 	"github.com/cyberpact/cyberpact/sensor"
 	"github.com/cyberpact/cyberpact/sqlite"
 	"github.com/cyberpact/cyberpact/stix"
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 )
 
 // graphStore imports testdata/graph.json into a real SQLite store: shared
