@@ -43,7 +43,7 @@ func scanIndicator(raw []byte, j *indicatorJSON) error {
 	}
 	for {
 		s.ws()
-		key, err := s.str()
+		key, err := s.strBytes()
 		if err != nil {
 			return err
 		}
@@ -78,9 +78,9 @@ func (s *scanner) end() error {
 }
 
 // field reads the value of property key into j, or skips it.
-func (s *scanner) field(key string, j *indicatorJSON) error {
+func (s *scanner) field(key []byte, j *indicatorJSON) error {
 	var dst *string
-	switch key {
+	switch string(key) {
 	case "type":
 		dst = &j.Type
 	case "id":
@@ -174,7 +174,7 @@ func (s *scanner) field(key string, j *indicatorJSON) error {
 		return nil
 	}
 	if !s.peek('"') {
-		return s.errorf("%s is not a string", key)
+		return s.errorf("%s is not a string", string(key))
 	}
 	v, err := s.str()
 	*dst = v
@@ -215,7 +215,7 @@ func (s *scanner) skip(depth int) error {
 	}
 	switch c := s.b[s.i]; {
 	case c == '"':
-		_, err := s.str()
+		_, err := s.strBytes()
 		return err
 	case c == '{' || c == '[':
 		closing := byte('}')
@@ -234,7 +234,7 @@ func (s *scanner) skip(depth int) error {
 				if !s.peek('"') {
 					return s.errorf("expected a key")
 				}
-				if _, err := s.str(); err != nil {
+				if _, err := s.strBytes(); err != nil {
 					return err
 				}
 				s.ws()
@@ -316,8 +316,15 @@ func (s *scanner) number() error {
 // str reads a string at s.i, unescaping it; invalid UTF-8 becomes U+FFFD
 // byte by byte, as encoding/json does.
 func (s *scanner) str() (string, error) {
+	b, err := s.strBytes()
+	return string(b), err
+}
+
+// strBytes is str without the copy: the bytes are valid until the next
+// string is read.
+func (s *scanner) strBytes() ([]byte, error) {
 	if !s.peek('"') {
-		return "", s.errorf("expected a string")
+		return nil, s.errorf("expected a string")
 	}
 	s.i++
 	start := s.i
@@ -325,20 +332,19 @@ func (s *scanner) str() (string, error) {
 		c := s.b[s.i]
 		switch {
 		case c == '"':
-			v := string(s.b[start:s.i])
 			s.i++
-			return v, nil
+			return s.b[start : s.i-1], nil
 		case c == '\\' || c >= utf8.RuneSelf:
 			return s.strSlow(start)
 		case c < 0x20:
-			return "", s.errorf("control character in a string")
+			return nil, s.errorf("control character in a string")
 		}
 		s.i++
 	}
-	return "", s.errorf("string not closed")
+	return nil, s.errorf("string not closed")
 }
 
-func (s *scanner) strSlow(start int) (string, error) {
+func (s *scanner) strSlow(start int) ([]byte, error) {
 	b := append(s.buf[:0], s.b[start:s.i]...)
 	for s.i < len(s.b) {
 		c := s.b[s.i]
@@ -346,12 +352,12 @@ func (s *scanner) strSlow(start int) (string, error) {
 		case c == '"':
 			s.i++
 			s.buf = b
-			return string(b), nil
+			return b, nil
 		case c < 0x20:
-			return "", s.errorf("control character in a string")
+			return nil, s.errorf("control character in a string")
 		case c == '\\':
 			if s.i+1 >= len(s.b) {
-				return "", s.errorf("string not closed")
+				return nil, s.errorf("string not closed")
 			}
 			e := s.b[s.i+1]
 			s.i += 2
@@ -371,14 +377,14 @@ func (s *scanner) strSlow(start int) (string, error) {
 			case 'u':
 				r, ok := s.hex4()
 				if !ok {
-					return "", s.errorf("bad \\u escape")
+					return nil, s.errorf("bad \\u escape")
 				}
 				if utf16.IsSurrogate(r) {
 					r2 := rune(-1)
 					if s.lit(`\u`) {
 						save := s.i - 2
 						if r2, ok = s.hex4(); !ok {
-							return "", s.errorf("bad \\u escape")
+							return nil, s.errorf("bad \\u escape")
 						}
 						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
 							r = d
@@ -391,7 +397,7 @@ func (s *scanner) strSlow(start int) (string, error) {
 				}
 				b = utf8.AppendRune(b, r)
 			default:
-				return "", s.errorf("bad escape \\%c", e)
+				return nil, s.errorf("bad escape \\%c", e)
 			}
 		case c < utf8.RuneSelf:
 			b = append(b, c)
@@ -406,7 +412,7 @@ func (s *scanner) strSlow(start int) (string, error) {
 			s.i += size
 		}
 	}
-	return "", s.errorf("string not closed")
+	return nil, s.errorf("string not closed")
 }
 
 func (s *scanner) hex4() (rune, bool) {
