@@ -22,8 +22,9 @@ func (s *Server) registerFeeds() {
 
 // feed serves GET /api/v1/feeds/{format}: the indicators the caller may
 // see in one of sensor.Formats, or with format "navigator" an ATT&CK
-// Navigator layer (parameter "of": an intrusion-set, campaign or report;
-// without it, the techniques sighted). The filters are sensor.QueryParams,
+// Navigator layer (parameter "of": an intrusion-set, threat-actor,
+// campaign or report; without it, the techniques sighted). The filters
+// are sensor.QueryParams,
 // plus audience (all, org or group:NAME: only objects released to it) and
 // max_tlp (the most restricted level served, amber+strict unless the
 // caller asks for red, which adds the TLP:RED versions the sharing rule

@@ -44,8 +44,8 @@ indicator whose pattern is a disjunction of equality tests ([a = 'x'] OR
                     one distinct value a line
   rpz               a DNS response policy zone (--zone names its origin)
   navigator         an ATT&CK Navigator layer (format 4.5) of the techniques
-                    of the intrusion-set, campaign or report --of names, or
-                    without --of of every technique sighted
+                    of the intrusion-set, threat-actor, campaign or report
+                    --of names, or without --of of every technique sighted
 
 A summary of what was left out, and why, goes to standard error.`,
 		run: runExport,
@@ -62,7 +62,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	org := fs.String("org", "", "export what this organisation may see")
 	audience := fs.String("audience", "", "only objects released to this audience: all, org (--org's own) or group:NAME")
 	maxTLP := fs.String("max-tlp", "amber+strict", "the most restricted TLP level exported; red needs --org")
-	of := fs.String("of", "", "the intrusion-set, campaign or report whose techniques a navigator layer shows")
+	of := fs.String("of", "", "the intrusion-set, threat-actor, campaign or report whose techniques a navigator layer shows")
 	q := map[string]*string{}
 	for _, p := range sensor.QueryParams {
 		if p == "include_invalid" {
