@@ -26,7 +26,7 @@ type AuditEntry struct {
 	ActorOrg int64     `json:"actor_org,omitempty"` // the actor's organisation
 	// Recipient is the organisation that received objects (release).
 	Recipient int64 `json:"recipient,omitempty"`
-	// Via is the interface: rest, taxii, cli, sync, stream.
+	// Via is the interface: rest, taxii, feed, cli, sync, stream.
 	Via string `json:"via,omitempty"`
 	// Objects are the object versions concerned, "id@version" (version as
 	// the object's modified, "" for cyber observables). Deletions list

@@ -47,6 +47,7 @@ type world struct {
 	statusIDs map[int64]string               // org -> a status it posted
 	split     map[string]bool                // the objects named "... split", whose versions went to different audiences
 	ex        *worldExercise                 // the exercise A and B played (exercise_leak_test.go)
+	feedIPs   map[string]string              // indicator id -> the address it tests, for the feeds
 }
 
 // viewerCase is one caller of the matrix: a member (m) or anonymous.
@@ -144,6 +145,24 @@ func newWorld(t *testing.T) *world {
 		add("campaign", n, 1, cyberpact.Release{Producer: w.orgs[prod].ID, Audience: audiences["all"], TLP: cyberpact.TLPGreen}, map[string]any{"name": prod + " split"})
 		add("campaign", n, 2, cyberpact.Release{Producer: w.orgs[prod].ID, Audience: audiences["org"], TLP: cyberpact.TLPAmber}, map[string]any{"name": prod + " split v2"})
 		w.split[uuidN("campaign", n)] = true
+	}
+	// An indicator of one address for every release by A and B, for the
+	// feeds.
+	w.feedIPs = map[string]string{}
+	for _, prod := range []string{"A", "B"} {
+		for _, audName := range []string{"org", "G1", "G2", "all"} {
+			for _, tlp := range tlps {
+				rel := cyberpact.Release{Producer: w.orgs[prod].ID, Audience: audiences[audName], TLP: tlp}
+				if cyberpact.RefuseRelease(rel) != "" {
+					continue
+				}
+				n++
+				ip := fmt.Sprintf("198.18.%d.%d", n/256, n%256)
+				add("indicator", n, 1, rel, map[string]any{"name": fmt.Sprintf("%s %s %s", prod, audName, tlp),
+					"pattern": "[ipv4-addr:value = '" + ip + "']", "pattern_type": "stix", "valid_from": day(0)})
+				w.feedIPs[uuidN("indicator", n)] = ip
+			}
+		}
 	}
 	seen := map[string]bool{}
 	for _, v := range w.versions {
@@ -639,6 +658,88 @@ var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
 			}
 		}
 	},
+	"GET /api/v1/feeds/{format}": func(t *testing.T, w *world, vc *viewerCase) {
+		if vc.m == nil {
+			mustStatus(t, "anonymous feed", w.req(t, vc, "GET", "/api/v1/feeds/blocklist-ip", nil, ""), 401)
+			return
+		}
+		v := vc.viewer()
+		// What the feed may hold: the indicators the viewer sees, without
+		// RED unless asked for.
+		want := func(red bool, au *cyberpact.Audience) (ips, ids map[string]bool) {
+			ips, ids = map[string]bool{}, map[string]bool{}
+			for k := range w.expect(v, au, false, "") {
+				id, _, _ := strings.Cut(k, "@")
+				if ip, ok := w.feedIPs[id]; ok && (red || w.release(k).TLP != cyberpact.TLPRed) {
+					ips[ip], ids[id] = true, true
+				}
+			}
+			return ips, ids
+		}
+		lines := func(b []byte) map[string]bool {
+			out := map[string]bool{}
+			for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				if l != "" {
+					out[l] = true
+				}
+			}
+			return out
+		}
+		for _, red := range []bool{false, true} {
+			path := "/api/v1/feeds/blocklist-ip"
+			if red {
+				path += "?max_tlp=red"
+			}
+			a := w.req(t, vc, "GET", path, nil, "")
+			mustStatus(t, path, a, 200)
+			ips, ids := want(red, nil)
+			if len(ips) == 0 {
+				t.Fatalf("%s: the world holds no indicator %s may see: the case shows nothing", path, vc.name)
+			}
+			sameSet(t, path, lines(a.body), ips)
+			// The ETag answers If-None-Match with 304 and no body.
+			req, _ := http.NewRequest("GET", w.base+path, nil)
+			req.SetBasicAuth(vc.m.user.Name, vc.m.key)
+			req.Header.Set("If-None-Match", a.header.Get("ETag"))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 304 || len(body) != 0 || a.header.Get("ETag") == "" {
+				t.Errorf("%s with If-None-Match %q: %d, %d bytes", path, a.header.Get("ETag"), resp.StatusCode, len(body))
+			}
+			// The CSV names the indicators themselves.
+			a = w.req(t, vc, "GET", strings.Replace(path, "blocklist-ip", "csv", 1), nil, "")
+			got := map[string]bool{}
+			for _, row := range strings.Split(string(a.body), "\n")[1:] {
+				if id, _, ok := strings.Cut(row, ","); ok {
+					got[id] = true
+				}
+			}
+			sameSet(t, path+" as csv", got, ids)
+		}
+		own := cyberpact.Audience{Kind: cyberpact.AudienceOrg}
+		ips, _ := want(true, &own)
+		a := w.req(t, vc, "GET", "/api/v1/feeds/zeek?audience=org&max_tlp=red", nil, "")
+		got := map[string]bool{}
+		for _, l := range strings.Split(string(a.body), "\n")[1:] {
+			if ip, _, ok := strings.Cut(l, "\t"); ok {
+				got[ip] = true
+			}
+		}
+		sameSet(t, "zeek feed of the org audience", got, ips)
+		// A layer of a campaign exists exactly when the campaign is seen.
+		for _, id := range w.ids {
+			if !strings.HasPrefix(id, "campaign--") {
+				continue
+			}
+			a := w.req(t, vc, "GET", "/api/v1/feeds/navigator?max_tlp=red&of="+id, nil, "")
+			mustStatus(t, "layer of "+id, a, map[bool]int{true: 200, false: 404}[len(w.expect(v, nil, false, id)) > 0])
+		}
+		mustStatus(t, "unknown feed", w.req(t, vc, "GET", "/api/v1/feeds/pdf", nil, ""), 404)
+	},
 	"/taxii2/": func(t *testing.T, w *world, vc *viewerCase) {
 		a := w.req(t, vc, "GET", "/taxii2/api1/collections/"+w.collIDs["all"]+"/nothing/", nil, "")
 		mustStatus(t, "unknown path", a, 404)
@@ -705,6 +806,16 @@ func (w *world) eachObjectIn(t *testing.T, vc *viewerCase, suffix string, fn fun
 			fn(name, id, a)
 		}
 	}
+}
+
+// release returns how the version "id@modified" was released.
+func (w *world) release(k string) cyberpact.Release {
+	for _, x := range w.versions {
+		if x.id+"@"+x.modified == k {
+			return x.release
+		}
+	}
+	return cyberpact.Release{}
 }
 
 func (w *world) producedBy(id string, org int64) bool {

@@ -108,6 +108,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerMatch()
 	s.registerCorrelate()
 	s.registerExercises()
+	s.registerFeeds()
 	return s
 }
 
