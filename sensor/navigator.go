@@ -189,7 +189,7 @@ type layerBuilder struct {
 
 // source records o as shown by the layer.
 func (b *layerBuilder) source(o *cyberpact.Object) {
-	b.sources = append(b.sources, &cyberpact.Object{ID: o.ID, Type: o.Type, Modified: o.Modified, Release: o.Release})
+	b.sources = append(b.sources, &cyberpact.Object{Seq: o.Seq, ID: o.ID, Type: o.Type, Modified: o.Modified, Release: o.Release})
 }
 
 // one returns the latest visible version of id.
