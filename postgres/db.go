@@ -13,6 +13,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -23,9 +24,11 @@ import (
 	"strings"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 //go:embed migrations/*.sql
@@ -49,7 +52,10 @@ func lockSQL(k int) string {
 // DB is the PostgreSQL store. It is safe for concurrent use, and several
 // processes may open the same database and schema at once.
 type DB struct {
+	*sqlstore.Store // accounts, peers, exercises and statuses, as SQLite keeps them too
+
 	pool    *pgxpool.Pool
+	sql     *sql.DB // the pool through database/sql, for the shared store
 	schema  string    // the schema the tables live in: current_schema() of the pool's connections
 	audit   *auditLog // the group-committing appender (see audit.go)
 	keyUse  *keyUse   // API keys' last uses waiting to be written (see accounts.go)
@@ -107,6 +113,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db.changes.schema = db.schema
 	db.audit = startAudit(pool)
 	db.keyUse = &keyUse{pool: pool, queued: map[int64]bool{}}
+	db.sql = stdlib.OpenDBFromPool(pool)
+	db.Store = sqlstore.New(db.sql, db.sql, dialect, sqlstore.Hooks{})
 	return db, nil
 }
 
@@ -116,6 +124,9 @@ func (db *DB) Close() error {
 	db.changes.close()
 	db.keyUse.close()
 	db.audit.close()
+	if db.sql != nil {
+		db.sql.Close()
+	}
 	db.pool.Close()
 	return nil
 }
@@ -182,10 +193,26 @@ func internal(op string, err error) error {
 	return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: op, Err: err}
 }
 
+// dialect is PostgreSQL's SQL for the shared store.
+var dialect = sqlstore.Dialect{
+	Numbered:   true,
+	KeyUser:    "user_id",
+	PeerUser:   "username",
+	Unique:     isUniqueViolation,
+	ForeignKey: isForeignKeyViolation,
+}
+
 // isUniqueViolation reports whether err is PostgreSQL's unique_violation.
 func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// isForeignKeyViolation reports whether err is PostgreSQL's
+// foreign_key_violation.
+func isForeignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
 }
 
 // args collects the arguments of a query as it is built and returns each

@@ -13,7 +13,6 @@ import (
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/internal/peerkey"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Ensure DB implements the peer store.
@@ -246,13 +245,6 @@ func (db *DB) SavePeerState(ctx context.Context, st *cyberpact.PeerState) error 
 		return cyberpact.Errorf(cyberpact.ENOTFOUND, "no peer %d", st.Peer)
 	}
 	return nil
-}
-
-// isForeignKeyViolation reports whether err is PostgreSQL's
-// foreign_key_violation.
-func isForeignKeyViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23503"
 }
 
 // RecordFailure adds a failure or, when one of the same peer, direction,

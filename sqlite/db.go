@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -22,7 +23,9 @@ import (
 	"sync"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -32,6 +35,8 @@ var migrations embed.FS
 // serialised; reads use a pool of read-only connections that see committed
 // data (WAL mode) without waiting for writers.
 type DB struct {
+	*sqlstore.Store // accounts, peers, exercises and statuses, as PostgreSQL keeps them too
+
 	path    string
 	write   *sql.DB
 	read    *sql.DB
@@ -150,10 +155,34 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := runtime.GOMAXPROCS(0) * 2
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
+	db.Store = sqlstore.New(db.read, db.write, dialect, sqlstore.Hooks{})
 	if err := db.reindex(ctx); err != nil {
 		return fail(err)
 	}
 	return db, nil
+}
+
+// dialect is SQLite's SQL for the shared store.
+var dialect = sqlstore.Dialect{
+	KeyUser:    "user",
+	PeerUser:   "user",
+	Unique:     func(err error) bool { return isCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) },
+	ForeignKey: func(err error) bool { return isCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) },
+}
+
+// isCode reports whether err is an SQLite error with one of the extended
+// result codes.
+func isCode(err error, codes ...int) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, c := range codes {
+		if e.Code() == c {
+			return true
+		}
+	}
+	return false
 }
 
 // searchFile names the search index of the object database file name:
