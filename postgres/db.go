@@ -55,7 +55,7 @@ type DB struct {
 	*sqlstore.Store // accounts, peers, exercises and statuses, as SQLite keeps them too
 
 	pool    *pgxpool.Pool
-	sql     *sql.DB // the pool through database/sql, for the shared store
+	sql     *sql.DB   // the pool through database/sql, for the shared store
 	schema  string    // the schema the tables live in: current_schema() of the pool's connections
 	audit   *auditLog // the group-committing appender (see audit.go)
 	keyUse  *keyUse   // API keys' last uses waiting to be written (see accounts.go)

@@ -164,9 +164,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // dialect is SQLite's SQL for the shared store.
 var dialect = sqlstore.Dialect{
-	KeyUser:    "user",
-	PeerUser:   "user",
-	Unique:     func(err error) bool { return isCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) },
+	KeyUser:  "user",
+	PeerUser: "user",
+	Unique: func(err error) bool {
+		return isCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
 	ForeignKey: func(err error) bool { return isCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) },
 }
 
