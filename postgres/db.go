@@ -114,7 +114,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db.audit = startAudit(pool)
 	db.keyUse = &keyUse{pool: pool, queued: map[int64]bool{}}
 	db.sql = stdlib.OpenDBFromPool(pool)
-	db.Store = sqlstore.New(db.sql, db.sql, dialect, sqlstore.Hooks{})
+	db.Store = sqlstore.New(db.sql, db.sql, dialect, sqlstore.Hooks{
+		Purging: notifyPurge,
+	})
 	return db, nil
 }
 

@@ -155,7 +155,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := runtime.GOMAXPROCS(0) * 2
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
-	db.Store = sqlstore.New(db.read, db.write, dialect, sqlstore.Hooks{})
+	db.Store = sqlstore.New(db.read, db.write, dialect, sqlstore.Hooks{
+		Purging: db.purgeSearch,
+		Changed: db.changes.notify,
+		WriteMu: &db.writeMu,
+	})
 	if err := db.reindex(ctx); err != nil {
 		return fail(err)
 	}
