@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/subtle"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Ensure DB manages accounts.
@@ -677,4 +680,66 @@ func (u *keyUse) close() {
 	u.closed = true
 	u.mu.Unlock()
 	u.wg.Wait()
+}
+
+// auditChange appends e, describing an account or peer change, to the
+// audit chain in the change's own transaction, open on conn: the entry
+// commits exactly when the change does. The returned function publishes
+// the new head of the chain once the change has committed.
+func (db *DB) auditChange(ctx context.Context, conn *sql.Conn, e *cyberpact.AuditEntry) (func(), error) {
+	req, err := newAuditReq([]*cyberpact.AuditEntry{e})
+	if err != nil {
+		return nil, err
+	}
+	var set func()
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return internal("appending to the audit log", fmt.Errorf("connection is a %T, not pgx's", dc))
+		}
+		set, err = appendAudit(ctx, connTx{c.Conn()}, []*auditReq{req})
+		return err
+	})
+	return set, err
+}
+
+// connTx is a connection inside a transaction that database/sql began on
+// it, as the pgx.Tx that appendAudit writes through. It cannot end the
+// transaction: database/sql does.
+type connTx struct{ c *pgx.Conn }
+
+var _ pgx.Tx = connTx{}
+
+// errNotOwned is the error of ending, or nesting in, a transaction that
+// database/sql owns.
+var errNotOwned = errors.New("the transaction belongs to database/sql")
+
+func (t connTx) Begin(context.Context) (pgx.Tx, error) { return nil, errNotOwned }
+func (t connTx) Commit(context.Context) error          { return errNotOwned }
+func (t connTx) Rollback(context.Context) error        { return errNotOwned }
+func (t connTx) LargeObjects() pgx.LargeObjects        { return pgx.LargeObjects{} }
+func (t connTx) Conn() *pgx.Conn                       { return t.c }
+
+func (t connTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	return t.c.CopyFrom(ctx, table, cols, src)
+}
+
+func (t connTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return t.c.SendBatch(ctx, b)
+}
+
+func (t connTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	return t.c.Prepare(ctx, name, sql)
+}
+
+func (t connTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return t.c.Exec(ctx, sql, args...)
+}
+
+func (t connTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return t.c.Query(ctx, sql, args...)
+}
+
+func (t connTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return t.c.QueryRow(ctx, sql, args...)
 }

@@ -115,6 +115,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db.keyUse = &keyUse{pool: pool, queued: map[int64]bool{}}
 	db.sql = stdlib.OpenDBFromPool(pool)
 	db.Store = sqlstore.New(db.sql, db.sql, dialect, sqlstore.Hooks{
+		Audit:   db.auditChange,
+		Sealer:  db.sealer,
 		Purging: notifyPurge,
 	})
 	return db, nil

@@ -714,3 +714,10 @@ func (u *keyUse) close() {
 	u.mu.Unlock()
 	<-u.done
 }
+
+// auditChange records e, describing an account or peer change, before the
+// change commits: the audit log is a file of its own, and the change
+// commits only once its entry is on disk.
+func (db *DB) auditChange(ctx context.Context, _ *sql.Conn, e *cyberpact.AuditEntry) (func(), error) {
+	return nil, db.Audit(ctx, e)
+}

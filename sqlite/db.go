@@ -156,6 +156,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
 	db.Store = sqlstore.New(db.read, db.write, dialect, sqlstore.Hooks{
+		Audit:   db.auditChange,
+		Sealer:  db.sealer,
 		Purging: db.purgeSearch,
 		Changed: db.changes.notify,
 		WriteMu: &db.writeMu,
