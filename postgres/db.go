@@ -117,6 +117,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db.Store = sqlstore.New(db.sql, db.sql, dialect, sqlstore.Hooks{
 		Audit:   db.auditChange,
 		Sealer:  db.sealer,
+		KeyUsed: db.keyUse.note,
 		Purging: notifyPurge,
 	})
 	return db, nil

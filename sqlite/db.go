@@ -140,7 +140,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if db.audit, err = openAudit(ctx, filepath.Join(dir, auditFile(path))); err != nil {
 		return fail(err)
 	}
-	db.keyUse = startKeyUse(write)
 	// Readers see the search index as schema "s".
 	// Readers keep a smaller page cache each: there are several, the OS
 	// caches the file for all of them, and an import that looks objects up
@@ -155,9 +154,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := runtime.GOMAXPROCS(0) * 2
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
+	db.keyUse = startKeyUse(write)
 	db.Store = sqlstore.New(db.read, db.write, dialect, sqlstore.Hooks{
 		Audit:   db.auditChange,
 		Sealer:  db.sealer,
+		KeyUsed: db.keyUse.note,
 		Purging: db.purgeSearch,
 		Changed: db.changes.notify,
 		WriteMu: &db.writeMu,

@@ -16,9 +16,9 @@ import (
 // the error tests.
 type Dialect struct {
 	// Numbered is PostgreSQL's SQL: $n placeholders, = ANY lists (see
-	// Args), names folded with lower() and ordered bytewise, row locks,
-	// GREATEST. Otherwise SQLite's: ?, IN lists, names folded by their
-	// columns' COLLATE NOCASE, max().
+	// Args), names folded with lower() and ordered bytewise, and row
+	// locks. Otherwise SQLite's: ?, IN lists, names folded by their
+	// columns' COLLATE NOCASE.
 	Numbered bool
 	// KeyUser and PeerUser name the columns of api_keys and peers that
 	// hold the user (SQLite: user; PostgreSQL, where user is reserved:
@@ -66,14 +66,6 @@ func (d Dialect) ForUpdate(of string) string {
 		return " FOR UPDATE OF " + of
 	}
 	return " FOR UPDATE"
-}
-
-// Greatest is the larger of two values.
-func (d Dialect) Greatest(x, y string) string {
-	if d.Numbered {
-		return "GREATEST(" + x + ", " + y + ")"
-	}
-	return "max(" + x + ", " + y + ")"
 }
 
 // chunk is how many values one IN list may hold: SQLite takes a
