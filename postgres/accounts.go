@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,16 +24,9 @@ import (
 // lower(name); a name taken by a concurrent change is reported as
 // ECONFLICT like one taken before.
 
-// toMicros turns a time into the stored unix microseconds, 0 for none.
-func toMicros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-// now is the current time as stored: UTC, to the microsecond.
-func now() time.Time { return time.UnixMicro(time.Now().UnixMicro()).UTC() }
+// The times as stored (see sqlstore): unix microseconds, 0 for none;
+// now to the microsecond, in UTC.
+var toMicros, now = sqlstore.ToMicros, sqlstore.Now
 
 // groupsOf returns the ids of the groups org belongs to, in order, as q
 // (an import's transaction) sees them.

@@ -18,16 +18,9 @@ import (
 // and never wait for a writer; a key's last use is written in the
 // background (keyUse).
 
-// toMicros turns a time into the stored unix microseconds, 0 for none.
-func toMicros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-// now is the current time as stored: UTC, to the microsecond.
-func now() time.Time { return time.UnixMicro(time.Now().UnixMicro()).UTC() }
+// The times as stored (see sqlstore): unix microseconds, 0 for none;
+// now to the microsecond, in UTC.
+var toMicros, now = sqlstore.ToMicros, sqlstore.Now
 
 // auditChange records e, describing an account or peer change, before the
 // change commits: the audit log is a file of its own, and the change

@@ -44,7 +44,7 @@ func (s *Store) CreateOrg(ctx context.Context, o *cyberpact.Org, actor string) e
 	if err != nil {
 		return err
 	}
-	created := now()
+	created := Now()
 	var id int64
 	err = s.change(ctx, actor, func(tx *sql.Tx) (string, error) {
 		taken := fmt.Sprintf("an organisation named %q exists", o.Name)
@@ -180,7 +180,7 @@ func (s *Store) CreateGroup(ctx context.Context, g *cyberpact.Group, actor strin
 		return err
 	}
 	orgs := uniqueIDs(g.Orgs)
-	created := now()
+	created := Now()
 	var id int64
 	err := s.change(ctx, actor, func(tx *sql.Tx) (string, error) {
 		taken := fmt.Sprintf("a group named %q exists", g.Name)
@@ -332,7 +332,7 @@ func (s *Store) CreateUser(ctx context.Context, u *cyberpact.User, actor string)
 		}
 		return cyberpact.Errorf(cyberpact.EINVALID, "role %q is not one of %s", u.Role, strings.Join(roles, ", "))
 	}
-	created := now()
+	created := Now()
 	var id int64
 	err := s.change(ctx, actor, func(tx *sql.Tx) (string, error) {
 		names, err := s.orgNames(ctx, tx, []int64{u.Org})
@@ -420,7 +420,7 @@ func (s *Store) UserByName(ctx context.Context, name string) (*cyberpact.User, e
 // expires means the key does not expire. Returns ENOTFOUND for an unknown
 // user and EINVALID for an expiry that is not in the future.
 func (s *Store) CreateKey(ctx context.Context, user int64, expires time.Time, actor string) (string, *cyberpact.APIKey, error) {
-	created := now()
+	created := Now()
 	expires, err := cyberpact.CheckKeyExpiry(expires, created)
 	if err != nil {
 		return "", nil, err
@@ -442,7 +442,7 @@ func (s *Store) CreateKey(ctx context.Context, user int64, expires time.Time, ac
 		}
 		a = s.d.Args()
 		if err := tx.QueryRowContext(ctx, `INSERT INTO api_keys (`+s.d.KeyUser+`, hash, prefix, created, expires)
-			VALUES (`+a.Add(user)+`, `+a.Add(sum[:])+`, `+a.Add(k.Prefix)+`, `+a.Add(created.UnixMicro())+`, `+a.Add(toMicros(expires))+`) RETURNING id`, a.Vals...).Scan(&k.ID); err != nil {
+			VALUES (`+a.Add(user)+`, `+a.Add(sum[:])+`, `+a.Add(k.Prefix)+`, `+a.Add(created.UnixMicro())+`, `+a.Add(ToMicros(expires))+`) RETURNING id`, a.Vals...).Scan(&k.ID); err != nil {
 			return "", internal("storing a key", err)
 		}
 		until := "never expires"
@@ -476,7 +476,7 @@ func (s *Store) RevokeKey(ctx context.Context, id int64, actor string) error {
 			return "", errAlreadyRevoked
 		}
 		a = s.d.Args()
-		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked = `+a.Add(now().UnixMicro())+` WHERE id = `+a.Add(id), a.Vals...); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked = `+a.Add(Now().UnixMicro())+` WHERE id = `+a.Add(id), a.Vals...); err != nil {
 			return "", internal("revoking key", err)
 		}
 		return fmt.Sprintf("revoked key %d of user %q", id, name), nil

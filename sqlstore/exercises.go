@@ -25,7 +25,7 @@ func (s *Store) CreateExercise(ctx context.Context, x *cyberpact.Exercise) error
 	if err != nil {
 		return internal("encoding participants", err)
 	}
-	t := now()
+	t := Now()
 	defer s.lock()()
 	a := s.d.Args()
 	var id int64
@@ -102,7 +102,7 @@ func (s *Store) Exercises(ctx context.Context) ([]*cyberpact.Exercise, error) {
 // again. Returns ENOTFOUND, or ECONFLICT when x's version is not the
 // stored one.
 func (s *Store) UpdateExercise(ctx context.Context, x *cyberpact.Exercise) error {
-	t := now()
+	t := Now()
 	defer s.lock()()
 	a := s.d.Args()
 	res, err := s.write.ExecContext(ctx, `UPDATE exercises SET state = `+a.Add(x.State)+`, engine = `+a.Add(engineJSON(x.Engine))+`, version = version + 1, updated = `+a.Add(t.UnixMicro())+`

@@ -41,7 +41,7 @@ func (s *Store) CreatePeer(ctx context.Context, p *cyberpact.Peer, actor string)
 	if err != nil {
 		return internal("sealing the peer key", err)
 	}
-	created := now()
+	created := Now()
 	var id int64
 	err = s.change(ctx, actor, func(tx *sql.Tx) (string, error) {
 		taken := fmt.Sprintf("a peer named %q exists", p.Name)
@@ -70,7 +70,7 @@ func (s *Store) CreatePeer(ctx context.Context, p *cyberpact.Peer, actor string)
 		a = s.d.Args()
 		var err error
 		id, err = s.insertID(ctx, tx, "creating peer", taken, `INSERT INTO peers (name, url, collection, `+s.d.PeerUser+`, key_sealed, direction, aud_kind, aud_group, org, page_size, created)
-			VALUES (`+a.Add(p.Name)+`, `+a.Add(p.URL)+`, `+a.Add(p.Collection)+`, `+a.Add(p.User)+`, `+a.Add(sealed)+`, `+a.Add(string(p.Direction))+`, `+a.Add(int(p.Audience.Kind))+`, `+a.Add(p.Audience.Group)+`, `+a.Add(p.Org)+`, `+a.Add(p.PageSize)+`, `+a.Add(toMicros(created))+`)
+			VALUES (`+a.Add(p.Name)+`, `+a.Add(p.URL)+`, `+a.Add(p.Collection)+`, `+a.Add(p.User)+`, `+a.Add(sealed)+`, `+a.Add(string(p.Direction))+`, `+a.Add(int(p.Audience.Kind))+`, `+a.Add(p.Audience.Group)+`, `+a.Add(p.Org)+`, `+a.Add(p.PageSize)+`, `+a.Add(ToMicros(created))+`)
 			RETURNING id`, a.Vals...)
 		if err != nil {
 			return "", err
@@ -209,13 +209,13 @@ func (s *Store) SavePeerState(ctx context.Context, st *cyberpact.PeerState) erro
 // id and version is kept, updates its reason and counts one more attempt.
 // Returns ENOTFOUND for an unknown peer.
 func (s *Store) RecordFailure(ctx context.Context, f *cyberpact.SyncFailure) error {
-	t := now()
+	t := Now()
 	if !f.Last.IsZero() {
 		t = f.Last
 	}
 	a := s.d.Args()
 	_, err := s.write.ExecContext(ctx, `INSERT INTO sync_failures AS s (peer, direction, id, version, seq, reason, attempts, first, last)
-		VALUES (`+a.Add(f.Peer)+`, `+a.Add(string(f.Direction))+`, `+a.Add(f.ObjectID)+`, `+a.Add(f.Version)+`, `+a.Add(f.Seq)+`, `+a.Add(f.Reason)+`, 1, `+a.Add(toMicros(t))+`, `+a.Add(toMicros(t))+`)
+		VALUES (`+a.Add(f.Peer)+`, `+a.Add(string(f.Direction))+`, `+a.Add(f.ObjectID)+`, `+a.Add(f.Version)+`, `+a.Add(f.Seq)+`, `+a.Add(f.Reason)+`, 1, `+a.Add(ToMicros(t))+`, `+a.Add(ToMicros(t))+`)
 		ON CONFLICT (peer, direction, id, version) DO UPDATE SET reason = excluded.reason, seq = excluded.seq,
 			attempts = s.attempts + 1, last = excluded.last`, a.Vals...)
 	if err != nil && s.d.ForeignKey != nil && s.d.ForeignKey(err) {

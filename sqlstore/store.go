@@ -12,8 +12,7 @@ import (
 )
 
 // Dialect is what the SQL of the two engines needs told apart, beyond
-// the placeholders and lists of Args. The zero Dialect is SQLite's, less
-// the error tests.
+// the placeholders and lists of Args. Each store sets every field.
 type Dialect struct {
 	// Numbered is PostgreSQL's SQL: $n placeholders, = ANY lists (see
 	// Args), names folded with lower() and ordered bytewise, and row
@@ -129,7 +128,8 @@ func internal(op string, err error) error {
 	return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: op, Err: err}
 }
 
-// micros turns a stored time (unix microseconds, 0 for none) into a time.
+// micros turns a stored time (unix microseconds, 0 for none) into a time:
+// the reverse of ToMicros.
 func micros(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
@@ -137,16 +137,17 @@ func micros(n int64) time.Time {
 	return time.UnixMicro(n).UTC()
 }
 
-// toMicros is the reverse of micros.
-func toMicros(t time.Time) int64 {
+// ToMicros is a time as both stores keep it: unix microseconds, 0 for the
+// zero time.
+func ToMicros(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
 	return t.UnixMicro()
 }
 
-// now is the current time as stored: UTC, to the microsecond.
-func now() time.Time { return time.UnixMicro(time.Now().UnixMicro()).UTC() }
+// Now is the current time as stored: UTC, to the microsecond.
+func Now() time.Time { return time.UnixMicro(time.Now().UnixMicro()).UTC() }
 
 // querier is what a *sql.DB, *sql.Conn and *sql.Tx offer alike.
 type querier interface {
