@@ -5,14 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -43,46 +40,6 @@ func groupsOf(ctx context.Context, q querier, org int64) ([]int64, error) {
 		out = []int64{}
 	}
 	return out, nil
-}
-
-// keyUse writes keys' last-used times in the background, so that an
-// authentication never waits for a write, at most one write per key at a
-// time; Authenticate asks only when the stored time is a minute old.
-type keyUse struct {
-	pool   *pgxpool.Pool
-	mu     sync.Mutex
-	closed bool
-	queued map[int64]bool // keys whose use is being written
-	wg     sync.WaitGroup
-}
-
-// note records in the background that key id was used at t.
-func (u *keyUse) note(id int64, t time.Time) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.closed || u.queued[id] {
-		return
-	}
-	u.queued[id] = true
-	u.wg.Add(1)
-	go func() {
-		defer u.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		// Best effort: a failed write is retried on a later use.
-		u.pool.Exec(ctx, `UPDATE api_keys SET last_used = GREATEST(last_used, $1) WHERE id = $2`, t.UnixMicro(), id)
-		u.mu.Lock()
-		delete(u.queued, id)
-		u.mu.Unlock()
-	}()
-}
-
-// close waits for the writes under way.
-func (u *keyUse) close() {
-	u.mu.Lock()
-	u.closed = true
-	u.mu.Unlock()
-	u.wg.Wait()
 }
 
 // auditChange appends e, describing an account or peer change, to the

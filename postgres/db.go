@@ -58,7 +58,6 @@ type DB struct {
 	sql     *sql.DB   // the pool through database/sql, for the shared store
 	schema  string    // the schema the tables live in: current_schema() of the pool's connections
 	audit   *auditLog // the group-committing appender (see audit.go)
-	keyUse  *keyUse   // API keys' last uses waiting to be written (see accounts.go)
 	peerKey peerKey   // what seals peers' keys (see peers.go)
 	changes changes   // the listener and its subscribers (see changes.go)
 	corrCap int       // versions an observable value is indexed for; 0 means the default (see observables.go)
@@ -112,12 +111,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db.changes.cfg = cfg.ConnConfig.Copy()
 	db.changes.schema = db.schema
 	db.audit = startAudit(pool)
-	db.keyUse = &keyUse{pool: pool, queued: map[int64]bool{}}
 	db.sql = stdlib.OpenDBFromPool(pool)
 	db.Store = sqlstore.New(db.sql, db.sql, dialect, sqlstore.Hooks{
 		Audit:   db.auditChange,
 		Sealer:  db.sealer,
-		KeyUsed: db.keyUse.note,
 		Purging: notifyPurge,
 	})
 	return db, nil
@@ -127,7 +124,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 // closes the connections.
 func (db *DB) Close() error {
 	db.changes.close()
-	db.keyUse.close()
+	db.Store.Close()
 	db.audit.close()
 	if db.sql != nil {
 		db.sql.Close()

@@ -42,7 +42,6 @@ type DB struct {
 	read    *sql.DB
 	search  *searchIndex
 	audit   *auditLog  // the audit log, in its own file (see audit.go)
-	keyUse  *keyUse    // API keys' last uses waiting to be written (see accounts.go)
 	writeMu sync.Mutex // one import (objects and search index together) at a time
 	changes changes    // subscribers to committed writes (see changes.go)
 	corrCap int        // versions a value is indexed for; 0 means the default (see SetCorrelationCap)
@@ -154,11 +153,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := runtime.GOMAXPROCS(0) * 2
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
-	db.keyUse = startKeyUse(write)
 	db.Store = sqlstore.New(db.read, db.write, dialect, sqlstore.Hooks{
 		Audit:   db.auditChange,
 		Sealer:  db.sealer,
-		KeyUsed: db.keyUse.note,
 		Purging: db.purgeSearch,
 		Changed: db.changes.notify,
 		WriteMu: &db.writeMu,
@@ -229,8 +226,8 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 // Close closes the store.
 func (db *DB) Close() error {
 	var errs []error
-	if db.keyUse != nil {
-		db.keyUse.close()
+	if db.Store != nil {
+		db.Store.Close()
 	}
 	if db.audit != nil {
 		errs = append(errs, db.audit.close())

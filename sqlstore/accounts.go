@@ -524,7 +524,7 @@ func (s *Store) Keys(ctx context.Context, user int64) ([]*cyberpact.APIKey, erro
 // The key is found by its SHA-256 and the stored hash compared in constant
 // time. Returns EUNAUTHORIZED for an unknown, expired or revoked key, or a
 // user mismatch, always with the same message. The key's last use is
-// handed to the KeyUsed hook when the stored one is LastUsedEvery old.
+// written in the background when the stored one is LastUsedEvery old.
 func (s *Store) Authenticate(ctx context.Context, user, key string) (*cyberpact.Principal, error) {
 	sum, ok := cyberpact.APIKeyHash(key)
 	if !ok {
@@ -558,8 +558,8 @@ func (s *Store) Authenticate(ctx context.Context, user, key string) (*cyberpact.
 	if p.Groups, err = s.GroupsOf(ctx, p.Org.ID); err != nil {
 		return nil, err
 	}
-	if t.Sub(micros(used)) >= LastUsedEvery && s.h.KeyUsed != nil {
-		s.h.KeyUsed(k.ID, t)
+	if t.Sub(micros(used)) >= LastUsedEvery {
+		s.keyUse.note(k.ID, t)
 	}
 	return &p, nil
 }

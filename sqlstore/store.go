@@ -67,6 +67,14 @@ func (d Dialect) ForUpdate(of string) string {
 	return " FOR UPDATE"
 }
 
+// Greatest is the later of two values.
+func (d Dialect) Greatest(x, y string) string {
+	if d.Numbered {
+		return "GREATEST(" + x + ", " + y + ")"
+	}
+	return "max(" + x + ", " + y + ")"
+}
+
 // chunk is how many values one IN list may hold: SQLite takes a
 // placeholder for each, PostgreSQL one array for all.
 func (d Dialect) chunk() int {
@@ -86,8 +94,6 @@ type Hooks struct {
 	Audit func(ctx context.Context, conn *sql.Conn, e *cyberpact.AuditEntry) (after func(), err error)
 	// Sealer returns the AEAD that seals peers' keys.
 	Sealer func(ctx context.Context) (cipher.AEAD, error)
-	// KeyUsed records in the background that API key id was used at t.
-	KeyUsed func(id int64, t time.Time)
 	// Purging runs in the transaction of an exercise's purge, before it
 	// commits, with the seqs of the object versions it deleted.
 	Purging func(ctx context.Context, tx *sql.Tx, seqs []int64) error
@@ -105,12 +111,21 @@ type Store struct {
 	read, write *sql.DB
 	d           Dialect
 	h           Hooks
+	keyUse      *keyUse // API keys' last uses waiting to be written
 }
 
 // New returns the shared store over read (for reads) and write (for
-// writes; the same *sql.DB where the engine has no single writer).
+// writes; the same *sql.DB where the engine has no single writer). Close
+// stops its background writer.
 func New(read, write *sql.DB, d Dialect, h Hooks) *Store {
-	return &Store{read: read, write: write, d: d, h: h}
+	return &Store{read: read, write: write, d: d, h: h, keyUse: startKeyUse(write, d)}
+}
+
+// Close writes the keys' uses noted so far and stops the background
+// writer; the store's own Close calls it before closing the connections.
+func (s *Store) Close() error {
+	s.keyUse.close()
+	return nil
 }
 
 // lock holds the hooks' write lock, if any, until the returned function
