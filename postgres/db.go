@@ -195,6 +195,14 @@ func internal(op string, err error) error {
 	return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: op, Err: err}
 }
 
+// Ensure DB keeps, through the shared store, accounts, exercises and POST
+// statuses (and peers: see peers.go).
+var (
+	_ cyberpact.AccountService = (*DB)(nil)
+	_ cyberpact.ExerciseStore  = (*DB)(nil)
+	_ cyberpact.StatusStore    = (*DB)(nil)
+)
+
 // dialect is PostgreSQL's SQL for the shared store.
 var dialect = sqlstore.Dialect{
 	Numbered:   true,

@@ -166,6 +166,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// Ensure DB keeps, through the shared store, accounts, exercises and POST
+// statuses (and peers: see peers.go).
+var (
+	_ cyberpact.AccountService = (*DB)(nil)
+	_ cyberpact.ExerciseStore  = (*DB)(nil)
+	_ cyberpact.StatusStore    = (*DB)(nil)
+)
+
 // dialect is SQLite's SQL for the shared store.
 var dialect = sqlstore.Dialect{
 	KeyUser:  "user",
