@@ -17,6 +17,9 @@ func (s *Store) change(ctx context.Context, actor string, fn func(tx *sql.Tx) (s
 	if err := cyberpact.CheckActor(actor); err != nil {
 		return err
 	}
+	if s.h.Audit == nil {
+		return internal("changing accounts", errors.New("the store records no audit entries"))
+	}
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
 		return internal("beginning account change", err)
@@ -40,11 +43,9 @@ func (s *Store) change(ctx context.Context, actor string, fn func(tx *sql.Tx) (s
 			return internal("reading actor", err)
 		}
 	}
-	var after func()
-	if s.h.Audit != nil {
-		if after, err = s.h.Audit(ctx, conn, e); err != nil {
-			return err
-		}
+	after, err := s.h.Audit(ctx, conn, e)
+	if err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		if s.unique(err) {

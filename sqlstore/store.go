@@ -40,9 +40,10 @@ func (d Dialect) NameIs(col string, a *Args, name string) string {
 	return col + " = " + a.Add(name) // the column is COLLATE NOCASE
 }
 
-// ByName orders rows by their name column col whatever its case, the same
-// in both engines (bytewise on the folded name, whatever the database's
-// collation), ties by id.
+// ByName orders rows by their name column col (name, or t.name for the
+// table alias t) whatever its case, the same in both engines (bytewise on
+// the folded name, whatever the database's collation), ties by the id
+// column beside it.
 func (d Dialect) ByName(col string) string {
 	id := "id"
 	if i := len(col) - len("name"); i > 0 {
@@ -85,7 +86,9 @@ func (d Dialect) chunk() int {
 }
 
 // Hooks are what each store does its own way around the common reads and
-// writes. Every hook may be nil where the store has nothing to do.
+// writes. Audit is required (a change is refused without it); every other
+// hook may be nil where the store has nothing to do (without Sealer, the
+// store keeps no peers).
 type Hooks struct {
 	// Audit records e, the description of an account or peer change made
 	// in a transaction still open on conn, so that the change commits only
