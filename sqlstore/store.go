@@ -5,6 +5,9 @@ import (
 	"crypto/cipher"
 	"database/sql"
 	"errors"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,6 +77,33 @@ func (d Dialect) Greatest(x, y string) string {
 		return "GREATEST(" + x + ", " + y + ")"
 	}
 	return "max(" + x + ", " + y + ")"
+}
+
+// ListInts is the aggregate of the integer column col over a group's rows
+// as one text, the values separated by commas in no set order (NULL for
+// no rows); see parseInts.
+func (d Dialect) ListInts(col string) string {
+	if d.Numbered {
+		return "string_agg((" + col + ")::text, ',')"
+	}
+	return "group_concat(" + col + ", ',')"
+}
+
+// parseInts reads a ListInts text, sorted; an empty slice for none.
+func parseInts(list string) ([]int64, error) {
+	out := []int64{}
+	for f := range strings.SplitSeq(list, ",") {
+		if f == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // chunk is how many values one IN list may hold: SQLite takes a
