@@ -8,6 +8,7 @@ import (
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/internal/gen"
 	"github.com/cyberpact/cyberpact/stix"
+	"github.com/cyberpact/cyberpact/storetest"
 )
 
 // generated returns a generated bundle of n objects.
@@ -54,3 +55,11 @@ func benchImport(b *testing.B, raw []byte) {
 const generatedObjects = 100_000
 
 func BenchmarkImportGenerated(b *testing.B) { benchImport(b, generated(b, generatedObjects)) }
+
+// BenchmarkAuthenticate is one request's authentication (see
+// storetest.BenchAuthenticate).
+func BenchmarkAuthenticate(b *testing.B) {
+	db := openDB(b)
+	defer db.Close()
+	storetest.BenchAuthenticate(b, db)
+}

@@ -13,19 +13,18 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 //go:embed migrations/*.sql
@@ -49,10 +48,12 @@ func lockSQL(k int) string {
 // DB is the PostgreSQL store. It is safe for concurrent use, and several
 // processes may open the same database and schema at once.
 type DB struct {
+	*sqlstore.Store // accounts, peers, exercises and statuses, as SQLite keeps them too
+
 	pool    *pgxpool.Pool
+	sql     *sql.DB   // the pool through database/sql, for the shared store
 	schema  string    // the schema the tables live in: current_schema() of the pool's connections
 	audit   *auditLog // the group-committing appender (see audit.go)
-	keyUse  *keyUse   // API keys' last uses waiting to be written (see accounts.go)
 	peerKey peerKey   // what seals peers' keys (see peers.go)
 	changes changes   // the listener and its subscribers (see changes.go)
 	corrCap int       // versions an observable value is indexed for; 0 means the default (see observables.go)
@@ -110,7 +111,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db.changes.cfg = cfg.ConnConfig.Copy()
 	db.changes.schema = db.schema
 	db.audit = startAudit(pool)
-	db.keyUse = &keyUse{pool: pool, queued: map[int64]bool{}}
+	db.sql = stdlib.OpenDBFromPool(pool)
+	db.Store = sqlstore.New(db.sql, db.sql, dialect, sqlstore.Hooks{
+		Audit:   db.auditChange,
+		Sealer:  db.sealer,
+		Purging: notifyPurge,
+	})
 	return db, nil
 }
 
@@ -118,8 +124,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 // closes the connections.
 func (db *DB) Close() error {
 	db.changes.close()
-	db.keyUse.close()
+	db.Store.Close()
 	db.audit.close()
+	if db.sql != nil {
+		db.sql.Close()
+	}
 	db.pool.Close()
 	return nil
 }
@@ -136,11 +145,6 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 // advisory lock makes processes that open the store together wait for the
 // first one's migrations instead of applying them twice.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -158,23 +162,15 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
 		return err
 	}
-	for _, name := range names {
-		base := path.Base(name)
-		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with its number", base)
+	steps, err := sqlstore.Migrations(migrations, current)
+	if err != nil {
+		return err
+	}
+	for _, m := range steps {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
-		if n <= current {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, string(body)); err != nil {
-			return fmt.Errorf("migration %s: %w", base, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES ($1)`, n); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_version (version) VALUES ($1)`, m.N); err != nil {
 			return err
 		}
 	}
@@ -186,10 +182,34 @@ func internal(op string, err error) error {
 	return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: op, Err: err}
 }
 
+// Ensure DB keeps, through the shared store, accounts, exercises and POST
+// statuses (and peers: see peers.go).
+var (
+	_ cyberpact.AccountService = (*DB)(nil)
+	_ cyberpact.ExerciseStore  = (*DB)(nil)
+	_ cyberpact.StatusStore    = (*DB)(nil)
+)
+
+// dialect is PostgreSQL's SQL for the shared store.
+var dialect = sqlstore.Dialect{
+	Numbered:   true,
+	KeyUser:    "user_id",
+	PeerUser:   "username",
+	Unique:     isUniqueViolation,
+	ForeignKey: isForeignKeyViolation,
+}
+
 // isUniqueViolation reports whether err is PostgreSQL's unique_violation.
 func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// isForeignKeyViolation reports whether err is PostgreSQL's
+// foreign_key_violation.
+func isForeignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
 }
 
 // args collects the arguments of a query as it is built and returns each

@@ -76,6 +76,15 @@ func openDB(t testing.TB) *postgres.DB {
 	return db
 }
 
+// TestDialect checks the shared store's PostgreSQL dialect on a real
+// store.
+func TestDialect(t *testing.T) {
+	db := openDB(t)
+	defer db.Close()
+	sqlDB, d := db.SQL()
+	storetest.RunDialect(t, sqlDB, d)
+}
+
 // TestStore runs the behavioural suite every store passes.
 func TestStore(t *testing.T) {
 	requirePostgres(t)

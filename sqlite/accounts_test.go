@@ -27,6 +27,14 @@ func TestAccounts(t *testing.T) {
 	})
 }
 
+// TestDialect checks the shared store's SQLite dialect on a real store.
+func TestDialect(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	defer db.Close()
+	sqlDB, d := db.SQL()
+	storetest.RunDialect(t, sqlDB, d)
+}
+
 // openDB opens the store in dir.
 func openDB(t testing.TB, dir string) *sqlite.DB {
 	t.Helper()

@@ -13,6 +13,7 @@ import (
 	"github.com/cyberpact/cyberpact/internal/stixschema"
 	"github.com/cyberpact/cyberpact/sqlite"
 	"github.com/cyberpact/cyberpact/stix"
+	"github.com/cyberpact/cyberpact/storetest"
 )
 
 // enterpriseATTACK returns the ATT&CK Enterprise bundle (STIX 2.0) from the
@@ -99,4 +100,12 @@ func BenchmarkImportGenerated(b *testing.B) { benchImport(b, generated(b, genera
 
 func BenchmarkDecodeGeneratedEncodingJSON(b *testing.B) {
 	benchEncodingJSON(b, generated(b, generatedObjects))
+}
+
+// BenchmarkAuthenticate is one request's authentication (see
+// storetest.BenchAuthenticate).
+func BenchmarkAuthenticate(b *testing.B) {
+	db := openDB(b, b.TempDir())
+	defer db.Close()
+	storetest.BenchAuthenticate(b, db)
 }

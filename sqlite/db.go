@@ -10,19 +10,19 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.sql
@@ -32,12 +32,13 @@ var migrations embed.FS
 // serialised; reads use a pool of read-only connections that see committed
 // data (WAL mode) without waiting for writers.
 type DB struct {
+	*sqlstore.Store // accounts, peers, exercises and statuses, as PostgreSQL keeps them too
+
 	path    string
 	write   *sql.DB
 	read    *sql.DB
 	search  *searchIndex
 	audit   *auditLog  // the audit log, in its own file (see audit.go)
-	keyUse  *keyUse    // API keys' last uses waiting to be written (see accounts.go)
 	writeMu sync.Mutex // one import (objects and search index together) at a time
 	changes changes    // subscribers to committed writes (see changes.go)
 	corrCap int        // versions a value is indexed for; 0 means the default (see SetCorrelationCap)
@@ -135,7 +136,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if db.audit, err = openAudit(ctx, filepath.Join(dir, auditFile(path))); err != nil {
 		return fail(err)
 	}
-	db.keyUse = startKeyUse(write)
 	// Readers see the search index as schema "s".
 	// Readers keep a smaller page cache each: there are several, the OS
 	// caches the file for all of them, and an import that looks objects up
@@ -150,10 +150,50 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := runtime.GOMAXPROCS(0) * 2
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
+	db.Store = sqlstore.New(db.read, db.write, dialect, sqlstore.Hooks{
+		Audit:   db.auditChange,
+		Sealer:  db.sealer,
+		Purging: db.purgeSearch,
+		Changed: db.changes.notify,
+		WriteMu: &db.writeMu,
+	})
 	if err := db.reindex(ctx); err != nil {
 		return fail(err)
 	}
 	return db, nil
+}
+
+// Ensure DB keeps, through the shared store, accounts, exercises and POST
+// statuses (and peers: see peers.go).
+var (
+	_ cyberpact.AccountService = (*DB)(nil)
+	_ cyberpact.ExerciseStore  = (*DB)(nil)
+	_ cyberpact.StatusStore    = (*DB)(nil)
+)
+
+// dialect is SQLite's SQL for the shared store.
+var dialect = sqlstore.Dialect{
+	KeyUser:  "user",
+	PeerUser: "user",
+	Unique: func(err error) bool {
+		return isCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
+	ForeignKey: func(err error) bool { return isCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) },
+}
+
+// isCode reports whether err is an SQLite error with one of the extended
+// result codes.
+func isCode(err error, codes ...int) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, c := range codes {
+		if e.Code() == c {
+			return true
+		}
+	}
+	return false
 }
 
 // searchFile names the search index of the object database file name:
@@ -191,8 +231,8 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 // Close closes the store.
 func (db *DB) Close() error {
 	var errs []error
-	if db.keyUse != nil {
-		db.keyUse.close()
+	if db.Store != nil {
+		db.Store.Close()
 	}
 	if db.audit != nil {
 		errs = append(errs, db.audit.close())
@@ -226,44 +266,30 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 // migrations numbered above the schema version recorded in the file's
 // user_version.
 func (db *DB) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
 	current, err := db.SchemaVersion(ctx)
 	if err != nil {
 		return err
 	}
-	for _, name := range names {
-		base := filepath.Base(name)
-		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with its number", base)
-		}
-		if n <= current {
-			continue
-		}
-		body, err := migrations.ReadFile(name)
-		if err != nil {
-			return err
-		}
+	steps, err := sqlstore.Migrations(migrations, current)
+	if err != nil {
+		return err
+	}
+	for _, m := range steps {
 		tx, err := db.write.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", base, err)
+			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", n)); err != nil {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.N)); err != nil {
 			tx.Rollback()
 			return err
 		}
 		if err := tx.Commit(); err != nil {
 			return err
 		}
-		current = n
 	}
 	return nil
 }

@@ -1,5 +1,11 @@
 package sqlite
 
+import (
+	"database/sql"
+
+	"github.com/cyberpact/cyberpact/sqlstore"
+)
+
 // SetBulkAfter sets how many versions an import adds before it may go bulk,
 // and returns a function that restores the default.
 func SetBulkAfter(n int64) func() {
@@ -10,3 +16,6 @@ func SetBulkAfter(n int64) func() {
 
 // BulkImports counts the imports that went bulk.
 func BulkImports() int64 { return bulkImports.Load() }
+
+// SQL returns the store's writing connection and its dialect.
+func (db *DB) SQL() (*sql.DB, sqlstore.Dialect) { return db.write, dialect }

@@ -1,8 +1,13 @@
-// Package sqlstore is what the SQL stores (sqlite/, postgres/) share: the
-// sharing rule (cyberpact.MaySee and the ownership of ids) as SQL over
-// their common objects, refs and group_orgs tables, written once with a
-// small dialect for placeholders and lists. storetest holds every store
-// against the Go version of the rule.
+// Package sqlstore is the store core the SQL stores (sqlite/, postgres/)
+// share: the sharing rule (cyberpact.MaySee and the ownership of ids) as
+// SQL over their common objects, refs and group_orgs tables, and the
+// common reads and writes of accounts, peers, exercises and POST statuses
+// (Store), each written once over database/sql with a small Dialect for
+// what the engines' SQL tells apart (placeholders, lists, case folding of
+// names, row locks, constraint errors). sqlite/ and postgres/ keep what is
+// their own: setup, migrations, search, bulk loading, change notification
+// and the audit log. storetest holds every store against the Go version
+// of the rule and the behaviour of the rest.
 package sqlstore
 
 import (
