@@ -272,7 +272,7 @@ func runOrgList(ctx context.Context, e *env, c *command, args []string) error {
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -388,7 +388,7 @@ func runGroupList(ctx context.Context, e *env, c *command, args []string) error 
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -507,7 +507,7 @@ func runUserList(ctx context.Context, e *env, c *command, args []string) error {
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -599,7 +599,7 @@ func runKeyList(ctx context.Context, e *env, c *command, args []string) error {
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}

@@ -391,6 +391,11 @@ func runExerciseControl(ctx context.Context, e *env, op string, args []string) e
 	if len(rest) > 0 {
 		return usageError("unexpected argument %q", rest[0])
 	}
+	// Every one of these acts on an exercise already stored: without a
+	// store there is none, and none is made.
+	if err := e.checkStoreExists(*data); err != nil {
+		return err
+	}
 	db, hub, err := e.openExerciseHub(ctx, *data)
 	if err != nil {
 		return err

@@ -48,7 +48,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		}
 		f.ModifiedSince = t
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}

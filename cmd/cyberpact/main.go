@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/signal"
@@ -226,6 +227,57 @@ func (e *env) openStore(ctx context.Context, dataFlag string) (store, error) {
 		return postgres.Open(ctx, u, opts...)
 	}
 	return sqlite.Open(ctx, filepath.Join(e.dataDir(dataFlag), "cyberpact.db"))
+}
+
+// openExistingStore opens the store as openStore does, for the commands
+// that only read: an embedded store that does not exist yet is not
+// created (see checkStoreExists).
+func (e *env) openExistingStore(ctx context.Context, dataFlag string) (store, error) {
+	if err := e.checkStoreExists(dataFlag); err != nil {
+		return nil, err
+	}
+	return e.openStore(ctx, dataFlag)
+}
+
+// checkStoreExists returns ENOTFOUND, naming the data directory and how it
+// was chosen, when the embedded store's database is not there, so that a
+// command that only reads fails on a mistyped --data instead of creating
+// and reporting an empty hub. A PostgreSQL store is not checked: its URL
+// names a database that exists or fails to open.
+func (e *env) checkStoreExists(dataFlag string) error {
+	if e.storeURL(dataFlag) != "" {
+		return nil
+	}
+	dir := e.dataDir(dataFlag)
+	db := filepath.Join(dir, "cyberpact.db")
+	if _, err := os.Stat(db); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return cyberpact.Errorf(cyberpact.EINVALID, "data directory %s: %v", dir, err)
+	}
+	from := "--data"
+	switch {
+	case dataFlag != "":
+	case e.getenv("CYBERPACT_DATA") != "":
+		from = "$CYBERPACT_DATA"
+	default:
+		from = "the default, as neither --data nor $CYBERPACT_DATA is set"
+	}
+	what := "there is no data directory " + dir
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		what = "the directory " + dir + " holds no hub (no cyberpact.db)"
+	}
+	return cyberpact.Errorf(cyberpact.ENOTFOUND, "%s (%s): give the hub's directory with --data DIR or $CYBERPACT_DATA; commands that write (import, serve, org create, ...) make a new one", what, from)
+}
+
+// openExistingPeerStore opens the store as openPeerStore does, for the
+// commands that only read its peers: it creates no store (see
+// checkStoreExists).
+func (e *env) openExistingPeerStore(ctx context.Context, dataFlag string) (peerStore, error) {
+	if err := e.checkStoreExists(dataFlag); err != nil {
+		return nil, err
+	}
+	return e.openPeerStore(ctx, dataFlag)
 }
 
 // peerStore is a store that also keeps federation peers.
