@@ -369,15 +369,15 @@ func runExerciseStart(ctx context.Context, e *env, args []string) error {
 
 // exerciseArg reads the EXERCISE argument and the flags around it.
 func exerciseArg(fs *flag.FlagSet, args []string) (int64, []string, error) {
-	first, rest := splitFirst(args)
-	if err := parseFlags(fs, rest); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return 0, nil, err
 	}
+	first := fs.Arg(0)
 	id, err := strconv.ParseInt(first, 10, 64)
 	if first == "" || err != nil || id <= 0 {
 		return 0, nil, usageError("give the EXERCISE number, not %q", first)
 	}
-	return id, fs.Args(), nil
+	return id, fs.Args()[1:], nil
 }
 
 func runExerciseControl(ctx context.Context, e *env, op string, args []string) error {

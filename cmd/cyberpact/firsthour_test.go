@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -87,5 +88,150 @@ func TestReadOnlyCommandsDoNotCreateADataDirectory(t *testing.T) {
 		if r := cli(t, withData(args, missing)...); r.code != 0 {
 			t.Errorf("%v on the created hub: exit %d: %s", args, r.code, r.stderr)
 		}
+	}
+}
+
+// TestFlagsAfterArguments runs one command of each shape of command line
+// with its flags before and after its arguments: both must give the same
+// exit code and output, and the flag must have taken effect.
+func TestFlagsAfterArguments(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "org", "create", "UK NCRC", "--nation", "GB", "--sector", "government", "--data", dir)
+	mustRun(t, "user", "create", "alice", "--org", "UK NCRC", "--role", "analyst", "--data", dir)
+	var inds []string
+	for i, word := range []string{"one", "two", "three"} {
+		inds = append(inds, fmt.Sprintf(`{"type":"indicator","spec_version":"2.1","id":"indicator--%08d-0000-4000-8000-000000000001","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"beacon %s","pattern":"[ipv4-addr:value = '198.51.100.%d']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}`, i+1, word, i+1))
+	}
+	bundle := writeBundle(t, inds...)
+	mustRun(t, "import", bundle, "--data", dir, "--org", "UK NCRC")
+	id := "indicator--00000002-0000-4000-8000-000000000001"
+	otherDir := filepath.Join(t.TempDir(), "other")
+	events := `{"destination":{"ip":"198.51.100.3"}}` + "\n"
+
+	for _, tc := range []struct {
+		name          string
+		stdin         string
+		before, after []string // the same command line, flags first and last
+		code          int
+		check         func(r result) string // "" when the flag took effect
+		// outputDiffers: the second run's output rightly differs (a new
+		// key, an import that finds its objects already there).
+		outputDiffers bool
+	}{
+		{"OneArgumentAndABoolFlag", "",
+			[]string{"get", "--data", dir, "--versions", id},
+			[]string{"get", id, "--data", dir, "--versions"}, 0,
+			func(r result) string {
+				if !strings.HasPrefix(r.stdout, "[") {
+					return "--versions did not print an array"
+				}
+				return ""
+			}, false},
+		{"WordsAndAValueFlag", "",
+			[]string{"search", "--data", dir, "--limit", "2", "beacon"},
+			[]string{"search", "beacon", "--data", dir, "--limit", "2"}, 0,
+			func(r result) string {
+				if n := strings.Count(r.stdout, "\n"); n != 2 {
+					return fmt.Sprintf("--limit 2 gave %d results", n)
+				}
+				return ""
+			}, false},
+		{"FlagBetweenWords", "",
+			[]string{"search", "--data", dir, "--limit", "5", "beacon", "two"},
+			[]string{"search", "beacon", "--limit", "5", "two", "--data", dir}, 0,
+			func(r result) string {
+				if !strings.Contains(r.stdout, id) || strings.Count(r.stdout, "\n") != 1 {
+					return "the words around the flag were not both searched for"
+				}
+				return ""
+			}, false},
+		{"DoubleDashEndsTheFlags", "",
+			[]string{"get", "--data", dir, "--", "--versions"},
+			[]string{"get", "--data", dir, "--", "--versions"}, 1,
+			func(r result) string {
+				if !strings.Contains(r.stderr, "--versions") {
+					return "the argument after -- was not taken as the id"
+				}
+				return ""
+			}, false},
+		{"FilesThenFlags", "",
+			[]string{"import", "--data", otherDir, "--partial", bundle},
+			[]string{"import", bundle, "--data", otherDir, "--partial"}, 0,
+			func(r result) string {
+				if s := cli(t, "stats", "--data", otherDir); s.code != 0 || !strings.Contains(s.stdout, "indicator") {
+					return "--data after the file was not where the import went: " + s.stderr
+				}
+				return ""
+			}, true},
+		{"StdinThenFlags", events,
+			[]string{"match", "--indicators", bundle, "-"},
+			[]string{"match", "-", "--indicators", bundle}, 0,
+			func(r result) string {
+				if !strings.Contains(r.stdout, "indicator--00000003") {
+					return "no hit from --indicators given after -"
+				}
+				return ""
+			}, false},
+		{"SubcommandArgumentThenFlags", "",
+			[]string{"key", "create", "--data", dir, "--expires", "90d", "alice"},
+			[]string{"key", "create", "alice", "--expires", "90d", "--data", dir}, 0,
+			func(r result) string {
+				if !keyLine.MatchString(r.stdout) {
+					return "no key printed"
+				}
+				return ""
+			}, true},
+		{"SubcommandNumberThenFlags", "",
+			[]string{"exercise", "status", "--data", dir, "--json", "7"},
+			[]string{"exercise", "status", "7", "--json", "--data", dir}, 1,
+			func(r result) string {
+				if !strings.Contains(r.stderr, "7") {
+					return "exercise 7 was not looked for"
+				}
+				return ""
+			}, false},
+		{"PatternThenFlag", "",
+			[]string{"pattern", "check", "--stix-version", "3.0", "[ipv4-addr:value = '198.51.100.1']"},
+			[]string{"pattern", "check", "[ipv4-addr:value = '198.51.100.1']", "--stix-version", "3.0"}, 2,
+			func(r result) string {
+				if !strings.Contains(r.stderr, "--stix-version must be") {
+					return "--stix-version after the pattern was not read"
+				}
+				return ""
+			}, false},
+		{"ValueThenFlags", "",
+			[]string{"correlate", "--data", dir, "--org", "UK NCRC", "198.51.100.1"},
+			[]string{"correlate", "198.51.100.1", "--org", "UK NCRC", "--data", dir}, 0,
+			func(r result) string {
+				if !strings.Contains(r.stdout, "indicator--00000001") {
+					return "the value was not correlated for --org"
+				}
+				return ""
+			}, false},
+		{"NoArgumentsTakenStrayOneRefused", "",
+			[]string{"stats", "--data", dir, "extra"},
+			[]string{"stats", "extra", "--data", dir}, 2,
+			func(r result) string {
+				if !strings.Contains(r.stderr, `unexpected argument "extra"`) {
+					return "the stray argument was not named"
+				}
+				return ""
+			}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := cliStdin(t, tc.stdin, tc.before...)
+			a := cliStdin(t, tc.stdin, tc.after...)
+			if b.code != tc.code || a.code != tc.code {
+				t.Fatalf("exit %d flags first, %d flags last; want %d\nfirst: %s\nlast: %s", b.code, a.code, tc.code, b.stderr, a.stderr)
+			}
+			if !tc.outputDiffers && a.stdout != b.stdout {
+				t.Errorf("different output flags first and last:\nfirst: %s\nlast: %s", b.stdout, a.stdout)
+			}
+			for _, r := range []result{b, a} {
+				if msg := tc.check(r); msg != "" {
+					t.Errorf("%s\nstdout: %s\nstderr: %s", msg, r.stdout, r.stderr)
+				}
+			}
+		})
 	}
 }

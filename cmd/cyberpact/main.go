@@ -125,15 +125,35 @@ func hasFlags(fs *flag.FlagSet) bool {
 	return n > 0
 }
 
-// parseFlags parses args, turning a flag error into exit code 2.
+// parseFlags parses args, flags and positional arguments in any order
+// (get ID --versions, search T1059 --limit 3), turning a flag error into
+// exit code 2. Afterwards fs.Args() are the positional arguments in the
+// order given; every argument after "--" is positional, and so is "-".
+// Every command parses its command line through it, so that all take
+// flags in the same places.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return &exitError{code: 2}
 		}
-		return &exitError{code: 2}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			pos = append(pos, rest...) // after "--": all positional
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
-	return nil
+	// Parsing just "--" and the positional arguments sets no flag and
+	// leaves them as fs.Args().
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 // usageError reports a wrong command line: exit code 2.

@@ -147,6 +147,9 @@ func runStats(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
 	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
