@@ -235,3 +235,57 @@ func TestFlagsAfterArguments(t *testing.T) {
 		})
 	}
 }
+
+// TestExitCodes checks the documented exit codes on a command line of each
+// kind of outcome: 0 success, 1 a failure of the input or the work, 2 a
+// usage error (pattern match alone follows grep).
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "org", "create", "UK NCRC", "--nation", "GB", "--sector", "government", "--data", dir)
+	missing := filepath.Join(t.TempDir(), "nonexist.json")
+	notADir := writeFile(t, "file", "not a directory")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		says   string // what the output (stdout or stderr) must say
+	}{
+		{"ImportMissingFile", []string{"import", "--data", dir, missing}, 1, missing},
+		{"ValidateMissingFile", []string{"validate", missing}, 1, missing},
+		{"GetUnknownID", []string{"get", "--data", dir, "indicator--11111111-1111-4111-8111-111111111111"}, 1, "indicator--11111111"},
+		{"StoreCannotBeOpened", []string{"org", "create", "X", "--nation", "GB", "--sector", "government", "--data", notADir}, 1, notADir},
+		{"ReadMissingDataDirectory", []string{"stats", "--data", missing}, 1, missing},
+		{"InvalidPattern", []string{"pattern", "check", "[ipv4-addr:value = ]"}, 1, "invalid pattern"},
+		{"PatternMatchMissingFileGrepStyle", []string{"pattern", "match", "[ipv4-addr:value = '198.51.100.1']", missing}, 2, missing},
+		{"UnknownCommand", []string{"frobnicate"}, 2, "unknown command"},
+		{"UnknownFlag", []string{"stats", "--bogus"}, 2, "bogus"},
+		{"MissingArgument", []string{"get", "--data", dir}, 2, "object id"},
+		{"Help", []string{"help", "import"}, 0, ""},
+		{"DashH", []string{"stats", "-h"}, 0, "usage: cyberpact stats"},
+		{"Success", []string{"stats", "--data", dir}, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cli(t, tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stdout+r.stderr, tc.says) {
+				t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d saying %q", tc.args, r.code, r.stdout, r.stderr, tc.code, tc.says)
+			}
+		})
+	}
+	// Every command refuses an unknown flag as a usage error, and explains
+	// itself with exit 0.
+	for name := range commands {
+		if name == "help" {
+			continue
+		}
+		args := []string{name}
+		if name == "pattern" {
+			args = append(args, "check")
+		}
+		if r := cli(t, append(args, "--no-such-flag")...); r.code != 2 {
+			t.Errorf("%s --no-such-flag: exit %d, want 2 (stderr %q)", name, r.code, r.stderr)
+		}
+		if r := cli(t, "help", name); r.code != 0 || r.stdout == "" {
+			t.Errorf("help %s: exit %d, stdout %q", name, r.code, r.stdout)
+		}
+	}
+}

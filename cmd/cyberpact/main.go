@@ -64,8 +64,9 @@ func main() {
 }
 
 // run executes one command line and returns the exit code: 0 success, 1 a
-// failure of the input or the work (rejected objects, invalid files, no
-// match), 2 a usage error.
+// failure of the input or the work (rejected objects, invalid or missing
+// files, not found, no match, a store that fails), 2 a usage error. Only
+// pattern match differs, following grep: 2 for an invalid pattern or data.
 func run(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
 		printHelp(e.stderr)
@@ -97,10 +98,10 @@ func run(ctx context.Context, e *env, args []string) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	}
+	// Every other failure, of the input or of the work (a missing file, a
+	// store that cannot be opened), is 1: the codes are the documented
+	// three.
 	fmt.Fprintf(e.stderr, "cyberpact %s: %s\n", name, err)
-	if cyberpact.ErrorCode(err) == cyberpact.EINTERNAL {
-		return 3
-	}
 	return 1
 }
 
