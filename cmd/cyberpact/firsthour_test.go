@@ -245,10 +245,10 @@ func TestExitCodes(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nonexist.json")
 	notADir := writeFile(t, "file", "not a directory")
 	for _, tc := range []struct {
-		name   string
-		args   []string
-		code   int
-		says   string // what the output (stdout or stderr) must say
+		name string
+		args []string
+		code int
+		says string // what the output (stdout or stderr) must say
 	}{
 		{"ImportMissingFile", []string{"import", "--data", dir, missing}, 1, missing},
 		{"ValidateMissingFile", []string{"validate", missing}, 1, missing},
