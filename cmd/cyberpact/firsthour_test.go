@@ -319,3 +319,12 @@ func buildCyberpact(t *testing.T) string {
 	}
 	return builtBin
 }
+
+// TestMain runs the tests and removes the binary buildCyberpact built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}

@@ -158,6 +158,7 @@ func stripComment(s string) string {
 var (
 	goBuildLine = regexp.MustCompile(`^go build -o (\S+) \./cmd/cyberpact$`)
 	goRunPrefix = regexp.MustCompile(`(^|[\s;&|(])go run \./cmd/cyberpact\b`)
+	addrFlag    = regexp.MustCompile(`--addr[= ](\S+)`)
 	serveLine   = regexp.MustCompile(`^(\w+=\S*\s+)*(\S*/)?cyberpact\s+serve(\s|$)`)
 	placeholder = regexp.MustCompile(`cpk_\.\.\.`)
 	userName    = regexp.MustCompile(`[A-Za-z0-9._-]+@[A-Za-z0-9.-]+[A-Za-z0-9]`)
@@ -366,6 +367,8 @@ func TestReadmeRuns(t *testing.T) {
 	}
 	sh := &readmeShell{cmd: c, in: in, out: bufio.NewReader(out), files: files}
 	var servers []*readmeServer
+	var addrs []string          // what the README names them by, and their real addresses
+	keys := map[string]string{} // user -> key, as the servers printed them
 	t.Cleanup(func() {
 		in.Close()
 		// The session and whatever it left running in its group end
@@ -386,31 +389,39 @@ func TestReadmeRuns(t *testing.T) {
 			t.Fatal("the README's commands took over 5 minutes")
 		}
 		text := cmd.text
-		bare := stripComment(text)
-		if m := goBuildLine.FindStringSubmatch(bare); m != nil {
+		if m := goBuildLine.FindStringSubmatch(stripComment(text)); m != nil {
 			text = "cp '" + bin + "' " + m[1]
 		}
 		text = goRunPrefix.ReplaceAllString(text, "${1}cyberpact")
-		if len(servers) > 0 {
-			s := servers[len(servers)-1]
-			text = strings.NewReplacer("localhost:8080", s.addr, "127.0.0.1:8080", s.addr).Replace(text)
-			if placeholder.MatchString(text) {
-				key := ""
-				for _, u := range userName.FindAllString(text, -1) {
-					if key = s.keys[u]; key != "" {
-						break
-					}
-				}
-				if key == "" {
-					t.Fatalf("README.md:%d: cpk_... stands for a key, but the line names no user the server printed a key for:\n%s", cmd.line, cmd.text)
-				}
-				text = placeholder.ReplaceAllString(text, key)
+		if bare := stripComment(text); serveLine.MatchString(bare) {
+			// The port the README gives it (8080 by default) names it
+			// in later commands.
+			port := "8080"
+			if m := addrFlag.FindAllStringSubmatch(bare, -1); m != nil {
+				a := m[len(m)-1][1]
+				port = a[strings.LastIndex(a, ":")+1:]
 			}
-		}
-		if serveLine.MatchString(goRunPrefix.ReplaceAllString(stripComment(text), "${1}cyberpact")) {
 			t.Logf("README.md:%d: %s (a server)", cmd.line, cmd.text)
-			servers = append(servers, startServer(t, work, env, stripComment(text)))
+			s := startServer(t, work, env, bare)
+			servers = append(servers, s)
+			addrs = append(addrs, "localhost:"+port, s.addr, "127.0.0.1:"+port, s.addr)
+			for u, k := range s.keys {
+				keys[u] = k
+			}
 			continue
+		}
+		text = strings.NewReplacer(addrs...).Replace(text)
+		if placeholder.MatchString(text) {
+			key := ""
+			for _, u := range userName.FindAllString(text, -1) {
+				if key = keys[u]; key != "" {
+					break
+				}
+			}
+			if key == "" {
+				t.Fatalf("README.md:%d: cpk_... stands for a key, but the line names no user a server printed a key for:\n%s", cmd.line, cmd.text)
+			}
+			text = placeholder.ReplaceAllString(text, key)
 		}
 		t.Logf("README.md:%d: %s", cmd.line, cmd.text)
 		code, stdout, stderr, err := sh.run(text, 2*time.Minute)
