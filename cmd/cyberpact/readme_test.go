@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cyberpact/cyberpact/demo"
 )
 
 // The README runs: TestReadmeRuns runs every command of every ```sh block
@@ -523,5 +525,31 @@ func TestReadmeNamesTheGoVersion(t *testing.T) {
 	}
 	if !regexp.MustCompile(`Go ` + regexp.QuoteMeta(string(m[1])) + `\b`).Match(readme) {
 		t.Errorf("README.md does not name Go %s, the version go.mod requires", m[1])
+	}
+}
+
+// TestReadmeCountsTheDemo checks that the README's account of serve --demo
+// gives the numbers of organisations, partners and sharing groups the demo
+// seeds.
+func TestReadmeCountsTheDemo(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := []string{"no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen"}
+	word := func(n int) string {
+		if n < len(words) {
+			return words[n]
+		}
+		return fmt.Sprint(n)
+	}
+	text := strings.Join(strings.Fields(string(readme)), " ")
+	for _, want := range []string{
+		fmt.Sprintf("%s organisations, the hub's own and %s partners", word(len(demo.Partners)+1), word(len(demo.Partners))),
+		fmt.Sprintf("in %s sharing groups", word(len(demoGroups))),
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("README.md does not say %q", want)
+		}
 	}
 }
