@@ -325,13 +325,13 @@ func runExerciseStart(ctx context.Context, e *env, args []string) error {
 	speed := fs.Float64("speed", 1, "scenario seconds per exercise second")
 	var attack attackFlag
 	fs.Var(&attack, "attack", "ATT&CK STIX bundle to check technique ids against (repeatable)")
-	scen, rest := splitFirst(args)
-	if err := parseFlags(fs, rest); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if scen == "" || fs.NArg() > 0 {
+	if fs.NArg() != 1 {
 		return usageError("give one SCENARIO (a file or a built-in name)")
 	}
+	scen := fs.Arg(0)
 	if *participants == "" {
 		return usageError("give who plays each participant with --participants ID=ORG,...")
 	}

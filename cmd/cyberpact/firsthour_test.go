@@ -192,6 +192,15 @@ func TestFlagsAfterArguments(t *testing.T) {
 				}
 				return ""
 			}, false},
+		{"ScenarioAmongFlags", "",
+			[]string{"exercise", "start", "--data", dir, "--speed", "60", "financial-drill", "--participants", "central-bank=Nobody"},
+			[]string{"exercise", "start", "financial-drill", "--speed", "60", "--participants", "central-bank=Nobody", "--data", dir}, 1,
+			func(r result) string {
+				if !strings.Contains(r.stderr, `no organisation named "Nobody"`) {
+					return "the scenario or --participants was not read"
+				}
+				return ""
+			}, false},
 		{"PatternThenFlag", "",
 			[]string{"pattern", "check", "--stix-version", "3.0", "[ipv4-addr:value = '198.51.100.1']"},
 			[]string{"pattern", "check", "[ipv4-addr:value = '198.51.100.1']", "--stix-version", "3.0"}, 2,
