@@ -46,7 +46,9 @@ import (
 //     member, a TAXII error's 4xx/5xx http_status, "error:" or
 //     level=ERROR, or a panic.
 //
-// A line that is only illustrative belongs outside a ```sh block.
+// A line that is only illustrative belongs outside a ```sh block (in
+// ```console or ```text); ```bash, ```shell and ```zsh blocks are refused,
+// since their commands would escape the test.
 
 // readmeCommand is one command of the README: its text and where it is.
 type readmeCommand struct {
@@ -65,8 +67,14 @@ func readmeCommands(readme string, complete func(text string) bool) ([]readmeCom
 	for i, l := range lines {
 		fence := strings.TrimSpace(l)
 		if !inBlock {
-			if strings.HasPrefix(fence, "```") && strings.Fields(strings.TrimPrefix(fence, "```") + " x")[0] == "sh" {
+			if !strings.HasPrefix(fence, "```") {
+				continue
+			}
+			switch lang := strings.Fields(strings.TrimPrefix(fence, "```") + " x")[0]; lang {
+			case "sh":
 				inBlock = true
+			case "bash", "shell", "zsh":
+				return nil, fmt.Errorf("README.md:%d: a ```%s block: commands to run go in ```sh blocks (POSIX sh, which the README test runs), illustrations in ```console or ```text", i+1, lang)
 			}
 			continue
 		}
@@ -496,6 +504,9 @@ echo last
 	}
 	if _, err := readmeCommands("```sh\necho 'unclosed\n```\n", complete); err == nil {
 		t.Error("a command left open at the end of its block was accepted")
+	}
+	if _, err := readmeCommands("```bash\necho not run\n```\n", complete); err == nil {
+		t.Error("a ```bash block, which the test would not run, was accepted")
 	}
 	for in, want := range map[string]string{
 		`cyberpact serve --demo     # a hub on http://127.0.0.1:8080`: `cyberpact serve --demo`,
