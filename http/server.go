@@ -149,6 +149,11 @@ func (s *Server) Listen(addr string) error {
 	return nil
 }
 
+// UseListeners makes Serve serve the hub on ln and, when mln is not nil,
+// /metrics alone on mln, in place of Listen and ListenMetrics: for a
+// caller that binds its addresses before it has a store to serve.
+func (s *Server) UseListeners(ln, mln net.Listener) { s.ln, s.mln = ln, mln }
+
 // Addr returns the bound address, once Listen has run.
 func (s *Server) Addr() string {
 	if s.ln == nil {

@@ -66,24 +66,13 @@ func subHelp(name string, subs []*subcommand) string {
 }
 
 // parseArgs parses flags and positional arguments in any order
-// (org create NAME --nation GB), turning flag errors into exit code 2.
-// Arguments after "--" are all positional.
+// (org create NAME --nation GB), as parseFlags does, and returns the
+// positional ones.
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
 	}
+	return fs.Args(), nil
 }
 
 // wantArgs checks the number of positional arguments.
@@ -272,7 +261,7 @@ func runOrgList(ctx context.Context, e *env, c *command, args []string) error {
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -388,7 +377,7 @@ func runGroupList(ctx context.Context, e *env, c *command, args []string) error 
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -507,7 +496,7 @@ func runUserList(ctx context.Context, e *env, c *command, args []string) error {
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -599,7 +588,7 @@ func runKeyList(ctx context.Context, e *env, c *command, args []string) error {
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}

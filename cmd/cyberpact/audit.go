@@ -82,7 +82,7 @@ func runAuditVerify(ctx context.Context, e *env, c *command, args []string) erro
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func runAuditList(ctx context.Context, e *env, c *command, args []string) error 
 	if *limit > 0 {
 		f.Limit = *limit + 1 // one more, to know whether there are more
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}

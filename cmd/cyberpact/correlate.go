@@ -43,7 +43,7 @@ func runCorrelate(ctx context.Context, e *env, args []string) error {
 	if *org == "" || len(pos) == 0 {
 		return usageError("give --org ORG and at least one VALUE")
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}

@@ -325,13 +325,13 @@ func runExerciseStart(ctx context.Context, e *env, args []string) error {
 	speed := fs.Float64("speed", 1, "scenario seconds per exercise second")
 	var attack attackFlag
 	fs.Var(&attack, "attack", "ATT&CK STIX bundle to check technique ids against (repeatable)")
-	scen, rest := splitFirst(args)
-	if err := parseFlags(fs, rest); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if scen == "" || fs.NArg() > 0 {
+	if fs.NArg() != 1 {
 		return usageError("give one SCENARIO (a file or a built-in name)")
 	}
+	scen := fs.Arg(0)
 	if *participants == "" {
 		return usageError("give who plays each participant with --participants ID=ORG,...")
 	}
@@ -369,15 +369,15 @@ func runExerciseStart(ctx context.Context, e *env, args []string) error {
 
 // exerciseArg reads the EXERCISE argument and the flags around it.
 func exerciseArg(fs *flag.FlagSet, args []string) (int64, []string, error) {
-	first, rest := splitFirst(args)
-	if err := parseFlags(fs, rest); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return 0, nil, err
 	}
+	first := fs.Arg(0)
 	id, err := strconv.ParseInt(first, 10, 64)
 	if first == "" || err != nil || id <= 0 {
 		return 0, nil, usageError("give the EXERCISE number, not %q", first)
 	}
-	return id, fs.Args(), nil
+	return id, fs.Args()[1:], nil
 }
 
 func runExerciseControl(ctx context.Context, e *env, op string, args []string) error {
@@ -390,6 +390,11 @@ func runExerciseControl(ctx context.Context, e *env, op string, args []string) e
 	}
 	if len(rest) > 0 {
 		return usageError("unexpected argument %q", rest[0])
+	}
+	// Every one of these acts on an exercise already stored: without a
+	// store there is none, and none is made.
+	if err := e.checkStoreExists(*data); err != nil {
+		return err
 	}
 	db, hub, err := e.openExerciseHub(ctx, *data)
 	if err != nil {

@@ -114,7 +114,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageError("--%s", strings.ReplaceAll(cyberpact.ErrorMessage(err), "_", "-"))
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"os/signal"
@@ -63,16 +64,20 @@ func main() {
 }
 
 // run executes one command line and returns the exit code: 0 success, 1 a
-// failure of the input or the work (rejected objects, invalid files, no
-// match), 2 a usage error.
+// failure of the input or the work (rejected objects, invalid or missing
+// files, not found, no match, a store that fails), 2 a usage error. Only
+// pattern match differs, following grep: 2 for an invalid pattern or data.
 func run(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
 		printHelp(e.stderr)
 		return 2
 	}
 	name := args[0]
-	if name == "-h" || name == "--help" {
+	switch name {
+	case "-h", "--help":
 		name = "help"
+	case "-version", "--version":
+		name = "version"
 	}
 	c, ok := commands[name]
 	if !ok {
@@ -93,10 +98,10 @@ func run(ctx context.Context, e *env, args []string) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	}
+	// Every other failure, of the input or of the work (a missing file, a
+	// store that cannot be opened), is 1: the codes are the documented
+	// three.
 	fmt.Fprintf(e.stderr, "cyberpact %s: %s\n", name, err)
-	if cyberpact.ErrorCode(err) == cyberpact.EINTERNAL {
-		return 3
-	}
 	return 1
 }
 
@@ -121,15 +126,35 @@ func hasFlags(fs *flag.FlagSet) bool {
 	return n > 0
 }
 
-// parseFlags parses args, turning a flag error into exit code 2.
+// parseFlags parses args, flags and positional arguments in any order
+// (get ID --versions, search T1059 --limit 3), turning a flag error into
+// exit code 2. Afterwards fs.Args() are the positional arguments in the
+// order given; every argument after "--" is positional, and so is "-".
+// Every command parses its command line through it, so that all take
+// flags in the same places.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return &exitError{code: 2}
 		}
-		return &exitError{code: 2}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			pos = append(pos, rest...) // after "--": all positional
+			break
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
-	return nil
+	// Parsing just "--" and the positional arguments sets no flag and
+	// leaves them as fs.Args().
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 // usageError reports a wrong command line: exit code 2.
@@ -223,6 +248,57 @@ func (e *env) openStore(ctx context.Context, dataFlag string) (store, error) {
 		return postgres.Open(ctx, u, opts...)
 	}
 	return sqlite.Open(ctx, filepath.Join(e.dataDir(dataFlag), "cyberpact.db"))
+}
+
+// openExistingStore opens the store as openStore does, for the commands
+// that only read: an embedded store that does not exist yet is not
+// created (see checkStoreExists).
+func (e *env) openExistingStore(ctx context.Context, dataFlag string) (store, error) {
+	if err := e.checkStoreExists(dataFlag); err != nil {
+		return nil, err
+	}
+	return e.openStore(ctx, dataFlag)
+}
+
+// checkStoreExists returns ENOTFOUND, naming the data directory and how it
+// was chosen, when the embedded store's database is not there, so that a
+// command that only reads fails on a mistyped --data instead of creating
+// and reporting an empty hub. A PostgreSQL store is not checked: its URL
+// names a database that exists or fails to open.
+func (e *env) checkStoreExists(dataFlag string) error {
+	if e.storeURL(dataFlag) != "" {
+		return nil
+	}
+	dir := e.dataDir(dataFlag)
+	db := filepath.Join(dir, "cyberpact.db")
+	if _, err := os.Stat(db); err == nil {
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return cyberpact.Errorf(cyberpact.EINVALID, "data directory %s: %v", dir, err)
+	}
+	from := "--data"
+	switch {
+	case dataFlag != "":
+	case e.getenv("CYBERPACT_DATA") != "":
+		from = "$CYBERPACT_DATA"
+	default:
+		from = "the default, as neither --data nor $CYBERPACT_DATA is set"
+	}
+	what := "there is no data directory " + dir
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		what = "the directory " + dir + " holds no hub (no cyberpact.db)"
+	}
+	return cyberpact.Errorf(cyberpact.ENOTFOUND, "%s (%s): give the hub's directory with --data DIR or $CYBERPACT_DATA; commands that write (import, serve, org create, ...) make a new one", what, from)
+}
+
+// openExistingPeerStore opens the store as openPeerStore does, for the
+// commands that only read its peers: it creates no store (see
+// checkStoreExists).
+func (e *env) openExistingPeerStore(ctx context.Context, dataFlag string) (peerStore, error) {
+	if err := e.checkStoreExists(dataFlag); err != nil {
+		return nil, err
+	}
+	return e.openPeerStore(ctx, dataFlag)
 }
 
 // peerStore is a store that also keeps federation peers.

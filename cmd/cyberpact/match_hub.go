@@ -13,7 +13,7 @@ import (
 // see in the hub's store, with the last sighting of each that it may see
 // fed into the decay, so that a sighting restores an indicator's score.
 func loadOrgIndex(ctx context.Context, e *env, data, org string) (*match.Index, error) {
-	db, err := e.openStore(ctx, data)
+	db, err := e.openExistingStore(ctx, data)
 	if err != nil {
 		return nil, err
 	}

@@ -131,7 +131,7 @@ func runPeerList(ctx context.Context, e *env, c *command, args []string) error {
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openPeerStore(ctx, *data)
+	db, err := e.openExistingPeerStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 	if len(pos) > 1 {
 		return usageError("unexpected argument %q", pos[1])
 	}
-	db, err := e.openPeerStore(ctx, *data)
+	db, err := e.openExistingPeerStore(ctx, *data)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func runGet(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() != 1 {
 		return usageError("give exactly one object id")
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func runSearch(ctx context.Context, e *env, args []string) error {
 	if *types != "" {
 		f.Types = strings.Split(*types, ",")
 	}
-	db, err := e.openStore(ctx, *data)
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,10 @@ func runStats(ctx context.Context, e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := e.openStore(ctx, *data)
+	if fs.NArg() > 0 {
+		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	db, err := e.openExistingStore(ctx, *data)
 	if err != nil {
 		return err
 	}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"time"
 
@@ -60,9 +63,17 @@ CYBERPACT_PEER_KEY_FILE, which every serve process must share, or cursors
 work only on the process that gave them). An open stream ends when its key
 is revoked or expires, and follows its organisation's groups as they change.
 
+--addr is the address to listen on, HOST:PORT: ":8080" (the default) is
+every interface of the machine, "127.0.0.1:8080" this machine only, and
+port 0 picks a free port. --addr and --metrics-addr are bound before the
+data directory is opened: an address that is taken fails the command
+before anything is written.
+
 With --demo, an empty data directory is first seeded with a generated
 partnership (organisations, sharing groups, users whose API keys are
-printed, and their intelligence; all values from documentation ranges).`,
+printed, and their intelligence; all values from documentation ranges).
+Since the keys it prints include an admin's, --demo listens on
+127.0.0.1:8080 unless --addr says otherwise.`,
 		run: runServe,
 	})
 }
@@ -70,7 +81,7 @@ printed, and their intelligence; all values from documentation ranges).`,
 func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, commands["serve"])
 	data := dataFlag(fs)
-	addr := fs.String("addr", ":8080", "address to listen on")
+	addr := fs.String("addr", ":8080", "address to listen on, HOST:PORT (with --demo the default is "+demoAddr+")")
 	metricsAddr := fs.String("metrics-addr", "", "also serve /metrics, without a key, on this address (e.g. 127.0.0.1:9090, for a Prometheus scraper); the hub address serves them to admins only")
 	withDemo := fs.Bool("demo", false, "seed an empty data directory with a demonstration partnership")
 	maxBody := fs.Int64("max-body", cphttp.DefaultMaxBodyBytes, "largest accepted request body, in bytes")
@@ -95,6 +106,24 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	default:
 		return usageError("--log-format must be text or json, not %q", *logFormat)
 	}
+	if *withDemo && !flagGiven(fs, "addr") {
+		*addr = demoAddr
+	}
+	// Bind both addresses before the data directory is touched: a taken
+	// port fails with nothing written, and the same command runs again
+	// once it is free.
+	ln, err := listenOn(e, *addr, "--addr", *data)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // after Serve, which closes it too: harmless
+	var mln net.Listener
+	if *metricsAddr != "" {
+		if mln, err = listenOn(e, *metricsAddr, "--metrics-addr", *data); err != nil {
+			return err
+		}
+		defer mln.Close()
+	}
 	db, err := e.openStore(ctx, *data)
 	if err != nil {
 		return err
@@ -118,13 +147,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		logger.Warn("no hub key file (CYBERPACT_PEER_KEY_FILE): paging cursors and stream event ids work only on this process and until it stops")
 	}
 	srv.CursorSecret = secret
-	if err := srv.Listen(*addr); err != nil {
-		return err
-	}
-	if *metricsAddr != "" {
-		if err := srv.ListenMetrics(*metricsAddr); err != nil {
-			return fmt.Errorf("--metrics-addr: %w", err)
-		}
+	srv.UseListeners(ln, mln)
+	if mln != nil {
 		fmt.Fprintf(e.stdout, "cyberpact metrics on http://%s/metrics\n", displayAddr(srv.MetricsAddr()))
 	}
 	logger.Info("cyberpact serving", "addr", srv.Addr(), "data", e.dataDir(*data))
@@ -156,6 +180,34 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "cyberpact hub listening on http://%s (data in %s)\n", displayAddr(srv.Addr()), e.dataDir(*data))
 	return srv.Serve(ctx)
+}
+
+// demoAddr is where serve --demo listens unless --addr says otherwise:
+// loopback only, since the demonstration prints an admin's key.
+const demoAddr = "127.0.0.1:8080"
+
+// flagGiven reports whether the flag name was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// listenOn binds addr for serve. A failure names the address, the flag
+// that chose it and the reason (a port in use, a host that is not this
+// machine's), and says that the data directory was left as it was.
+func listenOn(e *env, addr, flagName, dataFlag string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	reason := err.Error()
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		reason = op.Err.Error()
+	}
+	return nil, cyberpact.Errorf(cyberpact.EINVALID, "cannot listen on %s (%s): %s; nothing was written to %s. Stop what holds the address, or choose another with %s",
+		addr, flagName, reason, e.dataDir(dataFlag), flagName)
 }
 
 // cursorSecret returns the secret the hub's paging cursors and live-stream

@@ -4,8 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -156,5 +161,114 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 {
 		t.Errorf("objects without a key: status %d, want 401", resp.StatusCode)
+	}
+}
+
+// startServe runs the command line args (a serve command) until the test
+// ends and returns what it printed up to its "listening on" line and the
+// base URL it printed there.
+func startServe(t *testing.T, args ...string) (printed []string, base string) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &env{stdin: strings.NewReader(""), stdout: pipeWriter{pw}, stderr: io.Discard, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, e, args)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		printed = append(printed, sc.Text())
+		if i := strings.Index(sc.Text(), "listening on http://"); i >= 0 {
+			base = strings.Fields(sc.Text()[i+len("listening on "):])[0]
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
+	if base == "" {
+		t.Fatalf("%v printed no address; it printed:\n%s", args, strings.Join(printed, "\n"))
+	}
+	return printed, base
+}
+
+// TestServeDemoChecksTheAddressBeforeSeeding holds a loopback port, runs
+// serve --demo on it, and checks that it fails naming the address with the
+// data directory not even created; then frees the port and checks that the
+// same command seeds and serves.
+func TestServeDemoChecksTheAddressBeforeSeeding(t *testing.T) {
+	for _, flagName := range []string{"--addr", "--metrics-addr"} {
+		t.Run(strings.TrimPrefix(flagName, "--"), func(t *testing.T) {
+			hold, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := hold.Addr().String()
+			data := filepath.Join(t.TempDir(), "data")
+			args := []string{"serve", "--demo", "--data", data, "--addr", "127.0.0.1:0"}
+			args = append(args, flagName, addr) // the later --addr wins
+			r := cli(t, args...)
+			if r.code != 1 {
+				t.Errorf("serve %s on a taken port: exit %d, want 1", flagName, r.code)
+			}
+			for _, want := range []string{"cannot listen on " + addr, flagName, "nothing was written"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("serve %s on a taken port: stderr %q does not say %q", flagName, r.stderr, want)
+				}
+			}
+			if strings.Contains(r.stdout, "cpk_") {
+				t.Errorf("serve on a taken port printed keys:\n%s", r.stdout)
+			}
+			if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("serve on a taken port left the data directory %s behind (stat: %v)", data, err)
+			}
+			hold.Close()
+			printed, base := startServe(t, args...)
+			seeded, keys := false, 0
+			for _, l := range printed {
+				seeded = seeded || strings.HasPrefix(l, "demo: seeded ")
+				if strings.Contains(l, " cpk_") {
+					keys++
+				}
+			}
+			if !seeded || keys == 0 {
+				t.Errorf("the rerun did not seed the demo (%d keys printed):\n%s", keys, strings.Join(printed, "\n"))
+			}
+			resp, err := http.Get(base + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("healthz after the rerun: status %d", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// TestServeDemoListensOnLoopbackByDefault holds 127.0.0.1:8080 and checks
+// that serve --demo without --addr tries exactly that address (and fails
+// there, before seeding), rather than every interface.
+func TestServeDemoListensOnLoopbackByDefault(t *testing.T) {
+	hold, err := net.Listen("tcp", demoAddr)
+	if err != nil {
+		t.Skipf("cannot hold %s for the test: %v", demoAddr, err)
+	}
+	defer hold.Close()
+	data := filepath.Join(t.TempDir(), "data")
+	r := cli(t, "serve", "--demo", "--data", data)
+	if r.code != 1 || !strings.Contains(r.stderr, "cannot listen on 127.0.0.1:8080 (--addr)") {
+		t.Errorf("serve --demo with %s taken: exit %d, stderr %q; want 1 naming the loopback address", demoAddr, r.code, r.stderr)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the data directory was created (stat: %v)", err)
 	}
 }
