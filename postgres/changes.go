@@ -73,45 +73,6 @@ func (db *DB) Changes() (<-chan struct{}, func()) {
 	}
 }
 
-// LastSeq returns the newest Seq ever added: the end of the last committed
-// import's range.
-func (db *DB) LastSeq(ctx context.Context) (int64, error) {
-	var seq int64
-	if err := db.pool.QueryRow(ctx, `SELECT COALESCE(MAX(last_seq), 0) FROM imports`).Scan(&seq); err != nil {
-		return 0, internal("reading sequence", err)
-	}
-	return seq, nil
-}
-
-// DeletedSince returns the ids deleted after the delete numbered after,
-// and the number of the last delete.
-func (db *DB) DeletedSince(ctx context.Context, after int64) ([]string, int64, error) {
-	var last int64
-	if err := db.pool.QueryRow(ctx, `SELECT COALESCE(MAX(n), 0) FROM deletes`).Scan(&last); err != nil {
-		return nil, 0, internal("reading the log of deletes", err)
-	}
-	if after < 0 || last <= after {
-		return nil, last, nil
-	}
-	rows, err := db.pool.Query(ctx, `SELECT id FROM deletes WHERE n > $1 AND n <= $2 ORDER BY n`, after, last)
-	if err != nil {
-		return nil, 0, internal("reading the log of deletes", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, 0, internal("reading the log of deletes", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, internal("reading the log of deletes", err)
-	}
-	return ids, last, nil
-}
-
 // notify wakes every subscriber; one that is already due a wake-up keeps
 // its single pending value.
 func (c *changes) notify() {

@@ -1,9 +1,14 @@
 package sqlite
 
 import (
-	"context"
 	"sync"
+
+	"github.com/cyberpact/cyberpact"
 )
+
+// Ensure DB tells of changes (LastSeq and DeletedSince come from the
+// shared store core).
+var _ cyberpact.ChangeNotifier = (*DB)(nil)
 
 // changes broadcasts, inside this process, that a write committed. The
 // embedded store has one process, so that is everyone who can be
@@ -42,42 +47,4 @@ func (c *changes) notify() {
 		default:
 		}
 	}
-}
-
-// LastSeq returns the newest Seq ever added.
-func (db *DB) LastSeq(ctx context.Context) (int64, error) {
-	var seq int64
-	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0) FROM imports`).Scan(&seq); err != nil {
-		return 0, internal("reading sequence", err)
-	}
-	return seq, nil
-}
-
-// DeletedSince returns the ids deleted after the delete numbered after,
-// and the number of the last delete.
-func (db *DB) DeletedSince(ctx context.Context, after int64) ([]string, int64, error) {
-	var last int64
-	if err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(n), 0) FROM deletes`).Scan(&last); err != nil {
-		return nil, 0, internal("reading the log of deletes", err)
-	}
-	if after < 0 || last <= after {
-		return nil, last, nil
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id FROM deletes WHERE n > ? AND n <= ? ORDER BY n`, after, last)
-	if err != nil {
-		return nil, 0, internal("reading the log of deletes", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, 0, internal("reading the log of deletes", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, internal("reading the log of deletes", err)
-	}
-	return ids, last, nil
 }
