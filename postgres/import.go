@@ -218,8 +218,8 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	if err := tx.QueryRow(ctx, `WITH ins AS (
 			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search, sole)
 			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector,
-				NOT EXISTS (SELECT 1 FROM objects s WHERE s.id = t.id) AND NOT EXISTS (SELECT 1 FROM import_objects u WHERE u.id = t.id AND u.idx <> t.idx)
-			FROM import_objects t
+				t.staged_of_id = 1 AND NOT EXISTS (SELECT 1 FROM objects s WHERE s.id = t.id)
+			FROM (SELECT *, count(*) OVER (PARTITION BY id) AS staged_of_id FROM import_objects) t
 			WHERE NOT EXISTS (SELECT 1 FROM objects o WHERE o.id = t.id AND o.holding = t.holding AND o.version = t.version)
 			RETURNING seq)
 		SELECT count(*), min(seq), max(seq) FROM ins`, base, added).Scan(&n, &first, &last); err != nil {
