@@ -169,13 +169,16 @@ func (a *Args) Probe() string {
 // planner: with only x.seq = o.seq to correlate on, it may turn the
 // subquery into one hashed set of every hidden edge, built in full for
 // each page; referring to o.type it checks each relationship of the page
-// through refs_seq instead.
+// through refs_seq instead. Probe keeps both levels per-row probes: once
+// the ends' subquery grew the holding test, the planner otherwise joined
+// it to refs and scanned refs whole for every relationship of a page
+// (148 ms a page of 1,000 over 20,000 objects, 5 ms with it).
 func EndsVisible(f cyberpact.ObjectFilter, a *Args) string {
 	return `(o.type NOT IN ('relationship', 'sighting') OR NOT EXISTS (SELECT 1 FROM refs x WHERE x.seq = o.seq
 		AND o.type IN ('relationship', 'sighting')
 		AND x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
 		AND NOT EXISTS (SELECT 1 FROM objects e` + a.ByID() + ` WHERE e.id = x.target AND ` + Scope("e", cyberpact.ObjectFilter{Viewer: f.Viewer}, a) + ` AND ` + ProducerSees("e", "o") + `
-			AND (e.sole OR NOT EXISTS (SELECT 1 FROM objects m` + a.ByID() + ` WHERE m.id = e.id AND m.holding < e.holding AND ` + ProducerSees("m", "o") + a.Probe() + `)))))`
+			AND (e.sole OR NOT EXISTS (SELECT 1 FROM objects m` + a.ByID() + ` WHERE m.id = e.id AND m.holding < e.holding AND ` + ProducerSees("m", "o") + a.Probe() + `))` + a.Probe() + `)` + a.Probe() + `))`
 }
 
 // ProducerSees holds when the producer of the objects row p may see the
