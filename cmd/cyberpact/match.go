@@ -48,8 +48,9 @@ EVENTS are files, - for stdin (the default). Formats:
          src_ip, dst_ip, domain, url, md5, sha1, sha256, email...)
 --fields replaces the default names: name=kind,... where kind is ip, domain,
 url, email, md5, sha1, sha256, sha512, hash, time (the event's time), or a
-STIX type:property such as process:name; ip:src and ip:dst give an address
-its direction.
+STIX path written as in a pattern, through references too
+(process:name, email-message:subject, network-traffic:dst_ref.value);
+ip:src and ip:dst give an address its direction.
 
 Indicators that are revoked, expired (valid_until passed) or not yet valid do
 not match, nor do those whose score is below --min-score. Patterns the index
