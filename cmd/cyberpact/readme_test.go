@@ -33,6 +33,8 @@ import (
 //     A command is its lines up to the first point where sh finds it
 //     complete (continuations, quotes, here-documents and loops stay one
 //     command). Standard input is empty.
+//   - `go test ./...` is the command that runs this test: it is checked to
+//     be the one .ci/run runs, and not run again inside itself.
 //   - cyberpact is the binary the test builds once: it is first on PATH,
 //     `go build -o NAME ./cmd/cyberpact` copies it to NAME, and
 //     `go run ./cmd/cyberpact` runs it.
@@ -399,6 +401,13 @@ func TestReadmeRuns(t *testing.T) {
 			t.Fatal("the README's commands took over 5 minutes")
 		}
 		text := cmd.text
+		if stripComment(text) == "go test ./..." {
+			ci, err := os.ReadFile("../../.ci/run")
+			if err != nil || !strings.Contains(string(ci), "\ngo test ./...\n") {
+				t.Errorf("README.md:%d: the README's test command is not what .ci/run runs (%v)", cmd.line, err)
+			}
+			continue
+		}
 		if m := goBuildLine.FindStringSubmatch(stripComment(text)); m != nil {
 			text = "cp '" + bin + "' " + m[1]
 		}
