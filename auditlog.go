@@ -111,6 +111,34 @@ func ChainAudit(seq int64, prev string, entries []*AuditEntry, now time.Time) ([
 	}, nil
 }
 
+// AuditRows is what both stores' row cursors offer (database/sql's and
+// pgx's).
+type AuditRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// AuditRowsOf yields the rows of a query of AuditColumns, for
+// VerifyAuditChain.
+func AuditRowsOf(rows AuditRows) iter.Seq2[*AuditRow, error] {
+	return func(yield func(*AuditRow, error) bool) {
+		for rows.Next() {
+			var r AuditRow
+			if err := rows.Scan(r.Fields()...); err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(&r, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(nil, err)
+		}
+	}
+}
+
 // VerifyAuditChain checks a log's rows, read in Seq order, and returns the
 // Seq of the first place the chain breaks, 0 when it is whole: the first
 // entry whose hash does not match its content (or whose content does not

@@ -239,21 +239,7 @@ func (db *DB) verifyAudit(ctx context.Context) (int64, *cyberpact.AuditEntry, er
 		return 0, nil, internal("reading the audit log", err)
 	}
 	defer rows.Close()
-	broken, last, err := cyberpact.VerifyAuditChain(func(yield func(*cyberpact.AuditRow, error) bool) {
-		for rows.Next() {
-			var r cyberpact.AuditRow
-			if err := rows.Scan(r.Fields()...); err != nil {
-				yield(nil, err)
-				return
-			}
-			if !yield(&r, nil) {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(nil, err)
-		}
-	})
+	broken, last, err := cyberpact.VerifyAuditChain(cyberpact.AuditRowsOf(rows))
 	if err != nil {
 		return 0, nil, internal("reading the audit log", err)
 	}
