@@ -48,7 +48,8 @@ func lockSQL(k int) string {
 // DB is the PostgreSQL store. It is safe for concurrent use, and several
 // processes may open the same database and schema at once.
 type DB struct {
-	*sqlstore.Store // accounts, peers, exercises and statuses, as SQLite keeps them too
+	*sqlstore.Store      // accounts, peers, exercises and statuses, as SQLite keeps them too
+	sqlstore.ObjectReads // objects by id, their versions, lists and relationships, as SQLite reads them too
 
 	pool    *pgxpool.Pool
 	sql     *sql.DB   // the pool through database/sql, for the shared store
@@ -112,6 +113,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db.changes.schema = db.schema
 	db.audit = startAudit(pool)
 	db.sql = stdlib.OpenDBFromPool(pool)
+	db.ObjectReads = sqlstore.ObjectReads{Q: objectQueries, Each: db.eachObject}
 	db.Store = sqlstore.New(db.sql, db.sql, dialect, sqlstore.Hooks{
 		Audit:   db.auditChange,
 		Sealer:  db.sealer,

@@ -30,87 +30,6 @@ var objectQueries = &sqlstore.Objects{
 	},
 }
 
-// Object returns the version of id the viewer is shown.
-func (db *DB) Object(ctx context.Context, id string, viewer *cyberpact.Viewer) (*cyberpact.Object, error) {
-	objs, err := db.query(ctx, objectQueries.Get(id, viewer))
-	if err != nil {
-		return nil, err
-	}
-	if len(objs) == 0 {
-		return nil, cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s", id)
-	}
-	return objs[0], nil
-}
-
-// ObjectVersions returns every version of id the viewer is shown, oldest
-// first.
-func (db *DB) ObjectVersions(ctx context.Context, id string, viewer *cyberpact.Viewer) ([]*cyberpact.Object, error) {
-	objs, err := db.query(ctx, objectQueries.Versions(id, viewer))
-	if err != nil {
-		return nil, err
-	}
-	if len(objs) == 0 {
-		return nil, cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s", id)
-	}
-	return objs, nil
-}
-
-// FindObjects returns one page of the versions f selects, in Seq order.
-func (db *DB) FindObjects(ctx context.Context, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, error) {
-	limit := cyberpact.PageLimit(f.Limit)
-	q, err := objectQueries.Find(f, limit)
-	if err != nil {
-		return nil, err
-	}
-	return db.page(ctx, q, limit)
-}
-
-// page runs a query that selects one more than a page of limit objects
-// and cuts the page from it.
-func (db *DB) page(ctx context.Context, q sqlstore.Query, limit int) (*cyberpact.ObjectPage, error) {
-	objs, err := db.query(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	return cyberpact.NewPage(objs, limit), nil
-}
-
-// EachObject streams every version f selects to fn, in Seq order.
-func (db *DB) EachObject(ctx context.Context, f cyberpact.ObjectFilter, fn func(*cyberpact.Object) error) error {
-	q, err := objectQueries.Find(f, 0)
-	if err != nil {
-		return err
-	}
-	rows, err := db.pool.Query(ctx, q.SQL, q.Args...)
-	if err != nil {
-		return internal("querying objects", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		o, err := scanObject(rows)
-		if err != nil {
-			return err
-		}
-		if err := fn(o); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return internal("querying objects", err)
-	}
-	return nil
-}
-
-// Relationships returns the relationships and sightings that link id.
-func (db *DB) Relationships(ctx context.Context, id string, dir cyberpact.Direction, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, error) {
-	limit := cyberpact.PageLimit(f.Limit)
-	q, err := objectQueries.Relationships(id, dir, f, limit)
-	if err != nil {
-		return nil, err
-	}
-	return db.page(ctx, q, limit)
-}
-
 // Stats counts per type the objects the viewer is shown.
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
 	q := objectQueries.Stats(viewer)
@@ -191,22 +110,25 @@ func scanObject(s pgx.Row) (*cyberpact.Object, error) {
 	return &o, nil
 }
 
-func (db *DB) query(ctx context.Context, q sqlstore.Query) ([]*cyberpact.Object, error) {
+// eachObject runs q, an object query of objectQueries, through the pool
+// and calls fn with each object it selects.
+func (db *DB) eachObject(ctx context.Context, q sqlstore.Query, fn func(*cyberpact.Object) error) error {
 	rows, err := db.pool.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
-		return nil, internal("querying objects", err)
+		return internal("querying objects", err)
 	}
 	defer rows.Close()
-	var out []*cyberpact.Object
 	for rows.Next() {
 		o, err := scanObject(rows)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, o)
+		if err := fn(o); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, internal("querying objects", err)
+		return internal("querying objects", err)
 	}
-	return out, nil
+	return nil
 }

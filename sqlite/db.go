@@ -32,7 +32,8 @@ var migrations embed.FS
 // serialised; reads use a pool of read-only connections that see committed
 // data (WAL mode) without waiting for writers.
 type DB struct {
-	*sqlstore.Store // accounts, peers, exercises and statuses, as PostgreSQL keeps them too
+	*sqlstore.Store      // accounts, peers, exercises and statuses, as PostgreSQL keeps them too
+	sqlstore.ObjectReads // objects by id, their versions, lists and relationships, as PostgreSQL reads them too
 
 	path    string
 	write   *sql.DB
@@ -150,6 +151,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := runtime.GOMAXPROCS(0) * 2
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
+	db.ObjectReads = sqlstore.ObjectReads{Q: objectQueries, Each: db.eachObject}
 	db.Store = sqlstore.New(db.read, db.write, dialect, sqlstore.Hooks{
 		Audit:   db.auditChange,
 		Sealer:  db.sealer,
