@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,10 +33,8 @@ var _ cyberpact.AuditLog = (*DB)(nil)
 //
 // Writes and releases name their versions by Seqs (cyberpact.AuditScope)
 // in first_seq, last_seq, scope and runs, the columns the SQLite store
-// keeps, encoded alike (cyberpact.AuditScopeColumns); AuditFilter.Object
-// is answered the same way too: entries whose range overlaps the object's
-// stored Seqs (audit_scope), checked against their runs, and entries whose
-// objects list names the id (strpos, no side table).
+// keeps, encoded alike (cyberpact.AuditScopeColumns). Listing and
+// verifying the log are sqlstore.AuditReads, as SQLite reads its log too.
 
 type auditLog struct {
 	pool     *pgxpool.Pool
@@ -143,117 +140,4 @@ func appendAudit(ctx context.Context, tx pgx.Tx, entries []*cyberpact.AuditEntry
 		return nil, internal("appending to the audit log", err)
 	}
 	return set, nil
-}
-
-// scanAudit reads one row of cyberpact.AuditColumns. A row whose objects
-// or scope do not decode is returned with the error.
-func scanAudit(rows pgx.Rows) (*cyberpact.AuditEntry, error) {
-	var r cyberpact.AuditRow
-	if err := rows.Scan(r.Fields()...); err != nil {
-		return nil, err
-	}
-	return r.Entry()
-}
-
-// AuditEntries returns the entries f selects, oldest first. f.Object
-// matches entries concerning any stored version of that object id, by
-// their scope or their objects list (a deleted version is found only by
-// the latter). A zero Limit returns every entry selected.
-func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyberpact.AuditEntry, error) {
-	var a args
-	q := `SELECT ` + cyberpact.AuditColumns + ` FROM audit WHERE seq > ` + a.add(f.After)
-	if f.Org != 0 {
-		p := a.add(f.Org)
-		q += ` AND (actor_org = ` + p + ` OR recipient = ` + p + `)`
-	}
-	if f.Action != "" {
-		q += ` AND action = ` + a.add(f.Action)
-	}
-	if !f.Since.IsZero() {
-		q += ` AND time >= ` + a.add(f.Since.UnixMicro())
-	}
-	if !f.Until.IsZero() {
-		q += ` AND time <= ` + a.add(f.Until.UnixMicro())
-	}
-	var seqs []int64
-	if f.Object != "" {
-		if err := db.pool.QueryRow(ctx, `SELECT COALESCE(array_agg(seq ORDER BY seq), '{}') FROM objects WHERE id = $1`, f.Object).Scan(&seqs); err != nil {
-			return nil, internal("reading an object's versions", err)
-		}
-		// Each element of objects is the JSON string "id@version": match
-		// its start. Scopes overlapping the object's Seqs are checked
-		// against their runs below.
-		b, _ := json.Marshal(f.Object + "@")
-		cond := `strpos(objects, ` + a.add(strings.TrimSuffix(string(b), `"`)) + `) > 0`
-		if len(seqs) > 0 {
-			cond += ` OR (first_seq <> 0 AND first_seq <= ` + a.add(seqs[len(seqs)-1]) + ` AND last_seq >= ` + a.add(seqs[0]) + `)`
-		}
-		q += ` AND (` + cond + `)`
-	}
-	q += ` ORDER BY seq`
-	if f.Limit > 0 && f.Object == "" {
-		q += ` LIMIT ` + a.add(f.Limit)
-	}
-	rows, err := db.pool.Query(ctx, q, a...)
-	if err != nil {
-		return nil, internal("reading the audit log", err)
-	}
-	defer rows.Close()
-	var out []*cyberpact.AuditEntry
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, internal("reading the audit log", err)
-		}
-		if f.Object != "" && !e.Concerns(f.Object, seqs) {
-			continue
-		}
-		out = append(out, e)
-		if f.Limit > 0 && len(out) == f.Limit {
-			break
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, internal("reading the audit log", err)
-	}
-	return out, nil
-}
-
-// VerifyAudit recomputes the chain from the first entry and returns the
-// Seq of the first place it breaks, 0 when it is whole: the first entry
-// whose hash does not match its content, whose Prev is not the hash of the
-// entry before, or whose Seq is not the one after the entry before (then
-// the Seq returned is the missing one). An entry removed from the end
-// leaves a shorter chain that is still whole; AuditHead gives the hash to
-// record elsewhere to detect that.
-func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
-	n, _, err := db.verifyAudit(ctx)
-	return n, err
-}
-
-// verifyAudit is VerifyAudit that also returns the last entry of a whole
-// chain (nil when the log is empty or broken).
-func (db *DB) verifyAudit(ctx context.Context) (int64, *cyberpact.AuditEntry, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+cyberpact.AuditColumns+` FROM audit ORDER BY seq`)
-	if err != nil {
-		return 0, nil, internal("reading the audit log", err)
-	}
-	defer rows.Close()
-	broken, last, err := cyberpact.VerifyAuditChain(cyberpact.AuditRowsOf(rows))
-	if err != nil {
-		return 0, nil, internal("reading the audit log", err)
-	}
-	return broken, last, nil
-}
-
-// AuditHead returns the number of entries in a whole audit log and the
-// hash of the last one, which a careful operator records elsewhere.
-// Returns the Seq of the first broken entry instead when the chain is
-// broken.
-func (db *DB) AuditHead(ctx context.Context) (entries int64, hash string, broken int64, err error) {
-	broken, last, err := db.verifyAudit(ctx)
-	if err != nil || broken != 0 || last == nil {
-		return 0, "", broken, err
-	}
-	return last.Seq, last.Hash, 0, nil
 }

@@ -50,6 +50,7 @@ func lockSQL(k int) string {
 type DB struct {
 	*sqlstore.Store      // accounts, peers, exercises and statuses, as SQLite keeps them too
 	sqlstore.ObjectReads // objects by id, their versions, lists and relationships, as SQLite reads them too
+	sqlstore.AuditReads  // the audit log listed and verified, as SQLite reads it too
 
 	pool    *pgxpool.Pool
 	sql     *sql.DB   // the pool through database/sql, for the shared store
@@ -113,6 +114,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db.changes.schema = db.schema
 	db.audit = startAudit(pool)
 	db.sql = stdlib.OpenDBFromPool(pool)
+	db.AuditReads = sqlstore.AuditReads{Log: db.sql, Objects: db.sql, D: dialect}
 	db.ObjectReads = sqlstore.ObjectReads{Q: objectQueries, Each: db.eachObject}
 	db.Store = sqlstore.New(db.sql, db.sql, dialect, sqlstore.Hooks{
 		Audit:   db.auditChange,

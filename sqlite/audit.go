@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -40,11 +39,8 @@ import (
 // about as long as one for a single version. Entries written before
 // scopes existed list their versions in objects.
 //
-// AuditFilter.Object is answered from the object's stored Seqs: entries
-// whose range overlaps them (audit_scope), checked one by one against the
-// runs, and entries whose objects list names the id (a substring search,
-// instr, no side table). Bound such queries by time, organisation or
-// action to keep them short.
+// Listing and verifying the log are sqlstore.AuditReads, as PostgreSQL
+// reads its log too.
 
 const auditSchema = `
 CREATE TABLE IF NOT EXISTS audit (
@@ -218,147 +214,3 @@ func (a *auditLog) append(entries []*cyberpact.AuditEntry) error {
 // auditHash is cyberpact.AuditHash: the one canonical encoding every store
 // hashes entries with.
 func auditHash(e *cyberpact.AuditEntry) string { return cyberpact.AuditHash(e) }
-
-// scanAudit reads one row of cyberpact.AuditColumns. A row whose objects
-// or scope do not decode is returned with the error.
-func scanAudit(rows *sql.Rows) (*cyberpact.AuditEntry, error) {
-	var r cyberpact.AuditRow
-	if err := rows.Scan(r.Fields()...); err != nil {
-		return nil, err
-	}
-	return r.Entry()
-}
-
-// AuditEntries returns the entries f selects, oldest first. f.Object
-// matches entries concerning any stored version of that object id, by
-// their scope or their objects list (a deleted version is found only by
-// the latter). A zero Limit returns every entry selected.
-func (db *DB) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyberpact.AuditEntry, error) {
-	q := `SELECT ` + cyberpact.AuditColumns + ` FROM audit WHERE seq > ?`
-	args := []any{f.After}
-	if f.Org != 0 {
-		q += ` AND (actor_org = ? OR recipient = ?)`
-		args = append(args, f.Org, f.Org)
-	}
-	if f.Action != "" {
-		q += ` AND action = ?`
-		args = append(args, f.Action)
-	}
-	if !f.Since.IsZero() {
-		q += ` AND time >= ?`
-		args = append(args, f.Since.UnixMicro())
-	}
-	if !f.Until.IsZero() {
-		q += ` AND time <= ?`
-		args = append(args, f.Until.UnixMicro())
-	}
-	var seqs []int64
-	if f.Object != "" {
-		var err error
-		if seqs, err = db.objectSeqs(ctx, f.Object); err != nil {
-			return nil, err
-		}
-		// Each element of objects is the JSON string "id@version": match
-		// its start. Scopes overlapping the object's Seqs are checked
-		// against their runs below.
-		b, _ := json.Marshal(f.Object + "@")
-		cond := `instr(objects, ?) > 0`
-		args = append(args, strings.TrimSuffix(string(b), `"`))
-		if len(seqs) > 0 {
-			cond += ` OR (first_seq <> 0 AND first_seq <= ? AND last_seq >= ?)`
-			args = append(args, seqs[len(seqs)-1], seqs[0])
-		}
-		q += ` AND (` + cond + `)`
-	}
-	q += ` ORDER BY seq`
-	if f.Limit > 0 && f.Object == "" {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
-	}
-	rows, err := db.audit.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, internal("reading the audit log", err)
-	}
-	defer rows.Close()
-	var out []*cyberpact.AuditEntry
-	for rows.Next() {
-		e, err := scanAudit(rows)
-		if err != nil {
-			return nil, internal("reading the audit log", err)
-		}
-		if f.Object != "" && !e.Concerns(f.Object, seqs) {
-			continue
-		}
-		out = append(out, e)
-		if f.Limit > 0 && len(out) == f.Limit {
-			break
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, internal("reading the audit log", err)
-	}
-	return out, nil
-}
-
-// objectSeqs returns the Seqs of every stored version of id, exercise
-// objects included, in increasing order.
-func (db *DB) objectSeqs(ctx context.Context, id string) ([]int64, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT seq FROM objects WHERE id = ? ORDER BY seq`, id)
-	if err != nil {
-		return nil, internal("reading an object's versions", err)
-	}
-	defer rows.Close()
-	var seqs []int64
-	for rows.Next() {
-		var s int64
-		if err := rows.Scan(&s); err != nil {
-			return nil, internal("reading an object's versions", err)
-		}
-		seqs = append(seqs, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, internal("reading an object's versions", err)
-	}
-	return seqs, nil
-}
-
-// VerifyAudit recomputes the chain from the first entry and returns the
-// Seq of the first place it breaks, 0 when it is whole: the first entry
-// whose hash does not match its content, whose Prev is not the hash of the
-// entry before, or whose Seq is not the one after the entry before (then
-// the Seq returned is the missing one: entries were deleted or moved). An
-// entry removed from the end leaves a shorter chain that is still whole;
-// record the last hash elsewhere (cyberpact audit verify prints it) to
-// detect that.
-func (db *DB) VerifyAudit(ctx context.Context) (int64, error) {
-	n, _, err := db.verifyAudit(ctx)
-	return n, err
-}
-
-// verifyAudit is VerifyAudit that also returns the last entry of a whole
-// chain (nil when the log is empty or broken).
-func (db *DB) verifyAudit(ctx context.Context) (int64, *cyberpact.AuditEntry, error) {
-	rows, err := db.audit.read.QueryContext(ctx, `SELECT `+cyberpact.AuditColumns+` FROM audit ORDER BY seq`)
-	if err != nil {
-		return 0, nil, internal("reading the audit log", err)
-	}
-	defer rows.Close()
-	broken, last, err := cyberpact.VerifyAuditChain(cyberpact.AuditRowsOf(rows))
-	if err != nil {
-		return 0, nil, internal("reading the audit log", err)
-	}
-	return broken, last, nil
-}
-
-// AuditHead returns the number of entries in a whole audit log and the
-// hash of the last one, which a careful operator records elsewhere: a log
-// cut short at its end still verifies, but no longer ends in that hash.
-// Returns the Seq of the first broken entry instead when the chain is
-// broken.
-func (db *DB) AuditHead(ctx context.Context) (entries int64, hash string, broken int64, err error) {
-	broken, last, err := db.verifyAudit(ctx)
-	if err != nil || broken != 0 || last == nil {
-		return 0, "", broken, err
-	}
-	return last.Seq, last.Hash, 0, nil
-}

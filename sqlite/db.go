@@ -34,6 +34,7 @@ var migrations embed.FS
 type DB struct {
 	*sqlstore.Store      // accounts, peers, exercises and statuses, as PostgreSQL keeps them too
 	sqlstore.ObjectReads // objects by id, their versions, lists and relationships, as PostgreSQL reads them too
+	sqlstore.AuditReads  // the audit log listed and verified, as PostgreSQL reads it too
 
 	path    string
 	write   *sql.DB
@@ -151,6 +152,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := runtime.GOMAXPROCS(0) * 2
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
+	db.AuditReads = sqlstore.AuditReads{Log: db.audit.read, Objects: db.read, D: dialect}
 	db.ObjectReads = sqlstore.ObjectReads{Q: objectQueries, Each: db.eachObject}
 	db.Store = sqlstore.New(db.read, db.write, dialect, sqlstore.Hooks{
 		Audit:   db.auditChange,

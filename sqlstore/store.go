@@ -247,3 +247,12 @@ func int64s(rows *sql.Rows, err error) ([]int64, error) {
 	}
 	return out, rows.Err()
 }
+
+// Contains is "the text column col holds the text of the placeholder
+// param".
+func (d Dialect) Contains(col, param string) string {
+	if d.Numbered {
+		return "strpos(" + col + ", " + param + ") > 0"
+	}
+	return "instr(" + col + ", " + param + ") > 0"
+}
