@@ -115,7 +115,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db.audit = startAudit(pool)
 	db.sql = stdlib.OpenDBFromPool(pool)
 	db.AuditReads = sqlstore.AuditReads{Log: db.sql, Objects: db.sql, D: dialect}
-	db.ObjectReads = sqlstore.ObjectReads{Q: objectQueries, Each: db.eachObject}
+	db.ObjectReads = sqlstore.ObjectReads{Q: objectQueries, Each: db.eachObject, DB: db.sql, Observables: "observables", Cap: db.correlationCap}
 	db.Store = sqlstore.New(db.sql, db.sql, dialect, sqlstore.Hooks{
 		Audit:   db.auditChange,
 		Sealer:  db.sealer,

@@ -111,15 +111,17 @@ func scanObject(s pgx.Row) (*cyberpact.Object, error) {
 }
 
 // eachObject runs q, an object query of objectQueries, through the pool
-// and calls fn with each object it selects.
-func (db *DB) eachObject(ctx context.Context, q sqlstore.Query, fn func(*cyberpact.Object) error) error {
+// and calls fn with each object it selects, its extra columns scanned
+// into extra.
+func (db *DB) eachObject(ctx context.Context, q sqlstore.Query, extra []any, fn func(*cyberpact.Object) error) error {
 	rows, err := db.pool.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return internal("querying objects", err)
 	}
 	defer rows.Close()
+	scan := scanFunc(func(dst ...any) error { return rows.Scan(append(dst, extra...)...) })
 	for rows.Next() {
-		o, err := scanObject(rows)
+		o, err := scanObject(scan)
 		if err != nil {
 			return err
 		}
@@ -132,3 +134,8 @@ func (db *DB) eachObject(ctx context.Context, q sqlstore.Query, fn func(*cyberpa
 	}
 	return nil
 }
+
+// scanFunc adapts a function to the scanner scanObject reads from.
+type scanFunc func(dst ...any) error
+
+func (f scanFunc) Scan(dst ...any) error { return f(dst...) }

@@ -5,15 +5,11 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/match"
-	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/jackc/pgx/v5"
 )
 
 // Ensure DB answers correlation queries.
 var _ cyberpact.CorrelationStore = (*DB)(nil)
-
-// maxCorrelated is the most objects one correlation answer lists.
-const maxCorrelated = 1000
 
 // SetCorrelationCap sets how many object versions one observable value is
 // indexed for before it counts as common (n <= 0: the default,
@@ -89,75 +85,3 @@ func (im *importer) storeObservables(ctx context.Context, tx pgx.Tx, base int64,
 	}
 	return nil
 }
-
-// Correlate returns the latest visible versions of the objects that hold
-// any of keys; see cyberpact.CorrelationStore. Common is told only to a
-// viewer who sees an indexed object holding the value: to anyone else the
-// answer is the same as for a value nobody holds.
-func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Viewer, limit int) (*cyberpact.Correlation, error) {
-	if viewer == nil {
-		return nil, cyberpact.Errorf(cyberpact.EINTERNAL, "correlation without a viewer")
-	}
-	c := &cyberpact.Correlation{}
-	if len(keys) == 0 {
-		return c, nil
-	}
-	if limit <= 0 || limit > maxCorrelated {
-		limit = maxCorrelated
-	}
-	f := cyberpact.ObjectFilter{Viewer: viewer}
-	a := &sqlstore.Args{Numbered: true}
-	pk := a.Add(keys)
-	// One row per object: the first of keys (the most specific form) it
-	// holds the value in.
-	q := `SELECT DISTINCT ON (o.seq) ` + sqlstore.ObjectCols + `, x.key, x.kind FROM observables x JOIN objects o ON o.seq = x.seq
-		WHERE x.key = ANY(` + pk + `::text[]) AND ` + sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.Latest(f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + `
-		ORDER BY o.seq, array_position(` + pk + `::text[], x.key) LIMIT ` + a.Add(limit)
-	rows, err := db.pool.Query(ctx, q, a.Vals...)
-	if err != nil {
-		return nil, internal("correlating", err)
-	}
-	defer rows.Close()
-	found := map[string]string{}
-	for rows.Next() {
-		var key, kind string
-		o, err := scanObject(scanFunc(func(dst ...any) error { return rows.Scan(append(dst, &key, &kind)...) }))
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := found[key]; !ok {
-			found[key] = kind
-		}
-		c.Objects = append(c.Objects, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, internal("correlating", err)
-	}
-	c.SetValue(keys, found)
-	if len(c.Objects) == 0 {
-		return c, nil
-	}
-	// Common when the viewer sees the cap's number of versions holding
-	// the value: counted over what it may see alone, the flag tells
-	// nothing of what others hold.
-	cap := int64(db.correlationCap())
-	for _, k := range keys {
-		a := &sqlstore.Args{Numbered: true}
-		q := `SELECT COUNT(*) FROM (SELECT 1 FROM observables x JOIN objects o ON o.seq = x.seq WHERE x.key = ` + a.Add(k) + ` AND ` +
-			sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + ` LIMIT ` + a.Add(cap) + `) v`
-		var n int64
-		if err := db.pool.QueryRow(ctx, q, a.Vals...).Scan(&n); err != nil {
-			return nil, internal("correlating", err)
-		}
-		if n >= cap {
-			c.Common, c.Count = true, cap
-			break
-		}
-	}
-	return c, nil
-}
-
-// scanFunc adapts a function to pgx.Row.
-type scanFunc func(dst ...any) error
-
-func (f scanFunc) Scan(dst ...any) error { return f(dst...) }

@@ -153,7 +153,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
 	db.AuditReads = sqlstore.AuditReads{Log: db.audit.read, Objects: db.read, D: dialect}
-	db.ObjectReads = sqlstore.ObjectReads{Q: objectQueries, Each: db.eachObject}
+	db.ObjectReads = sqlstore.ObjectReads{Q: objectQueries, Each: db.eachObject, DB: db.read, Observables: "s.observables", Cap: db.correlationCap}
 	db.Store = sqlstore.New(db.read, db.write, dialect, sqlstore.Hooks{
 		Audit:   db.auditChange,
 		Sealer:  db.sealer,

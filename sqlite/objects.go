@@ -686,15 +686,17 @@ func scanObject(s scanner) (*cyberpact.Object, error) {
 }
 
 // eachObject runs q, an object query of objectQueries, on a reader and
-// calls fn with each object it selects.
-func (db *DB) eachObject(ctx context.Context, q sqlstore.Query, fn func(*cyberpact.Object) error) error {
+// calls fn with each object it selects, its extra columns scanned into
+// extra.
+func (db *DB) eachObject(ctx context.Context, q sqlstore.Query, extra []any, fn func(*cyberpact.Object) error) error {
 	rows, err := db.read.QueryContext(ctx, q.SQL, q.Args...)
 	if err != nil {
 		return queryError(err)
 	}
 	defer rows.Close()
+	scan := scanFunc(func(dst ...any) error { return rows.Scan(append(dst, extra...)...) })
 	for rows.Next() {
-		o, err := scanObject(rows)
+		o, err := scanObject(scan)
 		if err != nil {
 			return err
 		}
@@ -716,3 +718,8 @@ func queryError(err error) error {
 	}
 	return internal("querying objects", fmt.Errorf("%w", err))
 }
+
+// scanFunc adapts a function to the scanner scanObject reads from.
+type scanFunc func(dst ...any) error
+
+func (f scanFunc) Scan(dst ...any) error { return f(dst...) }

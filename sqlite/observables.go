@@ -10,7 +10,6 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/match"
-	"github.com/cyberpact/cyberpact/sqlstore"
 	"modernc.org/memory"
 )
 
@@ -20,9 +19,6 @@ var _ cyberpact.CorrelationStore = (*DB)(nil)
 // maxObservableRows bounds the values one query counts, under SQLite's
 // limit on bound parameters.
 const maxObservableRows = 3000
-
-// maxCorrelated is the most objects one correlation answer lists.
-const maxCorrelated = 1000
 
 // SetCorrelationCap sets how many object versions one observable value is
 // indexed for before it counts as common (n <= 0: the default,
@@ -310,70 +306,3 @@ func capObservables(ctx context.Context, tx *sql.Tx, limit int) error {
 	}
 	return nil
 }
-
-// Correlate returns the latest visible versions of the objects that hold
-// any of keys; see cyberpact.CorrelationStore.
-func (db *DB) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Viewer, limit int) (*cyberpact.Correlation, error) {
-	if viewer == nil {
-		return nil, cyberpact.Errorf(cyberpact.EINTERNAL, "correlation without a viewer")
-	}
-	c := &cyberpact.Correlation{}
-	if len(keys) == 0 {
-		return c, nil
-	}
-	if limit <= 0 || limit > maxCorrelated {
-		limit = maxCorrelated
-	}
-	f := cyberpact.ObjectFilter{Viewer: viewer}
-	a := &sqlstore.Args{}
-	q := `SELECT ` + sqlstore.ObjectCols + `, x.key, x.kind FROM s.observables x JOIN objects o ON o.seq = x.seq
-		WHERE ` + a.InStrings("x.key", keys) + ` AND ` + sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.Latest(f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + `
-		GROUP BY o.seq ORDER BY o.seq LIMIT ` + a.Add(limit)
-	rows, err := db.read.QueryContext(ctx, q, a.Vals...)
-	if err != nil {
-		return nil, queryError(err)
-	}
-	defer rows.Close()
-	found := map[string]string{}
-	for rows.Next() {
-		var key, kind string
-		o, err := scanObject(scanFunc(func(dst ...any) error { return rows.Scan(append(dst, &key, &kind)...) }))
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := found[key]; !ok {
-			found[key] = kind
-		}
-		c.Objects = append(c.Objects, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, queryError(err)
-	}
-	c.SetValue(keys, found)
-	// Common only when the viewer sees the cap's number of versions
-	// holding the value: counted over what it may see alone, the flag
-	// tells nothing of what others hold.
-	if len(c.Objects) == 0 {
-		return c, nil
-	}
-	cap := db.correlationCap()
-	for _, k := range keys {
-		a := &sqlstore.Args{}
-		q := `SELECT COUNT(*) FROM (SELECT 1 FROM s.observables x JOIN objects o ON o.seq = x.seq WHERE x.key = ` + a.Add(k) + ` AND ` +
-			sqlstore.Scope("o", f, a) + ` AND ` + sqlstore.EndsVisible(f, a) + ` LIMIT ` + a.Add(cap) + `)`
-		var n int64
-		if err := db.read.QueryRowContext(ctx, q, a.Vals...).Scan(&n); err != nil {
-			return nil, queryError(err)
-		}
-		if n >= int64(cap) {
-			c.Common, c.Count = true, int64(cap)
-			break
-		}
-	}
-	return c, nil
-}
-
-// scanFunc adapts a function to the scanner interface.
-type scanFunc func(dst ...any) error
-
-func (f scanFunc) Scan(dst ...any) error { return f(dst...) }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/cyberpact/cyberpact"
 )
@@ -13,14 +14,25 @@ import (
 type ObjectReads struct {
 	Q *Objects
 	// Each runs q and calls fn with every object it selects, in order,
-	// stopping at fn's first error, which it returns.
-	Each func(ctx context.Context, q Query, fn func(*cyberpact.Object) error) error
+	// stopping at fn's first error, which it returns. q selects ObjectCols
+	// and then one column for each of extra, which are scanned into
+	// extra's pointers before fn is called.
+	Each func(ctx context.Context, q Query, extra []any, fn func(*cyberpact.Object) error) error
+	// DB runs the reads that count (the objects' database, with the
+	// search database attached on SQLite).
+	DB *sql.DB
+	// Observables names the table of observable values (see
+	// cyberpact.CorrelationStore).
+	Observables string
+	// Cap is how many versions one value is indexed for before it counts
+	// as common.
+	Cap func() int
 }
 
 // query returns every object q selects.
 func (r ObjectReads) query(ctx context.Context, q Query) ([]*cyberpact.Object, error) {
 	var out []*cyberpact.Object
-	err := r.Each(ctx, q, func(o *cyberpact.Object) error {
+	err := r.Each(ctx, q, nil, func(o *cyberpact.Object) error {
 		out = append(out, o)
 		return nil
 	})
@@ -69,7 +81,7 @@ func (r ObjectReads) EachObject(ctx context.Context, f cyberpact.ObjectFilter, f
 	if err != nil {
 		return err
 	}
-	return r.Each(ctx, q, fn)
+	return r.Each(ctx, q, nil, fn)
 }
 
 // Relationships returns one page of the relationships and sightings that
@@ -91,4 +103,69 @@ func (r ObjectReads) page(ctx context.Context, q Query, limit int) (*cyberpact.O
 		return nil, err
 	}
 	return cyberpact.NewPage(objs, limit), nil
+}
+
+// maxCorrelated is the most objects one correlation answer lists.
+const maxCorrelated = 1000
+
+// Correlate returns the latest visible versions of the objects that hold
+// any of keys, and which of keys was found first (the most specific form
+// held); see cyberpact.CorrelationStore. Common is told only
+// to a viewer who sees the cap's number of versions holding the value:
+// counted over what it may see alone, the flag tells nothing of what
+// others hold, and to anyone else the answer is the same as for a value
+// nobody holds.
+func (r ObjectReads) Correlate(ctx context.Context, keys []string, viewer *cyberpact.Viewer, limit int) (*cyberpact.Correlation, error) {
+	if viewer == nil {
+		return nil, cyberpact.Errorf(cyberpact.EINTERNAL, "correlation without a viewer")
+	}
+	c := &cyberpact.Correlation{}
+	if len(keys) == 0 {
+		return c, nil
+	}
+	if limit <= 0 || limit > maxCorrelated {
+		limit = maxCorrelated
+	}
+	f := cyberpact.ObjectFilter{Viewer: viewer}
+	a := r.Q.args()
+	// An object holds the value in at most one row per key: reading
+	// len(keys) rows per object reaches limit objects.
+	q := `SELECT ` + ObjectCols + `, x.key, x.kind FROM ` + r.Observables + ` x JOIN objects o ON o.seq = x.seq
+		WHERE ` + a.InStrings("x.key", keys) + ` AND ` + Scope("o", f, a) + ` AND ` + Latest(f, a) + ` AND ` + EndsVisible(f, a) + `
+		ORDER BY o.seq LIMIT ` + a.Add(limit*len(keys))
+	found := map[string]string{}
+	seen := map[int64]bool{}
+	var key, kind string
+	err := r.Each(ctx, Query{q, a.Vals}, []any{&key, &kind}, func(o *cyberpact.Object) error {
+		if _, ok := found[key]; !ok {
+			found[key] = kind
+		}
+		if !seen[o.Seq] && len(c.Objects) < limit {
+			seen[o.Seq] = true
+			c.Objects = append(c.Objects, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.SetValue(keys, found)
+	if len(c.Objects) == 0 {
+		return c, nil
+	}
+	cap := int64(r.Cap())
+	for _, k := range keys {
+		a := r.Q.args()
+		q := `SELECT COUNT(*) FROM (SELECT 1 FROM ` + r.Observables + ` x JOIN objects o ON o.seq = x.seq WHERE x.key = ` + a.Add(k) + ` AND ` +
+			Scope("o", f, a) + ` AND ` + EndsVisible(f, a) + ` LIMIT ` + a.Add(cap) + `) v`
+		var n int64
+		if err := r.DB.QueryRowContext(ctx, q, a.Vals...).Scan(&n); err != nil {
+			return nil, internal("correlating", err)
+		}
+		if n >= cap {
+			c.Common, c.Count = true, cap
+			break
+		}
+	}
+	return c, nil
 }
