@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -40,8 +41,9 @@ type changes struct {
 	cfg    *pgx.ConnConfig // of the pool, copied at Open
 	schema string
 
+	sqlstore.Broadcast // the process's subscribers
+
 	mu      sync.Mutex
-	subs    map[chan struct{}]bool
 	started bool
 	closed  bool
 	cancel  context.CancelFunc
@@ -53,12 +55,8 @@ type changes struct {
 // cyberpact.ChangeNotifier.
 func (db *DB) Changes() (<-chan struct{}, func()) {
 	c := &db.changes
-	ch := make(chan struct{}, 1)
+	ch, cancel := c.Subscribe()
 	c.mu.Lock()
-	if c.subs == nil {
-		c.subs = map[chan struct{}]bool{}
-	}
-	c.subs[ch] = true
 	if !c.started && !c.closed {
 		c.started = true
 		ctx, cancel := context.WithCancel(context.Background())
@@ -66,24 +64,7 @@ func (db *DB) Changes() (<-chan struct{}, func()) {
 		go c.listen(ctx)
 	}
 	c.mu.Unlock()
-	return ch, func() {
-		c.mu.Lock()
-		delete(c.subs, ch)
-		c.mu.Unlock()
-	}
-}
-
-// notify wakes every subscriber; one that is already due a wake-up keeps
-// its single pending value.
-func (c *changes) notify() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for ch := range c.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
+	return ch, cancel
 }
 
 // close stops the listener, if it runs, and waits for it.
@@ -107,7 +88,7 @@ func (c *changes) listen(ctx context.Context) {
 		c.listenOnce(ctx, func() {
 			wait = listenRetryFirst
 			if !first {
-				c.notify() // something may have committed while nobody listened
+				c.Notify() // something may have committed while nobody listened
 			}
 		})
 		select {
@@ -152,7 +133,7 @@ func (c *changes) listenOnce(ctx context.Context, listening func()) error {
 			return err
 		}
 		if _, schema, ok := strings.Cut(n.Payload, " "); ok && schema == c.schema {
-			c.notify()
+			c.Notify()
 		}
 	}
 }

@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"sync"
-
 	"github.com/cyberpact/cyberpact"
 )
 
@@ -10,41 +8,9 @@ import (
 // shared store core).
 var _ cyberpact.ChangeNotifier = (*DB)(nil)
 
-// changes broadcasts, inside this process, that a write committed. The
-// embedded store has one process, so that is everyone who can be
-// listening.
-type changes struct {
-	mu   sync.Mutex
-	subs map[chan struct{}]bool
-}
-
 // Changes subscribes to committed imports and deletes; see
-// cyberpact.ChangeNotifier.
+// cyberpact.ChangeNotifier. The embedded store has one process, so its
+// own writes (db.changes.Notify) are all there is to hear of.
 func (db *DB) Changes() (<-chan struct{}, func()) {
-	c := &db.changes
-	ch := make(chan struct{}, 1)
-	c.mu.Lock()
-	if c.subs == nil {
-		c.subs = map[chan struct{}]bool{}
-	}
-	c.subs[ch] = true
-	c.mu.Unlock()
-	return ch, func() {
-		c.mu.Lock()
-		delete(c.subs, ch)
-		c.mu.Unlock()
-	}
-}
-
-// notify wakes every subscriber; one that is already due a wake-up keeps
-// its single pending value.
-func (c *changes) notify() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for ch := range c.subs {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
+	return db.changes.Subscribe()
 }

@@ -40,10 +40,10 @@ type DB struct {
 	write   *sql.DB
 	read    *sql.DB
 	search  *searchIndex
-	audit   *auditLog  // the audit log, in its own file (see audit.go)
-	writeMu sync.Mutex // one import (objects and search index together) at a time
-	changes changes    // subscribers to committed writes (see changes.go)
-	corrCap int        // versions a value is indexed for; 0 means the default (see SetCorrelationCap)
+	audit   *auditLog          // the audit log, in its own file (see audit.go)
+	writeMu sync.Mutex         // one import (objects and search index together) at a time
+	changes sqlstore.Broadcast // subscribers to committed writes (see changes.go)
+	corrCap int                // versions a value is indexed for; 0 means the default (see SetCorrelationCap)
 }
 
 // pragmas are set on every connection. Temporary structures stay in
@@ -158,7 +158,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		Audit:   db.auditChange,
 		Sealer:  db.sealer,
 		Purging: db.purgeSearch,
-		Changed: db.changes.notify,
+		Changed: db.changes.Notify,
 		WriteMu: &db.writeMu,
 	})
 	if err := db.reindex(ctx); err != nil {

@@ -209,7 +209,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}
 	res.Committed = true
 	if res.Added > 0 {
-		db.changes.notify()
+		db.changes.Notify()
 	}
 	if err := sx.commit(ctx, im.seq); err != nil {
 		// The objects are stored; the next Open indexes them (reindex).
@@ -645,7 +645,7 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	if err := tx.Commit(); err != nil {
 		return 0, internal("committing delete", err)
 	}
-	db.changes.notify()
+	db.changes.Notify()
 	return len(seqs), nil
 }
 

@@ -1,6 +1,9 @@
 package sqlstore
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // LastSeq returns the newest Seq ever added: the end of the last committed
 // import's range.
@@ -40,4 +43,41 @@ func (s *Store) DeletedSince(ctx context.Context, after int64) ([]string, int64,
 		return nil, 0, internal("reading the log of deletes", err)
 	}
 	return ids, last, nil
+}
+
+// Broadcast wakes its subscribers when a write commits, coalesced: a
+// subscriber already due a wake-up keeps its one pending value. The zero
+// value is ready to use; it is safe for concurrent use.
+type Broadcast struct {
+	mu   sync.Mutex
+	subs map[chan struct{}]bool
+}
+
+// Subscribe returns a channel that receives a value after writes commit,
+// and the function that ends the subscription.
+func (b *Broadcast) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	b.mu.Lock()
+	if b.subs == nil {
+		b.subs = map[chan struct{}]bool{}
+	}
+	b.subs[ch] = true
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		delete(b.subs, ch)
+		b.mu.Unlock()
+	}
+}
+
+// Notify wakes every subscriber.
+func (b *Broadcast) Notify() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 }
