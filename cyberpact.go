@@ -9,6 +9,7 @@ package cyberpact
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 )
@@ -268,6 +269,21 @@ func (rs Rejections) Error() string {
 		s += r.Error()
 	}
 	return s
+}
+
+// RejectionsOf returns the rejections err is (a *Rejection or
+// Rejections), and whether it is one: an object source's way of refusing
+// objects one by one while the import goes on.
+func RejectionsOf(err error) (Rejections, bool) {
+	var rs Rejections
+	var r *Rejection
+	switch {
+	case errors.As(err, &rs):
+		return rs, true
+	case errors.As(err, &r):
+		return Rejections{r}, true
+	}
+	return nil, false
 }
 
 // ChangeNotifier tells subscribers that objects were added or deleted, so a

@@ -100,14 +100,8 @@ func (im *importer) Next() bool {
 			return false
 		}
 		if err != nil {
-			var rs cyberpact.Rejections
-			var r *cyberpact.Rejection
-			switch {
-			case errors.As(err, &rs):
+			if rs, ok := cyberpact.RejectionsOf(err); ok {
 				im.res.Rejected = append(im.res.Rejected, rs...)
-				continue
-			case errors.As(err, &r):
-				im.res.Rejected = append(im.res.Rejected, r)
 				continue
 			}
 			im.err, im.inErr = err, true

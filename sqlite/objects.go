@@ -134,15 +134,11 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			break
 		}
 		if err != nil {
-			var rs cyberpact.Rejections
-			var r *cyberpact.Rejection
-			switch {
-			case errors.As(err, &rs):
+			if rs, ok := cyberpact.RejectionsOf(err); ok {
 				im.res.Rejected = append(im.res.Rejected, rs...)
 				continue
-			case errors.As(err, &r):
-				im.res.Rejected = append(im.res.Rejected, r)
-				continue
+			}
+			switch {
 			case cyberpact.ErrorCode(err) != cyberpact.EINTERNAL:
 				return nil, err
 			case ctx.Err() != nil:
