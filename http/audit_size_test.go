@@ -41,14 +41,24 @@ func auditBytes(t testing.TB, path string) int64 {
 	return size
 }
 
-// readCollection pages through a TAXII objects URL with limit as m,
-// calling page (when not nil) with the raw objects of each page, and
+// readCollection pages through a TAXII objects URL with limit as m (0:
+// none asked, the server's default page), calling page (when not nil) with the raw objects of each page, and
 // returns how many objects it received.
 func readCollection(t testing.TB, m *member, objects string, limit int, page func([]json.RawMessage)) int {
 	t.Helper()
 	client := &http.Client{}
 	n := 0
-	u := fmt.Sprintf("%s?limit=%d", objects, limit)
+	query := func(next string) string {
+		q := url.Values{}
+		if limit > 0 {
+			q.Set("limit", fmt.Sprint(limit))
+		}
+		if next != "" {
+			q.Set("next", next)
+		}
+		return objects + "?" + q.Encode()
+	}
+	u := query("")
 	for {
 		req, _ := http.NewRequest("GET", u, nil)
 		req.SetBasicAuth(m.user.Name, m.key)
@@ -74,7 +84,7 @@ func readCollection(t testing.TB, m *member, objects string, limit int, page fun
 		if !e.More {
 			return n
 		}
-		u = fmt.Sprintf("%s?limit=%d&next=%s", objects, limit, url.QueryEscape(e.Next))
+		u = query(e.Next)
 	}
 }
 
@@ -121,8 +131,8 @@ func newAuditHub(t testing.TB, n int) *auditHub {
 }
 
 // TestReleaseAuditBytesPerObject reads a 10,000-object collection over
-// TAXII as another organisation, in pages of 1,000 and of 100 (the
-// default), and holds the audit log's growth per object served under a
+// TAXII as another organisation, in the server's default pages (1,000),
+// pages of 1,000 and of 100, and holds the audit log's growth per object served under a
 // bound: a release is recorded by what it was (viewer, path, query,
 // sequence range, count), so the log grows per page, not per object. Per
 // object entries ("id@version", about 72 bytes each in this test) fail it.
@@ -132,10 +142,15 @@ func TestReleaseAuditBytesPerObject(t *testing.T) {
 		limit int
 		bound float64 // bytes per object served
 	}{
+		{0, 1.5},
 		{1000, 1.5},
 		{100, 5},
 	} {
-		t.Run(fmt.Sprintf("PagesOf%d", tc.limit), func(t *testing.T) {
+		name := fmt.Sprintf("PagesOf%d", tc.limit)
+		if tc.limit == 0 {
+			name = "DefaultPages"
+		}
+		t.Run(name, func(t *testing.T) {
 			before := auditBytes(t, h.auditPath)
 			got := readCollection(t, h.reader, h.objects, tc.limit, nil)
 			if got != h.want {
@@ -152,15 +167,20 @@ func TestReleaseAuditBytesPerObject(t *testing.T) {
 }
 
 // BenchmarkReleaseAuditBytes reads the collection of benchN() generated
-// objects over TAXII in pages of 1,000 and of 100 and reports the audit
+// objects over TAXII in the server's default pages, pages of 1,000 and of
+// 100 and reports the audit
 // log's growth per object served (compact-bytes/obj). The baseline, in
 // the same run: for each page received, the entry releases were recorded
 // with before, listing each version as "id@version", appended to a second
 // store's log (listed-bytes/obj).
 func BenchmarkReleaseAuditBytes(b *testing.B) {
 	h := newAuditHub(b, benchN())
-	for _, limit := range []int{1000, 100} {
-		b.Run(fmt.Sprintf("PagesOf%d", limit), func(b *testing.B) {
+	for _, limit := range []int{0, 1000, 100} {
+		name := fmt.Sprintf("PagesOf%d", limit)
+		if limit == 0 {
+			name = "DefaultPages"
+		}
+		b.Run(name, func(b *testing.B) {
 			listed, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "cyberpact.db"))
 			if err != nil {
 				b.Fatal(err)
@@ -192,5 +212,32 @@ func BenchmarkReleaseAuditBytes(b *testing.B) {
 				b.ReportMetric(perListed/compact, "x-smaller")
 			}
 		})
+	}
+}
+
+// TestReleaseEntriesOmitCursor reads a collection in several pages and
+// checks that each page's release entry records the reading's query
+// without the cursor, whose position the entry's Seqs say: every page of
+// one reading is recorded with the same path and query.
+func TestReleaseEntriesOmitCursor(t *testing.T) {
+	h := newAuditHub(t, 300)
+	ctx := context.Background()
+	head, _, _, err := h.db.AuditHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readCollection(t, h.reader, h.objects, 50, nil)
+	entries, err := h.db.AuditEntries(ctx, cyberpact.AuditFilter{Action: cyberpact.AuditRelease, After: head})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (got + 49) / 50; len(entries) != want {
+		t.Fatalf("%d release entries for %d objects in pages of 50, want %d", len(entries), got, want)
+	}
+	u, _ := url.Parse(h.objects)
+	for _, e := range entries {
+		if e.Scope == nil || e.Scope.Path != u.Path || e.Scope.Query != "limit=50" {
+			t.Errorf("entry %d records %+v, want path %s and query limit=50 (no cursor)", e.Seq, e.Scope, u.Path)
+		}
 	}
 }

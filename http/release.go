@@ -3,6 +3,7 @@ package http
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
@@ -35,7 +36,7 @@ func (s *Server) auditRelease(r *http.Request, p *cyberpact.Principal, via strin
 	if p != nil {
 		who.Name, who.Org = p.User.Name, p.Org.ID
 	}
-	e := cyberpact.ReleaseEntry(who, v, r.URL.Path, r.URL.RawQuery, objs)
+	e := cyberpact.ReleaseEntry(who, v, r.URL.Path, releaseQuery(r.URL), objs)
 	if e == nil {
 		return nil
 	}
@@ -46,6 +47,20 @@ func (s *Server) auditRelease(r *http.Request, p *cyberpact.Principal, via strin
 		return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: "audit failed", Err: err}
 	}
 	return nil
+}
+
+// releaseQuery is the query of a read as its release entry records it:
+// as sent, but for the cursor (TAXII's next, the API's cursor), whose
+// position the entry's Seqs already say, so that every page of one
+// reading is recorded with the query its first page had.
+func releaseQuery(u *url.URL) string {
+	q := u.Query()
+	if !q.Has("next") && !q.Has("cursor") {
+		return u.RawQuery
+	}
+	q.Del("next")
+	q.Del("cursor")
+	return q.Encode()
 }
 
 // actor is the caller p of a write through via, for the audit log.

@@ -14,11 +14,18 @@ import (
 	"github.com/google/uuid"
 )
 
+// taxiiPageLimit is the page a TAXII client gets when it asks for no
+// limit (the specification leaves the size to the server): a thousand
+// versions, so that a client paging through a collection makes a tenth of
+// the requests it would with the API's default, and the audit log records
+// a tenth of the releases (see release.go).
+const taxiiPageLimit = 1000
+
 // taxiiFilter reads TAXII's URL filters (section 3.5) into f: match[id],
 // match[type], match[version] (first, last, all or timestamps),
 // match[spec_version] (each comma separated and repeatable), added_after
-// (strictly after), limit and next (the cursor this server handed p's
-// organisation, cursor.go). Parameters it does not know are ignored, as
+// (strictly after), limit (taxiiPageLimit when not given) and next (the
+// cursor this server handed p's organisation, cursor.go). Parameters it does not know are ignored, as
 // the specification asks; known ones with bad values are EINVALID.
 func (s *Server) taxiiFilter(r *http.Request, p *cyberpact.Principal, f *cyberpact.ObjectFilter) error {
 	q := r.URL.Query()
@@ -49,6 +56,8 @@ func (s *Server) taxiiFilter(r *http.Request, p *cyberpact.Principal, f *cyberpa
 			return cyberpact.Errorf(cyberpact.EINVALID, "limit=%q is not a positive whole number", v)
 		}
 		f.Limit = n
+	} else {
+		f.Limit = taxiiPageLimit
 	}
 	if v := q.Get("next"); v != "" {
 		n, err := s.cursorOf(p, "next", v)
