@@ -576,6 +576,11 @@ func runExerciseControl(ctx context.Context, e *env, op string, args []string) e
 	if err != nil {
 		return err
 	}
+	past := map[string]string{"pause": "paused", "resume": "resumed", "stop": "stopped"}[op]
+	if err := db.Audit(ctx, &cyberpact.AuditEntry{Action: cyberpact.AuditWrite, Actor: "cli", Via: "cli",
+		Detail: fmt.Sprintf("exercise %d (%s) %s", x.ID, x.Name, past)}); err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stdout, "exercise %d (%s) %s\n", x.ID, x.Name, x.State)
 	return nil
 }

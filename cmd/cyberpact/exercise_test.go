@@ -4,9 +4,15 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cyberpact/cyberpact/exercise"
 )
 
 func TestExerciseCommand(t *testing.T) {
@@ -163,5 +169,58 @@ func TestExerciseListShowsHubExercises(t *testing.T) {
 	}
 	if _, err := os.Stat("cyberpact-data"); err == nil {
 		t.Error("list created ./cyberpact-data")
+	}
+}
+
+// TestReadmeDrillsFinishQuickly: every exercise the README starts, from
+// the command line or over HTTP, plays its whole scenario within a minute
+// at the speed the README gives (scenario length / speed, computed, not
+// timed), so that the README's wait for one to finish is short and one it
+// leaves running does not outlast the hub it runs on by much.
+func TestReadmeDrillsFinishQuickly(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete := func(text string) bool { return exec.Command("sh", "-n", "-c", text).Run() == nil }
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	commands, err := readmeCommands(string(readme), complete)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliStart := regexp.MustCompile(`exercise start (\S+)[^\n]*--speed[= ](\S+)`)
+	httpStart := regexp.MustCompile(`"scenario": "([^"]+)".*"speed": ([0-9.]+)`)
+	n := 0
+	for _, c := range commands {
+		m := cliStart.FindStringSubmatch(c.text)
+		if m == nil {
+			m = httpStart.FindStringSubmatch(c.text)
+		}
+		if m == nil {
+			continue
+		}
+		n++
+		data, ok := exercise.LibraryScenario(m[1])
+		if !ok {
+			t.Errorf("README.md:%d starts %q, which is not a built-in scenario", c.line, m[1])
+			continue
+		}
+		sc, err := exercise.ParseScenario(m[1], data, exercise.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		speed, err := strconv.ParseFloat(m[2], 64)
+		if err != nil || speed <= 0 {
+			t.Errorf("README.md:%d: speed %q", c.line, m[2])
+			continue
+		}
+		if wall := time.Duration(float64(sc.Duration) / speed); wall > time.Minute {
+			t.Errorf("README.md:%d: %s at --speed %g plays for %s: over a minute", c.line, m[1], speed, wall)
+		}
+	}
+	if n < 2 {
+		t.Errorf("the README starts %d exercises; want one from the command line and one over HTTP", n)
 	}
 }
