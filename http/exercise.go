@@ -120,7 +120,7 @@ func (s *Server) getExercise(w http.ResponseWriter, r *http.Request) error {
 		exerciseSummary
 		Offset float64          `json:"scenario_offset_s"`
 		Scores *exercise.Result `json:"scores"`
-	}{summary(x, you, principalOf(r).Org.ID), e.Offset(s.exerciseNow()).Seconds(), res})
+	}{summary(x, you, principalOf(r).Org.ID), s.reached(e).Seconds(), res})
 }
 
 // scores scores an exercise, naming each participant by the member

@@ -77,6 +77,16 @@ type exerciseStatus struct {
 	CanControl   bool                  `json:"can_control"`   // whether the caller may pause, resume and stop it
 }
 
+// reached is the scenario time an exercise has reached: by the clock
+// while it runs or is paused (at most its length), where it ended once
+// stopped or finished.
+func (s *Server) reached(e *exercise.Engine) time.Duration {
+	if st := e.State(); st == exercise.Stopped || st == exercise.Finished {
+		return e.Reached()
+	}
+	return min(e.Offset(s.exerciseNow()), e.Scenario().Duration)
+}
+
 // playedBy names the organisation playing each participant of x.
 func (s *Server) playedBy(ctx context.Context, x *cyberpact.Exercise) (map[string]string, error) {
 	out := map[string]string{}
@@ -108,11 +118,8 @@ func (s *Server) statusOfExercise(ctx context.Context, p *cyberpact.Principal, x
 	}
 	sc := e.Scenario()
 	st := &exerciseStatus{ID: x.ID, Name: x.Name, Title: sc.Title, State: x.State, Seed: x.Seed, Speed: x.Speed,
-		Started: e.Started().UTC(), Offset: min(e.Offset(s.exerciseNow()), sc.Duration).Seconds(), Duration: sc.Duration.Seconds(),
+		Started: e.Started().UTC(), Offset: s.reached(e).Seconds(), Duration: sc.Duration.Seconds(),
 		You: part, CanControl: mayControl(p, part), Participants: []exerciseParticipant{}}
-	if x.State == string(exercise.Stopped) || x.State == string(exercise.Finished) {
-		st.Offset = e.Reached().Seconds()
-	}
 	for _, sp := range sc.Participants {
 		st.Participants = append(st.Participants, exerciseParticipant{Participant: sp.ID, Label: sp.Name, OrgID: x.Participants[sp.ID], Organisation: names[sp.ID]})
 	}

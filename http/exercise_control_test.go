@@ -236,8 +236,18 @@ func TestExerciseControlRoutes(t *testing.T) {
 				t.Errorf("%s by %q: %d without a JSON error: %s", s.op, s.user, code, b)
 			}
 		}
-		if code, b := h.call(t, "admin", "POST", path+"/pause", `{"at":"now"}`, nil); code != 400 && code != 409 {
+		if code, b := h.call(t, "admin", "POST", path+"/pause", `{"at":"now"}`, nil); code != 400 || !strings.Contains(b, "takes no request body") {
 			t.Errorf("pause with a body: %d %s", code, b)
+		}
+	})
+
+	t.Run("StoppedExerciseTimeStandsStill", func(t *testing.T) {
+		var before, after status
+		h.call(t, "admin", "GET", path+"/status", "", &before)
+		h.clock.add(time.Hour)
+		h.call(t, "admin", "GET", path+"/status", "", &after)
+		if before.State != "stopped" || before.Offset != after.Offset || before.Offset <= 0 {
+			t.Errorf("a stopped exercise's scenario time moved from %g to %g s (%s)", before.Offset, after.Offset, before.State)
 		}
 	})
 
