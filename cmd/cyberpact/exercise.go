@@ -81,9 +81,15 @@ to POST /api/v1/exercises/ID/sightings; an indicator it posts to the
 exercise-wide collection warns the others. Nothing of an exercise is seen
 outside it. pause, resume and stop control the clock; status shows the
 scores so far; purge deletes the exercise and everything it delivered or
-received (recorded in the audit log). report records a participant's
-sightings from FILE: a STIX bundle, or the alerts of 'cyberpact match' over
-the exercise's telemetry, turned into sightings.
+received; every step is recorded in the audit log. The hub serves the
+same over HTTP: POST /api/v1/exercises starts one (hub admins), POST
+.../ID/pause, resume and stop control it (hub admins and the org-admins of
+its participants), GET .../ID/status and .../ID/scoreboard give JSON (its
+participants and hub admins; to anyone else it does not exist).
+
+report records a participant's sightings from FILE: a STIX bundle, or the
+alerts of 'cyberpact match' over the exercise's telemetry, turned into
+sightings.
 
 --attack checks the scenario's technique ids against ATT&CK data (a STIX
 bundle such as enterprise-attack-18.1.stix20.json; repeat for ICS).
