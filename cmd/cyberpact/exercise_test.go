@@ -154,6 +154,18 @@ func TestExerciseListShowsHubExercises(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "Thamesgate Clearing Bank (commercial-bank): detected") {
 		t.Errorf("status does not name the organisations: %s%s", r.stdout, r.stderr)
 	}
+	// Every step of its life is in the audit log.
+	for _, op := range []string{"pause", "resume", "stop"} {
+		if r := cli(t, "exercise", op, "1", "--data", dir); r.code != 0 {
+			t.Fatalf("%s: %s", op, r.stderr)
+		}
+	}
+	r = cli(t, "audit", "list", "--data", dir)
+	for _, want := range []string{"exercise 1 (financial-drill) started", "exercise 1 (financial-drill) paused", "exercise 1 (financial-drill) resumed", "exercise 1 (financial-drill) stopped"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the audit log does not say %q:\n%s", want, r.stdout)
+		}
+	}
 
 	missing := filepath.Join(t.TempDir(), "typo")
 	if r := cli(t, "exercise", "list", "--data", missing); r.code != 1 || !strings.Contains(r.stderr, missing) {
