@@ -156,6 +156,11 @@ func (e *Engine) Speed() float64 { return e.speed }
 // State returns the exercise's state.
 func (e *Engine) State() State { return e.state }
 
+// Started returns the exercise (wall) time Start ran at, zero while the
+// exercise is planned. A simulation starts at its scenario's start; a hub
+// at the moment the exercise was started.
+func (e *Engine) Started() time.Time { return e.started }
+
 // Start starts a planned exercise at now and generates its background
 // noise. Returns ErrState unless the exercise is planned.
 func (e *Engine) Start(now time.Time) error {

@@ -28,28 +28,46 @@ func (r *Result) Markdown(w io.Writer) error {
 	fmt.Fprintf(&b, "%s. Exercise `%s`, seed %d, speed x%g, started %s. Marking `%s`.\n\n", Statement(r.Exercise), r.Exercise, r.Seed, r.Speed, r.Start.Format(time.RFC3339), r.MarkingID)
 	b.WriteString("## Participants\n\n| Participant | Steps fired | Detected | Coverage | Mean time to detect | Mean time to warn | Steps avoided | False positives / benign events |\n|---|---|---|---|---|---|---|---|\n")
 	for _, p := range r.Participants {
-		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %d | %d / %d |\n", p.Name, p.Instances, p.Detected, pct(p.Detected, p.Instances), dur(p.MeanTTD), dur(p.MeanTTW), p.Skipped, p.FalsePositives, p.BenignEvents)
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %s | %d | %d / %d |\n", r.participantName(p), p.Instances, p.Detected, pct(p.Detected, p.Instances), dur(p.MeanTTD), dur(p.MeanTTW), p.Skipped, p.FalsePositives, p.BenignEvents)
 	}
 	b.WriteString("\n## Techniques\n\n| Participant | Technique | Fired | Detected | Mean time to detect | Mean time to warn | False positives |\n|---|---|---|---|---|---|---|\n")
 	for _, t := range r.Techniques {
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s | %d |\n", t.Participant, t.Technique, t.Instances, t.Detected, dur(t.MeanTTD), dur(t.MeanTTW), t.FalsePositives)
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s | %d |\n", r.Who(t.Participant), t.Technique, t.Instances, t.Detected, dur(t.MeanTTD), dur(t.MeanTTW), t.FalsePositives)
 	}
 	b.WriteString("\n## Steps\n\n| Participant | Step | Technique | Outcome | Time to detect | Held indicator | Time to warn |\n|---|---|---|---|---|---|---|\n")
 	for _, row := range r.Rows {
 		if !row.Targeted && row.HeldAt == nil {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", row.Participant, row.Step, row.Technique, outcome(row), dur(row.TimeToDetect), held(row), dur(row.TimeToWarn))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", r.Who(row.Participant), row.Step, row.Technique, outcome(row), dur(row.TimeToDetect), held(row), dur(row.TimeToWarn))
 	}
 	b.WriteString("\n## Timeline\n\n| Time | Participant | Event |\n|---|---|---|\n")
 	for _, te := range r.Timeline {
 		if te.Kind == "false-positive" {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", te.Time.Format("2006-01-02 15:04:05"), te.Participant, strings.ReplaceAll(te.Text, "|", "/"))
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", te.Time.Format("2006-01-02 15:04:05"), r.timelineWho(te.Participant), strings.ReplaceAll(te.Text, "|", "/"))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// participantName names a participant in the participants table: the
+// organisation that played it and the scenario's label on a hub, the
+// label alone in a simulation.
+func (r *Result) participantName(p ParticipantScore) string {
+	if p.Organisation != "" {
+		return p.Organisation + " (" + p.Name + ")"
+	}
+	return p.Name
+}
+
+// timelineWho names a timeline entry's participant ("" for none).
+func (r *Result) timelineWho(participant string) string {
+	if participant == "" {
+		return ""
+	}
+	return r.Who(participant)
 }
 
 func pct(n, d int) string {
@@ -93,7 +111,7 @@ func (r *Result) HTML(w io.Writer) error {
 	r.coverageSVG(&b)
 	b.WriteString("<h2>Participants</h2>\n<table><tr><th>Participant</th><th>Steps fired</th><th>Detected</th><th>Coverage</th><th>Mean time to detect</th><th>Mean time to warn</th><th>Steps avoided</th><th>False positives</th><th>Benign events</th></tr>\n")
 	for _, p := range r.Participants {
-		fmt.Fprintf(&b, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%d</td></tr>\n", esc(p.Name), p.Instances, p.Detected, pct(p.Detected, p.Instances), dur(p.MeanTTD), dur(p.MeanTTW), p.Skipped, p.FalsePositives, p.BenignEvents)
+		fmt.Fprintf(&b, "<tr><td>%s</td><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%d</td></tr>\n", esc(r.participantName(p)), p.Instances, p.Detected, pct(p.Detected, p.Instances), dur(p.MeanTTD), dur(p.MeanTTW), p.Skipped, p.FalsePositives, p.BenignEvents)
 	}
 	b.WriteString("</table>\n<h2>Steps</h2>\n<table><tr><th>Participant</th><th>Step</th><th>Technique</th><th>Outcome</th><th>Time to detect</th><th>Held indicator</th><th>Time to warn</th></tr>\n")
 	for _, row := range r.Rows {
@@ -104,14 +122,14 @@ func (r *Result) HTML(w io.Writer) error {
 		if row.Fired {
 			class = map[bool]string{true: "detected", false: "missed"}[row.Detected]
 		}
-		fmt.Fprintf(&b, "<tr class=\"%s\"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", class, esc(row.Participant), esc(row.Step), esc(row.Technique), esc(outcome(row)), dur(row.TimeToDetect), esc(held(row)), dur(row.TimeToWarn))
+		fmt.Fprintf(&b, "<tr class=\"%s\"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", class, esc(r.Who(row.Participant)), esc(row.Step), esc(row.Technique), esc(outcome(row)), dur(row.TimeToDetect), esc(held(row)), dur(row.TimeToWarn))
 	}
 	b.WriteString("</table>\n<h2>Timeline</h2>\n<table><tr><th>Time</th><th>Participant</th><th>Event</th></tr>\n")
 	for _, te := range r.Timeline {
 		if te.Kind == "false-positive" {
 			continue
 		}
-		fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td></tr>\n", te.Time.Format("2006-01-02 15:04:05"), esc(te.Participant), esc(te.Text))
+		fmt.Fprintf(&b, "<tr><td>%s</td><td>%s</td><td>%s</td></tr>\n", te.Time.Format("2006-01-02 15:04:05"), esc(r.timelineWho(te.Participant)), esc(te.Text))
 	}
 	b.WriteString("</table>\n</body></html>\n")
 	_, err := w.Write(b.Bytes())
@@ -121,7 +139,11 @@ func (r *Result) HTML(w io.Writer) error {
 // coverageSVG draws one bar per participant: the share of fired steps it
 // detected.
 func (r *Result) coverageSVG(b *bytes.Buffer) {
-	const barH, gap, left, width = 22, 8, 180, 400
+	const barH, gap, width = 22, 8, 400
+	left := 180 // wide enough for the longest name at about 7 pixels a letter
+	for _, p := range r.Participants {
+		left = max(left, 7*len([]rune(r.participantName(p)))+10)
+	}
 	h := len(r.Participants)*(barH+gap) + gap
 	fmt.Fprintf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"detection coverage per participant\">\n", left+width+60, h)
 	for i, p := range r.Participants {
@@ -130,7 +152,7 @@ func (r *Result) coverageSVG(b *bytes.Buffer) {
 		if p.Instances > 0 {
 			frac = float64(p.Detected) / float64(p.Instances)
 		}
-		fmt.Fprintf(b, "<text x=\"0\" y=\"%d\" font-size=\"13\">%s</text>", y+15, html.EscapeString(p.Name))
+		fmt.Fprintf(b, "<text x=\"0\" y=\"%d\" font-size=\"13\">%s</text>", y+15, html.EscapeString(r.participantName(p)))
 		fmt.Fprintf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#eee\"/>", left, y, width, barH)
 		fmt.Fprintf(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>", left, y, int(frac*width), barH, color(frac))
 		fmt.Fprintf(b, "<text x=\"%d\" y=\"%d\" font-size=\"13\">%s</text>\n", left+width+6, y+15, pct(p.Detected, p.Instances))
@@ -177,7 +199,7 @@ type LayerTechnique struct {
 func (r *Result) Layer(participant string) *Layer {
 	name := r.Exercise + " - all participants"
 	if participant != "" {
-		name = r.Exercise + " - " + participant
+		name = r.Exercise + " - " + r.Who(participant)
 	}
 	l := &Layer{Name: name, Domain: r.Domain,
 		Versions:    map[string]string{"layer": "4.5", "navigator": "4.9.1", "attack": "18"},
@@ -211,7 +233,7 @@ func (r *Result) Layer(participant string) *Layer {
 		if t.MeanTTD != nil {
 			a.ttd = append(a.ttd, *t.MeanTTD)
 		}
-		a.who = append(a.who, fmt.Sprintf("%s %d/%d", t.Participant, t.Detected, t.Instances))
+		a.who = append(a.who, fmt.Sprintf("%s %d/%d", r.Who(t.Participant), t.Detected, t.Instances))
 	}
 	sortStrings(order)
 	for _, t := range order {

@@ -9,13 +9,20 @@ import (
 // Result is the scoring of an exercise from its ground truth and what the
 // participants reported.
 type Result struct {
-	Exercise  string    `json:"exercise"`
-	Title     string    `json:"title"`
-	Domain    string    `json:"domain"`
-	Seed      uint64    `json:"seed"`
-	Speed     float64   `json:"speed"`
+	Exercise string  `json:"exercise"`
+	Title    string  `json:"title"`
+	Domain   string  `json:"domain"`
+	Seed     uint64  `json:"seed"`
+	Speed    float64 `json:"speed"`
+	// Start is when the exercise started, on the clock its timeline
+	// keeps: the scenario's start in a simulation, the moment it was
+	// started on a hub.
 	Start     time.Time `json:"start"`
 	MarkingID string    `json:"marking_ref"`
+	// Organisations names the member organisation that played each
+	// participant, when the exercise ran on a hub (see PlayedBy); the
+	// reports then name participants by them.
+	Organisations map[string]string `json:"organisations,omitempty"`
 
 	Rows         []Row              `json:"rows"`
 	Techniques   []TechniqueScore   `json:"techniques"`
@@ -58,8 +65,10 @@ type TechniqueScore struct {
 
 // ParticipantScore sums up one participant.
 type ParticipantScore struct {
-	Participant    string   `json:"participant"`
-	Name           string   `json:"name"`
+	Participant string `json:"participant"`
+	Name        string `json:"name"` // the scenario's label for it
+	// Organisation is the member organisation that played it, on a hub.
+	Organisation   string   `json:"organisation,omitempty"`
 	Instances      int      `json:"instances"`
 	Detected       int      `json:"detected"`
 	Skipped        int      `json:"skipped"`
@@ -104,7 +113,11 @@ func mean(xs []float64) *float64 {
 // claimed, or "-" when none).
 func Score(e *Engine) *Result {
 	sc := e.sc
-	res := &Result{Exercise: sc.Name, Title: sc.Title, Domain: sc.Domain, Seed: e.seed, Speed: e.speed, Start: sc.Start, MarkingID: e.MarkingID()}
+	start := e.started
+	if start.IsZero() {
+		start = sc.Start
+	}
+	res := &Result{Exercise: sc.Name, Title: sc.Title, Domain: sc.Domain, Seed: e.seed, Speed: e.speed, Start: start.UTC(), MarkingID: e.MarkingID()}
 
 	type key struct{ p, step string }
 	detections := map[key]Alert{}
@@ -251,4 +264,23 @@ func Score(e *Engine) *Result {
 		return a.Step < b.Step
 	})
 	return res
+}
+
+// PlayedBy records which member organisation played each participant
+// (participant id -> organisation name), so that the reports and layers
+// name them: "Hanseatic Payments Network (central-bank)".
+func (r *Result) PlayedBy(orgs map[string]string) {
+	r.Organisations = orgs
+	for i := range r.Participants {
+		r.Participants[i].Organisation = orgs[r.Participants[i].Participant]
+	}
+}
+
+// Who names a participant in the reports: the member organisation that
+// played it with the participant's id, or the id alone in a simulation.
+func (r *Result) Who(participant string) string {
+	if org := r.Organisations[participant]; org != "" {
+		return org + " (" + participant + ")"
+	}
+	return participant
 }

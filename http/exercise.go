@@ -33,6 +33,7 @@ func (s *Server) registerExercises() {
 	s.handle("GET /api/v1/exercises/{id}/report.md", s.authed(s.exerciseReport("md")))
 	s.handle("GET /api/v1/exercises/{id}/report.html", s.authed(s.exerciseReport("html")))
 	s.handle("GET /api/v1/exercises/{id}/navigator.json", s.authed(s.exerciseReport("navigator")))
+	s.registerExerciseControl()
 }
 
 // exerciseOf returns the exercise of r's path if the caller takes part in
@@ -111,11 +112,27 @@ func (s *Server) getExercise(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	res, err := s.scores(r.Context(), x, e)
+	if err != nil {
+		return err
+	}
 	return writeJSON(w, http.StatusOK, struct {
 		exerciseSummary
 		Offset float64          `json:"scenario_offset_s"`
 		Scores *exercise.Result `json:"scores"`
-	}{summary(x, you, principalOf(r).Org.ID), e.Offset(s.exerciseNow()).Seconds(), exercise.Score(e)})
+	}{summary(x, you, principalOf(r).Org.ID), s.reached(e).Seconds(), res})
+}
+
+// scores scores an exercise, naming each participant by the member
+// organisation that plays it.
+func (s *Server) scores(ctx context.Context, x *cyberpact.Exercise, e *exercise.Engine) (*exercise.Result, error) {
+	names, err := s.playedBy(ctx, x)
+	if err != nil {
+		return nil, err
+	}
+	res := exercise.Score(e)
+	res.PlayedBy(names)
+	return res, nil
 }
 
 func (s *Server) exerciseNow() time.Time {
@@ -216,7 +233,10 @@ func (s *Server) exerciseReport(kind string) func(http.ResponseWriter, *http.Req
 		if err != nil {
 			return err
 		}
-		res := exercise.Score(e)
+		res, err := s.scores(r.Context(), x, e)
+		if err != nil {
+			return err
+		}
 		switch kind {
 		case "md":
 			w.Header().Set("Content-Type", "text/markdown; charset=utf-8")

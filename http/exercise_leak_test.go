@@ -202,6 +202,85 @@ func init() {
 		}
 		w.noSeededIDs(t, "sightings", a.body)
 	}
+	leakCases["GET /api/v1/exercises/{id}/status"] = func(t *testing.T, w *world, vc *viewerCase) {
+		a := w.req(t, vc, "GET", w.exercisePath("/status"), nil, "")
+		w.sameAsUnknownExercise(t, vc, "status", "GET", "/status", a)
+		if !w.exerciseAccess(t, vc, "status", a) {
+			return
+		}
+		var st struct {
+			State        string `json:"state"`
+			You          string `json:"you"`
+			CanControl   bool   `json:"can_control"`
+			Participants []struct {
+				Participant, Organisation string
+			} `json:"participants"`
+		}
+		json.Unmarshal(a.body, &st)
+		if st.State != "finished" || st.You != w.ex.plays[vc.m.org.ID] || st.CanControl || len(st.Participants) != 2 {
+			t.Errorf("status as %s: %s", vc.name, a.body)
+		}
+		for _, p := range st.Participants {
+			if p.Organisation != map[string]string{"alpha": "Org A", "beta": "Org B"}[p.Participant] {
+				t.Errorf("status names %s as played by %q", p.Participant, p.Organisation)
+			}
+		}
+	}
+	leakCases["GET /api/v1/exercises/{id}/scoreboard"] = func(t *testing.T, w *world, vc *viewerCase) {
+		a := w.req(t, vc, "GET", w.exercisePath("/scoreboard"), nil, "")
+		w.sameAsUnknownExercise(t, vc, "scoreboard", "GET", "/scoreboard", a)
+		if !w.exerciseAccess(t, vc, "scoreboard", a) {
+			return
+		}
+		var sb struct {
+			Scoreboard []struct {
+				Rank         int    `json:"rank"`
+				Organisation string `json:"organisation"`
+				StepsFired   int    `json:"steps_fired"`
+			} `json:"scoreboard"`
+		}
+		json.Unmarshal(a.body, &sb)
+		if len(sb.Scoreboard) != 2 || sb.Scoreboard[0].Rank != 1 || sb.Scoreboard[1].Rank != 2 || sb.Scoreboard[0].StepsFired == 0 {
+			t.Errorf("scoreboard as %s: %s", vc.name, a.body)
+		}
+	}
+	leakCases["POST /api/v1/exercises"] = func(t *testing.T, w *world, vc *viewerCase) {
+		// Only hub admins start exercises, and no viewer here is one: the
+		// answer is 403 (401 anonymous) whatever the body names, so it
+		// tells nothing of the organisations or scenarios it names.
+		for _, body := range []string{
+			`{"scenario":"financial-drill","participants":{"central-bank":"Org A","commercial-bank":"Org B","stock-exchange":"Org C"}}`,
+			`{"scenario":"financial-drill","participants":{"central-bank":"No Such Org"}}`,
+			`not json`,
+		} {
+			a := w.req(t, vc, "POST", "/api/v1/exercises", []byte(body), "application/json")
+			if vc.m == nil {
+				mustStatus(t, "anonymous start", a, 401)
+			} else {
+				mustStatus(t, "start by "+string(vc.m.user.Role), a, 403)
+			}
+			w.noSeededIDs(t, "start", a.body)
+		}
+	}
+	for _, op := range []string{"pause", "resume", "stop"} {
+		leakCases["POST /api/v1/exercises/{id}/"+op] = func(t *testing.T, w *world, vc *viewerCase) {
+			// The world's exercise is finished, so that no case changes it
+			// for the others: participants may not control it (no viewer
+			// here is an org-admin or a hub admin), 403; anyone else
+			// finds no exercise, exactly as for a number never used.
+			a := w.req(t, vc, "POST", w.exercisePath("/"+op), nil, "")
+			w.sameAsUnknownExercise(t, vc, op, "POST", "/"+op, a)
+			switch {
+			case vc.m == nil:
+				mustStatus(t, "anonymous "+op, a, 401)
+			case w.ex.plays[vc.m.org.ID] == "":
+				mustStatus(t, op+" by a non-participant", a, 404)
+			default:
+				mustStatus(t, op+" by a participant's "+string(vc.m.user.Role), a, 403)
+			}
+			w.noSeededIDs(t, op, a.body)
+		}
+	}
 	for _, suffix := range []string{"/report.md", "/report.html", "/navigator.json"} {
 		leakCases["GET /api/v1/exercises/{id}"+suffix] = func(t *testing.T, w *world, vc *viewerCase) {
 			a := w.req(t, vc, "GET", w.exercisePath(suffix), nil, "")
@@ -209,6 +288,22 @@ func init() {
 				t.Errorf("%s does not name the exercise: %.200s", suffix, a.body)
 			}
 		}
+	}
+}
+
+// sameAsUnknownExercise checks that, to a caller who does not take part
+// in the world's exercise, a route answers a, the exercise's answer, as it
+// answers for an exercise number never used, but for the number.
+func (w *world) sameAsUnknownExercise(t *testing.T, vc *viewerCase, what, method, suffix string, a answer) {
+	t.Helper()
+	if vc.m != nil && w.ex.plays[vc.m.org.ID] != "" {
+		return
+	}
+	unknown := w.req(t, vc, method, "/api/v1/exercises/999"+suffix, nil, "")
+	got := strings.ReplaceAll(string(a.body), strconv.FormatInt(w.ex.id, 10), "N")
+	want := strings.ReplaceAll(string(unknown.body), "999", "N")
+	if a.status != unknown.status || got != want {
+		t.Errorf("%s as %s: the exercise answers %d %s, a number never used %d %s", what, vc.name, a.status, a.body, unknown.status, unknown.body)
 	}
 }
 

@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/exercise"
 	cphttp "github.com/cyberpact/cyberpact/http"
 	"github.com/google/go-cmp/cmp"
 )
@@ -65,6 +69,20 @@ var writeCases = map[string]func(t *testing.T, w *world, p probe){
 		sameAnswer(t, "an SDO", post(probeSDO(p.hidden)), post(probeSDO(p.fresh)), p.hidden, p.fresh)
 		sameAnswer(t, "an observable", post(probeIP(p.hiddenIP, p.hiddenV)), post(probeIP(p.freshIP, p.freshV)), p.hiddenIP, p.freshIP, p.hiddenV, p.freshV)
 	},
+	"POST /api/v1/exercises": func(t *testing.T, w *world, p probe) {
+		// Only hub admins start exercises: naming organisations or a
+		// scenario file with ids held out of the poster's sight answers
+		// as naming fresh ones.
+		start := func(org, id string) answer {
+			body, _ := json.Marshal(map[string]any{"scenario": map[string]any{"schema": "cyberpact-exercise/1", "name": "probe", "steps": []any{map[string]any{"id": id}}},
+				"participants": map[string]string{"alpha": org}})
+			return w.req(t, p.poster, "POST", "/api/v1/exercises", body, "application/json")
+		}
+		sameAnswer(t, "a start", start("Org A", p.hidden), start("Org Fresh", p.fresh), "Org A", "Org Fresh", p.hidden, p.fresh)
+	},
+	"POST /api/v1/exercises/{id}/pause":  exerciseControlCase("pause"),
+	"POST /api/v1/exercises/{id}/resume": exerciseControlCase("resume"),
+	"POST /api/v1/exercises/{id}/stop":   exerciseControlCase("stop"),
 	"POST /api/v1/match": func(t *testing.T, w *world, p probe) {
 		post := func(v string) answer {
 			ev := fmt.Sprintf(`{"@timestamp":"2026-01-05T00:00:00Z","destination":{"ip":%q}}`, v)
@@ -79,6 +97,41 @@ var writeCases = map[string]func(t *testing.T, w *world, p probe){
 		}
 		sameAnswer(t, "a value", post(p.hiddenV), post(p.freshV), p.hiddenV, p.freshV)
 	},
+}
+
+// exerciseControlCase posts op to an exercise the poster's organisation
+// does not play (A and C play it), as an analyst and as an org-admin of
+// the poster's organisation: it answers as an exercise number never used,
+// and the exercise is left as it was.
+func exerciseControlCase(op string) func(t *testing.T, w *world, p probe) {
+	return func(t *testing.T, w *world, p probe) {
+		ctx := context.Background()
+		data, err := os.ReadFile("testdata/exercise-hub-drill.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
+		hub := &exercise.Hub{Exercises: w.db, Objects: w.db, Now: func() time.Time { return now }}
+		x, err := hub.Start(ctx, "hub-drill.json", data, map[string]int64{"alpha": w.orgs["A"].ID, "beta": w.orgs["C"].ID}, 5, 60)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hidden, fresh := strconv.FormatInt(x.ID, 10), "999"
+		lead := &viewerCase{name: "B's org-admin", m: mkMember(t, w.db, p.poster.m.org, "b-lead", cyberpact.RoleOrgAdmin)}
+		for _, vc := range []*viewerCase{p.poster, lead} {
+			post := func(id string) answer {
+				return w.req(t, vc, "POST", "/api/v1/exercises/"+id+"/"+op, nil, "")
+			}
+			sameAnswer(t, op+" by "+vc.name, post(hidden), post(fresh), hidden, fresh)
+		}
+		after, err := w.db.Exercise(ctx, x.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.State != x.State || after.Version != x.Version {
+			t.Errorf("%s by a non-participant changed the exercise: %s v%d, was %s v%d", op, after.State, after.Version, x.State, x.Version)
+		}
+	}
 }
 
 func TestWritePathMatrix(t *testing.T) {

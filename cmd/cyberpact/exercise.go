@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,9 +27,9 @@ func init() {
 	register(&command{
 		name:    "exercise",
 		summary: "run joint exercises on the hub (start, status, purge...) or simulate them offline",
-		usage: `simulate SCENARIO --profiles FILE [--seed N] [--speed X] [--out DIR] [--attack FILE]
+		usage: `simulate SCENARIO [--profiles FILE|NAME] [--seed N] [--speed X] [--out DIR] [--attack FILE]
        generate SCENARIO --participant ORG [--format ecs|stix] [--out FILE] [--seed N] [--speed X] [--no-truth]
-       list
+       list [--json] [--data DIR]
        start SCENARIO --participants ID=ORG,... [--speed X] [--seed N] [--attack FILE] [--data DIR]
        pause|resume|stop|purge EXERCISE [--data DIR]
        status EXERCISE [--json] [--data DIR]
@@ -42,9 +46,19 @@ Every artefact carries the exercise's statement marking
 "EXERCISE <name> — SIMULATION ONLY" and the ground-truth key
 x_cyberpact_exercise.
 
+list shows the hub's exercises (number, scenario, state, when started and
+which member organisation plays each participant), then the built-in
+scenarios and profiles. Without a hub in the data directory it shows only
+the built-in ones, unless --data or $CYBERPACT_DATA named the directory.
+
 simulate runs the whole exercise with simulated participants whose profiles
 (JSON, schema "cyberpact-profiles/1") say what they catch, how fast, how fast
-they share, and how often they raise false alarms. It writes under --out
+they share, and how often they raise false alarms: a profiles file, or a
+built-in one by name (typical, the default: most techniques caught within
+the hour, sharing within two; perfect and blind, the bounds). The
+simulation keeps its own clock, so it ends at once whatever --speed says;
+--speed only sets how much scenario time the profiles' delays (wall time)
+cover. It writes under --out
 (default ./exercise-NAME): report.md and report.html (the after-action
 report), scores.json, navigator/all.json and navigator/ORG.json (ATT&CK
 Navigator 4.5 layers), intel.json (the steps' indicators) and
@@ -67,9 +81,15 @@ to POST /api/v1/exercises/ID/sightings; an indicator it posts to the
 exercise-wide collection warns the others. Nothing of an exercise is seen
 outside it. pause, resume and stop control the clock; status shows the
 scores so far; purge deletes the exercise and everything it delivered or
-received (recorded in the audit log). report records a participant's
-sightings from FILE: a STIX bundle, or the alerts of 'cyberpact match' over
-the exercise's telemetry, turned into sightings.
+received; every step is recorded in the audit log. The hub serves the
+same over HTTP: POST /api/v1/exercises starts one (hub admins), POST
+.../ID/pause, resume and stop control it (hub admins and the org-admins of
+its participants), GET .../ID/status and .../ID/scoreboard give JSON (its
+participants and hub admins; to anyone else it does not exist).
+
+report records a participant's sightings from FILE: a STIX bundle, or the
+alerts of 'cyberpact match' over the exercise's telemetry, turned into
+sightings.
 
 --attack checks the scenario's technique ids against ATT&CK data (a STIX
 bundle such as enterprise-attack-18.1.stix20.json; repeat for ICS).
@@ -89,10 +109,7 @@ func runExercise(ctx context.Context, e *env, args []string) error {
 	case "generate":
 		return runExerciseGenerate(e, args[1:])
 	case "list":
-		for _, n := range exercise.Library() {
-			fmt.Fprintln(e.stdout, n)
-		}
-		return nil
+		return runExerciseList(ctx, e, args[1:])
 	case "start":
 		return runExerciseStart(ctx, e, args[1:])
 	case "pause", "resume", "stop", "purge", "status":
@@ -157,7 +174,7 @@ func readScenario(name string, attack []string) ([]byte, exercise.LoadOptions, e
 
 func runExerciseSimulate(e *env, args []string) error {
 	fs := newFlags(e, commands["exercise"])
-	profiles := fs.String("profiles", "", "profiles file of the simulated participants (JSON)")
+	profiles := fs.String("profiles", exercise.DefaultProfiles, "profiles of the simulated participants: a file (JSON) or a built-in name ("+strings.Join(exercise.LibraryProfileNames(), ", ")+")")
 	seed := fs.Uint64("seed", 1, "random seed")
 	speed := fs.Float64("speed", 1, "scenario seconds per exercise second")
 	out := fs.String("out", "", "output directory (default ./exercise-NAME)")
@@ -178,7 +195,7 @@ func runExerciseSimulate(e *env, args []string) error {
 		return usageError("give one SCENARIO (a file or a built-in name)")
 	}
 	if *profiles == "" {
-		return usageError("give the simulated participants with --profiles FILE")
+		return usageError("give the simulated participants with --profiles FILE or a built-in name (%s)", strings.Join(exercise.LibraryProfileNames(), ", "))
 	}
 	if *speed <= 0 {
 		return usageError("--speed must be above 0")
@@ -187,7 +204,7 @@ func runExerciseSimulate(e *env, args []string) error {
 	if err != nil {
 		return inputError(err)
 	}
-	data, err := os.ReadFile(*profiles)
+	data, err := readProfiles(*profiles)
 	if err != nil {
 		return inputError(err)
 	}
@@ -211,6 +228,124 @@ func runExerciseSimulate(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "report: %s\n", filepath.Join(dir, "report.html"))
 	return nil
+}
+
+// readProfiles reads a profiles file or a built-in profiles file by name.
+func readProfiles(name string) ([]byte, error) {
+	data, err := os.ReadFile(name)
+	if err == nil {
+		return data, nil
+	}
+	if b, ok := exercise.LibraryProfiles(name); ok {
+		return b, nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no such file nor built-in profiles (built-in: %s)", name, strings.Join(exercise.LibraryProfileNames(), ", "))
+	}
+	return nil, err
+}
+
+// runExerciseList lists the hub's exercises and the built-in scenarios and
+// profiles.
+func runExerciseList(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, commands["exercise"])
+	data := dataFlag(fs)
+	asJSON := fs.Bool("json", false, "as JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("list takes no arguments, not %q", fs.Arg(0))
+	}
+	type listed struct {
+		ID           int64             `json:"id"`
+		Scenario     string            `json:"scenario"`
+		State        string            `json:"state"`
+		Started      time.Time         `json:"started"`
+		Seed         uint64            `json:"seed"`
+		Speed        float64           `json:"speed"`
+		Participants map[string]string `json:"participants"` // participant -> organisation
+	}
+	hub := []listed{}
+	noHub := ""
+	if err := e.checkStoreExists(*data); err != nil {
+		// Without a hub the built-in scenarios are still worth listing,
+		// unless the caller named a directory that holds none.
+		if *data != "" || e.getenv("CYBERPACT_DATA") != "" {
+			return err
+		}
+		noHub = e.dataDir(*data)
+	} else {
+		db, _, err := e.openExerciseHub(ctx, *data)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		xs, err := db.Exercises(ctx)
+		if err != nil {
+			return err
+		}
+		for _, x := range xs {
+			l := listed{ID: x.ID, Scenario: x.Name, State: x.State, Started: x.Created.UTC(), Seed: x.Seed, Speed: x.Speed, Participants: map[string]string{}}
+			for part, org := range x.Participants {
+				l.Participants[part] = orgName(ctx, db, org)
+			}
+			hub = append(hub, l)
+		}
+	}
+	type scenario struct {
+		Name, Title  string
+		Participants []string
+		Duration     string
+	}
+	var scenarios []scenario
+	for _, n := range exercise.Library() {
+		b, _ := exercise.LibraryScenario(n)
+		sc, err := exercise.ParseScenario(n+".json", b, exercise.LoadOptions{})
+		if err != nil {
+			return err
+		}
+		s := scenario{Name: n, Title: sc.Title, Duration: sc.Duration.String()}
+		for _, p := range sc.Participants {
+			s.Participants = append(s.Participants, p.ID)
+		}
+		scenarios = append(scenarios, s)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"exercises": hub, "scenarios": scenarios, "profiles": exercise.LibraryProfileNames()})
+	}
+	switch {
+	case noHub != "":
+		fmt.Fprintf(e.stdout, "No hub in %s, so no exercises on it (--data DIR names the hub's directory).\n", noHub)
+	case len(hub) == 0:
+		fmt.Fprintln(e.stdout, "No exercises on the hub yet ('cyberpact exercise start' starts one).")
+	default:
+		fmt.Fprintln(e.stdout, "Exercises on the hub:")
+		for _, l := range hub {
+			var played []string
+			for _, part := range slices.Sorted(maps.Keys(l.Participants)) {
+				played = append(played, part+"="+l.Participants[part])
+			}
+			fmt.Fprintf(e.stdout, "  %d  %s  %s, started %s, speed %g, seed %d\n      %s\n", l.ID, l.Scenario, l.State, l.Started.Format(time.RFC3339), l.Speed, l.Seed, strings.Join(played, ", "))
+		}
+	}
+	fmt.Fprintln(e.stdout, "\nBuilt-in scenarios (exercise start|simulate NAME):")
+	for _, s := range scenarios {
+		fmt.Fprintf(e.stdout, "  %s  %s (%s; participants %s)\n", s.Name, s.Title, s.Duration, strings.Join(s.Participants, ", "))
+	}
+	fmt.Fprintf(e.stdout, "\nBuilt-in profiles (exercise simulate --profiles NAME; default %s): %s\n", exercise.DefaultProfiles, strings.Join(exercise.LibraryProfileNames(), ", "))
+	return nil
+}
+
+// orgName names an organisation for display: its name, or "organisation
+// N" when it is gone.
+func orgName(ctx context.Context, db store, id int64) string {
+	if o, err := db.OrgByID(ctx, id); err == nil {
+		return o.Name
+	}
+	return fmt.Sprintf("organisation %d", id)
 }
 
 func runExerciseGenerate(e *env, args []string) error {
@@ -424,14 +559,19 @@ func runExerciseControl(ctx context.Context, e *env, op string, args []string) e
 			return err
 		}
 		res := exercise.Score(eng)
+		names := map[string]string{}
+		for part, org := range x.Participants {
+			names[part] = orgName(ctx, db, org)
+		}
+		res.PlayedBy(names)
 		if *asJSON {
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(map[string]any{"id": x.ID, "name": x.Name, "state": x.State, "participants": x.Participants, "scores": res})
 		}
-		fmt.Fprintf(e.stdout, "exercise %d (%s): %s, seed %d, speed %g, scenario time reached %s\n", x.ID, x.Name, x.State, x.Seed, x.Speed, eng.Reached().Truncate(time.Second))
+		fmt.Fprintf(e.stdout, "exercise %d (%s): %s, seed %d, speed %g, scenario time reached %s of %s\n", x.ID, x.Name, x.State, x.Seed, x.Speed, eng.Reached().Truncate(time.Second), eng.Scenario().Duration)
 		for _, p := range res.Participants {
-			fmt.Fprintf(e.stdout, "  %s (org %d): detected %d of %d steps, %d avoided, %d false positives\n", p.Participant, x.Participants[p.Participant], p.Detected, p.Instances, p.Skipped, p.FalsePositives)
+			fmt.Fprintf(e.stdout, "  %s: detected %d of %d steps, %d avoided, %d false positives\n", res.Who(p.Participant), p.Detected, p.Instances, p.Skipped, p.FalsePositives)
 		}
 		return nil
 	}
@@ -440,6 +580,11 @@ func runExerciseControl(ctx context.Context, e *env, op string, args []string) e
 	}
 	x, err := db.Exercise(ctx, id)
 	if err != nil {
+		return err
+	}
+	past := map[string]string{"pause": "paused", "resume": "resumed", "stop": "stopped"}[op]
+	if err := db.Audit(ctx, &cyberpact.AuditEntry{Action: cyberpact.AuditWrite, Actor: "cli", Via: "cli",
+		Detail: fmt.Sprintf("exercise %d (%s) %s", x.ID, x.Name, past)}); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "exercise %d (%s) %s\n", x.ID, x.Name, x.State)
