@@ -257,27 +257,38 @@ func cutText(s string, max int) string {
 // front end writes them (REST, TAXII, the command line's import, a
 // federation pull, an exercise, the demonstration seed): it imports next
 // into store with opts and, when the import committed and added versions,
-// appends to log the write entry naming them by their Seqs (every version
+// records in log the write entry naming them by their Seqs (every version
 // an import adds lies between its first and its last Seq, and nothing
 // else does), with what the import did and about, a few words on where
 // the objects came from. Returns EINTERNAL without a log: a write is never
-// left unrecorded. The entry is appended after the import commits; when
-// that append fails the error is returned and the write stays, unrecorded.
+// left unrecorded.
+//
+// When log is the store itself, the entry is recorded with the write
+// (ImportOptions.Audit): a write that commits is never left without its
+// entry, even if the process dies at once, and a commit is never answered
+// as a failure because the log could not be written at that moment. With
+// another log the entry is appended after the import commits; when that
+// append fails the error is returned and the write stays, unrecorded.
 func AuditedImport(ctx context.Context, store ObjectStore, log AuditLog, who Actor, next ObjectSource, opts ImportOptions, about string) (*ImportResult, error) {
 	if log == nil {
 		return nil, &Error{Code: EINTERNAL, Message: "no audit log", Err: errors.New("refusing to write unrecorded: no audit log")}
 	}
+	entry := func(res *ImportResult) *AuditEntry {
+		d := fmt.Sprintf("%d added, %d already present, %d refused; audience %s", res.Added, res.Present, len(res.Rejected), auditAudience(opts))
+		if about != "" {
+			d += "; " + about
+		}
+		return &AuditEntry{Action: AuditWrite, Actor: who.Name, ActorOrg: who.Org, Via: who.Via, Detail: d,
+			Scope: &AuditScope{First: res.FirstSeq, Last: res.LastSeq, Count: res.Added}}
+	}
+	if l, ok := log.(ObjectStore); ok && l == store {
+		opts.Audit = entry
+	}
 	res, err := store.Import(ctx, next, opts)
-	if err != nil || !res.Committed || res.Added == 0 {
+	if err != nil || !res.Committed || res.Added == 0 || res.Audited {
 		return res, err
 	}
-	d := fmt.Sprintf("%d added, %d already present, %d refused; audience %s", res.Added, res.Present, len(res.Rejected), auditAudience(opts))
-	if about != "" {
-		d += "; " + about
-	}
-	e := &AuditEntry{Action: AuditWrite, Actor: who.Name, ActorOrg: who.Org, Via: who.Via, Detail: d,
-		Scope: &AuditScope{First: res.FirstSeq, Last: res.LastSeq, Count: res.Added}}
-	if err := log.Audit(ctx, e); err != nil {
+	if err := log.Audit(ctx, entry(res)); err != nil {
 		return res, &Error{Code: EINTERNAL, Message: "audit failed", Err: err}
 	}
 	return res, nil

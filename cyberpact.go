@@ -195,6 +195,15 @@ type ImportOptions struct {
 	// they sight (SightingReleases). A *Rejection refuses the version;
 	// any other error ends the import and stores nothing.
 	ReleaseFor func(o *Object, r Release) (Release, error)
+	// Audit, when set, returns the audit entry of an import that adds
+	// versions, given its result; the store records it with the write
+	// and sets ImportResult.Audited. PostgreSQL appends it in the
+	// import's transaction. SQLite, whose log is another file, keeps it
+	// in the import's row (committed with the objects) and appends it
+	// after the commit; one that a crash or a failed append leaves behind
+	// is appended when the store next opens or imports. AuditedImport
+	// sets it; see there.
+	Audit func(res *ImportResult) *AuditEntry
 }
 
 // ImportResult counts what an import did. When Committed is false, nothing
@@ -206,6 +215,9 @@ type ImportResult struct {
 	Committed bool         `json:"committed"`
 	FirstSeq  int64        `json:"-"` // Seq of the first version added, 0 if none
 	LastSeq   int64        `json:"-"` // Seq of the last version added
+	// Audited says that the store recorded ImportOptions.Audit's entry
+	// with the write.
+	Audited bool `json:"-"`
 }
 
 // ObjectSource yields the objects of one import in order. It returns io.EOF

@@ -262,10 +262,18 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			return nil, internal("notifying the import", err)
 		}
 	}
+	// The import's audit entry commits in its transaction, or neither does.
+	audited := func() {}
+	if n > 0 && opts.Audit != nil {
+		if audited, err = appendAudit(ctx, tx, []*cyberpact.AuditEntry{opts.Audit(res)}); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, internal("committing import", err)
 	}
-	res.Committed = true
+	audited()
+	res.Committed, res.Audited = true, n > 0 && opts.Audit != nil
 	return res, nil
 }
 

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/match"
+	"github.com/cyberpact/cyberpact/stix"
 	"github.com/cyberpact/cyberpact/sqlite"
 )
 
@@ -91,4 +93,62 @@ func openSearchFile(t *testing.T, dir string) *sql.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// TestImportAuditedAfterFailedAppend is issue 15's "a committed write
+// answered as a failure": when the audit log cannot be appended to just
+// after an import commits, the import is still answered as stored (its
+// entry was committed with the objects, in the import's row), and the
+// entry reaches the log when the store next opens, once: the chain
+// verifies and names the import's range.
+func TestImportAuditedAfterFailedAppend(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cyberpact.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	importAudited(t, db, bundleOf([]string{indicator(1, 1)}))
+	if err := db.BreakAuditLog(); err != nil {
+		t.Fatal(err)
+	}
+	res := importAudited(t, db, bundleOf([]string{indicator(2, 2), indicator(3, 3)}))
+	if !res.Committed || res.Added != 2 {
+		t.Fatalf("import with a broken log: %+v, want 2 added and committed", res)
+	}
+	db.Close() // the broken log's close may fail; the objects are committed
+
+	for range 2 { // the second open finds nothing left to append
+		db, err = sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writes, err := db.AuditEntries(ctx, cyberpact.AuditFilter{Action: cyberpact.AuditWrite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(writes) != 2 {
+			t.Fatalf("%d write entries after reopening, want 2 (one per import)", len(writes))
+		}
+		if s := writes[1].Scope; s == nil || s.First != res.FirstSeq || s.Last != res.LastSeq || writes[1].Actor != "tester" {
+			t.Errorf("second write entry %+v, want the import of Seqs %d-%d by tester", writes[1], res.FirstSeq, res.LastSeq)
+		}
+		if broken, err := db.VerifyAudit(ctx); err != nil || broken != 0 {
+			t.Fatalf("audit chain broken at %d (%v)", broken, err)
+		}
+		db.Close()
+	}
+}
+
+// importAudited imports text through cyberpact.AuditedImport, the log
+// being the store itself, as every front end does.
+func importAudited(t *testing.T, db *sqlite.DB, text string) *cyberpact.ImportResult {
+	t.Helper()
+	dec := stix.NewDecoder(strings.NewReader(text))
+	defer dec.Close()
+	res, err := cyberpact.AuditedImport(context.Background(), db, db, cyberpact.Actor{Name: "tester", Via: "cli"}, dec.Next, cyberpact.ImportOptions{}, "")
+	if err != nil {
+		t.Fatalf("AuditedImport: %v", err)
+	}
+	return res
 }

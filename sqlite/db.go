@@ -43,6 +43,7 @@ type DB struct {
 	audit   *auditLog          // the audit log, in its own file (see audit.go)
 	writeMu sync.Mutex         // one import (objects and search index together) at a time
 	changes sqlstore.Broadcast // subscribers to committed writes (see changes.go)
+	outbox  outbox             // imports' audit entries on their way to the log (see outbox.go)
 	corrCap int                // versions a value is indexed for; 0 means the default (see SetCorrelationCap)
 }
 
@@ -162,6 +163,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		WriteMu: &db.writeMu,
 	})
 	if err := db.reindex(ctx); err != nil {
+		return fail(err)
+	}
+	if err := db.appendOutbox(ctx); err != nil {
 		return fail(err)
 	}
 	return db, nil

@@ -19,3 +19,7 @@ func BulkImports() int64 { return bulkImports.Load() }
 
 // SQL returns the store's writing connection and its dialect.
 func (db *DB) SQL() (*sql.DB, sqlstore.Dialect) { return db.write, dialect }
+
+// BreakAuditLog closes the connection the audit log is appended through,
+// so that every later append fails, as on a full disk.
+func (db *DB) BreakAuditLog() error { return db.audit.write.Close() }

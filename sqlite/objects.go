@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -97,6 +98,9 @@ func (im *importer) unsole(ss *soles, added []*cyberpact.Object) error {
 func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cyberpact.ImportOptions) (*cyberpact.ImportResult, error) {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
+	if err := db.catchUp(ctx); err != nil {
+		return nil, err
+	}
 	var im *importer
 	defer func() { // after the transaction has ended
 		if im != nil && im.bulk {
@@ -180,8 +184,17 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	if err := im.endBulk(); err != nil {
 		return nil, err
 	}
+	var entry *cyberpact.AuditEntry
 	if res.Added > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO imports (last_seq, first_seq, added) VALUES (?, ?, ?)`, im.seq, res.FirstSeq, im.added); err != nil {
+		var audit []byte
+		if opts.Audit != nil {
+			entry = opts.Audit(res)
+			entry.Time = sqlstore.Now()
+			if audit, err = json.Marshal(entry); err != nil {
+				return nil, internal("encoding the import's audit entry", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO imports (last_seq, first_seq, added, audit) VALUES (?, ?, ?, ?)`, im.seq, res.FirstSeq, im.added, string(audit)); err != nil {
 			return nil, internal("recording the import", err)
 		}
 		if err := recordOrigin(ctx, tx, opts.Origin, res.FirstSeq, res.LastSeq); err != nil {
@@ -196,10 +209,19 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			return nil, internal("committing import", err)
 		}
 	}
+	cleared, err := db.outbox.clear(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, internal("committing import", err)
 	}
 	committed = true
+	db.outbox.cleared(cleared)
+	if entry != nil {
+		db.outbox.append(ctx, db, entry, im.seq)
+		res.Audited = true
+	}
 	if im.bulk {
 		defer db.checkpointAfterBulk()()
 	}
@@ -208,8 +230,9 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		db.changes.Notify()
 	}
 	if err := sx.commit(ctx, im.seq); err != nil {
-		// The objects are stored; the next Open indexes them (reindex).
-		return res, err
+		// The objects are stored and answered as stored: the next import,
+		// or the next Open, indexes them (reindex).
+		db.outbox.reindex = true
 	}
 	return res, nil
 }

@@ -296,6 +296,11 @@ func (st *searchTx) freeBulk() {
 func (db *DB) reindex(ctx context.Context) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
+	return db.reindexLocked(ctx)
+}
+
+// reindexLocked is reindex with the write lock held.
+func (db *DB) reindexLocked(ctx context.Context) error {
 	var upto, last int64
 	if err := db.search.db.QueryRowContext(ctx, `SELECT upto FROM indexed`).Scan(&upto); err != nil {
 		return internal("reading search index progress", err)
