@@ -9,8 +9,8 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/match"
-	"github.com/cyberpact/cyberpact/stix"
 	"github.com/cyberpact/cyberpact/sqlite"
+	"github.com/cyberpact/cyberpact/stix"
 )
 
 // TestPresentImportThenCrashStillIndexes is issue 15's "search and
