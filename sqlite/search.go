@@ -93,11 +93,15 @@ func openSearch(ctx context.Context, path string) (*searchIndex, error) {
 	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
 		return fail(err)
 	}
-	if version != searchSchemaVersion {
-		// Derived data only: drop it, and reindex rebuilds it.
-		if _, err := db.ExecContext(ctx, dropSearchSchema); err != nil {
-			return fail(err)
-		}
+	if version == searchSchemaVersion {
+		// Nothing to write: opening never waits for another process's
+		// import, which holds the index's writer until it commits.
+		return &searchIndex{db: db}, nil
+	}
+	// Derived data only, of another layout or none: drop it, and reindex
+	// rebuilds it.
+	if _, err := db.ExecContext(ctx, dropSearchSchema); err != nil {
+		return fail(err)
 	}
 	if _, err := db.ExecContext(ctx, searchSchema); err != nil {
 		return fail(err)
