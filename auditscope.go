@@ -272,11 +272,20 @@ func AuditedImport(ctx context.Context, store ObjectStore, log AuditLog, who Act
 		return res, err
 	}
 	d := fmt.Sprintf("%d added, %d already present, %d refused; audience %s", res.Added, res.Present, len(res.Rejected), auditAudience(opts))
+	if res.Kept > 0 {
+		d += fmt.Sprintf("; %d conflicting versions left as stored (on-conflict keep-stored)", res.Kept)
+	}
+	if len(res.Replaced) > 0 {
+		d += fmt.Sprintf("; replaced %d stored versions with different content (on-conflict replace), listed as the entry's objects", len(res.Replaced))
+	}
 	if about != "" {
 		d += "; " + about
 	}
+	// A replacement deletes the stored version, whose Seq goes with it: the
+	// entry names the versions replaced, as a deletion names what it
+	// deleted.
 	e := &AuditEntry{Action: AuditWrite, Actor: who.Name, ActorOrg: who.Org, Via: who.Via, Detail: d,
-		Scope: &AuditScope{First: res.FirstSeq, Last: res.LastSeq, Count: res.Added}}
+		Objects: slices.Clone(res.Replaced), Scope: &AuditScope{First: res.FirstSeq, Last: res.LastSeq, Count: res.Added}}
 	if err := log.Audit(ctx, e); err != nil {
 		return res, &Error{Code: EINTERNAL, Message: "audit failed", Err: err}
 	}

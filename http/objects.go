@@ -203,7 +203,10 @@ type importResponse struct {
 // bundle, 413 when too large, 403 for a reader. With ?partial=true the
 // acceptable objects are stored anyway; ?audience=org|all|group:NAME says
 // who they are shared with (default all members) and ?tlp= the level of
-// objects without a TLP marking (default amber). A sighting is released
+// objects without a TLP marking (default amber); ?on_conflict=reject|
+// keep-stored|replace settles a version the caller's organisation already
+// holds with the same modified and other content (default reject; see
+// cyberpact.ConflictPolicy), in its own holding only. A sighting is released
 // like what it sights instead, and refused when that is not an object the
 // caller may see (cyberpact.SightingReleases).
 func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
@@ -230,6 +233,9 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 			return cyberpact.Errorf(cyberpact.EINVALID, "query parameter partial=%q is not true or false", v)
 		}
 		opts.Partial = b
+	}
+	if opts.OnConflict, err = cyberpact.ParseConflictPolicy(r.URL.Query().Get("on_conflict")); err != nil {
+		return cyberpact.Errorf(cyberpact.EINVALID, "query parameter on_conflict: %s", cyberpact.ErrorMessage(err))
 	}
 	body, err := s.bundleBody(r, p, &opts)
 	if err != nil {
