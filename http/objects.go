@@ -203,7 +203,8 @@ type importResponse struct {
 // bundle, 413 when too large, 403 for a reader. With ?partial=true the
 // acceptable objects are stored anyway; ?audience=org|all|group:NAME says
 // who they are shared with (default all members) and ?tlp= the level of
-// objects without a TLP marking (default amber); ?on_conflict=reject|
+// objects without a TLP marking (default amber; when given, written into
+// them as their TLP 2.0 marking); ?on_conflict=reject|
 // keep-stored|replace settles a version the caller's organisation already
 // holds with the same modified and other content (default reject; see
 // cyberpact.ConflictPolicy), in its own holding only. A sighting is released
@@ -220,12 +221,13 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	opts.Audience = aud
+	mark := cyberpact.TLPUnknown
 	if v := r.URL.Query().Get("tlp"); v != "" {
 		t, err := cyberpact.ParseTLP(v)
 		if err != nil {
 			return err
 		}
-		opts.DefaultTLP = t
+		opts.DefaultTLP, mark = t, t
 	}
 	if v := r.URL.Query().Get("partial"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -244,7 +246,12 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 	opts.ReleaseFor = cyberpact.SightingReleases(r.Context(), s.Store, *viewerOf(r))
 	dec := stix.NewDecoder(body)
 	defer dec.Close()
-	res, err := cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "rest"), dec.Next, opts, "")
+	next := dec.Next
+	if mark != cyberpact.TLPUnknown {
+		// The level asked for travels with the objects (see stix.MarkUnmarked).
+		next = stix.MarkUnmarked(next, mark)
+	}
+	res, err := cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "rest"), next, opts, "")
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -50,7 +51,10 @@ and groups with 'cyberpact org' and 'cyberpact group'). Without --audience,
 objects go to all members except TLP:RED ones, which stay with the producer
 alone; an explicit --audience all refuses TLP:RED objects, which may only
 go to one organisation or one group. Objects without a TLP marking are
-treated as --tlp (TLP:AMBER by default).
+treated as --tlp (TLP:AMBER by default); a --tlp given on the command line
+is also written into them, as its TLP 2.0 marking definition added to
+object_marking_refs, so that the level travels with them to peers and
+exports (without --tlp they are stored as they came).
 
 Prints a summary per file (added, already present, rejected with the file,
 line, object id, JSON path and reason); exits 1 if anything was rejected.
@@ -86,6 +90,15 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return usageError("--tlp: %s", cyberpact.ErrorMessage(err))
 	}
 	opts.DefaultTLP = level
+	// A level given on the command line is written into the objects that
+	// carry none, so that it travels with them to peers; the default
+	// AMBER is not, keeping an import of unmarked objects lossless.
+	mark := cyberpact.TLPUnknown
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "tlp" {
+			mark = level
+		}
+	})
 	if fs.NArg() == 0 {
 		return usageError("no files to import; give one or more bundle files, or - for stdin")
 	}
@@ -122,7 +135,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		if viewer != nil {
 			opts.ReleaseFor = cyberpact.SightingReleases(ctx, db, *viewer)
 		}
-		res, err := importFile(ctx, e, db, name, opts, *maxObject, *format)
+		res, err := importFile(ctx, e, db, name, opts, mark, *maxObject, *format)
 		if err != nil {
 			if cyberpact.ErrorCode(err) == cyberpact.EINTERNAL {
 				return err
@@ -153,7 +166,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 }
 
 // importFile imports one bundle and prints its summary.
-func importFile(ctx context.Context, e *env, db store, name string, opts cyberpact.ImportOptions, maxObject int, format string) (*cyberpact.ImportResult, error) {
+// Objects without a TLP marking get mark's, written into them, unless it
+// is TLPUnknown (--tlp not given).
+func importFile(ctx context.Context, e *env, db store, name string, opts cyberpact.ImportOptions, mark cyberpact.TLP, maxObject int, format string) (*cyberpact.ImportResult, error) {
 	var in io.Reader
 	var size int64 = -1
 	if name == "-" {
@@ -190,7 +205,11 @@ func importFile(ctx context.Context, e *env, db store, name string, opts cyberpa
 	dec := stix.NewDecoderOf(r)
 	defer dec.Close()
 	who := cyberpact.Actor{Name: "cli", Org: opts.Producer, Via: "cli"}
-	res, err := cyberpact.AuditedImport(ctx, db, db, who, dec.Next, opts, "file "+name)
+	next := dec.Next
+	if mark != cyberpact.TLPUnknown {
+		next = stix.MarkUnmarked(next, mark)
+	}
+	res, err := cyberpact.AuditedImport(ctx, db, db, who, next, opts, "file "+name)
 	if err != nil {
 		return nil, err
 	}
