@@ -271,7 +271,7 @@ func AuditedImport(ctx context.Context, store ObjectStore, log AuditLog, who Act
 	if err != nil || !res.Committed || res.Added == 0 {
 		return res, err
 	}
-	d := fmt.Sprintf("%d added, %d already present, %d refused; audience %s", res.Added, res.Present, len(res.Rejected), auditAudience(opts))
+	d := fmt.Sprintf("%d added, %d already present, %d refused; audience %s", res.Added, res.Present, len(res.Rejected), auditAudience(ctx, log, opts))
 	if res.Kept > 0 {
 		d += fmt.Sprintf("; %d conflicting versions left as stored (on-conflict keep-stored)", res.Kept)
 	}
@@ -292,12 +292,24 @@ func AuditedImport(ctx context.Context, store ObjectStore, log AuditLog, who Act
 	return res, nil
 }
 
-// auditAudience names an import's audience as the store applies it.
-func auditAudience(opts ImportOptions) string {
+// auditAudience names an import's audience as the store applies it, a
+// sharing group by its name when the log can tell it (a store that keeps
+// the accounts too), so that the entry reads without looking ids up.
+func auditAudience(ctx context.Context, log AuditLog, opts ImportOptions) string {
 	if opts.Audience.Kind == 0 {
 		return "all (TLP:RED to the producer alone)"
 	}
-	return opts.Audience.String()
+	names := map[int64]string{}
+	if g, ok := log.(interface {
+		Groups(context.Context) ([]*Group, error)
+	}); ok && opts.Audience.Kind == AudienceGroup {
+		if groups, err := g.Groups(ctx); err == nil {
+			for _, x := range groups {
+				names[x.ID] = x.Name
+			}
+		}
+	}
+	return opts.Audience.Name(names)
 }
 
 // AuditDeletion records that who deleted the versions refs ("id@version")

@@ -140,12 +140,16 @@ func runPeerList(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return printJSON(e, nonNil(peers))
-	}
 	names, err := audienceNames(ctx, db)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		out := make([]*peerJSON, len(peers))
+		for i, p := range peers {
+			out[i] = names.peerJSON(p)
+		}
+		return printJSON(e, out)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tDIRECTION\tURL\tCOLLECTION\tUSER\tAUDIENCE\tORG")
@@ -178,9 +182,21 @@ func runPeerRemove(ctx context.Context, e *env, c *command, args []string) error
 	return nil
 }
 
+// peerJSON is a peer as --json prints it: its audience and organisation
+// by name, as peer add takes them ("group:NAME"), not by id.
+type peerJSON struct {
+	*cyberpact.Peer
+	Audience string `json:"audience"`
+	OrgName  string `json:"org_name"`
+}
+
+func (n *names) peerJSON(p *cyberpact.Peer) *peerJSON {
+	return &peerJSON{Peer: p, Audience: n.audience(p.Audience), OrgName: n.org(p.Org)}
+}
+
 // peerStatus is one peer's line of peer status.
 type peerStatus struct {
-	Peer     *cyberpact.Peer          `json:"peer"`
+	Peer     *peerJSON                `json:"peer"`
 	State    *cyberpact.PeerState     `json:"state"`
 	Lag      string                   `json:"lag,omitempty"` // since the last success
 	Failures []*cyberpact.SyncFailure `json:"failures"`
@@ -212,6 +228,10 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 	} else if peers, err = db.Peers(ctx); err != nil {
 		return err
 	}
+	names, err := audienceNames(ctx, db)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	var out []*peerStatus
 	for _, p := range peers {
@@ -223,7 +243,7 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 		if err != nil {
 			return err
 		}
-		ps := &peerStatus{Peer: p, State: st, Failures: nonNil(fails)}
+		ps := &peerStatus{Peer: names.peerJSON(p), State: st, Failures: nonNil(fails)}
 		if !st.LastSuccess.IsZero() {
 			ps.Lag = now.Sub(st.LastSuccess).Round(time.Second).String()
 		}
