@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +25,10 @@ func (s *Server) registerObjects() {
 	s.handle("GET /api/v1/objects/{id}/relationships", s.authed(s.objectRelationships))
 	s.handle("POST /api/v1/bundles", s.authed(s.postBundle))
 	s.handle("GET /api/v1/stats", s.authed(s.stats))
+	// Everything else under /api/v1/ answers as the API's other errors
+	// do, in JSON: 405 for a route asked with the wrong method, 404
+	// otherwise.
+	s.handle("/api/v1/", s.noRoute("/api/v1/", "API route"))
 }
 
 // viewerOf returns the sharing-rule viewer of r's authenticated caller.
@@ -57,10 +62,14 @@ func (s *Server) pageJSON(r *http.Request, p *cyberpact.ObjectPage) objectList {
 // type, label, spec_version (each repeatable or comma separated), q (full
 // text), modified_since, modified_until, added_after (RFC 3339),
 // all_versions, exclude_revoked, limit and cursor (the next of a page
-// handed to the caller's organisation).
-func (s *Server) filterFromQuery(r *http.Request) (cyberpact.ObjectFilter, error) {
+// handed to the caller's organisation), and the route's own extra
+// parameters; any other parameter is EINVALID (checkQuery).
+func (s *Server) filterFromQuery(r *http.Request, extra ...string) (cyberpact.ObjectFilter, error) {
 	q := r.URL.Query()
 	var f cyberpact.ObjectFilter
+	if err := checkQuery(r, false, append(slices.Clone(listParams), extra...)...); err != nil {
+		return f, err
+	}
 	list := func(name string) []string { return queryList(q, name) }
 	f.Types = list("type")
 	f.Labels = list("label")
@@ -135,6 +144,9 @@ func (s *Server) visibleVersions(r *http.Request, id, versions string) ([]*cyber
 }
 
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
+	if err := checkQuery(r, false); err != nil {
+		return err
+	}
 	objs, err := s.visibleVersions(r, r.PathValue("id"), "last")
 	if err != nil {
 		return err
@@ -149,6 +161,9 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) objectVersions(w http.ResponseWriter, r *http.Request) error {
+	if err := checkQuery(r, false); err != nil {
+		return err
+	}
 	objs, err := s.visibleVersions(r, r.PathValue("id"), "all")
 	if err != nil {
 		return err
@@ -161,7 +176,7 @@ func (s *Server) objectVersions(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) objectRelationships(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	f, err := s.filterFromQuery(r)
+	f, err := s.filterFromQuery(r, "direction")
 	if err != nil {
 		return err
 	}
@@ -215,6 +230,9 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 	if !p.User.Role.CanWrite() {
 		return cyberpact.Errorf(cyberpact.EFORBIDDEN, "role %s may read but not add objects", p.User.Role)
 	}
+	if err := checkQuery(r, false, "audience", "tlp", "partial", "on_conflict"); err != nil {
+		return err
+	}
 	opts := cyberpact.ImportOptions{Producer: p.Org.ID}
 	aud, err := s.parseAudience(r.Context(), p, r.URL.Query().Get("audience"))
 	if err != nil {
@@ -267,6 +285,9 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
+	if err := checkQuery(r, false); err != nil {
+		return err
+	}
 	stats, err := s.Store.Stats(r.Context(), viewerOf(r))
 	if err != nil {
 		return err
