@@ -51,9 +51,12 @@ objects never leave; nothing is pushed back to the peer it came from.`,
 		usage: "[NAME] [--data DIR] [--json]",
 		help: `Shows where synchronisation with each peer (or one) stands: the last run and
 the last success, how long ago that was (lag), failed runs in a row with the
-last error, the pull cursor, counts pulled, pushed and withheld by the
-sharing rule, and each object version that failed, with why (they are tried
-again on every run).`,
+last error, the pull cursor, counts pulled and withheld on pull (read from
+the peer, not for the audience it stands for here), pushed and withheld on
+push (kept here by the sharing rule), and not pushed as the peer's own
+(produced by the peer's organisation: what was pulled from it or added
+through its account), and each object version that failed, with why (they
+are tried again on every run).`,
 		run: runPeerStatus,
 	},
 }
@@ -253,7 +256,7 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 		return printJSON(e, nonNil(out))
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDIRECTION\tLAST SUCCESS\tLAG\tFAILED RUNS\tPULLED\tPUSHED\tWITHHELD\tFAILED OBJECTS\tPULL CURSOR\tLAST ERROR")
+	fmt.Fprintln(tw, "NAME\tDIRECTION\tLAST SUCCESS\tLAG\tFAILED RUNS\tPULLED\tWITHHELD ON PULL\tPUSHED\tWITHHELD ON PUSH\tPEER'S OWN\tFAILED OBJECTS\tPULL CURSOR\tLAST ERROR")
 	for _, ps := range out {
 		st := ps.State
 		lag := ps.Lag
@@ -271,8 +274,8 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", ps.Peer.Name, ps.Peer.Direction, formatTime(st.LastSuccess), lag,
-			st.Failures, st.Pulled, st.Pushed, st.Withheld, len(ps.Failures), cursor, lastErr)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", ps.Peer.Name, ps.Peer.Direction, formatTime(st.LastSuccess), lag,
+			st.Failures, st.Pulled, st.WithheldPull, st.Pushed, st.WithheldPush, st.PeerOwn, len(ps.Failures), cursor, lastErr)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
