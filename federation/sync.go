@@ -61,6 +61,11 @@ type Result struct {
 	Present  int           `json:"present"`  // versions read that were already here
 	Pushed   int           `json:"pushed"`   // versions the peer accepted
 	Withheld int           `json:"withheld"` // versions the sharing rule kept from crossing: WithheldPull + WithheldPush
+	Failed   int           `json:"failed"`   // versions that failed (kept and retried)
+	Retried  int           `json:"retried"`  // earlier failures that now succeeded
+	Requests int           `json:"requests"` // requests sent to the peer
+	Duration time.Duration `json:"duration"`
+
 	// WithheldPull counts the versions read from the peer that its
 	// audience here may not receive; WithheldPush the local versions
 	// kept from going to the peer; PeerOwn the local versions not pushed
@@ -68,10 +73,6 @@ type Result struct {
 	WithheldPull int `json:"withheld_pull"`
 	WithheldPush int `json:"withheld_push"`
 	PeerOwn      int `json:"peer_own"`
-	Failed   int           `json:"failed"`   // versions that failed (kept and retried)
-	Retried  int           `json:"retried"`  // earlier failures that now succeeded
-	Requests int           `json:"requests"` // requests sent to the peer
-	Duration time.Duration `json:"duration"`
 }
 
 func (s *Syncer) now() time.Time {
