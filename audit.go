@@ -30,8 +30,10 @@ type AuditEntry struct {
 	Via string `json:"via,omitempty"`
 	// Objects are the object versions concerned, "id@version" (version as
 	// the object's modified, "" for cyber observables). Deletions list
-	// them; writes and releases name theirs by Scope instead (entries
-	// written before Scope existed list them here).
+	// them, and so does a write for the stored versions it replaced
+	// (ConflictReplace); writes and releases name the versions they
+	// added or delivered by Scope (entries written before Scope existed
+	// list them here).
 	Objects []string `json:"objects,omitempty"`
 	// Scope, when set, names the versions concerned by their Seqs, and for
 	// a release says what was read (see AuditScope).

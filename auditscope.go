@@ -273,13 +273,23 @@ func AuditedImport(ctx context.Context, store ObjectStore, log AuditLog, who Act
 	if log == nil {
 		return nil, &Error{Code: EINTERNAL, Message: "no audit log", Err: errors.New("refusing to write unrecorded: no audit log")}
 	}
+	audience := auditAudience(ctx, log, opts)
 	entry := func(res *ImportResult) *AuditEntry {
-		d := fmt.Sprintf("%d added, %d already present, %d refused; audience %s", res.Added, res.Present, len(res.Rejected), auditAudience(opts))
+		d := fmt.Sprintf("%d added, %d already present, %d refused; audience %s", res.Added, res.Present, len(res.Rejected), audience)
+		if res.Kept > 0 {
+			d += fmt.Sprintf("; %d conflicting versions left as stored (on-conflict keep-stored)", res.Kept)
+		}
+		if len(res.Replaced) > 0 {
+			d += fmt.Sprintf("; replaced %d stored versions with different content (on-conflict replace), listed as the entry's objects", len(res.Replaced))
+		}
 		if about != "" {
 			d += "; " + about
 		}
+		// A replacement deletes the stored version, whose Seq goes with
+		// it: the entry names the versions replaced, as a deletion names
+		// what it deleted.
 		return &AuditEntry{Action: AuditWrite, Actor: who.Name, ActorOrg: who.Org, Via: who.Via, Detail: d,
-			Scope: &AuditScope{First: res.FirstSeq, Last: res.LastSeq, Count: res.Added}}
+			Objects: slices.Clone(res.Replaced), Scope: &AuditScope{First: res.FirstSeq, Last: res.LastSeq, Count: res.Added}}
 	}
 	if l, ok := log.(ObjectStore); ok && l == store {
 		opts.Audit = entry
@@ -294,12 +304,24 @@ func AuditedImport(ctx context.Context, store ObjectStore, log AuditLog, who Act
 	return res, nil
 }
 
-// auditAudience names an import's audience as the store applies it.
-func auditAudience(opts ImportOptions) string {
+// auditAudience names an import's audience as the store applies it, a
+// sharing group by its name when the log can tell it (a store that keeps
+// the accounts too), so that the entry reads without looking ids up.
+func auditAudience(ctx context.Context, log AuditLog, opts ImportOptions) string {
 	if opts.Audience.Kind == 0 {
 		return "all (TLP:RED to the producer alone)"
 	}
-	return opts.Audience.String()
+	names := map[int64]string{}
+	if g, ok := log.(interface {
+		Groups(context.Context) ([]*Group, error)
+	}); ok && opts.Audience.Kind == AudienceGroup {
+		if groups, err := g.Groups(ctx); err == nil {
+			for _, x := range groups {
+				names[x.ID] = x.Name
+			}
+		}
+	}
+	return opts.Audience.Name(names)
 }
 
 // AuditDeletion records that who deleted the versions refs ("id@version")

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -204,6 +205,71 @@ type ImportOptions struct {
 	// is appended when the store next opens or imports. AuditedImport
 	// sets it; see there.
 	Audit func(res *ImportResult) *AuditEntry
+	// OnConflict says what becomes of a version whose id and modified its
+	// producer already holds with different content (or that appears
+	// earlier in the same input with different content); the zero value
+	// rejects it. It applies only within the producer's own holding of
+	// the id: a version refused because another organisation holds the id
+	// stays refused whatever the policy.
+	OnConflict ConflictPolicy
+}
+
+// ConflictPolicy is what an import does with a version that conflicts
+// with one its producer already holds: the same id and modified with
+// different content. MITRE, for one, ships some objects in several of its
+// sets with the same modified and different x_mitre_domains.
+type ConflictPolicy int
+
+const (
+	// ConflictReject refuses the version, with a rejection naming the
+	// policy (the default).
+	ConflictReject ConflictPolicy = iota
+	// ConflictKeepStored keeps the stored content (or, within one input,
+	// the first copy) and counts the version as kept.
+	ConflictKeepStored
+	// ConflictReplace stores the version in place of the producer's own
+	// stored one (or, within one input, the last copy wins): the stored
+	// version is deleted and the new content added with a new Seq, so
+	// that readers and peers following the added sequence receive it. The
+	// replaced versions are listed in the result and in the import's
+	// audit entry.
+	ConflictReplace
+)
+
+var conflictNames = [...]string{"reject", "keep-stored", "replace"}
+
+// String names the policy as --on-conflict and on_conflict= take it.
+func (p ConflictPolicy) String() string {
+	if p < 0 || int(p) >= len(conflictNames) {
+		return fmt.Sprintf("ConflictPolicy(%d)", int(p))
+	}
+	return conflictNames[p]
+}
+
+// ParseConflictPolicy reads a policy's name; "" is reject. Returns
+// EINVALID for any other name.
+func ParseConflictPolicy(s string) (ConflictPolicy, error) {
+	if s == "" {
+		return ConflictReject, nil
+	}
+	for i, n := range conflictNames {
+		if s == n {
+			return ConflictPolicy(i), nil
+		}
+	}
+	return 0, Errorf(EINVALID, "conflict policy %q must be reject, keep-stored or replace", s)
+}
+
+// ConflictReason is the reason a version is rejected as a conflict under
+// ConflictReject, in every store the same: sameInput says the conflicting
+// copy came earlier in the same input rather than from the store.
+func ConflictReason(modified string, sameInput bool) string {
+	what := fmt.Sprintf("the version modified %s is already stored with different content", modified)
+	if sameInput {
+		what = fmt.Sprintf("an object earlier in the same input has this id and modified %s with different content", modified)
+	}
+	return "conflict: " + what + "; rejected under the conflict policy reject " +
+		"(--on-conflict, or on_conflict= over HTTP: keep-stored keeps the stored content, replace stores this one in its place in your own holding)"
 }
 
 // ImportResult counts what an import did. When Committed is false, nothing
@@ -218,6 +284,12 @@ type ImportResult struct {
 	// Audited says that the store recorded ImportOptions.Audit's entry
 	// with the write.
 	Audited bool `json:"-"`
+	// Kept counts the conflicting versions left as stored under
+	// ConflictKeepStored.
+	Kept int `json:"kept,omitempty"`
+	// Replaced lists ("id@modified") the stored versions that
+	// ConflictReplace replaced; their new content is counted in Added.
+	Replaced []string `json:"replaced,omitempty"`
 }
 
 // ObjectSource yields the objects of one import in order. It returns io.EOF
@@ -229,7 +301,8 @@ type ObjectSource func() (*Object, error)
 type ObjectStore interface {
 	// Import adds the objects from next in one transaction. A version whose
 	// (id, version key) is already stored with the same content counts as
-	// present; with different content it is rejected as a conflict.
+	// present; with different content it is a conflict, which
+	// opts.OnConflict settles (rejected by default).
 	// Returns the result and a nil error when the input was read to its end
 	// (rejections included); returns EINVALID when the input itself was
 	// broken, and then stores nothing.

@@ -97,6 +97,14 @@ type PeerState struct {
 	Pulled   int64 `json:"pulled"`   // versions added here from the peer, in all
 	Pushed   int64 `json:"pushed"`   // versions the peer accepted from here, in all
 	Withheld int64 `json:"withheld"` // versions the sharing rule kept from crossing, in all
+	// WithheldPull and WithheldPush divide Withheld: versions read from
+	// the peer that the peer's audience here may not receive, and local
+	// versions kept from going to the peer. PeerOwn counts the versions
+	// not pushed because the peer's own organisation produced them (added
+	// here through its account): no sharing rule held them back.
+	WithheldPull int64 `json:"withheld_pull"`
+	WithheldPush int64 `json:"withheld_push"`
+	PeerOwn      int64 `json:"peer_own"`
 }
 
 // SyncFailure is one object version that could not cross, kept to be tried

@@ -104,6 +104,19 @@ func (a Audience) String() string {
 	return "none"
 }
 
+// Name names the audience for people, as --audience takes it: "org",
+// "all", or "group:NAME" with the group's name from groups (by id; a group
+// missing from it keeps its id). Exercise audiences are named as String
+// names them.
+func (a Audience) Name(groups map[int64]string) string {
+	if a.Kind == AudienceGroup {
+		if n, ok := groups[a.Group]; ok {
+			return "group:" + n
+		}
+	}
+	return a.String()
+}
+
 // Release is what the sharing rule needs to know of one stored object
 // version: who produced it, for whom, and at which TLP level.
 type Release struct {

@@ -60,11 +60,19 @@ type Result struct {
 	Pulled   int           `json:"pulled"`   // versions added here
 	Present  int           `json:"present"`  // versions read that were already here
 	Pushed   int           `json:"pushed"`   // versions the peer accepted
-	Withheld int           `json:"withheld"` // versions the sharing rule kept from crossing
+	Withheld int           `json:"withheld"` // versions the sharing rule kept from crossing: WithheldPull + WithheldPush
 	Failed   int           `json:"failed"`   // versions that failed (kept and retried)
 	Retried  int           `json:"retried"`  // earlier failures that now succeeded
 	Requests int           `json:"requests"` // requests sent to the peer
 	Duration time.Duration `json:"duration"`
+
+	// WithheldPull counts the versions read from the peer that its
+	// audience here may not receive; WithheldPush the local versions
+	// kept from going to the peer; PeerOwn the local versions not pushed
+	// because the peer's own organisation produced them.
+	WithheldPull int `json:"withheld_pull"`
+	WithheldPush int `json:"withheld_push"`
+	PeerOwn      int `json:"peer_own"`
 }
 
 func (s *Syncer) now() time.Time {
@@ -262,8 +270,10 @@ func (r *run) importPage(ctx context.Context, objects []json.RawMessage) error {
 	r.res.Pulled += res.Added
 	r.res.Present += res.Present
 	r.res.Withheld += withheld
+	r.res.WithheldPull += withheld
 	r.st.Pulled += int64(res.Added)
 	r.st.Withheld += int64(withheld)
+	r.st.WithheldPull += int64(withheld)
 	refused := map[string]bool{}
 	for _, rj := range res.Rejected {
 		id := rj.ID
@@ -394,11 +404,15 @@ func (r *run) send(ctx context.Context, objs []*cyberpact.Object) error {
 	for _, o := range objs {
 		if !cyberpact.MayPush(o.Release, r.p.Audience) {
 			r.res.Withheld++
+			r.res.WithheldPush++
 			r.st.Withheld++
+			r.st.WithheldPush++
 			continue
 		}
 		if r.p.Org != 0 && o.Release.Producer == r.p.Org {
-			continue // the peer's own, added here through its account
+			r.res.PeerOwn++ // the peer's own, added here through its account
+			r.st.PeerOwn++
+			continue
 		}
 		out = append(out, o)
 		seqs = append(seqs, o.Seq)

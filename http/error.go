@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
@@ -80,6 +81,34 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	writeJSON(w, status, errorBody{Error: msg, Code: code})
+}
+
+// noRoute answers the paths under prefix (registered as a catch-all) that
+// no route serves, in the error format of the interface (writeError: TAXII
+// under /taxii2/, the API's JSON elsewhere): 405 with Allow for a path
+// some route serves with other methods, 404 naming what (a "TAXII
+// resource", an "API route") is not there otherwise. The answer depends on
+// the routes alone, never on what is stored, and needs no credentials.
+func (s *Server) noRoute(prefix, what string) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+			if m == r.Method {
+				continue
+			}
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != prefix {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return &statusError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
+				msg: r.Method + " is not allowed here: use " + strings.Join(allow, " or ")}
+		}
+		return cyberpact.Errorf(cyberpact.ENOTFOUND, "no %s at %s", what, r.URL.Path)
+	}
 }
 
 // statusError is an answer whose status has no domain error code: a

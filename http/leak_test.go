@@ -747,6 +747,33 @@ var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
 		mustStatus(t, "unknown method", a, 405)
 		w.noSeededIDs(t, "catch-all", a.body)
 	},
+	// The API's catch-all answers from the routes alone: the same for an
+	// id the viewer sees, one it does not, and one nobody holds.
+	"/api/v1/": func(t *testing.T, w *world, vc *viewerCase) {
+		a := w.req(t, vc, "GET", "/api/v1/nothing", nil, "")
+		mustStatus(t, "unknown path", a, 404)
+		// Every fifth seeded id (seen by some viewers, not by others) and
+		// one nobody holds.
+		var ids []string
+		for i := 0; i < len(w.ids); i += 5 {
+			ids = append(ids, w.ids[i])
+		}
+		answers := map[string]string{}
+		for _, id := range append(ids, "campaign--00000000-0000-4000-8000-00000000dead") {
+			for _, tail := range []string{"", "/nothing"} {
+				a := w.req(t, vc, "DELETE", "/api/v1/objects/"+id+tail, nil, "")
+				// The path is echoed, the caller's own words; nothing else.
+				body := []byte(strings.ReplaceAll(string(a.body), id, "ID"))
+				got := fmt.Sprint(a.status, " ", a.header.Get("Allow"), " ", string(body))
+				if prev, ok := answers[tail]; ok && got != prev {
+					t.Errorf("DELETE /api/v1/objects/%s%s answers %q where another id got %q", id, tail, got, prev)
+				}
+				answers[tail] = got
+				w.noSeededIDs(t, "catch-all", body)
+			}
+		}
+		mustStatus(t, "unknown method", w.req(t, vc, "PUT", "/api/v1/objects", nil, ""), 405)
+	},
 }
 
 // checkOne checks an answer about one object: 404 when want is empty,

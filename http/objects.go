@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +25,10 @@ func (s *Server) registerObjects() {
 	s.handle("GET /api/v1/objects/{id}/relationships", s.authed(s.objectRelationships))
 	s.handle("POST /api/v1/bundles", s.authed(s.postBundle))
 	s.handle("GET /api/v1/stats", s.authed(s.stats))
+	// Everything else under /api/v1/ answers as the API's other errors
+	// do, in JSON: 405 for a route asked with the wrong method, 404
+	// otherwise.
+	s.handle("/api/v1/", s.noRoute("/api/v1/", "API route"))
 }
 
 // viewerOf returns the sharing-rule viewer of r's authenticated caller.
@@ -57,10 +62,14 @@ func (s *Server) pageJSON(r *http.Request, p *cyberpact.ObjectPage) objectList {
 // type, label, spec_version (each repeatable or comma separated), q (full
 // text), modified_since, modified_until, added_after (RFC 3339),
 // all_versions, exclude_revoked, limit and cursor (the next of a page
-// handed to the caller's organisation).
-func (s *Server) filterFromQuery(r *http.Request) (cyberpact.ObjectFilter, error) {
+// handed to the caller's organisation), and the route's own extra
+// parameters; any other parameter is EINVALID (checkQuery).
+func (s *Server) filterFromQuery(r *http.Request, extra ...string) (cyberpact.ObjectFilter, error) {
 	q := r.URL.Query()
 	var f cyberpact.ObjectFilter
+	if err := checkQuery(r, false, append(slices.Clone(listParams), extra...)...); err != nil {
+		return f, err
+	}
 	list := func(name string) []string { return queryList(q, name) }
 	f.Types = list("type")
 	f.Labels = list("label")
@@ -135,6 +144,9 @@ func (s *Server) visibleVersions(r *http.Request, id, versions string) ([]*cyber
 }
 
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
+	if err := checkQuery(r, false); err != nil {
+		return err
+	}
 	objs, err := s.visibleVersions(r, r.PathValue("id"), "last")
 	if err != nil {
 		return err
@@ -149,6 +161,9 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) objectVersions(w http.ResponseWriter, r *http.Request) error {
+	if err := checkQuery(r, false); err != nil {
+		return err
+	}
 	objs, err := s.visibleVersions(r, r.PathValue("id"), "all")
 	if err != nil {
 		return err
@@ -161,7 +176,7 @@ func (s *Server) objectVersions(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) objectRelationships(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	f, err := s.filterFromQuery(r)
+	f, err := s.filterFromQuery(r, "direction")
 	if err != nil {
 		return err
 	}
@@ -203,7 +218,11 @@ type importResponse struct {
 // bundle, 413 when too large, 403 for a reader. With ?partial=true the
 // acceptable objects are stored anyway; ?audience=org|all|group:NAME says
 // who they are shared with (default all members) and ?tlp= the level of
-// objects without a TLP marking (default amber). A sighting is released
+// objects without a TLP marking (default amber; when given, written into
+// them as their TLP 2.0 marking); ?on_conflict=reject|
+// keep-stored|replace settles a version the caller's organisation already
+// holds with the same modified and other content (default reject; see
+// cyberpact.ConflictPolicy), in its own holding only. A sighting is released
 // like what it sights instead, and refused when that is not an object the
 // caller may see (cyberpact.SightingReleases).
 func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
@@ -211,18 +230,22 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 	if !p.User.Role.CanWrite() {
 		return cyberpact.Errorf(cyberpact.EFORBIDDEN, "role %s may read but not add objects", p.User.Role)
 	}
+	if err := checkQuery(r, false, "audience", "tlp", "partial", "on_conflict"); err != nil {
+		return err
+	}
 	opts := cyberpact.ImportOptions{Producer: p.Org.ID}
 	aud, err := s.parseAudience(r.Context(), p, r.URL.Query().Get("audience"))
 	if err != nil {
 		return err
 	}
 	opts.Audience = aud
+	mark := cyberpact.TLPUnknown
 	if v := r.URL.Query().Get("tlp"); v != "" {
 		t, err := cyberpact.ParseTLP(v)
 		if err != nil {
 			return err
 		}
-		opts.DefaultTLP = t
+		opts.DefaultTLP, mark = t, t
 	}
 	if v := r.URL.Query().Get("partial"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -231,6 +254,9 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 		}
 		opts.Partial = b
 	}
+	if opts.OnConflict, err = cyberpact.ParseConflictPolicy(r.URL.Query().Get("on_conflict")); err != nil {
+		return cyberpact.Errorf(cyberpact.EINVALID, "query parameter on_conflict: %s", cyberpact.ErrorMessage(err))
+	}
 	body, err := s.bundleBody(r, p, &opts)
 	if err != nil {
 		return err
@@ -238,7 +264,12 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 	opts.ReleaseFor = cyberpact.SightingReleases(r.Context(), s.Store, *viewerOf(r))
 	dec := stix.NewDecoder(body)
 	defer dec.Close()
-	res, err := cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "rest"), dec.Next, opts, "")
+	next := dec.Next
+	if mark != cyberpact.TLPUnknown {
+		// The level asked for travels with the objects (see stix.MarkUnmarked).
+		next = stix.MarkUnmarked(next, mark)
+	}
+	res, err := cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "rest"), next, opts, "")
 	if err != nil {
 		return err
 	}
@@ -254,6 +285,9 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) error {
+	if err := checkQuery(r, false); err != nil {
+		return err
+	}
 	stats, err := s.Store.Stats(r.Context(), viewerOf(r))
 	if err != nil {
 		return err

@@ -48,7 +48,7 @@ func (s *Server) registerStream() {
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	p := principalOf(r)
-	f, err := s.filterFromQuery(r)
+	f, err := s.filterFromQuery(r, "follow", "after")
 	if err != nil {
 		return err
 	}

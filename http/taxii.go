@@ -36,7 +36,7 @@ func (s *Server) registerTAXII() {
 	s.handle("GET /taxii2/api1/status/{status}/{$}", s.taxii(s.taxiiStatus))
 	// Everything else under /taxii2/ is a TAXII error too: 405 for a known
 	// resource asked with the wrong method, 404 otherwise.
-	s.handle("/taxii2/", s.taxiiNotFound)
+	s.handle("/taxii2/", s.noRoute("/taxii2/", "TAXII resource"))
 }
 
 // isTAXII reports whether r is for the TAXII server, whose answers (errors
@@ -181,25 +181,4 @@ func (s *Server) taxiiAPIRoot(w http.ResponseWriter, r *http.Request) error {
 		Versions:         []string{taxiiMedia},
 		MaxContentLength: s.bodyLimit(r),
 	})
-}
-
-// taxiiNotFound answers paths under /taxii2/ that no route serves.
-func (s *Server) taxiiNotFound(w http.ResponseWriter, r *http.Request) error {
-	var allow []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
-		if m == r.Method {
-			continue
-		}
-		probe := r.Clone(r.Context())
-		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/taxii2/" {
-			allow = append(allow, m)
-		}
-	}
-	if len(allow) > 0 {
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		return &statusError{status: http.StatusMethodNotAllowed, code: "method_not_allowed",
-			msg: r.Method + " is not allowed here: use " + strings.Join(allow, " or ")}
-	}
-	return cyberpact.Errorf(cyberpact.ENOTFOUND, "no TAXII resource at %s", r.URL.Path)
 }

@@ -25,9 +25,13 @@ const taxiiPageLimit = 1000
 // match[type], match[version] (first, last, all or timestamps),
 // match[spec_version] (each comma separated and repeatable), added_after
 // (strictly after), limit (taxiiPageLimit when not given) and next (the
-// cursor this server handed p's organisation, cursor.go). Parameters it does not know are ignored, as
-// the specification asks; known ones with bad values are EINVALID.
+// cursor this server handed p's organisation, cursor.go). Filters on
+// other fields (match[FIELD]) are ignored, as the specification asks; any
+// other parameter (a typo) and known ones with bad values are EINVALID.
 func (s *Server) taxiiFilter(r *http.Request, p *cyberpact.Principal, f *cyberpact.ObjectFilter) error {
+	if err := checkQuery(r, true, taxiiParams...); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	list := func(name string) []string { return queryList(q, name) }
 	f.IDs = list("match[id]")

@@ -44,6 +44,17 @@ var writeCases = map[string]func(t *testing.T, w *world, p probe){
 		sameAnswer(t, "an observable", post(probeIP(p.hiddenIP, p.hiddenV)), post(probeIP(p.freshIP, p.freshV)), p.hiddenIP, p.freshIP, p.hiddenV, p.freshV)
 		// A sighting of the hidden object is refused as one of an unknown.
 		sameAnswer(t, "a sighting", post(probeSighting(1, p.hidden)), post(probeSighting(2, p.fresh)), p.hidden, p.fresh, uuidN("sighting", 90101), uuidN("sighting", 90102))
+		// A conflict policy works in the poster's own holding (issue 16):
+		// other content for a version the poster now holds of the hidden
+		// id answers as for the fresh one, and replaces nothing of A's.
+		for _, policy := range []string{"reject", "keep-stored", "replace"} {
+			changed := func(id string) answer {
+				o := probeSDO(id)
+				o["name"] = "probe, other content (" + policy + ")"
+				return w.req(t, p.poster, "POST", "/api/v1/bundles?on_conflict="+policy, bundleOf(o), "application/json")
+			}
+			sameAnswer(t, "an SDO with other content, on_conflict="+policy, changed(p.hidden), changed(p.fresh), p.hidden, p.fresh)
+		}
 	},
 	"POST /taxii2/api1/collections/{collection}/objects/{$}": func(t *testing.T, w *world, p probe) {
 		coll := w.collIDs["org:B"]

@@ -5,10 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/stix"
@@ -137,15 +138,45 @@ func (im *importer) Next() bool {
 			im.refs = append(im.refs, []any{idx, r.Prop, r.ID})
 		}
 		im.stageObservables(idx, obj)
-		labels := obj.Labels
-		if labels == nil {
-			labels = []string{}
-		}
-		rel := obj.Release
-		im.vals = []any{idx, obj.ID, obj.Modified, obj.Type, obj.Revoked, rel.Producer, int16(rel.Audience.Kind), rel.Audience.Group,
-			int16(rel.TLP), obj.SpecVersion, labels, []byte(obj.Raw), tsVector(&obj.Text)}
+		im.vals = stageVals(idx, obj)
 		return true
 	}
+}
+
+// stageVals is the staged row of obj as idx, in the order of stageCols.
+func stageVals(idx int, obj *cyberpact.Object) []any {
+	labels := obj.Labels
+	if labels == nil {
+		labels = []string{}
+	}
+	rel := obj.Release
+	return []any{idx, obj.ID, obj.Modified, obj.Type, obj.Revoked, rel.Producer, int16(rel.Audience.Kind), rel.Audience.Group,
+		int16(rel.TLP), obj.SpecVersion, labels, []byte(obj.Raw), tsVector(&obj.Text)}
+}
+
+// restage puts obj in place of the staged row idx, an earlier copy of the
+// same id and modified in the input (ConflictReplace: the last copy wins).
+// Called before the staged links are copied to the database.
+func (im *importer) restage(ctx context.Context, tx pgx.Tx, idx int, obj *cyberpact.Object) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM import_objects WHERE idx = $1`, idx); err != nil {
+		return internal("restaging an object", err)
+	}
+	vals := stageVals(idx, obj)
+	ph := make([]string, len(vals))
+	for i := range ph {
+		ph[i] = "$" + strconv.Itoa(i+1)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO import_objects (`+strings.Join(stageCols, ", ")+`) VALUES (`+strings.Join(ph, ", ")+`)`, vals...); err != nil {
+		return internal("restaging an object", err)
+	}
+	im.refs = slices.DeleteFunc(im.refs, func(r []any) bool { return r[0] == any(idx) })
+	for _, r := range obj.Refs {
+		im.refs = append(im.refs, []any{idx, r.Prop, r.ID})
+	}
+	im.obs = slices.DeleteFunc(im.obs, func(r []any) bool { return r[0] == any(idx) })
+	im.stageObservables(idx, obj)
+	im.rows[idx-1] = staged{obj.Index, obj.Line, obj.ID, obj.Modified, obj.CreatedBy}
+	return nil
 }
 
 func (im *importer) Values() ([]any, error) { return im.vals, nil }
@@ -185,13 +216,13 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		return nil, internal("staging objects", err)
 	}
 	im.seen = nil
+	if err := im.compareDups(ctx, tx); err != nil {
+		return nil, err
+	}
 	if len(im.refs) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_refs"}, []string{"idx", "prop", "target"}, pgx.CopyFromRows(im.refs)); err != nil {
 			return nil, internal("staging relationship links", err)
 		}
-	}
-	if err := im.compareDups(ctx, tx); err != nil {
-		return nil, err
 	}
 
 	// The second phase, under the import lock until commit.
@@ -224,9 +255,14 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		res.FirstSeq, res.LastSeq = *first, *last
 	}
 	if n < len(im.rows) {
-		if err := im.compareStored(ctx, tx, base); err != nil {
+		replace, err := im.compareStored(ctx, tx, base)
+		if err != nil {
 			return nil, err
 		}
+		if err := im.replaceHeld(ctx, tx, base, added, replace); err != nil {
+			return nil, err
+		}
+		n = res.Added
 	}
 	if n > 0 {
 		// The versions an id had are sole no longer once it has another
@@ -399,41 +435,121 @@ func (im *importer) compareDups(ctx context.Context, tx pgx.Tx) error {
 			continue
 		}
 		o := d.obj
-		im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified,
-			Reason: fmt.Sprintf("conflict: an object earlier in the same input has this id and modified %s with different content", o.Modified)})
+		switch im.opts.OnConflict {
+		case cyberpact.ConflictKeepStored:
+			im.res.Kept++
+		case cyberpact.ConflictReplace:
+			if err := im.restage(ctx, tx, d.first, o); err != nil {
+				return err
+			}
+		default:
+			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified,
+				Reason: cyberpact.ConflictReason(o.Modified, true)})
+		}
 	}
 	im.dups = nil
 	return nil
 }
 
 // compareStored decides for each staged version that was already stored
-// whether it is the same (present) or different (a conflict rejection).
-// Equal bytes are settled by the database; only differing bodies come back
-// to be compared as JSON.
-func (im *importer) compareStored(ctx context.Context, tx pgx.Tx, base int64) error {
+// whether it is the same (present) or different (a conflict, which the
+// policy settles: rejected, kept, or returned to be replaced). Equal
+// bytes are settled by the database; only differing bodies come back to
+// be compared as JSON.
+func (im *importer) compareStored(ctx context.Context, tx pgx.Tx, base int64) (replace []int32, err error) {
 	rows, err := tx.Query(ctx, `SELECT t.idx, CASE WHEN t.body <> o.body THEN t.body END, CASE WHEN t.body <> o.body THEN o.body END
 		FROM import_objects t JOIN objects o ON o.id = t.id AND o.holding = t.holding AND o.version = t.version
 		WHERE o.seq <> $1 + t.idx`, base)
 	if err != nil {
-		return internal("reading stored versions", err)
+		return nil, internal("reading stored versions", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var idx int
 		var in, stored []byte
 		if err := rows.Scan(&idx, &in, &stored); err != nil {
-			return internal("reading stored versions", err)
+			return nil, internal("reading stored versions", err)
 		}
 		if in == nil || stix.JSONEqual(in, stored) {
 			im.res.Present++
 			continue
 		}
+		switch im.opts.OnConflict {
+		case cyberpact.ConflictKeepStored:
+			im.res.Kept++
+			continue
+		case cyberpact.ConflictReplace:
+			replace = append(replace, int32(idx))
+			continue
+		}
 		s := im.rows[idx-1]
 		im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: s.index, Line: s.line, ID: s.id, Modified: s.version,
-			Reason: fmt.Sprintf("conflict: the version modified %s is already stored with different content", s.version)})
+			Reason: cyberpact.ConflictReason(s.version, false)})
 	}
 	if err := rows.Err(); err != nil {
-		return internal("reading stored versions", err)
+		return nil, internal("reading stored versions", err)
+	}
+	return replace, nil
+}
+
+// replaceHeld stores the staged versions idxs (ConflictReplace) in place
+// of the stored versions with the same id and modified in the same
+// holding, their producer's own: the stored ones are deleted with their
+// links and the staged ones added as base+idx, like the rest of the
+// import, so that the links and correlation values stored after this
+// join them. The replaced versions are listed in the result.
+func (im *importer) replaceHeld(ctx context.Context, tx pgx.Tx, base, added int64, idxs []int32) error {
+	if len(idxs) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `DELETE FROM objects o USING import_objects t
+		WHERE t.idx = ANY($1::int[]) AND o.id = t.id AND o.holding = t.holding AND o.version = t.version
+		RETURNING o.seq, o.id, o.version`, idxs)
+	if err != nil {
+		return internal("replacing stored versions", err)
+	}
+	var seqs []int64
+	var ids []string
+	for rows.Next() {
+		var seq int64
+		var id, version string
+		if err := rows.Scan(&seq, &id, &version); err != nil {
+			rows.Close()
+			return internal("replacing stored versions", err)
+		}
+		seqs = append(seqs, seq)
+		ids = append(ids, id)
+		im.res.Replaced = append(im.res.Replaced, id+"@"+version)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return internal("replacing stored versions", err)
+	}
+	sort.Strings(im.res.Replaced)
+	if _, err := tx.Exec(ctx, `DELETE FROM refs WHERE seq = ANY($1)`, seqs); err != nil {
+		return internal("replacing stored versions' links", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO deletes (n, id) SELECT COALESCE((SELECT MAX(n) FROM deletes), 0) + row_number() OVER (), id
+		FROM unnest($1::text[]) AS u(id)`, ids); err != nil {
+		return internal("logging the replacements", err)
+	}
+	var n int
+	var first, last *int64
+	if err := tx.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search, sole)
+			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector,
+				NOT EXISTS (SELECT 1 FROM objects s WHERE s.id = t.id)
+			FROM import_objects t WHERE t.idx = ANY($3::int[])
+			RETURNING seq)
+		SELECT count(*), min(seq), max(seq) FROM ins`, base, added, idxs).Scan(&n, &first, &last); err != nil {
+		return internal("storing objects", err)
+	}
+	if n > 0 {
+		if im.res.Added == 0 || *first < im.res.FirstSeq {
+			im.res.FirstSeq = *first
+		}
+		im.res.LastSeq = max(im.res.LastSeq, *last)
+		im.res.Added += n
 	}
 	return nil
 }

@@ -103,7 +103,9 @@ func (s *versionSet) lookup(h uint64, fn func(seq int64) bool) {
 // against the store it started from.
 func (im *importer) goBulk() error {
 	added := int64(im.res.Added)
-	if im.versions != nil || added < bulkAfter || added <= 2*im.start {
+	// An import that may replace stored versions deletes rows, which bulk
+	// mode's appending and version set do not follow: it stays out.
+	if im.versions != nil || added < bulkAfter || added <= 2*im.start || im.policy == cyberpact.ConflictReplace {
 		return nil
 	}
 	im.ddl = im.ddl[:0]

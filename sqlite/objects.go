@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,7 +124,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		}
 	}()
 
-	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}, relayed: opts.Origin != nil}
+	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}, relayed: opts.Origin != nil, policy: opts.OnConflict}
 	defer im.close()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
 		return nil, internal("reading sequence", err)
@@ -247,7 +248,9 @@ type importer struct {
 	stmts   map[string]*sql.Stmt // prepared once per import, by query text
 	groups  map[int64][]int64    // the sharing groups of producers, for admit
 	relayed bool                 // federation pulled the input (cyberpact.Admit)
-	err     error                // an error admit met, ending the import
+	policy  cyberpact.ConflictPolicy
+	replace []*cyberpact.Object // conflicting versions to store in place of the held ones (ConflictReplace)
+	err     error               // an error admit met, ending the import
 	sx      *searchTx
 	search  indexChunk // derived-index rows not yet handed to sx
 
@@ -363,7 +366,56 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 	if err := im.stored(added, seqs); err != nil {
 		return err
 	}
+	if err := im.replaceHeld(); err != nil {
+		return err
+	}
 	return im.goBulk()
+}
+
+// replaceHeld stores the versions judge queued under ConflictReplace in
+// place of the versions with the same id and modified in the same
+// holding, their producer's own: each held version is deleted with its
+// links (its search row goes with the import's index transaction) and the
+// new content added with a new Seq. A held version this import added
+// (an earlier copy in the same input) is simply superseded; one stored
+// before is listed in the result as replaced.
+func (im *importer) replaceHeld() error {
+	for _, o := range im.replace {
+		st, err := im.stmt(`DELETE FROM objects WHERE id = ? AND holding = ? AND version = ? RETURNING seq, sole`)
+		if err != nil {
+			return internal("replacing a stored version", err)
+		}
+		var old int64
+		var sole bool
+		if err := st.QueryRowContext(im.ctx, o.ID, o.Holding, o.Modified).Scan(&old, &sole); err != nil {
+			return internal("replacing a stored version", err)
+		}
+		if err := im.exec(`DELETE FROM refs WHERE seq = ?`, old); err != nil {
+			return internal("replacing a stored version's links", err)
+		}
+		// Rows still waiting for the index writer are taken back; those
+		// already handed to it go in the order the writer keeps.
+		im.search.text = slices.DeleteFunc(im.search.text, func(r searchRow) bool { return r[0] == any(old) })
+		im.search.obs = slices.DeleteFunc(im.search.obs, func(r observableRow) bool { return r.seq == old })
+		im.search.drop = append(im.search.drop, old)
+		if old > im.start {
+			im.res.Added-- // added earlier in this input: counted again below
+		} else {
+			im.res.Replaced = append(im.res.Replaced, o.ID+"@"+o.Modified)
+			if err := im.exec(`INSERT INTO deletes (id) VALUES (?)`, o.ID); err != nil {
+				return internal("logging the replacement", err)
+			}
+		}
+		im.seq++
+		if err := im.exec(`INSERT INTO objects (seq, `+storedCols+`) VALUES `+rowsOf(1, storedN+1), rowArgs([]any{im.seq}, o, im.added, sole)...); err != nil {
+			return internal("storing objects", err)
+		}
+		if err := im.stored([]*cyberpact.Object{o}, []int64{im.seq}); err != nil {
+			return err
+		}
+	}
+	im.replace = im.replace[:0]
+	return nil
 }
 
 // stored records the versions a batch added, as seqs: the count, their
@@ -560,15 +612,19 @@ func (im *importer) judge(o *cyberpact.Object, seq int64, body []byte) {
 		im.res.Present++
 		return
 	}
+	switch im.policy {
+	case cyberpact.ConflictKeepStored:
+		im.res.Kept++
+		return
+	case cyberpact.ConflictReplace:
+		im.replace = append(im.replace, o)
+		return
+	}
 	// Say which: a version stored before, or one added earlier in this
 	// same input (then the reader of the message must look in the file,
 	// not the store).
-	reason := fmt.Sprintf("conflict: the version modified %s is already stored with different content", o.Modified)
-	if seq > im.start {
-		reason = fmt.Sprintf("conflict: an object earlier in the same input has this id and modified %s with different content", o.Modified)
-	}
 	im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{
-		Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Reason: reason,
+		Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Reason: cyberpact.ConflictReason(o.Modified, seq > im.start),
 	})
 }
 

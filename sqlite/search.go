@@ -131,6 +131,7 @@ type searchTx struct {
 // versions belong to an exercise, correlation values. Bulk chunks come
 // from an import in bulk mode (see bulk.go).
 type indexChunk struct {
+	drop []int64 // versions replaced (cyberpact.ConflictReplace): their rows go
 	text []searchRow
 	obs  []observableRow
 	bulk bool
@@ -188,6 +189,9 @@ func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-cha
 		if err = ctx.Err(); err != nil {
 			continue
 		}
+		if err = dropSearch(rowCtx, tx, chunk.drop); err != nil {
+			continue
+		}
 		if err = insertSearch(rowCtx, text, chunk.text); err != nil {
 			continue
 		}
@@ -213,6 +217,18 @@ func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-cha
 	return bulk, err
 }
 
+// dropSearch deletes the full-text rows of the replaced versions seqs,
+// as DeleteObject does; their correlation rows are left, joining no
+// object, as those of deleted versions are.
+func dropSearch(ctx context.Context, tx *sql.Tx, seqs []int64) error {
+	for _, seq := range seqs {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM search WHERE rowid = ?`, seq); err != nil {
+			return internal("dropping a replaced version from the search index", err)
+		}
+	}
+	return nil
+}
+
 // insertSearch writes full-text rows one statement each: a statement
 // that writes one row opens no statement journal, so FTS5 keeps
 // accumulating terms in memory across statements and flushes them in
@@ -228,7 +244,7 @@ func insertSearch(ctx context.Context, ins *sql.Stmt, chunk []searchRow) error {
 
 // add hands a chunk of rows to the writer; the chunk is the writer's now.
 func (st *searchTx) add(chunk indexChunk) {
-	if len(chunk.text) > 0 || len(chunk.obs) > 0 {
+	if len(chunk.text) > 0 || len(chunk.obs) > 0 || len(chunk.drop) > 0 {
 		st.rows <- chunk
 	}
 }

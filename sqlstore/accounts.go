@@ -46,20 +46,20 @@ func (s *Store) CreateOrg(ctx context.Context, o *cyberpact.Org, actor string) e
 	}
 	created := Now()
 	var id int64
-	err = s.change(ctx, actor, func(tx *sql.Tx) (string, error) {
+	err = s.changeFor(ctx, actor, func(tx *sql.Tx) (string, int64, error) {
 		taken := fmt.Sprintf("an organisation named %q exists", o.Name)
 		a := s.d.Args()
 		if ok, err := exists(ctx, tx, `SELECT 1 FROM orgs WHERE `+s.d.NameIs("name", a, o.Name), a.Vals...); err != nil {
-			return "", internal("creating organisation", err)
+			return "", 0, internal("creating organisation", err)
 		} else if ok {
-			return "", cyberpact.Errorf(cyberpact.ECONFLICT, "%s", taken)
+			return "", 0, cyberpact.Errorf(cyberpact.ECONFLICT, "%s", taken)
 		}
 		a = s.d.Args()
 		if id, err = s.insertID(ctx, tx, "creating organisation", taken, `INSERT INTO orgs (name, nation, sector, created)
 			VALUES (`+a.Add(o.Name)+`, `+a.Add(nation)+`, `+a.Add(sector)+`, `+a.Add(created.UnixMicro())+`) RETURNING id`, a.Vals...); err != nil {
-			return "", err
+			return "", 0, err
 		}
-		return fmt.Sprintf("created organisation %q (id %d, nation %s, sector %s)", o.Name, id, nation, sector), nil
+		return fmt.Sprintf("created organisation %q (id %d, nation %s, sector %s)", o.Name, id, nation, sector), id, nil
 	})
 	if err != nil {
 		return err
@@ -334,24 +334,24 @@ func (s *Store) CreateUser(ctx context.Context, u *cyberpact.User, actor string)
 	}
 	created := Now()
 	var id int64
-	err := s.change(ctx, actor, func(tx *sql.Tx) (string, error) {
+	err := s.changeFor(ctx, actor, func(tx *sql.Tx) (string, int64, error) {
 		names, err := s.orgNames(ctx, tx, []int64{u.Org})
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
 		taken := fmt.Sprintf("a user named %q exists", u.Name)
 		a := s.d.Args()
 		if ok, err := exists(ctx, tx, `SELECT 1 FROM users WHERE `+s.d.NameIs("name", a, u.Name), a.Vals...); err != nil {
-			return "", internal("creating user", err)
+			return "", 0, internal("creating user", err)
 		} else if ok {
-			return "", cyberpact.Errorf(cyberpact.ECONFLICT, "%s", taken)
+			return "", 0, cyberpact.Errorf(cyberpact.ECONFLICT, "%s", taken)
 		}
 		a = s.d.Args()
 		if id, err = s.insertID(ctx, tx, "creating user", taken, `INSERT INTO users (name, org, role, created)
 			VALUES (`+a.Add(u.Name)+`, `+a.Add(u.Org)+`, `+a.Add(string(u.Role))+`, `+a.Add(created.UnixMicro())+`) RETURNING id`, a.Vals...); err != nil {
-			return "", err
+			return "", 0, err
 		}
-		return fmt.Sprintf("created user %q (id %d, role %s) in organisation %q", u.Name, id, u.Role, names[0]), nil
+		return fmt.Sprintf("created user %q (id %d, role %s) in organisation %q", u.Name, id, u.Role, names[0]), u.Org, nil
 	})
 	if err != nil {
 		return err
@@ -430,26 +430,27 @@ func (s *Store) CreateKey(ctx context.Context, user int64, expires time.Time, ac
 		return "", nil, internal("making a key", err)
 	}
 	k := &cyberpact.APIKey{User: user, Prefix: prefix, Created: created, Expires: expires}
-	err = s.change(ctx, actor, func(tx *sql.Tx) (string, error) {
+	err = s.changeFor(ctx, actor, func(tx *sql.Tx) (string, int64, error) {
 		var name string
+		var org int64
 		a := s.d.Args()
-		err := tx.QueryRowContext(ctx, `SELECT name FROM users WHERE id = `+a.Add(user), a.Vals...).Scan(&name)
+		err := tx.QueryRowContext(ctx, `SELECT name, org FROM users WHERE id = `+a.Add(user), a.Vals...).Scan(&name, &org)
 		if errors.Is(err, sql.ErrNoRows) {
-			return "", cyberpact.Errorf(cyberpact.ENOTFOUND, "no user with id %d", user)
+			return "", 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no user with id %d", user)
 		}
 		if err != nil {
-			return "", internal("reading user", err)
+			return "", 0, internal("reading user", err)
 		}
 		a = s.d.Args()
 		if err := tx.QueryRowContext(ctx, `INSERT INTO api_keys (`+s.d.KeyUser+`, hash, prefix, created, expires)
 			VALUES (`+a.Add(user)+`, `+a.Add(sum[:])+`, `+a.Add(k.Prefix)+`, `+a.Add(created.UnixMicro())+`, `+a.Add(ToMicros(expires))+`) RETURNING id`, a.Vals...).Scan(&k.ID); err != nil {
-			return "", internal("storing a key", err)
+			return "", 0, internal("storing a key", err)
 		}
 		until := "never expires"
 		if !expires.IsZero() {
 			until = "expires " + expires.Format(time.RFC3339)
 		}
-		return fmt.Sprintf("created key %d for user %q; %s", k.ID, name, until), nil
+		return fmt.Sprintf("created key %d for user %q; %s", k.ID, name, until), org, nil
 	})
 	if err != nil {
 		return "", nil, err
@@ -460,26 +461,26 @@ func (s *Store) CreateKey(ctx context.Context, user int64, expires time.Time, ac
 // RevokeKey revokes a key by id; revoking a revoked key changes nothing.
 // Returns ENOTFOUND.
 func (s *Store) RevokeKey(ctx context.Context, id int64, actor string) error {
-	err := s.change(ctx, actor, func(tx *sql.Tx) (string, error) {
+	err := s.changeFor(ctx, actor, func(tx *sql.Tx) (string, int64, error) {
 		var name string
-		var revoked int64
+		var revoked, org int64
 		a := s.d.Args()
-		err := tx.QueryRowContext(ctx, `SELECT u.name, k.revoked FROM api_keys k JOIN users u ON u.id = k.`+s.d.KeyUser+`
-			WHERE k.id = `+a.Add(id)+s.d.ForUpdate("k"), a.Vals...).Scan(&name, &revoked)
+		err := tx.QueryRowContext(ctx, `SELECT u.name, k.revoked, u.org FROM api_keys k JOIN users u ON u.id = k.`+s.d.KeyUser+`
+			WHERE k.id = `+a.Add(id)+s.d.ForUpdate("k"), a.Vals...).Scan(&name, &revoked, &org)
 		if errors.Is(err, sql.ErrNoRows) {
-			return "", cyberpact.Errorf(cyberpact.ENOTFOUND, "no key with id %d", id)
+			return "", 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no key with id %d", id)
 		}
 		if err != nil {
-			return "", internal("reading key", err)
+			return "", 0, internal("reading key", err)
 		}
 		if revoked != 0 {
-			return "", errAlreadyRevoked
+			return "", 0, errAlreadyRevoked
 		}
 		a = s.d.Args()
 		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked = `+a.Add(Now().UnixMicro())+` WHERE id = `+a.Add(id), a.Vals...); err != nil {
-			return "", internal("revoking key", err)
+			return "", 0, internal("revoking key", err)
 		}
-		return fmt.Sprintf("revoked key %d of user %q", id, name), nil
+		return fmt.Sprintf("revoked key %d of user %q", id, name), org, nil
 	})
 	if errors.Is(err, errAlreadyRevoked) {
 		return nil

@@ -14,6 +14,18 @@ import (
 // concurrent change took first (a unique violation at commit) is
 // ECONFLICT, like one taken before.
 func (s *Store) change(ctx context.Context, actor string, fn func(tx *sql.Tx) (string, error)) error {
+	return s.changeFor(ctx, actor, func(tx *sql.Tx) (string, int64, error) {
+		d, err := fn(tx)
+		return d, 0, err
+	})
+}
+
+// changeFor is change for a change that concerns one organisation (its
+// own record, or one of its users or their keys), which fn returns with
+// the detail: the entry records it as its Recipient, so that the
+// organisation's audit trail (AuditFilter.Org) shows its account changes
+// whoever made them.
+func (s *Store) changeFor(ctx context.Context, actor string, fn func(tx *sql.Tx) (string, int64, error)) error {
 	if err := cyberpact.CheckActor(actor); err != nil {
 		return err
 	}
@@ -30,11 +42,11 @@ func (s *Store) change(ctx context.Context, actor string, fn func(tx *sql.Tx) (s
 		return internal("beginning account change", err)
 	}
 	defer tx.Rollback()
-	detail, err := fn(tx)
+	detail, org, err := fn(tx)
 	if err != nil {
 		return err
 	}
-	e := &cyberpact.AuditEntry{Action: cyberpact.AuditAccount, Actor: actor, Detail: detail}
+	e := &cyberpact.AuditEntry{Action: cyberpact.AuditAccount, Actor: actor, Detail: detail, Recipient: org}
 	if actor == "cli" {
 		e.Via = "cli"
 	} else {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/internal/peerkey"
@@ -75,7 +76,25 @@ func (s *Store) CreatePeer(ctx context.Context, p *cyberpact.Peer, actor string)
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("peer %s added: %s collection %s, %s, audience %s, org %d", p.Name, p.URL, p.Collection, p.Direction, p.Audience, p.Org), nil
+		// Named, so that the entry reads without looking ids up.
+		aud := p.Audience.String()
+		if p.Audience.Kind == cyberpact.AudienceGroup {
+			a := s.d.Args()
+			var name string
+			if err := tx.QueryRowContext(ctx, `SELECT name FROM groups WHERE id = `+a.Add(p.Audience.Group), a.Vals...).Scan(&name); err != nil {
+				return "", internal("creating peer", err)
+			}
+			aud = p.Audience.Name(map[int64]string{p.Audience.Group: name})
+		}
+		org := "the hub itself"
+		if p.Org != 0 {
+			names, err := s.orgNames(ctx, tx, []int64{p.Org})
+			if err != nil {
+				return "", err
+			}
+			org = strconv.Quote(names[0])
+		}
+		return fmt.Sprintf("peer %s added: %s collection %s, %s, audience %s, pulled objects attributed to %s", p.Name, p.URL, p.Collection, p.Direction, aud, org), nil
 	})
 	if err != nil {
 		return err

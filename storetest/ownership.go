@@ -33,6 +33,7 @@ func RunOwnership(t *testing.T, open func(t *testing.T) OwnershipStore) {
 		{"HiddenRelationshipStaysHiddenWhenEndPosted", testHiddenRelationshipStaysHidden},
 		{"HiddenEndLeftOutOfGetAndStats", testHiddenEndGetAndStats},
 		{"HiddenEndLeftOutOfVersionsAndRelationships", testHiddenEndVersions},
+		{"ConflictPolicyTouchesOnlyTheProducersOwnHolding", testConflictReplaceOwnHoldingOnly},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

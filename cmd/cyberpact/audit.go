@@ -124,7 +124,7 @@ func sinceFlag(name, s string, now time.Time) (time.Time, error) {
 func runAuditList(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
-	org := fs.String("org", "", "entries where this organisation (by name) acted or received objects")
+	org := fs.String("org", "", "entries where this organisation (by name) acted, received objects, or whose own record, users or keys an account change concerns")
 	object := fs.String("object", "", "entries concerning this object id")
 	action := fs.String("action", "", "only this action: "+strings.Join(auditActions, ", "))
 	since := fs.String("since", "", "entries at or after this time, or this long ago (24h, 7d)")
@@ -211,7 +211,10 @@ func printAudit(ctx context.Context, e *env, db interface {
 		if a.ActorOrg != 0 {
 			fmt.Fprintf(&b, " (%s)", org(a.ActorOrg))
 		}
-		if a.Recipient != 0 {
+		switch {
+		case a.Recipient != 0 && a.Action == cyberpact.AuditAccount:
+			fmt.Fprintf(&b, " for %s", org(a.Recipient)) // the organisation the change concerns
+		case a.Recipient != 0:
 			fmt.Fprintf(&b, " to %s", org(a.Recipient))
 		}
 		if a.Via != "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +19,7 @@ func init() {
 	register(&command{
 		name:    "import",
 		summary: "import STIX bundles into the hub",
-		usage:   "[--data DIR] [--partial] [--org ORG] [--audience all|org|group:NAME] [--tlp LEVEL] [--format auto|stix|misp] FILE... (- for stdin)",
+		usage:   "[--data DIR] [--partial] [--org ORG] [--audience all|org|group:NAME] [--tlp LEVEL] [--on-conflict reject|keep-stored|replace] [--format auto|stix|misp] FILE... (- for stdin)",
 		help: `Imports each file, a STIX 2.1 or 2.0 bundle (2.0 is upgraded to 2.1) or MISP
 JSON events (detected by their "Event" key, or --format misp), into the data
 directory. MISP events are converted to STIX as misp-stix maps them (see
@@ -27,8 +28,21 @@ the event's and of its attributes' and objects') chooses the release:
 organisation only stays with --org, a sharing group goes to the hub group of
 the same name, the community levels go to all members. Each file goes in whole or not at all: if any object is
 rejected, nothing from that file is stored (unless --partial). Re-importing
-objects already stored adds nothing; the same id and modified with different
-content is a conflict and is rejected.
+objects already stored adds nothing.
+
+The same id and modified with different content is a conflict, settled by
+--on-conflict: reject (the default) refuses the object, naming the policy;
+keep-stored leaves the stored content and counts the object as kept;
+replace stores the new content in place of the stored version, which is
+deleted, and lists it in the summary and the import's audit entry. Either
+applies only to the producer's own holding of the id (--org's, or the
+hub's): a version of another organisation's object is refused whatever the
+policy. MITRE ships some objects in several of its sets with the same
+modified and different x_mitre_domains, so its sets go in one after the
+other with, for instance:
+
+    cyberpact import enterprise-attack.json
+    cyberpact import --on-conflict keep-stored mobile-attack.json ics-attack.json
 
 Every version imported is released as produced by --org (by default the hub
 itself, as for reference data such as ATT&CK) to --audience: all members,
@@ -37,7 +51,10 @@ and groups with 'cyberpact org' and 'cyberpact group'). Without --audience,
 objects go to all members except TLP:RED ones, which stay with the producer
 alone; an explicit --audience all refuses TLP:RED objects, which may only
 go to one organisation or one group. Objects without a TLP marking are
-treated as --tlp (TLP:AMBER by default).
+treated as --tlp (TLP:AMBER by default); a --tlp given on the command line
+is also written into them, as its TLP 2.0 marking definition added to
+object_marking_refs, so that the level travels with them to peers and
+exports (without --tlp they are stored as they came).
 
 Prints a summary per file (added, already present, rejected with the file,
 line, object id, JSON path and reason); exits 1 if anything was rejected.
@@ -56,18 +73,32 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	audience := fs.String("audience", "", "who the objects are shared with: all, org (the producer alone) or group:NAME (default: all members, TLP:RED objects to the producer alone)")
 	tlp := fs.String("tlp", "amber", "TLP level of objects that carry no TLP marking")
 	format := fs.String("format", "auto", "input format: auto (MISP JSON is recognised by its keys), stix or misp")
+	onConflict := fs.String("on-conflict", "reject", "a version stored with the same id and modified and different content: reject, keep-stored or replace")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *format != "auto" && *format != "stix" && *format != "misp" {
 		return usageError("--format %q must be auto, stix or misp", *format)
 	}
+	var err error
 	opts := cyberpact.ImportOptions{Partial: *partial}
+	if opts.OnConflict, err = cyberpact.ParseConflictPolicy(*onConflict); err != nil {
+		return usageError("--on-conflict: %s", cyberpact.ErrorMessage(err))
+	}
 	level, err := cyberpact.ParseTLP(*tlp)
 	if err != nil {
 		return usageError("--tlp: %s", cyberpact.ErrorMessage(err))
 	}
 	opts.DefaultTLP = level
+	// A level given on the command line is written into the objects that
+	// carry none, so that it travels with them to peers; the default
+	// AMBER is not, keeping an import of unmarked objects lossless.
+	mark := cyberpact.TLPUnknown
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "tlp" {
+			mark = level
+		}
+	})
 	if fs.NArg() == 0 {
 		return usageError("no files to import; give one or more bundle files, or - for stdin")
 	}
@@ -104,7 +135,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		if viewer != nil {
 			opts.ReleaseFor = cyberpact.SightingReleases(ctx, db, *viewer)
 		}
-		res, err := importFile(ctx, e, db, name, opts, *maxObject, *format)
+		res, err := importFile(ctx, e, db, name, opts, mark, *maxObject, *format)
 		if err != nil {
 			if cyberpact.ErrorCode(err) == cyberpact.EINTERNAL {
 				return err
@@ -115,13 +146,18 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		}
 		total.Added += res.Added
 		total.Present += res.Present
+		total.Kept += res.Kept
+		if res.Committed {
+			total.Replaced = append(total.Replaced, res.Replaced...)
+			total.Committed = true
+		}
 		total.Rejected = append(total.Rejected, res.Rejected...)
 		if len(res.Rejected) > 0 {
 			failed = true
 		}
 	}
 	if len(fs.Args()) > 1 {
-		fmt.Fprintf(e.stdout, "total: added %d, already present %d, rejected %d\n", total.Added, total.Present, len(total.Rejected))
+		fmt.Fprintf(e.stdout, "total: added %d, already present %d%s, rejected %d\n", total.Added, total.Present, conflictCounts(&total), len(total.Rejected))
 	}
 	if failed {
 		return &exitError{code: 1}
@@ -130,7 +166,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 }
 
 // importFile imports one bundle and prints its summary.
-func importFile(ctx context.Context, e *env, db store, name string, opts cyberpact.ImportOptions, maxObject int, format string) (*cyberpact.ImportResult, error) {
+// Objects without a TLP marking get mark's, written into them, unless it
+// is TLPUnknown (--tlp not given).
+func importFile(ctx context.Context, e *env, db store, name string, opts cyberpact.ImportOptions, mark cyberpact.TLP, maxObject int, format string) (*cyberpact.ImportResult, error) {
 	var in io.Reader
 	var size int64 = -1
 	if name == "-" {
@@ -167,7 +205,11 @@ func importFile(ctx context.Context, e *env, db store, name string, opts cyberpa
 	dec := stix.NewDecoderOf(r)
 	defer dec.Close()
 	who := cyberpact.Actor{Name: "cli", Org: opts.Producer, Via: "cli"}
-	res, err := cyberpact.AuditedImport(ctx, db, db, who, dec.Next, opts, "file "+name)
+	next := dec.Next
+	if mark != cyberpact.TLPUnknown {
+		next = stix.MarkUnmarked(next, mark)
+	}
+	res, err := cyberpact.AuditedImport(ctx, db, db, who, next, opts, "file "+name)
 	if err != nil {
 		return nil, err
 	}
@@ -185,9 +227,27 @@ func importFile(ctx context.Context, e *env, db store, name string, opts cyberpa
 	case isMISP:
 		status = fmt.Sprintf("; from %d MISP events, released to %s", events, releaseName(opts.Audience))
 	}
-	fmt.Fprintf(e.stdout, "%s: added %d, already present %d, rejected %d objects in %.2fs%s\n",
-		name, res.Added, res.Present, rejectedObjects(res.Rejected), elapsed.Seconds(), status)
+	fmt.Fprintf(e.stdout, "%s: added %d, already present %d%s, rejected %d objects in %.2fs%s\n",
+		name, res.Added, res.Present, conflictCounts(res), rejectedObjects(res.Rejected), elapsed.Seconds(), status)
+	if res.Committed {
+		for _, r := range res.Replaced {
+			fmt.Fprintf(e.stdout, "%s: replaced %s\n", name, r)
+		}
+	}
 	return res, nil
+}
+
+// conflictCounts says what the conflict policy did, when it did anything:
+// conflicting versions kept as stored, and stored versions replaced.
+func conflictCounts(res *cyberpact.ImportResult) string {
+	s := ""
+	if res.Kept > 0 {
+		s += fmt.Sprintf(", conflicting kept as stored %d", res.Kept)
+	}
+	if len(res.Replaced) > 0 && res.Committed {
+		s += fmt.Sprintf(", replaced %d", len(res.Replaced))
+	}
+	return s
 }
 
 // rejectedObjects counts the distinct objects among rejections (one object

@@ -348,6 +348,10 @@ func init() {
 				printHelp(e.stdout)
 				return nil
 			}
+			if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+				fmt.Fprintf(e.stdout, "usage: cyberpact help [COMMAND]\n\nWithout an argument, lists the commands; with one, explains it and its flags.\n")
+				return nil
+			}
 			c, ok := commands[args[0]]
 			if !ok {
 				return usageError("unknown command %q", args[0])

@@ -414,6 +414,81 @@ func TestDatasets(t *testing.T) {
 			}
 		}
 	})
+	// Issue 16: MITRE's sets go in one after the other with a conflict
+	// policy, named in the conflict's message; keep-stored leaves the
+	// enterprise content, replace stores ICS's, audited as a replace.
+	t.Run("ICSAfterEnterpriseWithOnConflictPolicy", func(t *testing.T) {
+		store := stores["EnterpriseATTACK"]
+		if store == "" {
+			t.Skip("the enterprise import failed")
+		}
+		icsFile := filepath.Join(data, "ics-attack-18.1.json")
+		icsRaw, err := os.ReadFile(icsFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entObjs, _, _ := readObjects(t, exports["EnterpriseATTACK"])
+		icsObjs, _, _ := readObjects(t, icsRaw)
+		var want []version
+		for k, in := range icsObjs {
+			if stored, ok := entObjs[k]; ok && !cmp.Equal(decode(t, in), decode(t, stored)) {
+				want = append(want, k)
+			}
+		}
+		if len(want) == 0 {
+			t.Fatal("ICS and enterprise share no conflicting version: nothing to test")
+		}
+		var wantIDs []string
+		for _, k := range want {
+			wantIDs = append(wantIDs, k.ID)
+		}
+		sort.Strings(wantIDs)
+		r := cli(t, "import", "--data", store, icsFile)
+		if r.code != 1 || !strings.Contains(r.stderr, "conflict policy reject") || !strings.Contains(r.stderr, "--on-conflict") {
+			t.Errorf("default import: exit %d, stderr %.500q; want 1, naming the policy and --on-conflict", r.code, r.stderr)
+		}
+		r = cli(t, "import", "--data", store, "--on-conflict", "keep-stored", icsFile)
+		if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("conflicting kept as stored %d, rejected 0", len(want))) {
+			t.Errorf("keep-stored: exit %d, stdout %q, stderr %.500q", r.code, r.stdout, r.stderr)
+		}
+		after, _, _ := readObjects(t, exportOf(t, store, "--all-versions"))
+		for _, k := range want {
+			if !cmp.Equal(decode(t, after[k]), decode(t, entObjs[k])) {
+				t.Errorf("keep-stored changed %v", k)
+			}
+		}
+		r = cli(t, "import", "--data", store, "--on-conflict", "replace", icsFile)
+		if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("added %d,", len(want))) || !strings.Contains(r.stdout, fmt.Sprintf("replaced %d, rejected 0", len(want))) {
+			t.Errorf("replace: exit %d, stdout %q, stderr %.500q", r.code, r.stdout, r.stderr)
+		}
+		after, _, _ = readObjects(t, exportOf(t, store, "--all-versions"))
+		for _, k := range want {
+			if !cmp.Equal(decode(t, after[k]), decode(t, icsObjs[k])) {
+				t.Errorf("replace did not store ICS's content of %v", k)
+			}
+			if !strings.Contains(r.stdout, "replaced "+k.ID+"@") {
+				t.Errorf("the summary does not name %s as replaced: %q", k.ID, r.stdout)
+			}
+		}
+		audit := cli(t, "audit", "list", "--data", store, "--json")
+		var entries []cyberpact.AuditEntry
+		if err := json.Unmarshal([]byte(audit.stdout), &entries); err != nil || len(entries) == 0 {
+			t.Fatalf("audit list --json: %v\n%.500s", err, audit.stdout)
+		}
+		last := entries[len(entries)-1]
+		var gotIDs []string
+		for _, o := range last.Objects {
+			id, _, _ := strings.Cut(o, "@")
+			gotIDs = append(gotIDs, id)
+		}
+		sort.Strings(gotIDs)
+		if last.Action != cyberpact.AuditWrite || !strings.Contains(last.Detail, "on-conflict replace") || !cmp.Equal(gotIDs, wantIDs) {
+			t.Errorf("the replace's audit entry: %+v; want a write naming the replace and listing %v", last, wantIDs)
+		}
+		if r := cli(t, "audit", "verify", "--data", store); r.code != 0 {
+			t.Errorf("audit verify after the replace: exit %d %s%s", r.code, r.stdout, r.stderr)
+		}
+	})
 }
 
 func contains(list []string, s string) bool {

@@ -51,9 +51,12 @@ objects never leave; nothing is pushed back to the peer it came from.`,
 		usage: "[NAME] [--data DIR] [--json]",
 		help: `Shows where synchronisation with each peer (or one) stands: the last run and
 the last success, how long ago that was (lag), failed runs in a row with the
-last error, the pull cursor, counts pulled, pushed and withheld by the
-sharing rule, and each object version that failed, with why (they are tried
-again on every run).`,
+last error, the pull cursor, counts pulled and withheld on pull (read from
+the peer, not for the audience it stands for here), pushed and withheld on
+push (kept here by the sharing rule), and not pushed as the peer's own
+(produced by the peer's organisation: what was pulled from it or added
+through its account), and each object version that failed, with why (they
+are tried again on every run).`,
 		run: runPeerStatus,
 	},
 }
@@ -140,12 +143,16 @@ func runPeerList(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return printJSON(e, nonNil(peers))
-	}
 	names, err := audienceNames(ctx, db)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		out := make([]*peerJSON, len(peers))
+		for i, p := range peers {
+			out[i] = names.peerJSON(p)
+		}
+		return printJSON(e, out)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tDIRECTION\tURL\tCOLLECTION\tUSER\tAUDIENCE\tORG")
@@ -178,9 +185,21 @@ func runPeerRemove(ctx context.Context, e *env, c *command, args []string) error
 	return nil
 }
 
+// peerJSON is a peer as --json prints it: its audience and organisation
+// by name, as peer add takes them ("group:NAME"), not by id.
+type peerJSON struct {
+	*cyberpact.Peer
+	Audience string `json:"audience"`
+	OrgName  string `json:"org_name"`
+}
+
+func (n *names) peerJSON(p *cyberpact.Peer) *peerJSON {
+	return &peerJSON{Peer: p, Audience: n.audience(p.Audience), OrgName: n.org(p.Org)}
+}
+
 // peerStatus is one peer's line of peer status.
 type peerStatus struct {
-	Peer     *cyberpact.Peer          `json:"peer"`
+	Peer     *peerJSON                `json:"peer"`
 	State    *cyberpact.PeerState     `json:"state"`
 	Lag      string                   `json:"lag,omitempty"` // since the last success
 	Failures []*cyberpact.SyncFailure `json:"failures"`
@@ -212,6 +231,10 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 	} else if peers, err = db.Peers(ctx); err != nil {
 		return err
 	}
+	names, err := audienceNames(ctx, db)
+	if err != nil {
+		return err
+	}
 	now := time.Now()
 	var out []*peerStatus
 	for _, p := range peers {
@@ -223,7 +246,7 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 		if err != nil {
 			return err
 		}
-		ps := &peerStatus{Peer: p, State: st, Failures: nonNil(fails)}
+		ps := &peerStatus{Peer: names.peerJSON(p), State: st, Failures: nonNil(fails)}
 		if !st.LastSuccess.IsZero() {
 			ps.Lag = now.Sub(st.LastSuccess).Round(time.Second).String()
 		}
@@ -233,7 +256,7 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 		return printJSON(e, nonNil(out))
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDIRECTION\tLAST SUCCESS\tLAG\tFAILED RUNS\tPULLED\tPUSHED\tWITHHELD\tFAILED OBJECTS\tPULL CURSOR\tLAST ERROR")
+	fmt.Fprintln(tw, "NAME\tDIRECTION\tLAST SUCCESS\tLAG\tFAILED RUNS\tPULLED\tWITHHELD ON PULL\tPUSHED\tWITHHELD ON PUSH\tPEER'S OWN\tFAILED OBJECTS\tPULL CURSOR\tLAST ERROR")
 	for _, ps := range out {
 		st := ps.State
 		lag := ps.Lag
@@ -251,8 +274,8 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", ps.Peer.Name, ps.Peer.Direction, formatTime(st.LastSuccess), lag,
-			st.Failures, st.Pulled, st.Pushed, st.Withheld, len(ps.Failures), cursor, lastErr)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", ps.Peer.Name, ps.Peer.Direction, formatTime(st.LastSuccess), lag,
+			st.Failures, st.Pulled, st.WithheldPull, st.Pushed, st.WithheldPush, st.PeerOwn, len(ps.Failures), cursor, lastErr)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -20,7 +20,9 @@ every peer (--all): pulls what the peer has added since the last pull, then
 pushes what this hub has added since the last push, as the peer's direction
 says and under the sharing rule at the border. A run cut short (the peer
 gone, the connection cut, an interrupt) resumes where its last committed
-page ended; nothing is lost or stored twice. Prints what each run did; exits
+page ended; nothing is lost or stored twice. Prints what each run did
+(pulled, withheld on pull, pushed, withheld on push, and not pushed because
+the peer's own organisation produced it, as 'peer status' counts); exits
 1 if a run failed ('cyberpact peer status' shows the error and the objects
 that failed, which the next run tries again).`,
 		run: runSync,
@@ -73,8 +75,8 @@ func runSync(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "%s: %s\n", p.Name, err)
 		}
 		if !*asJSON {
-			fmt.Fprintf(e.stdout, "%s: %d pulled, %d already present, %d pushed, %d withheld by the sharing rule, %d failed, %d retried; %d requests in %s\n",
-				res.Peer, res.Pulled, res.Present, res.Pushed, res.Withheld, res.Failed, res.Retried, res.Requests, res.Duration.Round(time.Millisecond))
+			fmt.Fprintf(e.stdout, "%s: %d pulled, %d already present, %d withheld on pull; %d pushed, %d withheld on push, %d not pushed as the peer's own; %d failed, %d retried; %d requests in %s\n",
+				res.Peer, res.Pulled, res.Present, res.WithheldPull, res.Pushed, res.WithheldPush, res.PeerOwn, res.Failed, res.Retried, res.Requests, res.Duration.Round(time.Millisecond))
 		}
 	}
 	if *asJSON {
