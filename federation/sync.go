@@ -25,6 +25,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -44,6 +45,7 @@ const (
 	DefaultMaxPages   = 1000
 	DefaultMaxObjects = 1000000
 	DefaultRunTime    = 10 * time.Minute
+	DefaultPageBytes  = 1 << 30
 )
 
 // Limits bound one run with one peer, so that a peer that never stops
@@ -60,6 +62,11 @@ type Limits struct {
 	// Duration is the wall time of a run; DefaultRunTime. A page being
 	// read when it runs out is not stored; the pages before it are.
 	Duration time.Duration
+	// PageBytes is the largest page body taken from a peer, in bytes;
+	// DefaultPageBytes. A page is spooled to a file before it is imported
+	// (so that a slow peer never holds the store's write lock); a larger
+	// one is not stored.
+	PageBytes int64
 	// StatusWait bounds the polling of a pushed batch's pending status;
 	// taxii.DefaultStatusWait.
 	StatusWait time.Duration
@@ -87,6 +94,9 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxObjectSize <= 0 {
 		l.MaxObjectSize = stix.DefaultMaxObjectSize
 	}
+	if l.PageBytes <= 0 {
+		l.PageBytes = DefaultPageBytes
+	}
 	return l
 }
 
@@ -113,6 +123,10 @@ type Syncer struct {
 	Timeout time.Duration
 	// Limits bound each run.
 	Limits Limits
+	// SpoolDir is where pages are spooled while they download, as
+	// files removed at once (they live only while open); "" means the
+	// system's temporary directory.
+	SpoolDir string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -356,8 +370,12 @@ type page struct {
 // than version when it is set, are not imported: they are counted as
 // stray. Nothing of the page is stored when it cannot be read to its end.
 func (r *run) importPage(ctx context.Context, body *taxii.Body, want, version string) (*page, error) {
-	defer body.Close()
-	rd := stix.NewEnvelopeReader(body)
+	file, err := r.spool(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	rd := stix.NewEnvelopeReader(file)
 	rd.MaxObjectSize, rd.SkipOverLimit = r.lim.MaxObjectSize, true
 	dec := stix.NewDecoderOf(rd)
 	defer dec.Close()
@@ -474,6 +492,41 @@ func (r *run) importPage(ctx context.Context, body *taxii.Body, want, version st
 		}
 	}
 	return pg, nil
+}
+
+// spool downloads a page into an unnamed file, so that the store's write
+// transaction starts only once the whole page is here: a peer that sends
+// slowly holds its own run, never the store.
+func (r *run) spool(ctx context.Context, body *taxii.Body) (*os.File, error) {
+	defer body.Close()
+	f, err := os.CreateTemp(r.s.SpoolDir, "cyberpact-peer-page-*")
+	if err != nil {
+		return nil, fmt.Errorf("spooling a page: %w", err)
+	}
+	// Gone from the directory at once: the file lives while it is open,
+	// and nothing is left behind whatever ends the process.
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("spooling a page: %w", err)
+	}
+	n, err := io.Copy(f, io.LimitReader(body, r.lim.PageBytes+1))
+	if err == nil && n > r.lim.PageBytes {
+		err = fmt.Errorf("%w of %d bytes for one page: nothing of it is stored", ErrRunLimit, r.lim.PageBytes)
+	} else if err != nil {
+		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
+			err = fmt.Errorf("%w (reading the page: %v)", c, err)
+		} else {
+			err = fmt.Errorf("reading the page: %w", err)
+		}
+	}
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // fail records that one version failed in this run: once per run however

@@ -9,7 +9,7 @@ import (
 )
 
 // TestSkipOverLimit shows an object over the size or depth limit become
-// an Item with Err (its id and modified read from its start) while the
+// an Item with Err (its id and modified read wherever they are) while the
 // objects beside it are read as usual, and that without SkipOverLimit the
 // same input ends at the first such object.
 func TestSkipOverLimit(t *testing.T) {
@@ -49,8 +49,8 @@ func TestSkipOverLimit(t *testing.T) {
 		{id: "indicator--1"},
 		{id: "indicator--big", mod: "2026-01-03T00:00:00.5Z", err: "object #1 is larger than the limit of 1000 bytes"},
 		{id: "indicator--2"},
-		{id: "indicator--deep", err: "object #3 nests deeper than 50 levels"},
-		{err: "object #4 is larger than the limit of 1000 bytes"},
+		{id: "indicator--deep", mod: "2026-01-04T00:00:00Z", err: "object #3 nests deeper than 50 levels"},
+		{id: "indicator--late", err: "object #4 is larger than the limit of 1000 bytes"},
 		{id: "indicator--3"},
 	}
 	if fmt.Sprint(items) != fmt.Sprint(want) {
@@ -69,6 +69,12 @@ func TestSkipOverLimit(t *testing.T) {
 	}
 	if n != 2 || !strings.Contains(err.Error(), "larger than the limit") {
 		t.Errorf("without SkipOverLimit: %d reads, %v; want the input to end at object #1", n, err)
+	}
+
+	// "objects": null is an empty page.
+	empty := NewEnvelopeReader(strings.NewReader(`{"more":false,"objects":null}`))
+	if _, err := empty.Next(); err != io.EOF {
+		t.Errorf("objects null: %v, want io.EOF", err)
 	}
 
 	// A skipped object whose brackets do not match is still an error.

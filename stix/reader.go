@@ -199,6 +199,18 @@ func (r *Reader) next() (Item, error) {
 			if err != nil {
 				return Item{}, r.truncated("the bundle")
 			}
+			if name == "objects" && c == 'n' {
+				// "objects": null, as some servers write an empty page.
+				v, err := r.readValue()
+				if err != nil {
+					return Item{}, err
+				}
+				if string(v) != "null" {
+					return Item{}, r.syntax(fmt.Sprintf("the bundle's \"objects\" must be an array but is %s", v))
+				}
+				r.sawObjs = true
+				continue
+			}
 			if name == "objects" {
 				if c != '[' {
 					return Item{}, r.syntax(fmt.Sprintf("the bundle's \"objects\" must be an array but is %s", describe(c)))
@@ -244,11 +256,18 @@ func (r *Reader) next() (Item, error) {
 			if err != nil && r.over != nil && r.SkipOverLimit {
 				over := r.over
 				r.over = nil
-				if err := r.skipRest(over.stack); err != nil {
+				id, mod, err := r.skipRest(over.stack)
+				if err != nil {
 					return Item{}, err
 				}
 				it := Item{Index: r.index, Line: line, Err: over.err}
 				it.ID, it.Modified = peekIDs(over.prefix)
+				if it.ID == "" {
+					it.ID = id
+				}
+				if it.Modified == "" {
+					it.Modified = mod
+				}
 				r.index++
 				return it, nil
 			}
@@ -543,8 +562,9 @@ func (r *Reader) readValue() ([]byte, error) {
 // skipRest reads past the rest of an object readValue stopped at a limit:
 // stack holds its open brackets (and a '"' when it stopped inside a
 // string). Only the nesting is kept, one bit a level, so memory stays
-// constant however large or deep the object.
-func (r *Reader) skipRest(stack []byte) error {
+// constant however large or deep the object; on the way it notes the
+// object's "id" and "modified" when they come after the cut.
+func (r *Reader) skipRest(stack []byte) (id, modified string, err error) {
 	var bits []uint64 // 1 for '[', 0 for '{'
 	depth := 0
 	push := func(c byte) {
@@ -566,10 +586,38 @@ func (r *Reader) skipRest(stack []byte) error {
 		}
 		push(c)
 	}
+	// The members of the object itself (depth 1): whether a name comes
+	// next (unknown at the cut: wait for a comma), the last name, and the
+	// string being read when it may be a name or a value of interest.
+	expectKey, capturing, capTooLong := false, false, false
+	var key string
+	var capBuf []byte
+	endString := func() {
+		if !capturing {
+			return
+		}
+		capturing = false
+		if capTooLong {
+			key = ""
+			return
+		}
+		var v string
+		if json.Unmarshal(append(append([]byte{'"'}, capBuf...), '"'), &v) != nil {
+			return
+		}
+		switch {
+		case expectKey:
+			key = v
+		case key == "id":
+			id = v
+		case key == "modified":
+			modified = v
+		}
+	}
 	for depth > 0 || inString {
 		if r.pos >= len(r.buf) {
 			if !r.fill(r.pos) {
-				return r.truncated(fmt.Sprintf("object #%d", r.index))
+				return id, modified, r.truncated(fmt.Sprintf("object #%d", r.index))
 			}
 			continue
 		}
@@ -579,16 +627,28 @@ func (r *Reader) skipRest(stack []byte) error {
 			case '\\':
 				if r.pos+1 >= len(r.buf) {
 					if !r.fill(r.pos) {
-						return r.truncated(fmt.Sprintf("a string in object #%d", r.index))
+						return id, modified, r.truncated(fmt.Sprintf("a string in object #%d", r.index))
 					}
 					continue
+				}
+				if capturing && len(capBuf) < 256 {
+					capBuf = append(capBuf, c, r.buf[r.pos+1])
 				}
 				r.pos += 2
 				continue
 			case '"':
 				inString = false
+				endString()
 			case '\n':
-				return r.syntax(fmt.Sprintf("a string in object #%d breaks across lines (unescaped newline)", r.index))
+				return id, modified, r.syntax(fmt.Sprintf("a string in object #%d breaks across lines (unescaped newline)", r.index))
+			default:
+				if capturing {
+					if len(capBuf) < 256 {
+						capBuf = append(capBuf, c)
+					} else {
+						capTooLong = true
+					}
+				}
 			}
 			r.pos++
 			continue
@@ -596,20 +656,31 @@ func (r *Reader) skipRest(stack []byte) error {
 		switch c {
 		case '"':
 			inString = true
+			if depth == 1 {
+				capturing, capTooLong, capBuf = true, false, capBuf[:0]
+			}
 		case '\n':
 			r.line++
+		case ':':
+			if depth == 1 {
+				expectKey = false
+			}
+		case ',':
+			if depth == 1 {
+				expectKey = true
+			}
 		case '{', '[':
 			push(c)
 		case '}', ']':
 			depth--
 			isArray := bits[depth/64]&(1<<(depth%64)) != 0
 			if isArray != (c == ']') {
-				return r.syntax(fmt.Sprintf("unexpected %q in object #%d", c, r.index))
+				return id, modified, r.syntax(fmt.Sprintf("unexpected %q in object #%d", c, r.index))
 			}
 		}
 		r.pos++
 	}
-	return nil
+	return id, modified, nil
 }
 
 // peekIDs reads the "id" and "modified" of an object from the start of
