@@ -22,7 +22,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: REST API, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--exercise-interval 1s] [--log-format text|json]",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--exercise-interval 1s] [--log-format text|json]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz needs an API key ('cyberpact user
 create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user

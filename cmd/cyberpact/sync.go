@@ -18,7 +18,7 @@ func init() {
 	register(&command{
 		name:    "sync",
 		summary: "synchronise with a peer hub now",
-		usage:   "NAME|--all [--data DIR] [--timeout 1m] [--max-pages N] [--max-objects N] [--run-time 10m] [--status-wait 2m] [--max-object-size BYTES] [--json]",
+		usage:   "NAME|--all [--data DIR] [--timeout 1m] [--max-pages N] [--max-objects N] [--run-time 10m] [--status-wait 2m] [--max-object-size BYTES] [--max-page-bytes BYTES] [--json]",
 		help: `Runs one synchronisation with the peer NAME (see 'cyberpact peer'), or with
 every peer (--all): pulls what the peer has added since the last pull, then
 pushes what this hub has added since the last push, as the peer's direction
@@ -31,9 +31,12 @@ once, each within its own limits.
 
 Each run is bounded, so that a peer that never stops cannot hold it: at most
 --max-pages reads of objects (default 1000), --max-objects objects read
-(default 1000000; a page holding more is not stored) and --run-time of wall
+(default 1000000; a page holding more is not stored), --run-time of wall
 time (default 10m; a page being read then is not stored, those before it
-are). A run stopped at a limit fails, saying which, and the next one resumes
+are) and --max-page-bytes of one page's body (default 1 GiB). Each page is
+read into an unnamed temporary file ($TMPDIR) before its import starts, so
+a slow peer never holds the store, and imported object by object, so memory
+follows the largest object rather than the page. A run stopped at a limit fails, saying which, and the next one resumes
 at the saved cursor; a peer that answers a next token it already gave in the
 same run is stopped there as a loop. A pushed batch whose status stays pending
 longer than --status-wait (default 2m) is kept as failures and sent again. An
@@ -138,13 +141,14 @@ func syncLimitFlags(fs *flag.FlagSet, prefix string) func() (federation.Limits, 
 	runTime := fs.Duration(prefix+"run-time", federation.DefaultRunTime, "longest run with one peer")
 	statusWait := fs.Duration(prefix+"status-wait", taxii.DefaultStatusWait, "longest wait for a pushed batch's pending status")
 	objectSize := fs.Int(prefix+"max-object-size", stix.DefaultMaxObjectSize, "largest object taken from a peer, in bytes")
+	pageBytes := fs.Int64(prefix+"max-page-bytes", federation.DefaultPageBytes, "largest page body taken from a peer, in bytes")
 	return func() (federation.Limits, error) {
 		for name, v := range map[string]int64{"max-pages": int64(*pages), "max-objects": int64(*objects), "run-time": int64(*runTime),
-			"status-wait": int64(*statusWait), "max-object-size": int64(*objectSize)} {
+			"status-wait": int64(*statusWait), "max-object-size": int64(*objectSize), "max-page-bytes": *pageBytes} {
 			if v <= 0 {
 				return federation.Limits{}, usageError("--%s%s must be positive", prefix, name)
 			}
 		}
-		return federation.Limits{Pages: *pages, Objects: *objects, Duration: *runTime, StatusWait: *statusWait, MaxObjectSize: *objectSize}, nil
+		return federation.Limits{Pages: *pages, Objects: *objects, Duration: *runTime, StatusWait: *statusWait, MaxObjectSize: *objectSize, PageBytes: *pageBytes}, nil
 	}
 }
