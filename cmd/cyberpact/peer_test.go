@@ -209,6 +209,7 @@ func TestHostilePeerStatus(t *testing.T) {
 		t.Errorf("the redirect target received %d requests", n)
 	}
 	r := mustRun(t, "peer", "status", "--data", to)
+	t.Logf("peer status:\n%s", r.stdout)
 	lines := strings.Split(r.stdout, "\n")
 	var hostile, good string
 	for _, l := range lines {
