@@ -91,12 +91,28 @@ type PeerState struct {
 	LastRun     time.Time `json:"last_run,omitzero"`
 	LastSuccess time.Time `json:"last_success,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
+	// LastErrorAt is when the last failed run ended; it and LastError
+	// stay after a success, for the record (LastSuccess is later then).
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// Failures counts the runs that failed in a row since the last
 	// success.
-	Failures int   `json:"consecutive_failures"`
-	Pulled   int64 `json:"pulled"`   // versions added here from the peer, in all
-	Pushed   int64 `json:"pushed"`   // versions the peer accepted from here, in all
-	Withheld int64 `json:"withheld"` // versions the sharing rule kept from crossing, in all
+	Failures int `json:"consecutive_failures"`
+	// Runs and FailedRuns count every run and every failed run.
+	Runs       int64 `json:"runs"`
+	FailedRuns int64 `json:"failed_runs"`
+	// LastFailed is how many object versions failed in the last run
+	// (each is kept as a SyncFailure and tried again).
+	LastFailed int `json:"last_run_failed_objects"`
+	// Stray counts, in all, the objects a peer answered to a read by id
+	// that were not the version asked for: they are never imported.
+	Stray int64 `json:"stray"`
+	// RetryAfter is when the peer, answering 429 or 503, asked to be
+	// tried again, when that was later than a run could wait; the
+	// scheduler leaves it alone until then. Zero after a success.
+	RetryAfter time.Time `json:"retry_after,omitzero"`
+	Pulled     int64     `json:"pulled"`   // versions added here from the peer, in all
+	Pushed     int64     `json:"pushed"`   // versions the peer accepted from here, in all
+	Withheld   int64     `json:"withheld"` // versions the sharing rule kept from crossing, in all
 	// WithheldPull and WithheldPush divide Withheld: versions read from
 	// the peer that the peer's audience here may not receive, and local
 	// versions kept from going to the peer. PeerOwn counts the versions

@@ -448,7 +448,11 @@ func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 				}
 			}
 		}
-		im.search.text = append(im.search.text, textRow(seq, o))
+		row := textRow(seq, o)
+		if txt, ok := row[1].(string); ok {
+			im.search.bytes += len(txt)
+		}
+		im.search.text = append(im.search.text, row)
 		// Exercise objects are never correlated: their values would count
 		// towards what the hub reports as common, and outlive a purge.
 		if !o.Release.Audience.Kind.IsExercise() {
@@ -458,7 +462,7 @@ func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 	if err := flushRefs(); err != nil {
 		return err
 	}
-	if len(im.search.text) >= searchChunk {
+	if len(im.search.text) >= searchChunk || im.search.bytes >= searchChunkBytes {
 		im.sx.add(im.search)
 		im.search = indexChunk{bulk: im.search.bulk}
 	}

@@ -63,6 +63,12 @@ DROP TABLE IF EXISTS observable_counts;
 // index writer at a time.
 const searchChunk = 8192
 
+// searchChunkBytes also ends a chunk once its text reaches it, so that the
+// few chunks in flight hold a bounded amount of text however long the
+// objects' descriptions: with pages of large objects the rows alone would
+// let an import hold hundreds of megabytes (issue 15).
+const searchChunkBytes = 4 << 20
+
 // searchRow is one version's full-text row: its seq and its text. The
 // parts of the text (cyberpact.SearchText) share one column: queries never
 // name a column, and one column makes FTS5 tokenize one value instead of
@@ -131,10 +137,11 @@ type searchTx struct {
 // versions belong to an exercise, correlation values. Bulk chunks come
 // from an import in bulk mode (see bulk.go).
 type indexChunk struct {
-	drop []int64 // versions replaced (cyberpact.ConflictReplace): their rows go
-	text []searchRow
-	obs  []observableRow
-	bulk bool
+	drop  []int64 // versions replaced (cyberpact.ConflictReplace): their rows go
+	text  []searchRow
+	bytes int // the text's length
+	obs   []observableRow
+	bulk  bool
 }
 
 // begin starts an update of the derived indexes; corrCap is how many

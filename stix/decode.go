@@ -138,6 +138,13 @@ func decodeItem(it Item) decoded {
 	reject := func(id, path, msg string) decoded {
 		return decoded{err: cyberpact.Rejections{{Index: it.Index, Line: it.Line, ID: id, Path: path, Reason: msg}}}
 	}
+	if it.Err != nil {
+		var mod string
+		if t, err := ParseTime(it.Modified); err == nil {
+			mod = NormTime(t)
+		}
+		return decoded{err: cyberpact.Rejections{{Index: it.Index, Line: it.Line, ID: it.ID, Modified: mod, Reason: it.Err.Msg}}}
+	}
 	o, err := Parse(it.Raw)
 	if err != nil {
 		return reject("", "", fmt.Sprintf("object #%d, which starts on line %d, is not valid JSON: %v", it.Index, it.Line, err))

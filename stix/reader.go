@@ -32,6 +32,12 @@ type Item struct {
 	Raw   []byte // the object's compact JSON; owned by the caller
 	Index int    // position in the bundle's objects array, from 0
 	Line  int    // line of the object's first byte, from 1
+	// Err, with Reader.SkipOverLimit, is why an object over the size or
+	// depth limit was skipped (Raw is then nil); ID and Modified are its
+	// "id" and "modified" when they came before the limit was reached.
+	Err      *SyntaxError
+	ID       string
+	Modified string
 }
 
 // Reader reads a STIX bundle object by object without holding the whole
@@ -49,6 +55,13 @@ type Reader struct {
 	// The reader still checks brackets, strings and the limits, so the
 	// objects are delimited correctly either way.
 	SkipJSONCheck bool
+	// SkipOverLimit makes an object of the objects array that is larger
+	// than MaxObjectSize or nests deeper than MaxDepth an Item with Err
+	// set instead of an error that ends the input: the object is read
+	// past in constant memory and the following objects are read as
+	// usual. Federation uses it so that one bad object of a peer's page
+	// does not keep the objects beside it out.
+	SkipOverLimit bool
 
 	r    io.Reader
 	buf  []byte
@@ -68,6 +81,27 @@ type Reader struct {
 	scratch  []byte
 	valBuf   []byte // readValue's reused buffer
 	bundleSV string
+	props    map[string][]byte // top-level properties other than objects
+	over     *overLimit        // set by readValue when it stopped at a limit
+}
+
+// overLimit is where readValue stopped an object at a limit: what it had
+// read, the open brackets, and the error.
+type overLimit struct {
+	prefix []byte
+	stack  []byte
+	err    *SyntaxError
+}
+
+// maxPropSize is the largest top-level property kept for Property.
+const maxPropSize = 64 << 10
+
+// Property returns the JSON of a top-level property of the bundle or
+// envelope other than "objects" (an envelope's "more" and "next"), nil
+// when it has none or it is longer than 64 KiB. Properties after the
+// objects array are known only once Next has returned io.EOF.
+func (r *Reader) Property(name string) []byte {
+	return r.props[name]
 }
 
 const (
@@ -165,6 +199,18 @@ func (r *Reader) next() (Item, error) {
 			if err != nil {
 				return Item{}, r.truncated("the bundle")
 			}
+			if name == "objects" && c == 'n' {
+				// "objects": null, as some servers write an empty page.
+				v, err := r.readValue()
+				if err != nil {
+					return Item{}, err
+				}
+				if string(v) != "null" {
+					return Item{}, r.syntax(fmt.Sprintf("the bundle's \"objects\" must be an array but is %s", v))
+				}
+				r.sawObjs = true
+				continue
+			}
 			if name == "objects" {
 				if c != '[' {
 					return Item{}, r.syntax(fmt.Sprintf("the bundle's \"objects\" must be an array but is %s", describe(c)))
@@ -205,7 +251,26 @@ func (r *Reader) next() (Item, error) {
 				return Item{}, r.syntax(fmt.Sprintf("object #%d of the bundle is %s, not a JSON object", r.index, describe(c)))
 			}
 			line, off := r.line, r.base+int64(r.pos)
+			r.over = nil
 			raw, err := r.readValue()
+			if err != nil && r.over != nil && r.SkipOverLimit {
+				over := r.over
+				r.over = nil
+				id, mod, err := r.skipRest(over.stack)
+				if err != nil {
+					return Item{}, err
+				}
+				it := Item{Index: r.index, Line: line, Err: over.err}
+				it.ID, it.Modified = peekIDs(over.prefix)
+				if it.ID == "" {
+					it.ID = id
+				}
+				if it.Modified == "" {
+					it.Modified = mod
+				}
+				r.index++
+				return it, nil
+			}
 			if err != nil {
 				return Item{}, err
 			}
@@ -232,6 +297,12 @@ func (r *Reader) topLevel(name string, v []byte, line int) error {
 		// Until "objects" is seen this may be a single object: keep the
 		// properties to rebuild it.
 		r.scratch = appendMember(r.scratch, name, v)
+	}
+	if len(v) <= maxPropSize {
+		if r.props == nil {
+			r.props = map[string][]byte{}
+		}
+		r.props[name] = v
 	}
 	switch name {
 	case "type":
@@ -361,6 +432,7 @@ func (r *Reader) readValue() ([]byte, error) {
 	out := r.valBuf[:0]
 	defer func() { r.valBuf = out[:0] }()
 	var stack []byte
+	inString := false
 	startLine := r.line
 	startOff := r.base + int64(r.pos)
 	limit := r.MaxObjectSize
@@ -372,7 +444,12 @@ func (r *Reader) readValue() ([]byte, error) {
 		maxDepth = DefaultMaxDepth
 	}
 	tooBig := func() error {
-		return &SyntaxError{Offset: startOff, Line: startLine, Msg: fmt.Sprintf("object #%d is larger than the limit of %d bytes", r.index, limit)}
+		e := &SyntaxError{Offset: startOff, Line: startLine, Msg: fmt.Sprintf("object #%d is larger than the limit of %d bytes", r.index, limit)}
+		r.over = &overLimit{prefix: bytes.Clone(out), stack: stack, err: e}
+		if inString {
+			r.over.stack = append(bytes.Clone(stack), '"')
+		}
+		return e
 	}
 	for {
 		if r.pos >= len(r.buf) {
@@ -394,6 +471,7 @@ func (r *Reader) readValue() ([]byte, error) {
 			// Copy the whole string, honouring escapes.
 			out = append(out, '"')
 			r.pos++
+			inString = true
 			for {
 				if r.pos >= len(r.buf) {
 					if !r.fill(r.pos) {
@@ -419,6 +497,7 @@ func (r *Reader) readValue() ([]byte, error) {
 				if r.buf[i] == '"' {
 					out = append(out, '"')
 					r.pos++
+					inString = false
 					break
 				}
 				// A backslash: copy it and the escaped byte together.
@@ -433,7 +512,9 @@ func (r *Reader) readValue() ([]byte, error) {
 			}
 		case '{', '[':
 			if len(stack) >= maxDepth {
-				return nil, r.syntax(fmt.Sprintf("object #%d nests deeper than %d levels", r.index, maxDepth))
+				e := &SyntaxError{Offset: startOff, Line: startLine, Msg: fmt.Sprintf("object #%d nests deeper than %d levels", r.index, maxDepth)}
+				r.over = &overLimit{prefix: bytes.Clone(out), stack: stack, err: e}
+				return nil, e
 			}
 			stack = append(stack, c)
 			out = append(out, c)
@@ -474,6 +555,180 @@ func (r *Reader) readValue() ([]byte, error) {
 					return bytes.Clone(out), nil
 				}
 			}
+		}
+	}
+}
+
+// skipRest reads past the rest of an object readValue stopped at a limit:
+// stack holds its open brackets (and a '"' when it stopped inside a
+// string). Only the nesting is kept, one bit a level, so memory stays
+// constant however large or deep the object; on the way it notes the
+// object's "id" and "modified" when they come after the cut.
+func (r *Reader) skipRest(stack []byte) (id, modified string, err error) {
+	var bits []uint64 // 1 for '[', 0 for '{'
+	depth := 0
+	push := func(c byte) {
+		if depth/64 >= len(bits) {
+			bits = append(bits, 0)
+		}
+		if c == '[' {
+			bits[depth/64] |= 1 << (depth % 64)
+		} else {
+			bits[depth/64] &^= 1 << (depth % 64)
+		}
+		depth++
+	}
+	inString := false
+	for _, c := range stack {
+		if c == '"' {
+			inString = true
+			continue
+		}
+		push(c)
+	}
+	// The members of the object itself (depth 1): whether a name comes
+	// next (unknown at the cut: wait for a comma), the last name, and the
+	// string being read when it may be a name or a value of interest.
+	expectKey, capturing, capTooLong := false, false, false
+	var key string
+	var capBuf []byte
+	endString := func() {
+		if !capturing {
+			return
+		}
+		capturing = false
+		if capTooLong {
+			key = ""
+			return
+		}
+		var v string
+		if json.Unmarshal(append(append([]byte{'"'}, capBuf...), '"'), &v) != nil {
+			return
+		}
+		switch {
+		case expectKey:
+			key = v
+		case key == "id":
+			id = v
+		case key == "modified":
+			modified = v
+		}
+	}
+	for depth > 0 || inString {
+		if r.pos >= len(r.buf) {
+			if !r.fill(r.pos) {
+				return id, modified, r.truncated(fmt.Sprintf("object #%d", r.index))
+			}
+			continue
+		}
+		c := r.buf[r.pos]
+		if inString {
+			switch c {
+			case '\\':
+				if r.pos+1 >= len(r.buf) {
+					if !r.fill(r.pos) {
+						return id, modified, r.truncated(fmt.Sprintf("a string in object #%d", r.index))
+					}
+					continue
+				}
+				if capturing && len(capBuf) < 256 {
+					capBuf = append(capBuf, c, r.buf[r.pos+1])
+				}
+				r.pos += 2
+				continue
+			case '"':
+				inString = false
+				endString()
+			case '\n':
+				return id, modified, r.syntax(fmt.Sprintf("a string in object #%d breaks across lines (unescaped newline)", r.index))
+			default:
+				if capturing {
+					if len(capBuf) < 256 {
+						capBuf = append(capBuf, c)
+					} else {
+						capTooLong = true
+					}
+				}
+			}
+			r.pos++
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+			if depth == 1 {
+				capturing, capTooLong, capBuf = true, false, capBuf[:0]
+			}
+		case '\n':
+			r.line++
+		case ':':
+			if depth == 1 {
+				expectKey = false
+			}
+		case ',':
+			if depth == 1 {
+				expectKey = true
+			}
+		case '{', '[':
+			push(c)
+		case '}', ']':
+			depth--
+			isArray := bits[depth/64]&(1<<(depth%64)) != 0
+			if isArray != (c == ']') {
+				return id, modified, r.syntax(fmt.Sprintf("unexpected %q in object #%d", c, r.index))
+			}
+		}
+		r.pos++
+	}
+	return id, modified, nil
+}
+
+// peekIDs reads the "id" and "modified" of an object from the start of
+// its JSON, which may be cut anywhere: those that come before the cut.
+func peekIDs(prefix []byte) (id, modified string) {
+	dec := json.NewDecoder(bytes.NewReader(prefix))
+	depth := 0
+	key := true // at depth 1, whether the next token is a member name
+	var name string
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return id, modified
+		}
+		if d, ok := tok.(json.Delim); ok {
+			switch d {
+			case '{', '[':
+				depth++
+				if depth == 2 {
+					key = true // this value's members are not ours
+				}
+			case '}', ']':
+				depth--
+				if depth == 1 {
+					key = true
+				}
+			}
+			continue
+		}
+		if depth != 1 {
+			continue
+		}
+		if key {
+			name, _ = tok.(string)
+			key = false
+			continue
+		}
+		if v, ok := tok.(string); ok && len(v) <= 256 {
+			switch name {
+			case "id":
+				id = v
+			case "modified":
+				modified = v
+			}
+		}
+		key = true
+		if id != "" && modified != "" {
+			return id, modified
 		}
 	}
 }

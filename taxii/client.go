@@ -32,7 +32,22 @@ const (
 	DefaultTimeout          = time.Minute
 	DefaultMaxResponseBytes = 512 << 20
 	DefaultStatusPoll       = 200 * time.Millisecond
+	// DefaultStatusWait bounds how long AddObjects reads a status that
+	// stays pending.
+	DefaultStatusWait = 2 * time.Minute
+	// DefaultMaxRetryWait is the longest Retry-After a Client waits out
+	// by itself before sending a request again; a longer one is returned
+	// as an *Error with RetryAfter set.
+	DefaultMaxRetryWait = time.Minute
+	// maxRetries is how many times one request is sent again after a 429
+	// or 503 with Retry-After.
+	maxRetries = 3
 )
+
+// ErrStatusPending is the error of AddObjects when the server's status
+// stayed pending for longer than the Client's StatusWait: the objects it
+// does not list as successes are not known to be stored there.
+var ErrStatusPending = errors.New("the status stayed pending")
 
 // Client is a TAXII 2.1 client. Its zero value works without credentials;
 // set User and Key for HTTP Basic, or Key alone for a Bearer token. A
@@ -54,7 +69,25 @@ type Client struct {
 	// StatusPoll is the wait between reads of a pending status after a
 	// POST; zero means DefaultStatusPoll.
 	StatusPoll time.Duration
+	// StatusWait bounds the reading of a pending status after a POST; zero
+	// means DefaultStatusWait. AddObjects then returns the last status
+	// read with ErrStatusPending.
+	StatusWait time.Duration
+	// MaxRetryWait is the longest Retry-After (of a 429 or 503 answer) the
+	// Client waits out before sending the request again, at most three
+	// times; zero means DefaultMaxRetryWait, negative never waits. A
+	// longer wait, or one past ctx's deadline, ends the request with an
+	// *Error whose RetryAfter says when the server may be asked again.
+	MaxRetryWait time.Duration
+	// Sleep waits d or until ctx ends; nil means a timer. Tests replace
+	// it to see the waits asked for without spending them.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
+
+// Requests never follow a redirect off the origin (scheme, host and port)
+// of the URL they were sent to, nor from https to http: the answer is an
+// *Error whose Err is a *RedirectError, and neither the credentials nor a
+// POSTed body ever reach the other origin.
 
 // Error is a request that failed: the server's answer, with its TAXII
 // error message when it sent one, or a transport failure (StatusCode 0).
@@ -69,6 +102,70 @@ type Error struct {
 	ErrorID     string
 	ErrorCode   string
 	Err         error // the transport or decoding failure, if any
+	// RetryAfter is when the server, answering 429 or 503 with a
+	// Retry-After header, said it may be asked again; zero otherwise.
+	RetryAfter time.Time
+}
+
+// RedirectError is a redirect the Client refused to follow.
+type RedirectError struct {
+	From, To  string // the URL redirected and the redirect's target
+	Downgrade bool   // from https to http
+}
+
+func (e *RedirectError) Error() string {
+	why := "off the peer's origin " + origin(mustParse(e.From))
+	if e.Downgrade {
+		why = "a downgrade from https to http"
+	}
+	return fmt.Sprintf("refused the redirect to %s (%s): neither credentials nor objects were sent there", redact(e.To), why)
+}
+
+func mustParse(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		return &url.URL{}
+	}
+	return u
+}
+
+// redact drops the query of a URL for messages: it may carry a token.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "an unreadable URL"
+	}
+	u.RawQuery, u.User = "", nil
+	return u.String()
+}
+
+// origin is the scheme, host and port of u, the port spelled out.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		switch strings.ToLower(u.Scheme) {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+// checkRedirect refuses a redirect off the first request's origin or from
+// https to http. Go would otherwise send the Authorization header to any
+// port of the same host and a 307's body to wherever it points.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	down := strings.EqualFold(via[len(via)-1].URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https")
+	if down || origin(req.URL) != origin(first) {
+		return &RedirectError{From: via[len(via)-1].URL.String(), To: req.URL.String(), Downgrade: down}
+	}
+	return nil
 }
 
 // Error says which request failed, how, and what the server said.
@@ -86,6 +183,9 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		b.WriteString(": " + e.Err.Error())
+	}
+	if !e.RetryAfter.IsZero() {
+		b.WriteString(": the server asks to be tried again after " + e.RetryAfter.UTC().Format(time.RFC3339))
 	}
 	return b.String()
 }
@@ -324,17 +424,23 @@ func (c *Client) AddObjects(ctx context.Context, root, collection string, object
 	if poll <= 0 {
 		poll = DefaultStatusPoll
 	}
-	for s.Status == "pending" {
+	wait := c.StatusWait
+	if wait <= 0 {
+		wait = DefaultStatusWait
+	}
+	var waited time.Duration
+	for polls := 0; s.Status == "pending"; polls++ {
 		if s.ID == "" {
 			return &s, &Error{Method: http.MethodPost, URL: collectionURL(root, collection) + "objects/", Err: errors.New("the server answered a pending status without an id")}
 		}
-		t := time.NewTimer(poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return &s, ctx.Err()
-		case <-t.C:
+		if waited >= wait {
+			return &s, &Error{Method: http.MethodGet, URL: dir(root) + "status/" + url.PathEscape(s.ID) + "/",
+				Err: fmt.Errorf("%w after %d reads over %s (%d of %d objects pending)", ErrStatusPending, polls, waited, s.Pending, s.Total)}
 		}
+		if err := c.sleep(ctx, poll); err != nil {
+			return &s, err
+		}
+		waited += poll
 		next, err := c.Status(ctx, root, s.ID)
 		if err != nil {
 			return &s, err
@@ -342,6 +448,51 @@ func (c *Client) AddObjects(ctx context.Context, root, collection string, object
 		s = *next
 	}
 	return &s, nil
+}
+
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.Sleep != nil {
+		return c.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+// Body is the answer to a read of objects taken as a stream: the caller
+// reads Body (an envelope) and closes it.
+type Body struct {
+	io.ReadCloser
+	Header http.Header
+}
+
+// StreamObjects reads one page of a collection's objects without holding
+// it: the caller reads the envelope from the answer's body (with
+// stix.NewEnvelopeReader, say) and closes it. Errors are as for Objects.
+func (c *Client) StreamObjects(ctx context.Context, root, collection string, f Filter) (*Body, error) {
+	return c.stream(ctx, collectionURL(root, collection)+"objects/", f.query())
+}
+
+// StreamObject is Object taken as a stream, as StreamObjects.
+func (c *Client) StreamObject(ctx context.Context, root, collection, id string, f Filter) (*Body, error) {
+	return c.stream(ctx, collectionURL(root, collection)+"objects/"+url.PathEscape(id)+"/", f.query())
+}
+
+func (c *Client) stream(ctx context.Context, u string, q url.Values) (*Body, error) {
+	resp, err := c.send(ctx, http.MethodGet, u, q, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkType(resp); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return &Body{ReadCloser: resp.Body, Header: resp.Header}, nil
 }
 
 // dir returns u with a trailing slash: TAXII resources are directories.
@@ -382,53 +533,107 @@ func (c *Client) httpClient() *http.Client {
 // do sends one request and decodes a TAXII answer into out (when not nil).
 // Any status but 2xx is an *Error with the server's TAXII error message.
 func (c *Client) do(ctx context.Context, method, u string, q url.Values, body []byte, out any) (http.Header, error) {
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	fail := func(status int, err error) *Error {
-		return &Error{Method: method, URL: u, StatusCode: status, Err: err}
-	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	resp, err := c.send(ctx, method, u, q, body)
 	if err != nil {
-		return nil, fail(0, err)
-	}
-	req.Header.Set("Accept", MediaTAXII)
-	if body != nil {
-		req.Header.Set("Content-Type", MediaTAXII)
-	}
-	ua := c.UserAgent
-	if ua == "" {
-		ua = "cyberpact-taxii"
-	}
-	req.Header.Set("User-Agent", ua)
-	switch {
-	case c.User != "":
-		req.SetBasicAuth(c.User, c.Key)
-	case c.Key != "":
-		req.Header.Set("Authorization", "Bearer "+c.Key)
-	}
-	resp, err := c.httpClient().Do(req)
-	if err != nil {
-		return nil, fail(0, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
+	fail := func(err error) *Error {
+		return &Error{Method: method, URL: resp.Request.URL.String(), StatusCode: resp.StatusCode, Err: err}
+	}
 	limit := c.MaxResponseBytes
 	if limit <= 0 {
 		limit = DefaultMaxResponseBytes
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return resp.Header, fail(resp.StatusCode, fmt.Errorf("reading the answer: %w", err))
+		return resp.Header, fail(fmt.Errorf("reading the answer: %w", err))
 	}
 	if int64(len(data)) > limit {
-		return resp.Header, fail(resp.StatusCode, fmt.Errorf("the answer is larger than %d bytes", limit))
+		return resp.Header, fail(fmt.Errorf("the answer is larger than %d bytes", limit))
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if out == nil || len(bytes.TrimSpace(data)) == 0 && method == http.MethodDelete {
+		return resp.Header, nil
+	}
+	if err := checkType(resp); err != nil {
+		return resp.Header, err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return resp.Header, fail(fmt.Errorf("the answer is not a TAXII resource: %w", err))
+	}
+	return resp.Header, nil
+}
+
+// checkType refuses a 2xx answer that is not a TAXII or STIX resource.
+func checkType(resp *http.Response) error {
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/taxii+json" && mt != "application/json" && mt != "application/stix+json") {
+		return &Error{Method: resp.Request.Method, URL: resp.Request.URL.String(), StatusCode: resp.StatusCode,
+			Err: fmt.Errorf("the answer is %s, not a TAXII resource (is the URL a TAXII API root?)", ct)}
+	}
+	return nil
+}
+
+// send sends one request, refusing redirects off its origin, and waits out
+// a 429 or 503 answer's Retry-After (see MaxRetryWait) before sending it
+// again. It returns a 2xx answer, whose body the caller closes, or an
+// *Error.
+func (c *Client) send(ctx context.Context, method, u string, q url.Values, body []byte) (*http.Response, error) {
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	fail := func(status int, err error) *Error {
+		return &Error{Method: method, URL: u, StatusCode: status, Err: err}
+	}
+	hc := *c.httpClient()
+	hc.CheckRedirect = checkRedirect
+	maxWait := c.MaxRetryWait
+	if maxWait == 0 {
+		maxWait = DefaultMaxRetryWait
+	}
+	for attempt := 0; ; attempt++ {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, rd)
+		if err != nil {
+			return nil, fail(0, err)
+		}
+		req.Header.Set("Accept", MediaTAXII)
+		if body != nil {
+			req.Header.Set("Content-Type", MediaTAXII)
+		}
+		ua := c.UserAgent
+		if ua == "" {
+			ua = "cyberpact-taxii"
+		}
+		req.Header.Set("User-Agent", ua)
+		switch {
+		case c.User != "":
+			req.SetBasicAuth(c.User, c.Key)
+		case c.Key != "":
+			req.Header.Set("Authorization", "Bearer "+c.Key)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			var re *RedirectError
+			if errors.As(err, &re) {
+				err = re // without url.Error's repetition of the URL
+			}
+			return nil, fail(0, err)
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+			return resp, nil
+		}
 		e := fail(resp.StatusCode, nil)
+		e.URL = resp.Request.URL.String()
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
 		var msg struct {
 			Title       string `json:"title"`
 			Description string `json:"description"`
@@ -438,19 +643,46 @@ func (c *Client) do(ctx context.Context, method, u string, q url.Values, body []
 		if json.Unmarshal(data, &msg) == nil {
 			e.Title, e.Description, e.ErrorID, e.ErrorCode = msg.Title, msg.Description, msg.ErrorID, msg.ErrorCode
 		}
-		return resp.Header, e
-	}
-	if out == nil || len(bytes.TrimSpace(data)) == 0 && method == http.MethodDelete {
-		return resp.Header, nil
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/taxii+json" && mt != "application/json" && mt != "application/stix+json") {
-			return resp.Header, fail(resp.StatusCode, fmt.Errorf("the answer is %s, not a TAXII resource (is the URL a TAXII API root?)", ct))
+		if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable {
+			return nil, e
+		}
+		now := time.Now()
+		d, ok := retryAfter(resp.Header.Get("Retry-After"), now)
+		if !ok {
+			return nil, e
+		}
+		e.RetryAfter = now.Add(d)
+		if attempt >= maxRetries || maxWait < 0 || d > maxWait {
+			return nil, e
+		}
+		if dl, has := ctx.Deadline(); has && now.Add(d).After(dl) {
+			return nil, e
+		}
+		if err := c.sleep(ctx, d); err != nil {
+			return nil, e
 		}
 	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return resp.Header, fail(resp.StatusCode, fmt.Errorf("the answer is not a TAXII resource: %w", err))
+}
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP-date
+// (RFC 9110, section 10.2.3). A date in the past is no wait.
+func retryAfter(h string, now time.Time) (time.Duration, bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
 	}
-	return resp.Header, nil
+	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		if n > int64(365*24*time.Hour/time.Second) {
+			n = int64(365 * 24 * time.Hour / time.Second)
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(h)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
 }

@@ -50,13 +50,16 @@ objects never leave; nothing is pushed back to the peer it came from.`,
 		name:  "status",
 		usage: "[NAME] [--data DIR] [--json]",
 		help: `Shows where synchronisation with each peer (or one) stands: the last run and
-the last success, how long ago that was (lag), failed runs in a row with the
-last error, the pull cursor, counts pulled and withheld on pull (read from
+the last success, how long ago that was (lag), failed runs in a row and of
+all runs, the last error with when it happened (kept after a success, for
+the record), the pull cursor, counts pulled and withheld on pull (read from
 the peer, not for the audience it stands for here), pushed and withheld on
 push (kept here by the sharing rule), and not pushed as the peer's own
 (produced by the peer's organisation: what was pulled from it or added
-through its account), and each object version that failed, with why (they
-are tried again on every run).`,
+through its account), stray objects (answers to a read by id that were not
+the version asked for, never stored), a Retry-After the peer asked for, and
+each object version that failed, with why (they are tried again on every
+run).`,
 		run: runPeerStatus,
 	},
 }
@@ -256,7 +259,7 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 		return printJSON(e, nonNil(out))
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDIRECTION\tLAST SUCCESS\tLAG\tFAILED RUNS\tPULLED\tWITHHELD ON PULL\tPUSHED\tWITHHELD ON PUSH\tPEER'S OWN\tFAILED OBJECTS\tPULL CURSOR\tLAST ERROR")
+	fmt.Fprintln(tw, "NAME\tDIRECTION\tLAST SUCCESS\tLAG\tFAILED RUNS\tPULLED\tWITHHELD ON PULL\tPUSHED\tWITHHELD ON PUSH\tPEER'S OWN\tSTRAY\tFAILED OBJECTS\tPULL CURSOR\tLAST ERROR")
 	for _, ps := range out {
 		st := ps.State
 		lag := ps.Lag
@@ -268,14 +271,22 @@ func runPeerStatus(ctx context.Context, e *env, c *command, args []string) error
 			cursor = "-"
 		}
 		if st.PullNext != "" {
-			cursor += " (resuming at next=" + st.PullNext + ")"
+			next := st.PullNext
+			if len(next) > 40 {
+				next = next[:40] + "..."
+			}
+			cursor += " (resuming at next=" + next + ")"
 		}
-		lastErr := st.LastError
-		if lastErr == "" {
-			lastErr = "-"
+		lastErr := "-"
+		if st.LastError != "" {
+			lastErr = formatTime(st.LastErrorAt) + ": " + st.LastError
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", ps.Peer.Name, ps.Peer.Direction, formatTime(st.LastSuccess), lag,
-			st.Failures, st.Pulled, st.WithheldPull, st.Pushed, st.WithheldPush, st.PeerOwn, len(ps.Failures), cursor, lastErr)
+		if !st.RetryAfter.IsZero() {
+			lastErr = "left alone until " + formatTime(st.RetryAfter) + " (Retry-After); " + lastErr
+		}
+		failedRuns := fmt.Sprintf("%d in a row, %d of %d", st.Failures, st.FailedRuns, st.Runs)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", ps.Peer.Name, ps.Peer.Direction, formatTime(st.LastSuccess), lag,
+			failedRuns, st.Pulled, st.WithheldPull, st.Pushed, st.WithheldPush, st.PeerOwn, st.Stray, len(ps.Failures), cursor, lastErr)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

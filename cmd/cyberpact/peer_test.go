@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -165,6 +168,83 @@ func TestPeerAndSyncCommands(t *testing.T) {
 	for _, r := range outputs {
 		if strings.Contains(r.stdout+r.stderr, key) {
 			t.Errorf("the peer key was printed:\n%s%s", r.stdout, r.stderr)
+		}
+	}
+}
+
+// TestHostilePeerStatus runs 'sync --all' against a well-behaved hub and a
+// hostile peer whose every answer redirects to another port, twice, and
+// reads 'peer status' in text and JSON: the good peer synced, the hostile
+// one shows two failed runs of two with the refused redirect as its last
+// error, and its redirect target received nothing. federation's
+// TestHostilePeers has one case per finding; this one shows the command
+// line saying so.
+func TestHostilePeerStatus(t *testing.T) {
+	wa, to := t.TempDir(), t.TempDir()
+	mustRun(t, "org", "create", "Tokyo Hub", "--nation", "JP", "--sector", "government", "--data", wa)
+	key := strings.TrimSpace(mustRun(t, "user", "create", "tokyo-sync", "--org", "Tokyo Hub", "--role", "sync", "--data", wa).stdout)
+	base := serveHub(t, wa)
+
+	var stolen atomic.Int64
+	thief := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { stolen.Add(1) }))
+	t.Cleanup(thief.Close)
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, thief.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(bad.Close)
+
+	mustRun(t, "org", "create", "Washington Hub", "--nation", "US", "--sector", "government", "--data", to)
+	if r := cliIn(t, key+"\n", "peer", "add", "washington", "--url", base+"/taxii2/api1/", "--collection", cphttp.CollectionID("all"),
+		"--user", "tokyo-sync", "--key", "-", "--org", "Washington Hub", "--data", to); r.code != 0 {
+		t.Fatalf("peer add: %s", r.stderr)
+	}
+	mustRun(t, "peer", "add", "hostile", "--url", bad.URL+"/taxii2/api1/", "--collection", "c", "--key", "s3cret", "--direction", "both", "--data", to)
+	for i := 0; i < 2; i++ {
+		r := cli(t, "sync", "--all", "--run-time", "1m", "--max-pages", "10", "--data", to)
+		if r.code != 1 || !strings.Contains(r.stderr, "hostile: pulling from hostile") || !strings.Contains(r.stdout, "washington: 0 pulled") {
+			t.Fatalf("sync --all: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+	}
+	if n := stolen.Load(); n != 0 {
+		t.Errorf("the redirect target received %d requests", n)
+	}
+	r := mustRun(t, "peer", "status", "--data", to)
+	t.Logf("peer status:\n%s", r.stdout)
+	lines := strings.Split(r.stdout, "\n")
+	var hostile, good string
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "hostile "):
+			hostile = l
+		case strings.HasPrefix(l, "washington "):
+			good = l
+		}
+	}
+	if !strings.Contains(lines[0], "FAILED RUNS") || !strings.Contains(lines[0], "STRAY") ||
+		!strings.Contains(hostile, "2 in a row, 2 of 2") || !strings.Contains(hostile, "never synced") || !strings.Contains(hostile, "refused the redirect to "+thief.URL) ||
+		!strings.Contains(good, "0 in a row, 0 of 2") {
+		t.Errorf("peer status:\n%s", r.stdout)
+	}
+	r = mustRun(t, "peer", "status", "hostile", "--json", "--data", to)
+	var st []struct {
+		State struct {
+			Runs        int       `json:"runs"`
+			FailedRuns  int       `json:"failed_runs"`
+			InARow      int       `json:"consecutive_failures"`
+			LastError   string    `json:"last_error"`
+			LastErrorAt time.Time `json:"last_error_at"`
+		} `json:"state"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st) != 1 {
+		t.Fatalf("status --json: %v\n%s", err, r.stdout)
+	}
+	if s := st[0].State; s.Runs != 2 || s.FailedRuns != 2 || s.InARow != 2 || s.LastErrorAt.IsZero() ||
+		!strings.Contains(s.LastError, "neither credentials nor objects were sent there") {
+		t.Errorf("status --json: %+v", s)
+	}
+	for _, bad := range []string{"s3cret", key} {
+		if strings.Contains(r.stdout, bad) {
+			t.Error("peer status printed a key")
 		}
 	}
 }

@@ -22,7 +22,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: REST API, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--exercise-interval 1s] [--log-format text|json]",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--exercise-interval 1s] [--log-format text|json]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz needs an API key ('cyberpact user
 create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user
@@ -69,6 +69,13 @@ port 0 picks a free port. --addr and --metrics-addr are bound before the
 data directory is opened: an address that is taken fails the command
 before anything is written.
 
+--sync-interval runs every peer (see 'cyberpact peer') on a schedule, each in
+its own goroutine: a peer whose run is still going when its turn comes is
+left to finish, and one that answered 429 or 503 with a Retry-After longer
+than a run waits is left alone until then, so a slow or endless peer never
+delays the others. Each run is bounded by the --sync-max-* flags, as
+'cyberpact sync' describes for its --max-* flags.
+
 With --demo, an empty data directory is first seeded with a generated
 partnership (organisations, sharing groups, users whose API keys are
 printed, and their intelligence; all values from documentation ranges).
@@ -91,7 +98,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	exerciseInterval := fs.Duration("exercise-interval", time.Second, "advance running exercises (see 'cyberpact exercise start') this often; 0 never")
 	syncInterval := fs.Duration("sync-interval", 0, "synchronise with every peer (see 'cyberpact peer') this often, e.g. 30s; 0 never")
+	syncLimits := syncLimitFlags(fs, "sync-")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	limits, err := syncLimits()
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -163,7 +175,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			(&federation.Syncer{Store: db, Peers: peers, Audit: db, Logger: logger}).Run(sctx, *syncInterval)
+			(&federation.Syncer{Store: db, Peers: peers, Audit: db, Logger: logger, Limits: limits}).Run(sctx, *syncInterval)
 		}()
 		defer func() { stop(); <-done }()
 	}
