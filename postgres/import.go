@@ -151,7 +151,7 @@ func stageVals(idx int, obj *cyberpact.Object) []any {
 	}
 	rel := obj.Release
 	return []any{idx, obj.ID, obj.Modified, obj.Type, obj.Revoked, rel.Producer, int16(rel.Audience.Kind), rel.Audience.Group,
-		int16(rel.TLP), obj.SpecVersion, labels, []byte(obj.Raw), tsVector(&obj.Text)}
+		int16(rel.TLP), obj.SpecVersion, labels, []byte(obj.Raw), tsVector(&obj.Text), cyberpact.BodySum(obj.Raw)}
 }
 
 // restage puts obj in place of the staged row idx, an earlier copy of the
@@ -183,7 +183,7 @@ func (im *importer) Values() ([]any, error) { return im.vals, nil }
 
 func (im *importer) Err() error { return im.err }
 
-var stageCols = []string{"idx", "id", "version", "type", "revoked", "producer", "aud_kind", "aud_group", "tlp", "spec_version", "labels", "body", "search"}
+var stageCols = []string{"idx", "id", "version", "type", "revoked", "producer", "aud_kind", "aud_group", "tlp", "spec_version", "labels", "body", "search", "sum"}
 
 // Import adds the objects from next in one transaction; see
 // cyberpact.ObjectStore and the comment above on the order of seqs.
@@ -196,7 +196,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_objects (
 			idx integer, holding bigint, id text, version text, type text, revoked boolean, producer bigint, aud_kind smallint,
-			aud_group bigint, tlp smallint, spec_version text, labels text[], body bytea, search text) ON COMMIT DROP;
+			aud_group bigint, tlp smallint, spec_version text, labels text[], body bytea, search text, sum bigint) ON COMMIT DROP;
 		CREATE TEMP TABLE import_refs (idx integer, prop text, target text) ON COMMIT DROP`); err != nil {
 		return nil, internal("staging import", err)
 	}
@@ -241,8 +241,8 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	var n int
 	var first, last *int64
 	if err := tx.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search, sole)
-			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector,
+			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search, sum, sole)
+			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector, sum,
 				t.staged_of_id = 1 AND NOT EXISTS (SELECT 1 FROM objects s WHERE s.id = t.id)
 			FROM (SELECT *, count(*) OVER (PARTITION BY id) AS staged_of_id FROM import_objects) t
 			WHERE NOT EXISTS (SELECT 1 FROM objects o WHERE o.id = t.id AND o.holding = t.holding AND o.version = t.version)
@@ -536,8 +536,8 @@ func (im *importer) replaceHeld(ctx context.Context, tx pgx.Tx, base, added int6
 	var n int
 	var first, last *int64
 	if err := tx.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search, sole)
-			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector,
+			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search, sum, sole)
+			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector, sum,
 				NOT EXISTS (SELECT 1 FROM objects s WHERE s.id = t.id)
 			FROM import_objects t WHERE t.idx = ANY($3::int[])
 			RETURNING seq)

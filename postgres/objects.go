@@ -99,9 +99,13 @@ func scanObject(s pgx.Row) (*cyberpact.Object, error) {
 	var o cyberpact.Object
 	var added int64
 	var body []byte
+	var sum *int64
 	var kind, tlp int16
-	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body); err != nil {
+	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body, &sum); err != nil {
 		return nil, internal("reading object", err)
+	}
+	if err := cyberpact.CheckBody(o.ID, o.Modified, body, sum); err != nil {
+		return nil, err
 	}
 	o.Release.Audience.Kind = cyberpact.AudienceKind(kind)
 	o.Release.TLP = cyberpact.TLP(tlp)

@@ -35,16 +35,16 @@ const maxRefRows = 4096
 
 // storedCols are the columns an import writes besides seq, in the order
 // of rowArgs.
-const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body, sole`
+const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body, sole, sum`
 
 // storedN is the number of storedCols.
-const storedN = 12
+const storedN = 13
 
 // rowArgs appends the values of storedCols for o, added at added; sole
 // says that no other version of its id is stored (see soles).
 func rowArgs(args []any, o *cyberpact.Object, added int64, sole bool) []any {
 	r := o.Release
-	return append(args, o.Holding, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw), sole)
+	return append(args, o.Holding, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw), sole, cyberpact.BodySum(o.Raw))
 }
 
 // soles keeps the sole flag of one batch's rows true: a row goes in as
@@ -753,9 +753,13 @@ func scanObject(s scanner) (*cyberpact.Object, error) {
 	var o cyberpact.Object
 	var added int64
 	var body []byte
+	var sum *int64
 	var kind, tlp int
-	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body); err != nil {
+	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body, &sum); err != nil {
 		return nil, internal("reading object", err)
+	}
+	if err := cyberpact.CheckBody(o.ID, o.Modified, body, sum); err != nil {
+		return nil, err
 	}
 	o.Release.Audience.Kind = cyberpact.AudienceKind(kind)
 	o.Release.TLP = cyberpact.TLP(tlp)
