@@ -24,7 +24,9 @@ type AuditEntry struct {
 	Action   string    `json:"action"`
 	Actor    string    `json:"actor"`               // the user name, or "cli" for the command line
 	ActorOrg int64     `json:"actor_org,omitempty"` // the actor's organisation
-	// Recipient is the organisation that received objects (release).
+	// Recipient is the organisation that received objects (release), or
+	// that an account change concerns: its own record, one of its users
+	// or their keys.
 	Recipient int64 `json:"recipient,omitempty"`
 	// Via is the interface: rest, taxii, feed, cli, sync, stream.
 	Via string `json:"via,omitempty"`
@@ -48,7 +50,7 @@ type AuditEntry struct {
 
 // AuditFilter selects audit entries; zero fields select everything.
 type AuditFilter struct {
-	Org    int64  // entries whose actor or recipient is this organisation
+	Org    int64  // entries whose actor or recipient is this organisation (its releases and its own account changes included)
 	Object string // entries concerning this object id
 	Action string
 	Since  time.Time

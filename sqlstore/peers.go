@@ -44,7 +44,9 @@ func (s *Store) CreatePeer(ctx context.Context, p *cyberpact.Peer, actor string)
 	}
 	created := Now()
 	var id int64
-	err = s.change(ctx, actor, func(tx *sql.Tx) (string, error) {
+	// The entry concerns the organisation the peer stands for: it is in
+	// that organisation's trail.
+	add := func(tx *sql.Tx) (string, error) {
 		taken := fmt.Sprintf("a peer named %q exists", p.Name)
 		a := s.d.Args()
 		if ok, err := exists(ctx, tx, `SELECT 1 FROM peers WHERE `+s.d.NameIs("name", a, p.Name), a.Vals...); err != nil {
@@ -95,6 +97,10 @@ func (s *Store) CreatePeer(ctx context.Context, p *cyberpact.Peer, actor string)
 			org = strconv.Quote(names[0])
 		}
 		return fmt.Sprintf("peer %s added: %s collection %s, %s, audience %s, pulled objects attributed to %s", p.Name, p.URL, p.Collection, p.Direction, aud, org), nil
+	}
+	err = s.changeFor(ctx, actor, func(tx *sql.Tx) (string, int64, error) {
+		d, err := add(tx)
+		return d, p.Org, err
 	})
 	if err != nil {
 		return err

@@ -179,9 +179,12 @@ func TestAuditCommandsFilterReleases(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+	// The organisation's trail: its own creation (issue 16) and what it
+	// received.
 	r := mustRun(t, "audit", "list", "--org", "kanto power", "--data", dir)
-	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 1 ||
-		!strings.Contains(lines[0], `release alice ("UK National Cyber Resilience Centre") to "Kanto Power" via taxii 2 objects`) {
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 2 ||
+		!strings.Contains(lines[0], `account cli for "Kanto Power" via cli: created organisation "Kanto Power"`) ||
+		!strings.Contains(lines[1], `release alice ("UK National Cyber Resilience Centre") to "Kanto Power" via taxii 2 objects`) {
 		t.Errorf("audit list --org:\n%s", r.stdout)
 	}
 	r = mustRun(t, "audit", "list", "--object", "malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b", "--data", dir)

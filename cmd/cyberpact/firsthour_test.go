@@ -270,6 +270,7 @@ func TestExitCodes(t *testing.T) {
 		{"PatternMatchMissingFileGrepStyle", []string{"pattern", "match", "[ipv4-addr:value = '198.51.100.1']", missing}, 2, missing},
 		{"UnknownCommand", []string{"frobnicate"}, 2, "unknown command"},
 		{"UnknownFlag", []string{"stats", "--bogus"}, 2, "bogus"},
+		{"UnknownConflictPolicy", []string{"import", "--data", dir, "--on-conflict", "overwrite", missing}, 2, "reject, keep-stored or replace"},
 		{"MissingArgument", []string{"get", "--data", dir}, 2, "object id"},
 		{"Help", []string{"help", "import"}, 0, ""},
 		{"DashH", []string{"stats", "-h"}, 0, "usage: cyberpact stats"},

@@ -77,6 +77,10 @@ func TestAuditAndPeerOutputNameAudiences(t *testing.T) {
 	if m := regexp.MustCompile(`group:\d|org \d`).FindString(r.stdout); m != "" {
 		t.Errorf("audit list names an audience or organisation by id (%q):\n%s", m, r.stdout)
 	}
+	// The peer stands for US Agency: its addition is in that trail.
+	if r := mustRun(t, "audit", "list", "--org", "US Agency", "--data", data); !strings.Contains(r.stdout, `account cli for "US Agency" via cli: peer washington added`) {
+		t.Errorf("US Agency's trail does not hold the peer standing for it:\n%s", r.stdout)
+	}
 	for _, args := range [][]string{{"peer", "list", "--json"}, {"peer", "status", "--json"}} {
 		r := mustRun(t, append(args, "--data", data)...)
 		if strings.Contains(r.stdout, `"Kind"`) || strings.Contains(r.stdout, `"Group"`) {
