@@ -35,16 +35,17 @@ const maxRefRows = 4096
 
 // storedCols are the columns an import writes besides seq, in the order
 // of rowArgs.
-const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body, sole, sum`
+const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body, sum, sole`
 
 // storedN is the number of storedCols.
 const storedN = 13
 
 // rowArgs appends the values of storedCols for o, added at added; sole
-// says that no other version of its id is stored (see soles).
+// says that no other version of its id is stored (see soles), and is the
+// last, where soles finds it.
 func rowArgs(args []any, o *cyberpact.Object, added int64, sole bool) []any {
 	r := o.Release
-	return append(args, o.Holding, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw), sole, cyberpact.BodySum(o.Raw))
+	return append(args, o.Holding, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw), cyberpact.BodySum(o.Raw), sole)
 }
 
 // soles keeps the sole flag of one batch's rows true: a row goes in as
