@@ -17,6 +17,7 @@ const (
 	EFORBIDDEN      = "forbidden"       // valid credentials, not allowed
 	ETOOLARGE       = "too_large"       // the input exceeds a configured limit
 	ENOTIMPLEMENTED = "not_implemented" // the operation is not supported here
+	EBUSY           = "busy"            // another process holds the store's writer: try again shortly
 )
 
 // Error is the error type of the domain. Its Message is safe to show to the

@@ -32,6 +32,8 @@ func statusOf(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case cyberpact.ENOTIMPLEMENTED:
 		return http.StatusNotImplemented
+	case cyberpact.EBUSY:
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }
@@ -70,6 +72,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(retrySeconds(rl.retryAfter)))
 	case errors.As(err, &media):
 		code, status, msg = media.code, media.status, media.msg
+	case code == cyberpact.EBUSY:
+		w.Header().Set("Retry-After", "5")
 	case code == cyberpact.EINTERNAL:
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	case code == cyberpact.EUNAUTHORIZED:

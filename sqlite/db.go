@@ -306,3 +306,18 @@ func (db *DB) migrate(ctx context.Context) error {
 func internal(op string, err error) error {
 	return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: op, Err: err}
 }
+
+// beginError is the error of beginning a write transaction: EBUSY when
+// another process held the writer for the whole busy timeout (a write
+// transaction takes the lock when it begins, before any input is read, so
+// the caller may simply try again), else internal.
+func beginError(op string, err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqliteBusy {
+		return &cyberpact.Error{Code: cyberpact.EBUSY, Message: "another process is writing to this hub (an import from the command line, or another serve); try again when it has finished", Err: err}
+	}
+	return internal(op, err)
+}
+
+// sqliteBusy is SQLite's primary result code SQLITE_BUSY.
+const sqliteBusy = 5

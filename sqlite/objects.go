@@ -111,7 +111,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}()
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, internal("beginning import", err)
+		return nil, beginError("beginning import", err)
 	}
 	defer tx.Rollback()
 	sx, err := db.search.begin(ctx, db.correlationCap())

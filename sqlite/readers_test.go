@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +87,60 @@ func TestReadersNeverWaitForAnImport(t *testing.T) {
 		return
 	}
 	close(gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSecondWriterTold is issue 15's "a second writer waits or queues with
+// a clear message": while another process's import holds the writer, an
+// import waits for it (the busy timeout) and then fails EBUSY, saying so,
+// before reading any of its input, so that its caller may begin again
+// from the same input (the command line does; HTTP answers 503 with
+// Retry-After).
+func TestSecondWriterTold(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cyberpact.db")
+	first, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+
+	gate, started := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		sent := false
+		_, err := first.Import(ctx, func() (*cyberpact.Object, error) {
+			if sent {
+				return nil, io.EOF
+			}
+			close(started)
+			<-gate
+			sent = true
+			o, err := stix.Parse([]byte(indicator(1, 1)))
+			if err != nil {
+				return nil, err
+			}
+			return o.Stored(), nil
+		}, cyberpact.ImportOptions{})
+		done <- err
+	}()
+	<-started
+	read := false
+	_, err = second.Import(ctx, func() (*cyberpact.Object, error) { read = true; return nil, io.EOF }, cyberpact.ImportOptions{})
+	close(gate)
+	if cyberpact.ErrorCode(err) != cyberpact.EBUSY || !strings.Contains(cyberpact.ErrorMessage(err), "another process is writing") {
+		t.Errorf("import beside another's: %v, want EBUSY saying another process is writing", err)
+	}
+	if read {
+		t.Error("the refused import read its input: its caller could not begin again from it")
+	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

@@ -210,6 +210,15 @@ func importFile(ctx context.Context, e *env, db store, name string, opts cyberpa
 		next = stix.MarkUnmarked(next, mark)
 	}
 	res, err := cyberpact.AuditedImport(ctx, db, db, who, next, opts, "file "+name)
+	// Another process holding the hub's writer is waited for: the store
+	// takes the writer before it reads any input, so the import can begin
+	// again from the same input.
+	for waited := false; cyberpact.ErrorCode(err) == cyberpact.EBUSY && ctx.Err() == nil; waited = true {
+		if !waited {
+			fmt.Fprintf(e.stderr, "cyberpact import: %s: another process is writing to this hub; waiting for it to finish (interrupt to give up)\n", name)
+		}
+		res, err = cyberpact.AuditedImport(ctx, db, db, who, next, opts, "file "+name)
+	}
 	if err != nil {
 		return nil, err
 	}
