@@ -109,6 +109,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerCorrelate()
 	s.registerExercises()
 	s.registerFeeds()
+	s.registerMISPFeed()
 	return s
 }
 
