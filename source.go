@@ -238,3 +238,27 @@ type SourceStore interface {
 	// SaveSourceState replaces a source's state. Returns ENOTFOUND.
 	SaveSourceState(ctx context.Context, st *SourceState) error
 }
+
+// SourceStatus is what the CLI and the API show of a source: the source
+// (never its key), its state (the MISP events by count alone), how many MISP events it
+// has imported, and when it is next due.
+type SourceStatus struct {
+	Source *Source      `json:"source"`
+	State  *SourceState `json:"state"`
+	Events int          `json:"misp_events,omitempty"`
+	Next   time.Time    `json:"next_run,omitzero"` // zero: due now
+}
+
+// StatusOfSource reads the status of s from ss.
+func StatusOfSource(ctx context.Context, ss SourceStore, s *Source) (*SourceStatus, error) {
+	st, err := ss.SourceState(ctx, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &SourceStatus{Source: s, State: st, Events: len(st.Events)}
+	st.Events, st.ETag, st.Digest = nil, "", ""
+	if !st.LastRun.IsZero() {
+		out.Next = st.LastRun.Add(s.Interval)
+	}
+	return out, nil
+}

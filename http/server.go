@@ -110,6 +110,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerExercises()
 	s.registerFeeds()
 	s.registerMISPFeed()
+	s.registerSources()
 	return s
 }
 
