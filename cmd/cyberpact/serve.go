@@ -14,8 +14,8 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/federation"
-	"github.com/cyberpact/cyberpact/ingest"
 	cphttp "github.com/cyberpact/cyberpact/http"
+	"github.com/cyberpact/cyberpact/ingest"
 	"github.com/cyberpact/cyberpact/internal/peerkey"
 )
 
