@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -300,6 +301,10 @@ func (r *Runner) get(ctx context.Context, src *cyberpact.Source, u, etag string)
 	}
 	resp, err := r.client().Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is said once
+		}
 		return nil, nil, fmt.Errorf("GET %s: %w", u, err)
 	}
 	defer resp.Body.Close()
