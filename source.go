@@ -207,11 +207,19 @@ type SourceState struct {
 	Present      int64 `json:"present"`
 	Rejected     int64 `json:"rejected"`
 
+	// Rejections are why the last run's first rejected objects (at most
+	// MaxSourceRejections) were refused, with where they came from.
+	Rejections []string `json:"last_rejections,omitempty"`
+
 	Cursor string           `json:"cursor,omitempty"`
 	ETag   string           `json:"etag,omitempty"`
 	Digest string           `json:"digest,omitempty"`
 	Events map[string]int64 `json:"events,omitempty"`
 }
+
+// MaxSourceRejections is how many reasons for rejected objects a
+// source's state keeps from its last run.
+const MaxSourceRejections = 5
 
 // Due reports whether a source with this state is due to run at now: it
 // has never run, or its interval has passed since the last run.

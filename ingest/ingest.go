@@ -83,9 +83,12 @@ func (r *Runner) maxBody() int64 {
 // Result is what one run of a source did.
 type Result struct {
 	Added, Present, Rejected int
+	// Reasons are the first rejections' reasons, with where they came
+	// from.
+	Reasons []string
 }
 
-func (res *Result) add(x *cyberpact.ImportResult) {
+func (res *Result) add(x *cyberpact.ImportResult, about string) {
 	if x == nil {
 		return
 	}
@@ -94,6 +97,16 @@ func (res *Result) add(x *cyberpact.ImportResult) {
 	}
 	res.Present += x.Present
 	res.Rejected += len(x.Rejected)
+	for _, rj := range x.Rejected {
+		res.reject(about + ": " + rj.Error())
+	}
+}
+
+// reject notes one rejection's reason.
+func (res *Result) reject(reason string) {
+	if len(res.Reasons) < cyberpact.MaxSourceRejections {
+		res.Reasons = append(res.Reasons, reason)
+	}
 }
 
 // Run runs src once, whatever its schedule, and records the run in its
@@ -115,7 +128,7 @@ func (r *Runner) run(ctx context.Context, src *cyberpact.Source, now time.Time) 
 	runErr := r.safely(func() error { return r.runKind(ctx, src, st, &res) })
 	st.LastRun = start
 	st.Runs++
-	st.LastAdded, st.LastPresent, st.LastRejected = res.Added, res.Present, res.Rejected
+	st.LastAdded, st.LastPresent, st.LastRejected, st.Rejections = res.Added, res.Present, res.Rejected, res.Reasons
 	st.Added += int64(res.Added)
 	st.Present += int64(res.Present)
 	st.Rejected += int64(res.Rejected)

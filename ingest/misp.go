@@ -96,7 +96,7 @@ func (r *Runner) mispEvent(ctx context.Context, src *cyberpact.Source, base, u s
 		return fmt.Errorf("event %s: %v", u, err)
 	}
 	ir, err := r.importBundle(ctx, src, &b, "MISP event "+u)
-	res.add(ir)
+	res.add(ir, "event "+u)
 	if err != nil {
 		return fmt.Errorf("event %s: %v", u, err)
 	}

@@ -23,7 +23,7 @@ func (r *Runner) runTAXII(ctx context.Context, src *cyberpact.Source, st *cyberp
 			return err
 		}
 		ir, err := r.importObjects(ctx, src, env.Objects, "TAXII collection "+src.Collection)
-		res.add(ir)
+		res.add(ir, "collection "+src.Collection)
 		if err != nil {
 			return err
 		}

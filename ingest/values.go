@@ -63,13 +63,16 @@ func (r *Runner) runValues(ctx context.Context, src *cyberpact.Source, st *cyber
 		return err
 	}
 	res.Rejected += len(bad)
+	for _, b := range bad {
+		res.reject(b)
+	}
 	objs, present, err := r.indicators(ctx, src, rows)
 	if err != nil {
 		return err
 	}
 	res.Present += present
 	ir, err := r.importObjects(ctx, src, objs, string(src.Kind)+" "+src.URL)
-	res.add(ir)
+	res.add(ir, src.URL)
 	if err != nil {
 		return err
 	}

@@ -324,6 +324,9 @@ func runFeedRun(ctx context.Context, e *env, c *command, args []string) error {
 			line += "; failed: " + err.Error()
 		}
 		fmt.Fprintln(e.stdout, line)
+		for _, why := range st.Rejections {
+			fmt.Fprintf(e.stdout, "  rejected: %s\n", why)
+		}
 	}
 	if failed {
 		return &exitError{code: 1}
