@@ -6,9 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
@@ -39,7 +42,8 @@ func (s *Server) registerMISPFeed() {
 // mispFeed is one viewer's feed as read for one request.
 type mispFeed struct {
 	events []*misp.FeedEvent
-	index  []*stix.Object
+	index  *misp.FeedIndex
+	size   int
 	orgs   map[int64]misp.Org
 }
 
@@ -53,11 +57,29 @@ type mispFeed struct {
 // started waits for that second to end and reads again: whatever is
 // stored after a feed was read then carries a later second than any it
 // served.
+//
+// MISP fetches the manifest and then each changed event, one request
+// each: the feed read for one is kept for the next ones of the same
+// viewer (its organisation and groups), while the store has neither added
+// nor deleted a version since (ChangeNotifier's LastSeq and the number of
+// its last delete), for feeds of at most maxCachedFeed objects.
 func (s *Server) loadMISPFeed(ctx context.Context, v *cyberpact.Viewer) (*mispFeed, error) {
+	key, ok, err := s.feedKey(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if f := s.mispFeeds.get(key); f != nil {
+			return f, nil
+		}
+	}
 	for try := 0; ; try++ {
 		start := time.Now()
 		feed, newest, err := s.readMISPFeed(ctx, v)
 		if err != nil || newest < start.Unix() || try == 3 {
+			if err == nil && ok && feed.size <= maxCachedFeed && newest < start.Unix() {
+				s.mispFeeds.put(key, feed)
+			}
 			return feed, err
 		}
 		wait := time.Until(time.Unix(start.Unix()+1, 0))
@@ -69,11 +91,71 @@ func (s *Server) loadMISPFeed(ctx context.Context, v *cyberpact.Viewer) (*mispFe
 	}
 }
 
+// maxCachedFeed is the most objects a cached feed may hold; larger ones
+// are read again for each request.
+const maxCachedFeed = 200_000
+
+// feedKey is what a cached feed of v is valid for: v, and the store's
+// position in its additions and deletes; ok is false when the store does
+// not tell them (then nothing is cached).
+func (s *Server) feedKey(ctx context.Context, v *cyberpact.Viewer) (string, bool, error) {
+	n, ok := s.Store.(cyberpact.ChangeNotifier)
+	if !ok {
+		return "", false, nil
+	}
+	// The delete number is read first: a delete between the two reads
+	// then gives a key that no later read will match.
+	_, del, err := n.DeletedSince(ctx, -1)
+	if err != nil {
+		return "", false, err
+	}
+	seq, err := n.LastSeq(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	groups := slices.Clone(v.Groups)
+	slices.Sort(groups)
+	return fmt.Sprintf("%d %v %v %d %d %d", v.Org, groups, v.Public, v.Exercise, seq, del), true, nil
+}
+
+// feedCache keeps the last few feeds read.
+type feedCache struct {
+	mu    sync.Mutex
+	keys  []string
+	feeds map[string]*mispFeed
+}
+
+// feedCacheSize is how many viewers' feeds are kept.
+const feedCacheSize = 4
+
+func (c *feedCache) get(key string) *mispFeed {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.feeds[key]
+}
+
+func (c *feedCache) put(key string, f *mispFeed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.feeds == nil {
+		c.feeds = map[string]*mispFeed{}
+	}
+	if _, ok := c.feeds[key]; !ok {
+		c.keys = append(c.keys, key)
+	}
+	c.feeds[key] = f
+	for len(c.keys) > feedCacheSize {
+		delete(c.feeds, c.keys[0])
+		c.keys = c.keys[1:]
+	}
+}
+
 // readMISPFeed is one read of loadMISPFeed; newest is the second the
 // newest version it holds was stored in.
 func (s *Server) readMISPFeed(ctx context.Context, v *cyberpact.Viewer) (*mispFeed, int64, error) {
 	f := cyberpact.ObjectFilter{Viewer: v, MaxTLP: cyberpact.TLPAmberStrict, ExcludeRevoked: true}
 	var items []*misp.FeedItem
+	var objs []*stix.Object
 	var newest int64
 	feed := &mispFeed{orgs: map[int64]misp.Org{}}
 	err := s.Store.EachObject(ctx, f, func(o *cyberpact.Object) error {
@@ -82,7 +164,7 @@ func (s *Server) readMISPFeed(ctx context.Context, v *cyberpact.Viewer) (*mispFe
 			return cyberpact.Errorf(cyberpact.EINTERNAL, "stored object %s: %v", o.ID, err)
 		}
 		items = append(items, &misp.FeedItem{Object: p, Seq: o.Seq, Added: o.Added, Producer: o.Release.Producer})
-		feed.index = append(feed.index, p)
+		objs = append(objs, p)
 		newest = max(newest, o.Added.Unix())
 		return nil
 	})
@@ -102,6 +184,7 @@ func (s *Server) readMISPFeed(ctx context.Context, v *cyberpact.Viewer) (*mispFe
 			feed.orgs[it.Producer] = misp.OrgOf(it.Producer, name)
 		}
 	}
+	feed.index, feed.size = misp.NewFeedIndex(objs), len(objs)
 	feed.events = misp.GroupFeed(items, func(p int64) string { return feed.orgs[p].Name })
 	return feed, newest, nil
 }

@@ -82,6 +82,8 @@ type Server struct {
 
 	cursorOnce sync.Once
 	codec      *cursorCodec
+
+	mispFeeds feedCache // the MISP feeds last read, per viewer (mispfeed.go)
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.

@@ -176,21 +176,33 @@ func GroupFeed(items []*FeedItem, orgName func(int64) string) []*FeedEvent {
 	return events
 }
 
-// FeedEventOf converts one feed event to MISP: index holds every object
-// the event may read (the viewer's, so that an event never names what its
-// reader may not see), org is its creator organisation as MISP names it
-// when the objects name none. The event's timestamp is the feed's, and a
-// day event is titled by its producer and day. headerOnly converts the
-// event's header alone (what manifest.json shows), not what it holds.
-func FeedEventOf(fe *FeedEvent, index []*stix.Object, org Org, headerOnly bool) (*Event, error) {
+// FeedIndex is the objects feed events are converted from: every object
+// a reader may see, so that an event never names what its reader may not.
+// It is read only: one index serves any number of conversions at once.
+type FeedIndex struct {
+	r *rev
+}
+
+// NewFeedIndex indexes objs for FeedEventOf.
+func NewFeedIndex(objs []*stix.Object) *FeedIndex {
 	r := &rev{index: map[string]*stix.Object{}, rels: map[string][]*stix.Object{}}
-	for _, o := range index {
+	for _, o := range objs {
 		r.index[o.ID] = o
 		if o.Type == "relationship" {
 			src := o.String("source_ref")
 			r.rels[src] = append(r.rels[src], o)
 		}
 	}
+	return &FeedIndex{r: r}
+}
+
+// FeedEventOf converts one feed event to MISP from the objects of ix; org
+// is its creator organisation as MISP names it when the objects name
+// none. The event's timestamp is the feed's, and a day event is titled by
+// its producer and day. headerOnly converts the event's header alone
+// (what manifest.json shows), not what it holds.
+func FeedEventOf(fe *FeedEvent, ix *FeedIndex, org Org, headerOnly bool) (*Event, error) {
+	r := ix.r
 	var ev *Event
 	var err error
 	if fe.Report != nil {
