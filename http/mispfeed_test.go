@@ -47,7 +47,7 @@ func newMISPClient(base, key string) *mispClient {
 	return &mispClient{base: base + "/api/v1/misp", key: key, events: map[string]*misp.Event{}}
 }
 
-func (c *mispClient) get(t *testing.T, file, etag string) (int, []byte, http.Header) {
+func (c *mispClient) get(t testing.TB, file, etag string) (int, []byte, http.Header) {
 	t.Helper()
 	req, err := http.NewRequest("GET", c.base+"/"+file, nil)
 	if err != nil {
@@ -73,7 +73,7 @@ func (c *mispClient) get(t *testing.T, file, etag string) (int, []byte, http.Hea
 }
 
 // pull runs one fetch of the feed.
-func (c *mispClient) pull(t *testing.T) {
+func (c *mispClient) pull(t testing.TB) {
 	t.Helper()
 	c.notModified, c.added, c.edited = false, nil, nil
 	code, body, h := c.get(t, "manifest.json", c.etag)
