@@ -24,7 +24,7 @@ import (
 	"github.com/cyberpact/cyberpact/stix"
 )
 
-func openDB(t *testing.T) *sqlite.DB {
+func openDB(t testing.TB) *sqlite.DB {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
 	if err != nil {
@@ -58,7 +58,7 @@ func (c *counter) reset() map[string]int {
 	return h
 }
 
-func listen(t *testing.T, h http.Handler) (*counter, string) {
+func listen(t testing.TB, h http.Handler) (*counter, string) {
 	c := &counter{hits: map[string]int{}, h: h}
 	s := httptest.NewServer(c)
 	t.Cleanup(s.Close)
@@ -76,7 +76,7 @@ type upstream struct {
 	base string
 }
 
-func newUpstream(t *testing.T, name string) *upstream {
+func newUpstream(t testing.TB, name string) *upstream {
 	ctx := context.Background()
 	u := &upstream{db: openDB(t), user: "sync-" + name}
 	u.org = &cyberpact.Org{Name: name + " CERT", Nation: "FR", Sector: "government"}
