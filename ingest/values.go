@@ -157,10 +157,10 @@ func parseValues(src *cyberpact.Source, body []byte) (rows []row, bad []string, 
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %v", src.URL, err)
+			return nil, nil, fmt.Errorf("%s: %v", src.URL, err) // a csv.ParseError names the line
 		}
+		line, _ := cr.FieldPos(0)
 		if first && m.Header {
 			first = false
 			continue
