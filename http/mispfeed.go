@@ -45,6 +45,10 @@ type mispFeed struct {
 	index  *misp.FeedIndex
 	size   int
 	orgs   map[int64]misp.Org
+
+	hashesOnce sync.Once // hashes.csv, made once per feed read
+	hashes     []byte
+	hashesErr  error
 }
 
 // loadMISPFeed reads everything v may see for the feed (latest visible
@@ -268,20 +272,29 @@ func (s *Server) mispHashes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var b bytes.Buffer
+	feed.hashesOnce.Do(func() {
+		var b bytes.Buffer
+		for _, fe := range feed.events {
+			ev, err := feed.convert(fe, false)
+			if err != nil {
+				feed.hashesErr = err
+				return
+			}
+			for _, l := range misp.AttributeHashes(ev) {
+				b.WriteString(l)
+				b.WriteByte('\n')
+			}
+		}
+		feed.hashes = b.Bytes()
+	})
+	if feed.hashesErr != nil {
+		return feed.hashesErr
+	}
 	var shown []*misp.FeedItem
 	for _, fe := range feed.events {
-		ev, err := feed.convert(fe, false)
-		if err != nil {
-			return err
-		}
-		for _, l := range misp.AttributeHashes(ev) {
-			b.WriteString(l)
-			b.WriteByte('\n')
-		}
 		shown = append(shown, fe.Items...)
 	}
-	return s.serveFeedFile(w, r, "text/csv", b.Bytes(), released(shown))
+	return s.serveFeedFile(w, r, "text/csv", feed.hashes, released(shown))
 }
 
 // mispEvent serves UUID.json: one event of the feed, as MISP JSON
