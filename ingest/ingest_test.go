@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,8 +23,10 @@ import (
 	"github.com/cyberpact/cyberpact"
 	cphttp "github.com/cyberpact/cyberpact/http"
 	"github.com/cyberpact/cyberpact/ingest"
+	"github.com/cyberpact/cyberpact/postgres"
 	"github.com/cyberpact/cyberpact/sqlite"
 	"github.com/cyberpact/cyberpact/stix"
+	"github.com/jackc/pgx/v5"
 )
 
 func openDB(t testing.TB) *sqlite.DB {
@@ -143,10 +148,76 @@ func (f *file) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // other hubs, a CSV file and a plain list), beside a broken MISP feed:
 // every good source is imported for its audience and producer while the
 // broken one records its error; a second run fetches nothing new; after
-// changes upstream, only what changed is fetched and imported.
+// changes upstream, only what changed is fetched and imported. It feeds
+// each store, SQLite and (with CYBERPACT_TEST_POSTGRES) PostgreSQL.
 func TestSourcesOfEveryKindOneBroken(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) { testSourcesOfEveryKind(t, openDB(t)) })
+	t.Run("PostgreSQL", func(t *testing.T) { testSourcesOfEveryKind(t, openPostgres(t)) })
+}
+
+// hub is what the test needs of the store the sources feed: both stores
+// are one.
+type hub interface {
+	cyberpact.ObjectStore
+	cyberpact.AccountService
+	cyberpact.SourceStore
+	cyberpact.AuditLog
+	AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyberpact.AuditEntry, error)
+}
+
+var (
+	_ hub = (*sqlite.DB)(nil)
+	_ hub = (*postgres.DB)(nil)
+)
+
+// openPostgres opens a PostgreSQL store in a schema of its own, dropped
+// when the test ends, or skips when CYBERPACT_TEST_POSTGRES is not set.
+func openPostgres(t *testing.T) *postgres.DB {
+	base := os.Getenv("CYBERPACT_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("CYBERPACT_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
 	ctx := context.Background()
-	db := openDB(t)
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connecting to %s: %v", base, err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "t_" + hex.EncodeToString(b[:])
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := postgres.Open(ctx, u.String(), postgres.PeerKeyFile(filepath.Join(t.TempDir(), "peers.key")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	return db
+}
+
+func testSourcesOfEveryKind(t *testing.T, db hub) {
+	ctx := context.Background()
 	feeds := &cyberpact.Org{Name: "Feeds Desk", Nation: "GB", Sector: "government"}
 	partner := &cyberpact.Org{Name: "Partner", Nation: "GB", Sector: "finance"}
 	outsider := &cyberpact.Org{Name: "Outsider", Nation: "GB", Sector: "energy"}
