@@ -17,7 +17,9 @@ import (
 //	Authorization: Bearer KEY
 //
 // or, as TAXII clients do, with HTTP Basic: the user's name and the key as
-// password. Failed logins are counted per user name (case-folded, as
+// password; or, as MISP sends the key of a feed or server, bare:
+//
+//	Authorization: cpk_... Failed logins are counted per user name (case-folded, as
 // logins ignore case) from one client address, and per client address
 // (loginLimiter); past either limit the answer is 429 with Retry-After
 // until the window ends, before the key is even looked at. Failures from
@@ -53,6 +55,9 @@ func credentials(r *http.Request) (user, key string, ok bool, err error) {
 	if h == "" {
 		return "", "", false, nil
 	}
+	if k := strings.TrimSpace(h); strings.HasPrefix(k, cyberpact.APIKeyPrefix) && !strings.ContainsAny(k, " \t") {
+		return "", k, true, nil // MISP's form: the key alone
+	}
 	scheme, rest, _ := strings.Cut(h, " ")
 	rest = strings.TrimSpace(rest)
 	switch strings.ToLower(scheme) {
@@ -72,7 +77,7 @@ func credentials(r *http.Request) (user, key string, ok bool, err error) {
 		}
 		return u, k, true, nil
 	}
-	return "", "", true, cyberpact.Errorf(cyberpact.EUNAUTHORIZED, "authorization scheme %q is not supported: use Bearer or Basic", scheme)
+	return "", "", true, cyberpact.Errorf(cyberpact.EUNAUTHORIZED, "authorization scheme %q is not supported: use Bearer, Basic or the key alone", scheme)
 }
 
 // clientAddr is the address failed logins are counted against: the peer's

@@ -82,6 +82,8 @@ type Server struct {
 
 	cursorOnce sync.Once
 	codec      *cursorCodec
+
+	mispFeeds feedCache // the MISP feeds last read, per viewer (mispfeed.go)
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -109,6 +111,8 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerCorrelate()
 	s.registerExercises()
 	s.registerFeeds()
+	s.registerMISPFeed()
+	s.registerSources()
 	return s
 }
 

@@ -17,6 +17,9 @@ import (
 // Ensure DB implements the peer store.
 var _ cyberpact.PeerStore = (*DB)(nil)
 
+// Ensure DB implements the source store (through the shared store).
+var _ cyberpact.SourceStore = (*DB)(nil)
+
 // Peers' keys are sealed with AES-256-GCM under a key of the hub's own,
 // kept in a file outside the database (the PeerKeyFile option; the command
 // reads its path from CYBERPACT_PEER_KEY_FILE). A dump or a copy of the

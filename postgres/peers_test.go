@@ -99,3 +99,15 @@ func TestPeerKeyFileSharedByProcesses(t *testing.T) {
 		t.Fatalf("Peers = %v, %v; want london and the copy's", ps, err)
 	}
 }
+
+// TestSources runs the source store suite every store passes against a
+// real PostgreSQL.
+func TestSources(t *testing.T) {
+	storetest.RunSources(t, func(t *testing.T) storetest.SourceTestStore {
+		db, err := postgres.Open(context.Background(), testURL(t), postgres.PeerKeyFile(filepath.Join(t.TempDir(), "peers.key")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}

@@ -14,6 +14,9 @@ import (
 // Ensure DB implements the peer store (through the shared store).
 var _ cyberpact.PeerStore = (*DB)(nil)
 
+// Ensure DB implements the source store (through the shared store).
+var _ cyberpact.SourceStore = (*DB)(nil)
+
 // Peers' keys are sealed with AES-256-GCM under a key of the hub's own,
 // kept in a file beside the database (cyberpact-peers.key for
 // cyberpact.db, mode 0600, made on first use). A copy of the database, a

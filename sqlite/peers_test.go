@@ -65,3 +65,11 @@ func TestPeerKeySealed(t *testing.T) {
 		t.Fatal("the key was read back without the key file")
 	}
 }
+
+// TestSources runs the source store suite every store passes against real
+// SQLite files.
+func TestSources(t *testing.T) {
+	storetest.RunSources(t, func(t *testing.T) storetest.SourceTestStore {
+		return openDB(t, t.TempDir())
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/federation"
 	cphttp "github.com/cyberpact/cyberpact/http"
+	"github.com/cyberpact/cyberpact/ingest"
 	"github.com/cyberpact/cyberpact/internal/peerkey"
 )
 
@@ -22,7 +23,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: REST API, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--exercise-interval 1s] [--log-format text|json]",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--exercise-interval 1s] [--log-format text|json]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz needs an API key ('cyberpact user
 create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user
@@ -48,6 +49,12 @@ name and the key as password. Serves:
   GET  /api/v1/correlate?value=V              who else holds an observable value
   GET  /api/v1/exercises[/{id}[/...]]         joint exercises: status, scores,
                                               telemetry.jsonl, sightings, reports
+  GET  /api/v1/misp/manifest.json, hashes.csv, UUID.json
+                                              the hub as a MISP feed of what the key
+                                              may see (MISP sends "Authorization: KEY")
+  GET  /api/v1/sources[/{name}]               the external feeds (see 'cyberpact
+                                              feed') and their status: admins all,
+                                              others their organisation's
   /taxii2/                                    TAXII 2.1: discovery, the api1 root, a
                                               collection per audience (all members,
                                               each sharing group, each organisation's
@@ -99,6 +106,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	exerciseInterval := fs.Duration("exercise-interval", time.Second, "advance running exercises (see 'cyberpact exercise start') this often; 0 never")
 	syncInterval := fs.Duration("sync-interval", 0, "synchronise with every peer (see 'cyberpact peer') this often, e.g. 30s; 0 never")
 	syncLimits := syncLimitFlags(fs, "sync-")
+	feedCheck := fs.Duration("feed-check", 30*time.Second, "run the external feeds that are due (see 'cyberpact feed') checking this often; 0 never")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -176,6 +184,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go func() {
 			defer close(done)
 			(&federation.Syncer{Store: db, Peers: peers, Audit: db, Logger: logger, Limits: limits}).Run(sctx, *syncInterval)
+		}()
+		defer func() { stop(); <-done }()
+	}
+	if *feedCheck > 0 {
+		// The feed sources run until serving ends, each on its own (a
+		// broken one never holds up the others), and stop before the
+		// store closes.
+		r, err := ingest.New(db, logger)
+		if err != nil {
+			return err
+		}
+		fctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			r.Loop(fctx, *feedCheck)
 		}()
 		defer func() { stop(); <-done }()
 	}
