@@ -14,7 +14,17 @@
 // from that peer (recorded provenance, or the peer's own organisation as
 // producer), POSTs the rest and advances the cursor once the peer's status
 // is complete. Objects that fail either way are kept with their reason and
-// tried again on every run.
+// tried again on every run, once a run.
+//
+// A peer is trusted with no more than it must be: each run is bounded
+// (Limits: pages, objects, bytes of a page, wall time, the wait for a
+// pending status) and stops at a repeated cursor; a page is downloaded into
+// an unnamed file before its import begins (a slow peer never holds the
+// store) and read object by object (memory follows the largest object);
+// an object over the size or depth limit fails alone; a read by id takes
+// only the version asked for; the TAXII client follows no redirect off the
+// peer's origin and honours Retry-After. RunAll and Run give each peer its
+// own goroutine, so no peer waits for another.
 package federation
 
 import (
