@@ -75,7 +75,7 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) (*call, error)
 			return c, nil
 		}
 		http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
-		c.flash = why
+		c.ended = why
 	}
 	if ck, err := r.Cookie(preCookie); err == nil && len(ck.Value) == 43 {
 		c.csrf = ck.Value
@@ -86,8 +86,17 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request) (*call, error)
 	return c, nil
 }
 
+// Why a session ended, as the sign-in page's ended parameter says it.
+var endedWhy = map[string]string{
+	"disabled": "Your account was disabled.",
+	"max-age":  "Your session reached its time limit: sign in again.",
+	"idle":     "Your session ended after a time without use: sign in again.",
+	"groups":   "Your organisation's sharing groups changed: sign in again.",
+}
+
 // liveSession returns the session of token when it is live; otherwise nil
-// and why it ended ("" when there was none), having deleted it.
+// and why it ended (a key of endedWhy; "" when there was none), having
+// deleted it.
 func (h *Handler) liveSession(r *http.Request, token string) (*cyberpact.SessionState, string, error) {
 	ctx := r.Context()
 	hash := tokenHash(token)
@@ -103,15 +112,15 @@ func (h *Handler) liveSession(r *http.Request, token string) (*cyberpact.Session
 	why := ""
 	switch {
 	case st.Disabled:
-		why = "Your account was disabled."
+		why = "disabled"
 	case now.Sub(st.Session.Created).Nanoseconds() >= maxAge:
-		why = "Your session reached its time limit: sign in again."
+		why = "max-age"
 	case now.Sub(st.Session.Seen).Nanoseconds() >= idle:
-		why = "Your session ended after a time without use: sign in again."
+		why = "idle"
 	default:
 		for _, g := range st.Session.Groups {
 			if !slices.Contains(st.Principal.Groups, g) {
-				why = "Your organisation's sharing groups changed: sign in again."
+				why = "groups"
 				break
 			}
 		}

@@ -38,6 +38,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request, c *call) err
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}
+	c.flash = endedWhy[r.URL.Query().Get("ended")]
 	h.render(w, r, http.StatusOK, "login", c, loginPage{Next: next, OIDC: h.OIDC != nil})
 	return nil
 }

@@ -147,6 +147,7 @@ type call struct {
 	st    *cyberpact.SessionState // nil when signed out
 	csrf  string                  // the token the page's forms carry
 	flash string                  // a message for the top of the page
+	ended string                  // why the request's session ended, a key of endedWhy
 }
 
 // principal returns the signed-in user, nil when there is none.
@@ -198,7 +199,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, c *call, a acces
 		if r.Method != http.MethodGet {
 			return errSignedOut
 		}
-		http.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		to := "/login?next=" + urlQueryEscape(r.URL.RequestURI())
+		if c.ended != "" {
+			to += "&ended=" + c.ended
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return nil
 	case !c.st.Session.Verified:
 		if a != pending {

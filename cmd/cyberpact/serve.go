@@ -15,8 +15,8 @@ import (
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/federation"
 	cphttp "github.com/cyberpact/cyberpact/http"
-	"github.com/cyberpact/cyberpact/web"
 	"github.com/cyberpact/cyberpact/internal/peerkey"
+	"github.com/cyberpact/cyberpact/web"
 )
 
 func init() {
