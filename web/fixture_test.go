@@ -164,6 +164,7 @@ type page struct {
 	status int
 	body   string
 	header http.Header
+	url    string // what was asked for
 }
 
 func (c *client) do(req *http.Request) page {
@@ -174,7 +175,7 @@ func (c *client) do(req *http.Request) page {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return page{res.StatusCode, string(b), res.Header}
+	return page{res.StatusCode, string(b), res.Header, req.URL.String()}
 }
 
 func (c *client) get(path string) page {
