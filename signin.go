@@ -66,6 +66,11 @@ type SessionStore interface {
 	// replacing any earlier ones; an empty secret removes the second
 	// factor. Returns ENOTFOUND.
 	SetTOTP(ctx context.Context, user int64, secret string, recovery [][32]byte, actor string) error
+	// UseTOTPStep records that the user gave the TOTP code of time step
+	// step, reporting false when it already gave one of that step or a
+	// later one: a code is accepted once (RFC 6238, section 5.2), by
+	// whichever serve process sees it first.
+	UseTOTPStep(ctx context.Context, user int64, step int64) (bool, error)
 	// UseRecoveryCode consumes the recovery code of that hash, reporting
 	// whether it was one of the user's unused codes.
 	UseRecoveryCode(ctx context.Context, user int64, hash [32]byte) (bool, error)

@@ -93,7 +93,7 @@ func (s *Store) SetDisabled(ctx context.Context, user int64, disabled bool, acto
 func (s *Store) SetTOTP(ctx context.Context, user int64, secret string, recovery [][32]byte, actor string) error {
 	return s.userChange(ctx, user, actor, func(tx *sql.Tx, name string) (string, error) {
 		a := s.d.Args()
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp = `+a.Add(secret)+` WHERE id = `+a.Add(user), a.Vals...); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET totp = `+a.Add(secret)+`, totp_step = 0 WHERE id = `+a.Add(user), a.Vals...); err != nil {
 			return "", internal("setting second factor", err)
 		}
 		a = s.d.Args()
@@ -111,6 +111,21 @@ func (s *Store) SetTOTP(ctx context.Context, user int64, secret string, recovery
 		}
 		return fmt.Sprintf("enrolled a TOTP second factor for user %q with %d recovery codes", name, len(recovery)), nil
 	})
+}
+
+// UseTOTPStep records the time step of an accepted TOTP code, reporting
+// false when the user gave a code of that step or a later one before.
+func (s *Store) UseTOTPStep(ctx context.Context, user int64, step int64) (bool, error) {
+	a := s.d.Args()
+	res, err := s.write.ExecContext(ctx, `UPDATE users SET totp_step = `+a.Add(step)+` WHERE id = `+a.Add(user)+` AND totp_step < `+a.Add(step), a.Vals...)
+	if err != nil {
+		return false, internal("recording a TOTP code", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, internal("recording a TOTP code", err)
+	}
+	return n == 1, nil
 }
 
 // UseRecoveryCode deletes the user's recovery code of that hash,

@@ -29,6 +29,7 @@ func RunSignIn(t *testing.T, open func(t *testing.T) SignInStore) {
 		{"DisablingEndsSessionsAndKeys", testDisableEnds},
 		{"PasswordChangeEndsSessions", testPasswordEnds},
 		{"RecoveryCodesWorkOnce", testRecoveryOnce},
+		{"TOTPStepAcceptedOnce", testTOTPStepOnce},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -207,5 +208,35 @@ func testRecoveryOnce(t *testing.T, s SignInStore) {
 	}
 	if c, _ := s.Credentials(ctx, "alice"); c.TOTP != "" {
 		t.Errorf("TOTP after removal = %q", c.TOTP)
+	}
+}
+
+func testTOTPStepOnce(t *testing.T, s SignInStore) {
+	ctx := context.Background()
+	o := mkOrg(t, s, "Acme", "GB", "finance")
+	u := mkUser(t, s, "alice", o.ID, cyberpact.RoleAnalyst)
+	v := mkUser(t, s, "bob", o.ID, cyberpact.RoleAnalyst)
+	for _, tc := range []struct {
+		what       string
+		user, step int64
+		want       bool
+	}{
+		{"first code", u.ID, 100, true},
+		{"the same step again", u.ID, 100, false},
+		{"an earlier step", u.ID, 99, false},
+		{"another user's same step", v.ID, 100, true},
+		{"the next step", u.ID, 101, true},
+	} {
+		ok, err := s.UseTOTPStep(ctx, tc.user, tc.step)
+		if err != nil || ok != tc.want {
+			t.Errorf("%s: UseTOTPStep = %v, %v; want %v", tc.what, ok, err, tc.want)
+		}
+	}
+	// A new secret starts over.
+	if err := s.SetTOTP(ctx, u.ID, "JBSWY3DPEHPK3PXP", nil, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.UseTOTPStep(ctx, u.ID, 50); err != nil || !ok {
+		t.Errorf("after a new secret: UseTOTPStep(50) = %v, %v; want true", ok, err)
 	}
 }

@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/pquerna/otp/totp"
@@ -137,7 +139,13 @@ func (h *Handler) totpLogin(w http.ResponseWriter, r *http.Request, c *call) err
 		return err
 	}
 	code := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("code")), " ", "")
-	ok := cred.TOTP != "" && len(code) == 6 && totp.Validate(code, cred.TOTP)
+	ok := false
+	if step, valid := validTOTP(code, cred.TOTP, h.now()); valid {
+		// A code is accepted once: a second use, from anywhere, fails.
+		if ok, err = h.Store.UseTOTPStep(ctx, cred.User.ID, step); err != nil {
+			return err
+		}
+	}
 	if !ok && cred.TOTP != "" && len(code) > 6 {
 		ok, err = h.Store.UseRecoveryCode(ctx, cred.User.ID, recoveryHash(code))
 		if err != nil {
@@ -155,6 +163,22 @@ func (h *Handler) totpLogin(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
+}
+
+// validTOTP reports whether code is the TOTP code of secret for the time
+// step of now or the one before or after (clocks drift), and which step.
+func validTOTP(code, secret string, now time.Time) (int64, bool) {
+	if secret == "" || len(code) != 6 {
+		return 0, false
+	}
+	for _, skew := range []int64{0, -1, 1} {
+		t := now.Add(time.Duration(skew) * 30 * time.Second)
+		want, err := totp.GenerateCode(secret, t)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return t.Unix() / 30, true
+		}
+	}
+	return 0, false
 }
 
 // recoveryHash is what the store keeps of a recovery code: the SHA-256 of

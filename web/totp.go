@@ -77,7 +77,8 @@ func (h *Handler) enrol(w http.ResponseWriter, r *http.Request, c *call) error {
 	if len(secret) < 16 || strings.Trim(secret, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
 		return cyberpact.Errorf(cyberpact.EINVALID, "the form's secret is not a base32 TOTP secret: reload the page to start again")
 	}
-	if !totp.Validate(code, secret) {
+	step, valid := validTOTP(code, secret, h.now())
+	if !valid {
 		return h.showEnrol(w, r, c, http.StatusBadRequest, secret, "That code is not right: enter the 6 digits your app shows now.")
 	}
 	codes := make([]string, RecoveryCodes)
@@ -88,6 +89,10 @@ func (h *Handler) enrol(w http.ResponseWriter, r *http.Request, c *call) error {
 	}
 	p := c.st.Principal
 	if err := h.Store.SetTOTP(r.Context(), p.User.ID, secret, hashes, p.User.Name); err != nil {
+		return err
+	}
+	// The code that confirmed the secret does not sign in as well.
+	if _, err := h.Store.UseTOTPStep(r.Context(), p.User.ID, step); err != nil {
 		return err
 	}
 	c.st.TOTP = true

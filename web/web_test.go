@@ -363,6 +363,7 @@ func TestExplorerPagesWithSealedCursors(t *testing.T) {
 
 func TestTOTPSecondFactor(t *testing.T) {
 	h := newHub(t)
+	h.clock, h.now = true, time.Now()
 	c := h.client(t)
 	c.mustSignIn("alice")
 	enrol := c.get("/account/totp")
@@ -371,7 +372,7 @@ func TestTOTPSecondFactor(t *testing.T) {
 	secret := regexp.MustCompile(`id="totp-secret">([A-Z2-7]+)<`).FindStringSubmatch(enrol.body)[1]
 	tok := csrfField.FindStringSubmatch(enrol.body)[1]
 	wantStatus(t, "wrong code", c.post("/account/totp", url.Values{"csrf": {tok}, "secret": {secret}, "code": {"000000"}}), http.StatusBadRequest)
-	code, _ := totp.GenerateCode(secret, time.Now())
+	code, _ := totp.GenerateCode(secret, h.now)
 	done := c.post("/account/totp", url.Values{"csrf": {tok}, "secret": {secret}, "code": {code}})
 	wantStatus(t, "enrolment", done, http.StatusOK)
 	codes := regexp.MustCompile(`<li><code>([A-Z0-9]{5}-[A-Z0-9]{5})</code></li>`).FindAllStringSubmatch(done.body, -1)
@@ -390,7 +391,10 @@ func TestTOTPSecondFactor(t *testing.T) {
 		pending := b.cookie("cyberpact_session")
 		tok := b.csrf("/login/totp")
 		wantStatus(t, "wrong code", b.post("/login/totp", url.Values{"csrf": {tok}, "code": {"123456"}, "next": {"/search"}}), http.StatusUnauthorized)
-		code, _ := totp.GenerateCode(secret, time.Now())
+		// The enrolment's code, within its 30 seconds, does not sign in.
+		wantStatus(t, "the enrolment's code", b.post("/login/totp", url.Values{"csrf": {tok}, "code": {code}, "next": {"/search"}}), http.StatusUnauthorized)
+		h.now = h.now.Add(30 * time.Second)
+		code, _ := totp.GenerateCode(secret, h.now)
 		p = b.post("/login/totp", url.Values{"csrf": {tok}, "code": {code}, "next": {"/search"}})
 		wantStatus(t, "right code", p, http.StatusSeeOther)
 		if loc := p.header.Get("Location"); loc != "/search" {
@@ -400,6 +404,10 @@ func TestTOTPSecondFactor(t *testing.T) {
 			t.Errorf("the session token was not renewed after the second factor")
 		}
 		wantStatus(t, "explorer after the code", b.get("/search?q=x"), http.StatusOK)
+		// The same code, replayed by another browser within its window, is refused.
+		o := h.client(t)
+		o.signIn("alice", password, "/")
+		wantStatus(t, "replayed code", o.post("/login/totp", url.Values{"csrf": {o.csrf("/login/totp")}, "code": {code}, "next": {"/"}}), http.StatusUnauthorized)
 	})
 	t.Run("RecoveryCodeWorksOnce", func(t *testing.T) {
 		for i, want := range []int{http.StatusSeeOther, http.StatusUnauthorized} {

@@ -6,6 +6,8 @@
 -- so that the shared SQL (sqlstore/signin.go) reads them alike.
 ALTER TABLE users ADD COLUMN password text NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN totp text NOT NULL DEFAULT '';
+-- totp_step: the last TOTP time step accepted, so that no code is accepted twice.
+ALTER TABLE users ADD COLUMN totp_step bigint NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN disabled smallint NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
 ALTER TABLE orgs ADD COLUMN require_totp smallint NOT NULL DEFAULT 0 CHECK (require_totp IN (0, 1));
 

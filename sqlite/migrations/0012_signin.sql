@@ -5,6 +5,8 @@
 -- Times are unix microseconds.
 ALTER TABLE users ADD COLUMN password TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN totp TEXT NOT NULL DEFAULT '';
+-- totp_step: the last TOTP time step accepted, so that no code is accepted twice.
+ALTER TABLE users ADD COLUMN totp_step INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
 ALTER TABLE orgs ADD COLUMN require_totp INTEGER NOT NULL DEFAULT 0 CHECK (require_totp IN (0, 1));
 
