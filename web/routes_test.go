@@ -54,6 +54,22 @@ var routeCases = map[string]func(t *testing.T, c *client) []page{
 	"POST /account/password": func(t *testing.T, c *client) []page {
 		return []page{c.post("/account/password", url.Values{"csrf": {c.token()}, "current": {"wrong"}, "password": {"x"}, "again": {"y"}})}
 	},
+	"GET /org": func(t *testing.T, c *client) []page { return []page{c.get("/org")} },
+	"POST /org/users": func(t *testing.T, c *client) []page {
+		return []page{c.post("/org/users", url.Values{"csrf": {c.token()}, "name": {"mx"}, "role": {"analyst"}})}
+	},
+	"POST /org/users/{name}/keys": func(t *testing.T, c *client) []page {
+		return []page{c.post("/org/users/gina/keys", url.Values{"csrf": {c.token()}}), c.post("/org/users/alice/keys", url.Values{"csrf": {c.token()}})}
+	},
+	"POST /org/users/{name}/disable": func(t *testing.T, c *client) []page {
+		return []page{c.post("/org/users/bob/disable", url.Values{"csrf": {c.token()}})}
+	},
+	"POST /org/users/{name}/enable": func(t *testing.T, c *client) []page {
+		return []page{c.post("/org/users/bob/enable", url.Values{"csrf": {c.token()}})}
+	},
+	"POST /org/keys/{id}/revoke": func(t *testing.T, c *client) []page {
+		return []page{c.post("/org/keys/999999/revoke", url.Values{"csrf": {c.token()}})}
+	},
 	"GET /search": func(t *testing.T, c *client) []page {
 		var out []page
 		for _, q := range []string{"?q=Redwing", "?q=198.51.100.7", "?type=indicator", "?q=beacon&tlp=red", "?type="} {

@@ -108,6 +108,7 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerOIDC()
 	h.registerExplorer()
 	h.registerAccount()
+	h.registerOrg()
 	return h
 }
 
@@ -371,5 +372,6 @@ var titles = map[string]string{
 	"search":    "Explorer",
 	"object":    "Object",
 	"account":   "Your account",
+	"org":       "Organisation",
 	"error":     "Error",
 }
