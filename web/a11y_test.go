@@ -76,6 +76,10 @@ func TestBrowserAccessibility(t *testing.T) {
 	visit(ctx, "not found", fmtID(neverID), `main h1`)
 	visit(ctx, "account", "/account", `#new`)
 	visit(ctx, "second factor enrolment", "/account/totp", `#code`)
+	visit(ctx, "publish", "/publish", `#pattern`)
+	run(t, ctx, "publishing a bad pattern", chromedp.SendKeys(`#name`, "x"), chromedp.SendKeys(`#pattern`, "[bad"),
+		chromedp.Click(`form[action="/publish/indicator"] button[type="submit"]`), chromedp.WaitVisible(`#pattern-error`))
+	checkA11y(t, ctx, axe, "publish with errors at their fields")
 	gctx := browse(t)
 	browserSignIn(t, gctx, h, "gina")
 	run(t, gctx, "signed in", chromedp.WaitVisible(`.who`))

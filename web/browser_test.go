@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -252,5 +253,40 @@ func TestBrowserOIDCSignIn(t *testing.T) {
 	who := text(t, ctx, `.who`)
 	if !strings.Contains(who, "olga") || !strings.Contains(who, "Beta") {
 		t.Errorf("after single sign-on the header says %q", who)
+	}
+}
+
+func TestBrowserPublishRedToAGroup(t *testing.T) {
+	h := newHub(t)
+	ctx := browse(t)
+	browserSignIn(t, ctx, h, "alice")
+	group := "group:" + strconv.FormatInt(h.groups["Acme and Gamma"].ID, 10)
+	run(t, ctx, "publishing a TLP:RED indicator to a sharing group",
+		chromedp.WaitVisible(`.who`),
+		chromedp.Navigate(h.srv.URL+"/publish"),
+		chromedp.WaitVisible(`#pattern`),
+		chromedp.SendKeys(`#name`, "Nightjar relay"),
+		chromedp.SendKeys(`#pattern`, "[domain-name:value = 'relay.example']"),
+		chromedp.Click(`form[action="/publish/indicator"] input[name="audience"][value="`+group+`"]`),
+		chromedp.SetValue(`#ind-tlp`, "red"),
+	)
+	screenshot(t, ctx, "publish")
+	run(t, ctx, "sending it",
+		chromedp.Click(`form[action="/publish/indicator"] button[type="submit"]`),
+		chromedp.WaitVisible(`#props-h`),
+	)
+	path := read(t, ctx, "location", chromedp.Evaluate[string](`location.pathname`))
+	tlp, audience := text(t, ctx, `.meta .tlp`), text(t, ctx, `#audience`)
+	if !strings.HasPrefix(path, "/objects/indicator--") || tlp != "TLP:RED" || audience != "the members of the sharing group Acme and Gamma" {
+		t.Fatalf("after publishing: at %s, TLP %q, audience %q", path, tlp, audience)
+	}
+	bctx := browse(t)
+	browserSignIn(t, bctx, h, "bob")
+	run(t, bctx, "bob opens it", chromedp.WaitVisible(`.who`), chromedp.Navigate(h.srv.URL+path), chromedp.WaitVisible(`main h1`))
+	hidden := read(t, bctx, "the page", chromedp.OuterHTML(`html`))
+	run(t, bctx, "bob opens an id never stored", chromedp.Navigate(h.srv.URL+fmtID(neverID)), chromedp.WaitVisible(`main h1`))
+	never := read(t, bctx, "the page", chromedp.OuterHTML(`html`))
+	if hidden != never || !strings.Contains(hidden, "Not Found") {
+		t.Errorf("bob's page of the published object differs from a missing id's, or is not a not-found page")
 	}
 }

@@ -70,6 +70,25 @@ var routeCases = map[string]func(t *testing.T, c *client) []page{
 	"POST /org/keys/{id}/revoke": func(t *testing.T, c *client) []page {
 		return []page{c.post("/org/keys/999999/revoke", url.Values{"csrf": {c.token()}})}
 	},
+	"GET /publish": func(t *testing.T, c *client) []page { return []page{c.get("/publish")} },
+	"POST /publish/indicator": func(t *testing.T, c *client) []page {
+		return []page{c.post("/publish/indicator", url.Values{"csrf": {c.token()}, "name": {"x"}, "pattern": {"[bad"}, "audience": {"all"}, "tlp": {"red"}})}
+	},
+	"POST /publish/bundle": func(t *testing.T, c *client) []page {
+		// A sighting of the hidden object is refused exactly as one of an
+		// id that never existed (the pasted bundle is echoed back, so the
+		// ids are swapped before comparing).
+		sighting := func(of, n string) page {
+			return c.post("/publish/bundle", url.Values{"csrf": {c.token()}, "audience": {"all"}, "tlp": {"amber"},
+				"bundle": {`{"type":"bundle","id":"bundle--12121212-1212-4121-8121-121212121212","objects":[{"type":"sighting","spec_version":"2.1","id":"sighting--13131313-1313-4131-8131-13131313131` + n + `","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","sighting_of_ref":"` + of + `"}]}`}})
+		}
+		red, never := sighting(redID, "1"), sighting(neverID, "2")
+		red.body = strings.ReplaceAll(strings.ReplaceAll(red.body, redID, neverID), "131313131311", "131313131312")
+		if red.status != http.StatusOK && (red.status != never.status || red.body != never.body) {
+			t.Errorf("a sighting of the hidden object is refused otherwise than one of a missing id (%d, %d)", red.status, never.status)
+		}
+		return []page{red, never}
+	},
 	"GET /search": func(t *testing.T, c *client) []page {
 		var out []page
 		for _, q := range []string{"?q=Redwing", "?q=198.51.100.7", "?type=indicator", "?q=beacon&tlp=red", "?type="} {

@@ -109,6 +109,7 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerExplorer()
 	h.registerAccount()
 	h.registerOrg()
+	h.registerPublish()
 	return h
 }
 
@@ -314,9 +315,17 @@ type view struct {
 	Page  any
 }
 
+type releaseView struct {
+	P    string
+	Page publishPage
+}
+
 // parsePages parses each page template with the layout.
 func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
+		// release gives a publishing form's audience and TLP pickers their
+		// own element ids (prefix) on a page with several forms.
+		"release": func(prefix string, p publishPage) releaseView { return releaseView{P: prefix, Page: p} },
 		"tlpClass": func(t cyberpact.TLP) string {
 			if t == cyberpact.TLPUnknown {
 				return "tlp-none"
@@ -373,5 +382,6 @@ var titles = map[string]string{
 	"object":    "Object",
 	"account":   "Your account",
 	"org":       "Organisation",
+	"publish":   "Publish",
 	"error":     "Error",
 }
