@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -160,6 +161,7 @@ type objectPage struct {
 	From, To       string // the versions diffed
 	Diff           []diffRow
 	Relationships  []relRow
+	Graph          template.HTML // the relationships drawn in SVG, "" when none
 }
 
 type versionRow struct {
@@ -223,10 +225,34 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err != nil {
 		return err
 	}
+	var others []string
 	for _, o := range rels.Objects {
-		pg.Relationships = append(pg.Relationships, relOf(o, id))
+		rel := relOf(o, id)
+		pg.Relationships = append(pg.Relationships, rel)
+		if rel.Other != "" && !slices.Contains(others, rel.Other) {
+			others = append(others, rel.Other)
+		}
 	}
-	if err := h.auditRelease(r, c, append(slices.Clone(vs), rels.Objects...)); err != nil {
+	// The neighbours' names, for the list and the graph: read as the
+	// user, so only what it may see (the store left out relationships to
+	// the rest), and released like the rest of the page.
+	var neighbours []*cyberpact.Object
+	if len(others) > 0 {
+		np, err := h.Store.FindObjects(ctx, cyberpact.ObjectFilter{IDs: others, Viewer: c.viewer(), Limit: len(others)})
+		if err != nil {
+			return err
+		}
+		neighbours = np.Objects
+		names := map[string]string{}
+		for _, o := range neighbours {
+			names[o.ID] = rowOf(o).Name
+		}
+		for i := range pg.Relationships {
+			pg.Relationships[i].OtherName = names[pg.Relationships[i].Other]
+		}
+		pg.Graph = graphSVG(pg.Name, pg.Relationships)
+	}
+	if err := h.auditRelease(r, c, append(append(slices.Clone(vs), rels.Objects...), neighbours...)); err != nil {
 		return err
 	}
 	h.render(w, r, http.StatusOK, "object", c, pg)

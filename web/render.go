@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"math"
 	"net/url"
 	"regexp"
 	"slices"
@@ -277,4 +278,74 @@ func diff(a, b json.RawMessage) ([]diffRow, error) {
 		out = append(out, row)
 	}
 	return out, nil
+}
+
+// graphSVG draws an object and its neighbours: the object in the middle,
+// each neighbour (at most 24) on a circle around it, linked to its page,
+// each edge labelled with the relationship's type and pointing from source
+// to target. Following a neighbour's link shows its own neighbours: that
+// is how the graph expands, with no script.
+func graphSVG(name string, rels []relRow) template.HTML {
+	const w, hgt, cx, cy, radius = 720, 480, 360, 240, 190
+	type node struct {
+		id, name string
+		x, y     float64
+	}
+	var nodes []node
+	idx := map[string]int{}
+	for _, r := range rels {
+		if r.Other == "" || len(nodes) == 24 {
+			continue
+		}
+		if _, ok := idx[r.Other]; !ok {
+			idx[r.Other] = len(nodes)
+			n := r.OtherName
+			if n == "" {
+				n = r.Other
+			}
+			nodes = append(nodes, node{id: r.Other, name: n})
+		}
+	}
+	if len(nodes) == 0 {
+		return ""
+	}
+	for i := range nodes {
+		a := 2*math.Pi*float64(i)/float64(len(nodes)) - math.Pi/2
+		nodes[i].x, nodes[i].y = cx+radius*math.Cos(a), cy+radius*0.8*math.Sin(a)
+	}
+	short := func(s string) string {
+		if r := []rune(s); len(r) > 28 {
+			return string(r[:27]) + "…"
+		}
+		return s
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="graph" viewBox="0 0 %d %d" role="img" aria-labelledby="graph-title"><title id="graph-title">%s and the objects it is related to</title>`, w, hgt, esc(name))
+	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#555"/></marker></defs>`)
+	seen := map[string]bool{}
+	for _, r := range rels {
+		i, ok := idx[r.Other]
+		if !ok || seen[r.Other+r.Type] {
+			continue
+		}
+		seen[r.Other+r.Type] = true
+		n := nodes[i]
+		x1, y1, x2, y2 := float64(cx), float64(cy), n.x, n.y
+		if !r.Outgoing {
+			x1, y1, x2, y2 = n.x, n.y, cx, cy
+		}
+		// stop short of the node's label
+		dx, dy := x2-x1, y2-y1
+		l := math.Hypot(dx, dy)
+		x2, y2 = x2-dx/l*30, y2-dy/l*30
+		fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#555" marker-end="url(#arrow)"/>`, x1, y1, x2, y2)
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="edge" text-anchor="middle">%s</text>`, (x1+x2)/2, (y1+y2)/2-4, esc(r.Type))
+	}
+	fmt.Fprintf(&b, `<g class="node self"><circle cx="%d" cy="%d" r="8"/><text x="%d" y="%d" text-anchor="middle">%s</text></g>`, cx, cy, cx, cy-14, esc(short(name)))
+	for _, n := range nodes {
+		fmt.Fprintf(&b, `<a href="/objects/%s"><g class="node"><circle cx="%.0f" cy="%.0f" r="6"/><text x="%.0f" y="%.0f" text-anchor="middle">%s</text></g></a>`,
+			esc(url.PathEscape(n.id)), n.x, n.y, n.x, n.y-10, esc(short(n.name)))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
 }

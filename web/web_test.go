@@ -324,7 +324,9 @@ func TestExplorerAndObjectPage(t *testing.T) {
 	mustContain(t, "malware page", p.body, "TLP:AMBER", "every member organisation", "Produced by <strong>Acme</strong>",
 		"2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z", `id="diff"`, "now also a stealer", "uses", attackID)
 	p = c.get(fmtID(attackID))
-	mustContain(t, "attack-pattern page", p.body, "https://attack.mitre.org/techniques/T1059/", "execution")
+	mustContain(t, "attack-pattern page", p.body, "https://attack.mitre.org/techniques/T1059/", "execution",
+		`<svg xmlns="http://www.w3.org/2000/svg" class="graph"`, `<a href="/objects/`+malwareID+`"><g class="node">`, ">Quietcrab</text>", ">uses</text>",
+		`>Quietcrab</a> <strong>uses</strong> this`)
 	wantStatus(t, "diff of an unknown version", c.get(fmtID(malwareID)+"?from=2020-01-01T00:00:00.000Z"), http.StatusBadRequest)
 }
 
