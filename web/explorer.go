@@ -159,15 +159,29 @@ type objectPage struct {
 	Props          []prop
 	Versions       []versionRow
 	From, To       string // the versions diffed
+	FromShown      string
+	ToShown        string
 	Diff           []diffRow
 	Relationships  []relRow
 	Graph          template.HTML // the relationships drawn in SVG, "" when none
 }
 
 type versionRow struct {
-	Modified string
+	Modified string // the version key, as the diff's from and to name it
+	Shown    string // the key as people read it
 	Added    string
 	Current  bool
+}
+
+// showTime writes a version key (a normalised RFC 3339 time) to the
+// millisecond, as STIX timestamps usually are; one that does not parse
+// as it is.
+func showTime(key string) string {
+	t, err := time.Parse(time.RFC3339Nano, key)
+	if err != nil {
+		return key
+	}
+	return t.UTC().Format("2006-01-02 15:04:05.000 UTC")
 }
 
 type relRow struct {
@@ -201,7 +215,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request, c *call) error 
 		return err
 	}
 	for _, v := range vs {
-		pg.Versions = append(pg.Versions, versionRow{Modified: v.Modified, Added: v.Added.UTC().Format("2006-01-02 15:04:05 MST"), Current: v == cur})
+		pg.Versions = append(pg.Versions, versionRow{Modified: v.Modified, Shown: showTime(v.Modified), Added: v.Added.UTC().Format("2006-01-02 15:04:05 MST"), Current: v == cur})
 	}
 	if len(vs) > 1 {
 		q := r.URL.Query()
@@ -217,6 +231,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request, c *call) error 
 			}
 		}
 		pg.From, pg.To = from.Modified, to.Modified
+		pg.FromShown, pg.ToShown = showTime(from.Modified), showTime(to.Modified)
 		if pg.Diff, err = diff(from.Raw, to.Raw); err != nil {
 			return err
 		}
@@ -259,9 +274,15 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request, c *call) error 
 	return nil
 }
 
+// versionOf returns the version of vs whose key is modified, written
+// as the key or as any RFC 3339 time of the same instant.
 func versionOf(vs []*cyberpact.Object, modified string) *cyberpact.Object {
+	want, err := time.Parse(time.RFC3339Nano, modified)
 	for _, v := range vs {
 		if v.Modified == modified {
+			return v
+		}
+		if got, gerr := time.Parse(time.RFC3339Nano, v.Modified); err == nil && gerr == nil && got.Equal(want) {
 			return v
 		}
 	}

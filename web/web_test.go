@@ -322,11 +322,14 @@ func TestExplorerAndObjectPage(t *testing.T) {
 	p = c.get(fmtID(malwareID))
 	wantStatus(t, "object page", p, http.StatusOK)
 	mustContain(t, "malware page", p.body, "TLP:AMBER", "every member organisation", "Produced by <strong>Acme</strong>",
-		"2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z", `id="diff"`, "now also a stealer", "uses", attackID)
+		"2026-01-01 00:00:00.000 UTC", "2026-02-01 00:00:00.000 UTC", `id="diff"`, "now also a stealer", "uses", attackID)
 	p = c.get(fmtID(attackID))
 	mustContain(t, "attack-pattern page", p.body, "https://attack.mitre.org/techniques/T1059/", "execution",
 		`<svg xmlns="http://www.w3.org/2000/svg" class="graph"`, `<a href="/objects/`+malwareID+`"><g class="node">`, ">Quietcrab</text>", ">uses</text>",
 		`>Quietcrab</a> <strong>uses</strong> this`)
+	p = c.get(fmtID(malwareID) + "?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00.000Z")
+	wantStatus(t, "diff backwards, the versions written as RFC 3339", p, http.StatusOK)
+	mustContain(t, "diff backwards", p.body, "Changes from 2026-02-01 00:00:00.000 UTC to 2026-01-01 00:00:00.000 UTC")
 	wantStatus(t, "diff of an unknown version", c.get(fmtID(malwareID)+"?from=2020-01-01T00:00:00.000Z"), http.StatusBadRequest)
 }
 
