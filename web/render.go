@@ -320,7 +320,7 @@ func graphSVG(name string, rels []relRow) template.HTML {
 		return s
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="graph" viewBox="0 0 %d %d" role="img" aria-labelledby="graph-title"><title id="graph-title">%s and the objects it is related to</title>`, w, hgt, esc(name))
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="graph" viewBox="0 0 %d %d" role="group" aria-labelledby="graph-title"><title id="graph-title">%s and the objects it is related to</title>`, w, hgt, esc(name))
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" fill="#555"/></marker></defs>`)
 	seen := map[string]bool{}
 	for _, r := range rels {
