@@ -84,7 +84,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 		f.After = n
 	}
-	pg.Searched = f.Text != "" || len(f.Types) > 0 || len(f.Labels) > 0 || q.Has("cursor") || q.Has("type")
+	pg.Searched = len(q) > 0 // the bare page is the form alone; any query or filter lists
 	if pg.Searched && pg.Error == "" {
 		page, err := h.Store.FindObjects(r.Context(), f)
 		if cyberpact.ErrorCode(err) == cyberpact.EINVALID {

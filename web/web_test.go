@@ -317,6 +317,11 @@ func TestExplorerAndObjectPage(t *testing.T) {
 	if strings.Contains(p.body, "Command and Scripting") {
 		t.Errorf("the type filter let an attack-pattern through")
 	}
+	p = c.get("/search?tlp=clear")
+	mustContain(t, "a TLP filter alone", p.body, "Command and Scripting Interpreter")
+	if strings.Contains(p.body, "Quietcrab") {
+		t.Errorf("TLP at most clear lists a TLP:AMBER object")
+	}
 	wantStatus(t, "bad query", c.get("/search?q=%22unclosed"), http.StatusBadRequest)
 	wantStatus(t, "bad cursor", c.get("/search?q=x&cursor=AAAA"), http.StatusBadRequest)
 	p = c.get(fmtID(malwareID))
