@@ -99,15 +99,7 @@ func (s *Server) authenticate(r *http.Request) (*cyberpact.Principal, error) {
 	if !ok {
 		return nil, nil
 	}
-	addr := clientAddr(r)
-	addrKey := "addr:" + addr
-	userKey := "user:" + strings.ToLower(user) + "\x00" + addr
-	limit := s.logins.limit
-	wait := s.logins.blocked(addrKey, addressFactor*limit)
-	if user != "" {
-		wait = max(wait, s.logins.blocked(userKey, limit))
-	}
-	if wait > 0 {
+	if wait := s.LoginBlocked(r, user); wait > 0 {
 		return nil, &rateLimited{retryAfter: wait}
 	}
 	var p *cyberpact.Principal
@@ -122,10 +114,7 @@ func (s *Server) authenticate(r *http.Request) (*cyberpact.Principal, error) {
 		if code := cyberpact.ErrorCode(err); code != cyberpact.EUNAUTHORIZED {
 			return nil, err // the account store failed: not the caller's fault
 		}
-		s.logins.fail(addrKey)
-		if user != "" {
-			s.logins.fail(userKey)
-		}
+		s.LoginFailed(r, user)
 		return nil, err
 	}
 	return p, nil
@@ -159,5 +148,38 @@ func (s *Server) maybeAuthed(h func(http.ResponseWriter, *http.Request) error) f
 			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		}
 		return h(w, r)
+	}
+}
+
+// loginKeys are the limiter's keys of a login as user ("" for a bearer
+// key) from r's client address.
+func loginKeys(r *http.Request, user string) (addrKey, userKey string) {
+	addr := clientAddr(r)
+	return "addr:" + addr, "user:" + strings.ToLower(user) + "\x00" + addr
+}
+
+// LoginBlocked returns how long a login as user ("" when the login names
+// none) from r's client address must wait, 0 when it may be tried now.
+// The API's logins and the web interface's sign-ins share the limit, so
+// that neither is a way around the other; failures from one address never
+// hold back the same name from another.
+func (s *Server) LoginBlocked(r *http.Request, user string) time.Duration {
+	l := s.limiter()
+	addrKey, userKey := loginKeys(r, user)
+	wait := l.blocked(addrKey, addressFactor*l.limit)
+	if user != "" {
+		wait = max(wait, l.blocked(userKey, l.limit))
+	}
+	return wait
+}
+
+// LoginFailed records a failed login as user ("" when it named none)
+// from r's client address.
+func (s *Server) LoginFailed(r *http.Request, user string) {
+	l := s.limiter()
+	addrKey, userKey := loginKeys(r, user)
+	l.fail(addrKey)
+	if user != "" {
+		l.fail(userKey)
 	}
 }

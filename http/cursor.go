@@ -137,3 +137,15 @@ func (s *Server) cursors() *cursorCodec {
 	})
 	return s.codec
 }
+
+// SealCursor returns the cursor of position seq for p's organisation, as
+// the API hands them out: for the web interface's paging.
+func (s *Server) SealCursor(p *cyberpact.Principal, seq int64) string {
+	return s.cursors().seal(p, seq)
+}
+
+// OpenCursor returns the position of a cursor handed to p's organisation;
+// EINVALID, naming param, for any other text.
+func (s *Server) OpenCursor(p *cyberpact.Principal, param, v string) (int64, error) {
+	return s.cursorOf(p, param, v)
+}

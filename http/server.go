@@ -125,10 +125,29 @@ func (s *Server) handle(pattern string, h func(w http.ResponseWriter, r *http.Re
 	s.mux.Handle(pattern, s.wrap(pattern, h))
 }
 
+// Mount serves h for each of patterns beside the API's routes, with the
+// same body limit, panic recovery, log line and metrics: for the web
+// interface, which `cyberpact serve` mounts at /. A pattern that
+// conflicts with a route of the API panics, as http.ServeMux does.
+func (s *Server) Mount(h http.Handler, patterns ...string) {
+	for _, p := range patterns {
+		s.mux.Handle(p, s.wrap(p, func(w http.ResponseWriter, r *http.Request) error {
+			h.ServeHTTP(w, r)
+			return nil
+		}))
+	}
+}
+
 // ServeHTTP lets the Server be used as an http.Handler, e.g. in tests.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.once.Do(func() { s.logins = newLoginLimiter(s.LoginFailures, s.LoginWindow) })
+	s.limiter()
 	s.mux.ServeHTTP(w, r)
+}
+
+// limiter returns the failed-login limiter, made at the first use.
+func (s *Server) limiter() *loginLimiter {
+	s.once.Do(func() { s.logins = newLoginLimiter(s.LoginFailures, s.LoginWindow) })
+	return s.logins
 }
 
 // bodyLimit returns the body size limit for r.

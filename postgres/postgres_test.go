@@ -125,6 +125,12 @@ func TestAccounts(t *testing.T) {
 	})
 }
 
+// TestSignIn runs the sign-in credentials and sessions suite every store
+// passes against a real PostgreSQL.
+func TestSignIn(t *testing.T) {
+	storetest.RunSignIn(t, func(t *testing.T) storetest.SignInStore { return openDB(t) })
+}
+
 // tool returns a tool object numbered n as a bundle of one.
 func tool(n int) string {
 	return fmt.Sprintf(`{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000000","objects":[{"type":"tool","id":"tool--%08x-0000-4000-8000-000000000000","spec_version":"2.1","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"Tool %d"}]}`, n, n)

@@ -198,3 +198,9 @@ func TestNationsAreTheAssignedISOCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestSignIn runs the sign-in credentials and sessions suite every store
+// passes against real SQLite files.
+func TestSignIn(t *testing.T) {
+	storetest.RunSignIn(t, func(t *testing.T) storetest.SignInStore { return openDB(t, t.TempDir()) })
+}

@@ -523,8 +523,9 @@ func (s *Store) Keys(ctx context.Context, user int64) ([]*cyberpact.APIKey, erro
 // user's organisation and the organisation's groups. When user is not
 // empty (HTTP Basic) the key must belong to that user (whatever its case).
 // The key is found by its SHA-256, with the organisation's groups in the
-// same query, and the stored hash compared in constant time. Returns EUNAUTHORIZED for an unknown, expired or revoked key, or a
-// user mismatch, always with the same message. The key's last use is
+// same query, and the stored hash compared in constant time. Returns
+// EUNAUTHORIZED for an unknown, expired or revoked key, a disabled user
+// (SetDisabled) or a user mismatch, always with the same message. The key's last use is
 // written in the background when the stored one is LastUsedEvery old.
 func (s *Store) Authenticate(ctx context.Context, user, key string) (*cyberpact.Principal, error) {
 	sum, ok := cyberpact.APIKeyHash(key)
@@ -542,7 +543,7 @@ func (s *Store) Authenticate(ctx context.Context, user, key string) (*cyberpact.
 			u.id, u.name, u.org, u.role, u.created, o.id, o.name, o.nation, o.sector, o.created,
 			COALESCE((SELECT `+s.d.ListInts("grp")+` FROM group_orgs WHERE org = o.id), '')
 		FROM api_keys k JOIN users u ON u.id = k.`+s.d.KeyUser+` JOIN orgs o ON o.id = u.org
-		WHERE k.hash = `+a.Add(sum[:]), a.Vals...).Scan(&k.ID, &hash, &expires, &revoked, &used,
+		WHERE k.hash = `+a.Add(sum[:])+` AND u.disabled = 0`, a.Vals...).Scan(&k.ID, &hash, &expires, &revoked, &used,
 		&p.User.ID, &p.User.Name, &p.User.Org, &role, &ucreated,
 		&p.Org.ID, &p.Org.Name, &p.Org.Nation, &p.Org.Sector, &ocreated, &groups)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/web"
 )
 
 // cliActor is the actor the audit log records for changes made on the
@@ -178,6 +181,27 @@ NAME is 1 to 64 ASCII letters, digits and . _ @ -. Roles:
 		help:  "Lists users by name, of one organisation with --org.",
 		run:   runUserList,
 	},
+	{
+		name:  "password",
+		usage: "NAME [--data DIR]",
+		help: `Sets the password a user signs in to the web interface with, read from
+standard input: its first line, without the line end, at least 12
+characters. It is stored only as an argon2id hash; the user's web sessions
+end. API keys are not affected.`,
+		run: runUserPassword,
+	},
+	{
+		name:  "disable",
+		usage: "NAME [--data DIR]",
+		help:  "Disables a user: its web sessions end at once and it can no longer sign in or use its API keys.",
+		run:   runUserDisable,
+	},
+	{
+		name:  "enable",
+		usage: "NAME [--data DIR]",
+		help:  "Enables a disabled user again.",
+		run:   runUserEnable,
+	},
 }
 
 var keySubs = []*subcommand{
@@ -212,7 +236,7 @@ func init() {
 	}{
 		{"org", "create and list member organisations", "Manages the partnership's member organisations.", orgSubs},
 		{"group", "create, change and list sharing groups", "Manages sharing groups: named sets of organisations that share objects among themselves.", groupSubs},
-		{"user", "create and list users", "Manages users: people and machine accounts, each in one organisation with one role.", userSubs},
+		{"user", "create, list, disable users and set their passwords", "Manages users: people and machine accounts, each in one organisation with one role.", userSubs},
 		{"key", "create, revoke and list API keys", "Manages users' API keys. A key is shown once, when made, and stored only as its SHA-256.", keySubs},
 	} {
 		subs := c.subs
@@ -630,4 +654,77 @@ func runKeyList(ctx context.Context, e *env, c *command, args []string) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\n", k.ID, names[k.User], k.Prefix, formatTime(k.Created), formatTime(k.Expires), formatTime(k.LastUsed), status)
 	}
 	return tw.Flush()
+}
+
+func runUserPassword(ctx context.Context, e *env, c *command, args []string) error {
+	fs := newFlags(e, c)
+	data := dataFlag(fs)
+	pos, err := positional(fs, args, 1, "the user's NAME")
+	if err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, 64<<10)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("reading the password from standard input: %w", err)
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if pw == "" {
+		return cyberpact.Errorf(cyberpact.EINVALID, "no password on standard input: give it as the first line")
+	}
+	if err := web.CheckPassword(pw); err != nil {
+		return err
+	}
+	db, err := e.openExistingStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	u, err := db.UserByName(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	hash, err := web.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if err := db.SetPassword(ctx, u.ID, hash, cliActor); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "set the password of user %q\n", u.Name)
+	return nil
+}
+
+func runUserDisable(ctx context.Context, e *env, c *command, args []string) error {
+	return userDisabled(ctx, e, c, args, true)
+}
+
+func runUserEnable(ctx context.Context, e *env, c *command, args []string) error {
+	return userDisabled(ctx, e, c, args, false)
+}
+
+func userDisabled(ctx context.Context, e *env, c *command, args []string, disabled bool) error {
+	fs := newFlags(e, c)
+	data := dataFlag(fs)
+	pos, err := positional(fs, args, 1, "the user's NAME")
+	if err != nil {
+		return err
+	}
+	db, err := e.openExistingStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	u, err := db.UserByName(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := db.SetDisabled(ctx, u.ID, disabled, cliActor); err != nil {
+		return err
+	}
+	what := "enabled"
+	if disabled {
+		what = "disabled"
+	}
+	fmt.Fprintf(e.stderr, "%s user %q\n", what, u.Name)
+	return nil
 }

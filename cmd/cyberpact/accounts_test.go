@@ -11,6 +11,7 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/sqlite"
+	"github.com/cyberpact/cyberpact/web"
 )
 
 // mustRun runs a command line that must succeed.
@@ -309,5 +310,49 @@ func TestAccountCommandsHelp(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestUserPasswordAndDisable(t *testing.T) {
+	dir := t.TempDir()
+	key := partners(t, dir)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, stdin string
+		args        []string
+		code        int
+		says        string
+	}{
+		{"Empty", "", []string{"alice"}, 1, "no password on standard input"},
+		{"TooShort", "short\n", []string{"alice"}, 1, "needs at least 12"},
+		{"UnknownUser", "a long enough password\n", []string{"nobody"}, 1, "no user named"},
+		{"NoName", "a long enough password\n", nil, 2, "NAME"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cliStdin(t, tc.stdin, append([]string{"user", "password", "--data", dir}, tc.args...)...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.says) {
+				t.Errorf("exit %d, stderr %q; want %d saying %q", r.code, r.stderr, tc.code, tc.says)
+			}
+		})
+	}
+	if c, err := openData(t, dir).Credentials(ctx, "alice"); err != nil || c.Password != "" {
+		t.Fatalf("after refused passwords: %+v, %v; want none set", c, err)
+	}
+	r := cliStdin(t, "a long enough password\r\nignored second line\n", "user", "password", "alice", "--data", dir)
+	if r.code != 0 {
+		t.Fatalf("user password: exit %d: %s", r.code, r.stderr)
+	}
+	db := openData(t, dir)
+	c, err := db.Credentials(ctx, "alice")
+	if err != nil || !web.VerifyPassword(c.Password, "a long enough password") || !strings.HasPrefix(c.Password, "$argon2id$") {
+		t.Errorf("stored password %q does not verify the first line", c.Password)
+	}
+	mustRun(t, "user", "disable", "alice", "--data", dir)
+	if _, err := db.Authenticate(ctx, "", key); cyberpact.ErrorCode(err) != cyberpact.EUNAUTHORIZED {
+		t.Errorf("a disabled user's key: %v", err)
+	}
+	mustRun(t, "user", "enable", "alice", "--data", dir)
+	if _, err := db.Authenticate(ctx, "", key); err != nil {
+		t.Errorf("a re-enabled user's key: %v", err)
 	}
 }

@@ -209,6 +209,7 @@ type store interface {
 	cyberpact.AuditLog
 	cyberpact.StatusStore
 	cyberpact.BodyChecker
+	cyberpact.SessionStore
 	// AuditHead returns the number of entries of a whole audit log and the
 	// last one's hash, or the Seq of the first broken entry.
 	AuditHead(ctx context.Context) (entries int64, hash string, broken int64, err error)

@@ -17,18 +17,23 @@ import (
 	cphttp "github.com/cyberpact/cyberpact/http"
 	"github.com/cyberpact/cyberpact/ingest"
 	"github.com/cyberpact/cyberpact/internal/peerkey"
+	"github.com/cyberpact/cyberpact/web"
 )
 
 func init() {
 	register(&command{
 		name:    "serve",
-		summary: "run the hub: REST API, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--exercise-interval 1s] [--log-format text|json]",
+		summary: "run the hub: web interface, REST API, TAXII, health and metrics over HTTP",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz needs an API key ('cyberpact user
 create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user
 name and the key as password. Serves:
 
+  /                                           the web interface, for people: sign in
+                                              with a password ('cyberpact user
+                                              password') and a second factor, or
+                                              through an OpenID Connect provider
   GET  /healthz                               liveness
   GET  /metrics                               Prometheus metrics, hub-wide (nothing
                                               per organisation): admins' keys only;
@@ -87,7 +92,19 @@ With --demo, an empty data directory is first seeded with a generated
 partnership (organisations, sharing groups, users whose API keys are
 printed, and their intelligence; all values from documentation ranges).
 Since the keys it prints include an admin's, --demo listens on
-127.0.0.1:8080 unless --addr says otherwise.`,
+127.0.0.1:8080 unless --addr says otherwise.
+
+The web interface keeps its sessions in the store (several serve processes
+on one PostgreSQL share them): they end after --session-idle without use,
+--session-max-age after sign-in, at once when the user is disabled or its
+organisation leaves a sharing group it had at sign-in. --require-totp
+requires a second factor of every user (an organisation's admins can
+require it of their own users). --secure-cookies marks cookies Secure when
+a proxy in front ends TLS. Single sign-on: --oidc-issuer, --oidc-client-id,
+the client secret in CYBERPACT_OIDC_CLIENT_SECRET (or --oidc-client-secret,
+which other users of the machine can see), --oidc-redirect-url (the hub's
+external URL and /login/oidc/callback; default from --addr), and the claims
+that name the user, its organisation and the role of a new user.`,
 		run: runServe,
 	})
 }
@@ -107,6 +124,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	syncInterval := fs.Duration("sync-interval", 0, "synchronise with every peer (see 'cyberpact peer') this often, e.g. 30s; 0 never")
 	syncLimits := syncLimitFlags(fs, "sync-")
 	feedCheck := fs.Duration("feed-check", 30*time.Second, "run the external feeds that are due (see 'cyberpact feed') checking this often; 0 never")
+	requireTOTP := fs.Bool("require-totp", false, "web interface: require a second factor (TOTP) of every user")
+	secureCookies := fs.Bool("secure-cookies", false, "web interface: mark cookies Secure on plain HTTP too, behind a proxy that ends TLS")
+	sessionIdle := fs.Duration("session-idle", web.DefaultIdleTimeout, "web interface: end a session after this long without a request")
+	sessionMaxAge := fs.Duration("session-max-age", web.DefaultMaxAge, "web interface: end a session this long after sign-in")
+	oidcIssuer := fs.String("oidc-issuer", "", "single sign-on: the OpenID Connect provider's issuer URL")
+	oidcClientID := fs.String("oidc-client-id", "", "single sign-on: the hub's client id at the provider")
+	oidcClientSecret := fs.String("oidc-client-secret", "", "single sign-on: the client secret (default $CYBERPACT_OIDC_CLIENT_SECRET)")
+	oidcRedirect := fs.String("oidc-redirect-url", "", "single sign-on: the hub's external URL and /login/oidc/callback (default http://ADDR/login/oidc/callback)")
+	oidcUserClaim := fs.String("oidc-user-claim", "preferred_username", "single sign-on: the ID token claim that is the user's name")
+	oidcOrgClaim := fs.String("oidc-org-claim", "org", "single sign-on: the claim that names the user's organisation (a string or a list)")
+	oidcRoleClaim := fs.String("oidc-role-claim", "role", "single sign-on: the claim that gives a new user's role (analyst, reader or org-admin)")
+	oidcDefaultRole := fs.String("oidc-default-role", "analyst", "single sign-on: the role of a new user whose token has no role claim")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -167,6 +196,29 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		logger.Warn("no hub key file (CYBERPACT_PEER_KEY_FILE): paging cursors and stream event ids work only on this process and until it stops")
 	}
 	srv.CursorSecret = secret
+	ui := web.New(db, srv, logger)
+	ui.RequireTOTP, ui.SecureCookies = *requireTOTP, *secureCookies
+	ui.IdleTimeout, ui.MaxAge = *sessionIdle, *sessionMaxAge
+	if *oidcIssuer != "" || *oidcClientID != "" {
+		cs := *oidcClientSecret
+		if cs == "" {
+			cs = e.getenv("CYBERPACT_OIDC_CLIENT_SECRET")
+		}
+		if *oidcIssuer == "" || *oidcClientID == "" || cs == "" {
+			return usageError("single sign-on needs --oidc-issuer, --oidc-client-id and the client secret (CYBERPACT_OIDC_CLIENT_SECRET)")
+		}
+		role := cyberpact.Role(*oidcDefaultRole)
+		if role != cyberpact.RoleAnalyst && role != cyberpact.RoleReader && role != cyberpact.RoleOrgAdmin {
+			return usageError("--oidc-default-role must be analyst, reader or org-admin, not %q", *oidcDefaultRole)
+		}
+		redirect := *oidcRedirect
+		if redirect == "" {
+			redirect = "http://" + displayAddr(ln.Addr().String()) + "/login/oidc/callback"
+		}
+		ui.OIDC = &web.OIDC{Issuer: *oidcIssuer, ClientID: *oidcClientID, ClientSecret: cs, RedirectURL: redirect,
+			UserClaim: *oidcUserClaim, OrgClaim: *oidcOrgClaim, RoleClaim: *oidcRoleClaim, DefaultRole: role}
+	}
+	srv.Mount(ui, ui.Routes()...)
 	srv.UseListeners(ln, mln)
 	if mln != nil {
 		fmt.Fprintf(e.stdout, "cyberpact metrics on http://%s/metrics\n", displayAddr(srv.MetricsAddr()))

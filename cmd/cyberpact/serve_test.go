@@ -272,3 +272,42 @@ func TestServeDemoListensOnLoopbackByDefault(t *testing.T) {
 		t.Errorf("the data directory was created (stat: %v)", err)
 	}
 }
+
+// TestServeMountsWebInterface checks that serve answers the web
+// interface at / beside the API, with its headers, and refuses an
+// incomplete single sign-on configuration before listening.
+func TestServeMountsWebInterface(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "org", "create", "Acme", "--nation", "GB", "--sector", "finance", "--data", dir)
+	_, base := startServe(t, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--session-idle", "5m")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login?next=%2F" {
+		t.Errorf("GET /: %d to %q; want 303 to the sign-in page", res.StatusCode, res.Header.Get("Location"))
+	}
+	res, err = client.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `autocomplete="current-password"`) || res.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("GET /login: %d, X-Frame-Options %q", res.StatusCode, res.Header.Get("X-Frame-Options"))
+	}
+	res, err = client.Get(base + "/api/v1/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/stats without a key: %d, want 401", res.StatusCode)
+	}
+	r := cli(t, "serve", "--data", dir, "--addr", "127.0.0.1:0", "--oidc-issuer", "http://127.0.0.1:1/")
+	if r.code != 2 || !strings.Contains(r.stderr, "--oidc-client-id") {
+		t.Errorf("serve with an issuer alone: exit %d, %q; want a usage error naming what is missing", r.code, r.stderr)
+	}
+}

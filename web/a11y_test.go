@@ -1,0 +1,88 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// axeScript returns axe-core, which `npm ci` in web/testdata/axe installs
+// (as .ci/run does), or skips the test.
+func axeScript(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("testdata/axe/node_modules/axe-core/axe.min.js")
+	if err != nil {
+		t.Skipf("axe-core is not installed (run npm ci --prefix web/testdata/axe, as .ci/run does): %v", err)
+	}
+	return string(b)
+}
+
+type axeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any `json:"target"`
+	} `json:"nodes"`
+}
+
+// checkA11y runs axe-core on the browser's current page and fails the
+// test for each serious or critical violation.
+func checkA11y(t *testing.T, ctx context.Context, axe, name string) {
+	t.Helper()
+	run(t, ctx, "loading axe-core on "+name, chromedp.Evaluate[chromedp.Void](axe))
+	raw := read(t, ctx, "running axe on "+name, chromedp.Evaluate[string](
+		`axe.run(document, {resultTypes: ['violations']}).then(r => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
+	var vs []axeViolation
+	if err := json.Unmarshal([]byte(raw), &vs); err != nil {
+		t.Fatalf("%s: axe's answer: %v", name, err)
+	}
+	for _, v := range vs {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			var where []string
+			for _, n := range v.Nodes {
+				b, _ := json.Marshal(n.Target)
+				where = append(where, string(b))
+			}
+			t.Errorf("%s: %s violation %s (%s) at %s", name, v.Impact, v.ID, v.Help, strings.Join(where, " "))
+		}
+	}
+}
+
+// TestBrowserAccessibility runs axe-core on every kind of page, as a
+// signed-out visitor, an analyst and an org admin, and fails for any
+// serious or critical violation.
+func TestBrowserAccessibility(t *testing.T) {
+	axe := axeScript(t)
+	h := newHub(t)
+	ctx := browse(t)
+	visit := func(ctx context.Context, name, path, ready string) {
+		t.Helper()
+		run(t, ctx, "opening "+path, chromedp.Navigate(h.srv.URL+path), chromedp.WaitVisible(ready))
+		checkA11y(t, ctx, axe, name)
+	}
+	visit(ctx, "sign-in", "/login", `input[autocomplete="username"]`)
+	browserSignIn(t, ctx, h, "alice")
+	run(t, ctx, "signed in", chromedp.WaitVisible(`.who`))
+	visit(ctx, "dashboard", "/", `input[type="search"]`)
+	visit(ctx, "explorer", "/search?q=T1059", `#results`)
+	visit(ctx, "explorer with nothing found", "/search?q=nothingmatchesthis", `input[type="search"]`)
+	visit(ctx, "object with versions and a diff", fmtID(malwareID), `#diff`)
+	visit(ctx, "TLP:RED object", fmtID(redID), `#props-h`)
+	visit(ctx, "not found", fmtID(neverID), `main h1`)
+	visit(ctx, "account", "/account", `#new`)
+	visit(ctx, "second factor enrolment", "/account/totp", `#code`)
+	visit(ctx, "publish", "/publish", `#pattern`)
+	run(t, ctx, "publishing a bad pattern", chromedp.SendKeys(`#name`, "x"), chromedp.SendKeys(`#pattern`, "[bad"),
+		chromedp.Click(`form[action="/publish/indicator"] button[type="submit"]`), chromedp.WaitVisible(`#pattern-error`))
+	checkA11y(t, ctx, axe, "publish with errors at their fields")
+	gctx := browse(t)
+	browserSignIn(t, gctx, h, "gina")
+	run(t, gctx, "signed in", chromedp.WaitVisible(`.who`))
+	visit(gctx, "organisation", "/org", `#users`)
+	run(t, gctx, "signing out", chromedp.Click(`form.signout button`), chromedp.WaitVisible(`input[autocomplete="username"]`))
+}
