@@ -12,31 +12,8 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/internal/httpstatus"
 )
-
-// statusOf maps the domain's error codes to HTTP statuses: the one place
-// where that happens.
-func statusOf(code string) int {
-	switch code {
-	case cyberpact.EINVALID:
-		return http.StatusBadRequest
-	case cyberpact.ENOTFOUND:
-		return http.StatusNotFound
-	case cyberpact.ECONFLICT:
-		return http.StatusConflict
-	case cyberpact.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case cyberpact.EFORBIDDEN:
-		return http.StatusForbidden
-	case cyberpact.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case cyberpact.ENOTIMPLEMENTED:
-		return http.StatusNotImplemented
-	case cyberpact.EBUSY:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
 
 // errorBody is the JSON of an error response.
 type errorBody struct {
@@ -62,7 +39,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		err = cyberpact.Errorf(cyberpact.ETOOLARGE, "the request body is larger than the limit of %d bytes", mbe.Limit)
 	}
 	code := cyberpact.ErrorCode(err)
-	status := statusOf(code)
+	status := httpstatus.Of(code)
 	msg := cyberpact.ErrorMessage(err)
 	var rl *rateLimited
 	var media *statusError

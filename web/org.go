@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/internal/httpstatus"
 )
 
 // The organisation page: for org admins and hub admins, the users of
@@ -137,7 +138,7 @@ func (h *Handler) orgDone(w http.ResponseWriter, r *http.Request, c *call, chang
 		return err
 	}
 	if change != nil {
-		pg.Error, status = cyberpact.ErrorMessage(change), statusOf(code)
+		pg.Error, status = cyberpact.ErrorMessage(change), httpstatus.Of(code)
 	} else {
 		done(&pg)
 	}

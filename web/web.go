@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/internal/httpstatus"
 )
 
 //go:embed templates/*.html
@@ -253,28 +254,6 @@ func (h *Handler) headers(next http.Handler) http.Handler {
 	})
 }
 
-// statusOf maps the domain's error codes to the statuses of pages, as
-// the API maps them (http/error.go).
-func statusOf(code string) int {
-	switch code {
-	case cyberpact.EINVALID:
-		return http.StatusBadRequest
-	case cyberpact.ENOTFOUND:
-		return http.StatusNotFound
-	case cyberpact.ECONFLICT:
-		return http.StatusConflict
-	case cyberpact.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case cyberpact.EFORBIDDEN:
-		return http.StatusForbidden
-	case cyberpact.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case cyberpact.ENOTIMPLEMENTED:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
-}
-
 // tooMany is a refused sign-in: 429 with Retry-After.
 type tooMany struct{ wait time.Duration }
 
@@ -285,7 +264,7 @@ func (e *tooMany) Error() string {
 // fail answers err as an error page: its status and caller-safe message;
 // internal details go to the log only.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, c *call, err error) {
-	status, msg := statusOf(cyberpact.ErrorCode(err)), cyberpact.ErrorMessage(err)
+	status, msg := httpstatus.Of(cyberpact.ErrorCode(err)), cyberpact.ErrorMessage(err)
 	var tm *tooMany
 	switch {
 	case errors.As(err, &tm):
