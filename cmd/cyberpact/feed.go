@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -145,12 +144,8 @@ func runFeedAdd(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return usageError("--kind: %s", cyberpact.ErrorMessage(err))
 	}
-	if *key == "-" {
-		line, err := bufio.NewReader(e.stdin).ReadString('\n')
-		if line = strings.TrimSpace(line); line == "" {
-			return usageError("--key -: no key on standard input (%v)", err)
-		}
-		*key = line
+	if err := keyFromStdin(e, key); err != nil {
+		return err
 	}
 	db, err := e.openSourceStore(ctx, *data, false)
 	if err != nil {

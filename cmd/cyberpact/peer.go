@@ -105,12 +105,8 @@ func runPeerAdd(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return usageError("--direction: %s", cyberpact.ErrorMessage(err))
 	}
-	if *key == "-" {
-		line, err := bufio.NewReader(e.stdin).ReadString('\n')
-		if line = strings.TrimSpace(line); line == "" {
-			return usageError("--key -: no key on standard input (%v)", err)
-		}
-		*key = line
+	if err := keyFromStdin(e, key); err != nil {
+		return err
 	}
 	db, err := e.openPeerStore(ctx, *data)
 	if err != nil {
@@ -341,4 +337,19 @@ func (n *names) audience(a cyberpact.Audience) string {
 		}
 	}
 	return a.String()
+}
+
+// keyFromStdin reads the key a --key - flag stands for from the first line
+// of standard input, so that it appears in no process list or shell
+// history.
+func keyFromStdin(e *env, key *string) error {
+	if *key != "-" {
+		return nil
+	}
+	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	if line = strings.TrimSpace(line); line == "" {
+		return usageError("--key -: no key on standard input (%v)", err)
+	}
+	*key = line
+	return nil
 }
