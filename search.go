@@ -102,3 +102,66 @@ func (opts ImportOptions) ReleaseOf(tlp TLP) Release {
 	}
 	return r
 }
+
+// Ranked search. FindObjects with a Text returns its page in rank order,
+// not Seq order: first the versions one of whose external ids
+// (external_references[].external_id, compared without regard to ASCII
+// case) is the whole search text, then those whose name is, then the rest
+// by relevance; equal ranks in Seq order. A version's rank is a function of
+// its own content and the search text alone, never of other versions (no
+// corpus statistics such as bm25's document frequencies and average length,
+// which would count versions the caller may not see), so a rank says
+// nothing about what the caller cannot see, and it never changes while the
+// version is stored: paging by (rank, Seq) is stable.
+//
+// A rank key packs the tier and the relevance into one number, smaller
+// first: tier*RankScores + (RankScores-1-score), score in [0, RankScores).
+// The cursor of a ranked page (ObjectPage.Next, ObjectFilter.After) packs
+// the rank key of the page's last version above its Seq (RankCursor).
+const (
+	RankTierExternalID = 0 // an external id is the search text
+	RankTierName       = 1 // the name is the search text
+	RankTierOther      = 2 // any other match, by relevance
+
+	// RankScores is how many relevance scores a store tells apart.
+	RankScores = 1024
+
+	rankSeqBits = 50 // Seqs below 2^50; rank keys below 2^12
+)
+
+// RankCursor is the cursor after the version with rank key key and Seq seq.
+func RankCursor(key, seq int64) int64 { return key<<rankSeqBits | seq }
+
+// SplitRankCursor returns the rank key and Seq of a ranked page's cursor;
+// 0 (the first page) is rank key 0, Seq 0, before every version.
+func SplitRankCursor(c int64) (key, seq int64) {
+	return c >> rankSeqBits, c & (1<<rankSeqBits - 1)
+}
+
+// ExactSearch is the text a version's external id or name must equal for
+// the first two tiers of a ranked search of terms: the terms' texts joined
+// by single spaces, lower-cased (ASCII), so that T1059, t1059 and
+// "Command and Scripting Interpreter" each find themselves. It is "" when a
+// term is a prefix: a prefix search has no exact match.
+func ExactSearch(terms []SearchTerm) string {
+	parts := make([]string, 0, len(terms))
+	for _, t := range terms {
+		if t.Prefix {
+			return ""
+		}
+		parts = append(parts, strings.Join(strings.Fields(t.Text), " "))
+	}
+	return asciiLower(strings.Join(parts, " "))
+}
+
+// asciiLower lower-cases the ASCII letters of s, as both stores' SQL
+// lower() does at the least (SQLite folds nothing else).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

@@ -28,6 +28,7 @@ var objectQueries = &sqlstore.Objects{
 		}
 		return "o.search @@ " + a.Add(q) + "::tsquery", nil
 	},
+	Rank: searchRank,
 }
 
 // Stats counts per type the objects the viewer is shown.
@@ -95,7 +96,8 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	return len(seqs), nil
 }
 
-func scanObject(s pgx.Row) (*cyberpact.Object, error) {
+// scanObject reads a row of sqlstore.ObjectCols, and then into extra.
+func scanObject(s pgx.Row, extra ...any) (*cyberpact.Object, error) {
 	var o cyberpact.Object
 	var added int64
 	var body []byte

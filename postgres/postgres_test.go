@@ -97,6 +97,12 @@ func TestOwnership(t *testing.T) {
 	storetest.RunOwnership(t, func(t *testing.T) storetest.OwnershipStore { return openDB(t) })
 }
 
+// TestSearchRanks runs the suite of ranked search every store passes.
+func TestSearchRanks(t *testing.T) {
+	requirePostgres(t)
+	storetest.RunSearch(t, func(t *testing.T) storetest.OwnershipStore { return openDB(t) })
+}
+
 // TestModel runs the model-based test of the sharing rule.
 func TestModel(t *testing.T) {
 	requirePostgres(t)

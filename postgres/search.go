@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlstore"
 )
 
 // Full-text search is a tsvector column on objects with a GIN index. The
@@ -51,19 +53,28 @@ func words(s string) []string {
 }
 
 // tsVector returns the tsvector literal of an object version's search
-// text: 'word':1,7 'other':2 ...
+// text: 'word':1A,7C 'other':2D ... Each position carries the weight of
+// its field for ts_rank (see searchRank): the name A, external ids and
+// aliases B, the description C, pattern and values D.
 func tsVector(t *cyberpact.SearchText) string {
-	pos := map[string][]int{}
+	type at struct {
+		pos    int
+		weight byte
+	}
+	pos := map[string][]at{}
 	p := 0
-	for _, field := range [...]string{t.Name, t.Description, t.Aliases, t.ExternalIDs, t.Pattern, t.Values} {
-		for _, w := range words(field) {
+	for _, field := range [...]struct {
+		text   string
+		weight byte
+	}{{t.Name, 'A'}, {t.Description, 'C'}, {t.Aliases, 'B'}, {t.ExternalIDs, 'B'}, {t.Pattern, 'D'}, {t.Values, 'D'}} {
+		for _, w := range words(field.text) {
 			p++
 			if len(w) > maxLexeme {
 				continue
 			}
 			ps := pos[w]
-			if at := min(p, maxPos); len(ps) == 0 || (ps[len(ps)-1] != at && len(ps) < maxPositions) {
-				pos[w] = append(ps, at)
+			if x := min(p, maxPos); len(ps) == 0 || (ps[len(ps)-1].pos != x && len(ps) < maxPositions) {
+				pos[w] = append(ps, at{x, field.weight})
 			}
 		}
 		p++ // a gap, so phrases do not run from one field into the next
@@ -81,14 +92,41 @@ func tsVector(t *cyberpact.SearchText) string {
 		b.WriteByte('\'')
 		b.WriteString(w) // words hold no quote or backslash
 		b.WriteString("':")
-		for j, at := range pos[w] {
+		for j, x := range pos[w] {
 			if j > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(strconv.Itoa(at))
+			b.WriteString(strconv.Itoa(x.pos))
+			if x.weight != 'D' {
+				b.WriteByte(x.weight) // D is the default, left unwritten
+			}
 		}
 	}
 	return b.String()
+}
+
+// searchRank is the rank key of the objects row o among the matches of
+// text (see Ranked search in search.go): its tier from its stored JSON,
+// and as relevance ts_rank over its own words, weighted by field (see
+// tsVector), in thousandths. ts_rank reads the row's tsvector and the
+// query alone, no statistics of other rows, so the order of what a caller
+// sees tells nothing of what it does not.
+func searchRank(a *sqlstore.Args, text string) (string, error) {
+	q, err := tsQuery(text)
+	if err != nil {
+		return "", err
+	}
+	const fold = `'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'`
+	tier, err := sqlstore.Tier(a, text, func(x string) string {
+		return `EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(convert_from(o.body, 'UTF8')::jsonb -> 'external_references') = 'array'
+			THEN convert_from(o.body, 'UTF8')::jsonb -> 'external_references' ELSE '[]'::jsonb END) r
+			WHERE translate(r ->> 'external_id', ` + fold + `) = ` + x + `)`
+	}, `translate(convert_from(o.body, 'UTF8')::jsonb ->> 'name', `+fold+`)`)
+	if err != nil {
+		return "", err
+	}
+	score := fmt.Sprintf(`LEAST(%d, GREATEST(0, round(ts_rank(o.search, %s::tsquery) * 1000)))::bigint`, cyberpact.RankScores-1, a.Add(q))
+	return sqlstore.RankKey(tier, score), nil
 }
 
 // tsQuery turns a user's search text into a tsquery, as the SQLite store's

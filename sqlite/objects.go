@@ -473,7 +473,7 @@ func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 // textRow is the full-text index row of a version.
 func textRow(seq int64, o *cyberpact.Object) searchRow {
 	t := o.Text
-	parts := [...]string{t.Name, t.Description, t.Aliases, t.ExternalIDs, t.Pattern, t.Values}
+	parts := [...]string{t.Description, t.Pattern, t.Values}
 	n := 0
 	for _, p := range parts {
 		n += len(p) + 1
@@ -484,7 +484,7 @@ func textRow(seq int64, o *cyberpact.Object) searchRow {
 			b = append(append(b, p...), '\n')
 		}
 	}
-	return searchRow{seq, orNull(string(b))}
+	return searchRow{seq, orNull(t.Name), orNull(t.ExternalIDs), orNull(t.Aliases), orNull(string(b))}
 }
 
 // orNull is s, or NULL for the empty string: the index reads both as no
@@ -658,6 +658,35 @@ var objectQueries = &sqlstore.Objects{
 		}
 		return "o.seq IN (SELECT rowid FROM s.search WHERE search MATCH " + a.Add(q) + ")", nil
 	},
+	Rank: searchRank,
+}
+
+// searchRank is the rank key of the objects row o among the matches of
+// text (see Ranked search in search.go): its tier from its stored JSON, and
+// as relevance the weights of the columns in which the whole query
+// matches (name 8, external ids 4, aliases 2, the rest 1). FTS5's bm25
+// would weigh each match by how many stored versions hold its words and
+// by their average length, counting versions the caller may not see, so
+// an order of what it sees would tell of what it does not.
+func searchRank(a *sqlstore.Args, text string) (string, error) {
+	q, err := ftsQuery(text)
+	if err != nil {
+		return "", err
+	}
+	tier, err := sqlstore.Tier(a, text, func(x string) string {
+		return "EXISTS (SELECT 1 FROM json_each(o.body, '$.external_references') r WHERE lower(json_extract(r.value, '$.external_id')) = " + x + ")"
+	}, "lower(json_extract(o.body, '$.name'))")
+	if err != nil {
+		return "", err
+	}
+	var score []string
+	for _, c := range []struct {
+		col    string
+		weight int
+	}{{"name", 8}, {"ids", 4}, {"aliases", 2}, {"other", 1}} {
+		score = append(score, fmt.Sprintf("(CASE WHEN o.seq IN (SELECT rowid FROM s.search WHERE search MATCH %s) THEN %d ELSE 0 END)", a.Add("{"+c.col+"} : ("+q+")"), c.weight))
+	}
+	return sqlstore.RankKey(tier, "("+strings.Join(score, " + ")+")"), nil
 }
 
 // Stats counts per type the objects the viewer is shown.
@@ -750,7 +779,8 @@ func ftsQuery(text string) (string, error) {
 
 type scanner interface{ Scan(...any) error }
 
-func scanObject(s scanner) (*cyberpact.Object, error) {
+// scanObject reads a row of sqlstore.ObjectCols, and then into extra.
+func scanObject(s scanner, extra ...any) (*cyberpact.Object, error) {
 	var o cyberpact.Object
 	var added int64
 	var body []byte

@@ -23,11 +23,14 @@ import (
 // searchSchemaVersion is recorded in the index file's user_version; an
 // index of another version is dropped and rebuilt from the stored objects
 // (it holds nothing else).
-const searchSchemaVersion = 5
+const searchSchemaVersion = 6
 
 const searchSchema = `
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5 (
-    text,   -- name, description, aliases, external ids, pattern, values: one line each
+    name,     -- name, and title-like properties
+    ids,      -- external ids
+    aliases,  -- aliases of any kind
+    other,    -- description, pattern, values: one line each
     content = '', contentless_delete = 1,
     tokenize = 'unicode61 remove_diacritics 2'
 );
@@ -69,13 +72,13 @@ const searchChunk = 8192
 // let an import hold hundreds of megabytes (issue 15).
 const searchChunkBytes = 4 << 20
 
-// searchRow is one version's full-text row: its seq and its text. The
-// parts of the text (cyberpact.SearchText) share one column: queries never
-// name a column, and one column makes FTS5 tokenize one value instead of
-// six and bind two values per row instead of seven (a million-object
-// import 4% faster). A quoted phrase may then match across two parts,
-// the last words of the name and the first of the description, say.
-type searchRow [2]any
+// searchRow is one version's full-text row: its seq and its text in the
+// columns a ranked search weighs (name, external ids, aliases) and the
+// rest (description, pattern, values) in one column, which makes FTS5
+// tokenize one value instead of three and bind fewer values per row. A
+// quoted phrase never matches across two columns; within the last it may
+// run from the description into the pattern.
+type searchRow [5]any
 
 type searchIndex struct {
 	db *sql.DB
@@ -156,7 +159,7 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 		return nil, internal("beginning search index update", err)
 	}
 	st := &searchTx{tx: tx, rows: make(chan indexChunk, 2), done: make(chan error, 1), cancel: cancel, corrCap: corrCap}
-	text, err := tx.PrepareContext(ctx, `INSERT INTO search (rowid, text) VALUES (?, ?)`)
+	text, err := tx.PrepareContext(ctx, `INSERT INTO search (rowid, name, ids, aliases, other) VALUES (?, ?, ?, ?, ?)`)
 	if err != nil {
 		tx.Rollback()
 		cancel()

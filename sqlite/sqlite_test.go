@@ -261,6 +261,18 @@ func TestOwnership(t *testing.T) {
 	})
 }
 
+// TestSearchRanks runs the suite of ranked search against a real SQLite
+// file: TestSearchRanks/RanksExactExternalIDFirst and the rest.
+func TestSearchRanks(t *testing.T) {
+	storetest.RunSearch(t, func(t *testing.T) storetest.OwnershipStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}
+
 // TestModel runs the model-based test of the sharing rule against a real
 // SQLite file.
 func TestModel(t *testing.T) {

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -23,12 +24,19 @@ type Objects struct {
 	// Text is "o's words match the search text", or EINVALID for a text
 	// that cannot be searched.
 	Text func(a *Args, text string) (string, error)
+	// Rank is the rank key of the objects row o among the matches of the
+	// search text (cyberpact.RankCursor): its tier, from Exact, and
+	// its relevance, from the row's own words alone.
+	Rank func(a *Args, text string) (string, error)
 }
 
 // Query is one query's text and the values of its placeholders.
 type Query struct {
 	SQL  string
 	Args []any
+	// Ranked says that each row has one more column after ObjectCols, its
+	// rank key, and that the page's cursor is a cyberpact.RankCursor.
+	Ranked bool
 }
 
 func (q *Objects) args() *Args { return &Args{Numbered: q.Numbered} }
@@ -41,14 +49,14 @@ func (q *Objects) Get(id string, viewer *cyberpact.Viewer) Query {
 	a := q.args()
 	f := cyberpact.ObjectFilter{Viewer: viewer}
 	s := `SELECT ` + ObjectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + Viewer(viewer, a) + ` AND ` + Latest(f, a) + ` ORDER BY o.version DESC LIMIT 1`
-	return Query{s, a.Vals}
+	return Query{SQL: s, Args: a.Vals}
 }
 
 // Versions selects every version of id the viewer is shown, oldest first.
 func (q *Objects) Versions(id string, viewer *cyberpact.Viewer) Query {
 	a := q.args()
 	s := `SELECT ` + ObjectCols + ` FROM objects o WHERE o.id = ` + a.Add(id) + ` AND ` + Viewer(viewer, a) + ` ORDER BY o.holding, o.version`
-	return Query{s, a.Vals}
+	return Query{SQL: s, Args: a.Vals}
 }
 
 // Find selects the versions f selects in seq order, one more than a page
@@ -56,6 +64,9 @@ func (q *Objects) Versions(id string, viewer *cyberpact.Viewer) Query {
 // else all of them.
 func (q *Objects) Find(f cyberpact.ObjectFilter, limit int) (Query, error) {
 	a := q.args()
+	if f.Text != "" && limit > 0 && q.Rank != nil {
+		return q.ranked(f, a, limit)
+	}
 	where, err := q.Filter(f, a)
 	if err != nil {
 		return Query{}, err
@@ -63,12 +74,59 @@ func (q *Objects) Find(f cyberpact.ObjectFilter, limit int) (Query, error) {
 	return q.page(`SELECT `+ObjectCols+` FROM objects o WHERE `+where, a, limit), nil
 }
 
+// ranked selects one page of a search in rank order (see Ranked search in
+// search.go): the rows after the cursor f.After's (rank key, seq), by rank
+// key then seq. Every row the rank is computed for has passed the whole
+// rule, and its key is a function of its own content and the text only.
+// (Placeholders are added in the order they appear, as SQLite's ? needs.)
+func (q *Objects) ranked(f cyberpact.ObjectFilter, a *Args, limit int) (Query, error) {
+	key, seq := cyberpact.SplitRankCursor(f.After)
+	f.After = 0
+	rank, err := q.Rank(a, f.Text)
+	if err != nil {
+		return Query{}, err
+	}
+	where, err := q.Filter(f, a)
+	if err != nil {
+		return Query{}, err
+	}
+	s := `SELECT ` + ObjectCols + `, o.rk FROM (SELECT ` + ObjectCols + `, ` + rank + ` AS rk FROM objects o WHERE ` + where + `) o
+		WHERE o.rk > ` + a.Add(key) + ` OR (o.rk = ` + a.Add(key) + ` AND o.seq > ` + a.Add(seq) + `)
+		ORDER BY o.rk, o.seq LIMIT ` + a.Add(limit+1)
+	return Query{SQL: s, Args: a.Vals, Ranked: true}, nil
+}
+
+// Tier is the tier of a row in a search for text
+// (cyberpact.RankTierExternalID, RankTierName or RankTierOther), in SQL:
+// hasID(x) is the store's condition "x is one of the row's external ids,
+// lower-cased (ASCII)", name the row's name lower-cased (ASCII), both of
+// the objects row o.
+func Tier(a *Args, text string, hasID func(x string) string, name string) (string, error) {
+	terms, err := cyberpact.ParseSearch(text)
+	if err != nil {
+		return "", err
+	}
+	exact := cyberpact.ExactSearch(terms)
+	if exact == "" {
+		return fmt.Sprint(cyberpact.RankTierOther), nil
+	}
+	c := hasID(a.Add(exact))
+	return fmt.Sprintf(`(CASE WHEN %s THEN %d WHEN %s = %s THEN %d ELSE %d END)`,
+		c, cyberpact.RankTierExternalID, name, a.Add(exact), cyberpact.RankTierName, cyberpact.RankTierOther), nil
+}
+
+// RankKey is the rank key of a row of tier and relevance score, both SQL
+// expressions, score an integer in [0, cyberpact.RankScores).
+func RankKey(tier, score string) string {
+	return fmt.Sprintf(`(%s * %d + %d - %s)`, tier, cyberpact.RankScores, cyberpact.RankScores-1, score)
+}
+
 func (q *Objects) page(s string, a *Args, limit int) Query {
 	s += ` ORDER BY o.seq`
 	if limit > 0 {
 		s += ` LIMIT ` + a.Add(limit+1)
 	}
-	return Query{s, a.Vals}
+	return Query{SQL: s, Args: a.Vals}
 }
 
 // Relationships selects the latest relationships and sightings that link
@@ -100,7 +158,7 @@ func (q *Objects) Stats(viewer *cyberpact.Viewer) Query {
 	where := Viewer(viewer, a)
 	s := `SELECT o.type, COUNT(DISTINCT o.id), COUNT(*), SUM(CASE WHEN o.revoked AND ` + latest + ` THEN 1 ELSE 0 END)
 		FROM objects o WHERE ` + where + ` GROUP BY o.type ORDER BY o.type`
-	return Query{s, a.Vals}
+	return Query{SQL: s, Args: a.Vals}
 }
 
 // DeleteSelection is the filter of the versions DeleteObject deletes:

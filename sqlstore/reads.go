@@ -96,13 +96,32 @@ func (r ObjectReads) Relationships(ctx context.Context, id string, dir cyberpact
 }
 
 // page runs q, which selects one more than a page of limit objects, and
-// cuts the page from it.
+// cuts the page from it; a ranked query's cursor is the last row's rank
+// and Seq (cyberpact.RankCursor).
 func (r ObjectReads) page(ctx context.Context, q Query, limit int) (*cyberpact.ObjectPage, error) {
-	objs, err := r.query(ctx, q)
+	if !q.Ranked {
+		objs, err := r.query(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return cyberpact.NewPage(objs, limit), nil
+	}
+	var objs []*cyberpact.Object
+	var ranks []int64
+	var rank int64
+	err := r.Each(ctx, q, []any{&rank}, func(o *cyberpact.Object) error {
+		objs = append(objs, o)
+		ranks = append(ranks, rank)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	return cyberpact.NewPage(objs, limit), nil
+	p := cyberpact.NewPage(objs, limit)
+	if n := len(p.Objects); n > 0 {
+		p.Next = cyberpact.RankCursor(ranks[n-1], p.Objects[n-1].Seq)
+	}
+	return p, nil
 }
 
 // maxCorrelated is the most objects one correlation answer lists.
@@ -136,7 +155,7 @@ func (r ObjectReads) Correlate(ctx context.Context, keys []string, viewer *cyber
 	found := map[string]string{}
 	seen := map[int64]bool{}
 	var key, kind string
-	err := r.Each(ctx, Query{q, a.Vals}, []any{&key, &kind}, func(o *cyberpact.Object) error {
+	err := r.Each(ctx, Query{SQL: q, Args: a.Vals}, []any{&key, &kind}, func(o *cyberpact.Object) error {
 		if _, ok := found[key]; !ok {
 			found[key] = kind
 		}
