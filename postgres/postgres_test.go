@@ -103,6 +103,13 @@ func TestSearchRanks(t *testing.T) {
 	storetest.RunSearch(t, func(t *testing.T) storetest.OwnershipStore { return openDB(t) })
 }
 
+// TestSearchRanksATTACK checks ranked search over MITRE's Enterprise
+// ATT&CK from the shared folder (skipped without it).
+func TestSearchRanksATTACK(t *testing.T) {
+	requirePostgres(t)
+	storetest.RunSearchATTACK(t, openDB(t))
+}
+
 // TestModel runs the model-based test of the sharing rule.
 func TestModel(t *testing.T) {
 	requirePostgres(t)

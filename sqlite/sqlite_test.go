@@ -273,6 +273,17 @@ func TestSearchRanks(t *testing.T) {
 	})
 }
 
+// TestSearchRanksATTACK checks ranked search over MITRE's Enterprise
+// ATT&CK from the shared folder (skipped without it).
+func TestSearchRanksATTACK(t *testing.T) {
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.RunSearchATTACK(t, db)
+}
+
 // TestModel runs the model-based test of the sharing rule against a real
 // SQLite file.
 func TestModel(t *testing.T) {

@@ -2,10 +2,15 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/internal/stixschema"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -218,5 +223,76 @@ func testRankIgnoresHidden(t *testing.T, s OwnershipStore) {
 	}
 	if diff := cmp.Diff(before, ask()); diff != "" {
 		t.Errorf("what the searcher cannot see changed its answers (-before +after):\n%s", diff)
+	}
+}
+
+// RunSearchATTACK checks ranked search over MITRE's Enterprise ATT&CK as
+// a user imports it (../shared/data; the test skips without it): search
+// T1059 puts T1059 first (it was at place 46 of 128 in Seq order), the
+// phrase of a technique's name puts that technique first, a
+// sub-technique's id puts the sub-technique first, and paging by the
+// cursor keeps the order of one page.
+func RunSearchATTACK(t *testing.T, s cyberpact.ObjectStore) {
+	dir, ok := stixschema.SharedDir()
+	if !ok {
+		t.Skip("no shared folder (../shared or CYBERPACT_SHARED): ATT&CK search not checked")
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "data", "enterprise-attack-18.1.stix20.json"))
+	if err != nil {
+		t.Skipf("ATT&CK search not checked: %v", err)
+	}
+	res, err := importRaw(t, s, raw, cyberpact.ImportOptions{})
+	if err != nil || !res.Committed {
+		t.Fatalf("import: %v %+v", err, res)
+	}
+	ctx := context.Background()
+	first := func(text string) (extIDs []string, name string) {
+		t.Helper()
+		p, err := s.FindObjects(ctx, cyberpact.ObjectFilter{Text: text, Limit: 1})
+		if err != nil || len(p.Objects) == 0 {
+			t.Fatalf("search %s: %v, %d found", text, err, len(p.Objects))
+		}
+		var o struct {
+			Name string `json:"name"`
+			Refs []struct {
+				ExternalID string `json:"external_id"`
+			} `json:"external_references"`
+		}
+		if err := json.Unmarshal(p.Objects[0].Raw, &o); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range o.Refs {
+			extIDs = append(extIDs, r.ExternalID)
+		}
+		return extIDs, o.Name
+	}
+	for _, tc := range []struct{ text, extID, name string }{
+		{"T1059", "T1059", "Command and Scripting Interpreter"},
+		{"t1059", "T1059", "Command and Scripting Interpreter"},
+		{"T1059.001", "T1059.001", "PowerShell"},
+		{`"Command and Scripting Interpreter"`, "T1059", "Command and Scripting Interpreter"},
+		{`"Spearphishing Attachment"`, "T1566.001", "Spearphishing Attachment"},
+	} {
+		ids, name := first(tc.text)
+		if !slices.Contains(ids, tc.extID) || name != tc.name {
+			t.Errorf("search %s puts first %q %v, want %s %q", tc.text, name, ids, tc.extID, tc.name)
+		}
+	}
+	whole := searchIDs(t, s, cyberpact.ObjectFilter{Text: "T1059"})
+	var paged []string
+	f := cyberpact.ObjectFilter{Text: "T1059", Limit: 7}
+	for {
+		p, err := s.FindObjects(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paged = append(paged, idsInOrder(p.Objects)...)
+		if !p.More {
+			break
+		}
+		f.After = p.Next
+	}
+	if diff := cmp.Diff(whole, paged); diff != "" {
+		t.Errorf("search T1059 in pages of 7 (-one page +pages):\n%s", diff)
 	}
 }
