@@ -106,16 +106,18 @@ func (opts ImportOptions) ReleaseOf(tlp TLP) Release {
 // Ranked search. FindObjects with a Text returns its page in rank order,
 // not Seq order: first the versions one of whose external ids
 // (external_references[].external_id, compared without regard to ASCII
-// case) is the whole search text, then those whose name is, then the rest
-// by relevance; equal ranks in Seq order. A version's rank is a function of
+// case) is the whole search text, then those whose name is, then the rest;
+// within each, revoked versions after the others, then by relevance;
+// equal ranks in Seq order. A version's rank is a function of
 // its own content and the search text alone, never of other versions (no
 // corpus statistics such as bm25's document frequencies and average length,
 // which would count versions the caller may not see), so a rank says
 // nothing about what the caller cannot see, and it never changes while the
 // version is stored: paging by (rank, Seq) is stable.
 //
-// A rank key packs the tier and the relevance into one number, smaller
-// first: tier*RankScores + (RankScores-1-score), score in [0, RankScores).
+// A rank key packs the tier, revocation and relevance into one number,
+// smaller first: (tier*2 + revoked)*RankScores + (RankScores-1-score),
+// score in [0, RankScores).
 // The cursor of a ranked page (ObjectPage.Next, ObjectFilter.After) packs
 // the rank key of the page's last version above its Seq (RankCursor).
 const (
@@ -126,7 +128,7 @@ const (
 	// RankScores is how many relevance scores a store tells apart.
 	RankScores = 1024
 
-	rankSeqBits = 50 // Seqs below 2^50; rank keys below 2^12
+	rankSeqBits = 50 // Seqs below 2^50; rank keys below 2^13
 )
 
 // RankCursor is the cursor after the version with rank key key and Seq seq.

@@ -117,11 +117,24 @@ func searchRank(a *sqlstore.Args, text string) (string, error) {
 		return "", err
 	}
 	const fold = `'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'`
+	// The JSON is read only for rows whose external ids and aliases (B)
+	// or name (A) hold every word of the text: for the others the tier
+	// is the last without it.
+	inIDs, err := tsQueryIn(text, "B")
+	if err != nil {
+		return "", err
+	}
+	inName, err := tsQueryIn(text, "A")
+	if err != nil {
+		return "", err
+	}
 	tier, err := sqlstore.Tier(a, text, func(x string) string {
-		return `EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(convert_from(o.body, 'UTF8')::jsonb -> 'external_references') = 'array'
+		return `(CASE WHEN o.search @@ ` + a.Add(inIDs) + `::tsquery THEN EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof(convert_from(o.body, 'UTF8')::jsonb -> 'external_references') = 'array'
 			THEN convert_from(o.body, 'UTF8')::jsonb -> 'external_references' ELSE '[]'::jsonb END) r
-			WHERE translate(r ->> 'external_id', ` + fold + `) = ` + x + `)`
-	}, `translate(convert_from(o.body, 'UTF8')::jsonb ->> 'name', `+fold+`)`)
+			WHERE translate(r ->> 'external_id', ` + fold + `) = ` + x + `) ELSE false END)`
+	}, func() string {
+		return `(CASE WHEN o.search @@ ` + a.Add(inName) + `::tsquery THEN translate(convert_from(o.body, 'UTF8')::jsonb ->> 'name', ` + fold + `) END)`
+	})
 	if err != nil {
 		return "", err
 	}
@@ -134,7 +147,11 @@ func searchRank(a *sqlstore.Args, text string) (string, error) {
 // prefix. A word with punctuation inside (T1059.001, CAPEC-66,
 // 198.51.100.7) is the phrase of its parts. Returns EINVALID for an
 // unclosed quote or a text without words.
-func tsQuery(text string) (string, error) {
+func tsQuery(text string) (string, error) { return tsQueryIn(text, "") }
+
+// tsQueryIn is tsQuery with every word restricted to the fields of the
+// given weights (see tsVector), all fields when weights is "".
+func tsQueryIn(text, weights string) (string, error) {
 	terms, err := cyberpact.ParseSearch(text)
 	if err != nil {
 		return "", err
@@ -148,9 +165,16 @@ func tsQuery(text string) (string, error) {
 		parts := make([]string, len(ws))
 		for i, w := range ws {
 			parts[i] = "'" + w + "'"
+			if weights != "" {
+				parts[i] += ":" + weights
+			}
 		}
 		if t.Prefix {
-			parts[len(parts)-1] += ":*"
+			if weights != "" {
+				parts[len(parts)-1] = strings.TrimSuffix(parts[len(parts)-1], weights) + "*" + weights
+			} else {
+				parts[len(parts)-1] += ":*"
+			}
 		}
 		qs = append(qs, "("+strings.Join(parts, " <-> ")+")")
 	}

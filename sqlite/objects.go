@@ -675,7 +675,7 @@ func searchRank(a *sqlstore.Args, text string) (string, error) {
 	}
 	tier, err := sqlstore.Tier(a, text, func(x string) string {
 		return "EXISTS (SELECT 1 FROM json_each(o.body, '$.external_references') r WHERE lower(json_extract(r.value, '$.external_id')) = " + x + ")"
-	}, "lower(json_extract(o.body, '$.name'))")
+	}, func() string { return "lower(json_extract(o.body, '$.name'))" })
 	if err != nil {
 		return "", err
 	}

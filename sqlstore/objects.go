@@ -99,9 +99,10 @@ func (q *Objects) ranked(f cyberpact.ObjectFilter, a *Args, limit int) (Query, e
 // Tier is the tier of a row in a search for text
 // (cyberpact.RankTierExternalID, RankTierName or RankTierOther), in SQL:
 // hasID(x) is the store's condition "x is one of the row's external ids,
-// lower-cased (ASCII)", name the row's name lower-cased (ASCII), both of
-// the objects row o.
-func Tier(a *Args, text string, hasID func(x string) string, name string) (string, error) {
+// lower-cased (ASCII)", name() the row's name lower-cased (ASCII), both of
+// the objects row o, built only when the text has an exact form (their
+// placeholders are added in the order they appear).
+func Tier(a *Args, text string, hasID func(x string) string, name func() string) (string, error) {
 	terms, err := cyberpact.ParseSearch(text)
 	if err != nil {
 		return "", err
@@ -111,14 +112,16 @@ func Tier(a *Args, text string, hasID func(x string) string, name string) (strin
 		return fmt.Sprint(cyberpact.RankTierOther), nil
 	}
 	c := hasID(a.Add(exact))
+	n := name()
 	return fmt.Sprintf(`(CASE WHEN %s THEN %d WHEN %s = %s THEN %d ELSE %d END)`,
-		c, cyberpact.RankTierExternalID, name, a.Add(exact), cyberpact.RankTierName, cyberpact.RankTierOther), nil
+		c, cyberpact.RankTierExternalID, n, a.Add(exact), cyberpact.RankTierName, cyberpact.RankTierOther), nil
 }
 
-// RankKey is the rank key of a row of tier and relevance score, both SQL
-// expressions, score an integer in [0, cyberpact.RankScores).
+// RankKey is the rank key of the objects row o of tier and relevance
+// score, both SQL expressions, score an integer in [0,
+// cyberpact.RankScores): revoked versions after the others of their tier.
 func RankKey(tier, score string) string {
-	return fmt.Sprintf(`(%s * %d + %d - %s)`, tier, cyberpact.RankScores, cyberpact.RankScores-1, score)
+	return fmt.Sprintf(`((%s * 2 + CASE WHEN o.revoked THEN 1 ELSE 0 END) * %d + %d - %s)`, tier, cyberpact.RankScores, cyberpact.RankScores-1, score)
 }
 
 func (q *Objects) page(s string, a *Args, limit int) Query {
