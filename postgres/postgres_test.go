@@ -332,3 +332,10 @@ func TestCorrelation(t *testing.T) {
 		return db
 	})
 }
+
+// TestStats runs the suite of Stats cases that do not decompose by
+// release (ids held twice, mixed versions, edges whose ends change).
+func TestStats(t *testing.T) {
+	requirePostgres(t)
+	storetest.RunStats(t, func(t *testing.T) storetest.OwnershipStore { return openDB(t) })
+}

@@ -309,3 +309,16 @@ func TestDeleteLog(t *testing.T) {
 	defer db.Close()
 	storetest.RunDeleteLog(t, db)
 }
+
+// TestStats runs the suite of Stats cases that do not decompose by
+// release (ids held twice, mixed versions, edges whose ends change)
+// against a real SQLite file.
+func TestStats(t *testing.T) {
+	storetest.RunStats(t, func(t *testing.T) storetest.OwnershipStore {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}

@@ -1,0 +1,231 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cyberpact/cyberpact"
+	"github.com/google/go-cmp/cmp"
+)
+
+// RunStats runs the suite of Stats cases that do not decompose by release
+// (ids held by several organisations, versions released differently,
+// edges whose ends are such ids or change ends), which any faster Stats
+// kept per release class must still answer exactly: each case is a
+// sequence of writes after which every viewer's Stats must equal what the
+// store's lists show it (all versions, and the latest of each id), and at
+// named points the numbers a reader works out by hand. RunModel checks the
+// same against the model on random writes. open returns a new, empty store
+// for each subtest; RunStats closes it.
+func RunStats(t *testing.T, open func(t *testing.T) OwnershipStore) {
+	for _, tc := range []struct {
+		name string
+		fn   func(t *testing.T, w *statsWorld)
+	}{
+		{"EdgeFollowsItsProducersGroups", testStatsEdgeFollowsGroups},
+		{"EdgeBeforeItsEnd", testStatsEdgeBeforeEnd},
+		{"IDHeldTwiceCountsOnce", testStatsHeldTwice},
+		{"VersionsReleasedDifferently", testStatsMixedVersions},
+		{"EdgeChangesEnds", testStatsEdgeChangesEnds},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tc.fn(t, newStatsWorld(t, s))
+		})
+	}
+}
+
+// statsWorld is three organisations A, B, C and group G of A and B.
+type statsWorld struct {
+	s       OwnershipStore
+	a, b, c int64
+	g       int64
+}
+
+func newStatsWorld(t *testing.T, s OwnershipStore) *statsWorld {
+	ctx := context.Background()
+	w := &statsWorld{s: s}
+	for i, p := range []*int64{&w.a, &w.b, &w.c} {
+		o := &cyberpact.Org{Name: fmt.Sprintf("Stats org %c", 'A'+i), Nation: "GB", Sector: "energy"}
+		if err := s.CreateOrg(ctx, o, "test"); err != nil {
+			t.Fatal(err)
+		}
+		*p = o.ID
+	}
+	g := &cyberpact.Group{Name: "Stats group", Orgs: []int64{w.a, w.b}}
+	if err := s.CreateGroup(ctx, g, "test"); err != nil {
+		t.Fatal(err)
+	}
+	w.g = g.ID
+	return w
+}
+
+func (w *statsWorld) viewers(t *testing.T) map[string]*cyberpact.Viewer {
+	t.Helper()
+	out := map[string]*cyberpact.Viewer{"hub": nil, "public": {Public: true}}
+	for name, org := range map[string]int64{"A": w.a, "B": w.b, "C": w.c} {
+		gs, err := w.s.GroupsOf(context.Background(), org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = &cyberpact.Viewer{Org: org, Groups: gs}
+	}
+	return out
+}
+
+// put imports objs as producer to aud at tlp.
+func (w *statsWorld) put(t *testing.T, producer int64, aud cyberpact.Audience, tlp cyberpact.TLP, objs ...obj) {
+	t.Helper()
+	res, err := importRaw(t, w.s, bundle(t, objs...), cyberpact.ImportOptions{Producer: producer, Audience: aud, DefaultTLP: tlp})
+	if err != nil || !res.Committed || len(res.Rejected) > 0 {
+		t.Fatalf("import by %d: %v %+v %v", producer, err, res, cyberpact.Rejections(res.Rejected))
+	}
+}
+
+func (w *statsWorld) setGroup(t *testing.T, orgs ...int64) {
+	t.Helper()
+	if err := w.s.SetGroupOrgs(context.Background(), w.g, orgs, "test"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listed is what viewer v's lists say Stats should be: distinct ids and
+// versions of every version it is shown, and revoked latest versions.
+func listed(t *testing.T, s cyberpact.ObjectStore, v *cyberpact.Viewer) []cyberpact.TypeStats {
+	t.Helper()
+	by := map[string]*cyberpact.TypeStats{}
+	ids := map[string]bool{}
+	for _, o := range all(t, s, cyberpact.ObjectFilter{Viewer: v, AllVersions: true}) {
+		st := by[o.Type]
+		if st == nil {
+			st = &cyberpact.TypeStats{Type: o.Type}
+			by[o.Type] = st
+		}
+		st.Versions++
+		if !ids[o.ID] {
+			ids[o.ID] = true
+			st.Objects++
+		}
+	}
+	for _, o := range all(t, s, cyberpact.ObjectFilter{Viewer: v}) {
+		if o.Revoked {
+			by[o.Type].Revoked++
+		}
+	}
+	out := []cyberpact.TypeStats{}
+	for _, st := range by {
+		out = append(out, *st)
+	}
+	slices.SortFunc(out, func(a, b cyberpact.TypeStats) int { return strings.Compare(a.Type, b.Type) })
+	return out
+}
+
+// check compares every viewer's Stats with its lists, and, for the
+// viewers in want, with the counts of relationships want gives (-1: no
+// relationship row).
+func (w *statsWorld) check(t *testing.T, when string, rels map[string]int64) {
+	t.Helper()
+	for name, v := range w.viewers(t) {
+		got := statsOf(t, w.s, v)
+		if diff := cmp.Diff(listed(t, w.s, v), got); diff != "" {
+			t.Errorf("%s: stats of %s (-lists +stats):\n%s", when, name, diff)
+		}
+		if want, ok := rels[name]; ok {
+			n := int64(0)
+			for _, st := range got {
+				if st.Type == "relationship" {
+					n = st.Objects
+				}
+			}
+			if n != want {
+				t.Errorf("%s: %s is shown %d relationships, want %d", when, name, n, want)
+			}
+		}
+	}
+}
+
+// rel is relationship n, modified on day, from src to dst.
+func rel(n int, day int, src, dst obj) obj {
+	o := sdo("relationship", n, day, obj{"relationship_type": "uses"})
+	o["source_ref"], o["target_ref"] = id(src), id(dst)
+	return o
+}
+
+// testStatsEdgeFollowsGroups: A's relationship to B's malware shared with
+// group G is shown to whoever may see both while A is in G, and to no one
+// once A leaves G (A no longer sees the end it meant).
+func testStatsEdgeFollowsGroups(t *testing.T, w *statsWorld) {
+	m := sdo("malware", 1, 1, nil)
+	i := sdo("intrusion-set", 2, 1, nil)
+	w.put(t, w.b, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.g}, cyberpact.TLPAmber, m)
+	w.put(t, w.a, audAll, cyberpact.TLPGreen, i, rel(3, 1, i, m))
+	w.check(t, "A in G", map[string]int64{"A": 1, "B": 1, "C": 0, "hub": 1, "public": 0})
+	w.setGroup(t, w.b, w.c)
+	w.check(t, "A left G", map[string]int64{"A": 0, "B": 0, "C": 0, "hub": 1})
+	w.setGroup(t, w.a, w.b, w.c)
+	w.check(t, "all in G", map[string]int64{"A": 1, "B": 1, "C": 1})
+}
+
+// testStatsEdgeBeforeItsEnd: a relationship to an id not stored is shown
+// to no one; once its end is stored it is, and no longer once the end is
+// deleted.
+func testStatsEdgeBeforeEnd(t *testing.T, w *statsWorld) {
+	x := sdo("tool", 1, 1, nil)
+	i := sdo("intrusion-set", 2, 1, nil)
+	w.put(t, w.a, audAll, cyberpact.TLPGreen, i, rel(3, 1, i, x))
+	w.check(t, "end not stored", map[string]int64{"A": 0, "B": 0, "hub": 1})
+	w.put(t, w.b, audAll, cyberpact.TLPClear, x)
+	w.check(t, "end stored", map[string]int64{"A": 1, "B": 1, "C": 1, "public": 0})
+	w.put(t, w.a, audAll, cyberpact.TLPClear, sdo("intrusion-set", 2, 2, nil), sdo("relationship", 3, 2, obj{"relationship_type": "uses", "source_ref": id(i), "target_ref": id(x)}))
+	w.check(t, "all clear but the old versions", map[string]int64{"A": 1, "public": 1})
+	vb := w.viewers(t)["B"]
+	if _, err := w.s.DeleteObject(context.Background(), id(x), cyberpact.ObjectFilter{Viewer: vb, AllVersions: true}); err != nil {
+		t.Fatal(err)
+	}
+	w.check(t, "end deleted", map[string]int64{"A": 0, "B": 0, "C": 0, "hub": 1})
+}
+
+// testStatsHeldTwice: an id held by two organisations counts once for the
+// hub, once for each holder, and a relationship to it follows the holding
+// its producer meant.
+func testStatsHeldTwice(t *testing.T, w *statsWorld) {
+	m := sdo("malware", 1, 1, nil)
+	w.put(t, w.a, audOrg, cyberpact.TLPAmber, m)
+	w.put(t, w.b, audOrg, cyberpact.TLPAmber, m) // B may not see A's: its own holding
+	w.put(t, w.c, audAll, cyberpact.TLPGreen, sdo("malware", 1, 2, nil))
+	i := sdo("intrusion-set", 2, 1, nil)
+	w.put(t, w.b, audAll, cyberpact.TLPGreen, i, rel(3, 1, i, m))
+	w.check(t, "three holdings", map[string]int64{"A": 0, "B": 1, "C": 0, "hub": 1})
+}
+
+// testStatsMixedVersions: the versions of one id released to different
+// audiences and at different levels count for each viewer as it sees
+// them, and so does a relationship to it.
+func testStatsMixedVersions(t *testing.T, w *statsWorld) {
+	m1, m2 := sdo("malware", 1, 1, nil), sdo("malware", 1, 2, obj{"revoked": true})
+	w.put(t, w.a, audAll, cyberpact.TLPClear, m1)
+	w.put(t, w.a, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.g}, cyberpact.TLPAmber, m2)
+	i := sdo("intrusion-set", 2, 1, nil)
+	w.put(t, w.c, audAll, cyberpact.TLPClear, i, rel(3, 1, i, m1))
+	w.check(t, "mixed", map[string]int64{"A": 1, "B": 1, "C": 1, "public": 1})
+}
+
+// testStatsEdgeChangesEnds: a relationship whose versions name different
+// ends is shown, version by version, as its ends are.
+func testStatsEdgeChangesEnds(t *testing.T, w *statsWorld) {
+	m := sdo("malware", 1, 1, nil)
+	n := sdo("malware", 4, 1, nil)
+	i := sdo("intrusion-set", 2, 1, nil)
+	w.put(t, w.a, audAll, cyberpact.TLPGreen, m, i)
+	w.put(t, w.a, audOrg, cyberpact.TLPAmber, n)
+	w.put(t, w.a, audAll, cyberpact.TLPGreen, rel(3, 1, i, m), rel(3, 2, i, n))
+	w.check(t, "second version to A's own", map[string]int64{"A": 1, "B": 1, "C": 1})
+}
