@@ -145,6 +145,12 @@ func Read(data []byte) (*Bundle, error) {
 	if err := json.Unmarshal(rest[i+1:], &s); err != nil || len(s.Signature) != ed25519.SignatureSize {
 		return nil, bad("line 2 is not a signature of %d bytes", ed25519.SignatureSize)
 	}
+	// The line must be exactly as Seal writes it: base64 lets a changed
+	// last character decode to the same bytes, and such a change is a
+	// changed byte all the same.
+	if canon, _ := json.Marshal(s); !bytes.Equal(canon, rest[i+1:]) {
+		return nil, bad("line 2 is not the signature line as sealed (a changed byte?)")
+	}
 	b.sig = s.Signature
 	var p payload
 	if err := json.Unmarshal(b.payload, &p); err != nil {
