@@ -232,4 +232,3 @@ func (h *Hub) Open(ctx context.Context, data []byte) (*Opened, error) {
 	}
 	return res, nil
 }
-

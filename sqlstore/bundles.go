@@ -174,4 +174,3 @@ func (s *Store) moveChain(ctx context.Context, which, query string, a *Args) err
 	}
 	return nil
 }
-
