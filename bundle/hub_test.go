@@ -240,7 +240,7 @@ func id(n int) string { return "indicator--" + uuidOf(n) }
 // pair is Washington and London, each trusting the other's bundle key:
 // Washington's peer london stands for the sharing group five (of which
 // uk is London's representative here), London's peer washington for the
-// organisation us there.
+// members there, its objects attributed to the organisation us.
 type pair struct {
 	was, lon *hub
 	us       *cyberpact.Org
@@ -255,7 +255,7 @@ func newPair(t *testing.T, open func(*testing.T) db) *pair {
 	other := was.group("other", us, fr)
 	was.peer("london", cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: five.ID}, uk.ID)
 	usThere := lon.org("us")
-	lon.peer("washington", cyberpact.Audience{Kind: cyberpact.AudienceOrg}, usThere.ID)
+	lon.peer("washington", all(), usThere.ID)
 	was.trust("london", lon)
 	lon.trust("washington", was)
 	return &pair{was: was, lon: lon, us: us, five: five, other: other}
@@ -290,10 +290,12 @@ func TestRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o1.Seq != 1 || o1.Added != 2 || o1.Peer != "washington" {
+			// The AMBER one is kept out by London's border rule: London
+			// releases what comes from Washington to all members.
+			if o1.Seq != 1 || o1.Added != 1 || o1.Withheld != 1 || o1.Peer != "washington" {
 				t.Errorf("open 1: %+v", o1)
 			}
-			if got := p.lon.versions(); len(got) != 2 || got[id(1)] != 1 || got[id(2)] != 1 {
+			if got := p.lon.versions(); len(got) != 1 || got[id(1)] != 1 {
 				t.Fatalf("London holds %v", got)
 			}
 
@@ -312,9 +314,21 @@ func TestRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := p.lon.versions(); len(got) != 3 || got[id(7)] != 1 {
+			if got := p.lon.versions(); len(got) != 2 || got[id(7)] != 1 {
 				t.Fatalf("London holds %v", got)
 			}
+			// What came from Washington never goes back to it; London's
+			// own goes, and opens there.
+			ncsc := p.lon.org("ncsc")
+			p.lon.publish(ncsc, all(), indicator(8, cyberpact.TLPGreen))
+			fb, sb := p.lon.seal("washington")
+			if want := []string{id(8)}; !slices.Equal(carried(t, fb), want) || sb.Withheld != 0 || sb.PeerOwn != 2 {
+				t.Fatalf("London's bundle carries %v (%+v), want %v", carried(t, fb), sb, want)
+			}
+			if ob, err := p.was.open(fb); err != nil || ob.Added != 1 {
+				t.Fatalf("Washington opening London's bundle: %+v %v", ob, err)
+			}
+
 			// A peer standing for all members gets neither the group's
 			// objects nor RED ones.
 			paris := newHub(t, e.open)
@@ -447,5 +461,82 @@ func TestNoKeyNoSeal(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Fatalf("a file was left: %v", err)
+	}
+}
+
+// TestOpenedOnceAtATime opens the same bundle from several goroutines at
+// once: exactly one open succeeds, the others are refused, and every
+// version is stored once.
+func TestOpenedOnceAtATime(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			p := newPair(t, e.open)
+			p.was.publish(p.us, all(), indicator(1, cyberpact.TLPGreen), indicator(2, cyberpact.TLPClear))
+			f, _ := p.was.seal("london")
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 4
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					_, err := p.lon.hub.Open(context.Background(), data)
+					errs <- err
+				}()
+			}
+			ok := 0
+			for range n {
+				if err := <-errs; err == nil {
+					ok++
+				} else if c := cyberpact.ErrorCode(err); c != cyberpact.ECONFLICT {
+					t.Errorf("a concurrent open failed with %s, not ECONFLICT: %v", c, err)
+				}
+			}
+			if ok != 1 {
+				t.Fatalf("%d of %d concurrent opens succeeded, want 1", ok, n)
+			}
+			if got := p.lon.versions(); len(got) != 2 || got[id(1)] != 1 || got[id(2)] != 1 {
+				t.Fatalf("London holds %v, want each version once", got)
+			}
+			c, err := p.lon.db.BundleChain(context.Background(), mustPeer(t, p.lon, "washington"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.OpenedSeq != 1 {
+				t.Fatalf("opened chain at %d, want 1", c.OpenedSeq)
+			}
+		})
+	}
+}
+
+func mustPeer(t *testing.T, h *hub, name string) int64 {
+	t.Helper()
+	pr, err := h.db.PeerByName(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pr.ID
+}
+
+// TestNeverEchoed holds that what a bundle brought from a peer, recorded
+// with its provenance, is never sealed back for that peer, even when no
+// organisation stands for it.
+func TestNeverEchoed(t *testing.T) {
+	open := engines[0].open
+	was, lon := newHub(t, open), newHub(t, open)
+	us := was.org("us")
+	was.peer("london", all(), 0)
+	lon.peer("washington", all(), 0)
+	was.trust("london", lon)
+	lon.trust("washington", was)
+	was.publish(us, all(), indicator(1, cyberpact.TLPGreen))
+	f, _ := was.seal("london")
+	if _, err := lon.open(f); err != nil {
+		t.Fatal(err)
+	}
+	back, s := lon.seal("washington")
+	if got := carried(t, back); len(got) != 0 || s.Echo != 1 {
+		t.Fatalf("London seals back %v (%+v), want nothing, one echo held", got, s)
 	}
 }
