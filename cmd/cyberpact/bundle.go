@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/bundle"
@@ -54,6 +56,14 @@ log. A bundle with any byte changed, one already opened (a replay), one
 whose predecessors were not opened (a gap or a bundle out of order), or one
 sealed for another hub is refused with the reason, and nothing changes.`,
 		run: runBundleOpen,
+	},
+	{
+		name:  "status",
+		usage: "[--data DIR] [--json]",
+		help: `Shows, for each peer, whether a bundle key is trusted for it, the last bundle
+sealed for it (sequence number, when, hash) and the last bundle opened from
+it: the next one to open is the one after.`,
+		run: runBundleStatus,
 	},
 }
 
@@ -183,4 +193,60 @@ func runBundleOpen(ctx context.Context, e *env, c *command, args []string) error
 	fmt.Fprintf(e.stdout, "bundle %d from peer %s opened: %d added, %d already present, %d withheld by the sharing rule\n",
 		res.Seq, res.Peer, res.Added, res.Present, res.Withheld)
 	return nil
+}
+
+// bundleStatusJSON is a peer's chains as --json prints them.
+type bundleStatusJSON struct {
+	Peer string `json:"peer"`
+	Key  string `json:"-"` // PublicKey, as bundle key prints it
+	*cyberpact.BundleChain
+}
+
+func runBundleStatus(ctx context.Context, e *env, c *command, args []string) error {
+	fs := newFlags(e, c)
+	data := dataFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := positional(fs, args, 0, ""); err != nil {
+		return err
+	}
+	db, _, err := e.openBundleStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	peers, err := db.Peers(ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]bundleStatusJSON, 0, len(peers))
+	for _, p := range peers {
+		ch, err := db.BundleChain(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		st := bundleStatusJSON{Peer: p.Name, BundleChain: ch}
+		if len(ch.PublicKey) > 0 {
+			st.Key = bundle.KeyString(ch.PublicKey)
+		}
+		out = append(out, st)
+	}
+	if *asJSON {
+		return printJSON(e, out)
+	}
+	when := func(t time.Time) string {
+		if t.IsZero() {
+			return "never"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEER\tKEY\tSEALED\tSEALED AT\tOPENED\tOPENED AT")
+	for _, st := range out {
+		key := st.Key
+		if key == "" {
+			key = "(none: bundle trust)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\n", st.Peer, key, st.SealedSeq, when(st.SealedAt), st.OpenedSeq, when(st.OpenedAt))
+	}
+	return tw.Flush()
 }

@@ -101,6 +101,20 @@ func TestBundleCommands(t *testing.T) {
 	if strings.Count(r.stdout, `"type":"indicator"`)+strings.Count(r.stdout, `"type": "indicator"`) != 2 || strings.Contains(r.stdout, "i2") {
 		t.Fatalf("London exports:\n%s", r.stdout)
 	}
+	t.Run("Status", func(t *testing.T) {
+		r := mustRun(t, "bundle", "status", "--data", lo)
+		if !strings.Contains(r.stdout, "washington") || !strings.Contains(r.stdout, waKey) {
+			t.Fatalf("bundle status:\n%s", r.stdout)
+		}
+		r = mustRun(t, "bundle", "status", "--json", "--data", wa)
+		if !strings.Contains(r.stdout, `"sealed_seq": 2`) || !strings.Contains(r.stdout, `"opened_seq": 0`) {
+			t.Fatalf("bundle status --json:\n%s", r.stdout)
+		}
+		r = mustRun(t, "bundle", "status", "--json", "--data", lo)
+		if !strings.Contains(r.stdout, `"opened_seq": 2`) {
+			t.Fatalf("bundle status --json:\n%s", r.stdout)
+		}
+	})
 	t.Run("Audited", func(t *testing.T) {
 		for d, want := range map[string]string{wa: "sealed in offline bundle 2 for peer london", lo: "opened offline bundle 2 from peer washington"} {
 			if r := mustRun(t, "audit", "list", "--data", d); !strings.Contains(r.stdout, want) {
