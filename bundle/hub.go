@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -73,6 +75,7 @@ func (h *Hub) Seal(ctx context.Context, peerName, out string) (*Sealed, error) {
 		return nil, err
 	}
 	if _, err := os.Lstat(out); err == nil {
+		// Said before the work; writeNew holds it at the end.
 		return nil, cyberpact.Errorf(cyberpact.EINVALID, "%s exists: a bundle is never written over another file", out)
 	}
 	res := &Sealed{Peer: p.Name, Seq: c.SealedSeq + 1}
@@ -126,11 +129,16 @@ func (h *Hub) Seal(ctx context.Context, peerName, out string) (*Sealed, error) {
 	return res, nil
 }
 
-// writeNew writes data to the new file name through a temporary file in
-// the same directory, synced before it takes the name, so that name is
-// either absent or complete.
+// writeNew writes data to the new file name, synced, refusing to write
+// over a file that exists. It makes no hard link or rename, so that it
+// works on the removable media a courier carries (FAT, exFAT); a file cut
+// short by a crash is refused by Read (it lacks its signature line), and
+// the chain has not moved then.
 func writeNew(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".cyberpact-bundle-*")
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return cyberpact.Errorf(cyberpact.EINVALID, "%s exists: a bundle is never written over another file", name)
+	}
 	if err != nil {
 		return fmt.Errorf("writing the bundle: %w", err)
 	}
@@ -141,12 +149,8 @@ func writeNew(name string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		// A link fails if name exists: nothing is written over.
-		err = os.Link(f.Name(), name)
-	}
-	os.Remove(f.Name())
 	if err != nil {
+		os.Remove(name)
 		return fmt.Errorf("writing the bundle %s: %w", name, err)
 	}
 	return nil

@@ -421,6 +421,20 @@ func TestRefused(t *testing.T) {
 					t.Fatalf("changed bundles changed the store: %v, then %v", before, after)
 				}
 			})
+			t.Run("CutShort", func(t *testing.T) {
+				data, err := os.ReadFile(f2)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for n := range len(data) {
+					if _, err := p.lon.hub.Open(context.Background(), data[:n]); err == nil {
+						t.Fatalf("bundle 2 cut to %d of %d bytes opened", n, len(data))
+					}
+				}
+				bad := filepath.Join(t.TempDir(), "cut.bundle")
+				os.WriteFile(bad, data[:len(data)-1], 0o600)
+				refused(t, p.lon, bad, "it does not end with a line break (cut short?)")
+			})
 			// The genuine bundles still open, in order, once each.
 			for _, f := range []string{f2, f3} {
 				if _, err := p.lon.open(f); err != nil {
