@@ -433,11 +433,7 @@ func (r *run) importPage(ctx context.Context, body *taxii.Body, want, version st
 				strays++
 				continue
 			}
-			level := o.TLP
-			if level == cyberpact.TLPUnknown {
-				level = cyberpact.TLPAmber // the store's default for unmarked objects
-			}
-			if !cyberpact.MayPull(level, r.p.Audience) {
+			if !Incoming(o, r.p) {
 				withheld++
 				continue
 			}
@@ -692,6 +688,64 @@ func (r *run) push(ctx context.Context) error {
 	}
 }
 
+// Incoming is the sharing rule at the border for what comes in from peer
+// p, as a pull and an opened offline bundle apply it: whether version o
+// may be added here for p's audience (cyberpact.MayPull, an unmarked
+// object counting as TLP:AMBER, the store's default).
+func Incoming(o *cyberpact.Object, p *cyberpact.Peer) bool {
+	level := o.TLP
+	if level == cyberpact.TLPUnknown {
+		level = cyberpact.TLPAmber // the store's default for unmarked objects
+	}
+	return cyberpact.MayPull(level, p.Audience)
+}
+
+// Selection counts what Outgoing left out.
+type Selection struct {
+	Withheld int // kept here by the sharing rule at the border
+	PeerOwn  int // produced by the peer's own organisation
+	Echo     int // came from that peer (recorded provenance)
+}
+
+// Outgoing is the selection of what crosses to peer p among the local
+// versions objs, as a push and a sealed offline bundle apply it: those
+// that may leave for p's audience (cyberpact.MayPush), that the peer's own
+// organisation did not produce, and that did not come from that peer. The
+// order of objs is kept.
+func Outgoing(ctx context.Context, peers cyberpact.PeerStore, p *cyberpact.Peer, objs []*cyberpact.Object) ([]*cyberpact.Object, Selection, error) {
+	var sel Selection
+	var out []*cyberpact.Object
+	var seqs []int64
+	for _, o := range objs {
+		if !cyberpact.MayPush(o.Release, p.Audience) {
+			sel.Withheld++
+			continue
+		}
+		if p.Org != 0 && o.Release.Producer == p.Org {
+			sel.PeerOwn++ // the peer's own, added here through its account
+			continue
+		}
+		out = append(out, o)
+		seqs = append(seqs, o.Seq)
+	}
+	if len(out) == 0 {
+		return nil, sel, nil
+	}
+	origins, err := peers.Origins(ctx, seqs)
+	if err != nil {
+		return nil, sel, err
+	}
+	kept := out[:0]
+	for _, o := range out {
+		if og := origins[o.Seq]; og != nil && (og.Peer == p.Name || og.URL == p.URL && og.Collection == p.Collection) {
+			sel.Echo++
+			continue // came from this peer: never echoed back
+		}
+		kept = append(kept, o)
+	}
+	return kept, sel, nil
+}
+
 // send POSTs those of objs that may go to the peer and records the
 // outcome of each: a version is pushed when the peer's status names it a
 // success, or counts it among its successes without naming it and
@@ -700,38 +754,18 @@ func (r *run) push(ctx context.Context) error {
 // stayed pending past the Limits, what it did not name a success is kept
 // so and the error wraps taxii.ErrStatusPending.
 func (r *run) send(ctx context.Context, objs []*cyberpact.Object) error {
-	var out []*cyberpact.Object
-	var seqs []int64
-	for _, o := range objs {
-		if !cyberpact.MayPush(o.Release, r.p.Audience) {
-			r.res.Withheld++
-			r.res.WithheldPush++
-			r.st.Withheld++
-			r.st.WithheldPush++
-			continue
-		}
-		if r.p.Org != 0 && o.Release.Producer == r.p.Org {
-			r.res.PeerOwn++ // the peer's own, added here through its account
-			r.st.PeerOwn++
-			continue
-		}
-		out = append(out, o)
-		seqs = append(seqs, o.Seq)
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	origins, err := r.s.Peers.Origins(ctx, seqs)
+	kept, sel, err := Outgoing(ctx, r.s.Peers, r.p, objs)
 	if err != nil {
 		return err
 	}
-	raws := make([]json.RawMessage, 0, len(out))
-	kept := out[:0]
-	for _, o := range out {
-		if og := origins[o.Seq]; og != nil && (og.Peer == r.p.Name || og.URL == r.p.URL && og.Collection == r.p.Collection) {
-			continue // came from this peer: never echoed back
-		}
-		kept = append(kept, o)
+	r.res.Withheld += sel.Withheld
+	r.res.WithheldPush += sel.Withheld
+	r.st.Withheld += int64(sel.Withheld)
+	r.st.WithheldPush += int64(sel.Withheld)
+	r.res.PeerOwn += sel.PeerOwn
+	r.st.PeerOwn += int64(sel.PeerOwn)
+	raws := make([]json.RawMessage, 0, len(kept))
+	for _, o := range kept {
 		raws = append(raws, o.Raw)
 	}
 	if len(kept) == 0 {

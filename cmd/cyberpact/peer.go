@@ -31,7 +31,10 @@ What is pulled goes to --audience here (all members, one sharing group, or
 the peer hub. The sharing rule at the border: TLP:RED and TLP:AMBER+STRICT
 never cross; TLP:AMBER crosses only with a peer whose audience is the
 object's sharing group (never for all members); an organisation's private
-objects never leave; nothing is pushed back to the peer it came from.`,
+objects never leave; nothing is pushed back to the peer it came from.
+
+For a peer without a live connection, the same rule applies to the files of
+'cyberpact bundle' (its URL and key are then not used).`,
 		run: runPeerAdd,
 	},
 	{
