@@ -84,5 +84,13 @@ func TestBrowserAccessibility(t *testing.T) {
 	browserSignIn(t, gctx, h, "gina")
 	run(t, gctx, "signed in", chromedp.WaitVisible(`.who`))
 	visit(gctx, "organisation", "/org", `#users`)
+	visit(gctx, "exercises, none", "/exercises", `#exercises`)
+	h.startDrill(t)
+	visit(gctx, "exercises", "/exercises", `#exercises`)
+	visit(gctx, "exercise with scoreboard and controls", "/exercises/1", `#scoreboard`)
+	hctx := browse(t)
+	browserSignIn(t, hctx, h, "hana")
+	run(t, hctx, "signed in", chromedp.WaitVisible(`.who`))
+	visit(hctx, "exercises with the start form", "/exercises", `#x-scenario`)
 	run(t, gctx, "signing out", chromedp.Click(`form.signout button`), chromedp.WaitVisible(`input[autocomplete="username"]`))
 }

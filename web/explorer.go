@@ -349,11 +349,23 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, c *call) err
 	ctx := r.Context()
 	p := c.principal()
 	type dash struct {
-		Org    string
-		Groups []string
-		Role   string
+		Org       string
+		Groups    []string
+		Role      string
+		Exercises []exerciseRow // running or paused
 	}
 	d := dash{Org: p.Org.Name, Role: string(p.User.Role)}
+	if h.Exercises != nil {
+		xs, parts, err := h.Exercises.VisibleExercises(ctx, p)
+		if err != nil {
+			return err
+		}
+		for i, x := range xs {
+			if x.State == "running" || x.State == "paused" {
+				d.Exercises = append(d.Exercises, exerciseRow{ID: x.ID, Name: x.Name, State: x.State, You: parts[i]})
+			}
+		}
+	}
 	if len(p.Groups) > 0 {
 		gs, err := h.Store.Groups(ctx)
 		if err != nil {
