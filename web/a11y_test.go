@@ -92,5 +92,8 @@ func TestBrowserAccessibility(t *testing.T) {
 	browserSignIn(t, hctx, h, "hana")
 	run(t, hctx, "signed in", chromedp.WaitVisible(`.who`))
 	visit(hctx, "exercises with the start form", "/exercises", `#x-scenario`)
+	visit(hctx, "peers, none", "/peers", `#peers`)
+	visit(hctx, "audit log", "/audit", `#audit`)
+	visit(gctx, "audit log of an organisation", "/audit", `#audit`)
 	run(t, gctx, "signing out", chromedp.Click(`form.signout button`), chromedp.WaitVisible(`input[autocomplete="username"]`))
 }

@@ -115,6 +115,7 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerPublish()
 	h.registerExercises()
 	h.registerLive()
+	h.registerPartners()
 	if x, ok := api.(Exercises); ok {
 		h.Exercises = x
 	}
@@ -412,4 +413,6 @@ var titles = map[string]string{
 	"error":     "Error",
 	"exercises": "Exercises",
 	"exercise":  "Exercise",
+	"peers":     "Peers",
+	"audit":     "Audit log",
 }
