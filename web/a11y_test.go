@@ -59,6 +59,7 @@ func checkA11y(t *testing.T, ctx context.Context, axe, name string) {
 func TestBrowserAccessibility(t *testing.T) {
 	axe := axeScript(t)
 	h := newHub(t)
+	h.ensureIP(t) // the red indicator's page lists it under "who else has this"
 	ctx := browse(t)
 	visit := func(ctx context.Context, name, path, ready string) {
 		t.Helper()
