@@ -61,3 +61,55 @@ type ExerciseStore interface {
 	// returns how many versions it deleted. Returns ENOTFOUND.
 	PurgeExercise(ctx context.Context, id int64) (int, error)
 }
+
+// ExerciseParticipant is one participant of an exercise as its status
+// and scoreboard show it: the scenario's participant and the member
+// organisation playing it.
+type ExerciseParticipant struct {
+	Participant  string `json:"participant"`
+	Label        string `json:"label"` // the scenario's name for it
+	OrgID        int64  `json:"org_id"`
+	Organisation string `json:"organisation"`
+}
+
+// ExerciseStatus is an exercise's state as one caller sees it (the API's
+// GET /api/v1/exercises/{id}/status and the web interface's exercise page).
+type ExerciseStatus struct {
+	ID           int64                 `json:"id"`
+	Name         string                `json:"name"`
+	Title        string                `json:"title"`
+	State        string                `json:"state"`
+	Seed         uint64                `json:"seed"`
+	Speed        float64               `json:"speed"`
+	Started      time.Time             `json:"started"`
+	Offset       float64               `json:"scenario_offset_s"`   // scenario time reached
+	Duration     float64               `json:"scenario_duration_s"` // the scenario's length
+	Participants []ExerciseParticipant `json:"participants"`
+	You          string                `json:"you,omitempty"` // the participant the caller plays
+	CanControl   bool                  `json:"can_control"`   // whether the caller may pause, resume and stop it
+}
+
+// ScoreboardRow is one participant's line of an exercise's scoreboard.
+type ScoreboardRow struct {
+	Rank int `json:"rank"`
+	ExerciseParticipant
+	StepsFired     int      `json:"steps_fired"`
+	Detected       int      `json:"detected"`
+	Coverage       float64  `json:"coverage"` // detected / steps fired, 0 when none fired
+	StepsAvoided   int      `json:"steps_avoided"`
+	MeanTTD        *float64 `json:"mean_time_to_detect_s,omitempty"`
+	MeanTTW        *float64 `json:"mean_time_to_warn_s,omitempty"`
+	FalsePositives int      `json:"false_positives"`
+	BenignEvents   int      `json:"benign_events"`
+}
+
+// Scoreboard is an exercise's ranked scoreboard so far.
+type Scoreboard struct {
+	ID       int64           `json:"id"`
+	Name     string          `json:"name"`
+	State    string          `json:"state"`
+	Offset   float64         `json:"scenario_offset_s"`
+	Duration float64         `json:"scenario_duration_s"`
+	You      string          `json:"you"`
+	Rows     []ScoreboardRow `json:"scoreboard"`
+}

@@ -50,33 +50,6 @@ func mayControl(p *cyberpact.Principal, part string) bool {
 	return p.User.Role == cyberpact.RoleAdmin || part != "" && p.User.Role == cyberpact.RoleOrgAdmin
 }
 
-// exerciseParticipant is one participant of an exercise as the status and
-// scoreboard show it: the scenario's participant and the member
-// organisation playing it.
-type exerciseParticipant struct {
-	Participant  string `json:"participant"`
-	Label        string `json:"label"` // the scenario's name for it
-	OrgID        int64  `json:"org_id"`
-	Organisation string `json:"organisation"`
-}
-
-// exerciseStatus is the JSON of GET /api/v1/exercises/{id}/status and of
-// the control routes' answers.
-type exerciseStatus struct {
-	ID           int64                 `json:"id"`
-	Name         string                `json:"name"`
-	Title        string                `json:"title"`
-	State        string                `json:"state"`
-	Seed         uint64                `json:"seed"`
-	Speed        float64               `json:"speed"`
-	Started      time.Time             `json:"started"`
-	Offset       float64               `json:"scenario_offset_s"`   // scenario time reached
-	Duration     float64               `json:"scenario_duration_s"` // the scenario's length
-	Participants []exerciseParticipant `json:"participants"`
-	You          string                `json:"you,omitempty"` // the participant the caller plays
-	CanControl   bool                  `json:"can_control"`   // whether the caller may pause, resume and stop it
-}
-
 // reached is the scenario time an exercise has reached: by the clock
 // while it runs or is paused (at most its length), where it ended once
 // stopped or finished.
@@ -107,7 +80,7 @@ func (s *Server) playedBy(ctx context.Context, x *cyberpact.Exercise) (map[strin
 }
 
 // statusOfExercise builds the status of x for the caller p, who plays part.
-func (s *Server) statusOfExercise(ctx context.Context, p *cyberpact.Principal, x *cyberpact.Exercise, part string) (*exerciseStatus, error) {
+func (s *Server) statusOfExercise(ctx context.Context, p *cyberpact.Principal, x *cyberpact.Exercise, part string) (*cyberpact.ExerciseStatus, error) {
 	_, e, err := s.Exercise.Load(ctx, x.ID)
 	if err != nil {
 		return nil, err
@@ -117,66 +90,111 @@ func (s *Server) statusOfExercise(ctx context.Context, p *cyberpact.Principal, x
 		return nil, err
 	}
 	sc := e.Scenario()
-	st := &exerciseStatus{ID: x.ID, Name: x.Name, Title: sc.Title, State: x.State, Seed: x.Seed, Speed: x.Speed,
+	st := &cyberpact.ExerciseStatus{ID: x.ID, Name: x.Name, Title: sc.Title, State: x.State, Seed: x.Seed, Speed: x.Speed,
 		Started: e.Started().UTC(), Offset: s.reached(e).Seconds(), Duration: sc.Duration.Seconds(),
-		You: part, CanControl: mayControl(p, part), Participants: []exerciseParticipant{}}
+		You: part, CanControl: mayControl(p, part), Participants: []cyberpact.ExerciseParticipant{}}
 	for _, sp := range sc.Participants {
-		st.Participants = append(st.Participants, exerciseParticipant{Participant: sp.ID, Label: sp.Name, OrgID: x.Participants[sp.ID], Organisation: names[sp.ID]})
+		st.Participants = append(st.Participants, cyberpact.ExerciseParticipant{Participant: sp.ID, Label: sp.Name, OrgID: x.Participants[sp.ID], Organisation: names[sp.ID]})
 	}
 	return st, nil
 }
 
 func (s *Server) exerciseStatusRoute(w http.ResponseWriter, r *http.Request) error {
-	x, part, err := s.exerciseOf(r, true)
-	if err != nil {
-		return err
-	}
-	st, err := s.statusOfExercise(r.Context(), principalOf(r), x, part)
+	st, err := s.ExerciseStatus(r.Context(), principalOf(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, st)
 }
 
-// scoreboardRow is one participant's line of the scoreboard.
-type scoreboardRow struct {
-	Rank int `json:"rank"`
-	exerciseParticipant
-	StepsFired     int      `json:"steps_fired"`
-	Detected       int      `json:"detected"`
-	Coverage       float64  `json:"coverage"` // detected / steps fired, 0 when none fired
-	StepsAvoided   int      `json:"steps_avoided"`
-	MeanTTD        *float64 `json:"mean_time_to_detect_s,omitempty"`
-	MeanTTW        *float64 `json:"mean_time_to_warn_s,omitempty"`
-	FalsePositives int      `json:"false_positives"`
-	BenignEvents   int      `json:"benign_events"`
+// VisibleExercises returns the exercises p may see: those its
+// organisation plays, and every one to a hub admin; oldest first, each
+// with the participant p's organisation plays ("" for none).
+func (s *Server) VisibleExercises(ctx context.Context, p *cyberpact.Principal) ([]*cyberpact.Exercise, []string, error) {
+	if s.Exercise == nil {
+		return nil, nil, nil
+	}
+	xs, err := s.Exercise.Exercises.Exercises(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*cyberpact.Exercise
+	var parts []string
+	for _, x := range xs {
+		you, ok := x.Participant(p.Org.ID)
+		if ok || p.User.Role == cyberpact.RoleAdmin {
+			out, parts = append(out, x), append(parts, you)
+		}
+	}
+	return out, parts, nil
 }
 
-// exerciseScoreboard answers GET /api/v1/exercises/{id}/scoreboard: one
+// exerciseFor returns exercise id (as given in a path) if p takes part in
+// it or is a hub admin, with the participant p's organisation plays.
+// Anything else is ENOTFOUND, as an object one may not see.
+func (s *Server) exerciseFor(ctx context.Context, p *cyberpact.Principal, id string) (*cyberpact.Exercise, string, error) {
+	if s.Exercise == nil {
+		return nil, "", cyberpact.Errorf(cyberpact.ENOTFOUND, "this hub runs no exercises")
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || n <= 0 {
+		return nil, "", cyberpact.Errorf(cyberpact.ENOTFOUND, "no exercise %q", id)
+	}
+	x, err := s.Exercise.Exercises.Exercise(ctx, n)
+	if err != nil {
+		return nil, "", err
+	}
+	part, ok := x.Participant(p.Org.ID)
+	if !ok && p.User.Role != cyberpact.RoleAdmin {
+		return nil, "", cyberpact.Errorf(cyberpact.ENOTFOUND, "no exercise %d", n)
+	}
+	return x, part, nil
+}
+
+// ExerciseStatus returns exercise id's status as p sees it. Returns
+// ENOTFOUND for an exercise p may not see, as for one that does not exist.
+func (s *Server) ExerciseStatus(ctx context.Context, p *cyberpact.Principal, id string) (*cyberpact.ExerciseStatus, error) {
+	x, part, err := s.exerciseFor(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.statusOfExercise(ctx, p, x, part)
+}
+
+// exerciseScoreboard answers GET /api/v1/exercises/{id}/scoreboard.
+func (s *Server) exerciseScoreboard(w http.ResponseWriter, r *http.Request) error {
+	sb, err := s.ExerciseScoreboard(r.Context(), principalOf(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, sb)
+}
+
+// ExerciseScoreboard returns exercise id's scoreboard as p sees it: one
 // row per participant, ranked by coverage (the share of the steps fired
 // against it that it detected), then steps avoided (more first), mean
 // time to detect (sooner first, none last), false positives (fewer first)
-// and participant id.
-func (s *Server) exerciseScoreboard(w http.ResponseWriter, r *http.Request) error {
-	x, part, err := s.exerciseOf(r, true)
+// and participant id. Returns ENOTFOUND as ExerciseStatus does.
+func (s *Server) ExerciseScoreboard(ctx context.Context, p *cyberpact.Principal, id string) (*cyberpact.Scoreboard, error) {
+	x, part, err := s.exerciseFor(ctx, p, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	st, err := s.statusOfExercise(r.Context(), principalOf(r), x, part)
+	st, err := s.statusOfExercise(ctx, p, x, part)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, e, err := s.Exercise.Load(r.Context(), x.ID)
+	_, e, err := s.Exercise.Load(ctx, x.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	who := map[string]exerciseParticipant{}
+	who := map[string]cyberpact.ExerciseParticipant{}
 	for _, p := range st.Participants {
 		who[p.Participant] = p
 	}
-	rows := []scoreboardRow{}
+	rows := []cyberpact.ScoreboardRow{}
 	for _, p := range exercise.Score(e).Participants {
-		row := scoreboardRow{exerciseParticipant: who[p.Participant], StepsFired: p.Instances, Detected: p.Detected,
+		row := cyberpact.ScoreboardRow{ExerciseParticipant: who[p.Participant], StepsFired: p.Instances, Detected: p.Detected,
 			StepsAvoided: p.Skipped, MeanTTD: p.MeanTTD, MeanTTW: p.MeanTTW, FalsePositives: p.FalsePositives, BenignEvents: p.BenignEvents}
 		if p.Instances > 0 {
 			row.Coverage = float64(p.Detected) / float64(p.Instances)
@@ -202,50 +220,66 @@ func (s *Server) exerciseScoreboard(w http.ResponseWriter, r *http.Request) erro
 	for i := range rows {
 		rows[i].Rank = i + 1
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"id": x.ID, "name": x.Name, "state": x.State,
-		"scenario_offset_s": st.Offset, "scenario_duration_s": st.Duration, "you": part, "scoreboard": rows})
+	return &cyberpact.Scoreboard{ID: x.ID, Name: x.Name, State: x.State, Offset: st.Offset, Duration: st.Duration, You: part, Rows: rows}, nil
 }
 
 // controlExercise answers POST /api/v1/exercises/{id}/pause, resume and
 // stop with the exercise's status after the step.
 func (s *Server) controlExercise(op string) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		x, part, err := s.exerciseOf(r, true)
+		p := principalOf(r)
+		x, part, err := s.exerciseFor(r.Context(), p, r.PathValue("id"))
 		if err != nil {
 			return err
 		}
-		p := principalOf(r)
 		if !mayControl(p, part) {
 			return cyberpact.Errorf(cyberpact.EFORBIDDEN, "role %s may not %s exercise %d: hub admins and the org-admins of its participants may", p.User.Role, op, x.ID)
 		}
 		if err := noBody(r); err != nil {
 			return err
 		}
-		ctx := r.Context()
-		switch op {
-		case "pause":
-			err = s.Exercise.Pause(ctx, x.ID)
-		case "resume":
-			err = s.Exercise.Resume(ctx, x.ID)
-		case "stop":
-			err = s.Exercise.Stop(ctx, x.ID)
-		}
-		if err != nil {
-			return err
-		}
-		past := map[string]string{"pause": "paused", "resume": "resumed", "stop": "stopped"}[op]
-		if err := s.auditExercise(r, p, fmt.Sprintf("exercise %d (%s) %s", x.ID, x.Name, past)); err != nil {
-			return err
-		}
-		if x, err = s.Exercise.Exercises.Exercise(ctx, x.ID); err != nil {
-			return err
-		}
-		st, err := s.statusOfExercise(ctx, p, x, part)
+		st, err := s.ControlExercise(r.Context(), p, r.PathValue("id"), op, "rest")
 		if err != nil {
 			return err
 		}
 		return writeJSON(w, http.StatusOK, st)
 	}
+}
+
+// ControlExercise pauses, resumes or stops (op) exercise id for p, who
+// asked through via ("rest", "web"), records it in the audit log, and
+// returns the status after the step. Returns ENOTFOUND for an exercise p
+// may not see, EFORBIDDEN unless p is a hub admin or an org-admin of a
+// participant, ECONFLICT when the exercise's state does not allow op.
+func (s *Server) ControlExercise(ctx context.Context, p *cyberpact.Principal, id, op, via string) (*cyberpact.ExerciseStatus, error) {
+	x, part, err := s.exerciseFor(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if !mayControl(p, part) {
+		return nil, cyberpact.Errorf(cyberpact.EFORBIDDEN, "role %s may not %s exercise %d: hub admins and the org-admins of its participants may", p.User.Role, op, x.ID)
+	}
+	switch op {
+	case "pause":
+		err = s.Exercise.Pause(ctx, x.ID)
+	case "resume":
+		err = s.Exercise.Resume(ctx, x.ID)
+	case "stop":
+		err = s.Exercise.Stop(ctx, x.ID)
+	default:
+		return nil, cyberpact.Errorf(cyberpact.EINVALID, "no step %q of an exercise (pause, resume, stop)", op)
+	}
+	if err != nil {
+		return nil, err
+	}
+	past := map[string]string{"pause": "paused", "resume": "resumed", "stop": "stopped"}[op]
+	if err := s.auditExercise(ctx, p, via, fmt.Sprintf("exercise %d (%s) %s", x.ID, x.Name, past)); err != nil {
+		return nil, err
+	}
+	if x, err = s.Exercise.Exercises.Exercise(ctx, x.ID); err != nil {
+		return nil, err
+	}
+	return s.statusOfExercise(ctx, p, x, part)
 }
 
 // noBody refuses a request body on a route that takes none, so that a
@@ -261,13 +295,13 @@ func noBody(r *http.Request) error {
 	return nil
 }
 
-// auditExercise records a step of an exercise's life taken over HTTP.
-func (s *Server) auditExercise(r *http.Request, p *cyberpact.Principal, detail string) error {
+// auditExercise records a step of an exercise's life taken through via.
+func (s *Server) auditExercise(ctx context.Context, p *cyberpact.Principal, via, detail string) error {
 	if s.Audit == nil {
 		return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: "no audit log", Err: errors.New("the server has no audit log configured")}
 	}
-	e := &cyberpact.AuditEntry{Action: cyberpact.AuditWrite, Actor: p.User.Name, ActorOrg: p.Org.ID, Via: "rest", Detail: detail}
-	if err := s.Audit.Audit(r.Context(), e); err != nil {
+	e := &cyberpact.AuditEntry{Action: cyberpact.AuditWrite, Actor: p.User.Name, ActorOrg: p.Org.ID, Via: via, Detail: detail}
+	if err := s.Audit.Audit(ctx, e); err != nil {
 		return &cyberpact.Error{Code: cyberpact.EINTERNAL, Message: "audit failed", Err: err}
 	}
 	return nil
@@ -292,9 +326,6 @@ func (s *Server) startExercise(w http.ResponseWriter, r *http.Request) error {
 	if p.User.Role != cyberpact.RoleAdmin {
 		return cyberpact.Errorf(cyberpact.EFORBIDDEN, "only hub admins start exercises (role %s)", p.User.Role)
 	}
-	if s.Exercise == nil {
-		return cyberpact.Errorf(cyberpact.ENOTIMPLEMENTED, "this hub's store keeps no exercises")
-	}
 	var in startRequest
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
@@ -315,54 +346,70 @@ func (s *Server) startExercise(w http.ResponseWriter, r *http.Request) error {
 	if in.Speed != nil {
 		speed = *in.Speed
 	}
-	if speed <= 0 {
-		return cyberpact.Errorf(cyberpact.EINVALID, "speed: must be above 0, not %g", speed)
-	}
-	file, data, err := startScenario(in.Scenario)
+	st, err := s.StartExercise(r.Context(), p, in.Scenario, in.Participants, seed, speed, "rest")
 	if err != nil {
 		return err
 	}
-	if len(in.Participants) == 0 {
-		return cyberpact.Errorf(cyberpact.EINVALID, "participants: give the member organisation that plays each of the scenario's participants ({\"ID\": \"ORG\", ...})")
+	w.Header().Set("Location", "/api/v1/exercises/"+strconv.FormatInt(st.ID, 10))
+	return writeJSON(w, http.StatusCreated, st)
+}
+
+// StartExercise starts an exercise for p, a hub admin, through via:
+// scenario is a built-in scenario's name (a JSON string) or a scenario
+// file (a JSON object), participants maps each scenario participant to
+// the name of the member organisation playing it. It is recorded in the
+// audit log. Returns EFORBIDDEN for anyone but a hub admin, EINVALID
+// naming each problem of the request.
+func (s *Server) StartExercise(ctx context.Context, p *cyberpact.Principal, scenario json.RawMessage, participants map[string]string, seed uint64, speed float64, via string) (*cyberpact.ExerciseStatus, error) {
+	if p.User.Role != cyberpact.RoleAdmin {
+		return nil, cyberpact.Errorf(cyberpact.EFORBIDDEN, "only hub admins start exercises (role %s)", p.User.Role)
+	}
+	if s.Exercise == nil {
+		return nil, cyberpact.Errorf(cyberpact.ENOTIMPLEMENTED, "this hub's store keeps no exercises")
+	}
+	if speed <= 0 {
+		return nil, cyberpact.Errorf(cyberpact.EINVALID, "speed: must be above 0, not %g", speed)
+	}
+	file, data, err := startScenario(scenario)
+	if err != nil {
+		return nil, err
+	}
+	if len(participants) == 0 {
+		return nil, cyberpact.Errorf(cyberpact.EINVALID, "participants: give the member organisation that plays each of the scenario's participants ({\"ID\": \"ORG\", ...})")
 	}
 	orgs := map[string]int64{}
 	var problems []string
-	for _, part := range sortedKeys(in.Participants) {
-		name := in.Participants[part]
+	for _, part := range sortedKeys(participants) {
+		name := participants[part]
 		var o *cyberpact.Org
 		if s.Accounts != nil {
-			o, err = s.Accounts.OrgByName(r.Context(), name)
+			o, err = s.Accounts.OrgByName(ctx, name)
 		}
 		switch {
 		case s.Accounts == nil || cyberpact.ErrorCode(err) == cyberpact.ENOTFOUND:
 			problems = append(problems, fmt.Sprintf("participants.%s: no organisation %q", part, name))
 		case err != nil:
-			return err
+			return nil, err
 		default:
 			orgs[part] = o.ID
 		}
 	}
 	if len(problems) > 0 {
-		return cyberpact.Errorf(cyberpact.EINVALID, "%s", strings.Join(problems, "; "))
+		return nil, cyberpact.Errorf(cyberpact.EINVALID, "%s", strings.Join(problems, "; "))
 	}
-	x, err := s.Exercise.Start(r.Context(), file, data, orgs, seed, speed)
+	x, err := s.Exercise.Start(ctx, file, data, orgs, seed, speed)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var played []string
-	for _, part := range sortedKeys(in.Participants) {
-		played = append(played, part+"="+in.Participants[part])
+	for _, part := range sortedKeys(participants) {
+		played = append(played, part+"="+participants[part])
 	}
-	if err := s.auditExercise(r, p, fmt.Sprintf("exercise %d (%s) started, seed %d, speed %g, participants %s", x.ID, x.Name, x.Seed, x.Speed, strings.Join(played, ","))); err != nil {
-		return err
+	if err := s.auditExercise(ctx, p, via, fmt.Sprintf("exercise %d (%s) started, seed %d, speed %g, participants %s", x.ID, x.Name, x.Seed, x.Speed, strings.Join(played, ","))); err != nil {
+		return nil, err
 	}
 	part, _ := x.Participant(p.Org.ID)
-	st, err := s.statusOfExercise(r.Context(), p, x, part)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/exercises/"+strconv.FormatInt(x.ID, 10))
-	return writeJSON(w, http.StatusCreated, st)
+	return s.statusOfExercise(ctx, p, x, part)
 }
 
 // startScenario reads the scenario member of a start request: a built-in

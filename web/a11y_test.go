@@ -59,6 +59,7 @@ func checkA11y(t *testing.T, ctx context.Context, axe, name string) {
 func TestBrowserAccessibility(t *testing.T) {
 	axe := axeScript(t)
 	h := newHub(t)
+	h.ensureIP(t) // the red indicator's page lists it under "who else has this"
 	ctx := browse(t)
 	visit := func(ctx context.Context, name, path, ready string) {
 		t.Helper()
@@ -84,5 +85,16 @@ func TestBrowserAccessibility(t *testing.T) {
 	browserSignIn(t, gctx, h, "gina")
 	run(t, gctx, "signed in", chromedp.WaitVisible(`.who`))
 	visit(gctx, "organisation", "/org", `#users`)
+	visit(gctx, "exercises, none", "/exercises", `#exercises`)
+	h.startDrill(t)
+	visit(gctx, "exercises", "/exercises", `#exercises`)
+	visit(gctx, "exercise with scoreboard and controls", "/exercises/1", `#scoreboard`)
+	hctx := browse(t)
+	browserSignIn(t, hctx, h, "hana")
+	run(t, hctx, "signed in", chromedp.WaitVisible(`.who`))
+	visit(hctx, "exercises with the start form", "/exercises", `#x-scenario`)
+	visit(hctx, "peers, none", "/peers", `#peers`)
+	visit(hctx, "audit log", "/audit", `#audit`)
+	visit(gctx, "audit log of an organisation", "/audit", `#audit`)
 	run(t, gctx, "signing out", chromedp.Click(`form.signout button`), chromedp.WaitVisible(`input[autocomplete="username"]`))
 }

@@ -23,6 +23,7 @@ import (
 func (h *Handler) registerExplorer() {
 	h.get("GET /search", signedIn, h.search)
 	h.get("GET /objects/{id}", signedIn, h.object)
+	h.get("GET /search/export", signedIn, h.exportSearch)
 }
 
 // searchTypes are the types the explorer's type filter offers.
@@ -37,6 +38,7 @@ type searchPage struct {
 	TLPs                          []string
 	Results                       []objectRow
 	Next                          string // the next page's URL, "" on the last
+	Export                        string // the whole result as a STIX bundle
 	Searched                      bool
 	Error                         string
 }
@@ -48,7 +50,10 @@ type objectRow struct {
 	Revoked                  bool
 }
 
-func (h *Handler) search(w http.ResponseWriter, r *http.Request, c *call) error {
+// searchQuery reads the explorer's query and filters: the page's
+// fields, the store's filter as the user, and the first thing wrong with
+// them (EINVALID), nil when none.
+func (h *Handler) searchQuery(r *http.Request, c *call) (searchPage, cyberpact.ObjectFilter, error) {
 	q := r.URL.Query()
 	pg := searchPage{Q: q.Get("q"), Type: q.Get("type"), MaxTLP: q.Get("tlp"), Label: q.Get("label"), Since: q.Get("since"),
 		ExcludeRevoked: q.Get("revoked") == "exclude", Types: searchTypes, TLPs: []string{"clear", "green", "amber", "amber+strict", "red"}}
@@ -59,30 +64,40 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, c *call) error 
 	if pg.Label != "" {
 		f.Labels = []string{pg.Label}
 	}
-	status := http.StatusOK
-	bad := func(err error) {
-		pg.Error, status = cyberpact.ErrorMessage(err), http.StatusBadRequest
-	}
+	var bad error
 	if pg.MaxTLP != "" {
 		t, err := cyberpact.ParseTLP(pg.MaxTLP)
 		if err != nil {
-			bad(err)
+			bad = err
 		}
 		f.MaxTLP = t
 	}
 	if pg.Since != "" {
 		t, err := time.Parse("2006-01-02", pg.Since)
-		if err != nil {
-			bad(cyberpact.Errorf(cyberpact.EINVALID, "modified since %q is not a date such as 2025-01-31", pg.Since))
+		if err != nil && bad == nil {
+			bad = cyberpact.Errorf(cyberpact.EINVALID, "modified since %q is not a date such as 2025-01-31", pg.Since)
 		}
 		f.ModifiedSince = t
 	}
-	if v := q.Get("cursor"); v != "" && pg.Error == "" {
+	if v := q.Get("cursor"); v != "" && bad == nil {
 		n, err := h.API.OpenCursor(c.principal(), "cursor", v)
 		if err != nil {
-			bad(err)
+			bad = err
 		}
 		f.After = n
+	}
+	return pg, f, bad
+}
+
+func (h *Handler) search(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	pg, f, bad0 := h.searchQuery(r, c)
+	status := http.StatusOK
+	bad := func(err error) {
+		pg.Error, status = cyberpact.ErrorMessage(err), http.StatusBadRequest
+	}
+	if bad0 != nil {
+		bad(bad0)
 	}
 	pg.Searched = len(q) > 0 // the bare page is the form alone; any query or filter lists
 	if pg.Searched && pg.Error == "" {
@@ -98,6 +113,13 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request, c *call) error 
 			for _, o := range page.Objects {
 				pg.Results = append(pg.Results, rowOf(o))
 			}
+			eq := url.Values{}
+			for k, v := range q {
+				if k != "cursor" {
+					eq[k] = v
+				}
+			}
+			pg.Export = "/search/export?" + eq.Encode()
 			if page.More {
 				nq := url.Values{}
 				for k, v := range q {
@@ -164,6 +186,9 @@ type objectPage struct {
 	Diff           []diffRow
 	Relationships  []relRow
 	Graph          template.HTML // the relationships drawn in SVG, "" when none
+	WhoElse        []holderRow   // other objects holding its values
+	Producing      bool          // the user's organisation produced it
+	Releases       []auditRow    // its releases, to its producer only
 }
 
 type versionRow struct {
@@ -267,7 +292,16 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 		pg.Graph = graphSVG(pg.Name, pg.Relationships)
 	}
-	if err := h.auditRelease(r, c, append(append(slices.Clone(vs), rels.Objects...), neighbours...)); err != nil {
+	others2, correlated, err := h.whoElse(ctx, c, cur)
+	if err != nil {
+		return err
+	}
+	pg.WhoElse = others2
+	if pg.Releases, err = h.releaseTrail(r, c, cur); err != nil {
+		return err
+	}
+	pg.Producing = pg.Releases != nil
+	if err := h.auditRelease(r, c, append(append(append(slices.Clone(vs), rels.Objects...), neighbours...), correlated...)); err != nil {
 		return err
 	}
 	h.render(w, r, http.StatusOK, "object", c, pg)
@@ -349,11 +383,23 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, c *call) err
 	ctx := r.Context()
 	p := c.principal()
 	type dash struct {
-		Org    string
-		Groups []string
-		Role   string
+		Org       string
+		Groups    []string
+		Role      string
+		Exercises []exerciseRow // running or paused
 	}
 	d := dash{Org: p.Org.Name, Role: string(p.User.Role)}
+	if h.Exercises != nil {
+		xs, parts, err := h.Exercises.VisibleExercises(ctx, p)
+		if err != nil {
+			return err
+		}
+		for i, x := range xs {
+			if x.State == "running" || x.State == "paused" {
+				d.Exercises = append(d.Exercises, exerciseRow{ID: x.ID, Name: x.Name, State: x.State, You: parts[i]})
+			}
+		}
+	}
 	if len(p.Groups) > 0 {
 		gs, err := h.Store.Groups(ctx)
 		if err != nil {

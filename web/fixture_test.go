@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,6 +57,8 @@ type hub struct {
 	groups map[string]*cyberpact.Group
 	now    time.Time // the interface's clock, when clock is set
 	clock  bool
+	// exerciseAhead moves the exercises' clock ahead of the real one.
+	exerciseAhead atomic.Int64
 }
 
 func newHub(t *testing.T) *hub {
@@ -67,7 +70,7 @@ func newHub(t *testing.T) *hub {
 	}
 	t.Cleanup(func() { db.Close() })
 	h := &hub{db: db, orgs: map[string]*cyberpact.Org{}, users: map[string]*cyberpact.User{}, groups: map[string]*cyberpact.Group{}}
-	for _, o := range []struct{ name, nation string }{{"Acme", "GB"}, {"Beta", "FR"}, {"Gamma", "DE"}} {
+	for _, o := range []struct{ name, nation string }{{"Acme", "GB"}, {"Beta", "FR"}, {"Gamma", "DE"}, {"Hub", "BE"}} {
 		org := &cyberpact.Org{Name: o.name, Nation: o.nation, Sector: "finance"}
 		if err := db.CreateOrg(ctx, org, "cli"); err != nil {
 			t.Fatal(err)
@@ -82,7 +85,7 @@ func newHub(t *testing.T) *hub {
 	for _, u := range []struct {
 		name, org string
 		role      cyberpact.Role
-	}{{"alice", "Acme", cyberpact.RoleAnalyst}, {"bob", "Beta", cyberpact.RoleAnalyst}, {"gina", "Gamma", cyberpact.RoleOrgAdmin}} {
+	}{{"alice", "Acme", cyberpact.RoleAnalyst}, {"bob", "Beta", cyberpact.RoleAnalyst}, {"gina", "Gamma", cyberpact.RoleOrgAdmin}, {"hana", "Hub", cyberpact.RoleAdmin}} {
 		user := &cyberpact.User{Name: u.name, Org: h.orgs[u.org].ID, Role: u.role}
 		if err := db.CreateUser(ctx, user, "cli"); err != nil {
 			t.Fatal(err)
@@ -99,6 +102,7 @@ func newHub(t *testing.T) *hub {
 	h.seed(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h.api = cphttp.NewServer(db, quiet)
+	h.api.Exercise.Now = func() time.Time { return time.Now().Add(time.Duration(h.exerciseAhead.Load())) }
 	h.ui = web.New(db, h.api, quiet)
 	h.ui.Now = func() time.Time {
 		if h.clock {

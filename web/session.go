@@ -66,7 +66,7 @@ func (h *Handler) idle() (idle, maxAge int64) {
 func (h *Handler) session(w http.ResponseWriter, r *http.Request) (*call, error) {
 	c := &call{}
 	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		st, why, err := h.liveSession(r, ck.Value)
+		st, why, err := h.liveSession(r, ck.Value, true)
 		if err != nil {
 			return c, err
 		}
@@ -96,8 +96,9 @@ var endedWhy = map[string]string{
 
 // liveSession returns the session of token when it is live; otherwise nil
 // and why it ended (a key of endedWhy; "" when there was none), having
-// deleted it.
-func (h *Handler) liveSession(r *http.Request, token string) (*cyberpact.SessionState, string, error) {
+// deleted it. touch records the request as the session's use (a live
+// stream's re-checks do not: an open page is not activity).
+func (h *Handler) liveSession(r *http.Request, token string, touch bool) (*cyberpact.SessionState, string, error) {
 	ctx := r.Context()
 	hash := tokenHash(token)
 	st, err := h.Store.Session(ctx, hash)
@@ -131,7 +132,7 @@ func (h *Handler) liveSession(r *http.Request, token string) (*cyberpact.Session
 		}
 		return nil, why, nil
 	}
-	if now.Sub(st.Session.Seen) >= seenEvery {
+	if touch && now.Sub(st.Session.Seen) >= seenEvery {
 		if err := h.Store.TouchSession(ctx, hash, now, false); err != nil {
 			return nil, "", err
 		}

@@ -82,6 +82,9 @@ type Handler struct {
 	// SecureCookies marks cookies Secure even on plain HTTP requests: for
 	// a hub behind a proxy that ends TLS. Under TLS they always are.
 	SecureCookies bool
+	// Exercises, when set, runs joint exercises from the interface; New
+	// sets it when api implements it (the API server does).
+	Exercises Exercises
 	// OIDC, when set, offers sign-in through an OpenID Connect provider.
 	OIDC *OIDC
 
@@ -111,6 +114,12 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerAccount()
 	h.registerOrg()
 	h.registerPublish()
+	h.registerExercises()
+	h.registerLive()
+	h.registerPartners()
+	if x, ok := api.(Exercises); ok {
+		h.Exercises = x
+	}
 	return h
 }
 
@@ -299,18 +308,23 @@ type releaseView struct {
 	Page publishPage
 }
 
+// tlpClass is the style class of a TLP label.
+func tlpClass(t cyberpact.TLP) string {
+	if t == cyberpact.TLPUnknown {
+		return "tlp-none"
+	}
+	return "tlp-" + strings.ReplaceAll(t.String(), "+", "-")
+}
+
+func upper(s string) string { return strings.ToUpper(s) }
+
 // parsePages parses each page template with the layout.
 func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
 		// release gives a publishing form's audience and TLP pickers their
 		// own element ids (prefix) on a page with several forms.
-		"release": func(prefix string, p publishPage) releaseView { return releaseView{P: prefix, Page: p} },
-		"tlpClass": func(t cyberpact.TLP) string {
-			if t == cyberpact.TLPUnknown {
-				return "tlp-none"
-			}
-			return "tlp-" + strings.ReplaceAll(t.String(), "+", "-")
-		},
+		"release":  func(prefix string, p publishPage) releaseView { return releaseView{P: prefix, Page: p} },
+		"tlpClass": tlpClass,
 		"tlpName": func(t cyberpact.TLP) string {
 			if t == cyberpact.TLPUnknown {
 				return "no TLP"
@@ -351,6 +365,19 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	w.Write(buf.Bytes())
 }
 
+// fragment writes one template of page name alone, for a page's script
+// to put in place of its own copy.
+func (h *Handler) fragment(w http.ResponseWriter, name, tmpl string, data any) {
+	var buf bytes.Buffer
+	if err := h.pages[name].ExecuteTemplate(&buf, tmpl, data); err != nil {
+		h.Logger.Error("rendering fragment", "page", name, "template", tmpl, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(buf.Bytes())
+}
+
 // titles are the pages' titles.
 var titles = map[string]string{
 	"dashboard": "Dashboard",
@@ -363,4 +390,8 @@ var titles = map[string]string{
 	"org":       "Organisation",
 	"publish":   "Publish",
 	"error":     "Error",
+	"exercises": "Exercises",
+	"exercise":  "Exercise",
+	"peers":     "Peers",
+	"audit":     "Audit log",
 }
