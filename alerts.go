@@ -2,6 +2,8 @@ package cyberpact
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/mail"
@@ -187,19 +189,19 @@ const (
 // withheld. Key is its idempotency key: the same for every attempt, so a
 // receiver can drop a repeat (deliveries are made at least once).
 type Notification struct {
-	ID           int64
-	Subscription int64
-	Org          int64 // the subscriber's organisation
-	Event        EventKind
-	Seq          int64 // the object version the event is about
-	ObjectID     string
-	Key          string
-	Status       DeliveryStatus
-	Attempts     int
-	NextAttempt  time.Time // for a pending delivery: when it is due (or its claim ends)
-	LastError    string
-	Created      time.Time
-	Done         time.Time // when it was delivered, failed or withheld
+	ID           int64          `json:"id"`
+	Subscription int64          `json:"subscription"`
+	Org          int64          `json:"-"` // the subscriber's organisation
+	Event        EventKind      `json:"event"`
+	Seq          int64          `json:"-"` // the object version the event is about
+	ObjectID     string         `json:"object_id"`
+	Key          string         `json:"idempotency_key"`
+	Status       DeliveryStatus `json:"status"`
+	Attempts     int            `json:"attempts"`
+	NextAttempt  time.Time      `json:"next_attempt"` // for a pending delivery: when it is due (or its claim ends)
+	LastError    string         `json:"last_error,omitempty"`
+	Created      time.Time      `json:"created"`
+	Done         time.Time      `json:"done,omitzero"` // when it was delivered, failed or withheld
 }
 
 // DeliveryKey is the idempotency key of the notification of version seq
@@ -241,4 +243,104 @@ type AlertStore interface {
 	// DeliveryCounts counts the outbox's deliveries by status, over every
 	// organisation (for /metrics).
 	DeliveryCounts(ctx context.Context) (map[DeliveryStatus]int64, error)
+}
+
+// FilterSpec is an AlertFilter as people write it: TLP levels and producer
+// organisations by name. The CLI and the API read it alike.
+type FilterSpec struct {
+	Types     []string `json:"types,omitempty"`
+	Labels    []string `json:"labels,omitempty"`
+	TLPs      []string `json:"tlps,omitempty"`
+	Producers []string `json:"producers,omitempty"`
+	Values    []string `json:"values,omitempty"`
+}
+
+// Resolve turns the spec into a filter, looking producers up by name.
+// Returns EINVALID naming the bad TLP level or unknown organisation.
+func (fs FilterSpec) Resolve(ctx context.Context, acc AccountService) (AlertFilter, error) {
+	f := AlertFilter{Types: fs.Types, Labels: fs.Labels, Values: fs.Values}
+	for _, s := range fs.TLPs {
+		t, err := ParseTLP(s)
+		if err != nil {
+			return f, Errorf(EINVALID, "filter tlps: %q is not a TLP level (clear, green, amber, amber+strict, red)", s)
+		}
+		f.TLPs = append(f.TLPs, t)
+	}
+	for _, name := range fs.Producers {
+		o, err := acc.OrgByName(ctx, name)
+		if ErrorCode(err) == ENOTFOUND {
+			return f, Errorf(EINVALID, "filter producers: no organisation %q", name)
+		}
+		if err != nil {
+			return f, err
+		}
+		f.Producers = append(f.Producers, o.ID)
+	}
+	return f, nil
+}
+
+// Spec is f as people write it, producers named by names (an id missing
+// from names is written as its number).
+func (f AlertFilter) Spec(names map[int64]string) FilterSpec {
+	fs := FilterSpec{Types: f.Types, Labels: f.Labels, Values: f.Values}
+	for _, t := range f.TLPs {
+		fs.TLPs = append(fs.TLPs, t.String())
+	}
+	for _, p := range f.Producers {
+		n, ok := names[p]
+		if !ok {
+			n = fmt.Sprint(p)
+		}
+		fs.Producers = append(fs.Producers, n)
+	}
+	return fs
+}
+
+// NewWebhookSecret returns a fresh random HMAC key for a webhook.
+func NewWebhookSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return "whsec_" + hex.EncodeToString(b)
+}
+
+// DeliverySummary summarises a subscription's notifications for its
+// subscriber: counts by status and the most recent ones.
+type DeliverySummary struct {
+	Counts map[DeliveryStatus]int `json:"counts"`
+	Recent []*Notification        `json:"recent"`
+}
+
+// Summarise counts ns (newest first, as Deliveries lists them) and keeps
+// the first recent of them.
+func Summarise(ns []*Notification, recent int) *DeliverySummary {
+	s := &DeliverySummary{Counts: map[DeliveryStatus]int{}, Recent: ns[:min(recent, len(ns))]}
+	for _, n := range ns {
+		s.Counts[n.Status]++
+	}
+	return s
+}
+
+// HideUnseen blanks the object id of each notification whose version
+// viewer may not see now, so that a delivery status never names what its
+// subscriber can no longer see.
+func HideUnseen(ctx context.Context, store ObjectStore, viewer Viewer, ns []*Notification) error {
+	seen := map[string]map[int64]bool{}
+	for _, n := range ns {
+		vs, ok := seen[n.ObjectID]
+		if !ok {
+			vs = map[int64]bool{}
+			versions, err := store.ObjectVersions(ctx, n.ObjectID, &viewer)
+			if err != nil && ErrorCode(err) != ENOTFOUND {
+				return err
+			}
+			for _, o := range versions {
+				vs[o.Seq] = MaySee(viewer, o.Release)
+			}
+			seen[n.ObjectID] = vs
+		}
+		if !vs[n.Seq] {
+			n.ObjectID = ""
+		}
+	}
+	return nil
 }
