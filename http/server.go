@@ -300,3 +300,7 @@ func newMetrics() *metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// Registerer is the registry /metrics serves, for the hub's other parts
+// (the alert dispatcher) to count on.
+func (s *Server) Registerer() prometheus.Registerer { return s.metrics.registry }
