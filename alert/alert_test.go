@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,10 +21,12 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/alert"
+	"github.com/cyberpact/cyberpact/postgres"
 	"github.com/cyberpact/cyberpact/sqlite"
 	"github.com/cyberpact/cyberpact/stix"
 	"github.com/emersion/go-smtp"
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 )
 
 const (
@@ -31,19 +35,41 @@ const (
 	secret   = "0123456789abcdef-secret"
 )
 
-// hub is a real SQLite store with three organisations: US and UK in the
-// group "cell", FR outside it.
+// hubStore is what the tests need of a store: both engines have it.
+type hubStore interface {
+	alert.Store
+	cyberpact.AccountService
+}
+
+// hub is a real store (SQLite, or PostgreSQL in a fresh schema) with
+// three organisations: US and UK in the group "cell", FR outside it.
 type hub struct {
-	path       string
-	db         *sqlite.DB
+	engine     string
+	path       string // the SQLite file or the PostgreSQL URL
+	db         hubStore
 	us, uk, fr *cyberpact.Org
 	cell       *cyberpact.Group
 }
 
-func newHub(t *testing.T) *hub {
+// engines runs f on each store: SQLite always, PostgreSQL when
+// CYBERPACT_TEST_POSTGRES names a database.
+func engines(t *testing.T, f func(t *testing.T, h *hub)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, newHub(t, "sqlite")) })
+	t.Run("postgres", func(t *testing.T) {
+		if os.Getenv("CYBERPACT_TEST_POSTGRES") == "" {
+			t.Skip("CYBERPACT_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+		}
+		f(t, newHub(t, "postgres"))
+	})
+}
+
+func newHub(t *testing.T, engine string) *hub {
 	t.Helper()
 	ctx := context.Background()
-	h := &hub{path: filepath.Join(t.TempDir(), "hub.db")}
+	h := &hub{engine: engine, path: filepath.Join(t.TempDir(), "hub.db")}
+	if engine == "postgres" {
+		h.path = pgSchema(t)
+	}
 	h.open(t)
 	mk := func(name, nation string) *cyberpact.Org {
 		o := &cyberpact.Org{Name: name, Nation: nation, Sector: "government"}
@@ -62,12 +88,52 @@ func newHub(t *testing.T) *hub {
 
 func (h *hub) open(t *testing.T) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), h.path)
+	var db hubStore
+	var err error
+	if h.engine == "postgres" {
+		db, err = postgres.Open(context.Background(), h.path)
+	} else {
+		db, err = sqlite.Open(context.Background(), h.path)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.db = db
 	t.Cleanup(func() { db.Close() })
+}
+
+// pgSchema returns the URL of a fresh schema of the test database,
+// dropped when the test ends.
+func pgSchema(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("CYBERPACT_TEST_POSTGRES")
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connecting to %s: %v", base, err)
+	}
+	defer conn.Close(ctx)
+	schema := "t_alert_" + strings.ReplaceAll(cyberpact.NewWebhookSecret()[6:18], "-", "")
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // restart closes the store and opens it again, as a restarted serve does.
@@ -284,51 +350,52 @@ func run(t *testing.T, d *alert.Dispatcher) {
 // keys: a TLP:RED indicator of the group reaches the group's members and
 // nobody outside it, on any channel.
 func TestChannelsGetExactlyWhatTheyShould(t *testing.T) {
-	h := newHub(t)
-	mb := newMailbox(t)
-	ukHook, frHook, usSightings, ukValue := newReceiver(t), newReceiver(t), newReceiver(t), newReceiver(t)
-	h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventObject, Filter: cyberpact.AlertFilter{Types: []string{"indicator"}},
-		Channel: cyberpact.ChannelWebhook, Target: ukHook.URL, Secret: secret})
-	h.subscribe(t, &cyberpact.Subscription{Org: h.fr.ID, Event: cyberpact.EventObject, Filter: cyberpact.AlertFilter{Types: []string{"indicator"}},
-		Channel: cyberpact.ChannelWebhook, Target: frHook.URL, Secret: secret})
-	h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventObject, Filter: cyberpact.AlertFilter{Values: []string{"203.0.113.9"}},
-		Channel: cyberpact.ChannelWebhook, Target: ukValue.URL, Secret: secret})
-	h.subscribe(t, &cyberpact.Subscription{Org: h.us.ID, Event: cyberpact.EventSighting, Channel: cyberpact.ChannelWebhook, Target: usSightings.URL, Secret: secret})
-	h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventObject, Filter: cyberpact.AlertFilter{Types: []string{"indicator"}},
-		Channel: cyberpact.ChannelEmail, Target: "soc@ncsc.test"})
-	h.subscribe(t, &cyberpact.Subscription{Org: h.fr.ID, Event: cyberpact.EventObject, Filter: cyberpact.AlertFilter{TLPs: []cyberpact.TLP{cyberpact.TLPRed, cyberpact.TLPGreen}},
-		Channel: cyberpact.ChannelEmail, Target: "cert@anssi.test"})
+	engines(t, func(t *testing.T, h *hub) {
+		mb := newMailbox(t)
+		ukHook, frHook, usSightings, ukValue := newReceiver(t), newReceiver(t), newReceiver(t), newReceiver(t)
+		h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventObject, Filter: cyberpact.AlertFilter{Types: []string{"indicator"}},
+			Channel: cyberpact.ChannelWebhook, Target: ukHook.URL, Secret: secret})
+		h.subscribe(t, &cyberpact.Subscription{Org: h.fr.ID, Event: cyberpact.EventObject, Filter: cyberpact.AlertFilter{Types: []string{"indicator"}},
+			Channel: cyberpact.ChannelWebhook, Target: frHook.URL, Secret: secret})
+		h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventObject, Filter: cyberpact.AlertFilter{Values: []string{"203.0.113.9"}},
+			Channel: cyberpact.ChannelWebhook, Target: ukValue.URL, Secret: secret})
+		h.subscribe(t, &cyberpact.Subscription{Org: h.us.ID, Event: cyberpact.EventSighting, Channel: cyberpact.ChannelWebhook, Target: usSightings.URL, Secret: secret})
+		h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventObject, Filter: cyberpact.AlertFilter{Types: []string{"indicator"}},
+			Channel: cyberpact.ChannelEmail, Target: "soc@ncsc.test"})
+		h.subscribe(t, &cyberpact.Subscription{Org: h.fr.ID, Event: cyberpact.EventObject, Filter: cyberpact.AlertFilter{TLPs: []cyberpact.TLP{cyberpact.TLPRed, cyberpact.TLPGreen}},
+			Channel: cyberpact.ChannelEmail, Target: "cert@anssi.test"})
 
-	h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceAll}, indicator(1, "198.51.100.7", tlpGreen), malware(2))
-	h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: h.cell.ID}, indicator(3, "203.0.113.9", tlpRed))
-	h.importAs(t, h.uk, cyberpact.Audience{Kind: cyberpact.AudienceAll}, sighting(4, indicatorID(1)))
-	run(t, dispatcher(h, mb))
+		h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceAll}, indicator(1, "198.51.100.7", tlpGreen), malware(2))
+		h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: h.cell.ID}, indicator(3, "203.0.113.9", tlpRed))
+		h.importAs(t, h.uk, cyberpact.Audience{Kind: cyberpact.AudienceAll}, sighting(4, indicatorID(1)))
+		run(t, dispatcher(h, mb))
 
-	mal, sig := "malware--00000000-0000-4000-8000-000000000002", "sighting--00000000-0000-4000-8000-000000000004"
-	for _, c := range []struct {
-		name string
-		r    *receiver
-		want []string
-	}{
-		{"UKIndicatorsIncludeTheGroupsRed", ukHook, []string{indicatorID(1), indicatorID(3)}},
-		{"FROutsideTheGroupNeverGetsRed", frHook, []string{indicatorID(1)}},
-		{"UKPatternValue", ukValue, []string{indicatorID(3)}},
-		{"USSightingsOfItsIndicators", usSightings, []string{sig}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			if diff := cmp.Diff(c.want, c.r.ids(t)); diff != "" {
-				t.Errorf("webhook deliveries (-want +got):\n%s", diff)
+		mal, sig := "malware--00000000-0000-4000-8000-000000000002", "sighting--00000000-0000-4000-8000-000000000004"
+		for _, c := range []struct {
+			name string
+			r    *receiver
+			want []string
+		}{
+			{"UKIndicatorsIncludeTheGroupsRed", ukHook, []string{indicatorID(1), indicatorID(3)}},
+			{"FROutsideTheGroupNeverGetsRed", frHook, []string{indicatorID(1)}},
+			{"UKPatternValue", ukValue, []string{indicatorID(3)}},
+			{"USSightingsOfItsIndicators", usSightings, []string{sig}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				if diff := cmp.Diff(c.want, c.r.ids(t)); diff != "" {
+					t.Errorf("webhook deliveries (-want +got):\n%s", diff)
+				}
+			})
+		}
+		t.Run("Mail", func(t *testing.T) {
+			want := map[string][]string{
+				"soc@ncsc.test":   {indicatorID(1), indicatorID(3)},
+				"cert@anssi.test": {indicatorID(1), mal, sig}, // TLP:GREEN or RED, and the RED one is not FR's to see
+			}
+			if diff := cmp.Diff(want, mb.sent(t)); diff != "" {
+				t.Errorf("mails (-want +got):\n%s", diff)
 			}
 		})
-	}
-	t.Run("Mail", func(t *testing.T) {
-		want := map[string][]string{
-			"soc@ncsc.test":   {indicatorID(1), indicatorID(3)},
-			"cert@anssi.test": {indicatorID(1), mal, sig}, // TLP:GREEN or RED, and the RED one is not FR's to see
-		}
-		if diff := cmp.Diff(want, mb.sent(t)); diff != "" {
-			t.Errorf("mails (-want +got):\n%s", diff)
-		}
 	})
 }
 
@@ -336,36 +403,37 @@ func TestChannelsGetExactlyWhatTheyShould(t *testing.T) {
 // member of its group, then takes the member out of the group before the
 // delivery: nothing is sent, and the notification is withheld.
 func TestVisibilityRecheckedAtDelivery(t *testing.T) {
-	ctx := context.Background()
-	h := newHub(t)
-	mb := newMailbox(t)
-	hook := newReceiver(t)
-	wh := h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventObject, Channel: cyberpact.ChannelWebhook, Target: hook.URL, Secret: secret})
-	h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventObject, Channel: cyberpact.ChannelEmail, Target: "soc@ncsc.test"})
-	h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: h.cell.ID}, indicator(1, "203.0.113.9", tlpRed))
-	d := dispatcher(h, mb)
-	if n, err := d.Scan(ctx); err != nil || n != 2 {
-		t.Fatalf("Scan enqueued %d, %v; want 2 (UK is in the group at enqueue)", n, err)
-	}
-	if err := h.db.SetGroupOrgs(ctx, h.cell.ID, []int64{h.us.ID}, "cli"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.Deliver(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := hook.ids(t); len(got) != 0 {
-		t.Errorf("webhook got %v after UK left the group", got)
-	}
-	if got := mb.sent(t); len(got) != 0 {
-		t.Errorf("mail sent %v after UK left the group", got)
-	}
-	ns, err := h.db.Deliveries(ctx, h.uk.ID, wh.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ns) != 1 || ns[0].Status != cyberpact.DeliveryWithheld {
-		t.Errorf("notifications = %+v, want one withheld", ns)
-	}
+	engines(t, func(t *testing.T, h *hub) {
+		ctx := context.Background()
+		mb := newMailbox(t)
+		hook := newReceiver(t)
+		wh := h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventObject, Channel: cyberpact.ChannelWebhook, Target: hook.URL, Secret: secret})
+		h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventObject, Channel: cyberpact.ChannelEmail, Target: "soc@ncsc.test"})
+		h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: h.cell.ID}, indicator(1, "203.0.113.9", tlpRed))
+		d := dispatcher(h, mb)
+		if n, err := d.Scan(ctx); err != nil || n != 2 {
+			t.Fatalf("Scan enqueued %d, %v; want 2 (UK is in the group at enqueue)", n, err)
+		}
+		if err := h.db.SetGroupOrgs(ctx, h.cell.ID, []int64{h.us.ID}, "cli"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Deliver(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := hook.ids(t); len(got) != 0 {
+			t.Errorf("webhook got %v after UK left the group", got)
+		}
+		if got := mb.sent(t); len(got) != 0 {
+			t.Errorf("mail sent %v after UK left the group", got)
+		}
+		ns, err := h.db.Deliveries(ctx, h.uk.ID, wh.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ns) != 1 || ns[0].Status != cyberpact.DeliveryWithheld {
+			t.Errorf("notifications = %+v, want one withheld", ns)
+		}
+	})
 }
 
 // TestStoppedMidRunLosesNothing stops the dispatcher in the middle of a
@@ -373,79 +441,80 @@ func TestVisibilityRecheckedAtDelivery(t *testing.T) {
 // and reopens the store, and runs a new dispatcher: every notification
 // arrives, each with its idempotency key; a repeat carries the same key.
 func TestStoppedMidRunLosesNothing(t *testing.T) {
-	ctx := context.Background()
-	h := newHub(t)
-	const subs, objs = 3, 40
-	var hooks []*receiver
-	for range subs {
-		r := newReceiver(t)
-		hooks = append(hooks, r)
-		h.subscribe(t, &cyberpact.Subscription{Org: h.fr.ID, Event: cyberpact.EventObject, Channel: cyberpact.ChannelWebhook, Target: r.URL, Secret: secret})
-	}
-	var list []string
-	for i := range objs {
-		list = append(list, indicator(100+i, fmt.Sprintf("192.0.2.%d", i), tlpGreen))
-	}
-	h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceAll}, list...)
+	engines(t, func(t *testing.T, h *hub) {
+		ctx := context.Background()
+		const subs, objs = 3, 40
+		var hooks []*receiver
+		for range subs {
+			r := newReceiver(t)
+			hooks = append(hooks, r)
+			h.subscribe(t, &cyberpact.Subscription{Org: h.fr.ID, Event: cyberpact.EventObject, Channel: cyberpact.ChannelWebhook, Target: r.URL, Secret: secret})
+		}
+		var list []string
+		for i := range objs {
+			list = append(list, indicator(100+i, fmt.Sprintf("192.0.2.%d", i), tlpGreen))
+		}
+		h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceAll}, list...)
 
-	stop, cancel := context.WithCancel(ctx)
-	defer cancel()
-	hooks[0].onEvery = func(n int) {
-		if n == objs/2 {
-			cancel()
-		}
-	}
-	d1 := dispatcher(h, nil)
-	d1.Workers = 2
-	if _, err := d1.Scan(stop); err != nil {
-		t.Fatal(err)
-	}
-	d1.Deliver(stop) // ends with the context's error
-	hooks[0].onEvery = nil
-	var first int
-	for _, r := range hooks {
-		first += len(r.ids(t))
-	}
-	if first == subs*objs {
-		t.Fatalf("the first run delivered all %d before it was stopped: the test stopped nothing", first)
-	}
-
-	h.restart(t)
-	d2 := dispatcher(h, nil)
-	d2.Now = func() time.Time { return time.Now().Add(time.Hour) } // past the first run's claims
-	run(t, d2)
-
-	keys := map[string]int{}
-	for i, r := range hooks {
-		got := r.ids(t)
-		var want []string
-		for j := range objs {
-			want = append(want, indicatorID(100+j))
-		}
-		if diff := cmp.Diff(want, slices.Compact(got)); diff != "" {
-			t.Errorf("receiver %d (-want +got distinct):\n%s", i, diff)
-		}
-		r.mu.Lock()
-		for _, m := range r.got {
-			keys[m.Key]++
-		}
-		r.mu.Unlock()
-	}
-	if len(keys) != subs*objs {
-		t.Errorf("%d distinct idempotency keys, want %d", len(keys), subs*objs)
-	}
-	for _, s := range mustSubs(t, h) {
-		ns, err := h.db.Deliveries(ctx, s.Org, s.ID, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range ns {
-			if n.Status != cyberpact.DeliveryDelivered {
-				t.Errorf("notification %s is %s, want delivered", n.Key, n.Status)
+		stop, cancel := context.WithCancel(ctx)
+		defer cancel()
+		hooks[0].onEvery = func(n int) {
+			if n == objs/2 {
+				cancel()
 			}
 		}
-	}
-	t.Logf("first run delivered %d of %d before it was stopped; repeats after the restart: %d", first, subs*objs, total(hooks)-subs*objs)
+		d1 := dispatcher(h, nil)
+		d1.Workers = 2
+		if _, err := d1.Scan(stop); err != nil {
+			t.Fatal(err)
+		}
+		d1.Deliver(stop) // ends with the context's error
+		hooks[0].onEvery = nil
+		var first int
+		for _, r := range hooks {
+			first += len(r.ids(t))
+		}
+		if first == subs*objs {
+			t.Fatalf("the first run delivered all %d before it was stopped: the test stopped nothing", first)
+		}
+
+		h.restart(t)
+		d2 := dispatcher(h, nil)
+		d2.Now = func() time.Time { return time.Now().Add(time.Hour) } // past the first run's claims
+		run(t, d2)
+
+		keys := map[string]int{}
+		for i, r := range hooks {
+			got := r.ids(t)
+			var want []string
+			for j := range objs {
+				want = append(want, indicatorID(100+j))
+			}
+			if diff := cmp.Diff(want, slices.Compact(got)); diff != "" {
+				t.Errorf("receiver %d (-want +got distinct):\n%s", i, diff)
+			}
+			r.mu.Lock()
+			for _, m := range r.got {
+				keys[m.Key]++
+			}
+			r.mu.Unlock()
+		}
+		if len(keys) != subs*objs {
+			t.Errorf("%d distinct idempotency keys, want %d", len(keys), subs*objs)
+		}
+		for _, s := range mustSubs(t, h) {
+			ns, err := h.db.Deliveries(ctx, s.Org, s.ID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range ns {
+				if n.Status != cyberpact.DeliveryDelivered {
+					t.Errorf("notification %s is %s, want delivered", n.Key, n.Status)
+				}
+			}
+		}
+		t.Logf("first run delivered %d of %d before it was stopped; repeats after the restart: %d", first, subs*objs, total(hooks)-subs*objs)
+	})
 }
 
 func total(rs []*receiver) int {
@@ -471,50 +540,51 @@ func mustSubs(t *testing.T, h *hub) []*cyberpact.Subscription {
 // with backoff (a clock the test moves) and the attempts and last error
 // are visible in the subscription's deliveries.
 func TestFailuresRetriedWithBackoff(t *testing.T) {
-	ctx := context.Background()
-	h := newHub(t)
-	fails := 2
-	var mu sync.Mutex
-	got := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		if fails > 0 {
-			fails--
-			http.Error(w, "busy", http.StatusServiceUnavailable)
-			return
+	engines(t, func(t *testing.T, h *hub) {
+		ctx := context.Background()
+		fails := 2
+		var mu sync.Mutex
+		got := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			if fails > 0 {
+				fails--
+				http.Error(w, "busy", http.StatusServiceUnavailable)
+				return
+			}
+			got++
+		}))
+		defer srv.Close()
+		s := h.subscribe(t, &cyberpact.Subscription{Org: h.fr.ID, Event: cyberpact.EventObject, Channel: cyberpact.ChannelWebhook, Target: srv.URL, Secret: secret})
+		h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceAll}, indicator(1, "198.51.100.7", tlpGreen))
+		clock := time.Now().Add(time.Minute) // after the notification was enqueued
+		d := dispatcher(h, nil)
+		d.Now = func() time.Time { return clock }
+		status := func() *cyberpact.Notification {
+			ns, err := h.db.Deliveries(ctx, h.fr.ID, s.ID, 0)
+			if err != nil || len(ns) != 1 {
+				t.Fatalf("deliveries: %v, %v", ns, err)
+			}
+			return ns[0]
 		}
-		got++
-	}))
-	defer srv.Close()
-	s := h.subscribe(t, &cyberpact.Subscription{Org: h.fr.ID, Event: cyberpact.EventObject, Channel: cyberpact.ChannelWebhook, Target: srv.URL, Secret: secret})
-	h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceAll}, indicator(1, "198.51.100.7", tlpGreen))
-	clock := time.Now().Add(time.Minute) // after the notification was enqueued
-	d := dispatcher(h, nil)
-	d.Now = func() time.Time { return clock }
-	status := func() *cyberpact.Notification {
-		ns, err := h.db.Deliveries(ctx, h.fr.ID, s.ID, 0)
-		if err != nil || len(ns) != 1 {
-			t.Fatalf("deliveries: %v, %v", ns, err)
-		}
-		return ns[0]
-	}
-	run(t, d)
-	if n := status(); n.Status != cyberpact.DeliveryPending || n.Attempts != 1 || !strings.Contains(n.LastError, "503") || !n.NextAttempt.After(clock) {
-		t.Fatalf("after one failure: %+v", n)
-	}
-	run(t, d) // not due yet: no attempt
-	if n := status(); n.Attempts != 1 {
-		t.Fatalf("attempted before its backoff ended: %+v", n)
-	}
-	for i := 0; i < 2; i++ {
-		clock = clock.Add(time.Hour)
 		run(t, d)
-	}
-	if n := status(); n.Status != cyberpact.DeliveryDelivered || n.Attempts != 3 || got != 1 {
-		t.Fatalf("after two failures and a success: %+v (received %d)", n, got)
-	}
-	if _, err := h.db.Deliveries(ctx, h.uk.ID, s.ID, 0); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
-		t.Errorf("another organisation read the deliveries: %v", err)
-	}
+		if n := status(); n.Status != cyberpact.DeliveryPending || n.Attempts != 1 || !strings.Contains(n.LastError, "503") || !n.NextAttempt.After(clock) {
+			t.Fatalf("after one failure: %+v", n)
+		}
+		run(t, d) // not due yet: no attempt
+		if n := status(); n.Attempts != 1 {
+			t.Fatalf("attempted before its backoff ended: %+v", n)
+		}
+		for i := 0; i < 2; i++ {
+			clock = clock.Add(time.Hour)
+			run(t, d)
+		}
+		if n := status(); n.Status != cyberpact.DeliveryDelivered || n.Attempts != 3 || got != 1 {
+			t.Fatalf("after two failures and a success: %+v (received %d)", n, got)
+		}
+		if _, err := h.db.Deliveries(ctx, h.uk.ID, s.ID, 0); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+			t.Errorf("another organisation read the deliveries: %v", err)
+		}
+	})
 }
