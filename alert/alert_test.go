@@ -2,6 +2,8 @@ package alert_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -587,4 +589,50 @@ func TestFailuresRetriedWithBackoff(t *testing.T) {
 			t.Errorf("another organisation read the deliveries: %v", err)
 		}
 	})
+}
+
+// TestMailOverSTARTTLS delivers to a go-smtp server that offers STARTTLS
+// with a certificate the mailer is told to trust; and checks that a
+// mailer requiring STARTTLS sends nothing to a server without it (the
+// notification stays pending with the error).
+func TestMailOverSTARTTLS(t *testing.T) {
+	ctx := context.Background()
+	h := newHub(t, "sqlite")
+	certSrv := httptest.NewTLSServer(http.NotFoundHandler()) // for its certificate for 127.0.0.1
+	defer certSrv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(certSrv.Certificate())
+
+	mb := &mailbox{}
+	srv := smtp.NewServer(smtpBackend{mb})
+	srv.Domain = "localhost"
+	srv.TLSConfig = &tls.Config{Certificates: certSrv.TLS.Certificates}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb.addr = l.Addr().String()
+	go srv.Serve(l)
+	defer srv.Close()
+	plain := newMailbox(t)
+
+	tlsSub := h.subscribe(t, &cyberpact.Subscription{Org: h.fr.ID, Event: cyberpact.EventObject, Channel: cyberpact.ChannelEmail, Target: "cert@anssi.test"})
+	h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceAll}, indicator(1, "198.51.100.7", tlpGreen))
+
+	d := &alert.Dispatcher{Store: h.db, Mail: &alert.Mailer{Addr: plain.addr, From: "hub@cyberpact.test", TLS: alert.MailStartTLS}}
+	run(t, d)
+	if got := plain.sent(t); len(got) != 0 {
+		t.Fatalf("a mailer requiring STARTTLS sent in clear: %v", got)
+	}
+	ns, err := h.db.Deliveries(ctx, h.fr.ID, tlsSub.ID, 0)
+	if err != nil || len(ns) != 1 || ns[0].Status != cyberpact.DeliveryPending || ns[0].LastError == "" {
+		t.Fatalf("after a refused plain server: %+v, %v", ns, err)
+	}
+
+	d.Mail = &alert.Mailer{Addr: mb.addr, From: "hub@cyberpact.test", TLS: alert.MailStartTLS, TLSConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}
+	d.Now = func() time.Time { return time.Now().Add(time.Hour) } // past the backoff
+	run(t, d)
+	if diff := cmp.Diff(map[string][]string{"cert@anssi.test": {indicatorID(1)}}, mb.sent(t)); diff != "" {
+		t.Errorf("mails over STARTTLS (-want +got):\n%s", diff)
+	}
 }
