@@ -233,9 +233,10 @@ type AlertStore interface {
 	// dispatcher takes them before then; a dispatcher that stops before
 	// finishing one leaves it to be taken again after until.
 	ClaimDeliveries(ctx context.Context, now, until time.Time, limit int) ([]*Notification, error)
-	// FinishAttempt records an attempt on d: its Status, Attempts,
-	// NextAttempt, LastError and Done as the caller set them.
-	FinishAttempt(ctx context.Context, d *Notification) error
+	// FinishAttempts records attempts on ns, in one transaction: each
+	// one's Status, Attempts, NextAttempt, LastError and Done as the
+	// caller set them.
+	FinishAttempts(ctx context.Context, ns []*Notification) error
 	// Deliveries lists the deliveries of subscription sub of org, newest
 	// first, at most limit. Returns ENOTFOUND when org has no such
 	// subscription.

@@ -221,20 +221,26 @@ func (d *Dispatcher) Deliver(ctx context.Context) (int, error) {
 		for _, s := range subs {
 			byID[s.ID] = s
 		}
+		// What each subscriber may see is read once per batch, as its
+		// attempts are about to be made.
+		views := &batchViews{d: d, viewers: map[int64]cyberpact.Viewer{}}
 		work := make(chan *cyberpact.Notification)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var first error
+		var finished []*cyberpact.Notification
 		for range min(workers, len(batch)) {
 			wg.Go(func() {
 				for n := range work {
-					if err := d.attempt(ctx, byID[n.Subscription], n); err != nil {
-						mu.Lock()
-						if first == nil {
-							first = err
-						}
-						mu.Unlock()
+					done, err := d.attempt(ctx, views, byID[n.Subscription], n)
+					mu.Lock()
+					if err != nil && first == nil {
+						first = err
 					}
+					if done {
+						finished = append(finished, n)
+					}
+					mu.Unlock()
 				}
 			})
 		}
@@ -248,6 +254,9 @@ func (d *Dispatcher) Deliver(ctx context.Context) (int, error) {
 		}
 		close(work)
 		wg.Wait()
+		if err := d.finish(finished); err != nil && first == nil {
+			first = err
+		}
 		total += len(batch)
 		if first != nil {
 			return total, first
@@ -260,47 +269,47 @@ func (d *Dispatcher) Deliver(ctx context.Context) (int, error) {
 // the subscriber.
 var errWithheld = errors.New("withheld")
 
-// attempt delivers n once and records the outcome. A nil s is a
-// subscription removed since: its rows went with it.
-func (d *Dispatcher) attempt(ctx context.Context, s *cyberpact.Subscription, n *cyberpact.Notification) error {
+// attempt delivers n once and reports whether there is an outcome to
+// record. A nil s is a subscription removed since: its rows went with it.
+func (d *Dispatcher) attempt(ctx context.Context, views *batchViews, s *cyberpact.Subscription, n *cyberpact.Notification) (bool, error) {
 	if s == nil {
-		return nil
+		return false, nil
 	}
-	obj, err := d.visible(ctx, n)
+	obj, err := views.visible(ctx, n)
 	switch {
 	case errors.Is(err, errWithheld):
 		n.Status, n.Done, n.LastError = cyberpact.DeliveryWithheld, d.now(), ""
 		d.Metrics.done(s.Channel, cyberpact.DeliveryWithheld)
-		return d.finish(n)
+		return true, nil
 	case err != nil:
-		return err
+		return false, err
 	}
 	if ctx.Err() != nil {
-		return nil // stopping: the claim lapses and it is taken again
+		return false, nil // stopping: the claim lapses and it is taken again
 	}
 	msg := &Message{Event: n.Event, Subscription: s.ID, Key: n.Key, Object: obj.Raw, ObjectID: obj.ID, Type: obj.Type}
 	switch s.Channel {
 	case cyberpact.ChannelWebhook:
 		if d.Webhook == nil {
-			return nil
+			return false, nil
 		}
 		err = d.Webhook.Send(ctx, s, msg)
 	case cyberpact.ChannelEmail:
 		if d.Mail == nil {
-			return nil
+			return false, nil
 		}
 		err = d.Mail.Send(ctx, s, msg)
 	default:
 		err = fmt.Errorf("unknown channel %q", s.Channel)
 	}
 	if ctx.Err() != nil && err != nil {
-		return nil // stopped in mid-attempt: not a failure of the receiver
+		return false, nil // stopped in mid-attempt: not a failure of the receiver
 	}
 	n.Attempts++
 	if err == nil {
 		n.Status, n.Done, n.LastError = cyberpact.DeliveryDelivered, d.now(), ""
 		d.Metrics.done(s.Channel, cyberpact.DeliveryDelivered)
-		return d.finish(n)
+		return true, nil
 	}
 	n.LastError = err.Error()
 	max := d.MaxAttempts
@@ -314,30 +323,55 @@ func (d *Dispatcher) attempt(ctx context.Context, s *cyberpact.Subscription, n *
 		n.NextAttempt = d.now().Add(Backoff(n.Attempts))
 		d.Metrics.retry(s.Channel)
 	}
-	return d.finish(n)
+	return true, nil
 }
 
-// finish records an attempt even when the dispatcher is being stopped: the
-// receiver has it, and recording it spares a repeat.
-func (d *Dispatcher) finish(n *cyberpact.Notification) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// finish records a batch's attempts even when the dispatcher is being
+// stopped: the receivers have them, and recording them spares repeats.
+func (d *Dispatcher) finish(ns []*cyberpact.Notification) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return d.Store.FinishAttempt(ctx, n)
+	return d.Store.FinishAttempts(ctx, ns)
+}
+
+type versionKey struct {
+	org int64
+	id  string
+}
+
+// batchViews reads, once per batch, what each subscriber may see now.
+type batchViews struct {
+	d       *Dispatcher
+	mu      sync.Mutex
+	viewers map[int64]cyberpact.Viewer
+	read    map[versionKey][]*cyberpact.Object
 }
 
 // visible reads the version n is about with its subscriber's viewer as it
 // is now; errWithheld when the subscriber may not see it (or it is gone).
-func (d *Dispatcher) visible(ctx context.Context, n *cyberpact.Notification) (*cyberpact.Object, error) {
-	v, err := d.viewer(ctx, n.Org)
-	if err != nil {
-		return nil, err
+func (b *batchViews) visible(ctx context.Context, n *cyberpact.Notification) (*cyberpact.Object, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	v, ok := b.viewers[n.Org]
+	if !ok {
+		var err error
+		if v, err = b.d.viewer(ctx, n.Org); err != nil {
+			return nil, err
+		}
+		b.viewers[n.Org] = v
 	}
-	versions, err := d.Store.ObjectVersions(ctx, n.ObjectID, &v)
-	if cyberpact.ErrorCode(err) == cyberpact.ENOTFOUND {
-		return nil, errWithheld
+	k := versionKey{n.Org, n.ObjectID}
+	if b.read == nil {
+		b.read = map[versionKey][]*cyberpact.Object{}
 	}
-	if err != nil {
-		return nil, err
+	versions, ok := b.read[k]
+	if !ok {
+		var err error
+		versions, err = b.d.Store.ObjectVersions(ctx, n.ObjectID, &v)
+		if err != nil && cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+			return nil, err
+		}
+		b.read[k] = versions
 	}
 	for _, o := range versions {
 		if o.Seq == n.Seq && cyberpact.MaySee(v, o.Release) {

@@ -65,7 +65,13 @@ type Webhook struct {
 	Now    func() time.Time
 }
 
-var defaultClient = &http.Client{Timeout: 10 * time.Second}
+// defaultClient keeps a few connections per receiver open between
+// deliveries: the dispatcher's workers post to the same receivers again
+// and again.
+var defaultClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+	Proxy: http.ProxyFromEnvironment, MaxIdleConns: 256, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second,
+	TLSHandshakeTimeout: 10 * time.Second, ForceAttemptHTTP2: true,
+}}
 
 // Send posts msg to s.Target, signed with s.Secret. Any status but 2xx is
 // an error (the attempt is retried).

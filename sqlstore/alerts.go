@@ -211,14 +211,27 @@ func (s *Store) ClaimDeliveries(ctx context.Context, now, until time.Time, limit
 	return out, nil
 }
 
-// FinishAttempt records an attempt's outcome; see cyberpact.AlertStore.
-func (s *Store) FinishAttempt(ctx context.Context, n *cyberpact.Notification) error {
-	a := s.d.Args()
-	_, err := s.write.ExecContext(ctx, `UPDATE notifications SET status = `+a.Add(string(n.Status))+`, attempts = `+a.Add(n.Attempts)+
-		`, next_at = `+a.Add(ToMicros(n.NextAttempt))+`, error = `+a.Add(n.LastError)+`, done = `+a.Add(ToMicros(n.Done))+
-		` WHERE id = `+a.Add(n.ID), a.Vals...)
+// FinishAttempts records attempts' outcomes in one transaction; see
+// cyberpact.AlertStore.
+func (s *Store) FinishAttempts(ctx context.Context, ns []*cyberpact.Notification) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return internal("recording a delivery attempt", err)
+		return internal("recording delivery attempts", err)
+	}
+	defer tx.Rollback()
+	for _, n := range ns {
+		a := s.d.Args()
+		if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = `+a.Add(string(n.Status))+`, attempts = `+a.Add(n.Attempts)+
+			`, next_at = `+a.Add(ToMicros(n.NextAttempt))+`, error = `+a.Add(n.LastError)+`, done = `+a.Add(ToMicros(n.Done))+
+			` WHERE id = `+a.Add(n.ID), a.Vals...); err != nil {
+			return internal("recording delivery attempts", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return internal("recording delivery attempts", err)
 	}
 	return nil
 }
