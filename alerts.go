@@ -204,9 +204,15 @@ type Notification struct {
 	Done         time.Time      `json:"done,omitzero"` // when it was delivered, failed or withheld
 }
 
-// DeliveryKey is the idempotency key of the notification of version seq
-// to subscription sub on the hub: the same whenever it is enqueued again.
-func DeliveryKey(sub, seq int64) string { return fmt.Sprintf("cyberpact-%d-%d", sub, seq) }
+// NewDeliveryKey returns a fresh idempotency key for a notification: random,
+// so that it tells nothing of the hub (such as how many objects it added),
+// and kept with the notification for every attempt. The outbox holds one
+// notification per subscription and object version, whoever enqueues it.
+func NewDeliveryKey() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return "cyberpact-" + hex.EncodeToString(b)
+}
 
 // AlertStore keeps subscriptions and the outbox of their deliveries.
 type AlertStore interface {
@@ -224,9 +230,9 @@ type AlertStore interface {
 	// AlertCursor returns the Seq up to which object versions were
 	// examined for events.
 	AlertCursor(ctx context.Context) (int64, error)
-	// EnqueueDeliveries adds ds to the outbox (a delivery whose Key is
-	// already there is left as it is) and moves the cursor to cursor, in
-	// one transaction.
+	// EnqueueDeliveries adds ns to the outbox (one for a subscription and
+	// object version already there is left as it is, with its key) and
+	// moves the cursor to cursor, in one transaction.
 	EnqueueDeliveries(ctx context.Context, ds []*Notification, cursor int64) error
 	// ClaimDeliveries returns up to limit pending deliveries due at now,
 	// oldest first, and moves their NextAttempt to until, so that no other

@@ -150,7 +150,7 @@ func (d *Dispatcher) Scan(ctx context.Context) (int, error) {
 				if !cyberpact.MaySee(v, o.Release) {
 					continue
 				}
-				ns = append(ns, &cyberpact.Notification{Subscription: s.ID, Org: s.Org, Event: s.Event, Seq: o.Seq, ObjectID: o.ID, Key: cyberpact.DeliveryKey(s.ID, o.Seq)})
+				ns = append(ns, &cyberpact.Notification{Subscription: s.ID, Org: s.Org, Event: s.Event, Seq: o.Seq, ObjectID: o.ID, Key: cyberpact.NewDeliveryKey()})
 			}
 		}
 		last := page.Objects[len(page.Objects)-1].Seq

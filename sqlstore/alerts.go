@@ -135,7 +135,7 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, ns []*cyberpact.Notificat
 		a := s.d.Args()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO notifications (sub, org, event, seq, object_id, idem_key, status, attempts, next_at, created) VALUES (`+
 			a.Add(n.Subscription)+`, `+a.Add(n.Org)+`, `+a.Add(string(n.Event))+`, `+a.Add(n.Seq)+`, `+a.Add(n.ObjectID)+`, `+a.Add(n.Key)+
-			`, 'pending', 0, `+a.Add(now)+`, `+a.Add(now)+`) ON CONFLICT (idem_key) DO NOTHING`, a.Vals...); err != nil {
+			`, 'pending', 0, `+a.Add(now)+`, `+a.Add(now)+`) ON CONFLICT (sub, seq) DO NOTHING`, a.Vals...); err != nil {
 			if s.d.ForeignKey != nil && s.d.ForeignKey(err) {
 				continue // the subscription was removed meanwhile
 			}

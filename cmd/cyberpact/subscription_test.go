@@ -82,7 +82,7 @@ func TestSubscriptionCommandsAndServeDelivers(t *testing.T) {
 
 	select {
 	case g := <-got:
-		if !strings.HasPrefix(g, "cyberpact-1-") || !strings.Contains(g, "indicator--00000001-0000-4000-8000-000000000002") {
+		if !regexp.MustCompile(`^cyberpact-[0-9a-f]{32} `).MatchString(g) || !strings.Contains(g, "indicator--00000001-0000-4000-8000-000000000002") {
 			t.Fatalf("webhook got %s", g)
 		}
 	case <-time.After(time.Minute):

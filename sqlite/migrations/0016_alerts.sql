@@ -1,7 +1,8 @@
 -- Subscriptions to events (cyberpact.Subscription) and the outbox of
 -- their notifications (cyberpact.Notification): a notification is a row
 -- here before any attempt is made, so it survives a restart and is
--- delivered at least once; key is its idempotency key.
+-- delivered at least once; idem_key is its idempotency key (random,
+-- the same for every attempt).
 CREATE TABLE subscriptions (
     id       INTEGER PRIMARY KEY,
     org      INTEGER NOT NULL REFERENCES orgs (id),
@@ -32,6 +33,9 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_due ON notifications (next_at) WHERE status = 'pending';
 CREATE INDEX notifications_sub ON notifications (sub, id);
+-- One notification per subscription and object version, whichever serve
+-- process scans it first.
+CREATE UNIQUE INDEX notifications_once ON notifications (sub, seq);
 
 -- How far the object versions were examined for events: one row.
 CREATE TABLE alert_cursor (
