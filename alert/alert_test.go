@@ -636,3 +636,23 @@ func TestMailOverSTARTTLS(t *testing.T) {
 		t.Errorf("mails over STARTTLS (-want +got):\n%s", diff)
 	}
 }
+
+// TestVerifyRefusesTampering: a signature checks only with its secret,
+// timestamp and body unchanged.
+func TestVerifyRefusesTampering(t *testing.T) {
+	body := []byte(`{"event":"object"}`)
+	sig := alert.Sign(secret, 1700000000, body)
+	if !alert.Verify(secret, "1700000000", sig, body) {
+		t.Fatal("a good signature refused")
+	}
+	for name, ok := range map[string]bool{
+		"OtherSecret":    alert.Verify(secret+"x", "1700000000", sig, body),
+		"OtherTimestamp": alert.Verify(secret, "1700000001", sig, body),
+		"OtherBody":      alert.Verify(secret, "1700000000", sig, []byte(`{"event":"sighting"}`)),
+		"BadTimestamp":   alert.Verify(secret, "soon", sig, body),
+	} {
+		if ok {
+			t.Errorf("%s: verified", name)
+		}
+	}
+}
