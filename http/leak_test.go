@@ -740,11 +740,15 @@ var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
 		}
 		mustStatus(t, "unknown feed", w.req(t, vc, "GET", "/api/v1/feeds/pdf", nil, ""), 404)
 	},
-	"GET /api/v1/misp/manifest.json": func(t *testing.T, w *world, vc *viewerCase) { w.checkMISPFeed(t, vc) },
-	"GET /api/v1/misp/hashes.csv":    func(t *testing.T, w *world, vc *viewerCase) { w.checkMISPFeed(t, vc) },
-	"GET /api/v1/misp/{event}":       func(t *testing.T, w *world, vc *viewerCase) { w.checkMISPFeed(t, vc) },
-	"GET /api/v1/sources":            func(t *testing.T, w *world, vc *viewerCase) { w.checkSources(t, vc) },
-	"GET /api/v1/sources/{name}":     func(t *testing.T, w *world, vc *viewerCase) { w.checkSources(t, vc) },
+	"GET /api/v1/misp/manifest.json":    func(t *testing.T, w *world, vc *viewerCase) { w.checkMISPFeed(t, vc) },
+	"GET /api/v1/misp/hashes.csv":       func(t *testing.T, w *world, vc *viewerCase) { w.checkMISPFeed(t, vc) },
+	"GET /api/v1/misp/{event}":          func(t *testing.T, w *world, vc *viewerCase) { w.checkMISPFeed(t, vc) },
+	"GET /api/v1/sources":               func(t *testing.T, w *world, vc *viewerCase) { w.checkSources(t, vc) },
+	"GET /api/v1/sources/{name}":        func(t *testing.T, w *world, vc *viewerCase) { w.checkSources(t, vc) },
+	"GET /api/v1/subscriptions":         func(t *testing.T, w *world, vc *viewerCase) { w.checkSubscriptions(t, vc) },
+	"GET /api/v1/subscriptions/{id}":    func(t *testing.T, w *world, vc *viewerCase) { w.checkSubscriptions(t, vc) },
+	"POST /api/v1/subscriptions":        func(t *testing.T, w *world, vc *viewerCase) { w.checkSubscriptions(t, vc) },
+	"DELETE /api/v1/subscriptions/{id}": func(t *testing.T, w *world, vc *viewerCase) { w.checkSubscriptions(t, vc) },
 	"/taxii2/": func(t *testing.T, w *world, vc *viewerCase) {
 		a := w.req(t, vc, "GET", "/taxii2/api1/collections/"+w.collIDs["all"]+"/nothing/", nil, "")
 		mustStatus(t, "unknown path", a, 404)

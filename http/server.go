@@ -113,6 +113,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerFeeds()
 	s.registerMISPFeed()
 	s.registerSources()
+	s.registerSubscriptions()
 	return s
 }
 
@@ -299,3 +300,7 @@ func newMetrics() *metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// Registerer is the registry /metrics serves, for the hub's other parts
+// (the alert dispatcher) to count on.
+func (s *Server) Registerer() prometheus.Registerer { return s.metrics.registry }

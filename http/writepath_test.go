@@ -101,6 +101,8 @@ var writeCases = map[string]func(t *testing.T, w *world, p probe){
 		}
 		sameAnswer(t, "an event", post(p.hiddenV), post(p.freshV), p.hiddenV, p.freshV)
 	},
+	"POST /api/v1/subscriptions":        subscriptionPostCase,
+	"DELETE /api/v1/subscriptions/{id}": subscriptionDeleteCase,
 	"POST /api/v1/correlate": func(t *testing.T, w *world, p probe) {
 		post := func(v string) answer {
 			body, _ := json.Marshal(map[string]any{"values": []string{v}})

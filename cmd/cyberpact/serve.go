@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/alert"
 	"github.com/cyberpact/cyberpact/federation"
 	cphttp "github.com/cyberpact/cyberpact/http"
 	"github.com/cyberpact/cyberpact/ingest"
@@ -24,7 +25,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: web interface, REST API, TAXII, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--alerts=false] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U] [--smtp-tls starttls|tls|none]] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz needs an API key ('cyberpact user
 create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user
@@ -60,6 +61,10 @@ name and the key as password. Serves:
   GET  /api/v1/sources[/{name}]               the external feeds (see 'cyberpact
                                               feed') and their status: admins all,
                                               others their organisation's
+  /api/v1/subscriptions[/{id}]                alerts: POST to subscribe (webhook or
+                                              mail), GET to list or see delivery
+                                              status, DELETE to remove (see
+                                              'cyberpact subscription')
   /taxii2/                                    TAXII 2.1: discovery, the api1 root, a
                                               collection per audience (all members,
                                               each sharing group, each organisation's
@@ -123,6 +128,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	exerciseInterval := fs.Duration("exercise-interval", time.Second, "advance running exercises (see 'cyberpact exercise start') this often; 0 never")
 	syncInterval := fs.Duration("sync-interval", 0, "synchronise with every peer (see 'cyberpact peer') this often, e.g. 30s; 0 never")
 	syncLimits := syncLimitFlags(fs, "sync-")
+	alerts := fs.Bool("alerts", true, "deliver subscriptions' notifications (see 'cyberpact subscription')")
+	smtpAddr := fs.String("smtp-addr", "", "alerts by mail: the SMTP server, HOST:PORT (without it, mail notifications wait in the outbox)")
+	smtpFrom := fs.String("smtp-from", "", "alerts by mail: the sender address")
+	smtpUser := fs.String("smtp-user", "", "alerts by mail: the SMTP user (the password from $CYBERPACT_SMTP_PASSWORD)")
+	smtpTLS := fs.String("smtp-tls", "starttls", "alerts by mail: starttls (required), tls (from the first byte, port 465) or none (a server on loopback only)")
 	feedCheck := fs.Duration("feed-check", 30*time.Second, "run the external feeds that are due (see 'cyberpact feed') checking this often; 0 never")
 	requireTOTP := fs.Bool("require-totp", false, "web interface: require a second factor (TOTP) of every user")
 	secureCookies := fs.Bool("secure-cookies", false, "web interface: mark cookies Secure on plain HTTP too, behind a proxy that ends TLS")
@@ -252,6 +262,28 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go func() {
 			defer close(done)
 			r.Loop(fctx, *feedCheck)
+		}()
+		defer func() { stop(); <-done }()
+	}
+	if as, ok := db.(alert.Store); ok && *alerts {
+		d := &alert.Dispatcher{Store: as, Webhook: &alert.Webhook{}, Log: logger, Metrics: alert.NewMetrics(srv.Registerer(), as)}
+		if *smtpAddr != "" {
+			tlsMode := alert.MailTLS(*smtpTLS)
+			if tlsMode != alert.MailStartTLS && tlsMode != alert.MailTLSWrap && tlsMode != alert.MailNoTLS {
+				return usageError("--smtp-tls must be starttls, tls or none, not %q", *smtpTLS)
+			}
+			if *smtpFrom == "" {
+				return usageError("--smtp-addr needs --smtp-from, the sender address")
+			}
+			d.Mail = &alert.Mailer{Addr: *smtpAddr, From: *smtpFrom, User: *smtpUser, Password: e.getenv("CYBERPACT_SMTP_PASSWORD"), TLS: tlsMode}
+		}
+		// Every serve process delivers; claims in the outbox keep two
+		// from taking the same notification at once.
+		actx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			d.Run(actx)
 		}()
 		defer func() { stop(); <-done }()
 	}
