@@ -91,32 +91,6 @@ func init() {
 	register(cmd)
 }
 
-// sourceStore is a store that also keeps feed sources (both do).
-type sourceStore interface {
-	store
-	cyberpact.SourceStore
-}
-
-// openSourceStore opens the store for the feed commands; existing, when
-// the command only reads.
-func (e *env) openSourceStore(ctx context.Context, dataFlag string, existing bool) (sourceStore, error) {
-	if existing {
-		if err := e.checkStoreExists(dataFlag); err != nil {
-			return nil, err
-		}
-	}
-	db, err := e.openStore(ctx, dataFlag)
-	if err != nil {
-		return nil, err
-	}
-	ss, ok := db.(sourceStore)
-	if !ok {
-		db.Close()
-		return nil, cyberpact.Errorf(cyberpact.ENOTIMPLEMENTED, "this store keeps no feed sources")
-	}
-	return ss, nil
-}
-
 func runFeedAdd(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
@@ -147,7 +121,7 @@ func runFeedAdd(ctx context.Context, e *env, c *command, args []string) error {
 	if err := keyFromStdin(e, key); err != nil {
 		return err
 	}
-	db, err := e.openSourceStore(ctx, *data, false)
+	db, err := e.openStoreFor(ctx, *data, false)
 	if err != nil {
 		return err
 	}
@@ -172,7 +146,7 @@ func runFeedList(ctx context.Context, e *env, c *command, args []string) error {
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openSourceStore(ctx, *data, true)
+	db, err := e.openStoreFor(ctx, *data, true)
 	if err != nil {
 		return err
 	}
@@ -207,7 +181,7 @@ func runFeedRemove(ctx context.Context, e *env, c *command, args []string) error
 	if err != nil {
 		return err
 	}
-	db, err := e.openSourceStore(ctx, *data, true)
+	db, err := e.openStoreFor(ctx, *data, true)
 	if err != nil {
 		return err
 	}
@@ -246,7 +220,7 @@ func runFeedStatus(ctx context.Context, e *env, c *command, args []string) error
 	if len(pos) > 1 {
 		return usageError("unexpected argument %q", pos[1])
 	}
-	db, err := e.openSourceStore(ctx, *data, true)
+	db, err := e.openStoreFor(ctx, *data, true)
 	if err != nil {
 		return err
 	}
@@ -294,7 +268,7 @@ func runFeedRun(ctx context.Context, e *env, c *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := e.openSourceStore(ctx, *data, true)
+	db, err := e.openStoreFor(ctx, *data, true)
 	if err != nil {
 		return err
 	}

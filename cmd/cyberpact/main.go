@@ -209,6 +209,8 @@ type store interface {
 	cyberpact.AuditLog
 	cyberpact.StatusStore
 	cyberpact.BodyChecker
+	cyberpact.SourceStore
+	cyberpact.AlertStore
 	cyberpact.SessionStore
 	// AuditHead returns the number of entries of a whole audit log and the
 	// last one's hash, or the Seq of the first broken entry.
@@ -258,6 +260,15 @@ func (e *env) openStore(ctx context.Context, dataFlag string) (store, error) {
 func (e *env) openExistingStore(ctx context.Context, dataFlag string) (store, error) {
 	if err := e.checkStoreExists(dataFlag); err != nil {
 		return nil, err
+	}
+	return e.openStore(ctx, dataFlag)
+}
+
+// openStoreFor opens the store as openExistingStore does when existing
+// (a command that only reads), else as openStore does.
+func (e *env) openStoreFor(ctx context.Context, dataFlag string, existing bool) (store, error) {
+	if existing {
+		return e.openExistingStore(ctx, dataFlag)
 	}
 	return e.openStore(ctx, dataFlag)
 }

@@ -59,29 +59,6 @@ func init() {
 	register(cmd)
 }
 
-type alertStore interface {
-	store
-	cyberpact.AlertStore
-}
-
-func (e *env) openAlertStore(ctx context.Context, dataFlag string, existing bool) (alertStore, error) {
-	if existing {
-		if err := e.checkStoreExists(dataFlag); err != nil {
-			return nil, err
-		}
-	}
-	db, err := e.openStore(ctx, dataFlag)
-	if err != nil {
-		return nil, err
-	}
-	as, ok := db.(alertStore)
-	if !ok {
-		db.Close()
-		return nil, cyberpact.Errorf(cyberpact.ENOTIMPLEMENTED, "this store keeps no subscriptions")
-	}
-	return as, nil
-}
-
 func runSubscriptionAdd(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
@@ -101,7 +78,7 @@ func runSubscriptionAdd(ctx context.Context, e *env, c *command, args []string) 
 	if *org == "" {
 		return usageError("--org is required: the subscribing organisation")
 	}
-	db, err := e.openAlertStore(ctx, *data, true)
+	db, err := e.openStoreFor(ctx, *data, true)
 	if err != nil {
 		return err
 	}
@@ -139,7 +116,7 @@ func runSubscriptionAdd(ctx context.Context, e *env, c *command, args []string) 
 }
 
 // subscriptionOrg returns the organisation --org names, 0 for none.
-func subscriptionOrg(ctx context.Context, db alertStore, name string) (int64, error) {
+func subscriptionOrg(ctx context.Context, db store, name string) (int64, error) {
 	if name == "" {
 		return 0, nil
 	}
@@ -158,7 +135,7 @@ func runSubscriptionList(ctx context.Context, e *env, c *command, args []string)
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
 	}
-	db, err := e.openAlertStore(ctx, *data, true)
+	db, err := e.openStoreFor(ctx, *data, true)
 	if err != nil {
 		return err
 	}
@@ -236,7 +213,7 @@ func runSubscriptionRemove(ctx context.Context, e *env, c *command, args []strin
 	if *org == "" {
 		return usageError("--org is required: the subscription's organisation")
 	}
-	db, err := e.openAlertStore(ctx, *data, true)
+	db, err := e.openStoreFor(ctx, *data, true)
 	if err != nil {
 		return err
 	}
@@ -269,7 +246,7 @@ func runSubscriptionStatus(ctx context.Context, e *env, c *command, args []strin
 	if *org == "" {
 		return usageError("--org is required: the subscription's organisation")
 	}
-	db, err := e.openAlertStore(ctx, *data, true)
+	db, err := e.openStoreFor(ctx, *data, true)
 	if err != nil {
 		return err
 	}
