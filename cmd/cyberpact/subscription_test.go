@@ -89,7 +89,15 @@ func TestSubscriptionCommandsAndServeDelivers(t *testing.T) {
 		t.Fatal("no webhook delivery within a minute")
 	}
 
-	st := mustRun(t, "subscription", "status", "1", "--org", "ANSSI", "--data", dir).stdout
+	// The receiver answers before the dispatcher records the outcome of
+	// its batch: wait for the record.
+	var st string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st = mustRun(t, "subscription", "status", "1", "--org", "ANSSI", "--data", dir).stdout
+		if !strings.Contains(st, "1 pending") || time.Now().After(deadline) {
+			break
+		}
+	}
 	if !strings.Contains(st, "0 pending, 1 delivered, 0 failed, 0 withheld") {
 		t.Errorf("webhook status:\n%s", st)
 	}
