@@ -70,6 +70,13 @@ func (s *Source) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("name", s.Name), slog.String("kind", string(s.Kind)), slog.String("url", s.URL))
 }
 
+// MaySeeSource is the rule for sources and their status: hub admins see
+// every source; anyone else only those whose objects its own organisation
+// produces. To anyone else a source does not exist.
+func MaySeeSource(p *Principal, s *Source) bool {
+	return p.User.Role == RoleAdmin || (s.Org != 0 && s.Org == p.Org.ID)
+}
+
 // MinSourceInterval is the shortest interval a source may have.
 const MinSourceInterval = time.Minute
 

@@ -27,12 +27,6 @@ func (s *Server) sourceStore() (cyberpact.SourceStore, error) {
 	return ss, nil
 }
 
-// maySeeSource is the rule for sources: admins see all, others their
-// organisation's.
-func maySeeSource(p *cyberpact.Principal, src *cyberpact.Source) bool {
-	return p.User.Role == cyberpact.RoleAdmin || (src.Org != 0 && src.Org == p.Org.ID)
-}
-
 func (s *Server) listSources(w http.ResponseWriter, r *http.Request) error {
 	if err := checkQuery(r, false); err != nil {
 		return err
@@ -48,7 +42,7 @@ func (s *Server) listSources(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	out := []*cyberpact.SourceStatus{}
 	for _, src := range srcs {
-		if !maySeeSource(p, src) {
+		if !cyberpact.MaySeeSource(p, src) {
 			continue
 		}
 		st, err := cyberpact.StatusOfSource(r.Context(), ss, src)
@@ -70,7 +64,7 @@ func (s *Server) getSource(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := r.PathValue("name")
 	src, err := ss.SourceByName(r.Context(), name)
-	if err == nil && !maySeeSource(principalOf(r), src) {
+	if err == nil && !cyberpact.MaySeeSource(principalOf(r), src) {
 		err = cyberpact.Errorf(cyberpact.ENOTFOUND, "no source %q", name)
 	}
 	if err != nil {

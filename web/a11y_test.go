@@ -95,6 +95,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	visit(hctx, "exercises with the start form", "/exercises", `#x-scenario`)
 	visit(hctx, "peers, none", "/peers", `#peers`)
 	visit(hctx, "audit log", "/audit", `#audit`)
+	visit(hctx, "feeds, none", "/sources", `#sources`)
 	visit(gctx, "audit log of an organisation", "/audit", `#audit`)
 	run(t, gctx, "signing out", chromedp.Click(`form.signout button`), chromedp.WaitVisible(`input[autocomplete="username"]`))
 }

@@ -117,6 +117,7 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerExercises()
 	h.registerLive()
 	h.registerPartners()
+	h.registerSources()
 	if x, ok := api.(Exercises); ok {
 		h.Exercises = x
 	}
@@ -393,5 +394,6 @@ var titles = map[string]string{
 	"exercises": "Exercises",
 	"exercise":  "Exercise",
 	"peers":     "Peers",
+	"sources":   "Feeds",
 	"audit":     "Audit log",
 }
