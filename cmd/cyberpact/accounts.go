@@ -239,18 +239,24 @@ func init() {
 		{"user", "create, list, disable users and set their passwords", "Manages users: people and machine accounts, each in one organisation with one role.", userSubs},
 		{"key", "create, revoke and list API keys", "Manages users' API keys. A key is shown once, when made, and stored only as its SHA-256.", keySubs},
 	} {
-		subs := c.subs
-		cmd := &command{
-			name:    c.name,
-			summary: c.summary,
-			usage:   strings.ReplaceAll(subNames(subs), ", ", "|") + " ...",
-			help:    c.help + "\nEvery change is recorded in the audit log with actor \"cli\".\n" + subHelp(c.name, subs),
-		}
-		cmd.run = func(ctx context.Context, e *env, args []string) error {
-			return runSubcommand(ctx, e, cmd, subs, args)
-		}
-		register(cmd)
+		registerGroup(c.name, c.summary, c.help+"\nEvery change is recorded in the audit log with actor \"cli\".\n", c.subs)
 	}
+}
+
+// registerGroup registers a command made of subcommands (org, peer,
+// feed...): its usage names them, its help is help followed by each
+// one's, and it runs the one its first argument names.
+func registerGroup(name, summary, help string, subs []*subcommand) {
+	cmd := &command{
+		name:    name,
+		summary: summary,
+		usage:   strings.ReplaceAll(subNames(subs), ", ", "|") + " ...",
+		help:    help + subHelp(name, subs),
+	}
+	cmd.run = func(ctx context.Context, e *env, args []string) error {
+		return runSubcommand(ctx, e, cmd, subs, args)
+	}
+	register(cmd)
 }
 
 func runOrgCreate(ctx context.Context, e *env, c *command, args []string) error {

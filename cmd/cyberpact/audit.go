@@ -58,22 +58,13 @@ make: look into it.`,
 }
 
 func init() {
-	cmd := &command{
-		name:    "audit",
-		summary: "verify and list the audit log, and who received an object",
-		usage:   "verify|list|releases ...",
-		help: `The audit log records every write, every release of objects to another
+	registerGroup("audit", "verify and list the audit log, and who received an object", `The audit log records every write, every release of objects to another
 organisation and every account change, each entry chained to the one before
 by its SHA-256, so that any change to it shows. Writes and releases are
 recorded compactly, by the range of sequence numbers of the versions
 concerned; 'audit releases --object ID' turns that back into who received
 which version of an object.
-` + subHelp("audit", auditSubs),
-	}
-	cmd.run = func(ctx context.Context, e *env, args []string) error {
-		return runSubcommand(ctx, e, cmd, auditSubs, args)
-	}
-	register(cmd)
+`, auditSubs)
 }
 
 func runAuditVerify(ctx context.Context, e *env, c *command, args []string) error {

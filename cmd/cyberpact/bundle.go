@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -68,17 +67,8 @@ it: the next one to open is the one after.`,
 }
 
 func init() {
-	cmd := &command{
-		name:    "bundle",
-		summary: "seal and open signed offline bundles for peers without a connection",
-		usage:   strings.ReplaceAll(subNames(bundleSubs), ", ", "|") + " ...",
-		help: "Exchanges intelligence with a peer hub that has no live connection (an air gap, a data diode, a courier) through files: signed (Ed25519), hash-chained, opened exactly once.\n" +
-			subHelp("bundle", bundleSubs),
-	}
-	cmd.run = func(ctx context.Context, e *env, args []string) error {
-		return runSubcommand(ctx, e, cmd, bundleSubs, args)
-	}
-	register(cmd)
+	registerGroup("bundle", "seal and open signed offline bundles for peers without a connection",
+		"Exchanges intelligence with a peer hub that has no live connection (an air gap, a data diode, a courier) through files: signed (Ed25519), hash-chained, opened exactly once.\n", bundleSubs)
 }
 
 // bundleStore is a store that keeps peers and offline bundles.

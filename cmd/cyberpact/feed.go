@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -78,17 +77,9 @@ stop the others; exits 1 when any failed.`,
 }
 
 func init() {
-	cmd := &command{
-		name:    "feed",
-		summary: "add, list, remove and run external feeds (TAXII, MISP, CSV, lists) and show their status",
-		usage:   strings.ReplaceAll(subNames(feedSubs), ", ", "|") + " ...",
-		help: "Manages the external feeds the hub ingests on a schedule ('cyberpact serve' runs the due ones every --feed-check).\n" +
-			"Adding and removing sources is recorded in the audit log with actor \"cli\"; what they bring, as writes by \"feed:NAME\".\n" + subHelp("feed", feedSubs),
-	}
-	cmd.run = func(ctx context.Context, e *env, args []string) error {
-		return runSubcommand(ctx, e, cmd, feedSubs, args)
-	}
-	register(cmd)
+	registerGroup("feed", "add, list, remove and run external feeds (TAXII, MISP, CSV, lists) and show their status",
+		"Manages the external feeds the hub ingests on a schedule ('cyberpact serve' runs the due ones every --feed-check).\n"+
+			"Adding and removing sources is recorded in the audit log with actor \"cli\"; what they bring, as writes by \"feed:NAME\".\n", feedSubs)
 }
 
 func runFeedAdd(ctx context.Context, e *env, c *command, args []string) error {

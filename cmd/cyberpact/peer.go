@@ -68,17 +68,9 @@ run).`,
 }
 
 func init() {
-	cmd := &command{
-		name:    "peer",
-		summary: "add, list, remove peer hubs and show their sync status",
-		usage:   strings.ReplaceAll(subNames(peerSubs), ", ", "|") + " ...",
-		help: "Manages the other hubs this one exchanges intelligence with over TAXII 2.1 ('cyberpact sync' runs one now; 'cyberpact serve --sync-interval' runs them all on a schedule).\n" +
-			"Adding and removing peers is recorded in the audit log with actor \"cli\".\n" + subHelp("peer", peerSubs),
-	}
-	cmd.run = func(ctx context.Context, e *env, args []string) error {
-		return runSubcommand(ctx, e, cmd, peerSubs, args)
-	}
-	register(cmd)
+	registerGroup("peer", "add, list, remove peer hubs and show their sync status",
+		"Manages the other hubs this one exchanges intelligence with over TAXII 2.1 ('cyberpact sync' runs one now; 'cyberpact serve --sync-interval' runs them all on a schedule).\n"+
+			"Adding and removing peers is recorded in the audit log with actor \"cli\".\n", peerSubs)
 }
 
 func runPeerAdd(ctx context.Context, e *env, c *command, args []string) error {

@@ -46,17 +46,9 @@ next attempt and last error.`,
 }
 
 func init() {
-	cmd := &command{
-		name:    "subscription",
-		summary: "subscribe organisations and users to alerts by webhook or mail, and show delivery status",
-		usage:   strings.ReplaceAll(subNames(subscriptionSubs), ", ", "|") + " ...",
-		help: "Manages subscriptions to alerts; 'cyberpact serve' delivers them (unless --alerts=false).\n" +
-			"A notification carries only what its subscriber's organisation may see when it is sent.\n" + subHelp("subscription", subscriptionSubs),
-	}
-	cmd.run = func(ctx context.Context, e *env, args []string) error {
-		return runSubcommand(ctx, e, cmd, subscriptionSubs, args)
-	}
-	register(cmd)
+	registerGroup("subscription", "subscribe organisations and users to alerts by webhook or mail, and show delivery status",
+		"Manages subscriptions to alerts; 'cyberpact serve' delivers them (unless --alerts=false).\n"+
+			"A notification carries only what its subscriber's organisation may see when it is sent.\n", subscriptionSubs)
 }
 
 func runSubscriptionAdd(ctx context.Context, e *env, c *command, args []string) error {
