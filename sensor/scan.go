@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/cyberpact/cyberpact/stix"
 )
 
 // This file reads the top-level properties of an indicator in one pass
@@ -345,93 +346,12 @@ func (s *scanner) strBytes() ([]byte, error) {
 }
 
 func (s *scanner) strSlow(start int) ([]byte, error) {
-	b := append(s.buf[:0], s.b[start:s.i]...)
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			s.buf = b
-			return b, nil
-		case c < 0x20:
-			return nil, s.errorf("control character in a string")
-		case c == '\\':
-			if s.i+1 >= len(s.b) {
-				return nil, s.errorf("string not closed")
-			}
-			e := s.b[s.i+1]
-			s.i += 2
-			switch e {
-			case '"', '\\', '/':
-				b = append(b, e)
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				r, ok := s.hex4()
-				if !ok {
-					return nil, s.errorf("bad \\u escape")
-				}
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if s.lit(`\u`) {
-						save := s.i - 2
-						if r2, ok = s.hex4(); !ok {
-							return nil, s.errorf("bad \\u escape")
-						}
-						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-							r = d
-						} else {
-							r, s.i = utf8.RuneError, save
-						}
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				b = utf8.AppendRune(b, r)
-			default:
-				return nil, s.errorf("bad escape \\%c", e)
-			}
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			s.i++
-		default:
-			r, size := utf8.DecodeRune(s.b[s.i:])
-			if r == utf8.RuneError && size == 1 {
-				b = utf8.AppendRune(b, utf8.RuneError)
-			} else {
-				b = append(b, s.b[s.i:s.i+size]...)
-			}
-			s.i += size
-		}
+	b, i, why := stix.AppendJSONString(append(s.buf[:0], s.b[start:s.i]...), s.b, s.i)
+	s.i = i
+	if why != "" {
+		return nil, s.errorf("%s", why)
 	}
-	return nil, s.errorf("string not closed")
+	s.buf = b
+	return b, nil
 }
 
-func (s *scanner) hex4() (rune, bool) {
-	if len(s.b)-s.i < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s.b[s.i : s.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	s.i += 4
-	return r, true
-}

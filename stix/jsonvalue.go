@@ -331,22 +331,46 @@ func (d *jsonDecoder) appendValid(b, s []byte) []byte {
 }
 
 func (d *jsonDecoder) strEscaped(start int) (string, error) {
-	b := d.appendValid(d.buf[:0], d.data[start:d.pos])
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
+	b, pos, why := AppendJSONString(d.appendValid(d.buf[:0], d.data[start:d.pos]), d.data, d.pos)
+	d.pos = pos
+	if why != "" {
+		return "", d.errorf("%s", why)
+	}
+	d.buf = b
+	return string(b), nil
+}
+
+// AppendJSONString decodes the rest of a JSON string, data[i:] up to its
+// closing quote, onto b: escapes resolved, a lone or broken surrogate and
+// invalid UTF-8 each become U+FFFD. It returns b, the position after the
+// closing quote, and "" or what is wrong (then the position is where).
+// The one decoder of escaped strings for every hand-written JSON reader
+// of the project.
+func AppendJSONString(b, data []byte, i int) ([]byte, int, string) {
+	hex4 := func() (rune, bool) {
+		if len(data)-i < 4 {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(data[i:i+4]), 16, 32)
+		if err != nil {
+			return 0, false
+		}
+		i += 4
+		return rune(n), true
+	}
+	for i < len(data) {
+		c := data[i]
 		switch {
 		case c == '"':
-			d.pos++
-			d.buf = b
-			return string(b), nil
+			return b, i + 1, ""
 		case c < 0x20:
-			return "", d.errorf("control character in a string")
+			return b, i, "control character in a string"
 		case c == '\\':
-			if d.pos+1 >= len(d.data) {
-				return "", d.errorf("unterminated escape")
+			if i+1 >= len(data) {
+				return b, i, "unterminated escape"
 			}
-			e := d.data[d.pos+1]
-			d.pos += 2
+			e := data[i+1]
+			i += 2
 			switch e {
 			case '"', '\\', '/':
 				b = append(b, e)
@@ -361,56 +385,43 @@ func (d *jsonDecoder) strEscaped(start int) (string, error) {
 			case 't':
 				b = append(b, '\t')
 			case 'u':
-				r, ok := d.hex4()
+				r, ok := hex4()
 				if !ok {
-					return "", d.errorf("invalid \\u escape")
+					return b, i, "invalid \\u escape"
 				}
 				if utf16.IsSurrogate(r) {
 					// A high surrogate followed by \u and a low one is one rune.
-					if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
-						save := d.pos
-						d.pos += 2
-						if r2, ok := d.hex4(); ok {
+					if i+1 < len(data) && data[i] == '\\' && data[i+1] == 'u' {
+						save := i
+						i += 2
+						if r2, ok := hex4(); ok {
 							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
 								b = utf8.AppendRune(b, dec)
 								continue
 							}
 						}
-						d.pos = save
+						i = save
 					}
 					r = utf8.RuneError
 				}
 				b = utf8.AppendRune(b, r)
 			default:
-				d.pos -= 2
-				return "", d.errorf("invalid escape \\%c", e)
+				return b, i - 2, fmt.Sprintf("invalid escape \\%c", e)
 			}
 		case c < 0x80:
 			b = append(b, c)
-			d.pos++
+			i++
 		default:
-			r, size := utf8.DecodeRune(d.data[d.pos:])
+			r, size := utf8.DecodeRune(data[i:])
 			if r == utf8.RuneError && size == 1 {
 				b = utf8.AppendRune(b, utf8.RuneError)
 			} else {
-				b = append(b, d.data[d.pos:d.pos+size]...)
+				b = append(b, data[i:i+size]...)
 			}
-			d.pos += size
+			i += size
 		}
 	}
-	return "", d.errorf("unterminated string")
-}
-
-func (d *jsonDecoder) hex4() (rune, bool) {
-	if len(d.data)-d.pos < 4 {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(d.data[d.pos:d.pos+4]), 16, 32)
-	if err != nil {
-		return 0, false
-	}
-	d.pos += 4
-	return rune(n), true
+	return b, i, "unterminated string"
 }
 
 // JSONEqual reports whether two JSON texts hold the same value (key order
