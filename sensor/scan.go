@@ -354,4 +354,3 @@ func (s *scanner) strSlow(start int) ([]byte, error) {
 	s.buf = b
 	return b, nil
 }
-
