@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -190,30 +191,43 @@ func filterText(f cyberpact.FilterSpec) string {
 	return strings.Join(parts, " ")
 }
 
+// openSubscription reads the subscription ID argument and --org of
+// remove and status (flags parsed here, so data and org are read
+// after), opens the existing store and finds the organisation;
+// the caller closes the store.
+func (e *env) openSubscription(ctx context.Context, fs *flag.FlagSet, args []string, data, org *string) (store, int64, int64, error) {
+	pos, err := positional(fs, args, 1, "subscription ID")
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil {
+		return nil, 0, 0, usageError("subscription ID %q is not a number", pos[0])
+	}
+	if *org == "" {
+		return nil, 0, 0, usageError("--org is required: the subscription's organisation")
+	}
+	db, err := e.openStoreFor(ctx, *data, true)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	o, err := subscriptionOrg(ctx, db, *org)
+	if err != nil {
+		db.Close()
+		return nil, 0, 0, err
+	}
+	return db, o, id, nil
+}
+
 func runSubscriptionRemove(ctx context.Context, e *env, c *command, args []string) error {
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
 	org := fs.String("org", "", "the subscription's organisation")
-	pos, err := positional(fs, args, 1, "subscription ID")
-	if err != nil {
-		return err
-	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil {
-		return usageError("subscription ID %q is not a number", pos[0])
-	}
-	if *org == "" {
-		return usageError("--org is required: the subscription's organisation")
-	}
-	db, err := e.openStoreFor(ctx, *data, true)
+	db, o, id, err := e.openSubscription(ctx, fs, args, data, org)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	o, err := subscriptionOrg(ctx, db, *org)
-	if err != nil {
-		return err
-	}
 	if err := db.DeleteSubscription(ctx, o, id, cliActor); err != nil {
 		return err
 	}
@@ -227,26 +241,11 @@ func runSubscriptionStatus(ctx context.Context, e *env, c *command, args []strin
 	org := fs.String("org", "", "the subscription's organisation")
 	limit := fs.Int("limit", 20, "how many recent notifications to show")
 	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := positional(fs, args, 1, "subscription ID")
-	if err != nil {
-		return err
-	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil {
-		return usageError("subscription ID %q is not a number", pos[0])
-	}
-	if *org == "" {
-		return usageError("--org is required: the subscription's organisation")
-	}
-	db, err := e.openStoreFor(ctx, *data, true)
+	db, o, id, err := e.openSubscription(ctx, fs, args, data, org)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	o, err := subscriptionOrg(ctx, db, *org)
-	if err != nil {
-		return err
-	}
 	ns, err := db.Deliveries(ctx, o, id, 0)
 	if err != nil {
 		return err
