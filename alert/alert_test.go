@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -328,7 +330,7 @@ func (mb *mailbox) sent(t *testing.T) map[string][]string {
 }
 
 func dispatcher(h *hub, mb *mailbox) *alert.Dispatcher {
-	d := &alert.Dispatcher{Store: h.db, Webhook: &alert.Webhook{}}
+	d := &alert.Dispatcher{Store: h.db, Webhook: &alert.Webhook{Allow: loopback}}
 	if mb != nil {
 		d.Mail = &alert.Mailer{Addr: mb.addr, From: "hub@cyberpact.test", TLS: alert.MailNoTLS}
 	}
@@ -653,6 +655,65 @@ func TestVerifyRefusesTampering(t *testing.T) {
 	} {
 		if ok {
 			t.Errorf("%s: verified", name)
+		}
+	}
+}
+
+// loopback lets the tests' receivers, all on 127.0.0.1, be reached.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+
+// TestWebhookRefusesInternalAddresses holds a member's webhook away from
+// the hub's own host: a target on loopback is refused when dialled unless
+// --webhook-allow lists it, a name is checked by the address it resolves
+// to, and a receiver's redirect is not followed.
+func TestWebhookRefusesInternalAddresses(t *testing.T) {
+	var hits atomic.Int32
+	inside := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer inside.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, inside.URL+"/stolen", http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+	msg := &alert.Message{Event: cyberpact.EventObject, Key: "k1", ObjectID: "indicator--x"}
+	sub := func(target string) *cyberpact.Subscription {
+		return &cyberpact.Subscription{Channel: cyberpact.ChannelWebhook, Target: target, Secret: "s"}
+	}
+	ctx := context.Background()
+
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(inside.URL, "http://"))
+	for _, target := range []string{inside.URL, "http://localhost:" + port + "/", "http://[::ffff:127.0.0.1]:" + port + "/"} {
+		err := (&alert.Webhook{}).Send(ctx, sub(target), msg)
+		if err == nil || !strings.Contains(err.Error(), "loopback address, which this hub does not connect to") {
+			t.Errorf("%s without --webhook-allow: %v", target, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("a refused target was reached %d times", n)
+	}
+
+	allowed := &alert.Webhook{Allow: loopback}
+	if err := allowed.Send(ctx, sub(inside.URL), msg); err != nil {
+		t.Fatalf("allowed target: %v", err)
+	}
+	if err := allowed.Send(ctx, sub(redirect.URL), msg); err == nil || !strings.Contains(err.Error(), "307") {
+		t.Errorf("a redirect should fail the attempt, not be followed: %v", err)
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("the receiver was reached %d times, want 1 (the allowed send, not the redirect)", n)
+	}
+
+	for _, bad := range []string{"10.0.0.0/33", "example.org", "1.2.3"} {
+		if _, err := alert.ParseAllow(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("ParseAllow(%q): %v", bad, err)
+		}
+	}
+	got, err := alert.ParseAllow("127.0.0.1, 169.254.0.0/16,")
+	if err != nil || len(got) != 2 || got[0].String() != "127.0.0.1/32" || got[1].String() != "169.254.0.0/16" {
+		t.Errorf("ParseAllow: %v %v", got, err)
+	}
+	for addr, want := range map[string]string{"169.254.169.254": "a link-local address", "0.0.0.0": "the unspecified address", "::1": "a loopback address", "192.0.2.1": "", "10.1.2.3": ""} {
+		if got := alert.Refused(netip.MustParseAddr(addr), nil); got != want {
+			t.Errorf("Refused(%s) = %q, want %q", addr, got, want)
 		}
 	}
 }

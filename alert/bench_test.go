@@ -49,7 +49,7 @@ func BenchmarkOutboxTo1000Webhooks(b *testing.B) {
 		start := time.Now()
 		h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceAll}, list...)
 		imported := time.Since(start)
-		d := &alert.Dispatcher{Store: h.db, Webhook: &alert.Webhook{}, Workers: 32}
+		d := &alert.Dispatcher{Store: h.db, Webhook: &alert.Webhook{Allow: loopback}, Workers: 32}
 		ctx := context.Background()
 		s0 := time.Now()
 		n, err := d.Scan(ctx)

@@ -9,8 +9,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
@@ -60,18 +65,102 @@ func Verify(secret, ts, sig string, body []byte) bool {
 }
 
 // Webhook posts notifications to subscribers' URLs.
+//
+// A subscriber chooses its URL, so the hub refuses to connect to the
+// addresses a member could use to reach what is not meant for it (the
+// hub's own host, a cloud's metadata service): loopback, link-local,
+// unspecified and multicast addresses, unless Allow lists them. The check
+// is made on the address actually dialled, after name resolution, so a
+// name that resolves to a refused address is refused too, and redirects
+// are not followed (a 3xx is a failed attempt).
 type Webhook struct {
-	Client *http.Client // default: a client with a 10 s timeout
-	Now    func() time.Time
+	// Client, when set, is used as it is, without the address check
+	// (tests of the dispatcher deliver to receivers on loopback).
+	Client *http.Client
+	// Allow lists addresses otherwise refused that webhooks may reach
+	// (serve --webhook-allow).
+	Allow []netip.Prefix
+	Now   func() time.Time
+
+	once   sync.Once
+	client *http.Client
 }
 
-// defaultClient keeps a few connections per receiver open between
-// deliveries: the dispatcher's workers post to the same receivers again
-// and again.
-var defaultClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-	Proxy: http.ProxyFromEnvironment, MaxIdleConns: 256, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second,
-	TLSHandshakeTimeout: 10 * time.Second, ForceAttemptHTTP2: true,
-}}
+// Refused says why a webhook may not connect to addr under allow, or ""
+// when it may.
+func Refused(addr netip.Addr, allow []netip.Prefix) string {
+	addr = addr.Unmap()
+	for _, p := range allow {
+		if p.Contains(addr) {
+			return ""
+		}
+	}
+	switch {
+	case addr.IsLoopback():
+		return "a loopback address"
+	case addr.IsLinkLocalUnicast(), addr.IsLinkLocalMulticast():
+		return "a link-local address"
+	case addr.IsUnspecified():
+		return "the unspecified address"
+	case addr.IsMulticast():
+		return "a multicast address"
+	}
+	return ""
+}
+
+// ParseAllow reads --webhook-allow: addresses and prefixes separated by
+// commas ("127.0.0.1, 169.254.0.0/16"). Returns EINVALID naming the item
+// that is neither.
+func ParseAllow(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, cyberpact.Errorf(cyberpact.EINVALID, "%q is neither an address nor a prefix such as 127.0.0.1/32", item)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// httpClient is the client deliveries go through: Client when set, or
+// one that keeps a few connections per receiver open between deliveries
+// (the dispatcher's workers post to the same receivers again and again)
+// and checks every address it dials.
+func (w *Webhook) httpClient() *http.Client {
+	if w.Client != nil {
+		return w.Client
+	}
+	w.once.Do(func() {
+		d := &net.Dialer{Timeout: 10 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil {
+				return err
+			}
+			if why := Refused(ap.Addr(), w.Allow); why != "" {
+				return fmt.Errorf("webhook target address %s is %s, which this hub does not connect to (serve --webhook-allow lists exceptions)", ap.Addr(), why)
+			}
+			return nil
+		}}
+		w.client = &http.Client{
+			Timeout:       10 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			Transport: &http.Transport{
+				DialContext: d.DialContext, MaxIdleConns: 256, MaxIdleConnsPerHost: 16, IdleConnTimeout: 90 * time.Second,
+				TLSHandshakeTimeout: 10 * time.Second, ForceAttemptHTTP2: true,
+			},
+		}
+	})
+	return w.client
+}
 
 // Send posts msg to s.Target, signed with s.Secret. Any status but 2xx is
 // an error (the attempt is retried).
@@ -95,11 +184,7 @@ func (w *Webhook) Send(ctx context.Context, s *cyberpact.Subscription, msg *Mess
 	req.Header.Set(SignatureHeader, Sign(s.Secret, ts, body))
 	req.Header.Set(IdempotencyHeader, msg.Key)
 	req.Header.Set(EventHeader, string(msg.Event))
-	c := w.Client
-	if c == nil {
-		c = defaultClient
-	}
-	resp, err := c.Do(req)
+	resp, err := w.httpClient().Do(req)
 	if err != nil {
 		return err
 	}

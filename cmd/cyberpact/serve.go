@@ -25,7 +25,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: web interface, REST API, TAXII, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--alerts=false] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U] [--smtp-tls starttls|tls|none]] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--alerts=false] [--webhook-allow ADDR,PREFIX...] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U] [--smtp-tls starttls|tls|none]] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz needs an API key ('cyberpact user
 create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user
@@ -129,6 +129,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	syncInterval := fs.Duration("sync-interval", 0, "synchronise with every peer (see 'cyberpact peer') this often, e.g. 30s; 0 never")
 	syncLimits := syncLimitFlags(fs, "sync-")
 	alerts := fs.Bool("alerts", true, "deliver subscriptions' notifications (see 'cyberpact subscription')")
+	webhookAllow := fs.String("webhook-allow", "", "alerts by webhook: addresses or prefixes otherwise refused (loopback, link-local) that webhook targets may reach, e.g. 127.0.0.1 for a receiver on this host")
 	smtpAddr := fs.String("smtp-addr", "", "alerts by mail: the SMTP server, HOST:PORT (without it, mail notifications wait in the outbox)")
 	smtpFrom := fs.String("smtp-from", "", "alerts by mail: the sender address")
 	smtpUser := fs.String("smtp-user", "", "alerts by mail: the SMTP user (the password from $CYBERPACT_SMTP_PASSWORD)")
@@ -266,7 +267,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		defer func() { stop(); <-done }()
 	}
 	if as, ok := db.(alert.Store); ok && *alerts {
-		d := &alert.Dispatcher{Store: as, Webhook: &alert.Webhook{}, Log: logger, Metrics: alert.NewMetrics(srv.Registerer(), as)}
+		allow, err := alert.ParseAllow(*webhookAllow)
+		if err != nil {
+			return usageError("--webhook-allow: %v", err)
+		}
+		d := &alert.Dispatcher{Store: as, Webhook: &alert.Webhook{Allow: allow}, Log: logger, Metrics: alert.NewMetrics(srv.Registerer(), as)}
 		if *smtpAddr != "" {
 			tlsMode := alert.MailTLS(*smtpTLS)
 			if tlsMode != alert.MailStartTLS && tlsMode != alert.MailTLSWrap && tlsMode != alert.MailNoTLS {

@@ -78,7 +78,7 @@ func TestSubscriptionCommandsAndServeDelivers(t *testing.T) {
 		`{"type":"indicator","spec_version":"2.1","id":"indicator--00000001-0000-4000-8000-000000000002","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","pattern":"[domain-name:value = 'bad.example']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"},`+
 		`{"type":"malware","spec_version":"2.1","id":"malware--00000001-0000-4000-8000-000000000002","created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z","name":"m","is_family":true}]}`), 0o600)
 	mustRun(t, "import", "--org", "US-CERT", "--audience", "all", "--tlp", "green", "--data", dir, bundle)
-	base := serveHub(t, dir)
+	base := serveHub(t, dir, "--webhook-allow", "127.0.0.1")
 
 	select {
 	case g := <-got:
