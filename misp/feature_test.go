@@ -133,6 +133,36 @@ func TestGalaxies(t *testing.T) {
 	}
 }
 
+// TestClusterSharedByEventsOfOneInstant holds the conversion of a cluster
+// apart from the event it hangs on: two events by two organisations, of
+// one timestamp, attaching the same ATT&CK technique convert it to one
+// object, so a feed carrying both imports without a conflict.
+func TestClusterSharedByEventsOfOneInstant(t *testing.T) {
+	cluster := func() []*Galaxy {
+		return []*Galaxy{{UUID: "c4e851fa-775f-11e7-8163-b774922098cd", Name: "Attack Pattern", Type: "mitre-attack-pattern",
+			Clusters: []*GalaxyCluster{{UUID: "2e34237d-8574-43f6-aace-ae2915de8597", Value: "Spearphishing Attachment - T1566.001",
+				Meta: map[string]any{"external_id": "T1566.001"}}}}}
+	}
+	a := &Event{UUID: "5e384ae7-672c-4250-9cda-3b4da964451a", Info: "a", Timestamp: "1603642920", Galaxies: cluster(),
+		Orgc: &Org{UUID: "a0c22599-9e58-4da4-96ac-7051603fa951", Name: "CIRCL"}}
+	b := &Event{UUID: "f93cb275-0366-4ecc-abf0-a17928d1e177", Info: "b", Timestamp: "1603642920", Galaxies: cluster(),
+		Orgc: &Org{UUID: "0c5b0a3e-2f1d-4e8a-9b7c-6d5e4f3a2b1c", Name: "CERT-EU"}}
+	var buf bytes.Buffer
+	if _, err := WriteBundle(&buf, []*Event{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), `"id":"attack-pattern--2e34237d-8574-43f6-aace-ae2915de8597"`); n != 1 {
+		t.Fatalf("the shared cluster written %d times, want once:\n%s", n, buf.String())
+	}
+	res, err := ToSTIX(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ap := one(t, res, "attack-pattern"); ap.String("created_by_ref") != "" {
+		t.Errorf("the cluster names a creator: %s", ap.Raw)
+	}
+}
+
 func TestSightingsReportsAndNotes(t *testing.T) {
 	ev := &Event{UUID: evUUID, Info: "sightings", Timestamp: "1603642920",
 		Orgc: &Org{UUID: "a0c22599-9e58-4da4-96ac-7051603fa951", Name: "MISP-Project"},

@@ -1140,8 +1140,14 @@ func (c *conv) galaxy(g *Galaxy) []string {
 	return ids
 }
 
+// cluster converts one galaxy cluster. A cluster is the galaxy's shared
+// knowledge (an ATT&CK technique, a malware family), attached to many
+// events by many organisations under its one uuid: it carries no
+// created_by_ref, so that the same cluster in two events of one instant
+// converts to the same object, not to two versions that conflict.
 func (c *conv) cluster(g *Galaxy, cl *GalaxyCluster, st, u string) map[string]any {
 	m := c.sdo(st, st+"--"+u, c.evTime)
+	delete(m, "created_by_ref")
 	m["name"] = cl.Value
 	setStr(m, "description", cl.Description)
 	m["labels"] = []any{label("galaxy-name", g.Name), label("galaxy-type", g.Type)}
