@@ -51,6 +51,10 @@ type Dispatcher struct {
 	Workers int
 	// MaxAttempts before a notification fails for good (default 10).
 	MaxAttempts int
+	// URL is the hub's address as its users reach it (e.g.
+	// https://hub.example.org), for the acknowledgement links and routes
+	// crisis alerts carry; without it mail carries no link.
+	URL string
 	// Poll is how often the outbox is looked at when nothing is notified
 	// (default 1 s): for retries that come due.
 	Poll time.Duration
@@ -91,6 +95,12 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		}
 		if _, err := d.Deliver(ctx); err != nil && ctx.Err() == nil {
 			d.log().Error("alerts: delivering", "err", err)
+		}
+		if _, err := d.Escalate(ctx); err != nil && ctx.Err() == nil {
+			d.log().Error("crisis: escalating", "err", err)
+		}
+		if _, err := d.DeliverCrisis(ctx); err != nil && ctx.Err() == nil {
+			d.log().Error("crisis: delivering", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -36,6 +36,17 @@ type Mailer struct {
 // Message-ID (and an X-Cyberpact-Idempotency-Key header), so a repeat is
 // recognisable.
 func (m *Mailer) Send(ctx context.Context, s *cyberpact.Subscription, msg *Message) error {
+	what := "New " + msg.Type
+	if msg.Event == cyberpact.EventSighting {
+		what = "Sighting of your organisation's object"
+	}
+	return m.Mail(ctx, s.Target, msg.Key, string(msg.Event), fmt.Sprintf("[cyberpact] %s: %s", what, msg.ObjectID),
+		fmt.Sprintf("Subscription %d: %s %s\n\n%s\n", s.ID, msg.Event, msg.ObjectID, msg.Object))
+}
+
+// Mail sends one plain-text mail to to, with key as its Message-ID and
+// X-Cyberpact-Idempotency-Key and event as its X-Cyberpact-Event.
+func (m *Mailer) Mail(ctx context.Context, to, key, event, subject, body string) error {
 	host, port, err := net.SplitHostPort(m.Addr)
 	if err != nil {
 		return fmt.Errorf("mail server %q: %w", m.Addr, err)
@@ -67,17 +78,13 @@ func (m *Mailer) Send(ctx context.Context, s *cyberpact.Subscription, msg *Messa
 	if err := mail.From(m.From); err != nil {
 		return fmt.Errorf("mail sender %q: %w", m.From, err)
 	}
-	if err := mail.To(s.Target); err != nil {
-		return fmt.Errorf("mail recipient %q: %w", s.Target, err)
+	if err := mail.To(to); err != nil {
+		return fmt.Errorf("mail recipient %q: %w", to, err)
 	}
-	what := "New " + msg.Type
-	if msg.Event == cyberpact.EventSighting {
-		what = "Sighting of your organisation's object"
-	}
-	mail.Subject(fmt.Sprintf("[cyberpact] %s: %s", what, msg.ObjectID))
-	mail.SetMessageIDWithValue(msg.Key + "@cyberpact")
-	mail.SetGenHeader("X-Cyberpact-Idempotency-Key", msg.Key)
-	mail.SetGenHeader("X-Cyberpact-Event", string(msg.Event))
-	mail.SetBodyString(gomail.TypeTextPlain, fmt.Sprintf("Subscription %d: %s %s\n\n%s\n", s.ID, msg.Event, msg.ObjectID, msg.Object))
+	mail.Subject(subject)
+	mail.SetMessageIDWithValue(key + "@cyberpact")
+	mail.SetGenHeader("X-Cyberpact-Idempotency-Key", key)
+	mail.SetGenHeader("X-Cyberpact-Event", event)
+	mail.SetBodyString(gomail.TypeTextPlain, body)
 	return c.DialAndSendWithContext(ctx, mail)
 }

@@ -169,21 +169,28 @@ func (w *Webhook) Send(ctx context.Context, s *cyberpact.Subscription, msg *Mess
 	if err != nil {
 		return err
 	}
+	return w.Post(ctx, s.Target, s.Secret, msg.Key, string(msg.Event), body)
+}
+
+// Post posts body to target, signed with secret, with key as its
+// idempotency key and event as its event header. Any status but 2xx is an
+// error.
+func (w *Webhook) Post(ctx context.Context, target, secret, key, event string, body []byte) error {
 	now := time.Now
 	if w.Now != nil {
 		now = w.Now
 	}
 	ts := now().Unix()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.Target, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "cyberpact-alerts")
 	req.Header.Set(TimestampHeader, strconv.FormatInt(ts, 10))
-	req.Header.Set(SignatureHeader, Sign(s.Secret, ts, body))
-	req.Header.Set(IdempotencyHeader, msg.Key)
-	req.Header.Set(EventHeader, string(msg.Event))
+	req.Header.Set(SignatureHeader, Sign(secret, ts, body))
+	req.Header.Set(IdempotencyHeader, key)
+	req.Header.Set(EventHeader, event)
 	resp, err := w.httpClient().Do(req)
 	if err != nil {
 		return err
