@@ -164,6 +164,7 @@ func newWorld(t *testing.T) *world {
 			}
 		}
 	}
+	w.addCrises(t, add) // crisis_test.go
 	seen := map[string]bool{}
 	for _, v := range w.versions {
 		if !seen[v.id] {

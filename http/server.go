@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/alert"
 	"github.com/cyberpact/cyberpact/exercise"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -39,6 +40,9 @@ type Server struct {
 	// Exercise runs joint exercises (exercise.go); NewServer sets it up
 	// when the store keeps exercises. Without it there are none.
 	Exercise *exercise.Hub
+	// Crises runs crisis mode (crisis.go); NewServer sets it up when the
+	// store keeps crises.
+	Crises *alert.Desk
 
 	// MaxBodyBytes caps a request body; larger ones get 413. Zero means
 	// DefaultMaxBodyBytes.
@@ -101,6 +105,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	if xs, ok := store.(cyberpact.ExerciseStore); ok {
 		s.Exercise = &exercise.Hub{Exercises: xs, Objects: store}
 	}
+	s.Crises = alert.NewDesk(store)
 	s.metrics = newMetrics()
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /metrics", s.authed(s.serveMetrics))
@@ -114,6 +119,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerMISPFeed()
 	s.registerSources()
 	s.registerSubscriptions()
+	s.registerCrises()
 	return s
 }
 
