@@ -211,6 +211,7 @@ type store interface {
 	cyberpact.BodyChecker
 	cyberpact.SourceStore
 	cyberpact.AlertStore
+	cyberpact.CrisisStore
 	cyberpact.SessionStore
 	// AuditHead returns the number of entries of a whole audit log and the
 	// last one's hash, or the Seq of the first broken entry.
