@@ -39,6 +39,10 @@ func (s *Server) registerCrises() {
 	s.handle("DELETE /api/v1/crisis-contacts/{id}", s.authed(s.removeContact))
 }
 
+// CrisisDesk returns the server's crisis desk, nil when the store keeps
+// no crises: the web interface shares it.
+func (s *Server) CrisisDesk() *alert.Desk { return s.Crises }
+
 func (s *Server) desk() (*alert.Desk, error) {
 	if s.Crises == nil {
 		return nil, cyberpact.Errorf(cyberpact.ENOTIMPLEMENTED, "this hub's store keeps no crises")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -89,6 +90,9 @@ func TestBrowserAccessibility(t *testing.T) {
 	h.startDrill(t)
 	visit(gctx, "exercises", "/exercises", `#exercises`)
 	visit(gctx, "exercise with scoreboard and controls", "/exercises/1", `#scoreboard`)
+	crisis := h.crisis(t) // from here on, gina's pages carry the crisis banner
+	visit(gctx, "crises", "/crises", `#crises`)
+	visit(gctx, "crisis with its acknowledgement button", "/crises/"+strconv.FormatInt(crisis, 10), `#ack`)
 	hctx := browse(t)
 	browserSignIn(t, hctx, h, "hana")
 	run(t, hctx, "signed in", chromedp.WaitVisible(`.who`))
@@ -98,4 +102,5 @@ func TestBrowserAccessibility(t *testing.T) {
 	visit(hctx, "feeds, none", "/sources", `#sources`)
 	visit(gctx, "audit log of an organisation", "/audit", `#audit`)
 	run(t, gctx, "signing out", chromedp.Click(`form.signout button`), chromedp.WaitVisible(`input[autocomplete="username"]`))
+	visit(gctx, "crisis acknowledgement link", "/crisis/ack?token=cpa_00", `#ack`)
 }

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/alert"
 	"github.com/cyberpact/cyberpact/internal/httpstatus"
 )
 
@@ -87,6 +88,9 @@ type Handler struct {
 	Exercises Exercises
 	// OIDC, when set, offers sign-in through an OpenID Connect provider.
 	OIDC *OIDC
+	// Crises runs crisis mode; New takes the API server's desk (see
+	// CrisisDesk), or makes one over store when it keeps crises.
+	Crises *alert.Desk
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -118,8 +122,14 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerLive()
 	h.registerPartners()
 	h.registerSources()
+	h.registerCrises()
 	if x, ok := api.(Exercises); ok {
 		h.Exercises = x
+	}
+	if cd, ok := api.(CrisisDesk); ok && cd.CrisisDesk() != nil {
+		h.Crises = cd.CrisisDesk()
+	} else {
+		h.Crises = alert.NewDesk(store)
 	}
 	return h
 }
@@ -302,6 +312,9 @@ type view struct {
 	CSRF  string
 	Flash string
 	Page  any
+	// Crises are the open crises the user's organisation has yet to
+	// acknowledge, for the banner.
+	Crises []crisisBanner
 }
 
 type releaseView struct {
@@ -355,6 +368,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if c.st != nil && !c.st.Session.Verified {
 		v.User = nil // not signed in until the second factor is given
 	}
+	if v.User != nil && name != "error" {
+		v.Crises = h.banners(r.Context(), v.User)
+	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
 		h.Logger.Error("rendering page", "page", name, "err", err)
@@ -396,4 +412,7 @@ var titles = map[string]string{
 	"peers":     "Peers",
 	"sources":   "Feeds",
 	"audit":     "Audit log",
+	"crises":    "Crises",
+	"crisis":    "Crisis",
+	"crisisack": "Acknowledge a crisis",
 }
