@@ -25,7 +25,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: web interface, REST API, TAXII, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--alerts=false] [--webhook-allow ADDR,PREFIX...] [--crisis-escalate-after 15m] [--public-url URL] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U] [--smtp-tls starttls|tls|none]] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--alerts=false] [--webhook-allow ADDR,PREFIX...] [--alert-lease 2m] [--crisis-escalate-after 15m] [--public-url URL] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U] [--smtp-tls starttls|tls|none]] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz needs an API key ('cyberpact user
 create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user
@@ -134,6 +134,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	smtpFrom := fs.String("smtp-from", "", "alerts by mail: the sender address")
 	smtpUser := fs.String("smtp-user", "", "alerts by mail: the SMTP user (the password from $CYBERPACT_SMTP_PASSWORD)")
 	smtpTLS := fs.String("smtp-tls", "starttls", "alerts by mail: starttls (required), tls (from the first byte, port 465) or none (a server on loopback only)")
+	alertLease := fs.Duration("alert-lease", 2*time.Minute, "alerts: how long a notification a serve process took for delivery is kept from the others; one killed mid-delivery leaves what it held to be taken again after this")
 	crisisAfter := fs.Duration("crisis-escalate-after", alert.DefaultEscalateAfter, "crisis mode: escalate a partner that has not acknowledged a crisis this long after its last alert, for crises declared without a delay of their own")
 	publicURL := fs.String("public-url", "", "the hub's address as its users reach it (e.g. https://hub.example.org): crisis mail carries acknowledgement links to it")
 	feedCheck := fs.Duration("feed-check", 30*time.Second, "run the external feeds that are due (see 'cyberpact feed') checking this often; 0 never")
@@ -158,6 +159,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q", fs.Arg(0))
+	}
+	if *alertLease < time.Second {
+		return usageError("--alert-lease %s is shorter than a second", *alertLease)
 	}
 	if *crisisAfter < time.Minute || *crisisAfter > 7*24*time.Hour {
 		return usageError("--crisis-escalate-after %s is not between 1 minute and 7 days", *crisisAfter)
@@ -279,7 +283,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return usageError("--webhook-allow: %v", err)
 		}
-		d := &alert.Dispatcher{Store: as, Webhook: &alert.Webhook{Allow: allow}, Log: logger, Metrics: alert.NewMetrics(srv.Registerer(), as), URL: *publicURL}
+		d := &alert.Dispatcher{Store: as, Webhook: &alert.Webhook{Allow: allow}, Log: logger, Metrics: alert.NewMetrics(srv.Registerer(), as), URL: *publicURL, Lease: *alertLease}
 		if *smtpAddr != "" {
 			tlsMode := alert.MailTLS(*smtpTLS)
 			if tlsMode != alert.MailStartTLS && tlsMode != alert.MailTLSWrap && tlsMode != alert.MailNoTLS {
