@@ -1,12 +1,15 @@
 package http_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/alert"
@@ -319,5 +322,86 @@ func TestCrisisOverAPI(t *testing.T) {
 	got = w.req(t, as(bob), "GET", "/api/v1/crisis-contacts", nil, "")
 	if mustStatus(t, "contacts", got, 200); strings.Contains(string(got.body), "whsec_") || !strings.Contains(string(got.body), "https://b.test/hook") {
 		t.Errorf("contacts list: %s", got.body)
+	}
+}
+
+// TestCrisisOnLiveStream: a following stream tells its caller of each
+// crisis that alerts its organisation (declared, then acknowledged), and
+// never of one that does not: C, outside the first incident's audience,
+// hears first of the second crisis, declared after it.
+func TestCrisisOnLiveStream(t *testing.T) {
+	db := openDB(t)
+	a, b, c := mkOrg(t, db, "Org A"), mkOrg(t, db, "Org B"), mkOrg(t, db, "Org C")
+	g := mkGroup(t, db, "cell", a, b)
+	bm, cm := mkMember(t, db, b, "bob", cyberpact.RoleAnalyst), mkMember(t, db, c, "carol", cyberpact.RoleAnalyst)
+	x, y := uuidN("incident", 1), uuidN("incident", 2)
+	importAs(t, db, cyberpact.Release{Producer: a.ID, Audience: cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: g.ID}, TLP: cyberpact.TLPAmber},
+		map[string]any{"type": "incident", "spec_version": "2.1", "id": x, "created": day(0), "modified": day(0), "name": "Cell only"})
+	importAs(t, db, cyberpact.Release{Producer: a.ID, Audience: cyberpact.Audience{Kind: cyberpact.AudienceAll}, TLP: cyberpact.TLPGreen},
+		map[string]any{"type": "incident", "spec_version": "2.1", "id": y, "created": day(0), "modified": day(0), "name": "Everyone"})
+	srv, base := serve(t, db, nil)
+	open := func(m *member) <-chan alert.Status {
+		req, _ := http.NewRequest("GET", base+"/api/v1/stream", nil)
+		req.SetBasicAuth(m.user.Name, m.key)
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make(chan alert.Status, 10)
+		go func() {
+			defer resp.Body.Close()
+			sc := bufio.NewScanner(resp.Body)
+			sc.Buffer(nil, 1<<20)
+			event := ""
+			for sc.Scan() {
+				l := sc.Text()
+				switch {
+				case strings.HasPrefix(l, "event: "):
+					event = l[len("event: "):]
+				case strings.HasPrefix(l, "data: ") && event == "crisis":
+					var st alert.Status
+					json.Unmarshal([]byte(l[len("data: "):]), &st)
+					out <- st
+				}
+			}
+		}()
+		return out
+	}
+	next := func(who string, ch <-chan alert.Status) alert.Status {
+		t.Helper()
+		select {
+		case st := <-ch:
+			return st
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s's stream told of no crisis", who)
+		}
+		return alert.Status{}
+	}
+	bs, cs := open(bm), open(cm)
+	ctx := context.Background()
+	cx, err := srv.Crises.Declare(ctx, nil, x, 0, "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := next("B", bs); st.ID != cx.ID || st.Incident != x || st.Acknowledged != 0 {
+		t.Errorf("B's first crisis event: %+v", st)
+	}
+	cy, err := srv.Crises.Declare(ctx, nil, y, 0, "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := next("C", cs); st.ID != cy.ID || st.Incident != y {
+		t.Errorf("C's first crisis event is not the crisis of its audience: %+v", st)
+	}
+	if st := next("B", bs); st.ID != cy.ID {
+		t.Errorf("B's second crisis event: %+v", st)
+	}
+	if _, err := srv.Crises.Ack(ctx, nil, cx.ID, b.ID, "cli", "cli"); err != nil {
+		t.Fatal(err)
+	}
+	if st := next("B", bs); st.ID != cx.ID || st.Acknowledged != 1 {
+		t.Errorf("B's event after its acknowledgement: %+v", st)
 	}
 }

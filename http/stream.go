@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/alert"
 )
 
 // The live stream: GET /api/v1/stream sends, as Server-Sent Events, every
@@ -25,6 +26,15 @@ import (
 // what arrives after it connected. ?type= filters as on /api/v1/objects;
 // ?follow=false sends what is there after the cursor and ends, instead of
 // waiting for more. Releases are audited like every other read.
+//
+// A following stream also tells of crises (crisis.go) that alert the
+// caller's organisation: each open one when it connects, then each new
+// one, acknowledgement, escalation and end, as
+//
+//	event: crisis
+//	data: {the crisis's status, as GET /api/v1/crises/{id} gives it}
+//
+// without an id (Last-Event-ID stays the last object's).
 //
 // An open stream keeps to its caller as it is now, not as it was when it
 // connected: the key is authenticated again before every read and every
@@ -100,6 +110,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	codec := s.cursors()
+	crises := &crisisWatch{desk: s.Crises, seen: map[int64]string{}}
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -150,6 +161,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 		if !follow {
 			return nil
 		}
+		if err := crises.send(ctx, p, w); err != nil {
+			return err
+		}
+		if err := rc.Flush(); err != nil {
+			return nil
+		}
 	wait:
 		for {
 			select {
@@ -196,5 +213,51 @@ func (s *Server) endStream(ctx context.Context, w http.ResponseWriter, rc *http.
 	data, _ := json.Marshal(errorBody{Error: msg, Code: code})
 	fmt.Fprintf(w, "event: end\ndata: %s\n\n", data)
 	rc.Flush()
+	return nil
+}
+
+// crisisWatch is what a following stream has told its caller of crises:
+// per crisis, the state last sent.
+type crisisWatch struct {
+	desk    *alert.Desk
+	seen    map[int64]string
+	started bool
+}
+
+// send writes an event for each crisis p may know of whose state changed
+// since the last call; on the first, for each open one (those that had
+// ended before are not news).
+func (cw *crisisWatch) send(ctx context.Context, p *cyberpact.Principal, w http.ResponseWriter) error {
+	if cw.desk == nil {
+		return nil
+	}
+	cs, err := cw.desk.List(ctx, p, false)
+	if err != nil {
+		return err
+	}
+	first := !cw.started
+	cw.started = true
+	for i := len(cs) - 1; i >= 0; i-- { // oldest first
+		st, err := cw.desk.Status(ctx, p, cs[i].ID)
+		if err != nil {
+			return err
+		}
+		sig := fmt.Sprint(st.Open, st.Acknowledged)
+		for _, ps := range st.Partners {
+			sig += fmt.Sprint(" ", ps.Org, ps.Acknowledged, ps.Level)
+		}
+		prev := cw.seen[st.ID]
+		cw.seen[st.ID] = sig
+		if prev == sig || first && !st.Open {
+			continue
+		}
+		data, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "event: crisis\ndata: %s\n\n", data); err != nil {
+			return nil
+		}
+	}
 	return nil
 }
