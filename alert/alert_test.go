@@ -67,7 +67,7 @@ func engines(t *testing.T, f func(t *testing.T, h *hub)) {
 	})
 }
 
-func newHub(t *testing.T, engine string) *hub {
+func newHub(t testing.TB, engine string) *hub {
 	t.Helper()
 	ctx := context.Background()
 	h := &hub{engine: engine, path: filepath.Join(t.TempDir(), "hub.db")}
@@ -90,7 +90,7 @@ func newHub(t *testing.T, engine string) *hub {
 	return h
 }
 
-func (h *hub) open(t *testing.T) {
+func (h *hub) open(t testing.TB) {
 	t.Helper()
 	var db hubStore
 	var err error
@@ -108,7 +108,7 @@ func (h *hub) open(t *testing.T) {
 
 // pgSchema returns the URL of a fresh schema of the test database,
 // dropped when the test ends.
-func pgSchema(t *testing.T) string {
+func pgSchema(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("CYBERPACT_TEST_POSTGRES")
 	ctx := context.Background()
@@ -149,7 +149,7 @@ func (h *hub) restart(t *testing.T) {
 	h.open(t)
 }
 
-func (h *hub) importAs(t *testing.T, org *cyberpact.Org, aud cyberpact.Audience, objs ...string) {
+func (h *hub) importAs(t testing.TB, org *cyberpact.Org, aud cyberpact.Audience, objs ...string) {
 	t.Helper()
 	ctx := context.Background()
 	dec := stix.NewDecoder(strings.NewReader(`{"type":"bundle","id":"bundle--00000000-0000-4000-8000-000000000000","objects":[` + strings.Join(objs, ",") + `]}`))
@@ -168,7 +168,7 @@ func (h *hub) importAs(t *testing.T, org *cyberpact.Org, aud cyberpact.Audience,
 	}
 }
 
-func (h *hub) subscribe(t *testing.T, s *cyberpact.Subscription) *cyberpact.Subscription {
+func (h *hub) subscribe(t testing.TB, s *cyberpact.Subscription) *cyberpact.Subscription {
 	t.Helper()
 	if err := h.db.CreateSubscription(context.Background(), s, "cli"); err != nil {
 		t.Fatal(err)
