@@ -111,3 +111,15 @@ func TestSources(t *testing.T) {
 		return db
 	})
 }
+
+// TestCrises runs the crisis store suite every store passes against a
+// real PostgreSQL.
+func TestCrises(t *testing.T) {
+	storetest.RunCrises(t, func(t *testing.T) storetest.CrisisTestStore {
+		db, err := postgres.Open(context.Background(), testURL(t), postgres.PeerKeyFile(filepath.Join(t.TempDir(), "peers.key")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}

@@ -73,3 +73,11 @@ func TestSources(t *testing.T) {
 		return openDB(t, t.TempDir())
 	})
 }
+
+// TestCrises runs the crisis store suite every store passes against real
+// SQLite files.
+func TestCrises(t *testing.T) {
+	storetest.RunCrises(t, func(t *testing.T) storetest.CrisisTestStore {
+		return openDB(t, t.TempDir())
+	})
+}
