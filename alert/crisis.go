@@ -480,7 +480,11 @@ func (d *Dispatcher) DeliverCrisis(ctx context.Context) (int, error) {
 			c, ok := crises[al.Crisis]
 			if !ok {
 				if c, err = cs.Crisis(ctx, al.Crisis); err != nil {
-					first = err
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
 					break
 				}
 				crises[al.Crisis] = c

@@ -65,6 +65,11 @@ name and the key as password. Serves:
                                               mail), GET to list or see delivery
                                               status, DELETE to remove (see
                                               'cyberpact subscription')
+  /api/v1/crises[/{id}[/ack|/end]]            crisis mode on an incident: declare,
+                                              status at a glance, acknowledge, end;
+                                              /api/v1/crisis-contacts[/{id}] the
+                                              organisation's escalation contacts
+                                              (see 'cyberpact crisis')
   /taxii2/                                    TAXII 2.1: discovery, the api1 root, a
                                               collection per audience (all members,
                                               each sharing group, each organisation's
@@ -85,6 +90,13 @@ every interface of the machine, "127.0.0.1:8080" this machine only, and
 port 0 picks a free port. --addr and --metrics-addr are bound before the
 data directory is opened: an address that is taken fails the command
 before anything is written.
+
+The alert dispatcher (unless --alerts=false) delivers subscriptions'
+notifications and crisis alerts, and escalates a crisis partner that has not
+acknowledged within the crisis's delay (--crisis-escalate-after for a crisis
+declared without one) to its next contacts; --public-url puts single-use
+acknowledgement links in crisis mail. A process killed mid-delivery leaves
+what it held to the others, or to itself restarted, after --alert-lease.
 
 --sync-interval runs every peer (see 'cyberpact peer') on a schedule, each in
 its own goroutine: a peer whose run is still going when its turn comes is
