@@ -206,7 +206,7 @@ func CrisisTokenHash(token string) string {
 
 // MayDeclareCrisis reports whether p may declare or end a crisis on an
 // incident produced by producer: a hub admin, or an org-admin of the
-// producer organisation. The caller must also may see the incident.
+// producer organisation. The caller must also be able to see the incident.
 func MayDeclareCrisis(p *Principal, producer int64) bool {
 	return p.User.Role == RoleAdmin || p.User.Role == RoleOrgAdmin && p.Org.ID == producer
 }
