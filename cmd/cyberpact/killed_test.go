@@ -34,39 +34,51 @@ type slowReceiver struct {
 	total   int
 	at      int           // signal reached when total reaches at
 	reached chan struct{} // closed then
+	release chan struct{} // closed when deliveries past at may be answered
+}
+
+// record checks and counts one delivery and reports whether it is at or
+// past the mark.
+func (r *slowReceiver) record(req *http.Request, body []byte) bool {
+	var m alert.Message
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := req.Header.Get(alert.IdempotencyHeader)
+	switch {
+	case !alert.Verify(r.secrets[req.URL.Path], req.Header.Get(alert.TimestampHeader), req.Header.Get(alert.SignatureHeader), body):
+		r.bad = append(r.bad, req.URL.Path+": bad signature")
+	case json.Unmarshal(body, &m) != nil || key == "" || m.Key != key:
+		r.bad = append(r.bad, req.URL.Path+": body without the header's idempotency key: "+string(body))
+	default:
+		pair := req.URL.Path + " " + m.ObjectID
+		if prev, ok := r.keyPair[key]; ok && prev != pair {
+			r.bad = append(r.bad, fmt.Sprintf("key %s sent for %s and %s", key, prev, pair))
+		}
+		if r.keys[key] == 0 {
+			if r.pairs[req.URL.Path] == nil {
+				r.pairs[req.URL.Path] = map[string]int{}
+			}
+			r.pairs[req.URL.Path][m.ObjectID]++
+		}
+		r.keys[key]++
+		r.keyPair[key] = pair
+		r.total++
+		if r.total == r.at {
+			close(r.reached)
+		}
+	}
+	return r.total >= r.at
 }
 
 func newSlowReceiver(t *testing.T, delay time.Duration) *slowReceiver {
-	r := &slowReceiver{secrets: map[string]string{}, keys: map[string]int{}, pairs: map[string]map[string]int{}, keyPair: map[string]string{}, reached: make(chan struct{})}
+	r := &slowReceiver{secrets: map[string]string{}, keys: map[string]int{}, pairs: map[string]map[string]int{}, keyPair: map[string]string{}, reached: make(chan struct{}), release: make(chan struct{})}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		time.Sleep(delay)
-		var m alert.Message
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		key := req.Header.Get(alert.IdempotencyHeader)
-		switch {
-		case !alert.Verify(r.secrets[req.URL.Path], req.Header.Get(alert.TimestampHeader), req.Header.Get(alert.SignatureHeader), body):
-			r.bad = append(r.bad, req.URL.Path+": bad signature")
-		case json.Unmarshal(body, &m) != nil || key == "" || m.Key != key:
-			r.bad = append(r.bad, req.URL.Path+": body without the header's idempotency key: "+string(body))
-		default:
-			pair := req.URL.Path + " " + m.ObjectID
-			if prev, ok := r.keyPair[key]; ok && prev != pair {
-				r.bad = append(r.bad, fmt.Sprintf("key %s sent for %s and %s", key, prev, pair))
-			}
-			if r.keys[key] == 0 {
-				if r.pairs[req.URL.Path] == nil {
-					r.pairs[req.URL.Path] = map[string]int{}
-				}
-				r.pairs[req.URL.Path][m.ObjectID]++
-			}
-			r.keys[key]++
-			r.keyPair[key] = pair
-			r.total++
-			if r.total == r.at {
-				close(r.reached)
-			}
+		if r.record(req, body) {
+			// Past the mark: answer only once the test has killed the
+			// process, so that it dies in the middle of its run.
+			<-r.release
 		}
 	}))
 	t.Cleanup(r.Close)
@@ -76,7 +88,8 @@ func newSlowReceiver(t *testing.T, delay time.Duration) *slowReceiver {
 // TestKilledMidDeliveryLosesNothing (issue 18) runs the hub as a real
 // process with 40 webhook subscriptions to a slow receiver and 10 new
 // indicators (400 notifications, more than one claimed batch), kills it
-// with SIGKILL in the middle of the second batch, and starts it again on
+// with SIGKILL in the middle of the second batch (the receiver holds its
+// answers from then on until the process is dead), and starts it again on
 // the same data: every notification arrives, signed and with its
 // idempotency key; a key arrives more than once only if it was not yet
 // recorded as delivered when the process died (at least once), and the
@@ -127,6 +140,7 @@ func TestKilledMidDeliveryLosesNothing(t *testing.T) {
 	case <-rcv.reached:
 	case <-time.After(2 * time.Minute):
 		first.Process.Kill()
+		close(rcv.release)
 		rcv.mu.Lock()
 		defer rcv.mu.Unlock()
 		t.Fatalf("the receiver got %d deliveries in two minutes", rcv.total)
@@ -135,6 +149,7 @@ func TestKilledMidDeliveryLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Wait()
+	close(rcv.release)
 	rcv.mu.Lock()
 	atKill := rcv.total
 	rcv.mu.Unlock()
