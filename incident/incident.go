@@ -45,9 +45,11 @@
 //     else: the order is the same on every hub that holds the same
 //     contributions).
 //  3. The state is the first version's fields, then each contribution's
-//     fields applied in that order: a later version sets what it names
-//     and leaves the rest. The task's version is that of the last
-//     contribution.
+//     changes applied in that order: an update sets the status it names;
+//     a later version of the task sets the fields it lists as changed
+//     (changed_fields), and leaves the rest of its snapshot unapplied, so
+//     that the state its author saw never overwrites a concurrent update.
+//     The task's version is that of the last contribution.
 //  4. Every edit names the version it was based on (based_on). An edit
 //     based on anything but the task's current version, as the hub that
 //     receives it sees it, is refused (ECONFLICT, 409) naming the current
@@ -231,7 +233,7 @@ type Note struct {
 type RFA struct {
 	ID          string     `json:"id"`
 	Kind        string     `json:"kind"`
-	To          []string   `json:"to,omitempty"`
+	To          []string   `json:"addressed_to,omitempty"`
 	Description string     `json:"description"`
 	Due         string     `json:"due,omitempty"`
 	By          string     `json:"by"`
@@ -294,20 +296,21 @@ type raw struct {
 	XAuthor   string    `json:"x_cyberpact_author"`
 	XAuthOrg  string    `json:"x_cyberpact_author_org"`
 
-	IncidentRef string   `json:"incident_ref"`
-	TaskRef     string   `json:"task_ref"`
-	RFARef      string   `json:"rfa_ref"`
-	BasedOn     string   `json:"based_on"`
-	Author      string   `json:"author"`
-	AuthorOrg   string   `json:"author_org"`
-	TaskStatus  *string  `json:"status"`
-	Assignee    *string  `json:"assignee"`
-	AssigneeOrg *string  `json:"assignee_org"`
-	Due         *string  `json:"due"`
-	Comment     string   `json:"comment"`
-	To          []string `json:"addressed_to"`
-	RFAKind     string   `json:"kind"`
-	Decision    string   `json:"decision"`
+	IncidentRef string    `json:"incident_ref"`
+	TaskRef     string    `json:"task_ref"`
+	RFARef      string    `json:"rfa_ref"`
+	BasedOn     string    `json:"based_on"`
+	Author      string    `json:"author"`
+	AuthorOrg   string    `json:"author_org"`
+	TaskStatus  *string   `json:"status"`
+	Assignee    *string   `json:"assignee"`
+	AssigneeOrg *string   `json:"assignee_org"`
+	Due         *string   `json:"due"`
+	Comment     string    `json:"comment"`
+	To          []string  `json:"addressed_to"`
+	RFAKind     string    `json:"kind"`
+	Decision    string    `json:"decision"`
+	Changed     *[]string `json:"changed_fields"`
 
 	obj *cyberpact.Object
 }
@@ -647,15 +650,29 @@ func merge(c Caller, id string, cs []*raw) *Task {
 				e.Changes[field] = *p
 			}
 		}
+		// A later version of the task applies only the fields it says it
+		// changes (changed_fields; all when it does not say), so that the
+		// rest of its snapshot, the merged state its author saw, never
+		// overwrites a concurrent update.
+		changes := func(f string) bool {
+			return len(t.History) == 0 || r.Type == TypeTaskUpdate || r.Changed == nil || slices.Contains(*r.Changed, f)
+		}
 		if r.Type == TypeTask {
 			name, desc := r.Name, r.Description
-			set("title", &name, &t.Title)
-			set("description", &desc, &t.Description)
-			set("assignee", r.Assignee, &t.Assignee)
-			set("assignee_org", r.AssigneeOrg, &t.AssigneeOrg)
-			set("due", r.Due, &t.Due)
+			for _, f := range []struct {
+				name string
+				p    *string
+				dst  *string
+			}{{"title", &name, &t.Title}, {"description", &desc, &t.Description}, {"assignee", r.Assignee, &t.Assignee},
+				{"assignee_org", r.AssigneeOrg, &t.AssigneeOrg}, {"due", r.Due, &t.Due}} {
+				if changes(f.name) {
+					set(f.name, f.p, f.dst)
+				}
+			}
 		}
-		set("status", r.TaskStatus, &t.Status)
+		if changes("status") {
+			set("status", r.TaskStatus, &t.Status)
+		}
 		if len(t.History) == 0 {
 			e.Changes = nil
 			e.BasedOn = ""
@@ -1101,6 +1118,17 @@ func (s *Service) UpdateTask(ctx context.Context, c Caller, incident, id string,
 				delete(o, k)
 			}
 		}
+		changed := []string{}
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"title", e.Title != nil}, {"description", e.Description != nil}, {"assignee", e.Assignee != nil},
+			{"assignee_org", e.AssigneeOrg != nil}, {"due", e.Due != nil}, {"status", e.Status != nil}} {
+			if f.set {
+				changed = append(changed, f.name)
+			}
+		}
+		o["changed_fields"] = changed
 	} else {
 		if e.Title != nil || e.Description != nil || e.Assignee != nil || e.AssigneeOrg != nil || e.Due != nil {
 			return nil, cyberpact.Errorf(cyberpact.EFORBIDDEN, "only %s, which made task %s, changes its title, description, assignee or due time: you may change its status and comment on it", cmp.Or(t.AuthorOrg, "its owner"), id)
@@ -1195,7 +1223,7 @@ func (s *Service) AddNote(ctx context.Context, c Caller, incident string, in New
 // NewRFA is a request for assistance.
 type NewRFA struct {
 	Kind        string   `json:"kind"`
-	To          []string `json:"to,omitempty"` // organisations by name; empty: everyone who sees the incident
+	To          []string `json:"addressed_to,omitempty"` // organisations by name; empty: everyone who sees the incident
 	Description string   `json:"description"`
 	Due         string   `json:"due,omitempty"`
 }
