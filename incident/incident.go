@@ -545,7 +545,8 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (*Case, error) {
 		for _, a := range q.Responses {
 			cs.Timeline = append(cs.Timeline, Entry{At: a.At, Kind: "response", By: a.By, What: a.Decision + " the request for " + q.Kind, Ref: a.ID})
 			if a.Decision == "accepted" {
-				cs.Working = append(cs.Working, Work{Who: a.By, Org: a.ByOrg, What: "request: " + q.Kind + ": " + q.Description, Ref: q.ID})
+				who := strings.TrimSuffix(a.By, " ("+a.ByOrg+")")
+				cs.Working = append(cs.Working, Work{Who: who, Org: a.ByOrg, What: "request: " + q.Kind + ": " + q.Description, Ref: q.ID})
 			}
 		}
 	}
