@@ -48,7 +48,7 @@ const (
 	openTaskID      = "x-cyberpact-task--66666666-6666-4666-8666-666666666667" // its task, assigned to bob
 	openRFAID       = "x-cyberpact-rfa--66666666-6666-4666-8666-666666666668"  // a request of Acme to Beta on it
 	neverIncidentID = "incident--99999999-9999-4999-8999-999999999998"         // never stored
-	password  = "correct horse battery staple"
+	password        = "correct horse battery staple"
 )
 
 // hub is a real hub for the interface's tests: a SQLite store in a
