@@ -83,9 +83,9 @@ import (
 const (
 	TypeIncident    = "incident"
 	TypeNote        = "note"
-	TypeTask        = "x-cyberpact-task"
+	TypeTask        = cyberpact.IncidentTaskType
 	TypeTaskUpdate  = "x-cyberpact-task-update"
-	TypeRFA         = "x-cyberpact-rfa"
+	TypeRFA         = cyberpact.IncidentRFAType
 	TypeRFAResponse = "x-cyberpact-rfa-response"
 	// CoreExtension is the OASIS incident core extension's definition.
 	CoreExtension = "extension-definition--ef765651-680c-498d-9894-99799f2fa126"
