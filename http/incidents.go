@@ -100,7 +100,8 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) error {
 	return s.writeCase(w, r, http.StatusOK, cs)
 }
 
-// release reads the audience and TLP of a write: def when both are empty.
+// releaseOf reads the audience and TLP of a write; each left empty is
+// the zero value, which the incident service reads as its default.
 func (s *Server) releaseOf(r *http.Request, audience, tlp string) (cyberpact.Audience, cyberpact.TLP, error) {
 	var aud cyberpact.Audience
 	var level cyberpact.TLP
