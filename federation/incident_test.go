@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/alert"
 	"github.com/cyberpact/cyberpact/incident"
 )
 
@@ -107,6 +111,21 @@ func TestJointIncidentAcrossTwoHubs(t *testing.T) {
 	bo := lo.analyst(t, "bo@ncsc.example", loNCSC)
 	usBank := wa.analyst(t, "cy@usbank.example", waBank)
 	ukBank := lo.analyst(t, "di@ukbank.example", loBank)
+
+	// Alerts: every organisation of both hubs subscribes to every new
+	// object it may see, by webhook.
+	hooks := map[string]*hookRecorder{}
+	for _, s := range []struct {
+		h   *hub
+		org *cyberpact.Org
+	}{{wa, waCISA}, {wa, waBank}, {lo, loNCSC}, {lo, loBank}} {
+		r := newHookRecorder(t)
+		hooks[s.h.name+"/"+s.org.Name] = r
+		if err := s.h.db.CreateSubscription(context.Background(), &cyberpact.Subscription{Org: s.org.ID, Event: cyberpact.EventObject,
+			Channel: cyberpact.ChannelWebhook, Target: r.URL, Secret: "0123456789abcdef-secret"}, "cli"); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	var cs incident.Case
 	ann.must(201, "POST", "/api/v1/incidents", map[string]any{"name": "Grid operator intrusion", "severity": "high",
@@ -253,6 +272,30 @@ func TestJointIncidentAcrossTwoHubs(t *testing.T) {
 				t.Errorf("%s reads the cell's collection: %d", out.name, st)
 			}
 		}
+		// Alerts: the cell on each hub is told of the incident, the RED
+		// note only in Washington; the banks of neither.
+		for _, h := range []*hub{wa, lo} {
+			d := &alert.Dispatcher{Store: h.db, Webhook: &alert.Webhook{}}
+			if _, err := d.Scan(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Deliver(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, want := range map[string]map[string]bool{
+			"Washington/US CISA": {cs.ID: true, red.ID: true, amber.ID: true},
+			"Washington/US Bank": {cs.ID: false, red.ID: false, amber.ID: false},
+			"London/UK NCSC":     {cs.ID: true, red.ID: false, amber.ID: true},
+			"London/UK Bank":     {cs.ID: false, red.ID: false, amber.ID: false},
+		} {
+			got := hooks[name].ids()
+			for id, w := range want {
+				if got[id] != w {
+					t.Errorf("%s's webhook told of %s: %v, want %v", name, id, got[id], w)
+				}
+			}
+		}
 		// And no write by an outsider tells it the incident exists.
 		for _, out := range []*analyst{usBank, ukBank} {
 			st, body := out.do("POST", "/api/v1/incidents/"+cs.ID+"/notes", map[string]any{"content": "probe"})
@@ -261,6 +304,33 @@ func TestJointIncidentAcrossTwoHubs(t *testing.T) {
 			}
 		}
 	})
+}
+
+// hookRecorder is a webhook receiver on 127.0.0.1 keeping the object ids
+// it was told of.
+type hookRecorder struct {
+	*httptest.Server
+	mu  sync.Mutex
+	got map[string]bool
+}
+
+func newHookRecorder(t *testing.T) *hookRecorder {
+	r := &hookRecorder{got: map[string]bool{}}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var m alert.Message
+		json.NewDecoder(req.Body).Decode(&m)
+		r.mu.Lock()
+		r.got[m.ObjectID] = true
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *hookRecorder) ids() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.got)
 }
 
 func hasNote(cs *incident.Case, id string) bool {
