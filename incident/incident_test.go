@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,27 +13,78 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/incident"
+	"github.com/cyberpact/cyberpact/postgres"
 	"github.com/cyberpact/cyberpact/sqlite"
 	"github.com/cyberpact/cyberpact/stix"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // cell is one hub with three organisations: US and UK in the sharing
 // group Cell, Bank in none.
 type cell struct {
-	db           *sqlite.DB
+	db           store
 	svc          *incident.Service
 	us, uk, bank incident.Caller
 	group        int64
 	clock        time.Time
 }
 
-func newCell(t *testing.T) *cell {
+// store is what the tests need of a store: both engines have it.
+type store interface {
+	cyberpact.ObjectStore
+	cyberpact.AuditLog
+	cyberpact.AccountService
+}
+
+// engines runs f on each store: SQLite always, PostgreSQL (in a fresh
+// schema) when CYBERPACT_TEST_POSTGRES names a database.
+func engines(t *testing.T, f func(t *testing.T, db store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		f(t, db)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		base := os.Getenv("CYBERPACT_TEST_POSTGRES")
+		if base == "" {
+			t.Skip("CYBERPACT_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+		}
+		ctx := context.Background()
+		schema := "t_incident_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
+		exec := func(sql string) {
+			conn, err := pgx.Connect(ctx, base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, sql); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exec("CREATE SCHEMA " + schema)
+		t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		db, err := postgres.Open(ctx, u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		f(t, db)
+	})
+}
+
+func newCell(t *testing.T, db store) *cell {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "cyberpact.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	c := &cell{db: db, clock: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)}
 	c.svc = &incident.Service{Store: db, Audit: db, Now: func() time.Time { c.clock = c.clock.Add(time.Second); return c.clock }}
 	orgs := map[string]*cyberpact.Org{}
@@ -69,8 +122,12 @@ func (c *cell) open(t *testing.T) *incident.Case {
 func code(err error) string { return cyberpact.ErrorCode(err) }
 
 func TestTaskAssignedAcrossOrganisationsMergesByVersion(t *testing.T) {
+	engines(t, func(t *testing.T, db store) { taskassignedacrossorganisationsmergesbyversion_(t, db) })
+}
+
+func taskassignedacrossorganisationsmergesbyversion_(t *testing.T, db store) {
 	ctx := context.Background()
-	c := newCell(t)
+	c := newCell(t, db)
 	cs := c.open(t)
 	task, err := c.svc.AddTask(ctx, c.us, cs.ID, incident.NewTask{Title: "Triage loader", Assignee: "bo@ncsc.example", AssigneeOrg: "UK NCSC"})
 	if err != nil {
@@ -155,7 +212,7 @@ func TestTaskAssignedAcrossOrganisationsMergesByVersion(t *testing.T) {
 	})
 }
 
-func importAs(t *testing.T, db *sqlite.DB, org, group int64, objs ...map[string]any) {
+func importAs(t *testing.T, db store, org, group int64, objs ...map[string]any) {
 	t.Helper()
 	for _, o := range objs {
 		o["object_marking_refs"] = []string{stix.TLPMarking(cyberpact.TLPAmber)}
@@ -170,8 +227,12 @@ func importAs(t *testing.T, db *sqlite.DB, org, group int64, objs ...map[string]
 }
 
 func TestRedNoteStaysWithTheGroup(t *testing.T) {
+	engines(t, func(t *testing.T, db store) { rednotestayswiththegroup_(t, db) })
+}
+
+func rednotestayswiththegroup_(t *testing.T, db store) {
 	ctx := context.Background()
-	c := newCell(t)
+	c := newCell(t, db)
 	cs := c.open(t)
 	red, err := c.svc.AddNote(ctx, c.uk, cs.ID, incident.NewNote{Kind: "decision", Content: "source is HUMINT-X",
 		Audience: cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: c.group}, TLP: cyberpact.TLPRed})
@@ -197,8 +258,12 @@ func TestRedNoteStaysWithTheGroup(t *testing.T) {
 }
 
 func TestRequestForAssistance(t *testing.T) {
+	engines(t, func(t *testing.T, db store) { requestforassistance_(t, db) })
+}
+
+func requestforassistance_(t *testing.T, db store) {
 	ctx := context.Background()
-	c := newCell(t)
+	c := newCell(t, db)
 	cs := c.open(t)
 	q, err := c.svc.RequestAssistance(ctx, c.us, cs.ID, incident.NewRFA{Kind: "takedown", To: []string{"UK NCSC"}, Description: "take down c2.example"})
 	if err != nil {
