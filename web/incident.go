@@ -23,6 +23,7 @@ func (h *Handler) registerIncidents() {
 	h.get("GET /incidents", signedIn, h.incidentsPage)
 	h.post("POST /incidents", signedIn, h.createIncident)
 	h.get("GET /incidents/{id}", signedIn, h.incidentPage)
+	h.post("POST /incidents/{id}", signedIn, h.editIncident)
 	h.post("POST /incidents/{id}/tasks", signedIn, h.addTask)
 	h.post("POST /incidents/{id}/tasks/{task}", signedIn, h.updateTask)
 	h.post("POST /incidents/{id}/notes", signedIn, h.addNote)
@@ -155,6 +156,8 @@ func statusOf(err error) int {
 type incidentPage struct {
 	Case         *incident.Case
 	CanWrite     bool
+	Statuses     []string
+	Severities   []string
 	Error        string
 	Audiences    []option
 	TLPs         []option
@@ -179,6 +182,7 @@ func (h *Handler) incidentView(r *http.Request, c *call, id string) (*incidentPa
 	auds = append([]option{{Value: "", Label: "As the incident: " + cs.Audience, Selected: true}}, auds...)
 	tlps := append([]option{{Value: "", Label: "As the incident: TLP:" + strings.ToUpper(cs.TLP), Selected: true}}, tlpOptions("")...)
 	return &incidentPage{Case: cs, CanWrite: c.principal().User.Role.CanWrite(), Audiences: auds, TLPs: tlps,
+		Statuses: incident.Statuses, Severities: incident.Severities,
 		TaskStatuses: incident.TaskStatuses, NoteKinds: incident.NoteKinds, RFAKinds: incident.RFAKinds}, nil
 }
 
@@ -255,5 +259,17 @@ func (h *Handler) respondRequest(w http.ResponseWriter, r *http.Request, c *call
 		return cyberpact.Errorf(cyberpact.ENOTFOUND, "no such page")
 	}
 	_, err := h.incidents().Respond(r.Context(), incidentCaller(c), r.PathValue("id"), r.PathValue("rfa"), d, r.PostFormValue("comment"))
+	return h.afterWrite(w, r, c, err)
+}
+
+func (h *Handler) editIncident(w http.ResponseWriter, r *http.Request, c *call) error {
+	e := incident.IncidentEdit{BasedOn: r.PostFormValue("based_on")}
+	if v := r.PostFormValue("status"); v != "" {
+		e.Status = &v
+	}
+	if v := r.PostFormValue("severity"); v != "" {
+		e.Severity = &v
+	}
+	_, err := h.incidents().Update(r.Context(), incidentCaller(c), r.PathValue("id"), e)
 	return h.afterWrite(w, r, c, err)
 }

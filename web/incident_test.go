@@ -44,6 +44,10 @@ func init() {
 	routeCases["GET /incidents/{id}"] = func(t *testing.T, c *client) []page {
 		return append(parity(t, c, "/incidents/{id}", nil), c.get("/incidents/"+openIncidentID))
 	}
+	routeCases["POST /incidents/{id}"] = func(t *testing.T, c *client) []page {
+		// A stale edit: 409 for its producer, 403 for another member.
+		return parity(t, c, "/incidents/{id}", url.Values{"based_on": {"2000-01-01T00:00:00.000Z"}, "status": {"closed"}})
+	}
 	routeCases["POST /incidents/{id}/tasks"] = func(t *testing.T, c *client) []page {
 		return parity(t, c, "/incidents/{id}/tasks", url.Values{"title": {""}})
 	}
@@ -103,6 +107,16 @@ func TestIncidentPages(t *testing.T) {
 	mustContain(t, "who works on what", alice.get(base).body, "bob (Beta): request: takedown")
 	p = post(bob, base+"/notes", url.Values{"content": {"secret"}, "tlp": {"red"}, "audience": {"all"}})
 	wantStatus(t, "a RED note for all members", p, http.StatusBadRequest)
+
+	// Only Acme, which opened it, changes the incident's status.
+	if strings.Contains(bob.get(base).body, `id="e-status"`) {
+		t.Errorf("bob is offered to edit Acme's incident")
+	}
+	p = post(bob, base, url.Values{"based_on": {"2026-01-01T00:00:00.000Z"}, "status": {"closed"}})
+	wantStatus(t, "bob's edit", p, http.StatusForbidden)
+	p = post(alice, base, url.Values{"based_on": {"2026-01-01T00:00:00.000Z"}, "status": {"contained"}})
+	wantStatus(t, "alice's edit", p, http.StatusSeeOther)
+	mustContain(t, "after alice's edit", bob.get(base).body, `<dd id="incident-status">contained</dd>`)
 }
 
 // TestBrowserIncident opens an incident in Chromium, adds a task assigned

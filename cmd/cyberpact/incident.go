@@ -38,6 +38,14 @@ by default) at --tlp (amber by default). Prints its id.`,
 		run:   runIncidentShow,
 	},
 	{
+		name:  "edit",
+		usage: "ID --based-on VERSION " + incidentWho + " [--status S] [--severity S] [--description TEXT]",
+		help: `Edits an incident: only the organisation that opened it may, based on the
+version 'show' gives it; an edit based on any other version is refused
+(exit 1) naming the current one.`,
+		run: runIncidentEdit,
+	},
+	{
 		name:  "task",
 		usage: "INCIDENT TITLE " + incidentWho + " [--assignee USER] [--assignee-org ORG] [--due TIME] [--description TEXT]",
 		help:  "Adds a task to an incident. Prints its id and version.",
@@ -400,5 +408,33 @@ func runIncidentRespond(ctx context.Context, e *env, c *command, args []string) 
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s %s\n", q.ID, q.Status)
+	return nil
+}
+
+func runIncidentEdit(ctx context.Context, e *env, c *command, args []string) error {
+	fs := newFlags(e, c)
+	f := newIncidentFlags(fs)
+	basedOn := fs.String("based-on", "", "the incident's version the edit starts from (required)")
+	var status, severity, desc optionalString
+	fs.Var(&status, "status", strings.Join(incident.Statuses, ", "))
+	fs.Var(&severity, "severity", strings.Join(incident.Severities, ", "))
+	fs.Var(&desc, "description", "what happened")
+	pos, err := positional(fs, args, 1, "the incident's ID")
+	if err != nil {
+		return err
+	}
+	if *basedOn == "" {
+		return usageError("--based-on is required: the version 'cyberpact incident show' gives the incident")
+	}
+	db, svc, who, err := f.open(ctx, e, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cs, err := svc.Update(ctx, who, pos[0], incident.IncidentEdit{BasedOn: *basedOn, Status: status.p, Severity: severity.p, Description: desc.p})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s %s version %s\n", cs.ID, cs.Status, cs.Version)
 	return nil
 }

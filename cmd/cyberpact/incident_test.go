@@ -70,6 +70,20 @@ func TestIncidentCommands(t *testing.T) {
 		}
 	}
 
+	t.Run("EditByItsOrganisationOnly", func(t *testing.T) {
+		var cs incident.Case
+		json.Unmarshal([]byte(mustRun(t, with([]string{"incident", "show", id, "--json"}, us)...).stdout), &cs)
+		if r := cli(t, with([]string{"incident", "edit", id, "--based-on", cs.Version, "--status", "contained"}, uk)...); r.code != 1 || !strings.Contains(r.stderr, "only US CISA") {
+			t.Errorf("UK editing US's incident: exit %d %q", r.code, r.stderr)
+		}
+		out := mustRun(t, with([]string{"incident", "edit", id, "--based-on", cs.Version, "--status", "contained"}, us)...).stdout
+		if !strings.Contains(out, "contained") {
+			t.Errorf("edit printed %q", out)
+		}
+		if r := cli(t, with([]string{"incident", "edit", id, "--based-on", cs.Version, "--status", "closed"}, us)...); r.code != 1 || !strings.Contains(r.stderr, "has changed") {
+			t.Errorf("a stale edit: exit %d %q", r.code, r.stderr)
+		}
+	})
 	t.Run("OutsideTheGroupNothingExists", func(t *testing.T) {
 		if l := mustRun(t, "incident", "list", "--org", "Bank", "--data", dir).stdout; strings.Contains(l, id) {
 			t.Errorf("Bank lists the incident:\n%s", l)
