@@ -71,8 +71,13 @@ func (m *Mailer) Send(ctx context.Context, s *cyberpact.Subscription, msg *Messa
 		return fmt.Errorf("mail recipient %q: %w", s.Target, err)
 	}
 	what := "New " + msg.Type
-	if msg.Event == cyberpact.EventSighting {
+	switch msg.Event {
+	case cyberpact.EventSighting:
 		what = "Sighting of your organisation's object"
+	case cyberpact.EventAssigned:
+		what = "Incident task assigned to you"
+	case cyberpact.EventRequest:
+		what = "Request for assistance to your organisation"
 	}
 	mail.Subject(fmt.Sprintf("[cyberpact] %s: %s", what, msg.ObjectID))
 	mail.SetMessageIDWithValue(msg.Key + "@cyberpact")

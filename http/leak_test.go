@@ -48,6 +48,7 @@ type world struct {
 	split     map[string]bool                // the objects named "... split", whose versions went to different audiences
 	ex        *worldExercise                 // the exercise A and B played (exercise_leak_test.go)
 	feedIPs   map[string]string              // indicator id -> the address it tests, for the feeds
+	incidents []*worldIncident               // the joint incidents (incidents_leak_test.go)
 }
 
 // viewerCase is one caller of the matrix: a member (m) or anonymous.
@@ -164,6 +165,7 @@ func newWorld(t *testing.T) *world {
 			}
 		}
 	}
+	w.addIncidents(t, audiences, add)
 	seen := map[string]bool{}
 	for _, v := range w.versions {
 		if !seen[v.id] {

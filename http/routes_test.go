@@ -63,6 +63,9 @@ func TestUnknownRoutesAndParametersAnswerErrors(t *testing.T) {
 		{"ParameterOnStats", "GET", "/api/v1/stats?type=indicator", m.key, 400, "invalid", `"type"`, ""},
 		{"ParameterOnStream", "GET", "/api/v1/stream?follow=false&from=0", m.key, 400, "invalid", `"from"`, ""},
 		{"ParameterOnBundles", "POST", "/api/v1/bundles?on_confict=replace", m.key, 400, "invalid", `"on_confict"`, ""},
+		{"WrongMethodOnIncidents", "DELETE", "/api/v1/incidents", m.key, 405, "method_not_allowed", "use GET or POST", "GET, POST"},
+		{"ParameterOnIncidents", "GET", "/api/v1/incidents?status=open", m.key, 400, "invalid", `"status"`, ""},
+		{"EmptyIncident", "POST", "/api/v1/incidents", m.key, 400, "invalid", "request body", ""},
 		{"BadConflictPolicy", "POST", "/api/v1/bundles?on_conflict=overwrite", m.key, 400, "invalid", "on_conflict", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

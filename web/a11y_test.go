@@ -81,6 +81,11 @@ func TestBrowserAccessibility(t *testing.T) {
 	run(t, ctx, "publishing a bad pattern", chromedp.SendKeys(`#name`, "x"), chromedp.SendKeys(`#pattern`, "[bad"),
 		chromedp.Click(`form[action="/publish/indicator"] button[type="submit"]`), chromedp.WaitVisible(`#pattern-error`))
 	checkA11y(t, ctx, axe, "publish with errors at their fields")
+	visit(ctx, "incidents with the open form", "/incidents", `#i-name`)
+	visit(ctx, "incident with tasks, requests, timeline and forms", "/incidents/"+openIncidentID, `#o-content`)
+	run(t, ctx, "a refused note", chromedp.SendKeys(`#o-content`, "x"), chromedp.SetValue(`#o-tlp`, "red"), chromedp.SetValue(`#o-audience`, "all"),
+		chromedp.Click(`form[action$="/notes"] button[type="submit"]`), chromedp.WaitVisible(`#incident-error`))
+	checkA11y(t, ctx, axe, "incident with a refusal")
 	gctx := browse(t)
 	browserSignIn(t, gctx, h, "gina")
 	run(t, gctx, "signed in", chromedp.WaitVisible(`.who`))

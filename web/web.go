@@ -118,6 +118,7 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerLive()
 	h.registerPartners()
 	h.registerSources()
+	h.registerIncidents()
 	if x, ok := api.(Exercises); ok {
 		h.Exercises = x
 	}
@@ -326,6 +327,7 @@ func parsePages() map[string]*template.Template {
 		// own element ids (prefix) on a page with several forms.
 		"release":  func(prefix string, p publishPage) releaseView { return releaseView{P: prefix, Page: p} },
 		"tlpClass": tlpClass,
+		"upper":    upper,
 		"tlpName": func(t cyberpact.TLP) string {
 			if t == cyberpact.TLPUnknown {
 				return "no TLP"
@@ -396,4 +398,6 @@ var titles = map[string]string{
 	"peers":     "Peers",
 	"sources":   "Feeds",
 	"audit":     "Audit log",
+	"incidents": "Incidents",
+	"incident":  "Incident",
 }
