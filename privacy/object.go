@@ -80,7 +80,7 @@ func personalType(t string) bool { return t == "email-addr" || t == "user-accoun
 func FindObject(props map[string]any, d Detectors, c *Context) []Finding {
 	var out []Finding
 	whole := func(k Kind, prop string) {
-		if s, ok := props[prop].(string); ok && s != "" {
+		if s, ok := props[prop].(string); ok && s != "" && !IsPseudonym(s) {
 			out = append(out, Finding{Kind: k, Value: s, Path: prop})
 		}
 	}
@@ -156,9 +156,27 @@ var idSpace = uuid.MustParse("6c9e3b52-6f0a-5b3e-9d6a-707269766163")
 // of their value, so anyone could test a guessed address against one; the
 // new id cannot be tested without the key, and it is the same wherever the
 // original is referred to (in any object, in any later import, on any hub
-// that shares the key), so references stay whole without any state.
+// that shares the key), so references stay whole without any state. The
+// UUID is marked version 8 (RFC 9562's custom version) so that a
+// redacted id is known as one (Redacted) and never rewritten twice, as
+// when it comes back from a peer.
 func (p *Pseudonymizer) RefID(id string) string {
-	return typeOf(id) + "--" + uuid.NewSHA1(idSpace, []byte(p.mac("id\x00"+id))).String()
+	if Redacted(id) {
+		return id
+	}
+	u := uuid.NewSHA1(idSpace, []byte(p.mac("id\x00"+id)))
+	u[6] = u[6]&0x0f | 0x80
+	return typeOf(id) + "--" + u.String()
+}
+
+// Redacted reports whether id is an id RefID made: its UUID is of version 8.
+func Redacted(id string) bool {
+	_, u, ok := strings.Cut(id, "--")
+	if !ok {
+		return false
+	}
+	x, err := uuid.Parse(u)
+	return err == nil && x.Version() == 8
 }
 
 // Redact replaces, in props, the personal data that FindObject finds with
@@ -204,7 +222,7 @@ func (p *Pseudonymizer) Redact(props map[string]any, d Detectors, c *Context) *R
 	}
 	if d[Email] || d[Account] {
 		rewriteRefs(props, "", p, r.IDs)
-		if id, ok := props["id"].(string); ok && personalType(typeOf(id)) {
+		if id, ok := props["id"].(string); ok && personalType(typeOf(id)) && !Redacted(id) {
 			n := p.RefID(id)
 			r.IDs[id] = n
 			props["id"] = n
@@ -247,7 +265,7 @@ func rewriteRefs(v any, key string, p *Pseudonymizer, ids map[string]string) any
 			x[i] = rewriteRefs(e, key, p, ids)
 		}
 	case string:
-		if isRef && personalType(typeOf(x)) {
+		if isRef && personalType(typeOf(x)) && !Redacted(x) {
 			n := p.RefID(x)
 			ids[x] = n
 			return n

@@ -147,3 +147,19 @@ func TestDetectorsFollowPolicy(t *testing.T) {
 		t.Errorf("all: %s", d)
 	}
 }
+
+// TestRedactedIDsAreNotRewrittenTwice: an id RefID made is a UUIDv8 that
+// STIX accepts, and redacting an object that already holds one (as when
+// it comes back from a peer of the partnership) leaves it as it is.
+func TestRedactedIDsAreNotRewrittenTwice(t *testing.T) {
+	p := pseudonymizer(t, "partnership key of the alliance")
+	id := p.RefID("email-addr--2e1b8fac-3d8f-5b4f-9a22-1d1c1b1a0902")
+	if !privacy.Redacted(id) || privacy.Redacted("email-addr--2e1b8fac-3d8f-5b4f-9a22-1d1c1b1a0902") {
+		t.Fatalf("Redacted(%s) false or the original counts as redacted", id)
+	}
+	props := map[string]any{"type": "email-addr", "id": id, "value": "pd:email:0123456789abcdef0123456789abcdef"}
+	r := p.Redact(props, privacy.All(), nil)
+	if r.Changed() || props["id"] != id {
+		t.Errorf("redacting again changed it: %+v, id %v", r, props["id"])
+	}
+}
