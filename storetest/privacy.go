@@ -164,7 +164,9 @@ func testRedactedBeyondProducer(t *testing.T, s PrivacyStore) {
 			t.Errorf("%s reads the address by its original id: %v", who, err)
 		}
 		// The relationship's end is the redacted address, which is there.
-		var rel struct{ TargetRef string `json:"target_ref"` }
+		var rel struct {
+			TargetRef string `json:"target_ref"`
+		}
 		o, err := s.Object(ctx, id(objs[3]), &v)
 		if err != nil {
 			t.Fatal(err)
