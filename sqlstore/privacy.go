@@ -367,10 +367,13 @@ func cut(s string, n int) string {
 }
 
 // RequestWarrant records w, asked by p: an unmask warrant names a
-// pseudonym the hub holds the value of; a release warrant names an object
-// the hub holds an original of (it had personal data redacted) or that is
-// TLP:RED. Returns EINVALID, EFORBIDDEN for a machine account, ENOTFOUND
-// for a target the hub does not hold.
+// pseudonym; a release warrant an object's id. Whether the hub holds the
+// target is not checked here but when the warrant is used, after a
+// second person approved it: a request answers alike whether or not the
+// target exists, so that asking tells nothing of objects out of the
+// requester's sight (nor whether a value is behind a pseudonym that a
+// partner holding the key could make). Returns EINVALID, EFORBIDDEN for a
+// machine account.
 func (s *Store) RequestWarrant(ctx context.Context, w *cyberpact.Warrant, p *cyberpact.Principal, via string) error {
 	if err := w.Check(); err != nil {
 		return err
@@ -378,22 +381,8 @@ func (s *Store) RequestWarrant(ctx context.Context, w *cyberpact.Warrant, p *cyb
 	if p.User.Role == cyberpact.RoleSync {
 		return cyberpact.Errorf(cyberpact.EFORBIDDEN, "a sync account may not ask for warrants")
 	}
-	var q string
-	a := s.d.Args()
-	switch w.Kind {
-	case cyberpact.WarrantUnmask:
-		if !privacy.IsPseudonym(w.Target) {
-			return cyberpact.Errorf(cyberpact.EINVALID, "target %q is not a pseudonym (pd:KIND:32 hex digits)", w.Target)
-		}
-		q = `SELECT 1 FROM privacy_values WHERE pseudonym = ` + a.Add(w.Target)
-	case cyberpact.WarrantRelease:
-		q = `SELECT 1 FROM privacy_originals WHERE id = ` + a.Add(w.Target) + ` UNION ALL SELECT 1 FROM objects WHERE id = ` + a.Add(w.Target) +
-			` AND tlp = ` + a.Add(int(cyberpact.TLPRed))
-	}
-	if ok, err := exists(ctx, s.read, q, a.Vals...); err != nil {
-		return internal("requesting warrant", err)
-	} else if !ok {
-		return cyberpact.Errorf(cyberpact.ENOTFOUND, "the hub holds no %s target %s", w.Kind, w.Target)
+	if w.Kind == cyberpact.WarrantUnmask && !privacy.IsPseudonym(w.Target) {
+		return cyberpact.Errorf(cyberpact.EINVALID, "target %q is not a pseudonym (pd:KIND:32 hex digits)", w.Target)
 	}
 	created := Now()
 	var id int64
@@ -519,9 +508,11 @@ func (s *Store) isApprover(ctx context.Context, q querier, user int64) (bool, er
 
 // DecideWarrant approves (approve) or refuses warrant id as p, a warrant
 // approver who is not its requester; an approval lasts the warrant's TTL
-// from now. An attempt by the requester or by someone who is not an
-// approver is refused with EFORBIDDEN and recorded in the audit log all
-// the same. Returns ENOTFOUND, ECONFLICT when the warrant is decided.
+// from now. An attempt by the requester or by another user of its
+// organisation who is not an approver is refused with EFORBIDDEN and
+// recorded in the audit log all the same. Returns ENOTFOUND (also for a
+// warrant of another organisation, to one who is not an approver),
+// ECONFLICT when the warrant is decided.
 func (s *Store) DecideWarrant(ctx context.Context, id int64, approve bool, reason string, p *cyberpact.Principal, via string) (*cyberpact.Warrant, error) {
 	if len(reason) > 2000 {
 		return nil, cyberpact.Errorf(cyberpact.EINVALID, "the reason is longer than 2000 characters")
@@ -542,6 +533,10 @@ func (s *Store) DecideWarrant(ctx context.Context, id int64, approve bool, reaso
 		approver, err := s.isApprover(ctx, tx, p.User.ID)
 		if err != nil {
 			return nil, internal("deciding warrant", err)
+		}
+		if !approver && w.Org != p.Org.ID {
+			// Warrants are seen by their organisation and the approvers.
+			return nil, cyberpact.Errorf(cyberpact.ENOTFOUND, "no warrant %d", id)
 		}
 		switch {
 		case w.Requester == p.User.Name:

@@ -294,7 +294,8 @@ func testWarrantFlow(t *testing.T, s PrivacyStore) {
 		}
 	}
 	unknown := cyberpact.Warrant{Kind: cyberpact.WarrantUnmask, Target: "pd:email:00000000000000000000000000000000", Justification: "incident 42 response", TTL: time.Hour}
-	if err := s.RequestWarrant(ctx, &unknown, w.users["carol"], "rest"); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+	// Asking answers alike whatever the target: it is checked on use.
+	if err := s.RequestWarrant(ctx, &unknown, w.users["carol"], "rest"); err != nil {
 		t.Errorf("unknown pseudonym: %v", err)
 	}
 
@@ -308,8 +309,15 @@ func testWarrantFlow(t *testing.T, s PrivacyStore) {
 	if _, err := s.DecideWarrant(ctx, wr.ID, true, "", w.users["carol"], "rest"); cyberpact.ErrorCode(err) != cyberpact.EFORBIDDEN {
 		t.Errorf("the requester (an approver too) approving her own: %v", err)
 	}
-	if _, err := s.DecideWarrant(ctx, wr.ID, true, "", w.users["alice"], "rest"); cyberpact.ErrorCode(err) != cyberpact.EFORBIDDEN {
-		t.Errorf("a user who is not an approver: %v", err)
+	if _, err := s.DecideWarrant(ctx, wr.ID, true, "", w.users["alice"], "rest"); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+		t.Errorf("a user of another organisation who is not an approver: %v", err)
+	}
+	carol2 := &cyberpact.User{Name: "carol2", Org: w.orgs["C"].ID, Role: cyberpact.RoleAnalyst}
+	if err := s.CreateUser(ctx, carol2, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DecideWarrant(ctx, wr.ID, true, "", &cyberpact.Principal{User: *carol2, Org: *w.orgs["C"]}, "rest"); cyberpact.ErrorCode(err) != cyberpact.EFORBIDDEN {
+		t.Errorf("a colleague of the requester who is not an approver: %v", err)
 	}
 	got, err := s.DecideWarrant(ctx, wr.ID, true, "proportionate", w.users["bob"], "rest")
 	if err != nil || got.State != cyberpact.WarrantApproved || got.Decider != "bob" || !got.Expires.After(time.Now()) {
@@ -324,6 +332,13 @@ func testWarrantFlow(t *testing.T, s PrivacyStore) {
 	val, err := s.Unmask(ctx, wr.ID, w.users["carol"], "rest")
 	if err != nil || val != victimAddr {
 		t.Errorf("unmask: %q %v", val, err)
+	}
+	// A pseudonym nobody's value is behind is found out only on use.
+	if _, err := s.DecideWarrant(ctx, unknown.ID, true, "", w.users["bob"], "rest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Unmask(ctx, unknown.ID, w.users["carol"], "rest"); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+		t.Errorf("unmasking an unknown pseudonym: %v", err)
 	}
 
 	// A refused warrant cannot be used; one approved for a moment expires.
@@ -352,7 +367,7 @@ func testWarrantFlow(t *testing.T, s PrivacyStore) {
 		t.Errorf("after expiry: %+v %v", got, err)
 	}
 	list, err := s.Warrants(ctx, w.orgs["C"].ID)
-	if err != nil || len(list) != 3 || list[0].ID != brief.ID {
+	if err != nil || len(list) != 4 || list[0].ID != brief.ID {
 		t.Errorf("C's warrants: %+v %v", list, err)
 	}
 	if list, err := s.Warrants(ctx, w.orgs["A"].ID); err != nil || len(list) != 0 {
@@ -361,13 +376,13 @@ func testWarrantFlow(t *testing.T, s PrivacyStore) {
 
 	log := auditDetails(t, s)
 	for _, want := range []string{
-		"carol: warrant 1 (unmask " + ps + ") requested for 1h0m0s: Incident 42",
-		"carol: warrant 1 (unmask " + ps + "): approval denied: approval of warrant 1 refused: you asked for it",
-		"alice: warrant 1 (unmask " + ps + "): approval denied",
-		"bob: warrant 1 (unmask " + ps + ") approved until",
-		"carol: warrant 1 (unmask " + ps + ") used by carol: pseudonym unmasked",
-		"bob: warrant 2 (unmask " + ps + ") refused: not proportionate",
-		"hub: warrant 3 (unmask " + ps + ") expired at",
+		"carol: warrant 2 (unmask " + ps + ") requested for 1h0m0s: Incident 42",
+		"carol: warrant 2 (unmask " + ps + "): approval denied: approval of warrant 2 refused: you asked for it",
+		"carol2: warrant 2 (unmask " + ps + "): approval denied: approval of warrant 2 refused: carol2 is not a warrant approver",
+		"bob: warrant 2 (unmask " + ps + ") approved until",
+		"carol: warrant 2 (unmask " + ps + ") used by carol: pseudonym unmasked",
+		"bob: warrant 3 (unmask " + ps + ") refused: not proportionate",
+		"hub: warrant 4 (unmask " + ps + ") expired at",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the audit log lacks %q:\n%s", want, log)
@@ -390,7 +405,13 @@ func testReleaseWarrant(t *testing.T, s PrivacyStore) {
 		t.Fatal(err)
 	}
 	notRed := cyberpact.Warrant{Kind: cyberpact.WarrantRelease, Target: "malware--" + uuid(801), Justification: "we need it for a case", TTL: time.Hour}
-	if err := s.RequestWarrant(ctx, &notRed, w.users["bob"], "rest"); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+	if err := s.RequestWarrant(ctx, &notRed, w.users["bob"], "rest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DecideWarrant(ctx, notRed.ID, true, "", w.users["alice"], "rest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReleaseByWarrant(ctx, notRed.ID, w.users["bob"], "rest"); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
 		t.Errorf("release of an object that is neither RED nor redacted: %v", err)
 	}
 	wr := &cyberpact.Warrant{Kind: cyberpact.WarrantRelease, Target: id(red), Justification: "B is investigating the same intrusion", TTL: time.Hour}
