@@ -145,9 +145,10 @@ type PrivacyStore interface {
 	DecideWarrant(ctx context.Context, id int64, approve bool, reason string, p *Principal, via string) (*Warrant, error)
 	// Unmask uses an approved unmask warrant: the value behind its
 	// pseudonym. ReleaseByWarrant uses an approved release warrant: the
-	// object as its producer sent it. Both return EFORBIDDEN unless p's
-	// organisation is the warrant's and it is usable (an expired one is
-	// marked so and audited), and record the use. via names the
+	// object as its producer sent it. Both return ENOTFOUND unless p's
+	// organisation is the warrant's, ECONFLICT unless it is usable now
+	// (approved, not expired: an expired one is marked so and audited),
+	// and record the use. via names the
 	// interface (rest, web, cli) in the audit log.
 	Unmask(ctx context.Context, id int64, p *Principal, via string) (string, error)
 	ReleaseByWarrant(ctx context.Context, id int64, p *Principal, via string) (json.RawMessage, error)

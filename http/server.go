@@ -114,6 +114,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerMISPFeed()
 	s.registerSources()
 	s.registerSubscriptions()
+	s.registerPrivacy()
 	return s
 }
 

@@ -595,7 +595,7 @@ func (s *Store) useWarrant(ctx context.Context, id int64, kind cyberpact.Warrant
 			return nil, cyberpact.Errorf(cyberpact.EINVALID, "warrant %d is a %s warrant, not %s", id, w.Kind, kind)
 		}
 		if !w.Usable(Now()) {
-			return nil, cyberpact.Errorf(cyberpact.EFORBIDDEN, "warrant %d is %s, not approved and in force", id, w.State)
+			return nil, cyberpact.Errorf(cyberpact.ECONFLICT, "warrant %d is %s, not approved and in force", id, w.State)
 		}
 		objects, err := read(tx, w)
 		if err != nil {

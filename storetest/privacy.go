@@ -303,7 +303,7 @@ func testWarrantFlow(t *testing.T, s PrivacyStore) {
 	if err := s.RequestWarrant(ctx, wr, w.users["carol"], "rest"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Unmask(ctx, wr.ID, w.users["carol"], "rest"); cyberpact.ErrorCode(err) != cyberpact.EFORBIDDEN {
+	if _, err := s.Unmask(ctx, wr.ID, w.users["carol"], "rest"); cyberpact.ErrorCode(err) != cyberpact.ECONFLICT {
 		t.Errorf("unmasking before approval: %v", err)
 	}
 	if _, err := s.DecideWarrant(ctx, wr.ID, true, "", w.users["carol"], "rest"); cyberpact.ErrorCode(err) != cyberpact.EFORBIDDEN {
@@ -349,7 +349,7 @@ func testWarrantFlow(t *testing.T, s PrivacyStore) {
 	if got, err := s.DecideWarrant(ctx, refused.ID, false, "not proportionate", w.users["bob"], "rest"); err != nil || got.State != cyberpact.WarrantRefused {
 		t.Fatalf("refusal: %+v %v", got, err)
 	}
-	if _, err := s.Unmask(ctx, refused.ID, w.users["carol"], "rest"); cyberpact.ErrorCode(err) != cyberpact.EFORBIDDEN {
+	if _, err := s.Unmask(ctx, refused.ID, w.users["carol"], "rest"); cyberpact.ErrorCode(err) != cyberpact.ECONFLICT {
 		t.Errorf("a refused warrant was used: %v", err)
 	}
 	brief := &cyberpact.Warrant{Kind: cyberpact.WarrantUnmask, Target: ps, Justification: "Incident 42, second look", TTL: time.Microsecond}
@@ -360,7 +360,7 @@ func testWarrantFlow(t *testing.T, s PrivacyStore) {
 		t.Fatal(err)
 	}
 	// The approval lasted a microsecond: it is over by the next call.
-	if _, err := s.Unmask(ctx, brief.ID, w.users["carol"], "rest"); cyberpact.ErrorCode(err) != cyberpact.EFORBIDDEN {
+	if _, err := s.Unmask(ctx, brief.ID, w.users["carol"], "rest"); cyberpact.ErrorCode(err) != cyberpact.ECONFLICT {
 		t.Errorf("an expired warrant was used: %v", err)
 	}
 	if got, err := s.Warrant(ctx, brief.ID); err != nil || got.State != cyberpact.WarrantExpired {
@@ -418,7 +418,7 @@ func testReleaseWarrant(t *testing.T, s PrivacyStore) {
 	if err := s.RequestWarrant(ctx, wr, w.users["bob"], "web"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Unmask(ctx, wr.ID, w.users["bob"], "rest"); cyberpact.ErrorCode(err) != cyberpact.EINVALID && cyberpact.ErrorCode(err) != cyberpact.EFORBIDDEN {
+	if _, err := s.Unmask(ctx, wr.ID, w.users["bob"], "rest"); cyberpact.ErrorCode(err) != cyberpact.EINVALID {
 		t.Errorf("unmasking with a release warrant: %v", err)
 	}
 	if _, err := s.DecideWarrant(ctx, wr.ID, true, "", w.users["alice"], "web"); err != nil {
