@@ -118,6 +118,7 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerLive()
 	h.registerPartners()
 	h.registerSources()
+	h.registerWarrants()
 	if x, ok := api.(Exercises); ok {
 		h.Exercises = x
 	}
@@ -396,4 +397,5 @@ var titles = map[string]string{
 	"peers":     "Peers",
 	"sources":   "Feeds",
 	"audit":     "Audit log",
+	"warrants":  "Warrants",
 }
