@@ -196,3 +196,39 @@ func TestBrowserWarrantFlow(t *testing.T) {
 		t.Errorf("audit verify: %d %v", n, err)
 	}
 }
+
+// TestPersonalDataOnEveryPage (issue 20): with redaction on and a note
+// naming a victim and her phone number published by Acme to all members,
+// every page of the interface, used as the route matrix uses it, by every
+// viewer (the producer's own analyst included), and the note's page and a
+// search for the victim besides, shows only pseudonyms.
+func TestPersonalDataOnEveryPage(t *testing.T) {
+	h := newHub(t)
+	h.publishVictim(t)
+	marks := []string{victimPhone, victimName, "Dubois", "7946"}
+	for _, v := range matrixViewers {
+		c := h.client(t)
+		if v.user != "" {
+			c.mustSignIn(v.user)
+		}
+		pages := []page{c.get(fmtID(victimNote)), c.get("/search?q=Dubois"), c.get("/search?q=" + url.QueryEscape(victimPhone)), c.get("/search?type=note")}
+		for route, use := range routeCases {
+			for _, p := range use(t, c) {
+				p.url = route + " " + p.url
+				pages = append(pages, p)
+			}
+		}
+		sawPseudonym := false
+		for _, p := range pages {
+			for _, m := range marks {
+				if strings.Contains(p.body, m) && !strings.Contains(p.url, url.QueryEscape(m)) {
+					t.Errorf("%s: %s shows %q", v.name, p.url, m)
+				}
+			}
+			sawPseudonym = sawPseudonym || pseudonymRE.MatchString(p.body)
+		}
+		if v.user != "" && !sawPseudonym {
+			t.Errorf("%s sees no pseudonym anywhere: the walk reads nothing", v.name)
+		}
+	}
+}
