@@ -74,7 +74,6 @@ func init() {
 	}
 }
 
-
 // TestWarrantPagesKeepToTheirOrganisation: a member sees its own
 // organisation's warrants and no other's; one of another organisation
 // answers as one that does not exist to anyone who is not an approver;
