@@ -42,6 +42,46 @@ func RunPrivacy(t *testing.T, open func(t *testing.T) PrivacyStore) {
 			tc.fn(t, s)
 		})
 	}
+	t.Run("PseudonymsStableAcrossHubs", func(t *testing.T) {
+		a, b := open(t), open(t)
+		t.Cleanup(func() { a.Close(); b.Close() })
+		testAcrossHubs(t, a, b)
+	})
+}
+
+// testAcrossHubs: two hubs of one partnership, with the same key, each
+// redact the same victim published by one of their members: the address
+// gets the same pseudonym and the same redacted id on both, the note the
+// same pseudonyms.
+func testAcrossHubs(t *testing.T, a, b PrivacyStore) {
+	ctx := context.Background()
+	seen := map[string]string{}
+	for i, s := range []PrivacyStore{a, b} {
+		w := newPrivacyWorld(t, s)
+		if err := s.SetPrivacyPolicy(ctx, &cyberpact.PrivacyPolicy{Detectors: "all"}, "cli"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPartnershipKey(ctx, []byte("the alliance's partnership key"), "cli"); err != nil {
+			t.Fatal(err)
+		}
+		importPD(t, s, w.orgs[[]string{"A", "B"}[i]].ID, cyberpact.Audience{Kind: cyberpact.AudienceAll}, personalBundle()...)
+		v := w.users["carol"].Viewer()
+		all := everything(t, s, &v, "")
+		var lines []string
+		for _, l := range strings.Split(all, "\n") {
+			if l != "" {
+				lines = append(lines, l)
+			}
+		}
+		got := strings.Join(lines, "\n")
+		if prev, ok := seen["all"]; ok && prev != got {
+			t.Errorf("the two hubs redact the same objects differently:\n%s\n---\n%s", prev, got)
+		}
+		seen["all"] = got
+	}
+	if !strings.Contains(seen["all"], "pd:email:") {
+		t.Errorf("nothing redacted: %s", seen["all"])
+	}
 }
 
 // privacyWorld is two organisations, A and B, in group G, and C outside.
