@@ -63,6 +63,9 @@ func words(s string) map[string]bool {
 // cue is personal data. "to" right after an exfiltration word (sent to,
 // forwarded to, uploaded to) is the attacker's drop box.
 func findEmails(text string) []Finding {
+	if !strings.Contains(text, "@") {
+		return nil
+	}
 	var out []Finding
 	for _, m := range emailRE.FindAllStringIndex(text, -1) {
 		start, end := m[0], m[1]

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
@@ -156,25 +158,39 @@ type Statement struct {
 }
 
 // Statements returns the inserts that keep r's originals and values, for
-// the store to run in the import's transaction; nil when r is nil or
-// empty. Rows already kept (the same version imported again) are left
-// as they are.
+// the store to run in the import's transaction, up to 200 rows each; nil
+// when r is nil or empty. Rows already kept (the same version imported
+// again) are left as they are.
 func (r *Redactions) Statements(d Dialect) []Statement {
 	if r == nil {
 		return nil
 	}
+	const rows = 200
 	now := ToMicros(Now())
 	var out []Statement
-	for _, o := range r.originals {
+	for i := 0; i < len(r.originals); i += rows {
 		a := d.Args()
-		out = append(out, Statement{`INSERT INTO privacy_originals (id, version, producer, original_id, body, added) VALUES (` +
-			a.Add(o.id) + `, ` + a.Add(o.version) + `, ` + a.Add(o.producer) + `, ` + a.Add(o.originalID) + `, ` + a.Add(string(o.body)) + `, ` +
-			a.Add(now) + `) ON CONFLICT (id, version, producer) DO NOTHING`, a.Vals})
+		var vals []string
+		for _, o := range r.originals[i:min(i+rows, len(r.originals))] {
+			vals = append(vals, `(`+a.Add(o.id)+`, `+a.Add(o.version)+`, `+a.Add(o.producer)+`, `+a.Add(o.originalID)+`, `+a.Add(string(o.body))+`, `+a.Add(now)+`)`)
+		}
+		out = append(out, Statement{`INSERT INTO privacy_originals (id, version, producer, original_id, body, added) VALUES ` +
+			strings.Join(vals, ", ") + ` ON CONFLICT (id, version, producer) DO NOTHING`, a.Vals})
 	}
-	for ps, v := range r.values {
+	keys := make([]string, 0, len(r.values))
+	for k := range r.values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i := 0; i < len(keys); i += rows {
 		a := d.Args()
-		out = append(out, Statement{`INSERT INTO privacy_values (pseudonym, value, producer) VALUES (` + a.Add(ps) + `, ` + a.Add(v.value) + `, ` +
-			a.Add(v.producer) + `) ON CONFLICT (pseudonym) DO NOTHING`, a.Vals})
+		var vals []string
+		for _, k := range keys[i:min(i+rows, len(keys))] {
+			v := r.values[k]
+			vals = append(vals, `(`+a.Add(k)+`, `+a.Add(v.value)+`, `+a.Add(v.producer)+`)`)
+		}
+		out = append(out, Statement{`INSERT INTO privacy_values (pseudonym, value, producer) VALUES ` + strings.Join(vals, ", ") +
+			` ON CONFLICT (pseudonym) DO NOTHING`, a.Vals})
 	}
 	return out
 }
