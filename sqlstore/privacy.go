@@ -196,8 +196,11 @@ func (r *Redactions) Statements(d Dialect) []Statement {
 }
 
 // Redacting returns next with every version that opts releases beyond its
-// producer's organisation redacted under its audience's policy (the
-// group's, else the hub-wide default; none for an exercise), and the
+// producer's organisation redacted under its audience's policy: the
+// group's, else the hub-wide default; the default for all members and
+// for every participant of an exercise; and for TLP:CLEAR, which the
+// public collection serves whatever its audience, the default as well as
+// the audience's own. It returns the
 // Redactions to keep with the import (nil when no policy is on). A
 // redacted version is parsed again from its redacted JSON, so that what
 // the store indexes of it (search text, observables, links) holds no
@@ -247,8 +250,20 @@ func (s *Store) Redacting(ctx context.Context, next cyberpact.ObjectSource, opts
 			if d, ok = policy[rel.Audience.Group]; !ok {
 				d = policy[0]
 			}
-		case cyberpact.AudienceAll:
+		case cyberpact.AudienceAll, cyberpact.AudienceExercise:
 			d = policy[0]
+		}
+		if rel.TLP == cyberpact.TLPClear && !rel.Audience.Kind.IsExercise() {
+			// TLP:CLEAR goes to anyone through the public collection,
+			// whatever its audience: the default applies too.
+			u := privacy.Detectors{}
+			for k, on := range d {
+				u[k] = on
+			}
+			for k, on := range policy[0] {
+				u[k] = u[k] || on
+			}
+			d = u
 		}
 		p, err := stix.Parse(o.Raw)
 		if err != nil {

@@ -31,6 +31,7 @@ func RunPrivacy(t *testing.T, open func(t *testing.T) PrivacyStore) {
 		{"GroupPolicyOverridesDefault", testGroupPolicy},
 		{"WarrantFlowAudited", testWarrantFlow},
 		{"ReleaseWarrantForRed", testReleaseWarrant},
+		{"ClearGoesPublic", testClearGoesPublic},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -474,5 +475,35 @@ func testReleaseWarrant(t *testing.T, s PrivacyStore) {
 	}
 	if broken, err := s.VerifyAudit(ctx); err != nil || broken != 0 {
 		t.Errorf("audit verify: %d %v", broken, err)
+	}
+}
+
+// testClearGoesPublic: a TLP:CLEAR version kept for its producer's
+// organisation, or shared with a group whose policy redacts nothing, is
+// still served to anyone by the public collection: the hub-wide default
+// applies to it.
+func testClearGoesPublic(t *testing.T, s PrivacyStore) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t, s)
+	if err := s.SetPrivacyPolicy(ctx, &cyberpact.PrivacyPolicy{Detectors: "phone"}, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPrivacyPolicy(ctx, &cyberpact.PrivacyPolicy{Group: w.group.ID, Detectors: "none"}, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	clear := []any{"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"}
+	own := sdo("note", 900, 1, obj{"content": "Call " + victimPhone + ".", "object_refs": []any{"malware--" + uuid(504)}, "object_marking_refs": clear})
+	grp := sdo("note", 901, 1, obj{"content": "Call " + victimPhone + ".", "object_refs": []any{"malware--" + uuid(504)}, "object_marking_refs": clear})
+	amber := sdo("note", 902, 1, obj{"content": "Call " + victimPhone + ".", "object_refs": []any{"malware--" + uuid(504)}})
+	importPD(t, s, w.orgs["A"].ID, cyberpact.Audience{Kind: cyberpact.AudienceOrg}, own, amber)
+	importPD(t, s, w.orgs["A"].ID, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.group.ID}, grp)
+	public := &cyberpact.Viewer{Public: true}
+	got := everything(t, s, public, "")
+	if strings.Contains(got, victimPhone) || strings.Count(got, "pd:phone:") != 2 {
+		t.Errorf("the public collection serves: %s", got)
+	}
+	va := w.users["alice"].Viewer()
+	if o, err := s.Object(ctx, id(amber), &va); err != nil || !strings.Contains(string(o.Raw), victimPhone) {
+		t.Errorf("A's own amber note was redacted: %v", err)
 	}
 }
