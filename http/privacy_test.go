@@ -590,6 +590,16 @@ func TestPersonalDataOnEveryRoute(t *testing.T) {
 					t.Errorf("%s saw no pseudonym anywhere: the walk reads nothing", who)
 				}
 			}
+			// Partners correlate the pseudonym: "the same victim address".
+			var ps string
+			for _, f := range strings.Split(string(h.do(t, "carol", "GET", "/api/v1/objects?type=email-addr", "").body), `"`) {
+				if strings.HasPrefix(f, "pd:email:") {
+					ps = f
+				}
+			}
+			if a := h.do(t, "carol", "GET", "/api/v1/correlate?value="+ps, ""); ps == "" || !bytes.Contains(a.body, []byte(`"type":"email-addr"`)) {
+				t.Errorf("correlating the pseudonym %q finds nothing: %s", ps, a.body)
+			}
 			// The producer's organisation reads its originals.
 			var addr string
 			for _, id := range h.redactedIDs(t, "alice") {
