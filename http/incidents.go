@@ -1,8 +1,6 @@
 package http
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
 
 	"github.com/cyberpact/cyberpact"
@@ -47,21 +45,6 @@ func (s *Server) incidents() *incident.Service {
 func incidentCaller(r *http.Request) incident.Caller {
 	p := principalOf(r)
 	return incident.Caller{Viewer: p.Viewer(), Actor: actor(p, "rest"), OrgName: p.Org.Name, CanWrite: p.User.Role.CanWrite()}
-}
-
-// decodeBody reads r's JSON body into v, refusing unknown fields, with
-// what is wanted said in the error.
-func decodeBody(r *http.Request, v any, want string) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return cyberpact.Errorf(cyberpact.EINVALID, "request body: %v (want %s)", err, want)
-	}
-	return nil
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {

@@ -34,21 +34,22 @@ type seedVersion struct {
 // an anchor visible to all members to each of them, and the model of what
 // each viewer may see, from cyberpact.MaySee alone.
 type world struct {
-	db        *sqlite.DB
-	base      string
-	orgs      map[string]*cyberpact.Org
-	groups    map[string]*cyberpact.Group
-	viewers   []*viewerCase
-	versions  []seedVersion
-	ids       []string
-	anchor    string
-	colls     map[string]*cyberpact.Audience // collection name -> audience (nil: public)
-	collIDs   map[string]string              // collection name -> id
-	statusIDs map[int64]string               // org -> a status it posted
-	split     map[string]bool                // the objects named "... split", whose versions went to different audiences
-	ex        *worldExercise                 // the exercise A and B played (exercise_leak_test.go)
-	feedIPs   map[string]string              // indicator id -> the address it tests, for the feeds
-	incidents []*worldIncident               // the joint incidents (incidents_leak_test.go)
+	db         *sqlite.DB
+	base       string
+	orgs       map[string]*cyberpact.Org
+	groups     map[string]*cyberpact.Group
+	viewers    []*viewerCase
+	versions   []seedVersion
+	ids        []string
+	anchor     string
+	colls      map[string]*cyberpact.Audience // collection name -> audience (nil: public)
+	collIDs    map[string]string              // collection name -> id
+	statusIDs  map[int64]string               // org -> a status it posted
+	split      map[string]bool                // the objects named "... split", whose versions went to different audiences
+	ex         *worldExercise                 // the exercise A and B played (exercise_leak_test.go)
+	feedIPs    map[string]string              // indicator id -> the address it tests, for the feeds
+	incidents  []*worldIncident               // the joint incidents (incidents_leak_test.go)
+	warrantIDs map[string]int64               // org name -> a warrant it asked for (privacy_test.go)
 }
 
 // viewerCase is one caller of the matrix: a member (m) or anonymous.

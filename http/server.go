@@ -115,6 +115,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerSources()
 	s.registerSubscriptions()
 	s.registerIncidents()
+	s.registerPrivacy()
 	return s
 }
 

@@ -101,6 +101,12 @@ func TestBrowserAccessibility(t *testing.T) {
 	visit(hctx, "peers, none", "/peers", `#peers`)
 	visit(hctx, "audit log", "/audit", `#audit`)
 	visit(hctx, "feeds, none", "/sources", `#sources`)
+	h.ensureWarrant(t)
+	if err := h.db.AddWarrantApprover(ctx, "hana", "cli"); err != nil {
+		t.Fatal(err)
+	}
+	visit(hctx, "warrants of an approver, with decisions to make", "/warrants", `#reason-1`)
+	visit(gctx, "warrants, none of the organisation's", "/warrants", `#w-target`)
 	visit(gctx, "audit log of an organisation", "/audit", `#audit`)
 	run(t, gctx, "signing out", chromedp.Click(`form.signout button`), chromedp.WaitVisible(`input[autocomplete="username"]`))
 }

@@ -119,6 +119,7 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerPartners()
 	h.registerSources()
 	h.registerIncidents()
+	h.registerWarrants()
 	if x, ok := api.(Exercises); ok {
 		h.Exercises = x
 	}
@@ -400,4 +401,5 @@ var titles = map[string]string{
 	"audit":     "Audit log",
 	"incidents": "Incidents",
 	"incident":  "Incident",
+	"warrants":  "Warrants",
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -25,7 +26,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: web interface, REST API, TAXII, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--alerts=false] [--webhook-allow ADDR,PREFIX...] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U] [--smtp-tls starttls|tls|none]] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--partnership-key-file FILE] [--alerts=false] [--webhook-allow ADDR,PREFIX...] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U] [--smtp-tls starttls|tls|none]] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz needs an API key ('cyberpact user
 create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user
@@ -134,6 +135,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	smtpFrom := fs.String("smtp-from", "", "alerts by mail: the sender address")
 	smtpUser := fs.String("smtp-user", "", "alerts by mail: the SMTP user (the password from $CYBERPACT_SMTP_PASSWORD)")
 	smtpTLS := fs.String("smtp-tls", "starttls", "alerts by mail: starttls (required), tls (from the first byte, port 465) or none (a server on loopback only)")
+	partnershipKey := fs.String("partnership-key-file", "", "personal data: set the partnership key pseudonyms are made with from this file at start (see 'cyberpact privacy key')")
 	feedCheck := fs.Duration("feed-check", 30*time.Second, "run the external feeds that are due (see 'cyberpact feed') checking this often; 0 never")
 	requireTOTP := fs.Bool("require-totp", false, "web interface: require a second factor (TOTP) of every user")
 	secureCookies := fs.Bool("secure-cookies", false, "web interface: mark cookies Secure on plain HTTP too, behind a proxy that ends TLS")
@@ -189,6 +191,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if *partnershipKey != "" {
+		key, err := os.ReadFile(*partnershipKey)
+		if err != nil {
+			return fmt.Errorf("--partnership-key-file: %w", err)
+		}
+		if err := db.SetPartnershipKey(ctx, key, cliActor); err != nil {
+			return fmt.Errorf("--partnership-key-file %s: %s", *partnershipKey, cyberpact.ErrorMessage(err))
+		}
+	}
 	if *withDemo {
 		if err := seedDemo(ctx, e, db, time.Now().UTC()); err != nil {
 			return err
