@@ -1,0 +1,56 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+)
+
+// purgeDerived removes, for a retention purge in tx, what the search index
+// file holds of the versions seqs (their full-text rows and correlation
+// rows) and logs one delete without an id, which makes live indexes
+// rebuild (the purge removed the ids' own entries). As in DeleteObject,
+// the index rows go before the objects commit.
+func (db *DB) purgeDerived(ctx context.Context, tx *sql.Tx, seqs []int64) error {
+	for chunk := range slices.Chunk(seqs, 500) {
+		args := make([]any, len(chunk))
+		for i, s := range chunk {
+			args[i] = s
+		}
+		if _, err := db.search.db.ExecContext(ctx, `DELETE FROM search WHERE rowid IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+			return internal("purging search rows", err)
+		}
+		if _, err := db.search.db.ExecContext(ctx, `DELETE FROM observables WHERE seq IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
+			return internal("purging correlation rows", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (id) VALUES ('')`); err != nil {
+		return internal("logging the purge", err)
+	}
+	return nil
+}
+
+// derivedResidue counts the search index file's rows of the versions
+// seqs.
+func (db *DB) derivedResidue(ctx context.Context, seqs []int64) ([]string, error) {
+	var out []string
+	for _, t := range [][2]string{{"search", "rowid"}, {"observables", "seq"}} {
+		var n int64
+		for chunk := range slices.Chunk(seqs, 500) {
+			args := make([]any, len(chunk))
+			for i, s := range chunk {
+				args[i] = s
+			}
+			var m int64
+			if err := db.search.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t[0]+` WHERE `+t[1]+` IN (`+placeholders(len(chunk))+`)`, args...).Scan(&m); err != nil {
+				return nil, internal("verifying the purge", err)
+			}
+			n += m
+		}
+		if n > 0 {
+			out = append(out, fmt.Sprintf("search index %s: %d rows", t[0], n))
+		}
+	}
+	return out, nil
+}
