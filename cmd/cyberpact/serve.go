@@ -133,6 +133,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	smtpFrom := fs.String("smtp-from", "", "alerts by mail: the sender address")
 	smtpUser := fs.String("smtp-user", "", "alerts by mail: the SMTP user (the password from $CYBERPACT_SMTP_PASSWORD)")
 	smtpTLS := fs.String("smtp-tls", "starttls", "alerts by mail: starttls (required), tls (from the first byte, port 465) or none (a server on loopback only)")
+	kAnon := fs.Int("k-anonymity", cyberpact.DefaultKAnonymity, "sightings shared as counts: a sector's count shows from this many reporting organisations on")
+	purgeInterval := fs.Duration("purge-interval", time.Hour, "purge what the retention rules expire (see 'cyberpact retention') this often; 0 never")
 	feedCheck := fs.Duration("feed-check", 30*time.Second, "run the external feeds that are due (see 'cyberpact feed') checking this often; 0 never")
 	requireTOTP := fs.Bool("require-totp", false, "web interface: require a second factor (TOTP) of every user")
 	secureCookies := fs.Bool("secure-cookies", false, "web interface: mark cookies Secure on plain HTTP too, behind a proxy that ends TLS")
@@ -198,6 +200,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	srv.TAXIIMaxBodyBytes = *taxiiMaxBody
 	srv.Public = *public
 	srv.LoginFailures = *loginFailures
+	if *kAnon < 1 {
+		return usageError("--k-anonymity must be at least 1, not %d", *kAnon)
+	}
+	srv.KAnonymity = *kAnon
 	secret, err := e.cursorSecret(*data)
 	if err != nil {
 		return err
@@ -246,6 +252,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go func() {
 			defer close(done)
 			(&federation.Syncer{Store: db, Peers: peers, Audit: db, Logger: logger, Limits: limits}).Run(sctx, *syncInterval)
+		}()
+		defer func() { stop(); <-done }()
+	}
+	if *purgeInterval > 0 {
+		// Retention purges run until serving ends, and stop before the
+		// store closes; several serve processes purging at once delete
+		// each version once (the store's delete is a transaction).
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			purgeLoop(pctx, db, *purgeInterval, logger)
 		}()
 		defer func() { stop(); <-done }()
 	}
