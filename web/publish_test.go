@@ -89,4 +89,33 @@ func TestPublish(t *testing.T) {
 		bob.mustSignIn("bob")
 		wantStatus(t, "bob and alice's own-org malware", bob.get(fmtID("malware--99999999-9999-4999-8999-999999999998")), http.StatusNotFound)
 	})
+
+	t.Run("AnonymousIndicatorNamesTheHub", func(t *testing.T) {
+		f := form("Anonymous relay", "[domain-name:value = 'anon-relay.example']", "all", "green")
+		f.Set("anonymous", "on")
+		p := alice.post("/publish/indicator", f)
+		wantStatus(t, "publishing anonymously", p, http.StatusSeeOther)
+		loc := p.header.Get("Location")
+		id := strings.TrimPrefix(loc, "/objects/")
+		o, err := h.db.Object(ctx, id, nil)
+		if err != nil || o.Release.Producer != 0 {
+			t.Fatalf("stored as %+v, %v; want the hub as producer", o, err)
+		}
+		if sub, err := h.db.AnonymousSubmitter(ctx, id); err != nil || sub != h.orgs["Acme"].ID {
+			t.Errorf("the submitter kept apart = %d, %v; want Acme", sub, err)
+		}
+		bob := h.client(t)
+		bob.mustSignIn("bob")
+		page := bob.get(loc)
+		wantStatus(t, "the anonymous indicator's page for bob", page, http.StatusOK)
+		mustContain(t, "the anonymous indicator's page for bob", page.body, "Produced by <strong>the hub</strong>")
+		if strings.Contains(page.body, "Acme") {
+			t.Errorf("bob's page of the anonymous indicator names Acme")
+		}
+		f = form("Anonymous to myself", "[domain-name:value = 'anon-self.example']", "org", "green")
+		f.Set("anonymous", "on")
+		p = alice.post("/publish/indicator", f)
+		wantStatus(t, "anonymous to the producer alone", p, http.StatusBadRequest)
+		mustContain(t, "anonymous to the producer alone", p.body, "anonymous publication must be shared")
+	})
 }
