@@ -229,6 +229,10 @@ func Purge(ctx context.Context, store RetentionStore, log AuditLog, who Actor, n
 	if err != nil {
 		return res, err
 	}
+	if n == 0 {
+		// Another process purged them first, and recorded it.
+		return &PurgeResult{Types: map[string]int{}, Rules: map[int64]int{}}, nil
+	}
 	res.Versions, res.Objects = n, len(gone)
 	e := &AuditEntry{Action: AuditDelete, Actor: who.Name, ActorOrg: who.Org, Via: who.Via, Detail: res.Detail(rules)}
 	if err := log.Audit(ctx, e); err != nil {
