@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 )
@@ -21,9 +22,15 @@ func (db *DB) purgeDerived(ctx context.Context, tx *sql.Tx, seqs []int64) error 
 		if _, err := db.search.db.ExecContext(ctx, `DELETE FROM search WHERE rowid IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
 			return internal("purging search rows", err)
 		}
-		if _, err := db.search.db.ExecContext(ctx, `DELETE FROM observables WHERE seq IN (`+placeholders(len(chunk))+`)`, args...); err != nil {
-			return internal("purging correlation rows", err)
-		}
+	}
+	// The correlation table has no index by seq (see searchSchema): one
+	// pass over it for every seq at once, not one a chunk.
+	list, err := json.Marshal(seqs)
+	if err != nil {
+		return internal("purging correlation rows", err)
+	}
+	if _, err := db.search.db.ExecContext(ctx, `DELETE FROM observables WHERE seq IN (SELECT value FROM json_each(?))`, string(list)); err != nil {
+		return internal("purging correlation rows", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (id) VALUES ('')`); err != nil {
 		return internal("logging the purge", err)
@@ -35,18 +42,14 @@ func (db *DB) purgeDerived(ctx context.Context, tx *sql.Tx, seqs []int64) error 
 // seqs.
 func (db *DB) derivedResidue(ctx context.Context, seqs []int64) ([]string, error) {
 	var out []string
+	list, err := json.Marshal(seqs)
+	if err != nil {
+		return nil, internal("verifying the purge", err)
+	}
 	for _, t := range [][2]string{{"search", "rowid"}, {"observables", "seq"}} {
 		var n int64
-		for chunk := range slices.Chunk(seqs, 500) {
-			args := make([]any, len(chunk))
-			for i, s := range chunk {
-				args[i] = s
-			}
-			var m int64
-			if err := db.search.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t[0]+` WHERE `+t[1]+` IN (`+placeholders(len(chunk))+`)`, args...).Scan(&m); err != nil {
-				return nil, internal("verifying the purge", err)
-			}
-			n += m
+		if err := db.search.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t[0]+` WHERE `+t[1]+` IN (SELECT value FROM json_each(?))`, string(list)).Scan(&n); err != nil {
+			return nil, internal("verifying the purge", err)
 		}
 		if n > 0 {
 			out = append(out, fmt.Sprintf("search index %s: %d rows", t[0], n))
