@@ -109,8 +109,16 @@ func TestPublish(t *testing.T) {
 		page := bob.get(loc)
 		wantStatus(t, "the anonymous indicator's page for bob", page, http.StatusOK)
 		mustContain(t, "the anonymous indicator's page for bob", page.body, "Produced by <strong>the hub</strong>")
-		if strings.Contains(page.body, "Acme") {
+		if strings.Contains(page.body, "Acme") || strings.Contains(page.body, `id="submitter"`) {
 			t.Errorf("bob's page of the anonymous indicator names Acme")
+		}
+		// The hub's admin is told who; alice, the submitter, reads it
+		// as everyone does.
+		hana := h.client(t)
+		hana.mustSignIn("hana")
+		mustContain(t, "the hub admin's page", hana.get(loc).body, `id="submitter"`, "Published anonymously by <strong>Acme</strong>")
+		if strings.Contains(alice.get(loc).body, `id="submitter"`) {
+			t.Errorf("the submitter's page names the submitter as to a hub admin")
 		}
 		f = form("Anonymous to myself", "[domain-name:value = 'anon-self.example']", "org", "green")
 		f.Set("anonymous", "on")
