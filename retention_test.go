@@ -64,15 +64,22 @@ func TestRetentionMostSpecificRuleApplies(t *testing.T) {
 }
 
 // TestKAnonymousShowsNothingUnderK: a sector from k organisations on, the
-// total from k on, nothing else.
+// rest pooled from k on, the total the sum of what shows.
 func TestKAnonymousShowsNothingUnderK(t *testing.T) {
 	got := cyberpact.KAnonymous("indicator--x", 3, map[string]int{"finance": 2})
 	if diff := cmp.Diff(&cyberpact.SightingCounts{Of: "indicator--x", K: 3, Sectors: []cyberpact.SectorCount{}}, got); diff != "" {
 		t.Errorf("two organisations (-want +got):\n%s", diff)
 	}
+	// The sector of one organisation is pooled out of sight: the total is
+	// what shows, never a number that tells it apart.
 	got = cyberpact.KAnonymous("indicator--x", 0, map[string]int{"finance": 3, "energy": 1})
-	want := &cyberpact.SightingCounts{Of: "indicator--x", K: cyberpact.DefaultKAnonymity, Orgs: 4, Sectors: []cyberpact.SectorCount{{Sector: "finance", Orgs: 3}}}
+	want := &cyberpact.SightingCounts{Of: "indicator--x", K: cyberpact.DefaultKAnonymity, Orgs: 3, Sectors: []cyberpact.SectorCount{{Sector: "finance", Orgs: 3}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("four organisations (-want +got):\n%s", diff)
+	}
+	got = cyberpact.KAnonymous("indicator--x", 3, map[string]int{"finance": 2, "energy": 1, "health": 4})
+	want = &cyberpact.SightingCounts{Of: "indicator--x", K: 3, Orgs: 7, Sectors: []cyberpact.SectorCount{{Sector: "health", Orgs: 4}, {Sector: cyberpact.OtherSectors, Orgs: 3}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("a pool of k (-want +got):\n%s", diff)
 	}
 }

@@ -3,17 +3,21 @@ package cyberpact
 import (
 	"context"
 	"encoding/json"
+	"slices"
 )
 
 // k-anonymous sighting counts. A member may report a sighting to be
 // shared only as a count: the sighting version stays with its reporter
 // (audience: its organisation alone) and is counted, per sector of the
-// reporting organisations, in the answers of SightingCounts. A sector's
-// count appears only once at least k distinct organisations of that
-// sector have reported the sighted object, and the count over every
-// sector only once k distinct organisations have; no answer ever names an
-// organisation. Counts are of distinct organisations, not of sightings:
-// one organisation reporting a hundred times counts once.
+// reporting organisations, in the answers of SightingCounts. Counts are
+// of distinct organisations, not of sightings: one organisation reporting
+// a hundred times counts once. No answer ever names an organisation, and
+// every number it gives is either absent or at least k (KAnonymous): a
+// sector appears once k of its organisations have reported the object;
+// the sectors with fewer are pooled as OtherSectors, which appears once
+// the pool holds k; the total is the sum of what appears. So no number,
+// and no difference of two numbers of one answer, counts fewer than k
+// organisations.
 
 // DefaultKAnonymity is the k of k-anonymous sighting counts when none is
 // configured.
@@ -23,14 +27,17 @@ const DefaultKAnonymity = 3
 type SightingCounts struct {
 	Of string `json:"sighting_of_ref"`
 	K  int    `json:"k"`
-	// Orgs is the number of distinct organisations that reported it, 0
-	// while fewer than K did.
+	// Orgs is the number of distinct organisations counted in Sectors: 0
+	// while no bucket holds K.
 	Orgs int `json:"organisations"`
-	// Sectors are the sectors with at least K reporting organisations,
-	// by name; a sector with fewer is left out (its organisations still
-	// count in Orgs).
+	// Sectors are the sectors with at least K reporting organisations, by
+	// name, then OtherSectors when the rest pool to at least K.
 	Sectors []SectorCount `json:"sectors"`
 }
+
+// OtherSectors is the bucket of the sectors each with fewer than k
+// reporting organisations, pooled.
+const OtherSectors = "other sectors"
 
 // SectorCount is how many distinct organisations of one sector reported
 // a sighted object.
@@ -52,25 +59,31 @@ type SightingCountStore interface {
 }
 
 // KAnonymous applies k to raw per-sector counts of distinct organisations
-// (k < 1 means DefaultKAnonymity): a sector shows only with at least k,
-// the total only with at least k, and nothing else.
+// (k < 1 means DefaultKAnonymity): each sector with at least k shows, the
+// others pool into OtherSectors, shown when the pool reaches k, and the
+// total is the sum of what shows.
 func KAnonymous(of string, k int, perSector map[string]int) *SightingCounts {
 	if k < 1 {
 		k = DefaultKAnonymity
 	}
 	out := &SightingCounts{Of: of, K: k, Sectors: []SectorCount{}}
-	total := 0
-	for _, n := range perSector {
-		total += n
+	names := make([]string, 0, len(perSector))
+	for s := range perSector {
+		names = append(names, s)
 	}
-	if total < k {
-		return out
-	}
-	out.Orgs = total
-	for _, s := range Sectors {
+	slices.Sort(names)
+	pool := 0
+	for _, s := range names {
 		if n := perSector[s]; n >= k {
 			out.Sectors = append(out.Sectors, SectorCount{Sector: s, Orgs: n})
+			out.Orgs += n
+		} else {
+			pool += n
 		}
+	}
+	if pool >= k {
+		out.Sectors = append(out.Sectors, SectorCount{Sector: OtherSectors, Orgs: pool})
+		out.Orgs += pool
 	}
 	return out
 }

@@ -221,9 +221,11 @@ func testKAnonymousCounts(t *testing.T, s LifecycleStore, w *world) {
 	counted(t, s, w.c, 13, id(ind))
 	check("two organisations", none)
 	counted(t, s, vd, 14, id(ind))
-	check("three organisations, two sectors", &cyberpact.SightingCounts{Of: id(ind), K: 3, Orgs: 3, Sectors: []cyberpact.SectorCount{}})
+	check("three organisations, two sectors", &cyberpact.SightingCounts{Of: id(ind), K: 3, Orgs: 3, Sectors: []cyberpact.SectorCount{{Sector: cyberpact.OtherSectors, Orgs: 3}}})
 	counted(t, s, w.b, 15, id(ind))
-	check("four organisations, three of finance", &cyberpact.SightingCounts{Of: id(ind), K: 3, Orgs: 4, Sectors: []cyberpact.SectorCount{{Sector: "finance", Orgs: 3}}})
+	// Energy's one organisation is left out: counted, it would be told
+	// apart as the total less finance's.
+	check("four organisations, three of finance", &cyberpact.SightingCounts{Of: id(ind), K: 3, Orgs: 3, Sectors: []cyberpact.SectorCount{{Sector: "finance", Orgs: 3}}})
 	// A viewer who may not see the sighted object learns nothing.
 	hidden := indicatorOf(2, "[ipv4-addr:value = '203.0.113.81']")
 	w.post(t, w.a, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.g}, hidden)
