@@ -16,8 +16,7 @@ import (
 // sector appears once k of its organisations have reported the object;
 // the sectors with fewer are pooled as OtherSectors, which appears once
 // the pool holds k; the total is the sum of what appears. So no number,
-// and no difference of two numbers of one answer, counts fewer than k
-// organisations.
+// and no total less the buckets shown, counts fewer than k organisations.
 
 // DefaultKAnonymity is the k of k-anonymous sighting counts when none is
 // configured.
