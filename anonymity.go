@@ -29,9 +29,6 @@ type AnonymityStore interface {
 	AnonymousSubmitter(ctx context.Context, id string) (int64, error)
 }
 
-// HubIdentityName is the name of the hub's identity object.
-const HubIdentityName = "cyberpact hub (anonymous publications)"
-
 // AnonymousReleases returns the ImportOptions.ReleaseFor of an anonymous
 // import by org (with sharing groups groups), wrapping inner (nil for
 // none, else typically SightingReleases): it refuses, one version at a

@@ -43,10 +43,3 @@ func Anonymise(next cyberpact.ObjectSource, hubIdentity string) cyberpact.Object
 		return s, nil
 	}
 }
-
-// HubIdentity returns the hub's identity object: the producer anonymous
-// publications name.
-func HubIdentity(id, created string) map[string]any {
-	return map[string]any{"type": "identity", "spec_version": "2.1", "id": id, "created": created, "modified": created,
-		"name": cyberpact.HubIdentityName, "identity_class": "organization"}
-}
