@@ -1,9 +1,12 @@
 package federation_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,4 +145,76 @@ func keysOf(m map[string][]*cyberpact.Object) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestAnonymousObjectCrossesAsTheHubs: an object published anonymously at
+// A reaches B and, through B, C naming A's hub identity as its creator,
+// nothing of the member that published it; its submitter's delete at A
+// reaches both.
+func TestAnonymousObjectCrossesAsTheHubs(t *testing.T) {
+	ctx := context.Background()
+	a, b, c := newHub(t, "A"), newHub(t, "B"), newHub(t, "C")
+	all := cyberpact.Audience{Kind: cyberpact.AudienceAll}
+	member := a.org("A Secret Member", "US")
+	bOnA, aOnB, cOnB, bOnC := a.org("B Hub", "GB"), b.org("A Hub", "US"), b.org("C Hub", "JP"), c.org("B Hub", "GB")
+	u, k := a.syncUser("b-sync", bOnA)
+	b.peer(&cyberpact.Peer{Name: "a", URL: a.root, Collection: collection("all"), User: u, Key: k, Org: aOnB.ID, Direction: cyberpact.SyncPull, Audience: all})
+	u, k = c.syncUser("b-sync", bOnC)
+	b.peer(&cyberpact.Peer{Name: "c", URL: c.root, Collection: collection("all"), User: u, Key: k, Org: cOnB.ID, Direction: cyberpact.SyncPush, Audience: all})
+	secret := "identity--" + uuidOf(600)
+	ind := indicator(1, cyberpact.TLPGreen)
+	ind["created_by_ref"] = secret
+	hubID, err := a.db.HubIdentity(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuidOf(999999998), "objects": []any{ind}})
+	dec := stix.NewDecoder(bytes.NewReader(body))
+	res, err := cyberpact.AnonymousImport(ctx, a.db, a.db, a.db, cyberpact.Actor{Name: "cli", Org: member.ID, Via: "cli"}, nil,
+		stix.Anonymise(dec.Next, hubID), cyberpact.ImportOptions{Audience: all}, "")
+	dec.Close()
+	if err != nil || res.Added != 1 {
+		t.Fatalf("publishing anonymously at A: %+v, %v", res, err)
+	}
+	b.mustSync("a")
+	b.mustSync("c")
+	for _, h := range []*hub{b, c} {
+		o, err := h.db.Object(ctx, ind["id"].(string), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", h.name, err)
+		}
+		if strings.Contains(string(o.Raw), secret) || !strings.Contains(string(o.Raw), hubID) {
+			t.Errorf("%s holds %s; want A's hub identity as creator, never the member's", h.name, o.Raw)
+		}
+		if _, err := h.db.OrgByName(ctx, member.Name); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+			t.Errorf("%s knows an organisation named like the submitter: %v", h.name, err)
+		}
+	}
+	// The submitter deletes it at A, as its producer may.
+	analyst := &cyberpact.User{Name: "secret-analyst", Org: member.ID, Role: cyberpact.RoleAnalyst}
+	if err := a.db.CreateUser(ctx, analyst, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	key, _, err := a.db.CreateKey(ctx, analyst.ID, time.Time{}, "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("DELETE", a.root+"collections/"+collection("all")+"/objects/"+ind["id"].(string)+"/", nil)
+	req.SetBasicAuth(analyst.Name, key)
+	req.Header.Set("Accept", "application/taxii+json;version=2.1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the submitter's DELETE at A: %d", resp.StatusCode)
+	}
+	b.mustSync("a")
+	b.mustSync("c")
+	for _, h := range []*hub{b, c} {
+		if _, err := h.db.Object(ctx, ind["id"].(string), nil); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+			t.Errorf("%s after the submitter's delete: %v; want ENOTFOUND", h.name, err)
+		}
+	}
 }
