@@ -479,6 +479,27 @@ var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
 			sameSet(t, "anchor's relationships", versionsIn(t, a.body), want)
 		}
 	},
+	"GET /api/v1/objects/{id}/sighting-counts": func(t *testing.T, w *world, vc *viewerCase) {
+		// The counts of an object exist exactly where the object does, and
+		// name no organisation.
+		for _, id := range w.ids {
+			a := w.req(t, vc, "GET", "/api/v1/objects/"+id+"/sighting-counts", nil, "")
+			if vc.m == nil {
+				mustStatus(t, "anonymous counts", a, 401)
+				continue
+			}
+			if len(w.expect(vc.viewer(), nil, true, id)) == 0 {
+				mustStatus(t, "counts of unseen "+id, a, 404)
+				continue
+			}
+			mustStatus(t, "counts of "+id, a, 200)
+			for n := range w.orgs {
+				if strings.Contains(string(a.body), `"Org `+n+`"`) {
+					t.Errorf("counts of %s name Org %s: %s", id, n, a.body)
+				}
+			}
+		}
+	},
 	"POST /api/v1/bundles": func(t *testing.T, w *world, vc *viewerCase) {
 		empty := []byte(`{"type":"bundle","id":"bundle--6d8b2b1e-8f0a-4c3e-9d4e-0a5c1f2e3d4b","objects":[]}`)
 		a := w.req(t, vc, "POST", "/api/v1/bundles", empty, "application/json")

@@ -70,6 +70,11 @@ type Server struct {
 	// first request.
 	CursorSecret []byte
 
+	// KAnonymity is the k of counted sightings: a sector's count shows
+	// from k reporting organisations on; zero means
+	// cyberpact.DefaultKAnonymity.
+	KAnonymity int
+
 	mux     *http.ServeMux
 	matches *matchHub // the per-organisation match indexes (match.go)
 	routes  []string  // registered patterns, for tests that walk every route
@@ -116,6 +121,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerSubscriptions()
 	s.registerIncidents()
 	s.registerPrivacy()
+	s.registerLifecycle()
 	return s
 }
 

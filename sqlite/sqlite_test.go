@@ -335,3 +335,9 @@ func TestStats(t *testing.T) {
 		return db
 	})
 }
+
+// TestLifecycle runs the suite of anonymity, counted sightings, retention
+// and retractions.
+func TestLifecycle(t *testing.T) {
+	storetest.RunLifecycle(t, func(t *testing.T) storetest.LifecycleStore { return openDB(t, t.TempDir()) })
+}

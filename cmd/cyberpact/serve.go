@@ -26,7 +26,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: web interface, REST API, TAXII, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--partnership-key-file FILE] [--alerts=false] [--webhook-allow ADDR,PREFIX...] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U] [--smtp-tls starttls|tls|none]] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--partnership-key-file FILE] [--k-anonymity 3] [--purge-interval 1h] [--alerts=false] [--webhook-allow ADDR,PREFIX...] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U] [--smtp-tls starttls|tls|none]] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz needs an API key ('cyberpact user
 create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user
@@ -136,6 +136,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	smtpUser := fs.String("smtp-user", "", "alerts by mail: the SMTP user (the password from $CYBERPACT_SMTP_PASSWORD)")
 	smtpTLS := fs.String("smtp-tls", "starttls", "alerts by mail: starttls (required), tls (from the first byte, port 465) or none (a server on loopback only)")
 	partnershipKey := fs.String("partnership-key-file", "", "personal data: set the partnership key pseudonyms are made with from this file at start (see 'cyberpact privacy key')")
+	kAnon := fs.Int("k-anonymity", cyberpact.DefaultKAnonymity, "sightings shared as counts: a sector's count shows from this many reporting organisations on")
+	purgeInterval := fs.Duration("purge-interval", time.Hour, "purge what the retention rules expire (see 'cyberpact retention') this often; 0 never")
 	feedCheck := fs.Duration("feed-check", 30*time.Second, "run the external feeds that are due (see 'cyberpact feed') checking this often; 0 never")
 	requireTOTP := fs.Bool("require-totp", false, "web interface: require a second factor (TOTP) of every user")
 	secureCookies := fs.Bool("secure-cookies", false, "web interface: mark cookies Secure on plain HTTP too, behind a proxy that ends TLS")
@@ -210,6 +212,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	srv.TAXIIMaxBodyBytes = *taxiiMaxBody
 	srv.Public = *public
 	srv.LoginFailures = *loginFailures
+	if *kAnon < 1 {
+		return usageError("--k-anonymity must be at least 1, not %d", *kAnon)
+	}
+	srv.KAnonymity = *kAnon
 	secret, err := e.cursorSecret(*data)
 	if err != nil {
 		return err
@@ -258,6 +264,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go func() {
 			defer close(done)
 			(&federation.Syncer{Store: db, Peers: peers, Audit: db, Logger: logger, Limits: limits}).Run(sctx, *syncInterval)
+		}()
+		defer func() { stop(); <-done }()
+	}
+	if *purgeInterval > 0 {
+		// Retention purges run until serving ends, and stop before the
+		// store closes; several serve processes purging at once delete
+		// each version once (the store's delete is a transaction).
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			purgeLoop(pctx, db, *purgeInterval, logger)
 		}()
 		defer func() { stop(); <-done }()
 	}
