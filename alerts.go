@@ -14,9 +14,9 @@ import (
 )
 
 // EventKind is what a subscription is told about. Each kind names one
-// source of events; incident, task, request-for-assistance and exercise
-// events are to be added as kinds of their own, each with its own test of
-// Matches and its own read for the recheck at delivery.
+// source of events; exercise events are to be added as a kind of its own,
+// with its own test of Matches and its own read for the recheck at
+// delivery.
 type EventKind string
 
 const (
@@ -26,10 +26,31 @@ const (
 	// EventSighting is a new sighting of an object the subscriber's
 	// organisation produced (its indicators, typically).
 	EventSighting EventKind = "sighting"
+	// EventAssigned is a version of a joint incident's task assigned to
+	// the subscribing user (a user's subscription) or to a user of its
+	// organisation (an organisation's): by the user and organisation
+	// names the task carries (package incident), which mean the same on
+	// every federated hub.
+	EventAssigned EventKind = "assigned"
+	// EventRequest is a request for assistance on a joint incident made
+	// by another organisation and addressed to the subscriber's
+	// organisation by name, or to everyone on the incident.
+	EventRequest EventKind = "request"
 )
 
 // EventKinds lists the event kinds.
-var EventKinds = []EventKind{EventObject, EventSighting}
+var EventKinds = []EventKind{EventObject, EventSighting, EventAssigned, EventRequest}
+
+// The object types of joint incidents that alerts look into (package
+// incident defines the rest).
+const (
+	IncidentTaskType = "x-cyberpact-task"
+	IncidentRFAType  = "x-cyberpact-rfa"
+)
+
+// IsIncidentEvent reports whether events of kind k are about joint
+// incidents, matched by MatchesIncident with the subscriber's names.
+func (k EventKind) IsIncidentEvent() bool { return k == EventAssigned || k == EventRequest }
 
 // ChannelKind is how a notification is delivered.
 type ChannelKind string
@@ -79,13 +100,16 @@ type Subscription struct {
 // channel and its target. Returns EINVALID saying which field is wrong.
 func (s *Subscription) Check() error {
 	if !slices.Contains(EventKinds, s.Event) {
-		return Errorf(EINVALID, "event %q is not one of object, sighting", s.Event)
+		return Errorf(EINVALID, "event %q is not one of object, sighting, assigned, request", s.Event)
 	}
 	if s.Org == 0 {
 		return Errorf(EINVALID, "a subscription needs an organisation")
 	}
 	if s.Event == EventSighting && !s.Filter.empty() {
 		return Errorf(EINVALID, "a subscription to sightings takes no filter: it is told of every sighting of its organisation's objects")
+	}
+	if s.Event.IsIncidentEvent() && !s.Filter.empty() {
+		return Errorf(EINVALID, "a subscription to %s events takes no filter: it is told of every one addressed to it", s.Event)
 	}
 	for _, t := range s.Filter.Types {
 		if t == "" {
@@ -127,6 +151,37 @@ func (s *Subscription) Matches(o *Object, sightedProducer int64) bool {
 		return o.Type == "sighting" && sightedProducer != 0 && sightedProducer == s.Org
 	case EventObject:
 		return s.Filter.matches(o)
+	}
+	return false
+}
+
+// MatchesIncident reports whether version o is an event of s, a
+// subscription to EventAssigned or EventRequest, whose organisation is
+// named org and whose user, for a user's subscription, user: a task
+// assigned to that user (to any user of the organisation, for the
+// organisation's subscription), or a request of another organisation
+// addressed to org or to everyone. As Matches, it leaves the sharing rule
+// to the dispatcher.
+func (s *Subscription) MatchesIncident(o *Object, org, user string) bool {
+	var body struct {
+		Assignee    string   `json:"assignee"`
+		AssigneeOrg string   `json:"assignee_org"`
+		To          []string `json:"addressed_to"`
+	}
+	switch {
+	case s.Event == EventAssigned && o.Type == IncidentTaskType:
+		if json.Unmarshal(o.Raw, &body) != nil {
+			return false
+		}
+		if s.User != 0 {
+			return user != "" && body.Assignee == user
+		}
+		return org != "" && body.AssigneeOrg == org
+	case s.Event == EventRequest && o.Type == IncidentRFAType && o.Release.Producer != s.Org:
+		if json.Unmarshal(o.Raw, &body) != nil {
+			return false
+		}
+		return len(body.To) == 0 || slices.Contains(body.To, org)
 	}
 	return false
 }

@@ -121,6 +121,11 @@ type ObjectFilter struct {
 	// AllVersions is the same as "all".
 	Versions []string
 
+	// Holdings, when set, selects only versions of these holdings
+	// (Object.Holding): one producer's versions of an id, for a delete
+	// that must touch no other producer's (a retraction).
+	Holdings []int64
+
 	// ExcludeRevoked leaves out objects whose selected version is revoked.
 	// By default they are listed, and their Revoked field flags them.
 	ExcludeRevoked bool

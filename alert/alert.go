@@ -29,6 +29,10 @@ type Store interface {
 	cyberpact.ObjectStore
 	cyberpact.AlertStore
 	GroupsOf(ctx context.Context, org int64) ([]int64, error)
+	// OrgByID and Users name a subscriber, for the events of joint
+	// incidents, which address organisations and users by name.
+	OrgByID(ctx context.Context, id int64) (*cyberpact.Org, error)
+	Users(ctx context.Context, org int64) ([]*cyberpact.User, error)
 }
 
 // Dispatcher turns new object versions into notifications and delivers
@@ -138,6 +142,7 @@ func (d *Dispatcher) Scan(ctx context.Context) (int, error) {
 			return total, err
 		}
 		viewers := map[int64]cyberpact.Viewer{}
+		names := map[int64][2]string{} // subscription -> its organisation's and user's names
 		var ns []*cyberpact.Notification
 		for _, o := range page.Objects {
 			sighted := int64(0)
@@ -147,7 +152,18 @@ func (d *Dispatcher) Scan(ctx context.Context) (int, error) {
 				}
 			}
 			for _, s := range subs {
-				if !s.Matches(o, sighted) {
+				if s.Event.IsIncidentEvent() {
+					n, ok := names[s.ID]
+					if !ok {
+						if n, err = d.names(ctx, s); err != nil {
+							return total, err
+						}
+						names[s.ID] = n
+					}
+					if !s.MatchesIncident(o, n[0], n[1]) {
+						continue
+					}
+				} else if !s.Matches(o, sighted) {
 					continue
 				}
 				v, ok := viewers[s.Org]
@@ -192,6 +208,29 @@ func (d *Dispatcher) sightedProducer(ctx context.Context, o *cyberpact.Object) (
 		return 0, err
 	}
 	return of.Release.Producer, nil
+}
+
+// names returns the names of s's organisation and, for a user's
+// subscription, of its user ("" for a user no longer there).
+func (d *Dispatcher) names(ctx context.Context, s *cyberpact.Subscription) ([2]string, error) {
+	var n [2]string
+	o, err := d.Store.OrgByID(ctx, s.Org)
+	if err != nil {
+		return n, err
+	}
+	n[0] = o.Name
+	if s.User != 0 {
+		users, err := d.Store.Users(ctx, s.Org)
+		if err != nil {
+			return n, err
+		}
+		for _, u := range users {
+			if u.ID == s.User {
+				n[1] = u.Name
+			}
+		}
+	}
+	return n, nil
 }
 
 // viewer is what org may see now.

@@ -23,7 +23,7 @@ import (
 
 const incidentID = "incident--00000000-0000-4000-8000-00000000c0de"
 
-func incident(marking string) string {
+func crisisIncident(marking string) string {
 	return `{"type":"incident","spec_version":"2.1","id":"` + incidentID + `","created":"2026-01-03T00:00:00.000Z","modified":"2026-01-03T00:00:00.000Z","name":"Grid substation intrusion","object_marking_refs":["` + marking + `"]}`
 }
 
@@ -111,7 +111,7 @@ func TestCrisisAckAndEscalation(t *testing.T) {
 		ctx := context.Background()
 		mb := newMailbox(t)
 		usHook, ukHook, frHook, ukBoss := newCrisisReceiver(t), newCrisisReceiver(t), newCrisisReceiver(t), newCrisisReceiver(t)
-		h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: h.cell.ID}, incident(tlpRed))
+		h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: h.cell.ID}, crisisIncident(tlpRed))
 		h.subscribe(t, &cyberpact.Subscription{Org: h.us.ID, Event: cyberpact.EventObject, Channel: cyberpact.ChannelWebhook, Target: usHook.URL, Secret: secret})
 		h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventObject, Channel: cyberpact.ChannelWebhook, Target: ukHook.URL, Secret: secret})
 		h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventSighting, Channel: cyberpact.ChannelEmail, Target: "soc@ncsc.test"})

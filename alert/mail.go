@@ -37,8 +37,13 @@ type Mailer struct {
 // recognisable.
 func (m *Mailer) Send(ctx context.Context, s *cyberpact.Subscription, msg *Message) error {
 	what := "New " + msg.Type
-	if msg.Event == cyberpact.EventSighting {
+	switch msg.Event {
+	case cyberpact.EventSighting:
 		what = "Sighting of your organisation's object"
+	case cyberpact.EventAssigned:
+		what = "Incident task assigned to you"
+	case cyberpact.EventRequest:
+		what = "Request for assistance to your organisation"
 	}
 	return m.Mail(ctx, s.Target, msg.Key, string(msg.Event), fmt.Sprintf("[cyberpact] %s: %s", what, msg.ObjectID),
 		fmt.Sprintf("Subscription %d: %s %s\n\n%s\n", s.ID, msg.Event, msg.ObjectID, msg.Object))

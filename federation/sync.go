@@ -143,18 +143,21 @@ type Syncer struct {
 
 // Result is what one run did.
 type Result struct {
-	Peer     string        `json:"peer"`
-	Pulled   int           `json:"pulled"`   // versions added here
-	Present  int           `json:"present"`  // versions read that were already here
-	Pushed   int           `json:"pushed"`   // versions the peer accepted
-	Withheld int           `json:"withheld"` // versions the sharing rule kept from crossing: WithheldPull + WithheldPush
-	Failed   int           `json:"failed"`   // versions that failed (kept and retried)
-	Retried  int           `json:"retried"`  // earlier failures that now succeeded
-	Stray    int           `json:"stray"`    // objects answered to a read by id that were not the one asked for (ignored)
-	Pages    int           `json:"pages"`    // reads of objects sent to the peer
-	Objects  int           `json:"objects"`  // objects read from the peer
-	Requests int           `json:"requests"` // requests sent to the peer
-	Duration time.Duration `json:"duration"`
+	Peer     string `json:"peer"`
+	Pulled   int    `json:"pulled"`   // versions added here
+	Present  int    `json:"present"`  // versions read that were already here
+	Pushed   int    `json:"pushed"`   // versions the peer accepted
+	Withheld int    `json:"withheld"` // versions the sharing rule kept from crossing: WithheldPull + WithheldPush
+	Failed   int    `json:"failed"`   // versions that failed (kept and retried)
+	Retried  int    `json:"retried"`  // earlier failures that now succeeded
+	Stray    int    `json:"stray"`    // objects answered to a read by id that were not the one asked for (ignored)
+	// Retracted counts the versions deleted here because the peer's
+	// retractions withdrew them.
+	Retracted int           `json:"retracted,omitempty"`
+	Pages     int           `json:"pages"`    // reads of objects sent to the peer
+	Objects   int           `json:"objects"`  // objects read from the peer
+	Requests  int           `json:"requests"` // requests sent to the peer
+	Duration  time.Duration `json:"duration"`
 
 	// WithheldPull counts the versions read from the peer that its
 	// audience here may not receive; WithheldPush the local versions
@@ -445,7 +448,8 @@ func (r *run) importPage(ctx context.Context, body *taxii.Body, want, version st
 	}
 	opts := cyberpact.ImportOptions{Partial: true, Producer: r.p.Org, Audience: r.p.Audience, Origin: r.origin()}
 	who := cyberpact.Actor{Name: "sync:" + r.p.Name, Org: r.p.Org, Via: "sync"}
-	res, err := cyberpact.AuditedImport(ctx, r.s.Store, r.s.Audit, who, next, opts,
+	var retractions []string
+	res, err := cyberpact.AuditedImport(ctx, r.s.Store, r.s.Audit, who, cyberpact.Retracting(next, &retractions), opts,
 		fmt.Sprintf("pulled from peer %s (%s collection %s)", r.p.Name, r.p.URL, r.p.Collection))
 	r.res.Objects += min(read, left)
 	if err != nil {
@@ -456,6 +460,14 @@ func (r *run) importPage(ctx context.Context, body *taxii.Body, want, version st
 	}
 	if !res.Committed {
 		return nil, fmt.Errorf("the import of a page was not committed")
+	}
+	// The peer's retractions delete what it sent here, and nothing else
+	// (cyberpact.ApplyRetractions); they stay stored, to go on to the
+	// hubs this one shares with.
+	if _, n, err := cyberpact.ApplyRetractions(ctx, r.s.Store, r.s.Audit, who, retractions); err != nil {
+		return nil, fmt.Errorf("applying the page's retractions: %w", err)
+	} else {
+		r.res.Retracted += n
 	}
 	if v := rd.Property("more"); v != nil {
 		if err := json.Unmarshal(v, &pg.More); err != nil {

@@ -1,8 +1,6 @@
 package http
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -48,21 +46,6 @@ func (s *Server) desk() (*alert.Desk, error) {
 		return nil, cyberpact.Errorf(cyberpact.ENOTIMPLEMENTED, "this hub's store keeps no crises")
 	}
 	return s.Crises, nil
-}
-
-// decodeBody reads a JSON request body into v, refusing unknown fields;
-// want says what the body should be.
-func decodeBody(r *http.Request, v any, want string) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return cyberpact.Errorf(cyberpact.EINVALID, "request body: %v (want %s)", err, want)
-	}
-	return nil
 }
 
 func (s *Server) declareCrisis(w http.ResponseWriter, r *http.Request) error {

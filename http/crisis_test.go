@@ -22,8 +22,9 @@ var (
 )
 
 // seededCrises are three crises of a world: "AB" on an incident A shares
-// with group G1 (A and B), "C" on one C keeps to itself, "A" on one A keeps
-// to itself; and one escalation contact per organisation.
+// with group G1 (A and B), "B" on one B keeps to itself, "A" on one A keeps
+// to itself (C is alerted by none); and one escalation contact per
+// organisation.
 type seededCrises struct {
 	ids       map[string]int64  // by name
 	incidents map[string]string // by name
@@ -39,32 +40,39 @@ func (w *world) crises(t *testing.T) *seededCrises {
 	return worldCrises[w]
 }
 
-// addCrises seeds the crises of a world as newWorld makes it, their
-// incidents through newWorld's add, so that the world's model counts them.
-func (w *world) addCrises(t *testing.T, add func(typ string, n int, mod int, rel cyberpact.Release, extra map[string]any)) {
+// addCrises declares the crises of a world as newWorld makes it, on
+// incidents addIncidents seeded (so the world's models count them).
+func (w *world) addCrises(t *testing.T) {
 	t.Helper()
 	worldCrisesMu.Lock()
 	defer worldCrisesMu.Unlock()
 	ctx := context.Background()
 	s := &seededCrises{ids: map[string]int64{}, incidents: map[string]string{}, names: map[string]string{}, contacts: map[string]int64{},
-		partners: map[string][]string{"AB": {"A", "B"}, "C": {"C"}, "A": {"A"}}}
+		partners: map[string][]string{"AB": {"A", "B"}, "B": {"B"}, "A": {"A"}}}
 	desk := alert.NewDesk(w.db)
-	for i, c := range []struct {
-		name, producer string
-		aud            cyberpact.Audience
+	for _, c := range []struct {
+		name, producer, aud string
+		audience            cyberpact.Audience
 	}{
-		{"AB", "A", cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.groups["G1"].ID}},
-		{"C", "C", cyberpact.Audience{Kind: cyberpact.AudienceOrg}},
-		{"A", "A", cyberpact.Audience{Kind: cyberpact.AudienceOrg}},
+		{"AB", "A", "G1", cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.groups["G1"].ID}},
+		{"B", "B", "org", cyberpact.Audience{Kind: cyberpact.AudienceOrg}},
+		{"A", "A", "org", cyberpact.Audience{Kind: cyberpact.AudienceOrg}},
 	} {
-		id := uuidN("incident", 95001+i)
-		name := "Crisis incident " + c.name + " " + strings.Repeat("x", i+1)
-		add("incident", 95001+i, 0, cyberpact.Release{Producer: w.orgs[c.producer].ID, Audience: c.aud, TLP: cyberpact.TLPAmber}, map[string]any{"name": name})
+		rel := cyberpact.Release{Producer: w.orgs[c.producer].ID, Audience: c.audience, TLP: cyberpact.TLPAmber}
+		id := ""
+		for _, v := range w.versions {
+			if v.typ == "incident" && v.release == rel {
+				id = v.id
+			}
+		}
+		if id == "" {
+			t.Fatalf("the world has no incident released as %+v", rel)
+		}
 		cr, err := desk.Declare(ctx, nil, id, 0, "cli")
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.ids[c.name], s.incidents[c.name], s.names[c.name] = cr.ID, id, name
+		s.ids[c.name], s.incidents[c.name], s.names[c.name] = cr.ID, id, fmt.Sprintf("incident %s %s amber", c.producer, c.aud)
 	}
 	for name, org := range w.orgs {
 		ct := &cyberpact.CrisisContact{Org: org.ID, Level: 1, Channel: cyberpact.ChannelEmail, Target: "duty@" + strings.ToLower(name) + ".test"}

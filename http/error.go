@@ -168,3 +168,19 @@ func (s *Server) wrap(route string, h func(http.ResponseWriter, *http.Request) e
 			slog.Int("status", sw.status), slog.Duration("duration", d))
 	})
 }
+
+// decodeBody reads r's small JSON body into v, refusing unknown fields;
+// want describes the body expected, for the error. A body over the
+// server's limit keeps its *http.MaxBytesError (413).
+func decodeBody(r *http.Request, v any, want string) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return cyberpact.Errorf(cyberpact.EINVALID, "request body: %v (want %s)", err, want)
+	}
+	return nil
+}

@@ -34,20 +34,22 @@ type seedVersion struct {
 // an anchor visible to all members to each of them, and the model of what
 // each viewer may see, from cyberpact.MaySee alone.
 type world struct {
-	db        *sqlite.DB
-	base      string
-	orgs      map[string]*cyberpact.Org
-	groups    map[string]*cyberpact.Group
-	viewers   []*viewerCase
-	versions  []seedVersion
-	ids       []string
-	anchor    string
-	colls     map[string]*cyberpact.Audience // collection name -> audience (nil: public)
-	collIDs   map[string]string              // collection name -> id
-	statusIDs map[int64]string               // org -> a status it posted
-	split     map[string]bool                // the objects named "... split", whose versions went to different audiences
-	ex        *worldExercise                 // the exercise A and B played (exercise_leak_test.go)
-	feedIPs   map[string]string              // indicator id -> the address it tests, for the feeds
+	db         *sqlite.DB
+	base       string
+	orgs       map[string]*cyberpact.Org
+	groups     map[string]*cyberpact.Group
+	viewers    []*viewerCase
+	versions   []seedVersion
+	ids        []string
+	anchor     string
+	colls      map[string]*cyberpact.Audience // collection name -> audience (nil: public)
+	collIDs    map[string]string              // collection name -> id
+	statusIDs  map[int64]string               // org -> a status it posted
+	split      map[string]bool                // the objects named "... split", whose versions went to different audiences
+	ex         *worldExercise                 // the exercise A and B played (exercise_leak_test.go)
+	feedIPs    map[string]string              // indicator id -> the address it tests, for the feeds
+	incidents  []*worldIncident               // the joint incidents (incidents_leak_test.go)
+	warrantIDs map[string]int64               // org name -> a warrant it asked for (privacy_test.go)
 }
 
 // viewerCase is one caller of the matrix: a member (m) or anonymous.
@@ -164,7 +166,8 @@ func newWorld(t *testing.T) *world {
 			}
 		}
 	}
-	w.addCrises(t, add) // crisis_test.go
+	w.addIncidents(t, audiences, add)
+	w.addCrises(t) // crisis_test.go
 	seen := map[string]bool{}
 	for _, v := range w.versions {
 		if !seen[v.id] {
@@ -475,6 +478,27 @@ var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
 				}
 			}
 			sameSet(t, "anchor's relationships", versionsIn(t, a.body), want)
+		}
+	},
+	"GET /api/v1/objects/{id}/sighting-counts": func(t *testing.T, w *world, vc *viewerCase) {
+		// The counts of an object exist exactly where the object does, and
+		// name no organisation.
+		for _, id := range w.ids {
+			a := w.req(t, vc, "GET", "/api/v1/objects/"+id+"/sighting-counts", nil, "")
+			if vc.m == nil {
+				mustStatus(t, "anonymous counts", a, 401)
+				continue
+			}
+			if len(w.expect(vc.viewer(), nil, true, id)) == 0 {
+				mustStatus(t, "counts of unseen "+id, a, 404)
+				continue
+			}
+			mustStatus(t, "counts of "+id, a, 200)
+			for n := range w.orgs {
+				if strings.Contains(string(a.body), `"Org `+n+`"`) {
+					t.Errorf("counts of %s name Org %s: %s", id, n, a.body)
+				}
+			}
 		}
 	},
 	"POST /api/v1/bundles": func(t *testing.T, w *world, vc *viewerCase) {

@@ -383,6 +383,13 @@ func (h *matchHub) follow() {
 		} else {
 			seen = last
 			for _, id := range ids {
+				if id == "" {
+					// A retention purge: it names no id (its
+					// ids' entries are gone with it), so every
+					// index is rebuilt.
+					rebuildDue = true
+					continue
+				}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				h.forget(ctx, id)
 				cancel()

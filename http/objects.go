@@ -224,14 +224,33 @@ type importResponse struct {
 // holds with the same modified and other content (default reject; see
 // cyberpact.ConflictPolicy), in its own holding only. A sighting is released
 // like what it sights instead, and refused when that is not an object the
-// caller may see (cyberpact.SightingReleases).
+// caller may see (cyberpact.SightingReleases). With ?anonymous=true the
+// objects are published anonymously (cyberpact.AnonymousImport: the hub
+// stands as producer, created_by_ref names the hub's identity); with
+// ?share=counts the bundle's sightings are shared only as k-anonymous
+// counts (cyberpact.CountedImport).
 func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 	p := principalOf(r)
 	if !p.User.Role.CanWrite() {
 		return cyberpact.Errorf(cyberpact.EFORBIDDEN, "role %s may read but not add objects", p.User.Role)
 	}
-	if err := checkQuery(r, false, "audience", "tlp", "partial", "on_conflict"); err != nil {
+	if err := checkQuery(r, false, "audience", "tlp", "partial", "on_conflict", "anonymous", "share"); err != nil {
 		return err
+	}
+	anonymous := false
+	if v := r.URL.Query().Get("anonymous"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cyberpact.Errorf(cyberpact.EINVALID, "query parameter anonymous=%q is not true or false", v)
+		}
+		anonymous = b
+	}
+	share := r.URL.Query().Get("share")
+	switch {
+	case share != "" && share != "counts":
+		return cyberpact.Errorf(cyberpact.EINVALID, "query parameter share=%q: the only value is counts (sightings shared as k-anonymous counts)", share)
+	case share != "" && anonymous:
+		return cyberpact.Errorf(cyberpact.EINVALID, "query parameters anonymous and share=counts do not go together: counted sightings are seen by no one already")
 	}
 	opts := cyberpact.ImportOptions{Producer: p.Org.ID}
 	aud, err := s.parseAudience(r.Context(), p, r.URL.Query().Get("audience"))
@@ -269,9 +288,41 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 		// The level asked for travels with the objects (see stix.MarkUnmarked).
 		next = stix.MarkUnmarked(next, mark)
 	}
-	res, err := cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "rest"), next, opts, "")
-	if err != nil {
-		return err
+	var retractions []string
+	var res *cyberpact.ImportResult
+	switch {
+	case anonymous:
+		anon, err := s.anonymity()
+		if err != nil {
+			return err
+		}
+		hub, err := anon.HubIdentity(r.Context())
+		if err != nil {
+			return err
+		}
+		res, err = cyberpact.AnonymousImport(r.Context(), s.Store, anon, s.Audit, actor(p, "rest"), p.Groups, stix.Anonymise(next, hub), opts, "")
+		if err != nil {
+			return err
+		}
+	case share == "counts":
+		counts, ok := s.Store.(cyberpact.SightingCountStore)
+		if !ok {
+			return cyberpact.Errorf(cyberpact.EINVALID, "this hub's store keeps no sighting counts")
+		}
+		res, err = cyberpact.CountedImport(r.Context(), s.Store, counts, s.Audit, actor(p, "rest"), *viewerOf(r), next, opts, "")
+		if err != nil {
+			return err
+		}
+	default:
+		res, err = cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "rest"), cyberpact.Retracting(next, &retractions), opts, "")
+		if err != nil {
+			return err
+		}
+		if res.Committed {
+			if err := s.applyRetractions(r.Context(), p, "rest", retractions); err != nil {
+				return err
+			}
+		}
 	}
 	s.metrics.imported.WithLabelValues("added").Add(float64(res.Added))
 	s.metrics.imported.WithLabelValues("present").Add(float64(res.Present))

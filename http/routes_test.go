@@ -63,7 +63,15 @@ func TestUnknownRoutesAndParametersAnswerErrors(t *testing.T) {
 		{"ParameterOnStats", "GET", "/api/v1/stats?type=indicator", m.key, 400, "invalid", `"type"`, ""},
 		{"ParameterOnStream", "GET", "/api/v1/stream?follow=false&from=0", m.key, 400, "invalid", `"from"`, ""},
 		{"ParameterOnBundles", "POST", "/api/v1/bundles?on_confict=replace", m.key, 400, "invalid", `"on_confict"`, ""},
+		{"WrongMethodOnIncidents", "DELETE", "/api/v1/incidents", m.key, 405, "method_not_allowed", "use GET or POST", "GET, POST"},
+		{"ParameterOnIncidents", "GET", "/api/v1/incidents?status=open", m.key, 400, "invalid", `"status"`, ""},
+		{"EmptyIncident", "POST", "/api/v1/incidents", m.key, 400, "invalid", "request body", ""},
 		{"BadConflictPolicy", "POST", "/api/v1/bundles?on_conflict=overwrite", m.key, 400, "invalid", "on_conflict", ""},
+		{"BadAnonymous", "POST", "/api/v1/bundles?anonymous=maybe", m.key, 400, "invalid", "anonymous", ""},
+		{"BadShare", "POST", "/api/v1/bundles?share=names", m.key, 400, "invalid", "share", ""},
+		{"AnonymousCounts", "POST", "/api/v1/bundles?share=counts&anonymous=true", m.key, 400, "invalid", "do not go together", ""},
+		{"ParameterOnSightingCounts", "GET", "/api/v1/objects/campaign--00000000-0000-4000-8000-000000000001/sighting-counts?k=1", m.key, 400, "invalid", `"k"`, ""},
+		{"WrongMethodOnSightingCounts", "POST", "/api/v1/objects/campaign--00000000-0000-4000-8000-000000000001/sighting-counts", m.key, 405, "method_not_allowed", "use GET", "GET"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, h, body := do(tc.method, tc.path, tc.key, false)

@@ -74,6 +74,11 @@ type Server struct {
 	// first request.
 	CursorSecret []byte
 
+	// KAnonymity is the k of counted sightings: a sector's count shows
+	// from k reporting organisations on; zero means
+	// cyberpact.DefaultKAnonymity.
+	KAnonymity int
+
 	mux     *http.ServeMux
 	matches *matchHub // the per-organisation match indexes (match.go)
 	routes  []string  // registered patterns, for tests that walk every route
@@ -120,6 +125,9 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerSources()
 	s.registerSubscriptions()
 	s.registerCrises()
+	s.registerIncidents()
+	s.registerPrivacy()
+	s.registerLifecycle()
 	return s
 }
 

@@ -101,7 +101,7 @@ func (s *Server) postSubscription(w http.ResponseWriter, r *http.Request) error 
 		if errors.As(err, &mbe) {
 			return err
 		}
-		return cyberpact.Errorf(cyberpact.EINVALID, "request body: %v (want {\"event\": \"object\"|\"sighting\", \"channel\": \"webhook\"|\"email\", \"target\": URL or address, \"filter\": {...}, \"for\": \"me\"|\"org\"})", err)
+		return cyberpact.Errorf(cyberpact.EINVALID, "request body: %v (want {\"event\": \"object\"|\"sighting\"|\"assigned\"|\"request\", \"channel\": \"webhook\"|\"email\", \"target\": URL or address, \"filter\": {...}, \"for\": \"me\"|\"org\"})", err)
 	}
 	sub := &cyberpact.Subscription{Org: p.Org.ID, Event: in.Event, Channel: in.Channel, Target: in.Target}
 	switch in.For {

@@ -239,9 +239,15 @@ func (s *Server) taxiiPostObjects(w http.ResponseWriter, r *http.Request) error 
 	opts := cyberpact.ImportOptions{Partial: true, Producer: p.Org.ID, Audience: *c.audience,
 		ReleaseFor: cyberpact.SightingReleases(r.Context(), s.Store, p.Viewer())}
 	about := fmt.Sprintf("collection %s", c.ID)
-	res, err := cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "taxii"), recordingSource(dec.Next, &seen), opts, about)
+	var retractions []string
+	res, err := cyberpact.AuditedImport(r.Context(), s.Store, s.Audit, actor(p, "taxii"), cyberpact.Retracting(recordingSource(dec.Next, &seen), &retractions), opts, about)
 	if err != nil {
 		return err
+	}
+	if res.Committed {
+		if err := s.applyRetractions(r.Context(), p, "taxii", retractions); err != nil {
+			return err
+		}
 	}
 	s.metrics.imported.WithLabelValues("added").Add(float64(res.Added))
 	s.metrics.imported.WithLabelValues("present").Add(float64(res.Present))
@@ -308,12 +314,16 @@ func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) error
 	}
 	// Check every selected version before deleting any.
 	var refs []string
+	var deleted []*cyberpact.Object
 	check := sel
 	check.IDs = []string{id}
 	err = s.Store.EachObject(r.Context(), check, func(o *cyberpact.Object) error {
-		if o.Release.Producer != p.Org.ID && p.User.Role != cyberpact.RoleAdmin {
+		if ok, err := s.mayManage(r.Context(), p, o); err != nil {
+			return err
+		} else if !ok {
 			return cyberpact.Errorf(cyberpact.EFORBIDDEN, "only the organisation that produced %s may delete it", id)
 		}
+		deleted = append(deleted, o)
 		if !p.User.Role.CanWrite() {
 			return cyberpact.Errorf(cyberpact.EFORBIDDEN, "role %s may not delete objects", p.User.Role)
 		}
@@ -334,6 +344,10 @@ func (s *Server) taxiiDeleteObject(w http.ResponseWriter, r *http.Request) error
 	s.matches.forget(r.Context(), id)
 	if err := cyberpact.AuditDeletion(r.Context(), s.Audit, actor(p, "taxii"), refs,
 		fmt.Sprintf("%d versions deleted from collection %s", n, c.ID)); err != nil {
+		return err
+	}
+	// The delete travels to the peers that received the object.
+	if err := s.storeRetractions(r.Context(), p, id, deleted); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", taxiiMedia)

@@ -55,6 +55,16 @@ var writeCases = map[string]func(t *testing.T, w *world, p probe){
 			}
 			sameAnswer(t, "an SDO with other content, on_conflict="+policy, changed(p.hidden), changed(p.fresh), p.hidden, p.fresh)
 		}
+		// Published anonymously, or as counted sightings (issue 20): the
+		// same answer for the hidden id as for a fresh one.
+		anon := func(objs ...map[string]any) answer {
+			return w.req(t, p.poster, "POST", "/api/v1/bundles?anonymous=true", bundleOf(objs...), "application/json")
+		}
+		sameAnswer(t, "an anonymous SDO", anon(probeSDO(p.hidden)), anon(probeSDO(p.fresh)), p.hidden, p.fresh)
+		counted := func(objs ...map[string]any) answer {
+			return w.req(t, p.poster, "POST", "/api/v1/bundles?share=counts", bundleOf(objs...), "application/json")
+		}
+		sameAnswer(t, "a counted sighting", counted(probeSighting(3, p.hidden)), counted(probeSighting(4, p.fresh)), p.hidden, p.fresh, uuidN("sighting", 90103), uuidN("sighting", 90104))
 	},
 	"POST /taxii2/api1/collections/{collection}/objects/{$}": func(t *testing.T, w *world, p probe) {
 		coll := w.collIDs["org:B"]

@@ -59,3 +59,9 @@ func TestAuditTableFromBeforeScopes(t *testing.T) {
 		t.Errorf("entries %+v, %v: want the old one first, the compact one chained after it", es, err)
 	}
 }
+
+// TestPrivacy runs the personal-data and warrant suite every store passes.
+func TestPrivacy(t *testing.T) {
+	requirePostgres(t)
+	storetest.RunPrivacy(t, func(t *testing.T) storetest.PrivacyStore { return openDB(t) })
+}

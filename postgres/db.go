@@ -120,6 +120,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		Audit:   db.auditChange,
 		Sealer:  db.sealer,
 		Purging: notifyPurge,
+		Purge:   purgeDerived,
+		Residue: db.derivedResidue,
 	})
 	return db, nil
 }

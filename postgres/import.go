@@ -188,6 +188,12 @@ var stageCols = []string{"idx", "id", "version", "type", "revoked", "producer", 
 // Import adds the objects from next in one transaction; see
 // cyberpact.ObjectStore and the comment above on the order of seqs.
 func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cyberpact.ImportOptions) (*cyberpact.ImportResult, error) {
+	// Personal data is redacted before anything is staged (see
+	// sqlstore.Redacting); the originals commit with the objects.
+	next, red, err := db.Store.Redacting(ctx, next, opts)
+	if err != nil {
+		return nil, err
+	}
 	res := &cyberpact.ImportResult{}
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
@@ -296,6 +302,11 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		}
 		if err := notify(ctx, tx, strconv.FormatInt(res.LastSeq, 10)); err != nil {
 			return nil, internal("notifying the import", err)
+		}
+	}
+	for _, st := range red.Statements(dialect) {
+		if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
+			return nil, internal("keeping the originals of redacted objects", err)
 		}
 	}
 	// The import's audit entry commits in its transaction, or neither does.

@@ -352,3 +352,10 @@ func TestStats(t *testing.T) {
 	requirePostgres(t)
 	storetest.RunStats(t, func(t *testing.T) storetest.OwnershipStore { return openDB(t) })
 }
+
+// TestLifecycle runs the suite of anonymity, counted sightings, retention
+// and retractions.
+func TestLifecycle(t *testing.T) {
+	requirePostgres(t)
+	storetest.RunLifecycle(t, func(t *testing.T) storetest.LifecycleStore { return openDB(t) })
+}

@@ -393,3 +393,14 @@ func TestAuditFileFromBeforeScopes(t *testing.T) {
 		t.Errorf("entries %+v, %v: want the old one first, the new ones chained after it", es, err)
 	}
 }
+
+// TestPrivacy runs the personal-data and warrant suite every store passes.
+func TestPrivacy(t *testing.T) {
+	storetest.RunPrivacy(t, func(t *testing.T) storetest.PrivacyStore {
+		db, err := Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}

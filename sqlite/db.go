@@ -159,6 +159,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		Audit:   db.auditChange,
 		Sealer:  db.sealer,
 		Purging: db.purgeSearch,
+		Purge:   db.purgeDerived,
+		Residue: db.derivedResidue,
 		Changed: db.changes.Notify,
 		WriteMu: &db.writeMu,
 	})

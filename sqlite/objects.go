@@ -98,6 +98,12 @@ func (im *importer) unsole(ss *soles, added []*cyberpact.Object) error {
 // Import adds the objects from next in one transaction; see
 // cyberpact.ObjectStore.
 func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cyberpact.ImportOptions) (*cyberpact.ImportResult, error) {
+	// Personal data is redacted before anything is staged (see
+	// sqlstore.Redacting); the originals commit with the objects.
+	next, red, err := db.Store.Redacting(ctx, next, opts)
+	if err != nil {
+		return nil, err
+	}
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	if err := db.catchUp(ctx); err != nil {
@@ -209,6 +215,11 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		// one (see checkpointAfterBulk).
 		if _, err := tx.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
 			return nil, internal("committing import", err)
+		}
+	}
+	for _, st := range red.Statements(dialect) {
+		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return nil, internal("keeping the originals of redacted objects", err)
 		}
 	}
 	cleared, err := db.outbox.clear(ctx, tx)

@@ -29,26 +29,26 @@ func TestStore(t *testing.T) {
 	})
 }
 
-// migrationCount is the schema version of every embedded migration
-// (files named NNNN_*.sql) applied.
+// migrationCount is the number of embedded migrations (files named
+// NNNN_*.sql).
+// migrationCount returns the schema version every embedded migration
+// brings a store to: the highest migration number (numbers may have gaps
+// while branches that each add one are merged).
 func migrationCount(t *testing.T) int {
 	t.Helper()
 	names, err := filepath.Glob("migrations/*.sql")
 	if err != nil || len(names) == 0 {
 		t.Fatalf("no migrations found: %v", err)
 	}
-	// The highest number: the schema version the last migration brings
-	// the store to (numbers reserved by work in progress elsewhere may
-	// leave gaps, which the store skips).
-	high := 0
+	highest := 0
 	for _, n := range names {
 		v, err := strconv.Atoi(strings.SplitN(filepath.Base(n), "_", 2)[0])
 		if err != nil {
 			t.Fatalf("migration %s: %v", n, err)
 		}
-		high = max(high, v)
+		highest = max(highest, v)
 	}
-	return high
+	return highest
 }
 
 const sample = `{"type":"bundle","id":"bundle--00000001-0000-4000-8000-000000000001","objects":[
@@ -334,4 +334,10 @@ func TestStats(t *testing.T) {
 		}
 		return db
 	})
+}
+
+// TestLifecycle runs the suite of anonymity, counted sightings, retention
+// and retractions.
+func TestLifecycle(t *testing.T) {
+	storetest.RunLifecycle(t, func(t *testing.T) storetest.LifecycleStore { return openDB(t, t.TempDir()) })
 }

@@ -167,7 +167,7 @@ func (q *Objects) Stats(viewer *cyberpact.Viewer) Query {
 // DeleteSelection is the filter of the versions DeleteObject deletes:
 // f's viewer, audience and versions (all unless told which) of id.
 func DeleteSelection(id string, f cyberpact.ObjectFilter) cyberpact.ObjectFilter {
-	sel := cyberpact.ObjectFilter{Viewer: f.Viewer, Audience: f.Audience, Versions: f.Versions, AllVersions: f.AllVersions, IDs: []string{id}}
+	sel := cyberpact.ObjectFilter{Viewer: f.Viewer, Audience: f.Audience, Versions: f.Versions, AllVersions: f.AllVersions, Holdings: f.Holdings, IDs: []string{id}}
 	if len(sel.Versions) == 0 && !sel.AllVersions {
 		sel.AllVersions = true // deleting an object deletes all its versions unless told which
 	}
@@ -191,6 +191,9 @@ func (q *Objects) Filter(f cyberpact.ObjectFilter, a *Args) (string, error) {
 	}
 	if len(f.IDs) > 0 {
 		conds = append(conds, a.InStrings("o.id", f.IDs))
+	}
+	if len(f.Holdings) > 0 {
+		conds = append(conds, a.InInts("o.holding", f.Holdings))
 	}
 	if len(f.SpecVersions) > 0 {
 		conds = append(conds, q.SpecVersions(a, f.SpecVersions))

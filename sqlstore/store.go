@@ -130,6 +130,15 @@ type Hooks struct {
 	// Purging runs in the transaction of an exercise's purge, before it
 	// commits, with the seqs of the object versions it deleted.
 	Purging func(ctx context.Context, tx *sql.Tx, seqs []int64) error
+	// Purge runs in the transaction of a retention purge (PurgeVersions),
+	// before it commits, with the seqs of the versions it removed: it
+	// removes what the engine keeps of them beyond the shared tables
+	// (search terms, correlation rows) and logs one delete without an id,
+	// which makes live indexes rebuild (the ids' own entries go).
+	Purge func(ctx context.Context, tx *sql.Tx, seqs []int64) error
+	// Residue counts what the engine still keeps of the versions seqs
+	// ("what: n rows" for each place holding any).
+	Residue func(ctx context.Context, seqs []int64) ([]string, error)
 	// Changed runs after a delete of object versions has committed.
 	Changed func()
 	// WriteMu, when not nil, is held by the exercises' writes (SQLite:

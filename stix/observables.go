@@ -6,6 +6,7 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/pattern"
+	"github.com/cyberpact/cyberpact/privacy"
 )
 
 // scoValueProps are the properties of cyber-observable objects that hold
@@ -40,7 +41,9 @@ func (o *Object) scoObservables() []cyberpact.Observable {
 	var out []cyberpact.Observable
 	if v := o.String("value"); v != "" {
 		k := valueKinds[o.Type]
-		if k == "" {
+		if k == "" || privacy.IsPseudonym(v) {
+			// A pseudonym of a redacted address (package privacy) is
+			// kept as written, so that partners correlate it.
 			k = "other"
 		}
 		out = append(out, cyberpact.Observable{Kind: k, Type: o.Type, Value: v})

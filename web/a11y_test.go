@@ -82,6 +82,11 @@ func TestBrowserAccessibility(t *testing.T) {
 	run(t, ctx, "publishing a bad pattern", chromedp.SendKeys(`#name`, "x"), chromedp.SendKeys(`#pattern`, "[bad"),
 		chromedp.Click(`form[action="/publish/indicator"] button[type="submit"]`), chromedp.WaitVisible(`#pattern-error`))
 	checkA11y(t, ctx, axe, "publish with errors at their fields")
+	visit(ctx, "incidents with the open form", "/incidents", `#i-name`)
+	visit(ctx, "incident with tasks, requests, timeline and forms", "/incidents/"+openIncidentID, `#o-content`)
+	run(t, ctx, "a refused note", chromedp.SendKeys(`#o-content`, "x"), chromedp.SetValue(`#o-tlp`, "red"), chromedp.SetValue(`#o-audience`, "all"),
+		chromedp.Click(`form[action$="/notes"] button[type="submit"]`), chromedp.WaitVisible(`#incident-error`))
+	checkA11y(t, ctx, axe, "incident with a refusal")
 	gctx := browse(t)
 	browserSignIn(t, gctx, h, "gina")
 	run(t, gctx, "signed in", chromedp.WaitVisible(`.who`))
@@ -100,6 +105,12 @@ func TestBrowserAccessibility(t *testing.T) {
 	visit(hctx, "peers, none", "/peers", `#peers`)
 	visit(hctx, "audit log", "/audit", `#audit`)
 	visit(hctx, "feeds, none", "/sources", `#sources`)
+	h.ensureWarrant(t)
+	if err := h.db.AddWarrantApprover(ctx, "hana", "cli"); err != nil {
+		t.Fatal(err)
+	}
+	visit(hctx, "warrants of an approver, with decisions to make", "/warrants", `#reason-1`)
+	visit(gctx, "warrants, none of the organisation's", "/warrants", `#w-target`)
 	visit(gctx, "audit log of an organisation", "/audit", `#audit`)
 	run(t, gctx, "signing out", chromedp.Click(`form.signout button`), chromedp.WaitVisible(`input[autocomplete="username"]`))
 	visit(gctx, "crisis acknowledgement link", "/crisis/ack?token=cpa_00", `#ack`)

@@ -13,17 +13,15 @@ import (
 	"github.com/cyberpact/cyberpact"
 )
 
-const crisisIncident = "incident--55555555-5555-4555-8555-555555555555"
-
 var (
 	hubCrisesMu sync.Mutex
 	hubCrises   = map[*hub]int64{}
 )
 
-// crisis declares, once per hub, a crisis on a TLP:RED incident named
-// like the hidden indicator ("Redwing beacon ...") that Acme shares with
-// the group of Acme and Gamma: the route matrix then holds every page to
-// showing it to nobody else.
+// crisis declares, once per hub, a crisis on the fixture's TLP:RED
+// incident ("Operation Nightjar"), which Acme shares with the group of
+// Acme and Gamma: the route matrix then holds every page to showing it to
+// nobody else.
 func (h *hub) crisis(t *testing.T) int64 {
 	t.Helper()
 	hubCrisesMu.Lock()
@@ -31,11 +29,7 @@ func (h *hub) crisis(t *testing.T) int64 {
 	if id, ok := hubCrises[h]; ok {
 		return id
 	}
-	stamp := "2026-01-01T00:00:00.000Z"
-	red := cyberpact.Release{Producer: h.orgs["Acme"].ID, Audience: cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: h.groups["Acme and Gamma"].ID}, TLP: cyberpact.TLPRed}
-	h.importAs(t, red, map[string]any{"type": "incident", "spec_version": "2.1", "id": crisisIncident, "created": stamp, "modified": stamp,
-		"name": "Redwing beacon outbreak", "object_marking_refs": []any{"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}})
-	c, err := h.api.Crises.Declare(context.Background(), nil, crisisIncident, 0, "cli")
+	c, err := h.api.Crises.Declare(context.Background(), nil, redIncidentID, 0, "cli")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +101,7 @@ func TestCrisisPages(t *testing.T) {
 	mustContain(t, "gina's banner", home.body, `class="crisis-banner"`, path)
 	pg := gina.get(path)
 	wantStatus(t, "gina's crisis page", pg, 200)
-	mustContain(t, "gina's crisis page", pg.body, "Redwing beacon outbreak", "0 of 2 acknowledged", "Acme", "Gamma (you)", `id="ack"`)
+	mustContain(t, "gina's crisis page", pg.body, "Operation Nightjar", "0 of 2 acknowledged", "Acme", "Gamma (you)", `id="ack"`)
 	if strings.Contains(pg.body, `id="end"`) {
 		t.Errorf("gina, org-admin of a partner, is offered to end the crisis")
 	}
@@ -123,7 +117,7 @@ func TestCrisisPages(t *testing.T) {
 	if b := bob.get("/").body; strings.Contains(b, "crisis-banner") {
 		t.Errorf("bob, outside the incident's audience, sees a crisis banner")
 	}
-	if b := bob.get("/crises").body; strings.Contains(b, path) || strings.Contains(b, "Redwing") {
+	if b := bob.get("/crises").body; strings.Contains(b, path) || strings.Contains(b, "Nightjar") {
 		t.Errorf("bob's list of crises names the crisis")
 	}
 	wantStatus(t, "bob's crisis page", bob.get(path), 404)
@@ -135,7 +129,7 @@ func TestCrisisPages(t *testing.T) {
 	anon := h.client(t)
 	form := anon.get("/crisis/ack?token=" + token)
 	wantStatus(t, "the link's page", form, 200)
-	if strings.Contains(form.body, "Redwing") || strings.Contains(form.body, crisisIncident) {
+	if strings.Contains(form.body, "Nightjar") || strings.Contains(form.body, redIncidentID) {
 		t.Errorf("the link's page tells of the crisis before it is used")
 	}
 	done := anon.post("/crisis/ack", url.Values{"csrf": {anon.token()}, "token": {token}})

@@ -177,18 +177,21 @@ type objectPage struct {
 	TLP            cyberpact.TLP
 	Audience       string // in words
 	Producer       string
-	Revoked        bool
-	Props          []prop
-	Versions       []versionRow
-	From, To       string // the versions diffed
-	FromShown      string
-	ToShown        string
-	Diff           []diffRow
-	Relationships  []relRow
-	Graph          template.HTML // the relationships drawn in SVG, "" when none
-	WhoElse        []holderRow   // other objects holding its values
-	Producing      bool          // the user's organisation produced it
-	Releases       []auditRow    // its releases, to its producer only
+	// Submitter names, to the hub's admins alone, the organisation that
+	// published the object anonymously; "" otherwise.
+	Submitter     string
+	Revoked       bool
+	Props         []prop
+	Versions      []versionRow
+	From, To      string // the versions diffed
+	FromShown     string
+	ToShown       string
+	Diff          []diffRow
+	Relationships []relRow
+	Graph         template.HTML // the relationships drawn in SVG, "" when none
+	WhoElse       []holderRow   // other objects holding its values
+	Producing     bool          // the user's organisation produced it
+	Releases      []auditRow    // its releases, to its producer only
 }
 
 type versionRow struct {
@@ -237,6 +240,9 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request, c *call) error 
 	}
 	pg := objectPage{ID: cur.ID, Type: cur.Type, Name: displayName(m, cur.ID), TLP: cur.Release.TLP, Revoked: cur.Revoked, Props: props(m)}
 	if pg.Producer, pg.Audience, err = h.audienceWords(ctx, cur.Release); err != nil {
+		return err
+	}
+	if pg.Submitter, err = h.anonymousSubmitter(ctx, c.principal(), cur); err != nil {
 		return err
 	}
 	for _, v := range vs {
@@ -413,4 +419,24 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, c *call) err
 	}
 	h.render(w, r, http.StatusOK, "dashboard", c, d)
 	return nil
+}
+
+// anonymousSubmitter returns, for a hub admin reading an object the hub
+// stands as producer of, the name of the organisation that published it
+// anonymously; "" for anyone else, and for objects no one published
+// anonymously.
+func (h *Handler) anonymousSubmitter(ctx context.Context, p *cyberpact.Principal, o *cyberpact.Object) (string, error) {
+	anon, ok := h.Store.(cyberpact.AnonymityStore)
+	if !ok || p.User.Role != cyberpact.RoleAdmin || o.Release.Producer != 0 {
+		return "", nil
+	}
+	org, err := anon.AnonymousSubmitter(ctx, o.ID)
+	if err != nil || org == 0 {
+		return "", err
+	}
+	x, err := h.Store.OrgByID(ctx, org)
+	if err != nil {
+		return fmt.Sprintf("organisation %d", org), nil
+	}
+	return x.Name, nil
 }

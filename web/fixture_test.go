@@ -41,7 +41,14 @@ const (
 	malwareID = "malware--22222222-2222-4222-8222-222222222222"        // two versions, all members
 	relID     = "relationship--33333333-3333-4333-8333-333333333333"   // malware uses attack-pattern
 	neverID   = "indicator--99999999-9999-4999-8999-999999999999"      // never stored
-	password  = "correct horse battery staple"
+
+	redIncidentID   = "incident--55555555-5555-4555-8555-555555555555"         // "Operation Nightjar", TLP:RED, group "Acme and Gamma"
+	redTaskID       = "x-cyberpact-task--55555555-5555-4555-8555-555555555556" // its task, assigned to gina
+	openIncidentID  = "incident--66666666-6666-4666-8666-666666666666"         // "Phishing wave", all members, TLP:AMBER
+	openTaskID      = "x-cyberpact-task--66666666-6666-4666-8666-666666666667" // its task, assigned to bob
+	openRFAID       = "x-cyberpact-rfa--66666666-6666-4666-8666-666666666668"  // a request of Acme to Beta on it
+	neverIncidentID = "incident--99999999-9999-4999-8999-999999999998"         // never stored
+	password        = "correct horse battery staple"
 )
 
 // hub is a real hub for the interface's tests: a SQLite store in a
@@ -148,6 +155,22 @@ func (h *hub) seed(t *testing.T) {
 	red := cyberpact.Release{Producer: acme, Audience: cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: h.groups["Acme and Gamma"].ID}, TLP: cyberpact.TLPRed}
 	h.importAs(t, red, map[string]any{"type": "indicator", "spec_version": "2.1", "id": redID, "created": stamp, "modified": stamp,
 		"name": "Redwing beacon", "pattern": "[ipv4-addr:value = '198.51.100.7']", "pattern_type": "stix", "valid_from": stamp,
+		"object_marking_refs": []any{"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}})
+	// A RED incident of the group, and an incident of all members with a
+	// RED note for the group on it: "Operation Nightjar" and "Kestrel
+	// informant" are for the group's eyes only (redMarks).
+	h.importAs(t, red, map[string]any{"type": "incident", "spec_version": "2.1", "id": redIncidentID, "created": stamp, "modified": stamp,
+		"name": "Operation Nightjar", "x_cyberpact_status": "open", "x_cyberpact_severity": "critical"},
+		map[string]any{"type": "x-cyberpact-task", "spec_version": "2.1", "id": redTaskID, "created": stamp, "modified": stamp,
+			"incident_ref": redIncidentID, "name": "Trace the Nightjar relay", "status": "open", "assignee": "gina", "assignee_org": "Gamma"})
+	h.importAs(t, amber, map[string]any{"type": "incident", "spec_version": "2.1", "id": openIncidentID, "created": stamp, "modified": stamp,
+		"name": "Phishing wave", "x_cyberpact_status": "open", "x_cyberpact_severity": "medium"},
+		map[string]any{"type": "x-cyberpact-task", "spec_version": "2.1", "id": openTaskID, "created": stamp, "modified": stamp,
+			"incident_ref": openIncidentID, "name": "Block the sender domains", "status": "open", "assignee": "bob", "assignee_org": "Beta"},
+		map[string]any{"type": "x-cyberpact-rfa", "spec_version": "2.1", "id": openRFAID, "created": stamp, "modified": stamp,
+			"incident_ref": openIncidentID, "kind": "takedown", "description": "take down the kit", "addressed_to": []string{"Beta"}})
+	h.importAs(t, red, map[string]any{"type": "note", "spec_version": "2.1", "id": "note--55555555-5555-4555-8555-555555555557", "created": stamp, "modified": stamp,
+		"content": "Kestrel informant says the kit is sold in one forum", "object_refs": []string{openIncidentID},
 		"object_marking_refs": []any{"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}})
 }
 

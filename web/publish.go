@@ -173,13 +173,26 @@ func release(c *call, aud, tlp string, errs map[string]string) cyberpact.ImportO
 
 // publish imports raw (a bundle) with opts through the admission step,
 // returning the rejections, each said with where.
+//
+// With the form's "anonymous" box ticked the objects are published
+// anonymously (cyberpact.AnonymousImport): the hub stands as producer.
 func (h *Handler) publish(r *http.Request, c *call, raw []byte, opts cyberpact.ImportOptions) (*cyberpact.ImportResult, []string, error) {
 	p := c.st.Principal
 	opts.ReleaseFor = cyberpact.SightingReleases(r.Context(), h.Store, p.Viewer())
 	dec := stix.NewDecoder(bytes.NewReader(raw))
 	defer dec.Close()
 	who := cyberpact.Actor{Name: p.User.Name, Org: p.Org.ID, Via: "web"}
-	res, err := cyberpact.AuditedImport(r.Context(), h.Store, h.Store, who, dec.Next, opts, "")
+	var res *cyberpact.ImportResult
+	var err error
+	if anon, ok := h.Store.(cyberpact.AnonymityStore); ok && r.PostFormValue("anonymous") != "" {
+		var hub string
+		if hub, err = anon.HubIdentity(r.Context()); err != nil {
+			return nil, nil, err
+		}
+		res, err = cyberpact.AnonymousImport(r.Context(), h.Store, anon, h.Store, who, p.Groups, stix.Anonymise(dec.Next, hub), opts, "")
+	} else {
+		res, err = cyberpact.AuditedImport(r.Context(), h.Store, h.Store, who, dec.Next, opts, "")
+	}
 	if err != nil {
 		if cyberpact.ErrorCode(err) == cyberpact.EINVALID {
 			return nil, []string{cyberpact.ErrorMessage(err)}, nil

@@ -89,4 +89,41 @@ func TestPublish(t *testing.T) {
 		bob.mustSignIn("bob")
 		wantStatus(t, "bob and alice's own-org malware", bob.get(fmtID("malware--99999999-9999-4999-8999-999999999998")), http.StatusNotFound)
 	})
+
+	t.Run("AnonymousIndicatorNamesTheHub", func(t *testing.T) {
+		f := form("Anonymous relay", "[domain-name:value = 'anon-relay.example']", "all", "green")
+		f.Set("anonymous", "on")
+		p := alice.post("/publish/indicator", f)
+		wantStatus(t, "publishing anonymously", p, http.StatusSeeOther)
+		loc := p.header.Get("Location")
+		id := strings.TrimPrefix(loc, "/objects/")
+		o, err := h.db.Object(ctx, id, nil)
+		if err != nil || o.Release.Producer != 0 {
+			t.Fatalf("stored as %+v, %v; want the hub as producer", o, err)
+		}
+		if sub, err := h.db.AnonymousSubmitter(ctx, id); err != nil || sub != h.orgs["Acme"].ID {
+			t.Errorf("the submitter kept apart = %d, %v; want Acme", sub, err)
+		}
+		bob := h.client(t)
+		bob.mustSignIn("bob")
+		page := bob.get(loc)
+		wantStatus(t, "the anonymous indicator's page for bob", page, http.StatusOK)
+		mustContain(t, "the anonymous indicator's page for bob", page.body, "Produced by <strong>the hub</strong>")
+		if strings.Contains(page.body, "Acme") || strings.Contains(page.body, `id="submitter"`) {
+			t.Errorf("bob's page of the anonymous indicator names Acme")
+		}
+		// The hub's admin is told who; alice, the submitter, reads it
+		// as everyone does.
+		hana := h.client(t)
+		hana.mustSignIn("hana")
+		mustContain(t, "the hub admin's page", hana.get(loc).body, `id="submitter"`, "Published anonymously by <strong>Acme</strong>")
+		if strings.Contains(alice.get(loc).body, `id="submitter"`) {
+			t.Errorf("the submitter's page names the submitter as to a hub admin")
+		}
+		f = form("Anonymous to myself", "[domain-name:value = 'anon-self.example']", "org", "green")
+		f.Set("anonymous", "on")
+		p = alice.post("/publish/indicator", f)
+		wantStatus(t, "anonymous to the producer alone", p, http.StatusBadRequest)
+		mustContain(t, "anonymous to the producer alone", p.body, "anonymous publication must be shared")
+	})
 }

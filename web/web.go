@@ -123,6 +123,8 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerPartners()
 	h.registerSources()
 	h.registerCrises()
+	h.registerIncidents()
+	h.registerWarrants()
 	if x, ok := api.(Exercises); ok {
 		h.Exercises = x
 	}
@@ -339,6 +341,7 @@ func parsePages() map[string]*template.Template {
 		// own element ids (prefix) on a page with several forms.
 		"release":  func(prefix string, p publishPage) releaseView { return releaseView{P: prefix, Page: p} },
 		"tlpClass": tlpClass,
+		"upper":    upper,
 		"tlpName": func(t cyberpact.TLP) string {
 			if t == cyberpact.TLPUnknown {
 				return "no TLP"
@@ -415,4 +418,7 @@ var titles = map[string]string{
 	"crises":    "Crises",
 	"crisis":    "Crisis",
 	"crisisack": "Acknowledge a crisis",
+	"incidents": "Incidents",
+	"incident":  "Incident",
+	"warrants":  "Warrants",
 }

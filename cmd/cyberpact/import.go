@@ -19,7 +19,7 @@ func init() {
 	register(&command{
 		name:    "import",
 		summary: "import STIX bundles into the hub",
-		usage:   "[--data DIR] [--partial] [--org ORG] [--audience all|org|group:NAME] [--tlp LEVEL] [--on-conflict reject|keep-stored|replace] [--format auto|stix|misp] FILE... (- for stdin)",
+		usage:   "[--data DIR] [--partial] [--org ORG [--anonymous | --share counts]] [--audience all|org|group:NAME] [--tlp LEVEL] [--on-conflict reject|keep-stored|replace] [--format auto|stix|misp] FILE... (- for stdin)",
 		help: `Imports each file, a STIX 2.1 or 2.0 bundle (2.0 is upgraded to 2.1) or MISP
 JSON events (detected by their "Event" key, or --format misp), into the data
 directory. MISP events are converted to STIX as misp-stix maps them (see
@@ -56,6 +56,14 @@ is also written into them, as its TLP 2.0 marking definition added to
 object_marking_refs, so that the level travels with them to peers and
 exports (without --tlp they are stored as they came).
 
+With --anonymous, --org publishes anonymously: the hub stands as producer
+(created_by_ref names the hub's identity, where_sighted_refs are left out,
+identity objects are refused), only the hub's admins and the audit log know
+who; --org keeps managing the objects (a later --anonymous import of a new
+version, a TAXII DELETE). With --share counts, the file's sightings are
+shared only as k-anonymous counts per sector (GET
+/api/v1/objects/ID/sighting-counts): each stays with --org.
+
 Prints a summary per file (added, already present, rejected with the file,
 line, object id, JSON path and reason); exits 1 if anything was rejected.
 Each file that adds anything is recorded in the audit log as a write by
@@ -74,6 +82,8 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	tlp := fs.String("tlp", "amber", "TLP level of objects that carry no TLP marking")
 	format := fs.String("format", "auto", "input format: auto (MISP JSON is recognised by its keys), stix or misp")
 	onConflict := fs.String("on-conflict", "reject", "a version stored with the same id and modified and different content: reject, keep-stored or replace")
+	anonymous := fs.Bool("anonymous", false, "publish anonymously as --org: the hub stands as producer")
+	share := fs.String("share", "", "counts: share the sightings only as k-anonymous counts per sector")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -101,6 +111,16 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	})
 	if fs.NArg() == 0 {
 		return usageError("no files to import; give one or more bundle files, or - for stdin")
+	}
+	switch {
+	case *share != "" && *share != "counts":
+		return usageError("--share %q: the only value is counts", *share)
+	case (*anonymous || *share != "") && *org == "":
+		return usageError("--anonymous and --share counts need --org: the organisation that publishes or reports")
+	case *anonymous && *share != "":
+		return usageError("--anonymous and --share counts do not go together: counted sightings are seen by no one already")
+	case (*anonymous || *share != "") && *format == "misp":
+		return usageError("--anonymous and --share counts take STIX bundles, not MISP events")
 	}
 	// The heap is mostly objects on their way from the decoder to the
 	// store, short-lived: a looser heap target than Go's default halves
@@ -135,7 +155,8 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		if viewer != nil {
 			opts.ReleaseFor = cyberpact.SightingReleases(ctx, db, *viewer)
 		}
-		res, err := importFile(ctx, e, db, name, opts, mark, *maxObject, *format)
+		mode := importMode{viewer: viewer, anonymous: *anonymous, counts: *share == "counts"}
+		res, err := importFile(ctx, e, db, name, opts, mark, *maxObject, *format, mode)
 		if err != nil {
 			if cyberpact.ErrorCode(err) == cyberpact.EINTERNAL {
 				return err
@@ -168,7 +189,30 @@ func runImport(ctx context.Context, e *env, args []string) error {
 // importFile imports one bundle and prints its summary.
 // Objects without a TLP marking get mark's, written into them, unless it
 // is TLPUnknown (--tlp not given).
-func importFile(ctx context.Context, e *env, db store, name string, opts cyberpact.ImportOptions, mark cyberpact.TLP, maxObject int, format string) (*cyberpact.ImportResult, error) {
+// importMode is how an import by an organisation is published: under
+// its name, anonymously, or as counted sightings.
+type importMode struct {
+	viewer    *cyberpact.Viewer
+	anonymous bool
+	counts    bool
+}
+
+// run imports next as the mode says.
+func (m importMode) run(ctx context.Context, db store, who cyberpact.Actor, next cyberpact.ObjectSource, opts cyberpact.ImportOptions, about string) (*cyberpact.ImportResult, error) {
+	switch {
+	case m.anonymous:
+		hub, err := db.HubIdentity(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return cyberpact.AnonymousImport(ctx, db, db, db, who, m.viewer.Groups, stix.Anonymise(next, hub), opts, about)
+	case m.counts:
+		return cyberpact.CountedImport(ctx, db, db, db, who, *m.viewer, next, opts, about)
+	}
+	return cyberpact.AuditedImport(ctx, db, db, who, next, opts, about)
+}
+
+func importFile(ctx context.Context, e *env, db store, name string, opts cyberpact.ImportOptions, mark cyberpact.TLP, maxObject int, format string, mode importMode) (*cyberpact.ImportResult, error) {
 	var in io.Reader
 	var size int64 = -1
 	if name == "-" {
@@ -209,7 +253,7 @@ func importFile(ctx context.Context, e *env, db store, name string, opts cyberpa
 	if mark != cyberpact.TLPUnknown {
 		next = stix.MarkUnmarked(next, mark)
 	}
-	res, err := cyberpact.AuditedImport(ctx, db, db, who, next, opts, "file "+name)
+	res, err := mode.run(ctx, db, who, next, opts, "file "+name)
 	// Another process holding the hub's writer is waited for: the store
 	// takes the writer before it reads any input, so the import can begin
 	// again from the same input.
@@ -217,7 +261,7 @@ func importFile(ctx context.Context, e *env, db store, name string, opts cyberpa
 		if !waited {
 			fmt.Fprintf(e.stderr, "cyberpact import: %s: another process is writing to this hub; waiting for it to finish (interrupt to give up)\n", name)
 		}
-		res, err = cyberpact.AuditedImport(ctx, db, db, who, next, opts, "file "+name)
+		res, err = mode.run(ctx, db, who, next, opts, "file "+name)
 	}
 	if err != nil {
 		return nil, err

@@ -213,6 +213,10 @@ type store interface {
 	cyberpact.AlertStore
 	cyberpact.CrisisStore
 	cyberpact.SessionStore
+	cyberpact.PrivacyStore
+	cyberpact.AnonymityStore
+	cyberpact.SightingCountStore
+	cyberpact.RetentionStore
 	// AuditHead returns the number of entries of a whole audit log and the
 	// last one's hash, or the Seq of the first broken entry.
 	AuditHead(ctx context.Context) (entries int64, hash string, broken int64, err error)

@@ -17,7 +17,7 @@ func init() {
 	register(&command{
 		name:    "match",
 		summary: "match logs (JSON lines, Zeek, CSV) against indicators; report hits as sightings",
-		usage:   "[--indicators FILE | --org ORG] [--report [--report-file FILE] [--hub URL --key KEY] [--identity NAME]] [--format jsonl|zeek|csv] [--fields MAPPING] [--subdomains] [--skip-warninglisted] [EVENTS...]",
+		usage:   "[--indicators FILE | --org ORG] [--report [--report-file FILE] [--hub URL --key KEY] [--identity NAME] [--anonymous | --share counts]] [--format jsonl|zeek|csv] [--fields MAPPING] [--subdomains] [--skip-warninglisted] [EVENTS...]",
 		help: `Compiles the indicators of a STIX bundle (--indicators) into an index and runs
 every event through it: one JSON alert a line to stdout for each field of an
 event that names an indicator,
@@ -75,7 +75,10 @@ sightings go to the hub's store as --org ORG, to --hub URL with --key KEY
 (POST /api/v1/bundles), and/or to --report-file FILE as a bundle. The hub
 shares each sighting with the audience of the indicator it sights, at least
 at its TLP level, and refuses sightings of indicators the reporter cannot
-see; the rest are kept, and the refusals listed on stderr (exit 1).
+see; the rest are kept, and the refusals listed on stderr (exit 1). With
+--anonymous the sightings are reported anonymously (no identity, random ids,
+the hub standing as reporter); with --share counts they are shared only as
+k-anonymous counts per sector (the identity is left out).
 
 Broken lines (invalid JSON, wrong column count, lines over 1 MiB, data before
 a header) are counted and skipped; a summary goes to stderr with the first 20
@@ -100,12 +103,24 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 	hub := fs.String("hub", "", "with --report: POST the sightings to this hub's /api/v1/bundles (with --key)")
 	key := fs.String("key", "", "with --hub: the API key to report with")
 	identity := fs.String("identity", "", "with --report: the reporting organisation's name, for where_sighted_refs (default: --org)")
+	anonymous := fs.Bool("anonymous", false, "with --report: report the sightings anonymously (the hub stands as reporter; no identity, random ids)")
+	share := fs.String("share", "", "with --report: counts, to share the sightings only as k-anonymous counts per sector")
 	data := dataFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if !*report && (*reportFile != "" || *hub != "" || *key != "" || *identity != "") {
-		return usageError("--report-file, --hub, --key and --identity go with --report")
+	if !*report && (*reportFile != "" || *hub != "" || *key != "" || *identity != "" || *anonymous || *share != "") {
+		return usageError("--report-file, --hub, --key, --identity, --anonymous and --share go with --report")
+	}
+	switch {
+	case *share != "" && *share != "counts":
+		return usageError("--share %q: the only value is counts", *share)
+	case *anonymous && *share != "":
+		return usageError("--anonymous and --share counts do not go together: counted sightings are seen by no one already")
+	}
+	shareAs := *share
+	if *anonymous {
+		shareAs = "anonymous"
 	}
 	if *report && *reportFile == "" && *hub == "" && *org == "" {
 		return usageError("--report needs somewhere to send the sightings: --org ORG (the hub's store), --hub URL --key KEY, or --report-file FILE")
@@ -191,6 +206,7 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 			who = *org
 		}
 		sightings = newSightingReport(who, fields)
+		sightings.share = shareAs
 		alerts = io.MultiWriter(out, sightings)
 	}
 	var total match.Summary
@@ -228,7 +244,7 @@ func runMatch(ctx context.Context, e *env, args []string) error {
 		return &exitError{code: 1}
 	}
 	if sightings != nil && ctx.Err() == nil {
-		if err := deliverReport(ctx, e, sightings, reportTarget{file: *reportFile, hub: *hub, key: *key, org: *org, data: *data}); err != nil {
+		if err := deliverReport(ctx, e, sightings, reportTarget{file: *reportFile, hub: *hub, key: *key, org: *org, data: *data, share: shareAs}); err != nil {
 			var ee *exitError
 			if errors.As(err, &ee) {
 				return err

@@ -17,6 +17,7 @@ import (
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/match"
 	"github.com/cyberpact/cyberpact/stix"
+	"github.com/google/uuid"
 )
 
 // identityCreated is the created and modified time of the identity a
@@ -28,7 +29,12 @@ const identityCreated = "2020-01-01T00:00:00.000Z"
 // sightings, one per indicator per hour (UTC) of the events' times. It is
 // an io.Writer of alert lines, as match.Stream writes them.
 type sightingReport struct {
-	org       string   // the reporting organisation's name, "" when unknown
+	org string // the reporting organisation's name, "" when unknown
+	// share is how the sightings are reported: "" under the
+	// organisation's name, "anonymous" (no identity, no refs to it, and
+	// random ids: ids derived from the name would name it) or "counts"
+	// (no identity object: a counted report carries sightings only).
+	share     string
 	timeNames []string // the events' time fields
 	now       func() time.Time
 	partial   []byte
@@ -192,10 +198,12 @@ func (r *sightingReport) Bundle() ([]byte, int, error) {
 	now := r.now().UTC()
 	var objs []any
 	ident := ""
-	if r.org != "" && len(keys) > 0 {
+	if r.org != "" && len(keys) > 0 && r.share != "anonymous" {
 		ident = identityID(r.org)
-		objs = append(objs, map[string]any{"type": "identity", "spec_version": "2.1", "id": ident,
-			"created": identityCreated, "modified": identityCreated, "name": r.org, "identity_class": "organization"})
+		if r.share == "" {
+			objs = append(objs, map[string]any{"type": "identity", "spec_version": "2.1", "id": ident,
+				"created": identityCreated, "modified": identityCreated, "name": r.org, "identity_class": "organization"})
+		}
 	}
 	for _, k := range keys {
 		h := r.hours[k]
@@ -204,8 +212,12 @@ func (r *sightingReport) Bundle() ([]byte, int, error) {
 		if !modified.After(created) {
 			modified = created.Add(time.Millisecond)
 		}
+		id := "sighting--" + reportUUID("cyberpact sighting", r.org, k.indicator, strconv.FormatInt(k.hour, 10))
+		if r.share == "anonymous" {
+			id = "sighting--" + uuid.NewString()
+		}
 		s := map[string]any{"type": "sighting", "spec_version": "2.1",
-			"id":      "sighting--" + reportUUID("cyberpact sighting", r.org, k.indicator, strconv.FormatInt(k.hour, 10)),
+			"id":      id,
 			"created": stix.FormatTime(created), "modified": stix.FormatTime(modified),
 			"sighting_of_ref": k.indicator, "count": h.count,
 			"first_seen": stix.FormatTime(h.first), "last_seen": stix.FormatTime(h.last)}
@@ -228,6 +240,7 @@ type reportTarget struct {
 	hub, key string // --hub, --key
 	org      string // --org: imported into the store as that organisation
 	data     string
+	share    string // "", "anonymous" or "counts" (sightingReport.share)
 }
 
 // deliverReport writes the report's bundle to each target and says on
@@ -250,11 +263,11 @@ func deliverReport(ctx context.Context, e *env, r *sightingReport, t reportTarge
 	var res *cyberpact.ImportResult
 	switch {
 	case t.hub != "":
-		if res, err = postReport(ctx, t.hub, t.key, bundle); err != nil {
+		if res, err = postReport(ctx, t.hub, t.key, t.share, bundle); err != nil {
 			return err
 		}
 	case t.org != "":
-		if res, err = importReport(ctx, e, t.data, t.org, bundle); err != nil {
+		if res, err = importReport(ctx, e, t.data, t.org, t.share, bundle); err != nil {
 			return err
 		}
 	default:
@@ -272,7 +285,7 @@ func deliverReport(ctx context.Context, e *env, r *sightingReport, t reportTarge
 
 // importReport imports the report into the store as org: its sightings
 // are released like the indicators they sight (SightingReleases).
-func importReport(ctx context.Context, e *env, data, org string, bundle []byte) (*cyberpact.ImportResult, error) {
+func importReport(ctx context.Context, e *env, data, org, share string, bundle []byte) (*cyberpact.ImportResult, error) {
 	db, err := e.openStore(ctx, data)
 	if err != nil {
 		return nil, err
@@ -284,14 +297,22 @@ func importReport(ctx context.Context, e *env, data, org string, bundle []byte) 
 	}
 	dec := stix.NewDecoder(bytes.NewReader(bundle))
 	defer dec.Close()
-	return cyberpact.AuditedImport(ctx, db, db, cyberpact.Actor{Name: "cli", Org: viewer.Org, Via: "cli"}, dec.Next,
+	mode := importMode{viewer: viewer, anonymous: share == "anonymous", counts: share == "counts"}
+	return mode.run(ctx, db, cyberpact.Actor{Name: "cli", Org: viewer.Org, Via: "cli"}, dec.Next,
 		cyberpact.ImportOptions{Partial: true, Producer: viewer.Org, ReleaseFor: cyberpact.SightingReleases(ctx, db, *viewer)}, "match report")
 }
 
 // postReport POSTs the report to the hub's /api/v1/bundles with key,
 // keeping what it may when some sightings are refused.
-func postReport(ctx context.Context, hub, key string, bundle []byte) (*cyberpact.ImportResult, error) {
-	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(hub, "/")+"/api/v1/bundles?partial=true", bytes.NewReader(bundle))
+func postReport(ctx context.Context, hub, key, share string, bundle []byte) (*cyberpact.ImportResult, error) {
+	q := "?partial=true"
+	switch share {
+	case "anonymous":
+		q += "&anonymous=true"
+	case "counts":
+		q += "&share=counts"
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", strings.TrimRight(hub, "/")+"/api/v1/bundles"+q, bytes.NewReader(bundle))
 	if err != nil {
 		return nil, fmt.Errorf("--hub: %w", err)
 	}

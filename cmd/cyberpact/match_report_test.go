@@ -230,3 +230,64 @@ func TestMatchReportToAHubOverHTTP(t *testing.T) {
 		t.Fatalf("a wrong key was accepted: %s", bad.stderr)
 	}
 }
+
+// TestMatchReportAnonymousAndCounted reports the same hits anonymously and
+// as counts: the anonymous sightings name neither Org B nor its identity
+// (their ids are random, not derived from its name), the counted ones stay
+// with Org B: an Org A read shows the anonymous one alone, nothing of Org B.
+func TestMatchReportAnonymousAndCounted(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, "org", "create", "Org A", "--nation", "GB", "--sector", "finance", "--data", dir)
+	mustRun(t, "org", "create", "Org B", "--nation", "FR", "--sector", "energy", "--data", dir)
+	mustRun(t, "group", "create", "Pact", "--orgs", "Org A,Org B", "--data", dir)
+	mustRun(t, "import", "--data", dir, "--org", "Org A", "--audience", "group:Pact", writeFile(t, "ind.json", hubIndicators))
+	events := writeFile(t, "ev.jsonl", `{"@timestamp":"2026-03-01T10:05:00Z","dns":{"question":{"name":"evil.example"}}}`+"\n")
+	if r := cli(t, "match", "--data", dir, "--org", "Org B", "--report", "--anonymous", "--share", "counts", events); r.code != 2 {
+		t.Errorf("--anonymous with --share counts: exit %d, want 2", r.code)
+	}
+	if r := cli(t, "match", "--data", dir, "--org", "Org B", "--anonymous", events); r.code != 2 || !strings.Contains(r.stderr, "go with --report") {
+		t.Errorf("--anonymous without --report: exit %d %s, want 2", r.code, r.stderr)
+	}
+	for _, share := range [][]string{{"--anonymous"}, {"--share", "counts"}} {
+		r := cli(t, append([]string{"match", "--data", dir, "--org", "Org B", "--report"}, append(share, events)...)...)
+		if r.code != 0 || !strings.Contains(r.stderr, "hub added 1,") {
+			t.Fatalf("report %v: code %d, stderr %s; want the one sighting added, no identity", share, r.code, r.stderr)
+		}
+	}
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "cyberpact.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	orgA, _ := db.OrgByName(ctx, "Org A")
+	orgB, _ := db.OrgByName(ctx, "Org B")
+	groups, _ := db.GroupsOf(ctx, orgA.ID)
+	va := cyberpact.Viewer{Org: orgA.ID, Groups: groups}
+	p, err := db.FindObjects(ctx, cyberpact.ObjectFilter{Types: []string{"sighting", "identity"}, AllVersions: true, Viewer: &va})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Objects) != 1 {
+		t.Errorf("Org A sees %d sightings and identities; want the anonymous sighting alone", len(p.Objects))
+	}
+	ident := identityID("Org B")
+	for _, o := range p.Objects {
+		if o.Release.Producer != 0 || strings.Contains(string(o.Raw), ident) || strings.Contains(string(o.Raw), "Org B") {
+			t.Errorf("Org A sees %s released as %+v; want the hub as reporter, nothing of Org B", o.Raw, o.Release)
+		}
+	}
+	all, err := db.FindObjects(ctx, cyberpact.ObjectFilter{Types: []string{"sighting"}, AllVersions: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := 0
+	for _, o := range all.Objects {
+		if o.Release.Producer == orgB.ID && o.Release.Audience.Kind == cyberpact.AudienceOrg {
+			counted++
+		}
+	}
+	if counted != 1 {
+		t.Errorf("%d counted sightings kept with Org B alone; want 1", counted)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -25,7 +26,7 @@ func init() {
 	register(&command{
 		name:    "serve",
 		summary: "run the hub: web interface, REST API, TAXII, health and metrics over HTTP",
-		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--alerts=false] [--webhook-allow ADDR,PREFIX...] [--alert-lease 2m] [--crisis-escalate-after 15m] [--public-url URL] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U] [--smtp-tls starttls|tls|none]] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
+		usage:   "[--data DIR] [--addr :8080] [--metrics-addr ADDR] [--demo] [--public] [--max-body BYTES] [--sync-interval 30s] [--sync-max-pages N] [--sync-max-objects N] [--sync-run-time 10m] [--sync-status-wait 2m] [--sync-max-object-size BYTES] [--sync-max-page-bytes BYTES] [--feed-check 30s] [--partnership-key-file FILE] [--k-anonymity 3] [--purge-interval 1h] [--alerts=false] [--webhook-allow ADDR,PREFIX...] [--alert-lease 2m] [--crisis-escalate-after 15m] [--public-url URL] [--smtp-addr HOST:PORT --smtp-from ADDR [--smtp-user U] [--smtp-tls starttls|tls|none]] [--exercise-interval 1s] [--log-format text|json] [--require-totp] [--secure-cookies] [--oidc-issuer URL --oidc-client-id ID ...]",
 		help: `Runs the hub until interrupted (SIGINT or SIGTERM end it gracefully: requests
 in flight finish). Every route but /healthz needs an API key ('cyberpact user
 create' prints one): "Authorization: Bearer KEY", or HTTP Basic with the user
@@ -149,6 +150,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	alertLease := fs.Duration("alert-lease", 2*time.Minute, "alerts: how long a notification a serve process took for delivery is kept from the others; one killed mid-delivery leaves what it held to be taken again after this")
 	crisisAfter := fs.Duration("crisis-escalate-after", alert.DefaultEscalateAfter, "crisis mode: escalate a partner that has not acknowledged a crisis this long after its last alert, for crises declared without a delay of their own")
 	publicURL := fs.String("public-url", "", "the hub's address as its users reach it (e.g. https://hub.example.org): crisis mail carries acknowledgement links to it")
+	partnershipKey := fs.String("partnership-key-file", "", "personal data: set the partnership key pseudonyms are made with from this file at start (see 'cyberpact privacy key')")
+	kAnon := fs.Int("k-anonymity", cyberpact.DefaultKAnonymity, "sightings shared as counts: a sector's count shows from this many reporting organisations on")
+	purgeInterval := fs.Duration("purge-interval", time.Hour, "purge what the retention rules expire (see 'cyberpact retention') this often; 0 never")
 	feedCheck := fs.Duration("feed-check", 30*time.Second, "run the external feeds that are due (see 'cyberpact feed') checking this often; 0 never")
 	requireTOTP := fs.Bool("require-totp", false, "web interface: require a second factor (TOTP) of every user")
 	secureCookies := fs.Bool("secure-cookies", false, "web interface: mark cookies Secure on plain HTTP too, behind a proxy that ends TLS")
@@ -210,6 +214,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if *partnershipKey != "" {
+		key, err := os.ReadFile(*partnershipKey)
+		if err != nil {
+			return fmt.Errorf("--partnership-key-file: %w", err)
+		}
+		if err := db.SetPartnershipKey(ctx, key, cliActor); err != nil {
+			return fmt.Errorf("--partnership-key-file %s: %s", *partnershipKey, cyberpact.ErrorMessage(err))
+		}
+	}
 	if *withDemo {
 		if err := seedDemo(ctx, e, db, time.Now().UTC()); err != nil {
 			return err
@@ -220,6 +233,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	srv.TAXIIMaxBodyBytes = *taxiiMaxBody
 	srv.Public = *public
 	srv.LoginFailures = *loginFailures
+	if *kAnon < 1 {
+		return usageError("--k-anonymity must be at least 1, not %d", *kAnon)
+	}
+	srv.KAnonymity = *kAnon
 	secret, err := e.cursorSecret(*data)
 	if err != nil {
 		return err
@@ -271,6 +288,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		go func() {
 			defer close(done)
 			(&federation.Syncer{Store: db, Peers: peers, Audit: db, Logger: logger, Limits: limits}).Run(sctx, *syncInterval)
+		}()
+		defer func() { stop(); <-done }()
+	}
+	if *purgeInterval > 0 {
+		// Retention purges run until serving ends, and stop before the
+		// store closes; several serve processes purging at once delete
+		// each version once (the store's delete is a transaction).
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			purgeLoop(pctx, db, *purgeInterval, logger)
 		}()
 		defer func() { stop(); <-done }()
 	}

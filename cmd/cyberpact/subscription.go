@@ -14,12 +14,15 @@ import (
 var subscriptionSubs = []*subcommand{
 	{
 		name: "add",
-		usage: "--org NAME [--user NAME] --event object|sighting --channel webhook|email --target URL|ADDRESS\n" +
+		usage: "--org NAME [--user NAME] --event object|sighting|assigned|request --channel webhook|email --target URL|ADDRESS\n" +
 			"    [--type T,...] [--label L,...] [--tlp LEVEL,...] [--producer ORG,...] [--value V,...] [--data DIR]",
 		help: `Subscribes an organisation (or one of its users) to alerts: "object", new
 objects it may see that the filter selects (types, labels, TLP levels,
 producer organisations, observable values an indicator's pattern compares
-with); "sighting", sightings of objects the organisation produced. A
+with); "sighting", sightings of objects the organisation produced;
+"assigned", tasks of joint incidents assigned to --user (to any user of the
+organisation, without it); "request", requests for assistance addressed to
+the organisation. A
 webhook gets its notifications as signed POSTs (its secret is printed once,
 here); mail goes through the SMTP server 'cyberpact serve --smtp-addr' names.`,
 		run: runSubscriptionAdd,
@@ -57,7 +60,7 @@ func runSubscriptionAdd(ctx context.Context, e *env, c *command, args []string) 
 	data := dataFlag(fs)
 	org := fs.String("org", "", "the subscribing organisation")
 	user := fs.String("user", "", "a user of the organisation the subscription is for (default: the whole organisation)")
-	event := fs.String("event", "", "object or sighting")
+	event := fs.String("event", "", "object, sighting, assigned or request")
 	channel := fs.String("channel", "", "webhook or email")
 	target := fs.String("target", "", "the webhook's URL or the mail address")
 	types := fs.String("type", "", "object types, comma separated")
