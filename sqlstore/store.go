@@ -145,6 +145,7 @@ type Store struct {
 	d           Dialect
 	h           Hooks
 	keyUse      *keyUse // API keys' last uses waiting to be written
+	stats       statsCache
 }
 
 // New returns the shared store over read (for reads) and write (for
