@@ -94,7 +94,7 @@ func TestAuditHashesFromBeforeBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	migration, err := filepath.Glob("migrations/*_audit_hash_bytes.sql")
+	migration, err := filepath.Glob("migrations/*_audit_bytes_stats_kept.sql")
 	if err != nil || len(migration) != 1 {
 		t.Fatalf("the migration: %v, %v", migration, err)
 	}

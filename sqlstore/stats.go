@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,6 +22,9 @@ import (
 // since (ProducerSees reads them), and inside an exercise, whose objects
 // are few. Each process keeps its own counts; they are exact for the
 // snapshot each call reads, as the counts read from the objects are.
+// The last counts of each viewer are also saved in the store (stats_kept),
+// for the next process: `cyberpact stats` counts what was stored since
+// the last call, whichever process made it.
 
 // statsViewers caps the viewers whose counts are kept; past it they are
 // all forgotten and computed again.
@@ -69,6 +74,11 @@ func (s *Store) CountStats(ctx context.Context, q *Objects, viewer *cyberpact.Vi
 	s.stats.mu.Lock()
 	kept := s.stats.by[key]
 	s.stats.mu.Unlock()
+	if kept == nil {
+		if kept, err = s.loadStats(ctx, tx, key); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case kept != nil && kept.deletes == now.deletes && kept.groups == now.groups && kept.seq == now.seq:
 		return sortedStats(kept.types), nil
@@ -115,7 +125,57 @@ func (s *Store) CountStats(ctx context.Context, q *Objects, viewer *cyberpact.Vi
 		s.stats.by[key] = now
 	}
 	s.stats.mu.Unlock()
-	return sortedStats(now.types), nil
+	out := sortedStats(now.types)
+	if kept == nil || kept.seq != now.seq || kept.deletes != now.deletes || kept.groups != now.groups {
+		s.saveStats(ctx, key, now, out)
+	}
+	return out, nil
+}
+
+// loadStats reads the counts another call (of this process or another)
+// kept for the viewer key, nil when there are none.
+func (s *Store) loadStats(ctx context.Context, tx *sql.Tx, key string) (*statsKept, error) {
+	a := s.d.Args()
+	k := &statsKept{}
+	var counts string
+	err := tx.QueryRowContext(ctx, `SELECT seq, deletes, groups, counts FROM stats_kept WHERE viewer = `+a.Add(key), a.Vals...).Scan(&k.seq, &k.deletes, &k.groups, &counts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, internal("reading the counts kept", err)
+	}
+	var ts []cyberpact.TypeStats
+	if err := json.Unmarshal([]byte(counts), &ts); err != nil {
+		return nil, nil // counts that do not read are counted again
+	}
+	k.types = make(map[string]cyberpact.TypeStats, len(ts))
+	for _, t := range ts {
+		k.types[t.Type] = t
+	}
+	return k, nil
+}
+
+// saveStats keeps the viewer key's counts for later calls, unless the
+// store's writer is busy (a long import: the counts stay kept in this
+// process, and are saved by a later call) or the write fails (the counts
+// are then counted again by another process). Stats never waits for it.
+func (s *Store) saveStats(ctx context.Context, key string, k *statsKept, ts []cyberpact.TypeStats) {
+	if s.h.WriteMu != nil {
+		if !s.h.WriteMu.TryLock() {
+			return
+		}
+		defer s.h.WriteMu.Unlock()
+	}
+	counts, err := json.Marshal(ts)
+	if err != nil {
+		return
+	}
+	a := s.d.Args()
+	_, _ = s.write.ExecContext(ctx, `INSERT INTO stats_kept (viewer, seq, deletes, groups, counts) VALUES (`+
+		a.Add(key)+`, `+a.Add(k.seq)+`, `+a.Add(k.deletes)+`, `+a.Add(k.groups)+`, `+a.Add(string(counts))+`)
+		ON CONFLICT (viewer) DO UPDATE SET seq = excluded.seq, deletes = excluded.deletes, groups = excluded.groups, counts = excluded.counts
+		WHERE excluded.seq >= stats_kept.seq`, a.Vals...)
 }
 
 func (s *Store) statsRun(ctx context.Context, db querier, q Query) (map[string]cyberpact.TypeStats, error) {
