@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -281,6 +282,44 @@ func BenchmarkTAXIIReadCollection(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(objs)/b.Elapsed().Seconds(), "objects/s")
+	})
+	// On a machine shared with other work the load moves between the
+	// sub-benchmarks above: Alternated reads the collection with the store
+	// and both clients in turn, CYBERPACT_BENCH_ROUNDS times (default 0:
+	// not run), and reports each client's rate over the store's in the
+	// same round, the worst and the best round.
+	rounds, _ := strconv.Atoi(os.Getenv("CYBERPACT_BENCH_ROUNDS"))
+	if rounds <= 0 {
+		return
+	}
+	b.Run("Alternated", func(b *testing.B) {
+		v := h.reader.p.Viewer()
+		f := cyberpact.ObjectFilter{Viewer: &v, Audience: &cyberpact.Audience{Kind: cyberpact.AudienceAll}}
+		rate := func(read func() int) float64 {
+			start := time.Now()
+			n := read()
+			return float64(n) / time.Since(start).Seconds()
+		}
+		for b.Loop() {
+			var piped, whole []float64
+			for r := range rounds {
+				store := rate(func() int {
+					n := 0
+					if err := h.db.EachObject(context.Background(), f, func(*cyberpact.Object) error { n++; return nil }); err != nil {
+						b.Fatal(err)
+					}
+					return n
+				})
+				p := rate(func() int { n, _ := h.readAllPipelined(b, client); return n })
+				w := rate(func() int { n, _ := h.readAll(b, client); return n })
+				b.Logf("round %d: store %.0f objects/s, pipelined client %.0f (%.2f), whole-page client %.0f (%.2f)", r+1, store, p, p/store, w, w/store)
+				piped, whole = append(piped, p/store), append(whole, w/store)
+			}
+			b.ReportMetric(slices.Min(piped), "pipelined/store-min")
+			b.ReportMetric(slices.Max(piped), "pipelined/store-max")
+			b.ReportMetric(slices.Min(whole), "whole/store-min")
+			b.ReportMetric(slices.Max(whole), "whole/store-max")
+		}
 	})
 }
 
