@@ -69,11 +69,7 @@ func TestStatsKeptAcrossOpens(t *testing.T) {
 	}
 	importGen(db, a.ID, 2000, 1)
 	check(db, viewers(a.ID, b.ID), "first opening")
-	var kept int
-	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM stats_kept`).Scan(&kept); err != nil || kept != 4 {
-		t.Fatalf("%d counts kept, %v; want 4", kept, err)
-	}
-	if err := db.Close(); err != nil {
+	if err := db.Close(); err != nil { // waits for the counts' save
 		t.Fatal(err)
 	}
 	db, err = Open(ctx, path)
@@ -81,6 +77,10 @@ func TestStatsKeptAcrossOpens(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	var kept int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM stats_kept`).Scan(&kept); err != nil || kept != 4 {
+		t.Fatalf("%d counts kept, %v; want 4", kept, err)
+	}
 	importGen(db, b.ID, 2000, 2) // other ids
 	importGen(db, a.ID, 500, 1)  // versions already present: nothing added
 	check(db, viewers(a.ID, b.ID), "second opening")

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cyberpact/cyberpact"
 )
@@ -32,8 +33,11 @@ const statsViewers = 1024
 
 // statsCache is the counts kept per viewer.
 type statsCache struct {
-	mu sync.Mutex
-	by map[string]*statsKept
+	mu      sync.Mutex
+	by      map[string]*statsKept
+	pending map[string]statsSave // counts waiting to be saved
+	saving  bool                 // saveLoop runs
+	saves   sync.WaitGroup       // saveLoop, for Close
 }
 
 // statsKept is one viewer's counts as of a state of the store.
@@ -156,26 +160,73 @@ func (s *Store) loadStats(ctx context.Context, tx *sql.Tx, key string) (*statsKe
 	return k, nil
 }
 
-// saveStats keeps the viewer key's counts for later calls, unless the
-// store's writer is busy (a long import: the counts stay kept in this
-// process, and are saved by a later call) or the write fails (the counts
-// are then counted again by another process). Stats never waits for it.
-func (s *Store) saveStats(ctx context.Context, key string, k *statsKept, ts []cyberpact.TypeStats) {
+// saveStats keeps the viewer key's counts for later calls, in the
+// background: Stats never waits for the store's writer, which another
+// process's import may hold for minutes. One saver writes what is
+// pending, the newest counts of each viewer; while this process's own
+// writer is busy it drops them (the counts stay kept in this process, and
+// a later call saves them), and a failed save only means that another
+// process counts again. Close waits for the saver.
+func (s *Store) saveStats(_ context.Context, key string, k *statsKept, ts []cyberpact.TypeStats) {
+	counts, err := json.Marshal(ts)
+	if err != nil {
+		return
+	}
+	c := &s.stats
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending == nil {
+		c.pending = map[string]statsSave{}
+	}
+	c.pending[key] = statsSave{k.seq, k.deletes, k.groups, string(counts)}
+	if c.saving {
+		return
+	}
+	c.saving = true
+	c.saves.Add(1)
+	go s.saveLoop()
+}
+
+// statsSave is one viewer's counts waiting to be saved.
+type statsSave struct {
+	seq, deletes   int64
+	groups, counts string
+}
+
+// saveLoop writes the pending counts until none are left.
+func (s *Store) saveLoop() {
+	c := &s.stats
+	defer c.saves.Done()
+	for {
+		c.mu.Lock()
+		batch := c.pending
+		c.pending = nil
+		if len(batch) == 0 {
+			c.saving = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		s.writeStats(batch)
+	}
+}
+
+func (s *Store) writeStats(batch map[string]statsSave) {
 	if s.h.WriteMu != nil {
 		if !s.h.WriteMu.TryLock() {
 			return
 		}
 		defer s.h.WriteMu.Unlock()
 	}
-	counts, err := json.Marshal(ts)
-	if err != nil {
-		return
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for key, k := range batch {
+		a := s.d.Args()
+		_, _ = s.write.ExecContext(ctx, `INSERT INTO stats_kept (viewer, seq, deletes, groups, counts) VALUES (`+
+			a.Add(key)+`, `+a.Add(k.seq)+`, `+a.Add(k.deletes)+`, `+a.Add(k.groups)+`, `+a.Add(k.counts)+`)
+			ON CONFLICT (viewer) DO UPDATE SET seq = excluded.seq, deletes = excluded.deletes, groups = excluded.groups, counts = excluded.counts
+			WHERE excluded.seq >= stats_kept.seq`, a.Vals...)
 	}
-	a := s.d.Args()
-	_, _ = s.write.ExecContext(ctx, `INSERT INTO stats_kept (viewer, seq, deletes, groups, counts) VALUES (`+
-		a.Add(key)+`, `+a.Add(k.seq)+`, `+a.Add(k.deletes)+`, `+a.Add(k.groups)+`, `+a.Add(string(counts))+`)
-		ON CONFLICT (viewer) DO UPDATE SET seq = excluded.seq, deletes = excluded.deletes, groups = excluded.groups, counts = excluded.counts
-		WHERE excluded.seq >= stats_kept.seq`, a.Vals...)
 }
 
 func (s *Store) statsRun(ctx context.Context, db querier, q Query) (map[string]cyberpact.TypeStats, error) {
