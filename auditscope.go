@@ -30,6 +30,13 @@ import (
 // sharing groups at the time (the organisation is the entry's Recipient),
 // whether it was a read of the public collection or inside an exercise,
 // and the request's path and query.
+//
+// A release whose reading (actor, recipient, interface, detail, groups,
+// public, exercise, path and query) is that of an earlier release entry
+// names that entry in Cont instead of repeating it: the next pages of one
+// TAXII reading cost their Seqs and little else. The log keeps such a
+// continuation without the reading (see AuditEntry.stored), and reads
+// fill it in again from the entry named (AuditEntry.Continue).
 type AuditScope struct {
 	First int64   `json:"first"`
 	Last  int64   `json:"last"`
@@ -41,6 +48,10 @@ type AuditScope struct {
 	Exercise int64   `json:"exercise,omitempty"`
 	Path     string  `json:"path,omitempty"`
 	Query    string  `json:"query,omitempty"`
+	// Cont is the Seq of the release entry whose reading this one
+	// continues (0 for none): Groups, Public, Exercise, Path and Query,
+	// and the entry's Actor, Via and Detail, are that entry's.
+	Cont int64 `json:"cont,omitempty"`
 }
 
 // maxAuditQuery caps the query kept of a release: a longer one is cut
@@ -119,6 +130,9 @@ func (s *AuditScope) check() error {
 			return fmt.Errorf("scope runs cover %d Seqs with %d versions, not %d with %d", total, in, s.Last-s.First+1, s.Count)
 		}
 	}
+	if s.Cont < 0 {
+		return fmt.Errorf("scope continues entry %d", s.Cont)
+	}
 	for _, t := range [...]string{s.Path, s.Query} {
 		if !ValidText(t) {
 			return fmt.Errorf("text %q is not UTF-8 without NUL", t)
@@ -131,7 +145,8 @@ func (s *AuditScope) check() error {
 // but the range, which it keeps in columns of its own to search by, and
 // the runs, which it keeps as bytes.
 type auditScopeText struct {
-	Count    int     `json:"count"`
+	Count    int     `json:"count,omitempty"` // left out when the range and runs say it
+	Cont     int64   `json:"cont,omitempty"`
 	Groups   []int64 `json:"groups,omitempty"`
 	Public   bool    `json:"public,omitempty"`
 	Exercise int64   `json:"exercise,omitempty"`
@@ -143,16 +158,25 @@ type auditScopeText struct {
 // store has for it: the range (0 and 0 without a scope), the rest as JSON
 // text ("" without a scope), and the runs as unsigned varints (nil when
 // there are none), so that a page that skips every other Seq still costs
-// about two bytes a version.
+// about two bytes a version. The count is left out of the text when the
+// range and runs say it, and a continuation's text holds only what is its
+// own (AuditEntry.stored).
 func AuditScopeColumns(s *AuditScope) (first, last int64, text string, runs []byte, err error) {
 	if s == nil {
 		return 0, 0, "", nil, nil
+	}
+	t := auditScopeText{Count: s.Count, Cont: s.Cont, Groups: s.Groups, Public: s.Public, Exercise: s.Exercise, Path: s.Path, Query: s.Query}
+	if s.Count == impliedCount(s.First, s.Last, s.Runs) {
+		t.Count = 0
+	}
+	if s.Cont != 0 {
+		t.Groups, t.Public, t.Exercise, t.Path, t.Query = nil, false, 0, "", ""
 	}
 	// Queries are full of &, which HTML escaping would make six bytes.
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(auditScopeText{Count: s.Count, Groups: s.Groups, Public: s.Public, Exercise: s.Exercise, Path: s.Path, Query: s.Query}); err != nil {
+	if err := enc.Encode(t); err != nil {
 		return 0, 0, "", nil, err
 	}
 	for _, r := range s.Runs {
@@ -171,7 +195,7 @@ func AuditScopeOf(first, last int64, text string, runs []byte) (*AuditScope, err
 	if err := json.Unmarshal([]byte(text), &t); err != nil {
 		return nil, fmt.Errorf("scope: %w", err)
 	}
-	s := &AuditScope{First: first, Last: last, Count: t.Count, Groups: t.Groups, Public: t.Public, Exercise: t.Exercise, Path: t.Path, Query: t.Query}
+	s := &AuditScope{First: first, Last: last, Count: t.Count, Cont: t.Cont, Groups: t.Groups, Public: t.Public, Exercise: t.Exercise, Path: t.Path, Query: t.Query}
 	for len(runs) > 0 {
 		v, n := binary.Uvarint(runs)
 		if n <= 0 || v > 1<<62 {
@@ -180,7 +204,50 @@ func AuditScopeOf(first, last int64, text string, runs []byte) (*AuditScope, err
 		s.Runs = append(s.Runs, int64(v))
 		runs = runs[n:]
 	}
+	if s.Count == 0 {
+		s.Count = impliedCount(first, last, s.Runs)
+	}
 	return s, nil
+}
+
+// impliedCount is the number of versions a range and its runs concern:
+// every Seq of the range without runs, the runs concerned with them.
+func impliedCount(first, last int64, runs []int64) int {
+	if len(runs) == 0 {
+		return int(last - first + 1)
+	}
+	n := int64(0)
+	for i := 0; i < len(runs); i += 2 {
+		n += runs[i]
+	}
+	return int(n)
+}
+
+// Continue fills in what the continuation e takes from head, the entry
+// its scope's Cont names: the actor, interface and detail, and the
+// reading (groups, public, exercise, path and query). e's hash is the
+// same before and after.
+func (e *AuditEntry) Continue(head *AuditEntry) {
+	if e.Scope == nil || e.Scope.Cont == 0 || head == nil || head.Seq != e.Scope.Cont {
+		return
+	}
+	e.Actor, e.Via, e.Detail = head.Actor, head.Via, head.Detail
+	if h := head.Scope; h != nil {
+		e.Scope.Groups, e.Scope.Public, e.Scope.Exercise = slices.Clone(h.Groups), h.Public, h.Exercise
+		e.Scope.Path, e.Scope.Query = h.Path, h.Query
+	}
+}
+
+// releaseReading is what a release entry continuing e must share with it
+// (see AuditScope.Cont), as a map key; "" for an entry no release may
+// continue: not a release, without a scope, or itself a continuation.
+func releaseReading(e *AuditEntry) string {
+	sc := e.Scope
+	if e.Action != AuditRelease || sc == nil || sc.Cont != 0 || len(e.Objects) > 0 {
+		return ""
+	}
+	b, _ := json.Marshal([]any{e.Actor, e.ActorOrg, e.Recipient, e.Via, e.Detail, sc.Groups, sc.Public, sc.Exercise, sc.Path, sc.Query})
+	return string(b)
 }
 
 // Concerns reports whether the entry concerns a version of object id,

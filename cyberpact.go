@@ -133,6 +133,12 @@ type ObjectFilter struct {
 	// After is the cursor: only versions with Seq > After. Results come in
 	// Seq order.
 	After int64
+	// AsOf, when not 0, reads the store as it was when AsOf was its last
+	// Seq: versions added since, and what they change in the sharing
+	// rule's answers (newer versions, holdings, the ends of edges), are
+	// left out. Deletions since are not undone. Stats keeps its counts
+	// current with it.
+	AsOf int64
 	// Limit caps a page; 0 means the store's default, and stores cap it.
 	Limit int
 }

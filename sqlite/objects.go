@@ -700,23 +700,11 @@ func searchRank(a *sqlstore.Args, text string) (string, error) {
 	return sqlstore.RankKey(tier, "("+strings.Join(score, " + ")+")"), nil
 }
 
-// Stats counts per type the objects the viewer is shown.
+// Stats counts per type the objects the viewer is shown, from counts
+// kept per viewer and brought up to date from what was stored since
+// (sqlstore.Store.CountStats).
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
-	q := objectQueries.Stats(viewer)
-	rows, err := db.read.QueryContext(ctx, q.SQL, q.Args...)
-	if err != nil {
-		return nil, internal("counting objects", err)
-	}
-	defer rows.Close()
-	var out []cyberpact.TypeStats
-	for rows.Next() {
-		var s cyberpact.TypeStats
-		if err := rows.Scan(&s.Type, &s.Objects, &s.Versions, &s.Revoked); err != nil {
-			return nil, internal("counting objects", err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return db.Store.CountStats(ctx, objectQueries, viewer)
 }
 
 // DeleteObject deletes the versions of id that f selects.

@@ -103,7 +103,19 @@ func Scope(t string, f cyberpact.ObjectFilter, a *Args) string {
 	if au := f.Audience; au != nil {
 		conds = append(conds, fmt.Sprintf("%[1]s.aud_kind = %[2]d AND %[1]s.aud_group = %[3]s", t, au.Kind, a.Add(au.Group)))
 	}
+	if f.AsOf != 0 {
+		conds = append(conds, asOf(t, f, a))
+	}
 	return strings.Join(conds, " AND ")
+}
+
+// asOf is the condition that the objects row t was stored by f.AsOf
+// (True without AsOf).
+func asOf(t string, f cyberpact.ObjectFilter, a *Args) string {
+	if f.AsOf == 0 {
+		return True
+	}
+	return t + ".seq <= " + a.Add(f.AsOf)
 }
 
 // Latest holds for a row o that is the version a viewer is shown of its
@@ -177,8 +189,8 @@ func EndsVisible(f cyberpact.ObjectFilter, a *Args) string {
 	return `(o.type NOT IN ('relationship', 'sighting') OR NOT EXISTS (SELECT 1 FROM refs x WHERE x.seq = o.seq
 		AND o.type IN ('relationship', 'sighting')
 		AND x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
-		AND NOT EXISTS (SELECT 1 FROM objects e` + a.ByID() + ` WHERE e.id = x.target AND ` + Scope("e", cyberpact.ObjectFilter{Viewer: f.Viewer}, a) + ` AND ` + ProducerSees("e", "o") + `
-			AND (e.sole OR NOT EXISTS (SELECT 1 FROM objects m` + a.ByID() + ` WHERE m.id = e.id AND m.holding < e.holding AND ` + ProducerSees("m", "o") + a.Probe() + `))` + a.Probe() + `)` + a.Probe() + `))`
+		AND NOT EXISTS (SELECT 1 FROM objects e` + a.ByID() + ` WHERE e.id = x.target AND ` + Scope("e", cyberpact.ObjectFilter{Viewer: f.Viewer, AsOf: f.AsOf}, a) + ` AND ` + ProducerSees("e", "o") + `
+			AND (e.sole OR NOT EXISTS (SELECT 1 FROM objects m` + a.ByID() + ` WHERE m.id = e.id AND m.holding < e.holding AND ` + asOf("m", f, a) + ` AND ` + ProducerSees("m", "o") + a.Probe() + `))` + a.Probe() + `)` + a.Probe() + `))`
 }
 
 // ProducerSees holds when the producer of the objects row p may see the
@@ -199,9 +211,13 @@ func ProducerSees(e, p string) string {
 // other holdings than the one it is shown, and edges to ends it may not
 // see.
 func Viewer(viewer *cyberpact.Viewer, a *Args) string {
-	f := cyberpact.ObjectFilter{Viewer: viewer}
+	return ViewerAsOf(cyberpact.ObjectFilter{Viewer: viewer}, a)
+}
+
+// ViewerAsOf is Viewer for f's viewer, reading the store as of f.AsOf.
+func ViewerAsOf(f cyberpact.ObjectFilter, a *Args) string {
 	where := Scope("o", f, a)
-	if viewer == nil {
+	if f.Viewer == nil {
 		return where
 	}
 	return where + " AND " + Winning(f, a) + " AND " + EndsVisible(f, a)

@@ -68,7 +68,7 @@ type hub struct {
 	exerciseAhead atomic.Int64
 }
 
-func newHub(t *testing.T) *hub {
+func newHub(t testing.TB) *hub {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
@@ -123,7 +123,7 @@ func newHub(t *testing.T) *hub {
 	return h
 }
 
-func (h *hub) importAs(t *testing.T, rel cyberpact.Release, objs ...map[string]any) {
+func (h *hub) importAs(t testing.TB, rel cyberpact.Release, objs ...map[string]any) {
 	t.Helper()
 	raw, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--44444444-4444-4444-8444-444444444444", "objects": objs})
 	dec := stix.NewDecoder(bytes.NewReader(raw))
@@ -134,7 +134,7 @@ func (h *hub) importAs(t *testing.T, rel cyberpact.Release, objs ...map[string]a
 	}
 }
 
-func (h *hub) seed(t *testing.T) {
+func (h *hub) seed(t testing.TB) {
 	t.Helper()
 	stamp := "2026-01-01T00:00:00.000Z"
 	all := cyberpact.Release{Audience: cyberpact.Audience{Kind: cyberpact.AudienceAll}, TLP: cyberpact.TLPClear}
@@ -177,12 +177,12 @@ func (h *hub) seed(t *testing.T) {
 // client is a browser without JavaScript: a cookie jar, redirects not
 // followed.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	h    *hub
 	http *http.Client
 }
 
-func (h *hub) client(t *testing.T) *client {
+func (h *hub) client(t testing.TB) *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: t, h: h, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }

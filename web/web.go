@@ -94,6 +94,7 @@ type Handler struct {
 	mux    *http.ServeMux
 	routes []string
 	pages  map[string]*template.Template
+	chain  chainCheck // the audit chain's state, for the audit page
 }
 
 // New returns the interface over store, sharing api's login limit and
