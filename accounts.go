@@ -7,8 +7,9 @@ import (
 	"unicode"
 )
 
-// Sectors are the fixed sectors an organisation belongs to.
-var Sectors = []string{"government", "defence", "finance", "energy", "transport", "telecom", "health", "technology", "other"}
+// Sectors are the fixed sectors an organisation belongs to. Sharing
+// agreements release objects by these names (Agreement.RelSectors).
+var Sectors = []string{"government", "defence", "finance", "energy", "transport", "telecom", "health", "water", "technology", "other"}
 
 // Org is a member organisation of the partnership.
 type Org struct {
@@ -79,8 +80,12 @@ type Principal struct {
 	Groups []int64
 }
 
-// Viewer returns what the caller may see under the sharing rule.
-func (p *Principal) Viewer() Viewer { return Viewer{Org: p.Org.ID, Groups: p.Groups} }
+// Viewer returns what the caller may see under the sharing rule: its
+// organisation with the organisation's nation and sector (releasability)
+// and groups.
+func (p *Principal) Viewer() Viewer {
+	return Viewer{Org: p.Org.ID, Groups: p.Groups, Nation: p.Org.Nation, Sector: p.Org.Sector}
+}
 
 // AccountService manages organisations, sharing groups, users and keys.
 // Every change is recorded in the audit log by the implementation.
@@ -94,6 +99,10 @@ type AccountService interface {
 	OrgByName(ctx context.Context, name string) (*Org, error)
 	// OrgByID returns ENOTFOUND when there is none.
 	OrgByID(ctx context.Context, id int64) (*Org, error)
+	// SetOrg changes the nation and sector of organisation o.ID (an empty
+	// field keeps its value) and writes the stored values back into o.
+	// Returns EINVALID for a bad nation or sector, ENOTFOUND.
+	SetOrg(ctx context.Context, o *Org, actor string) error
 
 	// CreateGroup adds a sharing group of existing organisations. Returns
 	// EINVALID, ENOTFOUND for an unknown organisation, ECONFLICT.

@@ -130,6 +130,10 @@ type Release struct {
 type Viewer struct {
 	Org    int64
 	Groups []int64
+	// Nation and Sector are the viewer organisation's (Org.Nation,
+	// Org.Sector): what releasability markings are checked against.
+	Nation string
+	Sector string
 	// Public is a read through the hub's public collection (when it is
 	// enabled): it sees TLP:CLEAR objects, whoever their audience, and
 	// nothing else.

@@ -68,6 +68,55 @@ func (s *Store) CreateOrg(ctx context.Context, o *cyberpact.Org, actor string) e
 	return nil
 }
 
+// SetOrg changes an organisation's nation and sector; an empty field
+// keeps the stored value. The stored values are written back into o.
+// Returns EINVALID for a bad nation or sector, ENOTFOUND for no
+// organisation with o.ID.
+func (s *Store) SetOrg(ctx context.Context, o *cyberpact.Org, actor string) error {
+	var nation, sector string
+	var err error
+	if o.Nation != "" {
+		if nation, err = cyberpact.CheckNation(o.Nation); err != nil {
+			return err
+		}
+	}
+	if o.Sector != "" {
+		if sector, err = cyberpact.CheckSector(o.Sector); err != nil {
+			return err
+		}
+	}
+	var stored *cyberpact.Org
+	err = s.changeFor(ctx, actor, func(tx *sql.Tx) (string, int64, error) {
+		a := s.d.Args()
+		was, err := scanOrg(tx.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE id = `+a.Add(o.ID)+s.d.ForUpdate(""), a.Vals...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no organisation with id %d", o.ID)
+		}
+		if err != nil {
+			return "", 0, internal("reading organisation", err)
+		}
+		now := *was
+		if nation != "" {
+			now.Nation = nation
+		}
+		if sector != "" {
+			now.Sector = sector
+		}
+		a = s.d.Args()
+		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET nation = `+a.Add(now.Nation)+`, sector = `+a.Add(now.Sector)+` WHERE id = `+a.Add(o.ID), a.Vals...); err != nil {
+			return "", 0, internal("changing organisation", err)
+		}
+		stored = &now
+		return fmt.Sprintf("set organisation %q (id %d) to nation %s, sector %s; was nation %s, sector %s",
+			now.Name, now.ID, now.Nation, now.Sector, was.Nation, was.Sector), now.ID, nil
+	})
+	if err != nil {
+		return err
+	}
+	*o = *stored
+	return nil
+}
+
 const orgColumns = `id, name, nation, sector, created`
 
 func scanOrg(row interface{ Scan(...any) error }) (*cyberpact.Org, error) {
