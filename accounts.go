@@ -13,11 +13,13 @@ var Sectors = []string{"government", "defence", "finance", "energy", "transport"
 
 // Org is a member organisation of the partnership.
 type Org struct {
-	ID      int64     `json:"id"`
-	Name    string    `json:"name"`
-	Nation  string    `json:"nation"` // ISO 3166-1 alpha-2, upper case
-	Sector  string    `json:"sector"` // one of Sectors
-	Created time.Time `json:"created"`
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Nation string `json:"nation"` // ISO 3166-1 alpha-2, upper case
+	Sector string `json:"sector"` // one of Sectors
+	// Clearances are its clearance in each of the hub's marking sets.
+	Clearances Clearances `json:"clearances,omitempty"`
+	Created    time.Time  `json:"created"`
 }
 
 // Group is a named sharing group of organisations, such as "US-UK Joint
@@ -81,10 +83,10 @@ type Principal struct {
 }
 
 // Viewer returns what the caller may see under the sharing rule: its
-// organisation with the organisation's nation and sector (releasability)
-// and groups.
+// organisation with the organisation's nation, sector and clearances
+// (see Marks) and groups.
 func (p *Principal) Viewer() Viewer {
-	return Viewer{Org: p.Org.ID, Groups: p.Groups, Nation: p.Org.Nation, Sector: p.Org.Sector}
+	return Viewer{Org: p.Org.ID, Groups: p.Groups, Nation: p.Org.Nation, Sector: p.Org.Sector, Clearances: p.Org.Clearances}
 }
 
 // AccountService manages organisations, sharing groups, users and keys.

@@ -15,6 +15,8 @@ const (
 	AuditDelete  = "delete"  // object versions deleted
 	AuditRelease = "release" // object versions delivered to an organisation other than their producer
 	AuditAccount = "account" // an organisation, group, user or key created or changed
+	// AuditAgreement is a sharing agreement, marking set or clearance set.
+	AuditAgreement = "agreement"
 )
 
 // AuditEntry is one entry of the append-only, hash-chained audit log.

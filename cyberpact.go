@@ -47,8 +47,13 @@ type Object struct {
 
 	// Index-only fields, filled in by the parser and not read back.
 	CreatedBy string // created_by_ref: the identity that made the object, "" when absent
-	Text      SearchText
-	Refs      []Ref // for relationship and sighting objects: the objects they link
+	// MarkingRefs are the marking definitions other than TLP's that mark
+	// the object (object_marking_refs, and granular markings, which mark
+	// the whole object as TLP's do), in canonical form; Terms.Mark reads
+	// them into Release.Marks.
+	MarkingRefs []string
+	Text        SearchText
+	Refs        []Ref // for relationship and sighting objects: the objects they link
 	// Observables are the observable values the object holds (SCO values
 	// and hashes, values inside indicator patterns), for correlation.
 	Observables []Observable

@@ -32,7 +32,7 @@ func ProducerSees(p Viewer, r Release) bool {
 	if p.Exercise != 0 {
 		return r.Audience.Kind == AudienceExercise && r.Audience.Group == p.Exercise
 	}
-	return MaySee(p, r)
+	return Reaches(p, r)
 }
 
 // EndVisible is the rule for the ends of relationships and sightings:

@@ -117,16 +117,28 @@ func (s *Store) SetOrg(ctx context.Context, o *cyberpact.Org, actor string) erro
 	return nil
 }
 
-const orgColumns = `id, name, nation, sector, created`
+const orgColumns = `id, name, nation, sector, clearances, created`
 
 func scanOrg(row interface{ Scan(...any) error }) (*cyberpact.Org, error) {
 	var o cyberpact.Org
 	var created int64
-	if err := row.Scan(&o.ID, &o.Name, &o.Nation, &o.Sector, &created); err != nil {
+	var clearances string
+	if err := row.Scan(&o.ID, &o.Name, &o.Nation, &o.Sector, &clearances, &created); err != nil {
 		return nil, err
 	}
 	o.Created = micros(created)
+	o.Clearances = clearancesOf(clearances)
 	return &o, nil
+}
+
+// clearancesOf reads the clearances column; nil when there are none.
+// The column is only written by SetClearance, so it always parses.
+func clearancesOf(s string) cyberpact.Clearances {
+	if s == "" {
+		return nil
+	}
+	c, _ := cyberpact.ParseClearances(s)
+	return c
 }
 
 // Orgs lists the organisations by name.
@@ -587,14 +599,14 @@ func (s *Store) Authenticate(ctx context.Context, user, key string) (*cyberpact.
 	var role string
 	var expires, revoked, used, ucreated, ocreated int64
 	a := s.d.Args()
-	var groups string
+	var groups, clearances string
 	err := s.read.QueryRowContext(ctx, `SELECT k.id, k.hash, k.expires, k.revoked, k.last_used,
-			u.id, u.name, u.org, u.role, u.created, o.id, o.name, o.nation, o.sector, o.created,
+			u.id, u.name, u.org, u.role, u.created, o.id, o.name, o.nation, o.sector, o.clearances, o.created,
 			COALESCE((SELECT `+s.d.ListInts("grp")+` FROM group_orgs WHERE org = o.id), '')
 		FROM api_keys k JOIN users u ON u.id = k.`+s.d.KeyUser+` JOIN orgs o ON o.id = u.org
 		WHERE k.hash = `+a.Add(sum[:])+` AND u.disabled = 0`, a.Vals...).Scan(&k.ID, &hash, &expires, &revoked, &used,
 		&p.User.ID, &p.User.Name, &p.User.Org, &role, &ucreated,
-		&p.Org.ID, &p.Org.Name, &p.Org.Nation, &p.Org.Sector, &ocreated, &groups)
+		&p.Org.ID, &p.Org.Name, &p.Org.Nation, &p.Org.Sector, &clearances, &ocreated, &groups)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, cyberpact.ErrInvalidCredentials()
 	}
@@ -608,6 +620,7 @@ func (s *Store) Authenticate(ctx context.Context, user, key string) (*cyberpact.
 	}
 	p.User.Role = cyberpact.Role(role)
 	p.User.Created, p.Org.Created = micros(ucreated), micros(ocreated)
+	p.Org.Clearances = clearancesOf(clearances)
 	if p.Groups, err = parseInts(groups); err != nil {
 		return nil, internal("authenticating", err)
 	}

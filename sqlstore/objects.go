@@ -10,7 +10,7 @@ import (
 
 // ObjectCols are the columns of an objects row o that a store scans into
 // a cyberpact.Object, in this order.
-const ObjectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body, o.sum`
+const ObjectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, o.body, o.sum`
 
 // Objects builds the object queries both stores run, in one dialect. The
 // conditions each engine writes its own way are its hooks.
