@@ -174,6 +174,10 @@ type AgreementService interface {
 	// Agreements returns the agreements in force, the hub's first, then
 	// by group name.
 	Agreements(ctx context.Context) ([]*Agreement, error)
+	// Terms returns what every import applies (Terms.Mark): the
+	// agreements in force and the stored marking definitions that stand
+	// for marks.
+	Terms(ctx context.Context) (*Terms, error)
 
 	// SetMarkingSet defines or redefines a marking set (its levels may
 	// only grow, so that stored objects keep their meaning). Returns
