@@ -57,7 +57,7 @@ type model struct {
 	orgs   []int64
 	facts  map[int64]*cyberpact.Org // nation, sector and clearances by org
 	terms  *cyberpact.Terms         // the agreements and marking definitions the model applies
-	groups map[int64][]int64 // group -> members
+	groups map[int64][]int64        // group -> members
 	rows   []*modelRow
 	seq    int64
 }
