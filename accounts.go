@@ -86,7 +86,13 @@ type Principal struct {
 // organisation with the organisation's nation, sector and clearances
 // (see Marks) and groups.
 func (p *Principal) Viewer() Viewer {
-	return Viewer{Org: p.Org.ID, Groups: p.Groups, Nation: p.Org.Nation, Sector: p.Org.Sector, Clearances: p.Org.Clearances}
+	return OrgViewer(&p.Org, p.Groups)
+}
+
+// OrgViewer is what organisation o, in groups, may see: with its nation,
+// sector and clearances, which markings beside TLP are checked against.
+func OrgViewer(o *Org, groups []int64) Viewer {
+	return Viewer{Org: o.ID, Groups: groups, Nation: o.Nation, Sector: o.Sector, Clearances: o.Clearances}
 }
 
 // AccountService manages organisations, sharing groups, users and keys.

@@ -131,6 +131,14 @@ func AuditHash(e *AuditEntry) string {
 		num(sc.Exercise)
 		str(sc.Path)
 		str(sc.Query)
+		// Entries from before releasability name none of these: their
+		// hashes stay as they were.
+		if sc.Nation != "" || sc.Sector != "" || sc.Clearances != "" {
+			str("marks")
+			str(sc.Nation)
+			str(sc.Sector)
+			str(sc.Clearances)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -41,6 +41,12 @@ type AuditScope struct {
 	Exercise int64   `json:"exercise,omitempty"`
 	Path     string  `json:"path,omitempty"`
 	Query    string  `json:"query,omitempty"`
+	// Nation, Sector and Clearances (Clearances.String) are the
+	// recipient's at the time, which markings beside TLP were checked
+	// against.
+	Nation     string `json:"nation,omitempty"`
+	Sector     string `json:"sector,omitempty"`
+	Clearances string `json:"clearances,omitempty"`
 }
 
 // maxAuditQuery caps the query kept of a release: a longer one is cut
@@ -137,6 +143,10 @@ type auditScopeText struct {
 	Exercise int64   `json:"exercise,omitempty"`
 	Path     string  `json:"path,omitempty"`
 	Query    string  `json:"query,omitempty"`
+	// Nation, Sector and Clearances: see AuditScope.
+	Nation     string `json:"nation,omitempty"`
+	Sector     string `json:"sector,omitempty"`
+	Clearances string `json:"clearances,omitempty"`
 }
 
 // AuditScopeColumns returns what a store keeps of s, in the columns every
@@ -152,7 +162,8 @@ func AuditScopeColumns(s *AuditScope) (first, last int64, text string, runs []by
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(auditScopeText{Count: s.Count, Groups: s.Groups, Public: s.Public, Exercise: s.Exercise, Path: s.Path, Query: s.Query}); err != nil {
+	if err := enc.Encode(auditScopeText{Count: s.Count, Groups: s.Groups, Public: s.Public, Exercise: s.Exercise, Path: s.Path, Query: s.Query,
+		Nation: s.Nation, Sector: s.Sector, Clearances: s.Clearances}); err != nil {
 		return 0, 0, "", nil, err
 	}
 	for _, r := range s.Runs {
@@ -171,7 +182,8 @@ func AuditScopeOf(first, last int64, text string, runs []byte) (*AuditScope, err
 	if err := json.Unmarshal([]byte(text), &t); err != nil {
 		return nil, fmt.Errorf("scope: %w", err)
 	}
-	s := &AuditScope{First: first, Last: last, Count: t.Count, Groups: t.Groups, Public: t.Public, Exercise: t.Exercise, Path: t.Path, Query: t.Query}
+	s := &AuditScope{First: first, Last: last, Count: t.Count, Groups: t.Groups, Public: t.Public, Exercise: t.Exercise, Path: t.Path, Query: t.Query,
+		Nation: t.Nation, Sector: t.Sector, Clearances: t.Clearances}
 	for len(runs) > 0 {
 		v, n := binary.Uvarint(runs)
 		if n <= 0 || v > 1<<62 {
@@ -232,6 +244,7 @@ func ReleaseEntry(who Actor, v *Viewer, path, query string, objs []*Object) *Aud
 	sc.Path, sc.Query = path, cutText(query, maxAuditQuery)
 	if v != nil {
 		sc.Groups, sc.Public, sc.Exercise = slices.Clone(v.Groups), v.Public, v.Exercise
+		sc.Nation, sc.Sector, sc.Clearances = v.Nation, v.Sector, v.Clearances.String()
 	}
 	e := &AuditEntry{Action: AuditRelease, Actor: who.Name, ActorOrg: who.Org, Recipient: who.Org, Via: who.Via, Scope: sc}
 	if who.Org == 0 {
@@ -390,8 +403,11 @@ func Deliveries(entries []*AuditEntry, id string, versions []*Object) []Delivery
 }
 
 // Viewer returns the viewer a release's scope recorded, for recipient
-// org: the organisation with its groups at the time, through the public
+// org: the organisation with its groups, nation, sector and clearances
+// at the time, through the public
 // collection or inside an exercise.
 func (s *AuditScope) Viewer(org int64) Viewer {
-	return Viewer{Org: org, Groups: slices.Clone(s.Groups), Public: s.Public, Exercise: s.Exercise}
+	c, _ := ParseClearances(s.Clearances)
+	return Viewer{Org: org, Groups: slices.Clone(s.Groups), Public: s.Public, Exercise: s.Exercise,
+		Nation: s.Nation, Sector: s.Sector, Clearances: c}
 }

@@ -121,6 +121,9 @@ type ObjectFilter struct {
 	// MaxTLP, when set, leaves out versions above this level: exported
 	// feeds never carry TLP:RED.
 	MaxTLP TLP
+	// MaxPAP, when set, leaves out versions marked with a higher PAP
+	// level: exports to sensors and feeds never carry PAP:RED.
+	MaxPAP PAP
 	// Versions selects versions by TAXII's match[version]: "last" (the
 	// default), "first", "all", or STIX timestamps; several are ORed.
 	// AllVersions is the same as "all".

@@ -29,6 +29,7 @@ type Store interface {
 	cyberpact.ObjectStore
 	cyberpact.AlertStore
 	GroupsOf(ctx context.Context, org int64) ([]int64, error)
+	OrgByID(ctx context.Context, id int64) (*cyberpact.Org, error)
 }
 
 // Dispatcher turns new object versions into notifications and delivers
@@ -184,13 +185,18 @@ func (d *Dispatcher) sightedProducer(ctx context.Context, o *cyberpact.Object) (
 	return of.Release.Producer, nil
 }
 
-// viewer is what org may see now.
+// viewer is what org may see now: its groups, nation, sector and
+// clearances as they are.
 func (d *Dispatcher) viewer(ctx context.Context, org int64) (cyberpact.Viewer, error) {
 	groups, err := d.Store.GroupsOf(ctx, org)
 	if err != nil {
 		return cyberpact.Viewer{}, err
 	}
-	return cyberpact.Viewer{Org: org, Groups: groups}, nil
+	o, err := d.Store.OrgByID(ctx, org)
+	if err != nil {
+		return cyberpact.Viewer{}, err
+	}
+	return cyberpact.OrgViewer(o, groups), nil
 }
 
 const claimBatch = 256

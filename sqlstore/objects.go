@@ -210,6 +210,9 @@ func (q *Objects) Filter(f cyberpact.ObjectFilter, a *Args) (string, error) {
 	if f.ExcludeRevoked {
 		conds = append(conds, "NOT o.revoked")
 	}
+	if f.MaxPAP != cyberpact.PAPUnknown {
+		conds = append(conds, BelowPAP("o", f.MaxPAP))
+	}
 	if f.MaxTLP != cyberpact.TLPUnknown {
 		conds = append(conds, "o.tlp <= "+a.Add(int(f.MaxTLP)))
 	}
