@@ -2,7 +2,9 @@ package cyberpact
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"slices"
 	"strings"
 	"time"
@@ -255,4 +257,126 @@ func (t *Terms) Mark(o *Object, r Release) (Release, *Rejection) {
 	}
 	r.Marks = parts.Marks()
 	return r, nil
+}
+
+// agreementJSON is an agreement's JSON form (REST, --json): levels by
+// name, spans as ParseSpan reads them.
+type agreementJSON struct {
+	Group           int64             `json:"group"`
+	GroupName       string            `json:"group_name,omitempty"`
+	Version         int               `json:"version,omitempty"`
+	Purpose         string            `json:"purpose"`
+	TLPs            []string          `json:"tlp,omitempty"`
+	PAPs            []string          `json:"pap,omitempty"`
+	RelNations      []string          `json:"rel_nations,omitempty"`
+	RelSectors      []string          `json:"rel_sectors,omitempty"`
+	Retention       string            `json:"retention,omitempty"`
+	RetentionByType map[string]string `json:"retention_by_type,omitempty"`
+	Expires         *time.Time        `json:"expires,omitempty"`
+	Federate        bool              `json:"federate"`
+	PersonalData    []string          `json:"personal_data,omitempty"`
+	Actor           string            `json:"actor,omitempty"`
+	Created         *time.Time        `json:"created,omitempty"`
+}
+
+// MarshalJSON writes the agreement with its levels by name and its
+// retention as spans ("90d", "36h").
+func (a Agreement) MarshalJSON() ([]byte, error) {
+	j := agreementJSON{Group: a.Group, GroupName: a.GroupName, Version: a.Version, Purpose: a.Purpose,
+		RelNations: a.RelNations, RelSectors: a.RelSectors, Federate: a.Federate, PersonalData: a.PersonalData, Actor: a.Actor}
+	for _, t := range a.TLPs {
+		j.TLPs = append(j.TLPs, t.String())
+	}
+	for _, p := range a.PAPs {
+		j.PAPs = append(j.PAPs, p.String())
+	}
+	if a.Retention > 0 {
+		j.Retention = FormatSpan(a.Retention)
+	}
+	for t, d := range a.RetentionByType {
+		if j.RetentionByType == nil {
+			j.RetentionByType = map[string]string{}
+		}
+		j.RetentionByType[t] = FormatSpan(d)
+	}
+	if !a.Expires.IsZero() {
+		e := a.Expires.UTC()
+		j.Expires = &e
+	}
+	if !a.Created.IsZero() {
+		c := a.Created.UTC()
+		j.Created = &c
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes. Returns EINVALID naming
+// the field for a level or span it cannot read; Check validates the rest.
+func (a *Agreement) UnmarshalJSON(b []byte) error {
+	var j agreementJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return Errorf(EINVALID, "agreement: %v", err)
+	}
+	*a = Agreement{Group: j.Group, GroupName: j.GroupName, Version: j.Version, Purpose: j.Purpose,
+		RelNations: j.RelNations, RelSectors: j.RelSectors, Federate: j.Federate, PersonalData: j.PersonalData, Actor: j.Actor}
+	for _, t := range j.TLPs {
+		l, err := ParseTLP(t)
+		if err != nil {
+			return Errorf(EINVALID, "tlp: %s", ErrorMessage(err))
+		}
+		a.TLPs = append(a.TLPs, l)
+	}
+	for _, p := range j.PAPs {
+		l, err := ParsePAP(p)
+		if err != nil {
+			return Errorf(EINVALID, "pap: %s", ErrorMessage(err))
+		}
+		a.PAPs = append(a.PAPs, l)
+	}
+	var err error
+	if j.Retention != "" {
+		if a.Retention, err = ParseSpan(j.Retention); err != nil {
+			return Errorf(EINVALID, "retention: %s", ErrorMessage(err))
+		}
+	}
+	for t, s := range j.RetentionByType {
+		d, err := ParseSpan(s)
+		if err != nil {
+			return Errorf(EINVALID, "retention_by_type.%s: %s", t, ErrorMessage(err))
+		}
+		if a.RetentionByType == nil {
+			a.RetentionByType = map[string]time.Duration{}
+		}
+		a.RetentionByType[t] = d
+	}
+	if j.Expires != nil {
+		a.Expires = *j.Expires
+	}
+	if j.Created != nil {
+		a.Created = *j.Created
+	}
+	return nil
+}
+
+// ParseSpan reads a span of time: a number of days ("90d") or a Go
+// duration ("36h"). Returns EINVALID for anything else or a span that is
+// not positive.
+func ParseSpan(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.Atoi(d); err == nil && n > 0 && n < 1000000 {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, Errorf(EINVALID, "%q is not a positive span of time (90d, 36h)", s)
+}
+
+// FormatSpan writes d as ParseSpan reads it: whole days as "90d".
+func FormatSpan(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	}
+	return d.String()
 }

@@ -92,7 +92,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if f.MaxTLP, err = cyberpact.ParseTLP(*maxTLP); err != nil {
 		return usageError("--max-tlp: %s", cyberpact.ErrorMessage(err))
 	}
-	if *format != "stix" {
+	if *format != "stix" && *format != "navigator" {
 		f.MaxPAP = cyberpact.PAPAmber // PAP:RED never goes to sensors or other tools
 	}
 	if f.MaxTLP == cyberpact.TLPRed && *org == "" {
