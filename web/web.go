@@ -118,6 +118,7 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerLive()
 	h.registerPartners()
 	h.registerSources()
+	h.registerAgreements()
 	if x, ok := api.(Exercises); ok {
 		h.Exercises = x
 	}
@@ -381,19 +382,20 @@ func (h *Handler) fragment(w http.ResponseWriter, name, tmpl string, data any) {
 
 // titles are the pages' titles.
 var titles = map[string]string{
-	"dashboard": "Dashboard",
-	"login":     "Sign in",
-	"totp":      "Second factor",
-	"enrol":     "Set up a second factor",
-	"search":    "Explorer",
-	"object":    "Object",
-	"account":   "Your account",
-	"org":       "Organisation",
-	"publish":   "Publish",
-	"error":     "Error",
-	"exercises": "Exercises",
-	"exercise":  "Exercise",
-	"peers":     "Peers",
-	"sources":   "Feeds",
-	"audit":     "Audit log",
+	"dashboard":  "Dashboard",
+	"login":      "Sign in",
+	"totp":       "Second factor",
+	"enrol":      "Set up a second factor",
+	"search":     "Explorer",
+	"object":     "Object",
+	"account":    "Your account",
+	"org":        "Organisation",
+	"publish":    "Publish",
+	"error":      "Error",
+	"exercises":  "Exercises",
+	"exercise":   "Exercise",
+	"peers":      "Peers",
+	"sources":    "Feeds",
+	"agreements": "Sharing agreements",
+	"audit":      "Audit log",
 }
