@@ -86,7 +86,9 @@ type Principal struct {
 // organisation with the organisation's nation, sector and clearances
 // (see Marks) and groups.
 func (p *Principal) Viewer() Viewer {
-	return OrgViewer(&p.Org, p.Groups)
+	v := OrgViewer(&p.Org, p.Groups)
+	v.Sync = p.User.Role == RoleSync
+	return v
 }
 
 // OrgViewer is what organisation o, in groups, may see: with its nation,

@@ -139,6 +139,9 @@ type Viewer struct {
 	Nation     string
 	Sector     string
 	Clearances Clearances
+	// Sync is a read by a machine account for federation (RoleSync): a
+	// peer hub, which never receives PAP:RED.
+	Sync bool
 	// Public is a read through the hub's public collection (when it is
 	// enabled): it sees TLP:CLEAR objects, whoever their audience, and
 	// nothing else.
@@ -178,9 +181,13 @@ func (v Viewer) InGroup(g int64) bool {
 //   - Beside all of that, a version whose Marks restrict it (releasable to
 //     other nations or sectors, a marking-set level above the viewer's
 //     clearance) is seen by no one but its producer (Marks.Permit); the
-//     public collection sees no restricted version at all.
+//     public collection sees no restricted version at all. A peer hub's
+//     sync account (Viewer.Sync) never sees PAP:RED, its own included.
 func MaySee(v Viewer, r Release) bool {
 	if !Reaches(v, r) {
+		return false
+	}
+	if v.Sync && r.Marks.PAP() == PAPRed {
 		return false
 	}
 	return v.Org == r.Producer && v.Org != 0 || r.Marks.Permit(v)

@@ -100,6 +100,10 @@ func Scope(t string, f cyberpact.ObjectFilter, a *Args) string {
 					c += fmt.Sprintf(" OR (%s.aud_kind = %d AND %s)", t, cyberpact.AudienceGroup, a.InInts(t+".aud_group", v.Groups))
 				}
 				conds = append(conds, fmt.Sprintf("(%s.producer = %s OR ((%s) AND %s))", t, prod, c, Permit(t, *v, a)))
+				if v.Sync {
+					// A peer hub never receives PAP:RED (cyberpact.MaySee).
+					conds = append(conds, BelowPAP(t, cyberpact.PAPAmber))
+				}
 			}
 		}
 	}

@@ -562,6 +562,10 @@ func (m *model) check(t *testing.T) bool {
 	for _, o := range m.orgs {
 		viewers = append(viewers, m.viewerOf(o))
 	}
+	// A peer hub's sync account of org 1, which never sees PAP:RED.
+	sync := m.viewerOf(m.orgs[1])
+	sync.Sync = true
+	viewers = append(viewers, sync)
 	ids := map[string]bool{}
 	for _, x := range m.rows {
 		ids[x.id] = true
@@ -569,6 +573,9 @@ func (m *model) check(t *testing.T) bool {
 	for _, v := range viewers {
 		v := v
 		name := fmt.Sprintf("org %d %v", v.Org, v.Groups)
+		if v.Sync {
+			name += " sync"
+		}
 		if v.Public {
 			name = "public"
 		}
