@@ -83,6 +83,11 @@ func Scope(t string, f cyberpact.ObjectFilter, a *Args) string {
 		if v.Org == 0 {
 			conds = append(conds, False)
 		}
+		// Markings beside TLP hold inside an exercise too (cyberpact.MaySee).
+		conds = append(conds, fmt.Sprintf("(%s.producer = %s OR %s)", t, a.Add(v.Org), Permit(t, *v, a)))
+		if v.Sync {
+			conds = append(conds, BelowPAP(t, cyberpact.PAPAmber))
+		}
 	default:
 		// Outside an exercise no exercise object exists, whoever asks.
 		conds = append(conds, fmt.Sprintf("%s.aud_kind < %d", t, cyberpact.AudienceExerciseOrg))

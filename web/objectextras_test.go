@@ -96,7 +96,7 @@ func TestExportSearch(t *testing.T) {
 	for _, v := range []struct {
 		user string
 		want []string
-	}{{"alice", []string{attackID, malwareID, relID, redID}}, {"bob", []string{attackID, malwareID, relID}}} {
+	}{{"alice", []string{attackID, malwareID, relID, redID, relID2, papRedID}}, {"bob", []string{attackID, malwareID, relID, papRedID}}} {
 		c := h.client(t)
 		c.mustSignIn(v.user)
 		mustContain(t, "explorer's export link", c.get("/search?q=&type=").body, `id="export" href="/search/export?`)
