@@ -15,6 +15,8 @@ const (
 	AuditDelete  = "delete"  // object versions deleted
 	AuditRelease = "release" // object versions delivered to an organisation other than their producer
 	AuditAccount = "account" // an organisation, group, user or key created or changed
+	// AuditAgreement is a sharing agreement, marking set or clearance set.
+	AuditAgreement = "agreement"
 )
 
 // AuditEntry is one entry of the append-only, hash-chained audit log.
@@ -139,14 +141,22 @@ func AuditHash(e *AuditEntry) string {
 			str("cont")
 			num(sc.Cont)
 		}
+		// Entries from before releasability name none of these: their
+		// hashes stay as they were.
+		if sc.Nation != "" || sc.Sector != "" || sc.Clearances != "" {
+			str("marks")
+			str(sc.Nation)
+			str(sc.Sector)
+			str(sc.Clearances)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
 // stored returns e as a store keeps it: a continuation (Scope.Cont set)
 // without what it takes from the entry it continues (Actor, Via, Detail
-// and the scope's reading: Groups, Public, Exercise, Path, Query); any
-// other entry as it is.
+// and the scope's reading: Groups, Public, Exercise, Path, Query, Nation,
+// Sector, Clearances); any other entry as it is.
 func (e *AuditEntry) stored() *AuditEntry {
 	if e.Scope == nil || e.Scope.Cont == 0 {
 		return e
@@ -154,6 +164,7 @@ func (e *AuditEntry) stored() *AuditEntry {
 	c, sc := *e, *e.Scope
 	c.Actor, c.Via, c.Detail = "", "", ""
 	sc.Groups, sc.Public, sc.Exercise, sc.Path, sc.Query = nil, false, 0, "", ""
+	sc.Nation, sc.Sector, sc.Clearances = "", "", ""
 	c.Scope = &sc
 	return &c
 }

@@ -49,9 +49,16 @@ type AuditScope struct {
 	Path     string  `json:"path,omitempty"`
 	Query    string  `json:"query,omitempty"`
 	// Cont is the Seq of the release entry whose reading this one
-	// continues (0 for none): Groups, Public, Exercise, Path and Query,
-	// and the entry's Actor, Via and Detail, are that entry's.
+	// continues (0 for none): Groups, Public, Exercise, Path, Query,
+	// Nation, Sector and Clearances, and the entry's Actor, Via and
+	// Detail, are that entry's.
 	Cont int64 `json:"cont,omitempty"`
+	// Nation, Sector and Clearances (Clearances.String) are the
+	// recipient's at the time, which markings beside TLP were checked
+	// against.
+	Nation     string `json:"nation,omitempty"`
+	Sector     string `json:"sector,omitempty"`
+	Clearances string `json:"clearances,omitempty"`
 }
 
 // maxAuditQuery caps the query kept of a release: a longer one is cut
@@ -152,6 +159,10 @@ type auditScopeText struct {
 	Exercise int64   `json:"exercise,omitempty"`
 	Path     string  `json:"path,omitempty"`
 	Query    string  `json:"query,omitempty"`
+	// Nation, Sector and Clearances: see AuditScope.
+	Nation     string `json:"nation,omitempty"`
+	Sector     string `json:"sector,omitempty"`
+	Clearances string `json:"clearances,omitempty"`
 }
 
 // AuditScopeColumns returns what a store keeps of s, in the columns every
@@ -165,12 +176,14 @@ func AuditScopeColumns(s *AuditScope) (first, last int64, text string, runs []by
 	if s == nil {
 		return 0, 0, "", nil, nil
 	}
-	t := auditScopeText{Count: s.Count, Cont: s.Cont, Groups: s.Groups, Public: s.Public, Exercise: s.Exercise, Path: s.Path, Query: s.Query}
+	t := auditScopeText{Count: s.Count, Cont: s.Cont, Groups: s.Groups, Public: s.Public, Exercise: s.Exercise, Path: s.Path, Query: s.Query,
+		Nation: s.Nation, Sector: s.Sector, Clearances: s.Clearances}
 	if s.Count == impliedCount(s.First, s.Last, s.Runs) {
 		t.Count = 0
 	}
 	if s.Cont != 0 {
 		t.Groups, t.Public, t.Exercise, t.Path, t.Query = nil, false, 0, "", ""
+		t.Nation, t.Sector, t.Clearances = "", "", ""
 	}
 	// Queries are full of &, which HTML escaping would make six bytes.
 	var b strings.Builder
@@ -195,7 +208,8 @@ func AuditScopeOf(first, last int64, text string, runs []byte) (*AuditScope, err
 	if err := json.Unmarshal([]byte(text), &t); err != nil {
 		return nil, fmt.Errorf("scope: %w", err)
 	}
-	s := &AuditScope{First: first, Last: last, Count: t.Count, Cont: t.Cont, Groups: t.Groups, Public: t.Public, Exercise: t.Exercise, Path: t.Path, Query: t.Query}
+	s := &AuditScope{First: first, Last: last, Count: t.Count, Cont: t.Cont, Groups: t.Groups, Public: t.Public, Exercise: t.Exercise, Path: t.Path, Query: t.Query,
+		Nation: t.Nation, Sector: t.Sector, Clearances: t.Clearances}
 	for len(runs) > 0 {
 		v, n := binary.Uvarint(runs)
 		if n <= 0 || v > 1<<62 {
@@ -225,7 +239,8 @@ func impliedCount(first, last int64, runs []int64) int {
 
 // Continue fills in what the continuation e takes from head, the entry
 // its scope's Cont names: the actor, interface and detail, and the
-// reading (groups, public, exercise, path and query). e's hash is the
+// reading (groups, public, exercise, path and query, and the recipient's
+// nation, sector and clearances). e's hash is the
 // same before and after.
 func (e *AuditEntry) Continue(head *AuditEntry) {
 	if e.Scope == nil || e.Scope.Cont == 0 || head == nil || head.Seq != e.Scope.Cont {
@@ -235,6 +250,7 @@ func (e *AuditEntry) Continue(head *AuditEntry) {
 	if h := head.Scope; h != nil {
 		e.Scope.Groups, e.Scope.Public, e.Scope.Exercise = slices.Clone(h.Groups), h.Public, h.Exercise
 		e.Scope.Path, e.Scope.Query = h.Path, h.Query
+		e.Scope.Nation, e.Scope.Sector, e.Scope.Clearances = h.Nation, h.Sector, h.Clearances
 	}
 }
 
@@ -246,7 +262,7 @@ func releaseReading(e *AuditEntry) string {
 	if e.Action != AuditRelease || sc == nil || sc.Cont != 0 || len(e.Objects) > 0 {
 		return ""
 	}
-	b, _ := json.Marshal([]any{e.Actor, e.ActorOrg, e.Recipient, e.Via, e.Detail, sc.Groups, sc.Public, sc.Exercise, sc.Path, sc.Query})
+	b, _ := json.Marshal([]any{e.Actor, e.ActorOrg, e.Recipient, e.Via, e.Detail, sc.Groups, sc.Public, sc.Exercise, sc.Path, sc.Query, sc.Nation, sc.Sector, sc.Clearances})
 	return string(b)
 }
 
@@ -299,6 +315,7 @@ func ReleaseEntry(who Actor, v *Viewer, path, query string, objs []*Object) *Aud
 	sc.Path, sc.Query = path, cutText(query, maxAuditQuery)
 	if v != nil {
 		sc.Groups, sc.Public, sc.Exercise = slices.Clone(v.Groups), v.Public, v.Exercise
+		sc.Nation, sc.Sector, sc.Clearances = v.Nation, v.Sector, v.Clearances.String()
 	}
 	e := &AuditEntry{Action: AuditRelease, Actor: who.Name, ActorOrg: who.Org, Recipient: who.Org, Via: who.Via, Scope: sc}
 	if who.Org == 0 {
@@ -457,8 +474,11 @@ func Deliveries(entries []*AuditEntry, id string, versions []*Object) []Delivery
 }
 
 // Viewer returns the viewer a release's scope recorded, for recipient
-// org: the organisation with its groups at the time, through the public
+// org: the organisation with its groups, nation, sector and clearances
+// at the time, through the public
 // collection or inside an exercise.
 func (s *AuditScope) Viewer(org int64) Viewer {
-	return Viewer{Org: org, Groups: slices.Clone(s.Groups), Public: s.Public, Exercise: s.Exercise}
+	c, _ := ParseClearances(s.Clearances)
+	return Viewer{Org: org, Groups: slices.Clone(s.Groups), Public: s.Public, Exercise: s.Exercise,
+		Nation: s.Nation, Sector: s.Sector, Clearances: c}
 }

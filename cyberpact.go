@@ -47,8 +47,13 @@ type Object struct {
 
 	// Index-only fields, filled in by the parser and not read back.
 	CreatedBy string // created_by_ref: the identity that made the object, "" when absent
-	Text      SearchText
-	Refs      []Ref // for relationship and sighting objects: the objects they link
+	// MarkingRefs are the marking definitions other than TLP's that mark
+	// the object (object_marking_refs, and granular markings, which mark
+	// the whole object as TLP's do), in canonical form; Terms.Mark reads
+	// them into Release.Marks.
+	MarkingRefs []string
+	Text        SearchText
+	Refs        []Ref // for relationship and sighting objects: the objects they link
 	// Observables are the observable values the object holds (SCO values
 	// and hashes, values inside indicator patterns), for correlation.
 	Observables []Observable
@@ -116,6 +121,9 @@ type ObjectFilter struct {
 	// MaxTLP, when set, leaves out versions above this level: exported
 	// feeds never carry TLP:RED.
 	MaxTLP TLP
+	// MaxPAP, when set, leaves out versions marked with a higher PAP
+	// level: exports to sensors and feeds never carry PAP:RED.
+	MaxPAP PAP
 	// Versions selects versions by TAXII's match[version]: "last" (the
 	// default), "first", "all", or STIX timestamps; several are ORed.
 	// AllVersions is the same as "all".

@@ -118,6 +118,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerFeeds()
 	s.registerMISPFeed()
 	s.registerSources()
+	s.registerAgreements()
 	s.registerSubscriptions()
 	s.registerIncidents()
 	s.registerPrivacy()

@@ -78,8 +78,9 @@ type importer struct {
 	refs  [][]any               // idx, prop, target
 	obs   [][]any               // idx, key, kind: observable values for correlation (observables.go)
 	vals  []any
-	err   error // the error that ended the input, if any
-	inErr bool  // err came from the source (input), not from the store
+	terms *cyberpact.Terms // the agreements and marking definitions every version passes (Terms.Mark)
+	err   error            // the error that ended the input, if any
+	inErr bool             // err came from the source (input), not from the store
 }
 
 type seenRow struct {
@@ -117,6 +118,12 @@ func (im *importer) Next() bool {
 			im.res.Rejected = append(im.res.Rejected, r)
 			continue
 		}
+		if rel, rej := im.terms.Mark(obj, obj.Release); rej != nil {
+			im.res.Rejected = append(im.res.Rejected, rej)
+			continue
+		} else {
+			obj.Release = rel
+		}
 		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
 			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
 			continue
@@ -151,7 +158,7 @@ func stageVals(idx int, obj *cyberpact.Object) []any {
 	}
 	rel := obj.Release
 	return []any{idx, obj.ID, obj.Modified, obj.Type, obj.Revoked, rel.Producer, int16(rel.Audience.Kind), rel.Audience.Group,
-		int16(rel.TLP), obj.SpecVersion, labels, []byte(obj.Raw), tsVector(&obj.Text), cyberpact.BodySum(obj.Raw)}
+		int16(rel.TLP), string(rel.Marks), obj.SpecVersion, labels, []byte(obj.Raw), tsVector(&obj.Text), cyberpact.BodySum(obj.Raw)}
 }
 
 // restage puts obj in place of the staged row idx, an earlier copy of the
@@ -183,7 +190,7 @@ func (im *importer) Values() ([]any, error) { return im.vals, nil }
 
 func (im *importer) Err() error { return im.err }
 
-var stageCols = []string{"idx", "id", "version", "type", "revoked", "producer", "aud_kind", "aud_group", "tlp", "spec_version", "labels", "body", "search", "sum"}
+var stageCols = []string{"idx", "id", "version", "type", "revoked", "producer", "aud_kind", "aud_group", "tlp", "marks", "spec_version", "labels", "body", "search", "sum"}
 
 // Import adds the objects from next in one transaction; see
 // cyberpact.ObjectStore and the comment above on the order of seqs.
@@ -202,11 +209,15 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_objects (
 			idx integer, holding bigint, id text, version text, type text, revoked boolean, producer bigint, aud_kind smallint,
-			aud_group bigint, tlp smallint, spec_version text, labels text[], body bytea, search text, sum bigint) ON COMMIT DROP;
+			aud_group bigint, tlp smallint, marks text, spec_version text, labels text[], body bytea, search text, sum bigint) ON COMMIT DROP;
 		CREATE TEMP TABLE import_refs (idx integer, prop text, target text) ON COMMIT DROP`); err != nil {
 		return nil, internal("staging import", err)
 	}
-	im := &importer{next: next, opts: opts, res: res, seen: map[[2]string]seenRow{}}
+	terms, err := db.Store.Terms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	im := &importer{next: next, opts: opts, res: res, seen: map[[2]string]seenRow{}, terms: terms}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_objects"}, stageCols, im)
 	if im.inErr {
 		err = im.err
@@ -247,8 +258,8 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	var n int
 	var first, last *int64
 	if err := tx.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search, sum, sole)
-			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector, sum,
+			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, marks, spec_version, labels, body, search, sum, sole)
+			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, marks, spec_version, labels, body, search::tsvector, sum,
 				t.staged_of_id = 1 AND NOT EXISTS (SELECT 1 FROM objects s WHERE s.id = t.id)
 			FROM (SELECT *, count(*) OVER (PARTITION BY id) AS staged_of_id FROM import_objects) t
 			WHERE NOT EXISTS (SELECT 1 FROM objects o WHERE o.id = t.id AND o.holding = t.holding AND o.version = t.version)
@@ -330,8 +341,8 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 // and unstaged; every other version starts a new holding, numbered by the
 // seq of its producer's first staged version of the id (base + idx).
 func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
-	rows, err := tx.Query(ctx, `SELECT t.idx, t.type, t.producer, t.aud_kind, t.aud_group, t.tlp,
-			o.seq, o.holding, o.producer, o.aud_kind, o.aud_group, o.tlp,
+	rows, err := tx.Query(ctx, `SELECT t.idx, t.type, t.producer, t.aud_kind, t.aud_group, t.tlp, t.marks,
+			o.seq, o.holding, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks,
 			COALESCE(convert_from(o.body, 'UTF8')::jsonb->>'created_by_ref', ''), EXISTS (SELECT 1 FROM provenance p WHERE p.seq = o.seq)
 		FROM import_objects t JOIN objects o ON o.id = t.id ORDER BY t.idx`)
 	if err != nil {
@@ -348,7 +359,7 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 		var r, h cyberpact.Release
 		var rk, rt, hk, ht int16
 		var hd cyberpact.Holding
-		if err := rows.Scan(&idx, &typ, &r.Producer, &rk, &r.Audience.Group, &rt, &hd.Seq, &hd.Holding, &h.Producer, &hk, &h.Audience.Group, &ht, &hd.CreatedBy, &hd.Federated); err != nil {
+		if err := rows.Scan(&idx, &typ, &r.Producer, &rk, &r.Audience.Group, &rt, &r.Marks, &hd.Seq, &hd.Holding, &h.Producer, &hk, &h.Audience.Group, &ht, &h.Marks, &hd.CreatedBy, &hd.Federated); err != nil {
 			rows.Close()
 			return internal("reading stored versions", err)
 		}
@@ -547,8 +558,8 @@ func (im *importer) replaceHeld(ctx context.Context, tx pgx.Tx, base, added int6
 	var n int
 	var first, last *int64
 	if err := tx.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search, sum, sole)
-			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector, sum,
+			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, marks, spec_version, labels, body, search, sum, sole)
+			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, marks, spec_version, labels, body, search::tsvector, sum,
 				NOT EXISTS (SELECT 1 FROM objects s WHERE s.id = t.id)
 			FROM import_objects t WHERE t.idx = ANY($3::int[])
 			RETURNING seq)

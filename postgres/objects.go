@@ -88,7 +88,7 @@ func scanObject(s pgx.Row, extra ...any) (*cyberpact.Object, error) {
 	var body []byte
 	var sum *int64
 	var kind, tlp int16
-	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body, &sum); err != nil {
+	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &o.Release.Marks, &body, &sum); err != nil {
 		return nil, internal("reading object", err)
 	}
 	if err := cyberpact.CheckBody(o.ID, o.Modified, body, sum); err != nil {

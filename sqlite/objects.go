@@ -35,17 +35,17 @@ const maxRefRows = 4096
 
 // storedCols are the columns an import writes besides seq, in the order
 // of rowArgs.
-const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body, sum, sole`
+const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, marks, body, sum, sole`
 
 // storedN is the number of storedCols.
-const storedN = 13
+const storedN = 14
 
 // rowArgs appends the values of storedCols for o, added at added; sole
 // says that no other version of its id is stored (see soles), and is the
 // last, where soles finds it.
 func rowArgs(args []any, o *cyberpact.Object, added int64, sole bool) []any {
 	r := o.Release
-	return append(args, o.Holding, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw), cyberpact.BodySum(o.Raw), sole)
+	return append(args, o.Holding, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), string(r.Marks), []byte(o.Raw), cyberpact.BodySum(o.Raw), sole)
 }
 
 // soles keeps the sole flag of one batch's rows true: a row goes in as
@@ -131,6 +131,10 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		}
 	}()
 
+	terms, err := db.Store.Terms(ctx)
+	if err != nil {
+		return nil, err
+	}
 	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}, relayed: opts.Origin != nil, policy: opts.OnConflict}
 	defer im.close()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
@@ -165,6 +169,12 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			}
 			im.res.Rejected = append(im.res.Rejected, r)
 			continue
+		}
+		if rel, rej := terms.Mark(obj, obj.Release); rej != nil {
+			im.res.Rejected = append(im.res.Rejected, rej)
+			continue
+		} else {
+			obj.Release = rel
 		}
 		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
 			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
@@ -519,7 +529,7 @@ func (im *importer) heldOf(batch []*cyberpact.Object) (map[string][]cyberpact.Ho
 		ids = append(ids, o.ID)
 	}
 	a := &sqlstore.Args{}
-	st, err := im.stmt(`SELECT seq, holding, id, producer, aud_kind, aud_group, tlp, ` + heldExtra + ` FROM objects WHERE ` + a.InStrings("id", ids))
+	st, err := im.stmt(`SELECT seq, holding, id, producer, aud_kind, aud_group, tlp, marks, ` + heldExtra + ` FROM objects WHERE ` + a.InStrings("id", ids))
 	if err != nil {
 		return nil, internal("reading stored versions", err)
 	}
@@ -533,7 +543,7 @@ func (im *importer) heldOf(batch []*cyberpact.Object) (map[string][]cyberpact.Ho
 		var h cyberpact.Holding
 		var id string
 		var kind, tlp int
-		if err := rows.Scan(&h.Seq, &h.Holding, &id, &h.Release.Producer, &kind, &h.Release.Audience.Group, &tlp, &h.CreatedBy, &h.Federated); err != nil {
+		if err := rows.Scan(&h.Seq, &h.Holding, &id, &h.Release.Producer, &kind, &h.Release.Audience.Group, &tlp, &h.Release.Marks, &h.CreatedBy, &h.Federated); err != nil {
 			return nil, internal("reading stored versions", err)
 		}
 		h.Release.Audience.Kind, h.Release.TLP = cyberpact.AudienceKind(kind), cyberpact.TLP(tlp)
@@ -785,7 +795,7 @@ func scanObject(s scanner, extra ...any) (*cyberpact.Object, error) {
 	var body []byte
 	var sum *int64
 	var kind, tlp int
-	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body, &sum); err != nil {
+	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &o.Release.Marks, &body, &sum); err != nil {
 		return nil, internal("reading object", err)
 	}
 	if err := cyberpact.CheckBody(o.ID, o.Modified, body, sum); err != nil {

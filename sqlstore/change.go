@@ -26,6 +26,11 @@ func (s *Store) change(ctx context.Context, actor string, fn func(tx *sql.Tx) (s
 // organisation's audit trail (AuditFilter.Org) shows its account changes
 // whoever made them.
 func (s *Store) changeFor(ctx context.Context, actor string, fn func(tx *sql.Tx) (string, int64, error)) error {
+	return s.changeAs(ctx, cyberpact.AuditAccount, actor, fn)
+}
+
+// changeAs is changeFor recorded under the audit action given.
+func (s *Store) changeAs(ctx context.Context, action, actor string, fn func(tx *sql.Tx) (string, int64, error)) error {
 	if err := cyberpact.CheckActor(actor); err != nil {
 		return err
 	}
@@ -46,7 +51,7 @@ func (s *Store) changeFor(ctx context.Context, actor string, fn func(tx *sql.Tx)
 	if err != nil {
 		return err
 	}
-	e := &cyberpact.AuditEntry{Action: cyberpact.AuditAccount, Actor: actor, Detail: detail, Recipient: org}
+	e := &cyberpact.AuditEntry{Action: action, Actor: actor, Detail: detail, Recipient: org}
 	if actor == "cli" {
 		e.Via = "cli"
 	} else {

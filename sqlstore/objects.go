@@ -10,7 +10,7 @@ import (
 
 // ObjectCols are the columns of an objects row o that a store scans into
 // a cyberpact.Object, in this order.
-const ObjectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body, o.sum`
+const ObjectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, o.body, o.sum`
 
 // Objects builds the object queries both stores run, in one dialect. The
 // conditions each engine writes its own way are its hooks.
@@ -229,6 +229,9 @@ func (q *Objects) Filter(f cyberpact.ObjectFilter, a *Args) (string, error) {
 	}
 	if f.ExcludeRevoked {
 		conds = append(conds, "NOT o.revoked")
+	}
+	if f.MaxPAP != cyberpact.PAPUnknown {
+		conds = append(conds, BelowPAP("o", f.MaxPAP))
 	}
 	if f.MaxTLP != cyberpact.TLPUnknown {
 		conds = append(conds, "o.tlp <= "+a.Add(int(f.MaxTLP)))

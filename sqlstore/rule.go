@@ -12,6 +12,7 @@ package sqlstore
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -82,21 +83,32 @@ func Scope(t string, f cyberpact.ObjectFilter, a *Args) string {
 		if v.Org == 0 {
 			conds = append(conds, False)
 		}
+		// Markings beside TLP hold inside an exercise too (cyberpact.MaySee).
+		conds = append(conds, fmt.Sprintf("(%s.producer = %s OR %s)", t, a.Add(v.Org), Permit(t, *v, a)))
+		if v.Sync {
+			conds = append(conds, BelowPAP(t, cyberpact.PAPAmber))
+		}
 	default:
 		// Outside an exercise no exercise object exists, whoever asks.
 		conds = append(conds, fmt.Sprintf("%s.aud_kind < %d", t, cyberpact.AudienceExerciseOrg))
 		if v != nil {
 			switch {
 			case v.Public:
-				conds = append(conds, fmt.Sprintf("%s.tlp = %d", t, cyberpact.TLPClear))
+				conds = append(conds, fmt.Sprintf("%s.tlp = %d AND %s", t, cyberpact.TLPClear, Permit(t, cyberpact.Viewer{}, a)))
 			case v.Org == 0:
 				conds = append(conds, False)
 			default:
-				c := fmt.Sprintf("(%[1]s.producer = %[2]s OR (%[1]s.aud_kind = %[3]d AND %[1]s.tlp <> %[4]d)", t, a.Add(v.Org), cyberpact.AudienceAll, cyberpact.TLPRed)
+				// Placeholders in textual order: SQLite's ? are positional.
+				prod := a.Add(v.Org)
+				c := fmt.Sprintf("(%[1]s.aud_kind = %[2]d AND %[1]s.tlp <> %[3]d)", t, cyberpact.AudienceAll, cyberpact.TLPRed)
 				if len(v.Groups) > 0 {
 					c += fmt.Sprintf(" OR (%s.aud_kind = %d AND %s)", t, cyberpact.AudienceGroup, a.InInts(t+".aud_group", v.Groups))
 				}
-				conds = append(conds, c+")")
+				conds = append(conds, fmt.Sprintf("(%s.producer = %s OR ((%s) AND %s))", t, prod, c, Permit(t, *v, a)))
+				if v.Sync {
+					// A peer hub never receives PAP:RED (cyberpact.MaySee).
+					conds = append(conds, BelowPAP(t, cyberpact.PAPAmber))
+				}
 			}
 		}
 	}
@@ -116,6 +128,53 @@ func asOf(t string, f cyberpact.ObjectFilter, a *Args) string {
 		return True
 	}
 	return t + ".seq <= " + a.Add(f.AsOf)
+}
+
+// Permit is cyberpact.Marks.Permit as a condition on the marks column of
+// the objects row alias t: a version without marks, or one whose
+// releasable nations (when it names any) include the viewer's, whose
+// releasable sectors (when it names any) include the viewer's, and whose
+// every marking-set level is within the viewer's clearances. The level
+// test deletes from the marks every level token the viewer is cleared for
+// (one nested replace per cleared level: at most MaxLevels per set) and
+// asks that no level token remain. Tokens are delimited by < and >, so no
+// token is found inside another; their characters (letters, digits, -, :)
+// are none of LIKE's wildcards.
+func Permit(t string, v cyberpact.Viewer, a *Args) string {
+	col := t + ".marks"
+	nation := col + " NOT LIKE '%<n:%'"
+	if v.Nation != "" {
+		nation = "(" + nation + " OR " + col + " LIKE " + a.Add("%<n:"+v.Nation+">%") + ")"
+	}
+	sector := col + " NOT LIKE '%<s:%'"
+	if v.Sector != "" {
+		sector = "(" + sector + " OR " + col + " LIKE " + a.Add("%<s:"+v.Sector+">%") + ")"
+	}
+	levels := col
+	sets := make([]string, 0, len(v.Clearances))
+	for set := range v.Clearances {
+		sets = append(sets, set)
+	}
+	slices.Sort(sets)
+	for _, set := range sets {
+		for l := 1; l <= min(v.Clearances[set], cyberpact.MaxLevels); l++ {
+			levels = "REPLACE(" + levels + ", " + a.Add(fmt.Sprintf("<m:%s:%d>", set, l)) + ", '')"
+		}
+	}
+	return fmt.Sprintf("(%s = '' OR (%s AND %s AND %s NOT LIKE '%%<m:%%'))", col, nation, sector, levels)
+}
+
+// BelowPAP is the condition that the objects row alias t carries no PAP
+// marking above max (ObjectFilter.MaxPAP).
+func BelowPAP(t string, max cyberpact.PAP) string {
+	var c []string
+	for p := max + 1; p <= cyberpact.PAPRed; p++ {
+		c = append(c, fmt.Sprintf("%s.marks NOT LIKE '%%<p:%d>%%'", t, p))
+	}
+	if len(c) == 0 {
+		return True
+	}
+	return "(" + strings.Join(c, " AND ") + ")"
 }
 
 // Latest holds for a row o that is the version a viewer is shown of its

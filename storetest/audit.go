@@ -64,7 +64,8 @@ func testScopeRoundTrip(t *testing.T, s AuditStore) {
 		{Action: cyberpact.AuditWrite, Actor: "a", ActorOrg: 1, Via: "cli", Scope: &cyberpact.AuditScope{First: 1, Last: 10, Count: 7}},
 		{Action: cyberpact.AuditRelease, Actor: "b", ActorOrg: 2, Recipient: 2, Via: "taxii", Scope: &cyberpact.AuditScope{
 			First: 3, Last: 400, Count: 390, Runs: []int64{2, 1, 300, 7, 88}, Groups: []int64{4, 9}, Exercise: 0,
-			Path: "/taxii2/api1/collections/c/objects/", Query: "limit=1000&match[type]=indicator"}},
+			Path: "/taxii2/api1/collections/c/objects/", Query: "limit=1000&match[type]=indicator",
+			Nation: "GB", Sector: "finance", Clearances: "UK-CLASS:2"}},
 		{Action: cyberpact.AuditRelease, Actor: "anonymous", Via: "taxii", Detail: "public collection", Scope: &cyberpact.AuditScope{
 			First: 5, Last: 5, Count: 1, Public: true, Path: "/taxii2/api1/collections/p/objects/"}},
 		{Action: cyberpact.AuditRelease, Actor: "c", ActorOrg: 3, Recipient: 3, Via: "stream", Scope: &cyberpact.AuditScope{

@@ -178,7 +178,7 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, c *call) err
 		Org: q.Get("org"), Object: strings.TrimSpace(q.Get("object")), Action: q.Get("action"), Since: q.Get("since"), Until: q.Get("until")}
 	f := cyberpact.AuditFilter{Object: v.Object, Limit: auditPageSize + 1}
 	switch v.Action {
-	case "", cyberpact.AuditWrite, cyberpact.AuditDelete, cyberpact.AuditRelease, cyberpact.AuditAccount:
+	case "", cyberpact.AuditWrite, cyberpact.AuditDelete, cyberpact.AuditRelease, cyberpact.AuditAccount, cyberpact.AuditAgreement:
 		f.Action = v.Action
 	default:
 		return cyberpact.Errorf(cyberpact.EINVALID, "action %q: want write, delete, release or account", v.Action)

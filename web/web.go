@@ -121,6 +121,7 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerSources()
 	h.registerIncidents()
 	h.registerWarrants()
+	h.registerAgreements()
 	if x, ok := api.(Exercises); ok {
 		h.Exercises = x
 	}
@@ -385,22 +386,23 @@ func (h *Handler) fragment(w http.ResponseWriter, name, tmpl string, data any) {
 
 // titles are the pages' titles.
 var titles = map[string]string{
-	"dashboard": "Dashboard",
-	"login":     "Sign in",
-	"totp":      "Second factor",
-	"enrol":     "Set up a second factor",
-	"search":    "Explorer",
-	"object":    "Object",
-	"account":   "Your account",
-	"org":       "Organisation",
-	"publish":   "Publish",
-	"error":     "Error",
-	"exercises": "Exercises",
-	"exercise":  "Exercise",
-	"peers":     "Peers",
-	"sources":   "Feeds",
-	"audit":     "Audit log",
-	"incidents": "Incidents",
-	"incident":  "Incident",
-	"warrants":  "Warrants",
+	"dashboard":  "Dashboard",
+	"login":      "Sign in",
+	"totp":       "Second factor",
+	"enrol":      "Set up a second factor",
+	"search":     "Explorer",
+	"object":     "Object",
+	"account":    "Your account",
+	"org":        "Organisation",
+	"publish":    "Publish",
+	"error":      "Error",
+	"exercises":  "Exercises",
+	"exercise":   "Exercise",
+	"peers":      "Peers",
+	"sources":    "Feeds",
+	"audit":      "Audit log",
+	"agreements": "Sharing agreements",
+	"incidents":  "Incidents",
+	"incident":   "Incident",
+	"warrants":   "Warrants",
 }

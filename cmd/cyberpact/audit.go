@@ -12,7 +12,7 @@ import (
 )
 
 // auditActions are the actions audit list --action accepts.
-var auditActions = []string{cyberpact.AuditWrite, cyberpact.AuditDelete, cyberpact.AuditRelease, cyberpact.AuditAccount, cyberpact.AuditWarrant}
+var auditActions = []string{cyberpact.AuditWrite, cyberpact.AuditDelete, cyberpact.AuditRelease, cyberpact.AuditAccount, cyberpact.AuditWarrant, cyberpact.AuditAgreement}
 
 var auditSubs = []*subcommand{
 	{
