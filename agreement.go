@@ -22,9 +22,9 @@ import (
 //   - Federate: whether members' objects shared under it may be passed on
 //     to peer hubs by federation.
 //
-// Purpose, Retention and PersonalData are stored for the partners and for
-// the processes that apply them (retention purge, personal-data
-// redaction).
+// Retention gives the retention purge its rules (AgreementRules), and
+// PersonalData the import's personal-data policy for the agreement's
+// group (Privacy), beside those set on their own.
 //
 // An object version is shared under the agreement of its audience's group
 // (AudienceGroup), or the hub's (AudienceAll); an organisation's own
@@ -62,6 +62,36 @@ var PersonalDataFlags = []string{
 	"detect-identity", // identity objects for individuals
 	"redact",          // replace what is found by a stable pseudonym before release beyond the producer
 	"refuse",          // refuse objects in which personal data is found
+}
+
+// Privacy returns the personal-data policy the agreement sets, as the
+// detectors it turns on ("email,phone", as privacy policies name them;
+// every detector when it names none) and whether what they find is
+// refused rather than redacted; "" when it neither redacts nor refuses.
+func (a *Agreement) Privacy() (detectors string, refuse bool) {
+	kinds := map[string]string{"detect-email": "email", "detect-account": "account", "detect-phone": "phone",
+		"detect-name": "name", "detect-identity": "individual"}
+	var on []string
+	redact := false
+	for _, f := range a.PersonalData {
+		switch f {
+		case "redact":
+			redact = true
+		case "refuse":
+			refuse = true
+		default:
+			if k, ok := kinds[f]; ok {
+				on = append(on, k)
+			}
+		}
+	}
+	if !redact && !refuse {
+		return "", false
+	}
+	if len(on) == 0 {
+		return "all", refuse
+	}
+	return strings.Join(on, ","), refuse
 }
 
 // Name names the agreement for people and errors: `the agreement of group
