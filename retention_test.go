@@ -105,7 +105,7 @@ func TestAgreementRetentionBesideRules(t *testing.T) {
 		t.Fatalf("AgreementRules (-want +got):\n%s", diff)
 	}
 	set := cyberpact.RetentionRules{
-		{ID: 1, Type: cyberpact.AnyType, Days: 365},      // shorter than the hub's agreement: kept
+		{ID: 1, Type: cyberpact.AnyType, Days: 365},     // shorter than the hub's agreement: kept
 		{ID: 2, Group: 7, Type: "indicator", Days: 120}, // longer than the group's agreement: the agreement's applies
 		{ID: 3, Group: 8, Type: "malware", Days: 30},
 	}
