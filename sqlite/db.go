@@ -162,11 +162,21 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		Changed: db.changes.Notify,
 		WriteMu: &db.writeMu,
 	})
+	// Catching up (indexing versions a crash left out of the search
+	// index, appending audit entries kept with their imports) writes; on
+	// a full disk it waits for the next write, so that the hub still opens
+	// and reads.
 	if err := db.reindex(ctx); err != nil {
-		return fail(err)
+		if !cyberpact.DiskFull(err) {
+			return fail(err)
+		}
+		db.outbox.reindex = true
 	}
 	if err := db.appendOutbox(ctx); err != nil {
-		return fail(err)
+		if !cyberpact.DiskFull(err) {
+			return fail(err)
+		}
+		db.outbox.pending = true
 	}
 	return db, nil
 }

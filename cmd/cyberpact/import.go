@@ -137,8 +137,12 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		}
 		res, err := importFile(ctx, e, db, name, opts, mark, *maxObject, *format)
 		if err != nil {
-			if cyberpact.ErrorCode(err) == cyberpact.EINTERNAL {
+			switch cyberpact.ErrorCode(err) {
+			case cyberpact.EINTERNAL:
 				return err
+			case cyberpact.EFULL:
+				// Every later file would meet the same full disk.
+				return &exitError{code: 1, msg: fmt.Sprintf("%s: %s (%v)", name, cyberpact.FullMessage, err)}
 			}
 			fmt.Fprintf(e.stderr, "%s: %s; nothing stored\n", name, err)
 			failed = true
