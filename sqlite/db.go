@@ -127,6 +127,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db := &DB{path: path, write: write}
 	fail := func(err error) (*DB, error) {
 		db.Close()
+		if !cyberpact.DiskFull(err) && diskFull(dir) {
+			// SQLite says "disk I/O error" when it cannot make the
+			// shared-memory file its readers need.
+			return nil, &cyberpact.Error{Code: cyberpact.EFULL, Message: fmt.Sprintf("opening %s: the disk is full where the hub keeps its data; free space there and try again", path), Err: err}
+		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	if err := db.migrate(ctx); err != nil {

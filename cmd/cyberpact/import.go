@@ -58,6 +58,8 @@ exports (without --tlp they are stored as they came).
 
 Prints a summary per file (added, already present, rejected with the file,
 line, object id, JSON path and reason); exits 1 if anything was rejected.
+A full disk stores nothing of the file that met it: the import stops there
+and exits 1, saying the disk is full.
 Each file that adds anything is recorded in the audit log as a write by
 "cli" (see 'cyberpact audit').`,
 		run: runImport,
