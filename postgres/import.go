@@ -310,6 +310,9 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			return nil, internal("notifying the import", err)
 		}
 	}
+	if err := savePeerState(ctx, tx, &opts, res); err != nil {
+		return nil, err
+	}
 	// The import's audit entry commits in its transaction, or neither does.
 	audited := func() {}
 	if n > 0 && opts.Audit != nil {

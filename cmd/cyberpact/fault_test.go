@@ -35,9 +35,11 @@ import (
 // The kills are timed, not planted: each run of a scenario is first timed
 // whole, and the kill moments are spread evenly over that time (and a
 // little past it, so that some writes are acknowledged just before the
-// kill). CYBERPACT_FAULT_POINTS sets how many kills each scenario makes (3
-// by default) and CYBERPACT_FAULT_OBJECTS the size of the imported and
-// pulled bundles (6,000 by default).
+// kill); a pull resumes where the last run was killed, so its runs are
+// killed after varying shares of a whole pull's time instead.
+// CYBERPACT_FAULT_POINTS sets how many kills each scenario makes (3 by
+// default, twice that for the pull) and CYBERPACT_FAULT_OBJECTS the size of
+// the imported and pulled bundles (6,000 by default).
 
 // faultPoints is the number of kills per scenario.
 func faultPoints(t *testing.T) int {
@@ -471,7 +473,10 @@ func (h *faultHub) serve(t *testing.T) (*exec.Cmd, string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait() // an error when the test waited already
+	})
 	return cmd, listenLine(t, stdout)
 }
 
@@ -571,7 +576,7 @@ func faultPull(t *testing.T, h *faultHub) {
 
 	addPeer := func(h *faultHub) {
 		if r := h.run(key+"\n", "peer", "add", "upstream", "--url", base+"/taxii2/api1/", "--collection", cphttp.CollectionID("all"),
-			"--user", "puller", "--key", "-", "--direction", "pull", "--audience", "all", "--org", "Faults", "--page-size", "500"); r.code != 0 {
+			"--user", "puller", "--key", "-", "--direction", "pull", "--audience", "all", "--org", "Faults", "--page-size", "200"); r.code != 0 {
 			t.Fatalf("peer add: exit %d\n%s", r.code, r.stderr)
 		}
 	}
@@ -612,9 +617,12 @@ func faultPull(t *testing.T, h *faultHub) {
 	// there before.
 	before := h.holds(t)
 	addPeer(h)
-	points := faultPoints(t)
+	points := 2 * faultPoints(t) // short runs: twice the kills
 	for i := 0; i < points; i++ {
-		at := spread(took, i, points)
+		// Each run resumes where the last one was killed: the runs are
+		// killed after a share of a whole pull's time that varies around
+		// 1/points, so that the kills fall across the whole pull.
+		at := took * time.Duration(1+i%4) / time.Duration(5*points/2)
 		k := killAfter(t, h.command("sync", "upstream"), at)
 		if k.done && k.code != 0 {
 			t.Errorf("sync ended with exit %d before the kill:\n%s", k.code, k.stderr)
