@@ -171,7 +171,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// index, appending audit entries kept with their imports) writes; on
 	// a full disk it waits for the next write, so that the hub still opens
 	// and reads.
-	if err := db.reindex(ctx); err != nil {
+	// Versions another process's import has committed and is indexing
+	// now are its to index: a reader opening meanwhile must not wait for
+	// that, nor index them again.
+	if db.search.writing(ctx) {
+		db.outbox.reindex = true
+	} else if err := db.reindex(ctx); err != nil {
 		if !cyberpact.DiskFull(err) {
 			return fail(err)
 		}
