@@ -3,12 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/stix"
-	"modernc.org/sqlite"
 )
 
 // The derived indexes, full text and correlation, live in their own
@@ -84,27 +82,6 @@ type searchRow [5]any
 
 type searchIndex struct {
 	db *sql.DB
-}
-
-// writing reports whether another process holds the index's writer: an
-// import between its two commits, which indexes its own versions when it
-// commits. It does not wait for the lock.
-func (si *searchIndex) writing(ctx context.Context) bool {
-	conn, err := si.db.Conn(ctx)
-	if err != nil {
-		return false
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
-		return false
-	}
-	defer conn.ExecContext(ctx, `PRAGMA busy_timeout = `+busyTimeout)
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		var se *sqlite.Error
-		return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
-	}
-	conn.ExecContext(ctx, `ROLLBACK`)
-	return false
 }
 
 func openSearch(ctx context.Context, path string) (*searchIndex, error) {
