@@ -210,6 +210,12 @@ type ImportOptions struct {
 	// peer hub federation brought them from. The store records it in the
 	// import's transaction (see PeerStore.Origins).
 	Origin *Origin
+	// PeerState, when set, returns the state of the peer a pull reads
+	// from as it stands once this import is stored (its counts moved by
+	// res); the store saves it in the import's transaction, when that
+	// commits, so that what peer status counts is what is stored whatever
+	// ends the process.
+	PeerState func(res *ImportResult) *PeerState
 	// ReleaseFor, when set, decides each version's release from the one
 	// the options give it (ReleaseOf): sightings take the release of what
 	// they sight (SightingReleases). A *Rejection refuses the version;

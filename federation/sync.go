@@ -447,6 +447,17 @@ func (r *run) importPage(ctx context.Context, body *taxii.Body, want, version st
 		}
 	}
 	opts := cyberpact.ImportOptions{Partial: true, Producer: r.p.Org, Audience: r.p.Audience, Origin: r.origin()}
+	// The counts commit with the page, so that peer status counts what is
+	// stored even when the process is killed right after; the cursor moves
+	// once the page is stored (pull), and a page read again is present.
+	opts.PeerState = func(res *cyberpact.ImportResult) *cyberpact.PeerState {
+		st := *r.st
+		st.Pulled += int64(res.Added)
+		st.Withheld += int64(withheld)
+		st.WithheldPull += int64(withheld)
+		st.Stray += int64(strays)
+		return &st
+	}
 	who := cyberpact.Actor{Name: "sync:" + r.p.Name, Org: r.p.Org, Via: "sync"}
 	var retractions []string
 	res, err := cyberpact.AuditedImport(ctx, r.s.Store, r.s.Audit, who, cyberpact.Retracting(next, &retractions), opts,

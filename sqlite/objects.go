@@ -219,6 +219,9 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			return nil, err
 		}
 	}
+	if err := savePeerState(ctx, tx, &opts, res); err != nil {
+		return nil, err
+	}
 	if im.bulk {
 		// The WAL holds the whole import: copying it into the database
 		// (seconds) runs beside the index's commit instead of inside this
