@@ -7,16 +7,19 @@ import (
 	"unicode"
 )
 
-// Sectors are the fixed sectors an organisation belongs to.
-var Sectors = []string{"government", "defence", "finance", "energy", "transport", "telecom", "health", "technology", "other"}
+// Sectors are the fixed sectors an organisation belongs to. Sharing
+// agreements release objects by these names (Agreement.RelSectors).
+var Sectors = []string{"government", "defence", "finance", "energy", "transport", "telecom", "health", "water", "technology", "other"}
 
 // Org is a member organisation of the partnership.
 type Org struct {
-	ID      int64     `json:"id"`
-	Name    string    `json:"name"`
-	Nation  string    `json:"nation"` // ISO 3166-1 alpha-2, upper case
-	Sector  string    `json:"sector"` // one of Sectors
-	Created time.Time `json:"created"`
+	ID     int64  `json:"id"`
+	Name   string `json:"name"`
+	Nation string `json:"nation"` // ISO 3166-1 alpha-2, upper case
+	Sector string `json:"sector"` // one of Sectors
+	// Clearances are its clearance in each of the hub's marking sets.
+	Clearances Clearances `json:"clearances,omitempty"`
+	Created    time.Time  `json:"created"`
 }
 
 // Group is a named sharing group of organisations, such as "US-UK Joint
@@ -79,8 +82,20 @@ type Principal struct {
 	Groups []int64
 }
 
-// Viewer returns what the caller may see under the sharing rule.
-func (p *Principal) Viewer() Viewer { return Viewer{Org: p.Org.ID, Groups: p.Groups} }
+// Viewer returns what the caller may see under the sharing rule: its
+// organisation with the organisation's nation, sector and clearances
+// (see Marks) and groups.
+func (p *Principal) Viewer() Viewer {
+	v := OrgViewer(&p.Org, p.Groups)
+	v.Sync = p.User.Role == RoleSync
+	return v
+}
+
+// OrgViewer is what organisation o, in groups, may see: with its nation,
+// sector and clearances, which markings beside TLP are checked against.
+func OrgViewer(o *Org, groups []int64) Viewer {
+	return Viewer{Org: o.ID, Groups: groups, Nation: o.Nation, Sector: o.Sector, Clearances: o.Clearances}
+}
 
 // AccountService manages organisations, sharing groups, users and keys.
 // Every change is recorded in the audit log by the implementation.
@@ -94,6 +109,10 @@ type AccountService interface {
 	OrgByName(ctx context.Context, name string) (*Org, error)
 	// OrgByID returns ENOTFOUND when there is none.
 	OrgByID(ctx context.Context, id int64) (*Org, error)
+	// SetOrg changes the nation and sector of organisation o.ID (an empty
+	// field keeps its value) and writes the stored values back into o.
+	// Returns EINVALID for a bad nation or sector, ENOTFOUND.
+	SetOrg(ctx context.Context, o *Org, actor string) error
 
 	// CreateGroup adds a sharing group of existing organisations. Returns
 	// EINVALID, ENOTFOUND for an unknown organisation, ECONFLICT.

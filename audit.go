@@ -15,6 +15,8 @@ const (
 	AuditDelete  = "delete"  // object versions deleted
 	AuditRelease = "release" // object versions delivered to an organisation other than their producer
 	AuditAccount = "account" // an organisation, group, user or key created or changed
+	// AuditAgreement is a sharing agreement, marking set or clearance set.
+	AuditAgreement = "agreement"
 )
 
 // AuditEntry is one entry of the append-only, hash-chained audit log.
@@ -43,7 +45,8 @@ type AuditEntry struct {
 	// Detail says what changed, in words (account changes, counts).
 	Detail string `json:"detail,omitempty"`
 	// Prev is the hash of the previous entry and Hash this entry's, both
-	// hex SHA-256; Hash covers Prev and every field above.
+	// hex SHA-256; Hash covers Prev and every field above (but those a
+	// continuation takes from the entry it continues, see AuditScope.Cont).
 	Prev string `json:"prev"`
 	Hash string `json:"hash"`
 }
@@ -79,11 +82,15 @@ type AuditLog interface {
 // complement) and a string is its length as such an integer followed by
 // its UTF-8 bytes; then, only when e has a Scope, the string "scope",
 // First, Last, Count, the number of Runs and each run, the number of
-// Groups and each group, Public (1 or 0), Exercise, Path and Query. The
-// lengths make the encoding unambiguous, so no two different entries
-// encode alike, and an entry without Scope hashes as entries did before
-// Scope existed, so older logs still verify. Another store must hash the
-// same way for a log to be verifiable wherever it is kept.
+// Groups and each group, Public (1 or 0), Exercise, Path and Query; then,
+// only when the scope continues an earlier entry (Cont), the string "cont"
+// and Cont, with Actor, Via, Detail, Groups, Public, Exercise, Path and
+// Query encoded as empty: they are the continued entry's, which its own
+// hash covers. The lengths make the encoding unambiguous, so no two
+// different entries encode alike, and an entry without Scope (or without
+// Cont) hashes as entries did before Scope (or Cont) existed, so older
+// logs still verify. Another store must hash the same way for a log to be
+// verifiable wherever it is kept.
 func AuditHash(e *AuditEntry) string {
 	h := sha256.New()
 	var b [8]byte
@@ -95,6 +102,7 @@ func AuditHash(e *AuditEntry) string {
 		num(int64(len(s)))
 		io.WriteString(h, s)
 	}
+	e = e.stored()
 	str(e.Prev)
 	num(e.Seq)
 	num(e.Time.UnixMicro())
@@ -129,6 +137,34 @@ func AuditHash(e *AuditEntry) string {
 		num(sc.Exercise)
 		str(sc.Path)
 		str(sc.Query)
+		if sc.Cont != 0 {
+			str("cont")
+			num(sc.Cont)
+		}
+		// Entries from before releasability name none of these: their
+		// hashes stay as they were.
+		if sc.Nation != "" || sc.Sector != "" || sc.Clearances != "" {
+			str("marks")
+			str(sc.Nation)
+			str(sc.Sector)
+			str(sc.Clearances)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// stored returns e as a store keeps it: a continuation (Scope.Cont set)
+// without what it takes from the entry it continues (Actor, Via, Detail
+// and the scope's reading: Groups, Public, Exercise, Path, Query, Nation,
+// Sector, Clearances); any other entry as it is.
+func (e *AuditEntry) stored() *AuditEntry {
+	if e.Scope == nil || e.Scope.Cont == 0 {
+		return e
+	}
+	c, sc := *e, *e.Scope
+	c.Actor, c.Via, c.Detail = "", "", ""
+	sc.Groups, sc.Public, sc.Exercise, sc.Path, sc.Query = nil, false, 0, "", ""
+	sc.Nation, sc.Sector, sc.Clearances = "", "", ""
+	c.Scope = &sc
+	return &c
 }

@@ -2,10 +2,12 @@ package cyberpact
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,16 +24,46 @@ const AuditColumns = "seq, time, action, actor, actor_org, recipient, via, objec
 
 // AuditRow is an audit entry as a store keeps it: Time in unix
 // microseconds, Objects as a JSON array ("" for none), the scope in
-// First, Last, Scope and Runs (see AuditScopeColumns).
+// First, Last, Scope and Runs (see AuditScopeColumns), a continuation
+// without what it takes from the entry it continues (AuditScope.Cont).
+//
+// Hash is the entry's SHA-256, 32 bytes, and Prev is empty: the hash of
+// the entry before is that entry's Hash. Rows written before hashes were
+// kept as bytes hold both in hex (64 characters), and are read and
+// verified as they are.
 type AuditRow struct {
 	Seq, Time           int64
 	Action, Actor       string
 	ActorOrg, Recipient int64
 	Via, Objects        string
-	Detail, Prev, Hash  string
+	Detail, Prev        string
+	Hash                []byte
 	First, Last         int64
 	Scope               string
 	Runs                []byte
+}
+
+// hashText is a stored hash as AuditEntry keeps it, hex: 32 bytes are
+// encoded, anything else (a row written before hashes were bytes holds 64
+// hex characters) is taken as it is.
+func hashText(b []byte) string {
+	if len(b) == 32 {
+		return hex.EncodeToString(b)
+	}
+	return string(b)
+}
+
+// AuditHashText is a hash read from a store's hash column, as AuditEntry
+// and ChainAudit take it: hex.
+func AuditHashText(b []byte) string { return hashText(b) }
+
+// hashBytes is the inverse of hashText for a hash AuditHash returned.
+func hashBytes(h string) []byte {
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != 32 {
+		return []byte(h)
+	}
+	return b
 }
 
 // Values returns the row's values in the order of AuditColumns.
@@ -46,10 +78,13 @@ func (r *AuditRow) Fields() []any {
 }
 
 // Entry decodes the row. A row whose objects or scope do not decode is
-// returned with the error, as far as it was read.
+// returned with the error, as far as it was read. Prev is the row's own
+// (rows written before hashes were bytes), else empty: the caller knows
+// the entry before. A continuation comes without what it takes from the
+// entry it continues (see AuditEntry.Continue).
 func (r *AuditRow) Entry() (*AuditEntry, error) {
 	e := &AuditEntry{Seq: r.Seq, Time: time.UnixMicro(r.Time).UTC(), Action: r.Action, Actor: r.Actor, ActorOrg: r.ActorOrg,
-		Recipient: r.Recipient, Via: r.Via, Detail: r.Detail, Prev: r.Prev, Hash: r.Hash}
+		Recipient: r.Recipient, Via: r.Via, Detail: r.Detail, Prev: r.Prev, Hash: hashText(r.Hash)}
 	if r.Objects != "" {
 		if err := json.Unmarshal([]byte(r.Objects), &e.Objects); err != nil {
 			return e, fmt.Errorf("audit entry %d: objects: %w", r.Seq, err)
@@ -87,8 +122,9 @@ func ChainAudit(seq int64, prev string, entries []*AuditEntry, now time.Time) ([
 		c := *e
 		c.Seq, c.Time, c.Prev = seq, time.UnixMicro(t.UnixMicro()).UTC(), prev
 		c.Hash = AuditHash(&c)
-		r := AuditRow{Seq: seq, Time: c.Time.UnixMicro(), Action: e.Action, Actor: e.Actor, ActorOrg: e.ActorOrg, Recipient: e.Recipient,
-			Via: e.Via, Detail: e.Detail, Prev: prev, Hash: c.Hash}
+		s := e.stored()
+		r := AuditRow{Seq: seq, Time: c.Time.UnixMicro(), Action: s.Action, Actor: s.Actor, ActorOrg: s.ActorOrg, Recipient: s.Recipient,
+			Via: s.Via, Detail: s.Detail, Hash: hashBytes(c.Hash)}
 		if len(e.Objects) > 0 {
 			b, err := json.Marshal(e.Objects)
 			if err != nil {
@@ -156,6 +192,9 @@ func VerifyAuditChain(rows iter.Seq2[*AuditRow, error]) (int64, *AuditEntry, err
 			return 0, nil, err
 		}
 		e, err := r.Entry()
+		if r.Prev == "" {
+			e.Prev = prev // the row keeps no Prev: it is the hash before
+		}
 		switch {
 		case e.Seq != want:
 			return want, nil, nil
@@ -177,9 +216,15 @@ const auditBatch = 4096
 // entries) and hands it to the store's write function in one call, then
 // acknowledges each caller with its outcome. Many concurrent callers share
 // one transaction and one flush to disk.
+//
+// A release whose reading is that of a release the appender wrote before
+// (the same actor, recipient, interface, groups, path and query: the next
+// page of a TAXII reading) is written as a continuation naming that entry
+// (AuditScope.Cont), which Append sets on the caller's entry.
 type AuditAppender struct {
 	write  func(entries []*AuditEntry) error
-	mu     sync.RWMutex // guards closed against sends on queue
+	heads  map[string]int64 // releaseReading of a full release entry written: its Seq
+	mu     sync.RWMutex     // guards closed against sends on queue
 	closed bool
 	queue  chan *auditReq
 	done   chan struct{} // closed when everything queued is written
@@ -195,7 +240,7 @@ type auditReq struct {
 // entries in one transaction, chained after the log's head (ChainAudit),
 // and sets their Seq, Time, Prev and Hash once committed.
 func NewAuditAppender(write func(entries []*AuditEntry) error) *AuditAppender {
-	a := &AuditAppender{write: write, queue: make(chan *auditReq, 1024), done: make(chan struct{})}
+	a := &AuditAppender{write: write, heads: map[string]int64{}, queue: make(chan *auditReq, 1024), done: make(chan struct{})}
 	go a.run()
 	return a
 }
@@ -262,9 +307,52 @@ func (a *AuditAppender) run() {
 		for _, r := range batch {
 			entries = append(entries, r.entries...)
 		}
-		err := a.write(entries)
+		err := a.writeContinued(entries)
 		for _, r := range batch {
 			r.done <- err
 		}
 	}
+}
+
+// maxAuditHeads bounds the readings an appender remembers; past it, it
+// forgets them all and starts again with full entries.
+const maxAuditHeads = 10000
+
+// writeContinued writes entries, those continuing a reading written
+// before as continuations, and once they are committed remembers the
+// readings of the full release entries among them.
+func (a *AuditAppender) writeContinued(entries []*AuditEntry) error {
+	out := entries
+	var conts map[int]*AuditEntry // index in entries: the continuation written instead
+	for i, e := range entries {
+		head, ok := a.heads[releaseReading(e)]
+		if !ok {
+			continue
+		}
+		if conts == nil {
+			out = slices.Clone(entries)
+			conts = map[int]*AuditEntry{}
+		}
+		c, sc := *e, *e.Scope
+		sc.Cont = head
+		c.Scope = &sc
+		out[i], conts[i] = &c, &c
+	}
+	if err := a.write(out); err != nil {
+		return err
+	}
+	for i, c := range conts {
+		e := entries[i]
+		e.Seq, e.Time, e.Prev, e.Hash = c.Seq, c.Time, c.Prev, c.Hash
+		e.Scope.Cont = c.Scope.Cont
+	}
+	for _, e := range entries {
+		if k := releaseReading(e); k != "" {
+			if len(a.heads) >= maxAuditHeads {
+				clear(a.heads)
+			}
+			a.heads[k] = e.Seq
+		}
+	}
+	return nil
 }

@@ -30,6 +30,13 @@ import (
 // sharing groups at the time (the organisation is the entry's Recipient),
 // whether it was a read of the public collection or inside an exercise,
 // and the request's path and query.
+//
+// A release whose reading (actor, recipient, interface, detail, groups,
+// public, exercise, path and query) is that of an earlier release entry
+// names that entry in Cont instead of repeating it: the next pages of one
+// TAXII reading cost their Seqs and little else. The log keeps such a
+// continuation without the reading (see AuditEntry.stored), and reads
+// fill it in again from the entry named (AuditEntry.Continue).
 type AuditScope struct {
 	First int64   `json:"first"`
 	Last  int64   `json:"last"`
@@ -41,6 +48,17 @@ type AuditScope struct {
 	Exercise int64   `json:"exercise,omitempty"`
 	Path     string  `json:"path,omitempty"`
 	Query    string  `json:"query,omitempty"`
+	// Cont is the Seq of the release entry whose reading this one
+	// continues (0 for none): Groups, Public, Exercise, Path, Query,
+	// Nation, Sector and Clearances, and the entry's Actor, Via and
+	// Detail, are that entry's.
+	Cont int64 `json:"cont,omitempty"`
+	// Nation, Sector and Clearances (Clearances.String) are the
+	// recipient's at the time, which markings beside TLP were checked
+	// against.
+	Nation     string `json:"nation,omitempty"`
+	Sector     string `json:"sector,omitempty"`
+	Clearances string `json:"clearances,omitempty"`
 }
 
 // maxAuditQuery caps the query kept of a release: a longer one is cut
@@ -119,6 +137,9 @@ func (s *AuditScope) check() error {
 			return fmt.Errorf("scope runs cover %d Seqs with %d versions, not %d with %d", total, in, s.Last-s.First+1, s.Count)
 		}
 	}
+	if s.Cont < 0 {
+		return fmt.Errorf("scope continues entry %d", s.Cont)
+	}
 	for _, t := range [...]string{s.Path, s.Query} {
 		if !ValidText(t) {
 			return fmt.Errorf("text %q is not UTF-8 without NUL", t)
@@ -131,28 +152,44 @@ func (s *AuditScope) check() error {
 // but the range, which it keeps in columns of its own to search by, and
 // the runs, which it keeps as bytes.
 type auditScopeText struct {
-	Count    int     `json:"count"`
+	Count    int     `json:"count,omitempty"` // left out when the range and runs say it
+	Cont     int64   `json:"cont,omitempty"`
 	Groups   []int64 `json:"groups,omitempty"`
 	Public   bool    `json:"public,omitempty"`
 	Exercise int64   `json:"exercise,omitempty"`
 	Path     string  `json:"path,omitempty"`
 	Query    string  `json:"query,omitempty"`
+	// Nation, Sector and Clearances: see AuditScope.
+	Nation     string `json:"nation,omitempty"`
+	Sector     string `json:"sector,omitempty"`
+	Clearances string `json:"clearances,omitempty"`
 }
 
 // AuditScopeColumns returns what a store keeps of s, in the columns every
 // store has for it: the range (0 and 0 without a scope), the rest as JSON
 // text ("" without a scope), and the runs as unsigned varints (nil when
 // there are none), so that a page that skips every other Seq still costs
-// about two bytes a version.
+// about two bytes a version. The count is left out of the text when the
+// range and runs say it, and a continuation's text holds only what is its
+// own (AuditEntry.stored).
 func AuditScopeColumns(s *AuditScope) (first, last int64, text string, runs []byte, err error) {
 	if s == nil {
 		return 0, 0, "", nil, nil
+	}
+	t := auditScopeText{Count: s.Count, Cont: s.Cont, Groups: s.Groups, Public: s.Public, Exercise: s.Exercise, Path: s.Path, Query: s.Query,
+		Nation: s.Nation, Sector: s.Sector, Clearances: s.Clearances}
+	if s.Count == impliedCount(s.First, s.Last, s.Runs) {
+		t.Count = 0
+	}
+	if s.Cont != 0 {
+		t.Groups, t.Public, t.Exercise, t.Path, t.Query = nil, false, 0, "", ""
+		t.Nation, t.Sector, t.Clearances = "", "", ""
 	}
 	// Queries are full of &, which HTML escaping would make six bytes.
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(auditScopeText{Count: s.Count, Groups: s.Groups, Public: s.Public, Exercise: s.Exercise, Path: s.Path, Query: s.Query}); err != nil {
+	if err := enc.Encode(t); err != nil {
 		return 0, 0, "", nil, err
 	}
 	for _, r := range s.Runs {
@@ -171,7 +208,8 @@ func AuditScopeOf(first, last int64, text string, runs []byte) (*AuditScope, err
 	if err := json.Unmarshal([]byte(text), &t); err != nil {
 		return nil, fmt.Errorf("scope: %w", err)
 	}
-	s := &AuditScope{First: first, Last: last, Count: t.Count, Groups: t.Groups, Public: t.Public, Exercise: t.Exercise, Path: t.Path, Query: t.Query}
+	s := &AuditScope{First: first, Last: last, Count: t.Count, Cont: t.Cont, Groups: t.Groups, Public: t.Public, Exercise: t.Exercise, Path: t.Path, Query: t.Query,
+		Nation: t.Nation, Sector: t.Sector, Clearances: t.Clearances}
 	for len(runs) > 0 {
 		v, n := binary.Uvarint(runs)
 		if n <= 0 || v > 1<<62 {
@@ -180,7 +218,52 @@ func AuditScopeOf(first, last int64, text string, runs []byte) (*AuditScope, err
 		s.Runs = append(s.Runs, int64(v))
 		runs = runs[n:]
 	}
+	if s.Count == 0 {
+		s.Count = impliedCount(first, last, s.Runs)
+	}
 	return s, nil
+}
+
+// impliedCount is the number of versions a range and its runs concern:
+// every Seq of the range without runs, the runs concerned with them.
+func impliedCount(first, last int64, runs []int64) int {
+	if len(runs) == 0 {
+		return int(last - first + 1)
+	}
+	n := int64(0)
+	for i := 0; i < len(runs); i += 2 {
+		n += runs[i]
+	}
+	return int(n)
+}
+
+// Continue fills in what the continuation e takes from head, the entry
+// its scope's Cont names: the actor, interface and detail, and the
+// reading (groups, public, exercise, path and query, and the recipient's
+// nation, sector and clearances). e's hash is the
+// same before and after.
+func (e *AuditEntry) Continue(head *AuditEntry) {
+	if e.Scope == nil || e.Scope.Cont == 0 || head == nil || head.Seq != e.Scope.Cont {
+		return
+	}
+	e.Actor, e.Via, e.Detail = head.Actor, head.Via, head.Detail
+	if h := head.Scope; h != nil {
+		e.Scope.Groups, e.Scope.Public, e.Scope.Exercise = slices.Clone(h.Groups), h.Public, h.Exercise
+		e.Scope.Path, e.Scope.Query = h.Path, h.Query
+		e.Scope.Nation, e.Scope.Sector, e.Scope.Clearances = h.Nation, h.Sector, h.Clearances
+	}
+}
+
+// releaseReading is what a release entry continuing e must share with it
+// (see AuditScope.Cont), as a map key; "" for an entry no release may
+// continue: not a release, without a scope, or itself a continuation.
+func releaseReading(e *AuditEntry) string {
+	sc := e.Scope
+	if e.Action != AuditRelease || sc == nil || sc.Cont != 0 || len(e.Objects) > 0 {
+		return ""
+	}
+	b, _ := json.Marshal([]any{e.Actor, e.ActorOrg, e.Recipient, e.Via, e.Detail, sc.Groups, sc.Public, sc.Exercise, sc.Path, sc.Query, sc.Nation, sc.Sector, sc.Clearances})
+	return string(b)
 }
 
 // Concerns reports whether the entry concerns a version of object id,
@@ -232,6 +315,7 @@ func ReleaseEntry(who Actor, v *Viewer, path, query string, objs []*Object) *Aud
 	sc.Path, sc.Query = path, cutText(query, maxAuditQuery)
 	if v != nil {
 		sc.Groups, sc.Public, sc.Exercise = slices.Clone(v.Groups), v.Public, v.Exercise
+		sc.Nation, sc.Sector, sc.Clearances = v.Nation, v.Sector, v.Clearances.String()
 	}
 	e := &AuditEntry{Action: AuditRelease, Actor: who.Name, ActorOrg: who.Org, Recipient: who.Org, Via: who.Via, Scope: sc}
 	if who.Org == 0 {
@@ -390,8 +474,11 @@ func Deliveries(entries []*AuditEntry, id string, versions []*Object) []Delivery
 }
 
 // Viewer returns the viewer a release's scope recorded, for recipient
-// org: the organisation with its groups at the time, through the public
+// org: the organisation with its groups, nation, sector and clearances
+// at the time, through the public
 // collection or inside an exercise.
 func (s *AuditScope) Viewer(org int64) Viewer {
-	return Viewer{Org: org, Groups: slices.Clone(s.Groups), Public: s.Public, Exercise: s.Exercise}
+	c, _ := ParseClearances(s.Clearances)
+	return Viewer{Org: org, Groups: slices.Clone(s.Groups), Public: s.Public, Exercise: s.Exercise,
+		Nation: s.Nation, Sector: s.Sector, Clearances: c}
 }

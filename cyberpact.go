@@ -47,8 +47,13 @@ type Object struct {
 
 	// Index-only fields, filled in by the parser and not read back.
 	CreatedBy string // created_by_ref: the identity that made the object, "" when absent
-	Text      SearchText
-	Refs      []Ref // for relationship and sighting objects: the objects they link
+	// MarkingRefs are the marking definitions other than TLP's that mark
+	// the object (object_marking_refs, and granular markings, which mark
+	// the whole object as TLP's do), in canonical form; Terms.Mark reads
+	// them into Release.Marks.
+	MarkingRefs []string
+	Text        SearchText
+	Refs        []Ref // for relationship and sighting objects: the objects they link
 	// Observables are the observable values the object holds (SCO values
 	// and hashes, values inside indicator patterns), for correlation.
 	Observables []Observable
@@ -116,6 +121,9 @@ type ObjectFilter struct {
 	// MaxTLP, when set, leaves out versions above this level: exported
 	// feeds never carry TLP:RED.
 	MaxTLP TLP
+	// MaxPAP, when set, leaves out versions marked with a higher PAP
+	// level: exports to sensors and feeds never carry PAP:RED.
+	MaxPAP PAP
 	// Versions selects versions by TAXII's match[version]: "last" (the
 	// default), "first", "all", or STIX timestamps; several are ORed.
 	// AllVersions is the same as "all".
@@ -133,6 +141,12 @@ type ObjectFilter struct {
 	// After is the cursor: only versions with Seq > After. Results come in
 	// Seq order.
 	After int64
+	// AsOf, when not 0, reads the store as it was when AsOf was its last
+	// Seq: versions added since, and what they change in the sharing
+	// rule's answers (newer versions, holdings, the ends of edges), are
+	// left out. Deletions since are not undone. Stats keeps its counts
+	// current with it.
+	AsOf int64
 	// Limit caps a page; 0 means the store's default, and stores cap it.
 	Limit int
 }
@@ -196,6 +210,12 @@ type ImportOptions struct {
 	// peer hub federation brought them from. The store records it in the
 	// import's transaction (see PeerStore.Origins).
 	Origin *Origin
+	// PeerState, when set, returns the state of the peer a pull reads
+	// from as it stands once this import is stored (its counts moved by
+	// res); the store saves it in the import's transaction, when that
+	// commits, so that what peer status counts is what is stored whatever
+	// ends the process.
+	PeerState func(res *ImportResult) *PeerState
 	// ReleaseFor, when set, decides each version's release from the one
 	// the options give it (ReleaseOf): sightings take the release of what
 	// they sight (SightingReleases). A *Rejection refuses the version;

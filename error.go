@@ -3,6 +3,7 @@ package cyberpact
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // Error codes. Each service method documents which of them it returns; the
@@ -18,7 +19,11 @@ const (
 	ETOOLARGE       = "too_large"       // the input exceeds a configured limit
 	ENOTIMPLEMENTED = "not_implemented" // the operation is not supported here
 	EBUSY           = "busy"            // another process holds the store's writer: try again shortly
+	EFULL           = "disk_full"       // the disk holding the store is full: the write stored nothing; free space and try again
 )
+
+// FullMessage is what a write that met a full disk answers (EFULL).
+const FullMessage = "the disk is full where the hub keeps its data: nothing of this write was stored; free space there and try again"
 
 // Error is the error type of the domain. Its Message is safe to show to the
 // caller; internal details stay in the wrapped error and are only logged.
@@ -48,16 +53,48 @@ func Errorf(code, format string, args ...any) *Error {
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
-// for any other non-nil error and "" for nil.
+// for any other non-nil error and "" for nil; EFULL in place of EINTERNAL
+// when the cause is a full disk (DiskFull).
 func ErrorCode(err error) string {
 	if err == nil {
 		return ""
 	}
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.Code != EINTERNAL {
 		return e.Code
 	}
+	if DiskFull(err) {
+		return EFULL
+	}
 	return EINTERNAL
+}
+
+// DiskFull reports whether err, or an error it wraps, says that the disk is
+// full: the system's ENOSPC, SQLite's SQLITE_FULL (an error with a Code()
+// int method whose primary code is 13, as modernc.org/sqlite's), or
+// PostgreSQL's disk_full (an error with SQLState() "53100", as pgconn's),
+// or an *Error with the code EFULL.
+func DiskFull(err error) bool {
+	if errors.Is(err, syscall.ENOSPC) {
+		return true
+	}
+	for ; err != nil; err = errors.Unwrap(err) {
+		switch e := err.(type) {
+		case *Error:
+			if e.Code == EFULL {
+				return true
+			}
+		case interface{ SQLState() string }:
+			if e.SQLState() == "53100" {
+				return true
+			}
+		case interface{ Code() int }:
+			if e.Code()&0xff == 13 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ErrorMessage returns the caller-safe message of err: the Message of its
@@ -69,6 +106,9 @@ func ErrorMessage(err error) string {
 	var e *Error
 	if errors.As(err, &e) && e.Code != EINTERNAL && e.Message != "" {
 		return e.Message
+	}
+	if DiskFull(err) {
+		return FullMessage
 	}
 	return "internal error"
 }

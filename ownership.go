@@ -20,8 +20,10 @@ import "fmt"
 
 // ProducerSees reports whether organisation p may see a version released
 // as r, as the producer of another object referring to it: its own, or
-// what MaySee lets it see. The hub itself (organisation 0, reference data)
-// sees everything outside exercises.
+// what its audience reaches (Reaches: markings beside TLP do not change
+// which holding an edge's producer meant; what a viewer is shown of the
+// edge's ends still goes through MaySee). The hub itself (organisation 0,
+// reference data) sees everything outside exercises.
 func ProducerSees(p Viewer, r Release) bool {
 	if r.Producer == p.Org {
 		return true
@@ -32,7 +34,7 @@ func ProducerSees(p Viewer, r Release) bool {
 	if p.Exercise != 0 {
 		return r.Audience.Kind == AudienceExercise && r.Audience.Group == p.Exercise
 	}
-	return MaySee(p, r)
+	return Reaches(p, r)
 }
 
 // EndVisible is the rule for the ends of relationships and sightings:

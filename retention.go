@@ -23,9 +23,12 @@ import (
 // no rule, no purge. Exercise objects have their own purge (the
 // exercise's) and no rule applies to them.
 //
-// Rules are kept in their own table for now; a sharing agreement's
-// retention period can later write them (the Group field is the group an
-// agreement belongs to, 0 for an agreement of the whole hub).
+// Rules come from two places: the rules set with `cyberpact retention`,
+// kept in their own table, and the retention periods of the sharing
+// agreements in force (AgreementRules): a group's agreement gives its
+// group's rules, the hub's agreement hub-wide rules. Where both give a
+// rule for one group and type, the shorter period applies: an agreement's
+// retention is the longest its partners agreed objects may be kept.
 
 // AnyType is the Type of a rule for every type.
 const AnyType = "*"
@@ -36,6 +39,9 @@ type RetentionRule struct {
 	Group int64  `json:"group,omitempty"` // the sharing group; 0: hub-wide
 	Type  string `json:"type"`            // a STIX type, or AnyType
 	Days  int    `json:"days"`            // versions are kept this many days after they were added
+	// Agreement is the version of the sharing agreement the rule comes
+	// from (0: a rule set on its own). Such a rule's ID is negative.
+	Agreement int `json:"agreement,omitempty"`
 }
 
 // Period is how long the rule keeps a version.
@@ -51,7 +57,53 @@ func (r RetentionRule) String() string {
 	if t == AnyType {
 		t = "every type"
 	}
+	if r.Agreement != 0 {
+		return fmt.Sprintf("%s %s: %d days (agreement version %d)", t, where, r.Days, r.Agreement)
+	}
 	return fmt.Sprintf("%s %s: %d days", t, where, r.Days)
+}
+
+// AgreementRules returns the retention rules the agreements as set: one
+// for every type from an agreement's Retention, one per type from its
+// RetentionByType, in the agreement's group (0 for the hub's), a period
+// rounded up to whole days. Their IDs are negative, numbered in order.
+func AgreementRules(as []*Agreement) RetentionRules {
+	var out RetentionRules
+	add := func(a *Agreement, typ string, d time.Duration) {
+		if d <= 0 {
+			return
+		}
+		days := int((d + 24*time.Hour - 1) / (24 * time.Hour))
+		out = append(out, RetentionRule{ID: -int64(len(out) + 1), Group: a.Group, Type: typ, Days: days, Agreement: a.Version})
+	}
+	for _, a := range as {
+		add(a, AnyType, a.Retention)
+		types := make([]string, 0, len(a.RetentionByType))
+		for t := range a.RetentionByType {
+			types = append(types, t)
+		}
+		slices.Sort(types)
+		for _, t := range types {
+			add(a, t, a.RetentionByType[t])
+		}
+	}
+	return out
+}
+
+// With returns rs and more together; where both hold a rule for one group
+// and type, only the one of the shorter period (rs's on a tie).
+func (rs RetentionRules) With(more RetentionRules) RetentionRules {
+	out := slices.Clone(rs)
+	for _, m := range more {
+		i := slices.IndexFunc(out, func(r RetentionRule) bool { return r.Group == m.Group && r.Type == m.Type })
+		switch {
+		case i < 0:
+			out = append(out, m)
+		case m.Days < out[i].Days:
+			out[i] = m
+		}
+	}
+	return out
 }
 
 // Check says what is wrong with the rule: EINVALID for a period under one
@@ -181,8 +233,11 @@ type RetentionStore interface {
 	// SetRetention adds the rule, or changes the period of the rule of
 	// its group and type; it sets r.ID. Returns EINVALID (Check).
 	SetRetention(ctx context.Context, r *RetentionRule, actor string) error
-	// RetentionRules returns every rule, by group and type.
+	// RetentionRules returns every rule set on its own, by group and type.
 	RetentionRules(ctx context.Context) (RetentionRules, error)
+	// Agreements returns the sharing agreements in force, whose
+	// retention periods are rules too (AgreementRules).
+	Agreements(ctx context.Context) ([]*Agreement, error)
 	// RemoveRetention deletes rule id. Returns ENOTFOUND.
 	RemoveRetention(ctx context.Context, id int64, actor string) error
 	// Candidates calls fn with every version, outside exercises, added
@@ -206,8 +261,15 @@ type RetentionStore interface {
 func Purge(ctx context.Context, store RetentionStore, log AuditLog, who Actor, now time.Time) (*PurgeResult, error) {
 	res := &PurgeResult{Types: map[string]int{}, Rules: map[int64]int{}}
 	rules, err := store.RetentionRules(ctx)
-	if err != nil || len(rules) == 0 {
+	if err != nil {
 		return res, err
+	}
+	as, err := store.Agreements(ctx)
+	if err != nil {
+		return res, err
+	}
+	if rules = rules.With(AgreementRules(as)); len(rules) == 0 {
+		return res, nil
 	}
 	if log == nil {
 		return res, Errorf(EINTERNAL, "no audit log: refusing to purge unrecorded")

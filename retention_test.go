@@ -83,3 +83,74 @@ func TestKAnonymousShowsNothingUnderK(t *testing.T) {
 		t.Errorf("a pool of k (-want +got):\n%s", diff)
 	}
 }
+
+// TestAgreementRetentionBesideRules: an agreement's retention periods are
+// rules of its group (the hub's hub-wide), rounded up to whole days, and
+// where a rule set on its own names the same group and type, the shorter
+// period applies.
+func TestAgreementRetentionBesideRules(t *testing.T) {
+	as := []*cyberpact.Agreement{
+		{Group: 0, Version: 2, Retention: 400 * 24 * time.Hour},
+		{Group: 7, Version: 5, Retention: 36 * time.Hour, RetentionByType: map[string]time.Duration{"sighting": 10 * 24 * time.Hour, "indicator": 90 * 24 * time.Hour}},
+		{Group: 9, Version: 1}, // keeps everything: no rule
+	}
+	got := cyberpact.AgreementRules(as)
+	want := cyberpact.RetentionRules{
+		{ID: -1, Group: 0, Type: cyberpact.AnyType, Days: 400, Agreement: 2},
+		{ID: -2, Group: 7, Type: cyberpact.AnyType, Days: 2, Agreement: 5},
+		{ID: -3, Group: 7, Type: "indicator", Days: 90, Agreement: 5},
+		{ID: -4, Group: 7, Type: "sighting", Days: 10, Agreement: 5},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("AgreementRules (-want +got):\n%s", diff)
+	}
+	set := cyberpact.RetentionRules{
+		{ID: 1, Type: cyberpact.AnyType, Days: 365},     // shorter than the hub's agreement: kept
+		{ID: 2, Group: 7, Type: "indicator", Days: 120}, // longer than the group's agreement: the agreement's applies
+		{ID: 3, Group: 8, Type: "malware", Days: 30},
+	}
+	both := set.With(got)
+	for _, tc := range []struct {
+		typ  string
+		aud  cyberpact.Audience
+		want int64
+	}{
+		{"malware", cyberpact.Audience{Kind: cyberpact.AudienceAll}, 1},
+		{"indicator", cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: 7}, -3},
+		{"sighting", cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: 7}, -4},
+		{"malware", cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: 7}, -2},
+		{"malware", cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: 8}, 3},
+	} {
+		if r := both.For(tc.typ, tc.aud); r == nil || r.ID != tc.want {
+			t.Errorf("%s to %v: rule %+v, want %d", tc.typ, tc.aud, r, tc.want)
+		}
+	}
+	if len(both) != 5 {
+		t.Errorf("With: %d rules, want 5 (the hub-wide and group 7 indicator rules merged)", len(both))
+	}
+	if s := both[1].String(); s != "indicator group 7: 90 days (agreement version 5)" {
+		t.Errorf("String() = %q", s)
+	}
+}
+
+// TestAgreementPrivacy: an agreement's personal-data flags give the
+// detectors of its group's policy (every one when it names none), and
+// whether what they find is refused; without redact or refuse, none.
+func TestAgreementPrivacy(t *testing.T) {
+	for _, tc := range []struct {
+		flags  []string
+		want   string
+		refuse bool
+	}{
+		{[]string{"detect-phone", "detect-identity", "redact"}, "phone,individual", false},
+		{[]string{"redact"}, "all", false},
+		{[]string{"detect-email", "refuse"}, "email", true},
+		{[]string{"detect-email"}, "", false},
+		{nil, "", false},
+	} {
+		d, r := (&cyberpact.Agreement{PersonalData: tc.flags}).Privacy()
+		if d != tc.want || r != tc.refuse {
+			t.Errorf("%v: %q, %v; want %q, %v", tc.flags, d, r, tc.want, tc.refuse)
+		}
+	}
+}

@@ -118,11 +118,13 @@ func (a Audience) Name(groups map[int64]string) string {
 }
 
 // Release is what the sharing rule needs to know of one stored object
-// version: who produced it, for whom, and at which TLP level.
+// version: who produced it, for whom, at which TLP level, and its other
+// markings (releasability, PAP, marking-set levels).
 type Release struct {
 	Producer int64 // the producer organisation
 	Audience Audience
 	TLP      TLP
+	Marks    Marks
 }
 
 // Viewer is who asks to see objects: a member organisation and the sharing
@@ -130,6 +132,16 @@ type Release struct {
 type Viewer struct {
 	Org    int64
 	Groups []int64
+	// Nation, Sector and Clearances are the viewer organisation's
+	// (Org.Nation, Org.Sector, Org.Clearances): what releasability and
+	// marking-set levels are checked against (Marks.Permit). A viewer
+	// without them sees no version that carries such marks.
+	Nation     string
+	Sector     string
+	Clearances Clearances
+	// Sync is a read by a machine account for federation (RoleSync): a
+	// peer hub, which never receives PAP:RED.
+	Sync bool
 	// Public is a read through the hub's public collection (when it is
 	// enabled): it sees TLP:CLEAR objects, whoever their audience, and
 	// nothing else.
@@ -166,7 +178,25 @@ func (v Viewer) InGroup(g int64) bool {
 //     by the participant they are addressed to or, when addressed to the
 //     whole exercise, by every participant; inside an exercise nothing else
 //     is seen.
+//   - Beside all of that, a version whose Marks restrict it (releasable to
+//     other nations or sectors, a marking-set level above the viewer's
+//     clearance) is seen by no one but its producer (Marks.Permit); the
+//     public collection sees no restricted version at all. A peer hub's
+//     sync account (Viewer.Sync) never sees PAP:RED, its own included.
 func MaySee(v Viewer, r Release) bool {
+	if !Reaches(v, r) {
+		return false
+	}
+	if v.Sync && r.Marks.PAP() == PAPRed {
+		return false
+	}
+	return v.Org == r.Producer && v.Org != 0 || r.Marks.Permit(v)
+}
+
+// Reaches is the rule's audience half: MaySee without the markings
+// beside TLP. It decides which holding of an id an edge's producer meant
+// (ProducerSees); what anyone is shown always goes through MaySee.
+func Reaches(v Viewer, r Release) bool {
 	if r.Audience.Kind.IsExercise() || v.Exercise != 0 {
 		return v.Exercise != 0 && v.Org != 0 && r.Audience.Group == v.Exercise &&
 			(r.Audience.Kind == AudienceExercise || r.Audience.Kind == AudienceExerciseOrg && r.Producer == v.Org)
@@ -199,7 +229,9 @@ func RefuseRelease(r Release) string {
 }
 
 // MayForward reports whether a version released as r may be passed on by
-// federation to another hub: never RED or AMBER+STRICT.
+// federation to another hub: never RED or AMBER+STRICT, never PAP:RED.
+// (Releasability is the receiving peer's to pass: a peer hub is a member
+// organisation with a nation, and reads through MaySee.)
 func MayForward(r Release) bool {
-	return r.TLP != TLPRed && r.TLP != TLPAmberStrict
+	return r.TLP != TLPRed && r.TLP != TLPAmberStrict && r.Marks.PAP() != PAPRed
 }

@@ -85,10 +85,11 @@ func SightingReleases(ctx context.Context, store ObjectStore, viewer Viewer) fun
 
 // SightingRelease is the release of a sighting that the import would
 // release as r, of an object released as of: of's audience, the higher of
-// the two TLP levels, r's producer; a TLP:RED result that would go to all
+// the two TLP levels, both releasabilities (Restrict), r's producer; a TLP:RED result that would go to all
 // members stays with the producer instead.
 func SightingRelease(r, of Release) Release {
-	out := Release{Producer: r.Producer, Audience: of.Audience, TLP: max(r.TLP, of.TLP)}
+	out := Release{Producer: r.Producer, Audience: of.Audience, TLP: max(r.TLP, of.TLP),
+		Marks: Restrict(r.Marks.Parts(), of.Marks.Parts()).Marks()}
 	if out.TLP == TLPRed && out.Audience.Kind == AudienceAll {
 		out.Audience = Audience{Kind: AudienceOrg}
 	}

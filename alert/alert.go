@@ -233,13 +233,18 @@ func (d *Dispatcher) names(ctx context.Context, s *cyberpact.Subscription) ([2]s
 	return n, nil
 }
 
-// viewer is what org may see now.
+// viewer is what org may see now: its groups, nation, sector and
+// clearances as they are.
 func (d *Dispatcher) viewer(ctx context.Context, org int64) (cyberpact.Viewer, error) {
 	groups, err := d.Store.GroupsOf(ctx, org)
 	if err != nil {
 		return cyberpact.Viewer{}, err
 	}
-	return cyberpact.Viewer{Org: org, Groups: groups}, nil
+	o, err := d.Store.OrgByID(ctx, org)
+	if err != nil {
+		return cyberpact.Viewer{}, err
+	}
+	return cyberpact.OrgViewer(o, groups), nil
 }
 
 const claimBatch = 256

@@ -717,3 +717,33 @@ func TestWebhookRefusesInternalAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestReleasabilityHoldsForAlerts: an indicator shared with all members
+// but releasable to the US and GB only notifies the UK's subscription and
+// never France's, whose organisation is of another nation; the same
+// indicator unmarked reaches both.
+func TestReleasabilityHoldsForAlerts(t *testing.T) {
+	engines(t, func(t *testing.T, h *hub) {
+		mb := newMailbox(t)
+		ukHook, frHook := newReceiver(t), newReceiver(t)
+		for _, s := range []struct {
+			org *cyberpact.Org
+			r   *receiver
+		}{{h.uk, ukHook}, {h.fr, frHook}} {
+			h.subscribe(t, &cyberpact.Subscription{Org: s.org.ID, Event: cyberpact.EventObject, Filter: cyberpact.AlertFilter{Types: []string{"indicator"}},
+				Channel: cyberpact.ChannelWebhook, Target: s.r.URL, Secret: secret})
+		}
+		const relUSGB = "marking-definition--00000000-0000-4000-8000-000000000077"
+		def := `{"type":"marking-definition","spec_version":"2.1","id":"` + relUSGB + `","created":"2026-01-01T00:00:00.000Z","name":"REL TO US, GB",` +
+			`"extensions":{"` + cyberpact.MarkingExtension + `":{"extension_type":"property-extension","rel_nations":["US","GB"]}}}`
+		marked := strings.Replace(indicator(5, "192.0.2.55", tlpGreen), `"object_marking_refs":["`+tlpGreen+`"]`, `"object_marking_refs":["`+tlpGreen+`","`+relUSGB+`"]`, 1)
+		h.importAs(t, h.us, cyberpact.Audience{Kind: cyberpact.AudienceAll}, def, marked, indicator(6, "192.0.2.56", tlpGreen))
+		run(t, dispatcher(h, mb))
+		if diff := cmp.Diff([]string{indicatorID(5), indicatorID(6)}, ukHook.ids(t)); diff != "" {
+			t.Errorf("UK deliveries (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{indicatorID(6)}, frHook.ids(t)); diff != "" {
+			t.Errorf("France's deliveries (-want +got):\n%s", diff)
+		}
+	})
+}

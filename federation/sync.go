@@ -447,6 +447,17 @@ func (r *run) importPage(ctx context.Context, body *taxii.Body, want, version st
 		}
 	}
 	opts := cyberpact.ImportOptions{Partial: true, Producer: r.p.Org, Audience: r.p.Audience, Origin: r.origin()}
+	// The counts commit with the page, so that peer status counts what is
+	// stored even when the process is killed right after; the cursor moves
+	// once the page is stored (pull), and a page read again is present.
+	opts.PeerState = func(res *cyberpact.ImportResult) *cyberpact.PeerState {
+		st := *r.st
+		st.Pulled += int64(res.Added)
+		st.Withheld += int64(withheld)
+		st.WithheldPull += int64(withheld)
+		st.Stray += int64(strays)
+		return &st
+	}
 	who := cyberpact.Actor{Name: "sync:" + r.p.Name, Org: r.p.Org, Via: "sync"}
 	var retractions []string
 	res, err := cyberpact.AuditedImport(ctx, r.s.Store, r.s.Audit, who, cyberpact.Retracting(next, &retractions), opts,
@@ -724,12 +735,23 @@ type Selection struct {
 // that may leave for p's audience (cyberpact.MayPush), that the peer's own
 // organisation did not produce, and that did not come from that peer. The
 // order of objs is kept.
+//
+// Beyond MayPush, a version leaves only when its markings beside TLP
+// permit the peer (Marks.Permit for a viewer with the nation, sector and
+// clearances of the organisation the peer stands for, Peer.Org: a peer
+// without one receives no marked version) and when the agreement it is
+// shared under, if any, lets members pass objects on (Agreement.Federate).
+// PAP:RED never leaves (MayForward).
 func Outgoing(ctx context.Context, peers cyberpact.PeerStore, p *cyberpact.Peer, objs []*cyberpact.Object) ([]*cyberpact.Object, Selection, error) {
 	var sel Selection
 	var out []*cyberpact.Object
 	var seqs []int64
+	b, err := borderOf(ctx, peers, p)
+	if err != nil {
+		return nil, sel, err
+	}
 	for _, o := range objs {
-		if !cyberpact.MayPush(o.Release, p.Audience) {
+		if !cyberpact.MayPush(o.Release, p.Audience) || !b.allows(o.Release) {
 			sel.Withheld++
 			continue
 		}
@@ -756,6 +778,48 @@ func Outgoing(ctx context.Context, peers cyberpact.PeerStore, p *cyberpact.Peer,
 		kept = append(kept, o)
 	}
 	return kept, sel, nil
+}
+
+// border is what the terms say about one peer: who it is, for markings,
+// and the agreements in force.
+type border struct {
+	peer       cyberpact.Viewer
+	agreements map[int64]*cyberpact.Agreement
+}
+
+// borderOf reads the border of p from the store behind peers (its
+// accounts and agreements). A store that keeps neither gives a peer
+// without a nation and no agreements: marked versions stay.
+func borderOf(ctx context.Context, peers cyberpact.PeerStore, p *cyberpact.Peer) (*border, error) {
+	b := &border{}
+	if acc, ok := peers.(cyberpact.AccountService); ok && p.Org != 0 {
+		o, err := acc.OrgByID(ctx, p.Org)
+		if err != nil {
+			return nil, err
+		}
+		b.peer = cyberpact.Viewer{Org: o.ID, Nation: o.Nation, Sector: o.Sector, Clearances: o.Clearances}
+	}
+	if ags, ok := peers.(cyberpact.AgreementService); ok {
+		t, err := ags.Terms(ctx)
+		if err != nil {
+			return nil, err
+		}
+		b.agreements = t.Agreements
+	}
+	return b, nil
+}
+
+// allows reports whether a version released as r may go to the peer.
+func (b *border) allows(r cyberpact.Release) bool {
+	if !r.Marks.Permit(b.peer) {
+		return false
+	}
+	if g, ok := cyberpact.Governs(r.Audience); ok {
+		if a := b.agreements[g]; a != nil && !a.Federate {
+			return false
+		}
+	}
+	return true
 }
 
 // send POSTs those of objs that may go to the peer and records the

@@ -53,6 +53,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "5")
 	case code == cyberpact.EINTERNAL:
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case code == cyberpact.EFULL:
+		s.Logger.Error("request failed: the disk is full", "method", r.Method, "path", r.URL.Path, "err", err)
 	case code == cyberpact.EUNAUTHORIZED:
 		w.Header().Add("WWW-Authenticate", `Bearer realm="cyberpact"`)
 		w.Header().Add("WWW-Authenticate", `Basic realm="cyberpact", charset="UTF-8"`)

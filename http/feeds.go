@@ -45,6 +45,10 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := cyberpact.ObjectFilter{Viewer: viewerOf(r), MaxTLP: cyberpact.TLPAmberStrict}
+	if format != "navigator" {
+		// Sensor formats act on what they carry: PAP:RED never goes there.
+		f.MaxPAP = cyberpact.PAPAmber
+	}
 	if v := q.Get("max_tlp"); v != "" {
 		if f.MaxTLP, err = cyberpact.ParseTLP(v); err != nil {
 			return cyberpact.Errorf(cyberpact.EINVALID, "max_tlp: %s", cyberpact.ErrorMessage(err))

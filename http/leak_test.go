@@ -96,6 +96,51 @@ func newWorld(t *testing.T) *world {
 	}
 	w.groups["G1"] = mkGroup(t, db, "G1", w.orgs["A"], w.orgs["B"])
 	w.groups["G2"] = mkGroup(t, db, "G2", w.orgs["B"])
+	// Markings beside TLP: A is of GB and cleared to WORLD-CLASS 2, B of
+	// the US cleared to 1, C of JP and not cleared. G2's agreement
+	// releases what is shared with it to JP by default, so that B sees
+	// only its own objects there.
+	for n, nation := range map[string]string{"A": "GB", "B": "US", "C": "JP"} {
+		o := &cyberpact.Org{ID: w.orgs[n].ID, Nation: nation}
+		if err := db.SetOrg(ctx, o, "test"); err != nil {
+			t.Fatal(err)
+		}
+		w.orgs[n] = o
+	}
+	if err := db.SetMarkingSet(ctx, &cyberpact.MarkingSet{Name: "WORLD-CLASS", Levels: []string{"LOW", "HIGH"}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for n, l := range map[string]int{"A": 2, "B": 1} {
+		if err := db.SetClearance(ctx, w.orgs[n].ID, "WORLD-CLASS", l, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.SetAgreement(ctx, &cyberpact.Agreement{Group: w.groups["G2"].ID, Purpose: "G2", RelNations: []string{"JP"}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	// The marking definitions, stored by the hub and shown to no one.
+	markingIDs := map[string]string{}
+	var defs []map[string]any
+	for i, m := range []struct {
+		name string
+		ext  map[string]any
+	}{
+		{"REL TO US", map[string]any{"rel_nations": []any{"US"}}},
+		{"REL TO GB, JP", map[string]any{"rel_nations": []any{"GB", "JP"}}},
+		{"PAP:RED", map[string]any{"pap": "red"}},
+		{"WORLD-CLASS LOW", map[string]any{"marking_set": "WORLD-CLASS", "level": 1}},
+		{"WORLD-CLASS HIGH", map[string]any{"marking_set": "WORLD-CLASS", "level": 2}},
+	} {
+		m.ext["extension_type"] = "property-extension"
+		markingIDs[m.name] = uuidN("marking-definition", 900+i)
+		defs = append(defs, map[string]any{"type": "marking-definition", "spec_version": "2.1", "id": markingIDs[m.name], "created": day(0),
+			"name": m.name, "extensions": map[string]any{cyberpact.MarkingExtension: m.ext}})
+	}
+	importAs(t, db, cyberpact.Release{Audience: cyberpact.Audience{Kind: cyberpact.AudienceOrg}, TLP: cyberpact.TLPAmber}, defs...)
+	terms, err := db.Terms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w.viewers = []*viewerCase{
 		{"A", mkMember(t, db, w.orgs["A"], "alice", cyberpact.RoleAnalyst)},
 		{"B", mkMember(t, db, w.orgs["B"], "bob", cyberpact.RoleAnalyst)},
@@ -115,6 +160,17 @@ func newWorld(t *testing.T) *world {
 			o[k] = v
 		}
 		importAs(t, db, rel, o)
+		// The release the store gave it: its markings and its agreement's.
+		var refs []string
+		if ms, ok := extra["object_marking_refs"].([]any); ok {
+			for _, m := range ms {
+				refs = append(refs, m.(string))
+			}
+		}
+		rel, rej := terms.Mark(&cyberpact.Object{ID: o["id"].(string), Type: typ, MarkingRefs: refs}, rel)
+		if rej != nil {
+			t.Fatalf("seeding: %v", rej)
+		}
 		sv := seedVersion{id: o["id"].(string), typ: typ, modified: day(mod), release: rel}
 		if tr, ok := extra["target_ref"].(string); ok {
 			sv.target = tr
@@ -167,6 +223,23 @@ func newWorld(t *testing.T) *world {
 		}
 	}
 	w.addIncidents(t, audiences, add)
+	// Objects marked beside TLP, by A and B to all members: releasable to
+	// nations, PAP:RED (never in feeds), levels of the marking set; and
+	// one to G1 releasable to the US only. Indicators, for the feeds too.
+	for _, prod := range []string{"A", "B"} {
+		for _, mk := range []string{"REL TO US", "REL TO GB, JP", "PAP:RED", "WORLD-CLASS LOW", "WORLD-CLASS HIGH"} {
+			for _, au := range []string{"all", "G1"} {
+				n++
+				ip := fmt.Sprintf("198.18.%d.%d", n/256, n%256)
+				rel := cyberpact.Release{Producer: w.orgs[prod].ID, Audience: audiences[au], TLP: cyberpact.TLPGreen}
+				add("indicator", n, 1, rel, map[string]any{"name": fmt.Sprintf("%s %s %s", prod, au, mk), "object_marking_refs": []any{markingIDs[mk]},
+					"pattern": "[ipv4-addr:value = '" + ip + "']", "pattern_type": "stix", "valid_from": day(0)})
+				w.feedIPs[uuidN("indicator", n)] = ip
+				n++
+				add("campaign", n, 1, rel, map[string]any{"name": fmt.Sprintf("%s %s %s", prod, au, mk), "object_marking_refs": []any{markingIDs[mk]}})
+			}
+		}
+	}
 	w.addCrises(t) // crisis_test.go
 	seen := map[string]bool{}
 	for _, v := range w.versions {
@@ -690,12 +763,12 @@ var leakCases = map[string]func(t *testing.T, w *world, vc *viewerCase){
 		}
 		v := vc.viewer()
 		// What the feed may hold: the indicators the viewer sees, without
-		// RED unless asked for.
+		// TLP:RED unless asked for, never PAP:RED.
 		want := func(red bool, au *cyberpact.Audience) (ips, ids map[string]bool) {
 			ips, ids = map[string]bool{}, map[string]bool{}
 			for k := range w.expect(v, au, false, "") {
 				id, _, _ := strings.Cut(k, "@")
-				if ip, ok := w.feedIPs[id]; ok && (red || w.release(k).TLP != cyberpact.TLPRed) {
+				if ip, ok := w.feedIPs[id]; ok && (red || w.release(k).TLP != cyberpact.TLPRed) && w.release(k).Marks.PAP() != cyberpact.PAPRed {
 					ips[ip], ids[id] = true, true
 				}
 			}

@@ -157,7 +157,7 @@ func (c *feedCache) put(key string, f *mispFeed) {
 // readMISPFeed is one read of loadMISPFeed; newest is the second the
 // newest version it holds was stored in.
 func (s *Server) readMISPFeed(ctx context.Context, v *cyberpact.Viewer) (*mispFeed, int64, error) {
-	f := cyberpact.ObjectFilter{Viewer: v, MaxTLP: cyberpact.TLPAmberStrict, ExcludeRevoked: true}
+	f := cyberpact.ObjectFilter{Viewer: v, MaxTLP: cyberpact.TLPAmberStrict, MaxPAP: cyberpact.PAPAmber, ExcludeRevoked: true}
 	var items []*misp.FeedItem
 	var objs []*stix.Object
 	var newest int64

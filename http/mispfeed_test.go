@@ -269,7 +269,8 @@ func sameStrings(a, b []string) bool {
 // checkMISPFeed is the route matrix's case of the MISP feed (all three of
 // its routes): anonymous callers get 401; a member pulls the feed as MISP
 // does, and what it gets (every event, the manifest, hashes.csv) holds
-// the addresses of exactly the indicators it may see below TLP:RED, the
+// the addresses of exactly the indicators it may see below TLP:RED and
+// PAP:RED, the
 // names of exactly the latest campaign versions it may see below RED,
 // and names no object it may not see. An event of another member's feed
 // is 404.
@@ -294,7 +295,7 @@ func (w *world) checkMISPFeed(t *testing.T, vc *viewerCase) {
 	shown := map[string]bool{} // uuid parts of what vc may be shown
 	want := map[string]bool{}
 	for k := range w.expect(vc.viewer(), nil, false, "") {
-		if w.release(k).TLP == cyberpact.TLPRed {
+		if w.release(k).TLP == cyberpact.TLPRed || w.release(k).Marks.PAP() == cyberpact.PAPRed {
 			continue
 		}
 		want[k] = true

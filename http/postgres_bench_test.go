@@ -123,6 +123,18 @@ func BenchmarkTAXIIReadCollectionPostgres(b *testing.B) {
 		b.ReportMetric(float64(p95(all).Microseconds())/1000, "p95-ms/page")
 		b.ReportMetric(float64(objs/b.N), "objects/read")
 	})
+	b.Run("TAXIIPipelined", func(b *testing.B) {
+		var all []time.Duration
+		objs := 0
+		for b.Loop() {
+			n, pages := h.readAllPipelined(b, client)
+			objs += n
+			all = append(all, pages...)
+		}
+		b.ReportMetric(float64(objs)/b.Elapsed().Seconds(), "objects/s")
+		b.ReportMetric(float64(p95(all).Microseconds())/1000, "p95-ms/page")
+		b.ReportMetric(float64(objs/b.N), "objects/read")
+	})
 	b.Run("EachObjectBaseline", func(b *testing.B) {
 		v := h.reader.p.Viewer()
 		f := cyberpact.ObjectFilter{Viewer: &v, Audience: &cyberpact.Audience{Kind: cyberpact.AudienceAll}}

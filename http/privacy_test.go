@@ -252,6 +252,9 @@ type pdHub struct {
 	members map[string]*member
 	values  []string // the personal data and the guessable ids derived from it
 	addrID  string   // the victim address's original id
+	// incidentID is a joint incident whose description and note name
+	// the victim.
+	incidentID string
 }
 
 const (
@@ -357,6 +360,16 @@ func newPDHub(t *testing.T, db pdStore) *pdHub {
 		if a.status != 200 {
 			t.Fatalf("publishing to %s: %d %s", aud, a.status, a.body)
 		}
+	}
+	// A joint incident whose description and note name the victim.
+	a = h.do(t, "alice", "POST", "/api/v1/incidents", `{"name":"Lure against Northbank","audience":"all","tlp":"green","description":"Reported by `+pdName+`, `+pdPhone+`."}`)
+	var cs struct{ ID string }
+	if json.Unmarshal(a.body, &cs); a.status != 201 || cs.ID == "" {
+		t.Fatalf("opening the incident: %d %s", a.status, a.body)
+	}
+	h.incidentID = cs.ID
+	if a := h.do(t, "alice", "POST", "/api/v1/incidents/"+cs.ID+"/notes", `{"content":"Mailbox of `+pdVictim+` wiped.","audience":"all","tlp":"green"}`); a.status != 201 {
+		t.Fatalf("noting the incident: %d %s", a.status, a.body)
 	}
 	return h
 }
@@ -524,6 +537,16 @@ func (h *pdHub) pdRequests(t *testing.T, who string) map[string][][3]string {
 		"POST /api/v1/warrants/{id}/refuse":                                       {{"POST", "/api/v1/warrants/2/refuse", ""}},
 		"POST /api/v1/warrants/{id}/unmask":                                       {{"POST", "/api/v1/warrants/1/unmask", ""}},
 		"GET /api/v1/warrants/{id}/object":                                        get("/api/v1/warrants/1/object", "/api/v1/warrants/2/object"),
+		"GET /api/v1/incidents":                                                   get("/api/v1/incidents"),
+		"GET /api/v1/incidents/{id}":                                              get("/api/v1/incidents/" + h.incidentID),
+		"POST /api/v1/incidents":                                                  {{"POST", "/api/v1/incidents", `{"name":"walk","audience":"all","tlp":"green"}`}},
+		"PATCH /api/v1/incidents/{id}":                                            {{"PATCH", "/api/v1/incidents/" + h.incidentID, `{"based_on":"2000-01-01T00:00:00.000Z","status":"closed"}`}},
+		"POST /api/v1/incidents/{id}/tasks":                                       {{"POST", "/api/v1/incidents/" + h.incidentID + "/tasks", `{"title":"walk"}`}},
+		"PATCH /api/v1/incidents/{id}/tasks/{task}":                               {{"PATCH", "/api/v1/incidents/" + h.incidentID + "/tasks/x-cyberpact-task--00000000-0000-4000-8000-000000000001", `{"based_on":"2000-01-01T00:00:00.000Z","status":"done"}`}},
+		"POST /api/v1/incidents/{id}/notes":                                       {{"POST", "/api/v1/incidents/" + h.incidentID + "/notes", `{"content":"walk"}`}},
+		"POST /api/v1/incidents/{id}/requests":                                    {{"POST", "/api/v1/incidents/" + h.incidentID + "/requests", `{"kind":"analysis","addressed_to":"B"}`}},
+		"POST /api/v1/incidents/{id}/requests/{rfa}/{decision}":                   {{"POST", "/api/v1/incidents/" + h.incidentID + "/requests/x-cyberpact-request--00000000-0000-4000-8000-000000000001/accept", ""}},
+		"GET /api/v1/objects/{id}/sighting-counts":                                get(each("/api/v1/objects/%s/sighting-counts")...),
 		"POST /api/v1/crises":                                                     {{"POST", "/api/v1/crises", `{"incident":"` + uuidN("incident", 70009) + `"}`}},
 		"GET /api/v1/crises":                                                      get("/api/v1/crises"),
 		"GET /api/v1/crises/{id}":                                                 get("/api/v1/crises/1"),

@@ -123,6 +123,7 @@ func NewServer(store cyberpact.ObjectStore, logger *slog.Logger) *Server {
 	s.registerFeeds()
 	s.registerMISPFeed()
 	s.registerSources()
+	s.registerAgreements()
 	s.registerSubscriptions()
 	s.registerCrises()
 	s.registerIncidents()

@@ -285,7 +285,9 @@ func (s *Server) taxiiPostObjects(w http.ResponseWriter, r *http.Request) error 
 		}
 	}
 	if err := s.Statuses.CreateStatus(r.Context(), st); err != nil {
-		return err
+		// The objects are stored: the answer says so, though the status
+		// cannot be fetched again later (a full disk, say).
+		s.Logger.Error("keeping a TAXII status failed; answered with it", "status", st.ID, "err", err)
 	}
 	return writeTAXII(w, http.StatusAccepted, st)
 }

@@ -33,7 +33,9 @@ var _ cyberpact.AuditLog = (*DB)(nil)
 //
 // Writes and releases name their versions by Seqs (cyberpact.AuditScope)
 // in first_seq, last_seq, scope and runs, the columns the SQLite store
-// keeps, encoded alike (cyberpact.AuditScopeColumns). Listing and
+// keeps, encoded alike (cyberpact.AuditScopeColumns). Hashes are bytea
+// and rows keep no Prev (migration 0023 turned the hex of older rows into
+// bytes and left their Prev as it was). Listing and
 // verifying the log are sqlstore.AuditReads, as SQLite reads its log too.
 
 type auditLog struct {
@@ -123,12 +125,12 @@ func appendAudit(ctx context.Context, tx pgx.Tx, entries []*cyberpact.AuditEntry
 		return nil, internal("taking the audit lock", err)
 	}
 	var seq int64
-	var prev string
+	var prev []byte
 	err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, internal("reading the audit log's head", err)
 	}
-	rows, set, err := cyberpact.ChainAudit(seq, prev, entries, time.Now())
+	rows, set, err := cyberpact.ChainAudit(seq, cyberpact.AuditHashText(prev), entries, time.Now())
 	if err != nil {
 		return nil, internal("encoding an audit entry", err)
 	}

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/cyberpact/cyberpact"
@@ -64,4 +66,78 @@ func TestAuditTableFromBeforeScopes(t *testing.T) {
 func TestPrivacy(t *testing.T) {
 	requirePostgres(t)
 	storetest.RunPrivacy(t, func(t *testing.T) storetest.PrivacyStore { return openDB(t) })
+}
+
+// TestAuditHashesFromBeforeBytes turns a log back into the form it had
+// before hashes were kept as bytes (hex hash and prev in every row), runs
+// the migration that keeps them as bytes over it, and checks that the
+// older entries still verify, read back as they were, and that new
+// entries chain on after them.
+func TestAuditHashesFromBeforeBytes(t *testing.T) {
+	u := testURL(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := []*cyberpact.AuditEntry{
+		{Action: cyberpact.AuditRelease, Actor: "bob", ActorOrg: 2, Recipient: 2, Via: "taxii", Objects: []string{"tool--1@2024-01-01T00:00:00.000Z"}},
+		{Action: cyberpact.AuditRelease, Actor: "bob", ActorOrg: 2, Recipient: 2, Via: "taxii", Scope: &cyberpact.AuditScope{First: 1, Last: 3, Count: 3, Path: "/taxii2/"}},
+	}
+	if err := db.Audit(ctx, old...); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `ALTER TABLE audit ALTER COLUMN hash TYPE text USING encode(hash, 'hex')`); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range old {
+		if _, err := conn.Exec(ctx, `UPDATE audit SET prev = $1 WHERE seq = $2`, e.Prev, e.Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	migration, err := filepath.Glob("migrations/*_audit_bytes_stats_kept.sql")
+	if err != nil || len(migration) != 1 {
+		t.Fatalf("the migration: %v, %v", migration, err)
+	}
+	body, err := os.ReadFile(migration[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, string(body)); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+
+	db, err = postgres.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	next := &cyberpact.AuditEntry{Action: cyberpact.AuditWrite, Actor: "alice", ActorOrg: 1, Via: "rest", Scope: &cyberpact.AuditScope{First: 4, Last: 4, Count: 1}}
+	if err := db.Audit(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.VerifyAudit(ctx); n != 0 || err != nil {
+		t.Errorf("VerifyAudit = %d, %v; want 0", n, err)
+	}
+	es, err := db.AuditEntries(ctx, cyberpact.AuditFilter{})
+	if err != nil || len(es) != 3 || es[0].Hash != old[0].Hash || es[1].Prev != old[0].Hash || es[1].Hash != old[1].Hash || es[2].Prev != old[1].Hash {
+		t.Errorf("entries %+v, %v: want the old ones as they were, the new one chained after them", es, err)
+	}
+	conn, err = pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `UPDATE audit SET prev = repeat('1', 64) WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.VerifyAudit(ctx); n != 2 || err != nil {
+		t.Errorf("an old entry's prev changed: VerifyAudit = %d, %v; want 2", n, err)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,34 +56,51 @@ func notify(ctx context.Context, tx pgx.Tx, what string) error {
 // CONFLICT's per-row speculative insertion (measured: ON CONFLICT 4.0 s, the anti-join 2.2 s for 100,000 rows). The unique
 // index stays as the guard.
 
-// staged is what the import keeps in memory of each staged object: where
-// it was in the input, for rejections.
-type staged struct {
-	index, line int
-	id, version string
-	createdBy   string
-}
-
 // importer is the COPY source of one import: it pulls objects from the
 // source, rejects what must be, and yields the rest as rows.
+//
+// Everything the import keeps of a staged object goes into its staged row
+// (where it was in the input, its relationship links and its observable
+// values included), not into memory: the only thing held per object is
+// its entry in seen, 36 bytes of digests, so that a million-object import
+// stays well under 512 MB (BENCHMARKS.md).
 type importer struct {
 	next cyberpact.ObjectSource
 	opts cyberpact.ImportOptions
 	res  *cyberpact.ImportResult
 
-	rows  []staged              // by idx-1
-	seen  map[[2]string]seenRow // (id, version) -> first staged row of it
-	dups  []dup                 // later copies whose content differs
-	refs  [][]any               // idx, prop, target
-	obs   [][]any               // idx, key, kind: observable values for correlation (observables.go)
+	n     int                  // objects staged, the last idx
+	seen  map[[16]byte]seenRow // digest of (id, version) -> first staged row of it
+	dups  []dup                // later copies whose content differs
 	vals  []any
-	err   error // the error that ended the input, if any
-	inErr bool  // err came from the source (input), not from the store
+	terms *cyberpact.Terms // the agreements and marking definitions every version passes (Terms.Mark)
+	err   error            // the error that ended the input, if any
+	inErr bool             // err came from the source (input), not from the store
 }
 
+// seenRow is the first staged row of a version and a digest of its bytes.
 type seenRow struct {
-	idx int
-	sum [32]byte
+	idx int32
+	sum [16]byte
+}
+
+// versionKey is the digest seen is keyed by: 128 bits of SHA-256 of the id
+// and version, collision-free in practice, in place of the two strings.
+func versionKey(id, version string) (k [16]byte) {
+	h := sha256.New()
+	h.Write([]byte(id))
+	h.Write([]byte{0})
+	h.Write([]byte(version))
+	copy(k[:], h.Sum(nil))
+	return k
+}
+
+// staged is where a staged row came from, read back from the staging
+// table for a rejection.
+type staged struct {
+	index, line int
+	id, version string
+	createdBy   string
 }
 
 // dup is a version that appeared twice in the input with different bytes:
@@ -117,28 +133,30 @@ func (im *importer) Next() bool {
 			im.res.Rejected = append(im.res.Rejected, r)
 			continue
 		}
+		if rel, rej := im.terms.Mark(obj, obj.Release); rej != nil {
+			im.res.Rejected = append(im.res.Rejected, rej)
+			continue
+		} else {
+			obj.Release = rel
+		}
 		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
 			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
 			continue
 		}
-		k := [2]string{obj.ID, obj.Modified}
-		sum := sha256.Sum256(obj.Raw)
+		k := versionKey(obj.ID, obj.Modified)
+		full := sha256.Sum256(obj.Raw)
+		sum := [16]byte(full[:16])
 		if first, ok := im.seen[k]; ok {
 			if first.sum == sum {
 				im.res.Present++
 			} else {
-				im.dups = append(im.dups, dup{first.idx, obj})
+				im.dups = append(im.dups, dup{int(first.idx), obj})
 			}
 			continue
 		}
-		im.rows = append(im.rows, staged{obj.Index, obj.Line, obj.ID, obj.Modified, obj.CreatedBy})
-		idx := len(im.rows)
-		im.seen[k] = seenRow{idx, sum}
-		for _, r := range obj.Refs {
-			im.refs = append(im.refs, []any{idx, r.Prop, r.ID})
-		}
-		im.stageObservables(idx, obj)
-		im.vals = stageVals(idx, obj)
+		im.n++
+		im.seen[k] = seenRow{int32(im.n), sum}
+		im.vals = stageVals(im.n, obj)
 		return true
 	}
 }
@@ -150,8 +168,14 @@ func stageVals(idx int, obj *cyberpact.Object) []any {
 		labels = []string{}
 	}
 	rel := obj.Release
+	props, targets := make([]string, len(obj.Refs)), make([]string, len(obj.Refs))
+	for i, r := range obj.Refs {
+		props[i], targets[i] = r.Prop, r.ID
+	}
+	keys, kinds := observablesOf(obj)
 	return []any{idx, obj.ID, obj.Modified, obj.Type, obj.Revoked, rel.Producer, int16(rel.Audience.Kind), rel.Audience.Group,
-		int16(rel.TLP), obj.SpecVersion, labels, []byte(obj.Raw), tsVector(&obj.Text), cyberpact.BodySum(obj.Raw)}
+		int16(rel.TLP), string(rel.Marks), obj.SpecVersion, labels, []byte(obj.Raw), tsVector(&obj.Text), cyberpact.BodySum(obj.Raw),
+		int32(obj.Index), int32(obj.Line), obj.CreatedBy, props, targets, keys, kinds}
 }
 
 // restage puts obj in place of the staged row idx, an earlier copy of the
@@ -169,13 +193,6 @@ func (im *importer) restage(ctx context.Context, tx pgx.Tx, idx int, obj *cyberp
 	if _, err := tx.Exec(ctx, `INSERT INTO import_objects (`+strings.Join(stageCols, ", ")+`) VALUES (`+strings.Join(ph, ", ")+`)`, vals...); err != nil {
 		return internal("restaging an object", err)
 	}
-	im.refs = slices.DeleteFunc(im.refs, func(r []any) bool { return r[0] == any(idx) })
-	for _, r := range obj.Refs {
-		im.refs = append(im.refs, []any{idx, r.Prop, r.ID})
-	}
-	im.obs = slices.DeleteFunc(im.obs, func(r []any) bool { return r[0] == any(idx) })
-	im.stageObservables(idx, obj)
-	im.rows[idx-1] = staged{obj.Index, obj.Line, obj.ID, obj.Modified, obj.CreatedBy}
 	return nil
 }
 
@@ -183,7 +200,12 @@ func (im *importer) Values() ([]any, error) { return im.vals, nil }
 
 func (im *importer) Err() error { return im.err }
 
-var stageCols = []string{"idx", "id", "version", "type", "revoked", "producer", "aud_kind", "aud_group", "tlp", "spec_version", "labels", "body", "search", "sum"}
+// stageCols are the staged row's columns: the object's own, then where it
+// was in the input (pos, line), its creator, its relationship links (the
+// property and target of each) and its observable values (the key and
+// kind of each, observables.go).
+var stageCols = []string{"idx", "id", "version", "type", "revoked", "producer", "aud_kind", "aud_group", "tlp", "marks", "spec_version", "labels", "body", "search", "sum",
+	"pos", "line", "created_by", "ref_props", "ref_targets", "obs_keys", "obs_kinds"}
 
 // Import adds the objects from next in one transaction; see
 // cyberpact.ObjectStore and the comment above on the order of seqs.
@@ -202,11 +224,15 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	defer tx.Rollback(ctx)
 	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_objects (
 			idx integer, holding bigint, id text, version text, type text, revoked boolean, producer bigint, aud_kind smallint,
-			aud_group bigint, tlp smallint, spec_version text, labels text[], body bytea, search text, sum bigint) ON COMMIT DROP;
-		CREATE TEMP TABLE import_refs (idx integer, prop text, target text) ON COMMIT DROP`); err != nil {
+			aud_group bigint, tlp smallint, marks text, spec_version text, labels text[], body bytea, search text, sum bigint,
+			pos integer, line integer, created_by text, ref_props text[], ref_targets text[], obs_keys text[], obs_kinds text[]) ON COMMIT DROP`); err != nil {
 		return nil, internal("staging import", err)
 	}
-	im := &importer{next: next, opts: opts, res: res, seen: map[[2]string]seenRow{}}
+	terms, err := db.Store.Terms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	im := &importer{next: next, opts: opts, res: res, seen: map[[16]byte]seenRow{}, terms: terms}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_objects"}, stageCols, im)
 	if im.inErr {
 		err = im.err
@@ -225,11 +251,6 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	if err := im.compareDups(ctx, tx); err != nil {
 		return nil, err
 	}
-	if len(im.refs) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_refs"}, []string{"idx", "prop", "target"}, pgx.CopyFromRows(im.refs)); err != nil {
-			return nil, internal("staging relationship links", err)
-		}
-	}
 
 	// The second phase, under the import lock until commit.
 	if _, err := tx.Exec(ctx, lockSQL(lockImport)); err != nil {
@@ -247,8 +268,8 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	var n int
 	var first, last *int64
 	if err := tx.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search, sum, sole)
-			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector, sum,
+			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, marks, spec_version, labels, body, search, sum, sole)
+			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, marks, spec_version, labels, body, search::tsvector, sum,
 				t.staged_of_id = 1 AND NOT EXISTS (SELECT 1 FROM objects s WHERE s.id = t.id)
 			FROM (SELECT *, count(*) OVER (PARTITION BY id) AS staged_of_id FROM import_objects) t
 			WHERE NOT EXISTS (SELECT 1 FROM objects o WHERE o.id = t.id AND o.holding = t.holding AND o.version = t.version)
@@ -260,7 +281,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	if n > 0 {
 		res.FirstSeq, res.LastSeq = *first, *last
 	}
-	if n < len(im.rows) {
+	if n < im.n {
 		replace, err := im.compareStored(ctx, tx, base)
 		if err != nil {
 			return nil, err
@@ -278,9 +299,11 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			return nil, internal("storing objects", err)
 		}
 	}
-	if n > 0 && len(im.refs) > 0 {
+	if n > 0 {
 		if _, err := tx.Exec(ctx, `INSERT INTO refs (seq, prop, target)
-			SELECT o.seq, r.prop, r.target FROM import_refs r JOIN objects o ON o.seq = $1 + r.idx`, base); err != nil {
+			SELECT o.seq, r.prop, r.target FROM import_objects t JOIN objects o ON o.seq = $1 + t.idx
+				CROSS JOIN LATERAL unnest(t.ref_props, t.ref_targets) AS r(prop, target)
+			WHERE t.ref_props <> '{}'`, base); err != nil {
 			return nil, internal("storing relationship links", err)
 		}
 	}
@@ -294,7 +317,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		return res, nil // rolled back by the deferred Rollback
 	}
 	if n > 0 {
-		if _, err := tx.Exec(ctx, `INSERT INTO imports (last_seq, first_seq, added) VALUES ($1, $2, $3)`, base+int64(len(im.rows)), res.FirstSeq, added); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO imports (last_seq, first_seq, added) VALUES ($1, $2, $3)`, base+int64(im.n), res.FirstSeq, added); err != nil {
 			return nil, internal("recording the import", err)
 		}
 		if err := recordOrigin(ctx, tx, opts.Origin, res.FirstSeq, res.LastSeq); err != nil {
@@ -308,6 +331,9 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
 			return nil, internal("keeping the originals of redacted objects", err)
 		}
+	}
+	if err := savePeerState(ctx, tx, &opts, res); err != nil {
+		return nil, err
 	}
 	// The import's audit entry commits in its transaction, or neither does.
 	audited := func() {}
@@ -330,8 +356,8 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 // and unstaged; every other version starts a new holding, numbered by the
 // seq of its producer's first staged version of the id (base + idx).
 func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
-	rows, err := tx.Query(ctx, `SELECT t.idx, t.type, t.producer, t.aud_kind, t.aud_group, t.tlp,
-			o.seq, o.holding, o.producer, o.aud_kind, o.aud_group, o.tlp,
+	rows, err := tx.Query(ctx, `SELECT t.idx, t.pos, t.line, t.id, t.version, t.created_by, t.type, t.producer, t.aud_kind, t.aud_group, t.tlp, t.marks,
+			o.seq, o.holding, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks,
 			COALESCE(convert_from(o.body, 'UTF8')::jsonb->>'created_by_ref', ''), EXISTS (SELECT 1 FROM provenance p WHERE p.seq = o.seq)
 		FROM import_objects t JOIN objects o ON o.id = t.id ORDER BY t.idx`)
 	if err != nil {
@@ -340,15 +366,17 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 	type stagedHeld struct {
 		obj  cyberpact.Object
 		held []cyberpact.Holding
+		from staged
 	}
 	var byIdx []*stagedHeld
 	for rows.Next() {
 		var idx int
+		var st staged
 		var typ string
 		var r, h cyberpact.Release
 		var rk, rt, hk, ht int16
 		var hd cyberpact.Holding
-		if err := rows.Scan(&idx, &typ, &r.Producer, &rk, &r.Audience.Group, &rt, &hd.Seq, &hd.Holding, &h.Producer, &hk, &h.Audience.Group, &ht, &hd.CreatedBy, &hd.Federated); err != nil {
+		if err := rows.Scan(&idx, &st.index, &st.line, &st.id, &st.version, &st.createdBy, &typ, &r.Producer, &rk, &r.Audience.Group, &rt, &r.Marks, &hd.Seq, &hd.Holding, &h.Producer, &hk, &h.Audience.Group, &ht, &h.Marks, &hd.CreatedBy, &hd.Federated); err != nil {
 			rows.Close()
 			return internal("reading stored versions", err)
 		}
@@ -356,8 +384,7 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 		h.Audience.Kind, h.TLP = cyberpact.AudienceKind(hk), cyberpact.TLP(ht)
 		hd.Release = h
 		if len(byIdx) == 0 || byIdx[len(byIdx)-1].obj.Index != idx {
-			st := im.rows[idx-1]
-			byIdx = append(byIdx, &stagedHeld{obj: cyberpact.Object{Index: idx, ID: st.id, Modified: st.version, Type: typ, Release: r, CreatedBy: st.createdBy}})
+			byIdx = append(byIdx, &stagedHeld{obj: cyberpact.Object{Index: idx, ID: st.id, Modified: st.version, Type: typ, Release: r, CreatedBy: st.createdBy}, from: st})
 		}
 		last := byIdx[len(byIdx)-1]
 		last.held = append(last.held, hd)
@@ -390,8 +417,7 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 				im.res.Present++
 				continue
 			}
-			st := im.rows[sh.obj.Index-1]
-			rej.Index, rej.Line = st.index, st.line
+			rej.Index, rej.Line = sh.from.index, sh.from.line
 			im.res.Rejected = append(im.res.Rejected, rej)
 		case h != 0:
 			setIdx = append(setIdx, int32(sh.obj.Index))
@@ -468,7 +494,7 @@ func (im *importer) compareDups(ctx context.Context, tx pgx.Tx) error {
 // bytes are settled by the database; only differing bodies come back to
 // be compared as JSON.
 func (im *importer) compareStored(ctx context.Context, tx pgx.Tx, base int64) (replace []int32, err error) {
-	rows, err := tx.Query(ctx, `SELECT t.idx, CASE WHEN t.body <> o.body THEN t.body END, CASE WHEN t.body <> o.body THEN o.body END
+	rows, err := tx.Query(ctx, `SELECT t.idx, t.pos, t.line, t.id, t.version, CASE WHEN t.body <> o.body THEN t.body END, CASE WHEN t.body <> o.body THEN o.body END
 		FROM import_objects t JOIN objects o ON o.id = t.id AND o.holding = t.holding AND o.version = t.version
 		WHERE o.seq <> $1 + t.idx`, base)
 	if err != nil {
@@ -477,8 +503,9 @@ func (im *importer) compareStored(ctx context.Context, tx pgx.Tx, base int64) (r
 	defer rows.Close()
 	for rows.Next() {
 		var idx int
+		var s staged
 		var in, stored []byte
-		if err := rows.Scan(&idx, &in, &stored); err != nil {
+		if err := rows.Scan(&idx, &s.index, &s.line, &s.id, &s.version, &in, &stored); err != nil {
 			return nil, internal("reading stored versions", err)
 		}
 		if in == nil || stix.JSONEqual(in, stored) {
@@ -493,7 +520,6 @@ func (im *importer) compareStored(ctx context.Context, tx pgx.Tx, base int64) (r
 			replace = append(replace, int32(idx))
 			continue
 		}
-		s := im.rows[idx-1]
 		im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: s.index, Line: s.line, ID: s.id, Modified: s.version,
 			Reason: cyberpact.ConflictReason(s.version, false)})
 	}
@@ -547,8 +573,8 @@ func (im *importer) replaceHeld(ctx context.Context, tx pgx.Tx, base, added int6
 	var n int
 	var first, last *int64
 	if err := tx.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search, sum, sole)
-			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, spec_version, labels, body, search::tsvector, sum,
+			INSERT INTO objects (seq, holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, marks, spec_version, labels, body, search, sum, sole)
+			SELECT $1 + idx, holding, id, version, type, $2, revoked, producer, aud_kind, aud_group, tlp, marks, spec_version, labels, body, search::tsvector, sum,
 				NOT EXISTS (SELECT 1 FROM objects s WHERE s.id = t.id)
 			FROM import_objects t WHERE t.idx = ANY($3::int[])
 			RETURNING seq)

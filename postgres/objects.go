@@ -31,26 +31,11 @@ var objectQueries = &sqlstore.Objects{
 	Rank: searchRank,
 }
 
-// Stats counts per type the objects the viewer is shown.
+// Stats counts per type the objects the viewer is shown, from counts
+// kept per viewer and brought up to date from what was stored since
+// (sqlstore.Store.CountStats).
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
-	q := objectQueries.Stats(viewer)
-	rows, err := db.pool.Query(ctx, q.SQL, q.Args...)
-	if err != nil {
-		return nil, internal("counting objects", err)
-	}
-	defer rows.Close()
-	var out []cyberpact.TypeStats
-	for rows.Next() {
-		var s cyberpact.TypeStats
-		if err := rows.Scan(&s.Type, &s.Objects, &s.Versions, &s.Revoked); err != nil {
-			return nil, internal("counting objects", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, internal("counting objects", err)
-	}
-	return out, nil
+	return db.Store.CountStats(ctx, objectQueries, viewer)
 }
 
 // DeleteObject deletes the versions of id that f selects.
@@ -103,7 +88,7 @@ func scanObject(s pgx.Row, extra ...any) (*cyberpact.Object, error) {
 	var body []byte
 	var sum *int64
 	var kind, tlp int16
-	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body, &sum); err != nil {
+	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &o.Release.Marks, &body, &sum); err != nil {
 		return nil, internal("reading object", err)
 	}
 	if err := cyberpact.CheckBody(o.ID, o.Modified, body, sum); err != nil {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/match"
@@ -25,28 +26,23 @@ func (db *DB) correlationCap() int {
 	return cyberpact.DefaultCorrelationCap
 }
 
-// stageObservables keeps the normalised observable values of obj, staged
-// as row idx, each value once per version. Exercise objects are never
-// correlated: their values would count towards what the hub reports as
-// common, and outlive a purge.
-func (im *importer) stageObservables(idx int, obj *cyberpact.Object) {
+// observablesOf returns the normalised observable values of obj, each
+// value once, as the keys and kinds its staged row carries. Exercise
+// objects are never correlated: their values would count towards what the
+// hub reports as common, and outlive a purge.
+func observablesOf(obj *cyberpact.Object) (keys, kinds []string) {
+	keys, kinds = []string{}, []string{}
 	if obj.Release.Audience.Kind.IsExercise() {
-		return
+		return keys, kinds
 	}
-	start := len(im.obs)
-next:
 	for _, ob := range obj.Observables {
 		key, k, ok := match.ObservableKey(ob.Kind, ob.Value)
-		if !ok {
+		if !ok || slices.Contains(keys, key) {
 			continue
 		}
-		for _, r := range im.obs[start:] {
-			if r[1] == key {
-				continue next
-			}
-		}
-		im.obs = append(im.obs, []any{idx, key, k.String()})
+		keys, kinds = append(keys, key), append(kinds, k.String())
 	}
+	return keys, kinds
 }
 
 // storeObservables writes the side table rows of the versions the import
@@ -56,19 +52,12 @@ next:
 // them stays under the cap, so that no organisation's holdings crowd
 // another's out of the index.
 func (im *importer) storeObservables(ctx context.Context, tx pgx.Tx, base int64, limit int) error {
-	if len(im.obs) == 0 {
-		return nil
-	}
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_observables (idx integer, key text, kind text) ON COMMIT DROP`); err != nil {
-		return internal("staging observable values", err)
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_observables"}, []string{"idx", "key", "kind"}, pgx.CopyFromRows(im.obs)); err != nil {
-		return internal("staging observable values", err)
-	}
 	// Only versions this import added have seq base+idx: a staged version
 	// already stored (or refused as a conflict) joins nothing.
 	if _, err := tx.Exec(ctx, `WITH s AS (
-			SELECT t.key, t.kind, $1 + t.idx AS seq, o.producer FROM import_observables t JOIN objects o ON o.seq = $1 + t.idx),
+			SELECT u.key, u.kind, o.seq, o.producer FROM import_objects t JOIN objects o ON o.seq = $1 + t.idx
+				CROSS JOIN LATERAL unnest(t.obs_keys, t.obs_kinds) AS u(key, kind)
+			WHERE t.obs_keys <> '{}'),
 		per AS (SELECT key, producer, count(*) AS n FROM s GROUP BY key, producer),
 		up AS (
 			INSERT INTO observable_counts AS c (key, producer, n) SELECT key, producer, n FROM per

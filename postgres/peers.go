@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -79,6 +80,24 @@ func (db *DB) sealer(ctx context.Context) (cipher.AEAD, error) {
 		return nil, internal("reading the peer key file", err)
 	}
 	return k.aead, nil
+}
+
+// savePeerState saves opts' peer state (ImportOptions.PeerState) of an
+// import whose result is res, in the import's transaction.
+func savePeerState(ctx context.Context, tx pgx.Tx, opts *cyberpact.ImportOptions, res *cyberpact.ImportResult) error {
+	if opts.PeerState == nil {
+		return nil
+	}
+	st := opts.PeerState(res)
+	body, err := json.Marshal(st)
+	if err != nil {
+		return internal("saving peer state", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO peer_state (peer, body) SELECT id, $1 FROM peers WHERE id = $2
+		ON CONFLICT (peer) DO UPDATE SET body = excluded.body`, body, st.Peer); err != nil {
+		return internal("saving peer state", err)
+	}
+	return nil
 }
 
 // recordOrigin writes, in the import's transaction, the provenance of the

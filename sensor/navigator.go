@@ -109,7 +109,7 @@ type Graph interface {
 // mitre-attack) are left out. Returns ENOTFOUND when the subject is not
 // visible, EINVALID when it is not of a type layers are built from.
 func BuildLayer(ctx context.Context, g Graph, base cyberpact.ObjectFilter, spec LayerSpec) (*Layer, error) {
-	base = cyberpact.ObjectFilter{Viewer: base.Viewer, Audience: base.Audience, MaxTLP: base.MaxTLP, ExcludeRevoked: true}
+	base = cyberpact.ObjectFilter{Viewer: base.Viewer, Audience: base.Audience, MaxTLP: base.MaxTLP, MaxPAP: base.MaxPAP, ExcludeRevoked: true}
 	b := &layerBuilder{ctx: ctx, g: g, base: base, score: map[string]int{}}
 	name := spec.Name
 	var err error

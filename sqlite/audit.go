@@ -26,7 +26,8 @@ import (
 //
 // Each entry's Hash is the SHA-256 of its canonical encoding
 // (cyberpact.AuditHash), which includes Prev, the Hash of the entry before
-// (64 zeros for the first). The appender reads the chain's head inside its
+// (64 zeros for the first). A row keeps its hash as 32 bytes and no Prev,
+// which the row before says (rows written before keep both in hex). The appender reads the chain's head inside its
 // write transaction, so several processes appending to one file (serve,
 // and the command line managing accounts) still build one chain. The rows,
 // the chaining and the check of the chain are the ones every store shares
@@ -53,8 +54,8 @@ CREATE TABLE IF NOT EXISTS audit (
     via       TEXT    NOT NULL DEFAULT '',
     objects   TEXT    NOT NULL DEFAULT '',   -- JSON array of "id@version", '' for none
     detail    TEXT    NOT NULL DEFAULT '',
-    prev      TEXT    NOT NULL,              -- hex SHA-256 of the entry before
-    hash      TEXT    NOT NULL,              -- hex SHA-256 of this entry (auditHash)
+    prev      TEXT    NOT NULL,              -- '' (entries before hashes were bytes: hex SHA-256 of the entry before)
+    hash      TEXT    NOT NULL,              -- SHA-256 of this entry (auditHash), 32 bytes (before: hex)
     first_seq INTEGER NOT NULL DEFAULT 0,    -- the scope's Seqs, 0 without a scope
     last_seq  INTEGER NOT NULL DEFAULT 0,
     scope     TEXT    NOT NULL DEFAULT '',   -- the rest of the scope as JSON, '' for none
@@ -62,7 +63,6 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_time ON audit (time);
 CREATE INDEX IF NOT EXISTS audit_actor_org ON audit (actor_org) WHERE actor_org <> 0;
-CREATE INDEX IF NOT EXISTS audit_recipient ON audit (recipient) WHERE recipient <> 0;
 `
 
 // auditScopeColumns are the columns added when scopes came in, with their
@@ -74,7 +74,16 @@ var auditScopeColumns = [][2]string{
 	{"runs", "BLOB"},
 }
 
-const auditScopeIndex = `CREATE INDEX IF NOT EXISTS audit_scope ON audit (first_seq, last_seq) WHERE first_seq <> 0`
+// auditIndexes are the indexes made after the columns. A release's
+// recipient is its actor's organisation: audit_recipient holds only the
+// entries where they differ (sqlstore.AuditReads asks for
+// recipient <> actor_org), and replaces the index of every recipient
+// that logs made before it had.
+const auditIndexes = `
+CREATE INDEX IF NOT EXISTS audit_scope ON audit (first_seq, last_seq) WHERE first_seq <> 0;
+DROP INDEX IF EXISTS audit_recipient;
+CREATE INDEX IF NOT EXISTS audit_recipient_other ON audit (recipient) WHERE recipient <> 0 AND recipient <> actor_org;
+`
 
 // zeroHash is the Prev of the first entry.
 var zeroHash = strings.Repeat("0", 64)
@@ -149,7 +158,7 @@ func migrateAudit(ctx context.Context, db *sql.DB) error {
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, auditScopeIndex); err != nil {
+	if _, err := tx.ExecContext(ctx, auditIndexes); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -184,12 +193,12 @@ func (a *auditLog) append(entries []*cyberpact.AuditEntry) error {
 	}
 	defer tx.Rollback()
 	var seq int64
-	var prev string
+	var prev []byte
 	err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return internal("reading the audit log's head", err)
 	}
-	rows, set, err := cyberpact.ChainAudit(seq, prev, entries, time.Now())
+	rows, set, err := cyberpact.ChainAudit(seq, cyberpact.AuditHashText(prev), entries, time.Now())
 	if err != nil {
 		return internal("encoding an audit entry", err)
 	}

@@ -302,7 +302,7 @@ func TestVerifyAuditCoversScopes(t *testing.T) {
 		{"GroupsChanged", `UPDATE audit SET scope = replace(scope, '[3,4]', '[3]') WHERE seq = 2`, 2},
 		{"QueryChanged", `UPDATE audit SET scope = replace(scope, 'limit=1000', 'limit=1') WHERE seq = 2`, 2},
 		{"PathChanged", `UPDATE audit SET scope = replace(scope, 'stream', 'objects') WHERE seq = 3`, 3},
-		{"PublicDropped", `UPDATE audit SET scope = replace(scope, ',"public":true', '') WHERE seq = 4`, 4},
+		{"PublicDropped", `UPDATE audit SET scope = replace(scope, '"public":true,', '') WHERE seq = 4`, 4},
 		{"ScopeRemoved", `UPDATE audit SET first_seq = 0, last_seq = 0, scope = '', runs = NULL WHERE seq = 3`, 3},
 		{"ScopeNotJSON", `UPDATE audit SET scope = 'garbage' WHERE seq = 3`, 3},
 	} {

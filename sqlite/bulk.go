@@ -305,7 +305,7 @@ func (hv heldVersions) version(h int64, v string) int64 {
 // version table: the id index is dropped in bulk mode.
 func (im *importer) heldBulk(id string, h uint64, first int64, added []*cyberpact.Object) (heldVersions, error) {
 	var out heldVersions
-	get, err := im.stmt(`SELECT id, holding, version, producer, aud_kind, aud_group, tlp, ` + heldExtra + ` FROM objects WHERE seq = ?`)
+	get, err := im.stmt(`SELECT id, holding, version, producer, aud_kind, aud_group, tlp, marks, ` + heldExtra + ` FROM objects WHERE seq = ?`)
 	if err != nil {
 		return out, internal("reading stored versions", err)
 	}
@@ -321,7 +321,7 @@ func (im *importer) heldBulk(id string, h uint64, first int64, added []*cyberpac
 		var x cyberpact.Holding
 		var got, version string
 		var kind, tlp int
-		if err = get.QueryRowContext(im.ctx, seq).Scan(&got, &x.Holding, &version, &x.Release.Producer, &kind, &x.Release.Audience.Group, &tlp, &x.CreatedBy, &x.Federated); err != nil {
+		if err = get.QueryRowContext(im.ctx, seq).Scan(&got, &x.Holding, &version, &x.Release.Producer, &kind, &x.Release.Audience.Group, &tlp, &x.Release.Marks, &x.CreatedBy, &x.Federated); err != nil {
 			return true
 		}
 		if got == id {

@@ -127,6 +127,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db := &DB{path: path, write: write}
 	fail := func(err error) (*DB, error) {
 		db.Close()
+		if !cyberpact.DiskFull(err) && diskFull(dir) {
+			// SQLite says "disk I/O error" when it cannot make the
+			// shared-memory file its readers need.
+			return nil, &cyberpact.Error{Code: cyberpact.EFULL, Message: fmt.Sprintf("opening %s: the disk is full where the hub keeps its data; free space there and try again", path), Err: err}
+		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
 	if err := db.migrate(ctx); err != nil {
@@ -164,10 +169,28 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		Changed: db.changes.Notify,
 		WriteMu: &db.writeMu,
 	})
-	if err := db.reindex(ctx); err != nil {
+	// Catching up (indexing versions a crash left out of the search
+	// index, appending audit entries kept with their imports) writes, and
+	// must not make a reader wait: when another process holds a writer
+	// (an import indexing its versions, or checkpointing), or the disk is
+	// full, it is left to the next write of this process, or to the
+	// other's own catch-up.
+	if err := db.waitForWriters(ctx, false); err != nil {
 		return fail(err)
 	}
+	if err := db.reindex(ctx); err != nil {
+		if !cyberpact.DiskFull(err) && !isBusy(err) {
+			return fail(err)
+		}
+		db.outbox.reindex = true
+	}
 	if err := db.appendOutbox(ctx); err != nil {
+		if !cyberpact.DiskFull(err) && !isBusy(err) {
+			return fail(err)
+		}
+		db.outbox.pending = true
+	}
+	if err := db.waitForWriters(ctx, true); err != nil {
 		return fail(err)
 	}
 	return db, nil
@@ -319,6 +342,29 @@ func beginError(op string, err error) error {
 		return &cyberpact.Error{Code: cyberpact.EBUSY, Message: "another process is writing to this hub (an import from the command line, or another serve); try again when it has finished", Err: err}
 	}
 	return internal(op, err)
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY: another connection
+// holds the lock.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqliteBusy
+}
+
+// waitForWriters sets whether the store's writing connections (one each
+// for the objects, the search index and the audit log) wait for another
+// process's writer, as they do but while Open catches up.
+func (db *DB) waitForWriters(ctx context.Context, wait bool) error {
+	t := "0"
+	if wait {
+		t = busyTimeout
+	}
+	for _, w := range []*sql.DB{db.write, db.search.db, db.audit.write} {
+		if _, err := w.ExecContext(ctx, `PRAGMA busy_timeout = `+t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sqliteBusy is SQLite's primary result code SQLITE_BUSY.

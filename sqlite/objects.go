@@ -35,17 +35,17 @@ const maxRefRows = 4096
 
 // storedCols are the columns an import writes besides seq, in the order
 // of rowArgs.
-const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, body, sum, sole`
+const storedCols = `holding, id, version, type, added, revoked, producer, aud_kind, aud_group, tlp, marks, body, sum, sole`
 
 // storedN is the number of storedCols.
-const storedN = 13
+const storedN = 14
 
 // rowArgs appends the values of storedCols for o, added at added; sole
 // says that no other version of its id is stored (see soles), and is the
 // last, where soles finds it.
 func rowArgs(args []any, o *cyberpact.Object, added int64, sole bool) []any {
 	r := o.Release
-	return append(args, o.Holding, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), []byte(o.Raw), cyberpact.BodySum(o.Raw), sole)
+	return append(args, o.Holding, o.ID, o.Modified, o.Type, added, o.Revoked, r.Producer, int(r.Audience.Kind), r.Audience.Group, int(r.TLP), string(r.Marks), []byte(o.Raw), cyberpact.BodySum(o.Raw), sole)
 }
 
 // soles keeps the sole flag of one batch's rows true: a row goes in as
@@ -131,6 +131,10 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		}
 	}()
 
+	terms, err := db.Store.Terms(ctx)
+	if err != nil {
+		return nil, err
+	}
 	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}, relayed: opts.Origin != nil, policy: opts.OnConflict}
 	defer im.close()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
@@ -165,6 +169,12 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			}
 			im.res.Rejected = append(im.res.Rejected, r)
 			continue
+		}
+		if rel, rej := terms.Mark(obj, obj.Release); rej != nil {
+			im.res.Rejected = append(im.res.Rejected, rej)
+			continue
+		} else {
+			obj.Release = rel
 		}
 		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
 			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
@@ -208,6 +218,9 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		if err := recordOrigin(ctx, tx, opts.Origin, res.FirstSeq, res.LastSeq); err != nil {
 			return nil, err
 		}
+	}
+	if err := savePeerState(ctx, tx, &opts, res); err != nil {
+		return nil, err
 	}
 	if im.bulk {
 		// The WAL holds the whole import: copying it into the database
@@ -519,7 +532,7 @@ func (im *importer) heldOf(batch []*cyberpact.Object) (map[string][]cyberpact.Ho
 		ids = append(ids, o.ID)
 	}
 	a := &sqlstore.Args{}
-	st, err := im.stmt(`SELECT seq, holding, id, producer, aud_kind, aud_group, tlp, ` + heldExtra + ` FROM objects WHERE ` + a.InStrings("id", ids))
+	st, err := im.stmt(`SELECT seq, holding, id, producer, aud_kind, aud_group, tlp, marks, ` + heldExtra + ` FROM objects WHERE ` + a.InStrings("id", ids))
 	if err != nil {
 		return nil, internal("reading stored versions", err)
 	}
@@ -533,7 +546,7 @@ func (im *importer) heldOf(batch []*cyberpact.Object) (map[string][]cyberpact.Ho
 		var h cyberpact.Holding
 		var id string
 		var kind, tlp int
-		if err := rows.Scan(&h.Seq, &h.Holding, &id, &h.Release.Producer, &kind, &h.Release.Audience.Group, &tlp, &h.CreatedBy, &h.Federated); err != nil {
+		if err := rows.Scan(&h.Seq, &h.Holding, &id, &h.Release.Producer, &kind, &h.Release.Audience.Group, &tlp, &h.Release.Marks, &h.CreatedBy, &h.Federated); err != nil {
 			return nil, internal("reading stored versions", err)
 		}
 		h.Release.Audience.Kind, h.Release.TLP = cyberpact.AudienceKind(kind), cyberpact.TLP(tlp)
@@ -700,23 +713,11 @@ func searchRank(a *sqlstore.Args, text string) (string, error) {
 	return sqlstore.RankKey(tier, "("+strings.Join(score, " + ")+")"), nil
 }
 
-// Stats counts per type the objects the viewer is shown.
+// Stats counts per type the objects the viewer is shown, from counts
+// kept per viewer and brought up to date from what was stored since
+// (sqlstore.Store.CountStats).
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
-	q := objectQueries.Stats(viewer)
-	rows, err := db.read.QueryContext(ctx, q.SQL, q.Args...)
-	if err != nil {
-		return nil, internal("counting objects", err)
-	}
-	defer rows.Close()
-	var out []cyberpact.TypeStats
-	for rows.Next() {
-		var s cyberpact.TypeStats
-		if err := rows.Scan(&s.Type, &s.Objects, &s.Versions, &s.Revoked); err != nil {
-			return nil, internal("counting objects", err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return db.Store.CountStats(ctx, objectQueries, viewer)
 }
 
 // DeleteObject deletes the versions of id that f selects.
@@ -797,7 +798,7 @@ func scanObject(s scanner, extra ...any) (*cyberpact.Object, error) {
 	var body []byte
 	var sum *int64
 	var kind, tlp int
-	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &body, &sum); err != nil {
+	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &o.Release.Marks, &body, &sum); err != nil {
 		return nil, internal("reading object", err)
 	}
 	if err := cyberpact.CheckBody(o.ID, o.Modified, body, sum); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/cipher"
 	"database/sql"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 
@@ -41,6 +42,24 @@ func (db *DB) sealer(context.Context) (cipher.AEAD, error) {
 		return nil, internal("reading the peer key file", err)
 	}
 	return aead, nil
+}
+
+// savePeerState saves opts' peer state (ImportOptions.PeerState) of an
+// import whose result is res, in the import's transaction.
+func savePeerState(ctx context.Context, tx *sql.Tx, opts *cyberpact.ImportOptions, res *cyberpact.ImportResult) error {
+	if opts.PeerState == nil {
+		return nil
+	}
+	st := opts.PeerState(res)
+	body, err := json.Marshal(st)
+	if err != nil {
+		return internal("saving peer state", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO peer_state (peer, body) SELECT id, ? FROM peers WHERE id = ?
+		ON CONFLICT (peer) DO UPDATE SET body = excluded.body`, body, st.Peer); err != nil {
+		return internal("saving peer state", err)
+	}
+	return nil
 }
 
 // recordOrigin writes the provenance of the versions an import added, seqs

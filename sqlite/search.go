@@ -345,6 +345,17 @@ func (db *DB) reindexLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Another process's import may have indexed its versions while this
+	// one waited for the index's writer: read its progress again under
+	// the writer.
+	if err := st.tx.QueryRowContext(ctx, `SELECT upto FROM indexed`).Scan(&upto); err != nil {
+		st.rollback()
+		return internal("reading search index progress", err)
+	}
+	if last <= upto {
+		st.rollback()
+		return nil
+	}
 	rows, err := db.write.QueryContext(ctx, `SELECT seq, aud_kind, producer, body FROM objects WHERE seq > ? ORDER BY seq`, upto)
 	if err != nil {
 		st.rollback()

@@ -68,16 +68,77 @@ func (s *Store) CreateOrg(ctx context.Context, o *cyberpact.Org, actor string) e
 	return nil
 }
 
-const orgColumns = `id, name, nation, sector, created`
+// SetOrg changes an organisation's nation and sector; an empty field
+// keeps the stored value. The stored values are written back into o.
+// Returns EINVALID for a bad nation or sector, ENOTFOUND for no
+// organisation with o.ID.
+func (s *Store) SetOrg(ctx context.Context, o *cyberpact.Org, actor string) error {
+	var nation, sector string
+	var err error
+	if o.Nation != "" {
+		if nation, err = cyberpact.CheckNation(o.Nation); err != nil {
+			return err
+		}
+	}
+	if o.Sector != "" {
+		if sector, err = cyberpact.CheckSector(o.Sector); err != nil {
+			return err
+		}
+	}
+	var stored *cyberpact.Org
+	err = s.changeFor(ctx, actor, func(tx *sql.Tx) (string, int64, error) {
+		a := s.d.Args()
+		was, err := scanOrg(tx.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM orgs WHERE id = `+a.Add(o.ID)+s.d.ForUpdate(""), a.Vals...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no organisation with id %d", o.ID)
+		}
+		if err != nil {
+			return "", 0, internal("reading organisation", err)
+		}
+		now := *was
+		if nation != "" {
+			now.Nation = nation
+		}
+		if sector != "" {
+			now.Sector = sector
+		}
+		a = s.d.Args()
+		if _, err := tx.ExecContext(ctx, `UPDATE orgs SET nation = `+a.Add(now.Nation)+`, sector = `+a.Add(now.Sector)+` WHERE id = `+a.Add(o.ID), a.Vals...); err != nil {
+			return "", 0, internal("changing organisation", err)
+		}
+		stored = &now
+		return fmt.Sprintf("set organisation %q (id %d) to nation %s, sector %s; was nation %s, sector %s",
+			now.Name, now.ID, now.Nation, now.Sector, was.Nation, was.Sector), now.ID, nil
+	})
+	if err != nil {
+		return err
+	}
+	*o = *stored
+	return nil
+}
+
+const orgColumns = `id, name, nation, sector, clearances, created`
 
 func scanOrg(row interface{ Scan(...any) error }) (*cyberpact.Org, error) {
 	var o cyberpact.Org
 	var created int64
-	if err := row.Scan(&o.ID, &o.Name, &o.Nation, &o.Sector, &created); err != nil {
+	var clearances string
+	if err := row.Scan(&o.ID, &o.Name, &o.Nation, &o.Sector, &clearances, &created); err != nil {
 		return nil, err
 	}
 	o.Created = micros(created)
+	o.Clearances = clearancesOf(clearances)
 	return &o, nil
+}
+
+// clearancesOf reads the clearances column; nil when there are none.
+// The column is only written by SetClearance, so it always parses.
+func clearancesOf(s string) cyberpact.Clearances {
+	if s == "" {
+		return nil
+	}
+	c, _ := cyberpact.ParseClearances(s)
+	return c
 }
 
 // Orgs lists the organisations by name.
@@ -538,14 +599,14 @@ func (s *Store) Authenticate(ctx context.Context, user, key string) (*cyberpact.
 	var role string
 	var expires, revoked, used, ucreated, ocreated int64
 	a := s.d.Args()
-	var groups string
+	var groups, clearances string
 	err := s.read.QueryRowContext(ctx, `SELECT k.id, k.hash, k.expires, k.revoked, k.last_used,
-			u.id, u.name, u.org, u.role, u.created, o.id, o.name, o.nation, o.sector, o.created,
+			u.id, u.name, u.org, u.role, u.created, o.id, o.name, o.nation, o.sector, o.clearances, o.created,
 			COALESCE((SELECT `+s.d.ListInts("grp")+` FROM group_orgs WHERE org = o.id), '')
 		FROM api_keys k JOIN users u ON u.id = k.`+s.d.KeyUser+` JOIN orgs o ON o.id = u.org
 		WHERE k.hash = `+a.Add(sum[:])+` AND u.disabled = 0`, a.Vals...).Scan(&k.ID, &hash, &expires, &revoked, &used,
 		&p.User.ID, &p.User.Name, &p.User.Org, &role, &ucreated,
-		&p.Org.ID, &p.Org.Name, &p.Org.Nation, &p.Org.Sector, &ocreated, &groups)
+		&p.Org.ID, &p.Org.Name, &p.Org.Nation, &p.Org.Sector, &clearances, &ocreated, &groups)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, cyberpact.ErrInvalidCredentials()
 	}
@@ -559,6 +620,7 @@ func (s *Store) Authenticate(ctx context.Context, user, key string) (*cyberpact.
 	}
 	p.User.Role = cyberpact.Role(role)
 	p.User.Created, p.Org.Created = micros(ucreated), micros(ocreated)
+	p.Org.Clearances = clearancesOf(clearances)
 	if p.Groups, err = parseInts(groups); err != nil {
 		return nil, internal("authenticating", err)
 	}

@@ -32,9 +32,13 @@ type AuditReads struct {
 // the latter). A zero Limit returns every entry selected.
 func (r AuditReads) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) ([]*cyberpact.AuditEntry, error) {
 	a := r.D.Args()
-	q := `SELECT ` + cyberpact.AuditColumns + ` FROM audit WHERE seq > ` + a.Add(f.After)
+	// A row keeps no Prev since hashes are bytes: it is the hash of the
+	// row before.
+	q := `SELECT ` + cyberpact.AuditColumns + `, (SELECT p.hash FROM audit p WHERE p.seq = audit.seq - 1) FROM audit WHERE seq > ` + a.Add(f.After)
 	if f.Org != 0 {
-		q += ` AND (actor_org = ` + a.Add(f.Org) + ` OR recipient = ` + a.Add(f.Org) + `)`
+		// The same as recipient = Org, in the terms of the index of
+		// recipients other than the actor's organisation.
+		q += ` AND (actor_org = ` + a.Add(f.Org) + ` OR (recipient = ` + a.Add(f.Org) + ` AND recipient <> 0 AND recipient <> actor_org))`
 	}
 	if f.Action != "" {
 		q += ` AND action = ` + a.Add(f.Action)
@@ -71,13 +75,20 @@ func (r AuditReads) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) (
 	}
 	defer rows.Close()
 	var out []*cyberpact.AuditEntry
-	for row, err := range cyberpact.AuditRowsOf(rows) {
-		if err != nil {
+	for rows.Next() {
+		var row cyberpact.AuditRow
+		var before []byte
+		if err := rows.Scan(append(row.Fields(), &before)...); err != nil {
 			return nil, internal("reading the audit log", err)
 		}
 		e, err := row.Entry()
 		if err != nil {
 			return nil, internal("reading the audit log", err)
+		}
+		if e.Prev == "" {
+			if e.Prev = cyberpact.AuditHashText(before); e.Seq == 1 {
+				e.Prev = strings.Repeat("0", 64)
+			}
 		}
 		if f.Object != "" && !e.Concerns(f.Object, seqs) {
 			continue
@@ -87,7 +98,55 @@ func (r AuditReads) AuditEntries(ctx context.Context, f cyberpact.AuditFilter) (
 			break
 		}
 	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("reading the audit log", err)
+	}
+	rows.Close()
+	if err := r.continueEntries(ctx, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// continueEntries fills in the continuations among entries from the
+// entries they continue (cyberpact.AuditEntry.Continue).
+func (r AuditReads) continueEntries(ctx context.Context, entries []*cyberpact.AuditEntry) error {
+	heads := map[int64]*cyberpact.AuditEntry{}
+	var want []int64
+	for _, e := range entries {
+		if e.Scope != nil && e.Scope.Cont != 0 {
+			if _, ok := heads[e.Scope.Cont]; !ok {
+				heads[e.Scope.Cont] = nil
+				want = append(want, e.Scope.Cont)
+			}
+		}
+	}
+	for len(want) > 0 {
+		n := min(len(want), r.D.chunk())
+		a := r.D.Args()
+		rows, err := r.Log.QueryContext(ctx, `SELECT `+cyberpact.AuditColumns+` FROM audit WHERE `+a.InInts("seq", want[:n]), a.Vals...)
+		if err != nil {
+			return internal("reading the audit log", err)
+		}
+		for row, err := range cyberpact.AuditRowsOf(rows) {
+			if err != nil {
+				rows.Close()
+				return internal("reading the audit log", err)
+			}
+			if heads[row.Seq], err = row.Entry(); err != nil {
+				rows.Close()
+				return internal("reading the audit log", err)
+			}
+		}
+		rows.Close()
+		want = want[n:]
+	}
+	for _, e := range entries {
+		if e.Scope != nil && e.Scope.Cont != 0 {
+			e.Continue(heads[e.Scope.Cont])
+		}
+	}
+	return nil
 }
 
 // objectSeqs returns the Seqs of every stored version of id, exercise

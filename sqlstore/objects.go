@@ -10,7 +10,7 @@ import (
 
 // ObjectCols are the columns of an objects row o that a store scans into
 // a cyberpact.Object, in this order.
-const ObjectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.body, o.sum`
+const ObjectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, o.body, o.sum`
 
 // Objects builds the object queries both stores run, in one dialect. The
 // conditions each engine writes its own way are its hooks.
@@ -155,10 +155,27 @@ func (q *Objects) Relationships(id string, dir cyberpact.Direction, f cyberpact.
 // Stats counts per type what the viewer is shown: distinct ids, versions,
 // and ids whose shown version is revoked.
 func (q *Objects) Stats(viewer *cyberpact.Viewer) Query {
+	return q.StatsOf(cyberpact.ObjectFilter{Viewer: viewer}, -1)
+}
+
+// StatsOf is Stats for f's viewer as of f.AsOf, counting only the ids
+// touched after the Seq touched (every id when touched < 0): those with
+// versions stored after it, and the edges to them. Each id's counts
+// depend only on its own versions, the rule's answers about them and the
+// ends of the edge it is, so a count kept as of one Seq becomes the
+// current one by taking away the touched ids' counts as of that Seq and
+// adding their counts now.
+func (q *Objects) StatsOf(f cyberpact.ObjectFilter, touched int64) Query {
 	a := q.args()
-	f := cyberpact.ObjectFilter{Viewer: viewer}
+	f = cyberpact.ObjectFilter{Viewer: f.Viewer, AsOf: f.AsOf}
 	latest := Latest(f, a)
-	where := Viewer(viewer, a)
+	where := ViewerAsOf(f, a)
+	if touched >= 0 {
+		where += ` AND o.id IN (SELECT t.id FROM objects t WHERE t.seq > ` + a.Add(touched) + `
+			UNION SELECT r.id FROM objects r WHERE r.seq IN (SELECT x.seq FROM refs x
+				WHERE x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
+				AND x.target IN (SELECT t2.id FROM objects t2 WHERE t2.seq > ` + a.Add(touched) + `)))`
+	}
 	s := `SELECT o.type, COUNT(DISTINCT o.id), COUNT(*), SUM(CASE WHEN o.revoked AND ` + latest + ` THEN 1 ELSE 0 END)
 		FROM objects o WHERE ` + where + ` GROUP BY o.type ORDER BY o.type`
 	return Query{SQL: s, Args: a.Vals}
@@ -212,6 +229,9 @@ func (q *Objects) Filter(f cyberpact.ObjectFilter, a *Args) (string, error) {
 	}
 	if f.ExcludeRevoked {
 		conds = append(conds, "NOT o.revoked")
+	}
+	if f.MaxPAP != cyberpact.PAPUnknown {
+		conds = append(conds, BelowPAP("o", f.MaxPAP))
 	}
 	if f.MaxTLP != cyberpact.TLPUnknown {
 		conds = append(conds, "o.tlp <= "+a.Add(int(f.MaxTLP)))

@@ -221,6 +221,35 @@ func (s *Store) Redacting(ctx context.Context, next cyberpact.ObjectSource, opts
 		policy[p.Group] = d
 		on = on || d.Any()
 	}
+	// The agreements' personal-data policies add to those set on their
+	// own; one that refuses makes what its detectors find a refusal.
+	as, err := s.Agreements(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	refuse := map[int64]string{}
+	for _, a := range as {
+		ds, ref := a.Privacy()
+		if ds == "" {
+			continue
+		}
+		d, err := privacy.ParseDetectors(ds)
+		if err != nil {
+			return nil, nil, internal("reading "+a.Name(), err)
+		}
+		u := privacy.Detectors{}
+		for k, on := range policy[a.Group] {
+			u[k] = on
+		}
+		for k, on := range d {
+			u[k] = u[k] || on
+		}
+		policy[a.Group] = u
+		on = on || d.Any()
+		if ref {
+			refuse[a.Group] = a.Name()
+		}
+	}
 	if !on {
 		return next, nil, nil
 	}
@@ -244,14 +273,17 @@ func (s *Store) Redacting(ctx context.Context, next cyberpact.ObjectSource, opts
 			return o, nil
 		}
 		var d privacy.Detectors
+		governs := int64(-1)
 		switch rel.Audience.Kind {
 		case cyberpact.AudienceGroup:
 			var ok bool
 			if d, ok = policy[rel.Audience.Group]; !ok {
 				d = policy[0]
 			}
+			governs = rel.Audience.Group
 		case cyberpact.AudienceAll, cyberpact.AudienceExercise:
 			d = policy[0]
+			governs = 0
 		}
 		if rel.TLP == cyberpact.TLPClear && !rel.Audience.Kind.IsExercise() {
 			// TLP:CLEAR goes to anyone through the public collection,
@@ -276,6 +308,9 @@ func (s *Store) Redacting(ctx context.Context, next cyberpact.ObjectSource, opts
 		r := ps.Redact(p.Props, d, &pc)
 		if !r.Changed() {
 			return o, nil
+		}
+		if name, ok := refuse[governs]; ok {
+			return nil, cyberpact.Errorf(cyberpact.EINVALID, "%s holds personal data, which %s refuses: remove it, or share it under an agreement that redacts", o.ID, name)
 		}
 		n, err := stix.FromProps(p.Props)
 		if err != nil {

@@ -12,6 +12,7 @@ package sqlstore
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -82,28 +83,98 @@ func Scope(t string, f cyberpact.ObjectFilter, a *Args) string {
 		if v.Org == 0 {
 			conds = append(conds, False)
 		}
+		// Markings beside TLP hold inside an exercise too (cyberpact.MaySee).
+		conds = append(conds, fmt.Sprintf("(%s.producer = %s OR %s)", t, a.Add(v.Org), Permit(t, *v, a)))
+		if v.Sync {
+			conds = append(conds, BelowPAP(t, cyberpact.PAPAmber))
+		}
 	default:
 		// Outside an exercise no exercise object exists, whoever asks.
 		conds = append(conds, fmt.Sprintf("%s.aud_kind < %d", t, cyberpact.AudienceExerciseOrg))
 		if v != nil {
 			switch {
 			case v.Public:
-				conds = append(conds, fmt.Sprintf("%s.tlp = %d", t, cyberpact.TLPClear))
+				conds = append(conds, fmt.Sprintf("%s.tlp = %d AND %s", t, cyberpact.TLPClear, Permit(t, cyberpact.Viewer{}, a)))
 			case v.Org == 0:
 				conds = append(conds, False)
 			default:
-				c := fmt.Sprintf("(%[1]s.producer = %[2]s OR (%[1]s.aud_kind = %[3]d AND %[1]s.tlp <> %[4]d)", t, a.Add(v.Org), cyberpact.AudienceAll, cyberpact.TLPRed)
+				// Placeholders in textual order: SQLite's ? are positional.
+				prod := a.Add(v.Org)
+				c := fmt.Sprintf("(%[1]s.aud_kind = %[2]d AND %[1]s.tlp <> %[3]d)", t, cyberpact.AudienceAll, cyberpact.TLPRed)
 				if len(v.Groups) > 0 {
 					c += fmt.Sprintf(" OR (%s.aud_kind = %d AND %s)", t, cyberpact.AudienceGroup, a.InInts(t+".aud_group", v.Groups))
 				}
-				conds = append(conds, c+")")
+				conds = append(conds, fmt.Sprintf("(%s.producer = %s OR ((%s) AND %s))", t, prod, c, Permit(t, *v, a)))
+				if v.Sync {
+					// A peer hub never receives PAP:RED (cyberpact.MaySee).
+					conds = append(conds, BelowPAP(t, cyberpact.PAPAmber))
+				}
 			}
 		}
 	}
 	if au := f.Audience; au != nil {
 		conds = append(conds, fmt.Sprintf("%[1]s.aud_kind = %[2]d AND %[1]s.aud_group = %[3]s", t, au.Kind, a.Add(au.Group)))
 	}
+	if f.AsOf != 0 {
+		conds = append(conds, asOf(t, f, a))
+	}
 	return strings.Join(conds, " AND ")
+}
+
+// asOf is the condition that the objects row t was stored by f.AsOf
+// (True without AsOf).
+func asOf(t string, f cyberpact.ObjectFilter, a *Args) string {
+	if f.AsOf == 0 {
+		return True
+	}
+	return t + ".seq <= " + a.Add(f.AsOf)
+}
+
+// Permit is cyberpact.Marks.Permit as a condition on the marks column of
+// the objects row alias t: a version without marks, or one whose
+// releasable nations (when it names any) include the viewer's, whose
+// releasable sectors (when it names any) include the viewer's, and whose
+// every marking-set level is within the viewer's clearances. The level
+// test deletes from the marks every level token the viewer is cleared for
+// (one nested replace per cleared level: at most MaxLevels per set) and
+// asks that no level token remain. Tokens are delimited by < and >, so no
+// token is found inside another; their characters (letters, digits, -, :)
+// are none of LIKE's wildcards.
+func Permit(t string, v cyberpact.Viewer, a *Args) string {
+	col := t + ".marks"
+	nation := col + " NOT LIKE '%<n:%'"
+	if v.Nation != "" {
+		nation = "(" + nation + " OR " + col + " LIKE " + a.Add("%<n:"+v.Nation+">%") + ")"
+	}
+	sector := col + " NOT LIKE '%<s:%'"
+	if v.Sector != "" {
+		sector = "(" + sector + " OR " + col + " LIKE " + a.Add("%<s:"+v.Sector+">%") + ")"
+	}
+	levels := col
+	sets := make([]string, 0, len(v.Clearances))
+	for set := range v.Clearances {
+		sets = append(sets, set)
+	}
+	slices.Sort(sets)
+	for _, set := range sets {
+		for l := 1; l <= min(v.Clearances[set], cyberpact.MaxLevels); l++ {
+			levels = "REPLACE(" + levels + ", " + a.Add(fmt.Sprintf("<m:%s:%d>", set, l)) + ", '')"
+		}
+	}
+	return fmt.Sprintf("(%s = '' OR (%s AND %s AND %s NOT LIKE '%%<m:%%'))", col, nation, sector, levels)
+}
+
+// BelowPAP is the condition that the objects row alias t carries no PAP
+// marking above max (ObjectFilter.MaxPAP).
+func BelowPAP(t string, max cyberpact.PAP) string {
+	var c []string
+	for p := max + 1; p <= cyberpact.PAPRed; p++ {
+		c = append(c, fmt.Sprintf("%s.marks NOT LIKE '%%<p:%d>%%'", t, p))
+	}
+	if len(c) == 0 {
+		return True
+	}
+	return "(" + strings.Join(c, " AND ") + ")"
 }
 
 // Latest holds for a row o that is the version a viewer is shown of its
@@ -177,8 +248,8 @@ func EndsVisible(f cyberpact.ObjectFilter, a *Args) string {
 	return `(o.type NOT IN ('relationship', 'sighting') OR NOT EXISTS (SELECT 1 FROM refs x WHERE x.seq = o.seq
 		AND o.type IN ('relationship', 'sighting')
 		AND x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
-		AND NOT EXISTS (SELECT 1 FROM objects e` + a.ByID() + ` WHERE e.id = x.target AND ` + Scope("e", cyberpact.ObjectFilter{Viewer: f.Viewer}, a) + ` AND ` + ProducerSees("e", "o") + `
-			AND (e.sole OR NOT EXISTS (SELECT 1 FROM objects m` + a.ByID() + ` WHERE m.id = e.id AND m.holding < e.holding AND ` + ProducerSees("m", "o") + a.Probe() + `))` + a.Probe() + `)` + a.Probe() + `))`
+		AND NOT EXISTS (SELECT 1 FROM objects e` + a.ByID() + ` WHERE e.id = x.target AND ` + Scope("e", cyberpact.ObjectFilter{Viewer: f.Viewer, AsOf: f.AsOf}, a) + ` AND ` + ProducerSees("e", "o") + `
+			AND (e.sole OR NOT EXISTS (SELECT 1 FROM objects m` + a.ByID() + ` WHERE m.id = e.id AND m.holding < e.holding AND ` + asOf("m", f, a) + ` AND ` + ProducerSees("m", "o") + a.Probe() + `))` + a.Probe() + `)` + a.Probe() + `))`
 }
 
 // ProducerSees holds when the producer of the objects row p may see the
@@ -199,9 +270,13 @@ func ProducerSees(e, p string) string {
 // other holdings than the one it is shown, and edges to ends it may not
 // see.
 func Viewer(viewer *cyberpact.Viewer, a *Args) string {
-	f := cyberpact.ObjectFilter{Viewer: viewer}
+	return ViewerAsOf(cyberpact.ObjectFilter{Viewer: viewer}, a)
+}
+
+// ViewerAsOf is Viewer for f's viewer, reading the store as of f.AsOf.
+func ViewerAsOf(f cyberpact.ObjectFilter, a *Args) string {
 	where := Scope("o", f, a)
-	if viewer == nil {
+	if f.Viewer == nil {
 		return where
 	}
 	return where + " AND " + Winning(f, a) + " AND " + EndsVisible(f, a)

@@ -199,14 +199,14 @@ func (s *Store) Session(ctx context.Context, hash [32]byte) (*cyberpact.SessionS
 	var st cyberpact.SessionState
 	ss, p := &st.Session, &st.Principal
 	var created, seen, verified, ucreated, ocreated, disabled, require int64
-	var role, sgroups, groups, totp string
+	var role, sgroups, groups, totp, clearances string
 	a := s.d.Args()
 	err := s.read.QueryRowContext(ctx, `SELECT ws.user_id, ws.created, ws.seen, ws.org_groups, ws.csrf, ws.verified,
-			u.name, u.org, u.role, u.created, u.disabled, u.totp, o.id, o.name, o.nation, o.sector, o.created, o.require_totp,
+			u.name, u.org, u.role, u.created, u.disabled, u.totp, o.id, o.name, o.nation, o.sector, o.clearances, o.created, o.require_totp,
 			COALESCE((SELECT `+s.d.ListInts("grp")+` FROM group_orgs WHERE org = o.id), '')
 		FROM web_sessions ws JOIN users u ON u.id = ws.user_id JOIN orgs o ON o.id = u.org
 		WHERE ws.hash = `+a.Add(hash[:]), a.Vals...).Scan(&ss.User, &created, &seen, &sgroups, &ss.CSRF, &verified,
-		&p.User.Name, &p.User.Org, &role, &ucreated, &disabled, &totp, &p.Org.ID, &p.Org.Name, &p.Org.Nation, &p.Org.Sector, &ocreated, &require,
+		&p.User.Name, &p.User.Org, &role, &ucreated, &disabled, &totp, &p.Org.ID, &p.Org.Name, &p.Org.Nation, &p.Org.Sector, &clearances, &ocreated, &require,
 		&groups)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, cyberpact.Errorf(cyberpact.ENOTFOUND, "no such session")
@@ -215,6 +215,7 @@ func (s *Store) Session(ctx context.Context, hash [32]byte) (*cyberpact.SessionS
 		return nil, internal("reading session", err)
 	}
 	ss.Hash, ss.Created, ss.Seen, ss.Verified = hash, micros(created), micros(seen), verified != 0
+	p.Org.Clearances = clearancesOf(clearances)
 	p.User.ID, p.User.Role, p.User.Created, p.Org.Created = ss.User, cyberpact.Role(role), micros(ucreated), micros(ocreated)
 	st.Disabled, st.TOTP, st.OrgRequiresTOTP = disabled != 0, totp != "", require != 0
 	if ss.Groups, err = parseInts(sgroups); err != nil {

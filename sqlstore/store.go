@@ -154,6 +154,7 @@ type Store struct {
 	d           Dialect
 	h           Hooks
 	keyUse      *keyUse // API keys' last uses waiting to be written
+	stats       statsCache
 }
 
 // New returns the shared store over read (for reads) and write (for
@@ -166,6 +167,7 @@ func New(read, write *sql.DB, d Dialect, h Hooks) *Store {
 // Close writes the keys' uses noted so far and stops the background
 // writer; the store's own Close calls it before closing the connections.
 func (s *Store) Close() error {
+	s.stats.saves.Wait()
 	s.keyUse.close()
 	return nil
 }

@@ -25,6 +25,16 @@ func (o *Object) Stored() *cyberpact.Object {
 		s.SpecVersion = "2.1"
 	}
 	s.TLP = o.TLP()
+	for _, m := range o.ObjectMarkingRefs {
+		if tlpLevel(m) == cyberpact.TLPUnknown {
+			s.MarkingRefs = append(s.MarkingRefs, CanonicalID(m))
+		}
+	}
+	for _, g := range o.GranularMarkings {
+		if tlpLevel(g.MarkingRef) == cyberpact.TLPUnknown {
+			s.MarkingRefs = append(s.MarkingRefs, CanonicalID(g.MarkingRef))
+		}
+	}
 	s.CreatedBy, _ = o.Props["created_by_ref"].(string)
 	o.searchText(&s.Text, &s.Observables)
 	switch o.Type {

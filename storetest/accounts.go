@@ -37,6 +37,10 @@ func RunAccounts(t *testing.T, open func(t *testing.T) interface {
 		{"OrgInputValidated", testOrgValidated},
 		{"OrgNameTakenWhateverTheCase", testOrgConflict},
 		{"OrgNotFound", testOrgNotFound},
+		{"SetOrgChangesNationAndSector", testSetOrg},
+		{"AgreementVersionsKeptAndAudited", testAgreementVersions},
+		{"AgreementRefusedChangesNothing", testAgreementRefused},
+		{"MarkingSetsAndClearances", testMarkingSetsAndClearances},
 		{"GroupOfExistingOrgs", testGroupCreated},
 		{"GroupRefusedChangesNothing", testGroupRefused},
 		{"SetGroupOrgsReplacesMembers", testSetGroupOrgs},
@@ -181,6 +185,36 @@ func testOrgValidated(t *testing.T, s AccountStore) {
 	// Every assigned code is accepted, e.g. those of small territories.
 	for _, c := range []string{"AX", "BQ", "SS", "SX", "CW", "JP", "DE"} {
 		mkOrg(t, s, "Org "+c, c, "other")
+	}
+}
+
+func testSetOrg(t *testing.T, s AccountStore) {
+	ctx := context.Background()
+	o := mkOrg(t, s, "Kanto Power", "JP", "energy")
+	set := &cyberpact.Org{ID: o.ID, Nation: "us"}
+	if err := s.SetOrg(ctx, set, "admin-test"); err != nil {
+		t.Fatal(err)
+	}
+	if set.Nation != "US" || set.Sector != "energy" || set.Name != "Kanto Power" {
+		t.Errorf("SetOrg(nation us) wrote back %+v; want nation US, sector energy kept", set)
+	}
+	if err := s.SetOrg(ctx, &cyberpact.Org{ID: o.ID, Sector: "Water"}, "admin-test"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.OrgByID(ctx, o.ID)
+	if err != nil || got.Nation != "US" || got.Sector != "water" {
+		t.Errorf("OrgByID after SetOrg = %+v, %v; want US, water", got, err)
+	}
+	for _, bad := range []*cyberpact.Org{{ID: o.ID, Nation: "UK"}, {ID: o.ID, Sector: "banking"}} {
+		wantCode(t, fmt.Sprintf("SetOrg(%+v)", bad), s.SetOrg(ctx, bad, "admin-test"), cyberpact.EINVALID)
+	}
+	wantCode(t, "SetOrg of no organisation", s.SetOrg(ctx, &cyberpact.Org{ID: o.ID + 100, Nation: "GB"}, "admin-test"), cyberpact.ENOTFOUND)
+	if got, _ := s.OrgByID(ctx, o.ID); got.Nation != "US" || got.Sector != "water" {
+		t.Errorf("refused SetOrg changed the organisation: %+v", got)
+	}
+	es := accountEntries(t, s)
+	if len(es) != 3 || !strings.Contains(es[2].Detail, "sector water; was nation US, sector energy") || es[2].Recipient != o.ID {
+		t.Errorf("audit entries %+v; want the creation and two changes, the last naming old and new values", es)
 	}
 }
 

@@ -31,6 +31,7 @@ func RunAuditScopes(t *testing.T, open func(t *testing.T) AuditStore) {
 		{"AuditedImportRefusesWithoutLog", testAuditedImportNoLog},
 		{"ObjectFilterFollowsScopes", testScopeObjectFilter},
 		{"InconsistentScopesRefused", testScopeRefused},
+		{"ContinuationsReadFilledIn", testReleaseContinuation},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -63,7 +64,8 @@ func testScopeRoundTrip(t *testing.T, s AuditStore) {
 		{Action: cyberpact.AuditWrite, Actor: "a", ActorOrg: 1, Via: "cli", Scope: &cyberpact.AuditScope{First: 1, Last: 10, Count: 7}},
 		{Action: cyberpact.AuditRelease, Actor: "b", ActorOrg: 2, Recipient: 2, Via: "taxii", Scope: &cyberpact.AuditScope{
 			First: 3, Last: 400, Count: 390, Runs: []int64{2, 1, 300, 7, 88}, Groups: []int64{4, 9}, Exercise: 0,
-			Path: "/taxii2/api1/collections/c/objects/", Query: "limit=1000&match[type]=indicator"}},
+			Path: "/taxii2/api1/collections/c/objects/", Query: "limit=1000&match[type]=indicator",
+			Nation: "GB", Sector: "finance", Clearances: "UK-CLASS:2"}},
 		{Action: cyberpact.AuditRelease, Actor: "anonymous", Via: "taxii", Detail: "public collection", Scope: &cyberpact.AuditScope{
 			First: 5, Last: 5, Count: 1, Public: true, Path: "/taxii2/api1/collections/p/objects/"}},
 		{Action: cyberpact.AuditRelease, Actor: "c", ActorOrg: 3, Recipient: 3, Via: "stream", Scope: &cyberpact.AuditScope{
@@ -236,5 +238,43 @@ func testScopeRefused(t *testing.T, s AuditStore) {
 	}
 	if es, _ := s.AuditEntries(ctx, cyberpact.AuditFilter{}); len(es) != 0 {
 		t.Errorf("refused entries were stored: %+v", es)
+	}
+}
+
+// testReleaseContinuation appends the pages of one reading, another
+// reading between them, and checks that the later pages are kept as
+// continuations of the first (AuditScope.Cont) and read back filled in
+// with its reading, found by the recipient's organisation, and verified.
+func testReleaseContinuation(t *testing.T, s AuditStore) {
+	ctx := context.Background()
+	page := func(query string, seqs ...int64) *cyberpact.AuditEntry {
+		sc := cyberpact.NewAuditScope(seqs)
+		sc.Path, sc.Query, sc.Groups = "/taxii2/api1/collections/c/objects/", query, []int64{4, 9}
+		return &cyberpact.AuditEntry{Action: cyberpact.AuditRelease, Actor: "b", ActorOrg: 2, Recipient: 2, Via: "taxii", Scope: sc}
+	}
+	es := []*cyberpact.AuditEntry{page("limit=2", 1, 2), page("limit=3", 3), page("limit=2", 4, 6), page("limit=2", 7, 8)}
+	for _, e := range es {
+		if err := s.Audit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if es[2].Scope.Cont != es[0].Seq || es[3].Scope.Cont != es[0].Seq || es[1].Scope.Cont != 0 {
+		t.Errorf("pages continue %d, %d, %d; want 0, %d, %d", es[1].Scope.Cont, es[2].Scope.Cont, es[3].Scope.Cont, es[0].Seq, es[0].Seq)
+	}
+	for _, f := range []cyberpact.AuditFilter{{}, {Org: 2}, {After: es[1].Seq}} {
+		stored, err := s.AuditEntries(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := es
+		if f.After != 0 {
+			want = es[2:]
+		}
+		if diff := cmp.Diff(want, stored, cmpTimes); diff != "" {
+			t.Errorf("entries %+v -appended +read:\n%s", f, diff)
+		}
+	}
+	if n, err := s.VerifyAudit(ctx); n != 0 || err != nil {
+		t.Errorf("VerifyAudit = %d, %v; want 0", n, err)
 	}
 }

@@ -26,6 +26,7 @@ type LifecycleStore interface {
 	cyberpact.AnonymityStore
 	cyberpact.SightingCountStore
 	cyberpact.RetentionStore
+	cyberpact.AgreementService
 }
 
 // RunLifecycle runs the suite of anonymous publication, k-anonymous
@@ -40,6 +41,7 @@ func RunLifecycle(t *testing.T, open func(t *testing.T) LifecycleStore) {
 		{"AnonymousPublicationNeverAddsToAnothersHolding", testAnonymousOwnership},
 		{"CountsAppearFromKOrganisationsAndNameNoOne", testKAnonymousCounts},
 		{"PurgeLeavesNothingAndIsAudited", testPurgeLeavesNothing},
+		{"AgreementRetentionPurges", testAgreementRetention},
 		{"RetractionDeletesOnlyItsProducersHolding", testRetractionOwnership},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,6 +233,48 @@ func testKAnonymousCounts(t *testing.T, s LifecycleStore, w *world) {
 	w.post(t, w.a, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.g}, hidden)
 	if _, err := cyberpact.CountsFor(ctx, s, s, w.b, id(hidden), 3); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
 		t.Errorf("counts of an object b may not see: %v; want ENOTFOUND", err)
+	}
+}
+
+// testAgreementRetention: the group's agreement keeps indicators one day
+// and the hub's keeps everything a year; a rule set on its own keeps the
+// group's malware two days. Two days on, the group's indicator and
+// malware are purged, and what all members share is kept; the audit
+// entry names the agreement's rule.
+func testAgreementRetention(t *testing.T, s LifecycleStore, w *world) {
+	ctx := context.Background()
+	group := cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.g}
+	if err := s.SetAgreement(ctx, &cyberpact.Agreement{Group: w.g, Purpose: "cell", RetentionByType: map[string]time.Duration{"indicator": 24 * time.Hour}}, "admin-test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAgreement(ctx, &cyberpact.Agreement{Purpose: "hub", Retention: 365 * 24 * time.Hour}, "admin-test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRetention(ctx, &cyberpact.RetentionRule{Group: w.g, Type: "malware", Days: 2}, "admin-test"); err != nil {
+		t.Fatal(err)
+	}
+	ind, mal := indicatorOf(1, "[ipv4-addr:value = '203.0.113.95']"), sdo("malware", 2, 1, nil)
+	w.post(t, w.a, group, ind, mal)
+	kept := indicatorOf(3, "[ipv4-addr:value = '203.0.113.96']")
+	w.post(t, w.a, audAll, kept)
+	res, err := cyberpact.Purge(ctx, s, s, cyberpact.Actor{Name: "cli", Via: "cli"}, time.Now().Add(49*time.Hour))
+	if err != nil {
+		t.Fatalf("Purge: %v (%+v)", err, res)
+	}
+	if res.Versions != 2 || res.Types["indicator"] != 1 || res.Types["malware"] != 1 {
+		t.Errorf("Purge = %+v; want the group's indicator and malware", res)
+	}
+	for _, x := range []string{id(ind), id(mal)} {
+		if _, err := s.Object(ctx, x, &w.a); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+			t.Errorf("%s after its retention: %v; want ENOTFOUND", x, err)
+		}
+	}
+	if _, err := s.Object(ctx, id(kept), &w.a); err != nil {
+		t.Errorf("what all members share is kept a year: %v", err)
+	}
+	es, err := s.AuditEntries(ctx, cyberpact.AuditFilter{Action: cyberpact.AuditDelete})
+	if err != nil || len(es) == 0 || !strings.Contains(es[len(es)-1].Detail, "(agreement version 1)") {
+		t.Errorf("the purge's audit entry does not name the agreement's rule: %v %v", es, err)
 	}
 }
 

@@ -18,12 +18,16 @@ import (
 type ModelStore interface {
 	OwnershipStore
 	CorrelationStore
+	cyberpact.AgreementService
 }
 
 // RunModel is the model-based test of the sharing rule: random sequences
 // of writes by several organisations (imports to every audience at every
 // TLP level, TLP:RED also as upper-case and granular markings, versions,
-// revocations, ids held out of sight, deletions, group changes) are applied to the store and to a plain in-memory model
+// revocations, ids held out of sight, deletions, group changes, markings
+// beside TLP: releasability to nations and sectors, PAP, levels of a
+// marking set, sharing agreements' defaults and refusals) are applied to
+// the store and to a plain in-memory model
 // built on cyberpact.MaySee, Admit and EndVisible, and after every step
 // every read path (list, all versions, get, versions, relationships,
 // stats, correlation) must answer each viewer exactly as the model does.
@@ -51,7 +55,9 @@ type model struct {
 	s      ModelStore
 	rng    *rand.Rand
 	orgs   []int64
-	groups map[int64][]int64 // group -> members
+	facts  map[int64]*cyberpact.Org // nation, sector and clearances by org
+	terms  *cyberpact.Terms         // the agreements and marking definitions the model applies
+	groups map[int64][]int64        // group -> members
 	rows   []*modelRow
 	seq    int64
 }
@@ -76,15 +82,49 @@ var (
 	modelValues = []string{"a.example", "b.example", "c.example"}
 )
 
+// modelMarkings are the marking definitions objects of the model refer
+// to, stored by the hub before the first step: releasability to nations
+// and to a sector, PAP:RED (as OpenCTI writes it), and two levels of the
+// marking set MODEL-CLASS.
+var modelMarkings = []obj{
+	markingExt(1, "REL TO US, JP", obj{"rel_nations": []any{"US", "jp"}}),
+	markingExt(2, "REL TO GB", obj{"rel_nations": []any{"GB"}}),
+	markingExt(3, "energy only", obj{"rel_sectors": []any{"energy"}}),
+	{"type": "marking-definition", "spec_version": "2.1", "id": "marking-definition--" + uuid(404), "created": ts(0),
+		"definition_type": "statement", "definition": map[string]any{"statement": "PAP:RED"}, "name": "PAP:RED"},
+	markingExt(5, "MODEL-CLASS 1", obj{"marking_set": "MODEL-CLASS", "level": 1}),
+	markingExt(6, "MODEL-CLASS 2", obj{"marking_set": "MODEL-CLASS", "level": 2}),
+}
+
+// markingExt is a cyberpact extension marking definition numbered n.
+func markingExt(n int, name string, ext obj) obj {
+	ext["extension_type"] = "property-extension"
+	return obj{"type": "marking-definition", "spec_version": "2.1", "id": "marking-definition--" + uuid(400+n), "created": ts(0),
+		"name": name, "extensions": map[string]any{cyberpact.MarkingExtension: map[string]any(ext)}}
+}
+
 func newModel(t *testing.T, s ModelStore, seed uint64) *model {
 	ctx := context.Background()
-	m := &model{s: s, rng: rand.New(rand.NewPCG(seed, 7)), groups: map[int64][]int64{}}
-	for i := 0; i < 4; i++ {
-		o := &cyberpact.Org{Name: fmt.Sprintf("Model org %d", i), Nation: "GB", Sector: "finance"}
+	m := &model{s: s, rng: rand.New(rand.NewPCG(seed, 7)), groups: map[int64][]int64{}, facts: map[int64]*cyberpact.Org{}}
+	if err := s.SetMarkingSet(ctx, &cyberpact.MarkingSet{Name: "MODEL-CLASS", Levels: []string{"RESTRICTED", "SECRET"}}, "model"); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range []struct {
+		nation, sector string
+		clearance      int
+	}{{"GB", "finance", 2}, {"US", "finance", 1}, {"JP", "energy", 0}, {"GB", "energy", 1}} {
+		o := &cyberpact.Org{Name: fmt.Sprintf("Model org %d", i), Nation: f.nation, Sector: f.sector}
 		if err := s.CreateOrg(ctx, o, "model"); err != nil {
 			t.Fatal(err)
 		}
+		if f.clearance > 0 {
+			if err := s.SetClearance(ctx, o.ID, "MODEL-CLASS", f.clearance, "model"); err != nil {
+				t.Fatal(err)
+			}
+			o.Clearances = cyberpact.Clearances{"MODEL-CLASS": f.clearance}
+		}
 		m.orgs = append(m.orgs, o.ID)
+		m.facts[o.ID] = o
 	}
 	for i, members := range [][]int64{{m.orgs[0], m.orgs[1]}, {m.orgs[1], m.orgs[2]}} {
 		g := &cyberpact.Group{Name: fmt.Sprintf("Model group %d", i), Orgs: members}
@@ -93,12 +133,43 @@ func newModel(t *testing.T, s ModelStore, seed uint64) *model {
 		}
 		m.groups[g.ID] = slices.Clone(members)
 	}
+	// The first group's agreement releases to GB and US by default and
+	// refuses PAP:RED; the hub's refuses TLP:AMBER+STRICT.
+	gs := m.groupIDs()
+	for _, a := range []*cyberpact.Agreement{
+		{Group: gs[0], Purpose: "model", RelNations: []string{"GB", "US"}, PAPs: []cyberpact.PAP{cyberpact.PAPClear, cyberpact.PAPGreen, cyberpact.PAPAmber}},
+		{Group: 0, Purpose: "model hub", TLPs: []cyberpact.TLP{cyberpact.TLPClear, cyberpact.TLPGreen, cyberpact.TLPAmber, cyberpact.TLPRed}},
+	} {
+		if err := s.SetAgreement(ctx, a, "model"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The marking definitions, stored by the hub for everyone.
+	res, err := importRaw(t, s, bundle(t, modelMarkings...), cyberpact.ImportOptions{Audience: cyberpact.Audience{Kind: cyberpact.AudienceAll}, DefaultTLP: cyberpact.TLPClear})
+	if err != nil || res.Added != len(modelMarkings) {
+		t.Fatalf("storing the marking definitions: %+v, %v", res, err)
+	}
+	m.terms, err = s.Terms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.terms.Markings) != len(modelMarkings) || len(m.terms.Agreements) != 2 {
+		t.Fatalf("the store's terms: %d markings, %d agreements; want %d, 2", len(m.terms.Markings), len(m.terms.Agreements), len(modelMarkings))
+	}
+	for _, o := range modelMarkings {
+		m.seq++
+		m.rows = append(m.rows, &modelRow{seq: m.seq, holding: m.seq, id: id(o), typ: "marking-definition", version: norm(t, ts(0)),
+			release: cyberpact.Release{Audience: cyberpact.Audience{Kind: cyberpact.AudienceAll}, TLP: cyberpact.TLPClear}})
+	}
 	return m
 }
 
 // viewerOf is org with the groups it is in now.
 func (m *model) viewerOf(org int64) cyberpact.Viewer {
 	v := cyberpact.Viewer{Org: org}
+	if f := m.facts[org]; f != nil {
+		v.Nation, v.Sector, v.Clearances = f.Nation, f.Sector, f.Clearances
+	}
 	for g, members := range m.groups {
 		if slices.Contains(members, org) {
 			v.Groups = append(v.Groups, g)
@@ -214,11 +285,25 @@ func (m *model) importStep(t *testing.T) string {
 	var rejected []string
 	for i, o := range objs {
 		objTLP := cyberpact.TLPUnknown
-		if o["object_marking_refs"] != nil || o["granular_markings"] != nil {
+		if o["granular_markings"] != nil {
 			objTLP = cyberpact.TLPRed
 		}
+		if ms, ok := o["object_marking_refs"].([]any); ok {
+			for _, r := range ms {
+				if strings.EqualFold(r.(string), tlpRedID) {
+					objTLP = cyberpact.TLPRed
+				}
+			}
+		}
 		rel := opts.ReleaseOf(objTLP)
-		if cyberpact.RefuseRelease(rel) != "" {
+		var refs []string
+		if ms, ok := o["object_marking_refs"].([]any); ok {
+			for _, r := range ms {
+				refs = append(refs, strings.ToLower(r.(string)))
+			}
+		}
+		rel, rej := m.terms.Mark(&cyberpact.Object{ID: id(o), Type: o["type"].(string), MarkingRefs: refs}, rel)
+		if rej != nil || cyberpact.RefuseRelease(rel) != "" {
 			rejected = append(rejected, id(o))
 			continue
 		}
@@ -352,12 +437,25 @@ func (m *model) randomObject() obj {
 			o["description"] = "restricted"
 			o["granular_markings"] = []any{map[string]any{"marking_ref": tlpRedID, "selectors": []any{"description"}}}
 		}
+		// Markings beside TLP, one or two, or none.
+		if k := (n*3 + day) % (len(modelMarkings) + 3); k < len(modelMarkings) {
+			refs, _ := o["object_marking_refs"].([]any)
+			refs = append(refs, id(modelMarkings[k]))
+			if k2 := (n + 2*day) % (len(modelMarkings) + 2); k2 < len(modelMarkings) && k2 != k {
+				refs = append(refs, id(modelMarkings[k2]))
+			}
+			o["object_marking_refs"] = refs
+		}
 		return o
 	case r < 8:
 		n := m.rng.IntN(3)
 		src := modelSDOs[n] + "--" + uuid(100+n)
 		dst := modelSDOs[n+1] + "--" + uuid(101+n)
-		return sdo("relationship", 200+len(modelSDOs)+n, day, obj{"relationship_type": "related-to", "source_ref": src, "target_ref": dst})
+		r := sdo("relationship", 200+len(modelSDOs)+n, day, obj{"relationship_type": "related-to", "source_ref": src, "target_ref": dst})
+		if (n+day)%3 == 0 {
+			r["object_marking_refs"] = []any{id(modelMarkings[(n+day)%len(modelMarkings)])}
+		}
+		return r
 	default:
 		v := modelValues[m.rng.IntN(len(modelValues))]
 		return obj{"type": "domain-name", "spec_version": "2.1", "id": "domain-name--" + uuid(300+slices.Index(modelValues, v)), "value": v}
@@ -464,6 +562,10 @@ func (m *model) check(t *testing.T) bool {
 	for _, o := range m.orgs {
 		viewers = append(viewers, m.viewerOf(o))
 	}
+	// A peer hub's sync account of org 1, which never sees PAP:RED.
+	sync := m.viewerOf(m.orgs[1])
+	sync.Sync = true
+	viewers = append(viewers, sync)
 	ids := map[string]bool{}
 	for _, x := range m.rows {
 		ids[x.id] = true
@@ -471,6 +573,9 @@ func (m *model) check(t *testing.T) bool {
 	for _, v := range viewers {
 		v := v
 		name := fmt.Sprintf("org %d %v", v.Org, v.Groups)
+		if v.Sync {
+			name += " sync"
+		}
 		if v.Public {
 			name = "public"
 		}

@@ -33,6 +33,7 @@ func RunPeers(t *testing.T, open func(t *testing.T) PeerTestStore) {
 		{"FailureRecordedRetriedAndCleared", testPeerFailures},
 		{"OriginRecordedForAddedVersionsOnly", testOrigins},
 		{"OriginGoesWithADeletedObject", testOriginDeleted},
+		{"PeerStateSavedWithTheImportOnly", testPeerStateWithImport},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -290,5 +291,40 @@ func testOriginDeleted(t *testing.T, s PeerTestStore) {
 	}
 	if got, err := s.Origins(ctx, []int64{res.FirstSeq}); err != nil || len(got) != 0 {
 		t.Errorf("origin of a deleted version: %v %v", got, err)
+	}
+}
+
+// testPeerStateWithImport: the state ImportOptions.PeerState returns is
+// saved in the import's transaction, with what the import added, and not
+// at all when the import is refused.
+func testPeerStateWithImport(t *testing.T, s PeerTestStore) {
+	ctx := context.Background()
+	p := mustPeer(t, s, newPeer("lisbon"))
+	state := func(res *cyberpact.ImportResult) *cyberpact.PeerState {
+		return &cyberpact.PeerState{Peer: p.ID, PullNext: "before-the-page", Pulled: 40 + int64(res.Added)}
+	}
+	res, err := importRaw(t, s, bundle(t, sdo("malware", 1, 1, nil), sdo("malware", 2, 1, nil)), cyberpact.ImportOptions{PeerState: state})
+	if err != nil || !res.Committed || res.Added != 2 {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	want := &cyberpact.PeerState{Peer: p.ID, PullNext: "before-the-page", Pulled: 42}
+	got, err := s.PeerState(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("state after the import (-want +got):\n%s", diff)
+	}
+	bad := sdo("malware", 4, 1, nil)
+	delete(bad, "name")
+	res, err = importRaw(t, s, bundle(t, sdo("malware", 3, 1, nil), bad), cyberpact.ImportOptions{PeerState: state})
+	if err != nil || res.Committed {
+		t.Fatalf("refused import: %+v %v", res, err)
+	}
+	if got, err = s.PeerState(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("state after a refused import (-want +got):\n%s", diff)
 	}
 }

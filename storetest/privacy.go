@@ -18,6 +18,7 @@ type PrivacyStore interface {
 	cyberpact.AccountService
 	cyberpact.AuditLog
 	cyberpact.PrivacyStore
+	cyberpact.AgreementService
 }
 
 // RunPrivacy runs the suite of personal-data redaction and warrants every
@@ -29,6 +30,7 @@ func RunPrivacy(t *testing.T, open func(t *testing.T) PrivacyStore) {
 	}{
 		{"RedactedBeyondProducer", testRedactedBeyondProducer},
 		{"GroupPolicyOverridesDefault", testGroupPolicy},
+		{"AgreementRedactsOrRefuses", testAgreementPolicy},
 		{"WarrantFlowAudited", testWarrantFlow},
 		{"ReleaseWarrantForRed", testReleaseWarrant},
 		{"ClearGoesPublic", testClearGoesPublic},
@@ -283,6 +285,38 @@ func testGroupPolicy(t *testing.T, s PrivacyStore) {
 	if err != nil || strings.Contains(string(a.Raw), victimPhone) || !strings.Contains(string(a.Raw), victimName) {
 		t.Errorf("the default redacts phone numbers only: %s %v", a.Raw, err)
 	}
+}
+
+// testAgreementPolicy: a group's agreement that redacts phone numbers
+// redacts them in what is shared with the group, beside no policy set on
+// its own; the hub's agreement that refuses names refuses a note to all
+// members that names someone, storing nothing, and takes the rest.
+func testAgreementPolicy(t *testing.T, s PrivacyStore) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t, s)
+	if err := s.SetAgreement(ctx, &cyberpact.Agreement{Group: w.group.ID, Purpose: "joint cell", PersonalData: []string{"detect-phone", "redact"}}, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetAgreement(ctx, &cyberpact.Agreement{Purpose: "the partnership", PersonalData: []string{"detect-name", "refuse"}}, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	inGroup := sdo("note", 710, 1, obj{"content": "Call " + victimName + " on " + victimPhone + ".", "object_refs": []any{"malware--" + uuid(504)}})
+	importPD(t, s, w.orgs["A"].ID, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.group.ID}, inGroup)
+	v := w.users["bob"].Viewer()
+	g, err := s.Object(ctx, id(inGroup), &v)
+	if err != nil || strings.Contains(string(g.Raw), victimPhone) || !strings.Contains(string(g.Raw), victimName) {
+		t.Errorf("the group's agreement redacts phone numbers only: %s %v", g.Raw, err)
+	}
+	named := sdo("note", 711, 1, obj{"content": "Our contact " + victimName + " reported it.", "object_refs": []any{"malware--" + uuid(504)}})
+	res, err := importRaw(t, s, bundle(t, named), cyberpact.ImportOptions{Producer: w.orgs["A"].ID, Audience: cyberpact.Audience{Kind: cyberpact.AudienceAll}})
+	if cyberpact.ErrorCode(err) != cyberpact.EINVALID || !strings.Contains(err.Error(), "the hub's agreement") || !strings.Contains(err.Error(), id(named)) || res != nil && res.Committed {
+		t.Errorf("a name under the hub's agreement that refuses names: %+v, %v; want EINVALID naming the object and the agreement", res, err)
+	}
+	if _, err := s.Object(ctx, id(named), &v); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+		t.Errorf("the refused note was stored: %v", err)
+	}
+	plain := sdo("note", 712, 1, obj{"content": "The loader beacons every ten minutes.", "object_refs": []any{"malware--" + uuid(504)}})
+	importPD(t, s, w.orgs["A"].ID, cyberpact.Audience{Kind: cyberpact.AudienceAll}, plain)
 }
 
 // auditDetails returns the details of the warrant entries.

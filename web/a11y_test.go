@@ -75,6 +75,8 @@ func TestBrowserAccessibility(t *testing.T) {
 	visit(ctx, "explorer with nothing found", "/search?q=nothingmatchesthis", `input[type="search"]`)
 	visit(ctx, "object with versions and a diff", fmtID(malwareID), `#diff`)
 	visit(ctx, "TLP:RED object", fmtID(redID), `#props-h`)
+	visit(ctx, "object releasable to GB", fmtID(relID2), `#marks`)
+	visit(ctx, "agreements", "/agreements", `.agreement`)
 	visit(ctx, "not found", fmtID(neverID), `main h1`)
 	visit(ctx, "account", "/account", `#new`)
 	visit(ctx, "second factor enrolment", "/account/totp", `#code`)
@@ -111,6 +113,10 @@ func TestBrowserAccessibility(t *testing.T) {
 	}
 	visit(hctx, "warrants of an approver, with decisions to make", "/warrants", `#reason-1`)
 	visit(gctx, "warrants, none of the organisation's", "/warrants", `#w-target`)
+	visit(hctx, "agreements with the admin's form", "/agreements", `#agreement-form`)
+	run(t, hctx, "setting bad terms", chromedp.SendKeys(`#ag-purpose`, "x"), chromedp.SendKeys(`#ag-tlp`, "purple"),
+		chromedp.Click(`#agreement-form button[type="submit"]`), chromedp.WaitVisible(`p.error`))
+	checkA11y(t, hctx, axe, "agreements with an error")
 	visit(gctx, "audit log of an organisation", "/audit", `#audit`)
 	run(t, gctx, "signing out", chromedp.Click(`form.signout button`), chromedp.WaitVisible(`input[autocomplete="username"]`))
 	visit(gctx, "crisis acknowledgement link", "/crisis/ack?token=cpa_00", `#ack`)

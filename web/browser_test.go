@@ -290,3 +290,47 @@ func TestBrowserPublishRedToAGroup(t *testing.T) {
 		t.Errorf("bob's page of the published object differs from a missing id's, or is not a not-found page")
 	}
 }
+
+// TestBrowserAgreementSetAndReleasability: a hub admin sets a group's
+// agreement in the browser, and it shows as the version in force with the
+// earlier one kept; the object releasable to GB shows its marking beside
+// TLP to its producer, and is not found for Gamma (DE), a member of the
+// same group.
+func TestBrowserAgreementSetAndReleasability(t *testing.T) {
+	h := newHub(t)
+	ctx := browse(t)
+	browserSignIn(t, ctx, h, "hana")
+	run(t, ctx, "setting the group's agreement",
+		chromedp.WaitVisible(`.who`),
+		chromedp.Navigate(h.srv.URL+"/agreements"),
+		chromedp.WaitVisible(`#agreement-form`),
+		chromedp.SetValue(`#ag-group`, "Acme and Gamma"),
+		chromedp.SendKeys(`#ag-purpose`, "Joint response, renewed"),
+		chromedp.SendKeys(`#ag-tlp`, "green, amber"),
+		chromedp.SendKeys(`#ag-nations`, "GB"),
+		chromedp.Click(`#ag-federate`),
+	)
+	screenshot(t, ctx, "agreements")
+	run(t, ctx, "sending it", chromedp.Click(`#agreement-form button[type="submit"]`), chromedp.WaitVisible(`p.notice`))
+	if got := text(t, ctx, `p.notice`); got != `Set the agreement of group "Acme and Gamma" (version 2).` {
+		t.Errorf("notice %q", got)
+	}
+	if got := text(t, ctx, `.agreement .rel-nations`); got != "GB" {
+		t.Errorf("releasable nations shown %q, want GB", got)
+	}
+	actx := browse(t)
+	browserSignIn(t, actx, h, "alice")
+	run(t, actx, "alice opens the object releasable to GB", chromedp.WaitVisible(`.who`), chromedp.Navigate(h.srv.URL+fmtID(relID2)), chromedp.WaitVisible(`#marks`))
+	if tlp, marks := text(t, actx, `.meta .tlp`), text(t, actx, `#marks`); tlp != "TLP:AMBER" || marks != "REL TO GB" {
+		t.Errorf("beside TLP %q: %q; want REL TO GB", tlp, marks)
+	}
+	gctx := browse(t)
+	browserSignIn(t, gctx, h, "gina")
+	run(t, gctx, "gina opens it", chromedp.WaitVisible(`.who`), chromedp.Navigate(h.srv.URL+fmtID(relID2)), chromedp.WaitVisible(`main h1`))
+	hidden := read(t, gctx, "the page", chromedp.OuterHTML(`html`))
+	run(t, gctx, "gina opens an id never stored", chromedp.Navigate(h.srv.URL+fmtID(neverID)), chromedp.WaitVisible(`main h1`))
+	never := read(t, gctx, "the page", chromedp.OuterHTML(`html`))
+	if strings.ReplaceAll(never, neverID, relID2) != hidden || !strings.Contains(hidden, "Not Found") {
+		t.Errorf("gina's page of the object releasable to GB differs from a missing id's, or is not a not-found page")
+	}
+}

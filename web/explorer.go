@@ -175,6 +175,7 @@ func (h *Handler) auditRelease(r *http.Request, c *call, objs []*cyberpact.Objec
 type objectPage struct {
 	ID, Type, Name string
 	TLP            cyberpact.TLP
+	Marks          string // releasability, PAP and marking-set levels, in words ("" for none)
 	Audience       string // in words
 	Producer       string
 	// Submitter names, to the hub's admins alone, the organisation that
@@ -238,7 +239,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request, c *call) error 
 	if err := json.Unmarshal(cur.Raw, &m); err != nil {
 		return err
 	}
-	pg := objectPage{ID: cur.ID, Type: cur.Type, Name: displayName(m, cur.ID), TLP: cur.Release.TLP, Revoked: cur.Revoked, Props: props(m)}
+	pg := objectPage{ID: cur.ID, Type: cur.Type, Name: displayName(m, cur.ID), TLP: cur.Release.TLP, Marks: cur.Release.Marks.String(), Revoked: cur.Revoked, Props: props(m)}
 	if pg.Producer, pg.Audience, err = h.audienceWords(ctx, cur.Release); err != nil {
 		return err
 	}

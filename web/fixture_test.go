@@ -68,7 +68,7 @@ type hub struct {
 	exerciseAhead atomic.Int64
 }
 
-func newHub(t *testing.T) *hub {
+func newHub(t testing.TB) *hub {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
@@ -123,7 +123,7 @@ func newHub(t *testing.T) *hub {
 	return h
 }
 
-func (h *hub) importAs(t *testing.T, rel cyberpact.Release, objs ...map[string]any) {
+func (h *hub) importAs(t testing.TB, rel cyberpact.Release, objs ...map[string]any) {
 	t.Helper()
 	raw, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--44444444-4444-4444-8444-444444444444", "objects": objs})
 	dec := stix.NewDecoder(bytes.NewReader(raw))
@@ -134,7 +134,7 @@ func (h *hub) importAs(t *testing.T, rel cyberpact.Release, objs ...map[string]a
 	}
 }
 
-func (h *hub) seed(t *testing.T) {
+func (h *hub) seed(t testing.TB) {
 	t.Helper()
 	stamp := "2026-01-01T00:00:00.000Z"
 	all := cyberpact.Release{Audience: cyberpact.Audience{Kind: cyberpact.AudienceAll}, TLP: cyberpact.TLPClear}
@@ -172,17 +172,44 @@ func (h *hub) seed(t *testing.T) {
 	h.importAs(t, red, map[string]any{"type": "note", "spec_version": "2.1", "id": "note--55555555-5555-4555-8555-555555555557", "created": stamp, "modified": stamp,
 		"content": "Kestrel informant says the kit is sold in one forum", "object_refs": []string{openIncidentID},
 		"object_marking_refs": []any{"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"}})
+	// Releasability: a marking definition REL TO GB (stored by the hub,
+	// shown to no one) and an indicator Acme (GB) shares with all members
+	// under it, which Gamma (DE) and Beta (FR) never see; the group's
+	// agreement; and a PAP:RED indicator every member sees.
+	hidden := cyberpact.Release{Audience: cyberpact.Audience{Kind: cyberpact.AudienceOrg}, TLP: cyberpact.TLPAmber}
+	h.importAs(t, hidden, map[string]any{"type": "marking-definition", "spec_version": "2.1", "id": relGBMarking, "created": stamp, "name": "REL TO GB",
+		"extensions": map[string]any{cyberpact.MarkingExtension: map[string]any{"extension_type": "property-extension", "rel_nations": []any{"GB"}}}},
+		map[string]any{"type": "marking-definition", "spec_version": "2.1", "id": papRedMarking, "created": stamp, "name": "PAP:RED",
+			"definition_type": "statement", "definition": map[string]any{"statement": "PAP:RED"}})
+	h.importAs(t, amber, map[string]any{"type": "indicator", "spec_version": "2.1", "id": relID2, "created": stamp, "modified": stamp,
+		"name": "Kestrel relay", "pattern": "[domain-name:value = 'kestrel.example']", "pattern_type": "stix", "valid_from": stamp,
+		"object_marking_refs": []any{relGBMarking}},
+		map[string]any{"type": "indicator", "spec_version": "2.1", "id": papRedID, "created": stamp, "modified": stamp,
+			"name": "Heron sinkhole", "pattern": "[domain-name:value = 'heron.example']", "pattern_type": "stix", "valid_from": stamp,
+			"object_marking_refs": []any{papRedMarking}})
+	if err := h.db.SetAgreement(context.Background(), &cyberpact.Agreement{Group: h.groups["Acme and Gamma"].ID, Purpose: "Joint response of Acme and Gamma",
+		PAPs: []cyberpact.PAP{cyberpact.PAPClear, cyberpact.PAPGreen, cyberpact.PAPAmber}, RelNations: []string{"GB", "DE"}}, "cli"); err != nil {
+		t.Fatal(err)
+	}
 }
+
+// The releasability-marked objects of the seed.
+const (
+	relGBMarking  = "marking-definition--61616161-6161-4616-8616-616161616161"
+	papRedMarking = "marking-definition--62626262-6262-4626-8626-626262626262"
+	relID2        = "indicator--63636363-6363-4636-8636-636363636363"
+	papRedID      = "indicator--64646464-6464-4646-8646-646464646464"
+)
 
 // client is a browser without JavaScript: a cookie jar, redirects not
 // followed.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	h    *hub
 	http *http.Client
 }
 
-func (h *hub) client(t *testing.T) *client {
+func (h *hub) client(t testing.TB) *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: t, h: h, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }

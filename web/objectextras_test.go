@@ -96,8 +96,8 @@ func TestExportSearch(t *testing.T) {
 	for _, v := range []struct {
 		user string
 		want []string
-	}{{"alice", []string{attackID, malwareID, relID, redID, redIncidentID, redTaskID, openIncidentID, openTaskID, openRFAID, "note--55555555-5555-4555-8555-555555555557"}},
-		{"bob", []string{attackID, malwareID, relID, openIncidentID, openTaskID, openRFAID}}} {
+	}{{"alice", []string{attackID, malwareID, relID, redID, redIncidentID, redTaskID, openIncidentID, openTaskID, openRFAID, "note--55555555-5555-4555-8555-555555555557", relID2, papRedID}},
+		{"bob", []string{attackID, malwareID, relID, openIncidentID, openTaskID, openRFAID, papRedID}}} {
 		c := h.client(t)
 		c.mustSignIn(v.user)
 		mustContain(t, "explorer's export link", c.get("/search?q=&type=").body, `id="export" href="/search/export?`)

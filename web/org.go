@@ -29,6 +29,8 @@ func (h *Handler) registerOrg() {
 
 type orgPage struct {
 	Org    string
+	Nation string // the organisation's, which releasability markings are checked against
+	Sector string
 	Users  []orgUser
 	Roles  []string
 	Error  string
@@ -78,7 +80,7 @@ func fmtTime(t time.Time) string {
 func (h *Handler) orgView(r *http.Request, c *call) (orgPage, error) {
 	ctx := r.Context()
 	p := c.st.Principal
-	pg := orgPage{Org: p.Org.Name, Roles: rolesFor(p.User.Role)}
+	pg := orgPage{Org: p.Org.Name, Nation: p.Org.Nation, Sector: p.Org.Sector, Roles: rolesFor(p.User.Role)}
 	users, err := h.Store.Users(ctx, p.Org.ID)
 	if err != nil {
 		return pg, err

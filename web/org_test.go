@@ -12,6 +12,7 @@ func TestOrgAdminManagesUsersAndKeys(t *testing.T) {
 	gina := h.client(t)
 	gina.mustSignIn("gina")
 	tok := gina.csrf("/org")
+	mustContain(t, "org page", gina.get("/org").body, "Nation <strong>DE</strong>, sector <strong>finance</strong>")
 	p := gina.post("/org/users", url.Values{"csrf": {tok}, "name": {"gus"}, "role": {"analyst"}})
 	wantStatus(t, "adding gus", p, http.StatusOK)
 	mustContain(t, "org page", p.body, "Added user gus.", ">gus")

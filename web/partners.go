@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cyberpact/cyberpact"
@@ -100,6 +102,67 @@ type auditView struct {
 	Next                              string // the next page's query, "" when none
 	Verified                          bool   // the chain was checked
 	BrokenAt                          int64  // the first bad entry, 0 when whole
+	CheckedAt                         string // when the check shown started
+}
+
+// chainEvery is how old the last check of the audit chain may be before a
+// view of the audit page starts the next one.
+const chainEvery = time.Minute
+
+// chainCheck is the state of the audit chain as the audit page shows it.
+// Checking the chain reads the whole log, seconds for millions of
+// entries, so a page view never waits for it but the first: it shows the
+// last completed check, with its time, and starts the next one in the
+// background when that is older than chainEvery.
+type chainCheck struct {
+	mu      sync.Mutex
+	last    *chainResult
+	running chan struct{} // closed when the running check ends; nil when none runs
+}
+
+type chainResult struct {
+	at     time.Time
+	broken int64
+	err    error
+}
+
+// state returns the last completed check of the chain, running verify
+// in the background when that is older than chainEvery at now, and
+// waiting for it when no check has completed yet.
+func (c *chainCheck) state(ctx context.Context, verify func(context.Context) (int64, error), now time.Time) (*chainResult, error) {
+	c.mu.Lock()
+	last, running := c.last, c.running
+	if running == nil && (last == nil || last.err != nil || now.Sub(last.at) >= chainEvery) {
+		running = make(chan struct{})
+		c.running = running
+		go func() {
+			vctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+			defer cancel()
+			broken, err := verify(vctx)
+			c.mu.Lock()
+			if err == nil || c.last == nil {
+				c.last = &chainResult{at: now, broken: broken, err: err}
+			}
+			c.running = nil
+			c.mu.Unlock()
+			close(running)
+		}()
+	}
+	c.mu.Unlock()
+	if last == nil || last.err != nil {
+		select {
+		case <-running:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		c.mu.Lock()
+		last = c.last
+		c.mu.Unlock()
+	}
+	if last.err != nil {
+		return nil, last.err
+	}
+	return last, nil
 }
 
 // auditPage lists audit entries, oldest first, a page at a time; the
@@ -115,10 +178,10 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, c *call) err
 		Org: q.Get("org"), Object: strings.TrimSpace(q.Get("object")), Action: q.Get("action"), Since: q.Get("since"), Until: q.Get("until")}
 	f := cyberpact.AuditFilter{Object: v.Object, Limit: auditPageSize + 1}
 	switch v.Action {
-	case "", cyberpact.AuditWrite, cyberpact.AuditDelete, cyberpact.AuditRelease, cyberpact.AuditAccount, cyberpact.AuditCrisis:
+	case "", cyberpact.AuditWrite, cyberpact.AuditDelete, cyberpact.AuditRelease, cyberpact.AuditAccount, cyberpact.AuditWarrant, cyberpact.AuditAgreement, cyberpact.AuditCrisis:
 		f.Action = v.Action
 	default:
-		return cyberpact.Errorf(cyberpact.EINVALID, "action %q: want write, delete, release, account or crisis", v.Action)
+		return cyberpact.Errorf(cyberpact.EINVALID, "action %q: want write, delete, release, account, warrant, agreement or crisis", v.Action)
 	}
 	for _, d := range []struct {
 		name, val string
@@ -154,11 +217,11 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, c *call) err
 			}
 			f.Org = id
 		}
-		bad, err := h.Store.VerifyAudit(ctx)
+		chk, err := h.chain.state(ctx, h.Store.VerifyAudit, h.now())
 		if err != nil {
 			return err
 		}
-		v.Verified, v.BrokenAt = true, bad
+		v.Verified, v.BrokenAt, v.CheckedAt = true, chk.broken, fmtTime(chk.at)
 	} else {
 		f.Org = p.Org.ID // an org admin's own trail, whatever was asked
 	}

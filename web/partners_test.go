@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -145,3 +147,44 @@ func TestAuditPage(t *testing.T) {
 		t.Errorf("a forged cursor: %d", forged.status)
 	}
 }
+
+// TestAuditPageChainChecked: the audit page shows the last completed
+// check of the chain with its time and does not wait for the next one; a
+// change to the log shows once a check started after it has completed
+// (a view older than a minute after the last check starts one).
+func TestAuditPageChainChecked(t *testing.T) {
+	h := newHub(t)
+	h.now, h.clock = time.Now(), true
+	hana := h.client(t)
+	hana.mustSignIn("hana")
+	first := hana.get("/audit")
+	wantStatus(t, "hana's audit log", first, http.StatusOK)
+	mustContain(t, "hana's audit log", first.body, "The hash chain is whole", "(checked "+fmtTime(h.now)+")")
+
+	raw, err := sql.Open("sqlite", "file:"+filepath.Join(filepath.Dir(h.db.Path()), "hub-audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE audit SET actor = 'mallory' WHERE seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if p := hana.get("/audit"); !strings.Contains(p.body, "The hash chain is whole") {
+		t.Errorf("a view within a minute of the last check: want that check's result, got:\n%.600s", p.body)
+	}
+	h.now = h.now.Add(2 * time.Minute)
+	for deadline := time.Now().Add(time.Minute); ; {
+		p := hana.get("/audit")
+		if strings.Contains(p.body, "The hash chain is broken at entry 1") {
+			mustContain(t, "the check after the change", p.body, "(checked "+fmtTime(h.now)+")")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the change to entry 1 was never shown:\n%.600s", p.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// fmtTime is the interface's form of a time (web.fmtTime).
+func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

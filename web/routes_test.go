@@ -18,7 +18,13 @@ var matrixViewers = []struct {
 	name    string
 	user    string // "" signed out
 	seesRed bool
-}{{"SignedOut", "", false}, {"Producer", "alice", true}, {"GroupMember", "gina", true}, {"Outsider", "bob", false}}
+	seesRel bool // the indicator Acme shared with all members, releasable to GB only
+}{{"SignedOut", "", false, false}, {"Producer", "alice", true, true}, {"GroupMember", "gina", true, false}, {"Outsider", "bob", false, false}}
+
+// relMarks are what of the indicator releasable to GB only a page must
+// not show to anyone of another nation (its id too, unless the request
+// named it).
+var relMarks = []string{"Kestrel relay", relID2}
 
 // routeCases say, for each route of the interface, how to use it as a
 // viewer; the matrix checks that what comes back shows the hidden object
@@ -91,13 +97,17 @@ var routeCases = map[string]func(t *testing.T, c *client) []page{
 	},
 	"GET /search": func(t *testing.T, c *client) []page {
 		var out []page
-		for _, q := range []string{"?q=Redwing", "?q=198.51.100.7", "?type=indicator", "?q=beacon&tlp=red", "?type="} {
+		for _, q := range []string{"?q=Redwing", "?q=198.51.100.7", "?type=indicator", "?q=beacon&tlp=red", "?type=", "?q=Kestrel", "?q=kestrel.example"} {
 			out = append(out, c.get("/search"+q))
 		}
 		return out
 	},
 	"GET /objects/{id}": func(t *testing.T, c *client) []page {
-		return []page{c.get(fmtID(redID)), c.get(fmtID(redID) + "?from=2026-01-01T00:00:00.000Z"), c.get(fmtID(attackID))}
+		return []page{c.get(fmtID(redID)), c.get(fmtID(redID) + "?from=2026-01-01T00:00:00.000Z"), c.get(fmtID(attackID)), c.get(fmtID(relID2)), c.get(fmtID(papRedID))}
+	},
+	"GET /agreements": func(t *testing.T, c *client) []page { return []page{c.get("/agreements")} },
+	"POST /agreements": func(t *testing.T, c *client) []page {
+		return []page{c.post("/agreements", url.Values{"csrf": {c.token()}, "group": {"Acme and Gamma"}, "purpose": {"taken over"}})}
 	},
 }
 
@@ -138,6 +148,14 @@ func TestRouteMatrixNeverLeaks(t *testing.T) {
 							}
 						}
 					}
+					for _, m := range relMarks {
+						if m == relID2 && strings.Contains(p.url, relID2) {
+							continue
+						}
+						if (strings.Contains(p.body, m) || strings.Contains(p.header.Get("Location"), m)) && !v.seesRel {
+							t.Errorf("%s sees %q of the object releasable to GB only", v.name, m)
+						}
+					}
 					if p.status >= 500 {
 						t.Errorf("status %d: %.300s", p.status, p.body)
 					}
@@ -151,6 +169,14 @@ func TestRouteMatrixNeverLeaks(t *testing.T) {
 		c := h.client(t)
 		if v.user != "" {
 			c.mustSignIn(v.user)
+		}
+		rel, relNever := c.get(fmtID(relID2)), c.get(fmtID(neverID))
+		relNever.body = strings.ReplaceAll(relNever.body, neverID, relID2)
+		if v.seesRel {
+			wantStatus(t, v.name+" opens the object releasable to GB", rel, http.StatusOK)
+			mustContain(t, v.name+" is shown its releasability", rel.body, "REL TO GB")
+		} else if rel.status != relNever.status || rel.body != relNever.body {
+			t.Errorf("%s: the object releasable to GB answers %d, a missing id %d, or their pages differ", v.name, rel.status, relNever.status)
 		}
 		red, never := c.get(fmtID(redID)), c.get(fmtID(neverID))
 		never.body = strings.ReplaceAll(never.body, neverID, redID)

@@ -98,6 +98,7 @@ type Handler struct {
 	mux    *http.ServeMux
 	routes []string
 	pages  map[string]*template.Template
+	chain  chainCheck // the audit chain's state, for the audit page
 }
 
 // New returns the interface over store, sharing api's login limit and
@@ -125,6 +126,7 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerCrises()
 	h.registerIncidents()
 	h.registerWarrants()
+	h.registerAgreements()
 	if x, ok := api.(Exercises); ok {
 		h.Exercises = x
 	}
@@ -400,25 +402,26 @@ func (h *Handler) fragment(w http.ResponseWriter, name, tmpl string, data any) {
 
 // titles are the pages' titles.
 var titles = map[string]string{
-	"dashboard": "Dashboard",
-	"login":     "Sign in",
-	"totp":      "Second factor",
-	"enrol":     "Set up a second factor",
-	"search":    "Explorer",
-	"object":    "Object",
-	"account":   "Your account",
-	"org":       "Organisation",
-	"publish":   "Publish",
-	"error":     "Error",
-	"exercises": "Exercises",
-	"exercise":  "Exercise",
-	"peers":     "Peers",
-	"sources":   "Feeds",
-	"audit":     "Audit log",
-	"crises":    "Crises",
-	"crisis":    "Crisis",
-	"crisisack": "Acknowledge a crisis",
-	"incidents": "Incidents",
-	"incident":  "Incident",
-	"warrants":  "Warrants",
+	"dashboard":  "Dashboard",
+	"login":      "Sign in",
+	"totp":       "Second factor",
+	"enrol":      "Set up a second factor",
+	"search":     "Explorer",
+	"object":     "Object",
+	"account":    "Your account",
+	"org":        "Organisation",
+	"publish":    "Publish",
+	"error":      "Error",
+	"exercises":  "Exercises",
+	"exercise":   "Exercise",
+	"peers":      "Peers",
+	"sources":    "Feeds",
+	"audit":      "Audit log",
+	"agreements": "Sharing agreements",
+	"incidents":  "Incidents",
+	"incident":   "Incident",
+	"warrants":   "Warrants",
+	"crises":     "Crises",
+	"crisis":     "Crisis",
+	"crisisack":  "Acknowledge a crisis",
 }

@@ -132,6 +132,14 @@ The change is recorded in the audit log with actor "cli".`,
 		run: runOrgCreate,
 	},
 	{
+		name:  "set",
+		usage: "NAME [--nation CC] [--sector SECTOR] [--data DIR]",
+		help: `Changes an organisation's nation or sector (give at least one). Sharing
+agreements release objects by nation and sector, so the change alters what
+the organisation may see at once.`,
+		run: runOrgSet,
+	},
+	{
 		name:  "list",
 		usage: "[--data DIR] [--json]",
 		help:  "Lists the organisations by name: name, nation, sector, id and creation time.",
@@ -234,7 +242,7 @@ func init() {
 		name, summary, help string
 		subs                []*subcommand
 	}{
-		{"org", "create and list member organisations", "Manages the partnership's member organisations.", orgSubs},
+		{"org", "create, change and list member organisations", "Manages the partnership's member organisations.", orgSubs},
 		{"group", "create, change and list sharing groups", "Manages sharing groups: named sets of organisations that share objects among themselves.", groupSubs},
 		{"user", "create, list, disable users and set their passwords", "Manages users: people and machine accounts, each in one organisation with one role.", userSubs},
 		{"key", "create, revoke and list API keys", "Manages users' API keys. A key is shown once, when made, and stored only as its SHA-256.", keySubs},
@@ -281,6 +289,35 @@ func runOrgCreate(ctx context.Context, e *env, c *command, args []string) error 
 		return err
 	}
 	fmt.Fprintf(e.stdout, "created organisation %q (id %d, %s, %s)\n", o.Name, o.ID, o.Nation, o.Sector)
+	return nil
+}
+
+func runOrgSet(ctx context.Context, e *env, c *command, args []string) error {
+	fs := newFlags(e, c)
+	data := dataFlag(fs)
+	nation := fs.String("nation", "", "ISO 3166-1 alpha-2 country code, e.g. GB")
+	sector := fs.String("sector", "", "one of "+strings.Join(cyberpact.Sectors, ", "))
+	pos, err := positional(fs, args, 1, "the organisation's NAME")
+	if err != nil {
+		return err
+	}
+	if *nation == "" && *sector == "" {
+		return usageError("give --nation or --sector")
+	}
+	db, err := e.openExistingStore(ctx, *data)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	o, err := db.OrgByName(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	o.Nation, o.Sector = *nation, *sector
+	if err := db.SetOrg(ctx, o, cliActor); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "set organisation %q (id %d) to %s, %s\n", o.Name, o.ID, o.Nation, o.Sector)
 	return nil
 }
 

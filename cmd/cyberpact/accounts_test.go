@@ -81,6 +81,17 @@ func TestAccountCommands(t *testing.T) {
 			t.Errorf("org list --json: %v\n%s", err, r.stdout)
 		}
 	})
+	t.Run("OrgSetNationAndSector", func(t *testing.T) {
+		r := mustRun(t, "org", "set", "kanto power", "--sector", "water", "--data", dir)
+		if !strings.Contains(r.stdout, "JP, water") {
+			t.Errorf("org set stdout %q, want the stored JP, water", r.stdout)
+		}
+		r = mustRun(t, "org", "list", "--data", dir)
+		if !regexp.MustCompile(`Kanto Power\s+JP\s+water`).MatchString(r.stdout) {
+			t.Errorf("org list after org set:\n%s", r.stdout)
+		}
+		mustRun(t, "org", "set", "Kanto Power", "--sector", "energy", "--data", dir)
+	})
 	t.Run("GroupSetAndList", func(t *testing.T) {
 		mustRun(t, "group", "set", "joint cell", "--orgs", "Kanto Power, Atlantic Securities Exchange", "--data", dir)
 		r := mustRun(t, "group", "list", "--data", dir)
@@ -136,9 +147,9 @@ func TestAccountCommands(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &es); err != nil {
 			t.Fatal(err)
 		}
-		// 3 orgs, group create and set, 2 users with their keys, a key, a revocation.
-		if len(es) != 11 {
-			t.Fatalf("%d entries, want 11:\n%s", len(es), r.stdout)
+		// 3 orgs, two org sets, group create and set, 2 users with their keys, a key, a revocation.
+		if len(es) != 13 {
+			t.Fatalf("%d entries, want 13:\n%s", len(es), r.stdout)
 		}
 		for _, e := range es {
 			if e.Actor != "cli" || e.Action != cyberpact.AuditAccount || strings.Contains(e.Detail, "cpk_") {
@@ -159,7 +170,7 @@ func TestAccountCommands(t *testing.T) {
 	})
 	t.Run("AuditVerifyIntact", func(t *testing.T) {
 		r := mustRun(t, "audit", "verify", "--data", dir)
-		if !strings.HasPrefix(r.stdout, "audit log intact: 11 entries\n") {
+		if !strings.HasPrefix(r.stdout, "audit log intact: 13 entries\n") {
 			t.Errorf("audit verify: %q", r.stdout)
 		}
 	})
@@ -238,6 +249,10 @@ func TestAccountCommandsBadInput(t *testing.T) {
 		{"OrgSectorUnknown", []string{"org", "create", "Bank", "--nation", "GB", "--sector", "banking"}, 1, `sector "banking"`},
 		{"OrgNameTaken", []string{"org", "create", "kanto power", "--nation", "JP", "--sector", "energy"}, 1, "exists"},
 		{"OrgNameWithComma", []string{"org", "create", "Bank, Ltd", "--nation", "GB", "--sector", "finance"}, 1, "comma"},
+		{"OrgSetNothing", []string{"org", "set", "Kanto Power"}, 2, "--nation or --sector"},
+		{"OrgSetUnknown", []string{"org", "set", "Nobody", "--nation", "GB"}, 1, `"Nobody"`},
+		{"OrgSetNationUK", []string{"org", "set", "Kanto Power", "--nation", "UK"}, 1, "GB"},
+		{"OrgSetSectorUnknown", []string{"org", "set", "Kanto Power", "--sector", "banking"}, 1, `sector "banking"`},
 		{"GroupWithoutOrgs", []string{"group", "create", "G"}, 2, "--orgs"},
 		{"GroupUnknownOrg", []string{"group", "create", "G", "--orgs", "Kanto Power,Nobody"}, 1, `"Nobody"`},
 		{"GroupNameTaken", []string{"group", "create", "JOINT CELL", "--orgs", "Kanto Power"}, 1, "exists"},

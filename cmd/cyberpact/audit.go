@@ -12,7 +12,7 @@ import (
 )
 
 // auditActions are the actions audit list --action accepts.
-var auditActions = []string{cyberpact.AuditWrite, cyberpact.AuditDelete, cyberpact.AuditRelease, cyberpact.AuditAccount, cyberpact.AuditWarrant, cyberpact.AuditCrisis}
+var auditActions = []string{cyberpact.AuditWrite, cyberpact.AuditDelete, cyberpact.AuditRelease, cyberpact.AuditAccount, cyberpact.AuditWarrant, cyberpact.AuditAgreement, cyberpact.AuditCrisis}
 
 var auditSubs = []*subcommand{
 	{

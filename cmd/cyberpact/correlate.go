@@ -125,5 +125,6 @@ func orgViewer(ctx context.Context, db store, name string) (*cyberpact.Viewer, e
 	if err != nil {
 		return nil, err
 	}
-	return &cyberpact.Viewer{Org: o.ID, Groups: groups}, nil
+	v := cyberpact.OrgViewer(o, groups)
+	return &v, nil
 }

@@ -92,6 +92,9 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	if f.MaxTLP, err = cyberpact.ParseTLP(*maxTLP); err != nil {
 		return usageError("--max-tlp: %s", cyberpact.ErrorMessage(err))
 	}
+	if *format != "stix" && *format != "navigator" {
+		f.MaxPAP = cyberpact.PAPAmber // PAP:RED never goes to sensors or other tools
+	}
 	if f.MaxTLP == cyberpact.TLPRed && *org == "" {
 		return usageError("--max-tlp red needs --org: RED objects are exported only to an organisation that may see them")
 	}

@@ -66,6 +66,8 @@ shared only as k-anonymous counts per sector (GET
 
 Prints a summary per file (added, already present, rejected with the file,
 line, object id, JSON path and reason); exits 1 if anything was rejected.
+A full disk stores nothing of the file that met it: the import stops there
+and exits 1, saying the disk is full.
 Each file that adds anything is recorded in the audit log as a write by
 "cli" (see 'cyberpact audit').`,
 		run: runImport,
@@ -158,8 +160,12 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		mode := importMode{viewer: viewer, anonymous: *anonymous, counts: *share == "counts"}
 		res, err := importFile(ctx, e, db, name, opts, mark, *maxObject, *format, mode)
 		if err != nil {
-			if cyberpact.ErrorCode(err) == cyberpact.EINTERNAL {
+			switch cyberpact.ErrorCode(err) {
+			case cyberpact.EINTERNAL:
 				return err
+			case cyberpact.EFULL:
+				// Every later file would meet the same full disk.
+				return &exitError{code: 1, msg: fmt.Sprintf("%s: %s (%v)", name, cyberpact.FullMessage, err)}
 			}
 			fmt.Fprintf(e.stderr, "%s: %s; nothing stored\n", name, err)
 			failed = true

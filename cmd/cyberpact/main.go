@@ -206,6 +206,7 @@ func (e *env) dataDir(flagValue string) string {
 type store interface {
 	cyberpact.ObjectStore
 	cyberpact.AccountService
+	cyberpact.AgreementService
 	cyberpact.AuditLog
 	cyberpact.StatusStore
 	cyberpact.BodyChecker

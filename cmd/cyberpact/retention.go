@@ -27,7 +27,7 @@ the same group and type again changes its period.`,
 	{
 		name:  "list",
 		usage: "[--data DIR] [--json]",
-		help:  "Lists the retention rules.",
+		help:  "Lists the retention rules the purge applies: those set here and those of the sharing agreements' retention periods (see 'cyberpact agreement'), the shorter where both name one group and type.",
 		run:   runRetentionList,
 	},
 	{
@@ -103,17 +103,28 @@ func runRetentionList(ctx context.Context, e *env, c *command, args []string) er
 	if err != nil {
 		return err
 	}
+	as, err := db.Agreements(ctx)
+	if err != nil {
+		return err
+	}
+	// What the purge applies: the rules set here and the agreements'
+	// retention, the shorter where both name one group and type.
+	rules = rules.With(cyberpact.AgreementRules(as))
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(rules)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tGROUP\tTYPE\tDAYS")
+	fmt.Fprintln(tw, "ID\tGROUP\tTYPE\tDAYS\tFROM")
 	for _, r := range rules {
 		g := "hub-wide"
 		if r.Group != 0 {
 			g = strconv.FormatInt(r.Group, 10)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\n", r.ID, g, r.Type, r.Days)
+		from := "retention set"
+		if r.Agreement != 0 {
+			from = fmt.Sprintf("agreement version %d", r.Agreement)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", r.ID, g, r.Type, r.Days, from)
 	}
 	return tw.Flush()
 }

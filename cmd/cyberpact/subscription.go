@@ -257,8 +257,12 @@ func runSubscriptionStatus(ctx context.Context, e *env, c *command, args []strin
 	if err != nil {
 		return err
 	}
+	of, err := db.OrgByID(ctx, o)
+	if err != nil {
+		return err
+	}
 	sum := cyberpact.Summarise(ns, *limit)
-	if err := cyberpact.HideUnseen(ctx, db, cyberpact.Viewer{Org: o, Groups: groups}, sum.Recent); err != nil {
+	if err := cyberpact.HideUnseen(ctx, db, cyberpact.OrgViewer(of, groups), sum.Recent); err != nil {
 		return err
 	}
 	if *asJSON {

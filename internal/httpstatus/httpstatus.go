@@ -28,6 +28,8 @@ func Of(code string) int {
 		return http.StatusNotImplemented
 	case cyberpact.EBUSY:
 		return http.StatusServiceUnavailable
+	case cyberpact.EFULL:
+		return http.StatusInsufficientStorage
 	}
 	return http.StatusInternalServerError
 }

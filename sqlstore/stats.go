@@ -1,0 +1,297 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cyberpact/cyberpact"
+)
+
+// Stats are kept per viewer (its organisation, groups, public or hub
+// view) as of the store's last Seq, and brought up to date from what was
+// stored since (Objects.StatsOf): a call costs what was added since the
+// viewer's last call, not what the store holds. Nothing is done at write
+// time, so imports cost what they did. Counts are recomputed from the
+// objects when versions were deleted or a sharing group's members changed
+// since (ProducerSees reads them), and inside an exercise, whose objects
+// are few. Each process keeps its own counts; they are exact for the
+// snapshot each call reads, as the counts read from the objects are.
+// The last counts of each viewer are also saved in the store (stats_kept),
+// for the next process: `cyberpact stats` counts what was stored since
+// the last call, whichever process made it.
+
+// statsViewers caps the viewers whose counts are kept; past it they are
+// all forgotten and computed again.
+const statsViewers = 1024
+
+// statsCache is the counts kept per viewer.
+type statsCache struct {
+	mu      sync.Mutex
+	by      map[string]*statsKept
+	pending map[string]statsSave // counts waiting to be saved
+	saving  bool                 // saveLoop runs
+	saves   sync.WaitGroup       // saveLoop, for Close
+}
+
+// statsKept is one viewer's counts as of a state of the store.
+type statsKept struct {
+	seq     int64  // the store's last Seq
+	deletes int64  // its last delete
+	groups  string // the sharing groups' members
+	types   map[string]cyberpact.TypeStats
+}
+
+// CountStats counts per type what the viewer is shown (q.Stats), from the
+// counts kept for it when the store has only grown since.
+func (s *Store) CountStats(ctx context.Context, q *Objects, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
+	if viewer != nil && viewer.Exercise != 0 {
+		m, err := s.statsRun(ctx, s.read, q.Stats(viewer))
+		if err != nil {
+			return nil, err
+		}
+		return sortedStats(m), nil
+	}
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.d.Numbered {
+		opts.Isolation = sql.LevelRepeatableRead // one snapshot for the state and the counts
+	}
+	tx, err := s.read.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, internal("counting objects", err)
+	}
+	defer tx.Rollback()
+	now := &statsKept{}
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(last_seq) FROM imports), 0), COALESCE((SELECT MAX(n) FROM deletes), 0)`).Scan(&now.seq, &now.deletes); err != nil {
+		return nil, internal("counting objects", err)
+	}
+	if now.groups, err = groupsState(ctx, tx); err != nil {
+		return nil, err
+	}
+	key := statsKey(viewer)
+	s.stats.mu.Lock()
+	kept := s.stats.by[key]
+	s.stats.mu.Unlock()
+	if kept == nil {
+		if kept, err = s.loadStats(ctx, tx, key); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case kept != nil && kept.deletes == now.deletes && kept.groups == now.groups && kept.seq == now.seq:
+		return sortedStats(kept.types), nil
+	case kept != nil && kept.deletes == now.deletes && kept.groups == now.groups && kept.seq < now.seq:
+		before := map[string]cyberpact.TypeStats{} // as of Seq 0: nothing (AsOf 0 is no bound)
+		if kept.seq > 0 {
+			if before, err = s.statsRun(ctx, tx, q.StatsOf(cyberpact.ObjectFilter{Viewer: viewer, AsOf: kept.seq}, kept.seq)); err != nil {
+				return nil, err
+			}
+		}
+		after, err := s.statsRun(ctx, tx, q.StatsOf(cyberpact.ObjectFilter{Viewer: viewer}, kept.seq))
+		if err != nil {
+			return nil, err
+		}
+		now.types = make(map[string]cyberpact.TypeStats, len(kept.types))
+		for t, c := range kept.types {
+			now.types[t] = c
+		}
+		for t, c := range before {
+			k := now.types[t]
+			k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects-c.Objects, k.Versions-c.Versions, k.Revoked-c.Revoked
+			now.types[t] = k
+		}
+		for t, c := range after {
+			k := now.types[t]
+			k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects+c.Objects, k.Versions+c.Versions, k.Revoked+c.Revoked
+			now.types[t] = k
+		}
+		for t, c := range now.types {
+			if c.Versions == 0 {
+				delete(now.types, t)
+			}
+		}
+	default:
+		if now.types, err = s.statsRun(ctx, tx, q.Stats(viewer)); err != nil {
+			return nil, err
+		}
+	}
+	s.stats.mu.Lock()
+	if s.stats.by == nil || len(s.stats.by) >= statsViewers {
+		s.stats.by = map[string]*statsKept{}
+	}
+	if k := s.stats.by[key]; k == nil || k.seq <= now.seq {
+		s.stats.by[key] = now
+	}
+	s.stats.mu.Unlock()
+	out := sortedStats(now.types)
+	if kept == nil || kept.seq != now.seq || kept.deletes != now.deletes || kept.groups != now.groups {
+		s.saveStats(ctx, key, now, out)
+	}
+	return out, nil
+}
+
+// loadStats reads the counts another call (of this process or another)
+// kept for the viewer key, nil when there are none.
+func (s *Store) loadStats(ctx context.Context, tx *sql.Tx, key string) (*statsKept, error) {
+	a := s.d.Args()
+	k := &statsKept{}
+	var counts string
+	err := tx.QueryRowContext(ctx, `SELECT seq, deletes, groups, counts FROM stats_kept WHERE viewer = `+a.Add(key), a.Vals...).Scan(&k.seq, &k.deletes, &k.groups, &counts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, internal("reading the counts kept", err)
+	}
+	var ts []cyberpact.TypeStats
+	if err := json.Unmarshal([]byte(counts), &ts); err != nil {
+		return nil, nil // counts that do not read are counted again
+	}
+	k.types = make(map[string]cyberpact.TypeStats, len(ts))
+	for _, t := range ts {
+		k.types[t.Type] = t
+	}
+	return k, nil
+}
+
+// saveStats keeps the viewer key's counts for later calls, in the
+// background: Stats never waits for the store's writer, which another
+// process's import may hold for minutes. One saver writes what is
+// pending, the newest counts of each viewer; while this process's own
+// writer is busy it drops them (the counts stay kept in this process, and
+// a later call saves them), and a failed save only means that another
+// process counts again. Close waits for the saver.
+func (s *Store) saveStats(_ context.Context, key string, k *statsKept, ts []cyberpact.TypeStats) {
+	counts, err := json.Marshal(ts)
+	if err != nil {
+		return
+	}
+	c := &s.stats
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending == nil {
+		c.pending = map[string]statsSave{}
+	}
+	c.pending[key] = statsSave{k.seq, k.deletes, k.groups, string(counts)}
+	if c.saving {
+		return
+	}
+	c.saving = true
+	c.saves.Add(1)
+	go s.saveLoop()
+}
+
+// statsSave is one viewer's counts waiting to be saved.
+type statsSave struct {
+	seq, deletes   int64
+	groups, counts string
+}
+
+// saveLoop writes the pending counts until none are left.
+func (s *Store) saveLoop() {
+	c := &s.stats
+	defer c.saves.Done()
+	for {
+		c.mu.Lock()
+		batch := c.pending
+		c.pending = nil
+		if len(batch) == 0 {
+			c.saving = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		s.writeStats(batch)
+	}
+}
+
+func (s *Store) writeStats(batch map[string]statsSave) {
+	if s.h.WriteMu != nil {
+		if !s.h.WriteMu.TryLock() {
+			return
+		}
+		defer s.h.WriteMu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for key, k := range batch {
+		a := s.d.Args()
+		_, _ = s.write.ExecContext(ctx, `INSERT INTO stats_kept (viewer, seq, deletes, groups, counts) VALUES (`+
+			a.Add(key)+`, `+a.Add(k.seq)+`, `+a.Add(k.deletes)+`, `+a.Add(k.groups)+`, `+a.Add(k.counts)+`)
+			ON CONFLICT (viewer) DO UPDATE SET seq = excluded.seq, deletes = excluded.deletes, groups = excluded.groups, counts = excluded.counts
+			WHERE excluded.seq >= stats_kept.seq`, a.Vals...)
+	}
+}
+
+func (s *Store) statsRun(ctx context.Context, db querier, q Query) (map[string]cyberpact.TypeStats, error) {
+	rows, err := db.QueryContext(ctx, q.SQL, q.Args...)
+	if err != nil {
+		return nil, internal("counting objects", err)
+	}
+	defer rows.Close()
+	out := map[string]cyberpact.TypeStats{}
+	for rows.Next() {
+		var t cyberpact.TypeStats
+		var revoked sql.NullInt64
+		if err := rows.Scan(&t.Type, &t.Objects, &t.Versions, &revoked); err != nil {
+			return nil, internal("counting objects", err)
+		}
+		t.Revoked = revoked.Int64
+		out[t.Type] = t
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("counting objects", err)
+	}
+	return out, nil
+}
+
+// groupsState is the sharing groups' members, as one text.
+func groupsState(ctx context.Context, tx *sql.Tx) (string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT grp, org FROM group_orgs ORDER BY grp, org`)
+	if err != nil {
+		return "", internal("reading the sharing groups", err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var g, o int64
+		if err := rows.Scan(&g, &o); err != nil {
+			return "", internal("reading the sharing groups", err)
+		}
+		fmt.Fprintf(&b, "%d:%d,", g, o)
+	}
+	if err := rows.Err(); err != nil {
+		return "", internal("reading the sharing groups", err)
+	}
+	return b.String(), nil
+}
+
+// statsKey names a viewer's counts: the hub's, the public collection's,
+// or an organisation's with its groups.
+func statsKey(v *cyberpact.Viewer) string {
+	switch {
+	case v == nil:
+		return "hub"
+	case v.Public:
+		return "public"
+	}
+	gs := slices.Clone(v.Groups)
+	slices.Sort(gs)
+	return fmt.Sprintf("org %d groups %v", v.Org, gs)
+}
+
+// sortedStats is the counts by type, in type order.
+func sortedStats(m map[string]cyberpact.TypeStats) []cyberpact.TypeStats {
+	out := make([]cyberpact.TypeStats, 0, len(m))
+	for _, t := range m {
+		out = append(out, t)
+	}
+	slices.SortFunc(out, func(a, b cyberpact.TypeStats) int { return strings.Compare(a.Type, b.Type) })
+	return out
+}
