@@ -66,12 +66,18 @@ func NewDesk(store any) *Desk {
 	return &Desk{Store: cs}
 }
 
-func viewerOf(ctx context.Context, s Store, org int64) (cyberpact.Viewer, error) {
+// viewerOf is what org may see now: its groups, and its nation, sector
+// and clearances, which markings beside TLP are checked against.
+func viewerOf(ctx context.Context, s CrisisStore, org int64) (cyberpact.Viewer, error) {
 	groups, err := s.GroupsOf(ctx, org)
 	if err != nil {
 		return cyberpact.Viewer{}, err
 	}
-	return cyberpact.Viewer{Org: org, Groups: groups}, nil
+	o, err := s.OrgByID(ctx, org)
+	if err != nil {
+		return cyberpact.Viewer{}, err
+	}
+	return cyberpact.OrgViewer(o, groups), nil
 }
 
 // notFound is the answer about a crisis the caller may not know of, the
