@@ -546,6 +546,9 @@ func (h *pdHub) pdRequests(t *testing.T, who string) map[string][][3]string {
 		"POST /api/v1/incidents/{id}/notes":                                       {{"POST", "/api/v1/incidents/" + h.incidentID + "/notes", `{"content":"walk"}`}},
 		"POST /api/v1/incidents/{id}/requests":                                    {{"POST", "/api/v1/incidents/" + h.incidentID + "/requests", `{"kind":"analysis","addressed_to":"B"}`}},
 		"POST /api/v1/incidents/{id}/requests/{rfa}/{decision}":                   {{"POST", "/api/v1/incidents/" + h.incidentID + "/requests/x-cyberpact-request--00000000-0000-4000-8000-000000000001/accept", ""}},
+		"GET /api/v1/agreements":                                                  get("/api/v1/agreements", "/api/v1/agreements?history=true"),
+		"GET /api/v1/agreements/{group}":                                          get("/api/v1/agreements/hub", "/api/v1/agreements/G"),
+		"PUT /api/v1/agreements/{group}":                                          {{"PUT", "/api/v1/agreements/G", `{"purpose":"walking every route","tlp":["green","amber"]}`}},
 		"GET /api/v1/objects/{id}/sighting-counts":                                get(each("/api/v1/objects/%s/sighting-counts")...),
 	}
 }
