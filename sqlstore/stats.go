@@ -273,7 +273,9 @@ func groupsState(ctx context.Context, tx *sql.Tx) (string, error) {
 }
 
 // statsKey names a viewer's counts: the hub's, the public collection's,
-// or an organisation's with its groups.
+// or an organisation's with everything the rule asks of the viewer: its
+// groups, nation, sector and clearances, and whether it reads as a peer
+// hub (Sync, which PAP:RED is withheld from).
 func statsKey(v *cyberpact.Viewer) string {
 	switch {
 	case v == nil:
@@ -283,7 +285,7 @@ func statsKey(v *cyberpact.Viewer) string {
 	}
 	gs := slices.Clone(v.Groups)
 	slices.Sort(gs)
-	return fmt.Sprintf("org %d groups %v", v.Org, gs)
+	return fmt.Sprintf("org %d groups %v nation %q sector %q clearances %q sync %t", v.Org, gs, v.Nation, v.Sector, v.Clearances.String(), v.Sync)
 }
 
 // sortedStats is the counts by type, in type order.
