@@ -11,6 +11,7 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/demo"
+	"github.com/cyberpact/cyberpact/incident"
 	"github.com/cyberpact/cyberpact/stix"
 	"github.com/google/uuid"
 )
@@ -193,6 +194,15 @@ func seedDemo(ctx context.Context, e *env, db store, now time.Time) error {
 		}
 		added += res.Added
 	}
+	userOf := map[int64]string{}
+	for _, a := range accounts {
+		userOf[a.org.ID] = a.user
+	}
+	n, err := seedDemoIncident(ctx, db, orgOf, userOf, now)
+	if err != nil {
+		return err
+	}
+	added += n
 	fmt.Fprintf(e.stdout, "demo: seeded %d organisations, %d sharing groups and %d objects of a demonstration partnership\n", len(orgOf), len(demoGroups), added)
 	fmt.Fprintln(e.stdout, "demo: users and their API keys (shown only now; use as 'Authorization: Bearer KEY', or HTTP Basic with the user name):")
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -200,4 +210,54 @@ func seedDemo(ctx context.Context, e *env, db store, now time.Time) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s (%s)\t%s\n", a.user, a.key, a.org.Name, a.org.Nation, strings.Join(a.groups, ", "))
 	}
 	return tw.Flush()
+}
+
+// seedDemoIncident opens the demonstration's joint incident, through the
+// incident service as its analysts would: the US agency opens it for the
+// US-UK Joint Cyber Cell (TLP:AMBER), assigns a task to the UK centre's
+// analyst, notes a decision, and asks the UK centre for analysis, each
+// write recorded in the audit log as the seed's ("demo"), as the rest of
+// the seed is. It returns the number of objects stored.
+func seedDemoIncident(ctx context.Context, db store, orgOf map[string]*cyberpact.Org, userOf map[int64]string, now time.Time) (int, error) {
+	var us, uk *cyberpact.Org
+	for _, p := range demo.Partners {
+		if isGov(p) && p.Country == "US" && us == nil {
+			us = orgOf[p.ID]
+		}
+		if isGov(p) && p.Country == "GB" && uk == nil {
+			uk = orgOf[p.ID]
+		}
+	}
+	cell, err := db.GroupByName(ctx, demoGroups[0].name)
+	if err != nil || us == nil || uk == nil {
+		return 0, fmt.Errorf("demo incident: the joint cell and its partners: %v", err)
+	}
+	v, err := orgViewer(ctx, db, us.Name)
+	if err != nil {
+		return 0, err
+	}
+	who := incident.Caller{Viewer: *v, OrgName: us.Name, CanWrite: true, Actor: cyberpact.Actor{Name: "demo", Org: us.ID, Via: "demo"}}
+	svc := &incident.Service{Store: db, Audit: db, Now: func() time.Time { return now }}
+	aud := cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: cell.ID}
+	cs, err := svc.Create(ctx, who, incident.NewIncident{Name: "Intrusion at a transatlantic settlement provider",
+		Description: "Credential phishing against payment operations staff, followed by a loader beaconing to a VPS; both partners see the same infrastructure.",
+		Status:      "open", Severity: "high", Sectors: []string{"financial-services"}, Functions: []string{"payment settlement"},
+		Partners: []string{us.Name, uk.Name}, Audience: aud, TLP: cyberpact.TLPAmber})
+	if err != nil {
+		return 0, fmt.Errorf("demo incident: %w", err)
+	}
+	if _, err := svc.AddTask(ctx, who, cs.ID, incident.NewTask{Title: "Trace the loader's VPS in UK hosting",
+		Description: "Identify the hosting provider and request preservation.", Assignee: userOf[uk.ID], AssigneeOrg: uk.Name,
+		Due: now.Add(48 * time.Hour).UTC().Format(time.RFC3339)}); err != nil {
+		return 0, fmt.Errorf("demo incident task: %w", err)
+	}
+	if _, err := svc.AddNote(ctx, who, cs.ID, incident.NewNote{Kind: "decision", Title: "Block at the border",
+		Content: "Both partners block the loader's infrastructure at their borders for 30 days.", Audience: aud, TLP: cyberpact.TLPAmber}); err != nil {
+		return 0, fmt.Errorf("demo incident note: %w", err)
+	}
+	if _, err := svc.RequestAssistance(ctx, who, cs.ID, incident.NewRFA{Kind: "analysis", To: []string{uk.Name},
+		Description: "Reverse the loader sample your sensors captured and share its configuration."}); err != nil {
+		return 0, fmt.Errorf("demo incident request: %w", err)
+	}
+	return 4, nil
 }
