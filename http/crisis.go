@@ -122,7 +122,10 @@ func (s *Server) listCrises(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"crises": out})
 }
 
-func (s *Server) getCrisis(w http.ResponseWriter, r *http.Request) error {
+// onCrisis answers a request on crisis {id}: act, when not nil, is done
+// by the caller first; the answer is the crisis's status as the caller
+// may see it.
+func (s *Server) onCrisis(w http.ResponseWriter, r *http.Request, act func(d *alert.Desk, p *cyberpact.Principal, id int64) error) error {
 	d, err := s.desk()
 	if err != nil {
 		return err
@@ -134,57 +137,34 @@ func (s *Server) getCrisis(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st, err := d.Status(r.Context(), principalOf(r), id)
+	p := principalOf(r)
+	if act != nil {
+		if err := act(d, p, id); err != nil {
+			return err
+		}
+	}
+	st, err := d.Status(r.Context(), p, id)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) getCrisis(w http.ResponseWriter, r *http.Request) error {
+	return s.onCrisis(w, r, nil)
 }
 
 func (s *Server) ackCrisis(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.desk()
-	if err != nil {
+	return s.onCrisis(w, r, func(d *alert.Desk, p *cyberpact.Principal, id int64) error {
+		_, err := d.Ack(r.Context(), p, id, 0, p.User.Name, "api")
 		return err
-	}
-	if err := checkQuery(r, false); err != nil {
-		return err
-	}
-	id, err := crisisID(r)
-	if err != nil {
-		return err
-	}
-	p := principalOf(r)
-	if _, err := d.Ack(r.Context(), p, id, 0, p.User.Name, "api"); err != nil {
-		return err
-	}
-	st, err := d.Status(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, st)
+	})
 }
 
 func (s *Server) endCrisis(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.desk()
-	if err != nil {
-		return err
-	}
-	if err := checkQuery(r, false); err != nil {
-		return err
-	}
-	id, err := crisisID(r)
-	if err != nil {
-		return err
-	}
-	p := principalOf(r)
-	if err := d.End(r.Context(), p, id, p.User.Name); err != nil {
-		return err
-	}
-	st, err := d.Status(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, st)
+	return s.onCrisis(w, r, func(d *alert.Desk, p *cyberpact.Principal, id int64) error {
+		return d.End(r.Context(), p, id, p.User.Name)
+	})
 }
 
 func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {

@@ -100,6 +100,17 @@ func (d Detectors) String() string {
 	return strings.Join(on, ",")
 }
 
+// With returns a new set of the detectors on in d or in o.
+func (d Detectors) With(o Detectors) Detectors {
+	u := Detectors{}
+	for _, x := range []Detectors{d, o} {
+		for k, on := range x {
+			u[k] = u[k] || on
+		}
+	}
+	return u
+}
+
 // Any reports whether any detector is on.
 func (d Detectors) Any() bool {
 	for _, on := range d {

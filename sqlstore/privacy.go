@@ -237,14 +237,7 @@ func (s *Store) Redacting(ctx context.Context, next cyberpact.ObjectSource, opts
 		if err != nil {
 			return nil, nil, internal("reading "+a.Name(), err)
 		}
-		u := privacy.Detectors{}
-		for k, on := range policy[a.Group] {
-			u[k] = on
-		}
-		for k, on := range d {
-			u[k] = u[k] || on
-		}
-		policy[a.Group] = u
+		policy[a.Group] = policy[a.Group].With(d)
 		on = on || d.Any()
 		if ref {
 			refuse[a.Group] = a.Name()
@@ -288,14 +281,7 @@ func (s *Store) Redacting(ctx context.Context, next cyberpact.ObjectSource, opts
 		if rel.TLP == cyberpact.TLPClear && !rel.Audience.Kind.IsExercise() {
 			// TLP:CLEAR goes to anyone through the public collection,
 			// whatever its audience: the default applies too.
-			u := privacy.Detectors{}
-			for k, on := range d {
-				u[k] = on
-			}
-			for k, on := range policy[0] {
-				u[k] = u[k] || on
-			}
-			d = u
+			d = d.With(policy[0])
 		}
 		p, err := stix.Parse(o.Raw)
 		if err != nil {
