@@ -116,6 +116,11 @@ func BenchmarkPages(b *testing.B) {
 		{"Feeds", bob, []string{"/api/v1/sources"}},
 		{"Exercises", bob, []string{"/api/v1/exercises"}},
 		{"Peers", hana, nil},
+		{"Incidents", bob, []string{"/api/v1/incidents"}},
+		{"IncidentPage", bob, []string{"/api/v1/incidents/" + openIncidentID}},
+		{"Crises", bob, []string{"/api/v1/crises"}},
+		{"Agreements", bob, []string{"/api/v1/agreements"}},
+		{"Warrants", bob, []string{"/api/v1/warrants"}},
 	} {
 		page := map[string]string{
 			"Dashboard":      "/",
@@ -128,6 +133,11 @@ func BenchmarkPages(b *testing.B) {
 			"Feeds":          "/sources",
 			"Exercises":      "/exercises",
 			"Peers":          "/peers",
+			"Incidents":      "/incidents",
+			"IncidentPage":   "/incidents/" + openIncidentID,
+			"Crises":         "/crises",
+			"Agreements":     "/agreements",
+			"Warrants":       "/warrants",
 		}[pc.name]
 		b.Run(pc.name, func(b *testing.B) {
 			for b.Loop() {
