@@ -39,6 +39,7 @@ type DB struct {
 	path    string
 	write   *sql.DB
 	read    *sql.DB
+	stmts   *stmtCache // the object queries kept prepared on read (see stmts.go)
 	search  *searchIndex
 	audit   *auditLog          // the audit log, in its own file (see audit.go)
 	writeMu sync.Mutex         // one import (objects and search index together) at a time
@@ -158,6 +159,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := runtime.GOMAXPROCS(0) * 2
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
+	db.stmts = newStmtCache(db.read)
 	db.AuditReads = sqlstore.AuditReads{Log: db.audit.read, Objects: db.read, D: dialect}
 	db.ObjectReads = sqlstore.ObjectReads{Q: objectQueries, Each: db.eachObject, DB: db.read, Observables: "s.observables", Cap: db.correlationCap}
 	db.Store = sqlstore.New(db.read, db.write, dialect, sqlstore.Hooks{
@@ -269,6 +271,9 @@ func (db *DB) Close() error {
 	}
 	if db.audit != nil {
 		errs = append(errs, db.audit.close())
+	}
+	if db.stmts != nil {
+		db.stmts.close()
 	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())

@@ -813,9 +813,13 @@ func scanObject(s scanner, extra ...any) (*cyberpact.Object, error) {
 
 // eachObject runs q, an object query of objectQueries, on a reader and
 // calls fn with each object it selects, its extra columns scanned into
-// extra.
+// extra. The query is kept prepared (see stmts.go).
 func (db *DB) eachObject(ctx context.Context, q sqlstore.Query, extra []any, fn func(*cyberpact.Object) error) error {
-	rows, err := db.read.QueryContext(ctx, q.SQL, q.Args...)
+	st, err := db.stmts.get(ctx, q.SQL)
+	if err != nil {
+		return queryError(err)
+	}
+	rows, err := st.QueryContext(ctx, q.Args...)
 	if err != nil {
 		return queryError(err)
 	}
