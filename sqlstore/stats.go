@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -87,13 +88,7 @@ func (s *Store) CountStats(ctx context.Context, q *Objects, viewer *cyberpact.Vi
 	case kept != nil && kept.deletes == now.deletes && kept.groups == now.groups && kept.seq == now.seq:
 		return sortedStats(kept.types), nil
 	case kept != nil && kept.deletes == now.deletes && kept.groups == now.groups && kept.seq < now.seq:
-		before := map[string]cyberpact.TypeStats{} // as of Seq 0: nothing (AsOf 0 is no bound)
-		if kept.seq > 0 {
-			if before, err = s.statsRun(ctx, tx, q.StatsOf(cyberpact.ObjectFilter{Viewer: viewer, AsOf: kept.seq}, kept.seq)); err != nil {
-				return nil, err
-			}
-		}
-		after, err := s.statsRun(ctx, tx, q.StatsOf(cyberpact.ObjectFilter{Viewer: viewer}, kept.seq))
+		ids, olds, err := s.touchedSince(ctx, tx, kept.seq, viewer != nil)
 		if err != nil {
 			return nil, err
 		}
@@ -101,15 +96,13 @@ func (s *Store) CountStats(ctx context.Context, q *Objects, viewer *cyberpact.Vi
 		for t, c := range kept.types {
 			now.types[t] = c
 		}
-		for t, c := range before {
-			k := now.types[t]
-			k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects-c.Objects, k.Versions-c.Versions, k.Revoked-c.Revoked
-			now.types[t] = k
+		if kept.seq > 0 { // as of Seq 0 nothing was stored (AsOf 0 is no bound)
+			if err := s.statsOfIDs(ctx, tx, q, cyberpact.ObjectFilter{Viewer: viewer, AsOf: kept.seq}, olds, now.types, -1); err != nil {
+				return nil, err
+			}
 		}
-		for t, c := range after {
-			k := now.types[t]
-			k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects+c.Objects, k.Versions+c.Versions, k.Revoked+c.Revoked
-			now.types[t] = k
+		if err := s.statsOfIDs(ctx, tx, q, cyberpact.ObjectFilter{Viewer: viewer}, ids, now.types, 1); err != nil {
+			return nil, err
 		}
 		for t, c := range now.types {
 			if c.Versions == 0 {
@@ -227,6 +220,107 @@ func (s *Store) writeStats(batch map[string]statsSave) {
 			ON CONFLICT (viewer) DO UPDATE SET seq = excluded.seq, deletes = excluded.deletes, groups = excluded.groups, counts = excluded.counts
 			WHERE excluded.seq >= stats_kept.seq`, a.Vals...)
 	}
+}
+
+// statsChunk is how many ids one count names at most: well under SQLite's
+// limit of 32,766 bound values.
+const statsChunk = 1000
+
+// refProps are the properties of the edges whose ends EndsVisible reads.
+const refProps = `'source_ref', 'target_ref', 'sighting_of_ref'`
+
+// touchedSince returns the ids whose counts may have changed since Seq
+// seq, sorted: those with versions stored after it and, when edges (any
+// viewer but the hub's, whose counts do not read the ends), the
+// relationships and sightings whose ends (EndsVisible) are among them,
+// stored before or after. olds are those of them that may have had a
+// version at or before seq: all but the ids whose only version is new (a
+// new row marked sole: an import keeps an id's rows sole only while it
+// has one). Both are read from the new rows themselves (seq is the key)
+// and, for the edges, one probe of refs_target per new id: what was added,
+// not the store's size.
+func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges bool) (ids, olds []string, err error) {
+	a := s.d.Args()
+	rows, err := tx.QueryContext(ctx, `SELECT id, sole FROM objects WHERE seq > `+a.Add(seq), a.Vals...)
+	if err != nil {
+		return nil, nil, internal("reading what was stored", err)
+	}
+	fresh := map[string]bool{} // new id -> its one version is new
+	for rows.Next() {
+		var id string
+		var sole bool
+		if err := rows.Scan(&id, &sole); err != nil {
+			rows.Close()
+			return nil, nil, internal("reading what was stored", err)
+		}
+		_, seen := fresh[id]
+		fresh[id] = sole && !seen
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, internal("reading what was stored", err)
+	}
+	ids = make([]string, 0, len(fresh))
+	for id := range fresh {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	touched := maps.Clone(fresh)
+	if edges {
+		for chunk := range slices.Chunk(ids, statsChunk) {
+			a := s.d.Args()
+			rows, err := tx.QueryContext(ctx, `SELECT r.id FROM refs x JOIN objects r ON r.seq = x.seq
+				WHERE x.prop IN (`+refProps+`) AND `+a.InStrings("x.target", chunk), a.Vals...)
+			if err != nil {
+				return nil, nil, internal("reading the edges to what was stored", err)
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return nil, nil, internal("reading the edges to what was stored", err)
+				}
+				if _, ok := touched[id]; !ok {
+					touched[id] = false
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, nil, internal("reading the edges to what was stored", err)
+			}
+		}
+		if len(touched) > len(ids) {
+			ids = ids[:0]
+			for id := range touched {
+				ids = append(ids, id)
+			}
+			slices.Sort(ids)
+		}
+	}
+	for _, id := range ids {
+		if !touched[id] {
+			olds = append(olds, id)
+		}
+	}
+	return ids, olds, nil
+}
+
+// statsOfIDs adds to m, times sign, f's counts of ids (Objects.StatsOf),
+// counted statsChunk ids at a time: an id's counts are its own, so the
+// chunks' counts add up.
+func (s *Store) statsOfIDs(ctx context.Context, tx *sql.Tx, q *Objects, f cyberpact.ObjectFilter, ids []string, m map[string]cyberpact.TypeStats, sign int64) error {
+	for chunk := range slices.Chunk(ids, statsChunk) {
+		c, err := s.statsRun(ctx, tx, q.StatsOf(f, chunk))
+		if err != nil {
+			return err
+		}
+		for t, c := range c {
+			k := m[t]
+			k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects+sign*c.Objects, k.Versions+sign*c.Versions, k.Revoked+sign*c.Revoked
+			m[t] = k
+		}
+	}
+	return nil
 }
 
 func (s *Store) statsRun(ctx context.Context, db querier, q Query) (map[string]cyberpact.TypeStats, error) {
