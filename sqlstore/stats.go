@@ -269,8 +269,7 @@ func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges b
 	if edges {
 		for chunk := range slices.Chunk(ids, statsChunk) {
 			a := s.d.Args()
-			rows, err := tx.QueryContext(ctx, `SELECT r.id FROM refs x JOIN objects r ON r.seq = x.seq
-				WHERE x.prop IN (`+refProps+`) AND `+a.InStrings("x.target", chunk), a.Vals...)
+			rows, err := tx.QueryContext(ctx, edgesTo(a, chunk), a.Vals...)
 			if err != nil {
 				return nil, nil, internal("reading the edges to what was stored", err)
 			}
@@ -303,6 +302,19 @@ func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges b
 		}
 	}
 	return ids, olds, nil
+}
+
+// edgesTo selects the ids of the relationships and sightings one of whose
+// ends is one of ids, one probe of refs_target per id. (PostgreSQL's
+// planner, given = ANY of a thousand ids, scans refs whole instead: each
+// id is a lateral probe there.)
+func edgesTo(a *Args, ids []string) string {
+	if a.Numbered {
+		return `SELECT r.id FROM unnest(` + a.Add(ids) + `::text[]) AS t(id)
+			CROSS JOIN LATERAL (SELECT x.seq FROM refs x WHERE x.target = t.id AND x.prop IN (` + refProps + `)` + a.Probe() + `) x
+			JOIN objects r ON r.seq = x.seq`
+	}
+	return `SELECT r.id FROM refs x JOIN objects r ON r.seq = x.seq WHERE x.prop IN (` + refProps + `) AND ` + a.InStrings("x.target", ids)
 }
 
 // statsOfIDs adds to m, times sign, f's counts of ids (Objects.StatsOf),
