@@ -180,7 +180,9 @@ func (q *Objects) StatsOf(f cyberpact.ObjectFilter, ids []string) Query {
 			where += ` AND ` + a.InStrings("o.id", ids)
 		}
 	}
-	s := `SELECT o.type, COUNT(DISTINCT o.id), COUNT(*), SUM(CASE WHEN o.revoked AND ` + latest + ` THEN 1 ELSE 0 END)
+	// Distinct ids: an id with a sole row has no other, so only the ids
+	// of the other rows (few) need a set to be counted once.
+	s := `SELECT o.type, SUM(CASE WHEN o.sole THEN 1 ELSE 0 END) + COUNT(DISTINCT CASE WHEN o.sole THEN NULL ELSE o.id END), COUNT(*), SUM(CASE WHEN o.revoked AND ` + latest + ` THEN 1 ELSE 0 END)
 		FROM objects o WHERE ` + where + ` GROUP BY o.type ORDER BY o.type`
 	return Query{SQL: s, Args: a.Vals}
 }
