@@ -169,21 +169,38 @@ func (q *Objects) Stats(viewer *cyberpact.Viewer) Query {
 // one by one on objects_id_version: a count costs the ids it is given,
 // not the store's size.
 func (q *Objects) StatsOf(f cyberpact.ObjectFilter, ids []string) Query {
+	if ids == nil {
+		return q.stats(f, "", func(*Args) string { return True })
+	}
+	return q.stats(f, q.args().ByID(), func(a *Args) string {
+		if len(ids) == 0 {
+			return False
+		}
+		return a.InStrings("o.id", ids)
+	})
+}
+
+// StatsFresh is Stats for f's viewer counting only the ids whose one
+// version was stored after Seq after: the sole rows past it, read in seq
+// order from the new rows themselves (an import's are together at the
+// end of the table) without a probe by id. Those ids had no version as
+// of after, so their counts are all new.
+func (q *Objects) StatsFresh(f cyberpact.ObjectFilter, after int64) Query {
+	return q.stats(f, q.args().ByKey(), func(a *Args) string { return `o.seq > ` + a.Add(after) + ` AND o.sole` })
+}
+
+// stats is Stats for f's viewer as of f.AsOf over the rows that also
+// meet cond (its placeholders added after the rule's), read from objects
+// with the index hint hint (Args.ByID, Args.ByKey).
+func (q *Objects) stats(f cyberpact.ObjectFilter, hint string, cond func(a *Args) string) Query {
 	a := q.args()
 	f = cyberpact.ObjectFilter{Viewer: f.Viewer, AsOf: f.AsOf}
 	latest := Latest(f, a)
-	where := ViewerAsOf(f, a)
-	if ids != nil {
-		if len(ids) == 0 {
-			where += ` AND ` + False
-		} else {
-			where += ` AND ` + a.InStrings("o.id", ids)
-		}
-	}
+	where := ViewerAsOf(f, a) + ` AND ` + cond(a)
 	// Distinct ids: an id with a sole row has no other, so only the ids
 	// of the other rows (few) need a set to be counted once.
 	s := `SELECT o.type, SUM(CASE WHEN o.sole THEN 1 ELSE 0 END) + COUNT(DISTINCT CASE WHEN o.sole THEN NULL ELSE o.id END), COUNT(*), SUM(CASE WHEN o.revoked AND ` + latest + ` THEN 1 ELSE 0 END)
-		FROM objects o WHERE ` + where + ` GROUP BY o.type ORDER BY o.type`
+		FROM objects o` + hint + ` WHERE ` + where + ` GROUP BY o.type ORDER BY o.type`
 	return Query{SQL: s, Args: a.Vals}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -85,24 +86,43 @@ func (s *Store) CountStats(ctx context.Context, q *Objects, viewer *cyberpact.Vi
 		}
 	}
 	switch {
-	case kept != nil && kept.deletes == now.deletes && kept.groups == now.groups && kept.seq == now.seq:
+	case kept != nil && kept.deletes == now.deletes && kept.seq == now.seq && (kept.groups == now.groups || viewer == nil):
 		return sortedStats(kept.types), nil
-	case kept != nil && kept.deletes == now.deletes && kept.groups == now.groups && kept.seq < now.seq:
-		ids, olds, err := s.touchedSince(ctx, tx, kept.seq, viewer != nil)
+	case kept != nil && kept.deletes == now.deletes && kept.seq <= now.seq && groupsValid(kept.groups):
+		// What was stored since, and, when the sharing groups' members
+		// changed, the edges whose ends were released to a group that
+		// changed (EndsVisible reads the members of those groups alone;
+		// the hub's counts read no group), counted as of then, with the
+		// members then, and now.
+		ids, fresh, err := s.touchedSince(ctx, tx, kept.seq, viewer != nil)
 		if err != nil {
 			return nil, err
+		}
+		then := ""
+		if viewer != nil && kept.groups != now.groups {
+			if ids, err = s.touchedByGroups(ctx, tx, changedGroups(kept.groups, now.groups), ids, fresh); err != nil {
+				return nil, err
+			}
+			then = groupsThen(kept.groups)
 		}
 		now.types = make(map[string]cyberpact.TypeStats, len(kept.types))
 		for t, c := range kept.types {
 			now.types[t] = c
 		}
 		if kept.seq > 0 { // as of Seq 0 nothing was stored (AsOf 0 is no bound)
-			if err := s.statsOfIDs(ctx, tx, q, cyberpact.ObjectFilter{Viewer: viewer, AsOf: kept.seq}, olds, now.types, -1); err != nil {
+			if err := s.statsOfIDs(ctx, tx, q, cyberpact.ObjectFilter{Viewer: viewer, AsOf: kept.seq}, then, ids, now.types, -1); err != nil {
 				return nil, err
 			}
 		}
-		if err := s.statsOfIDs(ctx, tx, q, cyberpact.ObjectFilter{Viewer: viewer}, ids, now.types, 1); err != nil {
+		if err := s.statsOfIDs(ctx, tx, q, cyberpact.ObjectFilter{Viewer: viewer}, "", ids, now.types, 1); err != nil {
 			return nil, err
+		}
+		if len(fresh) > 0 {
+			c, err := s.statsRun(ctx, tx, q.StatsFresh(cyberpact.ObjectFilter{Viewer: viewer}, kept.seq))
+			if err != nil {
+				return nil, err
+			}
+			addStats(now.types, c, 1)
 		}
 		for t, c := range now.types {
 			if c.Versions == 0 {
@@ -229,23 +249,23 @@ const statsChunk = 1000
 // refProps are the properties of the edges whose ends EndsVisible reads.
 const refProps = `'source_ref', 'target_ref', 'sighting_of_ref'`
 
-// touchedSince returns the ids whose counts may have changed since Seq
-// seq, sorted: those with versions stored after it and, when edges (any
-// viewer but the hub's, whose counts do not read the ends), the
-// relationships and sightings whose ends (EndsVisible) are among them,
-// stored before or after. olds are those of them that may have had a
-// version at or before seq: all but the ids whose only version is new (a
-// new row marked sole: an import keeps an id's rows sole only while it
-// has one). Both are read from the new rows themselves (seq is the key)
-// and, for the edges, one probe of refs_target per new id: what was added,
-// not the store's size.
-func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges bool) (ids, olds []string, err error) {
+// touchedSince returns, sorted, the ids whose counts may have changed
+// since Seq seq and may have had a version at or before it: those with
+// versions stored after it, and, when edges (any viewer but the hub's,
+// whose counts do not read the ends), the relationships and sightings
+// whose ends (EndsVisible) are among them, stored before or after; but
+// not the ids whose one version was stored after seq (fresh: a new row
+// marked sole, as an import keeps an id's rows only while it has one),
+// which Objects.StatsFresh counts from the new rows. It reads the new rows
+// themselves (seq is the key) and, for the edges, probes refs_target once
+// per new id: what was added, not the store's size.
+func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges bool) (ids []string, fresh map[string]bool, err error) {
 	a := s.d.Args()
 	rows, err := tx.QueryContext(ctx, `SELECT id, sole FROM objects WHERE seq > `+a.Add(seq), a.Vals...)
 	if err != nil {
 		return nil, nil, internal("reading what was stored", err)
 	}
-	fresh := map[string]bool{} // new id -> its one version is new
+	added := map[string]bool{} // new id -> its one version is new
 	for rows.Next() {
 		var id string
 		var sole bool
@@ -253,55 +273,56 @@ func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges b
 			rows.Close()
 			return nil, nil, internal("reading what was stored", err)
 		}
-		_, seen := fresh[id]
-		fresh[id] = sole && !seen
+		_, seen := added[id]
+		added[id] = sole && !seen
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, nil, internal("reading what was stored", err)
 	}
-	ids = make([]string, 0, len(fresh))
-	for id := range fresh {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	touched := maps.Clone(fresh)
-	if edges {
-		for chunk := range slices.Chunk(ids, statsChunk) {
-			a := s.d.Args()
-			rows, err := tx.QueryContext(ctx, edgesTo(a, chunk), a.Vals...)
-			if err != nil {
-				return nil, nil, internal("reading the edges to what was stored", err)
-			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return nil, nil, internal("reading the edges to what was stored", err)
-				}
-				if _, ok := touched[id]; !ok {
-					touched[id] = false
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, nil, internal("reading the edges to what was stored", err)
-			}
-		}
-		if len(touched) > len(ids) {
-			ids = ids[:0]
-			for id := range touched {
-				ids = append(ids, id)
-			}
-			slices.Sort(ids)
+	fresh = map[string]bool{}
+	touched := map[string]bool{}
+	for id, f := range added {
+		if f {
+			fresh[id] = true
+		} else {
+			touched[id] = true
 		}
 	}
-	for _, id := range ids {
-		if !touched[id] {
-			olds = append(olds, id)
+	if edges && len(added) > 0 {
+		news := slices.Sorted(maps.Keys(added))
+		if err := s.edgesOf(ctx, tx, news, fresh, touched); err != nil {
+			return nil, nil, err
 		}
 	}
-	return ids, olds, nil
+	return slices.Sorted(maps.Keys(touched)), fresh, nil
+}
+
+// edgesOf adds to touched the ids, but the fresh ones, of the
+// relationships and sightings one of whose ends is one of ends (sorted).
+func (s *Store) edgesOf(ctx context.Context, tx *sql.Tx, ends []string, fresh, touched map[string]bool) error {
+	for chunk := range slices.Chunk(ends, statsChunk) {
+		a := s.d.Args()
+		rows, err := tx.QueryContext(ctx, edgesTo(a, chunk), a.Vals...)
+		if err != nil {
+			return internal("reading the edges to what was stored", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return internal("reading the edges to what was stored", err)
+			}
+			if !fresh[id] {
+				touched[id] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return internal("reading the edges to what was stored", err)
+		}
+	}
+	return nil
 }
 
 // edgesTo selects the ids of the relationships and sightings one of whose
@@ -317,22 +338,134 @@ func edgesTo(a *Args, ids []string) string {
 	return `SELECT r.id FROM refs x JOIN objects r ON r.seq = x.seq WHERE x.prop IN (` + refProps + `) AND ` + a.InStrings("x.target", ids)
 }
 
+// touchedByGroups adds to ids (sorted, as touchedSince returns them) the
+// relationships and sightings, but the fresh ones, one of whose ends has
+// a version released to one of groups: those whose ends' visibility to
+// their producers (ProducerSees) reads those groups' members. It costs
+// what was released to those groups, not the store's size.
+func (s *Store) touchedByGroups(ctx context.Context, tx *sql.Tx, groups []int64, ids []string, fresh map[string]bool) ([]string, error) {
+	if len(groups) == 0 {
+		return ids, nil
+	}
+	a := s.d.Args()
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT id FROM objects WHERE aud_kind = %d AND `, cyberpact.AudienceGroup)+a.InInts("aud_group", groups), a.Vals...)
+	if err != nil {
+		return nil, internal("reading what the groups were given", err)
+	}
+	var ends []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, internal("reading what the groups were given", err)
+		}
+		ends = append(ends, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, internal("reading what the groups were given", err)
+	}
+	slices.Sort(ends)
+	touched := map[string]bool{}
+	for _, id := range ids {
+		touched[id] = true
+	}
+	if err := s.edgesOf(ctx, tx, ends, fresh, touched); err != nil {
+		return nil, err
+	}
+	return slices.Sorted(maps.Keys(touched)), nil
+}
+
+// groupMembers reads a groupsState text: its (group, organisation)
+// pairs, ok false when it does not read.
+func groupMembers(state string) (pairs [][2]int64, ok bool) {
+	for p := range strings.SplitSeq(state, ",") {
+		if p == "" {
+			continue
+		}
+		g, o, found := strings.Cut(p, ":")
+		gi, err1 := strconv.ParseInt(g, 10, 64)
+		oi, err2 := strconv.ParseInt(o, 10, 64)
+		if !found || err1 != nil || err2 != nil {
+			return nil, false
+		}
+		pairs = append(pairs, [2]int64{gi, oi})
+	}
+	return pairs, true
+}
+
+// groupsValid says that a groupsState text reads.
+func groupsValid(state string) bool {
+	_, ok := groupMembers(state)
+	return ok
+}
+
+// changedGroups is the groups whose members differ between two
+// groupsState texts.
+func changedGroups(then, now string) []int64 {
+	a, _ := groupMembers(then)
+	b, _ := groupMembers(now)
+	in := map[[2]int64]int{}
+	for _, p := range a {
+		in[p]++
+	}
+	for _, p := range b {
+		in[p]--
+	}
+	var out []int64
+	for p, n := range in {
+		if n != 0 && !slices.Contains(out, p[0]) {
+			out = append(out, p[0])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// groupsThen is a WITH clause naming group_orgs the members a
+// groupsState text holds: a query after it reads the groups as they
+// were then (the only table of the rule's that changes in place).
+func groupsThen(state string) string {
+	pairs, _ := groupMembers(state)
+	if len(pairs) == 0 {
+		return `WITH group_orgs (grp, org) AS (SELECT 0, 0 WHERE ` + False + `) `
+	}
+	var b strings.Builder
+	b.WriteString(`WITH group_orgs (grp, org) AS (VALUES `)
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(%d, %d)", p[0], p[1])
+	}
+	b.WriteString(`) `)
+	return b.String()
+}
+
 // statsOfIDs adds to m, times sign, f's counts of ids (Objects.StatsOf),
 // counted statsChunk ids at a time: an id's counts are its own, so the
-// chunks' counts add up.
-func (s *Store) statsOfIDs(ctx context.Context, tx *sql.Tx, q *Objects, f cyberpact.ObjectFilter, ids []string, m map[string]cyberpact.TypeStats, sign int64) error {
+// chunks' counts add up. with, when not empty, is a WITH clause put
+// before each query (groupsThen).
+func (s *Store) statsOfIDs(ctx context.Context, tx *sql.Tx, q *Objects, f cyberpact.ObjectFilter, with string, ids []string, m map[string]cyberpact.TypeStats, sign int64) error {
 	for chunk := range slices.Chunk(ids, statsChunk) {
-		c, err := s.statsRun(ctx, tx, q.StatsOf(f, chunk))
+		sq := q.StatsOf(f, chunk)
+		sq.SQL = with + sq.SQL
+		c, err := s.statsRun(ctx, tx, sq)
 		if err != nil {
 			return err
 		}
-		for t, c := range c {
-			k := m[t]
-			k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects+sign*c.Objects, k.Versions+sign*c.Versions, k.Revoked+sign*c.Revoked
-			m[t] = k
-		}
+		addStats(m, c, sign)
 	}
 	return nil
+}
+
+// addStats adds to m the counts c, times sign.
+func addStats(m, c map[string]cyberpact.TypeStats, sign int64) {
+	for t, c := range c {
+		k := m[t]
+		k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects+sign*c.Objects, k.Versions+sign*c.Versions, k.Revoked+sign*c.Revoked
+		m[t] = k
+	}
 }
 
 func (s *Store) statsRun(ctx context.Context, db querier, q Query) (map[string]cyberpact.TypeStats, error) {
