@@ -18,12 +18,13 @@ import (
 
 // Stats are kept per viewer (its organisation, groups, public or hub
 // view) as of the store's last Seq, and brought up to date from what was
-// stored since (Objects.StatsOf): a call costs what was added since the
-// viewer's last call, not what the store holds. Nothing is done at write
-// time, so imports cost what they did. Counts are recomputed from the
-// objects when versions were deleted or a sharing group's members changed
-// since (ProducerSees reads them), and inside an exercise, whose objects
-// are few. Each process keeps its own counts; they are exact for the
+// stored since (touchedSince, Objects.StatsFresh and Objects.StatsOf): a
+// call costs what was added since the viewer's last call, not what the
+// store holds. Nothing is done at write time, so imports cost what they
+// did. A change of a sharing group's members (which ProducerSees reads)
+// recounts the edges to what that group was given (touchedByGroups).
+// Counts are recomputed from the objects when versions were deleted since,
+// and inside an exercise, whose objects are few. Each process keeps its own counts; they are exact for the
 // snapshot each call reads, as the counts read from the objects are.
 // The last counts of each viewer are also saved in the store (stats_kept),
 // for the next process: `cyberpact stats` counts what was stored since
