@@ -101,7 +101,7 @@ func (s *Store) CountStats(ctx context.Context, q *Objects, viewer *cyberpact.Vi
 		}
 		then := ""
 		if viewer != nil && kept.groups != now.groups {
-			if ids, err = s.touchedByGroups(ctx, tx, changedGroups(kept.groups, now.groups), ids, fresh); err != nil {
+			if ids, err = s.touchedByGroups(ctx, tx, kept.seq, changedGroups(kept.groups, now.groups), ids); err != nil {
 				return nil, err
 			}
 			then = groupsThen(kept.groups)
@@ -118,7 +118,7 @@ func (s *Store) CountStats(ctx context.Context, q *Objects, viewer *cyberpact.Vi
 		if err := s.statsOfIDs(ctx, tx, q, cyberpact.ObjectFilter{Viewer: viewer}, "", ids, now.types, 1); err != nil {
 			return nil, err
 		}
-		if len(fresh) > 0 {
+		if fresh {
 			c, err := s.statsRun(ctx, tx, q.StatsFresh(cyberpact.ObjectFilter{Viewer: viewer}, kept.seq))
 			if err != nil {
 				return nil, err
@@ -255,53 +255,60 @@ const refProps = `'source_ref', 'target_ref', 'sighting_of_ref'`
 // versions stored after it, and, when edges (any viewer but the hub's,
 // whose counts do not read the ends), the relationships and sightings
 // whose ends (EndsVisible) are among them, stored before or after; but
-// not the ids whose one version was stored after seq (fresh: a new row
+// not the fresh ids, whose one version was stored after seq (a new row
 // marked sole, as an import keeps an id's rows only while it has one),
-// which Objects.StatsFresh counts from the new rows. It reads the new rows
-// themselves (seq is the key) and, for the edges, probes refs_target once
-// per new id: what was added, not the store's size.
-func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges bool) (ids []string, fresh map[string]bool, err error) {
-	a := s.d.Args()
-	rows, err := tx.QueryContext(ctx, `SELECT id, sole FROM objects WHERE seq > `+a.Add(seq), a.Vals...)
-	if err != nil {
-		return nil, nil, internal("reading what was stored", err)
-	}
-	added := map[string]bool{} // new id -> its one version is new
-	for rows.Next() {
-		var id string
-		var sole bool
-		if err := rows.Scan(&id, &sole); err != nil {
-			rows.Close()
-			return nil, nil, internal("reading what was stored", err)
-		}
-		_, seen := added[id]
-		added[id] = sole && !seen
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, internal("reading what was stored", err)
-	}
-	fresh = map[string]bool{}
+// which Objects.StatsFresh counts from the new rows; fresh says whether
+// there are any. It reads the new rows themselves, statsChunk at a time in
+// seq order (seq is the key), and, for the edges, probes refs_target once
+// per new id: what was added, not the store's size, and it keeps in
+// memory only the ids it returns.
+func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges bool) (ids []string, fresh bool, err error) {
 	touched := map[string]bool{}
-	for id, f := range added {
-		if f {
-			fresh[id] = true
-		} else {
-			touched[id] = true
+	for after := seq; ; {
+		a := s.d.Args()
+		rows, err := tx.QueryContext(ctx, `SELECT seq, id, sole FROM objects WHERE seq > `+a.Add(after)+` ORDER BY seq LIMIT `+a.Add(statsChunk), a.Vals...)
+		if err != nil {
+			return nil, false, internal("reading what was stored", err)
 		}
-	}
-	if edges && len(added) > 0 {
-		news := slices.Sorted(maps.Keys(added))
-		if err := s.edgesOf(ctx, tx, news, fresh, touched); err != nil {
-			return nil, nil, err
+		var news []string
+		for rows.Next() {
+			var id string
+			var sole bool
+			if err := rows.Scan(&after, &id, &sole); err != nil {
+				rows.Close()
+				return nil, false, internal("reading what was stored", err)
+			}
+			news = append(news, id)
+			if sole {
+				fresh = true
+			} else {
+				touched[id] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, false, internal("reading what was stored", err)
+		}
+		if len(news) == 0 {
+			break
+		}
+		if edges {
+			slices.Sort(news)
+			if err := s.edgesOf(ctx, tx, seq, news, touched); err != nil {
+				return nil, false, err
+			}
+		}
+		if len(news) < statsChunk {
+			break
 		}
 	}
 	return slices.Sorted(maps.Keys(touched)), fresh, nil
 }
 
-// edgesOf adds to touched the ids, but the fresh ones, of the
-// relationships and sightings one of whose ends is one of ends (sorted).
-func (s *Store) edgesOf(ctx context.Context, tx *sql.Tx, ends []string, fresh, touched map[string]bool) error {
+// edgesOf adds to touched the ids of the relationships and sightings one
+// of whose ends is one of ends (sorted), but the fresh ones (a sole row
+// stored after Seq seq), which Objects.StatsFresh counts.
+func (s *Store) edgesOf(ctx context.Context, tx *sql.Tx, seq int64, ends []string, touched map[string]bool) error {
 	for chunk := range slices.Chunk(ends, statsChunk) {
 		a := s.d.Args()
 		rows, err := tx.QueryContext(ctx, edgesTo(a, chunk), a.Vals...)
@@ -310,11 +317,13 @@ func (s *Store) edgesOf(ctx context.Context, tx *sql.Tx, ends []string, fresh, t
 		}
 		for rows.Next() {
 			var id string
-			if err := rows.Scan(&id); err != nil {
+			var at int64
+			var sole bool
+			if err := rows.Scan(&id, &at, &sole); err != nil {
 				rows.Close()
 				return internal("reading the edges to what was stored", err)
 			}
-			if !fresh[id] {
+			if !sole || at <= seq {
 				touched[id] = true
 			}
 		}
@@ -326,25 +335,26 @@ func (s *Store) edgesOf(ctx context.Context, tx *sql.Tx, ends []string, fresh, t
 	return nil
 }
 
-// edgesTo selects the ids of the relationships and sightings one of whose
-// ends is one of ids, one probe of refs_target per id. (PostgreSQL's
+// edgesTo selects the id, seq and sole flag of the relationships and
+// sightings one of whose ends is one of ids, one probe of refs_target per id. (PostgreSQL's
 // planner, given = ANY of a thousand ids, scans refs whole instead: each
 // id is a lateral probe there.)
 func edgesTo(a *Args, ids []string) string {
 	if a.Numbered {
-		return `SELECT r.id FROM unnest(` + a.Add(ids) + `::text[]) AS t(id)
+		return `SELECT r.id, r.seq, r.sole FROM unnest(` + a.Add(ids) + `::text[]) AS t(id)
 			CROSS JOIN LATERAL (SELECT x.seq FROM refs x WHERE x.target = t.id AND x.prop IN (` + refProps + `)` + a.Probe() + `) x
 			JOIN objects r ON r.seq = x.seq`
 	}
-	return `SELECT r.id FROM refs x JOIN objects r ON r.seq = x.seq WHERE x.prop IN (` + refProps + `) AND ` + a.InStrings("x.target", ids)
+	return `SELECT r.id, r.seq, r.sole FROM refs x JOIN objects r ON r.seq = x.seq WHERE x.prop IN (` + refProps + `) AND ` + a.InStrings("x.target", ids)
 }
 
 // touchedByGroups adds to ids (sorted, as touchedSince returns them) the
-// relationships and sightings, but the fresh ones, one of whose ends has
+// relationships and sightings, but the fresh ones (sole rows stored after
+// Seq seq), one of whose ends has
 // a version released to one of groups: those whose ends' visibility to
 // their producers (ProducerSees) reads those groups' members. It costs
 // what was released to those groups, not the store's size.
-func (s *Store) touchedByGroups(ctx context.Context, tx *sql.Tx, groups []int64, ids []string, fresh map[string]bool) ([]string, error) {
+func (s *Store) touchedByGroups(ctx context.Context, tx *sql.Tx, seq int64, groups []int64, ids []string) ([]string, error) {
 	if len(groups) == 0 {
 		return ids, nil
 	}
@@ -371,7 +381,7 @@ func (s *Store) touchedByGroups(ctx context.Context, tx *sql.Tx, groups []int64,
 	for _, id := range ids {
 		touched[id] = true
 	}
-	if err := s.edgesOf(ctx, tx, ends, fresh, touched); err != nil {
+	if err := s.edgesOf(ctx, tx, seq, ends, touched); err != nil {
 		return nil, err
 	}
 	return slices.Sorted(maps.Keys(touched)), nil
