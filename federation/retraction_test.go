@@ -170,7 +170,7 @@ func TestAnonymousObjectCrossesAsTheHubs(t *testing.T) {
 	}
 	body, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuidOf(999999998), "objects": []any{ind}})
 	dec := stix.NewDecoder(bytes.NewReader(body))
-	res, err := cyberpact.AnonymousImport(ctx, a.db, a.db, a.db, cyberpact.Actor{Name: "cli", Org: member.ID, Via: "cli"}, nil,
+	res, err := cyberpact.AnonymousImport(ctx, a.db, a.db, cyberpact.Actor{Name: "cli", Org: member.ID, Via: "cli"},
 		stix.Anonymise(dec.Next, hubID), cyberpact.ImportOptions{Audience: all}, "")
 	dec.Close()
 	if err != nil || res.Added != 1 {

@@ -73,7 +73,7 @@ func (s *Server) mayManage(ctx context.Context, p *cyberpact.Principal, o *cyber
 	if !ok {
 		return false, nil
 	}
-	sub, err := a.AnonymousSubmitter(ctx, o.ID)
+	sub, err := a.AnonymousSubmitter(ctx, o.Holding)
 	if err != nil {
 		return false, err
 	}

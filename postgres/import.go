@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/cyberpact/cyberpact/stix"
 	"github.com/jackc/pgx/v5"
 )
@@ -332,6 +333,11 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			return nil, internal("keeping the originals of redacted objects", err)
 		}
 	}
+	if st := sqlstore.AnonymousHoldings(dialect, opts.Submitter, base); st != nil {
+		if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
+			return nil, internal("recording the anonymous submitter", err)
+		}
+	}
 	if err := savePeerState(ctx, tx, &opts, res); err != nil {
 		return nil, err
 	}
@@ -358,7 +364,8 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 	rows, err := tx.Query(ctx, `SELECT t.idx, t.pos, t.line, t.id, t.version, t.created_by, t.type, t.producer, t.aud_kind, t.aud_group, t.tlp, t.marks,
 			o.seq, o.holding, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks,
-			COALESCE(convert_from(o.body, 'UTF8')::jsonb->>'created_by_ref', ''), EXISTS (SELECT 1 FROM provenance p WHERE p.seq = o.seq)
+			COALESCE(convert_from(o.body, 'UTF8')::jsonb->>'created_by_ref', ''), EXISTS (SELECT 1 FROM provenance p WHERE p.seq = o.seq),
+			`+strings.ReplaceAll(sqlstore.HeldSubmitter, "objects.", "o.")+`
 		FROM import_objects t JOIN objects o ON o.id = t.id ORDER BY t.idx`)
 	if err != nil {
 		return internal("reading stored versions", err)
@@ -376,7 +383,7 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 		var r, h cyberpact.Release
 		var rk, rt, hk, ht int16
 		var hd cyberpact.Holding
-		if err := rows.Scan(&idx, &st.index, &st.line, &st.id, &st.version, &st.createdBy, &typ, &r.Producer, &rk, &r.Audience.Group, &rt, &r.Marks, &hd.Seq, &hd.Holding, &h.Producer, &hk, &h.Audience.Group, &ht, &h.Marks, &hd.CreatedBy, &hd.Federated); err != nil {
+		if err := rows.Scan(&idx, &st.index, &st.line, &st.id, &st.version, &st.createdBy, &typ, &r.Producer, &rk, &r.Audience.Group, &rt, &r.Marks, &hd.Seq, &hd.Holding, &h.Producer, &hk, &h.Audience.Group, &ht, &h.Marks, &hd.CreatedBy, &hd.Federated, &hd.Submitter); err != nil {
 			rows.Close()
 			return internal("reading stored versions", err)
 		}
@@ -398,6 +405,9 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 	var setHolding, setProducer []int64
 	for _, sh := range byIdx {
 		p := sh.obj.Release.Producer
+		if im.opts.Submitter != 0 {
+			p = im.opts.Submitter // Admit decides by what the submitter may see
+		}
 		g, ok := groups[p]
 		if !ok {
 			if g, err = groupsOf(ctx, tx, p); err != nil {
@@ -405,7 +415,7 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 			}
 			groups[p] = g
 		}
-		h, producer, rej := cyberpact.Admit(&sh.obj, sh.held, g, im.opts.Origin != nil)
+		h, producer, rej := cyberpact.Admit(&sh.obj, sh.held, g, im.opts.Origin != nil, im.opts.Submitter)
 		switch {
 		case rej != nil:
 			refused = append(refused, int32(sh.obj.Index))

@@ -327,7 +327,7 @@ func (m *model) importStep(t *testing.T) string {
 				held = append(held, cyberpact.Holding{Seq: y.seq, Holding: y.holding, Release: y.release})
 			}
 		}
-		h, _, rej := cyberpact.Admit(&cyberpact.Object{ID: x.id, Type: x.typ, Index: i, Release: rel}, held, m.viewerOf(producer).Groups, false)
+		h, _, rej := cyberpact.Admit(&cyberpact.Object{ID: x.id, Type: x.typ, Index: i, Release: rel}, held, m.viewerOf(producer).Groups, false, 0)
 		if rej != nil {
 			// The same version of a holding it may see is already present.
 			present := false
