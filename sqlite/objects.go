@@ -281,11 +281,11 @@ type importer struct {
 	// submitter is the organisation publishing the input anonymously
 	// (cyberpact.ImportOptions.Submitter), 0 for none.
 	submitter int64
-	policy  cyberpact.ConflictPolicy
-	replace []*cyberpact.Object // conflicting versions to store in place of the held ones (ConflictReplace)
-	err     error               // an error admit met, ending the import
-	sx      *searchTx
-	search  indexChunk // derived-index rows not yet handed to sx
+	policy    cyberpact.ConflictPolicy
+	replace   []*cyberpact.Object // conflicting versions to store in place of the held ones (ConflictReplace)
+	err       error               // an error admit met, ending the import
+	sx        *searchTx
+	search    indexChunk // derived-index rows not yet handed to sx
 
 	// Bulk mode (see bulk.go): the versions stored and added, while the
 	// indexes ddl creates are dropped; bulk once the import went bulk.
