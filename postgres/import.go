@@ -328,7 +328,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			return nil, internal("notifying the import", err)
 		}
 	}
-	for _, st := range red.Statements(dialect) {
+	for _, st := range red.Statements(dialect, base) {
 		if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
 			return nil, internal("keeping the originals of redacted objects", err)
 		}

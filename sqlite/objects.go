@@ -230,7 +230,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			return nil, internal("committing import", err)
 		}
 	}
-	for _, st := range red.Statements(dialect) {
+	for _, st := range red.Statements(dialect, im.start) {
 		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
 			return nil, internal("keeping the originals of redacted objects", err)
 		}
