@@ -319,7 +319,7 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if res.Committed {
-			if err := s.applyRetractions(r.Context(), p, "rest", retractions); err != nil {
+			if err := s.applyRetractions(r.Context(), p, "rest", retractions, res); err != nil {
 				return err
 			}
 		}

@@ -512,7 +512,7 @@ func retractAs(t *testing.T, s LifecycleStore, v cyberpact.Viewer, n int, ref, c
 	if err != nil || res.Added != 1 {
 		t.Fatalf("importing the retraction: %+v, %v", res, err)
 	}
-	_, deleted, err := cyberpact.ApplyRetractions(ctx, s, s, cyberpact.Actor{Name: "sync", Org: v.Org, Via: "taxii"}, rids)
+	_, deleted, err := cyberpact.ApplyRetractions(ctx, s, s, cyberpact.Actor{Name: "sync", Org: v.Org, Via: "taxii"}, rids, res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -563,5 +563,43 @@ func testRetractionOwnership(t *testing.T, s LifecycleStore, w *world) {
 	ids, _, err := s.DeletedSince(ctx, 0)
 	if err != nil || !strings.Contains(strings.Join(ids, " "), id(a)) {
 		t.Errorf("the log of deletes = %v, %v; want the retracted id, for live indexes", ids, err)
+	}
+	// The retractions not from the object's origin are not kept, to go
+	// on to peers; each is audited; the producer's is kept.
+	for n, kept := range map[int]bool{1: false, 2: false, 3: true} {
+		rid := "x-cyberpact-retraction--" + uuid(n)
+		if _, err := s.Object(ctx, rid, nil); (err == nil) != kept {
+			t.Errorf("retraction %d: Object = %v; want it kept %v", n, err, kept)
+		}
+		es, err := s.AuditEntries(ctx, cyberpact.AuditFilter{Object: rid, Action: cyberpact.AuditDelete})
+		if err != nil || len(es) != map[bool]int{false: 1, true: 0}[kept] || !kept && !strings.Contains(es[0].Detail, "not from the object's origin") {
+			t.Errorf("retraction %d's audited deletes: %+v, %v", n, es, err)
+		}
+	}
+	// An anonymous retraction by another submitter (the hub stands as
+	// producer of both) deletes nothing of an anonymous object.
+	mine := indicatorOf(5, "[ipv4-addr:value = '203.0.113.90']")
+	if res := anonymous(t, s, w.a, audAll, mine); res.Added != 1 {
+		t.Fatalf("A's anonymous indicator: %+v", res)
+	}
+	hub, err := s.HubIdentity(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := stix.Retraction("x-cyberpact-retraction--"+uuid(9), id(mine), hub, cyberpact.TLPGreen, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rids []string
+	res, err := cyberpact.AnonymousImport(ctx, s, s, cyberpact.Actor{Name: "analyst", Org: w.c.Org, Via: "rest"},
+		cyberpact.Retracting(sourceOf(forged), &rids), cyberpact.ImportOptions{Audience: audAll}, "")
+	if err != nil || res.Added != 1 {
+		t.Fatalf("C's anonymous retraction: %+v, %v", res, err)
+	}
+	if _, n, err := cyberpact.ApplyRetractions(ctx, s, s, cyberpact.Actor{Name: "analyst", Org: w.c.Org, Via: "rest"}, rids, res); err != nil || n != 0 {
+		t.Errorf("C's anonymous retraction of A's anonymous object deleted %d, %v; want none", n, err)
+	}
+	if _, err := s.Object(ctx, id(mine), nil); err != nil {
+		t.Errorf("A's anonymous object after C's retraction: %v", err)
 	}
 }
