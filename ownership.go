@@ -99,7 +99,9 @@ type Holding struct {
 // Seq), or nowhere, refused with a rejection because its producer, whose
 // sharing groups are groups, may see another organisation's holding of
 // that id. Cyber observables always go to their producer's holding. A
-// refused version comes back with the holding it was refused for: where
+// refused version comes back with the holding it was refused for, the
+// oldest it may see (the one it is shown, whatever order held is in):
+// where
 // that holding has the same version with the same content, the store
 // counts it as already present instead (the poster may see it, so saying
 // so tells it nothing), and MISP events or ATT&CK sets that several
@@ -142,13 +144,19 @@ func Admit(o *Object, held []Holding, groups []int64, relayed bool, submitter in
 	if submitter != 0 {
 		who = submitter
 	}
+	// Refused for the holding the poster is shown: the oldest it may see
+	// (whatever order the store read the versions in).
 	v := Viewer{Org: who, Groups: groups}
+	seen := int64(0)
 	for _, h := range held {
-		if who != 0 && MaySee(v, h.Release) {
-			return h.Holding, p, &Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Path: "id",
-				Reason: fmt.Sprintf("%s belongs to another organisation: only its producer adds versions of it; "+
-					"add yours as a note or opinion referring to it (object_refs), or report a sighting of it", o.ID)}
+		if who != 0 && MaySee(v, h.Release) && (seen == 0 || h.Holding < seen) {
+			seen = h.Holding
 		}
+	}
+	if seen != 0 {
+		return seen, p, &Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Path: "id",
+			Reason: fmt.Sprintf("%s belongs to another organisation: only its producer adds versions of it; "+
+				"add yours as a note or opinion referring to it (object_refs), or report a sighting of it", o.ID)}
 	}
 	return 0, p, nil
 }

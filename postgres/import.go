@@ -73,7 +73,11 @@ type importer struct {
 	n     int                  // objects staged, the last idx
 	seen  map[[16]byte]seenRow // digest of (id, version) -> first staged row of it
 	dups  []dup                // later copies whose content differs
-	vals  []any
+	// copies are the positions (index, line) of the later identical
+	// copies of each staged row, counted present: if admit refuses the
+	// row, they are refused with it, as SQLite refuses each copy.
+	copies map[int32][][2]int
+	vals   []any
 	terms *cyberpact.Terms // the agreements and marking definitions every version passes (Terms.Mark)
 	err   error            // the error that ended the input, if any
 	inErr bool             // err came from the source (input), not from the store
@@ -150,6 +154,10 @@ func (im *importer) Next() bool {
 		if first, ok := im.seen[k]; ok {
 			if first.sum == sum {
 				im.res.Present++
+				if im.copies == nil {
+					im.copies = map[int32][][2]int{}
+				}
+				im.copies[first.idx] = append(im.copies[first.idx], [2]int{obj.Index, obj.Line})
 			} else {
 				im.dups = append(im.dups, dup{int(first.idx), obj})
 			}
@@ -429,6 +437,12 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 			}
 			rej.Index, rej.Line = sh.from.index, sh.from.line
 			im.res.Rejected = append(im.res.Rejected, rej)
+			for _, c := range im.copies[int32(sh.obj.Index)] {
+				im.res.Present--
+				r := *rej
+				r.Index, r.Line = c[0], c[1]
+				im.res.Rejected = append(im.res.Rejected, &r)
+			}
 		case h != 0:
 			setIdx = append(setIdx, int32(sh.obj.Index))
 			setHolding = append(setHolding, h)
