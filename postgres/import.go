@@ -70,17 +70,17 @@ type importer struct {
 	opts cyberpact.ImportOptions
 	res  *cyberpact.ImportResult
 
-	n     int                  // objects staged, the last idx
-	seen  map[[16]byte]seenRow // digest of (id, version) -> first staged row of it
-	dups  []dup                // later copies whose content differs
+	n    int                  // objects staged, the last idx
+	seen map[[16]byte]seenRow // digest of (id, version) -> first staged row of it
+	dups []dup                // later copies whose content differs
 	// copies are the positions (index, line) of the later identical
 	// copies of each staged row, counted present: if admit refuses the
 	// row, they are refused with it, as SQLite refuses each copy.
 	copies map[int32][][2]int
 	vals   []any
-	terms *cyberpact.Terms // the agreements and marking definitions every version passes (Terms.Mark)
-	err   error            // the error that ended the input, if any
-	inErr bool             // err came from the source (input), not from the store
+	terms  *cyberpact.Terms // the agreements and marking definitions every version passes (Terms.Mark)
+	err    error            // the error that ended the input, if any
+	inErr  bool             // err came from the source (input), not from the store
 }
 
 // seenRow is the first staged row of a version and a digest of its bytes.
