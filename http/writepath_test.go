@@ -56,11 +56,15 @@ var writeCases = map[string]func(t *testing.T, w *world, p probe){
 			sameAnswer(t, "an SDO with other content, on_conflict="+policy, changed(p.hidden), changed(p.fresh), p.hidden, p.fresh)
 		}
 		// Published anonymously, or as counted sightings (issue 20): the
-		// same answer for the hidden id as for a fresh one.
-		anon := func(objs ...map[string]any) answer {
-			return w.req(t, p.poster, "POST", "/api/v1/bundles?anonymous=true", bundleOf(objs...), "application/json")
+		// same answer for the hidden id as for a fresh one, refused (to
+		// the poster's organisation alone: seen by no one) or stored (to
+		// G2, whose only member is the poster: nobody else's view moves).
+		for _, q := range []string{"", "&audience=group:G2"} {
+			anon := func(objs ...map[string]any) answer {
+				return w.req(t, p.poster, "POST", "/api/v1/bundles?anonymous=true"+q, bundleOf(objs...), "application/json")
+			}
+			sameAnswer(t, "an anonymous SDO"+q, anon(probeSDO(p.hidden)), anon(probeSDO(p.fresh)), p.hidden, p.fresh)
 		}
-		sameAnswer(t, "an anonymous SDO", anon(probeSDO(p.hidden)), anon(probeSDO(p.fresh)), p.hidden, p.fresh)
 		counted := func(objs ...map[string]any) answer {
 			return w.req(t, p.poster, "POST", "/api/v1/bundles?share=counts", bundleOf(objs...), "application/json")
 		}
