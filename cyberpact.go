@@ -203,6 +203,13 @@ type ImportOptions struct {
 	// stay with the producer alone; an explicit AudienceAll refuses them.
 	Producer int64
 	Audience Audience
+	// Submitter, when not 0, makes the import an anonymous publication by
+	// that organisation (see AnonymousImport; Producer is then 0): the
+	// store holds its versions apart per submitter (Admit, with the
+	// submitter's sharing groups) and records the submitter of each
+	// holding it adds to in the import's transaction
+	// (AnonymityStore.AnonymousSubmitter).
+	Submitter int64
 	// DefaultTLP is the level of objects that carry no TLP marking; zero
 	// means TLP:AMBER.
 	DefaultTLP TLP

@@ -13,6 +13,15 @@ import "fmt"
 // Cyber observables, whose ids derive from their values, are held by every
 // producer that reports them, whatever it may see.
 //
+// Anonymous publications (anonymity.go) are held per submitter: the hub
+// stands as their producer, and each organisation that publishes an id
+// anonymously adds to its own holding of it, apart from the hub's own
+// reference data and from other members' anonymous holdings of the same
+// id, under the same rule: refused when the submitter may see another
+// holding, a holding of its own (answered as a fresh id is) when it may
+// see none. So an anonymous post of an id someone else holds out of the
+// poster's sight tells it nothing.
+//
 // A viewer is shown one holding of an id: the oldest (the first stored)
 // of those with a version it may see, and of it the latest such version
 // (Shown). So another organisation's later holding never changes what
@@ -79,6 +88,9 @@ type Holding struct {
 	Release   Release
 	CreatedBy string // its created_by_ref
 	Federated bool   // federation brought it from a peer hub
+	// Submitter is the organisation that published the holding
+	// anonymously (its producer is then the hub, 0); 0 for any other.
+	Submitter int64
 }
 
 // Admit decides where the version o, released as o.Release, goes among
@@ -87,11 +99,19 @@ type Holding struct {
 // Seq), or nowhere, refused with a rejection because its producer, whose
 // sharing groups are groups, may see another organisation's holding of
 // that id. Cyber observables always go to their producer's holding. A
-// refused version comes back with the holding it was refused for: where
+// refused version comes back with the holding it was refused for, the
+// oldest it may see (the one it is shown, whatever order held is in):
+// where
 // that holding has the same version with the same content, the store
 // counts it as already present instead (the poster may see it, so saying
 // so tells it nothing), and MISP events or ATT&CK sets that several
 // members import stay importable.
+//
+// submitter, when not 0, is the organisation publishing o anonymously
+// (o's producer is then the hub, 0), and groups are its sharing groups:
+// o joins the holding that submitter published anonymously, never the
+// hub's own nor another submitter's, and the rule above is applied to
+// what the submitter may see.
 //
 // A version federation pulls (relayed) joins the oldest holding that
 // federation brought from any peer with the same created_by_ref: the same
@@ -99,7 +119,7 @@ type Holding struct {
 // holding, and its later versions arrive by either path. It is then
 // attributed to that holding's producer, the organisation standing for
 // the peer it first arrived through; the returned producer says which.
-func Admit(o *Object, held []Holding, groups []int64, relayed bool) (holding, producer int64, rej *Rejection) {
+func Admit(o *Object, held []Holding, groups []int64, relayed bool, submitter int64) (holding, producer int64, rej *Rejection) {
 	p := o.Release.Producer
 	if relayed && o.CreatedBy != "" {
 		var origin *Holding
@@ -113,20 +133,30 @@ func Admit(o *Object, held []Holding, groups []int64, relayed bool) (holding, pr
 		}
 	}
 	for _, h := range held {
-		if h.Release.Producer == p {
+		if h.Release.Producer == p && h.Submitter == submitter {
 			return h.Holding, p, nil
 		}
 	}
 	if IsObservable(o.Type) {
 		return 0, p, nil
 	}
-	v := Viewer{Org: p, Groups: groups}
+	who := p
+	if submitter != 0 {
+		who = submitter
+	}
+	// Refused for the holding the poster is shown: the oldest it may see
+	// (whatever order the store read the versions in).
+	v := Viewer{Org: who, Groups: groups}
+	seen := int64(0)
 	for _, h := range held {
-		if p != 0 && MaySee(v, h.Release) {
-			return h.Holding, p, &Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Path: "id",
-				Reason: fmt.Sprintf("%s belongs to another organisation: only its producer adds versions of it; "+
-					"add yours as a note or opinion referring to it (object_refs), or report a sighting of it", o.ID)}
+		if who != 0 && MaySee(v, h.Release) && (seen == 0 || h.Holding < seen) {
+			seen = h.Holding
 		}
+	}
+	if seen != 0 {
+		return seen, p, &Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Path: "id",
+			Reason: fmt.Sprintf("%s belongs to another organisation: only its producer adds versions of it; "+
+				"add yours as a note or opinion referring to it (object_refs), or report a sighting of it", o.ID)}
 	}
 	return 0, p, nil
 }

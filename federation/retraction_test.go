@@ -124,8 +124,8 @@ func TestRetractionTravelsThreeHubs(t *testing.T) {
 	if res := b.mustSync("c"); res.Failed != 0 || res.Pushed == 0 {
 		t.Fatalf("B pushing the forged retraction: %+v", res)
 	}
-	if vs := c.versions(); len(vs[own["id"].(string)]) != 1 || len(vs[forged.ID]) != 1 {
-		t.Errorf("C after a peer's retraction of C's own object: %v; want the object kept (and the retraction stored, inert)", keysOf(vs))
+	if vs := c.versions(); len(vs[own["id"].(string)]) != 1 || len(vs[forged.ID]) != 0 {
+		t.Errorf("C after a peer's retraction of C's own object: %v; want the object kept (and the retraction, not from its origin, not kept)", keysOf(vs))
 	}
 	// Every hub's audit log is whole, the deletes in it.
 	for _, h := range []*hub{a, b, c} {
@@ -134,8 +134,90 @@ func TestRetractionTravelsThreeHubs(t *testing.T) {
 		}
 	}
 	es, err := c.db.AuditEntries(ctx, cyberpact.AuditFilter{Action: cyberpact.AuditDelete})
-	if err != nil || len(es) != 1 {
-		t.Errorf("C's audited deletes = %d, %v; want the retraction's one", len(es), err)
+	if err != nil || len(es) != 2 || !strings.Contains(es[1].Detail, "not from the object's origin") {
+		t.Errorf("C's audited deletes = %+v, %v; want the retraction's one, then the forged retraction's ignored", es, err)
+	}
+}
+
+// TestForgedRetractionStopsAtTheMiddleHub: B pulls A's objects and
+// pushes them to C, where everything B sends is held by the one
+// organisation standing for B. A member of B posts a retraction of A's
+// object to B: at B it is not from the object's origin (B holds the
+// object as A's), so B deletes nothing, keeps no retraction and passes
+// none on; C keeps the object. A's own retraction still travels: its
+// producer's delete at A reaches B and, through B, C.
+func TestForgedRetractionStopsAtTheMiddleHub(t *testing.T) {
+	ctx := context.Background()
+	a, b, c := newHub(t, "A"), newHub(t, "B"), newHub(t, "C")
+	all := cyberpact.Audience{Kind: cyberpact.AudienceAll}
+	cisa := a.org("A CISA", "US")
+	bOnA := a.org("B Hub", "GB")
+	aOnB, cOnB := b.org("A Hub", "US"), b.org("C Hub", "JP")
+	bOnC := c.org("B Hub", "GB")
+	u, k := a.syncUser("b-sync", bOnA)
+	b.peer(&cyberpact.Peer{Name: "a", URL: a.root, Collection: collection("all"), User: u, Key: k, Org: aOnB.ID, Direction: cyberpact.SyncPull, Audience: all})
+	u, k = c.syncUser("b-sync", bOnC)
+	b.peer(&cyberpact.Peer{Name: "c", URL: c.root, Collection: collection("all"), User: u, Key: k, Org: cOnB.ID, Direction: cyberpact.SyncPush, Audience: all})
+	relay := func() {
+		t.Helper()
+		if res := b.mustSync("a"); res.Failed != 0 {
+			t.Fatalf("B pulling from A: %+v", res)
+		}
+		if res := b.mustSync("c"); res.Failed != 0 {
+			t.Fatalf("B pushing to C: %+v", res)
+		}
+	}
+	creator := "identity--" + uuidOf(700)
+	target, other := indicator(11, cyberpact.TLPGreen), indicator(12, cyberpact.TLPGreen)
+	target["created_by_ref"], other["created_by_ref"] = creator, creator
+	a.publish(cisa, all, target, other)
+	relay()
+	held := func(h *hub, id string) int { return len(h.versions()[id]) }
+	for _, h := range []*hub{b, c} {
+		if held(h, target["id"].(string)) != 1 {
+			t.Fatalf("%s does not hold A's object before the forgery", h.name)
+		}
+	}
+
+	// A member of B forges A's retraction and posts it to B.
+	forger := b.analyst(t, "b-forger", b.org("B Member", "GB"))
+	forged, err := stix.Retraction(cyberpact.RetractionType+"--"+uuidOf(701), target["id"].(string), creator, cyberpact.TLPGreen, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	json.Unmarshal(forged.Raw, &raw)
+	forger.must(200, "POST", "/api/v1/bundles?audience=all", map[string]any{"type": "bundle", "id": "bundle--" + uuidOf(702), "objects": []any{raw}}, nil)
+	relay()
+	for _, h := range []*hub{b, c} {
+		if held(h, target["id"].(string)) != 1 {
+			t.Errorf("%s lost A's object to B's member's forged retraction", h.name)
+		}
+		if held(h, forged.ID) != 0 {
+			t.Errorf("%s keeps the forged retraction, to pass on", h.name)
+		}
+	}
+	es, err := b.db.AuditEntries(ctx, cyberpact.AuditFilter{Object: forged.ID, Action: cyberpact.AuditDelete})
+	if err != nil || len(es) != 1 || !strings.Contains(es[0].Detail, "not from the object's origin") {
+		t.Errorf("B's audit of the forged retraction: %+v, %v", es, err)
+	}
+
+	// A's member deletes the object at A: the real retraction travels.
+	analyst := a.analyst(t, "a-analyst", cisa)
+	analyst.must(200, "DELETE", "/taxii2/api1/collections/"+collection("all")+"/objects/"+target["id"].(string)+"/", nil, nil)
+	relay()
+	for _, h := range []*hub{b, c} {
+		if held(h, target["id"].(string)) != 0 {
+			t.Errorf("%s still holds the object A's producer deleted", h.name)
+		}
+		if held(h, other["id"].(string)) != 1 {
+			t.Errorf("%s lost the object that was not deleted", h.name)
+		}
+	}
+	for _, h := range []*hub{a, b, c} {
+		if n, err := h.db.VerifyAudit(ctx); n != 0 || err != nil {
+			t.Errorf("%s: VerifyAudit = %d, %v", h.name, n, err)
+		}
 	}
 }
 
@@ -170,7 +252,7 @@ func TestAnonymousObjectCrossesAsTheHubs(t *testing.T) {
 	}
 	body, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuidOf(999999998), "objects": []any{ind}})
 	dec := stix.NewDecoder(bytes.NewReader(body))
-	res, err := cyberpact.AnonymousImport(ctx, a.db, a.db, a.db, cyberpact.Actor{Name: "cli", Org: member.ID, Via: "cli"}, nil,
+	res, err := cyberpact.AnonymousImport(ctx, a.db, a.db, cyberpact.Actor{Name: "cli", Org: member.ID, Via: "cli"},
 		stix.Anonymise(dec.Next, hubID), cyberpact.ImportOptions{Audience: all}, "")
 	dec.Close()
 	if err != nil || res.Added != 1 {

@@ -474,8 +474,9 @@ func (r *run) importPage(ctx context.Context, body *taxii.Body, want, version st
 	}
 	// The peer's retractions delete what it sent here, and nothing else
 	// (cyberpact.ApplyRetractions); they stay stored, to go on to the
-	// hubs this one shares with.
-	if _, n, err := cyberpact.ApplyRetractions(ctx, r.s.Store, r.s.Audit, who, retractions); err != nil {
+	// hubs this one shares with, unless the peer holds nothing here of
+	// what they name: those are not from the object's origin, and go.
+	if _, n, err := cyberpact.ApplyRetractions(ctx, r.s.Store, r.s.Audit, who, retractions, res); err != nil {
 		return nil, fmt.Errorf("applying the page's retractions: %w", err)
 	} else {
 		r.res.Retracted += n

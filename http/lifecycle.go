@@ -73,7 +73,7 @@ func (s *Server) mayManage(ctx context.Context, p *cyberpact.Principal, o *cyber
 	if !ok {
 		return false, nil
 	}
-	sub, err := a.AnonymousSubmitter(ctx, o.ID)
+	sub, err := a.AnonymousSubmitter(ctx, o.Holding)
 	if err != nil {
 		return false, err
 	}
@@ -138,13 +138,14 @@ func (s *Server) storeRetractions(ctx context.Context, p *cyberpact.Principal, i
 	return nil
 }
 
-// applyRetractions applies the retractions an import by p stored (ids),
-// patching the match indexes for what they deleted.
-func (s *Server) applyRetractions(ctx context.Context, p *cyberpact.Principal, via string, ids []string) error {
+// applyRetractions applies the retractions an import by p stored (ids;
+// res is the import's), patching the match indexes for what they
+// deleted.
+func (s *Server) applyRetractions(ctx context.Context, p *cyberpact.Principal, via string, ids []string, res *cyberpact.ImportResult) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	refs, _, err := cyberpact.ApplyRetractions(ctx, s.Store, s.Audit, actor(p, via), ids)
+	refs, _, err := cyberpact.ApplyRetractions(ctx, s.Store, s.Audit, actor(p, via), ids, res)
 	for _, ref := range refs {
 		s.matches.forget(ctx, ref)
 	}

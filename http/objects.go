@@ -300,7 +300,7 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		res, err = cyberpact.AnonymousImport(r.Context(), s.Store, anon, s.Audit, actor(p, "rest"), p.Groups, stix.Anonymise(next, hub), opts, "")
+		res, err = cyberpact.AnonymousImport(r.Context(), s.Store, s.Audit, actor(p, "rest"), stix.Anonymise(next, hub), opts, "")
 		if err != nil {
 			return err
 		}
@@ -319,7 +319,7 @@ func (s *Server) postBundle(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if res.Committed {
-			if err := s.applyRetractions(r.Context(), p, "rest", retractions); err != nil {
+			if err := s.applyRetractions(r.Context(), p, "rest", retractions, res); err != nil {
 				return err
 			}
 		}

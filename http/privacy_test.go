@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -255,6 +256,9 @@ type pdHub struct {
 	// incidentID is a joint incident whose description and note name
 	// the victim.
 	incidentID string
+	// submitter is what would name Org D, which publishes anonymously
+	// and nothing under its name: its identity and its id as producer.
+	submitter []string
 }
 
 const (
@@ -271,7 +275,7 @@ func newPDHub(t *testing.T, db pdStore) *pdHub {
 	ctx := context.Background()
 	h := &pdHub{db: db, members: map[string]*member{}}
 	orgs := map[string]*cyberpact.Org{}
-	for _, n := range []string{"A", "B", "C"} {
+	for _, n := range []string{"A", "B", "C", "D"} {
 		o := &cyberpact.Org{Name: "Org " + n, Nation: "GB", Sector: "finance"}
 		if err := db.CreateOrg(ctx, o, "test"); err != nil {
 			t.Fatal(err)
@@ -285,7 +289,8 @@ func newPDHub(t *testing.T, db pdStore) *pdHub {
 		name, org string
 		role      cyberpact.Role
 	}{{"alice", "A", cyberpact.RoleAnalyst}, {"bob", "B", cyberpact.RoleAnalyst}, {"carol", "C", cyberpact.RoleAnalyst},
-		{"reader", "A", cyberpact.RoleReader}, {"judge", "B", cyberpact.RoleAnalyst}, {"root", "C", cyberpact.RoleAdmin}} {
+		{"reader", "A", cyberpact.RoleReader}, {"judge", "B", cyberpact.RoleAnalyst}, {"root", "C", cyberpact.RoleAdmin},
+		{"dave", "D", cyberpact.RoleAnalyst}} {
 		user := &cyberpact.User{Name: u.name, Org: orgs[u.org].ID, Role: u.role}
 		if err := db.CreateUser(ctx, user, "test"); err != nil {
 			t.Fatal(err)
@@ -360,6 +365,20 @@ func newPDHub(t *testing.T, db pdStore) *pdHub {
 		if a.status != 200 {
 			t.Fatalf("publishing to %s: %d %s", aud, a.status, a.body)
 		}
+	}
+	// Org D publishes anonymously, to all members, an indicator its
+	// identity created, a note naming the victim's phone number and its
+	// sighting where it saw it: no route shows D (TestPersonalDataOnEveryRoute).
+	dIdent := "identity--dddddddd-0000-4000-8000-00000000000d"
+	h.submitter = []string{dIdent, fmt.Sprintf(`"producer":%d`, orgs["D"].ID), fmt.Sprintf(`"producer":"%d"`, orgs["D"].ID)}
+	anon, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuidN("x", 8)[3:], "objects": []any{
+		obj("indicator", 72001, map[string]any{"name": "anonymous lure sender", "pattern": "[ipv4-addr:value = '203.0.113.250']", "pattern_type": "stix",
+			"valid_from": day(0), "created_by_ref": dIdent}),
+		obj("note", 72002, map[string]any{"content": "The lure's victim called from " + pdPhone + ".", "object_refs": []any{uuidN("indicator", 72001)}, "created_by_ref": dIdent}),
+		obj("sighting", 72003, map[string]any{"sighting_of_ref": uuidN("indicator", 72001), "where_sighted_refs": []any{dIdent}, "created_by_ref": dIdent}),
+	}})
+	if a := h.do(t, "dave", "POST", "/api/v1/bundles?anonymous=true&audience=all&tlp=green", string(anon)); a.status != 200 || !bytes.Contains(a.body, []byte(`"added":3`)) {
+		t.Fatalf("D publishing anonymously: %d %s", a.status, a.body)
 	}
 	// A joint incident whose description and note name the victim.
 	a = h.do(t, "alice", "POST", "/api/v1/incidents", `{"name":"Lure against Northbank","audience":"all","tlp":"green","description":"Reported by `+pdName+`, `+pdPhone+`."}`)
@@ -563,7 +582,8 @@ func (h *pdHub) pdRequests(t *testing.T, who string) map[string][][3]string {
 
 // TestPersonalDataOnEveryRoute (issue 20): with redaction on, A publishes
 // a victim's address, account, name and phone number, to all members and
-// to its group. On both stores, every route of the API and TAXII, asked by
+// to its group, and D publishes anonymously. No route names D (its
+// identity, its id as producer) to anyone, A included. On both stores, every route of the API and TAXII, asked by
 // every member of B and C, A's reader, and anonymously, answers without
 // the values, and without the ids derived from them (whose UUIDv5 anyone
 // could compute from a guess): searches for them find nothing,
@@ -584,6 +604,9 @@ func TestPersonalDataOnEveryRoute(t *testing.T) {
 			routes := cphttp.NewServer(db, nil).Routes()
 			for _, who := range []string{"bob", "carol", "reader", "alice", ""} {
 				reqs := h.pdRequests(t, who)
+				if who != "" && !slices.Contains(h.redactedIDs(t, who), uuidN("note", 72002)) {
+					t.Errorf("%s does not list D's anonymous note: the walk would not read it", who)
+				}
 				for _, route := range routes {
 					if reqs[route] == nil {
 						t.Errorf("route %q has no requests in pdRequests: every route must show it never serves personal data", route)
@@ -612,6 +635,11 @@ func TestPersonalDataOnEveryRoute(t *testing.T) {
 						for _, v := range h.values {
 							if bytes.Contains(body, []byte(v)) {
 								t.Errorf("%s: %s %s answers %d with %q: %.400s", who, rq[0], rq[1], a.status, v, a.body)
+							}
+						}
+						for _, v := range h.submitter {
+							if bytes.Contains(a.body, []byte(v)) {
+								t.Errorf("%s: %s %s answers %d naming the anonymous submitter (%q): %.400s", who, rq[0], rq[1], a.status, v, a.body)
 							}
 						}
 						if echoed && (route == "GET /api/v1/objects" || strings.Contains(route, "correlate")) && bytes.Contains(body, []byte("--")) {

@@ -267,7 +267,7 @@ func (s *Server) taxiiPostObjects(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if res.Committed {
-		if err := s.applyRetractions(r.Context(), p, "taxii", retractions); err != nil {
+		if err := s.applyRetractions(r.Context(), p, "taxii", retractions, res); err != nil {
 			return err
 		}
 	}

@@ -56,11 +56,15 @@ var writeCases = map[string]func(t *testing.T, w *world, p probe){
 			sameAnswer(t, "an SDO with other content, on_conflict="+policy, changed(p.hidden), changed(p.fresh), p.hidden, p.fresh)
 		}
 		// Published anonymously, or as counted sightings (issue 20): the
-		// same answer for the hidden id as for a fresh one.
-		anon := func(objs ...map[string]any) answer {
-			return w.req(t, p.poster, "POST", "/api/v1/bundles?anonymous=true", bundleOf(objs...), "application/json")
+		// same answer for the hidden id as for a fresh one, refused (to
+		// the poster's organisation alone: seen by no one) or stored (to
+		// G2, whose only member is the poster: nobody else's view moves).
+		for _, q := range []string{"", "&audience=group:G2"} {
+			anon := func(objs ...map[string]any) answer {
+				return w.req(t, p.poster, "POST", "/api/v1/bundles?anonymous=true"+q, bundleOf(objs...), "application/json")
+			}
+			sameAnswer(t, "an anonymous SDO"+q, anon(probeSDO(p.hidden)), anon(probeSDO(p.fresh)), p.hidden, p.fresh)
 		}
-		sameAnswer(t, "an anonymous SDO", anon(probeSDO(p.hidden)), anon(probeSDO(p.fresh)), p.hidden, p.fresh)
 		counted := func(objs ...map[string]any) answer {
 			return w.req(t, p.poster, "POST", "/api/v1/bundles?share=counts", bundleOf(objs...), "application/json")
 		}
@@ -120,6 +124,53 @@ var writeCases = map[string]func(t *testing.T, w *world, p probe){
 		}
 		sameAnswer(t, "a value", post(p.hiddenV), post(p.freshV), p.hiddenV, p.freshV)
 	},
+}
+
+// TestAnonymousPostOfAnothersAnonymousIDAnswersAsFresh: A publishes a
+// campaign anonymously to a group B is not in; B posting that id
+// anonymously (or under its own name) answers exactly as posting a fresh
+// id does, where it was once refused as "another organisation's" and so
+// told B the id was held, and changes nothing A or C sees. Anonymous
+// objects are held per submitter (cyberpact.Admit): B's version starts a
+// holding of its own.
+func TestAnonymousPostOfAnothersAnonymousIDAnswersAsFresh(t *testing.T) {
+	w := newWorld(t)
+	g3 := mkGroup(t, w.db, "G3", w.orgs["A"], w.orgs["C"])
+	var a, b *viewerCase
+	for _, vc := range w.viewers {
+		switch vc.name {
+		case "A":
+			a = vc
+		case "B":
+			b = vc
+		}
+	}
+	hidden, fresh := uuidN("campaign", 90501), uuidN("campaign", 90502)
+	mine := probeSDO(hidden)
+	mine["name"] = "A's campaign, published anonymously"
+	mine["modified"] = day(1)
+	mustStatus(t, "A's anonymous post", w.req(t, a, "POST", "/api/v1/bundles?anonymous=true&audience=group:"+g3.Name, bundleOf(mine), "application/json"), 200)
+	before := w.othersSee(t, b)
+	for _, q := range []string{"anonymous=true&audience=group:G2", "anonymous=true&audience=group:G2&on_conflict=replace", "audience=group:G2", ""} {
+		post := func(id string) answer {
+			return w.req(t, b, "POST", "/api/v1/bundles?"+q, bundleOf(probeSDO(id)), "application/json")
+		}
+		sameAnswer(t, "B's post ?"+q, post(hidden), post(fresh), hidden, fresh)
+	}
+	if d := cmp.Diff(before, w.othersSee(t, b)); d != "" {
+		t.Errorf("what A and C see changed (-before +after):\n%s", d)
+	}
+	for _, name := range []string{"A", "C"} {
+		v := w.orgs[name]
+		groups, err := w.db.GroupsOf(context.Background(), v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := w.db.Object(context.Background(), hidden, &cyberpact.Viewer{Org: v.ID, Groups: groups, Nation: v.Nation})
+		if err != nil || o.Release.Producer != 0 || !strings.Contains(string(o.Raw), "published anonymously") {
+			t.Errorf("%s reads %s as %v, %v; want A's anonymous version", name, hidden, o, err)
+		}
+	}
 }
 
 // exerciseControlCase posts op to an exercise the poster's organisation

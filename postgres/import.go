@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/sqlstore"
 	"github.com/cyberpact/cyberpact/stix"
 	"github.com/jackc/pgx/v5"
 )
@@ -69,13 +70,17 @@ type importer struct {
 	opts cyberpact.ImportOptions
 	res  *cyberpact.ImportResult
 
-	n     int                  // objects staged, the last idx
-	seen  map[[16]byte]seenRow // digest of (id, version) -> first staged row of it
-	dups  []dup                // later copies whose content differs
-	vals  []any
-	terms *cyberpact.Terms // the agreements and marking definitions every version passes (Terms.Mark)
-	err   error            // the error that ended the input, if any
-	inErr bool             // err came from the source (input), not from the store
+	n    int                  // objects staged, the last idx
+	seen map[[16]byte]seenRow // digest of (id, version) -> first staged row of it
+	dups []dup                // later copies whose content differs
+	// copies are the positions (index, line) of the later identical
+	// copies of each staged row, counted present: if admit refuses the
+	// row, they are refused with it, as SQLite refuses each copy.
+	copies map[int32][][2]int
+	vals   []any
+	terms  *cyberpact.Terms // the agreements and marking definitions every version passes (Terms.Mark)
+	err    error            // the error that ended the input, if any
+	inErr  bool             // err came from the source (input), not from the store
 }
 
 // seenRow is the first staged row of a version and a digest of its bytes.
@@ -149,6 +154,10 @@ func (im *importer) Next() bool {
 		if first, ok := im.seen[k]; ok {
 			if first.sum == sum {
 				im.res.Present++
+				if im.copies == nil {
+					im.copies = map[int32][][2]int{}
+				}
+				im.copies[first.idx] = append(im.copies[first.idx], [2]int{obj.Index, obj.Line})
 			} else {
 				im.dups = append(im.dups, dup{int(first.idx), obj})
 			}
@@ -327,9 +336,14 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			return nil, internal("notifying the import", err)
 		}
 	}
-	for _, st := range red.Statements(dialect) {
+	for _, st := range red.Statements(dialect, base) {
 		if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
 			return nil, internal("keeping the originals of redacted objects", err)
+		}
+	}
+	if st := sqlstore.AnonymousHoldings(dialect, opts.Submitter, base); st != nil {
+		if _, err := tx.Exec(ctx, st.SQL, st.Args...); err != nil {
+			return nil, internal("recording the anonymous submitter", err)
 		}
 	}
 	if err := savePeerState(ctx, tx, &opts, res); err != nil {
@@ -358,7 +372,8 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 	rows, err := tx.Query(ctx, `SELECT t.idx, t.pos, t.line, t.id, t.version, t.created_by, t.type, t.producer, t.aud_kind, t.aud_group, t.tlp, t.marks,
 			o.seq, o.holding, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks,
-			COALESCE(convert_from(o.body, 'UTF8')::jsonb->>'created_by_ref', ''), EXISTS (SELECT 1 FROM provenance p WHERE p.seq = o.seq)
+			COALESCE(convert_from(o.body, 'UTF8')::jsonb->>'created_by_ref', ''), EXISTS (SELECT 1 FROM provenance p WHERE p.seq = o.seq),
+			`+strings.ReplaceAll(sqlstore.HeldSubmitter, "objects.", "o.")+`
 		FROM import_objects t JOIN objects o ON o.id = t.id ORDER BY t.idx`)
 	if err != nil {
 		return internal("reading stored versions", err)
@@ -376,7 +391,7 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 		var r, h cyberpact.Release
 		var rk, rt, hk, ht int16
 		var hd cyberpact.Holding
-		if err := rows.Scan(&idx, &st.index, &st.line, &st.id, &st.version, &st.createdBy, &typ, &r.Producer, &rk, &r.Audience.Group, &rt, &r.Marks, &hd.Seq, &hd.Holding, &h.Producer, &hk, &h.Audience.Group, &ht, &h.Marks, &hd.CreatedBy, &hd.Federated); err != nil {
+		if err := rows.Scan(&idx, &st.index, &st.line, &st.id, &st.version, &st.createdBy, &typ, &r.Producer, &rk, &r.Audience.Group, &rt, &r.Marks, &hd.Seq, &hd.Holding, &h.Producer, &hk, &h.Audience.Group, &ht, &h.Marks, &hd.CreatedBy, &hd.Federated, &hd.Submitter); err != nil {
 			rows.Close()
 			return internal("reading stored versions", err)
 		}
@@ -398,6 +413,9 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 	var setHolding, setProducer []int64
 	for _, sh := range byIdx {
 		p := sh.obj.Release.Producer
+		if im.opts.Submitter != 0 {
+			p = im.opts.Submitter // Admit decides by what the submitter may see
+		}
 		g, ok := groups[p]
 		if !ok {
 			if g, err = groupsOf(ctx, tx, p); err != nil {
@@ -405,7 +423,7 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 			}
 			groups[p] = g
 		}
-		h, producer, rej := cyberpact.Admit(&sh.obj, sh.held, g, im.opts.Origin != nil)
+		h, producer, rej := cyberpact.Admit(&sh.obj, sh.held, g, im.opts.Origin != nil, im.opts.Submitter)
 		switch {
 		case rej != nil:
 			refused = append(refused, int32(sh.obj.Index))
@@ -419,6 +437,12 @@ func (im *importer) admit(ctx context.Context, tx pgx.Tx, base int64) error {
 			}
 			rej.Index, rej.Line = sh.from.index, sh.from.line
 			im.res.Rejected = append(im.res.Rejected, rej)
+			for _, c := range im.copies[int32(sh.obj.Index)] {
+				im.res.Present--
+				r := *rej
+				r.Index, r.Line = c[0], c[1]
+				im.res.Rejected = append(im.res.Rejected, &r)
+			}
 		case h != 0:
 			setIdx = append(setIdx, int32(sh.obj.Index))
 			setHolding = append(setHolding, h)

@@ -313,7 +313,7 @@ func (im *importer) heldBulk(id string, h uint64, first int64, added []*cyberpac
 		if seq >= first { // added earlier in this batch, not yet written
 			p := added[seq-first]
 			if p.ID == id {
-				out.holdings = append(out.holdings, cyberpact.Holding{Seq: seq, Holding: p.Holding, Release: p.Release, CreatedBy: p.CreatedBy, Federated: im.relayed})
+				out.holdings = append(out.holdings, cyberpact.Holding{Seq: seq, Holding: p.Holding, Release: p.Release, CreatedBy: p.CreatedBy, Federated: im.relayed, Submitter: im.submitter})
 				out.versions = append(out.versions, p.Modified)
 			}
 			return false
@@ -321,11 +321,12 @@ func (im *importer) heldBulk(id string, h uint64, first int64, added []*cyberpac
 		var x cyberpact.Holding
 		var got, version string
 		var kind, tlp int
-		if err = get.QueryRowContext(im.ctx, seq).Scan(&got, &x.Holding, &version, &x.Release.Producer, &kind, &x.Release.Audience.Group, &tlp, &x.Release.Marks, &x.CreatedBy, &x.Federated); err != nil {
+		if err = get.QueryRowContext(im.ctx, seq).Scan(&got, &x.Holding, &version, &x.Release.Producer, &kind, &x.Release.Audience.Group, &tlp, &x.Release.Marks, &x.CreatedBy, &x.Federated, &x.Submitter); err != nil {
 			return true
 		}
 		if got == id {
 			x.Seq = seq
+			im.heldSubmitter(&x)
 			x.Release.Audience.Kind, x.Release.TLP = cyberpact.AudienceKind(kind), cyberpact.TLP(tlp)
 			out.holdings = append(out.holdings, x)
 			out.versions = append(out.versions, version)

@@ -135,7 +135,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	if err != nil {
 		return nil, err
 	}
-	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}, relayed: opts.Origin != nil, policy: opts.OnConflict}
+	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}, relayed: opts.Origin != nil, submitter: opts.Submitter, policy: opts.OnConflict}
 	defer im.close()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
 		return nil, internal("reading sequence", err)
@@ -230,9 +230,14 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			return nil, internal("committing import", err)
 		}
 	}
-	for _, st := range red.Statements(dialect) {
+	for _, st := range red.Statements(dialect, im.start) {
 		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
 			return nil, internal("keeping the originals of redacted objects", err)
+		}
+	}
+	if st := sqlstore.AnonymousHoldings(dialect, opts.Submitter, im.start); st != nil {
+		if _, err := tx.ExecContext(ctx, st.SQL, st.Args...); err != nil {
+			return nil, internal("recording the anonymous submitter", err)
 		}
 	}
 	cleared, err := db.outbox.clear(ctx, tx)
@@ -273,11 +278,14 @@ type importer struct {
 	stmts   map[string]*sql.Stmt // prepared once per import, by query text
 	groups  map[int64][]int64    // the sharing groups of producers, for admit
 	relayed bool                 // federation pulled the input (cyberpact.Admit)
-	policy  cyberpact.ConflictPolicy
-	replace []*cyberpact.Object // conflicting versions to store in place of the held ones (ConflictReplace)
-	err     error               // an error admit met, ending the import
-	sx      *searchTx
-	search  indexChunk // derived-index rows not yet handed to sx
+	// submitter is the organisation publishing the input anonymously
+	// (cyberpact.ImportOptions.Submitter), 0 for none.
+	submitter int64
+	policy    cyberpact.ConflictPolicy
+	replace   []*cyberpact.Object // conflicting versions to store in place of the held ones (ConflictReplace)
+	err       error               // an error admit met, ending the import
+	sx        *searchTx
+	search    indexChunk // derived-index rows not yet handed to sx
 
 	// Bulk mode (see bulk.go): the versions stored and added, while the
 	// indexes ddl creates are dropped; bulk once the import went bulk.
@@ -521,8 +529,18 @@ func orNull(s string) any {
 }
 
 // heldExtra are the columns of a stored version Admit needs besides its
-// release: its created_by_ref and whether federation brought it.
-const heldExtra = `COALESCE(json_extract(body, '$.created_by_ref'), ''), EXISTS (SELECT 1 FROM provenance p WHERE p.seq = objects.seq)`
+// release: its created_by_ref, whether federation brought it, and who
+// published its holding anonymously (see heldSubmitter).
+const heldExtra = `COALESCE(json_extract(body, '$.created_by_ref'), ''), EXISTS (SELECT 1 FROM provenance p WHERE p.seq = objects.seq), ` + sqlstore.HeldSubmitter
+
+// heldSubmitter completes h, a stored version read with heldExtra: the
+// holdings this import added to are recorded as its submitter's only
+// when it commits, so its own versions are its submitter's.
+func (im *importer) heldSubmitter(h *cyberpact.Holding) {
+	if h.Seq > im.start && h.Release.Producer == 0 {
+		h.Submitter = im.submitter
+	}
+}
 
 // heldOf returns the stored versions of the ids of batch, by id, for
 // admit.
@@ -546,9 +564,10 @@ func (im *importer) heldOf(batch []*cyberpact.Object) (map[string][]cyberpact.Ho
 		var h cyberpact.Holding
 		var id string
 		var kind, tlp int
-		if err := rows.Scan(&h.Seq, &h.Holding, &id, &h.Release.Producer, &kind, &h.Release.Audience.Group, &tlp, &h.Release.Marks, &h.CreatedBy, &h.Federated); err != nil {
+		if err := rows.Scan(&h.Seq, &h.Holding, &id, &h.Release.Producer, &kind, &h.Release.Audience.Group, &tlp, &h.Release.Marks, &h.CreatedBy, &h.Federated, &h.Submitter); err != nil {
 			return nil, internal("reading stored versions", err)
 		}
+		im.heldSubmitter(&h)
 		h.Release.Audience.Kind, h.Release.TLP = cyberpact.AudienceKind(kind), cyberpact.TLP(tlp)
 		held[id] = append(held[id], h)
 	}
@@ -562,7 +581,7 @@ func (im *importer) admit(o *cyberpact.Object, held map[string][]cyberpact.Holdi
 	if !im.place(o, held[o.ID], seq) {
 		return false
 	}
-	held[o.ID] = append(held[o.ID], cyberpact.Holding{Seq: seq, Holding: o.Holding, Release: o.Release, CreatedBy: o.CreatedBy, Federated: im.relayed})
+	held[o.ID] = append(held[o.ID], cyberpact.Holding{Seq: seq, Holding: o.Holding, Release: o.Release, CreatedBy: o.CreatedBy, Federated: im.relayed, Submitter: im.submitter})
 	return true
 }
 
@@ -571,6 +590,9 @@ func (im *importer) admit(o *cyberpact.Object, held map[string][]cyberpact.Holdi
 // false (with im.err set if that was the store's fault).
 func (im *importer) place(o *cyberpact.Object, held []cyberpact.Holding, seq int64) bool {
 	p := o.Release.Producer
+	if im.submitter != 0 {
+		p = im.submitter // Admit decides by what the submitter may see
+	}
 	groups, ok := im.groups[p]
 	if !ok {
 		var err error
@@ -580,7 +602,7 @@ func (im *importer) place(o *cyberpact.Object, held []cyberpact.Holding, seq int
 		}
 		im.groups[p] = groups
 	}
-	h, producer, rej := cyberpact.Admit(o, held, groups, im.relayed)
+	h, producer, rej := cyberpact.Admit(o, held, groups, im.relayed, im.submitter)
 	if rej != nil {
 		same, err := im.sameAs(o, h)
 		switch {

@@ -52,35 +52,32 @@ func (s *Store) HubIdentity(ctx context.Context) (string, error) {
 	return v, nil
 }
 
-// RecordAnonymous records org as the submitter of ids; see
-// cyberpact.AnonymityStore.
-func (s *Store) RecordAnonymous(ctx context.Context, org int64, ids []string) error {
-	if len(ids) == 0 {
+// AnonymousHoldings returns the statement that records submitter as the
+// anonymous submitter of every holding the import's versions after seq
+// start went into, for the store to run in the import's transaction once
+// its versions are stored; a holding already recorded keeps its
+// submitter (Admit puts an anonymous version only into its own
+// submitter's holding or a new one). Nil when submitter is 0.
+func AnonymousHoldings(d Dialect, submitter, start int64) *Statement {
+	if submitter == 0 {
 		return nil
 	}
-	defer s.lock()()
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return internal("recording anonymous submitters", err)
-	}
-	defer tx.Rollback()
-	for _, id := range ids {
-		a := s.d.Args()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO anonymous (id, org) VALUES (`+a.Add(id)+`, `+a.Add(org)+`) ON CONFLICT (id) DO NOTHING`, a.Vals...); err != nil {
-			return internal("recording anonymous submitters", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return internal("recording anonymous submitters", err)
-	}
-	return nil
+	a := d.Args()
+	return &Statement{`INSERT INTO anonymous_holdings (holding, id, org) SELECT DISTINCT holding, id, CAST(` + a.Add(submitter) + ` AS BIGINT)` +
+		` FROM objects WHERE seq > ` + a.Add(start) + ` AND producer = 0 ON CONFLICT (holding) DO NOTHING`, a.Vals}
 }
 
-// AnonymousSubmitter returns who published id anonymously, 0 for none.
-func (s *Store) AnonymousSubmitter(ctx context.Context, id string) (int64, error) {
+// HeldSubmitter is the SQL expression, over a row of objects, of the
+// organisation that published its holding anonymously (0 for none): the
+// Submitter of a cyberpact.Holding.
+const HeldSubmitter = `CASE WHEN objects.producer = 0 THEN COALESCE((SELECT ah.org FROM anonymous_holdings ah WHERE ah.holding = objects.holding), 0) ELSE 0 END`
+
+// AnonymousSubmitter returns who published the holding anonymously, 0
+// for none.
+func (s *Store) AnonymousSubmitter(ctx context.Context, holding int64) (int64, error) {
 	var org int64
 	a := s.d.Args()
-	err := s.read.QueryRowContext(ctx, `SELECT org FROM anonymous WHERE id = `+a.Add(id), a.Vals...).Scan(&org)
+	err := s.read.QueryRowContext(ctx, `SELECT org FROM anonymous_holdings WHERE holding = `+a.Add(holding), a.Vals...).Scan(&org)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -235,7 +232,7 @@ var seqTables = []string{"objects", "refs", "provenance", "notifications", "coun
 // idTables are the shared tables (and their id column) that hold rows
 // naming an object id, which a purge deletes once no version of the id is
 // left.
-var idTables = [][2]string{{"anonymous", "id"}, {"deletes", "id"}, {"sync_failures", "id"}}
+var idTables = [][2]string{{"anonymous_holdings", "id"}, {"deletes", "id"}, {"sync_failures", "id"}}
 
 // PurgeVersions removes the versions seqs and every row derived from
 // them, in one transaction: their rows in the shared tables (seqTables),

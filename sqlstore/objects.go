@@ -155,29 +155,52 @@ func (q *Objects) Relationships(id string, dir cyberpact.Direction, f cyberpact.
 // Stats counts per type what the viewer is shown: distinct ids, versions,
 // and ids whose shown version is revoked.
 func (q *Objects) Stats(viewer *cyberpact.Viewer) Query {
-	return q.StatsOf(cyberpact.ObjectFilter{Viewer: viewer}, -1)
+	return q.StatsOf(cyberpact.ObjectFilter{Viewer: viewer}, nil)
 }
 
-// StatsOf is Stats for f's viewer as of f.AsOf, counting only the ids
-// touched after the Seq touched (every id when touched < 0): those with
-// versions stored after it, and the edges to them. Each id's counts
-// depend only on its own versions, the rule's answers about them and the
-// ends of the edge it is, so a count kept as of one Seq becomes the
-// current one by taking away the touched ids' counts as of that Seq and
-// adding their counts now.
-func (q *Objects) StatsOf(f cyberpact.ObjectFilter, touched int64) Query {
+// StatsOf is Stats for f's viewer as of f.AsOf, counting only the
+// versions of ids (every id when ids is nil). Each id's counts depend
+// only on its own versions, the rule's answers about them and the ends of
+// the edge it is, so counts over disjoint sets of ids add up, and a count
+// kept as of one Seq becomes the current one by taking away, as of that
+// Seq, the counts of the ids whose counts may have changed since
+// (Store.touchedSince finds them) and adding their counts now. The ids
+// are a list of values (IN, or ANY of one array in PostgreSQL), probed
+// one by one on objects_id_version: a count costs the ids it is given,
+// not the store's size.
+func (q *Objects) StatsOf(f cyberpact.ObjectFilter, ids []string) Query {
+	if ids == nil {
+		return q.stats(f, "", func(*Args) string { return True })
+	}
+	return q.stats(f, q.args().ByID(), func(a *Args) string {
+		if len(ids) == 0 {
+			return False
+		}
+		return a.InStrings("o.id", ids)
+	})
+}
+
+// StatsFresh is Stats for f's viewer counting only the ids whose one
+// version was stored after Seq after: the sole rows past it, read in seq
+// order from the new rows themselves (an import's are together at the
+// end of the table) without a probe by id. Those ids had no version as
+// of after, so their counts are all new.
+func (q *Objects) StatsFresh(f cyberpact.ObjectFilter, after int64) Query {
+	return q.stats(f, q.args().ByKey(), func(a *Args) string { return `o.seq > ` + a.Add(after) + ` AND o.sole` })
+}
+
+// stats is Stats for f's viewer as of f.AsOf over the rows that also
+// meet cond (its placeholders added after the rule's), read from objects
+// with the index hint hint (Args.ByID, Args.ByKey).
+func (q *Objects) stats(f cyberpact.ObjectFilter, hint string, cond func(a *Args) string) Query {
 	a := q.args()
 	f = cyberpact.ObjectFilter{Viewer: f.Viewer, AsOf: f.AsOf}
 	latest := Latest(f, a)
-	where := ViewerAsOf(f, a)
-	if touched >= 0 {
-		where += ` AND o.id IN (SELECT t.id FROM objects t WHERE t.seq > ` + a.Add(touched) + `
-			UNION SELECT r.id FROM objects r WHERE r.seq IN (SELECT x.seq FROM refs x
-				WHERE x.prop IN ('source_ref', 'target_ref', 'sighting_of_ref')
-				AND x.target IN (SELECT t2.id FROM objects t2 WHERE t2.seq > ` + a.Add(touched) + `)))`
-	}
-	s := `SELECT o.type, COUNT(DISTINCT o.id), COUNT(*), SUM(CASE WHEN o.revoked AND ` + latest + ` THEN 1 ELSE 0 END)
-		FROM objects o WHERE ` + where + ` GROUP BY o.type ORDER BY o.type`
+	where := ViewerAsOf(f, a) + ` AND ` + cond(a)
+	// Distinct ids: an id with a sole row has no other, so only the ids
+	// of the other rows (few) need a set to be counted once.
+	s := `SELECT o.type, SUM(CASE WHEN o.sole THEN 1 ELSE 0 END) + COUNT(DISTINCT CASE WHEN o.sole THEN NULL ELSE o.id END), COUNT(*), SUM(CASE WHEN o.revoked AND ` + latest + ` THEN 1 ELSE 0 END)
+		FROM objects o` + hint + ` WHERE ` + where + ` GROUP BY o.type ORDER BY o.type`
 	return Query{SQL: s, Args: a.Vals}
 }
 

@@ -158,10 +158,14 @@ type Statement struct {
 }
 
 // Statements returns the inserts that keep r's originals and values, for
-// the store to run in the import's transaction, up to 200 rows each; nil
-// when r is nil or empty. Rows already kept (the same version imported
-// again) are left as they are.
-func (r *Redactions) Statements(d Dialect) []Statement {
+// the store to run in the import's transaction once its versions are
+// stored (those after seq start), up to 200 rows each; nil when r is nil
+// or empty. Rows already kept (the same version imported again) are left
+// as they are. The last statement takes back the originals this import
+// kept of versions it did not store (refused: by the sharing rule,
+// ownership, a conflict, a marking), so that no original is kept of
+// what the hub refused.
+func (r *Redactions) Statements(d Dialect, start int64) []Statement {
 	if r == nil {
 		return nil
 	}
@@ -191,6 +195,11 @@ func (r *Redactions) Statements(d Dialect) []Statement {
 		}
 		out = append(out, Statement{`INSERT INTO privacy_values (pseudonym, value, producer) VALUES ` + strings.Join(vals, ", ") +
 			` ON CONFLICT (pseudonym) DO NOTHING`, a.Vals})
+	}
+	if len(r.originals) > 0 {
+		a := d.Args()
+		out = append(out, Statement{`DELETE FROM privacy_originals WHERE added = ` + a.Add(now) + ` AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.seq > ` +
+			a.Add(start) + ` AND o.id = privacy_originals.id AND o.version = privacy_originals.version AND o.producer = privacy_originals.producer)`, a.Vals})
 	}
 	return out
 }

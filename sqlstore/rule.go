@@ -218,6 +218,17 @@ func (a *Args) ByID() string {
 	return ` INDEXED BY objects_id_version`
 }
 
+// ByKey makes, in SQLite, a read of the objects rows of a range of seq
+// (the table's key) read that range: seeing a GROUP BY o.type, SQLite's
+// planner may otherwise scan the whole of objects_type, in type order,
+// for the few rows of the range.
+func (a *Args) ByKey() string {
+	if a.Numbered {
+		return ""
+	}
+	return ` NOT INDEXED`
+}
+
 // Probe ends the per-row subqueries of the rule. PostgreSQL's planner,
 // misjudging the rule's conditions as matching one row, would otherwise
 // turn them into an anti-join that scans the whole table for every row of

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,12 +18,13 @@ import (
 
 // Stats are kept per viewer (its organisation, groups, public or hub
 // view) as of the store's last Seq, and brought up to date from what was
-// stored since (Objects.StatsOf): a call costs what was added since the
-// viewer's last call, not what the store holds. Nothing is done at write
-// time, so imports cost what they did. Counts are recomputed from the
-// objects when versions were deleted or a sharing group's members changed
-// since (ProducerSees reads them), and inside an exercise, whose objects
-// are few. Each process keeps its own counts; they are exact for the
+// stored since (touchedSince, Objects.StatsFresh and Objects.StatsOf): a
+// call costs what was added since the viewer's last call, not what the
+// store holds. Nothing is done at write time, so imports cost what they
+// did. A change of a sharing group's members (which ProducerSees reads)
+// recounts the edges to what that group was given (touchedByGroups).
+// Counts are recomputed from the objects when versions were deleted since,
+// and inside an exercise, whose objects are few. Each process keeps its own counts; they are exact for the
 // snapshot each call reads, as the counts read from the objects are.
 // The last counts of each viewer are also saved in the store (stats_kept),
 // for the next process: `cyberpact stats` counts what was stored since
@@ -84,32 +87,43 @@ func (s *Store) CountStats(ctx context.Context, q *Objects, viewer *cyberpact.Vi
 		}
 	}
 	switch {
-	case kept != nil && kept.deletes == now.deletes && kept.groups == now.groups && kept.seq == now.seq:
+	case kept != nil && kept.deletes == now.deletes && kept.seq == now.seq && (kept.groups == now.groups || viewer == nil):
 		return sortedStats(kept.types), nil
-	case kept != nil && kept.deletes == now.deletes && kept.groups == now.groups && kept.seq < now.seq:
-		before := map[string]cyberpact.TypeStats{} // as of Seq 0: nothing (AsOf 0 is no bound)
-		if kept.seq > 0 {
-			if before, err = s.statsRun(ctx, tx, q.StatsOf(cyberpact.ObjectFilter{Viewer: viewer, AsOf: kept.seq}, kept.seq)); err != nil {
-				return nil, err
-			}
-		}
-		after, err := s.statsRun(ctx, tx, q.StatsOf(cyberpact.ObjectFilter{Viewer: viewer}, kept.seq))
+	case kept != nil && kept.deletes == now.deletes && kept.seq <= now.seq && groupsValid(kept.groups):
+		// What was stored since, and, when the sharing groups' members
+		// changed, the edges whose ends were released to a group that
+		// changed (EndsVisible reads the members of those groups alone;
+		// the hub's counts read no group), counted as of then, with the
+		// members then, and now.
+		ids, fresh, err := s.touchedSince(ctx, tx, kept.seq, viewer != nil)
 		if err != nil {
 			return nil, err
+		}
+		then := ""
+		if viewer != nil && kept.groups != now.groups {
+			if ids, err = s.touchedByGroups(ctx, tx, kept.seq, changedGroups(kept.groups, now.groups), ids); err != nil {
+				return nil, err
+			}
+			then = groupsThen(kept.groups)
 		}
 		now.types = make(map[string]cyberpact.TypeStats, len(kept.types))
 		for t, c := range kept.types {
 			now.types[t] = c
 		}
-		for t, c := range before {
-			k := now.types[t]
-			k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects-c.Objects, k.Versions-c.Versions, k.Revoked-c.Revoked
-			now.types[t] = k
+		if kept.seq > 0 { // as of Seq 0 nothing was stored (AsOf 0 is no bound)
+			if err := s.statsOfIDs(ctx, tx, q, cyberpact.ObjectFilter{Viewer: viewer, AsOf: kept.seq}, then, ids, now.types, -1); err != nil {
+				return nil, err
+			}
 		}
-		for t, c := range after {
-			k := now.types[t]
-			k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects+c.Objects, k.Versions+c.Versions, k.Revoked+c.Revoked
-			now.types[t] = k
+		if err := s.statsOfIDs(ctx, tx, q, cyberpact.ObjectFilter{Viewer: viewer}, "", ids, now.types, 1); err != nil {
+			return nil, err
+		}
+		if fresh {
+			c, err := s.statsRun(ctx, tx, q.StatsFresh(cyberpact.ObjectFilter{Viewer: viewer}, kept.seq))
+			if err != nil {
+				return nil, err
+			}
+			addStats(now.types, c, 1)
 		}
 		for t, c := range now.types {
 			if c.Versions == 0 {
@@ -226,6 +240,242 @@ func (s *Store) writeStats(batch map[string]statsSave) {
 			a.Add(key)+`, `+a.Add(k.seq)+`, `+a.Add(k.deletes)+`, `+a.Add(k.groups)+`, `+a.Add(k.counts)+`)
 			ON CONFLICT (viewer) DO UPDATE SET seq = excluded.seq, deletes = excluded.deletes, groups = excluded.groups, counts = excluded.counts
 			WHERE excluded.seq >= stats_kept.seq`, a.Vals...)
+	}
+}
+
+// statsChunk is how many ids one count names at most: well under SQLite's
+// limit of 32,766 bound values.
+const statsChunk = 1000
+
+// refProps are the properties of the edges whose ends EndsVisible reads.
+const refProps = `'source_ref', 'target_ref', 'sighting_of_ref'`
+
+// touchedSince returns, sorted, the ids whose counts may have changed
+// since Seq seq and may have had a version at or before it: those with
+// versions stored after it, and, when edges (any viewer but the hub's,
+// whose counts do not read the ends), the relationships and sightings
+// whose ends (EndsVisible) are among them, stored before or after; but
+// not the fresh ids, whose one version was stored after seq (a new row
+// marked sole, as an import keeps an id's rows only while it has one),
+// which Objects.StatsFresh counts from the new rows; fresh says whether
+// there are any. It reads the new rows themselves, statsChunk at a time in
+// seq order (seq is the key), and, for the edges, probes refs_target once
+// per new id: what was added, not the store's size, and it keeps in
+// memory only the ids it returns.
+func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges bool) (ids []string, fresh bool, err error) {
+	touched := map[string]bool{}
+	for after := seq; ; {
+		a := s.d.Args()
+		rows, err := tx.QueryContext(ctx, `SELECT seq, id, sole FROM objects WHERE seq > `+a.Add(after)+` ORDER BY seq LIMIT `+a.Add(statsChunk), a.Vals...)
+		if err != nil {
+			return nil, false, internal("reading what was stored", err)
+		}
+		var news []string
+		for rows.Next() {
+			var id string
+			var sole bool
+			if err := rows.Scan(&after, &id, &sole); err != nil {
+				rows.Close()
+				return nil, false, internal("reading what was stored", err)
+			}
+			news = append(news, id)
+			if sole {
+				fresh = true
+			} else {
+				touched[id] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, false, internal("reading what was stored", err)
+		}
+		if len(news) == 0 {
+			break
+		}
+		if edges {
+			slices.Sort(news)
+			if err := s.edgesOf(ctx, tx, seq, news, touched); err != nil {
+				return nil, false, err
+			}
+		}
+		if len(news) < statsChunk {
+			break
+		}
+	}
+	return slices.Sorted(maps.Keys(touched)), fresh, nil
+}
+
+// edgesOf adds to touched the ids of the relationships and sightings one
+// of whose ends is one of ends (sorted), but the fresh ones (a sole row
+// stored after Seq seq), which Objects.StatsFresh counts.
+func (s *Store) edgesOf(ctx context.Context, tx *sql.Tx, seq int64, ends []string, touched map[string]bool) error {
+	for chunk := range slices.Chunk(ends, statsChunk) {
+		a := s.d.Args()
+		rows, err := tx.QueryContext(ctx, edgesTo(a, chunk), a.Vals...)
+		if err != nil {
+			return internal("reading the edges to what was stored", err)
+		}
+		for rows.Next() {
+			var id string
+			var at int64
+			var sole bool
+			if err := rows.Scan(&id, &at, &sole); err != nil {
+				rows.Close()
+				return internal("reading the edges to what was stored", err)
+			}
+			if !sole || at <= seq {
+				touched[id] = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return internal("reading the edges to what was stored", err)
+		}
+	}
+	return nil
+}
+
+// edgesTo selects the id, seq and sole flag of the relationships and
+// sightings one of whose ends is one of ids, one probe of refs_target per id. (PostgreSQL's
+// planner, given = ANY of a thousand ids, scans refs whole instead: each
+// id is a lateral probe there.)
+func edgesTo(a *Args, ids []string) string {
+	if a.Numbered {
+		return `SELECT r.id, r.seq, r.sole FROM unnest(` + a.Add(ids) + `::text[]) AS t(id)
+			CROSS JOIN LATERAL (SELECT x.seq FROM refs x WHERE x.target = t.id AND x.prop IN (` + refProps + `)` + a.Probe() + `) x
+			JOIN objects r ON r.seq = x.seq`
+	}
+	return `SELECT r.id, r.seq, r.sole FROM refs x JOIN objects r ON r.seq = x.seq WHERE x.prop IN (` + refProps + `) AND ` + a.InStrings("x.target", ids)
+}
+
+// touchedByGroups adds to ids (sorted, as touchedSince returns them) the
+// relationships and sightings, but the fresh ones (sole rows stored after
+// Seq seq), one of whose ends has
+// a version released to one of groups: those whose ends' visibility to
+// their producers (ProducerSees) reads those groups' members. It costs
+// what was released to those groups, not the store's size.
+func (s *Store) touchedByGroups(ctx context.Context, tx *sql.Tx, seq int64, groups []int64, ids []string) ([]string, error) {
+	if len(groups) == 0 {
+		return ids, nil
+	}
+	a := s.d.Args()
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT id FROM objects WHERE aud_kind = %d AND `, cyberpact.AudienceGroup)+a.InInts("aud_group", groups), a.Vals...)
+	if err != nil {
+		return nil, internal("reading what the groups were given", err)
+	}
+	var ends []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, internal("reading what the groups were given", err)
+		}
+		ends = append(ends, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, internal("reading what the groups were given", err)
+	}
+	slices.Sort(ends)
+	touched := map[string]bool{}
+	for _, id := range ids {
+		touched[id] = true
+	}
+	if err := s.edgesOf(ctx, tx, seq, ends, touched); err != nil {
+		return nil, err
+	}
+	return slices.Sorted(maps.Keys(touched)), nil
+}
+
+// groupMembers reads a groupsState text: its (group, organisation)
+// pairs, ok false when it does not read.
+func groupMembers(state string) (pairs [][2]int64, ok bool) {
+	for p := range strings.SplitSeq(state, ",") {
+		if p == "" {
+			continue
+		}
+		g, o, found := strings.Cut(p, ":")
+		gi, err1 := strconv.ParseInt(g, 10, 64)
+		oi, err2 := strconv.ParseInt(o, 10, 64)
+		if !found || err1 != nil || err2 != nil {
+			return nil, false
+		}
+		pairs = append(pairs, [2]int64{gi, oi})
+	}
+	return pairs, true
+}
+
+// groupsValid says that a groupsState text reads.
+func groupsValid(state string) bool {
+	_, ok := groupMembers(state)
+	return ok
+}
+
+// changedGroups is the groups whose members differ between two
+// groupsState texts.
+func changedGroups(then, now string) []int64 {
+	a, _ := groupMembers(then)
+	b, _ := groupMembers(now)
+	in := map[[2]int64]int{}
+	for _, p := range a {
+		in[p]++
+	}
+	for _, p := range b {
+		in[p]--
+	}
+	var out []int64
+	for p, n := range in {
+		if n != 0 && !slices.Contains(out, p[0]) {
+			out = append(out, p[0])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// groupsThen is a WITH clause naming group_orgs the members a
+// groupsState text holds: a query after it reads the groups as they
+// were then (the only table of the rule's that changes in place).
+func groupsThen(state string) string {
+	pairs, _ := groupMembers(state)
+	if len(pairs) == 0 {
+		return `WITH group_orgs (grp, org) AS (SELECT 0, 0 WHERE ` + False + `) `
+	}
+	var b strings.Builder
+	b.WriteString(`WITH group_orgs (grp, org) AS (VALUES `)
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(%d, %d)", p[0], p[1])
+	}
+	b.WriteString(`) `)
+	return b.String()
+}
+
+// statsOfIDs adds to m, times sign, f's counts of ids (Objects.StatsOf),
+// counted statsChunk ids at a time: an id's counts are its own, so the
+// chunks' counts add up. with, when not empty, is a WITH clause put
+// before each query (groupsThen).
+func (s *Store) statsOfIDs(ctx context.Context, tx *sql.Tx, q *Objects, f cyberpact.ObjectFilter, with string, ids []string, m map[string]cyberpact.TypeStats, sign int64) error {
+	for chunk := range slices.Chunk(ids, statsChunk) {
+		sq := q.StatsOf(f, chunk)
+		sq.SQL = with + sq.SQL
+		c, err := s.statsRun(ctx, tx, sq)
+		if err != nil {
+			return err
+		}
+		addStats(m, c, sign)
+	}
+	return nil
+}
+
+// addStats adds to m the counts c, times sign.
+func addStats(m, c map[string]cyberpact.TypeStats, sign int64) {
+	for t, c := range c {
+		k := m[t]
+		k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects+sign*c.Objects, k.Versions+sign*c.Versions, k.Revoked+sign*c.Revoked
+		m[t] = k
 	}
 }
 

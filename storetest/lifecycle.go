@@ -39,6 +39,7 @@ func RunLifecycle(t *testing.T, open func(t *testing.T) LifecycleStore) {
 	}{
 		{"AnonymousPublicationNamesTheHubOnly", testAnonymousNamesTheHub},
 		{"AnonymousPublicationNeverAddsToAnothersHolding", testAnonymousOwnership},
+		{"AnonymousPostOfAHiddenAnonymousIDAnswersAsFresh", testAnonymousHiddenID},
 		{"CountsAppearFromKOrganisationsAndNameNoOne", testKAnonymousCounts},
 		{"PurgeLeavesNothingAndIsAudited", testPurgeLeavesNothing},
 		{"AgreementRetentionPurges", testAgreementRetention},
@@ -66,7 +67,7 @@ func anonymous(t *testing.T, s LifecycleStore, v cyberpact.Viewer, aud cyberpact
 	}
 	dec := stix.NewDecoder(bytes.NewReader(bundle(t, objs...)))
 	defer dec.Close()
-	res, err := cyberpact.AnonymousImport(ctx, s, s, s, cyberpact.Actor{Name: "analyst", Org: v.Org, Via: "rest"}, v.Groups,
+	res, err := cyberpact.AnonymousImport(ctx, s, s, cyberpact.Actor{Name: "analyst", Org: v.Org, Via: "rest"},
 		stix.Anonymise(dec.Next, hub), cyberpact.ImportOptions{Audience: aud, DefaultTLP: cyberpact.TLPGreen, Partial: true}, "")
 	if err != nil {
 		t.Fatalf("AnonymousImport: %v", err)
@@ -110,10 +111,18 @@ func testAnonymousNamesTheHub(t *testing.T, s LifecycleStore, w *world) {
 			t.Errorf("org %d: correlation of the anonymous value = %v; want the indicator, produced by the hub", v.Org, got)
 		}
 	}
-	if sub, err := s.AnonymousSubmitter(ctx, id(ind)); err != nil || sub != w.a.Org {
+	ho, err := s.Object(ctx, id(ind), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub, err := s.AnonymousSubmitter(ctx, ho.Holding); err != nil || sub != w.a.Org {
 		t.Errorf("AnonymousSubmitter = %d, %v; want %d", sub, err, w.a.Org)
 	}
-	if sub, _ := s.AnonymousSubmitter(ctx, id(sdo("malware", 2, 1, nil))); sub != 0 {
+	named, err := s.Object(ctx, id(sdo("malware", 2, 1, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub, _ := s.AnonymousSubmitter(ctx, named.Holding); sub != 0 {
 		t.Errorf("AnonymousSubmitter of a named object = %d; want 0", sub)
 	}
 	// The audit log knows who: the write entry names the submitter.
@@ -154,6 +163,72 @@ func testAnonymousOwnership(t *testing.T, s LifecycleStore, w *world) {
 	o, err := s.Object(ctx, id(ind), &w.b)
 	if err != nil || !strings.HasPrefix(o.Modified, ts(5)[:10]) {
 		t.Errorf("latest anonymous version = %v, %v", o, err)
+	}
+}
+
+// testAnonymousHiddenID: A publishes an indicator anonymously to the
+// group of A and C; B, outside it, publishing the same id anonymously
+// answers exactly as a fresh id does and starts a holding of its own
+// (held per submitter): A and C still read A's, B reads its own, and each
+// holding names its own submitter. B's next version goes into B's
+// holding, A's into A's.
+func testAnonymousHiddenID(t *testing.T, s LifecycleStore, w *world) {
+	ctx := context.Background()
+	audG := cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.g}
+	ind := indicatorOf(1, "[ipv4-addr:value = '203.0.113.81']")
+	if res := anonymous(t, s, w.a, audG, ind); res.Added != 1 {
+		t.Fatalf("A's anonymous import: %+v", res)
+	}
+	theirs := indicatorOf(1, "[ipv4-addr:value = '203.0.113.82']")
+	theirs["modified"] = ts(2)
+	fresh := indicatorOf(2, "[ipv4-addr:value = '203.0.113.82']")
+	fresh["modified"] = ts(2)
+	norm := func(r *cyberpact.ImportResult) cyberpact.ImportResult {
+		x := *r
+		x.FirstSeq, x.LastSeq = 0, 0
+		return x
+	}
+	got, want := anonymous(t, s, w.b, audAll, theirs), anonymous(t, s, w.b, audAll, fresh)
+	if d := cmp.Diff(norm(want), norm(got)); d != "" || got.Added != 1 {
+		t.Errorf("B's anonymous version of A's hidden id answers otherwise than a fresh id (-fresh +hidden):\n%s", d)
+	}
+	holdingOf := func(v cyberpact.Viewer, wantPattern string) int64 {
+		t.Helper()
+		o, err := s.Object(ctx, id(ind), &v)
+		if err != nil || o.Release.Producer != 0 || !strings.Contains(string(o.Raw), wantPattern) {
+			t.Fatalf("org %d reads %s as %v, %v; want the version with %s", v.Org, id(ind), o, err, wantPattern)
+		}
+		return o.Holding
+	}
+	ha, hc, hb := holdingOf(w.a, "203.0.113.81"), holdingOf(w.c, "203.0.113.81"), holdingOf(w.b, "203.0.113.82")
+	if ha != hc || ha == hb {
+		t.Errorf("holdings: A reads %d, C %d, B %d; want A's for A and C, B's own for B", ha, hc, hb)
+	}
+	for h, org := range map[int64]int64{ha: w.a.Org, hb: w.b.Org} {
+		if sub, err := s.AnonymousSubmitter(ctx, h); err != nil || sub != org {
+			t.Errorf("AnonymousSubmitter(%d) = %d, %v; want %d", h, sub, err, org)
+		}
+	}
+	// Later versions go to their own submitter's holding.
+	nextB := indicatorOf(1, "[ipv4-addr:value = '203.0.113.83']")
+	nextB["modified"] = ts(3)
+	nextA := indicatorOf(1, "[ipv4-addr:value = '203.0.113.84']")
+	nextA["modified"] = ts(4)
+	if res := anonymous(t, s, w.b, audAll, nextB); res.Added != 1 {
+		t.Errorf("B's next version: %+v %v", res, cyberpact.Rejections(res.Rejected))
+	}
+	if res := anonymous(t, s, w.a, audG, nextA); res.Added != 1 {
+		t.Errorf("A's next version: %+v %v", res, cyberpact.Rejections(res.Rejected))
+	}
+	if h := holdingOf(w.b, "203.0.113.83"); h != hb {
+		t.Errorf("B's next version went to holding %d; want %d", h, hb)
+	}
+	if h := holdingOf(w.c, "203.0.113.84"); h != ha {
+		t.Errorf("A's next version went to holding %d; want %d", h, ha)
+	}
+	// C, who sees A's anonymous holding, is refused as for any visible id.
+	if res := anonymous(t, s, w.c, audAll, indicatorOf(1, "[ipv4-addr:value = '203.0.113.85']")); res.Added != 0 || len(res.Rejected) != 1 {
+		t.Errorf("C's anonymous version of an id it sees held: %+v; want it refused", res)
 	}
 }
 
@@ -437,7 +512,7 @@ func retractAs(t *testing.T, s LifecycleStore, v cyberpact.Viewer, n int, ref, c
 	if err != nil || res.Added != 1 {
 		t.Fatalf("importing the retraction: %+v, %v", res, err)
 	}
-	_, deleted, err := cyberpact.ApplyRetractions(ctx, s, s, cyberpact.Actor{Name: "sync", Org: v.Org, Via: "taxii"}, rids)
+	_, deleted, err := cyberpact.ApplyRetractions(ctx, s, s, cyberpact.Actor{Name: "sync", Org: v.Org, Via: "taxii"}, rids, res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,5 +563,43 @@ func testRetractionOwnership(t *testing.T, s LifecycleStore, w *world) {
 	ids, _, err := s.DeletedSince(ctx, 0)
 	if err != nil || !strings.Contains(strings.Join(ids, " "), id(a)) {
 		t.Errorf("the log of deletes = %v, %v; want the retracted id, for live indexes", ids, err)
+	}
+	// The retractions not from the object's origin are not kept, to go
+	// on to peers; each is audited; the producer's is kept.
+	for n, kept := range map[int]bool{1: false, 2: false, 3: true} {
+		rid := "x-cyberpact-retraction--" + uuid(n)
+		if _, err := s.Object(ctx, rid, nil); (err == nil) != kept {
+			t.Errorf("retraction %d: Object = %v; want it kept %v", n, err, kept)
+		}
+		es, err := s.AuditEntries(ctx, cyberpact.AuditFilter{Object: rid, Action: cyberpact.AuditDelete})
+		if err != nil || len(es) != map[bool]int{false: 1, true: 0}[kept] || !kept && !strings.Contains(es[0].Detail, "not from the object's origin") {
+			t.Errorf("retraction %d's audited deletes: %+v, %v", n, es, err)
+		}
+	}
+	// An anonymous retraction by another submitter (the hub stands as
+	// producer of both) deletes nothing of an anonymous object.
+	mine := indicatorOf(5, "[ipv4-addr:value = '203.0.113.90']")
+	if res := anonymous(t, s, w.a, audAll, mine); res.Added != 1 {
+		t.Fatalf("A's anonymous indicator: %+v", res)
+	}
+	hub, err := s.HubIdentity(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := stix.Retraction("x-cyberpact-retraction--"+uuid(9), id(mine), hub, cyberpact.TLPGreen, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rids []string
+	res, err := cyberpact.AnonymousImport(ctx, s, s, cyberpact.Actor{Name: "analyst", Org: w.c.Org, Via: "rest"},
+		cyberpact.Retracting(sourceOf(forged), &rids), cyberpact.ImportOptions{Audience: audAll}, "")
+	if err != nil || res.Added != 1 {
+		t.Fatalf("C's anonymous retraction: %+v, %v", res, err)
+	}
+	if _, n, err := cyberpact.ApplyRetractions(ctx, s, s, cyberpact.Actor{Name: "analyst", Org: w.c.Org, Via: "rest"}, rids, res); err != nil || n != 0 {
+		t.Errorf("C's anonymous retraction of A's anonymous object deleted %d, %v; want none", n, err)
+	}
+	if _, err := s.Object(ctx, id(mine), nil); err != nil {
+		t.Errorf("A's anonymous object after C's retraction: %v", err)
 	}
 }

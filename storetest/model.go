@@ -1,15 +1,19 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/match"
+	"github.com/cyberpact/cyberpact/stix"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -19,6 +23,9 @@ type ModelStore interface {
 	OwnershipStore
 	CorrelationStore
 	cyberpact.AgreementService
+	cyberpact.AnonymityStore
+	cyberpact.AuditLog
+	cyberpact.PrivacyStore
 }
 
 // RunModel is the model-based test of the sharing rule: random sequences
@@ -26,11 +33,20 @@ type ModelStore interface {
 // TLP level, TLP:RED also as upper-case and granular markings, versions,
 // revocations, ids held out of sight, deletions, group changes, markings
 // beside TLP: releasability to nations and sectors, PAP, levels of a
-// marking set, sharing agreements' defaults and refusals) are applied to
-// the store and to a plain in-memory model
-// built on cyberpact.MaySee, Admit and EndVisible, and after every step
-// every read path (list, all versions, get, versions, relationships,
-// stats, correlation) must answer each viewer exactly as the model does.
+// marking set, sharing agreements' defaults and refusals, personal data
+// redacted under the agreements and policies of the audience, anonymous
+// publications held per submitter, release warrants) are applied to the
+// store and to a plain in-memory model built on cyberpact.MaySee, Admit
+// and EndVisible, and after every step every read path (list, all
+// versions, get, versions, relationships, stats, correlation, the
+// stream's paging, search) must answer each viewer exactly as the model
+// does: the same versions, each with exactly the personal values the
+// model says survive redaction (none that a redacting policy covers, for
+// any viewer, the producer's own organisation included: it reads its
+// originals apart, through Original, and anyone else only through an
+// approved warrant), and nothing that names an anonymous submitter (the
+// hub as producer, the hub's identity as created_by_ref, no audit trail
+// of another organisation's anonymous writes).
 // seeds sequences of steps steps each run; open returns a new, empty
 // store for each.
 func RunModel(t *testing.T, seeds, steps int, open func(t *testing.T) ModelStore) {
@@ -41,6 +57,7 @@ func RunModel(t *testing.T, seeds, steps int, open func(t *testing.T) ModelStore
 			m := newModel(t, s, uint64(seed))
 			for step := 0; step < steps; step++ {
 				what := m.step(t)
+				t.Logf("step %d: %s", step, what)
 				if !m.check(t) {
 					t.Fatalf("after step %d (%s): the store and the model disagree", step, what)
 				}
@@ -60,6 +77,12 @@ type model struct {
 	groups map[int64][]int64        // group -> members
 	rows   []*modelRow
 	seq    int64
+	hub    string // the hub's identity, created_by_ref of anonymous versions
+	// originals are the producers (0 for anonymous ones) of the redacted
+	// versions of each id, whose originals the store keeps.
+	originals map[string]map[int64]bool
+	users     map[int64]*cyberpact.Principal // a member analyst of each organisation
+	approver  *cyberpact.Principal           // a warrant approver
 }
 
 type modelRow struct {
@@ -70,6 +93,29 @@ type modelRow struct {
 	release      cyberpact.Release
 	targets      []string // a relationship's ends
 	value        string   // the observable value it holds, "" if none
+	// submitter is the organisation that published it anonymously (its
+	// producer is then the hub), 0 for none.
+	submitter int64
+	// personal is whether its description holds the victim's address and
+	// phone number; redEmail and redPhone whether the store replaced
+	// them by pseudonyms (the audience's policy).
+	personal, redEmail, redPhone bool
+}
+
+// The personal data some versions carry in their description.
+const (
+	modelEmail    = "jane.doe@northbank-finance.example"
+	modelPhone    = "+44 20 7946 0958"
+	modelPersonal = "Victim " + modelEmail + " called the SOC from " + modelPhone + "."
+)
+
+// content is what decides a version's stored bytes beside its id and
+// version: whether it was anonymised (created_by_ref set to the hub's
+// identity; observables are left as they are) and which personal values
+// were redacted. Two versions of one holding with the same version and
+// another content conflict.
+func (x *modelRow) content() string {
+	return fmt.Sprint(x.submitter != 0 && !cyberpact.IsObservable(x.typ), x.personal && x.redEmail, x.personal && x.redPhone)
 }
 
 // tlpRedID is TLP 2.0's RED marking definition.
@@ -135,10 +181,17 @@ func newModel(t *testing.T, s ModelStore, seed uint64) *model {
 	}
 	// The first group's agreement releases to GB and US by default and
 	// refuses PAP:RED; the hub's refuses TLP:AMBER+STRICT.
+	// The second group's agreement redacts e-mail addresses and phone
+	// numbers in what is shared with it; the hub's redacts phone numbers
+	// in what is shared with all members (and, as the hub-wide default,
+	// in any TLP:CLEAR version, which the public collection serves); the
+	// first group's privacy policy redacts nothing.
 	gs := m.groupIDs()
 	for _, a := range []*cyberpact.Agreement{
 		{Group: gs[0], Purpose: "model", RelNations: []string{"GB", "US"}, PAPs: []cyberpact.PAP{cyberpact.PAPClear, cyberpact.PAPGreen, cyberpact.PAPAmber}},
-		{Group: 0, Purpose: "model hub", TLPs: []cyberpact.TLP{cyberpact.TLPClear, cyberpact.TLPGreen, cyberpact.TLPAmber, cyberpact.TLPRed}},
+		{Group: gs[1], Purpose: "model redacting", PersonalData: []string{"detect-email", "detect-phone", "redact"}},
+		{Group: 0, Purpose: "model hub", TLPs: []cyberpact.TLP{cyberpact.TLPClear, cyberpact.TLPGreen, cyberpact.TLPAmber, cyberpact.TLPRed},
+			PersonalData: []string{"detect-phone", "redact"}},
 	} {
 		if err := s.SetAgreement(ctx, a, "model"); err != nil {
 			t.Fatal(err)
@@ -153,9 +206,31 @@ func newModel(t *testing.T, s ModelStore, seed uint64) *model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.terms.Markings) != len(modelMarkings) || len(m.terms.Agreements) != 2 {
-		t.Fatalf("the store's terms: %d markings, %d agreements; want %d, 2", len(m.terms.Markings), len(m.terms.Agreements), len(modelMarkings))
+	if len(m.terms.Markings) != len(modelMarkings) || len(m.terms.Agreements) != 3 {
+		t.Fatalf("the store's terms: %d markings, %d agreements; want %d, 3", len(m.terms.Markings), len(m.terms.Agreements), len(modelMarkings))
 	}
+	if err := s.SetPrivacyPolicy(ctx, &cyberpact.PrivacyPolicy{Group: gs[0], Detectors: "none"}, "model"); err != nil {
+		t.Fatal(err)
+	}
+	if m.hub, err = s.HubIdentity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m.originals, m.users = map[string]map[int64]bool{}, map[int64]*cyberpact.Principal{}
+	for i, org := range m.orgs {
+		u := &cyberpact.User{Name: fmt.Sprintf("model-analyst-%d", i), Org: org, Role: cyberpact.RoleAnalyst}
+		if err := s.CreateUser(ctx, u, "model"); err != nil {
+			t.Fatal(err)
+		}
+		m.users[org] = &cyberpact.Principal{User: *u, Org: *m.facts[org]}
+	}
+	ap := &cyberpact.User{Name: "model-approver", Org: m.orgs[3], Role: cyberpact.RoleAnalyst}
+	if err := s.CreateUser(ctx, ap, "model"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddWarrantApprover(ctx, ap.Name, "model"); err != nil {
+		t.Fatal(err)
+	}
+	m.approver = &cyberpact.Principal{User: *ap, Org: *m.facts[m.orgs[3]]}
 	for _, o := range modelMarkings {
 		m.seq++
 		m.rows = append(m.rows, &modelRow{seq: m.seq, holding: m.seq, id: id(o), typ: "marking-definition", version: norm(t, ts(0)),
@@ -192,18 +267,39 @@ func (m *model) groupIDs() []int64 {
 // it was.
 func (m *model) step(t *testing.T) string {
 	ctx := context.Background()
-	switch r := m.rng.IntN(10); {
+	switch r := m.rng.IntN(11); {
 	case r < 7:
 		return m.importStep(t)
+	case r == 10:
+		return m.warrantStep(t)
 	case r < 9:
-		// A producer deletes its own visible versions of an id.
+		// A producer deletes its own visible versions of an id (those it
+		// published anonymously included: cyberpact.MayManage, as the
+		// TAXII DELETE checks before it deletes what its caller sees).
 		org := m.orgs[m.rng.IntN(len(m.orgs))]
 		v := m.viewerOf(org)
 		id := m.randomID()
+		if m.rng.IntN(2) == 0 { // half the time an id it sees and holds, if any, one it published anonymously first
+			var own, anon []string
+			for _, x := range m.visibleAll(v) {
+				if cyberpact.MayManage(org, x.release, x.submitter) {
+					own = append(own, x.id)
+					if x.submitter != 0 {
+						anon = append(anon, x.id)
+					}
+				}
+			}
+			if len(anon) > 0 {
+				own = anon
+			}
+			if len(own) > 0 {
+				id = own[m.rng.IntN(len(own))]
+			}
+		}
 		var mine []int64
 		for _, x := range m.visibleAll(v) {
 			if x.id == id {
-				if x.release.Producer != org {
+				if !cyberpact.MayManage(org, x.release, x.submitter) {
 					return "delete refused: not the producer's"
 				}
 				mine = append(mine, x.seq)
@@ -219,8 +315,14 @@ func (m *model) step(t *testing.T) string {
 		if err != nil || n != len(mine) {
 			t.Fatalf("delete of %s by org %d: %d, %v; want %d", id, org, n, err, len(mine))
 		}
+		how := ""
+		for _, x := range m.rows {
+			if slices.Contains(mine, x.seq) && x.submitter != 0 {
+				how = " (published anonymously)"
+			}
+		}
 		m.rows = slices.DeleteFunc(m.rows, func(x *modelRow) bool { return slices.Contains(mine, x.seq) })
-		return fmt.Sprintf("org %d deleted %s", org, id)
+		return fmt.Sprintf("org %d deleted %s%s", org, id, how)
 	default:
 		gs := m.groupIDs()
 		g := gs[m.rng.IntN(len(gs))]
@@ -241,6 +343,72 @@ func (m *model) step(t *testing.T) string {
 	}
 }
 
+// redacts says which of the personal values a version released as rel
+// has replaced by pseudonyms: the second group's agreement redacts
+// addresses and phone numbers, the hub's (for all members, and as the
+// default for TLP:CLEAR, which the public collection serves) phone
+// numbers; the first group's policy and a version kept for its producer
+// alone redact nothing.
+func (m *model) redacts(rel cyberpact.Release) (email, phone bool) {
+	gs := m.groupIDs()
+	switch rel.Audience.Kind {
+	case cyberpact.AudienceGroup:
+		if rel.Audience.Group == gs[1] {
+			email, phone = true, true
+		}
+	case cyberpact.AudienceAll:
+		phone = true
+	}
+	if rel.TLP == cyberpact.TLPClear {
+		phone = true
+	}
+	return email, phone
+}
+
+// warrantStep: an organisation's analyst asks for the release of a
+// random object as its producer sent it; before a second person approves
+// it nothing is released; once the approver has, the original of a
+// redacted object is released, with its personal values, and nothing of
+// an object the hub kept no original of (nor TLP:RED version).
+func (m *model) warrantStep(t *testing.T) string {
+	ctx := context.Background()
+	org := m.orgs[m.rng.IntN(len(m.orgs))]
+	target := m.randomID()
+	w := &cyberpact.Warrant{Kind: cyberpact.WarrantRelease, Target: target, Justification: "model: the victim must be warned", TTL: time.Hour}
+	if err := m.s.RequestWarrant(ctx, w, m.users[org], "rest"); err != nil {
+		t.Fatalf("warrant request: %v", err)
+	}
+	if _, err := m.s.ReleaseByWarrant(ctx, w.ID, m.users[org], "rest"); cyberpact.ErrorCode(err) != cyberpact.ECONFLICT {
+		t.Fatalf("release by a warrant not yet approved: %v; want ECONFLICT", err)
+	}
+	if _, err := m.s.DecideWarrant(ctx, w.ID, true, "model", m.users[org], "rest"); cyberpact.ErrorCode(err) != cyberpact.EFORBIDDEN && cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+		t.Fatalf("the requester's organisation approving its own warrant: %v", err)
+	}
+	if _, err := m.s.DecideWarrant(ctx, w.ID, true, "model", m.approver, "rest"); err != nil {
+		t.Fatalf("approval: %v", err)
+	}
+	raw, err := m.s.ReleaseByWarrant(ctx, w.ID, m.users[org], "rest")
+	red := false
+	for _, x := range m.rows {
+		red = red || x.id == target && x.release.TLP == cyberpact.TLPRed
+	}
+	switch {
+	case len(m.originals[target]) > 0:
+		if err != nil || !bytes.Contains(raw, []byte(modelEmail)) || !bytes.Contains(raw, []byte(modelPhone)) {
+			t.Fatalf("release of the original of %s by an approved warrant: %s, %v; want its personal values", target, raw, err)
+		}
+	case red:
+		if err != nil {
+			t.Fatalf("release of the TLP:RED %s by an approved warrant: %v", target, err)
+		}
+	default:
+		if cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+			t.Fatalf("release of %s, of which the hub keeps no original: %s, %v; want ENOTFOUND", target, raw, err)
+		}
+	}
+	return fmt.Sprintf("org %d released %s by warrant %d", org, target, w.ID)
+}
+
 func (m *model) randomID() string {
 	n := m.rng.IntN(len(modelSDOs) + 3)
 	if n < len(modelSDOs) {
@@ -250,11 +418,15 @@ func (m *model) randomID() string {
 }
 
 // importStep imports a small bundle as one organisation (or the hub) to
-// a random audience, and applies Admit to the model.
+// a random audience, under its own name or anonymously, and applies
+// Admit to the model.
 func (m *model) importStep(t *testing.T) string {
-	producer := int64(0)
+	producer, submitter := int64(0), int64(0)
 	if m.rng.IntN(8) > 0 {
 		producer = m.orgs[m.rng.IntN(len(m.orgs))]
+		if m.rng.IntN(4) == 0 {
+			producer, submitter = 0, producer
+		}
 	}
 	var aud cyberpact.Audience
 	switch m.rng.IntN(4) {
@@ -274,7 +446,16 @@ func (m *model) importStep(t *testing.T) string {
 	for n := 1 + m.rng.IntN(3); n > 0; n-- {
 		objs = append(objs, m.randomObject())
 	}
-	res, err := importRaw(t, m.s, bundle(t, objs...), cyberpact.ImportOptions{Producer: producer, Audience: aud, DefaultTLP: tlp, Partial: true})
+	var res *cyberpact.ImportResult
+	var err error
+	if submitter != 0 {
+		dec := stix.NewDecoder(bytes.NewReader(bundle(t, objs...)))
+		res, err = cyberpact.AnonymousImport(context.Background(), m.s, m.s, cyberpact.Actor{Name: "model-anonymous", Org: submitter, Via: "rest"},
+			stix.Anonymise(dec.Next, m.hub), cyberpact.ImportOptions{Audience: aud, DefaultTLP: tlp, Partial: true}, "")
+		dec.Close()
+	} else {
+		res, err = importRaw(t, m.s, bundle(t, objs...), cyberpact.ImportOptions{Producer: producer, Audience: aud, DefaultTLP: tlp, Partial: true})
+	}
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}
@@ -296,6 +477,10 @@ func (m *model) importStep(t *testing.T) string {
 			}
 		}
 		rel := opts.ReleaseOf(objTLP)
+		if submitter != 0 && rel.Audience.Kind == cyberpact.AudienceOrg {
+			rejected = append(rejected, id(o)) // anonymous, to be seen by no one
+			continue
+		}
 		var refs []string
 		if ms, ok := o["object_marking_refs"].([]any); ok {
 			for _, r := range ms {
@@ -307,7 +492,11 @@ func (m *model) importStep(t *testing.T) string {
 			rejected = append(rejected, id(o))
 			continue
 		}
-		x := &modelRow{id: id(o), typ: o["type"].(string), release: rel}
+		x := &modelRow{id: id(o), typ: o["type"].(string), release: rel, submitter: submitter}
+		if d, _ := o["description"].(string); strings.Contains(d, modelEmail) {
+			x.personal = true
+			x.redEmail, x.redPhone = m.redacts(rel)
+		}
 		if o["modified"] != nil {
 			x.version = norm(t, o["modified"].(string))
 		}
@@ -324,15 +513,20 @@ func (m *model) importStep(t *testing.T) string {
 		var held []cyberpact.Holding
 		for _, y := range m.rows {
 			if y.id == x.id {
-				held = append(held, cyberpact.Holding{Seq: y.seq, Holding: y.holding, Release: y.release})
+				held = append(held, cyberpact.Holding{Seq: y.seq, Holding: y.holding, Release: y.release, Submitter: y.submitter})
 			}
 		}
-		h, _, rej := cyberpact.Admit(&cyberpact.Object{ID: x.id, Type: x.typ, Index: i, Release: rel}, held, m.viewerOf(producer).Groups, false)
+		poster := producer
+		if submitter != 0 {
+			poster = submitter
+		}
+		h, _, rej := cyberpact.Admit(&cyberpact.Object{ID: x.id, Type: x.typ, Index: i, Release: rel}, held, m.viewerOf(poster).Groups, false, submitter)
 		if rej != nil {
-			// The same version of a holding it may see is already present.
+			// The same version of a holding it may see is already present
+			// when its content is the same.
 			present := false
 			for _, y := range m.rows {
-				if y.id == x.id && y.holding == h && y.version == x.version {
+				if y.id == x.id && y.holding == h && y.version == x.version && y.content() == x.content() {
 					present = true
 				}
 			}
@@ -343,17 +537,25 @@ func (m *model) importStep(t *testing.T) string {
 			}
 			continue
 		}
-		dup := false
+		// The same version again in the same holding: present when its
+		// content is the same (the generator's content is a function of
+		// id and version, then anonymised and redacted by the release),
+		// a conflict otherwise.
+		var same *modelRow
 		for _, y := range m.rows {
 			if y.id == x.id && y.holding == h && h != 0 && y.version == x.version {
-				dup = true
+				same = y
 			}
 		}
 		if p, ok := batch[x.id+"\x00"+x.version]; ok && (h == 0 || p.holding == h) {
-			dup = true
+			same = p
 		}
-		if dup {
-			want.Present++ // the generator never changes a version's content
+		if same != nil {
+			if same.content() == x.content() {
+				want.Present++
+			} else {
+				rejected = append(rejected, x.id)
+			}
 			continue
 		}
 		m.seq++
@@ -365,12 +567,21 @@ func (m *model) importStep(t *testing.T) string {
 		batch[x.id+"\x00"+x.version] = x
 		m.rows = append(m.rows, x)
 		want.Added++
+		if x.personal && (x.redEmail || x.redPhone) {
+			if m.originals[x.id] == nil {
+				m.originals[x.id] = map[int64]bool{}
+			}
+			m.originals[x.id][x.release.Producer] = true
+		}
 	}
 	if res.Added != want.Added || res.Present != want.Present || len(res.Rejected) != len(rejected) {
-		t.Fatalf("import as org %d to %s of %v: added %d, present %d, rejected %v; want %d, %d, %v",
-			producer, aud, ids2(objs), res.Added, res.Present, cyberpact.Rejections(res.Rejected), want.Added, want.Present, rejected)
+		t.Fatalf("import as org %d (anonymously for %d) to %s of %v: added %d, present %d, rejected %v; want %d, %d, %v",
+			producer, submitter, aud, ids2(objs), res.Added, res.Present, cyberpact.Rejections(res.Rejected), want.Added, want.Present, rejected)
 	}
 	m.checkHoldings(t)
+	if submitter != 0 {
+		return fmt.Sprintf("org %d published %v anonymously to %s at %s", submitter, ids2(objs), aud, tlp)
+	}
 	return fmt.Sprintf("org %d imported %v to %s at %s", producer, ids2(objs), aud, tlp)
 }
 
@@ -389,18 +600,28 @@ func (m *model) checkHoldings(t *testing.T) {
 	t.Helper()
 	byKey := map[string]*cyberpact.Object{}
 	for _, o := range all(t, m.s, cyberpact.ObjectFilter{AllVersions: true}) {
-		byKey[fmt.Sprint(o.ID, o.Release.Producer, o.Modified)] = o
+		sub := int64(0)
+		if o.Release.Producer == 0 {
+			var err error
+			if sub, err = m.s.AnonymousSubmitter(context.Background(), o.Holding); err != nil {
+				t.Fatal(err)
+			}
+		}
+		byKey[fmt.Sprint(o.ID, o.Release.Producer, sub, o.Modified)] = o
+	}
+	if len(byKey) != len(m.rows) {
+		t.Fatalf("the store holds %d versions (by id, producer, submitter, version), the model %d", len(byKey), len(m.rows))
 	}
 	storeSeq := map[int64]int64{}
 	for _, x := range m.rows {
-		o, ok := byKey[fmt.Sprint(x.id, x.release.Producer, x.version)]
+		o, ok := byKey[fmt.Sprint(x.id, x.release.Producer, x.submitter, x.version)]
 		if !ok {
-			t.Fatalf("the store lost %s by %d at %q", x.id, x.release.Producer, x.version)
+			t.Fatalf("the store lost %s by %d (anonymously for %d) at %q, or holds it under another submitter", x.id, x.release.Producer, x.submitter, x.version)
 		}
 		storeSeq[x.seq] = o.Seq
 	}
 	for _, x := range m.rows {
-		o := byKey[fmt.Sprint(x.id, x.release.Producer, x.version)]
+		o := byKey[fmt.Sprint(x.id, x.release.Producer, x.submitter, x.version)]
 		if want, ok := storeSeq[x.holding]; ok && o.Holding != want {
 			t.Fatalf("%s by %d at %s: holding %d, model %d", x.id, x.release.Producer, x.version, o.Holding, want)
 		}
@@ -423,6 +644,10 @@ func (m *model) randomObject() obj {
 		if day == 4 {
 			o["revoked"] = true
 		}
+		// Personal data in the description of some versions.
+		if (n+2*day)%3 == 0 {
+			o["description"] = modelPersonal
+		}
 		// TLP:RED written the ways that once passed as something else.
 		switch (n + day) % 5 {
 		case 0:
@@ -430,7 +655,8 @@ func (m *model) randomObject() obj {
 		case 1:
 			o["object_marking_refs"] = []any{"marking-definition--E828b379-4E03-4974-9aC4-e53A884C97C1"}
 		case 2:
-			o["description"] = "restricted"
+			d, _ := o["description"].(string)
+			o["description"] = strings.TrimSpace(d + " restricted")
 			o["granular_markings"] = []any{map[string]any{"marking_ref": tlpRedID, "selectors": []any{"description"}}}
 		}
 		// Markings beside TLP, one or two, or none.
@@ -576,10 +802,38 @@ func (m *model) check(t *testing.T) bool {
 			name = "public"
 		}
 		latest := m.latest(v)
-		diff(name+": list", rowKeys(latest), objKeys(all(t, m.s, cyberpact.ObjectFilter{Viewer: &v})))
+		listed := all(t, m.s, cyberpact.ObjectFilter{Viewer: &v})
+		diff(name+": list", rowKeys(latest), objKeys(listed))
+		ok = m.checkBodies(t, name+": list", listed) && ok
 		diff(name+": paged list", rowKeys(latest), objKeys(find(t, m.s, cyberpact.ObjectFilter{Viewer: &v, Limit: 2})))
 		everything := m.visibleAll(v)
-		diff(name+": all versions", rowKeys(everything), objKeys(all(t, m.s, cyberpact.ObjectFilter{Viewer: &v, AllVersions: true})))
+		versions := all(t, m.s, cyberpact.ObjectFilter{Viewer: &v, AllVersions: true})
+		diff(name+": all versions", rowKeys(everything), objKeys(versions))
+		ok = m.checkBodies(t, name+": all versions", versions) && ok
+		// The live stream's reading: every version, a page at a time
+		// after a cursor.
+		var streamed []*cyberpact.Object
+		for after := int64(0); ; {
+			page, err := m.s.FindObjects(ctx, cyberpact.ObjectFilter{Viewer: &v, AllVersions: true, After: after, Limit: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Objects) == 0 {
+				break
+			}
+			streamed = append(streamed, page.Objects...)
+			after = page.Objects[len(page.Objects)-1].Seq
+		}
+		diff(name+": stream", rowKeys(everything), objKeys(streamed))
+		ok = m.checkBodies(t, name+": stream", streamed) && ok
+		// Search finds the victim's address only where it was not
+		// redacted.
+		for _, o := range all(t, m.s, cyberpact.ObjectFilter{Viewer: &v, AllVersions: true, Text: "northbank"}) {
+			if !bytes.Contains(o.Raw, []byte(modelEmail)) {
+				t.Errorf("%s: searching the redacted address finds %s@%s: %s", name, o.ID, o.Modified, o.Raw)
+				ok = false
+			}
+		}
 		for id := range ids {
 			var want []string
 			for _, x := range latest {
@@ -590,6 +844,7 @@ func (m *model) check(t *testing.T) bool {
 			got := []string{}
 			if o, err := m.s.Object(ctx, id, &v); err == nil {
 				got = objKeys([]*cyberpact.Object{o})
+				ok = m.checkBodies(t, name+": get", []*cyberpact.Object{o}) && ok
 			} else if cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
 				t.Fatal(err)
 			}
@@ -611,6 +866,7 @@ func (m *model) check(t *testing.T) bool {
 				t.Fatal(err)
 			}
 			diff(name+": versions of "+id, rowKeys(wantVs), objKeys(gotVs))
+			ok = m.checkBodies(t, name+": versions", gotVs) && ok
 			var wantRel []*modelRow
 			for _, x := range latest {
 				if slices.Contains(x.targets, id) {
@@ -622,6 +878,7 @@ func (m *model) check(t *testing.T) bool {
 				t.Fatal(err)
 			}
 			diff(name+": relationships of "+id, rowKeys(wantRel), objKeys(page.Objects))
+			ok = m.checkBodies(t, name+": relationships", page.Objects) && ok
 		}
 		diff(name+": stats", m.stats(v, latest, everything), statsOf(t, m.s, &v))
 		if !v.Public {
@@ -641,7 +898,87 @@ func (m *model) check(t *testing.T) bool {
 					t.Fatal(err)
 				}
 				diff(name+": correlate "+value, rowKeys(want), objKeys(c.Objects))
+				ok = m.checkBodies(t, name+": correlate", c.Objects) && ok
 			}
+		}
+	}
+	// Only the producer's organisation reads the originals of its
+	// redacted versions; anonymous ones (the hub's) no member does.
+	for id := range ids {
+		for _, org := range m.orgs {
+			raw, err := m.s.Original(ctx, id, org)
+			switch want := m.originals[id][org]; {
+			case want && (err != nil || !bytes.Contains(raw, []byte(modelEmail))):
+				t.Errorf("org %d: the original of its redacted %s: %s, %v", org, id, raw, err)
+				ok = false
+			case !want && cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND:
+				var rows []string
+				for _, x := range m.rows {
+					if x.id == id {
+						rows = append(rows, fmt.Sprintf("%+v", *x))
+					}
+				}
+				t.Errorf("org %d reads an original of %s it did not produce: %s, %v; the model holds %v", org, id, raw, err, rows)
+				ok = false
+			}
+		}
+	}
+	// An organisation's audit trail (what its admins are shown) holds its
+	// own anonymous writes and nothing of another's.
+	for _, org := range m.orgs {
+		es, err := m.s.AuditEntries(ctx, cyberpact.AuditFilter{Org: org})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.ActorOrg != org && (strings.Contains(e.Detail, "anonymous") || e.Actor == "model-anonymous") {
+				t.Errorf("org %d's audit trail shows org %d's anonymous write: %+v", org, e.ActorOrg, e)
+				ok = false
+			}
+		}
+	}
+	return ok
+}
+
+// checkBodies checks what a read returned: each version holds exactly the
+// personal values the model says survive its release's redaction (a
+// pseudonym in place of each one redacted), and no created_by_ref but the
+// hub's identity (anonymous versions; the model's own objects name no
+// creator): nothing names who published anonymously.
+func (m *model) checkBodies(t *testing.T, what string, objs []*cyberpact.Object) bool {
+	t.Helper()
+	ok := true
+	for _, o := range objs {
+		var p struct {
+			CreatedBy string `json:"created_by_ref"`
+		}
+		if err := json.Unmarshal(o.Raw, &p); err != nil {
+			t.Fatalf("%s: %s: %v", what, o.ID, err)
+		}
+		if p.CreatedBy != "" && p.CreatedBy != m.hub {
+			t.Errorf("%s: %s@%s names its creator %s", what, o.ID, o.Modified, p.CreatedBy)
+			ok = false
+		}
+		email, phone := bytes.Contains(o.Raw, []byte(modelEmail)), bytes.Contains(o.Raw, []byte(modelPhone))
+		var saw []string
+		match := false
+		for _, x := range m.rows {
+			if x.id != o.ID || x.version != o.Modified || x.release.Producer != o.Release.Producer {
+				continue
+			}
+			if x.submitter != 0 && p.CreatedBy != m.hub && !cyberpact.IsObservable(x.typ) {
+				continue
+			}
+			wantEmail, wantPhone := x.personal && !x.redEmail, x.personal && !x.redPhone
+			pseudonyms := !x.personal || !(x.redEmail || x.redPhone) || bytes.Contains(o.Raw, []byte("pd:"))
+			if email == wantEmail && phone == wantPhone && pseudonyms {
+				match = true
+			}
+			saw = append(saw, fmt.Sprintf("%s released %+v (address %v, phone %v)", x.content(), x.release, wantEmail, wantPhone))
+		}
+		if !match {
+			t.Errorf("%s: %s@%s by %d holds the address %v, the phone number %v; the model says %v: %s", what, o.ID, o.Modified, o.Release.Producer, email, phone, saw, o.Raw)
+			ok = false
 		}
 	}
 	return ok

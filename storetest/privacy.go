@@ -34,6 +34,7 @@ func RunPrivacy(t *testing.T, open func(t *testing.T) PrivacyStore) {
 		{"WarrantFlowAudited", testWarrantFlow},
 		{"ReleaseWarrantForRed", testReleaseWarrant},
 		{"ClearGoesPublic", testClearGoesPublic},
+		{"NoOriginalKeptOfARefusedVersion", testNoOriginalOfRefused},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -539,5 +540,33 @@ func testClearGoesPublic(t *testing.T, s PrivacyStore) {
 	va := w.users["alice"].Viewer()
 	if o, err := s.Object(ctx, id(amber), &va); err != nil || !strings.Contains(string(o.Raw), victimPhone) {
 		t.Errorf("A's own amber note was redacted: %v", err)
+	}
+}
+
+// testNoOriginalOfRefused: a version the store refuses (here TLP:RED
+// shared with all members; the model test found it with one refused by
+// ownership too) keeps no original, though it was redacted before the
+// store judged it: Original answers as for a version never sent.
+func testNoOriginalOfRefused(t *testing.T, s PrivacyStore) {
+	ctx := context.Background()
+	w := newPrivacyWorld(t, s)
+	if err := s.SetPrivacyPolicy(ctx, &cyberpact.PrivacyPolicy{Detectors: "all"}, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	red := []any{stix.TLPMarking(cyberpact.TLPRed)}
+	note := sdo("note", 950, 1, obj{"content": "Call " + victimPhone + ".", "object_refs": []any{"malware--" + uuid(504)}, "object_marking_refs": red})
+	importPD(t, s, w.orgs["A"].ID, cyberpact.Audience{Kind: cyberpact.AudienceOrg}, note)
+	res, err := importRaw(t, s, bundle(t, note), cyberpact.ImportOptions{Producer: w.orgs["A"].ID, Audience: cyberpact.Audience{Kind: cyberpact.AudienceAll}, Partial: true})
+	if err != nil || res.Added != 0 || len(res.Rejected) != 1 {
+		t.Fatalf("TLP:RED to all members: %+v, %v; want it refused", res, err)
+	}
+	if raw, err := s.Original(ctx, id(note), w.orgs["A"].ID); cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+		t.Errorf("the original of a refused version was kept: %s, %v", raw, err)
+	}
+	// One the store takes keeps its original.
+	ok := sdo("note", 951, 1, obj{"content": "Call " + victimPhone + ".", "object_refs": []any{"malware--" + uuid(504)}})
+	importPD(t, s, w.orgs["A"].ID, cyberpact.Audience{Kind: cyberpact.AudienceAll}, ok)
+	if raw, err := s.Original(ctx, id(ok), w.orgs["A"].ID); err != nil || !strings.Contains(string(raw), victimPhone) {
+		t.Errorf("the original of a stored redacted version: %s, %v", raw, err)
 	}
 }

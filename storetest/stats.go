@@ -30,6 +30,7 @@ func RunStats(t *testing.T, open func(t *testing.T) OwnershipStore) {
 		{"IDHeldTwiceCountsOnce", testStatsHeldTwice},
 		{"VersionsReleasedDifferently", testStatsMixedVersions},
 		{"EdgeChangesEnds", testStatsEdgeChangesEnds},
+		{"ManyAddedSinceTheLastCall", testStatsManyAdded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -228,4 +229,33 @@ func testStatsEdgeChangesEnds(t *testing.T, w *statsWorld) {
 	w.put(t, w.a, audOrg, cyberpact.TLPAmber, n)
 	w.put(t, w.a, audAll, cyberpact.TLPGreen, rel(3, 1, i, m), rel(3, 2, i, n))
 	w.check(t, "second version to A's own", map[string]int64{"A": 1, "B": 1, "C": 1})
+}
+
+// testStatsManyAdded: an import of more objects than one count names
+// (sqlstore reads what was stored a thousand rows at a time) with new ids,
+// new versions of stored ids, relationships stored before their ends, and
+// ends shared with another group, counted from kept counts, is what the
+// lists say for every viewer.
+func testStatsManyAdded(t *testing.T, w *statsWorld) {
+	i := sdo("intrusion-set", 1, 1, nil)
+	var first []obj
+	for n := 0; n < 300; n++ {
+		first = append(first, sdo("malware", 10+n, 1, nil))
+		first = append(first, rel(5000+n, 1, i, sdo("tool", 10000+n, 1, nil))) // to a tool not stored yet
+	}
+	w.put(t, w.a, audAll, cyberpact.TLPGreen, append(first, i)...)
+	w.put(t, w.b, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.g}, cyberpact.TLPAmber, sdo("malware", 9, 1, nil))
+	w.check(t, "before", nil)
+	var many []obj
+	for n := 0; n < 300; n++ {
+		many = append(many, sdo("tool", 10000+n, 1, nil))                      // the end of an edge stored before
+		many = append(many, sdo("malware", 10+n, 2, nil))                      // a new version of a stored id
+		many = append(many, sdo("malware", 2000+n, 1, nil))                    // a new id
+		many = append(many, rel(7000+n, 1, i, sdo("malware", 2000+n, 1, nil))) // and an edge to it
+		many = append(many, rel(8000+n, 1, i, sdo("malware", 9, 1, nil)))      // to B's, shared with the group
+	}
+	w.put(t, w.a, audAll, cyberpact.TLPGreen, many...)
+	w.check(t, "after 1,500 more", map[string]int64{"A": 900, "B": 900, "C": 600, "hub": 900})
+	w.setGroup(t, w.b, w.c)
+	w.check(t, "A left G", map[string]int64{"A": 600, "B": 600, "C": 600, "hub": 900})
 }

@@ -431,7 +431,7 @@ func (h *Handler) anonymousSubmitter(ctx context.Context, p *cyberpact.Principal
 	if !ok || p.User.Role != cyberpact.RoleAdmin || o.Release.Producer != 0 {
 		return "", nil
 	}
-	org, err := anon.AnonymousSubmitter(ctx, o.ID)
+	org, err := anon.AnonymousSubmitter(ctx, o.Holding)
 	if err != nil || org == 0 {
 		return "", err
 	}

@@ -37,6 +37,12 @@ type orgPage struct {
 	NewKey string // a key just made, shown this once
 	KeyFor string
 	Done   string
+	// Contacts are the organisation's escalation contacts in crisis mode
+	// (contacts.go); Crises says whether the hub keeps crises at all.
+	Contacts  []orgContact
+	Crises    bool
+	Channels  []string
+	NewSecret string // a webhook contact's signing secret just made, shown this once
 }
 
 type orgUser struct {
@@ -85,6 +91,10 @@ func (h *Handler) orgView(r *http.Request, c *call) (orgPage, error) {
 	if err != nil {
 		return pg, err
 	}
+	if pg.Contacts, err = h.contactsOf(r, p.Org.ID); err != nil {
+		return pg, err
+	}
+	pg.Crises, pg.Channels = h.Crises != nil, []string{string(cyberpact.ChannelEmail), string(cyberpact.ChannelWebhook)}
 	now := h.now()
 	for _, u := range users {
 		cred, err := h.Store.Credentials(ctx, u.Name)

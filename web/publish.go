@@ -189,7 +189,7 @@ func (h *Handler) publish(r *http.Request, c *call, raw []byte, opts cyberpact.I
 		if hub, err = anon.HubIdentity(r.Context()); err != nil {
 			return nil, nil, err
 		}
-		res, err = cyberpact.AnonymousImport(r.Context(), h.Store, anon, h.Store, who, p.Groups, stix.Anonymise(dec.Next, hub), opts, "")
+		res, err = cyberpact.AnonymousImport(r.Context(), h.Store, h.Store, who, stix.Anonymise(dec.Next, hub), opts, "")
 	} else {
 		res, err = cyberpact.AuditedImport(r.Context(), h.Store, h.Store, who, dec.Next, opts, "")
 	}

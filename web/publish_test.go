@@ -101,7 +101,7 @@ func TestPublish(t *testing.T) {
 		if err != nil || o.Release.Producer != 0 {
 			t.Fatalf("stored as %+v, %v; want the hub as producer", o, err)
 		}
-		if sub, err := h.db.AnonymousSubmitter(ctx, id); err != nil || sub != h.orgs["Acme"].ID {
+		if sub, err := h.db.AnonymousSubmitter(ctx, o.Holding); err != nil || sub != h.orgs["Acme"].ID {
 			t.Errorf("the submitter kept apart = %d, %v; want Acme", sub, err)
 		}
 		bob := h.client(t)

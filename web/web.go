@@ -118,6 +118,7 @@ func New(store Store, api API, logger *slog.Logger) *Handler {
 	h.registerExplorer()
 	h.registerAccount()
 	h.registerOrg()
+	h.registerContacts()
 	h.registerPublish()
 	h.registerExercises()
 	h.registerLive()

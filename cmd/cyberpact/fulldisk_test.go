@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,14 +22,41 @@ import (
 // every acknowledged one is stored; reads keep working; once space is
 // freed the same writes succeed, and check and audit verify pass.
 func TestFullDiskLosesNothing(t *testing.T) {
+	disk := tmpfs(t, 64)
+	h := &faultHub{t: t, bin: buildCyberpact(t), vars: map[string]string{"CYBERPACT_DATA": filepath.Join(disk, "hub")}, home: t.TempDir()}
+	fullDisk(t, h, filepath.Join(disk, "filler"))
+}
+
+// TestFullDiskLosesNothingPostgres is the same on PostgreSQL: a server of
+// its own, started by the test as the postgres user with the machine's
+// initdb, whose data directory is on a 256 MB tmpfs and whose write-ahead
+// log is on another disk, as production servers often keep it. The tables
+// then cannot grow (PostgreSQL's disk_full, 53100), which the hub answers
+// as it does SQLite's full disk. (With the log itself on the full disk,
+// PostgreSQL stops at its next log file as if it crashed: the kill tests
+// cover what a crashed store keeps.)
+func TestFullDiskLosesNothingPostgres(t *testing.T) {
+	disk := tmpfs(t, 256)
+	store := privatePostgres(t, disk)
+	h := &faultHub{t: t, bin: buildCyberpact(t), vars: map[string]string{"CYBERPACT_STORE": store, "CYBERPACT_DATA": t.TempDir()}, home: t.TempDir()}
+	fullDisk(t, h, filepath.Join(disk, "filler"))
+}
+
+// tmpfs mounts a tmpfs of mb megabytes for the test, which needs root.
+func tmpfs(t *testing.T, mb int) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: the full-disk test builds the binary and mounts a file system")
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("not root: the full-disk test mounts a 64 MB tmpfs for the data directory (it runs as root in CI)")
+		t.Skipf("not root: the full-disk test mounts a %d MB tmpfs for the data directory (it runs as root in CI)", mb)
 	}
-	disk := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", disk).CombinedOutput(); err != nil {
+	disk, err := os.MkdirTemp("", "cyberpact-full-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%dm,mode=0755", mb), "tmpfs", disk).CombinedOutput(); err != nil {
+		os.Remove(disk)
 		t.Skipf("mounting a tmpfs on %s failed (%v: %s): the full-disk test needs one", disk, err, strings.TrimSpace(string(out)))
 	}
 	t.Cleanup(func() {
@@ -37,8 +65,70 @@ func TestFullDiskLosesNothing(t *testing.T) {
 			t.Errorf("umount %s: %v %s", disk, err, out)
 			exec.Command("umount", "-l", disk).Run()
 		}
+		os.Remove(disk)
 	})
-	h := &faultHub{t: t, bin: buildCyberpact(t), vars: map[string]string{"CYBERPACT_DATA": filepath.Join(disk, "hub")}, home: t.TempDir()}
+	return disk
+}
+
+// privatePostgres starts a PostgreSQL server of the test's own, its data
+// directory on disk and its write-ahead log elsewhere, listening on a free
+// port of 127.0.0.1, and returns its address; it is stopped when the test
+// ends. Skipped where PostgreSQL's server programs or the postgres user
+// are missing.
+func privatePostgres(t *testing.T, disk string) string {
+	t.Helper()
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(bins) == 0 {
+		t.Skip("no /usr/lib/postgresql/*/bin/initdb: the PostgreSQL full-disk test starts a server of its own (Debian's postgresql package)")
+	}
+	bin := filepath.Dir(bins[len(bins)-1])
+	if _, err := exec.LookPath("runuser"); err != nil {
+		t.Skip("no runuser to start PostgreSQL as the postgres user")
+	}
+	if err := exec.Command("id", "postgres").Run(); err != nil {
+		t.Skip("no postgres user to start PostgreSQL as")
+	}
+	wal, err := os.MkdirTemp("", "cyberpact-wal-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(wal) })
+	data := filepath.Join(disk, "pg")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("chown", "-R", "postgres", data, wal).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v %s", err, out)
+	}
+	as := func(args ...string) *exec.Cmd {
+		return exec.Command("runuser", append([]string{"-u", "postgres", "--"}, args...)...)
+	}
+	if out, err := as(filepath.Join(bin, "initdb"), "-D", data, "--waldir", filepath.Join(wal, "pg_wal"), "-A", "trust", "-U", "postgres", "--no-sync").CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s", port, wal)
+	logFile := filepath.Join(wal, "log")
+	if out, err := as(filepath.Join(bin, "pg_ctl"), "-D", data, "-o", opts, "-l", logFile, "-w", "start").CombinedOutput(); err != nil {
+		log, _ := os.ReadFile(logFile)
+		t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
+	}
+	t.Cleanup(func() {
+		if out, err := as(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
+			t.Errorf("pg_ctl stop: %v %s", err, out)
+		}
+	})
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+}
+
+// fullDisk fills the disk of filler while h's server takes POSTs and an
+// import runs, and checks what TestFullDiskLosesNothing says.
+func fullDisk(t *testing.T, h *faultHub, filler string) {
 	h.must("org", "create", "Faults", "--nation", "GB", "--sector", "other")
 	key := strings.TrimSpace(h.must("user", "create", "poster", "--org", "Faults", "--role", "analyst").stdout)
 	outside := t.TempDir()
@@ -47,7 +137,6 @@ func TestFullDiskLosesNothing(t *testing.T) {
 	big, bigIDs, bigWord, bigID := h.genBundle(t, outside, 20000, 2)
 
 	srv, base := h.serve(t)
-	filler := filepath.Join(disk, "filler")
 	fill(t, filler, 3<<20)
 
 	type post struct {

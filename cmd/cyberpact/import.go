@@ -211,7 +211,7 @@ func (m importMode) run(ctx context.Context, db store, who cyberpact.Actor, next
 		if err != nil {
 			return nil, err
 		}
-		return cyberpact.AnonymousImport(ctx, db, db, db, who, m.viewer.Groups, stix.Anonymise(next, hub), opts, about)
+		return cyberpact.AnonymousImport(ctx, db, db, who, stix.Anonymise(next, hub), opts, about)
 	case m.counts:
 		return cyberpact.CountedImport(ctx, db, db, db, who, *m.viewer, next, opts, about)
 	}
