@@ -473,25 +473,13 @@ func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 				}
 			}
 		}
-		row := textRow(seq, o)
-		if txt, ok := row[1].(string); ok {
-			im.search.bytes += len(txt)
-		}
-		im.search.text = append(im.search.text, row)
-		// Exercise objects are never correlated: their values would count
-		// towards what the hub reports as common, and outlive a purge.
-		if !o.Release.Audience.Kind.IsExercise() {
-			im.search.obs = appendObservables(im.search.obs, seq, o)
+		im.search.addVersion(seq, o)
+		if im.search.full() {
+			im.sx.add(im.search)
+			im.search = indexChunk{bulk: im.search.bulk}
 		}
 	}
-	if err := flushRefs(); err != nil {
-		return err
-	}
-	if len(im.search.text) >= searchChunk || im.search.bytes >= searchChunkBytes {
-		im.sx.add(im.search)
-		im.search = indexChunk{bulk: im.search.bulk}
-	}
-	return nil
+	return flushRefs()
 }
 
 // textRow is the full-text index row of a version.
@@ -502,13 +490,16 @@ func textRow(seq int64, o *cyberpact.Object) searchRow {
 	for _, p := range parts {
 		n += len(p) + 1
 	}
-	b := make([]byte, 0, n)
+	// One allocation: the builder's buffer becomes the string.
+	var b strings.Builder
+	b.Grow(n)
 	for _, p := range parts {
 		if p != "" {
-			b = append(append(b, p...), '\n')
+			b.WriteString(p)
+			b.WriteByte('\n')
 		}
 	}
-	return searchRow{seq, orNull(t.Name), orNull(t.ExternalIDs), orNull(t.Aliases), orNull(string(b))}
+	return searchRow{seq, orNull(t.Name), orNull(t.ExternalIDs), orNull(t.Aliases), orNull(b.String())}
 }
 
 // orNull is s, or NULL for the empty string: the index reads both as no
