@@ -73,7 +73,7 @@ const searchChunk = 8192
 // KB descriptions, 8,192 rows are 32 MB a chunk, and an import held four
 // (issue 15). Every column counts: counting the name alone let chunks
 // of long descriptions grow to the row bound again.
-const searchChunkBytes = 4 << 20
+const searchChunkBytes = 1 << 20
 
 // searchRow is one version's full-text row: its seq and its text in the
 // columns a ranked search weighs (name, external ids, aliases) and the
