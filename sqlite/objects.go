@@ -111,8 +111,12 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}
 	var im *importer
 	defer func() { // after the transaction has ended
-		if im != nil && im.bulk {
+		switch {
+		case im == nil:
+		case im.bulk:
 			db.resetAfterBulk()
+		case im.smallCache:
+			db.write.ExecContext(context.Background(), `PRAGMA cache_size = `+writerCache)
 		}
 	}()
 	tx, err := db.write.BeginTx(ctx, nil)
@@ -142,6 +146,18 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}
 	im.added = max(time.Now().UnixMicro(), im.added+1)
 	im.start = im.seq
+	// A store holding fewer than bulkAfter versions has indexes that fit
+	// in the bulk cache, and an import into it that grows large goes bulk
+	// (see goBulk): it starts with that cache. The pages a transaction
+	// dirties stay in the cache until it commits, so the writer's cache,
+	// once filled, would be held to the end of the import, bulk or not (40
+	// MB of a large pull's peak; issue 15).
+	if im.start < bulkAfter {
+		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = `+bulkCache); err != nil {
+			return nil, internal("sizing the page cache", err)
+		}
+		im.smallCache = true
+	}
 
 	batch := make([]*cyberpact.Object, 0, importBatch)
 	for {
@@ -285,6 +301,8 @@ type importer struct {
 	ddl       []string
 	bulk      bool
 	appending bool // objects' last rowid is seq: rows may go in without theirs (see append)
+	// smallCache: the import began with the bulk cache (a small store).
+	smallCache bool
 }
 
 // stmt returns q prepared once per import: the batches mostly have the
