@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +28,13 @@ var _ cyberpact.ObjectStore = (*DB)(nil)
 // slower again. (Bulk mode's statements need no journal: see
 // importer.append.)
 const importBatch = 512
+
+// importBatchBytes also ends a batch once its bodies reach it, so that
+// the objects held for one statement (a body, its text and its values
+// each) stay a few megabytes however large they are: 512 objects of 100
+// KB would be 150 MB of live heap, which the collector doubles. Batches of
+// the small objects most bundles hold end at the count, as before.
+const importBatchBytes = 4 << 20
 
 // maxRefRows is how many relationship links one statement writes at most,
 // well under SQLite's limit of 32,766 bound values (a sighting may name
@@ -160,6 +168,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}
 
 	batch := make([]*cyberpact.Object, 0, importBatch)
+	batchBytes := 0 // of the batch's bodies
 	for {
 		obj, err := next()
 		if err == io.EOF {
@@ -197,11 +206,24 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			continue
 		}
 		batch = append(batch, obj)
-		if len(batch) == importBatch {
-			if err := im.flush(batch); err != nil {
+		batchBytes += len(obj.Raw)
+		if len(batch) == importBatch || batchBytes >= importBatchBytes {
+			// Flushed by bytes, a batch goes in power-of-two parts:
+			// each count is a statement prepared for the import, and
+			// a few shapes serve any mix of sizes.
+			n := len(batch)
+			if n < importBatch {
+				n = 1 << (bits.Len(uint(n)) - 1)
+			}
+			if err := im.flush(batch[:n]); err != nil {
 				return nil, err
 			}
-			batch = batch[:0]
+			batch = append(batch[:0], batch[n:]...)
+			clear(batch[len(batch):cap(batch)])
+			batchBytes = 0
+			for _, o := range batch {
+				batchBytes += len(o.Raw)
+			}
 		}
 	}
 	if err := im.flush(batch); err != nil {
