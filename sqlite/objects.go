@@ -154,9 +154,10 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}
 	im.added = max(time.Now().UnixMicro(), im.added+1)
 	im.start = im.seq
-	// A store holding fewer than bulkAfter versions has indexes that fit
-	// in the bulk cache, and an import into it that grows large goes bulk
-	// (see goBulk): it starts with that cache. The pages a transaction
+	// A store that was ever given fewer than bulkAfter versions (its
+	// sequence is below that) has indexes that fit in the bulk cache, and
+	// an import into it that grows large goes bulk (see goBulk): it starts
+	// with that cache. The pages a transaction
 	// dirties stay in the cache until it commits, so the writer's cache,
 	// once filled, would be held to the end of the import, bulk or not (40
 	// MB of a large pull's peak; issue 15).

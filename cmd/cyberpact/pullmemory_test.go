@@ -181,14 +181,15 @@ func TestPullMemoryFollowsTheLargestObject(t *testing.T) {
 	// 20 to 40 MB live, which the collector's target doubles), SQLite's
 	// caches (8 MiB for the writer of an import into a small store, and
 	// the search index's) and statements: 90 to 100 MB with objects of 1
-	// MB at most (BENCHMARKS.md, Federation, session 8). The largest
-	// object costs more than twice its size: it is held at once as its
-	// body, its description and its full-text row in the Go heap (which the
-	// collector's target doubles), and as the copies SQLite binds and
-	// builds its record from, about nine times its size in all. An object
-	// is at most 16 MiB (stix.DefaultMaxObjectSize), so the seven times
-	// beyond the two the bound names are at most 112 MB, and 256 MB holds
-	// for any largest object. Nothing in it grows with the page.
+	// MB at most (BENCHMARKS.md, Federation, session 8: 91 MB). The
+	// largest object costs more than twice its size: it is held at once
+	// as its body, its description and its full-text row in the Go heap
+	// (which the collector's target doubles), and as the copies SQLite
+	// binds and builds its record from, about eight times its size in all
+	// (140 MB with 8 MB, 204 MB with 15 MB). An object is at most 16 MiB
+	// (stix.DefaultMaxObjectSize), so the six times beyond the two the
+	// bound names are at most 96 MB: 256 MB holds for any largest object,
+	// with some 70 MB to spare. Nothing in it grows with the page.
 	const constant = 256 << 20
 	for _, kb := range sizes {
 		t.Run(fmt.Sprintf("objects=%dKB", kb), func(t *testing.T) {
