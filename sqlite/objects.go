@@ -157,10 +157,10 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	// A store that was ever given fewer than bulkAfter versions (its
 	// sequence is below that) has indexes that fit in the bulk cache, and
 	// an import into it that grows large goes bulk (see goBulk): it starts
-	// with that cache. The pages a transaction
-	// dirties stay in the cache until it commits, so the writer's cache,
-	// once filled, would be held to the end of the import, bulk or not (40
-	// MB of a large pull's peak; issue 15).
+	// with that cache. The pages a transaction dirties stay in the cache
+	// until it commits, so the writer's cache, once filled, would be held
+	// to the end of the import, bulk or not (40 MB of a large pull's peak;
+	// issue 15).
 	if im.start < bulkAfter {
 		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = `+bulkCache); err != nil {
 			return nil, internal("sizing the page cache", err)
