@@ -416,3 +416,58 @@ func TestSightingOfManyPlaces(t *testing.T) {
 		}
 	}
 }
+
+// TestImportBatchesByBytes: objects of 1 to 200 KB, whose batches end at
+// bytes rather than at their count and go in power-of-two parts, are
+// stored as they are, row by row and in bulk mode alike: every version
+// once, a repeat present, a conflict refused, though they fall in other
+// parts of a batch than their first copy.
+func TestImportBatchesByBytes(t *testing.T) {
+	big := func(n, day, size int, name string) string {
+		return fmt.Sprintf(`{"type":"tool","spec_version":"2.1","id":"tool--%08x-0000-4000-8000-000000000000","created":"2024-01-01T00:00:00.000Z","modified":"2024-01-%02dT00:00:00.000Z","name":%q,"description":%q}`,
+			n, day, name, strings.Repeat("d", size))
+	}
+	var in []string
+	for i := range 300 {
+		in = append(in, big(i, 1, 1000+(i*7919)%200_000, fmt.Sprintf("tool %d", i)))
+		switch i {
+		case 40:
+			in = append(in, in[3]) // a repeat of a version batches earlier
+		case 41:
+			in = append(in, big(5, 1, 10, "tool 5, changed")) // a conflict
+		case 150:
+			in = append(in, big(150, 2, 50_000, "tool 150, second version"))
+		}
+	}
+	run := func(bulkAfter int64) (*cyberpact.ImportResult, []string, int64) {
+		defer sqlite.SetBulkAfter(bulkAfter)()
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		before := sqlite.BulkImports()
+		res := importText(t, db, bundleOf(in), true)
+		checkIndexes(t, db.Path())
+		return res, dump(t, db), sqlite.BulkImports() - before
+	}
+	bulkRes, bulkDump, went := run(50)
+	if went != 1 {
+		t.Fatalf("the import went bulk %d times, want 1", went)
+	}
+	rowRes, rowDump, went := run(1 << 40)
+	if went != 0 {
+		t.Fatalf("the row-by-row import went bulk")
+	}
+	for _, r := range []*cyberpact.ImportResult{rowRes, bulkRes} {
+		if r.Added != 301 || r.Present != 1 || len(r.Rejected) != 1 || r.Rejected[0].ID != "tool--00000005-0000-4000-8000-000000000000" {
+			t.Errorf("added %d, present %d, refused %d (%v); want 301, 1 and tool 5", r.Added, r.Present, len(r.Rejected), r.Rejected)
+		}
+	}
+	if len(rowDump) < 301 {
+		t.Fatalf("%d versions stored, want 301", len(rowDump))
+	}
+	if diff := cmp.Diff(rowDump, bulkDump); diff != "" {
+		t.Errorf("stored versions differ (-row by row +bulk):\n%.2000s", diff)
+	}
+}

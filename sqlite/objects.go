@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +28,13 @@ var _ cyberpact.ObjectStore = (*DB)(nil)
 // slower again. (Bulk mode's statements need no journal: see
 // importer.append.)
 const importBatch = 512
+
+// importBatchBytes also ends a batch once its bodies reach it, so that
+// the objects held for one statement (a body, its text and its values
+// each) stay a few megabytes however large they are: 512 objects of 100
+// KB would be 150 MB of live heap, which the collector doubles. Batches of
+// the small objects most bundles hold end at the count, as before.
+const importBatchBytes = 4 << 20
 
 // maxRefRows is how many relationship links one statement writes at most,
 // well under SQLite's limit of 32,766 bound values (a sighting may name
@@ -111,8 +119,12 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}
 	var im *importer
 	defer func() { // after the transaction has ended
-		if im != nil && im.bulk {
+		switch {
+		case im == nil:
+		case im.bulk:
 			db.resetAfterBulk()
+		case im.smallCache:
+			db.write.ExecContext(context.Background(), `PRAGMA cache_size = `+writerCache)
 		}
 	}()
 	tx, err := db.write.BeginTx(ctx, nil)
@@ -142,8 +154,22 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}
 	im.added = max(time.Now().UnixMicro(), im.added+1)
 	im.start = im.seq
+	// A store that was ever given fewer than bulkAfter versions (its
+	// sequence is below that) has indexes that fit in the bulk cache, and
+	// an import into it that grows large goes bulk (see goBulk): it starts
+	// with that cache. The pages a transaction dirties stay in the cache
+	// until it commits, so the writer's cache, once filled, would be held
+	// to the end of the import, bulk or not (40 MB of a large pull's peak;
+	// issue 15).
+	if im.start < bulkAfter {
+		if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = `+bulkCache); err != nil {
+			return nil, internal("sizing the page cache", err)
+		}
+		im.smallCache = true
+	}
 
 	batch := make([]*cyberpact.Object, 0, importBatch)
+	batchBytes := 0 // of the batch's bodies
 	for {
 		obj, err := next()
 		if err == io.EOF {
@@ -181,11 +207,24 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			continue
 		}
 		batch = append(batch, obj)
-		if len(batch) == importBatch {
-			if err := im.flush(batch); err != nil {
+		batchBytes += len(obj.Raw)
+		if len(batch) == importBatch || batchBytes >= importBatchBytes {
+			// Flushed by bytes, a batch goes in power-of-two parts:
+			// each count is a statement prepared for the import, and
+			// a few shapes serve any mix of sizes.
+			n := len(batch)
+			if n < importBatch {
+				n = 1 << (bits.Len(uint(n)) - 1)
+			}
+			if err := im.flush(batch[:n]); err != nil {
 				return nil, err
 			}
-			batch = batch[:0]
+			batch = append(batch[:0], batch[n:]...)
+			clear(batch[len(batch):cap(batch)])
+			batchBytes = 0
+			for _, o := range batch {
+				batchBytes += len(o.Raw)
+			}
 		}
 	}
 	if err := im.flush(batch); err != nil {
@@ -293,6 +332,8 @@ type importer struct {
 	ddl       []string
 	bulk      bool
 	appending bool // objects' last rowid is seq: rows may go in without theirs (see append)
+	// smallCache: the import began with the bulk cache (a small store).
+	smallCache bool
 }
 
 // stmt returns q prepared once per import: the batches mostly have the
@@ -481,25 +522,13 @@ func (im *importer) stored(added []*cyberpact.Object, seqs []int64) error {
 				}
 			}
 		}
-		row := textRow(seq, o)
-		if txt, ok := row[1].(string); ok {
-			im.search.bytes += len(txt)
-		}
-		im.search.text = append(im.search.text, row)
-		// Exercise objects are never correlated: their values would count
-		// towards what the hub reports as common, and outlive a purge.
-		if !o.Release.Audience.Kind.IsExercise() {
-			im.search.obs = appendObservables(im.search.obs, seq, o)
+		im.search.addVersion(seq, o)
+		if im.search.full() {
+			im.sx.add(im.search)
+			im.search = indexChunk{bulk: im.search.bulk}
 		}
 	}
-	if err := flushRefs(); err != nil {
-		return err
-	}
-	if len(im.search.text) >= searchChunk || im.search.bytes >= searchChunkBytes {
-		im.sx.add(im.search)
-		im.search = indexChunk{bulk: im.search.bulk}
-	}
-	return nil
+	return flushRefs()
 }
 
 // textRow is the full-text index row of a version.
@@ -510,13 +539,16 @@ func textRow(seq int64, o *cyberpact.Object) searchRow {
 	for _, p := range parts {
 		n += len(p) + 1
 	}
-	b := make([]byte, 0, n)
+	// One allocation: the builder's buffer becomes the string.
+	var b strings.Builder
+	b.Grow(n)
 	for _, p := range parts {
 		if p != "" {
-			b = append(append(b, p...), '\n')
+			b.WriteString(p)
+			b.WriteByte('\n')
 		}
 	}
-	return searchRow{seq, orNull(t.Name), orNull(t.ExternalIDs), orNull(t.Aliases), orNull(string(b))}
+	return searchRow{seq, orNull(t.Name), orNull(t.ExternalIDs), orNull(t.Aliases), orNull(b.String())}
 }
 
 // orNull is s, or NULL for the empty string: the index reads both as no

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/stix"
@@ -66,11 +67,13 @@ DROP TABLE IF EXISTS observable_counts;
 // index writer at a time.
 const searchChunk = 8192
 
-// searchChunkBytes also ends a chunk once its text reaches it, so that the
-// few chunks in flight hold a bounded amount of text however long the
-// objects' descriptions: with pages of large objects the rows alone would
-// let an import hold hundreds of megabytes (issue 15).
-const searchChunkBytes = 4 << 20
+// searchChunkBytes also ends a chunk once its text and correlation values
+// reach it, so that the few chunks in flight (see searchTx) hold a
+// bounded amount of text however long the objects' descriptions: with 4
+// KB descriptions, 8,192 rows are 32 MB a chunk, and an import held four
+// (issue 15). Every column counts: counting the name alone let chunks
+// of long descriptions grow to the row bound again.
+const searchChunkBytes = 1 << 20
 
 // searchRow is one version's full-text row: its seq and its text in the
 // columns a ranked search weighs (name, external ids, aliases) and the
@@ -142,9 +145,36 @@ type searchTx struct {
 type indexChunk struct {
 	drop  []int64 // versions replaced (cyberpact.ConflictReplace): their rows go
 	text  []searchRow
-	bytes int // the text's length
+	bytes int // the length of the text and correlation values held
 	obs   []observableRow
 	bulk  bool
+}
+
+// addVersion appends the derived rows of the version o, stored as seq:
+// its full-text row and, unless it belongs to an exercise (whose values
+// would count towards what the hub reports as common, and outlive a
+// purge), its correlation values.
+func (c *indexChunk) addVersion(seq int64, o *cyberpact.Object) {
+	row := textRow(seq, o)
+	for _, v := range row[1:] {
+		if s, ok := v.(string); ok {
+			c.bytes += len(s)
+		}
+	}
+	c.text = append(c.text, row)
+	if !o.Release.Audience.Kind.IsExercise() {
+		start := len(c.obs)
+		c.obs = appendObservables(c.obs, seq, o)
+		for _, r := range c.obs[start:] {
+			c.bytes += len(r.key)
+		}
+	}
+}
+
+// full reports whether the chunk is to be handed to the writer: at
+// searchChunk versions, or at searchChunkBytes of text and values.
+func (c *indexChunk) full() bool {
+	return len(c.text) >= searchChunk || c.bytes >= searchChunkBytes
 }
 
 // begin starts an update of the derived indexes; corrCap is how many
@@ -255,8 +285,33 @@ func insertSearch(ctx context.Context, ins *sql.Stmt, chunk []searchRow) error {
 // add hands a chunk of rows to the writer; the chunk is the writer's now.
 func (st *searchTx) add(chunk indexChunk) {
 	if len(chunk.text) > 0 || len(chunk.obs) > 0 || len(chunk.drop) > 0 {
+		if n := chunk.size(); n > largestChunk.Load() {
+			largestChunk.Store(n)
+		}
 		st.rows <- chunk
 	}
+}
+
+// largestChunk is the most bytes of text and values a chunk handed to an
+// index writer held, for the tests (a few writers may race to raise it;
+// a lost update only makes it smaller).
+var largestChunk atomic.Int64
+
+// size counts the bytes of text and values of the chunk's rows, as the
+// tests check the count kept in bytes.
+func (c *indexChunk) size() int64 {
+	var n int64
+	for _, r := range c.text {
+		for _, v := range r[1:] {
+			if s, ok := v.(string); ok {
+				n += int64(len(s))
+			}
+		}
+	}
+	for _, r := range c.obs {
+		n += int64(len(r.key))
+	}
+	return n
 }
 
 // end says no more rows will be added.
@@ -377,11 +432,9 @@ func (db *DB) reindexLocked(ctx context.Context) error {
 		}
 		stored := o.Stored()
 		stored.Release.Producer = producer
-		chunk.text = append(chunk.text, textRow(seq, stored))
-		if !cyberpact.AudienceKind(kind).IsExercise() {
-			chunk.obs = appendObservables(chunk.obs, seq, stored)
-		}
-		if len(chunk.text) == searchChunk {
+		stored.Release.Audience.Kind = cyberpact.AudienceKind(kind)
+		chunk.addVersion(seq, stored)
+		if chunk.full() {
 			st.add(chunk)
 			chunk = indexChunk{}
 		}

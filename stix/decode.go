@@ -39,7 +39,15 @@ type decoded struct {
 	upgraded bool
 }
 
-const decodeBatchSize = 128
+// A batch of the decoder ends at decodeBatchSize objects or once their
+// JSON reaches decodeBatchBytes, so that the batches in flight (a few per
+// core) hold a bounded amount whatever the objects' sizes: a batch of 128
+// objects of 100 KB would be 12 MB, and eight are in flight. An object
+// larger than the bound makes a batch of its own.
+const (
+	decodeBatchSize  = 128
+	decodeBatchBytes = 256 << 10
+)
 
 // NewDecoder returns a Decoder of the bundle r reads.
 func NewDecoder(r io.Reader) *Decoder {
@@ -72,13 +80,14 @@ func NewDecoderOf(r *Reader) *Decoder {
 		defer close(jobs)
 		for {
 			b := &decodeBatch{done: make(chan struct{})}
-			for len(b.items) < decodeBatchSize {
+			for size := 0; len(b.items) < decodeBatchSize && size < decodeBatchBytes; {
 				it, err := r.Next()
 				if err != nil {
 					b.err = err
 					break
 				}
 				b.items = append(b.items, it)
+				size += len(it.Raw)
 			}
 			select {
 			case jobs <- b:

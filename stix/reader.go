@@ -426,11 +426,21 @@ func (r *Reader) skipSpace() (byte, error) {
 // structure (matching brackets, strings, depth and size limits); the finer
 // grammar of numbers and literals is left to the JSON decoder that parses
 // the value afterwards.
+// keptValueBuf is the largest buffer readValue keeps between objects.
+const keptValueBuf = 1 << 20
+
 func (r *Reader) readValue() ([]byte, error) {
 	// Values are built in a buffer reused across calls and copied out at
 	// their exact size: one allocation per object instead of a growing one.
+	// A buffer grown past keptValueBuf by a large object is let go, so
+	// that the rest of the input does not keep twice that object's size.
 	out := r.valBuf[:0]
-	defer func() { r.valBuf = out[:0] }()
+	defer func() {
+		if cap(out) > keptValueBuf {
+			out = nil
+		}
+		r.valBuf = out[:0]
+	}()
 	var stack []byte
 	inString := false
 	startLine := r.line
