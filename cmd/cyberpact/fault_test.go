@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	cphttp "github.com/cyberpact/cyberpact/http"
+	"github.com/jackc/pgx/v5"
 )
 
 // The fault suite of issue 15: the real binary, killed with SIGKILL at a
@@ -166,6 +168,7 @@ type storedHub struct {
 func (h *faultHub) holds(t *testing.T) storedHub {
 	t.Helper()
 	ctx := context.Background()
+	h.settled(t)
 	e := &env{getenv: func(k string) string { return h.vars[k] }}
 	st, err := e.openStore(ctx, "")
 	if err != nil {
@@ -207,6 +210,41 @@ func (h *faultHub) holds(t *testing.T) storedHub {
 		t.Errorf("after the kill %d versions are stored and the audit log's writes count %d", s.total, audited)
 	}
 	return s
+}
+
+// settled waits, on PostgreSQL, until no connection of the hub's is left
+// (pgStore names them by the hub's schema): the server's session of a
+// killed process can still be committing what the process sent before it
+// died, and what holds reads must not change between its reads. A commit
+// that lands after the kill is whole; the checks then hold of it too.
+func (h *faultHub) settled(t *testing.T) {
+	t.Helper()
+	u, err := url.Parse(h.vars["CYBERPACT_STORE"])
+	if err != nil || u.Query().Get("application_name") == "" {
+		return
+	}
+	name := u.Query().Get("application_name")
+	q := u.Query()
+	q.Del("application_name")
+	u.RawQuery = q.Encode()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatalf("connecting to PostgreSQL: %v", err)
+	}
+	defer conn.Close(ctx)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, name).Scan(&n); err != nil {
+			t.Fatalf("reading PostgreSQL's sessions: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions of the hub's are still open a minute after the kill", n)
+		}
+	}
 }
 
 // searchFinds reports whether a full-text search for text finds id.

@@ -63,6 +63,9 @@ func pgStore(t *testing.T) string {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	// The schema names the hub's connections too, so that a test can wait
+	// for those of a killed process to end (settled).
+	q.Set("application_name", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
 }
