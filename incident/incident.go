@@ -376,7 +376,11 @@ func (s *Service) List(ctx context.Context, c Caller) ([]*Summary, []*cyberpact.
 		objs = append(objs, r.obj)
 	}
 	if len(out) > 0 {
-		contribs, err := s.contributions(ctx, c, nil)
+		incRels := map[string][]cyberpact.Release{}
+		for _, r := range incs {
+			incRels[r.ID] = append(incRels[r.ID], r.obj.Release)
+		}
+		contribs, err := s.contributions(ctx, c, incRels)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -417,8 +421,9 @@ func deref(p *string, def string) string {
 }
 
 // contributions reads every contribution the caller may see, by the
-// incident it belongs to (only those of incident when it is not nil).
-func (s *Service) contributions(ctx context.Context, c Caller, incident *string) (map[string][]*raw, error) {
+// incident it belongs to, of the incidents of incs (each with the
+// releases of its versions the caller sees), kept by the rule of attach.
+func (s *Service) contributions(ctx context.Context, c Caller, incs map[string][]cyberpact.Release) (map[string][]*raw, error) {
 	out := map[string][]*raw{}
 	f := cyberpact.ObjectFilter{Types: contributionTypes, Viewer: &c.Viewer, Versions: []string{"all"}}
 	err := s.Store.EachObject(ctx, f, func(o *cyberpact.Object) error {
@@ -436,13 +441,236 @@ func (s *Service) contributions(ctx context.Context, c Caller, incident *string)
 				}
 			}
 		}
-		if inc == "" || incident != nil && inc != *incident {
+		if _, ok := incs[inc]; !ok {
 			return nil
 		}
 		out[inc] = append(out[inc], r)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	ps := s.producers()
+	for id, list := range out {
+		if out[id], err = ps.attach(ctx, incs[id], list); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// producerInfo is what the incident service reads of the organisations
+// that produced contributions; the hub's stores offer it.
+type producerInfo interface {
+	OrgByID(ctx context.Context, id int64) (*cyberpact.Org, error)
+	OrgByName(ctx context.Context, name string) (*cyberpact.Org, error)
+	GroupsOf(ctx context.Context, org int64) ([]int64, error)
+}
+
+// peerLister lists the federation peers, each with the organisation that
+// stands for it.
+type peerLister interface {
+	Peers(ctx context.Context) ([]*cyberpact.Peer, error)
+}
+
+// producers reads, once per request, what each producer of a
+// contribution may see and what it is called.
+type producers struct {
+	info    producerInfo // nil: the store offers none, and only the hub itself is known
+	peers   peerLister
+	viewers map[int64]*cyberpact.Viewer
+	names   map[int64]string
+	byName  map[string]int64
+	peerOrg map[int64]bool
+}
+
+func (s *Service) producers() *producers {
+	ps := &producers{viewers: map[int64]*cyberpact.Viewer{}, names: map[int64]string{}, byName: map[string]int64{}}
+	ps.info, _ = s.Store.(producerInfo)
+	ps.peers, _ = s.Store.(peerLister)
+	return ps
+}
+
+// viewer is what organisation org may see now: its groups, nation,
+// sector and clearances (nil when the store cannot say: it sees nothing
+// of others').
+func (ps *producers) viewer(ctx context.Context, org int64) (*cyberpact.Viewer, error) {
+	if v, ok := ps.viewers[org]; ok {
+		return v, nil
+	}
+	v := &cyberpact.Viewer{Org: org}
+	if org != 0 && ps.info != nil {
+		o, err := ps.info.OrgByID(ctx, org)
+		if err != nil && cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+			return nil, err
+		}
+		if err == nil {
+			groups, err := ps.info.GroupsOf(ctx, org)
+			if err != nil {
+				return nil, err
+			}
+			ov := cyberpact.OrgViewer(o, groups)
+			v = &ov
+			ps.names[org] = o.Name
+		}
+	}
+	ps.viewers[org] = v
+	return v, nil
+}
+
+// sees reports whether the producer of r may see a version released as
+// one of rels (cyberpact.ProducerSees, the rule for the ends of edges).
+func (ps *producers) sees(ctx context.Context, r *raw, rels []cyberpact.Release) (bool, error) {
+	v, err := ps.viewer(ctx, r.obj.Release.Producer)
+	if err != nil {
+		return false, err
+	}
+	for _, rel := range rels {
+		if cyberpact.ProducerSees(*v, rel) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// orgName is the name of the organisation that wrote r as r gives it,
+// unless that is the name of another organisation of this hub than its
+// producer: a member never signs with another member's name, and then
+// the hub's name of the producer stands. A name the hub does not hold is
+// taken as given (a partner on a federated hub, which its hub vouched
+// for), and so is any name of a producer that stands for a registered
+// federation peer, or of the hub itself.
+func (ps *producers) orgName(ctx context.Context, r *raw) (string, error) {
+	p := r.obj.Release.Producer
+	given := cmp.Or(r.AuthorOrg, r.XAuthOrg)
+	if p == 0 || ps.info == nil {
+		return given, nil
+	}
+	if ps.peerOrg == nil {
+		ps.peerOrg = map[int64]bool{}
+		if ps.peers != nil {
+			peers, err := ps.peers.Peers(ctx)
+			if err != nil {
+				return "", err
+			}
+			for _, peer := range peers {
+				ps.peerOrg[peer.Org] = true
+			}
+		}
+	}
+	if ps.peerOrg[p] {
+		return given, nil
+	}
+	if _, err := ps.viewer(ctx, p); err != nil {
+		return "", err
+	}
+	own, ok := ps.names[p]
+	if !ok || given == own {
+		return given, nil
+	}
+	if given == "" {
+		return own, nil
+	}
+	id, ok := ps.byName[given]
+	if !ok {
+		o, err := ps.info.OrgByName(ctx, given)
+		switch {
+		case err == nil:
+			id = o.ID
+		case cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND:
+			return "", err
+		}
+		ps.byName[given] = id
+	}
+	if id != 0 && id != p {
+		return own, nil
+	}
+	return given, nil
+}
+
+// own writes into r the name of the organisation that wrote it, so that
+// no member signs its contribution with another's name.
+func (ps *producers) own(ctx context.Context, r *raw) error {
+	n, err := ps.orgName(ctx, r)
+	if err != nil {
+		return err
+	}
+	r.AuthorOrg, r.XAuthOrg = n, n
+	return nil
+}
+
+// attach keeps the contributions of list that belong to an incident
+// whose versions the caller sees are released as incRels, by the rule for
+// the ends of edges (cyberpact.EndVisible): a contribution counts only
+// when its producer may see the incident, a task update only when it may
+// see the task it updates, and an answer to a request only when it may
+// see the request, is another organisation than the one that asked and
+// is one the request is addressed to. So an organisation that may not
+// see an incident cannot add to it what its partners are shown, nor a
+// requester answer its own request. Each kept contribution is signed
+// with its producer's name (own).
+func (ps *producers) attach(ctx context.Context, incRels []cyberpact.Release, list []*raw) ([]*raw, error) {
+	var kept []*raw
+	for _, r := range list {
+		ok, err := ps.sees(ctx, r, incRels)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if err := ps.own(ctx, r); err != nil {
+				return nil, err
+			}
+			kept = append(kept, r)
+		}
+	}
+	releases := func(typ, id string) []cyberpact.Release {
+		var out []cyberpact.Release
+		for _, r := range kept {
+			if r.Type == typ && r.ID == id {
+				out = append(out, r.obj.Release)
+			}
+		}
+		return out
+	}
+	var out []*raw
+	for _, r := range kept {
+		switch r.Type {
+		case TypeTaskUpdate:
+			ok, err := ps.sees(ctx, r, releases(TypeTask, r.TaskRef))
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+		case TypeRFAResponse:
+			ok, err := ps.sees(ctx, r, releases(TypeRFA, r.RFARef))
+			if err != nil {
+				return nil, err
+			}
+			if !ok || !ps.answers(r, kept) {
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// answers reports whether answer a comes from an organisation the request
+// it names is addressed to (in its latest version among list), other than
+// the one that asked.
+func (ps *producers) answers(a *raw, list []*raw) bool {
+	var q *raw
+	for _, r := range list {
+		if r.Type == TypeRFA && r.ID == a.RFARef && (q == nil || mergeOrder(q, r) < 0) {
+			q = r
+		}
+	}
+	if q == nil || q.obj.Release.Producer == a.obj.Release.Producer {
+		return false
+	}
+	return len(q.To) == 0 || slices.Contains(q.To, a.AuthorOrg)
 }
 
 // Get returns the incident id as the caller may see it. Returns ENOTFOUND
@@ -450,6 +678,10 @@ func (s *Service) contributions(ctx context.Context, c Caller, incident *string)
 func (s *Service) Get(ctx context.Context, c Caller, id string) (*Case, error) {
 	inc, err := s.incident(ctx, c, id)
 	if err != nil {
+		return nil, err
+	}
+	ps := s.producers()
+	if err := ps.own(ctx, inc); err != nil {
 		return nil, err
 	}
 	cs := &Case{ID: inc.ID, Name: inc.Name, Description: inc.Description, Status: deref(inc.Status, "open"),
@@ -472,6 +704,9 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (*Case, error) {
 	for _, o := range versions.Objects {
 		r, err := parse(o)
 		if err != nil {
+			return nil, err
+		}
+		if err := ps.own(ctx, r); err != nil {
 			return nil, err
 		}
 		cs.Created = normVersion(r.Created)
@@ -501,7 +736,11 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (*Case, error) {
 			cs.Objects = append(cs.Objects, o.Objects[0])
 		}
 	}
-	contribs, err := s.contributions(ctx, c, &id)
+	rels := map[string][]cyberpact.Release{}
+	for _, o := range versions.Objects {
+		rels[id] = append(rels[id], o.Release)
+	}
+	contribs, err := s.contributions(ctx, c, rels)
 	if err != nil {
 		return nil, err
 	}
@@ -1032,7 +1271,15 @@ func (s *Service) task(ctx context.Context, c Caller, incident, id string) (*Tas
 	if err != nil {
 		return nil, nil, err
 	}
-	contribs, err := s.contributions(ctx, c, &incident)
+	versions, err := s.Store.FindObjects(ctx, cyberpact.ObjectFilter{IDs: []string{incident}, Viewer: &c.Viewer, Versions: []string{"all"}, Limit: 10000})
+	if err != nil {
+		return nil, nil, err
+	}
+	rels := map[string][]cyberpact.Release{incident: {inc.obj.Release}}
+	for _, o := range versions.Objects {
+		rels[incident] = append(rels[incident], o.Release)
+	}
+	contribs, err := s.contributions(ctx, c, rels)
 	if err != nil {
 		return nil, nil, err
 	}
