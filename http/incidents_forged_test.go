@@ -11,6 +11,7 @@ import (
 	"github.com/cyberpact/cyberpact"
 	cphttp "github.com/cyberpact/cyberpact/http"
 	"github.com/cyberpact/cyberpact/incident"
+	"github.com/cyberpact/cyberpact/sqlite"
 	"github.com/cyberpact/cyberpact/stix"
 	"github.com/google/uuid"
 )
@@ -20,6 +21,7 @@ import (
 // incident routes.
 
 type redteamHub struct {
+	db               *sqlite.DB
 	base             string
 	alice, bob, carl *member // A (producer), B (in G1, addressed), C (outside G1)
 	dave             *member // D, in G1, not addressed
@@ -34,7 +36,7 @@ func newRedteamHub(t *testing.T) *redteamHub {
 	db := openDB(t)
 	a, b, c, d := mkOrg(t, db, "A"), mkOrg(t, db, "B"), mkOrg(t, db, "C"), mkOrg(t, db, "D")
 	g1 := mkGroup(t, db, "G1", a, b, d)
-	h := &redteamHub{g1: g1,
+	h := &redteamHub{g1: g1, db: db,
 		alice: mkMember(t, db, a, "alice", cyberpact.RoleAnalyst), bob: mkMember(t, db, b, "bob", cyberpact.RoleAnalyst),
 		carl: mkMember(t, db, c, "carl", cyberpact.RoleAnalyst), dave: mkMember(t, db, d, "dave", cyberpact.RoleAnalyst)}
 	_, h.base = serve(t, db, nil)
