@@ -1077,7 +1077,7 @@ func (s *Service) Create(ctx context.Context, c Caller, in NewIncident) (*Case, 
 		"x_cyberpact_status": in.Status, "x_cyberpact_severity": in.Severity,
 		"x_cyberpact_author": c.Actor.Name, "x_cyberpact_author_org": c.OrgName}
 	setIncident(o, in.Description, in.Status, in.Severity, in.Sectors, in.Functions, in.Partners, in.Linked)
-	if err := s.write(ctx, c, in.Audience, cmp.Or(in.TLP, cyberpact.TLPAmber), "incident "+id, o); err != nil {
+	if err := s.write(ctx, c, in.Audience, cmp.Or(in.TLP, cyberpact.TLPAmber), nil, "incident "+id, o); err != nil {
 		return nil, err
 	}
 	return s.Get(ctx, c, id)
@@ -1189,7 +1189,7 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, e IncidentEdi
 	setIncident(o, desc, status, severity, sectors, functions, partners, linked)
 	o["modified"] = s.next(inc.version())
 	o["x_cyberpact_author"], o["x_cyberpact_author_org"] = c.Actor.Name, c.OrgName
-	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, "incident "+id, o); err != nil {
+	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, markingsOf(inc.obj), "incident "+id, o); err != nil {
 		return nil, err
 	}
 	return s.Get(ctx, c, id)
@@ -1254,7 +1254,7 @@ func (s *Service) AddTask(ctx context.Context, c Caller, incident string, in New
 			o[k] = v
 		}
 	}
-	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, "task "+id+" of "+incident, o); err != nil {
+	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, markingsOf(inc.obj), "task "+id+" of "+incident, o); err != nil {
 		return nil, err
 	}
 	return s.Task(ctx, c, incident, id)
@@ -1391,24 +1391,15 @@ func (s *Service) UpdateTask(ctx context.Context, c Caller, incident, id string,
 	if cm := strings.TrimSpace(e.Comment); cm != "" {
 		o["comment"] = cm
 	}
-	rel, err := s.contributionRelease(ctx, c, incident)
+	inc, err := s.incident(ctx, c, incident)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.write(ctx, c, rel.Audience, rel.TLP, "task "+id+" of "+incident, o); err != nil {
+	rel := inc.obj.Release
+	if err := s.write(ctx, c, rel.Audience, rel.TLP, markingsOf(inc.obj, latest.obj), "task "+id+" of "+incident, o); err != nil {
 		return nil, err
 	}
 	return s.Task(ctx, c, incident, id)
-}
-
-// contributionRelease is the release of a contribution to incident: as the
-// incident is held on this hub.
-func (s *Service) contributionRelease(ctx context.Context, c Caller, incident string) (cyberpact.Release, error) {
-	inc, err := s.incident(ctx, c, incident)
-	if err != nil {
-		return cyberpact.Release{}, err
-	}
-	return inc.obj.Release, nil
 }
 
 // NewNote is a note, event or decision for the timeline. Audience and TLP,
@@ -1462,7 +1453,7 @@ func (s *Service) AddNote(ctx context.Context, c Caller, incident string, in New
 	if in.Title != "" {
 		o["abstract"] = in.Title
 	}
-	if err := s.write(ctx, c, aud, tlp, "note on "+incident, o); err != nil {
+	if err := s.write(ctx, c, aud, tlp, markingsOf(inc.obj), "note on "+incident, o); err != nil {
 		return nil, err
 	}
 	return &Note{ID: id, Kind: in.Kind, Title: in.Title, Content: in.Content, Task: in.Task, By: c.Actor.Name + " (" + c.OrgName + ")", TLP: tlp.String(), At: now}, nil
@@ -1506,7 +1497,7 @@ func (s *Service) RequestAssistance(ctx context.Context, c Caller, incident stri
 	if due != "" {
 		o["due"] = due
 	}
-	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, "request "+id+" on "+incident, o); err != nil {
+	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, markingsOf(inc.obj), "request "+id+" on "+incident, o); err != nil {
 		return nil, err
 	}
 	cs, err := s.Get(ctx, c, incident)
@@ -1560,7 +1551,7 @@ func (s *Service) Respond(ctx context.Context, c Caller, incident, rfa, decision
 	if cm := strings.TrimSpace(comment); cm != "" {
 		o["comment"] = cm
 	}
-	if err := s.write(ctx, c, cs.release.Audience, cs.release.TLP, "answer to "+rfa, o); err != nil {
+	if err := s.write(ctx, c, cs.release.Audience, cs.release.TLP, markingsOf(cs.Objects[0]), "answer to "+rfa, o); err != nil {
 		return nil, err
 	}
 	if cs, err = s.Get(ctx, c, incident); err != nil {
@@ -1574,10 +1565,38 @@ func (s *Service) Respond(ctx context.Context, c Caller, incident, rfa, decision
 	return nil, cyberpact.Errorf(cyberpact.EINTERNAL, "request %s not found after it was answered", rfa)
 }
 
+// markingsOf returns the marking definitions other than TLP's that mark
+// the versions objs (object_marking_refs and granular markings), each
+// once: a contribution to an incident carries the incident's, so that its
+// releasability and marking-set levels keep it from whoever may not see
+// the incident.
+func markingsOf(objs ...*cyberpact.Object) []string {
+	var out []string
+	for _, o := range objs {
+		var m struct {
+			Refs     []string `json:"object_marking_refs"`
+			Granular []struct {
+				Ref string `json:"marking_ref"`
+			} `json:"granular_markings"`
+		}
+		json.Unmarshal(o.Raw, &m)
+		for _, g := range m.Granular {
+			m.Refs = append(m.Refs, g.Ref)
+		}
+		for _, ref := range m.Refs {
+			if ref != "" && stix.TLPOf([]string{ref}) == cyberpact.TLPUnknown && !slices.Contains(out, ref) {
+				out = append(out, ref)
+			}
+		}
+	}
+	return out
+}
+
 // write imports objs as the caller's organisation's, released to aud at
-// tlp (written into them as their TLP 2.0 marking), through the one
-// audited admission step. A refusal is EINVALID with its reasons.
-func (s *Service) write(ctx context.Context, c Caller, aud cyberpact.Audience, tlp cyberpact.TLP, about string, objs ...map[string]any) error {
+// tlp (written into them as their TLP 2.0 marking) and marked with the
+// marking definitions marks, through the one audited admission step. A
+// refusal is EINVALID with its reasons.
+func (s *Service) write(ctx context.Context, c Caller, aud cyberpact.Audience, tlp cyberpact.TLP, marks []string, about string, objs ...map[string]any) error {
 	if aud.Kind == cyberpact.AudienceGroup && !c.Viewer.InGroup(aud.Group) {
 		return cyberpact.Errorf(cyberpact.EINVALID, "audience: your organisation is not in that sharing group")
 	}
@@ -1589,7 +1608,8 @@ func (s *Service) write(ctx context.Context, c Caller, aud cyberpact.Audience, t
 	}
 	list := make([]any, len(objs))
 	for i, o := range objs {
-		o["object_marking_refs"] = []string{stix.TLPMarking(tlp)}
+		o["object_marking_refs"] = append([]string{stix.TLPMarking(tlp)}, marks...)
+		delete(o, "granular_markings")
 		list[i] = o
 	}
 	body, err := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuid.NewString(), "objects": list})
