@@ -223,3 +223,33 @@ func TestIncidentAnswerSignedAsAnotherMemberIsNotThatMembers(t *testing.T) {
 		t.Errorf("after B's answer: %+v", cs.RFAs[0])
 	}
 }
+
+// TestIncidentNoteIsReleasedNoWiderThanItsIncident: a partner of a G1
+// TLP:AMBER incident may keep a note narrower (its organisation, TLP:RED
+// for the group) but not release it wider, to all members or at
+// TLP:GREEN, which would tell C, outside G1, the incident's id and what
+// the note says of it.
+func TestIncidentNoteIsReleasedNoWiderThanItsIncident(t *testing.T) {
+	h := newRedteamHub(t)
+	g1 := "group:" + strconv.FormatInt(h.g1.ID, 10)
+	for _, c := range []struct {
+		body string
+		want int
+	}{
+		{`{"content":"wide","audience":"all"}`, 400},
+		{`{"content":"wide","audience":"all","tlp":"red"}`, 400},
+		{`{"content":"wide","tlp":"green"}`, 400},
+		{`{"content":"wide","audience":"` + g1 + `","tlp":"clear"}`, 400},
+		{`{"content":"narrow","audience":"org"}`, 201},
+		{`{"content":"narrow","audience":"` + g1 + `","tlp":"red"}`, 201},
+		{`{"content":"narrow"}`, 201},
+	} {
+		if st, out := rtCall(t, h.base, h.bob, "POST", "/api/v1/incidents/"+h.incident+"/notes", c.body, "application/json"); st != c.want {
+			t.Errorf("note %s: %d %s, want %d", c.body, st, out, c.want)
+		}
+	}
+	st, out := rtCall(t, h.base, h.carl, "GET", "/api/v1/objects?limit=1000", "", "")
+	if st != 200 || strings.Contains(string(out), h.incident) || strings.Contains(string(out), "wide") {
+		t.Errorf("C reads the objects: %d %s", st, out)
+	}
+}

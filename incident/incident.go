@@ -451,6 +451,7 @@ func (s *Service) contributions(ctx context.Context, c Caller, incs map[string][
 		return nil, err
 	}
 	ps := s.producers()
+	ps.exercise = c.Viewer.Exercise
 	for id, list := range out {
 		if out[id], err = ps.attach(ctx, incs[id], list); err != nil {
 			return nil, err
@@ -482,6 +483,9 @@ type producers struct {
 	names   map[int64]string
 	byName  map[string]int64
 	peerOrg map[int64]bool
+	// exercise is the caller's exercise, 0 outside one: inside, the
+	// producers are read as participants of the same exercise.
+	exercise int64
 }
 
 func (s *Service) producers() *producers {
@@ -514,6 +518,7 @@ func (ps *producers) viewer(ctx context.Context, org int64) (*cyberpact.Viewer, 
 			ps.names[org] = o.Name
 		}
 	}
+	v.Exercise = ps.exercise
 	ps.viewers[org] = v
 	return v, nil
 }
@@ -1403,8 +1408,8 @@ func (s *Service) UpdateTask(ctx context.Context, c Caller, incident, id string,
 }
 
 // NewNote is a note, event or decision for the timeline. Audience and TLP,
-// when set, release it otherwise than the incident (a TLP:RED note for
-// one sharing group).
+// when set, release it otherwise than the incident, never wider (a
+// TLP:RED note for one sharing group; see within).
 type NewNote struct {
 	Kind     string             `json:"kind,omitempty"` // note (default), event, decision
 	Title    string             `json:"title,omitempty"`
@@ -1445,6 +1450,14 @@ func (s *Service) AddNote(ctx context.Context, c Caller, incident string, in New
 	if in.TLP != cyberpact.TLPUnknown {
 		tlp = in.TLP
 	}
+	if why := cyberpact.RefuseRelease(cyberpact.Release{Producer: c.Actor.Org, Audience: aud, TLP: tlp}); why != "" {
+		return nil, cyberpact.Errorf(cyberpact.EINVALID, "%s", why)
+	}
+	if !within(aud, tlp, inc.obj.Release) {
+		return nil, cyberpact.Errorf(cyberpact.EINVALID, "audience and tlp: a note is released no wider than its incident (audience %s, TLP:%s): "+
+			"the incident's audience, your organisation's or, for an incident of all members, one of your groups', at its TLP or above",
+			inc.obj.Release.Audience, strings.ToUpper(inc.obj.Release.TLP.String()))
+	}
 	now := stix.FormatTime(s.now())
 	id := TypeNote + "--" + uuid.NewString()
 	o := map[string]any{"type": TypeNote, "spec_version": "2.1", "id": id, "created": now, "modified": now,
@@ -1457,6 +1470,25 @@ func (s *Service) AddNote(ctx context.Context, c Caller, incident string, in New
 		return nil, err
 	}
 	return &Note{ID: id, Kind: in.Kind, Title: in.Title, Content: in.Content, Task: in.Task, By: c.Actor.Name + " (" + c.OrgName + ")", TLP: tlp.String(), At: now}, nil
+}
+
+// within reports whether a note released to aud at tlp reaches no one the
+// incident, released as inc, does not reach, and leaves the hub by
+// federation only where the incident may (MayForward): a note names its
+// incident, and tells whoever reads it what it says of the incident.
+func within(aud cyberpact.Audience, tlp cyberpact.TLP, inc cyberpact.Release) bool {
+	if tlp < inc.TLP {
+		return false
+	}
+	switch aud.Kind {
+	case cyberpact.AudienceOrg:
+		return true
+	case cyberpact.AudienceGroup:
+		return aud == inc.Audience || inc.Audience.Kind == cyberpact.AudienceAll
+	case cyberpact.AudienceAll:
+		return inc.Audience.Kind == cyberpact.AudienceAll
+	}
+	return aud == inc.Audience
 }
 
 // NewRFA is a request for assistance.
