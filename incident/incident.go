@@ -474,11 +474,19 @@ type peerLister interface {
 	Peers(ctx context.Context) ([]*cyberpact.Peer, error)
 }
 
+// anonymousSubmitters says which organisation published a holding
+// anonymously (its producer is then the hub, 0); the hub's stores offer
+// it where anonymous publication is kept.
+type anonymousSubmitters interface {
+	AnonymousSubmitter(ctx context.Context, holding int64) (int64, error)
+}
+
 // producers reads, once per request, what each producer of a
 // contribution may see and what it is called.
 type producers struct {
 	info    producerInfo // nil: the store offers none, and only the hub itself is known
 	peers   peerLister
+	anon    anonymousSubmitters
 	viewers map[int64]*cyberpact.Viewer
 	names   map[int64]string
 	byName  map[string]int64
@@ -492,6 +500,7 @@ func (s *Service) producers() *producers {
 	ps := &producers{viewers: map[int64]*cyberpact.Viewer{}, names: map[int64]string{}, byName: map[string]int64{}}
 	ps.info, _ = s.Store.(producerInfo)
 	ps.peers, _ = s.Store.(peerLister)
+	ps.anon, _ = s.Store.(anonymousSubmitters)
 	return ps
 }
 
@@ -523,10 +532,30 @@ func (ps *producers) viewer(ctx context.Context, org int64) (*cyberpact.Viewer, 
 	return v, nil
 }
 
-// sees reports whether the producer of r may see a version released as
-// one of rels (cyberpact.ProducerSees, the rule for the ends of edges).
+// who is the organisation that wrote r: its producer, or for one the
+// hub stands as producer of, the organisation that published it
+// anonymously (anonymous true).
+func (ps *producers) who(ctx context.Context, r *raw) (org int64, anonymous bool, err error) {
+	p := r.obj.Release.Producer
+	if p != 0 || ps.anon == nil {
+		return p, false, nil
+	}
+	sub, err := ps.anon.AnonymousSubmitter(ctx, r.obj.Holding)
+	if err != nil && cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+		return 0, false, err
+	}
+	return sub, sub != 0, nil
+}
+
+// sees reports whether the organisation that wrote r may see a version
+// released as one of rels (cyberpact.ProducerSees, the rule for the ends
+// of edges).
 func (ps *producers) sees(ctx context.Context, r *raw, rels []cyberpact.Release) (bool, error) {
-	v, err := ps.viewer(ctx, r.obj.Release.Producer)
+	org, _, err := ps.who(ctx, r)
+	if err != nil {
+		return false, err
+	}
+	v, err := ps.viewer(ctx, org)
 	if err != nil {
 		return false, err
 	}
@@ -548,6 +577,11 @@ func (ps *producers) sees(ctx context.Context, r *raw, rels []cyberpact.Release)
 func (ps *producers) orgName(ctx context.Context, r *raw) (string, error) {
 	p := r.obj.Release.Producer
 	given := cmp.Or(r.AuthorOrg, r.XAuthOrg)
+	if _, anonymous, err := ps.who(ctx, r); err != nil {
+		return "", err
+	} else if anonymous {
+		return "anonymous", nil // signed by no member, the submitter's own name included
+	}
 	if p == 0 || ps.info == nil {
 		return given, nil
 	}
@@ -653,7 +687,12 @@ func (ps *producers) attach(ctx context.Context, incRels []cyberpact.Release, li
 			if err != nil {
 				return nil, err
 			}
-			if !ok || !ps.answers(r, kept) {
+			if ok {
+				if ok, err = ps.answers(ctx, r, kept); err != nil {
+					return nil, err
+				}
+			}
+			if !ok {
 				continue
 			}
 		}
@@ -665,17 +704,25 @@ func (ps *producers) attach(ctx context.Context, incRels []cyberpact.Release, li
 // answers reports whether answer a comes from an organisation the request
 // it names is addressed to (in its latest version among list), other than
 // the one that asked.
-func (ps *producers) answers(a *raw, list []*raw) bool {
+func (ps *producers) answers(ctx context.Context, a *raw, list []*raw) (bool, error) {
 	var q *raw
 	for _, r := range list {
 		if r.Type == TypeRFA && r.ID == a.RFARef && (q == nil || mergeOrder(q, r) < 0) {
 			q = r
 		}
 	}
-	if q == nil || q.obj.Release.Producer == a.obj.Release.Producer {
-		return false
+	if q == nil {
+		return false, nil
 	}
-	return len(q.To) == 0 || slices.Contains(q.To, a.AuthorOrg)
+	asker, _, err := ps.who(ctx, q)
+	if err != nil {
+		return false, err
+	}
+	answerer, _, err := ps.who(ctx, a)
+	if err != nil || asker == answerer {
+		return false, err
+	}
+	return len(q.To) == 0 || slices.Contains(q.To, a.AuthorOrg), nil
 }
 
 // Get returns the incident id as the caller may see it. Returns ENOTFOUND
