@@ -630,6 +630,14 @@ func (ps *producers) orgName(ctx context.Context, r *raw) (string, error) {
 // own writes into r the name of the organisation that wrote it, so that
 // no member signs its contribution with another's name.
 func (ps *producers) own(ctx context.Context, r *raw) error {
+	if _, anonymous, err := ps.who(ctx, r); err != nil {
+		return err
+	} else if anonymous {
+		// Published anonymously: signed by no one, whatever names it
+		// carries.
+		r.Author, r.XAuthor, r.AuthorOrg, r.XAuthOrg = "anonymous", "anonymous", "", ""
+		return nil
+	}
 	n, err := ps.orgName(ctx, r)
 	if err != nil {
 		return err
