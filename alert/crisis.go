@@ -121,10 +121,11 @@ func (d *Desk) Declare(ctx context.Context, p *cyberpact.Principal, id string, a
 	if after < time.Minute {
 		return nil, cyberpact.Errorf(cyberpact.EINVALID, "escalation delay %s is not between 1 minute and 7 days", after)
 	}
-	if _, err := d.incident(ctx, p, id); err != nil {
-		return nil, err
-	}
-	latest, err := d.incident(ctx, nil, id)
+	// The incident is the holding of the id p is shown (the hub's own
+	// read for the command line): what another organisation holds of the
+	// same id out of p's sight neither decides who may declare nor
+	// answers otherwise than an id nobody holds.
+	latest, err := d.incident(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -200,8 +201,9 @@ func contactAlerts(contacts []*cyberpact.CrisisContact, org int64, from, to int,
 }
 
 // Visible returns crisis id when p may know of it: its organisation is a
-// partner and may see the incident now. ENOTFOUND otherwise, as for a
-// crisis that does not exist.
+// partner and may see the incident now, in the holding of the crisis's
+// producer (not another organisation's holding of the same id).
+// ENOTFOUND otherwise, as for a crisis that does not exist.
 func (d *Desk) Visible(ctx context.Context, p *cyberpact.Principal, id int64) (*cyberpact.Crisis, error) {
 	c, err := d.Store.Crisis(ctx, id)
 	if cyberpact.ErrorCode(err) == cyberpact.ENOTFOUND {
@@ -216,7 +218,7 @@ func (d *Desk) Visible(ctx context.Context, p *cyberpact.Principal, id int64) (*
 	if c.Partner(p.Org.ID) == nil {
 		return nil, notFound(id)
 	}
-	if _, err := d.incident(ctx, p, c.Incident); cyberpact.ErrorCode(err) == cyberpact.ENOTFOUND {
+	if o, err := d.incident(ctx, p, c.Incident); cyberpact.ErrorCode(err) == cyberpact.ENOTFOUND || err == nil && o.Release.Producer != c.Producer {
 		return nil, notFound(id)
 	} else if err != nil {
 		return nil, err
@@ -237,7 +239,7 @@ func (d *Desk) List(ctx context.Context, p *cyberpact.Principal, open bool) ([]*
 			if c.Partner(p.Org.ID) == nil {
 				continue
 			}
-			if _, err := d.incident(ctx, p, c.Incident); cyberpact.ErrorCode(err) == cyberpact.ENOTFOUND {
+			if o, err := d.incident(ctx, p, c.Incident); cyberpact.ErrorCode(err) == cyberpact.ENOTFOUND || err == nil && o.Release.Producer != c.Producer {
 				continue
 			} else if err != nil {
 				return nil, err
@@ -531,7 +533,7 @@ func (d *Dispatcher) attemptCrisis(ctx context.Context, cs CrisisStore, c *cyber
 		return false, err
 	}
 	inc, err := cs.Object(ctx, c.Incident, &v)
-	if cyberpact.ErrorCode(err) == cyberpact.ENOTFOUND {
+	if cyberpact.ErrorCode(err) == cyberpact.ENOTFOUND || err == nil && inc.Release.Producer != c.Producer {
 		al.Status, al.Done, al.LastError = cyberpact.DeliveryWithheld, d.now(), ""
 		d.Metrics.done(al.Channel, cyberpact.DeliveryWithheld)
 		return true, nil

@@ -15,7 +15,8 @@ import (
 // its producer, a TLP:RED note of A for G1, a GREEN note and task update
 // of C for all members, and a link to a campaign of varied release: the
 // incident routes must show each viewer exactly what the rule lets it see
-// of each.
+// of each, and of the contributions only those whose producer may see the
+// incident (attached).
 
 // worldIncident is one incident of the world and what hangs on it.
 type worldIncident struct {
@@ -57,6 +58,25 @@ func (w *world) addIncidents(t *testing.T, audiences map[string]cyberpact.Audien
 // seesID reports whether the viewer of vc may see id, by the model.
 func (w *world) seesID(vc *viewerCase, id string) bool {
 	return vc.m != nil && len(w.expect(vc.viewer(), nil, false, id)) > 0
+}
+
+// attached reports whether contribution id belongs to incident by the
+// model: its producer may see the incident (cyberpact.ProducerSees, the
+// rule for the ends of edges). In the world a task and its request share
+// their incident's release, so a task update's producer sees the task
+// when it sees the incident.
+func (w *world) attached(id, incident string) bool {
+	for _, x := range w.versions {
+		if x.id != id {
+			continue
+		}
+		for _, y := range w.versions {
+			if y.id == incident && cyberpact.ProducerSees(w.orgViewer(x.release.Producer), y.release) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // checkIncidents is the route matrix's case of the incident reads.
@@ -108,7 +128,7 @@ func (w *world) checkIncidents(t *testing.T, vc *viewerCase) {
 		set := func(ids ...string) map[string]bool {
 			out := map[string]bool{}
 			for _, id := range ids {
-				if w.seesID(vc, id) {
+				if w.seesID(vc, id) && (id == wi.linked || w.attached(id, wi.id)) {
 					out[id] = true
 				}
 			}

@@ -11,7 +11,7 @@ import (
 
 // Personal data and warrants (cyberpact.PrivacyStore):
 //
-//	GET  /api/v1/privacy/policies          the policies: the hub-wide default and each group's
+//	GET  /api/v1/privacy/policies          the policies: the hub-wide default and each of the caller's groups' (a hub admin's: all)
 //	PUT  /api/v1/privacy/policies/{group}  set one ("default" or a group's name), hub admins only: {"detectors": "email,phone"}
 //	GET  /api/v1/privacy/originals/{id}    a redacted object as the caller's organisation sent it
 //	POST /api/v1/warrants                  ask: {"kind": "unmask"|"release", "target", "justification", "ttl": "24h"}
@@ -76,8 +76,15 @@ func (s *Server) listPrivacyPolicies(w http.ResponseWriter, r *http.Request) err
 	for _, g := range groups {
 		names[g.ID] = g.Name
 	}
+	// A group's policy is one of the terms its members share under: shown,
+	// as its agreement is, only to those party to it (partyTo), so that
+	// the list names no group the caller is not in.
+	caller := principalOf(r)
 	out := []policyView{}
 	for _, p := range pols {
+		if !partyTo(caller, p.Group) {
+			continue
+		}
 		out = append(out, policyView{Group: names[p.Group], Detectors: p.Detectors, Updated: p.Updated, Actor: p.Actor})
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"policies": out})

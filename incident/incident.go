@@ -376,7 +376,11 @@ func (s *Service) List(ctx context.Context, c Caller) ([]*Summary, []*cyberpact.
 		objs = append(objs, r.obj)
 	}
 	if len(out) > 0 {
-		contribs, err := s.contributions(ctx, c, nil)
+		incRels := map[string][]cyberpact.Release{}
+		for _, r := range incs {
+			incRels[r.ID] = append(incRels[r.ID], r.obj.Release)
+		}
+		contribs, err := s.contributions(ctx, c, incRels)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -417,8 +421,9 @@ func deref(p *string, def string) string {
 }
 
 // contributions reads every contribution the caller may see, by the
-// incident it belongs to (only those of incident when it is not nil).
-func (s *Service) contributions(ctx context.Context, c Caller, incident *string) (map[string][]*raw, error) {
+// incident it belongs to, of the incidents of incs (each with the
+// releases of its versions the caller sees), kept by the rule of attach.
+func (s *Service) contributions(ctx context.Context, c Caller, incs map[string][]cyberpact.Release) (map[string][]*raw, error) {
 	out := map[string][]*raw{}
 	f := cyberpact.ObjectFilter{Types: contributionTypes, Viewer: &c.Viewer, Versions: []string{"all"}}
 	err := s.Store.EachObject(ctx, f, func(o *cyberpact.Object) error {
@@ -436,13 +441,296 @@ func (s *Service) contributions(ctx context.Context, c Caller, incident *string)
 				}
 			}
 		}
-		if inc == "" || incident != nil && inc != *incident {
+		if _, ok := incs[inc]; !ok {
 			return nil
 		}
 		out[inc] = append(out[inc], r)
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	ps := s.producers()
+	ps.exercise = c.Viewer.Exercise
+	for id, list := range out {
+		if out[id], err = ps.attach(ctx, incs[id], list); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// producerInfo is what the incident service reads of the organisations
+// that produced contributions; the hub's stores offer it.
+type producerInfo interface {
+	OrgByID(ctx context.Context, id int64) (*cyberpact.Org, error)
+	OrgByName(ctx context.Context, name string) (*cyberpact.Org, error)
+	GroupsOf(ctx context.Context, org int64) ([]int64, error)
+}
+
+// peerLister lists the federation peers, each with the organisation that
+// stands for it.
+type peerLister interface {
+	Peers(ctx context.Context) ([]*cyberpact.Peer, error)
+}
+
+// anonymousSubmitters says which organisation published a holding
+// anonymously (its producer is then the hub, 0); the hub's stores offer
+// it where anonymous publication is kept.
+type anonymousSubmitters interface {
+	AnonymousSubmitter(ctx context.Context, holding int64) (int64, error)
+}
+
+// producers reads, once per request, what each producer of a
+// contribution may see and what it is called.
+type producers struct {
+	info    producerInfo // nil: the store offers none, and only the hub itself is known
+	peers   peerLister
+	anon    anonymousSubmitters
+	viewers map[int64]*cyberpact.Viewer
+	names   map[int64]string
+	byName  map[string]int64
+	peerOrg map[int64]bool
+	// exercise is the caller's exercise, 0 outside one: inside, the
+	// producers are read as participants of the same exercise.
+	exercise int64
+}
+
+func (s *Service) producers() *producers {
+	ps := &producers{viewers: map[int64]*cyberpact.Viewer{}, names: map[int64]string{}, byName: map[string]int64{}}
+	ps.info, _ = s.Store.(producerInfo)
+	ps.peers, _ = s.Store.(peerLister)
+	ps.anon, _ = s.Store.(anonymousSubmitters)
+	return ps
+}
+
+// viewer is what organisation org may see now: its groups, nation,
+// sector and clearances (nil when the store cannot say: it sees nothing
+// of others').
+func (ps *producers) viewer(ctx context.Context, org int64) (*cyberpact.Viewer, error) {
+	if v, ok := ps.viewers[org]; ok {
+		return v, nil
+	}
+	v := &cyberpact.Viewer{Org: org}
+	if org != 0 && ps.info != nil {
+		o, err := ps.info.OrgByID(ctx, org)
+		if err != nil && cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+			return nil, err
+		}
+		if err == nil {
+			groups, err := ps.info.GroupsOf(ctx, org)
+			if err != nil {
+				return nil, err
+			}
+			ov := cyberpact.OrgViewer(o, groups)
+			v = &ov
+			ps.names[org] = o.Name
+		}
+	}
+	v.Exercise = ps.exercise
+	ps.viewers[org] = v
+	return v, nil
+}
+
+// who is the organisation that wrote r: its producer, or for one the
+// hub stands as producer of, the organisation that published it
+// anonymously (anonymous true).
+func (ps *producers) who(ctx context.Context, r *raw) (org int64, anonymous bool, err error) {
+	p := r.obj.Release.Producer
+	if p != 0 || ps.anon == nil {
+		return p, false, nil
+	}
+	sub, err := ps.anon.AnonymousSubmitter(ctx, r.obj.Holding)
+	if err != nil && cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND {
+		return 0, false, err
+	}
+	return sub, sub != 0, nil
+}
+
+// sees reports whether the organisation that wrote r may see a version
+// released as one of rels (cyberpact.ProducerSees, the rule for the ends
+// of edges).
+func (ps *producers) sees(ctx context.Context, r *raw, rels []cyberpact.Release) (bool, error) {
+	org, _, err := ps.who(ctx, r)
+	if err != nil {
+		return false, err
+	}
+	v, err := ps.viewer(ctx, org)
+	if err != nil {
+		return false, err
+	}
+	for _, rel := range rels {
+		if cyberpact.ProducerSees(*v, rel) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// orgName is the name of the organisation that wrote r as r gives it,
+// unless that is the name of another organisation of this hub than its
+// producer: a member never signs with another member's name, and then
+// the hub's name of the producer stands. A name the hub does not hold is
+// taken as given (a partner on a federated hub, which its hub vouched
+// for), and so is any name of a producer that stands for a registered
+// federation peer, or of the hub itself.
+func (ps *producers) orgName(ctx context.Context, r *raw) (string, error) {
+	p := r.obj.Release.Producer
+	given := cmp.Or(r.AuthorOrg, r.XAuthOrg)
+	if _, anonymous, err := ps.who(ctx, r); err != nil {
+		return "", err
+	} else if anonymous {
+		return "anonymous", nil // signed by no member, the submitter's own name included
+	}
+	if p == 0 || ps.info == nil {
+		return given, nil
+	}
+	if ps.peerOrg == nil {
+		ps.peerOrg = map[int64]bool{}
+		if ps.peers != nil {
+			peers, err := ps.peers.Peers(ctx)
+			if err != nil {
+				return "", err
+			}
+			for _, peer := range peers {
+				ps.peerOrg[peer.Org] = true
+			}
+		}
+	}
+	if ps.peerOrg[p] {
+		return given, nil
+	}
+	if _, err := ps.viewer(ctx, p); err != nil {
+		return "", err
+	}
+	own, ok := ps.names[p]
+	if !ok || given == own {
+		return given, nil
+	}
+	if given == "" {
+		return own, nil
+	}
+	id, ok := ps.byName[given]
+	if !ok {
+		o, err := ps.info.OrgByName(ctx, given)
+		switch {
+		case err == nil:
+			id = o.ID
+		case cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND:
+			return "", err
+		}
+		ps.byName[given] = id
+	}
+	if id != 0 && id != p {
+		return own, nil
+	}
+	return given, nil
+}
+
+// own writes into r the name of the organisation that wrote it, so that
+// no member signs its contribution with another's name.
+func (ps *producers) own(ctx context.Context, r *raw) error {
+	if _, anonymous, err := ps.who(ctx, r); err != nil {
+		return err
+	} else if anonymous {
+		// Published anonymously: signed by no one, whatever names it
+		// carries.
+		r.Author, r.XAuthor, r.AuthorOrg, r.XAuthOrg = "anonymous", "anonymous", "", ""
+		return nil
+	}
+	n, err := ps.orgName(ctx, r)
+	if err != nil {
+		return err
+	}
+	r.AuthorOrg, r.XAuthOrg = n, n
+	return nil
+}
+
+// attach keeps the contributions of list that belong to an incident
+// whose versions the caller sees are released as incRels, by the rule for
+// the ends of edges (cyberpact.EndVisible): a contribution counts only
+// when its producer may see the incident, a task update only when it may
+// see the task it updates, and an answer to a request only when it may
+// see the request, is another organisation than the one that asked and
+// is one the request is addressed to. So an organisation that may not
+// see an incident cannot add to it what its partners are shown, nor a
+// requester answer its own request. Each kept contribution is signed
+// with its producer's name (own).
+func (ps *producers) attach(ctx context.Context, incRels []cyberpact.Release, list []*raw) ([]*raw, error) {
+	var kept []*raw
+	for _, r := range list {
+		ok, err := ps.sees(ctx, r, incRels)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if err := ps.own(ctx, r); err != nil {
+				return nil, err
+			}
+			kept = append(kept, r)
+		}
+	}
+	releases := func(typ, id string) []cyberpact.Release {
+		var out []cyberpact.Release
+		for _, r := range kept {
+			if r.Type == typ && r.ID == id {
+				out = append(out, r.obj.Release)
+			}
+		}
+		return out
+	}
+	var out []*raw
+	for _, r := range kept {
+		switch r.Type {
+		case TypeTaskUpdate:
+			ok, err := ps.sees(ctx, r, releases(TypeTask, r.TaskRef))
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+		case TypeRFAResponse:
+			ok, err := ps.sees(ctx, r, releases(TypeRFA, r.RFARef))
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				if ok, err = ps.answers(ctx, r, kept); err != nil {
+					return nil, err
+				}
+			}
+			if !ok {
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// answers reports whether answer a comes from an organisation the request
+// it names is addressed to (in its latest version among list), other than
+// the one that asked.
+func (ps *producers) answers(ctx context.Context, a *raw, list []*raw) (bool, error) {
+	var q *raw
+	for _, r := range list {
+		if r.Type == TypeRFA && r.ID == a.RFARef && (q == nil || mergeOrder(q, r) < 0) {
+			q = r
+		}
+	}
+	if q == nil {
+		return false, nil
+	}
+	asker, _, err := ps.who(ctx, q)
+	if err != nil {
+		return false, err
+	}
+	answerer, _, err := ps.who(ctx, a)
+	if err != nil || asker == answerer {
+		return false, err
+	}
+	return len(q.To) == 0 || slices.Contains(q.To, a.AuthorOrg), nil
 }
 
 // Get returns the incident id as the caller may see it. Returns ENOTFOUND
@@ -450,6 +738,10 @@ func (s *Service) contributions(ctx context.Context, c Caller, incident *string)
 func (s *Service) Get(ctx context.Context, c Caller, id string) (*Case, error) {
 	inc, err := s.incident(ctx, c, id)
 	if err != nil {
+		return nil, err
+	}
+	ps := s.producers()
+	if err := ps.own(ctx, inc); err != nil {
 		return nil, err
 	}
 	cs := &Case{ID: inc.ID, Name: inc.Name, Description: inc.Description, Status: deref(inc.Status, "open"),
@@ -472,6 +764,9 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (*Case, error) {
 	for _, o := range versions.Objects {
 		r, err := parse(o)
 		if err != nil {
+			return nil, err
+		}
+		if err := ps.own(ctx, r); err != nil {
 			return nil, err
 		}
 		cs.Created = normVersion(r.Created)
@@ -501,7 +796,11 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (*Case, error) {
 			cs.Objects = append(cs.Objects, o.Objects[0])
 		}
 	}
-	contribs, err := s.contributions(ctx, c, &id)
+	rels := map[string][]cyberpact.Release{}
+	for _, o := range versions.Objects {
+		rels[id] = append(rels[id], o.Release)
+	}
+	contribs, err := s.contributions(ctx, c, rels)
 	if err != nil {
 		return nil, err
 	}
@@ -838,7 +1137,7 @@ func (s *Service) Create(ctx context.Context, c Caller, in NewIncident) (*Case, 
 		"x_cyberpact_status": in.Status, "x_cyberpact_severity": in.Severity,
 		"x_cyberpact_author": c.Actor.Name, "x_cyberpact_author_org": c.OrgName}
 	setIncident(o, in.Description, in.Status, in.Severity, in.Sectors, in.Functions, in.Partners, in.Linked)
-	if err := s.write(ctx, c, in.Audience, cmp.Or(in.TLP, cyberpact.TLPAmber), "incident "+id, o); err != nil {
+	if err := s.write(ctx, c, in.Audience, cmp.Or(in.TLP, cyberpact.TLPAmber), nil, "incident "+id, o); err != nil {
 		return nil, err
 	}
 	return s.Get(ctx, c, id)
@@ -950,7 +1249,7 @@ func (s *Service) Update(ctx context.Context, c Caller, id string, e IncidentEdi
 	setIncident(o, desc, status, severity, sectors, functions, partners, linked)
 	o["modified"] = s.next(inc.version())
 	o["x_cyberpact_author"], o["x_cyberpact_author_org"] = c.Actor.Name, c.OrgName
-	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, "incident "+id, o); err != nil {
+	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, markingsOf(inc.obj), "incident "+id, o); err != nil {
 		return nil, err
 	}
 	return s.Get(ctx, c, id)
@@ -1015,7 +1314,7 @@ func (s *Service) AddTask(ctx context.Context, c Caller, incident string, in New
 			o[k] = v
 		}
 	}
-	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, "task "+id+" of "+incident, o); err != nil {
+	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, markingsOf(inc.obj), "task "+id+" of "+incident, o); err != nil {
 		return nil, err
 	}
 	return s.Task(ctx, c, incident, id)
@@ -1032,7 +1331,15 @@ func (s *Service) task(ctx context.Context, c Caller, incident, id string) (*Tas
 	if err != nil {
 		return nil, nil, err
 	}
-	contribs, err := s.contributions(ctx, c, &incident)
+	versions, err := s.Store.FindObjects(ctx, cyberpact.ObjectFilter{IDs: []string{incident}, Viewer: &c.Viewer, Versions: []string{"all"}, Limit: 10000})
+	if err != nil {
+		return nil, nil, err
+	}
+	rels := map[string][]cyberpact.Release{incident: {inc.obj.Release}}
+	for _, o := range versions.Objects {
+		rels[incident] = append(rels[incident], o.Release)
+	}
+	contribs, err := s.contributions(ctx, c, rels)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -1144,29 +1451,20 @@ func (s *Service) UpdateTask(ctx context.Context, c Caller, incident, id string,
 	if cm := strings.TrimSpace(e.Comment); cm != "" {
 		o["comment"] = cm
 	}
-	rel, err := s.contributionRelease(ctx, c, incident)
+	inc, err := s.incident(ctx, c, incident)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.write(ctx, c, rel.Audience, rel.TLP, "task "+id+" of "+incident, o); err != nil {
+	rel := inc.obj.Release
+	if err := s.write(ctx, c, rel.Audience, rel.TLP, markingsOf(inc.obj, latest.obj), "task "+id+" of "+incident, o); err != nil {
 		return nil, err
 	}
 	return s.Task(ctx, c, incident, id)
 }
 
-// contributionRelease is the release of a contribution to incident: as the
-// incident is held on this hub.
-func (s *Service) contributionRelease(ctx context.Context, c Caller, incident string) (cyberpact.Release, error) {
-	inc, err := s.incident(ctx, c, incident)
-	if err != nil {
-		return cyberpact.Release{}, err
-	}
-	return inc.obj.Release, nil
-}
-
 // NewNote is a note, event or decision for the timeline. Audience and TLP,
-// when set, release it otherwise than the incident (a TLP:RED note for
-// one sharing group).
+// when set, release it otherwise than the incident, never wider (a
+// TLP:RED note for one sharing group; see within).
 type NewNote struct {
 	Kind     string             `json:"kind,omitempty"` // note (default), event, decision
 	Title    string             `json:"title,omitempty"`
@@ -1207,6 +1505,14 @@ func (s *Service) AddNote(ctx context.Context, c Caller, incident string, in New
 	if in.TLP != cyberpact.TLPUnknown {
 		tlp = in.TLP
 	}
+	if why := cyberpact.RefuseRelease(cyberpact.Release{Producer: c.Actor.Org, Audience: aud, TLP: tlp}); why != "" {
+		return nil, cyberpact.Errorf(cyberpact.EINVALID, "%s", why)
+	}
+	if !within(aud, tlp, inc.obj.Release) {
+		return nil, cyberpact.Errorf(cyberpact.EINVALID, "audience and tlp: a note is released no wider than its incident (audience %s, TLP:%s): "+
+			"the incident's audience, your organisation's or, for an incident of all members, one of your groups', at its TLP or above",
+			inc.obj.Release.Audience, strings.ToUpper(inc.obj.Release.TLP.String()))
+	}
 	now := stix.FormatTime(s.now())
 	id := TypeNote + "--" + uuid.NewString()
 	o := map[string]any{"type": TypeNote, "spec_version": "2.1", "id": id, "created": now, "modified": now,
@@ -1215,10 +1521,29 @@ func (s *Service) AddNote(ctx context.Context, c Caller, incident string, in New
 	if in.Title != "" {
 		o["abstract"] = in.Title
 	}
-	if err := s.write(ctx, c, aud, tlp, "note on "+incident, o); err != nil {
+	if err := s.write(ctx, c, aud, tlp, markingsOf(inc.obj), "note on "+incident, o); err != nil {
 		return nil, err
 	}
 	return &Note{ID: id, Kind: in.Kind, Title: in.Title, Content: in.Content, Task: in.Task, By: c.Actor.Name + " (" + c.OrgName + ")", TLP: tlp.String(), At: now}, nil
+}
+
+// within reports whether a note released to aud at tlp reaches no one the
+// incident, released as inc, does not reach, and leaves the hub by
+// federation only where the incident may (MayForward): a note names its
+// incident, and tells whoever reads it what it says of the incident.
+func within(aud cyberpact.Audience, tlp cyberpact.TLP, inc cyberpact.Release) bool {
+	if tlp < inc.TLP {
+		return false
+	}
+	switch aud.Kind {
+	case cyberpact.AudienceOrg:
+		return true
+	case cyberpact.AudienceGroup:
+		return aud == inc.Audience || inc.Audience.Kind == cyberpact.AudienceAll
+	case cyberpact.AudienceAll:
+		return inc.Audience.Kind == cyberpact.AudienceAll
+	}
+	return aud == inc.Audience
 }
 
 // NewRFA is a request for assistance.
@@ -1259,7 +1584,7 @@ func (s *Service) RequestAssistance(ctx context.Context, c Caller, incident stri
 	if due != "" {
 		o["due"] = due
 	}
-	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, "request "+id+" on "+incident, o); err != nil {
+	if err := s.write(ctx, c, inc.obj.Release.Audience, inc.obj.Release.TLP, markingsOf(inc.obj), "request "+id+" on "+incident, o); err != nil {
 		return nil, err
 	}
 	cs, err := s.Get(ctx, c, incident)
@@ -1313,7 +1638,7 @@ func (s *Service) Respond(ctx context.Context, c Caller, incident, rfa, decision
 	if cm := strings.TrimSpace(comment); cm != "" {
 		o["comment"] = cm
 	}
-	if err := s.write(ctx, c, cs.release.Audience, cs.release.TLP, "answer to "+rfa, o); err != nil {
+	if err := s.write(ctx, c, cs.release.Audience, cs.release.TLP, markingsOf(cs.Objects[0]), "answer to "+rfa, o); err != nil {
 		return nil, err
 	}
 	if cs, err = s.Get(ctx, c, incident); err != nil {
@@ -1327,10 +1652,38 @@ func (s *Service) Respond(ctx context.Context, c Caller, incident, rfa, decision
 	return nil, cyberpact.Errorf(cyberpact.EINTERNAL, "request %s not found after it was answered", rfa)
 }
 
+// markingsOf returns the marking definitions other than TLP's that mark
+// the versions objs (object_marking_refs and granular markings), each
+// once: a contribution to an incident carries the incident's, so that its
+// releasability and marking-set levels keep it from whoever may not see
+// the incident.
+func markingsOf(objs ...*cyberpact.Object) []string {
+	var out []string
+	for _, o := range objs {
+		var m struct {
+			Refs     []string `json:"object_marking_refs"`
+			Granular []struct {
+				Ref string `json:"marking_ref"`
+			} `json:"granular_markings"`
+		}
+		json.Unmarshal(o.Raw, &m)
+		for _, g := range m.Granular {
+			m.Refs = append(m.Refs, g.Ref)
+		}
+		for _, ref := range m.Refs {
+			if ref != "" && stix.TLPOf([]string{ref}) == cyberpact.TLPUnknown && !slices.Contains(out, ref) {
+				out = append(out, ref)
+			}
+		}
+	}
+	return out
+}
+
 // write imports objs as the caller's organisation's, released to aud at
-// tlp (written into them as their TLP 2.0 marking), through the one
-// audited admission step. A refusal is EINVALID with its reasons.
-func (s *Service) write(ctx context.Context, c Caller, aud cyberpact.Audience, tlp cyberpact.TLP, about string, objs ...map[string]any) error {
+// tlp (written into them as their TLP 2.0 marking) and marked with the
+// marking definitions marks, through the one audited admission step. A
+// refusal is EINVALID with its reasons.
+func (s *Service) write(ctx context.Context, c Caller, aud cyberpact.Audience, tlp cyberpact.TLP, marks []string, about string, objs ...map[string]any) error {
 	if aud.Kind == cyberpact.AudienceGroup && !c.Viewer.InGroup(aud.Group) {
 		return cyberpact.Errorf(cyberpact.EINVALID, "audience: your organisation is not in that sharing group")
 	}
@@ -1342,7 +1695,8 @@ func (s *Service) write(ctx context.Context, c Caller, aud cyberpact.Audience, t
 	}
 	list := make([]any, len(objs))
 	for i, o := range objs {
-		o["object_marking_refs"] = []string{stix.TLPMarking(tlp)}
+		o["object_marking_refs"] = append([]string{stix.TLPMarking(tlp)}, marks...)
+		delete(o, "granular_markings")
 		list[i] = o
 	}
 	body, err := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuid.NewString(), "objects": list})
