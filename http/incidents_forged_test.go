@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -251,5 +252,43 @@ func TestIncidentNoteIsReleasedNoWiderThanItsIncident(t *testing.T) {
 	st, out := rtCall(t, h.base, h.carl, "GET", "/api/v1/objects?limit=1000", "", "")
 	if st != 200 || strings.Contains(string(out), h.incident) || strings.Contains(string(out), "wide") {
 		t.Errorf("C reads the objects: %d %s", st, out)
+	}
+}
+
+// TestIncidentAnonymousNoteCountsForItsSubmitterOnly: an anonymous note
+// (the hub stands as its producer) is attached to an incident by what its
+// submitter may see: an outsider's anonymous note on a G1 incident is not
+// attached, a G1 member's is, shown as anonymous and never by name.
+func TestIncidentAnonymousNoteCountsForItsSubmitterOnly(t *testing.T) {
+	h := newRedteamHub(t)
+	bundle := func(note string) string {
+		body, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--" + uuid.NewString(), "objects": []any{
+			map[string]any{"type": "note", "spec_version": "2.1", "id": note, "created": day(3), "modified": day(3), "object_refs": []string{h.incident},
+				"content": "seen from " + note, "x_cyberpact_author": "alice", "x_cyberpact_author_org": "A"}}})
+		return string(body)
+	}
+	outsider, member := "note--"+uuid.NewString(), "note--"+uuid.NewString()
+	if st, out := rtCall(t, h.base, h.carl, "POST", "/api/v1/bundles?anonymous=true&audience=all&tlp=green", bundle(outsider), "application/json"); st != 200 {
+		t.Fatalf("carl's anonymous note: %d %s", st, out)
+	}
+	if st, out := rtCall(t, h.base, h.dave, "POST", "/api/v1/bundles?anonymous=true&audience=all&tlp=green", bundle(member), "application/json"); st != 200 {
+		t.Fatalf("dave's anonymous note: %d %s", st, out)
+	}
+	cs := h.caseOf(t, h.bob)
+	var ids []string
+	for _, n := range cs.Notes {
+		ids = append(ids, n.ID)
+		if n.ID == member && n.By != "anonymous" {
+			t.Errorf("dave's anonymous note is shown as by %q", n.By)
+		}
+		if strings.Contains(n.By, "dave") || strings.Contains(n.By, "alice") {
+			t.Errorf("note %s names %q", n.ID, n.By)
+		}
+	}
+	if slices.Contains(ids, outsider) {
+		t.Errorf("carl's anonymous note, from outside G1, is attached to the G1 incident")
+	}
+	if !slices.Contains(ids, member) {
+		t.Errorf("dave's anonymous note, from inside G1, is not attached: %v", ids)
 	}
 }
