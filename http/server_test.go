@@ -2,11 +2,13 @@ package http_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -342,4 +344,38 @@ func TestPostBadBundles(t *testing.T) {
 			t.Fatalf("status %d, %+v", st, a)
 		}
 	})
+}
+
+// countingStore is the real store with its Stats counted: the health
+// check must not count (TestHealthzDoesNotCount).
+type countingStore struct {
+	cyberpact.ObjectStore
+	stats atomic.Int64
+}
+
+func (c *countingStore) Stats(ctx context.Context, v *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
+	c.stats.Add(1)
+	return c.ObjectStore.Stats(ctx, v)
+}
+
+// TestHealthzDoesNotCount: /healthz reads the store but never counts it.
+// After a delete the hub's counts are made again from every object (82 s
+// at ten million, BENCHMARKS.md), longer than any liveness probe waits,
+// so a health check that counted had a healthy hub restarted in a loop.
+func TestHealthzDoesNotCount(t *testing.T) {
+	db := openDB(t)
+	cs := &countingStore{}
+	_, base := serve(t, db, func(s *cphttp.Server) { cs.ObjectStore = s.Store; s.Store = cs })
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"ok"`) {
+		t.Fatalf("healthz: %d %s", resp.StatusCode, body)
+	}
+	if n := cs.stats.Load(); n != 0 {
+		t.Errorf("healthz counted the store %d times", n)
+	}
 }
