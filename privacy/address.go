@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -74,13 +75,97 @@ var (
 	unitBefore  = regexp.MustCompile(unit + `,?\s$`)
 )
 
+// The forms are matched anchored, each only where it can start: a
+// house number (englishStreet, frenchStreet) or a capitalised word (the
+// others), which keeps the detector about as fast as the rest of
+// FindText; unanchored, the street-suffix forms cost ten times more.
+var (
+	englishAt = anchored(englishStreet)
+	germanAt  = anchored(germanStreet)
+	frenchAt  = anchored(frenchStreet)
+	latinAt   = anchored(latinStreet)
+	poBoxAt   = anchored(poBox)
+	ukAt      = anchored(ukAnchor)
+)
+
+func anchored(re *regexp.Regexp) *regexp.Regexp {
+	return regexp.MustCompile(`^(?:` + re.String() + `)`)
+}
+
+// wordStarts returns the offsets in text where a number (digits) and where
+// a capitalised word (upper) begin.
+func wordStarts(text string) (digits, upper []int) {
+	prev := ' '
+	for i, r := range text {
+		if !unicode.IsLetter(prev) && !unicode.IsDigit(prev) {
+			switch {
+			case '0' <= r && r <= '9':
+				digits = append(digits, i)
+			case unicode.IsUpper(r):
+				upper = append(upper, i)
+			}
+		}
+		prev = r
+	}
+	return digits, upper
+}
+
+var unitWords = []string{"Flat", "Apartment", "Apt.", "Unit", "Suite", "Ste.", "Room", "Floor"}
+
+var germanSuffixes = []string{"stra", "str.", "weg", "gasse", "platz", "allee", "damm", "laan", "gracht", "plein", "kade", "vej", "gade", "gat", "väg", "veien"}
+
+// inwardCode reports whether text holds a digit and two capitals that no
+// letter or digit follows: the inward part of a UK postcode.
+func inwardCode(text string) bool {
+	for i := 0; i+2 < len(text); i++ {
+		if text[i] >= '0' && text[i] <= '9' && 'A' <= text[i+1] && text[i+1] <= 'Z' && 'A' <= text[i+2] && text[i+2] <= 'Z' && rightAlone(text, i+3) {
+			return true
+		}
+	}
+	return false
+}
+
+// window returns at most 200 bytes of text from i (on a rune boundary):
+// no address is longer, and an anchored match given the whole rest of a
+// long text costs time in proportion to the rest (the regexp package's
+// backtracker clears a bitmap of its length), which over every start
+// would be quadratic.
+func window(text string, i int) string {
+	j := i + 200
+	if j >= len(text) {
+		return text[i:]
+	}
+	for j > i && !utf8.RuneStart(text[j]) {
+		j--
+	}
+	return text[i:j]
+}
+
+// matchesAt returns the matches of re, anchored, at each of starts that is
+// not inside an earlier match.
+func matchesAt(re *regexp.Regexp, text string, starts []int) [][]int {
+	var out [][]int
+	end := 0
+	for _, s := range starts {
+		if s < end {
+			continue
+		}
+		if m := re.FindStringIndex(window(text, s)); m != nil {
+			out = append(out, []int{s, s + m[1]})
+			end = s + m[1]
+		}
+	}
+	return out
+}
+
 // findAddresses finds postal addresses in text: each form above, joined
 // with what leads or follows it, the overlapping merged.
 func findAddresses(text string) []Finding {
 	type span struct{ start, end int }
 	var spans []span
-	add := func(re *regexp.Regexp, leftNumber bool) {
-		for _, m := range re.FindAllStringIndex(text, -1) {
+	digits, upper := wordStarts(text)
+	add := func(re *regexp.Regexp, starts []int, leftNumber bool) {
+		for _, m := range matchesAt(re, text, starts) {
 			start, end := m[0], m[1]
 			if leftNumber && !leftAlone(text, start) {
 				continue
@@ -105,12 +190,47 @@ func findAddresses(text string) []Finding {
 			spans = append(spans, span{start, end})
 		}
 	}
-	add(englishStreet, true)
-	add(germanStreet, false)
-	add(frenchStreet, true)
-	add(latinStreet, false)
-	add(poBox, false)
-	for _, m := range ukAnchor.FindAllStringIndex(text, -1) {
+	// Cheap tests first: a house number stands alone and is followed by a
+	// space or a comma (not a dot, colon or dash: no IP address, time,
+	// date or version); a suffix of German and Dutch streets is in the
+	// text; a UK postcode's inward part (a digit, two capitals) is.
+	houses := digits[:0:0]
+	for _, i := range digits {
+		j := i
+		for j < len(text) && text[j] >= '0' && text[j] <= '9' {
+			j++
+		}
+		if j < len(text) && ('A' <= text[j] && text[j] <= 'Z' || 'a' <= text[j] && text[j] <= 'z') {
+			j++
+		}
+		if j < len(text) && (text[j] == ' ' || text[j] == ',' || text[j] == '-' || strings.HasPrefix(text[j:], "–")) && leftAlone(text, i) {
+			houses = append(houses, i)
+		}
+	}
+	add(englishAt, houses, true)
+	add(frenchAt, houses, true)
+	// A German or Dutch street starts at a capitalised word that, or
+	// the next, holds a street suffix.
+	var streets []int
+	for _, i := range upper {
+		w := window(text, i)
+		if k := strings.IndexByte(w, ' '); k >= 0 {
+			if l := strings.IndexByte(w[k+1:], ' '); l >= 0 {
+				w = w[:k+1+l]
+			}
+		}
+		w = strings.ToLower(w)
+		if slices.ContainsFunc(germanSuffixes, func(x string) bool { return strings.Contains(w, x) }) {
+			streets = append(streets, i)
+		}
+	}
+	add(germanAt, streets, false)
+	add(latinAt, upper, false)
+	add(poBoxAt, upper, false)
+	if !inwardCode(text) {
+		upper = nil
+	}
+	for _, m := range matchesAt(ukAt, text, upper) {
 		start, end := m[0], m[1]
 		if !standsAlone(text, start, end) {
 			continue
@@ -135,15 +255,22 @@ func findAddresses(text string) []Finding {
 		for extended := true; extended; {
 			extended = false
 			for _, t := range tails {
-				if m := t.FindStringIndex(text[s.end:]); m != nil && rightAlone(text, s.end+m[1]) {
+				if m := t.FindStringIndex(window(text, s.end)); m != nil && rightAlone(text, s.end+m[1]) {
 					s.end += m[1]
 					extended = true
 					break
 				}
 			}
 		}
-		if m := unitBefore.FindStringIndex(text[:s.start]); m != nil && leftAlone(text, m[0]) {
-			s.start = m[0]
+		from := max(0, s.start-40)
+		for from > 0 && !utf8.RuneStart(text[from]) {
+			from--
+		}
+		if !slices.ContainsFunc(unitWords, func(u string) bool { return strings.Contains(text[from:s.start], u) }) {
+			continue
+		}
+		if m := unitBefore.FindStringIndex(text[from:s.start]); m != nil && leftAlone(text, from+m[0]) {
+			s.start = from + m[0]
 		}
 	}
 	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
