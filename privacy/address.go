@@ -235,8 +235,9 @@ func findAddresses(text string) []Finding {
 		if !standsAlone(text, start, end) {
 			continue
 		}
-		// Read back over ", part" while the part is an address's.
-		for {
+		// Read back over ", part" while the part is an address's, four
+		// at most (a flat, a building, a street, a village).
+		for range 4 {
 			before := text[:start]
 			if !strings.HasSuffix(before, ", ") {
 				break
