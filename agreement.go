@@ -60,6 +60,7 @@ var PersonalDataFlags = []string{
 	"detect-phone",    // telephone numbers
 	"detect-name",     // personal names in free text
 	"detect-identity", // identity objects for individuals
+	"detect-address",  // postal addresses in free text and locations' street addresses
 	"redact",          // replace what is found by a stable pseudonym before release beyond the producer
 	"refuse",          // refuse objects in which personal data is found
 }
@@ -70,7 +71,7 @@ var PersonalDataFlags = []string{
 // refused rather than redacted; "" when it neither redacts nor refuses.
 func (a *Agreement) Privacy() (detectors string, refuse bool) {
 	kinds := map[string]string{"detect-email": "email", "detect-account": "account", "detect-phone": "phone",
-		"detect-name": "name", "detect-identity": "individual"}
+		"detect-name": "name", "detect-identity": "individual", "detect-address": "address"}
 	var on []string
 	redact := false
 	for _, f := range a.PersonalData {

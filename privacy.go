@@ -25,7 +25,7 @@ const AuditWarrant = "warrant"
 type PrivacyPolicy struct {
 	Group int64 `json:"group"` // the sharing group; 0 for the hub-wide default
 	// Detectors lists the detectors on, comma separated (email, account,
-	// phone, name, individual), "all" or "none".
+	// phone, name, individual, address), "all" or "none".
 	Detectors string    `json:"detectors"`
 	Updated   time.Time `json:"updated"`
 	Actor     string    `json:"actor"`

@@ -144,6 +144,7 @@ func TestAgreementPrivacy(t *testing.T) {
 	}{
 		{[]string{"detect-phone", "detect-identity", "redact"}, "phone,individual", false},
 		{[]string{"redact"}, "all", false},
+		{[]string{"detect-address", "detect-name", "redact"}, "address,name", false},
 		{[]string{"detect-email", "refuse"}, "email", true},
 		{[]string{"detect-email"}, "", false},
 		{nil, "", false},

@@ -105,7 +105,7 @@ func (s *Server) putPrivacyPolicy(w http.ResponseWriter, r *http.Request) error 
 	var in struct {
 		Detectors *string `json:"detectors"`
 	}
-	if err := decodeBody(r, &in, `{"detectors": "email,account,phone,name,individual" or "all" or "none"}`); err != nil {
+	if err := decodeBody(r, &in, `{"detectors": "email,account,phone,name,individual,address" or "all" or "none"}`); err != nil {
 		return err
 	}
 	if in.Detectors == nil {

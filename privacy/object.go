@@ -75,6 +75,7 @@ func personalType(t string) bool { return t == "email-addr" || t == "user-accoun
 //     credential, unless c shows it as the attacker's;
 //   - identity whose identity_class is "individual" (Individual): its name
 //     and contact_information, whole;
+//   - location (Address): its street_address, whole;
 //   - free text (freeText, and external references' descriptions) of any
 //     object: what FindText finds there with d.
 func FindObject(props map[string]any, d Detectors, c *Context) []Finding {
@@ -105,6 +106,10 @@ func FindObject(props map[string]any, d Detectors, c *Context) []Finding {
 			individual = true
 			whole(Name, "name")
 			whole(Individual, "contact_information")
+		}
+	case "location":
+		if d[Address] {
+			whole(Address, "street_address")
 		}
 	}
 	for _, p := range freeText {

@@ -46,10 +46,14 @@ const (
 	// Individual is an identity object with identity_class "individual":
 	// its name and contact_information.
 	Individual Kind = "individual"
+	// Address is a postal address in free text (a street with its house
+	// number, a PO box, a town with a UK postcode; see findAddresses) and
+	// a location object's street_address.
+	Address Kind = "address"
 )
 
 // Kinds lists every detector, in the order policies print them.
-var Kinds = []Kind{Email, Account, Phone, Name, Individual}
+var Kinds = []Kind{Email, Account, Phone, Name, Individual, Address}
 
 // Detectors is the set of detectors a policy turns on.
 type Detectors map[Kind]bool
@@ -78,7 +82,7 @@ func ParseDetectors(s string) (Detectors, error) {
 			return All(), nil
 		}
 		if !slices.Contains(Kinds, Kind(f)) {
-			return nil, fmt.Errorf("detector %q is not one of email, account, phone, name, individual (or all, none)", f)
+			return nil, fmt.Errorf("detector %q is not one of email, account, phone, name, individual, address (or all, none)", f)
 		}
 		d[Kind(f)] = true
 	}
@@ -178,7 +182,7 @@ func IsPseudonym(s string) bool {
 // Normalise is the form of a value that its pseudonym is made from: e-mail
 // addresses and accounts in lower case, phone numbers as their digits
 // (with the leading + kept), names with their spaces collapsed, in lower
-// case.
+// case, addresses as names but without their commas and full stops.
 func Normalise(k Kind, v string) string {
 	v = strings.TrimSpace(v)
 	switch k {
@@ -192,6 +196,8 @@ func Normalise(k Kind, v string) string {
 			}
 		}
 		return b.String()
+	case Address:
+		v = strings.NewReplacer(",", " ", ".", " ").Replace(v)
 	}
 	return strings.ToLower(strings.Join(strings.FieldsFunc(v, unicode.IsSpace), " "))
 }

@@ -19,6 +19,9 @@ func FindText(text string, d Detectors) []Finding {
 	if d[Phone] {
 		out = append(out, findPhones(text)...)
 	}
+	if d[Address] {
+		out = append(out, findAddresses(text)...)
+	}
 	if d[Name] {
 		out = append(out, findNames(text)...)
 	}

@@ -289,13 +289,14 @@ func testGroupPolicy(t *testing.T, s PrivacyStore) {
 }
 
 // testAgreementPolicy: a group's agreement that redacts phone numbers
-// redacts them in what is shared with the group, beside no policy set on
-// its own; the hub's agreement that refuses names refuses a note to all
+// and postal addresses redacts them in what is shared with the group (a
+// location's street address, an address in a note), beside no policy set
+// on its own; the hub's agreement that refuses names refuses a note to all
 // members that names someone, storing nothing, and takes the rest.
 func testAgreementPolicy(t *testing.T, s PrivacyStore) {
 	ctx := context.Background()
 	w := newPrivacyWorld(t, s)
-	if err := s.SetAgreement(ctx, &cyberpact.Agreement{Group: w.group.ID, Purpose: "joint cell", PersonalData: []string{"detect-phone", "redact"}}, "cli"); err != nil {
+	if err := s.SetAgreement(ctx, &cyberpact.Agreement{Group: w.group.ID, Purpose: "joint cell", PersonalData: []string{"detect-phone", "detect-address", "redact"}}, "cli"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetAgreement(ctx, &cyberpact.Agreement{Purpose: "the partnership", PersonalData: []string{"detect-name", "refuse"}}, "cli"); err != nil {
@@ -307,6 +308,16 @@ func testAgreementPolicy(t *testing.T, s PrivacyStore) {
 	g, err := s.Object(ctx, id(inGroup), &v)
 	if err != nil || strings.Contains(string(g.Raw), victimPhone) || !strings.Contains(string(g.Raw), victimName) {
 		t.Errorf("the group's agreement redacts phone numbers only: %s %v", g.Raw, err)
+	}
+	const home = "14 Station Road, Leeds LS6 2BT"
+	loc := sdo("location", 713, 1, obj{"name": "victim's home", "street_address": home, "country": "GB"})
+	visit := sdo("note", 714, 1, obj{"content": "The courier lure quoted " + home + ".", "object_refs": []any{"location--" + uuid(713)}})
+	importPD(t, s, w.orgs["A"].ID, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.group.ID}, loc, visit)
+	for _, o := range []obj{loc, visit} {
+		got, err := s.Object(ctx, id(o), &v)
+		if err != nil || strings.Contains(string(got.Raw), "Station Road") || !strings.Contains(string(got.Raw), "pd:address:") {
+			t.Errorf("the group's agreement redacts postal addresses: %s %v", got.Raw, err)
+		}
 	}
 	named := sdo("note", 711, 1, obj{"content": "Our contact " + victimName + " reported it.", "object_refs": []any{"malware--" + uuid(504)}})
 	res, err := importRaw(t, s, bundle(t, named), cyberpact.ImportOptions{Producer: w.orgs["A"].ID, Audience: cyberpact.Audience{Kind: cyberpact.AudienceAll}})

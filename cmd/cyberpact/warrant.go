@@ -21,7 +21,7 @@ var privacySubs = []*subcommand{
 		help: `With --detect, sets which personal-data detectors run on what is released to
 a sharing group (--group NAME) or, with --group default, to all members and
 to any group without a policy of its own: a comma-separated list of email,
-account, phone, name and individual, or all, or none. Without --detect,
+account, phone, name, individual and address, or all, or none. Without --detect,
 lists the policies. Versions kept for their producer's organisation alone
 are never redacted; none are redacted until a policy turns detectors on.`,
 		run: runPrivacyPolicy,
@@ -88,7 +88,8 @@ approver who is not USER, must approve it; it lasts --ttl from then.`,
 func init() {
 	registerGroup("privacy", "set which personal data is redacted per sharing group, the partnership key and warrant approvers",
 		`Personal data in what members publish (victims' e-mail addresses and user
-accounts, phone numbers, personal names, identities of individuals) is
+accounts, phone numbers, personal names, identities of individuals, postal
+addresses) is
 replaced by stable pseudonyms in every version released beyond its
 producer's organisation, under the policy of its audience. Every change is
 in the audit log.
@@ -129,7 +130,7 @@ func runPrivacyPolicy(ctx context.Context, e *env, c *command, args []string) er
 	fs := newFlags(e, c)
 	data := dataFlag(fs)
 	group := fs.String("group", "", "a sharing group's name, or default")
-	detect := fs.String("detect", "", "detectors: email,account,phone,name,individual, all or none")
+	detect := fs.String("detect", "", "detectors: email,account,phone,name,individual,address, all or none")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := positional(fs, args, 0, ""); err != nil {
 		return err
