@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/cyberpact/cyberpact"
+	"github.com/cyberpact/cyberpact/incident"
 )
 
 // Store is what the dispatcher reads and writes.
@@ -175,6 +176,16 @@ func (d *Dispatcher) Scan(ctx context.Context) (int, error) {
 				}
 				if !cyberpact.MaySee(v, o.Release) {
 					continue
+				}
+				if s.Event.IsIncidentEvent() {
+					// Only what the incident's page shows the subscriber.
+					ok, err := (&incident.Service{Store: d.Store}).Attached(ctx, v, o)
+					if err != nil {
+						return total, err
+					}
+					if !ok {
+						continue
+					}
 				}
 				ns = append(ns, &cyberpact.Notification{Subscription: s.ID, Org: s.Org, Event: s.Event, Seq: o.Seq, ObjectID: o.ID, Key: cyberpact.NewDeliveryKey()})
 			}

@@ -2,6 +2,7 @@ package alert_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -138,6 +139,48 @@ func TestAssignedAndRequestEvents(t *testing.T) {
 		}
 		if diff := cmp.Diff(map[string][]string{"bo@ncsc.test": {hers.ID}}, mb.sent(t)); diff != "" {
 			t.Errorf("mails (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestNoAlertOfAContributionItsIncidentDoesNotShow: FR, outside the cell,
+// posts through the store a task naming the cell's incident, assigned to
+// a UK analyst and released to all members, and a request addressed to
+// the UK. The incident's page does not show them (their producer may not
+// see the incident), so nobody is told of them either; the same task and
+// request by the US, in the cell, are told.
+func TestNoAlertOfAContributionItsIncidentDoesNotShow(t *testing.T) {
+	engines(t, func(t *testing.T, h *hub) {
+		ctx := context.Background()
+		bo := &cyberpact.User{Name: "bo@ncsc.test", Org: h.uk.ID, Role: cyberpact.RoleAnalyst}
+		if err := h.db.CreateUser(ctx, bo, "cli"); err != nil {
+			t.Fatal(err)
+		}
+		tasks, requests := newReceiver(t), newReceiver(t)
+		h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, User: bo.ID, Event: cyberpact.EventAssigned, Channel: cyberpact.ChannelWebhook, Target: tasks.URL, Secret: secret})
+		h.subscribe(t, &cyberpact.Subscription{Org: h.uk.ID, Event: cyberpact.EventRequest, Channel: cyberpact.ChannelWebhook, Target: requests.URL, Secret: secret})
+		svc := &incident.Service{Store: h.db, Audit: h.db.(cyberpact.AuditLog)}
+		us := incident.Caller{Viewer: cyberpact.Viewer{Org: h.us.ID, Groups: []int64{h.cell.ID}}, OrgName: h.us.Name, CanWrite: true,
+			Actor: cyberpact.Actor{Name: "ann@us-cert.test", Org: h.us.ID, Via: "test"}}
+		cs, err := svc.Create(ctx, us, incident.NewIncident{Name: "Grid intrusion", Audience: cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: h.cell.ID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		task := func(n int) string {
+			return fmt.Sprintf(`{"type":"x-cyberpact-task","spec_version":"2.1","id":"x-cyberpact-task--00000000-0000-4000-8000-%012d","created":"2026-01-02T00:00:00.000Z","modified":"2026-01-02T00:00:00.000Z","incident_ref":"%s","name":"Wipe the relays","status":"open","assignee":"bo@ncsc.test","assignee_org":"%s","object_marking_refs":["%s"]}`, n, cs.ID, h.uk.Name, tlpGreen)
+		}
+		request := func(n int) string {
+			return fmt.Sprintf(`{"type":"x-cyberpact-rfa","spec_version":"2.1","id":"x-cyberpact-rfa--00000000-0000-4000-8000-%012d","created":"2026-01-02T00:00:00.000Z","modified":"2026-01-02T00:00:00.000Z","incident_ref":"%s","kind":"takedown","status":"open","addressed_to":["%s"],"description":"take it down","object_marking_refs":["%s"]}`, n, cs.ID, h.uk.Name, tlpGreen)
+		}
+		all := cyberpact.Audience{Kind: cyberpact.AudienceAll}
+		h.importAs(t, h.fr, all, task(1), request(2))
+		h.importAs(t, h.us, all, task(3), request(4))
+		run(t, dispatcher(h, nil))
+		if diff := cmp.Diff([]string{"x-cyberpact-task--00000000-0000-4000-8000-000000000003"}, tasks.ids(t)); diff != "" {
+			t.Errorf("bo's tasks (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"x-cyberpact-rfa--00000000-0000-4000-8000-000000000004"}, requests.ids(t)); diff != "" {
+			t.Errorf("UK's requests (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -431,16 +431,7 @@ func (s *Service) contributions(ctx context.Context, c Caller, incs map[string][
 		if err != nil {
 			return err
 		}
-		inc := r.IncidentRef
-		if r.Type == TypeNote {
-			inc = ""
-			for _, ref := range r.ObjectRefs {
-				if strings.HasPrefix(ref, TypeIncident+"--") {
-					inc = ref
-					break
-				}
-			}
-		}
+		inc := r.incident()
 		if _, ok := incs[inc]; !ok {
 			return nil
 		}
@@ -458,6 +449,49 @@ func (s *Service) contributions(ctx context.Context, c Caller, incs map[string][
 		}
 	}
 	return out, nil
+}
+
+// incident is the incident contribution r belongs to: its incident_ref,
+// or for a note the first incident among its object_refs; "" for none.
+func (r *raw) incident() string {
+	if r.Type != TypeNote {
+		return r.IncidentRef
+	}
+	for _, ref := range r.ObjectRefs {
+		if strings.HasPrefix(ref, TypeIncident+"--") {
+			return ref
+		}
+	}
+	return ""
+}
+
+// Attached reports whether contribution o (a task, request, note or
+// update) belongs to an incident viewer v sees, by the rule the incident's
+// page keeps (attach): its producer, or the organisation that published it
+// anonymously, may see that incident. The alert dispatcher asks it before
+// telling anyone of a task assigned or a request addressed to them, so
+// that what the page leaves out, such as a task an outsider posted naming
+// an incident it cannot see, is not notified either.
+func (s *Service) Attached(ctx context.Context, v cyberpact.Viewer, o *cyberpact.Object) (bool, error) {
+	r, err := parse(o)
+	if err != nil {
+		return false, nil // not a contribution that reads: nothing to attach
+	}
+	inc := r.incident()
+	if inc == "" {
+		return false, nil
+	}
+	var rels []cyberpact.Release
+	f := cyberpact.ObjectFilter{IDs: []string{inc}, Types: []string{TypeIncident}, Viewer: &v, Versions: []string{"all"}}
+	if err := s.Store.EachObject(ctx, f, func(i *cyberpact.Object) error { rels = append(rels, i.Release); return nil }); err != nil {
+		return false, err
+	}
+	if len(rels) == 0 {
+		return false, nil
+	}
+	ps := s.producers()
+	ps.exercise = v.Exercise
+	return ps.sees(ctx, r, rels)
 }
 
 // producerInfo is what the incident service reads of the organisations
