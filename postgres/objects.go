@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/sqlstore"
@@ -81,26 +80,6 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	return len(seqs), nil
 }
 
-// scanObject reads a row of sqlstore.ObjectCols, and then into extra.
-func scanObject(s pgx.Row, extra ...any) (*cyberpact.Object, error) {
-	var o cyberpact.Object
-	var added int64
-	var body []byte
-	var sum *int64
-	var kind, tlp int16
-	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &o.Release.Marks, &body, &sum); err != nil {
-		return nil, internal("reading object", err)
-	}
-	if err := cyberpact.CheckBody(o.ID, o.Modified, body, sum); err != nil {
-		return nil, err
-	}
-	o.Release.Audience.Kind = cyberpact.AudienceKind(kind)
-	o.Release.TLP = cyberpact.TLP(tlp)
-	o.Added = time.UnixMicro(added).UTC()
-	o.Raw = body
-	return &o, nil
-}
-
 // eachObject runs q, an object query of objectQueries, through the pool
 // and calls fn with each object it selects, its extra columns scanned
 // into extra.
@@ -110,9 +89,9 @@ func (db *DB) eachObject(ctx context.Context, q sqlstore.Query, extra []any, fn 
 		return internal("querying objects", err)
 	}
 	defer rows.Close()
-	scan := scanFunc(func(dst ...any) error { return rows.Scan(append(dst, extra...)...) })
+	scan := func(dst ...any) error { return rows.Scan(append(dst, extra...)...) }
 	for rows.Next() {
-		o, err := scanObject(scan)
+		o, err := sqlstore.ScanObject(scan)
 		if err != nil {
 			return err
 		}
@@ -125,8 +104,3 @@ func (db *DB) eachObject(ctx context.Context, q sqlstore.Query, extra []any, fn 
 	}
 	return nil
 }
-
-// scanFunc adapts a function to the scanner scanObject reads from.
-type scanFunc func(dst ...any) error
-
-func (f scanFunc) Scan(dst ...any) error { return f(dst...) }

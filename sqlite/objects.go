@@ -843,28 +843,6 @@ func ftsQuery(text string) (string, error) {
 	return strings.Join(qs, " AND "), nil
 }
 
-type scanner interface{ Scan(...any) error }
-
-// scanObject reads a row of sqlstore.ObjectCols, and then into extra.
-func scanObject(s scanner, extra ...any) (*cyberpact.Object, error) {
-	var o cyberpact.Object
-	var added int64
-	var body []byte
-	var sum *int64
-	var kind, tlp int
-	if err := s.Scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &o.Release.Marks, &body, &sum); err != nil {
-		return nil, internal("reading object", err)
-	}
-	if err := cyberpact.CheckBody(o.ID, o.Modified, body, sum); err != nil {
-		return nil, err
-	}
-	o.Release.Audience.Kind = cyberpact.AudienceKind(kind)
-	o.Release.TLP = cyberpact.TLP(tlp)
-	o.Added = time.UnixMicro(added).UTC()
-	o.Raw = body
-	return &o, nil
-}
-
 // eachObject runs q, an object query of objectQueries, on a reader and
 // calls fn with each object it selects, its extra columns scanned into
 // extra. The query is kept prepared (see stmts.go).
@@ -878,9 +856,9 @@ func (db *DB) eachObject(ctx context.Context, q sqlstore.Query, extra []any, fn 
 		return queryError(err)
 	}
 	defer rows.Close()
-	scan := scanFunc(func(dst ...any) error { return rows.Scan(append(dst, extra...)...) })
+	scan := func(dst ...any) error { return rows.Scan(append(dst, extra...)...) }
 	for rows.Next() {
-		o, err := scanObject(scan)
+		o, err := sqlstore.ScanObject(scan)
 		if err != nil {
 			return err
 		}
@@ -902,8 +880,3 @@ func queryError(err error) error {
 	}
 	return internal("querying objects", fmt.Errorf("%w", err))
 }
-
-// scanFunc adapts a function to the scanner scanObject reads from.
-type scanFunc func(dst ...any) error
-
-func (f scanFunc) Scan(dst ...any) error { return f(dst...) }

@@ -12,6 +12,28 @@ import (
 // a cyberpact.Object, in this order.
 const ObjectCols = `o.seq, o.holding, o.id, o.version, o.type, o.added, o.revoked, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, o.body, o.sum`
 
+// ScanObject reads a row of ObjectCols through scan (the driver's
+// Rows.Scan, with any extra columns appended by the caller) and checks the
+// body against its stored checksum.
+func ScanObject(scan func(dst ...any) error) (*cyberpact.Object, error) {
+	var o cyberpact.Object
+	var added int64
+	var body []byte
+	var sum *int64
+	var kind, tlp int
+	if err := scan(&o.Seq, &o.Holding, &o.ID, &o.Modified, &o.Type, &added, &o.Revoked, &o.Release.Producer, &kind, &o.Release.Audience.Group, &tlp, &o.Release.Marks, &body, &sum); err != nil {
+		return nil, internal("reading object", err)
+	}
+	if err := cyberpact.CheckBody(o.ID, o.Modified, body, sum); err != nil {
+		return nil, err
+	}
+	o.Release.Audience.Kind = cyberpact.AudienceKind(kind)
+	o.Release.TLP = cyberpact.TLP(tlp)
+	o.Added = time.UnixMicro(added).UTC()
+	o.Raw = body
+	return &o, nil
+}
+
 // Objects builds the object queries both stores run, in one dialect. The
 // conditions each engine writes its own way are its hooks.
 type Objects struct {
