@@ -144,6 +144,7 @@ func (d *Dispatcher) Scan(ctx context.Context) (int, error) {
 		}
 		viewers := map[int64]cyberpact.Viewer{}
 		names := map[int64][2]string{} // subscription -> its organisation's and user's names
+		incidents := &incident.Service{Store: d.Store}
 		var ns []*cyberpact.Notification
 		for _, o := range page.Objects {
 			sighted := int64(0)
@@ -179,7 +180,7 @@ func (d *Dispatcher) Scan(ctx context.Context) (int, error) {
 				}
 				if s.Event.IsIncidentEvent() {
 					// Only what the incident's page shows the subscriber.
-					ok, err := (&incident.Service{Store: d.Store}).Attached(ctx, v, o)
+					ok, err := incidents.Attached(ctx, v, o)
 					if err != nil {
 						return total, err
 					}
