@@ -781,18 +781,21 @@ func (s *Store) StatsDeleting(ctx context.Context, tx *sql.Tx, ids func() ([]str
 	}
 	var deletes int64
 	c, err := s.loadClasses(ctx, tx, true)
-	if err != nil || c == nil {
-		return noop, err
+	if err != nil {
+		return nil, err
 	}
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(n), 0) FROM deletes`).Scan(&deletes); err != nil {
 		return nil, internal("reading the log of deletes", err)
 	}
+	if c != nil && c.deletes != deletes {
+		c = nil
+	}
 	s.stats.mu.Lock()
-	if m := s.stats.classes; m != nil && m.deletes == deletes && m.seq > c.seq {
-		c = m // this process's newer classes (a save may be pending)
+	if m := s.stats.classes; m != nil && m.deletes == deletes && (c == nil || m.seq > c.seq) {
+		c = m // this process's newer classes (their save may be pending)
 	}
 	s.stats.mu.Unlock()
-	if c.deletes != deletes {
+	if c == nil {
 		return noop, nil
 	}
 	list, err := ids()
