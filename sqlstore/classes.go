@@ -447,33 +447,79 @@ func (s *Store) contribs(ctx context.Context, db querier, ids []string, bounds .
 }
 
 // addFresh adds to c the ids whose one version was stored after Seq
-// after (sole rows; every id's one row when after is 0): the others
-// from their rows, summed by the store, the edges with their ends read
-// beside them; an edge one of whose ends has several versions is counted
-// from that end's rows.
-func (s *Store) addFresh(ctx context.Context, db querier, after int64, c *classState) error {
+// after (sole rows): the others summed from their rows, read in seq
+// order, the edges with their ends read beside them (addFreshEdges).
+// After 0 (buildClasses) it reads every row, and returns the ids with
+// more than one version (not sole), counted apart.
+func (s *Store) addFresh(ctx context.Context, db querier, after int64, c *classState) (several []string, err error) {
 	a := s.d.Args()
-	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT o.type, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, COUNT(*), SUM(CASE WHEN o.revoked THEN 1 ELSE 0 END)
-		FROM objects o`+a.ByKey()+` WHERE o.seq > `+a.Add(after)+` AND o.sole AND o.aud_kind < %d AND o.type NOT IN ('relationship', 'sighting')
-		GROUP BY o.type, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks`, cyberpact.AudienceExerciseOrg), a.Vals...)
-	if err != nil {
-		return internal("counting what was stored", err)
+	cond := ` AND o.sole`
+	if after == 0 {
+		cond = ""
 	}
+	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT o.type, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, o.revoked, CASE WHEN o.sole THEN '' ELSE o.id END
+		FROM objects o`+a.ByKey()+` WHERE o.seq > `+a.Add(after)+cond+` AND o.aud_kind < %d AND o.type NOT IN ('relationship', 'sighting')`, cyberpact.AudienceExerciseOrg), a.Vals...)
+	if err != nil {
+		return nil, internal("counting what was stored", err)
+	}
+	// Sums by class, found by the row's columns as bytes: a row of a
+	// class met before allocates nothing.
+	type agg struct {
+		key  classKey
+		sums classSums
+	}
+	by := map[string]*agg{}
+	seen := map[string]bool{}
+	var typ, marks, id sql.RawBytes
+	var buf []byte
 	for rows.Next() {
-		var k classKey
-		var s classSums
-		if err := rows.Scan(&k.Type, &k.Rel.Producer, &k.Rel.Kind, &k.Rel.Group, &k.Rel.TLP, &k.Rel.Marks, &s.Objects, &s.Revoked); err != nil {
+		var r rel
+		var revoked bool
+		if err := rows.Scan(&typ, &r.Producer, &r.Kind, &r.Group, &r.TLP, &marks, &revoked, &id); err != nil {
 			rows.Close()
-			return internal("counting what was stored", err)
+			return nil, internal("counting what was stored", err)
 		}
-		s.Versions = s.Objects
-		c.apply("", contrib{kind: contribClass, key: k, sums: s}, 1)
+		if len(id) > 0 {
+			if !seen[string(id)] {
+				seen[string(id)] = true
+				several = append(several, string(id))
+			}
+			continue
+		}
+		buf = append(buf[:0], typ...)
+		buf = append(buf, 0)
+		buf = append(buf, marks...)
+		buf = fmt.Appendf(buf, "\x00%d,%d,%d,%d", r.Producer, r.Kind, r.Group, r.TLP)
+		g := by[string(buf)]
+		if g == nil {
+			r.Marks = string(marks)
+			g = &agg{key: classKey{Type: string(typ), Rel: r}}
+			by[string(buf)] = g
+		}
+		g.sums.Objects++
+		if revoked {
+			g.sums.Revoked++
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return internal("counting what was stored", err)
+		return nil, internal("counting what was stored", err)
 	}
-	return s.addFreshEdges(ctx, db, after, c)
+	for _, g := range by {
+		g.sums.Versions = g.sums.Objects
+		c.apply("", contrib{kind: contribClass, key: g.key, sums: g.sums}, 1)
+	}
+	edges, err := s.addFreshEdges(ctx, db, after, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range edges {
+		if !seen[id] {
+			seen[id] = true
+			several = append(several, id)
+		}
+	}
+	return several, nil
 }
 
 // freshEdge is an edge row of addFreshEdges.
@@ -484,17 +530,26 @@ type freshEdge struct {
 	ends    map[string]string // end id to its state, "" when to be read
 }
 
-func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *classState) error {
+// addFreshEdges is addFresh for the relationships and sightings: their
+// ends are read beside them, and an edge one of whose ends has several
+// versions is counted from that end's rows. After 0 it returns the edges
+// with several versions (not sole), counted apart; it reads the edges by
+// their type's index then, the new rows in seq order else.
+func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *classState) (several []string, err error) {
 	a := s.d.Args()
-	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT o.seq, o.id, o.type, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, o.revoked,
+	hint, cond, order := a.ByKey(), ` AND o.sole`, `o.seq`
+	if after == 0 {
+		hint, cond, order = "", "", `o.type, o.seq`
+	}
+	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT o.seq, o.id, o.sole, o.type, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, o.revoked,
 			x.target, e.seq, e.sole, e.producer, e.aud_kind, e.aud_group, e.tlp, e.marks
-		FROM objects o`+a.ByKey()+`
+		FROM objects o`+hint+`
 		LEFT JOIN refs x ON x.seq = o.seq AND x.prop IN (`+refProps+`)
 		LEFT JOIN objects e`+a.ByID()+` ON e.id = x.target
-		WHERE o.seq > `+a.Add(after)+` AND o.sole AND o.aud_kind < %d AND o.type IN ('relationship', 'sighting')
-		ORDER BY o.seq`, cyberpact.AudienceExerciseOrg), a.Vals...)
+		WHERE o.seq > `+a.Add(after)+cond+` AND o.aud_kind < %d AND o.type IN ('relationship', 'sighting')
+		ORDER BY `+order, cyberpact.AudienceExerciseOrg), a.Vals...)
 	if err != nil {
-		return internal("counting the edges stored", err)
+		return nil, internal("counting the edges stored", err)
 	}
 	var cur *freshEdge
 	var curSeq int64 = -1
@@ -522,6 +577,7 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 	for rows.Next() {
 		var seq int64
 		var id string
+		var sole bool
 		var k classKey
 		var revoked bool
 		var target sql.NullString
@@ -529,10 +585,18 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 		var esole sql.NullBool
 		var ep, ek, eg, et sql.NullInt64
 		var em sql.NullString
-		if err := rows.Scan(&seq, &id, &k.Type, &k.Rel.Producer, &k.Rel.Kind, &k.Rel.Group, &k.Rel.TLP, &k.Rel.Marks, &revoked,
+		if err := rows.Scan(&seq, &id, &sole, &k.Type, &k.Rel.Producer, &k.Rel.Kind, &k.Rel.Group, &k.Rel.TLP, &k.Rel.Marks, &revoked,
 			&target, &eseq, &esole, &ep, &ek, &eg, &et, &em); err != nil {
 			rows.Close()
-			return internal("counting the edges stored", err)
+			return nil, internal("counting the edges stored", err)
+		}
+		if !sole {
+			if seq != curSeq {
+				done()
+				cur, curSeq = nil, seq
+				several = append(several, id)
+			}
+			continue
 		}
 		if seq != curSeq {
 			done()
@@ -554,10 +618,10 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 	done()
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return internal("counting the edges stored", err)
+		return nil, internal("counting the edges stored", err)
 	}
 	if len(pending) == 0 {
-		return nil
+		return several, nil
 	}
 	var ids []string
 	for _, p := range pending {
@@ -569,7 +633,7 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 	}
 	r := idRows{}
 	if err := s.loadRows(ctx, db, ids, r); err != nil {
-		return err
+		return nil, err
 	}
 	for _, p := range pending {
 		ends := make([]string, 0, len(p.ends))
@@ -595,7 +659,7 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 		}
 		c.apply(p.id, x, 1)
 	}
-	return nil
+	return several, nil
 }
 
 // buildClasses counts the classes of the whole store: the ids with one
@@ -604,26 +668,11 @@ func (s *Store) buildClasses(ctx context.Context, db querier, seq, deletes int64
 	s.stats.builds.Add(1)
 	c := newClassState()
 	c.seq, c.deletes = seq, deletes
-	if err := s.addFresh(ctx, db, 0, c); err != nil {
+	ids, err := s.addFresh(ctx, db, 0, c)
+	if err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT DISTINCT id FROM objects WHERE NOT sole`)
-	if err != nil {
-		return nil, internal("reading the ids of several versions", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, internal("reading the ids of several versions", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, internal("reading the ids of several versions", err)
-	}
+	slices.Sort(ids)
 	for chunk := range slices.Chunk(ids, statsChunk) {
 		cs, err := s.contribs(ctx, db, chunk, now)
 		if err != nil {
@@ -656,7 +705,7 @@ func (s *Store) updateClasses(ctx context.Context, tx *sql.Tx, c *classState, se
 		}
 	}
 	if fresh {
-		if err := s.addFresh(ctx, tx, c.seq, c); err != nil {
+		if _, err := s.addFresh(ctx, tx, c.seq, c); err != nil {
 			return nil, err
 		}
 	}
