@@ -118,27 +118,33 @@ type classKey struct {
 // classSums are the counts of a class's ids.
 type classSums struct{ Objects, Versions, Revoked int64 }
 
-// classState is the classes and the rest as of a Seq and a delete.
+// classState is the classes and the rest as of a Seq and a delete, and
+// the ids missing at an end of the edges of the classes, with how many
+// edges miss each: an id stored for the first time since can only be the
+// end of an edge stored before when it is one of them (touchedSince
+// probes the edges of those alone).
 type classState struct {
 	seq, deletes int64
 	classes      map[classKey]classSums
 	rest         map[string]bool
+	missing      map[string]int64
 }
 
 func newClassState() *classState {
-	return &classState{classes: map[classKey]classSums{}, rest: map[string]bool{}}
+	return &classState{classes: map[classKey]classSums{}, rest: map[string]bool{}, missing: map[string]int64{}}
 }
 
 func (c *classState) clone() *classState {
-	return &classState{seq: c.seq, deletes: c.deletes, classes: maps.Clone(c.classes), rest: maps.Clone(c.rest)}
+	return &classState{seq: c.seq, deletes: c.deletes, classes: maps.Clone(c.classes), rest: maps.Clone(c.rest), missing: maps.Clone(c.missing)}
 }
 
 // contrib is what one id adds to the classes: nothing, a class's counts,
 // or the id to the rest.
 type contrib struct {
-	kind int // contribNone, contribClass, contribRest
-	key  classKey
-	sums classSums
+	kind    int // contribNone, contribClass, contribRest
+	key     classKey
+	sums    classSums
+	missing []string // an edge's end ids not stored (missingEnd)
 }
 
 const (
@@ -158,6 +164,11 @@ func (c *classState) apply(id string, x contrib, sign int64) {
 			delete(c.classes, x.key)
 		} else {
 			c.classes[x.key] = s
+		}
+		for _, m := range x.missing {
+			if c.missing[m] += sign; c.missing[m] == 0 {
+				delete(c.missing, m)
+			}
 		}
 	case contribRest:
 		if sign > 0 {
@@ -367,6 +378,7 @@ func (r idRows) contrib(id string, bound int64) contrib {
 		}
 	}
 	k := classKey{Type: first.typ, Rel: first.rel, Edge: isEdge(first.typ)}
+	var missing []string
 	if k.Edge {
 		var ends []string
 		for _, e := range first.ends {
@@ -374,12 +386,15 @@ func (r idRows) contrib(id string, bound int64) contrib {
 			if !ok {
 				return contrib{kind: contribRest}
 			}
+			if enc == missingEnd {
+				missing = append(missing, e)
+			}
 			ends = append(ends, enc)
 		}
 		slices.Sort(ends)
 		k.Ends = strings.Join(ends, "\n")
 	}
-	c := contrib{kind: contribClass, key: k, sums: classSums{Objects: 1, Versions: int64(len(n))}}
+	c := contrib{kind: contribClass, key: k, sums: classSums{Objects: 1, Versions: int64(len(n))}, missing: missing}
 	if newest.revoked {
 		c.sums.Revoked = 1
 	}
@@ -559,16 +574,20 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 			return
 		}
 		ends := make([]string, 0, len(cur.ends))
-		for _, st := range cur.ends {
+		var missing []string
+		for e, st := range cur.ends {
 			if st == "" {
 				pending = append(pending, cur)
 				return
+			}
+			if st == missingEnd {
+				missing = append(missing, e)
 			}
 			ends = append(ends, st)
 		}
 		slices.Sort(ends)
 		cur.key.Ends = strings.Join(ends, "\n")
-		x := contrib{kind: contribClass, key: cur.key, sums: classSums{Objects: 1, Versions: 1}}
+		x := contrib{kind: contribClass, key: cur.key, sums: classSums{Objects: 1, Versions: 1}, missing: missing}
 		if cur.revoked {
 			x.sums.Revoked = 1
 		}
@@ -637,6 +656,7 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 	}
 	for _, p := range pending {
 		ends := make([]string, 0, len(p.ends))
+		var missing []string
 		rest := false
 		for e, st := range p.ends {
 			if st == "" {
@@ -644,6 +664,9 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 				if st, ok = r.endState(e, now); !ok {
 					rest = true
 				}
+			}
+			if st == missingEnd {
+				missing = append(missing, e)
 			}
 			ends = append(ends, st)
 		}
@@ -653,7 +676,7 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 		}
 		slices.Sort(ends)
 		p.key.Ends = strings.Join(ends, "\n")
-		x := contrib{kind: contribClass, key: p.key, sums: classSums{Objects: 1, Versions: 1}}
+		x := contrib{kind: contribClass, key: p.key, sums: classSums{Objects: 1, Versions: 1}, missing: missing}
 		if p.revoked {
 			x.sums.Revoked = 1
 		}
@@ -689,7 +712,7 @@ func (s *Store) buildClasses(ctx context.Context, db querier, seq, deletes int64
 // Seq seq: the ids touched since lose their counts as of then and gain
 // their counts now, the fresh ones are added from their rows.
 func (s *Store) updateClasses(ctx context.Context, tx *sql.Tx, c *classState, seq int64) (*classState, error) {
-	ids, fresh, err := s.touchedSince(ctx, tx, c.seq, true)
+	ids, fresh, err := s.touchedSince(ctx, tx, c.seq, func(id string, sole bool) bool { return !sole || c.missing[id] > 0 })
 	if err != nil {
 		return nil, err
 	}
@@ -718,8 +741,9 @@ const classesKey = "classes"
 
 // keptClasses is the classes as stats_kept holds them.
 type keptClasses struct {
-	Classes [][]any  `json:"classes"` // type, producer, kind, group, tlp, marks, ends, objects, versions, revoked
-	Rest    []string `json:"rest"`
+	Classes [][]any          `json:"classes"` // type, producer, kind, group, tlp, marks, ends, objects, versions, revoked
+	Rest    []string         `json:"rest"`
+	Missing map[string]int64 `json:"missing"`
 }
 
 func (c *classState) marshal() (string, error) {
@@ -736,6 +760,7 @@ func (c *classState) marshal() (string, error) {
 		k.Classes = append(k.Classes, []any{key.Type, key.Rel.Producer, key.Rel.Kind, key.Rel.Group, key.Rel.TLP, key.Rel.Marks, ends, s.Objects, s.Versions, s.Revoked})
 	}
 	k.Rest = slices.Sorted(maps.Keys(c.rest))
+	k.Missing = c.missing
 	b, err := json.Marshal(k)
 	return string(b), err
 }
@@ -744,6 +769,7 @@ func unmarshalClasses(text string) (*classState, bool) {
 	var k struct {
 		Classes [][]json.RawMessage `json:"classes"`
 		Rest    []string            `json:"rest"`
+		Missing map[string]int64    `json:"missing"`
 	}
 	if err := json.Unmarshal([]byte(text), &k); err != nil {
 		return nil, false
@@ -770,6 +796,10 @@ func unmarshalClasses(text string) (*classState, bool) {
 	for _, id := range k.Rest {
 		c.rest[id] = true
 	}
+	if k.Missing == nil {
+		return nil, false // kept before the missing ends were: counted again
+	}
+	c.missing = k.Missing
 	return c, true
 }
 

@@ -210,17 +210,18 @@ const refProps = `'source_ref', 'target_ref', 'sighting_of_ref'`
 
 // touchedSince returns, sorted, the ids whose counts may have changed
 // since Seq seq and may have had a version at or before it: those with
-// versions stored after it, and, when edges (any viewer but the hub's,
-// whose counts do not read the ends), the relationships and sightings
-// whose ends (EndsVisible) are among them, stored before or after; but
-// not the fresh ids, whose one version was stored after seq (a new row
-// marked sole, as an import keeps an id's rows only while it has one),
-// which Objects.StatsFresh counts from the new rows; fresh says whether
-// there are any. It reads the new rows themselves, statsChunk at a time in
-// seq order (seq is the key), and, for the edges, probes refs_target once
-// per new id: what was added, not the store's size, and it keeps in
-// memory only the ids it returns.
-func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges bool) (ids []string, fresh bool, err error) {
+// versions stored after it, and the relationships and sightings whose
+// ends (EndsVisible) are among the new ids probe says may be ends of
+// edges stored before (probed: the ids with several versions, and those
+// the classes miss at an end), stored before or after; but not the fresh
+// ids, whose one version was stored after seq (a new row marked sole, as
+// an import keeps an id's rows only while it has one), which addFresh
+// counts from the new rows; fresh says whether there are any. It reads
+// the new rows themselves, statsChunk at a time in seq order (seq is the
+// key), and, for the edges, probes refs_target once per id probed: what
+// was added, not the store's size, and it keeps in memory only the ids
+// it returns.
+func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, probe func(id string, sole bool) bool) (ids []string, fresh bool, err error) {
 	touched := map[string]bool{}
 	for after := seq; ; {
 		a := s.d.Args()
@@ -229,14 +230,18 @@ func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges b
 			return nil, false, internal("reading what was stored", err)
 		}
 		var news []string
+		n := 0
 		for rows.Next() {
 			var id string
 			var sole bool
+			n++
 			if err := rows.Scan(&after, &id, &sole); err != nil {
 				rows.Close()
 				return nil, false, internal("reading what was stored", err)
 			}
-			news = append(news, id)
+			if probe(id, sole) {
+				news = append(news, id)
+			}
 			if sole {
 				fresh = true
 			} else {
@@ -247,16 +252,11 @@ func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, edges b
 		if err := rows.Err(); err != nil {
 			return nil, false, internal("reading what was stored", err)
 		}
-		if len(news) == 0 {
-			break
+		slices.Sort(news)
+		if err := s.edgesOf(ctx, tx, seq, news, touched); err != nil {
+			return nil, false, err
 		}
-		if edges {
-			slices.Sort(news)
-			if err := s.edgesOf(ctx, tx, seq, news, touched); err != nil {
-				return nil, false, err
-			}
-		}
-		if len(news) < statsChunk {
+		if n < statsChunk {
 			break
 		}
 	}
