@@ -911,6 +911,11 @@ func (s *Store) StatsDeleting(ctx context.Context, tx *sql.Tx, ids func() ([]str
 		if err != nil {
 			return internal("keeping the counts", err)
 		}
+		// This process's classes are older than these once tx commits:
+		// the next call reads the saved ones.
+		s.stats.mu.Lock()
+		s.stats.classes = nil
+		s.stats.mu.Unlock()
 		return s.writeClasses(ctx, tx, c.seq, c.deletes, text)
 	}, nil
 }

@@ -147,8 +147,14 @@ func (s *Store) PurgeExercise(ctx context.Context, id int64) (int, error) {
 		return 0, internal("purging exercise", err)
 	}
 	// Stats count no exercise version outside exercises; what the purge
-	// may change of them is the ids also released outside (StatsDeleting).
-	counted, err := s.StatsDeleting(ctx, tx, func() ([]string, error) { return s.releasedOutside(ctx, tx, id) })
+	// may change of them is the ids also released outside
+	// (StatsDeleting), which the log of deletes names, so that the counts
+	// kept as of the last delete, in any process, are counted again.
+	outside, err := s.releasedOutside(ctx, tx, id)
+	if err != nil {
+		return 0, err
+	}
+	counted, err := s.StatsDeleting(ctx, tx, func() ([]string, error) { return outside, nil })
 	if err != nil {
 		return 0, err
 	}
@@ -187,6 +193,12 @@ func (s *Store) PurgeExercise(ctx context.Context, id int64) (int, error) {
 	if s.h.Purging != nil {
 		if err := s.h.Purging(ctx, tx, seqs); err != nil {
 			return 0, err
+		}
+	}
+	for _, oid := range outside {
+		a := s.d.Args()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (n, id) SELECT COALESCE(MAX(n), 0) + 1, `+a.Add(oid)+` FROM deletes`, a.Vals...); err != nil {
+			return 0, internal("logging the purge", err)
 		}
 	}
 	if err := counted(); err != nil {

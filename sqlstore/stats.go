@@ -31,6 +31,7 @@ type statsCache struct {
 	classes *classState // the newest classes, as of their Seq and delete
 	pending *statsSave  // classes waiting to be saved
 	saving  bool        // saveLoop runs
+	saved   time.Time   // when saveLoop last started
 	saves   sync.WaitGroup
 	builds  atomic.Int64 // classes built from the whole store
 }
@@ -128,12 +129,12 @@ func (s *Store) classesNow(ctx context.Context) (*sql.Tx, *classState, error) {
 		if c, err = s.updateClasses(ctx, tx, c, seq); err != nil {
 			return nil, nil, err
 		}
-		s.saveClasses(c)
+		s.saveClasses(c, false)
 	default:
 		if c, err = s.buildClasses(ctx, tx, seq, deletes); err != nil {
 			return nil, nil, err
 		}
-		s.saveClasses(c)
+		s.saveClasses(c, true)
 	}
 	s.stats.mu.Lock()
 	if k := s.stats.classes; k == nil || k.deletes != c.deletes || k.seq <= c.seq {
@@ -150,18 +151,39 @@ func (s *Store) classesNow(ctx context.Context) (*sql.Tx, *classState, error) {
 // classes pending; while this process's own writer is busy it drops them
 // (they stay kept in this process, and a later call saves them), and a
 // failed save only means that another process counts again from older
-// classes. Close waits for the saver.
-func (s *Store) saveClasses(k *classState) {
+// classes. Classes brought up to date are saved at most every
+// statsSaveEvery (a save is a write, after which each reader's next read
+// starts from an empty page cache), built ones at once; Close saves the
+// classes still pending (FlushStats).
+func (s *Store) saveClasses(k *classState, now bool) {
 	c := &s.stats
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pending = &statsSave{k}
-	if c.saving {
+	if c.saving || !now && time.Since(c.saved) < statsSaveEvery {
 		return
 	}
-	c.saving = true
+	c.saving, c.saved = true, time.Now()
 	c.saves.Add(1)
 	go s.saveLoop()
+}
+
+// statsSaveEvery is how often classes brought up to date are saved at
+// most.
+const statsSaveEvery = 5 * time.Second
+
+// FlushStats waits for the saver and saves the classes still pending;
+// Close calls it.
+func (s *Store) FlushStats() {
+	c := &s.stats
+	c.saves.Wait()
+	c.mu.Lock()
+	p := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	if p != nil {
+		s.writeStats(p.c)
+	}
 }
 
 // statsSave is classes waiting to be saved.

@@ -172,7 +172,7 @@ func New(read, write *sql.DB, d Dialect, h Hooks) *Store {
 // Close writes the keys' uses noted so far and stops the background
 // writer; the store's own Close calls it before closing the connections.
 func (s *Store) Close() error {
-	s.stats.saves.Wait()
+	s.FlushStats()
 	s.keyUse.close()
 	return nil
 }
