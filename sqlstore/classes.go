@@ -468,11 +468,14 @@ func (s *Store) contribs(ctx context.Context, db querier, ids []string, bounds .
 // more than one version (not sole), counted apart.
 func (s *Store) addFresh(ctx context.Context, db querier, after int64, c *classState) (several []string, err error) {
 	a := s.d.Args()
-	cond := ` AND o.sole`
+	// After 0, the id of the rows not sole alone: to be counted apart.
+	// Else every new row's, with its release: the ends of the new edges
+	// are mostly new too, found here rather than probed (addFreshEdges).
+	cond, idCol, fresh := ` AND o.sole`, `o.id`, map[string]rel{}
 	if after == 0 {
-		cond = ""
+		cond, idCol, fresh = "", `CASE WHEN o.sole THEN '' ELSE o.id END`, nil
 	}
-	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT o.type, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, o.revoked, CASE WHEN o.sole THEN '' ELSE o.id END
+	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT o.type, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, o.revoked, o.sole, `+idCol+`
 		FROM objects o`+a.ByKey()+` WHERE o.seq > `+a.Add(after)+cond+` AND o.aud_kind < %d AND o.type NOT IN ('relationship', 'sighting')`, cyberpact.AudienceExerciseOrg), a.Vals...)
 	if err != nil {
 		return nil, internal("counting what was stored", err)
@@ -489,17 +492,22 @@ func (s *Store) addFresh(ctx context.Context, db querier, after int64, c *classS
 	var buf []byte
 	for rows.Next() {
 		var r rel
-		var revoked bool
-		if err := rows.Scan(&typ, &r.Producer, &r.Kind, &r.Group, &r.TLP, &marks, &revoked, &id); err != nil {
+		var revoked, sole bool
+		if err := rows.Scan(&typ, &r.Producer, &r.Kind, &r.Group, &r.TLP, &marks, &revoked, &sole, &id); err != nil {
 			rows.Close()
 			return nil, internal("counting what was stored", err)
 		}
-		if len(id) > 0 {
+		if !sole {
 			if !seen[string(id)] {
 				seen[string(id)] = true
 				several = append(several, string(id))
 			}
 			continue
+		}
+		if fresh != nil {
+			x := r
+			x.Marks = string(marks)
+			fresh[string(id)] = x
 		}
 		buf = append(buf[:0], typ...)
 		buf = append(buf, 0)
@@ -524,7 +532,7 @@ func (s *Store) addFresh(ctx context.Context, db querier, after int64, c *classS
 		g.sums.Versions = g.sums.Objects
 		c.apply("", contrib{kind: contribClass, key: g.key, sums: g.sums}, 1)
 	}
-	edges, err := s.addFreshEdges(ctx, db, after, c)
+	edges, err := s.addFreshEdges(ctx, db, after, c, fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -545,22 +553,23 @@ type freshEdge struct {
 	ends    map[string]string // end id to its state, "" when to be read
 }
 
-// addFreshEdges is addFresh for the relationships and sightings: their
-// ends are read beside them, and an edge one of whose ends has several
-// versions is counted from that end's rows. After 0 it returns the edges
-// with several versions (not sole), counted apart; it reads the edges by
-// their type's index then, the new rows in seq order else.
-func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *classState) (several []string, err error) {
+// addFreshEdges is addFresh for the relationships and sightings. After
+// 0, their ends are read beside them (one probe of objects_id_version per
+// end), and it returns the edges with several versions (not sole),
+// counted apart; else their ends are found among the new rows (fresh) or
+// read from their rows, the edges being read in seq order. An edge one of
+// whose ends has several versions is counted from that end's rows.
+func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *classState, fresh map[string]rel) (several []string, err error) {
 	a := s.d.Args()
-	hint, cond, order := a.ByKey(), ` AND o.sole`, `o.seq`
+	hint, cond, order, ends := a.ByKey(), ` AND o.sole`, `o.seq`, False
 	if after == 0 {
-		hint, cond, order = "", "", `o.type, o.seq`
+		hint, cond, order, ends = "", "", `o.type, o.seq`, `e.id = x.target`
 	}
 	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT o.seq, o.id, o.sole, o.type, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, o.revoked,
 			x.target, e.seq, e.sole, e.producer, e.aud_kind, e.aud_group, e.tlp, e.marks
 		FROM objects o`+hint+`
 		LEFT JOIN refs x ON x.seq = o.seq AND x.prop IN (`+refProps+`)
-		LEFT JOIN objects e`+a.ByID()+` ON e.id = x.target
+		LEFT JOIN objects e`+a.ByID()+` ON `+ends+`
 		WHERE o.seq > `+a.Add(after)+cond+` AND o.aud_kind < %d AND o.type IN ('relationship', 'sighting')
 		ORDER BY `+order, cyberpact.AudienceExerciseOrg), a.Vals...)
 	if err != nil {
@@ -626,6 +635,12 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 			continue
 		}
 		switch {
+		case after > 0:
+			if r, ok := fresh[target.String]; ok {
+				cur.ends[target.String] = endOfRow(r)
+			} else {
+				cur.ends[target.String] = "" // read from the end's rows below
+			}
 		case !eseq.Valid:
 			cur.ends[target.String] = missingEnd
 		case esole.Bool:
