@@ -561,15 +561,17 @@ type freshEdge struct {
 // whose ends has several versions is counted from that end's rows.
 func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *classState, fresh map[string]rel) (several []string, err error) {
 	a := s.d.Args()
-	hint, cond, order, ends := a.ByKey(), ` AND o.sole`, `o.seq`, False
+	hint, cond, order := a.ByKey(), ` AND o.sole`, `o.seq`
+	endCols, endJoin := `NULL, NULL, NULL, NULL, NULL, NULL, NULL`, ""
 	if after == 0 {
-		hint, cond, order, ends = "", "", `o.type, o.seq`, `e.id = x.target`
+		hint, cond, order = "", "", `o.type, o.seq`
+		endCols, endJoin = `e.seq, e.sole, e.producer, e.aud_kind, e.aud_group, e.tlp, e.marks`, `
+		LEFT JOIN objects e`+a.ByID()+` ON e.id = x.target`
 	}
 	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT o.seq, o.id, o.sole, o.type, o.producer, o.aud_kind, o.aud_group, o.tlp, o.marks, o.revoked,
-			x.target, e.seq, e.sole, e.producer, e.aud_kind, e.aud_group, e.tlp, e.marks
+			x.target, `+endCols+`
 		FROM objects o`+hint+`
-		LEFT JOIN refs x ON x.seq = o.seq AND x.prop IN (`+refProps+`)
-		LEFT JOIN objects e`+a.ByID()+` ON `+ends+`
+		LEFT JOIN refs x ON x.seq = o.seq AND x.prop IN (`+refProps+`)`+endJoin+`
 		WHERE o.seq > `+a.Add(after)+cond+` AND o.aud_kind < %d AND o.type IN ('relationship', 'sighting')
 		ORDER BY `+order, cyberpact.AudienceExerciseOrg), a.Vals...)
 	if err != nil {
