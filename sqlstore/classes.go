@@ -860,6 +860,11 @@ func (s *Store) writeClasses(ctx context.Context, db querier, seq, deletes int64
 	return nil
 }
 
+// statsDeleteMax is how many ids (those deleted and the edges to them) a
+// delete counts at most to keep the classes; past it (a large retention
+// purge) it drops them.
+const statsDeleteMax = 200_000
+
 // StatsDeleting keeps the classes of Stats exact across a delete in tx
 // (a write transaction) of versions of the ids listed by ids: called
 // before the delete, it counts, as of the kept classes' Seq, the ids and
@@ -907,6 +912,18 @@ func (s *Store) StatsDeleting(ctx context.Context, tx *sql.Tx, ids func() ([]str
 		return nil, err
 	}
 	all := slices.Sorted(maps.Keys(touched))
+	if len(all) > statsDeleteMax {
+		// Counting them twice would cost more than counting the store
+		// once: the classes are dropped, and built again by the next call.
+		s.stats.mu.Lock()
+		s.stats.classes = nil
+		s.stats.mu.Unlock()
+		a := s.d.Args()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM stats_kept WHERE viewer = `+a.Add(classesKey), a.Vals...); err != nil {
+			return nil, internal("dropping the counts kept", err)
+		}
+		return noop, nil
+	}
 	before, err := s.contribs(ctx, tx, all, c.seq)
 	if err != nil {
 		return nil, err
