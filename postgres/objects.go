@@ -29,9 +29,9 @@ var objectQueries = &sqlstore.Objects{
 	Rank: searchRank,
 }
 
-// Stats counts per type the objects the viewer is shown, from counts
-// kept per viewer and brought up to date from what was stored since
-// (sqlstore.Store.CountStats).
+// Stats counts per type the objects the viewer is shown, from the class
+// counts kept once for the store and brought up to date from what was
+// stored since (sqlstore.Store.CountStats).
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
 	return db.Store.CountStats(ctx, objectQueries, viewer)
 }

@@ -39,16 +39,16 @@ import (
 // not the store's size.
 //
 // The classes are kept as of the store's last Seq and delete and brought
-// up to date from what was stored since (touchedSince), as the per viewer
-// counts were: the ids touched lose their counts as of then and gain
-// their counts now; ids stored once since are summed from their new rows
-// (addFresh). A delete cannot be counted later, its rows being gone: a
+// up to date from what was stored since (touchedSince): the ids touched
+// lose their counts as of then and gain their counts now; ids stored once
+// since are summed from their new rows (addFresh). A delete cannot be counted later, its rows being gone: a
 // transaction that deletes versions takes the counts of the ids it
 // touches (and of the edges to them) as of the classes' Seq before and
 // after the delete and saves the classes, with its delete, in the same
 // transaction (StatsDeleting). Without kept classes, or with classes
-// older than the last delete, the classes are built again from the
-// whole store, once (buildClasses).
+// older than the last delete (PostgreSQL's replacing import deletes
+// without them), the classes are built again from the whole store, once
+// (buildClasses).
 
 // rel is what the rule reads of an objects row: its release.
 type rel struct {
