@@ -863,7 +863,7 @@ func (s *Store) writeClasses(ctx context.Context, db querier, seq, deletes int64
 // statsDeleteMax is how many ids (those deleted and the edges to them) a
 // delete counts at most to keep the classes; past it (a large retention
 // purge) it drops them.
-const statsDeleteMax = 200_000
+var statsDeleteMax = 200_000
 
 // StatsDeleting keeps the classes of Stats exact across a delete in tx
 // (a write transaction) of versions of the ids listed by ids: called
