@@ -122,6 +122,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		Purging: notifyPurge,
 		Purge:   purgeDerived,
 		Residue: db.derivedResidue,
+		DeleteLock: func(ctx context.Context, tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, lockSQL(lockImport)); err != nil {
+				return internal("taking the import lock", err)
+			}
+			return nil
+		},
 	})
 	return db, nil
 }

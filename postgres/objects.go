@@ -5,7 +5,6 @@ import (
 
 	"github.com/cyberpact/cyberpact"
 	"github.com/cyberpact/cyberpact/sqlstore"
-	"github.com/jackc/pgx/v5"
 )
 
 // Ensure DB implements the store interface.
@@ -30,9 +29,9 @@ var objectQueries = &sqlstore.Objects{
 	Rank: searchRank,
 }
 
-// Stats counts per type the objects the viewer is shown, from counts
-// kept per viewer and brought up to date from what was stored since
-// (sqlstore.Store.CountStats).
+// Stats counts per type the objects the viewer is shown, from the class
+// counts kept once for the store and brought up to date from what was
+// stored since (sqlstore.Store.CountStats).
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
 	return db.Store.CountStats(ctx, objectQueries, viewer)
 }
@@ -44,37 +43,51 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	if err != nil {
 		return 0, err
 	}
-	tx, err := db.pool.Begin(ctx)
+	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, internal("beginning delete", err)
 	}
-	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, `DELETE FROM objects AS o WHERE `+where+` RETURNING o.seq`, a.Vals...)
+	defer tx.Rollback()
+	// Under the import lock (taken first, by StatsDeleting's DeleteLock),
+	// as imports: the log's numbers are drawn and committed in one order,
+	// so a reader never sees a later one first.
+	counted, err := db.Store.StatsDeleting(ctx, tx, func() ([]string, error) { return []string{id}, nil })
+	if err != nil {
+		return 0, err
+	}
+	rows, err := tx.QueryContext(ctx, `DELETE FROM objects AS o WHERE `+where+` RETURNING o.seq`, a.Vals...)
 	if err != nil {
 		return 0, internal("deleting object", err)
 	}
-	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
+	var seqs []int64
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return 0, internal("deleting object", err)
+		}
+		seqs = append(seqs, seq)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return 0, internal("deleting object", err)
 	}
 	if len(seqs) == 0 {
 		return 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s", id)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM refs WHERE seq = ANY($1)`, seqs); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM refs WHERE seq = ANY($1)`, seqs); err != nil {
 		return 0, internal("deleting object links", err)
 	}
-	// Under the import lock, as imports: the log's numbers are drawn and
-	// committed in one order, so a reader never sees a later one first.
-	if _, err := tx.Exec(ctx, lockSQL(lockImport)); err != nil {
-		return 0, internal("taking the import lock", err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO deletes (n, id) SELECT COALESCE(MAX(n), 0) + 1, $1 FROM deletes`, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (n, id) SELECT COALESCE(MAX(n), 0) + 1, $1 FROM deletes`, id); err != nil {
 		return 0, internal("logging the delete", err)
 	}
-	if err := notify(ctx, tx, "delete"); err != nil {
+	if err := counted(); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, 'delete ' || current_schema())`, NotifyChannel); err != nil {
 		return 0, internal("notifying the delete", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := tx.Commit(); err != nil {
 		return 0, internal("committing delete", err)
 	}
 	return len(seqs), nil

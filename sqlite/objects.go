@@ -147,7 +147,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	if err != nil {
 		return nil, err
 	}
-	im = &importer{ctx: ctx, tx: tx, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}, relayed: opts.Origin != nil, submitter: opts.Submitter, policy: opts.OnConflict}
+	im = &importer{ctx: ctx, tx: tx, store: db.Store, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}, relayed: opts.Origin != nil, submitter: opts.Submitter, policy: opts.OnConflict}
 	defer im.close()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
 		return nil, internal("reading sequence", err)
@@ -310,6 +310,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 type importer struct {
 	ctx     context.Context
 	tx      *sql.Tx
+	store   *sqlstore.Store // for the stats' classes across replacements
 	res     *cyberpact.ImportResult
 	seq     int64
 	start   int64 // the last seq before this import: higher ones are its own
@@ -454,6 +455,19 @@ func (im *importer) flush(batch []*cyberpact.Object) error {
 // (an earlier copy in the same input) is simply superseded; one stored
 // before is listed in the result as replaced.
 func (im *importer) replaceHeld() error {
+	if len(im.replace) == 0 {
+		return nil
+	}
+	counted, err := im.store.StatsDeleting(im.ctx, im.tx, func() ([]string, error) {
+		ids := make([]string, len(im.replace))
+		for i, o := range im.replace {
+			ids[i] = o.ID
+		}
+		return ids, nil
+	})
+	if err != nil {
+		return err
+	}
 	for _, o := range im.replace {
 		st, err := im.stmt(`DELETE FROM objects WHERE id = ? AND holding = ? AND version = ? RETURNING seq, sole`)
 		if err != nil {
@@ -489,7 +503,7 @@ func (im *importer) replaceHeld() error {
 		}
 	}
 	im.replace = im.replace[:0]
-	return nil
+	return counted()
 }
 
 // stored records the versions a batch added, as seqs: the count, their
@@ -767,9 +781,9 @@ func searchRank(a *sqlstore.Args, text string) (string, error) {
 	return sqlstore.RankKey(tier, "("+strings.Join(score, " + ")+")"), nil
 }
 
-// Stats counts per type the objects the viewer is shown, from counts
-// kept per viewer and brought up to date from what was stored since
-// (sqlstore.Store.CountStats).
+// Stats counts per type the objects the viewer is shown, from the class
+// counts kept once for the store and brought up to date from what was
+// stored since (sqlstore.Store.CountStats).
 func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.TypeStats, error) {
 	return db.Store.CountStats(ctx, objectQueries, viewer)
 }
@@ -789,6 +803,10 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 		return 0, internal("beginning delete", err)
 	}
 	defer tx.Rollback()
+	counted, err := db.Store.StatsDeleting(ctx, tx, func() ([]string, error) { return []string{id}, nil })
+	if err != nil {
+		return 0, err
+	}
 	rows, err := tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (SELECT o.seq FROM objects o WHERE `+where+`) RETURNING seq`, args...)
 	if err != nil {
 		return 0, internal("deleting object", err)
@@ -811,6 +829,9 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (id) VALUES (?)`, id); err != nil {
 		return 0, internal("logging the delete", err)
+	}
+	if err := counted(); err != nil {
+		return 0, err
 	}
 	// The search index drops the rows before the objects commit: a search
 	// may miss a version about to be deleted, never find a deleted one.

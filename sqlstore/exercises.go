@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/cyberpact/cyberpact"
@@ -145,6 +146,18 @@ func (s *Store) PurgeExercise(ctx context.Context, id int64) (int, error) {
 	if err != nil {
 		return 0, internal("purging exercise", err)
 	}
+	// Stats count no exercise version outside exercises; what the purge
+	// may change of them is the ids also released outside
+	// (StatsDeleting), which the log of deletes names, so that the counts
+	// kept as of the last delete, in any process, are counted again.
+	outside, err := s.releasedOutside(ctx, tx, id)
+	if err != nil {
+		return 0, err
+	}
+	counted, err := s.StatsDeleting(ctx, tx, func() ([]string, error) { return outside, nil })
+	if err != nil {
+		return 0, err
+	}
 	a = s.d.Args()
 	rows, err := tx.QueryContext(ctx, `DELETE FROM objects WHERE aud_kind IN (`+a.Add(int(cyberpact.AudienceExerciseOrg))+`, `+a.Add(int(cyberpact.AudienceExercise))+`) AND aud_group = `+a.Add(id)+`
 		RETURNING seq, id`, a.Vals...)
@@ -182,6 +195,15 @@ func (s *Store) PurgeExercise(ctx context.Context, id int64) (int, error) {
 			return 0, err
 		}
 	}
+	for _, oid := range outside {
+		a := s.d.Args()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (n, id) SELECT COALESCE(MAX(n), 0) + 1, `+a.Add(oid)+` FROM deletes`, a.Vals...); err != nil {
+			return 0, internal("logging the purge", err)
+		}
+	}
+	if err := counted(); err != nil {
+		return 0, err
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, internal("committing purge", err)
 	}
@@ -189,6 +211,30 @@ func (s *Store) PurgeExercise(ctx context.Context, id int64) (int, error) {
 		s.h.Changed()
 	}
 	return len(seqs), nil
+}
+
+// releasedOutside is the ids of exercise id's versions that also have
+// versions outside exercises.
+func (s *Store) releasedOutside(ctx context.Context, tx *sql.Tx, id int64) ([]string, error) {
+	a := s.d.Args()
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT o.id FROM objects o WHERE o.aud_kind IN (%d, %d) AND o.aud_group = `+a.Add(id)+`
+		AND EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.aud_kind < %d)`, cyberpact.AudienceExerciseOrg, cyberpact.AudienceExercise, cyberpact.AudienceExerciseOrg), a.Vals...)
+	if err != nil {
+		return nil, internal("reading the exercise's ids", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var x string
+		if err := rows.Scan(&x); err != nil {
+			return nil, internal("reading the exercise's ids", err)
+		}
+		ids = append(ids, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("reading the exercise's ids", err)
+	}
+	return ids, nil
 }
 
 // purgeStatuses deletes the TAXII statuses of the participants' posts

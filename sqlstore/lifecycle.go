@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -251,6 +252,10 @@ func (s *Store) PurgeVersions(ctx context.Context, seqs []int64) (int, []string,
 		return 0, nil, internal("beginning purge", err)
 	}
 	defer tx.Rollback()
+	counted, err := s.StatsDeleting(ctx, tx, func() ([]string, error) { return s.idsOf(ctx, tx, seqs) })
+	if err != nil {
+		return 0, nil, err
+	}
 	var purged []int64
 	idSet := map[string]bool{}
 	for chunk := range slices.Chunk(seqs, s.d.chunk()) {
@@ -313,6 +318,16 @@ func (s *Store) PurgeVersions(ctx context.Context, seqs []int64) (int, []string,
 	}
 	for _, t := range idTables {
 		for chunk := range slices.Chunk(gone, s.d.chunk()) {
+			if t[0] == "deletes" {
+				// The last line of the log stays, without its id: the last
+				// delete's number must never be drawn again (SQLite takes
+				// the highest left plus one), or counts kept as of it
+				// (Stats) would pass for counts after this purge.
+				a := s.d.Args()
+				if _, err := tx.ExecContext(ctx, `UPDATE deletes SET id = '' WHERE n = (SELECT MAX(n) FROM deletes) AND `+a.InStrings("id", chunk), a.Vals...); err != nil {
+					return 0, nil, internal("purging deletes", err)
+				}
+			}
 			a := s.d.Args()
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t[0]+` WHERE `+a.InStrings(t[1], chunk), a.Vals...); err != nil {
 				return 0, nil, internal("purging "+t[0], err)
@@ -324,6 +339,9 @@ func (s *Store) PurgeVersions(ctx context.Context, seqs []int64) (int, []string,
 			return 0, nil, err
 		}
 	}
+	if err := counted(); err != nil {
+		return 0, nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return 0, nil, internal("committing purge", err)
 	}
@@ -331,6 +349,31 @@ func (s *Store) PurgeVersions(ctx context.Context, seqs []int64) (int, []string,
 		s.h.Changed()
 	}
 	return len(purged), gone, nil
+}
+
+// idsOf is the ids of the versions seqs.
+func (s *Store) idsOf(ctx context.Context, tx *sql.Tx, seqs []int64) ([]string, error) {
+	set := map[string]bool{}
+	for chunk := range slices.Chunk(seqs, s.d.chunk()) {
+		a := s.d.Args()
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT id FROM objects WHERE `+a.InInts("seq", chunk), a.Vals...)
+		if err != nil {
+			return nil, internal("reading the ids purged", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, internal("reading the ids purged", err)
+			}
+			set[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, internal("reading the ids purged", err)
+		}
+	}
+	return slices.Sorted(maps.Keys(set)), nil
 }
 
 // Residue counts what the shared tables, and the engine (the Residue

@@ -139,6 +139,11 @@ type Hooks struct {
 	// Residue counts what the engine still keeps of the versions seqs
 	// ("what: n rows" for each place holding any).
 	Residue func(ctx context.Context, seqs []int64) ([]string, error)
+	// DeleteLock, when not nil, runs first in a transaction that deletes
+	// object versions (StatsDeleting): it holds the lock under which the
+	// log of deletes is written (PostgreSQL: the import lock), so that the
+	// last delete read at its start is the last before its own.
+	DeleteLock func(ctx context.Context, tx *sql.Tx) error
 	// Changed runs after a delete of object versions has committed.
 	Changed func()
 	// WriteMu, when not nil, is held by the exercises' writes (SQLite:
@@ -167,7 +172,7 @@ func New(read, write *sql.DB, d Dialect, h Hooks) *Store {
 // Close writes the keys' uses noted so far and stops the background
 // writer; the store's own Close calls it before closing the connections.
 func (s *Store) Close() error {
-	s.stats.saves.Wait()
+	s.FlushStats()
 	s.keyUse.close()
 	return nil
 }

@@ -67,9 +67,36 @@ func BenchReadsAtScale(b *testing.B, s cyberpact.ObjectStore, producer int64) {
 		report(times(find(cyberpact.ObjectFilter{Viewer: reader, Limit: 100}), 5), "list")
 		report(times(find(cyberpact.ObjectFilter{Viewer: reader, Text: "T1059", Limit: 50}), 5), "search-T1059")
 		report(times(find(cyberpact.ObjectFilter{Viewer: reader, Text: "powershell", Limit: 50}), 5), "search-powershell")
+		// The first call counts the whole store once (the classes of
+		// sqlstore, unless the store kept them); then viewers never seen
+		// before, a second call, and calls after a delete.
+		report(times(stats(nil), 1), "stats-build")
 		report(times(stats(reader), 1), "stats-first")
 		report(times(stats(reader), 5), "stats-kept")
-		report(times(stats(nil), 1), "hub-stats-first")
+		fresh := int64(0)
+		report(times(func() error {
+			fresh++
+			_, err := s.Stats(ctx, &cyberpact.Viewer{Org: producer + 2000 + fresh, Nation: "FR", Sector: "energy"})
+			return err
+		}, 5), "stats-new-viewer")
+		report(times(stats(&cyberpact.Viewer{Public: true}), 1), "public-stats-first")
+		var del, afterDel, hubAfterDel []took
+		own := &cyberpact.Viewer{Org: producer}
+		for range 3 {
+			page, err := s.FindObjects(ctx, cyberpact.ObjectFilter{Viewer: own, Types: []string{"malware"}, Limit: 1})
+			if err != nil || len(page.Objects) == 0 {
+				b.Fatalf("an object to delete: %v", err)
+			}
+			del = append(del, call(func() error {
+				_, err := s.DeleteObject(ctx, page.Objects[0].ID, cyberpact.ObjectFilter{Viewer: own, AllVersions: true})
+				return err
+			}))
+			afterDel = append(afterDel, call(stats(reader)))
+			hubAfterDel = append(hubAfterDel, call(stats(nil)))
+		}
+		report(median(del), "delete-1")
+		report(median(afterDel), "stats-after-delete")
+		report(median(hubAfterDel), "hub-stats-after-delete")
 		// Five rounds of an import of 1,000 objects and a call of each
 		// viewer's Stats after it: the medians.
 		var imp, after, hubAfter []took

@@ -31,6 +31,12 @@ func RunStats(t *testing.T, open func(t *testing.T) OwnershipStore) {
 		{"VersionsReleasedDifferently", testStatsMixedVersions},
 		{"EdgeChangesEnds", testStatsEdgeChangesEnds},
 		{"ManyAddedSinceTheLastCall", testStatsManyAdded},
+		{"NewViewerCountsNotTheStore", testStatsNewViewer},
+		{"DeleteCountsNotTheStore", testStatsAfterDelete},
+		{"PurgeCountsNotTheStore", testStatsAfterPurge},
+		{"GroupChangeCountsNotTheStore", testStatsGroupChange},
+		{"ReplacedVersionExact", testStatsReplaced},
+		{"NewestVersionRevoked", testStatsNewestRevoked},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -258,4 +264,142 @@ func testStatsManyAdded(t *testing.T, w *statsWorld) {
 	w.check(t, "after 1,500 more", map[string]int64{"A": 900, "B": 900, "C": 600, "hub": 900})
 	w.setGroup(t, w.b, w.c)
 	w.check(t, "A left G", map[string]int64{"A": 600, "B": 600, "C": 600, "hub": 900})
+}
+
+// builds is how many times s counted its whole store for Stats
+// (sqlstore.Store.StatsBuilds).
+func builds(t *testing.T, s cyberpact.ObjectStore) int64 {
+	t.Helper()
+	b, ok := s.(interface{ StatsBuilds() int64 })
+	if !ok {
+		t.Fatalf("%T does not say how often it counted the whole store", s)
+	}
+	return b.StatsBuilds()
+}
+
+// statsMix stores a little of everything: versions, revocations, group
+// and own releases, relationships to ends released differently, one to an
+// id not stored, and an id held twice.
+func (w *statsWorld) statsMix(t *testing.T) (m, i obj) {
+	m = sdo("malware", 1, 1, nil)
+	i = sdo("intrusion-set", 2, 1, nil)
+	x := sdo("tool", 4, 1, nil)
+	w.put(t, w.b, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.g}, cyberpact.TLPAmber, m)
+	w.put(t, w.a, audAll, cyberpact.TLPGreen, i, rel(3, 1, i, m), rel(5, 1, i, sdo("tool", 6, 1, nil)), x, rel(7, 1, i, x))
+	w.put(t, w.a, audAll, cyberpact.TLPClear, sdo("intrusion-set", 2, 2, nil), sdo("tool", 4, 2, obj{"revoked": true}))
+	w.put(t, w.c, audOrg, cyberpact.TLPAmber, sdo("tool", 4, 1, nil)) // C's own holding of A's tool
+	return m, i
+}
+
+// testStatsNewViewer: once the counts exist, the first call of viewers
+// never seen does not count the store again, and is what their lists say.
+func testStatsNewViewer(t *testing.T, w *statsWorld) {
+	w.statsMix(t)
+	statsOf(t, w.s, nil)
+	n := builds(t, w.s)
+	if n != 1 {
+		t.Fatalf("the hub's first call counted the store %d times, want 1", n)
+	}
+	w.check(t, "first call of each", nil)
+	statsOf(t, w.s, &cyberpact.Viewer{Org: w.c, Nation: "FR", Sector: "energy"})
+	if got := builds(t, w.s); got != n {
+		t.Errorf("new viewers counted the whole store %d more times, want none", got-n)
+	}
+}
+
+// testStatsAfterDelete: a delete (of an edge's end, of one version of an
+// id) does not make the next call count the store again, and every viewer
+// is told what its lists say.
+func testStatsAfterDelete(t *testing.T, w *statsWorld) {
+	m, i := w.statsMix(t)
+	w.check(t, "before", nil)
+	n := builds(t, w.s)
+	vs := w.viewers(t)
+	if _, err := w.s.DeleteObject(context.Background(), id(m), cyberpact.ObjectFilter{Viewer: vs["B"], AllVersions: true}); err != nil {
+		t.Fatal(err)
+	}
+	w.check(t, "end deleted", map[string]int64{"hub": 3})
+	if _, err := w.s.DeleteObject(context.Background(), id(i), cyberpact.ObjectFilter{Viewer: vs["A"], Versions: []string{ts(1)}}); err != nil {
+		t.Fatal(err)
+	}
+	w.check(t, "a version deleted", nil)
+	if got := builds(t, w.s); got != n {
+		t.Errorf("calls after deletes counted the whole store %d more times, want none", got-n)
+	}
+}
+
+// testStatsAfterPurge: a retention purge of versions does not make the
+// next call count the store again, and every viewer is told what its
+// lists say.
+func testStatsAfterPurge(t *testing.T, w *statsWorld) {
+	p, ok := w.s.(interface {
+		PurgeVersions(ctx context.Context, seqs []int64) (int, []string, error)
+	})
+	if !ok {
+		t.Skipf("%T does not purge", w.s)
+	}
+	m, _ := w.statsMix(t)
+	w.check(t, "before", nil)
+	n := builds(t, w.s)
+	var seqs []int64
+	for _, o := range all(t, w.s, cyberpact.ObjectFilter{AllVersions: true}) {
+		if o.ID == id(m) || o.Type == "tool" && o.Release.Producer == w.c {
+			seqs = append(seqs, o.Seq)
+		}
+	}
+	if _, _, err := p.PurgeVersions(context.Background(), seqs); err != nil {
+		t.Fatal(err)
+	}
+	w.check(t, "purged", nil)
+	if got := builds(t, w.s); got != n {
+		t.Errorf("calls after a purge counted the whole store %d more times, want none", got-n)
+	}
+}
+
+// testStatsGroupChange: a change of a group's members changes, without a
+// count of the store, what every viewer is told of the edges to what the
+// group was given.
+func testStatsGroupChange(t *testing.T, w *statsWorld) {
+	w.statsMix(t)
+	w.check(t, "A in G", nil)
+	n := builds(t, w.s)
+	w.setGroup(t, w.b, w.c)
+	w.check(t, "A left G", nil)
+	w.setGroup(t, w.a, w.c)
+	w.check(t, "B left G", nil)
+	if got := builds(t, w.s); got != n {
+		t.Errorf("calls after group changes counted the whole store %d more times, want none", got-n)
+	}
+}
+
+// testStatsReplaced: a version replaced by an import (ConflictReplace)
+// with another release is counted as the lists show it, for every viewer.
+func testStatsReplaced(t *testing.T, w *statsWorld) {
+	w.statsMix(t)
+	w.check(t, "before", nil)
+	res, err := importRaw(t, w.s, bundle(t, sdo("intrusion-set", 2, 1, obj{"revoked": true})), cyberpact.ImportOptions{Producer: w.a,
+		Audience: cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.g}, DefaultTLP: cyberpact.TLPAmber, OnConflict: cyberpact.ConflictReplace})
+	if err != nil || !res.Committed || len(res.Replaced) != 1 {
+		t.Fatalf("replacing: %v %+v", err, res)
+	}
+	w.check(t, "replaced", nil)
+}
+
+// testStatsNewestRevoked: an id counts as revoked when the newest version
+// a viewer is shown is, whatever its older versions say.
+func testStatsNewestRevoked(t *testing.T, w *statsWorld) {
+	w.put(t, w.a, audAll, cyberpact.TLPGreen, sdo("malware", 1, 1, nil), sdo("malware", 2, 1, nil))
+	statsOf(t, w.s, nil)
+	w.put(t, w.a, audAll, cyberpact.TLPGreen, sdo("malware", 1, 2, obj{"revoked": true}), sdo("malware", 2, 2, nil))
+	w.check(t, "second versions", nil)
+	for name, v := range w.viewers(t) {
+		if name == "public" {
+			continue
+		}
+		for _, st := range statsOf(t, w.s, v) {
+			if st.Type == "malware" && st.Revoked != 1 {
+				t.Errorf("%s is told of %d revoked malware, want 1", name, st.Revoked)
+			}
+		}
+	}
 }

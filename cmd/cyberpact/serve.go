@@ -276,6 +276,20 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "cyberpact metrics on http://%s/metrics\n", displayAddr(srv.MetricsAddr()))
 	}
 	logger.Info("cyberpact serving", "addr", srv.Addr(), "data", e.dataDir(*data))
+	if w, ok := db.(interface{ WarmStats(context.Context) error }); ok {
+		// The counts of Stats are built once per store, here rather than
+		// in the first request that asks; it stops before the store
+		// closes.
+		wctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := w.WarmStats(wctx); err != nil && wctx.Err() == nil {
+				logger.Warn("counting the store for stats", "err", err)
+			}
+		}()
+		defer func() { stop(); <-done }()
+	}
 	if *syncInterval > 0 {
 		peers, ok := db.(cyberpact.PeerStore)
 		if !ok {
