@@ -143,12 +143,21 @@ func (s *Server) taxiiGetObjects(w http.ResponseWriter, r *http.Request) error {
 	if err := s.taxiiFilter(r, p, &f); err != nil {
 		return err
 	}
-	page, err := s.Store.FindObjects(r.Context(), f)
-	if err != nil {
-		return err
+	ahead := s.readAhead()
+	page := ahead.take(r.Context(), p, c.ID, f)
+	if page == nil {
+		if page, err = s.Store.FindObjects(r.Context(), f); err != nil {
+			return err
+		}
 	}
 	if err := s.auditRelease(r, p, "taxii", f.Viewer, page.Objects); err != nil {
 		return err
+	}
+	if page.More {
+		// The next page is read while this one is sent (readahead.go).
+		next := f
+		next.After = page.Next
+		ahead.start(p, c.ID, next)
 	}
 	return s.writeEnvelope(w, p, page)
 }
