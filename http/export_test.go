@@ -3,7 +3,7 @@ package http
 import "sync/atomic"
 
 // ReadAheadCount is how many TAXII pages read ahead had outcome (served,
-// changed, dropped, expired).
+// changed, dropped, evicted, expired).
 func ReadAheadCount(s *Server, outcome string) int {
 	ra := s.readAhead()
 	if ra == nil {
@@ -20,5 +20,13 @@ func ReadAheadCount(s *Server, outcome string) int {
 func WaitReadAhead(s *Server) {
 	if ra := s.readAhead(); ra != nil {
 		ra.wg.Wait()
+	}
+}
+
+// SetReadAhead turns the TAXII read-ahead on or off (it is on when the
+// store can prove a read unchanged), for benchmarks that compare both.
+func SetReadAhead(s *Server, on bool) {
+	if ra := s.readAhead(); ra != nil {
+		ra.off.Store(!on)
 	}
 }

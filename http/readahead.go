@@ -25,8 +25,17 @@ import (
 // released, the next cursor, headers) is done for the request as without
 // read-ahead, so the answer is byte for byte the same.
 //
+// The embedded store proves a read unchanged (sqlite/snapshot.go);
+// PostgreSQL does not try: the one change check it offers, its snapshot
+// (pg_current_snapshot), moves with every transaction of the cluster, the
+// audit entry of each page another reader is served included, so with
+// several readers a page read ahead would seldom be served and the reads
+// would be made twice.
+//
 // Bounds: at most readAheadMax pages kept or being read, readAheadPerUser
-// of them for one user; pages kept hold at most readAheadBytes in all and
+// of them for one user (past either, the oldest page kept, of the user
+// when it is the user's bound, makes room, or none is read ahead when all
+// are being read); pages kept hold at most readAheadBytes in all and
 // readAheadUserBytes for one user (a page over either is dropped once
 // read); a page not asked for within readAheadTTL is dropped.
 const (
@@ -44,7 +53,8 @@ type readAhead struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the reads under way
 	metric func(outcome string)
-	counts sync.Map // outcome -> *atomic.Int64: what became of the pages read ahead
+	off    atomic.Bool // no page is read ahead (benchmarks compare)
+	counts sync.Map    // outcome -> *atomic.Int64: what became of the pages read ahead
 
 	mu    sync.Mutex
 	pages map[string]*aheadPage
@@ -65,7 +75,8 @@ type aheadPage struct {
 	page  *cyberpact.ObjectPage
 	snap  cyberpact.Snapshot
 	size  int64
-	timer *time.Timer
+	read  time.Time   // when the read ended
+	timer *time.Timer // set once the page is read and kept: it drops it at readAheadTTL
 }
 
 // newReadAhead returns the read-ahead over store, or nil when the store
@@ -80,7 +91,7 @@ func newReadAhead(store cyberpact.ObjectStore, count func(outcome string)) *read
 }
 
 // count counts a page read ahead that had outcome (served, changed,
-// dropped, expired).
+// dropped, evicted, expired).
 func (ra *readAhead) count(outcome string) {
 	n, _ := ra.counts.LoadOrStore(outcome, new(atomic.Int64))
 	n.(*atomic.Int64).Add(1)
@@ -102,7 +113,7 @@ func aheadKey(p *cyberpact.Principal, collection string, f cyberpact.ObjectFilte
 // start reads the page of f for p in collection ahead, unless the bounds
 // are reached or it is being read already.
 func (ra *readAhead) start(p *cyberpact.Principal, collection string, f cyberpact.ObjectFilter) {
-	if ra == nil || p == nil {
+	if ra == nil || p == nil || ra.off.Load() {
 		return
 	}
 	key, ok := aheadKey(p, collection, f)
@@ -111,16 +122,32 @@ func (ra *readAhead) start(p *cyberpact.Principal, collection string, f cyberpac
 	}
 	ra.mu.Lock()
 	defer ra.mu.Unlock()
-	if ra.ctx.Err() != nil || len(ra.pages) >= readAheadMax || ra.pages[key] != nil {
+	if ra.ctx.Err() != nil || ra.pages[key] != nil {
 		return
+	}
+	// At a bound, the user's (else anyone's) oldest page read and not
+	// taken makes room; pages being read are left to finish.
+	for {
+		mine := ra.users[p.User.ID] != nil && ra.users[p.User.ID].pages >= readAheadPerUser
+		if !mine && len(ra.pages) < readAheadMax {
+			break
+		}
+		var oldest *aheadPage
+		for _, ap := range ra.pages {
+			if ap.timer != nil && (!mine || ap.user == p.User.ID) && (oldest == nil || ap.read.Before(oldest.read)) {
+				oldest = ap
+			}
+		}
+		if oldest == nil {
+			return
+		}
+		ra.drop(oldest)
+		ra.count("evicted")
 	}
 	u := ra.users[p.User.ID]
 	if u == nil {
 		u = &usage{}
 		ra.users[p.User.ID] = u
-	}
-	if u.pages >= readAheadPerUser {
-		return
 	}
 	u.pages++
 	ap := &aheadPage{key: key, user: p.User.ID, done: make(chan struct{})}
@@ -135,13 +162,14 @@ func (ra *readAhead) start(p *cyberpact.Principal, collection string, f cyberpac
 		if ra.pages[key] != ap {
 			return // dropped meanwhile
 		}
+		u := ra.users[ap.user] // there while ap is
 		size := pageSize(page)
 		if err != nil || snap == "" || ra.bytes+size > readAheadBytes || u.bytes+size > readAheadUserBytes {
 			ra.drop(ap)
 			ra.count("dropped")
 			return
 		}
-		ap.page, ap.snap, ap.size = page, snap, size
+		ap.page, ap.snap, ap.size, ap.read = page, snap, size, time.Now()
 		ra.bytes += size
 		u.bytes += size
 		ap.timer = time.AfterFunc(readAheadTTL, func() {
@@ -213,7 +241,11 @@ func (ra *readAhead) close() {
 	if ra == nil {
 		return
 	}
+	// Under the lock, so that a start either sees the end or is
+	// counted before the wait.
+	ra.mu.Lock()
 	ra.cancel()
+	ra.mu.Unlock()
 	ra.wg.Wait()
 	ra.mu.Lock()
 	defer ra.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/cyberpact/cyberpact"
@@ -74,6 +75,9 @@ func (a aheadAnswer) ids(t *testing.T) []string {
 func (h *aheadHub) get(t *testing.T, m *member, path, next string) aheadAnswer {
 	t.Helper()
 	u := h.base + path + "?limit=2"
+	if strings.Contains(path, "?") {
+		u = h.base + path + "&limit=2"
+	}
 	if next != "" {
 		u += "&next=" + url.QueryEscape(next)
 	}
@@ -98,7 +102,7 @@ func (h *aheadHub) get(t *testing.T, m *member, path, next string) aheadAnswer {
 // counts returns the read-ahead outcomes so far.
 func (h *aheadHub) counts() map[string]int {
 	out := map[string]int{}
-	for _, o := range []string{"served", "changed", "dropped", "expired"} {
+	for _, o := range []string{"served", "changed", "dropped", "evicted", "expired"} {
 		out[o] = cphttp.ReadAheadCount(h.srv, o)
 	}
 	return out
@@ -275,6 +279,31 @@ func TestTAXIIReadAhead(t *testing.T) {
 			t.Errorf("a page read ahead was served: %v, then %v", before, after)
 		}
 		sameAsFresh(t, h, h.b, h.groupG, next, got)
+	})
+
+	t.Run("OldestEvictedAtTheUsersBound", func(t *testing.T) {
+		h := newAheadHub(t)
+		// Three readings by bob, each with its next page read ahead:
+		// the first one's makes room for the third's.
+		paths := []string{h.all, h.groupG, h.all + "?match[type]=indicator"}
+		var nexts []string
+		for _, p := range paths {
+			nexts = append(nexts, h.get(t, h.b, p, "").envelope(t).Next)
+		}
+		before := h.counts()
+		if before["evicted"] != 1 {
+			t.Errorf("outcomes %v: want one evicted", before)
+		}
+		// Latest first: each second page asked for reads its third
+		// ahead, which must not make room in turn.
+		for i := 2; i >= 0; i-- {
+			h.get(t, h.b, paths[i], nexts[i])
+			after := h.counts()
+			if want := before["served"] + min(i, 1); after["served"] != want {
+				t.Errorf("reading %d: %d served, want %d", i, after["served"], want)
+			}
+			before = after
+		}
 	})
 
 	t.Run("NeverServedToAnotherUser", func(t *testing.T) {

@@ -319,7 +319,8 @@ type metrics struct {
 	imported *prometheus.CounterVec
 	// readAhead counts the TAXII pages read ahead by what became of them
 	// (readahead.go): served, changed (the store changed since: read
-	// again), dropped (a failed read, or over the memory bound), expired.
+	// again), dropped (a failed read, or over the memory bound), evicted
+	// (making room for another), expired.
 	readAhead *prometheus.CounterVec
 }
 
@@ -336,7 +337,7 @@ func newMetrics() *metrics {
 		Name: "cyberpact_objects_imported_total", Help: "Object versions received, by outcome (added, present, rejected).",
 	}, []string{"outcome"})
 	m.readAhead = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "cyberpact_taxii_read_ahead_total", Help: "TAXII pages read ahead of a client's request, by what became of them (served, changed, dropped, expired).",
+		Name: "cyberpact_taxii_read_ahead_total", Help: "TAXII pages read ahead of a client's request, by what became of them (served, changed, dropped, evicted, expired).",
 	}, []string{"outcome"})
 	m.registry.MustRegister(m.requests, m.duration, m.imported, m.readAhead,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
