@@ -14,8 +14,8 @@ import (
 // next page as soon as it has this one's cursor, and then waits while the
 // server reads that page. When the store can prove a read unchanged
 // (cyberpact.SnapshotStore), the server starts reading the next page as
-// soon as it has chosen a page's cursor, while it sends that page and the
-// client takes it in, and keeps it for the client's next request. That
+// soon as it has a page's cursor, while it audits and sends that page and
+// the client takes it in, and keeps it for the client's next request. That
 // request is then served the page read ahead only if the key of its read
 // is the same (the caller, its whole viewer, the collection and the whole
 // filter, cursor included) and the store proves that nothing was

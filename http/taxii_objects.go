@@ -150,14 +150,16 @@ func (s *Server) taxiiGetObjects(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	if err := s.auditRelease(r, p, "taxii", f.Viewer, page.Objects); err != nil {
-		return err
-	}
 	if page.More {
-		// The next page is read while this one is sent (readahead.go).
+		// The next page is read while this one is audited and sent
+		// (readahead.go); it is released, and audited, only when asked
+		// for.
 		next := f
 		next.After = page.Next
 		ahead.start(p, c.ID, next)
+	}
+	if err := s.auditRelease(r, p, "taxii", f.Viewer, page.Objects); err != nil {
+		return err
 	}
 	return s.writeEnvelope(w, p, page)
 }
