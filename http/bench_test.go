@@ -39,6 +39,7 @@ func benchN() int {
 // every page is a release, audited).
 type benchHub struct {
 	db       *sqlite.DB
+	srv      *cphttp.Server
 	base     string
 	producer *member
 	reader   *member
@@ -67,7 +68,7 @@ func newBenchHub(b *testing.B, n int) *benchHub {
 			b.Log(res.Rejected[0])
 		}
 	}
-	_, h.base = serve(b, db, func(s *cphttp.Server) { s.TAXIIMaxBodyBytes = 1 << 30 })
+	h.srv, h.base = serve(b, db, func(s *cphttp.Server) { s.TAXIIMaxBodyBytes = 1 << 30 })
 	h.objects = h.base + "/taxii2/api1/collections/" + cphttp.CollectionID("all") + "/objects/"
 	return h
 }
@@ -340,7 +341,9 @@ func BenchmarkTAXIIReadCollection(b *testing.B) {
 	// not run), and reports each client's rate over the store's in the
 	// same round, the worst and the best round. Beside the two clients
 	// above, a raw client (readAllRaw) passes the pages on unsplit, so its
-	// CPU is nearly all the server's.
+	// CPU is nearly all the server's. Each client reads with the server's
+	// read-ahead and without it (which first alternates from round to
+	// round); the metrics are of the reads with it.
 	rounds, _ := strconv.Atoi(os.Getenv("CYBERPACT_BENCH_ROUNDS"))
 	if rounds <= 0 {
 		return
@@ -367,11 +370,49 @@ func BenchmarkTAXIIReadCollection(b *testing.B) {
 					}
 					return n
 				})
-				p, pc := rate(func() int { n, _ := h.readAllPipelined(b, client); return n })
-				w, wc := rate(func() int { n, _ := h.readAll(b, client); return n })
-				rw, rc := rate(func() int { return h.readAllRaw(b, client) })
-				b.Logf("round %d: wall: store %.0f objects/s, pipelined client %.0f (%.2f), whole-page client %.0f (%.2f), raw client %.0f (%.2f); CPU: store %.0f objects/CPU-s, pipelined %.0f (%.2f), whole-page %.0f (%.2f), raw %.0f (%.2f)",
-					r+1, store, p, p/store, w, w/store, rw, rw/store, storeCPU, pc, pc/storeCPU, wc, wc/storeCPU, rc, rc/storeCPU)
+				// Each client with the server's read-ahead (readahead.go)
+				// and then without, in the same round.
+				type reading struct {
+					p, pc, w, wc, rw, rc float64
+					pp95, wp95           time.Duration
+				}
+				read := func() (x reading) {
+					var pp, wp []time.Duration
+					x.p, x.pc = rate(func() int { n, pages := h.readAllPipelined(b, client); pp = pages; return n })
+					x.w, x.wc = rate(func() int { n, pages := h.readAll(b, client); wp = pages; return n })
+					x.rw, x.rc = rate(func() int { return h.readAllRaw(b, client) })
+					x.pp95, x.wp95 = p95(pp), p95(wp)
+					return x
+				}
+				// Which goes first alternates from round to round.
+				var on, off reading
+				readOn := func() {
+					served := cphttp.ReadAheadCount(h.srv, "served")
+					on = read()
+					b.Logf("round %d: pages read ahead: %d served, %d changed, %d dropped so far", r+1,
+						cphttp.ReadAheadCount(h.srv, "served")-served, cphttp.ReadAheadCount(h.srv, "changed"), cphttp.ReadAheadCount(h.srv, "dropped"))
+				}
+				readOff := func() {
+					cphttp.SetReadAhead(h.srv, false)
+					off = read()
+					cphttp.SetReadAhead(h.srv, true)
+				}
+				if r%2 == 0 {
+					readOn()
+					readOff()
+				} else {
+					readOff()
+					readOn()
+				}
+				for _, x := range []struct {
+					name string
+					reading
+				}{{"read-ahead", on}, {"no read-ahead", off}} {
+					b.Logf("round %d, %s: wall: store %.0f objects/s, pipelined client %.0f (%.2f, p95 %.1f ms a page), whole-page client %.0f (%.2f, p95 %.1f ms), raw client %.0f (%.2f); CPU: store %.0f objects/CPU-s, pipelined %.0f (%.2f), whole-page %.0f (%.2f), raw %.0f (%.2f)",
+						r+1, x.name, store, x.p, x.p/store, float64(x.pp95.Microseconds())/1000, x.w, x.w/store, float64(x.wp95.Microseconds())/1000, x.rw, x.rw/store,
+						storeCPU, x.pc, x.pc/storeCPU, x.wc, x.wc/storeCPU, x.rc, x.rc/storeCPU)
+				}
+				p, pc, w, wc, rc := on.p, on.pc, on.w, on.wc, on.rc
 				piped, whole = append(piped, p/store), append(whole, w/store)
 				pipedCPU, wholeCPU, rawCPU = append(pipedCPU, pc/storeCPU), append(wholeCPU, wc/storeCPU), append(rawCPU, rc/storeCPU)
 			}

@@ -93,6 +93,19 @@ type Server struct {
 	codec      *cursorCodec
 
 	mispFeeds feedCache // the MISP feeds last read, per viewer (mispfeed.go)
+
+	aheadOnce sync.Once
+	ahead     *readAhead // TAXII pages read ahead (readahead.go); nil when the store cannot prove a read unchanged
+}
+
+// readAhead returns the TAXII read-ahead over the store, made at the first
+// use; nil (which reads nothing ahead) when the store cannot prove a read
+// unchanged or the server has shut down.
+func (s *Server) readAhead() *readAhead {
+	s.aheadOnce.Do(func() {
+		s.ahead = newReadAhead(s.Store, func(outcome string) { s.metrics.readAhead.WithLabelValues(outcome).Inc() })
+	})
+	return s.ahead
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -264,6 +277,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			failed = err
 		}
 	}
+	// No read ahead outlives the server: its store may be closed next.
+	s.aheadOnce.Do(func() {})
+	s.ahead.close()
 	return failed
 }
 
@@ -301,6 +317,11 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	imported *prometheus.CounterVec
+	// readAhead counts the TAXII pages read ahead by what became of them
+	// (readahead.go): served, changed (the store changed since: read
+	// again), dropped (a failed read, or over the memory bound), evicted
+	// (making room for another), expired.
+	readAhead *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -315,7 +336,10 @@ func newMetrics() *metrics {
 	m.imported = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "cyberpact_objects_imported_total", Help: "Object versions received, by outcome (added, present, rejected).",
 	}, []string{"outcome"})
-	m.registry.MustRegister(m.requests, m.duration, m.imported,
+	m.readAhead = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cyberpact_taxii_read_ahead_total", Help: "TAXII pages read ahead of a client's request, by what became of them (served, changed, dropped, evicted, expired).",
+	}, []string{"outcome"})
+	m.registry.MustRegister(m.requests, m.duration, m.imported, m.readAhead,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -143,9 +143,20 @@ func (s *Server) taxiiGetObjects(w http.ResponseWriter, r *http.Request) error {
 	if err := s.taxiiFilter(r, p, &f); err != nil {
 		return err
 	}
-	page, err := s.Store.FindObjects(r.Context(), f)
-	if err != nil {
-		return err
+	ahead := s.readAhead()
+	page := ahead.take(r.Context(), p, c.ID, f)
+	if page == nil {
+		if page, err = s.Store.FindObjects(r.Context(), f); err != nil {
+			return err
+		}
+	}
+	if page.More {
+		// The next page is read while this one is audited and sent
+		// (readahead.go); it is released, and audited, only when asked
+		// for.
+		next := f
+		next.After = page.Next
+		ahead.start(p, c.ID, next)
 	}
 	if err := s.auditRelease(r, p, "taxii", f.Viewer, page.Objects); err != nil {
 		return err

@@ -36,16 +36,17 @@ type DB struct {
 	sqlstore.ObjectReads // objects by id, their versions, lists and relationships, as PostgreSQL reads them too
 	sqlstore.AuditReads  // the audit log listed and verified, as PostgreSQL reads it too
 
-	path    string
-	write   *sql.DB
-	read    *sql.DB
-	stmts   *stmtCache // the object queries kept prepared on read (see stmts.go)
-	search  *searchIndex
-	audit   *auditLog          // the audit log, in its own file (see audit.go)
-	writeMu sync.Mutex         // one import (objects and search index together) at a time
-	changes sqlstore.Broadcast // subscribers to committed writes (see changes.go)
-	outbox  outbox             // imports' audit entries on their way to the log (see outbox.go)
-	corrCap int                // versions a value is indexed for; 0 means the default (see SetCorrelationCap)
+	path     string
+	write    *sql.DB
+	read     *sql.DB
+	stmts    *stmtCache    // the object queries kept prepared on read (see stmts.go)
+	versions *dataVersions // proves reads unchanged (see snapshot.go)
+	search   *searchIndex
+	audit    *auditLog          // the audit log, in its own file (see audit.go)
+	writeMu  sync.Mutex         // one import (objects and search index together) at a time
+	changes  sqlstore.Broadcast // subscribers to committed writes (see changes.go)
+	outbox   outbox             // imports' audit entries on their way to the log (see outbox.go)
+	corrCap  int                // versions a value is indexed for; 0 means the default (see SetCorrelationCap)
 }
 
 // pragmas are set on every connection. Temporary structures stay in
@@ -155,7 +156,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return fail(err)
 	}
-	db.read = sql.OpenDB(attachConnector{Connector: base, attach: `ATTACH DATABASE ` + quote("file:"+searchPath+"?mode=ro") + ` AS s`})
+	attach := attachConnector{Connector: base, attach: `ATTACH DATABASE ` + quote("file:"+searchPath+"?mode=ro") + ` AS s`}
+	db.read = sql.OpenDB(attach)
+	db.versions = newDataVersions(sql.OpenDB(attach))
 	n := runtime.GOMAXPROCS(0) * 2
 	db.read.SetMaxOpenConns(n)
 	db.read.SetMaxIdleConns(n)
@@ -274,6 +277,9 @@ func (db *DB) Close() error {
 	}
 	if db.stmts != nil {
 		db.stmts.close()
+	}
+	if db.versions != nil {
+		errs = append(errs, db.versions.close())
 	}
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
