@@ -38,11 +38,6 @@ func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.
 
 // DeleteObject deletes the versions of id that f selects.
 func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFilter) (int, error) {
-	a := &sqlstore.Args{Numbered: true}
-	where, err := objectQueries.Filter(sqlstore.DeleteSelection(id, f), a)
-	if err != nil {
-		return 0, err
-	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, internal("beginning delete", err)
@@ -51,37 +46,8 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 	// Under the import lock (taken first, by StatsDeleting's DeleteLock),
 	// as imports: the log's numbers are drawn and committed in one order,
 	// so a reader never sees a later one first.
-	counted, err := db.Store.StatsDeleting(ctx, tx, func() ([]string, error) { return []string{id}, nil })
+	seqs, err := db.Store.DeleteVersions(ctx, tx, objectQueries, id, f)
 	if err != nil {
-		return 0, err
-	}
-	rows, err := tx.QueryContext(ctx, `DELETE FROM objects AS o WHERE `+where+` RETURNING o.seq`, a.Vals...)
-	if err != nil {
-		return 0, internal("deleting object", err)
-	}
-	var seqs []int64
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			rows.Close()
-			return 0, internal("deleting object", err)
-		}
-		seqs = append(seqs, seq)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, internal("deleting object", err)
-	}
-	if len(seqs) == 0 {
-		return 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s", id)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM refs WHERE seq = ANY($1)`, seqs); err != nil {
-		return 0, internal("deleting object links", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (n, id) SELECT COALESCE(MAX(n), 0) + 1, $1 FROM deletes`, id); err != nil {
-		return 0, internal("logging the delete", err)
-	}
-	if err := counted(); err != nil {
 		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, 'delete ' || current_schema())`, NotifyChannel); err != nil {

@@ -790,12 +790,6 @@ func (db *DB) Stats(ctx context.Context, viewer *cyberpact.Viewer) ([]cyberpact.
 
 // DeleteObject deletes the versions of id that f selects.
 func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFilter) (int, error) {
-	a := &sqlstore.Args{}
-	where, err := objectQueries.Filter(sqlstore.DeleteSelection(id, f), a)
-	if err != nil {
-		return 0, err
-	}
-	args := a.Vals
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	tx, err := db.write.BeginTx(ctx, nil)
@@ -803,39 +797,17 @@ func (db *DB) DeleteObject(ctx context.Context, id string, f cyberpact.ObjectFil
 		return 0, internal("beginning delete", err)
 	}
 	defer tx.Rollback()
-	counted, err := db.Store.StatsDeleting(ctx, tx, func() ([]string, error) { return []string{id}, nil })
+	seqs, err := db.Store.DeleteVersions(ctx, tx, objectQueries, id, f)
 	if err != nil {
-		return 0, err
-	}
-	rows, err := tx.QueryContext(ctx, `DELETE FROM objects WHERE seq IN (SELECT o.seq FROM objects o WHERE `+where+`) RETURNING seq`, args...)
-	if err != nil {
-		return 0, internal("deleting object", err)
-	}
-	var seqs []any
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			rows.Close()
-			return 0, internal("deleting object", err)
-		}
-		seqs = append(seqs, seq)
-	}
-	rows.Close()
-	if len(seqs) == 0 {
-		return 0, cyberpact.Errorf(cyberpact.ENOTFOUND, "no object %s", id)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM refs WHERE seq IN (`+placeholders(len(seqs))+`)`, seqs...); err != nil {
-		return 0, internal("deleting object links", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (id) VALUES (?)`, id); err != nil {
-		return 0, internal("logging the delete", err)
-	}
-	if err := counted(); err != nil {
 		return 0, err
 	}
 	// The search index drops the rows before the objects commit: a search
 	// may miss a version about to be deleted, never find a deleted one.
-	if _, err := db.search.db.ExecContext(ctx, `DELETE FROM search WHERE rowid IN (`+placeholders(len(seqs))+`)`, seqs...); err != nil {
+	rowids := make([]any, len(seqs))
+	for i, seq := range seqs {
+		rowids[i] = seq
+	}
+	if _, err := db.search.db.ExecContext(ctx, `DELETE FROM search WHERE rowid IN (`+placeholders(len(rowids))+`)`, rowids...); err != nil {
 		return 0, internal("deleting from the search index", err)
 	}
 	if err := tx.Commit(); err != nil {
