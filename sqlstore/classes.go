@@ -584,25 +584,13 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 		if cur == nil {
 			return
 		}
-		ends := make([]string, 0, len(cur.ends))
-		var missing []string
-		for e, st := range cur.ends {
+		for _, st := range cur.ends {
 			if st == "" {
 				pending = append(pending, cur)
 				return
 			}
-			if st == missingEnd {
-				missing = append(missing, e)
-			}
-			ends = append(ends, st)
 		}
-		slices.Sort(ends)
-		cur.key.Ends = strings.Join(ends, "\n")
-		x := contrib{kind: contribClass, key: cur.key, sums: classSums{Objects: 1, Versions: 1}, missing: missing}
-		if cur.revoked {
-			x.sums.Revoked = 1
-		}
-		c.apply(cur.id, x, 1)
+		c.apply(cur.id, cur.contrib(), 1)
 	}
 	for rows.Next() {
 		var seq int64
@@ -672,34 +660,51 @@ func (s *Store) addFreshEdges(ctx context.Context, db querier, after int64, c *c
 		return nil, err
 	}
 	for _, p := range pending {
-		ends := make([]string, 0, len(p.ends))
-		var missing []string
-		rest := false
-		for e, st := range p.ends {
-			if st == "" {
-				var ok bool
-				if st, ok = r.endState(e, now); !ok {
-					rest = true
-				}
-			}
-			if st == missingEnd {
-				missing = append(missing, e)
-			}
-			ends = append(ends, st)
-		}
-		if rest {
-			c.apply(p.id, contrib{kind: contribRest}, 1)
-			continue
-		}
-		slices.Sort(ends)
-		p.key.Ends = strings.Join(ends, "\n")
-		x := contrib{kind: contribClass, key: p.key, sums: classSums{Objects: 1, Versions: 1}, missing: missing}
-		if p.revoked {
-			x.sums.Revoked = 1
+		x := contrib{kind: contribRest}
+		if p.readEnds(r) {
+			x = p.contrib()
 		}
 		c.apply(p.id, x, 1)
 	}
 	return several, nil
+}
+
+// readEnds sets the states of the ends of e still to be read from their
+// rows r, and says whether each is uniform or missing (else e is counted
+// with the rest).
+func (e *freshEdge) readEnds(r idRows) bool {
+	for id, st := range e.ends {
+		if st != "" {
+			continue
+		}
+		st, ok := r.endState(id, now)
+		if !ok {
+			return false
+		}
+		e.ends[id] = st
+	}
+	return true
+}
+
+// contrib is what the sole edge row e adds, its ends' states all known:
+// one object and one version of its class.
+func (e *freshEdge) contrib() contrib {
+	ends := make([]string, 0, len(e.ends))
+	var missing []string
+	for id, st := range e.ends {
+		if st == missingEnd {
+			missing = append(missing, id)
+		}
+		ends = append(ends, st)
+	}
+	slices.Sort(ends)
+	key := e.key
+	key.Ends = strings.Join(ends, "\n")
+	x := contrib{kind: contribClass, key: key, sums: classSums{Objects: 1, Versions: 1}, missing: missing}
+	if e.revoked {
+		x.sums.Revoked = 1
+	}
+	return x
 }
 
 // buildClasses counts the classes of the whole store: the ids with one

@@ -48,14 +48,42 @@ func (s *Store) DeleteVersions(ctx context.Context, tx *sql.Tx, q *Objects, id s
 	if _, err := tx.ExecContext(ctx, `DELETE FROM refs WHERE `+a.InInts("seq", seqs), a.Vals...); err != nil {
 		return nil, internal("deleting object links", err)
 	}
-	// Numbered in commit order: deletes run one at a time (the write lock,
-	// or PostgreSQL's import lock that StatsDeleting takes first).
-	a = s.d.Args()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (n, id) SELECT COALESCE(MAX(n), 0) + 1, `+a.Add(id)+` FROM deletes`, a.Vals...); err != nil {
-		return nil, internal("logging the delete", err)
+	if err := s.logDelete(ctx, tx, id); err != nil {
+		return nil, err
 	}
 	if err := counted(); err != nil {
 		return nil, err
 	}
 	return seqs, nil
+}
+
+// logDelete adds id to the log of deletes in tx, numbered after the last
+// line: deletes are numbered in commit order, as they run one at a time
+// (the write lock, or PostgreSQL's import lock that StatsDeleting takes
+// first).
+func (s *Store) logDelete(ctx context.Context, tx *sql.Tx, id string) error {
+	a := s.d.Args()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (n, id) SELECT COALESCE(MAX(n), 0) + 1, `+a.Add(id)+` FROM deletes`, a.Vals...); err != nil {
+		return internal("logging the delete", err)
+	}
+	return nil
+}
+
+// queryStrings runs q, which selects one text column, and returns its
+// values in the order read.
+func queryStrings(ctx context.Context, db querier, q string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }

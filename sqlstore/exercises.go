@@ -196,9 +196,8 @@ func (s *Store) PurgeExercise(ctx context.Context, id int64) (int, error) {
 		}
 	}
 	for _, oid := range outside {
-		a := s.d.Args()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (n, id) SELECT COALESCE(MAX(n), 0) + 1, `+a.Add(oid)+` FROM deletes`, a.Vals...); err != nil {
-			return 0, internal("logging the purge", err)
+		if err := s.logDelete(ctx, tx, oid); err != nil {
+			return 0, err
 		}
 	}
 	if err := counted(); err != nil {
@@ -217,21 +216,9 @@ func (s *Store) PurgeExercise(ctx context.Context, id int64) (int, error) {
 // versions outside exercises.
 func (s *Store) releasedOutside(ctx context.Context, tx *sql.Tx, id int64) ([]string, error) {
 	a := s.d.Args()
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf(`SELECT DISTINCT o.id FROM objects o WHERE o.aud_kind IN (%d, %d) AND o.aud_group = `+a.Add(id)+`
+	ids, err := queryStrings(ctx, tx, fmt.Sprintf(`SELECT DISTINCT o.id FROM objects o WHERE o.aud_kind IN (%d, %d) AND o.aud_group = `+a.Add(id)+`
 		AND EXISTS (SELECT 1 FROM objects n WHERE n.id = o.id AND n.aud_kind < %d)`, cyberpact.AudienceExerciseOrg, cyberpact.AudienceExercise, cyberpact.AudienceExerciseOrg), a.Vals...)
 	if err != nil {
-		return nil, internal("reading the exercise's ids", err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var x string
-		if err := rows.Scan(&x); err != nil {
-			return nil, internal("reading the exercise's ids", err)
-		}
-		ids = append(ids, x)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, internal("reading the exercise's ids", err)
 	}
 	return ids, nil

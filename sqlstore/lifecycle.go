@@ -356,21 +356,12 @@ func (s *Store) idsOf(ctx context.Context, tx *sql.Tx, seqs []int64) ([]string, 
 	set := map[string]bool{}
 	for chunk := range slices.Chunk(seqs, s.d.chunk()) {
 		a := s.d.Args()
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT id FROM objects WHERE `+a.InInts("seq", chunk), a.Vals...)
+		ids, err := queryStrings(ctx, tx, `SELECT DISTINCT id FROM objects WHERE `+a.InInts("seq", chunk), a.Vals...)
 		if err != nil {
 			return nil, internal("reading the ids purged", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, internal("reading the ids purged", err)
-			}
+		for _, id := range ids {
 			set[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, internal("reading the ids purged", err)
 		}
 	}
 	return slices.Sorted(maps.Keys(set)), nil

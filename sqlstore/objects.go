@@ -202,15 +202,6 @@ func (q *Objects) StatsOf(f cyberpact.ObjectFilter, ids []string) Query {
 	})
 }
 
-// StatsFresh is Stats for f's viewer counting only the ids whose one
-// version was stored after Seq after: the sole rows past it, read in seq
-// order from the new rows themselves (an import's are together at the
-// end of the table) without a probe by id. Those ids had no version as
-// of after, so their counts are all new.
-func (q *Objects) StatsFresh(f cyberpact.ObjectFilter, after int64) Query {
-	return q.stats(f, q.args().ByKey(), func(a *Args) string { return `o.seq > ` + a.Add(after) + ` AND o.sole` })
-}
-
 // stats is Stats for f's viewer as of f.AsOf over the rows that also
 // meet cond (its placeholders added after the rule's), read from objects
 // with the index hint hint (Args.ByID, Args.ByKey).

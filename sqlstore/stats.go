@@ -65,7 +65,7 @@ func (s *Store) CountStats(ctx context.Context, q *Objects, viewer *cyberpact.Vi
 		}
 	}
 	c.count(viewer, members, m)
-	if err := s.statsOfIDs(ctx, tx, q, cyberpact.ObjectFilter{Viewer: viewer}, slices.Sorted(maps.Keys(c.rest)), m, 1); err != nil {
+	if err := s.statsOfIDs(ctx, tx, q, cyberpact.ObjectFilter{Viewer: viewer}, slices.Sorted(maps.Keys(c.rest)), m); err != nil {
 		return nil, err
 	}
 	for t, c := range m {
@@ -287,7 +287,7 @@ func (s *Store) touchedSince(ctx context.Context, tx *sql.Tx, seq int64, probe f
 
 // edgesOf adds to touched the ids of the relationships and sightings one
 // of whose ends is one of ends (sorted), but the fresh ones (a sole row
-// stored after Seq seq), which Objects.StatsFresh counts.
+// stored after Seq seq), which addFresh counts.
 func (s *Store) edgesOf(ctx context.Context, tx *sql.Tx, seq int64, ends []string, touched map[string]bool) error {
 	for chunk := range slices.Chunk(ends, statsChunk) {
 		a := s.d.Args()
@@ -328,25 +328,25 @@ func edgesTo(a *Args, ids []string) string {
 	return `SELECT r.id, r.seq, r.sole FROM refs x JOIN objects r ON r.seq = x.seq WHERE x.prop IN (` + refProps + `) AND ` + a.InStrings("x.target", ids)
 }
 
-// statsOfIDs adds to m, times sign, f's counts of ids (Objects.StatsOf),
+// statsOfIDs adds to m f's counts of ids (Objects.StatsOf),
 // counted statsChunk ids at a time: an id's counts are its own, so the
 // chunks' counts add up.
-func (s *Store) statsOfIDs(ctx context.Context, tx *sql.Tx, q *Objects, f cyberpact.ObjectFilter, ids []string, m map[string]cyberpact.TypeStats, sign int64) error {
+func (s *Store) statsOfIDs(ctx context.Context, tx *sql.Tx, q *Objects, f cyberpact.ObjectFilter, ids []string, m map[string]cyberpact.TypeStats) error {
 	for chunk := range slices.Chunk(ids, statsChunk) {
 		c, err := s.statsRun(ctx, tx, q.StatsOf(f, chunk))
 		if err != nil {
 			return err
 		}
-		addStats(m, c, sign)
+		addStats(m, c)
 	}
 	return nil
 }
 
-// addStats adds to m the counts c, times sign.
-func addStats(m, c map[string]cyberpact.TypeStats, sign int64) {
+// addStats adds to m the counts c.
+func addStats(m, c map[string]cyberpact.TypeStats) {
 	for t, c := range c {
 		k := m[t]
-		k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects+sign*c.Objects, k.Versions+sign*c.Versions, k.Revoked+sign*c.Revoked
+		k.Type, k.Objects, k.Versions, k.Revoked = t, k.Objects+c.Objects, k.Versions+c.Versions, k.Revoked+c.Revoked
 		m[t] = k
 	}
 }
