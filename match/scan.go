@@ -303,14 +303,23 @@ func (s *jsonScanner) strEscaped(start int) ([]byte, error) {
 				return nil, errors.New("bad \\u escape in JSON string")
 			}
 			if r >= 0xD800 && r < 0xDC00 && s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
+				// A surrogate pair when the next escape is a low
+				// surrogate; otherwise that escape is read on its own,
+				// and the lone high surrogate becomes U+FFFD, as
+				// encoding/json decodes it.
+				at := s.i
 				s.i += 2
 				r2, ok := s.hex4()
 				if !ok {
 					return nil, errors.New("bad \\u escape in JSON string")
 				}
-				r = (r-0xD800)<<10 + (r2 - 0xDC00) + 0x10000
+				if r2 >= 0xDC00 && r2 < 0xE000 {
+					r = (r-0xD800)<<10 + (r2 - 0xDC00) + 0x10000
+				} else {
+					s.i = at
+				}
 			}
-			s.scratch = utf8.AppendRune(s.scratch, r)
+			s.scratch = utf8.AppendRune(s.scratch, r) // a lone surrogate is written as U+FFFD
 		default:
 			return nil, errors.New("bad escape in JSON string")
 		}
