@@ -352,6 +352,12 @@ type ObjectStore interface {
 	// order. Returns EINVALID for a bad text query.
 	FindObjects(ctx context.Context, f ObjectFilter) (*ObjectPage, error)
 
+	// FindEnvelope returns the page FindObjects returns, each version
+	// with only what a TAXII envelope of it and the release entry of the
+	// page need: its Seq, ID, Modified, Added, Release.Producer and Raw
+	// (the store may set more). A TAXII read reads half the columns.
+	FindEnvelope(ctx context.Context, f ObjectFilter) (*ObjectPage, error)
+
 	// EachObject calls fn for every version that f selects (f.Limit
 	// ignored), in Seq order, streaming; fn's error stops it and is returned.
 	EachObject(ctx context.Context, f ObjectFilter, fn func(*Object) error) error

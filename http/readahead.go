@@ -156,7 +156,7 @@ func (ra *readAhead) start(p *cyberpact.Principal, collection string, f cyberpac
 	go func() {
 		defer ra.wg.Done()
 		defer close(ap.done)
-		page, snap, err := ra.store.FindObjectsSnapshot(ra.ctx, f)
+		page, snap, err := ra.store.FindEnvelopeSnapshot(ra.ctx, f)
 		ra.mu.Lock()
 		defer ra.mu.Unlock()
 		if ra.pages[key] != ap {

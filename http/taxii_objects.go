@@ -146,7 +146,7 @@ func (s *Server) taxiiGetObjects(w http.ResponseWriter, r *http.Request) error {
 	ahead := s.readAhead()
 	page := ahead.take(r.Context(), p, c.ID, f)
 	if page == nil {
-		if page, err = s.Store.FindObjects(r.Context(), f); err != nil {
+		if page, err = s.Store.FindEnvelope(r.Context(), f); err != nil {
 			return err
 		}
 	}

@@ -69,8 +69,9 @@ func (db *DB) eachObject(ctx context.Context, q sqlstore.Query, extra []any, fn 
 	}
 	defer rows.Close()
 	scan := func(dst ...any) error { return rows.Scan(append(dst, extra...)...) }
+	var bodies sqlstore.Bodies
 	for rows.Next() {
-		o, err := sqlstore.ScanObject(scan)
+		o, err := q.Scan(scan, &bodies)
 		if err != nil {
 			return err
 		}

@@ -83,16 +83,16 @@ func (v *dataVersions) close() error {
 	return v.db.Close()
 }
 
-// FindObjectsSnapshot is FindObjects with the data versions read just
+// FindEnvelopeSnapshot is FindEnvelope with the data versions read just
 // before the page's query began its read: if Unchanged confirms them
 // later, nothing was committed from before the page was read until then,
 // so the page is what a read then returns.
-func (db *DB) FindObjectsSnapshot(ctx context.Context, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, cyberpact.Snapshot, error) {
+func (db *DB) FindEnvelopeSnapshot(ctx context.Context, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, cyberpact.Snapshot, error) {
 	snap, err := db.versions.now(ctx)
 	if err != nil {
 		return nil, "", internal("reading the data version", err)
 	}
-	page, err := db.FindObjects(ctx, f)
+	page, err := db.FindEnvelope(ctx, f)
 	if err != nil {
 		return nil, "", err
 	}

@@ -34,9 +34,9 @@ func TestSnapshotUnchangedUntilAnyCommit(t *testing.T) {
 	}
 	snapshot := func() cyberpact.Snapshot {
 		t.Helper()
-		_, snap, err := db.FindObjectsSnapshot(ctx, cyberpact.ObjectFilter{Limit: 1})
+		_, snap, err := db.FindEnvelopeSnapshot(ctx, cyberpact.ObjectFilter{Limit: 1})
 		if err != nil || snap == "" {
-			t.Fatalf("FindObjectsSnapshot: %q, %v", snap, err)
+			t.Fatalf("FindEnvelopeSnapshot: %q, %v", snap, err)
 		}
 		return snap
 	}
@@ -100,7 +100,7 @@ func TestSnapshotUnchangedUntilAnyCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer other.Close()
-		_, snap, err := other.FindObjectsSnapshot(ctx, cyberpact.ObjectFilter{Limit: 1})
+		_, snap, err := other.FindEnvelopeSnapshot(ctx, cyberpact.ObjectFilter{Limit: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"bytes"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -34,6 +36,55 @@ func ScanObject(scan func(dst ...any) error) (*cyberpact.Object, error) {
 	return &o, nil
 }
 
+// EnvelopeCols are the columns of a version that a TAXII envelope of it
+// and the release entry of its page need (ScanEnvelope): a TAXII read
+// scans half the columns of ObjectCols a row.
+const EnvelopeCols = `o.seq, o.id, o.version, o.added, o.producer, o.body, o.sum`
+
+// ScanEnvelope reads a row of EnvelopeCols as ScanObject reads ObjectCols:
+// the object has its Seq, ID, Modified, Added, Release.Producer and Raw,
+// checked against its checksum, and nothing else. Raw is copied into
+// bodies, which the rows of one read share.
+func ScanEnvelope(scan func(dst ...any) error, bodies *Bodies) (*cyberpact.Object, error) {
+	var o cyberpact.Object
+	var added int64
+	var body sql.RawBytes
+	var sum *int64
+	if err := scan(&o.Seq, &o.ID, &o.Modified, &added, &o.Release.Producer, &body, &sum); err != nil {
+		return nil, internal("reading object", err)
+	}
+	if err := cyberpact.CheckBody(o.ID, o.Modified, body, sum); err != nil {
+		return nil, err
+	}
+	o.Added = time.UnixMicro(added).UTC()
+	o.Raw = bodies.Copy(body)
+	return &o, nil
+}
+
+// Bodies holds copies of the bodies of one read's rows in shared blocks:
+// one allocation for many small bodies, where the driver's own copy of
+// each (sql.RawBytes) lives only until the next row. A body of a
+// quarter of a block or more gets an allocation of its own.
+type Bodies struct{ block []byte }
+
+const bodyBlock = 64 << 10
+
+// Copy returns a copy of b that stays valid.
+func (bs *Bodies) Copy(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	if len(b) >= bodyBlock/4 {
+		return bytes.Clone(b)
+	}
+	if len(b) > cap(bs.block)-len(bs.block) {
+		bs.block = make([]byte, 0, bodyBlock)
+	}
+	start := len(bs.block)
+	bs.block = append(bs.block, b...)
+	return bs.block[start:len(bs.block):len(bs.block)]
+}
+
 // Objects builds the object queries both stores run, in one dialect. The
 // conditions each engine writes its own way are its hooks.
 type Objects struct {
@@ -59,6 +110,17 @@ type Query struct {
 	// Ranked says that each row has one more column after ObjectCols, its
 	// rank key, and that the page's cursor is a cyberpact.RankCursor.
 	Ranked bool
+	// Envelope says that the rows are of EnvelopeCols, not ObjectCols.
+	Envelope bool
+}
+
+// Scan reads one row of q's columns (but for the extra ones the caller
+// appends) through scan; bodies is shared by the rows of one read.
+func (q Query) Scan(scan func(dst ...any) error, bodies *Bodies) (*cyberpact.Object, error) {
+	if q.Envelope {
+		return ScanEnvelope(scan, bodies)
+	}
+	return ScanObject(scan)
 }
 
 func (q *Objects) args() *Args { return &Args{Numbered: q.Numbered} }
@@ -94,6 +156,22 @@ func (q *Objects) Find(f cyberpact.ObjectFilter, limit int) (Query, error) {
 		return Query{}, err
 	}
 	return q.page(`SELECT `+ObjectCols+` FROM objects o WHERE `+where, a, limit), nil
+}
+
+// FindEnvelope is Find of EnvelopeCols (a ranked search selects
+// ObjectCols as Find).
+func (q *Objects) FindEnvelope(f cyberpact.ObjectFilter, limit int) (Query, error) {
+	if f.Text != "" && limit > 0 && q.Rank != nil {
+		return q.Find(f, limit)
+	}
+	a := q.args()
+	where, err := q.Filter(f, a)
+	if err != nil {
+		return Query{}, err
+	}
+	qu := q.page(`SELECT `+EnvelopeCols+` FROM objects o WHERE `+where, a, limit)
+	qu.Envelope = true
+	return qu, nil
 }
 
 // ranked selects one page of a search in rank order (see Ranked search in

@@ -75,6 +75,17 @@ func (r ObjectReads) FindObjects(ctx context.Context, f cyberpact.ObjectFilter) 
 	return r.page(ctx, q, limit)
 }
 
+// FindEnvelope returns the page FindObjects returns, each version read
+// with only what a TAXII envelope of it needs (ScanEnvelope).
+func (r ObjectReads) FindEnvelope(ctx context.Context, f cyberpact.ObjectFilter) (*cyberpact.ObjectPage, error) {
+	limit := cyberpact.PageLimit(f.Limit)
+	q, err := r.Q.FindEnvelope(f, limit)
+	if err != nil {
+		return nil, err
+	}
+	return r.page(ctx, q, limit)
+}
+
 // EachObject streams every version f selects to fn, in Seq order.
 func (r ObjectReads) EachObject(ctx context.Context, f cyberpact.ObjectFilter, fn func(*cyberpact.Object) error) error {
 	q, err := r.Q.Find(f, 0)

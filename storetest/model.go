@@ -826,6 +826,21 @@ func (m *model) check(t *testing.T) bool {
 		}
 		diff(name+": stream", rowKeys(everything), objKeys(streamed))
 		ok = m.checkBodies(t, name+": stream", streamed) && ok
+		// A TAXII reading: the latest versions, a page at a time.
+		var taxii []*cyberpact.Object
+		for f := (cyberpact.ObjectFilter{Viewer: &v, Limit: 3}); ; {
+			page, err := m.s.FindEnvelope(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			taxii = append(taxii, page.Objects...)
+			if !page.More {
+				break
+			}
+			f.After = page.Next
+		}
+		diff(name+": TAXII pages", rowKeys(latest), objKeys(taxii))
+		ok = m.checkBodies(t, name+": TAXII pages", taxii) && ok
 		// Search finds the victim's address only where it was not
 		// redacted.
 		for _, o := range all(t, m.s, cyberpact.ObjectFilter{Viewer: &v, AllVersions: true, Text: "northbank"}) {

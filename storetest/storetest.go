@@ -171,7 +171,34 @@ func find(t *testing.T, s cyberpact.ObjectStore, f cyberpact.ObjectFilter) []*cy
 	if diff := cmp.Diff(each, paged); diff != "" {
 		t.Errorf("FindObjects and EachObject disagree for %+v (-each +find):\n%s", f, diff)
 	}
+	env, err := s.FindEnvelope(context.Background(), f)
+	if err != nil {
+		t.Fatalf("FindEnvelope(%+v): %v", f, err)
+	}
+	if diff := cmp.Diff(envelopeOf(p), envelopeOf(env)); diff != "" {
+		t.Errorf("FindObjects and FindEnvelope disagree for %+v (-find +envelope):\n%s", f, diff)
+	}
 	return p.Objects
+}
+
+// envelopeOf is what FindEnvelope must return of a page: its cursor and
+// what a TAXII envelope and its release entry need of each version.
+func envelopeOf(p *cyberpact.ObjectPage) any {
+	type version struct {
+		Seq, Producer int64
+		ID, Modified  string
+		Added         time.Time
+		Raw           string
+	}
+	vs := make([]version, len(p.Objects))
+	for i, o := range p.Objects {
+		vs[i] = version{o.Seq, o.Release.Producer, o.ID, o.Modified, o.Added, string(o.Raw)}
+	}
+	return struct {
+		More     bool
+		Next     int64
+		Versions []version
+	}{p.More, p.Next, vs}
 }
 
 // key names one stored version.
