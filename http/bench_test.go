@@ -339,7 +339,8 @@ func BenchmarkTAXIIReadCollection(b *testing.B) {
 	// sub-benchmarks above: Alternated reads the collection with the store
 	// and the clients in turn, CYBERPACT_BENCH_ROUNDS times (default 0:
 	// not run), and reports each client's rate over the store's in the
-	// same round, the worst and the best round. Beside the two clients
+	// same round (the store reads before and after the clients), the
+	// worst and the best round. Beside the two clients
 	// above, a raw client (readAllRaw) passes the pages on unsplit, so its
 	// CPU is nearly all the server's. Each client reads with the server's
 	// read-ahead and without it (which first alternates from round to
@@ -362,14 +363,23 @@ func BenchmarkTAXIIReadCollection(b *testing.B) {
 		}
 		for b.Loop() {
 			var piped, whole, pipedCPU, wholeCPU, rawCPU []float64
-			for r := range rounds {
-				store, storeCPU := rate(func() int {
+			storeRead := func() (wall, cpu float64) {
+				return rate(func() int {
 					n := 0
 					if err := h.db.EachObject(context.Background(), f, func(*cyberpact.Object) error { n++; return nil }); err != nil {
 						b.Fatal(err)
 					}
 					return n
 				})
+			}
+			// The store reads before and after the clients of a round,
+			// and the clients are compared with the two reads' rate
+			// together (the harmonic mean: the same objects, read twice),
+			// so that a load that rises or falls during the round moves
+			// the clients and their baseline alike.
+			both := func(x, y float64) float64 { return 2 / (1/x + 1/y) }
+			for r := range rounds {
+				storeBefore, storeCPUBefore := storeRead()
 				// Each client with the server's read-ahead (readahead.go)
 				// and then without, in the same round.
 				type reading struct {
@@ -404,6 +414,9 @@ func BenchmarkTAXIIReadCollection(b *testing.B) {
 					readOff()
 					readOn()
 				}
+				storeAfter, storeCPUAfter := storeRead()
+				store, storeCPU := both(storeBefore, storeAfter), both(storeCPUBefore, storeCPUAfter)
+				b.Logf("round %d: store %.0f objects/s before the clients and %.0f after (%.0f and %.0f objects/CPU-s)", r+1, storeBefore, storeAfter, storeCPUBefore, storeCPUAfter)
 				for _, x := range []struct {
 					name string
 					reading
