@@ -341,3 +341,41 @@ func TestStats(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	storetest.RunLifecycle(t, func(t *testing.T) storetest.LifecycleStore { return openDB(t, t.TempDir()) })
 }
+
+// TestDamagedBodyFailsEveryRead changes a stored body behind the store's
+// back: a TAXII page (FindEnvelope), a page of the API (FindObjects) and
+// an export (EachObject) each fail naming the damaged version instead of
+// serving it.
+func TestDamagedBodyFailsEveryRead(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cyberpact.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	importSample(t, db)
+	all := cyberpact.ObjectFilter{AllVersions: true}
+	page, err := db.FindEnvelope(ctx, all)
+	if err != nil || len(page.Objects) == 0 {
+		t.Fatalf("FindEnvelope before the damage: %v, %v", page, err)
+	}
+	id := page.Objects[0].ID
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE objects SET body = CAST(replace(CAST(body AS TEXT), '"id"', '"iD"') AS BLOB) WHERE id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
+	for name, read := range map[string]func() error{
+		"FindEnvelope": func() error { _, err := db.FindEnvelope(ctx, all); return err },
+		"FindObjects":  func() error { _, err := db.FindObjects(ctx, all); return err },
+		"EachObject":   func() error { return db.EachObject(ctx, all, func(*cyberpact.Object) error { return nil }) },
+	} {
+		if err := read(); err == nil || !strings.Contains(err.Error(), "damaged") || !strings.Contains(err.Error(), id) {
+			t.Errorf("%s over a damaged body: %v; want an error naming %s as damaged", name, err, id)
+		}
+	}
+}
