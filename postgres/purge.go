@@ -8,9 +8,7 @@ import (
 
 // purgeDerived removes, for a retention purge in tx, the correlation rows
 // of the versions seqs (their search words are in their own rows, gone
-// with them) with their counts, logs one delete without an id, which
-// makes live indexes rebuild (the purge removed the ids' own entries),
-// and queues the notice of the delete.
+// with them) with their counts, and queues the notice of the delete.
 func purgeDerived(ctx context.Context, tx *sql.Tx, seqs []int64) error {
 	if _, err := tx.ExecContext(ctx, `WITH gone AS (DELETE FROM observables WHERE seq = ANY($1) RETURNING key, producer),
 		n AS (SELECT key, producer, count(*) AS n FROM gone GROUP BY key, producer)
@@ -19,12 +17,6 @@ func purgeDerived(ctx context.Context, tx *sql.Tx, seqs []int64) error {
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM observable_counts WHERE n <= 0`); err != nil {
 		return internal("purging correlation counts", err)
-	}
-	if _, err := tx.ExecContext(ctx, lockSQL(lockImport)); err != nil {
-		return internal("taking the import lock", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (n, id) SELECT COALESCE(MAX(n), 0) + 1, '' FROM deletes`); err != nil {
-		return internal("logging the purge", err)
 	}
 	return notifyPurge(ctx, tx, seqs)
 }

@@ -10,9 +10,7 @@ import (
 
 // purgeDerived removes, for a retention purge in tx, what the search index
 // file holds of the versions seqs (their full-text rows and correlation
-// rows) and logs one delete without an id, which makes live indexes
-// rebuild (the purge removed the ids' own entries). As in DeleteObject,
-// the index rows go before the objects commit.
+// rows). As in DeleteObject, the index rows go before the objects commit.
 func (db *DB) purgeDerived(ctx context.Context, tx *sql.Tx, seqs []int64) error {
 	for chunk := range slices.Chunk(seqs, 500) {
 		args := make([]any, len(chunk))
@@ -31,9 +29,6 @@ func (db *DB) purgeDerived(ctx context.Context, tx *sql.Tx, seqs []int64) error 
 	}
 	if _, err := db.search.db.ExecContext(ctx, `DELETE FROM observables WHERE seq IN (SELECT value FROM json_each(?))`, string(list)); err != nil {
 		return internal("purging correlation rows", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO deletes (id) VALUES ('')`); err != nil {
-		return internal("logging the purge", err)
 	}
 	return nil
 }

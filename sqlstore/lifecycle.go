@@ -239,9 +239,10 @@ var idTables = [][2]string{{"anonymous_holdings", "id"}, {"deletes", "id"}, {"sy
 // them, in one transaction: their rows in the shared tables (seqTables),
 // then, for ids of which no version is left, the rows naming them
 // (idTables, the log of deletes included), and what the engine keeps of
-// its own (the Purge hook: search terms, correlation rows, a notice that
-// makes live indexes rebuild). Returns the number of versions removed and
-// the ids no longer held.
+// its own (the Purge hook: search terms, correlation rows, a change
+// notice); it logs one delete without an id, which makes live indexes
+// rebuild (the purged ids' own lines are gone). Returns the number of
+// versions removed and the ids no longer held.
 func (s *Store) PurgeVersions(ctx context.Context, seqs []int64) (int, []string, error) {
 	if len(seqs) == 0 {
 		return 0, nil, nil
@@ -338,6 +339,12 @@ func (s *Store) PurgeVersions(ctx context.Context, seqs []int64) (int, []string,
 		if err := s.h.Purge(ctx, tx, purged); err != nil {
 			return 0, nil, err
 		}
+	}
+	// The purge's line goes before counted(), which saves the classes as
+	// of the last line: saved after it, they would pass for older than
+	// this purge and the next Stats would count the whole store again.
+	if err := s.logDelete(ctx, tx, ""); err != nil {
+		return 0, nil, err
 	}
 	if err := counted(); err != nil {
 		return 0, nil, err

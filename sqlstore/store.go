@@ -133,8 +133,8 @@ type Hooks struct {
 	// Purge runs in the transaction of a retention purge (PurgeVersions),
 	// before it commits, with the seqs of the versions it removed: it
 	// removes what the engine keeps of them beyond the shared tables
-	// (search terms, correlation rows) and logs one delete without an id,
-	// which makes live indexes rebuild (the ids' own entries go).
+	// (search terms, correlation rows). PurgeVersions itself logs the
+	// purge in the log of deletes.
 	Purge func(ctx context.Context, tx *sql.Tx, seqs []int64) error
 	// Residue counts what the engine still keeps of the versions seqs
 	// ("what: n rows" for each place holding any).

@@ -31,22 +31,23 @@ type ModelStore interface {
 // RunModel is the model-based test of the sharing rule: random sequences
 // of writes by several organisations (imports to every audience at every
 // TLP level, TLP:RED also as upper-case and granular markings, versions,
-// revocations, ids held out of sight, deletions, group changes, markings
-// beside TLP: releasability to nations and sectors, PAP, levels of a
-// marking set, sharing agreements' defaults and refusals, personal data
-// redacted under the agreements and policies of the audience, anonymous
-// publications held per submitter, release warrants) are applied to the
-// store and to a plain in-memory model built on cyberpact.MaySee, Admit
-// and EndVisible, and after every step every read path (list, all
-// versions, get, versions, relationships, stats, correlation, the
-// stream's paging, search) must answer each viewer exactly as the model
-// does: the same versions, each with exactly the personal values the
-// model says survive redaction (none that a redacting policy covers, for
-// any viewer, the producer's own organisation included: it reads its
-// originals apart, through Original, and anyone else only through an
-// approved warrant), and nothing that names an anonymous submitter (the
-// hub as producer, the hub's identity as created_by_ref, no audit trail
-// of another organisation's anonymous writes).
+// revocations, ids held out of sight, deletions, group changes,
+// organisations moving nation or sector (entered in mixed case), markings
+// beside TLP: releasability to nations and sectors (in mixed case), PAP,
+// levels of a marking set up to cyberpact.MaxLevels, sharing agreements'
+// defaults and refusals, personal data redacted under the agreements and
+// policies of the audience, anonymous publications held per submitter,
+// release warrants) are applied to the store and to a plain in-memory
+// model built on cyberpact.MaySee, Admit and EndVisible, and after every
+// step every read path (list, all versions, get, versions, relationships,
+// stats, correlation, the stream's paging, search) must answer each viewer
+// exactly as the model does: the same versions, each with exactly the
+// personal values the model says survive redaction (none that a redacting
+// policy covers, for any viewer, the producer's own organisation included:
+// it reads its originals apart, through Original, and anyone else only
+// through an approved warrant), and nothing that names an anonymous
+// submitter (the hub as producer, the hub's identity as created_by_ref, no
+// audit trail of another organisation's anonymous writes).
 // seeds sequences of steps steps each run; open returns a new, empty
 // store for each.
 func RunModel(t *testing.T, seeds, steps int, open func(t *testing.T) ModelStore) {
@@ -130,16 +131,18 @@ var (
 
 // modelMarkings are the marking definitions objects of the model refer
 // to, stored by the hub before the first step: releasability to nations
-// and to a sector, PAP:RED (as OpenCTI writes it), and two levels of the
-// marking set MODEL-CLASS.
+// and to a sector (written in mixed case), PAP:RED (as OpenCTI writes it),
+// and levels of the marking set MODEL-CLASS: the first, the second and the
+// top one (cyberpact.MaxLevels).
 var modelMarkings = []obj{
 	markingExt(1, "REL TO US, JP", obj{"rel_nations": []any{"US", "jp"}}),
-	markingExt(2, "REL TO GB", obj{"rel_nations": []any{"GB"}}),
-	markingExt(3, "energy only", obj{"rel_sectors": []any{"energy"}}),
+	markingExt(2, "REL TO GB", obj{"rel_nations": []any{"gB"}}),
+	markingExt(3, "energy only", obj{"rel_sectors": []any{"Energy"}}),
 	{"type": "marking-definition", "spec_version": "2.1", "id": "marking-definition--" + uuid(404), "created": ts(0),
 		"definition_type": "statement", "definition": map[string]any{"statement": "PAP:RED"}, "name": "PAP:RED"},
 	markingExt(5, "MODEL-CLASS 1", obj{"marking_set": "MODEL-CLASS", "level": 1}),
 	markingExt(6, "MODEL-CLASS 2", obj{"marking_set": "MODEL-CLASS", "level": 2}),
+	markingExt(7, "MODEL-CLASS top", obj{"marking_set": "MODEL-CLASS", "level": cyberpact.MaxLevels}),
 }
 
 // markingExt is a cyberpact extension marking definition numbered n.
@@ -152,16 +155,25 @@ func markingExt(n int, name string, ext obj) obj {
 func newModel(t *testing.T, s ModelStore, seed uint64) *model {
 	ctx := context.Background()
 	m := &model{s: s, rng: rand.New(rand.NewPCG(seed, 7)), groups: map[int64][]int64{}, facts: map[int64]*cyberpact.Org{}}
-	if err := s.SetMarkingSet(ctx, &cyberpact.MarkingSet{Name: "MODEL-CLASS", Levels: []string{"RESTRICTED", "SECRET"}}, "model"); err != nil {
+	levels := []string{"RESTRICTED", "SECRET"}
+	for len(levels) < cyberpact.MaxLevels {
+		levels = append(levels, fmt.Sprintf("SECRET %d", len(levels)))
+	}
+	if err := s.SetMarkingSet(ctx, &cyberpact.MarkingSet{Name: "MODEL-CLASS", Levels: levels}, "model"); err != nil {
 		t.Fatal(err)
 	}
+	// Nations and sectors entered in mixed case: the store keeps them as
+	// the rule compares them (nations upper case, sectors lower case).
 	for i, f := range []struct {
 		nation, sector string
 		clearance      int
-	}{{"GB", "finance", 2}, {"US", "finance", 1}, {"JP", "energy", 0}, {"GB", "energy", 1}} {
+	}{{"gb", "Finance", cyberpact.MaxLevels}, {"Us", "finance", 1}, {"jp", "ENERGY", 0}, {"GB", "energy", 2}} {
 		o := &cyberpact.Org{Name: fmt.Sprintf("Model org %d", i), Nation: f.nation, Sector: f.sector}
 		if err := s.CreateOrg(ctx, o, "model"); err != nil {
 			t.Fatal(err)
+		}
+		if o.Nation != strings.ToUpper(f.nation) || o.Sector != strings.ToLower(f.sector) {
+			t.Fatalf("CreateOrg(%q, %q) stored %s, %s", f.nation, f.sector, o.Nation, o.Sector)
 		}
 		if f.clearance > 0 {
 			if err := s.SetClearance(ctx, o.ID, "MODEL-CLASS", f.clearance, "model"); err != nil {
@@ -324,6 +336,9 @@ func (m *model) step(t *testing.T) string {
 		m.rows = slices.DeleteFunc(m.rows, func(x *modelRow) bool { return slices.Contains(mine, x.seq) })
 		return fmt.Sprintf("org %d deleted %s%s", org, id, how)
 	default:
+		if m.rng.IntN(2) == 0 {
+			return m.moveStep(t)
+		}
 		gs := m.groupIDs()
 		g := gs[m.rng.IntN(len(gs))]
 		var members []int64
@@ -341,6 +356,43 @@ func (m *model) step(t *testing.T) string {
 		m.groups[g] = members
 		return fmt.Sprintf("group %d is now %v", g, members)
 	}
+}
+
+// moveStep changes an organisation's nation, sector or both, entered in
+// mixed case: what it is shown follows them at once.
+func (m *model) moveStep(t *testing.T) string {
+	nations := []string{"gb", "Us", "JP", "fR"}
+	sectors := []string{"Finance", "energy", "ENERGY", "health"}
+	org := m.orgs[m.rng.IntN(len(m.orgs))]
+	o := &cyberpact.Org{ID: org}
+	switch m.rng.IntN(3) {
+	case 0:
+		o.Nation = nations[m.rng.IntN(len(nations))]
+	case 1:
+		o.Sector = sectors[m.rng.IntN(len(sectors))]
+	default:
+		o.Nation, o.Sector = nations[m.rng.IntN(len(nations))], sectors[m.rng.IntN(len(sectors))]
+	}
+	entered := *o
+	if err := m.s.SetOrg(context.Background(), o, "model"); err != nil {
+		t.Fatalf("SetOrg(%q, %q): %v", entered.Nation, entered.Sector, err)
+	}
+	f := m.facts[org]
+	if entered.Nation != "" {
+		f.Nation = strings.ToUpper(entered.Nation)
+	}
+	if entered.Sector != "" {
+		f.Sector = strings.ToLower(entered.Sector)
+	}
+	if o.Nation != f.Nation || o.Sector != f.Sector {
+		t.Fatalf("SetOrg(%q, %q) stored %s, %s; want %s, %s", entered.Nation, entered.Sector, o.Nation, o.Sector, f.Nation, f.Sector)
+	}
+	for _, p := range []*cyberpact.Principal{m.users[org], m.approver} {
+		if p.Org.ID == org {
+			p.Org.Nation, p.Org.Sector = f.Nation, f.Sector
+		}
+	}
+	return fmt.Sprintf("org %d is now %s, %s (entered %q, %q)", org, f.Nation, f.Sector, entered.Nation, entered.Sector)
 }
 
 // redacts says which of the personal values a version released as rel

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -37,6 +38,7 @@ func RunStats(t *testing.T, open func(t *testing.T) OwnershipStore) {
 		{"GroupChangeCountsNotTheStore", testStatsGroupChange},
 		{"ReplacedVersionExact", testStatsReplaced},
 		{"NewestVersionRevoked", testStatsNewestRevoked},
+		{"MarkingsAsEntered", testStatsMarkingsAsEntered},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -402,4 +404,214 @@ func testStatsNewestRevoked(t *testing.T, w *statsWorld) {
 			}
 		}
 	}
+}
+
+// testStatsMarkingsAsEntered: nations, sectors and marking levels entered
+// in any case and at the ends of their ranges (organisations' settings,
+// clearances, marking definitions, an agreement's defaults) are stored in
+// the one form in which the rule's Go (cyberpact.MaySee, with which Stats
+// sums its classes) and its SQL (the lists: SQLite's LIKE ignores case,
+// PostgreSQL's does not) answer alike, or refused with EINVALID; and every
+// viewer, built as a request's is from its organisation as stored, is told
+// by Stats what its lists show, and shown what the markings say.
+func testStatsMarkingsAsEntered(t *testing.T, w *statsWorld) {
+	ctx := context.Background()
+	ag, ok := w.s.(cyberpact.AgreementService)
+	if !ok {
+		t.Fatalf("%T keeps no marking sets", w.s)
+	}
+	top := cyberpact.MaxLevels
+	invalid := func(what string, err error) {
+		t.Helper()
+		if cyberpact.ErrorCode(err) != cyberpact.EINVALID {
+			t.Errorf("%s: %v; want EINVALID", what, err)
+		}
+	}
+
+	// Organisations entered in mixed case: P (GB, finance), Q (GB,
+	// energy), R (US, energy), S (FR, finance).
+	orgs := map[string]int64{}
+	for _, e := range []struct{ name, nation, sector, wantNation, wantSector string }{
+		{"P", "gb", "Finance", "GB", "finance"},
+		{"Q", "Gb", "ENERGY", "GB", "energy"},
+		{"R", "uS", "energy", "US", "energy"},
+		{"S", "fr", "fINANCE", "FR", "finance"},
+	} {
+		o := &cyberpact.Org{Name: "Marked org " + e.name, Nation: e.nation, Sector: e.sector}
+		if err := w.s.CreateOrg(ctx, o, "test"); err != nil {
+			t.Fatalf("CreateOrg(%q, %q): %v", e.nation, e.sector, err)
+		}
+		got, err := w.s.OrgByID(ctx, o.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Nation != e.wantNation || o.Sector != e.wantSector || got.Nation != e.wantNation || got.Sector != e.wantSector {
+			t.Errorf("CreateOrg(%q, %q) = %s, %s, stored %s, %s; want %s, %s", e.nation, e.sector, o.Nation, o.Sector, got.Nation, got.Sector, e.wantNation, e.wantSector)
+		}
+		orgs[e.name] = o.ID
+	}
+	for _, o := range []cyberpact.Org{{Nation: "uk", Sector: "finance"}, {Nation: "g", Sector: "finance"}, {Nation: "GB", Sector: "finances"}} {
+		o.Name = fmt.Sprintf("Odd org %s %s", o.Nation, o.Sector)
+		invalid(fmt.Sprintf("CreateOrg(%q, %q)", o.Nation, o.Sector), w.s.CreateOrg(ctx, &o, "test"))
+	}
+	invalid("SetOrg nation XX", w.s.SetOrg(ctx, &cyberpact.Org{ID: orgs["S"], Nation: "xx"}, "test"))
+	invalid("SetOrg sector bank", w.s.SetOrg(ctx, &cyberpact.Org{ID: orgs["S"], Sector: "Bank"}, "test"))
+
+	// A marking set of the most levels there may be; P is cleared for the
+	// top one, Q for the one below, R for the first, S for none.
+	levels := make([]string, top)
+	for i := range levels {
+		levels[i] = fmt.Sprintf("LEVEL %d", i+1)
+	}
+	if err := ag.SetMarkingSet(ctx, &cyberpact.MarkingSet{Name: "ODD-CLASS", Levels: levels}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	invalid("a marking set of MaxLevels+1 levels", ag.SetMarkingSet(ctx, &cyberpact.MarkingSet{Name: "ODD-CLASS", Levels: append(slices.Clone(levels), "BEYOND")}, "test"))
+	invalid("a marking set named in lower case", ag.SetMarkingSet(ctx, &cyberpact.MarkingSet{Name: "odd-class", Levels: levels[:2]}, "test"))
+	for name, level := range map[string]int{"P": top, "Q": top - 1, "R": 1} {
+		if err := ag.SetClearance(ctx, orgs[name], "ODD-CLASS", level, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	invalid("a clearance above the set's top level", ag.SetClearance(ctx, orgs["S"], "ODD-CLASS", top+1, "test"))
+
+	// Group G's agreement releases to nations and sectors entered in
+	// mixed case.
+	if err := ag.SetAgreement(ctx, &cyberpact.Agreement{Group: w.g, Purpose: "test", RelNations: []string{"gb"}, RelSectors: []string{"Energy"}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	invalid("an agreement releasing to UK", ag.SetAgreement(ctx, &cyberpact.Agreement{Group: w.g, Purpose: "test", RelNations: []string{"UK"}}, "test"))
+
+	// Marking definitions in mixed case and at the ends of the levels,
+	// stored by the hub for everyone; malformed ones refused, naming the
+	// property.
+	defs := []obj{
+		markingExt(11, "REL TO gb, Us", obj{"rel_nations": []any{"gb", "Us"}}),
+		markingExt(12, "Finance only", obj{"rel_sectors": []any{"Finance"}}),
+		markingExt(13, "REL TO gb, energy", obj{"rel_nations": []any{" gb"}, "rel_sectors": []any{"eNERGY"}}),
+		markingExt(14, "ODD-CLASS top", obj{"marking_set": "ODD-CLASS", "level": top}),
+		markingExt(15, "ODD-CLASS below the top", obj{"marking_set": "ODD-CLASS", "level": top - 1}),
+		markingExt(16, "ODD-CLASS 1", obj{"marking_set": "ODD-CLASS", "level": 1}),
+		markingExt(17, "a set not defined", obj{"marking_set": "NO-SUCH-CLASS", "level": 1}),
+		markingExt(18, "PAP:red, REL TO Fr", obj{"pap": "Red", "rel_nations": []any{"Fr"}}),
+	}
+	bad := []obj{
+		markingExt(21, "REL TO uk", obj{"rel_nations": []any{"uk"}}),
+		markingExt(22, "above the top", obj{"marking_set": "ODD-CLASS", "level": top + 1}),
+		markingExt(23, "level 0", obj{"marking_set": "ODD-CLASS", "level": 0}),
+		markingExt(24, "a set in lower case", obj{"marking_set": "odd-class", "level": 1}),
+		markingExt(25, "no such sector", obj{"rel_sectors": []any{"finances"}}),
+	}
+	res, err := importRaw(t, w.s, bundle(t, append(slices.Clone(defs), bad...)...), cyberpact.ImportOptions{Audience: audAll, DefaultTLP: cyberpact.TLPClear, Partial: true})
+	if err != nil || res.Added != len(defs) || len(res.Rejected) != len(bad) {
+		t.Fatalf("storing the marking definitions: %+v, %v; want %d added, %d rejected", res, err, len(defs), len(bad))
+	}
+	for i, r := range res.Rejected {
+		if r.ID != id(bad[i]) || !strings.Contains(r.Reason, "extensions") {
+			t.Errorf("rejection %d: %s; want %s refused naming the extension's property", i, r.Error(), id(bad[i]))
+		}
+	}
+
+	// A's malware n marked with definition n (GREEN, to all members), a
+	// relationship from the one releasable to GB and US to the one at
+	// level 1, and B's malware to group G, marked by its agreement.
+	marked := func(n int) obj {
+		return sdo("malware", n, 1, obj{"object_marking_refs": []any{id(markingExt(n, "", obj{}))}})
+	}
+	var objs []obj
+	for n := 11; n <= 18; n++ {
+		objs = append(objs, marked(n))
+	}
+	objs = append(objs, rel(30, 1, marked(11), marked(16)))
+	w.put(t, w.a, audAll, cyberpact.TLPGreen, objs...)
+	w.put(t, w.b, cyberpact.Audience{Kind: cyberpact.AudienceGroup, Group: w.g}, cyberpact.TLPAmber, sdo("malware", 31, 1, nil))
+	wantMarks := map[string]cyberpact.Marks{
+		id(marked(11)): "<n:GB><n:US>", id(marked(12)): "<s:finance>", id(marked(13)): "<n:GB><s:energy>",
+		id(marked(14)): cyberpact.Marks(fmt.Sprintf("<m:ODD-CLASS:%d>", top)), id(marked(15)): cyberpact.Marks(fmt.Sprintf("<m:ODD-CLASS:%d>", top-1)),
+		id(marked(16)): "<m:ODD-CLASS:1>", id(marked(17)): "<m:NO-SUCH-CLASS:1>", id(marked(18)): "<n:FR><p:4>",
+		id(sdo("malware", 31, 1, nil)): "<n:GB><s:energy>",
+	}
+	for _, o := range all(t, w.s, cyberpact.ObjectFilter{Types: []string{"malware"}}) {
+		if o.Release.Marks != wantMarks[o.ID] {
+			t.Errorf("%s is stored with marks %q; want %q", o.ID, string(o.Release.Marks), string(wantMarks[o.ID]))
+		}
+	}
+
+	// viewers are A, B, C, P, Q, R, S as a request is (from the
+	// organisation as stored), S as a peer hub's sync account, the hub and
+	// the public collection.
+	viewers := func() map[string]*cyberpact.Viewer {
+		out := map[string]*cyberpact.Viewer{"hub": nil, "public": {Public: true}}
+		all := map[string]int64{"A": w.a, "B": w.b, "C": w.c}
+		maps.Copy(all, orgs)
+		for name, org := range all {
+			o, err := w.s.OrgByID(ctx, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gs, err := w.s.GroupsOf(ctx, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := cyberpact.OrgViewer(o, gs)
+			out[name] = &v
+		}
+		sync := *out["S"]
+		sync.Sync = true
+		out["S sync"] = &sync
+		return out
+	}
+	// check compares each viewer's Stats with its lists, and the malware
+	// and relationships it is shown with shown (by number).
+	check := func(when string, shown map[string][]int) {
+		t.Helper()
+		for name, v := range viewers() {
+			if diff := cmp.Diff(listed(t, w.s, v), statsOf(t, w.s, v)); diff != "" {
+				t.Errorf("%s: stats of %s (-lists +stats):\n%s", when, name, diff)
+			}
+			want, ok := shown[name]
+			if !ok {
+				continue
+			}
+			got := []int{}
+			for _, o := range all(t, w.s, cyberpact.ObjectFilter{Viewer: v, Types: []string{"malware", "relationship"}}) {
+				var n int
+				fmt.Sscanf(o.ID[strings.LastIndexByte(o.ID, '-')+1:], "%x", &n)
+				got = append(got, n)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: %s is shown %v; want %v", when, name, got, want)
+			}
+		}
+	}
+	check("as entered", map[string][]int{
+		"A":      {11, 12, 13, 14, 15, 16, 17, 18, 30, 31},
+		"B":      {11, 13, 31},
+		"C":      {11, 13},
+		"P":      {11, 12, 14, 15, 16, 30},
+		"Q":      {11, 13, 15, 16, 30},
+		"R":      {11, 16, 30},
+		"S":      {12, 18},
+		"S sync": {12},
+		"public": {},
+	})
+	// S moves to GB and the energy sector, entered in mixed case: it is
+	// counted as it is now shown.
+	if err := w.s.SetOrg(ctx, &cyberpact.Org{ID: orgs["S"], Nation: "gB", Sector: "Energy"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	check("S moved", map[string][]int{"S": {11, 13}, "S sync": {11, 13}})
+	// New versions marked otherwise (ids then counted apart from the
+	// classes), and a relationship of B's to the malware at level 1.
+	w.put(t, w.a, audAll, cyberpact.TLPGreen,
+		sdo("malware", 11, 2, obj{"object_marking_refs": []any{id(markingExt(12, "", obj{}))}}),
+		sdo("malware", 14, 2, obj{"object_marking_refs": []any{id(markingExt(15, "", obj{}))}}))
+	w.put(t, w.b, audAll, cyberpact.TLPGreen, rel(32, 1, sdo("malware", 31, 1, nil), marked(16)))
+	check("second versions", map[string][]int{
+		"P": {11, 12, 14, 15, 16, 30},
+		"Q": {11, 13, 14, 15, 16, 30},
+		"R": {11, 16, 30},
+		"S": {11, 13},
+	})
 }
