@@ -224,10 +224,10 @@ ZA ZM ZW`) {
 	return m
 }()
 
-// CheckNation returns code in upper case when it is an assigned ISO 3166-1
-// alpha-2 code, else EINVALID.
+// CheckNation returns code trimmed and in upper case when it is an
+// assigned ISO 3166-1 alpha-2 code, else EINVALID.
 func CheckNation(code string) (string, error) {
-	c := strings.ToUpper(code)
+	c := strings.ToUpper(strings.TrimSpace(code))
 	if len(c) == 2 && nations[c] {
 		return c, nil
 	}

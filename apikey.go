@@ -55,10 +55,10 @@ func ErrInvalidCredentials() error {
 	return Errorf(EUNAUTHORIZED, "invalid credentials")
 }
 
-// CheckSector returns the sector in its stored (lower-case) form, or
-// EINVALID when it is not one of Sectors.
+// CheckSector returns the sector in its stored form (trimmed, lower
+// case), or EINVALID when it is not one of Sectors.
 func CheckSector(sector string) (string, error) {
-	s := strings.ToLower(sector)
+	s := strings.ToLower(strings.TrimSpace(sector))
 	if !slices.Contains(Sectors, s) {
 		return "", Errorf(EINVALID, "sector %q is not one of %s", sector, strings.Join(Sectors, ", "))
 	}

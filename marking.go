@@ -314,7 +314,7 @@ func ParseMarkingDefinition(raw json.RawMessage) (p MarkParts, ok bool, err erro
 func CheckNations(ns []string) ([]string, error) {
 	var out []string
 	for _, n := range ns {
-		c, err := CheckNation(strings.TrimSpace(n))
+		c, err := CheckNation(n)
 		if err != nil {
 			return nil, err
 		}
@@ -328,7 +328,7 @@ func CheckNations(ns []string) ([]string, error) {
 func CheckSectors(ss []string) ([]string, error) {
 	var out []string
 	for _, s := range ss {
-		c, err := CheckSector(strings.TrimSpace(s))
+		c, err := CheckSector(s)
 		if err != nil {
 			return nil, err
 		}

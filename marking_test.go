@@ -1,6 +1,9 @@
 package cyberpact_test
 
 import (
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,5 +134,32 @@ func TestSpans(t *testing.T) {
 		if _, err := cyberpact.ParseSpan(s); cyberpact.ErrorCode(err) != cyberpact.EINVALID {
 			t.Errorf("ParseSpan(%q) = %v, want EINVALID", s, err)
 		}
+	}
+}
+
+// TestNationsAndSectorsEnteredAnyWay: an organisation's nation and sector
+// are taken as a marking definition's are, whatever their case and
+// surrounding spaces, and refused with the value named otherwise.
+func TestNationsAndSectorsEnteredAnyWay(t *testing.T) {
+	for _, in := range []string{"gb", " GB", "Gb\t"} {
+		if got, err := cyberpact.CheckNation(in); err != nil || got != "GB" {
+			t.Errorf("CheckNation(%q) = %q, %v; want GB", in, got, err)
+		}
+	}
+	for _, in := range []string{"energy", "Energy ", " ENERGY"} {
+		if got, err := cyberpact.CheckSector(in); err != nil || got != "energy" {
+			t.Errorf("CheckSector(%q) = %q, %v; want energy", in, got, err)
+		}
+	}
+	if got, err := cyberpact.CheckNations([]string{" fr", "GB", "gb "}); err != nil || !slices.Equal(got, []string{"FR", "GB"}) {
+		t.Errorf("CheckNations = %q, %v; want [FR GB]", got, err)
+	}
+	for _, bad := range []string{"UK", "G B", "", "GBR"} {
+		if _, err := cyberpact.CheckNation(bad); cyberpact.ErrorCode(err) != cyberpact.EINVALID || !strings.Contains(err.Error(), strconv.Quote(bad)) {
+			t.Errorf("CheckNation(%q) = %v; want EINVALID naming it", bad, err)
+		}
+	}
+	if _, err := cyberpact.CheckSector("power plants"); cyberpact.ErrorCode(err) != cyberpact.EINVALID || !strings.Contains(err.Error(), `"power plants"`) {
+		t.Errorf("CheckSector(power plants) = %v; want EINVALID naming it", err)
 	}
 }

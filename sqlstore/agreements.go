@@ -330,10 +330,12 @@ func (s *Store) MarkingSets(ctx context.Context) ([]*cyberpact.MarkingSet, error
 	return out, nil
 }
 
-// SetClearance sets org's clearance in set to level (0 removes it).
+// SetClearance sets org's clearance in set to level (0 removes it). The
+// set is named in any case (set names are upper case: CheckSetName).
 // Returns EINVALID for a level the set does not have, ENOTFOUND for an
 // unknown organisation or set.
 func (s *Store) SetClearance(ctx context.Context, org int64, set string, level int, actor string) error {
+	set = strings.ToUpper(strings.TrimSpace(set))
 	return s.changeAs(ctx, cyberpact.AuditAgreement, actor, func(tx *sql.Tx) (string, int64, error) {
 		q := s.d.Args()
 		var levels string
