@@ -3,12 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/cyberpact/cyberpact"
+	"modernc.org/memory"
 )
 
 // Bulk imports. Keeping the (id, holding, version) index up to date row by row costs
@@ -42,23 +44,42 @@ var bulkIndexes = []string{"objects_id_version", "refs_target"}
 // version, so that a lookup yields every holding of an id (for Admit) and
 // every version stored of it. Hashes may collide: the caller compares the
 // stored id.
+//
+// Its slots, 16 bytes a version (32 MB for a million, 256 MB for ten
+// million), are kept outside the Go heap, like bulkObservables' rows: on
+// the heap they would raise the collector's target by twice as much again
+// (the import's GOGC of 200), and the table grows with the import. They go
+// back to the system when the import ends (free).
 type versionSet struct {
 	seed  maphash.Seed
-	slots []versionSlot // open addressing, linear probing; seq 0 is empty
+	alloc memory.Allocator
+	slots []byte // open addressing, linear probing: hash, then seq, 8 bytes each little-endian; seq 0 is empty
 	n     int
 }
 
-type versionSlot struct {
-	h   uint64
-	seq int64
-}
+// slotSize is the bytes of one slot of a versionSet.
+const slotSize = 16
 
-func newVersionSet(capacity int) *versionSet {
+func newVersionSet(capacity int) (*versionSet, error) {
 	size := 1 << 16
 	for size*3/4 < capacity {
 		size *= 2
 	}
-	return &versionSet{seed: maphash.MakeSeed(), slots: make([]versionSlot, size)}
+	s := &versionSet{seed: maphash.MakeSeed()}
+	var err error
+	if s.slots, err = s.alloc.Calloc(size * slotSize); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// free returns the slots to the system; the set is empty and unusable
+// afterwards.
+func (s *versionSet) free() {
+	if s != nil {
+		s.alloc.Close()
+		s.slots, s.n = nil, 0
+	}
 }
 
 func (s *versionSet) hash(id string) uint64 {
@@ -68,21 +89,44 @@ func (s *versionSet) hash(id string) uint64 {
 	return h.Sum64()
 }
 
-func (s *versionSet) add(h uint64, seq int64) {
-	if (s.n+1)*4 > len(s.slots)*3 {
-		old := s.slots
-		s.slots = make([]versionSlot, 2*len(old))
-		s.n = 0
-		for _, sl := range old {
-			if sl.seq != 0 {
-				s.add(sl.h, sl.seq)
+// len is the number of slots.
+func (s *versionSet) len() int { return len(s.slots) / slotSize }
+
+// slot returns the hash and seq in slot i.
+func (s *versionSet) slot(i uint64) (h uint64, seq int64) {
+	p := s.slots[i*slotSize : i*slotSize+slotSize]
+	return binary.LittleEndian.Uint64(p), int64(binary.LittleEndian.Uint64(p[8:]))
+}
+
+func (s *versionSet) add(h uint64, seq int64) error {
+	if (s.n+1)*4 > s.len()*3 {
+		old, oldAlloc := s.slots, s.alloc
+		s.alloc = memory.Allocator{}
+		grown, err := s.alloc.Calloc(2 * len(old))
+		if err != nil {
+			s.alloc = oldAlloc
+			return err
+		}
+		s.slots, s.n = grown, 0
+		for i := 0; i < len(old); i += slotSize {
+			if seq := binary.LittleEndian.Uint64(old[i+8:]); seq != 0 {
+				s.put(binary.LittleEndian.Uint64(old[i:]), int64(seq))
 			}
 		}
+		oldAlloc.Close()
 	}
-	mask := uint64(len(s.slots) - 1)
+	s.put(h, seq)
+	return nil
+}
+
+// put stores (h, seq) in the first empty slot from h's; there is one.
+func (s *versionSet) put(h uint64, seq int64) {
+	mask := uint64(s.len() - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		if s.slots[i].seq == 0 {
-			s.slots[i] = versionSlot{h, seq}
+		if _, stored := s.slot(i); stored == 0 {
+			p := s.slots[i*slotSize : i*slotSize+slotSize]
+			binary.LittleEndian.PutUint64(p, h)
+			binary.LittleEndian.PutUint64(p[8:], uint64(seq))
 			s.n++
 			return
 		}
@@ -91,9 +135,13 @@ func (s *versionSet) add(h uint64, seq int64) {
 
 // lookup calls fn with each seq stored under h until fn returns true.
 func (s *versionSet) lookup(h uint64, fn func(seq int64) bool) {
-	mask := uint64(len(s.slots) - 1)
-	for i := h & mask; s.slots[i].seq != 0; i = (i + 1) & mask {
-		if s.slots[i].h == h && fn(s.slots[i].seq) {
+	mask := uint64(s.len() - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		sh, seq := s.slot(i)
+		if seq == 0 {
+			return
+		}
+		if sh == h && fn(seq) {
 			return
 		}
 	}
@@ -116,7 +164,16 @@ func (im *importer) goBulk() error {
 		}
 		im.ddl = append(im.ddl, ddl)
 	}
-	vs := newVersionSet(int(im.seq + added))
+	vs, err := newVersionSet(int(im.seq + added))
+	if err != nil {
+		return internal("making the version table", err)
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			vs.free()
+		}
+	}()
 	rows, err := im.tx.QueryContext(im.ctx, `SELECT id, seq FROM objects INDEXED BY objects_id_version`)
 	if err != nil {
 		return internal("reading stored versions", err)
@@ -128,7 +185,10 @@ func (im *importer) goBulk() error {
 			rows.Close()
 			return internal("reading stored versions", err)
 		}
-		vs.add(vs.hash(id), seq)
+		if err := vs.add(vs.hash(id), seq); err != nil {
+			rows.Close()
+			return internal("making the version table", err)
+		}
 	}
 	if err := rows.Close(); err != nil {
 		return internal("reading stored versions", err)
@@ -147,7 +207,7 @@ func (im *importer) goBulk() error {
 	if _, err := im.tx.ExecContext(im.ctx, `PRAGMA cache_size = `+bulkCache); err != nil {
 		return internal("sizing the page cache", err)
 	}
-	im.versions = vs
+	im.versions, kept = vs, true
 	im.bulk = true
 	im.search.bulk = true
 	bulkImports.Add(1)
@@ -205,7 +265,8 @@ func (im *importer) endBulk() error {
 		return nil
 	}
 	// The version table goes back to the system before the sorts take
-	// their memory.
+	// their memory, and so does the heap the import no longer uses.
+	im.versions.free()
 	im.versions = nil
 	debug.FreeOSMemory()
 	// The sort behind CREATE INDEX goes to a temporary file: kept in
@@ -255,7 +316,9 @@ func (im *importer) flushBulk(batch []*cyberpact.Object) error {
 			continue
 		}
 		im.seq++
-		im.versions.add(h, im.seq)
+		if err := im.versions.add(h, im.seq); err != nil {
+			return internal("growing the version table", err)
+		}
 		added = append(added, o)
 		seqs = append(seqs, im.seq)
 		if !appending {

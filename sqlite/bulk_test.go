@@ -177,6 +177,20 @@ func TestBulkImportMatchesRowByRow(t *testing.T) {
 	if went != 1 {
 		t.Fatalf("the import went bulk %d times, want 1", went)
 	}
+	// Correlation rows written in runs of a few during the import (as an
+	// import of millions writes them) end the same as written at once.
+	restore := sqlite.SetObsRunRows(7)
+	runsRes, runsDump, went := run(100)
+	restore()
+	if went != 1 {
+		t.Fatalf("the import in runs went bulk %d times, want 1", went)
+	}
+	if runsRes.Added != bulkRes.Added || runsRes.Present != bulkRes.Present || len(runsRes.Rejected) != len(bulkRes.Rejected) {
+		t.Errorf("in runs added %d, present %d, rejected %d; at once %d, %d, %d", runsRes.Added, runsRes.Present, len(runsRes.Rejected), bulkRes.Added, bulkRes.Present, len(bulkRes.Rejected))
+	}
+	if diff := cmp.Diff(bulkDump, runsDump); diff != "" {
+		t.Errorf("stored versions or correlation rows differ (-at once +in runs):\n%s", diff)
+	}
 	rowRes, rowDump, went := run(1 << 40)
 	if went != 0 {
 		t.Fatalf("the row-by-row import went bulk")
@@ -469,5 +483,58 @@ func TestImportBatchesByBytes(t *testing.T) {
 	}
 	if diff := cmp.Diff(rowDump, bulkDump); diff != "" {
 		t.Errorf("stored versions differ (-row by row +bulk):\n%.2000s", diff)
+	}
+}
+
+// TestBulkObservablesInRuns: a bulk import whose correlation rows are
+// spilled in sorted runs of a few rows (as an import of millions spills
+// runs of obsRunRows) indexes the same rows as one that keeps them all in
+// memory and as one row by row, the last run cut short included.
+func TestBulkObservablesInRuns(t *testing.T) {
+	var in []string
+	for i := range 150 {
+		in = append(in, tool(i, 1, fmt.Sprintf("tool %d", i)))
+	}
+	for i := range 250 {
+		in = append(in, indicator(1000+i, i)) // a value each
+		if i%50 == 0 {
+			in = append(in, indicator(2000+i, 7)) // one value in several versions
+		}
+	}
+	run := func(bulkAfter int64, runRows int) []string {
+		defer sqlite.SetBulkAfter(bulkAfter)()
+		defer sqlite.SetObsRunRows(runRows)()
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "cyberpact.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		before := sqlite.BulkImports()
+		if res := importText(t, db, bundleOf(in), false); res.Added != len(in) {
+			t.Fatalf("added %d of %d", res.Added, len(in))
+		}
+		if went := sqlite.BulkImports() - before; went != min(1, int64(len(in))/bulkAfter) {
+			t.Fatalf("went bulk %d times", went)
+		}
+		entries, err := os.ReadDir(filepath.Dir(db.Path()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".run") {
+				t.Errorf("runs file %s left behind", e.Name())
+			}
+		}
+		return correlationRows(t, db.Path())
+	}
+	rowByRow := run(1<<40, 1<<18)
+	if len(rowByRow) != 250+5 {
+		t.Fatalf("%d correlation rows row by row, want 255", len(rowByRow))
+	}
+	if diff := cmp.Diff(rowByRow, run(100, 1<<18)); diff != "" {
+		t.Errorf("bulk, rows in memory (-row by row +bulk):\n%s", diff)
+	}
+	if diff := cmp.Diff(rowByRow, run(100, 7)); diff != "" {
+		t.Errorf("bulk, rows in runs of 7 (-row by row +bulk):\n%s", diff)
 	}
 }

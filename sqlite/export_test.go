@@ -14,6 +14,14 @@ func SetBulkAfter(n int64) func() {
 	return func() { bulkAfter = old }
 }
 
+// SetObsRunRows sets how many correlation rows a bulk import stages before
+// it writes them, and returns a function that restores the setting.
+func SetObsRunRows(n int) func() {
+	old := obsRunRows
+	obsRunRows = n
+	return func() { obsRunRows = old }
+}
+
 // BulkImports counts the imports that went bulk.
 func BulkImports() int64 { return bulkImports.Load() }
 

@@ -119,6 +119,10 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 	}
 	var im *importer
 	defer func() { // after the transaction has ended
+		if im != nil && im.versions != nil { // an import that did not reach endBulk
+			im.versions.free()
+			im.versions = nil
+		}
 		switch {
 		case im == nil:
 		case im.bulk:

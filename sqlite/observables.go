@@ -1,11 +1,15 @@
 package sqlite
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
+	"container/heap"
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"io"
+	"os"
 	"slices"
 
 	"github.com/cyberpact/cyberpact"
@@ -126,6 +130,7 @@ func storeObservables(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, rows []obs
 // In bulk mode (see bulk.go) correlation rows are kept aside, in
 // bulkObservables, and merged into observables in key order when the index
 // commits: one sort instead of a random B-tree probe and insert per value.
+// Past obsRunRows they go to sorted runs in a file, merged in one pass.
 
 // bulkObservables holds a bulk import's correlation rows, encoded in
 // blocks outside the Go heap: a million-object import has about 800,000,
@@ -136,6 +141,12 @@ type bulkObservables struct {
 	alloc  memory.Allocator
 	blocks [][]byte // each filled up to its length, within its capacity
 	rows   []uint64 // block << 32 | offset of each row, in blocks
+
+	dir     string   // where the runs file goes (see spill)
+	runs    *os.File // the sorted runs spilled so far, one after the other
+	ends    []int64  // where each run ends in runs
+	written int64    // bytes written to runs
+	removed bool     // runs has no name left to remove
 }
 
 // obsBlockSize is the size of the blocks rows are appended to.
@@ -224,57 +235,271 @@ func (b *bulkObservables) sorted() []obsSortKey {
 	return keys
 }
 
-// free returns the blocks to the system.
+// free returns the blocks to the system and removes the runs.
 func (b *bulkObservables) free() {
 	b.alloc.Close()
 	b.blocks, b.rows = nil, nil
+	if b.runs != nil {
+		b.runs.Close()
+		if !b.removed {
+			os.Remove(b.runs.Name())
+		}
+		b.runs, b.ends, b.written = nil, nil, 0
+	}
 }
 
-// merge writes the rows into observables in key order, keeping for each
-// value only as many versions, oldest first, as make limit with those
-// already indexed, and frees the rows. The values that went over the cap
-// (few: the cap is what makes a value common) lose their newest rows
-// afterwards; the versions already indexed are older than any bulk one, so
-// this keeps the same rows as capping each value on the way in.
+// release returns the blocks to the system and empties the rows, keeping
+// their slice for the next run.
+func (b *bulkObservables) release() {
+	b.alloc.Close()
+	b.blocks, b.rows = nil, b.rows[:0]
+}
+
+// merge writes the correlation rows into observables in (key, seq) order,
+// then keeps for each value only as many versions, oldest first, as make
+// limit with those already indexed, and frees the rows. The values that
+// went over the cap (few: the cap is what makes a value common) lose their
+// newest rows afterwards; the versions already indexed are older than any
+// bulk one, so this keeps the same rows as capping each value on the way
+// in. Rows that filled runs during the import (see spill) are merged from
+// their file with those still staged, as a sorted run too.
 func (b *bulkObservables) merge(ctx context.Context, tx *sql.Tx, limit int) error {
 	defer b.free()
 	// Appending needs few pages cached (see goBulk).
 	if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = `+bulkCache); err == nil {
 		defer tx.ExecContext(ctx, `PRAGMA cache_size = `+writerCache)
 	}
-	order := b.sorted()
-	// The full-text rows are all written: a multi-row statement may now
-	// make FTS5 flush (see insertSearch), which the commit does anyway.
-	full, err := tx.PrepareContext(ctx, `INSERT INTO observables (key, seq, kind, producer) VALUES `+rowsOf(mergeBatch, 4)+` ON CONFLICT DO NOTHING`)
+	w, err := newObsWriter(ctx, tx)
 	if err != nil {
-		return internal("merging observable values", err)
+		return err
 	}
-	defer full.Close()
-	kinds := map[string]string{}
-	args := make([]any, 0, 4*mergeBatch)
-	for i, sk := range order {
-		seq, producer, kind, key := b.row(sk.ref)
-		k, ok := kinds[string(kind)]
-		if !ok {
-			k = string(kind)
-			kinds[k] = k
+	defer w.close()
+	if b.runs == nil {
+		for _, sk := range b.sorted() {
+			if err := w.add(b.row(sk.ref)); err != nil {
+				return err
+			}
 		}
-		args = append(args, string(key), seq, k, producer)
-		if len(args) < cap(args) && i < len(b.rows)-1 {
-			continue
+	} else {
+		if err := b.spill(); err != nil {
+			return err
 		}
-		if len(args) == cap(args) {
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, `INSERT INTO observables (key, seq, kind, producer) VALUES `+rowsOf(len(args)/4, 4)+` ON CONFLICT DO NOTHING`, args...)
+		if err := b.mergeRuns(w); err != nil {
+			return err
 		}
-		if err != nil {
-			return internal("merging observable values", err)
-		}
-		args = args[:0]
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	// The count behind the cap sorts every row of the table: kept in
+	// memory, as temporary storage is on this connection, the sort would
+	// hold them all (some 200 MB more at the end of a three-million-object
+	// import). SQLite refuses the switch if this connection has temporary
+	// tables open; then the sort stays in memory.
+	if _, err := tx.ExecContext(ctx, `PRAGMA temp_store = FILE`); err == nil {
+		defer tx.ExecContext(ctx, `PRAGMA temp_store = MEMORY`)
 	}
 	return capObservables(ctx, tx, limit)
 }
+
+// obsRunRows is how many rows a bulk import stages in memory: past it they
+// are sorted and written to a run in a file beside the index (spill), and
+// merge reads the runs back in one pass. Staged, a row costs some 150
+// bytes at the sort (about 50 in its block, 8 to find it, a sort key of 40
+// on the heap, whose target the collector doubles), and an import has
+// most of a row per object: the runs keep the import's memory from
+// growing with it.
+var obsRunRows = 1 << 18
+
+// full reports whether the staged rows make a run to spill.
+func (b *bulkObservables) full() bool { return len(b.rows) >= obsRunRows }
+
+// spill appends the staged rows, in (key, seq) order, to the runs file as
+// a new run, encoded as in the blocks, and frees them. The file is made in
+// the index's directory on the first run and removed at once where the
+// system allows (else by free): a run is the index's own data, which
+// temporary directories held in memory would keep in memory again.
+func (b *bulkObservables) spill() error {
+	defer b.release()
+	if len(b.rows) == 0 {
+		return nil
+	}
+	if b.runs == nil {
+		f, err := os.CreateTemp(b.dir, ".observables-*.run")
+		if err != nil {
+			return internal("staging observable values", err)
+		}
+		if os.Remove(f.Name()) == nil {
+			b.removed = true
+		}
+		b.runs = f
+	}
+	w := bufio.NewWriterSize(b.runs, 1<<16)
+	var buf []byte
+	for _, sk := range b.sorted() {
+		seq, producer, kind, key := b.row(sk.ref)
+		buf = binary.LittleEndian.AppendUint64(buf[:0], uint64(seq))
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(producer))
+		buf = append(binary.AppendUvarint(buf, uint64(len(kind))), kind...)
+		buf = append(binary.AppendUvarint(buf, uint64(len(key))), key...)
+		if _, err := w.Write(buf); err != nil {
+			return internal("staging observable values", err)
+		}
+		b.written += int64(len(buf))
+	}
+	if err := w.Flush(); err != nil {
+		return internal("staging observable values", err)
+	}
+	b.ends = append(b.ends, b.written)
+	return nil
+}
+
+// mergeRuns hands w the rows of every run in (key, seq) order.
+func (b *bulkObservables) mergeRuns(w *obsWriter) error {
+	h := make(runHeap, 0, len(b.ends))
+	var start int64
+	for _, end := range b.ends {
+		c := &runCursor{r: bufio.NewReaderSize(io.NewSectionReader(b.runs, start, end-start), 1<<16)}
+		start = end
+		ok, err := c.next()
+		if err != nil {
+			return err
+		}
+		if ok {
+			h = append(h, c)
+		}
+	}
+	heap.Init(&h)
+	for len(h) > 0 {
+		c := h[0]
+		if err := w.add(c.seq, c.producer, c.kind, c.key); err != nil {
+			return err
+		}
+		ok, err := c.next()
+		if err != nil {
+			return err
+		}
+		if ok {
+			heap.Fix(&h, 0)
+		} else {
+			heap.Pop(&h)
+		}
+	}
+	return nil
+}
+
+// runCursor reads one run: its current row, which the next read replaces.
+type runCursor struct {
+	r             *bufio.Reader
+	seq, producer int64
+	kind, key     []byte
+}
+
+// next reads the next row; false at the run's end.
+func (c *runCursor) next() (bool, error) {
+	var head [16]byte
+	if _, err := io.ReadFull(c.r, head[:]); err != nil {
+		if err == io.EOF {
+			return false, nil
+		}
+		return false, internal("reading staged observable values", err)
+	}
+	c.seq = int64(binary.LittleEndian.Uint64(head[:]))
+	c.producer = int64(binary.LittleEndian.Uint64(head[8:]))
+	var err error
+	if c.kind, err = readBytes(c.r, c.kind); err == nil {
+		c.key, err = readBytes(c.r, c.key)
+	}
+	if err != nil {
+		return false, internal("reading staged observable values", err)
+	}
+	return true, nil
+}
+
+// readBytes reads a length (uvarint) and as many bytes, into buf's array
+// when it is large enough.
+func readBytes(r *bufio.Reader, buf []byte) ([]byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if uint64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	_, err = io.ReadFull(r, buf)
+	return buf, err
+}
+
+// runHeap orders the runs' cursors by their rows' (key, seq).
+type runHeap []*runCursor
+
+func (h runHeap) Len() int { return len(h) }
+func (h runHeap) Less(i, j int) bool {
+	if c := bytes.Compare(h[i].key, h[j].key); c != 0 {
+		return c < 0
+	}
+	return h[i].seq < h[j].seq
+}
+func (h runHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *runHeap) Push(x any)   { *h = append(*h, x.(*runCursor)) }
+func (h *runHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
+
+// obsWriter inserts correlation rows, given in key order, mergeBatch to a
+// statement. (A multi-row statement makes FTS5 flush the terms it holds
+// for the same transaction: merge runs once every full-text row is in.)
+type obsWriter struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	full  *sql.Stmt
+	kinds map[string]string
+	args  []any
+}
+
+func newObsWriter(ctx context.Context, tx *sql.Tx) (*obsWriter, error) {
+	full, err := tx.PrepareContext(ctx, `INSERT INTO observables (key, seq, kind, producer) VALUES `+rowsOf(mergeBatch, 4)+` ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return nil, internal("merging observable values", err)
+	}
+	return &obsWriter{ctx: ctx, tx: tx, full: full, kinds: map[string]string{}, args: make([]any, 0, 4*mergeBatch)}, nil
+}
+
+// add inserts a row, or keeps it for the next full statement.
+func (w *obsWriter) add(seq, producer int64, kind, key []byte) error {
+	k, ok := w.kinds[string(kind)]
+	if !ok {
+		k = string(kind)
+		w.kinds[k] = k
+	}
+	w.args = append(w.args, string(key), seq, k, producer)
+	if len(w.args) < cap(w.args) {
+		return nil
+	}
+	if _, err := w.full.ExecContext(w.ctx, w.args...); err != nil {
+		return internal("merging observable values", err)
+	}
+	w.args = w.args[:0]
+	return nil
+}
+
+// flush inserts the rows kept.
+func (w *obsWriter) flush() error {
+	if len(w.args) == 0 {
+		return nil
+	}
+	if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO observables (key, seq, kind, producer) VALUES `+rowsOf(len(w.args)/4, 4)+` ON CONFLICT DO NOTHING`, w.args...); err != nil {
+		return internal("merging observable values", err)
+	}
+	w.args = w.args[:0]
+	return nil
+}
+
+func (w *obsWriter) close() { w.full.Close() }
 
 // capObservables deletes the newest rows of values held by more than
 // limit versions of one producer.

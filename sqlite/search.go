@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 	"sync/atomic"
 
 	"github.com/cyberpact/cyberpact"
@@ -84,7 +85,8 @@ const searchChunkBytes = 1 << 20
 type searchRow [5]any
 
 type searchIndex struct {
-	db *sql.DB
+	db  *sql.DB
+	dir string // the directory of its file, where a bulk import's runs go (see bulkObservables.spill)
 }
 
 func openSearch(ctx context.Context, path string) (*searchIndex, error) {
@@ -108,7 +110,7 @@ func openSearch(ctx context.Context, path string) (*searchIndex, error) {
 	if version == searchSchemaVersion {
 		// Nothing to write: opening never waits for another process's
 		// import, which holds the index's writer until it commits.
-		return &searchIndex{db: db}, nil
+		return &searchIndex{db: db, dir: filepath.Dir(path)}, nil
 	}
 	// Derived data only, of another layout or none: drop it, and reindex
 	// rebuilds it.
@@ -121,7 +123,7 @@ func openSearch(ctx context.Context, path string) (*searchIndex, error) {
 	if _, err := db.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, searchSchemaVersion)); err != nil {
 		return fail(err)
 	}
-	return &searchIndex{db: db}, nil
+	return &searchIndex{db: db, dir: filepath.Dir(path)}, nil
 }
 
 func (si *searchIndex) close() error { return si.db.Close() }
@@ -204,7 +206,7 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 	}
 	rows, done := st.rows, st.done
 	go func() {
-		bulk, err := writeIndex(ctx, tx, text, obs, rows, corrCap)
+		bulk, err := writeIndex(ctx, tx, text, obs, rows, corrCap, si.dir)
 		st.bulk = bulk
 		done <- err
 	}()
@@ -215,7 +217,7 @@ func (si *searchIndex) begin(ctx context.Context, corrCap int) (*searchTx, error
 // full-text and correlation tables, and closes them; everything it does to
 // tx is done when it returns, so that the caller may commit. It returns
 // the correlation rows of bulk chunks, for commit to merge.
-func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-chan indexChunk, corrCap int) (bulk *bulkObservables, err error) {
+func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-chan indexChunk, corrCap int, dir string) (bulk *bulkObservables, err error) {
 	defer text.Close()
 	defer obs.Close()
 	// The one-row statements run without the cancellable context: the
@@ -240,7 +242,7 @@ func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-cha
 			continue
 		}
 		if bulk == nil {
-			bulk = &bulkObservables{}
+			bulk = &bulkObservables{dir: dir}
 			// Appending needs few pages cached (see goBulk).
 			if _, err = tx.ExecContext(ctx, `PRAGMA cache_size = `+bulkCache); err != nil {
 				err = internal("sizing the page cache", err)
@@ -251,6 +253,11 @@ func writeIndex(ctx context.Context, tx *sql.Tx, text, obs *sql.Stmt, rows <-cha
 		for _, r := range chunk.obs {
 			if err = bulk.add(r); err != nil {
 				break
+			}
+			if bulk.full() {
+				if err = bulk.spill(); err != nil {
+					break
+				}
 			}
 		}
 	}
