@@ -54,8 +54,8 @@ type Object struct {
 	// refuses the object when one is refused or unknown.
 	MarkingRefs         []string
 	GranularMarkingRefs []string
-	Text        SearchText
-	Refs        []Ref // for relationship and sighting objects: the objects they link
+	Text                SearchText
+	Refs                []Ref // for relationship and sighting objects: the objects they link
 	// Observables are the observable values the object holds (SCO values
 	// and hashes, values inside indicator patterns), for correlation.
 	Observables []Observable
