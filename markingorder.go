@@ -55,11 +55,11 @@ func (t *Terms) Ordered(next ObjectSource) ObjectSource {
 			ended = err == io.EOF
 			return o, err
 		}
-		need, found := map[string]bool{}, map[string]bool{}
-		needs(o, need, found)
-		if len(need) == 0 {
+		if t.knowsAll(o) {
 			return o, nil
 		}
+		need, found := map[string]bool{}, map[string]bool{}
+		needs(o, need, found)
 		defs, rest := []item{}, []item{{o, nil}}
 		size := len(o.Raw)
 		for len(need) > 0 && size < MarkingLookahead {
@@ -115,4 +115,19 @@ func (t *Terms) need(id string, need, found map[string]bool) {
 	if !found[id] {
 		need[id] = true
 	}
+}
+
+// knowsAll reports whether t knows every marking definition o refers to.
+func (t *Terms) knowsAll(o *Object) bool {
+	for _, ids := range [2][]string{o.MarkingRefs, o.GranularMarkingRefs} {
+		for _, id := range ids {
+			k := strings.ToLower(id)
+			if _, ok := t.Markings[k]; !ok {
+				if _, ok := t.Refused[k]; !ok {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
