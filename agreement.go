@@ -328,7 +328,7 @@ func (t *Terms) mark(o *Object, r Release) (Release, *Rejection) {
 		m, ok := t.Markings[key]
 		if !ok {
 			return reject(path, fmt.Sprintf("it refers to marking definition %s, which is not known: "+
-				"a marking definition must be stored, or come earlier in the same input, for the objects it marks to be accepted", id))
+				"a marking definition must be stored, or be in the same input, for the objects it marks to be accepted", id))
 		}
 		parts = Restrict(parts, m)
 	}
@@ -405,10 +405,17 @@ func (t *Terms) KnowMarking(v *Viewer, id string, holding int64, r Release, raw 
 // importSees reports whether an import whose producer is v may rely on a
 // stored version released as r: the hub (organisation 0) relies on
 // everything outside exercises; an organisation on what it may see
-// (MaySee), inside the exercise it imports into as well as outside.
+// (MaySee), inside the exercise it imports into as well as outside, and on
+// the hub's own marking definitions kept to the hub alone (producer 0,
+// audience the producer: the hub's vocabulary, imported without --org,
+// which no anonymous publication can be, since those go to a group or all
+// members).
 func importSees(v Viewer, r Release) bool {
 	if v.Org == 0 {
 		return !r.Audience.Kind.IsExercise() || v.Exercise != 0 && r.Audience.Group == v.Exercise
+	}
+	if r.Producer == 0 && r.Audience.Kind == AudienceOrg {
+		return true
 	}
 	if MaySee(v, r) {
 		return true

@@ -137,7 +137,8 @@ func testLaterMarkingApplies(t *testing.T, w *world) {
 // organisation holds out of the poster's sight is, for the poster,
 // exactly one that does not exist: a reference to it is refused with the
 // same answer, and the poster's own definition of the same id marks the
-// poster's objects, never the hidden one.
+// poster's objects, never the hidden one. The hub's own definitions, even
+// kept to the hub alone, mark every member's objects.
 func testHiddenMarkingAnswersAsUnknown(t *testing.T, w *world) {
 	hidden := markingExt(81, "REL TO JP", obj{"rel_nations": []any{"JP"}})
 	if res := w.post(t, w.a, audOrg, hidden); res.Added != 1 {
@@ -182,6 +183,19 @@ func testHiddenMarkingAnswersAsUnknown(t *testing.T, w *world) {
 	}
 	if got := w.stored(t, id(byA)); len(got) != 1 || got[0].Release.Marks != "<n:JP>" {
 		t.Errorf("A's object stored as %v; want it marked by A's definition, REL TO JP", got)
+	}
+	// The hub's own definitions, kept to the hub alone, are the hub's
+	// vocabulary: every member's objects rely on them.
+	hubs := markingExt(86, "REL TO GB (the hub's)", obj{"rel_nations": []any{"GB"}})
+	if res, err := importRaw(t, w.s, bundle(t, hubs), cyberpact.ImportOptions{Audience: audOrg}); err != nil || res.Added != 1 {
+		t.Fatalf("storing the hub's definition: %+v, %v", res, err)
+	}
+	byBHub := sdo("indicator", 87, 1, obj{"object_marking_refs": []any{id(hubs)}})
+	if res := w.post(t, w.b, audAll, byBHub); res.Added != 1 {
+		t.Fatalf("B's object marked by the hub's definition: %+v", res)
+	}
+	if got := w.stored(t, id(byBHub)); len(got) != 1 || got[0].Release.Marks != "<n:GB>" {
+		t.Errorf("B's object stored as %v; want it marked by the hub's definition, REL TO GB", got)
 	}
 	if got := w.stored(t, id(hidden)); !slices.ContainsFunc(got, func(o *cyberpact.Object) bool { return o.Release.Producer == w.a.Org }) {
 		t.Errorf("A's definition is no longer stored: %v", got)

@@ -280,12 +280,12 @@ func newModel(t *testing.T, s ModelStore, seed uint64) *model {
 
 // termsFor are the terms an import by poster (the submitter of an
 // anonymous one) applies: of the stored marking definitions, those it may
-// see (the hub: all).
+// see (the hub: all), and the hub's own kept to the hub alone.
 func (m *model) termsFor(poster int64) *cyberpact.Terms {
 	t := &cyberpact.Terms{Agreements: m.terms.Agreements, Markings: map[string]cyberpact.MarkParts{}, Now: m.terms.Now}
 	v := m.viewerOf(poster)
 	for _, y := range m.rows {
-		if p, ok := m.terms.Markings[y.id]; ok && y.typ == "marking-definition" && (poster == 0 || cyberpact.MaySee(v, y.release)) {
+		if p, ok := m.terms.Markings[y.id]; ok && y.typ == "marking-definition" && (poster == 0 || cyberpact.MaySee(v, y.release) || y.release.Producer == 0 && y.release.Audience.Kind == cyberpact.AudienceOrg) {
 			t.Markings[y.id] = p
 		}
 	}
