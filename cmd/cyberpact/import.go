@@ -61,7 +61,7 @@ An object that refers to a marking definition refused in the same file
 stored where --org may see it nor in the file) is rejected, naming the
 definition: it is never stored with less restriction than its markings
 ask for. Marking definitions later in the file than the objects they mark
-count (up to 64 MB ahead).
+count (up to 16 MB ahead).
 
 With --anonymous, --org publishes anonymously: the hub stands as producer
 (created_by_ref names the hub's identity, where_sighted_refs are left out,
