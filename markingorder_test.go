@@ -30,9 +30,9 @@ func TestMarkRefusesWhatARefusedMarkingMarks(t *testing.T) {
 		t.Fatal(rej)
 	}
 	for _, tc := range []struct {
-		name          string
+		name           string
 		refs, granular []string
-		path, says    string
+		path, says     string
 	}{
 		{"Refused", []string{bad}, nil, "object_marking_refs", "refused"},
 		{"RefusedGranularly", []string{good}, []string{bad}, "granular_markings", "refused"},
