@@ -232,7 +232,9 @@ type AgreementService interface {
 // object that refers (in object_marking_refs or granular_markings) to a
 // marking definition other than TLP's is refused, naming it, unless the
 // definition is known, that is stored where the import's producer may see
-// it (TermsFor) or met earlier in the same input and accepted there. So a
+// it (TermsFor), or met earlier in the same input and accepted there
+// (Ordered brings one that comes later in the input before the objects
+// that refer to it). So a
 // reference to a marking definition refused in the same input (Refused),
 // or to one the hub does not hold (STIX allows definitions held
 // elsewhere; the hub cannot apply what it does not have), is refused
