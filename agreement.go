@@ -226,48 +226,113 @@ type AgreementService interface {
 // Terms are what an import needs of the hub's agreements and marking
 // definitions: the store loads them in the import's transaction and
 // passes every version through Mark.
+//
+// A marking definition restricts what refers to it, so an import never
+// stores an object with less restriction than its producer asked for: an
+// object that refers (in object_marking_refs or granular_markings) to a
+// marking definition other than TLP's is refused, naming it, unless the
+// definition is known, that is stored where the import's producer may see
+// it (TermsFor), or met earlier in the same input and accepted there
+// (Ordered brings one that comes later in the input before the objects
+// that refer to it). So a
+// reference to a marking definition refused in the same input (Refused),
+// or to one the hub does not hold (STIX allows definitions held
+// elsewhere; the hub cannot apply what it does not have), is refused
+// rather than marking nothing; a definition held out of the producer's
+// sight is answered exactly as one that does not exist.
 type Terms struct {
 	// Agreements in force, by group (0: the hub's).
 	Agreements map[int64]*Agreement
-	// Markings are the marking definitions that stand for marks
-	// (ParseMarkingDefinition), by canonical id: those stored, and those
-	// met earlier in the same import.
+	// Markings are the marking definitions the import may rely on, by
+	// canonical id, and what each stands for (ParseMarkingDefinition; no
+	// parts for a definition, such as a statement, that marks nothing
+	// beside TLP): those stored that the producer may see, and those
+	// accepted earlier in the same import.
 	Markings map[string]MarkParts
-	Now      time.Time
+	// Refused are the marking definitions an object may not rely on, by
+	// canonical id, with why: those refused earlier in the same import
+	// (Mark, Note), and stored ones that no longer parse.
+	Refused map[string]string
+	Now     time.Time
+}
+
+// IsMarkingDefinition reports whether id names a marking definition.
+func IsMarkingDefinition(id string) bool {
+	return len(id) > len("marking-definition--") && strings.EqualFold(id[:len("marking-definition--")], "marking-definition--")
+}
+
+// Note records the refusal r of an object of the import that did not
+// pass through Mark (the input's own checks, the release, RefuseRelease):
+// when it refused a marking definition, an object after it that refers
+// to that definition is refused too, naming why.
+func (t *Terms) Note(rs ...*Rejection) {
+	for _, r := range rs {
+		if r == nil || !IsMarkingDefinition(r.ID) {
+			continue
+		}
+		id := strings.ToLower(r.ID)
+		if t.Refused == nil {
+			t.Refused = map[string]string{}
+		}
+		if _, had := t.Refused[id]; !had {
+			t.Refused[id] = r.Reason
+		}
+	}
 }
 
 // Mark settles the markings beside TLP of a version about to be released
 // as r, and checks the agreement it is shared under. A marking
-// definition that stands for marks is registered for the objects after
-// it. The version's own marking definitions (o.MarkingRefs; unknown ones
-// mark nothing) are combined with those r already carries (a sighting's
-// take those of what it sights, see SightingRelease) by Restrict; when
-// they name no nations or sectors, the agreement's default releasability
-// applies. Returns the release with its Marks, or a rejection naming the
-// agreement that forbids it (or the malformed marking definition).
+// definition the version refers to (o.MarkingRefs, o.GranularMarkingRefs)
+// must be known (Terms): a reference to one refused in the same input, or
+// to one that is neither stored where the producer may see it nor earlier
+// in the input, refuses the version, naming the definition. The known
+// ones are combined with the marks r already carries (a sighting's take
+// those of what it sights, see SightingRelease) by Restrict; when they
+// name no nations or sectors, the agreement's default releasability
+// applies. A marking definition that is accepted is registered for the
+// objects after it (combined by Restrict with the stored definition of
+// the same id the producer may see, so that neither loosens the other);
+// one that is refused is registered as refused. Returns the release with
+// its Marks, or a rejection naming the agreement that forbids it, the
+// malformed marking definition or the marking definition it may not rely
+// on.
 func (t *Terms) Mark(o *Object, r Release) (Release, *Rejection) {
+	rel, rej := t.mark(o, r)
+	if o.Type == "marking-definition" && rej != nil {
+		t.Note(&Rejection{ID: o.ID, Reason: rej.Reason})
+	}
+	return rel, rej
+}
+
+func (t *Terms) mark(o *Object, r Release) (Release, *Rejection) {
 	reject := func(path, why string) (Release, *Rejection) {
 		return r, &Rejection{Index: o.Index, Line: o.Line, ID: o.ID, Modified: o.Modified, Path: path, Reason: why}
 	}
+	var own *MarkParts // what a marking definition o stands for, once accepted
 	if o.Type == "marking-definition" {
-		p, ok, err := ParseMarkingDefinition(o.Raw)
+		p, _, err := ParseMarkingDefinition(o.Raw)
 		if err != nil {
 			return reject("extensions", ErrorMessage(err))
 		}
-		if ok {
-			if t.Markings == nil {
-				t.Markings = map[string]MarkParts{}
-			}
-			if _, had := t.Markings[o.ID]; !had {
-				t.Markings[o.ID] = p
-			}
-		}
+		own = &p
 	}
 	parts := r.Marks.Parts()
-	for _, id := range o.MarkingRefs {
-		if m, ok := t.Markings[id]; ok {
-			parts = Restrict(parts, m)
+	for i, id := range slices.Concat(o.MarkingRefs, o.GranularMarkingRefs) {
+		path := "object_marking_refs"
+		if i >= len(o.MarkingRefs) {
+			path = "granular_markings"
 		}
+		key := strings.ToLower(id)
+		if why, ok := t.Refused[key]; ok {
+			return reject(path, fmt.Sprintf("it refers to marking definition %s, which was refused (%s): "+
+				"an object is never stored with less restriction than its markings ask for", id, why))
+		}
+		m, ok := t.Markings[key]
+		if !ok {
+			return reject(path, fmt.Sprintf("it refers to marking definition %s, which is not known: "+
+				"a marking definition must be stored, or be in the same input, for the objects it marks to be accepted", id))
+		}
+		parts = Restrict(parts, m)
 	}
 	if g, ok := Governs(r.Audience); ok {
 		if a := t.Agreements[g]; a != nil {
@@ -286,8 +351,83 @@ func (t *Terms) Mark(o *Object, r Release) (Release, *Rejection) {
 			}
 		}
 	}
+	if own != nil {
+		key := strings.ToLower(o.ID)
+		if t.Markings == nil {
+			t.Markings = map[string]MarkParts{}
+		}
+		if had, ok := t.Markings[key]; ok {
+			t.Markings[key] = Restrict(had, *own)
+		} else {
+			t.Markings[key] = *own
+		}
+	}
 	r.Marks = parts.Marks()
 	return r, nil
+}
+
+// KnowMarking adds a stored marking definition whose JSON is raw, released
+// as r, to what an import for viewer v may rely on (TermsFor), when v may
+// see it: its parts (ParseMarkingDefinition), or a refusal when it no
+// longer parses. The store calls it for every stored version, in holding
+// order then Seq order; of an id, only the oldest holding v may see
+// counts (the one v is shown), as ownership shows it (Admit).
+func (t *Terms) KnowMarking(v *Viewer, id string, holding int64, r Release, raw json.RawMessage, shown map[string]int64) {
+	if v != nil && !importSees(*v, r) {
+		return
+	}
+	key := strings.ToLower(id)
+	if h, ok := shown[key]; ok && h != holding {
+		return
+	}
+	shown[key] = holding
+	p, _, err := ParseMarkingDefinition(raw)
+	if err == nil && !json.Valid(raw) {
+		err = Errorf(EINVALID, "its stored body is damaged")
+	}
+	if err != nil {
+		if t.Refused == nil {
+			t.Refused = map[string]string{}
+		}
+		t.Refused[key] = ErrorMessage(err)
+		delete(t.Markings, key)
+		return
+	}
+	if t.Markings == nil {
+		t.Markings = map[string]MarkParts{}
+	}
+	if had, ok := t.Markings[key]; ok {
+		// A later version of the same holding: the most restrictive of
+		// its versions.
+		p = Restrict(had, p)
+	}
+	t.Markings[key] = p
+}
+
+// importSees reports whether an import whose producer is v may rely on a
+// stored version released as r: the hub (organisation 0) relies on
+// everything outside exercises; an organisation on what it may see
+// (MaySee), inside the exercise it imports into as well as outside, and on
+// the hub's own marking definitions kept to the hub alone (producer 0,
+// audience the producer: the hub's vocabulary, imported without --org,
+// which no anonymous publication can be, since those go to a group or all
+// members).
+func importSees(v Viewer, r Release) bool {
+	if v.Org == 0 {
+		return !r.Audience.Kind.IsExercise() || v.Exercise != 0 && r.Audience.Group == v.Exercise
+	}
+	if r.Producer == 0 && r.Audience.Kind == AudienceOrg {
+		return true
+	}
+	if MaySee(v, r) {
+		return true
+	}
+	if v.Exercise != 0 {
+		out := v
+		out.Exercise = 0
+		return MaySee(out, r)
+	}
+	return false
 }
 
 // agreementJSON is an agreement's JSON form (REST, --json): levels by

@@ -47,13 +47,15 @@ type Object struct {
 
 	// Index-only fields, filled in by the parser and not read back.
 	CreatedBy string // created_by_ref: the identity that made the object, "" when absent
-	// MarkingRefs are the marking definitions other than TLP's that mark
-	// the object (object_marking_refs, and granular markings, which mark
-	// the whole object as TLP's do), in canonical form; Terms.Mark reads
-	// them into Release.Marks.
-	MarkingRefs []string
-	Text        SearchText
-	Refs        []Ref // for relationship and sighting objects: the objects they link
+	// MarkingRefs are the marking definitions other than TLP's in the
+	// object's object_marking_refs, and GranularMarkingRefs those in its
+	// granular_markings (which mark the whole object as TLP's do), in
+	// canonical form; Terms.Mark reads them into Release.Marks, and
+	// refuses the object when one is refused or unknown.
+	MarkingRefs         []string
+	GranularMarkingRefs []string
+	Text                SearchText
+	Refs                []Ref // for relationship and sighting objects: the objects they link
 	// Observables are the observable values the object holds (SCO values
 	// and hashes, values inside indicator patterns), for correlation.
 	Observables []Observable

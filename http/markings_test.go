@@ -182,3 +182,112 @@ func TestOddlyWrittenRedStaysWithProducer(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedMarkingRefusesWhatItMarks is the finding of the refused
+// marking definition over real HTTP: a bundle POSTed partially (REST) or
+// to a TAXII collection carries a marking definition releasable to "uk"
+// (not a nation code, so refused) and an indicator referring to it; the
+// indicator used to be stored with no markings and seen by a French
+// member. Now it is refused, the answer naming the marking definition and
+// why, in REST's rejections and TAXII's status alike, and no other
+// organisation sees it.
+func TestRefusedMarkingRefusesWhatItMarks(t *testing.T) {
+	db := openDB(t)
+	ctx := context.Background()
+	orgA := mkOrg(t, db, "Org A")
+	orgFR := &cyberpact.Org{Name: "Org FR", Nation: "FR", Sector: "government"}
+	if err := db.CreateOrg(ctx, orgFR, "test"); err != nil {
+		t.Fatal(err)
+	}
+	a := mkMember(t, db, orgA, "alice", cyberpact.RoleAnalyst)
+	fr := mkMember(t, db, orgFR, "francoise", cyberpact.RoleAnalyst)
+	_, base := serve(t, db, nil)
+	get := func(m *member, id string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+"/api/v1/objects/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+m.key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	ukOnly := func(n int) map[string]any {
+		return map[string]any{"type": "marking-definition", "spec_version": "2.1", "id": uuidN("marking-definition", n), "created": day(0), "name": "REL TO uk",
+			"extensions": map[string]any{cyberpact.MarkingExtension: map[string]any{"extension_type": "property-extension", "rel_nations": []string{"uk"}}}}
+	}
+	marked := func(n, def int, granularly bool) map[string]any {
+		o := indicator(n, 1)
+		if granularly {
+			o["description"] = "for the UK alone"
+			o["granular_markings"] = granular(uuidN("marking-definition", def), "description")
+		} else {
+			o["object_marking_refs"] = []string{uuidN("marking-definition", def)}
+		}
+		return o
+	}
+
+	t.Run("REST", func(t *testing.T) {
+		raw, _ := json.Marshal(map[string]any{"type": "bundle", "id": "bundle--6d8b2b1e-8f0a-4c3e-9d4e-0a5c1f2e3d60",
+			"objects": []any{ukOnly(1), marked(11, 1, false), marked(12, 1, true), indicator(13, 1)}})
+		req, _ := http.NewRequest("POST", base+"/api/v1/bundles?partial=true", bytes.NewReader(raw))
+		req.Header.Set("Authorization", "Bearer "+a.key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var res struct {
+			Added    int                    `json:"added"`
+			Rejected []*cyberpact.Rejection `json:"rejected"`
+		}
+		if err := json.Unmarshal(body, &res); err != nil {
+			t.Fatalf("%d %s: %v", resp.StatusCode, body, err)
+		}
+		want := map[string]string{uuidN("indicator", 11): "object_marking_refs", uuidN("indicator", 12): "granular_markings"}
+		for _, r := range res.Rejected {
+			if path, ok := want[r.ID]; ok {
+				if r.Path != path || !strings.Contains(r.Reason, uuidN("marking-definition", 1)) || !strings.Contains(r.Reason, "rel_nations") {
+					t.Errorf("%s refused as %s; want path %s, naming the marking definition and why it was refused", r.ID, r.Error(), path)
+				}
+				delete(want, r.ID)
+			}
+		}
+		if len(want) != 0 || res.Added != 1 {
+			t.Errorf("%d %s: want the UK-only indicators refused, the other added", resp.StatusCode, body)
+		}
+		for _, n := range []int{11, 12} {
+			if st := get(fr, uuidN("indicator", n)); st != 404 {
+				t.Errorf("the French member's get of indicator %d: %d, want 404", n, st)
+			}
+		}
+		if st := get(fr, uuidN("indicator", 13)); st != 200 {
+			t.Errorf("the French member's get of the unmarked indicator: %d, want 200", st)
+		}
+	})
+
+	t.Run("TAXII", func(t *testing.T) {
+		tc := &taxiiClient{base: base, user: a.user.Name, key: a.key}
+		var sa statusAnswer
+		if code, _ := tc.do(t, "POST", "/taxii2/api1/collections/"+cphttp.CollectionID("all")+"/objects/", envelope(ukOnly(2), marked(21, 2, false), indicator(22, 1)), &sa); code != 202 {
+			t.Fatalf("TAXII POST: %d %+v", code, sa)
+		}
+		found := false
+		for _, f := range sa.Failures {
+			if f.ID == uuidN("indicator", 21) {
+				found = true
+				if !strings.Contains(f.Message, uuidN("marking-definition", 2)) || !strings.Contains(f.Message, "refused") {
+					t.Errorf("the status says %q; want the marking definition named and refused", f.Message)
+				}
+			}
+		}
+		if !found || sa.Success != 1 || sa.Failure != 2 {
+			t.Errorf("status %+v; want the definition and the indicator it marks failed, the other a success", sa)
+		}
+		if st := get(fr, uuidN("indicator", 21)); st != 404 {
+			t.Errorf("the French member's get of the TAXII POST: %d, want 404", st)
+		}
+	})
+}

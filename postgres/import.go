@@ -124,6 +124,7 @@ func (im *importer) Next() bool {
 		if err != nil {
 			if rs, ok := cyberpact.RejectionsOf(err); ok {
 				im.res.Rejected = append(im.res.Rejected, rs...)
+				im.terms.Note(rs...)
 				continue
 			}
 			im.err, im.inErr = err, true
@@ -136,6 +137,7 @@ func (im *importer) Next() bool {
 				return false
 			}
 			im.res.Rejected = append(im.res.Rejected, r)
+			im.terms.Note(r)
 			continue
 		}
 		if rel, rej := im.terms.Mark(obj, obj.Release); rej != nil {
@@ -145,7 +147,9 @@ func (im *importer) Next() bool {
 			obj.Release = rel
 		}
 		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
-			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
+			rej := &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why}
+			im.res.Rejected = append(im.res.Rejected, rej)
+			im.terms.Note(rej)
 			continue
 		}
 		k := versionKey(obj.ID, obj.Modified)
@@ -237,11 +241,13 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			pos integer, line integer, created_by text, ref_props text[], ref_targets text[], obs_keys text[], obs_kinds text[]) ON COMMIT DROP`); err != nil {
 		return nil, internal("staging import", err)
 	}
-	terms, err := db.Store.Terms(ctx)
+	terms, err := db.Store.TermsFor(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	im := &importer{next: next, opts: opts, res: res, seen: map[[16]byte]seenRow{}, terms: terms}
+	// Marking definitions later in the input come before the objects
+	// that refer to them (Terms.Ordered), so that Mark knows them.
+	im := &importer{next: terms.Ordered(next), opts: opts, res: res, seen: map[[16]byte]seenRow{}, terms: terms}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_objects"}, stageCols, im)
 	if im.inErr {
 		err = im.err

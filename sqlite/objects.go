@@ -147,10 +147,13 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		}
 	}()
 
-	terms, err := db.Store.Terms(ctx)
+	terms, err := db.Store.TermsFor(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
+	// Marking definitions later in the input come before the objects
+	// that refer to them (Terms.Ordered), so that Mark knows them.
+	next = terms.Ordered(next)
 	im = &importer{ctx: ctx, tx: tx, store: db.Store, sx: sx, res: &cyberpact.ImportResult{}, stmts: map[string]*sql.Stmt{}, groups: map[int64][]int64{}, relayed: opts.Origin != nil, submitter: opts.Submitter, policy: opts.OnConflict}
 	defer im.close()
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(last_seq), 0), COALESCE(MAX(added), 0) FROM imports`).Scan(&im.seq, &im.added); err != nil {
@@ -182,6 +185,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 		if err != nil {
 			if rs, ok := cyberpact.RejectionsOf(err); ok {
 				im.res.Rejected = append(im.res.Rejected, rs...)
+				terms.Note(rs...)
 				continue
 			}
 			switch {
@@ -198,6 +202,7 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 				return nil, err
 			}
 			im.res.Rejected = append(im.res.Rejected, r)
+			terms.Note(r)
 			continue
 		}
 		if rel, rej := terms.Mark(obj, obj.Release); rej != nil {
@@ -207,7 +212,9 @@ func (db *DB) Import(ctx context.Context, next cyberpact.ObjectSource, opts cybe
 			obj.Release = rel
 		}
 		if why := cyberpact.RefuseRelease(obj.Release); why != "" {
-			im.res.Rejected = append(im.res.Rejected, &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why})
+			rej := &cyberpact.Rejection{Index: obj.Index, Line: obj.Line, ID: obj.ID, Modified: obj.Modified, Path: "object_marking_refs", Reason: why}
+			im.res.Rejected = append(im.res.Rejected, rej)
+			terms.Note(rej)
 			continue
 		}
 		batch = append(batch, obj)

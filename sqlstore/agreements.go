@@ -226,10 +226,44 @@ func (s *Store) Agreements(ctx context.Context) ([]*cyberpact.Agreement, error) 
 	return out, nil
 }
 
-// Terms reads what an import needs: the agreements in force and the
-// stored marking definitions that stand for marks (a malformed one marks
-// nothing: it was refused when it came in).
+// Terms reads the agreements in force and every stored marking
+// definition (the hub's view of them: cyberpact.Terms with no producer).
+// An import reads its own with TermsFor.
 func (s *Store) Terms(ctx context.Context) (*cyberpact.Terms, error) {
+	return s.terms(ctx, nil)
+}
+
+// TermsFor reads what an import with opts needs: the agreements in force
+// and the stored marking definitions its producer may rely on
+// (cyberpact.Terms.KnowMarking): those it may see, the oldest holding of
+// each id; an anonymous publication relies on what its submitter may see.
+// A definition held out of the producer's sight is left out, so that an
+// object referring to it is refused exactly as one referring to a
+// definition the hub does not hold.
+func (s *Store) TermsFor(ctx context.Context, opts cyberpact.ImportOptions) (*cyberpact.Terms, error) {
+	v := &cyberpact.Viewer{Org: opts.Producer}
+	if opts.Submitter != 0 {
+		v.Org = opts.Submitter
+	}
+	if opts.Audience.Kind.IsExercise() {
+		v.Exercise = opts.Audience.Group
+	}
+	if v.Org != 0 {
+		o, err := s.OrgByID(ctx, v.Org)
+		switch {
+		case err == nil:
+			v.Nation, v.Sector, v.Clearances = o.Nation, o.Sector, o.Clearances
+		case cyberpact.ErrorCode(err) != cyberpact.ENOTFOUND:
+			return nil, err
+		}
+		if v.Groups, err = s.GroupsOf(ctx, v.Org); err != nil {
+			return nil, err
+		}
+	}
+	return s.terms(ctx, v)
+}
+
+func (s *Store) terms(ctx context.Context, v *cyberpact.Viewer) (*cyberpact.Terms, error) {
 	ags, err := s.agreements(ctx, s.read, inForce, s.d.Args())
 	if err != nil {
 		return nil, err
@@ -238,22 +272,23 @@ func (s *Store) Terms(ctx context.Context) (*cyberpact.Terms, error) {
 	for _, a := range ags {
 		t.Agreements[a.Group] = a
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT id, body FROM objects WHERE type = 'marking-definition' ORDER BY seq`)
+	rows, err := s.read.QueryContext(ctx, `SELECT id, holding, producer, aud_kind, aud_group, tlp, marks, body FROM objects WHERE type = 'marking-definition' ORDER BY holding, seq`)
 	if err != nil {
 		return nil, internal("reading marking definitions", err)
 	}
 	defer rows.Close()
+	shown := map[string]int64{}
 	for rows.Next() {
 		var id string
+		var holding int64
+		var r cyberpact.Release
+		var kind, tlp int
 		var body []byte
-		if err := rows.Scan(&id, &body); err != nil {
+		if err := rows.Scan(&id, &holding, &r.Producer, &kind, &r.Audience.Group, &tlp, &r.Marks, &body); err != nil {
 			return nil, internal("reading marking definitions", err)
 		}
-		if p, ok, err := cyberpact.ParseMarkingDefinition(body); ok && err == nil {
-			if _, had := t.Markings[id]; !had {
-				t.Markings[id] = p
-			}
-		}
+		r.Audience.Kind, r.TLP = cyberpact.AudienceKind(kind), cyberpact.TLP(tlp)
+		t.KnowMarking(v, id, holding, r, body, shown)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, internal("reading marking definitions", err)

@@ -31,8 +31,8 @@ func (o *Object) Stored() *cyberpact.Object {
 		}
 	}
 	for _, g := range o.GranularMarkings {
-		if tlpLevel(g.MarkingRef) == cyberpact.TLPUnknown {
-			s.MarkingRefs = append(s.MarkingRefs, CanonicalID(g.MarkingRef))
+		if g.MarkingRef != "" && tlpLevel(g.MarkingRef) == cyberpact.TLPUnknown { // a lang marking has none
+			s.GranularMarkingRefs = append(s.GranularMarkingRefs, CanonicalID(g.MarkingRef))
 		}
 	}
 	s.CreatedBy, _ = o.Props["created_by_ref"].(string)

@@ -145,6 +145,26 @@ var modelMarkings = []obj{
 	markingExt(7, "MODEL-CLASS top", obj{"marking_set": "MODEL-CLASS", "level": cyberpact.MaxLevels}),
 }
 
+// modelPrivateMarking is a marking definition the first organisation
+// stores for itself alone: an import by another organisation that refers
+// to it is refused exactly as one referring to modelUnknownMarking, which
+// no one stores (Terms: a marking definition held out of the producer's
+// sight is answered as one that does not exist).
+var (
+	modelPrivateMarking = markingExt(8, "REL TO JP (private)", obj{"rel_nations": []any{"JP"}})
+	modelUnknownMarking = "marking-definition--" + uuid(409)
+	// modelRefs are the marking definitions the generator refers to.
+	modelRefs = append(idsOf(modelMarkings), id(modelPrivateMarking), modelUnknownMarking)
+)
+
+func idsOf(objs []obj) []string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, id(o))
+	}
+	return out
+}
+
 // markingExt is a cyberpact extension marking definition numbered n.
 func markingExt(n int, name string, ext obj) obj {
 	ext["extension_type"] = "property-extension"
@@ -214,12 +234,16 @@ func newModel(t *testing.T, s ModelStore, seed uint64) *model {
 	if err != nil || res.Added != len(modelMarkings) {
 		t.Fatalf("storing the marking definitions: %+v, %v", res, err)
 	}
+	res, err = importRaw(t, s, bundle(t, modelPrivateMarking), cyberpact.ImportOptions{Producer: m.orgs[0], Audience: cyberpact.Audience{Kind: cyberpact.AudienceOrg}})
+	if err != nil || res.Added != 1 {
+		t.Fatalf("storing the private marking definition: %+v, %v", res, err)
+	}
 	m.terms, err = s.Terms(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.terms.Markings) != len(modelMarkings) || len(m.terms.Agreements) != 3 {
-		t.Fatalf("the store's terms: %d markings, %d agreements; want %d, 3", len(m.terms.Markings), len(m.terms.Agreements), len(modelMarkings))
+	if len(m.terms.Markings) != len(modelMarkings)+1 || len(m.terms.Agreements) != 3 {
+		t.Fatalf("the store's terms: %d markings, %d agreements; want %d, 3", len(m.terms.Markings), len(m.terms.Agreements), len(modelMarkings)+1)
 	}
 	if err := s.SetPrivacyPolicy(ctx, &cyberpact.PrivacyPolicy{Group: gs[0], Detectors: "none"}, "model"); err != nil {
 		t.Fatal(err)
@@ -248,7 +272,24 @@ func newModel(t *testing.T, s ModelStore, seed uint64) *model {
 		m.rows = append(m.rows, &modelRow{seq: m.seq, holding: m.seq, id: id(o), typ: "marking-definition", version: norm(t, ts(0)),
 			release: cyberpact.Release{Audience: cyberpact.Audience{Kind: cyberpact.AudienceAll}, TLP: cyberpact.TLPClear}})
 	}
+	m.seq++
+	m.rows = append(m.rows, &modelRow{seq: m.seq, holding: m.seq, id: id(modelPrivateMarking), typ: "marking-definition", version: norm(t, ts(0)),
+		release: cyberpact.Release{Producer: m.orgs[0], Audience: cyberpact.Audience{Kind: cyberpact.AudienceOrg}, TLP: cyberpact.TLPAmber}})
 	return m
+}
+
+// termsFor are the terms an import by poster (the submitter of an
+// anonymous one) applies: of the stored marking definitions, those it may
+// see (the hub: all), and the hub's own kept to the hub alone.
+func (m *model) termsFor(poster int64) *cyberpact.Terms {
+	t := &cyberpact.Terms{Agreements: m.terms.Agreements, Markings: map[string]cyberpact.MarkParts{}, Now: m.terms.Now}
+	v := m.viewerOf(poster)
+	for _, y := range m.rows {
+		if p, ok := m.terms.Markings[y.id]; ok && y.typ == "marking-definition" && (poster == 0 || cyberpact.MaySee(v, y.release) || y.release.Producer == 0 && y.release.Audience.Kind == cyberpact.AudienceOrg) {
+			t.Markings[y.id] = p
+		}
+	}
+	return t
 }
 
 // viewerOf is org with the groups it is in now.
@@ -514,6 +555,11 @@ func (m *model) importStep(t *testing.T) string {
 	// The model: each object, in order, through the rule.
 	want := cyberpact.ImportResult{Committed: true}
 	opts := cyberpact.ImportOptions{Producer: producer, Audience: aud, DefaultTLP: tlp}
+	poster := producer
+	if submitter != 0 {
+		poster = submitter
+	}
+	terms := m.termsFor(poster)
 	batch := map[string]*modelRow{}
 	var rejected []string
 	for i, o := range objs {
@@ -536,10 +582,12 @@ func (m *model) importStep(t *testing.T) string {
 		var refs []string
 		if ms, ok := o["object_marking_refs"].([]any); ok {
 			for _, r := range ms {
-				refs = append(refs, strings.ToLower(r.(string)))
+				if stix.TLPOf([]string{r.(string)}) == cyberpact.TLPUnknown {
+					refs = append(refs, strings.ToLower(r.(string)))
+				}
 			}
 		}
-		rel, rej := m.terms.Mark(&cyberpact.Object{ID: id(o), Type: o["type"].(string), MarkingRefs: refs}, rel)
+		rel, rej := terms.Mark(&cyberpact.Object{ID: id(o), Type: o["type"].(string), MarkingRefs: refs}, rel)
 		if rej != nil || cyberpact.RefuseRelease(rel) != "" {
 			rejected = append(rejected, id(o))
 			continue
@@ -567,10 +615,6 @@ func (m *model) importStep(t *testing.T) string {
 			if y.id == x.id {
 				held = append(held, cyberpact.Holding{Seq: y.seq, Holding: y.holding, Release: y.release, Submitter: y.submitter})
 			}
-		}
-		poster := producer
-		if submitter != 0 {
-			poster = submitter
 		}
 		h, _, rej := cyberpact.Admit(&cyberpact.Object{ID: x.id, Type: x.typ, Index: i, Release: rel}, held, m.viewerOf(poster).Groups, false, submitter)
 		if rej != nil {
@@ -711,12 +755,13 @@ func (m *model) randomObject() obj {
 			o["description"] = strings.TrimSpace(d + " restricted")
 			o["granular_markings"] = []any{map[string]any{"marking_ref": tlpRedID, "selectors": []any{"description"}}}
 		}
-		// Markings beside TLP, one or two, or none.
-		if k := (n*3 + day) % (len(modelMarkings) + 3); k < len(modelMarkings) {
+		// Markings beside TLP, one or two, or none; now and then one held
+		// privately by the first organisation, or one no one holds.
+		if k := (n*3 + day) % (len(modelRefs) + 3); k < len(modelRefs) {
 			refs, _ := o["object_marking_refs"].([]any)
-			refs = append(refs, id(modelMarkings[k]))
-			if k2 := (n + 2*day) % (len(modelMarkings) + 2); k2 < len(modelMarkings) && k2 != k {
-				refs = append(refs, id(modelMarkings[k2]))
+			refs = append(refs, modelRefs[k])
+			if k2 := (n + 2*day) % (len(modelMarkings) + 2); k2 < len(modelMarkings) && modelRefs[k2] != modelRefs[k] {
+				refs = append(refs, modelRefs[k2])
 			}
 			o["object_marking_refs"] = refs
 		}

@@ -34,6 +34,11 @@ func RunOwnership(t *testing.T, open func(t *testing.T) OwnershipStore) {
 		{"HiddenEndLeftOutOfGetAndStats", testHiddenEndGetAndStats},
 		{"HiddenEndLeftOutOfVersionsAndRelationships", testHiddenEndVersions},
 		{"ConflictPolicyTouchesOnlyTheProducersOwnHolding", testConflictReplaceOwnHoldingOnly},
+		// The refused marking definition (markingrefs.go).
+		{"RefusedMarkingDefinitionRefusesWhatItMarks", testRefusedMarkingRefusesWhatItMarks},
+		{"UnknownMarkingDefinitionRefused", testUnknownMarkingRefused},
+		{"LaterMarkingDefinitionApplies", testLaterMarkingApplies},
+		{"HiddenMarkingDefinitionAnswersAsUnknown", testHiddenMarkingAnswersAsUnknown},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)

@@ -56,6 +56,13 @@ is also written into them, as its TLP 2.0 marking definition added to
 object_marking_refs, so that the level travels with them to peers and
 exports (without --tlp they are stored as they came).
 
+An object that refers to a marking definition refused in the same file
+(e.g. rel_nations ["uk"]: GB is the code) or unknown to the hub (neither
+stored where --org may see it nor in the file) is rejected, naming the
+definition: it is never stored with less restriction than its markings
+ask for. Marking definitions later in the file than the objects they mark
+count (up to 16 MB ahead).
+
 With --anonymous, --org publishes anonymously: the hub stands as producer
 (created_by_ref names the hub's identity, where_sighted_refs are left out,
 identity objects are refused), only the hub's admins and the audit log know
