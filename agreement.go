@@ -352,15 +352,7 @@ func (t *Terms) mark(o *Object, r Release) (Release, *Rejection) {
 		}
 	}
 	if own != nil {
-		key := strings.ToLower(o.ID)
-		if t.Markings == nil {
-			t.Markings = map[string]MarkParts{}
-		}
-		if had, ok := t.Markings[key]; ok {
-			t.Markings[key] = Restrict(had, *own)
-		} else {
-			t.Markings[key] = *own
-		}
+		t.know(strings.ToLower(o.ID), *own)
 	}
 	r.Marks = parts.Marks()
 	return r, nil
@@ -393,12 +385,19 @@ func (t *Terms) KnowMarking(v *Viewer, id string, holding int64, r Release, raw 
 		delete(t.Markings, key)
 		return
 	}
+	// A later version of the same holding: the most restrictive of its
+	// versions.
+	t.know(key, p)
+}
+
+// know registers what the marking definition of canonical id stands for,
+// combined by Restrict with what was known of it already, so that neither
+// loosens the other.
+func (t *Terms) know(key string, p MarkParts) {
 	if t.Markings == nil {
 		t.Markings = map[string]MarkParts{}
 	}
 	if had, ok := t.Markings[key]; ok {
-		// A later version of the same holding: the most restrictive of
-		// its versions.
 		p = Restrict(had, p)
 	}
 	t.Markings[key] = p

@@ -107,26 +107,27 @@ func (t *Terms) Ordered(next ObjectSource) ObjectSource {
 
 // need adds id to need unless t knows it or it was found ahead.
 func (t *Terms) need(id string, need, found map[string]bool) {
-	if _, ok := t.Markings[id]; ok {
-		return
-	}
-	if _, ok := t.Refused[id]; ok {
-		return
-	}
-	if !found[id] {
+	if !t.knows(id) && !found[id] {
 		need[id] = true
 	}
+}
+
+// knows reports whether Mark has an answer for a reference to the marking
+// definition of canonical id: accepted or refused.
+func (t *Terms) knows(id string) bool {
+	if _, ok := t.Markings[id]; ok {
+		return true
+	}
+	_, ok := t.Refused[id]
+	return ok
 }
 
 // knowsAll reports whether t knows every marking definition o refers to.
 func (t *Terms) knowsAll(o *Object) bool {
 	for _, ids := range [2][]string{o.MarkingRefs, o.GranularMarkingRefs} {
 		for _, id := range ids {
-			k := strings.ToLower(id)
-			if _, ok := t.Markings[k]; !ok {
-				if _, ok := t.Refused[k]; !ok {
-					return false
-				}
+			if !t.knows(strings.ToLower(id)) {
+				return false
 			}
 		}
 	}
